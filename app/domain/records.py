@@ -1,0 +1,415 @@
+"""The records PeerTrail keeps, as plain immutable dataclasses.
+
+Every record that syncs has a UUID ``id`` and a ``deleted`` tombstone flag: records
+are never physically removed by a person's action. Field types are limited to
+what the store knows how to keep (str, int, float, bool, date, time, datetime,
+enums, and tuples of str/int which are stored as JSON), so a record can be
+written and read back without loss.
+
+``FREE_TEXT`` lists the narrative fields whose concurrent edits are kept as a
+conflict for a person to resolve instead of going to the conflict log.
+``REVIEW_FIELDS`` are written only by supervisors. ``RECORD_TYPES`` is the
+registry the store and sync walk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import ClassVar
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Role(StrEnum):
+    SPECIALIST = "specialist"
+    SUPERVISOR = "supervisor"
+    BILLING = "billing"
+    ADMIN = "admin"
+
+
+class Credential(StrEnum):
+    NONE = ""
+    ND_CPSS_I = "CPSS I"
+    ND_CPSS_II = "CPSS II"
+    MN_CPRS = "CPRS"  # MN certified peer recovery specialist (SUD)
+    MN_CPS_I = "CPS Level I"
+    MN_CPS_II = "CPS Level II"
+    MN_CFPS = "CFPS"  # MN certified family peer specialist
+    LICENSED = "Licensed clinician"
+
+
+class PeerKind(StrEnum):
+    RECOVERY = "peer recovery"  # substance use
+    MENTAL_HEALTH = "peer support"  # mental health
+    FAMILY = "family peer"  # families with children up to 21
+
+
+class ParticipantStatus(StrEnum):
+    REFERRED = "referred"
+    ACTIVE = "active"
+    ON_HOLD = "on hold"
+    DISCHARGED = "discharged"
+
+
+class ContactMethod(StrEnum):
+    PHONE = "phone"
+    TEXT = "text"
+    EMAIL = "email"
+    IN_PERSON = "in person"
+    MAIL = "mail"
+
+
+class ConsentKind(StrEnum):
+    PART2 = "42 CFR Part 2"
+    GENERAL = "general release"
+    TELEHEALTH = "telehealth"
+
+
+class RecoveryDomain(StrEnum):
+    HEALTH = "Health"
+    HOME = "Home"
+    PURPOSE = "Purpose"
+    COMMUNITY = "Community"
+
+
+class GoalStatus(StrEnum):
+    ACTIVE = "active"
+    ACHIEVED = "achieved"
+    REVISED = "revised"
+    DISCONTINUED = "discontinued"
+
+
+class Modality(StrEnum):
+    IN_PERSON = "in person"
+    VIDEO = "telehealth video"
+    AUDIO = "telehealth audio-only"
+
+
+class ServiceSetting(StrEnum):
+    INDIVIDUAL = "individual"
+    GROUP = "group"
+
+
+class NoteFormat(StrEnum):
+    GIRP = "GIRP"
+    DAP = "DAP"
+
+
+class NoteStatus(StrEnum):
+    DRAFT = "draft"
+    SIGNED = "signed"
+    RETURNED = "returned"
+    APPROVED = "approved"
+    BILLED = "billed"
+    VOID = "void"
+
+
+class TimeCategory(StrEnum):
+    DIRECT = "direct service"
+    TRAVEL = "travel"
+    DOCUMENTATION = "documentation"
+    TRAINING = "training"  # training / continuing education, with evidence
+    SUPERVISION = "supervision received"
+    OTHER = "other"
+
+
+class SupervisionFormat(StrEnum):
+    INDIVIDUAL = "individual"
+    GROUP = "group"
+
+
+class SupervisionTopic(StrEnum):
+    CASELOAD = "caseload review"
+    ETHICS = "ethics and boundaries"
+    DOCUMENTATION = "documentation"
+    SELF_CARE = "self-care"
+    SKILLS = "skills"
+
+
+class RoundingRuleName(StrEnum):
+    CMS_8_MINUTE = "cms-8-minute"
+    WHOLE_UNITS = "whole-units-only"
+    ANY_PART = "any-part-of-unit"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Record:
+    """Common base: identity and tombstone."""
+
+    TABLE: ClassVar[str] = ""
+    FREE_TEXT: ClassVar[frozenset[str]] = frozenset()
+    REVIEW_FIELDS: ClassVar[frozenset[str]] = frozenset()
+
+    id: str = field(default_factory=new_id)
+    deleted: bool = False
+
+    def replace(self, **changes: object) -> Record:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class User(Record):
+    TABLE: ClassVar[str] = "users"
+    username: str
+    display_name: str
+    role: Role = Role.SPECIALIST
+    credential: Credential = Credential.NONE
+    peer_kind: PeerKind = PeerKind.RECOVERY
+    npi: str = ""
+    supervisor_id: str = ""
+    certified_on: date | None = None
+    recertify_by: date | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Payer(Record):
+    TABLE: ClassVar[str] = "payers"
+    name: str
+    payer_id: str = ""
+    funding_stream: str = ""
+    rounding_rule: RoundingRuleName = RoundingRuleName.CMS_8_MINUTE
+    unit_minutes: int = 15
+    max_units_per_day: int = 0  # 0: no daily cap
+    rate_cents_per_unit: int = 0
+    requires_consent: bool = False
+    timely_filing_days: int = 365
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Participant(Record):
+    TABLE: ClassVar[str] = "participants"
+    first_name: str
+    last_name: str
+    preferred_name: str = ""
+    pronouns: str = ""
+    date_of_birth: date | None = None
+    medicaid_id: str = ""
+    program: str = ""  # funding stream / program, e.g. "1915(i)", "SUD Voucher"
+    payer_id: str = ""  # Payer.id that services are billed to
+    county: str = ""
+    state: str = "ND"
+    diagnoses: tuple[str, ...] = ()  # ICD-10-CM codes, primary first
+    assigned_specialist_id: str = ""
+    status: ParticipantStatus = ParticipantStatus.ACTIVE
+    referral_source: str = ""
+    intake_date: date | None = None
+    discharge_date: date | None = None
+    discharge_reason: str = ""
+    tribal_affiliation: str = ""  # optional, self-reported
+    phone: str = ""
+    email: str = ""
+    address: str = ""
+    contact_methods: tuple[str, ...] = ()  # ContactMethod values, preferred first
+    contact_best_times: str = ""
+    ok_to_leave_message: bool = False
+    emergency_contact: str = ""
+    recovery_plan_completed_on: date | None = None
+
+    @property
+    def display_name(self) -> str:
+        first = self.preferred_name or self.first_name
+        return f"{first} {self.last_name}".strip()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Consent(Record):
+    """A consent to disclose; 42 CFR Part 2 §2.31 fields when kind is Part 2."""
+
+    TABLE: ClassVar[str] = "consents"
+    participant_id: str
+    kind: ConsentKind = ConsentKind.PART2
+    disclosing_party: str = ""  # who may disclose
+    recipient: str = ""
+    purpose: str = ""
+    information_scope: str = ""  # what information, how much
+    signed_on: date | None = None
+    expires_on: date | None = None
+    expiry_event: str = ""  # an event instead of or besides a date
+    revoked_on: date | None = None
+    revocation_note: str = ""
+
+    def in_force(self, on: date) -> bool:
+        if self.deleted or self.signed_on is None or self.signed_on > on:
+            return False
+        if self.revoked_on is not None and self.revoked_on <= on:
+            return False
+        return self.expires_on is None or on <= self.expires_on
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Goal(Record):
+    TABLE: ClassVar[str] = "goals"
+    FREE_TEXT: ClassVar[frozenset[str]] = frozenset({"statement"})
+    participant_id: str
+    domain: RecoveryDomain
+    statement: str  # in the person's own words
+    steps: tuple[str, ...] = ()
+    steps_done: tuple[int, ...] = ()  # indexes into steps
+    status: GoalStatus = GoalStatus.ACTIVE
+    started_on: date | None = None
+    target_date: date | None = None
+    achieved_on: date | None = None
+
+    @property
+    def progress(self) -> float:
+        return len(set(self.steps_done)) / len(self.steps) if self.steps else 0.0
+
+
+BARC10_ITEMS: tuple[str, ...] = (
+    "There are more important things to me in life than using substances.",
+    "In general I am happy with my life.",
+    "I have enough energy to complete the tasks I set myself.",
+    "I am proud of the community I live in and feel part of it.",
+    "I get lots of support from friends.",
+    "I regard my life as challenging and fulfilling without the need for using drugs or alcohol.",
+    "My living space has helped to drive my recovery journey.",
+    "I take full responsibility for my actions.",
+    "I am happy dealing with a range of professional people.",
+    "I am making good progress on my recovery journey.",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Barc10(Record):
+    """Brief Assessment of Recovery Capital: 10 items scored 1-6, total 10-60."""
+
+    TABLE: ClassVar[str] = "barc10"
+    participant_id: str
+    assessed_on: date
+    scores: tuple[int, ...]
+    assessed_by_id: str = ""
+
+    @property
+    def total(self) -> int:
+        return sum(self.scores)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Encounter(Record):
+    """One service contact and its note."""
+
+    TABLE: ClassVar[str] = "encounters"
+    FREE_TEXT: ClassVar[frozenset[str]] = frozenset(
+        {"goal_text", "intervention", "response", "plan", "data", "assessment"}
+    )
+    REVIEW_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"reviewed_by_id", "reviewed_at", "review_comment", "approved_content_hash"}
+    )
+    participant_id: str
+    specialist_id: str
+    service_date: date
+    start_time: time | None = None
+    end_time: time | None = None
+    modality: Modality = Modality.IN_PERSON
+    place_of_service: str = "11"  # CMS place-of-service code
+    location_note: str = ""
+    setting: ServiceSetting = ServiceSetting.INDIVIDUAL
+    group_size: int = 0
+    service_code: str = "H0038"
+    modifiers: tuple[str, ...] = ()
+    payer_id: str = ""
+    goal_ids: tuple[str, ...] = ()
+    note_format: NoteFormat = NoteFormat.GIRP
+    goal_text: str = ""  # GIRP: goal
+    intervention: str = ""  # GIRP: intervention
+    response: str = ""  # GIRP: response
+    plan: str = ""  # GIRP and DAP: plan
+    data: str = ""  # DAP: data
+    assessment: str = ""  # DAP: assessment
+    status: NoteStatus = NoteStatus.DRAFT
+    signed_by_id: str = ""
+    signed_at: datetime | None = None
+    content_hash: str = ""  # hash of the signed content
+    reviewed_by_id: str = ""
+    reviewed_at: datetime | None = None
+    review_comment: str = ""
+    approved_content_hash: str = ""
+    billing_batch_id: str = ""
+    billed_at: datetime | None = None
+    void_reason: str = ""
+
+    @property
+    def minutes(self) -> int:
+        if self.start_time is None or self.end_time is None:
+            return 0
+        start = self.start_time.hour * 60 + self.start_time.minute
+        end = self.end_time.hour * 60 + self.end_time.minute
+        return max(0, end - start)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Addendum(Record):
+    """An amendment to a signed note, with a reason. Never edited once written."""
+
+    TABLE: ClassVar[str] = "addenda"
+    FREE_TEXT: ClassVar[frozenset[str]] = frozenset()
+    encounter_id: str
+    author_id: str
+    written_at: datetime
+    reason: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimeEntry(Record):
+    TABLE: ClassVar[str] = "time_entries"
+    specialist_id: str
+    entry_date: date
+    category: TimeCategory
+    minutes: int
+    encounter_id: str = ""  # direct service: the encounter it comes from
+    supervision_id: str = ""  # supervision received: the session
+    miles: float = 0.0  # travel
+    travel_from: str = ""
+    travel_to: str = ""
+    purpose: str = ""
+    ce_title: str = ""  # training / continuing education
+    ce_provider: str = ""
+    ce_evidence: str = ""  # certificate number or file reference
+    ce_is_ethics: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SupervisionSession(Record):
+    TABLE: ClassVar[str] = "supervision_sessions"
+    FREE_TEXT: ClassVar[frozenset[str]] = frozenset({"action_items"})
+    supervisor_id: str
+    specialist_ids: tuple[str, ...]
+    session_date: date
+    minutes: int
+    format: SupervisionFormat = SupervisionFormat.INDIVIDUAL
+    modality: Modality = Modality.IN_PERSON
+    topics: tuple[str, ...] = ()
+    cases_reviewed: tuple[str, ...] = ()  # participant ids
+    action_items: str = ""
+    next_date: date | None = None
+    supervisor_signed_at: datetime | None = None
+    specialist_signed_at: datetime | None = None
+
+
+RECORD_TYPES: tuple[type[Record], ...] = (
+    User,
+    Payer,
+    Participant,
+    Consent,
+    Goal,
+    Barc10,
+    Encounter,
+    Addendum,
+    TimeEntry,
+    SupervisionSession,
+)
+
+BY_TABLE: dict[str, type[Record]] = {cls.TABLE: cls for cls in RECORD_TYPES}
+
+
+def record_fields(cls: type[Record]) -> tuple[dataclasses.Field, ...]:
+    return dataclasses.fields(cls)

@@ -1,0 +1,218 @@
+"""The open store: one keyed connection, its clock, transactions and repositories.
+
+``Store.open(vault)`` connects (the vault must be unlocked), migrates with a
+backup first, registers the change-capture functions and loads the device's
+hybrid logical clock. All writes happen inside ``store.transaction()``, which
+maps a full disk to :class:`DiskFull` after rolling back, so earlier data stays
+intact. The store is used from one thread at a time (the UI's database worker).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import getpass
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlcipher3
+
+from app.domain.records import Role, User
+from app.store import audit, migrations
+from app.store.capture import CaptureContext
+from app.store.errors import CaptureViolation, DiskFull, StoreError, VaultDamaged
+from app.store.vault import Vault, is_disk_full
+from sync.hlc import HybridLogicalClock
+
+
+def new_device_id() -> str:
+    return base64.b32encode(os.urandom(10)).decode().lower()  # 16 chars of a-z2-7
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class Store:
+    def __init__(self, conn: sqlcipher3.Connection, vault: Vault | None = None) -> None:
+        self.conn = conn
+        self.vault = vault
+        self.capture = CaptureContext(stamp=self._next_stamp)
+        self.capture.register(conn)
+        self._depth = 0
+        self.hlc: HybridLogicalClock | None = None
+        self.device_id = ""
+        self.user_id = ""
+        self.migration_backup: Path | None = None
+        self._load_meta()
+
+    # -- opening -------------------------------------------------------------
+
+    @classmethod
+    def open(cls, vault: Vault, owner_username: str | None = None) -> Store:
+        conn = vault.connect()
+        try:
+            store = cls(conn, vault)
+            store.migration_backup = migrations.migrate(conn, vault.db_path, vault.data_key.hex())
+            store._ensure_identity(owner_username)
+        except sqlcipher3.DatabaseError as e:
+            conn.close()
+            if is_disk_full(e):
+                raise DiskFull() from None
+            raise VaultDamaged(
+                "The vault's database is damaged and could not be read. It was left as it "
+                "is. Run 'peertrail check' to see what is damaged, or restore a backup."
+            ) from None
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def _load_meta(self) -> None:
+        try:
+            rows = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlcipher3.OperationalError:
+            rows = {}  # a new database: the first migration creates meta
+        self.device_id = rows.get("device_id", "")
+        self.user_id = rows.get("owner_user_id", "")
+        self.capture.user_id = self.user_id
+        if self.device_id:
+            last = rows.get("hlc_last")
+            newest = self.conn.execute(
+                "SELECT max(stamp) FROM outbox WHERE device_id = ?", (self.device_id,)
+            ).fetchone()[0]
+            if newest and (not last or newest > last):
+                last = newest
+            self.hlc = HybridLogicalClock(self.device_id, last)
+
+    def _ensure_identity(self, owner_username: str | None) -> None:
+        """A new vault gets a device id and an owner user record."""
+        if self.device_id:
+            return
+        with self.transaction(mode="migrate"):
+            self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('device_id', ?)", (new_device_id(),)
+            )
+        self._load_meta()
+        owner = User(
+            username=owner_username or _login_name(),
+            display_name="",
+            role=Role.SPECIALIST,
+        )
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('owner_user_id', ?)", (owner.id,)
+            )
+            self.capture.user_id = owner.id
+            from app.store.repositories import Repositories
+
+            Repositories(self).users.add(owner)
+        self._load_meta()
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlcipher3.Error):
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.conn.close()
+
+    # -- clock and transactions -----------------------------------------------
+
+    def _next_stamp(self) -> str:
+        if self.hlc is None:
+            raise StoreError("This vault has no device id yet.")
+        return self.hlc.now()
+
+    @contextlib.contextmanager
+    def transaction(self, mode: str = "local") -> Iterator[sqlcipher3.Connection]:
+        """A write transaction. Nested calls join the outer one."""
+        if self._depth:
+            if mode != self.capture.mode:
+                raise StoreError("cannot change capture mode inside a transaction")
+            self._depth += 1
+            try:
+                yield self.conn
+            finally:
+                self._depth -= 1
+            return
+        clock_before = self.hlc.last if self.hlc else None
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlcipher3.OperationalError as e:
+            raise _translate(e) from None
+        self.capture.mode = mode
+        self._depth = 1
+        try:
+            yield self.conn
+            if self.hlc is not None and self.hlc.last != clock_before:
+                self.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('hlc_last', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (self.hlc.last,),
+                )
+            self.conn.execute("COMMIT")
+        except BaseException as e:
+            with contextlib.suppress(sqlcipher3.Error):
+                self.conn.execute("ROLLBACK")
+            if isinstance(e, sqlcipher3.Error):
+                raise _translate(e) from None
+            raise
+        finally:
+            self._depth = 0
+            self.capture.mode = None
+
+    # -- helpers ----------------------------------------------------------------
+
+    def meta(self, key: str, default: str = "") -> str:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def audit(self, action: str, record_type: str = "", record_id: str = "", **detail) -> None:
+        with self.transaction():
+            audit.append(
+                self.conn,
+                at=utcnow(),
+                user_id=self.user_id,
+                device_id=self.device_id,
+                action=action,
+                record_type=record_type,
+                record_id=record_id,
+                detail=detail,
+            )
+
+    @property
+    def schema_version(self) -> int:
+        return migrations.version(self.conn)
+
+
+def _translate(e: sqlcipher3.Error) -> StoreError:
+    if is_disk_full(e):
+        return DiskFull()
+    text = str(e)
+    if "peertrail:" in text:
+        return CaptureViolation(text.split("peertrail:", 1)[1].strip().capitalize() + ".")
+    if isinstance(e, sqlcipher3.DatabaseError) and (
+        "malformed" in text or "not a database" in text
+    ):
+        return VaultDamaged(
+            "The vault's database is damaged; the last change was not saved. "
+            "Run 'peertrail check', or restore a backup."
+        )
+    if "locked" in text or "busy" in text:
+        return StoreError("The vault is busy in another PeerTrail window. Try again.")
+    return StoreError(f"The change could not be saved ({type(e).__name__}).")
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "me"
