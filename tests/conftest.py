@@ -1,0 +1,52 @@
+"""Shared fixtures: a real SQLCipher vault in a temporary folder per test.
+
+Tests use real Argon2id with a small memory cost (the stored parameters make
+that per-vault), so the suite stays quick while running the real code path.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from app.store.db import Store  # noqa: E402
+from app.store.repositories import Repositories  # noqa: E402
+from app.store.vault import Vault  # noqa: E402
+
+PASSPHRASE = "test passphrase 42"
+FAST_KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
+
+
+@pytest.fixture
+def fast_kdf(monkeypatch):
+    """Make new vaults (also those the CLI creates in-process) use cheap KDF settings."""
+    monkeypatch.setattr("app.store.vault.DEFAULT_KDF", FAST_KDF)
+    return FAST_KDF
+
+
+@pytest.fixture
+def vault_dir(tmp_path: Path) -> Path:
+    return tmp_path / "vault"
+
+
+@pytest.fixture
+def vault(vault_dir: Path, fast_kdf) -> Vault:
+    v = Vault(vault_dir)
+    v.recovery_key = v.create(PASSPHRASE)  # type: ignore[attr-defined]
+    return v
+
+
+@pytest.fixture
+def store(vault: Vault):
+    s = Store.open(vault)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def repos(store: Store) -> Repositories:
+    return Repositories(store)
