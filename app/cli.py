@@ -1,0 +1,395 @@
+"""The command line: ``python main.py <command>``; no command opens the desktop window.
+
+Passphrases come from PEERTRAIL_PASSPHRASE (new ones from PEERTRAIL_NEW_PASSPHRASE,
+recovery keys from PEERTRAIL_RECOVERY_KEY) or are asked for without echo. Every
+command takes --data-dir (default: PEERTRAIL_DATA_DIR or the platform's user data
+folder). Exit codes: 0 success, 2 usage error, 3 wrong passphrase or recovery
+key, 4 damaged or missing data, 5 input that did not pass validation (nothing
+was written). Messages never contain personal data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import getpass
+import io
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import NoReturn
+
+from app import __version__
+from app.paths import default_data_dir, resource_path
+from app.store.errors import (
+    EXIT_DAMAGED,
+    EXIT_OK,
+    EXIT_USAGE,
+    EXIT_VALIDATION,
+    StoreError,
+)
+
+
+class UsageError(Exception):
+    pass
+
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def _secret(env: str, prompt: str, confirm: bool = False) -> str:
+    value = os.environ.get(env)
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        raise UsageError(f"Set {env} or run this in a terminal to be asked for it.")
+    first = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Type it again: ") != first:
+        raise UsageError("The two entries did not match; nothing was changed.")
+    return first
+
+
+def _passphrase(confirm: bool = False) -> str:
+    return _secret("PEERTRAIL_PASSPHRASE", "Passphrase: ", confirm)
+
+
+def _new_passphrase() -> str:
+    return _secret("PEERTRAIL_NEW_PASSPHRASE", "New passphrase: ", confirm=True)
+
+
+def _unlocked_vault(args: argparse.Namespace):
+    from app.store.vault import Vault
+
+    vault = Vault(args.data_dir)
+    vault.unlock(_passphrase())
+    return vault
+
+
+def _open_store(args: argparse.Namespace):
+    from app.store.db import Store
+
+    return Store.open(_unlocked_vault(args))
+
+
+def _print_recovery_key(key: str) -> None:
+    print(
+        "\nYour recovery key (shown only this once):\n\n"
+        f"    {key}\n\n"
+        "Write it down or print it and keep it somewhere safe, away from this laptop.\n"
+        "It is the only way back into your vault if you forget your passphrase.\n"
+    )
+
+
+# -- commands -------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from app.store.db import Store
+    from app.store.vault import Vault
+
+    vault = Vault(args.data_dir)
+    if vault.exists():
+        raise UsageError(
+            "A vault already exists in this folder; it was left as it is. "
+            "Use another --data-dir for a new one."
+        )
+    key = vault.create(_passphrase(confirm=True))
+    Store.open(vault, owner_username=args.username).close()
+    print(f"Created a new vault in {vault.dir}.")
+    _print_recovery_key(key)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app.demo import fill_demo
+    from app.store.db import Store
+    from app.store.vault import Vault
+
+    if args.participants < 1 or args.years < 1:
+        raise UsageError("--participants and --years must be at least 1.")
+    vault = Vault(args.data_dir)
+    recovery = None
+    if vault.exists():
+        vault.unlock(_passphrase())
+    else:
+        recovery = vault.create(_passphrase(confirm=True))
+    store = Store.open(vault)
+    try:
+        if store.meta("demo"):
+            raise UsageError("This vault already holds a demo caseload.")
+        if store.conn.execute("SELECT count(*) FROM participants").fetchone()[0]:
+            raise UsageError(
+                "This vault already holds participants; the demo only fills a new or "
+                "empty vault, so invented people never mix with real ones."
+            )
+
+        def progress(done: int, total: int) -> None:
+            if sys.stderr.isatty():
+                print(
+                    f"\r  building demo caseload… {100 * done // max(total, 1)}%",
+                    end="",
+                    file=sys.stderr,
+                )
+
+        counts = fill_demo(
+            store,
+            participants=args.participants,
+            years=args.years,
+            seed=args.seed,
+            progress=progress,
+        )
+        store.set_meta(
+            "demo",
+            json.dumps({"participants": args.participants, "years": args.years, "seed": args.seed}),
+        )
+    finally:
+        store.close()
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print("Demo caseload of invented people written:")
+    for table, n in counts.items():
+        print(f"  {table:22} {n:>8}")
+    if recovery:
+        _print_recovery_key(recovery)
+    return EXIT_OK
+
+
+def _read_csv(path: Path) -> list[list[str]]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{path.name} does not exist.") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError:
+            raise UsageError(
+                f"{path.name} is not a text spreadsheet export; save it as CSV (UTF-8)."
+            ) from None
+    try:
+        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        return list(csv.reader(io.StringIO(text), dialect))
+    except csv.Error:
+        raise UsageError(f"{path.name} is not a readable CSV file.") from None
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from app.domain.participant_import import plan_import
+    from app.store.repositories import Repositories
+
+    rows = _read_csv(Path(args.file))
+    store = _open_store(args)
+    try:
+        repos = Repositories(store)
+        existing = {
+            (p.first_name.lower(), p.last_name.lower(), p.date_of_birth)
+            for p in repos.participants.iter()
+            if p.date_of_birth
+        }
+        programs = json.loads(resource_path("codes", "programs.json").read_text())["programs"]
+        plan = plan_import(
+            rows,
+            known_programs=programs,
+            existing_medicaid_ids=repos.participants.medicaid_ids(),
+            existing_people=existing,  # type: ignore[arg-type]
+            today=date.today(),
+            assigned_specialist_id=store.user_id,
+        )
+        for w in plan.warnings:
+            _err(f"warning: {w}")
+        for e in plan.errors:
+            _err(f"error: {e}")
+        if plan.errors and not args.skip_invalid:
+            bad_lines = len({e.line for e in plan.errors})
+            _err(
+                f"Nothing was imported: {bad_lines} line(s) have problems. Fix them, or use "
+                "--skip-invalid to import only the valid rows."
+            )
+            return EXIT_VALIDATION
+        n = repos.participants.add_many(p for _line, p in plan.participants)
+        store.audit("import", "participants", detail_file=Path(args.file).name, count=n)
+    finally:
+        store.close()
+    skipped = len({e.line for e in plan.errors})
+    print(f"Imported {n} participant(s)" + (f"; skipped {skipped} line(s)." if skipped else "."))
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from app.store.digest import status
+
+    store = _open_store(args)
+    try:
+        info = status(store)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(info, indent=2, sort_keys=True))
+        return EXIT_OK
+    print(f"Schema version   {info['schema_version']}")
+    print(f"Device           {info['device_id']}")
+    print(f"Changes to sync  {info['outbox']['pending']}")
+    print(f"Audit entries    {info['audit_entries']}")
+    print(f"State digest     {info['state_digest']}")
+    print("Records:")
+    for table, c in info["counts"].items():
+        extra = f"  (+{c['deleted']} deleted)" if c["deleted"] else ""
+        print(f"  {table:22} {c['records']:>8}{extra}")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from app.store.backup import check_vault
+
+    report = check_vault(_unlocked_vault(args))
+    for what in report.checked:
+        print(f"checked: {what}")
+    if report.ok:
+        print("The vault is intact.")
+        return EXIT_OK
+    for p in report.problems:
+        _err(f"damaged: {p}")
+    _err("The vault is damaged. Restore it from a backup (peertrail restore FILE).")
+    return EXIT_DAMAGED
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from app.store.backup import create_backup
+
+    store = _open_store(args)
+    try:
+        out = create_backup(store, Path(args.out))
+    finally:
+        store.close()
+    print(f"Encrypted backup written to {out}. It opens with your current passphrase.")
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from app.store.backup import restore_backup
+
+    recovery = os.environ.get("PEERTRAIL_RECOVERY_KEY")
+    moved = restore_backup(
+        Path(args.file),
+        Path(args.data_dir),
+        passphrase=None if recovery else _passphrase(),
+        recovery_key=recovery,
+    )
+    print(f"Restored the backup into {args.data_dir}.")
+    if moved:
+        print(f"The vault that was there before was kept in {moved}.")
+    return EXIT_OK
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
+    from app.store.db import Store
+
+    vault = _unlocked_vault(args)
+    new = _new_passphrase()
+    vault.change_passphrase(new)
+    store = Store.open(vault)
+    try:
+        store.audit("passphrase", how="changed")
+    finally:
+        store.close()
+    print("Passphrase changed. Your recovery key still works.")
+    return EXIT_OK
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    from app.store.db import Store
+    from app.store.vault import Vault
+
+    vault = Vault(args.data_dir)
+    vault.keyfile()  # a clear message before asking for anything, if there is no vault
+    vault.unlock_with_recovery_key(_secret("PEERTRAIL_RECOVERY_KEY", "Recovery key: "))
+    vault.change_passphrase(_new_passphrase())
+    store = Store.open(vault)
+    try:
+        store.audit("passphrase", how="recovery key")
+    finally:
+        store.close()
+    print("Passphrase reset with the recovery key. Keep using the same recovery key.")
+    return EXIT_OK
+
+
+# -- parser -----------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="vault folder (default: PEERTRAIL_DATA_DIR or the user data folder)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="peertrail",
+        description="PeerTrail: caseload, notes and hours for peer support specialists. "
+        "With no command, opens the desktop app.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"PeerTrail {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str):
+        p = sub.add_parser(name, help=help_, description=help_, parents=[common])
+        p.set_defaults(func=fn)
+        return p
+
+    p = add("init", cmd_init, "create a new encrypted vault and show its recovery key")
+    p.add_argument("--username", help="your user name in the vault (default: login name)")
+    p = add("demo", cmd_demo, "create or fill a vault with an invented demo caseload")
+    p.add_argument("--participants", type=int, default=40)
+    p.add_argument("--years", type=int, default=2)
+    p.add_argument("--seed", type=int, default=1)
+    p = add("import", cmd_import, "import records from a spreadsheet (CSV)")
+    p.add_argument("kind", choices=["participants"])
+    p.add_argument("file", type=Path)
+    p.add_argument("--skip-invalid", action="store_true", help="import the valid rows only")
+    p = add("status", cmd_status, "counts, changes waiting to sync, schema, state digest")
+    p.add_argument("--json", action="store_true")
+    add("check", cmd_check, "check the database pages, structure and audit chain")
+    p = add("backup", cmd_backup, "write an encrypted backup of the vault")
+    p.add_argument("--out", type=Path, required=True)
+    p = add("restore", cmd_restore, "restore a backup (the current vault is kept aside)")
+    p.add_argument("file", type=Path)
+    add("passwd", cmd_passwd, "change the passphrase")
+    add("recover", cmd_recover, "set a new passphrase using the recovery key")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.data_dir is None:
+        args.data_dir = default_data_dir()
+    if not args.command:
+        from app.ui.app import run_gui
+
+        return run_gui(args.data_dir)
+    try:
+        return int(args.func(args))
+    except UsageError as e:
+        _err(str(e))
+        return EXIT_USAGE
+    except StoreError as e:
+        _err(str(e))
+        return e.exit_code
+    except KeyboardInterrupt:
+        _err("Stopped; nothing more was changed.")
+        return 130
+
+
+def entry() -> NoReturn:
+    sys.exit(main())

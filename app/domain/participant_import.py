@@ -1,0 +1,229 @@
+"""Checking a caseload spreadsheet (CSV rows) before anything is imported.
+
+Pure: takes the rows as lists of strings and returns the participants it would
+create plus every problem, each with the spreadsheet line number and a reason
+that never repeats the cell's value (it may identify a person). Headers match
+case-insensitively, and spaces, dashes and dots count as underscores.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from app.domain.records import Participant, ParticipantStatus
+from app.domain.validation import (
+    birth_date_problem,
+    icd10_problem,
+    medicaid_id_problem,
+    normalize_medicaid_id,
+    parse_iso_date,
+)
+
+REQUIRED = ("first_name", "last_name", "date_of_birth", "medicaid_id", "county", "program")
+OPTIONAL = (
+    "preferred_name",
+    "pronouns",
+    "state",
+    "phone",
+    "email",
+    "tribal_affiliation",
+    "diagnoses",
+    "status",
+    "intake_date",
+    "referral_source",
+)
+ALIASES = {
+    "dob": "date_of_birth",
+    "birth_date": "date_of_birth",
+    "birthdate": "date_of_birth",
+    "first": "first_name",
+    "given_name": "first_name",
+    "firstname": "first_name",
+    "last": "last_name",
+    "surname": "last_name",
+    "family_name": "last_name",
+    "lastname": "last_name",
+    "medicaid": "medicaid_id",
+    "medicaid_number": "medicaid_id",
+    "ma_id": "medicaid_id",
+    "funding_stream": "program",
+    "diagnosis": "diagnoses",
+    "icd10": "diagnoses",
+}
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int  # 1-based line in the file; 1 is the header
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+@dataclass
+class ImportPlan:
+    participants: list[tuple[int, Participant]] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    rows_read: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def normalize_header(name: str) -> str:
+    key = re.sub(r"[\s.\-/]+", "_", name.strip().lower()).strip("_")
+    return ALIASES.get(key, key)
+
+
+def plan_import(
+    rows: Iterable[Sequence[str]],
+    *,
+    known_programs: Sequence[str],
+    existing_medicaid_ids: set[str],
+    existing_people: set[tuple[str, str, date]],
+    today: date,
+    assigned_specialist_id: str = "",
+) -> ImportPlan:
+    """Check every row; ``existing_people`` holds (first, last, dob) lower-cased."""
+    plan = ImportPlan()
+    it = iter(rows)
+    header = next(it, None)
+    if header is None or not any(h.strip() for h in header):
+        plan.errors.append(Problem(1, "the file is empty; the first line must name the columns"))
+        return plan
+    cols = [normalize_header(h) for h in header]
+    missing = [c for c in REQUIRED if c not in cols]
+    if missing:
+        plan.errors.append(Problem(1, "missing column(s): " + ", ".join(missing)))
+    dupes = sorted({c for c in cols if cols.count(c) > 1 and c})
+    if dupes:
+        plan.errors.append(Problem(1, "column(s) named twice: " + ", ".join(dupes)))
+    unknown = [h.strip() for h, c in zip(header, cols, strict=True) if c not in REQUIRED + OPTIONAL]
+    if unknown:
+        plan.warnings.append(Problem(1, "column(s) not imported: " + ", ".join(unknown)))
+    if plan.errors:
+        return plan
+
+    programs = {p.lower(): p for p in known_programs}
+    seen_ids: dict[str, int] = {}
+    seen_people: dict[tuple[str, str, date], int] = {}
+    for line, raw in enumerate(it, start=2):
+        if not any(cell.strip() for cell in raw):
+            continue  # blank line
+        plan.rows_read += 1
+        if len(raw) != len(cols):
+            plan.errors.append(
+                Problem(line, f"has {len(raw)} cells but the header names {len(cols)} columns")
+            )
+            continue
+        row = {c: v.strip() for c, v in zip(cols, raw, strict=True)}
+        errs: list[str] = []
+
+        for name in ("first_name", "last_name"):
+            if not row[name]:
+                errs.append(f"{name} is empty")
+        dob: date | None = None
+        if not row["date_of_birth"]:
+            errs.append("date_of_birth is empty")
+        else:
+            try:
+                dob = parse_iso_date(row["date_of_birth"])
+                why = birth_date_problem(dob, today)
+                if why:
+                    errs.append(why)
+            except ValueError as e:
+                errs.append(f"date_of_birth: {e}")
+
+        mid = normalize_medicaid_id(row["medicaid_id"])
+        if mid:
+            why = medicaid_id_problem(mid)
+            if why:
+                errs.append(why)
+            elif mid in existing_medicaid_ids:
+                errs.append("Medicaid ID already belongs to a participant in this vault")
+            elif mid in seen_ids:
+                errs.append(f"Medicaid ID is the same as on line {seen_ids[mid]}")
+            else:
+                seen_ids[mid] = line
+
+        program = row["program"]
+        if program and program.lower() not in programs:
+            errs.append(
+                "program is not one of: " + ", ".join(known_programs) + " (edit programs.json)"
+            )
+
+        diagnoses: tuple[str, ...] = ()
+        if row.get("diagnoses"):
+            diagnoses = tuple(d.strip().upper() for d in re.split(r"[;,|]", row["diagnoses"]))
+            diagnoses = tuple(d for d in diagnoses if d)
+            if any(icd10_problem(d) for d in diagnoses):
+                errs.append("diagnoses: each must be an ICD-10-CM code, separated by ;")
+
+        status = ParticipantStatus.ACTIVE
+        if row.get("status"):
+            try:
+                status = ParticipantStatus(row["status"].lower())
+            except ValueError:
+                errs.append(
+                    "status must be one of: " + ", ".join(s.value for s in ParticipantStatus)
+                )
+        intake: date | None = None
+        if row.get("intake_date"):
+            try:
+                intake = parse_iso_date(row["intake_date"])
+            except ValueError as e:
+                errs.append(f"intake_date: {e}")
+        if row.get("email") and not EMAIL_RE.match(row["email"]):
+            errs.append("email is not an e-mail address")
+        state = (row.get("state") or "ND").upper()
+        if not re.fullmatch(r"[A-Z]{2}", state):
+            errs.append("state must be a two-letter code such as ND or MN")
+
+        if errs:
+            plan.errors.extend(Problem(line, e) for e in errs)
+            continue
+        assert dob is not None
+        person = (row["first_name"].lower(), row["last_name"].lower(), dob)
+        if person in existing_people:
+            plan.warnings.append(
+                Problem(line, "same name and date of birth as a participant already in the vault")
+            )
+        elif person in seen_people:
+            plan.warnings.append(
+                Problem(line, f"same name and date of birth as line {seen_people[person]}")
+            )
+        seen_people.setdefault(person, line)
+        plan.participants.append(
+            (
+                line,
+                Participant(
+                    first_name=row["first_name"],
+                    last_name=row["last_name"],
+                    preferred_name=row.get("preferred_name", ""),
+                    pronouns=row.get("pronouns", ""),
+                    date_of_birth=dob,
+                    medicaid_id=mid,
+                    program=programs.get(program.lower(), program) if program else "",
+                    county=row["county"],
+                    state=state,
+                    diagnoses=diagnoses,
+                    status=status,
+                    intake_date=intake,
+                    referral_source=row.get("referral_source", ""),
+                    tribal_affiliation=row.get("tribal_affiliation", ""),
+                    phone=row.get("phone", ""),
+                    email=row.get("email", ""),
+                    assigned_specialist_id=assigned_specialist_id,
+                ),
+            )
+        )
+    if plan.rows_read == 0 and not plan.errors:
+        plan.errors.append(Problem(1, "the file has a header but no rows"))
+    return plan
