@@ -1,0 +1,59 @@
+"""Small helpers shared by tests: invented people, folder snapshots, CLI runs."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+from app.domain.records import Participant
+from app.store.repositories import Repositories
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def add_person(repos: Repositories, first: str, last: str, **kw) -> Participant:
+    kw.setdefault("date_of_birth", date(1988, 4, 9))
+    return repos.participants.add(Participant(first_name=first, last_name=last, **kw))
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Name -> SHA-256 of every file under ``folder``."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def invented_names(n: int, seed: int = 0) -> list[tuple[str, str]]:
+    """``n`` unique, made-up, pronounceable (first, last) names of 7+ letters, so
+    that finding one by chance in encrypted bytes is practically impossible."""
+    rng = random.Random(seed)
+    cons, vows = "bdfgklmnprstvz", "aeiou"
+
+    def word(k: int) -> str:
+        return "".join(rng.choice(cons) + rng.choice(vows) for _ in range(k)).capitalize()
+
+    seen: set[tuple[str, str]] = set()
+    while len(seen) < n:
+        seen.add((word(4), word(5)))
+    return sorted(seen)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None):
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PEERTRAIL_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
+        cwd=ROOT,
+        timeout=300,
+    )
