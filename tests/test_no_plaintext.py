@@ -16,7 +16,6 @@ from app.store.vault import Vault
 from tests.conftest import PASSPHRASE
 from tests.helpers import invented_names, run_cli
 
-
 _RUN8 = re.compile(rb"[A-Za-z]{8,}")
 _RUN8_UTF16 = re.compile(rb"(?:[A-Za-z]\x00){8,}")
 
