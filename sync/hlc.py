@@ -25,8 +25,8 @@ from dataclasses import dataclass
 WALL_DIGITS = 12
 COUNTER_DIGITS = 4
 MAX_COUNTER = 16**COUNTER_DIGITS - 1
-DEVICE_ID_RE = re.compile(r"^[a-z2-7]{4,32}$")
-STAMP_RE = re.compile(r"^([0-9a-f]{12})\.([0-9a-f]{4})\.([a-z2-7]{4,32})$")
+DEVICE_ID_RE = re.compile(r"^[a-z2-7]{4,32}\Z")
+STAMP_RE = re.compile(r"^([0-9a-f]{12})\.([0-9a-f]{4})\.([a-z2-7]{4,32})\Z")
 
 
 class ClockError(ValueError):

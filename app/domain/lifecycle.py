@@ -233,6 +233,8 @@ def unbill(note: Encounter) -> Encounter:
 def void(note: Encounter, by: User, reason: str) -> Encounter:
     if note.status in (NoteStatus.APPROVED, NoteStatus.BILLED):
         raise LifecycleError("an approved or billed service cannot be voided here")
+    if note.status is NoteStatus.VOID:
+        raise LifecycleError("this note is already void")
     if by.id != note.specialist_id and by.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise LifecycleError("only the note's author or a supervisor can void it")
     if not reason.strip():

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from datetime import date
 
-MEDICAID_ID_RE = re.compile(r"^[A-Z0-9]{6,14}$")
-ICD10_RE = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
-HCPCS_RE = re.compile(r"^[A-V][0-9]{4}$")
-MODIFIER_RE = re.compile(r"^[A-Z0-9]{2}$")
-POS_RE = re.compile(r"^[0-9]{2}$")
-ZIP_RE = re.compile(r"^[0-9]{5}(-?[0-9]{4})?$")
+MEDICAID_ID_RE = re.compile(r"^[A-Z0-9]{6,14}\Z")
+ICD10_RE = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?\Z")
+HCPCS_RE = re.compile(r"^[A-V][0-9]{4}\Z")
+MODIFIER_RE = re.compile(r"^[A-Z0-9]{2}\Z")
+POS_RE = re.compile(r"^[0-9]{2}\Z")
+ZIP_RE = re.compile(r"^[0-9]{5}(-?[0-9]{4})?\Z")
 
 
 class ValidationError(ValueError):
@@ -73,7 +73,7 @@ def npi_check_digit(first_nine: str) -> str:
 
 def parse_iso_date(text: str) -> date:
     """YYYY-MM-DD only; raises ValueError with a message that does not echo the value."""
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text.strip()):
         raise ValueError("expected a date written YYYY-MM-DD")
     try:
         return date.fromisoformat(text.strip())
