@@ -10,7 +10,7 @@ import re
 from datetime import date
 
 MEDICAID_ID_RE = re.compile(r"^[A-Z0-9]{6,14}\Z")
-ICD10_RE = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?\Z")
+ICD10_RE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?\Z")
 HCPCS_RE = re.compile(r"^[A-V][0-9]{4}\Z")
 MODIFIER_RE = re.compile(r"^[A-Z0-9]{2}\Z")
 POS_RE = re.compile(r"^[0-9]{2}\Z")
