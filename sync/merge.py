@@ -1,0 +1,179 @@
+"""The merge rules: pure functions that the client and the server both call.
+
+* Per field, the value with the greatest stamp wins (last writer wins by hybrid
+  logical clock), so every replica converges whatever order changes arrive in.
+* A change is concurrent when its base (the stamp of the value its writer saw)
+  is not the stamp the field holds: the writer did not see the value it
+  replaces. The losing side of a concurrent pair is kept, never dropped: as a
+  text conflict a person resolves (free-text fields) or in the conflict log.
+* Life-cycle rules are part of merge: a signed note's content cannot change, a
+  billed service cannot change, review fields are written only by supervisors,
+  billing fields only by billing staff, addenda never change, and a note's
+  status moves only along the life-cycle graph, by the role allowed to move it.
+* Deletes are tombstones: ``deleted`` is a field like any other. An edit of a
+  record that is deleted is still applied (nothing lost) and logged, so a person
+  can bring the record back.
+* Clocks: a stamp more than ``MAX_FUTURE_MS`` ahead of the server's clock is
+  re-stamped by the server on arrival, so a laptop whose clock runs far ahead
+  cannot make its edits win forever; clients warn when their clock is off by
+  more than ``WARN_OFFSET_MS``.
+
+docs/SYNC.md explains these rules with a worked example.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from sync import rules
+from sync.hlc import Stamp
+
+MAX_FUTURE_MS = 10 * 60 * 1000
+WARN_OFFSET_MS = 5 * 60 * 1000
+
+
+class Outcome(Enum):
+    APPLY = "apply"  # the incoming value becomes the field's value
+    KEEP = "keep"  # the field keeps its value; the incoming one lost
+    DUPLICATE = "duplicate"  # this exact change is already there
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    outcome: Outcome
+    concurrent: bool  # the loser was written without seeing the winner: keep it
+
+    @property
+    def applies(self) -> bool:
+        return self.outcome is Outcome.APPLY
+
+
+def decide(
+    current_stamp: str | None,
+    current_base: str | None,
+    incoming_stamp: str,
+    incoming_base: str | None,
+) -> Decision:
+    """Last writer wins by stamp; say whether the loser was concurrent."""
+    if current_stamp is None:
+        return Decision(Outcome.APPLY, False)
+    if incoming_stamp == current_stamp:
+        return Decision(Outcome.DUPLICATE, False)
+    if incoming_stamp > current_stamp:
+        return Decision(Outcome.APPLY, incoming_base != current_stamp)
+    # The incoming change is older. It lost knowingly only if the current value
+    # was written on top of it.
+    return Decision(Outcome.KEEP, current_base != incoming_stamp)
+
+
+def conflict_kind(table: str, field: str) -> str:
+    """'text' for a conflict a person resolves, 'log' for the conflict log."""
+    return "text" if field in rules.FREE_TEXT.get(table, ()) else "log"
+
+
+def wall_ms(stamp: str) -> int:
+    return Stamp.parse(stamp).wall_ms
+
+
+def too_far_ahead(stamp: str, server_now_ms: int) -> bool:
+    return wall_ms(stamp) > server_now_ms + MAX_FUTURE_MS
+
+
+def clock_warning(offset_ms: int) -> str | None:
+    """A plain-words warning when this device's clock is off from the server's."""
+    if abs(offset_ms) <= WARN_OFFSET_MS:
+        return None
+    minutes = round(abs(offset_ms) / 60000)
+    way = "ahead of" if offset_ms > 0 else "behind"
+    amount = f"{minutes} minutes" if minutes < 120 else f"{round(minutes / 60)} hours"
+    return (
+        f"This laptop's clock is {amount} {way} the server's. Set the date and time "
+        "correctly so your changes are ordered right."
+    )
+
+
+def permission_problem(
+    role: str,
+    user_id: str,
+    table: str,
+    field: str,
+    value: Any,
+    record: Mapping[str, Any],
+    field_is_set: bool,
+) -> str | None:
+    """Why ``role`` may not write ``value`` into ``table.field`` of a record whose
+    current fields are ``record`` (empty for a new record); None when allowed.
+    Scope (whose caseload a record is in) is checked by the server separately."""
+    if table not in rules.TABLES:
+        return "unknown record type"
+    if field not in rules.TABLES[table]:
+        return "unknown field"
+    if role == "admin":
+        return None
+    if table == "users":
+        return "only an administrator changes users"
+    if table == "payers":
+        return None if role == "billing" else "only billing staff change payer settings"
+    if table == "conflicts":
+        if field not in rules.CONFLICT_RESOLUTION:
+            return "conflicts are recorded by the server; only their resolution is written"
+        return None
+    if table == "addenda":
+        if field_is_set:
+            return "an addendum cannot be changed once written"
+        return (
+            None
+            if role in ("specialist", "supervisor")
+            else "only staff who see the note add addenda"
+        )
+    if table == "supervision_sessions":
+        return (
+            None
+            if role in ("supervisor", "specialist")
+            else "only supervision staff write supervision"
+        )
+    if table == "encounters":
+        return _note_problem(role, user_id, field, value, record)
+    if role != "specialist":
+        return f"a {role} does not change {table.replace('_', ' ')}"
+    return None
+
+
+def _note_problem(
+    role: str, user_id: str, field: str, value: Any, record: Mapping[str, Any]
+) -> str | None:
+    status = record.get("status") or "draft"
+    if field == "status":
+        if value == status:
+            return None
+        if (status, value) not in rules.STATUS_MOVES.get(role, frozenset()):
+            return f"a {role} cannot move a note from {status} to {value}"
+        if role == "specialist" and record.get("specialist_id") not in (None, "", user_id):
+            return "only the note's author signs or voids it"
+        return None
+    if status == "billed" and field not in rules.NOTE_BILLING:
+        return "this service has been billed and cannot change"
+    if field in rules.NOTE_REVIEW:
+        if role != "supervisor":
+            return "only a supervisor writes review fields"
+        if status not in ("signed", "approved", "returned"):
+            return "only a signed note is reviewed"
+        return None
+    if field in rules.NOTE_BILLING:
+        if role != "billing":
+            return "only billing staff mark services billed"
+        return None
+    if role != "specialist":
+        return f"a {role} does not edit notes"
+    if field in rules.NOTE_CONTENT:
+        if status != "draft":
+            return f"this note is {status}; its content cannot change (add an addendum)"
+        return None
+    if field in rules.NOTE_SIGNING and status not in ("draft", "signed"):
+        return f"this note is {status}; its signature cannot change"
+    if field == "deleted" and value and status != "draft":
+        return "only a draft can be deleted; void a signed note instead"
+    return None

@@ -1,0 +1,154 @@
+"""The server's tables (SQLAlchemy Core). Alembic migrations in sync/server/migrations
+create them; this metadata is what the code queries.
+
+Record content lives in ``field_state`` (the current value and stamp of every
+field of every record) and ``changes`` (every accepted change, for idempotency
+and history). ``seq`` numbers come from one counter row updated under a row
+lock inside the write transaction, so they are handed out in commit order and a
+client's cursor never skips a change that commits late.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+server_meta = Table(
+    "server_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("supervisor_id", String(64), nullable=False, server_default=""),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", String(40), nullable=False),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", String(64), nullable=False, index=True),
+    Column("name", String(80), nullable=False, server_default=""),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("enrolled_at", String(40), nullable=False),
+    Column("last_seen_at", String(40)),
+    Column("revoked_at", String(40)),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("stamp", String(64), nullable=False, unique=True),
+    Column("origin_stamp", String(64), nullable=False, unique=True),
+    Column("table_name", String(64), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("value", Text),  # JSON
+    Column("base", String(64)),
+    Column("user_id", String(64), nullable=False),
+    Column("device_id", String(32), nullable=False),
+    Column("received_at", String(40), nullable=False),
+)
+
+field_state = Table(
+    "field_state",
+    metadata,
+    Column("record_id", String(64), primary_key=True),
+    Column("field", String(64), primary_key=True),
+    Column("table_name", String(64), nullable=False),
+    Column("value", Text),  # JSON
+    Column("stamp", String(64), nullable=False),
+    Column("base", String(64)),
+    Column("seq", BigInteger, nullable=False),
+    Index("field_state_by_seq", "seq"),
+)
+
+# One row per record: what it belongs to, for authorization and pulls.
+records = Table(
+    "records",
+    metadata,
+    Column("record_id", String(64), primary_key=True),
+    Column("table_name", String(64), nullable=False),
+    Column("participant_id", String(64), nullable=False, server_default=""),
+    Column("owner_id", String(64), nullable=False, server_default=""),
+    Column("status", String(16), nullable=False, server_default=""),
+    Index("records_by_participant", "participant_id"),
+    Index("records_by_owner", "owner_id"),
+)
+
+# Which specialist each participant is assigned to, and every change of that.
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("participant_id", String(64), primary_key=True),
+    Column("specialist_id", String(64), nullable=False, index=True),
+)
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("participant_id", String(64), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("granted", Boolean, nullable=False),
+    Index("access_log_by_user", "user_id", "seq"),
+)
+
+# Changes the rules refused: kept, with their values, so nothing a person wrote is lost.
+rejected = Table(
+    "rejected",
+    metadata,
+    Column("stamp", String(64), primary_key=True),
+    Column("table_name", String(64), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("value", Text),
+    Column("user_id", String(64), nullable=False),
+    Column("device_id", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", String(40), nullable=False),
+)
+
+# Every request: who, what, when, how much. Never record content.
+request_log = Table(
+    "request_log",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("at", String(40), nullable=False),
+    Column("device_id", String(32), nullable=False, server_default=""),
+    Column("user_id", String(64), nullable=False, server_default=""),
+    Column("method", String(8), nullable=False),
+    Column("path", String(128), nullable=False),
+    Column("status", BigInteger, nullable=False),
+    Column("pushed", BigInteger, nullable=False, server_default="0"),
+    Column("pulled", BigInteger, nullable=False, server_default="0"),
+    Column("bytes_in", BigInteger, nullable=False, server_default="0"),
+    Column("bytes_out", BigInteger, nullable=False, server_default="0"),
+    Column("ms", BigInteger, nullable=False, server_default="0"),
+)
