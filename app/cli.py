@@ -25,6 +25,7 @@ from typing import NoReturn
 from app import __version__
 from app.paths import default_data_dir, resource_path
 from app.store.errors import (
+    EXIT_AUTH,
     EXIT_DAMAGED,
     EXIT_OK,
     EXIT_USAGE,
@@ -322,6 +323,77 @@ def cmd_recover(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_enroll(args: argparse.Namespace) -> int:
+    from app.store.replica import StoreReplica
+    from sync.client import SyncClient, SyncError, make_session
+
+    url = args.server.rstrip("/")
+    if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
+        raise UsageError("The server address must start with https://.")
+    store = _open_store(args)
+    try:
+        password = _secret("PEERTRAIL_SERVER_PASSWORD", "Server password: ")
+        replica = StoreReplica(store)
+        client = SyncClient(replica, url, token="", session=make_session(args.fingerprint))
+        try:
+            answer = client.enroll(args.username, password, device_name=args.device_name)
+        except SyncError as e:
+            _err(str(e))
+            return EXIT_AUTH if e.code == "unauthorized" else EXIT_DAMAGED
+        replica.adopt_identity(answer.user_id, answer.role)
+        replica.save_server(
+            url=url,
+            fingerprint=args.fingerprint or "",
+            token=answer.token,
+            username=args.username,
+        )
+        store.audit("sync", how="enrolled")
+    finally:
+        store.close()
+    print(f"This laptop is enrolled as {args.username} ({answer.role}). Run 'sync' to exchange.")
+    return EXIT_OK
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from app.store.replica import StoreReplica, require_enrolled
+    from sync.client import SyncClient, SyncError, make_session
+
+    store = _open_store(args)
+    try:
+        replica = StoreReplica(store)
+        server = require_enrolled(replica)
+        client = SyncClient(
+            replica,
+            server["url"],
+            server["token"],
+            session=make_session(server.get("fingerprint") or None),
+        )
+        try:
+            result = client.sync()
+        except SyncError as e:
+            waiting = replica.pending_count()
+            if args.json:
+                print(json.dumps({"error": e.code, "message": str(e), "waiting": waiting}))
+            _err(f"{e} ({waiting} change(s) waiting.)")
+            return EXIT_AUTH if e.code in ("revoked", "unauthorized") else EXIT_DAMAGED
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return EXIT_OK
+    print(
+        f"Sent {result.pushed} change(s), received {result.pulled}, "
+        f"{result.conflicts} conflict(s), {len(result.rejected)} refused; "
+        f"{result.requests} request(s), {result.bytes_sent} bytes sent, "
+        f"{result.bytes_received} received, {result.seconds:.1f} s."
+    )
+    for r in result.rejected:
+        print(f"  refused by the server: {r['reason']}")
+    if result.clock_warning:
+        _err(result.clock_warning)
+    return EXIT_OK
+
+
 # -- parser -----------------------------------------------------------------------
 
 
@@ -364,6 +436,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p = add("restore", cmd_restore, "restore a backup (the current vault is kept aside)")
     p.add_argument("file", type=Path)
+    p = add("enroll", cmd_enroll, "connect this vault to the organisation's sync server")
+    p.add_argument("--server", required=True, help="https://host:port")
+    p.add_argument("--username", required=True)
+    p.add_argument("--fingerprint", help="SHA-256 of a self-signed server certificate")
+    p.add_argument("--device-name", default="", help="a name for this laptop (no personal data)")
+    p = add("sync", cmd_sync, "send waiting changes and receive the team's")
+    p.add_argument("--json", action="store_true")
     add("passwd", cmd_passwd, "change the passphrase")
     add("recover", cmd_recover, "set a new passphrase using the recovery key")
     return parser

@@ -69,7 +69,7 @@ class HybridLogicalClock:
         if not DEVICE_ID_RE.match(device):
             raise ClockError("device id must be 4-32 characters of a-z and 2-7")
         self.device = device
-        self._wall = wall
+        self.wall = wall  # replaceable: the store follows the server clock
         self._lock = threading.Lock()
         self._w, self._c = 0, 0
         if last:
@@ -82,7 +82,7 @@ class HybridLogicalClock:
             return str(Stamp(self._w, self._c, self.device))
 
     def _advance(self, other_w: int = 0, other_c: int = -1) -> None:
-        physical = self._wall()
+        physical = self.wall()
         w = max(self._w, other_w, physical)
         if w == self._w and w == other_w:
             c = max(self._c, other_c) + 1
@@ -101,6 +101,13 @@ class HybridLogicalClock:
         with self._lock:
             self._advance()
             return str(Stamp(self._w, self._c, self.device))
+
+    def rewind(self, wall_ms: int) -> None:
+        """Forget stamps issued ahead of ``wall_ms`` (after a clock that ran far ahead
+        was corrected and every stamp it issued was re-stamped by the server)."""
+        with self._lock:
+            if self._w > wall_ms:
+                self._w, self._c = wall_ms, 0
 
     def observe(self, stamp: str) -> None:
         """Move the clock past a stamp received from another replica."""

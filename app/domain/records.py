@@ -395,6 +395,33 @@ class SupervisionSession(Record):
     specialist_signed_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Conflict(Record):
+    """A value that lost a concurrent edit, kept for a person to look at.
+
+    Written by the server when sync merges two edits that did not see each other;
+    ``kind`` "text" (a narrative: the person picks or merges) or "log" (other
+    fields: kept in the conflict log). Values are the JSON of the field values."""
+
+    TABLE: ClassVar[str] = "conflicts"
+    table_name: str
+    target_id: str
+    field: str
+    participant_id: str = ""
+    owner_id: str = ""
+    kind: str = "log"
+    kept_value: str = ""
+    kept_stamp: str = ""
+    lost_value: str = ""
+    lost_stamp: str = ""
+    lost_by_id: str = ""
+    detected_at: str = ""
+    status: str = "open"  # open / resolved
+    resolved_by_id: str = ""
+    resolved_at: str = ""
+    resolution: str = ""
+
+
 RECORD_TYPES: tuple[type[Record], ...] = (
     User,
     Payer,
@@ -406,6 +433,7 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     Addendum,
     TimeEntry,
     SupervisionSession,
+    Conflict,
 )
 
 BY_TABLE: dict[str, type[Record]] = {cls.TABLE: cls for cls in RECORD_TYPES}

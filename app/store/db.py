@@ -24,7 +24,7 @@ from app.store import audit, migrations
 from app.store.capture import CaptureContext
 from app.store.errors import CaptureViolation, DiskFull, StoreError, VaultDamaged
 from app.store.vault import Vault, is_disk_full
-from sync.hlc import HybridLogicalClock
+from sync.hlc import HybridLogicalClock, now_ms
 
 
 def new_device_id() -> str:
@@ -85,7 +85,10 @@ class Store:
             ).fetchone()[0]
             if newest and (not last or newest > last):
                 last = newest
-            self.hlc = HybridLogicalClock(self.device_id, last)
+            offset = int(rows.get("clock_offset_ms", "0") or 0)
+            # Stamps follow the server's clock once sync has measured the offset, so
+            # a laptop whose clock is wrong does not write stamps from another day.
+            self.hlc = HybridLogicalClock(self.device_id, last, wall=lambda: now_ms() + offset)
 
     def _ensure_identity(self, owner_username: str | None) -> None:
         """A new vault gets a device id and an owner user record."""
@@ -160,6 +163,26 @@ class Store:
         finally:
             self._depth = 0
             self.capture.mode = None
+
+    def set_clock_offset(self, offset_ms: int) -> None:
+        """Follow the server's clock (measured by sync) for new stamps."""
+        self.set_meta("clock_offset_ms", str(int(offset_ms)))
+        if self.hlc is None:
+            return
+        self.hlc.wall = lambda: now_ms() + int(offset_ms)
+        pending = self.conn.execute(
+            "SELECT count(*) FROM outbox WHERE acked_at IS NULL AND rejected_reason IS NULL"
+        ).fetchone()[0]
+        if not pending:  # every stamp from the wrong clock was sent and re-stamped
+            now = self.hlc.wall()
+            bound = f"{now + 10 * 60 * 1000:012x}"
+            newest_sane = self.conn.execute(
+                "SELECT max(stamp) FROM field_stamps WHERE stamp < ?", (bound,)
+            ).fetchone()[0]
+            self.hlc.rewind(now)
+            if newest_sane:
+                self.hlc.observe(newest_sane)
+            self.set_meta("hlc_last", self.hlc.last)
 
     # -- helpers ----------------------------------------------------------------
 

@@ -335,7 +335,44 @@ def _v2(conn: sqlcipher3.Connection) -> None:
         )
 
 
-MIGRATIONS: tuple[Callable[[sqlcipher3.Connection], None], ...] = (_v1, _v2)
+V3_SYNC = """
+    CREATE TABLE conflicts (
+        id TEXT PRIMARY KEY NOT NULL,
+        "deleted" INTEGER NOT NULL DEFAULT 0,
+        "table_name" TEXT NOT NULL DEFAULT '',
+        "target_id" TEXT NOT NULL DEFAULT '',
+        "field" TEXT NOT NULL DEFAULT '',
+        "participant_id" TEXT NOT NULL DEFAULT '',
+        "owner_id" TEXT NOT NULL DEFAULT '',
+        "kind" TEXT NOT NULL DEFAULT 'log',
+        "kept_value" TEXT NOT NULL DEFAULT '',
+        "kept_stamp" TEXT NOT NULL DEFAULT '',
+        "lost_value" TEXT NOT NULL DEFAULT '',
+        "lost_stamp" TEXT NOT NULL DEFAULT '',
+        "lost_by_id" TEXT NOT NULL DEFAULT '',
+        "detected_at" TEXT NOT NULL DEFAULT '',
+        "status" TEXT NOT NULL DEFAULT 'open',
+        "resolved_by_id" TEXT NOT NULL DEFAULT '',
+        "resolved_at" TEXT NOT NULL DEFAULT '',
+        "resolution" TEXT NOT NULL DEFAULT ''
+    ) STRICT;
+    CREATE INDEX conflicts_open ON conflicts(status, target_id);
+
+    -- A change the server refused keeps its row, with the reason, to be shown.
+    ALTER TABLE outbox ADD COLUMN rejected_reason TEXT;
+    ALTER TABLE outbox ADD COLUMN rejected_at TEXT;
+    DROP INDEX outbox_pending;
+    CREATE INDEX outbox_pending ON outbox(seq) WHERE acked_at IS NULL AND rejected_reason IS NULL;
+"""
+
+
+def _v3(conn: sqlcipher3.Connection) -> None:
+    """Sync: the conflicts kept by merge, and refused changes in the outbox."""
+    _script(conn, V3_SYNC)
+    capture.install(conn, "conflicts")
+
+
+MIGRATIONS: tuple[Callable[[sqlcipher3.Connection], None], ...] = (_v1, _v2, _v3)
 LATEST = len(MIGRATIONS)
 
 

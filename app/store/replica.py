@@ -1,0 +1,272 @@
+"""The vault as a sync replica: what sync.client needs from the local store.
+
+Reads the outbox, and applies a server reply in ONE transaction: acknowledged
+changes leave the outbox, refused ones stay with the server's reason, pulled
+fields are merged by sync.merge.decide (last writer by stamp) in ``remote`` mode
+(no re-capture), participants that left the caseload are purged, and the cursor
+moves. A crash anywhere before the commit leaves the vault as it was, and the
+next sync repeats the exchange (the server answers a replay the same way).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from app.store import audit
+from app.store.db import Store, utcnow
+from app.store.errors import StoreError
+from sync import merge, rules
+from sync.protocol import PulledRecord, PushChange, SyncResponse
+
+# Fields that hold a user id: rewritten when the vault adopts its server identity.
+USER_REF_FIELDS: dict[str, tuple[str, ...]] = {
+    "users": ("supervisor_id",),
+    "participants": ("assigned_specialist_id",),
+    "barc10": ("assessed_by_id",),
+    "encounters": ("specialist_id", "signed_by_id", "reviewed_by_id"),
+    "addenda": ("author_id",),
+    "time_entries": ("specialist_id",),
+    "supervision_sessions": ("supervisor_id",),
+    "conflicts": ("owner_id", "lost_by_id", "resolved_by_id"),
+}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class StoreReplica:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.conn = store.conn
+
+    # -- identity and settings (kept inside the encrypted vault) -----------------
+
+    @property
+    def device_id(self) -> str:
+        return self.store.device_id
+
+    @property
+    def cursor(self) -> int:
+        return int(self.store.meta("sync_cursor", "0"))
+
+    def set_clock_offset(self, offset_ms: int) -> None:
+        self.store.set_clock_offset(offset_ms)
+
+    def server(self) -> dict[str, str]:
+        raw = self.store.meta("sync_server")
+        return json.loads(raw) if raw else {}
+
+    def save_server(self, **settings: str) -> None:
+        self.store.set_meta("sync_server", json.dumps({**self.server(), **settings}))
+
+    def adopt_identity(self, server_user_id: str, role: str) -> None:
+        """Become the server's user: every reference to the vault's local owner id
+        is rewritten (as captured changes, so they sync) and the local-only owner
+        record is removed."""
+        old = self.store.user_id
+        if old == server_user_id:
+            return
+        with self.store.transaction():
+            for table, fields in USER_REF_FIELDS.items():
+                for f in fields:
+                    self.conn.execute(
+                        f'UPDATE {table} SET "{f}" = ? WHERE "{f}" = ?', (server_user_id, old)
+                    )
+            self.conn.execute(
+                "UPDATE meta SET value = ? WHERE key = 'owner_user_id'", (server_user_id,)
+            )
+        with self.store.transaction(mode="purge"):
+            self.conn.execute("DELETE FROM users WHERE id = ?", (old,))
+            self.conn.execute("DELETE FROM outbox WHERE record_id = ?", (old,))
+            self.conn.execute("DELETE FROM field_stamps WHERE record_id = ?", (old,))
+        self.store.user_id = server_user_id
+        self.store.capture.user_id = server_user_id
+        self.save_server(user_id=server_user_id, role=role)
+
+    # -- push ----------------------------------------------------------------------
+
+    def pending_count(self) -> int:
+        return int(
+            self.conn.execute(
+                "SELECT count(*) FROM outbox WHERE acked_at IS NULL AND rejected_reason IS NULL"
+            ).fetchone()[0]
+        )
+
+    def pending(self, limit: int) -> list[PushChange]:
+        rows = self.conn.execute(
+            "SELECT stamp, table_name, record_id, field, value, base_stamp FROM outbox "
+            "WHERE acked_at IS NULL AND rejected_reason IS NULL ORDER BY seq LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [
+            PushChange(stamp=r[0], table=r[1], record_id=r[2], field=r[3], value=r[4], base=r[5])
+            for r in rows
+        ]
+
+    def rejected(self) -> list[dict[str, Any]]:
+        """Changes the server refused, with its reason, newest first (for the UI)."""
+        rows = self.conn.execute(
+            "SELECT stamp, table_name, record_id, field, rejected_reason, rejected_at "
+            "FROM outbox WHERE rejected_reason IS NOT NULL ORDER BY seq DESC"
+        ).fetchall()
+        keys = ("stamp", "table", "record_id", "field", "reason", "at")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    # -- apply a reply -----------------------------------------------------------------
+
+    def apply_response(self, resp: SyncResponse) -> dict[str, int]:
+        """Everything the reply says, in one transaction; returns counts."""
+        counts = {"pulled": 0, "conflicts": 0, "evicted": 0, "skipped": 0}
+        force: set[tuple[str, str]] = set()
+        with self.store.transaction(mode="remote"):
+            self._ack(resp.accepted)
+            for r in resp.rejected:
+                row = self.conn.execute(
+                    "UPDATE outbox SET rejected_reason = ?, rejected_at = ? WHERE stamp = ? "
+                    "RETURNING record_id, field",
+                    (r.reason, _now(), r.stamp),
+                ).fetchone()
+                if row:
+                    force.add((row[0], row[1]))
+            for rs in resp.restamped:
+                self.conn.execute(
+                    "UPDATE field_stamps SET stamp = ? WHERE stamp = ?", (rs.new_stamp, rs.stamp)
+                )
+            newest = ""
+            for rec in resp.records:
+                n, top = self._apply_record(rec, force, counts)
+                counts["pulled"] += n
+                newest = max(newest, top)
+            if resp.evict:
+                counts["evicted"] = self._evict(resp.evict)
+            self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('sync_cursor', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(resp.cursor),),
+            )
+            if newest and self.store.hlc and not merge.too_far_ahead(newest, resp.server_time_ms):
+                self.store.hlc.observe(newest)
+            audit.append(
+                self.conn,
+                at=utcnow(),
+                user_id=self.store.user_id,
+                device_id=self.store.device_id,
+                action="sync",
+                detail={
+                    "pushed": len(resp.accepted),
+                    "rejected": len(resp.rejected),
+                    "pulled": counts["pulled"],
+                    "evicted": counts["evicted"],
+                },
+            )
+        return counts
+
+    def _ack(self, stamps: Sequence[str]) -> None:
+        for i in range(0, len(stamps), 500):
+            chunk = list(stamps[i : i + 500])
+            marks = ",".join("?" for _ in chunk)
+            self.conn.execute(f"DELETE FROM outbox WHERE stamp IN ({marks})", chunk)
+
+    def _columns(self, table: str) -> set[str]:
+        cache = self.__dict__.setdefault("_colcache", {})
+        if table not in cache:
+            cache[table] = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
+        return cache[table]
+
+    def _apply_record(
+        self, rec: PulledRecord, force: set[tuple[str, str]], counts: dict[str, int]
+    ) -> tuple[int, str]:
+        if rec.table not in rules.TABLES or not self._columns(rec.table):
+            counts["skipped"] += len(rec.fields)
+            return 0, ""
+        cols = self._columns(rec.table)
+        local = dict(
+            self.conn.execute(
+                "SELECT field, stamp FROM field_stamps WHERE record_id = ?", (rec.record_id,)
+            ).fetchall()
+        )
+        winners: dict[str, tuple[Any, str]] = {}
+        top = ""
+        for field, (value, stamp) in rec.fields.items():
+            top = max(top, stamp)
+            if field not in cols or field == "id":
+                counts["skipped"] += 1
+                continue
+            d = merge.decide(local.get(field), None, stamp, None)
+            if d.applies or ((rec.record_id, field) in force and local.get(field) != stamp):
+                winners[field] = (value, stamp)
+        if not winners:
+            return 0, top
+        self.conn.execute(
+            f"INSERT INTO {rec.table} (id) VALUES (?) ON CONFLICT (id) DO NOTHING",
+            (rec.record_id,),
+        )
+        sets = ", ".join(f'"{f}" = ?' for f in winners)
+        self.conn.execute(
+            f"UPDATE {rec.table} SET {sets} WHERE id = ?",
+            (*[v for v, _s in winners.values()], rec.record_id),
+        )
+        self.conn.executemany(
+            "INSERT INTO field_stamps (record_id, field, table_name, stamp) VALUES (?,?,?,?) "
+            "ON CONFLICT (record_id, field) DO UPDATE SET stamp = excluded.stamp",
+            [(rec.record_id, f, rec.table, s) for f, (_v, s) in winners.items()],
+        )
+        if rec.table == "conflicts" and "status" in winners:
+            counts["conflicts"] += 1
+        return len(winners), top
+
+    def _evict(self, participant_ids: Iterable[str]) -> int:
+        """Remove participants that left this caseload, and everything of theirs."""
+        ids = list(participant_ids)
+        marks = ",".join("?" for _ in ids)
+        gone: list[str] = list(ids)
+        for table in ("consents", "goals", "barc10", "encounters", "conflicts"):
+            gone += [
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT id FROM {table} WHERE participant_id IN ({marks})", ids
+                )
+            ]
+        enc = [
+            r[0]
+            for r in self.conn.execute(
+                f"SELECT id FROM encounters WHERE participant_id IN ({marks})", ids
+            )
+        ]
+        if enc:
+            emarks = ",".join("?" for _ in enc)
+            gone += [
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT id FROM addenda WHERE encounter_id IN ({emarks})", enc
+                )
+            ]
+        # remote mode cannot delete; this part of the transaction purges
+        self.store.capture.mode = "purge"
+        try:
+            for i in range(0, len(gone), 500):
+                chunk = gone[i : i + 500]
+                cm = ",".join("?" for _ in chunk)
+                for table in (
+                    "participants", "consents", "goals", "barc10", "encounters", "addenda",
+                    "conflicts",
+                ):  # fmt: skip
+                    self.conn.execute(f"DELETE FROM {table} WHERE id IN ({cm})", chunk)
+                self.conn.execute(f"DELETE FROM field_stamps WHERE record_id IN ({cm})", chunk)
+                self.conn.execute(f"DELETE FROM outbox WHERE record_id IN ({cm})", chunk)
+        finally:
+            self.store.capture.mode = "remote"
+        return len(ids)
+
+
+def require_enrolled(replica: StoreReplica) -> dict[str, str]:
+    server = replica.server()
+    if not server.get("url") or not server.get("token"):
+        raise StoreError(
+            "This vault is not enrolled with a server yet. Run 'peertrail enroll' first."
+        )
+    return server

@@ -1,0 +1,298 @@
+"""The client sync engine: one HTTPS request pushes the outbox and pulls what changed.
+
+Works against any ``Replica`` (the desktop app's is app.store.replica.StoreReplica),
+so this module needs nothing of app/. Over ``requests`` with one keep-alive
+session: bodies are gzip both ways; the push is bounded (MAX_PUSH_CHANGES) and
+the pull is paged by the server, so a long sync is several bounded exchanges,
+each committed locally in one transaction before the next, and a dropped link
+resumes where it stopped. A change leaves the outbox only when the server has
+acknowledged it. Failed requests are retried with backoff (urllib3's Retry; safe,
+because the server answers a replayed request the same way). A self-signed
+server certificate is pinned by its SHA-256 fingerprint.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+import urllib3
+from pydantic import ValidationError
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from sync import merge
+from sync.protocol import (
+    MAX_PUSH_CHANGES,
+    PROTOCOL_VERSION,
+    EnrollRequest,
+    EnrollResponse,
+    ErrorBody,
+    PushChange,
+    SyncRequest,
+    SyncResponse,
+)
+
+
+class Replica(Protocol):
+    @property
+    def device_id(self) -> str: ...
+    @property
+    def cursor(self) -> int: ...
+    def pending(self, limit: int) -> list[PushChange]: ...
+    def pending_count(self) -> int: ...
+    def apply_response(self, resp: SyncResponse) -> dict[str, int]: ...
+    def set_clock_offset(self, offset_ms: int) -> None: ...
+
+
+class SyncError(Exception):
+    """A sync that could not finish; the message is for a person. Nothing is lost:
+    unacknowledged changes stay in the outbox."""
+
+    def __init__(self, message: str, code: str = "error") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class SyncResult:
+    pushed: int = 0
+    pulled: int = 0
+    conflicts: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    evicted: int = 0
+    requests: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    clock_offset_ms: int = 0
+    clock_warning: str | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pushed": self.pushed,
+            "pulled": self.pulled,
+            "conflicts": self.conflicts,
+            "rejected": self.rejected,
+            "evicted": self.evicted,
+            "requests": self.requests,
+            "bytes_sent": self.bytes_sent,
+            "bytes_received": self.bytes_received,
+            "clock_offset_ms": self.clock_offset_ms,
+            "clock_warning": self.clock_warning,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Accept exactly the server certificate with this SHA-256 fingerprint."""
+
+    def __init__(self, fingerprint: str, **kw: Any) -> None:
+        self.fingerprint = fingerprint.replace(":", "").lower()
+        super().__init__(**kw)
+
+    def init_poolmanager(self, *args: Any, **kw: Any) -> None:
+        kw["assert_fingerprint"] = self.fingerprint
+        kw["cert_reqs"] = "CERT_NONE"
+        kw["assert_hostname"] = False
+        super().init_poolmanager(*args, **kw)
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        super().cert_verify(conn, url, False, cert)  # the fingerprint check replaces CA trust
+
+
+def make_session(
+    fingerprint: str | None = None,
+    ca_file: str | None = None,
+    retries: int = 4,
+    backoff: float = 0.5,
+) -> requests.Session:
+    s = requests.Session()
+    retry = Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        backoff_factor=backoff,
+        backoff_max=30,
+        status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=None,  # POST too: the server answers a replay the same way
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    adapter: HTTPAdapter
+    if fingerprint:
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        adapter = _PinnedAdapter(fingerprint, max_retries=retry)
+        s.verify = False
+    else:
+        adapter = HTTPAdapter(max_retries=retry)
+        if ca_file:
+            s.verify = ca_file
+    s.mount("https://", adapter)
+    s.mount("http://", adapter)
+    s.headers["Accept-Encoding"] = "gzip"
+    s.headers["User-Agent"] = f"PeerTrail-sync/{PROTOCOL_VERSION}"
+    return s
+
+
+def _timeout(nbytes: int) -> tuple[float, float]:
+    """Connect 15 s; read long enough for the body at 8 KB/s on a bad link."""
+    return (15.0, max(60.0, nbytes / 8000))
+
+
+class SyncClient:
+    def __init__(
+        self,
+        replica: Replica,
+        url: str,
+        token: str,
+        session: requests.Session | None = None,
+        push_limit: int = MAX_PUSH_CHANGES,
+        pull_limit: int = 8000,
+        max_rounds: int = 1000,
+    ) -> None:
+        self.replica = replica
+        self.url = url.rstrip("/")
+        self.token = token
+        self.session = session or make_session()
+        self.push_limit = push_limit
+        self.pull_limit = pull_limit
+        self.max_rounds = max_rounds
+
+    def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncResult:
+        """Exchange until the outbox is empty and the pull has no more pages."""
+        result = SyncResult()
+        started = time.perf_counter()
+        total = self.replica.pending_count()
+        for _ in range(self.max_rounds):
+            changes = self.replica.pending(self.push_limit)
+            req = SyncRequest(
+                protocol=PROTOCOL_VERSION,
+                device_id=self.replica.device_id,
+                cursor=self.replica.cursor,
+                changes=changes,
+                pull_limit=self.pull_limit,
+                client_time_ms=int(time.time() * 1000),
+            )
+            sent_at = time.time()
+            resp = self._post("/v1/sync", req.model_dump(mode="json"), SyncResponse, result)
+            received_at = time.time()
+            result.clock_offset_ms = int(resp.server_time_ms - (sent_at + received_at) * 500)
+            counts = self.replica.apply_response(resp)
+            result.pushed += len(resp.accepted)
+            result.rejected += [{"stamp": r.stamp, "reason": r.reason} for r in resp.rejected]
+            result.pulled += counts["pulled"]
+            result.conflicts += counts["conflicts"]
+            result.evicted += counts["evicted"]
+            if progress:
+                progress(result.pushed + len(result.rejected), max(total, 1))
+            sent_all = len(changes) < self.push_limit
+            if not resp.more and sent_all:
+                break
+            if not changes and not resp.more:
+                break
+        else:
+            raise SyncError("The sync did not finish after many rounds; try again later.")
+        result.clock_warning = merge.clock_warning(result.clock_offset_ms)
+        self.replica.set_clock_offset(result.clock_offset_ms)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def enroll(self, username: str, password: str, device_name: str = "") -> EnrollResponse:
+        req = EnrollRequest(
+            protocol=PROTOCOL_VERSION,
+            username=username,
+            password=password,
+            device_id=self.replica.device_id,
+            device_name=device_name,
+        )
+        return self._post("/v1/enroll", req.model_dump(mode="json"), EnrollResponse, None)
+
+    def _post(self, path: str, payload: dict[str, Any], model: Any, result: SyncResult | None):
+        body = gzip.compress(json.dumps(payload, separators=(",", ":")).encode(), 6)
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        try:
+            r = self.session.post(
+                self.url + path, data=body, headers=headers, timeout=_timeout(len(body))
+            )
+            raw = r.content
+        except requests.exceptions.SSLError:
+            raise SyncError(
+                "The server's certificate does not match the one this laptop was enrolled "
+                "with. Nothing was sent. Ask your administrator before syncing.",
+                "tls",
+            ) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
+            raise SyncError(
+                "The server cannot be reached right now. Your changes are safe on this "
+                "laptop and will be sent at the next sync.",
+                "offline",
+            ) from None
+        except requests.exceptions.RequestException:
+            raise SyncError(
+                "The connection to the server broke off. Your changes are safe and will "
+                "be sent at the next sync.",
+                "offline",
+            ) from None
+        if result is not None:
+            result.requests += 1
+            result.bytes_sent += len(body)
+            result.bytes_received += _wire_size(r, raw)
+        if r.status_code != 200:
+            raise _error_for(r)
+        try:
+            return model.model_validate_json(raw)
+        except (ValidationError, ValueError):
+            raise SyncError(
+                "The server's reply was not understood (it may have been cut off). Nothing "
+                "was lost; the next sync will repeat it.",
+                "bad_reply",
+            ) from None
+
+
+def _wire_size(r: requests.Response, raw: bytes) -> int:
+    """Bytes on the wire: the compressed length when the server compressed."""
+    length = r.headers.get("Content-Length")
+    if length and length.isdigit():
+        return int(length)
+    return len(raw)
+
+
+def _error_for(r: requests.Response) -> SyncError:
+    try:
+        body = ErrorBody.model_validate_json(r.content)
+        code, message = body.error, body.message
+    except (ValidationError, ValueError):
+        code, message = f"http_{r.status_code}", ""
+    if r.status_code == 426:
+        return SyncError(
+            message or "The server needs a newer PeerTrail. Please update this laptop.",
+            "update_required",
+        )
+    if r.status_code == 401 and code == "revoked":
+        return SyncError(
+            "This laptop's access to the server was withdrawn. Your records stay on this "
+            "laptop; contact your administrator.",
+            "revoked",
+        )
+    if r.status_code == 401:
+        return SyncError(
+            message or "The server did not accept this laptop's sign-in.", "unauthorized"
+        )
+    if r.status_code == 429:
+        return SyncError("The server is busy; the sync will try again shortly.", "busy")
+    if r.status_code >= 500:
+        return SyncError(
+            "The server had a problem and could not finish the sync. Your changes are safe "
+            "and will be sent at the next sync.",
+            "server_error",
+        )
+    return SyncError(message or f"The server refused the request ({r.status_code}).", code)
