@@ -1,0 +1,125 @@
+"""Opening the server's database and migrating it.
+
+SQLite in the data folder by default (one file, WAL, every write transaction
+started with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead
+of failing half way); PostgreSQL through psycopg 3 when a ``postgresql://`` URL
+is given. Migrations are Alembic scripts in ``sync/server/migrations`` and run
+programmatically on the caller's connection.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class DatabaseUrlError(ValueError):
+    """A --database-url this server does not support."""
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) readable by the owner only."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path
+
+
+def normalise_url(database_url: str) -> str:
+    """``postgresql://`` and ``postgres://`` become ``postgresql+psycopg://`` (psycopg 3)."""
+    try:
+        url = make_url(database_url)
+    except Exception as exc:  # sqlalchemy.exc.ArgumentError
+        raise DatabaseUrlError("the database URL is not valid") from exc
+    if url.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
+        url = url.set(drivername="postgresql+psycopg")
+        return url.render_as_string(hide_password=False)
+    if url.drivername.startswith(("postgresql+", "postgres+")):
+        raise DatabaseUrlError("use a postgresql:// or postgresql+psycopg:// URL (psycopg 3)")
+    if url.drivername == "sqlite":
+        return url.render_as_string(hide_password=False)
+    raise DatabaseUrlError("only postgresql:// (or sqlite:///FILE) database URLs are supported")
+
+
+def _sqlite_engine(url: str, db_file: Path | None) -> Engine:
+    if db_file is not None and not db_file.exists():
+        # Create the file owner-only before SQLite does; -wal and -shm copy its mode.
+        fd = os.open(db_file, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+    engine = create_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        pool_size=8,
+        max_overflow=24,
+        pool_timeout=60,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:
+        # Let SQLAlchemy (not pysqlite) decide when transactions begin.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys=OFF")
+        # FULL: a sync the server acknowledged survives a power cut too; the
+        # client deletes its outbox entries on that acknowledgement.
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def open_engine(data_dir: Path, database_url: str | None = None) -> Engine:
+    """The server's SQLAlchemy engine: ``DATA_DIR/server.db`` unless a URL is given."""
+    if database_url:
+        url = normalise_url(database_url)
+        if url.startswith("sqlite"):
+            db = make_url(url).database
+            return _sqlite_engine(url, Path(db) if db and db != ":memory:" else None)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=30,
+            pool_timeout=60,
+        )
+    ensure_private_dir(Path(data_dir))
+    db_file = Path(data_dir).resolve() / "server.db"
+    return _sqlite_engine(f"sqlite:///{db_file}", db_file)
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database to ``revision`` (head) in one transaction."""
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
