@@ -426,3 +426,32 @@ def test_progress_reports_of_any_shape():
     assert start_module.progress_fraction(done=1, total=4, stage="people") == (0.25, "people")
     assert start_module.progress_fraction("just words") == (None, "just words")
     assert start_module.progress_fraction(12, 10)[0] == 1.0
+
+
+def test_run_gui_shows_the_window_with_the_style_sheet(qtbot, data_dir, fast_kdf, monkeypatch):
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.app import load_style_sheet, run_gui
+
+    assert "QPushButton#primary" in load_style_sheet()
+    seen: list[str] = []
+
+    def fake_exec(self=None) -> int:
+        # A real exec() ended by quit() made later tests' waits time out in this
+        # process, so the loop is stood in for; the window and sheet are real.
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, MainWindow) and widget.isVisible():
+                seen.append(widget.windowTitle())
+                widget.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
+    app = QApplication.instance()
+    try:
+        assert run_gui(data_dir, ["peertrail"]) == 0
+        assert seen == [TITLE]
+        assert app.applicationName() == "PeerTrail"
+        assert "QPushButton#primary" in app.styleSheet()
+        assert not data_dir.exists()
+    finally:
+        app.setStyleSheet("")
