@@ -9,15 +9,22 @@ programmatically on the caller's connection.
 
 from __future__ import annotations
 
+import base64
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
+
+from sync.hlc import HybridLogicalClock
+from sync.server.engine import SyncEngine
+from sync.server.tables import changes, field_state, server_meta
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -61,6 +68,7 @@ def _sqlite_engine(url: str, db_file: Path | None) -> Engine:
         pool_size=8,
         max_overflow=24,
         pool_timeout=60,
+        hide_parameters=True,  # errors never carry record content into logs
     )
 
     @event.listens_for(engine, "connect")
@@ -96,6 +104,7 @@ def open_engine(data_dir: Path, database_url: str | None = None) -> Engine:
             pool_size=10,
             max_overflow=30,
             pool_timeout=60,
+            hide_parameters=True,
         )
     ensure_private_dir(Path(data_dir))
     db_file = Path(data_dir).resolve() / "server.db"
@@ -123,3 +132,33 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def server_clock(engine: Engine) -> HybridLogicalClock:
+    """A clock with a fresh device id for this process (several server processes
+    may share one database), started past every stamp already stored, so what
+    the server writes sorts after what it wrote before a restart."""
+    for _ in range(5):
+        device = "srv" + base64.b32encode(os.urandom(10)).decode("ascii").lower()
+        try:
+            with engine.begin() as conn:
+                started = datetime.now(UTC).isoformat(timespec="seconds")
+                conn.execute(
+                    server_meta.insert().values(key=f"server_clock.{device}", value=started)
+                )
+                highest = [
+                    conn.execute(select(func.max(changes.c.stamp))).scalar(),
+                    conn.execute(select(func.max(field_state.c.stamp))).scalar(),
+                ]
+        except IntegrityError:  # that id was used before: take another
+            continue
+        clock = HybridLogicalClock(device)
+        for stamp in highest:
+            if stamp:
+                clock.observe(stamp)
+        return clock
+    raise RuntimeError("could not pick a server clock id")
+
+
+def build_sync_engine(engine: Engine) -> SyncEngine:
+    return SyncEngine(server_clock(engine))

@@ -1,0 +1,643 @@
+"""The server's HTTP API (FastAPI).
+
+- ``GET /v1/health``: protocol versions and the server's clock.
+- ``POST /v1/enroll``: username and password in, a device token out (once).
+- ``POST /v1/sync``: one request pushes a device's changes and pulls what it may see.
+
+Bodies may be gzip (``Content-Encoding: gzip``); they are read and decompressed
+incrementally against fixed limits, so an oversized body or a zip bomb is
+answered 413 before it costs memory. Checks run in this order, each with its own
+status and an :class:`~sync.protocol.ErrorBody`: token (401), rate (429), size
+(413), JSON (400), protocol version (426), shape (422), device (403). A request
+that fails any of them changes nothing. Every request, answered or not, leaves a
+row in ``request_log`` (who, path, status, counts, bytes, time; never content).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import math
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sync import hlc as hlc_mod
+from sync.protocol import (
+    MAX_BODY_BYTES,
+    MAX_COMPRESSED_BYTES,
+    MIN_PROTOCOL_VERSION,
+    PROTOCOL_VERSION,
+    EnrollRequest,
+    EnrollResponse,
+    ErrorBody,
+    SyncRequest,
+    SyncResponse,
+)
+from sync.server import auth
+from sync.server.db import build_sync_engine, server_clock  # noqa: F401  (re-exported)
+from sync.server.engine import Caller, SyncEngine
+from sync.server.tables import devices, request_log
+
+log = logging.getLogger("sync.server")
+
+MAX_ENROLL_BYTES = 64 * 1024
+# Past a limit the rest of a modest body is read and dropped so the client sees
+# the 413 rather than a reset connection; beyond this the connection is closed.
+DRAIN_CAP = 4 * MAX_BODY_BYTES
+DEFAULT_SYNC_PER_MINUTE = 30.0
+DEFAULT_SYNC_BURST = 10
+ENROLL_FAILURES_PER_MINUTE = 10.0
+ENROLL_FAILURE_BURST = 10
+UPDATE_MESSAGE = (
+    "This copy of PeerTrail is too old for the sync server. Please update PeerTrail, "
+    "then sync again. Your work is kept on this laptop until then."
+)
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_encoding",
+    422: "invalid",
+    426: "update_required",
+    429: "rate_limited",
+    500: "server_error",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        detail: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+        self.detail, self.headers = detail, headers or {}
+
+
+def _error_response(
+    status: int, error: str, message: str, detail: Any = None, headers: dict | None = None
+) -> JSONResponse:
+    body = ErrorBody(error=error, message=message, detail=detail).model_dump(mode="json")
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+# -- rate limiting -----------------------------------------------------------------
+
+
+class TokenBucket:
+    """Per-key token buckets: ``rate`` tokens a second, at most ``burst`` saved up.
+    In memory, per server process."""
+
+    def __init__(self, per_minute: float, burst: int, clock: Callable[[], float] = time.monotonic):
+        self.rate = per_minute / 60.0
+        self.burst = max(1, int(burst))
+        self.enabled = per_minute > 0
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def _level(self, key: str, now: float) -> float:
+        tokens, at = self._buckets.get(key, (float(self.burst), now))
+        return min(float(self.burst), tokens + (now - at) * self.rate)
+
+    def wait(self, key: str) -> float:
+        """Seconds until one token is there (0 when it is), without taking it."""
+        if not self.enabled:
+            return 0.0
+        with self._lock:
+            level = self._level(key, self._clock())
+        return 0.0 if level >= 1 else (1 - level) / self.rate
+
+    def take(self, key: str) -> float:
+        """Take one token; 0 when allowed, else the seconds to wait (nothing taken)."""
+        if not self.enabled:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            level = self._level(key, now)
+            if level < 1:
+                self._buckets[key] = (level, now)
+                return (1 - level) / self.rate
+            self._buckets[key] = (level - 1, now)
+            if len(self._buckets) > 10_000:
+                self._prune(now)
+            return 0.0
+
+    def _prune(self, now: float) -> None:
+        full = [k for k in self._buckets if self._level(k, now) >= self.burst]
+        for k in full:
+            del self._buckets[k]
+
+
+def _too_many(wait_s: float, what: str) -> ApiError:
+    seconds = max(1, math.ceil(wait_s))
+    return ApiError(
+        429,
+        "rate_limited",
+        f"Too many {what} in a short time. Try again in {seconds} seconds.",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+# -- reading bodies ------------------------------------------------------------------
+
+
+async def _drain(request: Request, already: int) -> None:
+    total = already
+    try:
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > DRAIN_CAP:
+                return
+    except Exception:  # the client went away: nothing to drain
+        return
+
+
+def _too_large(limit: int, what: str) -> ApiError:
+    return ApiError(
+        413,
+        "too_large",
+        f"The request is too large ({what} over {limit} bytes). Send fewer changes at a time.",
+        detail={"limit_bytes": limit},
+    )
+
+
+async def read_body(request: Request, max_raw: int, max_decoded: int) -> bytes:
+    """The request body, gunzipped when sent with ``Content-Encoding: gzip``; at most
+    ``max_raw`` bytes on the wire and ``max_decoded`` bytes after decompression."""
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity", "gzip"):
+        raise ApiError(415, "unsupported_encoding", "Send the body as JSON, plain or gzip.")
+    gz = encoding == "gzip"
+    raw_limit = max_raw if gz else max_decoded
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise ApiError(400, "bad_request", "Content-Length is not a number.") from None
+        if size > raw_limit:
+            if size <= DRAIN_CAP:
+                await _drain(request, 0)
+            raise _too_large(raw_limit, "compressed" if gz else "body")
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if gz else None
+    out = bytearray()
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > raw_limit:
+            await _drain(request, seen)
+            raise _too_large(raw_limit, "compressed" if gz else "body")
+        if inflater is None:
+            out += chunk
+            continue
+        if inflater.eof:
+            if chunk:
+                raise ApiError(400, "bad_request", "The gzip body has data after its end.")
+            continue
+        try:
+            # Never inflate more than one byte past the limit: a zip bomb stops here.
+            out += inflater.decompress(chunk, max_decoded + 1 - len(out))
+        except zlib.error:
+            raise ApiError(400, "bad_request", "The body is not valid gzip.") from None
+        if len(out) > max_decoded or inflater.unconsumed_tail:
+            await _drain(request, seen)
+            raise _too_large(max_decoded, "decompressed")
+        if inflater.unused_data:
+            raise ApiError(400, "bad_request", "The gzip body has data after its end.")
+    if inflater is not None and not inflater.eof:
+        raise ApiError(400, "bad_request", "The gzip body is cut short.")
+    return bytes(out)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "bad_json", "The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid", "The request body must be a JSON object.")
+    return data
+
+
+def check_protocol(data: dict[str, Any]) -> None:
+    """Before full validation, so an older client gets 426 and not 422."""
+    version = data.get("protocol")
+    if isinstance(version, bool) or not isinstance(version, int):
+        return  # validation says what is wrong
+    if version < MIN_PROTOCOL_VERSION:
+        raise ApiError(
+            426,
+            "update_required",
+            UPDATE_MESSAGE,
+            detail={"protocol": PROTOCOL_VERSION, "min_protocol": MIN_PROTOCOL_VERSION},
+            headers={"Upgrade": f"PeerTrail-Sync/{PROTOCOL_VERSION}"},
+        )
+    if version > PROTOCOL_VERSION:
+        raise ApiError(
+            400,
+            "server_too_old",
+            "This sync server is older than your copy of PeerTrail. Ask your administrator "
+            "to update the server.",
+            detail={"protocol": PROTOCOL_VERSION, "min_protocol": MIN_PROTOCOL_VERSION},
+        )
+
+
+def validation_detail(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Where and what, never the offending values."""
+    return [
+        {"loc": [p for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in errors[:20]
+    ]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate(model: type[M], data: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        raise ApiError(
+            422,
+            "invalid",
+            f"The request is not a valid {model.__name__}: {len(errors)} problem(s).",
+            detail=validation_detail(errors),
+        ) from None
+
+
+def _accepts_gzip(request: Request) -> bool:
+    for part in request.headers.get("accept-encoding", "").split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            q = params.strip()
+            return not (q.startswith("q=") and q[2:].strip() in ("0", "0.0", "0.00", "0.000"))
+    return False
+
+
+def _bearer(request: Request) -> str:
+    value = request.headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(
+            401,
+            "unauthorized",
+            "This device is not signed in. Enroll it with the server first.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token.strip()
+
+
+# -- request log ------------------------------------------------------------------
+
+
+class RequestLogMiddleware:
+    """Writes one ``request_log`` row per HTTP request in its own transaction, and
+    puts the server's clock in an ``X-Server-Time-Ms`` header on every answer."""
+
+    def __init__(self, app, engine: Engine, clock: Callable[[], int]) -> None:
+        self.app, self.engine, self.clock = app, engine, clock
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        state = scope.setdefault("state", {})
+        seen = {"in": 0, "out": 0, "status": 500}
+
+        async def counting_receive():
+            message = await receive()
+            if message["type"] == "http.request":
+                seen["in"] += len(message.get("body", b""))
+            return message
+
+        async def counting_send(message) -> None:
+            if message["type"] == "http.response.start":
+                seen["status"] = message["status"]
+                headers = MutableHeaders(scope=message)
+                if "x-server-time-ms" not in headers:
+                    headers["X-Server-Time-Ms"] = str(self.clock())
+            elif message["type"] == "http.response.body":
+                seen["out"] += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, counting_send)
+        except BaseException:
+            seen["status"] = 500
+            raise
+        finally:
+            row = dict(
+                at=auth.now_iso(),
+                device_id=str(state.get("log_device_id", ""))[:32],
+                user_id=str(state.get("log_user_id", ""))[:64],
+                method=str(scope.get("method", ""))[:8],
+                path=str(scope.get("path", ""))[:128],
+                status=int(seen["status"]),
+                pushed=int(state.get("log_pushed", 0)),
+                pulled=int(state.get("log_pulled", 0)),
+                bytes_in=int(seen["in"]),
+                bytes_out=int(seen["out"]),
+                ms=int((time.perf_counter() - started) * 1000),
+            )
+            await run_in_threadpool(self._write, row)
+
+    def _write(self, row: dict[str, Any]) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(request_log.insert().values(**row))
+        except Exception:
+            log.warning("could not write the request log row for %s", row["path"])
+
+
+# -- the application ----------------------------------------------------------------
+
+
+def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "description": "JSON, optionally gzip-compressed (Content-Encoding: gzip).",
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+            },
+        }
+    }
+
+
+def _errors_doc(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {c: {"model": ErrorBody, "description": _STATUS_CODES.get(c, "error")} for c in codes}
+
+
+def create_app(
+    engine: Engine,
+    sync_engine: SyncEngine,
+    *,
+    sync_per_minute: float = DEFAULT_SYNC_PER_MINUTE,
+    sync_burst: int = DEFAULT_SYNC_BURST,
+    clock: Callable[[], int] = hlc_mod.now_ms,
+) -> FastAPI:
+    app = FastAPI(
+        title="PeerTrail sync server",
+        version=f"protocol {PROTOCOL_VERSION}",
+        description=(
+            "One HTTPS request per sync: push the device's changes, pull what it may see. "
+            "Every error answer is an ErrorBody."
+        ),
+        docs_url=None,
+        redoc_url=None,
+    )
+    auth.warm_up()
+    sync_limit = TokenBucket(sync_per_minute, sync_burst)
+    enroll_failures = TokenBucket(ENROLL_FAILURES_PER_MINUTE, ENROLL_FAILURE_BURST)
+
+    # -- error answers, all ErrorBody --
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return _error_response(exc.status, exc.error, exc.message, exc.detail, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "The request failed."
+        return _error_response(
+            exc.status_code,
+            _STATUS_CODES.get(exc.status_code, "error"),
+            message,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [dict(e) for e in exc.errors()]
+        return _error_response(
+            422,
+            "invalid",
+            f"The request is not valid: {len(errors)} problem(s).",
+            validation_detail(errors),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected %s while answering a request", type(exc).__name__)
+        return _error_response(500, "server_error", "The server failed; nothing was changed.")
+
+    # -- routes --
+
+    @app.get("/v1/health", summary="Protocol versions and the server's clock")
+    async def health() -> dict[str, int]:
+        return {
+            "protocol": PROTOCOL_VERSION,
+            "min_protocol": MIN_PROTOCOL_VERSION,
+            "server_time_ms": clock(),
+        }
+
+    def _run_db(work: Callable[[], Any]) -> Any:
+        try:
+            return work()
+        except ApiError:
+            raise
+        except OperationalError:
+            log.warning("database unavailable or busy")
+            raise ApiError(
+                503,
+                "unavailable",
+                "The server's database is busy or unreachable; nothing was changed. "
+                "Try again shortly.",
+                headers={"Retry-After": "5"},
+            ) from None
+        except Exception as exc:
+            log.exception("request failed (%s)", type(exc).__name__)
+            raise ApiError(
+                500, "server_error", "The server failed; nothing was changed. Try again later."
+            ) from None
+
+    @app.post(
+        "/v1/enroll",
+        response_model=EnrollResponse,
+        summary="Enroll a device: username and password in, a device token out (once)",
+        openapi_extra=_body_doc(EnrollRequest),
+        responses=_errors_doc(400, 401, 403, 409, 413, 422, 426, 429, 500, 503),
+    )
+    async def enroll(request: Request) -> Response:
+        body = await read_body(request, MAX_ENROLL_BYTES, MAX_ENROLL_BYTES)
+        data = parse_json(body)
+        check_protocol(data)
+        req = validate(EnrollRequest, data)
+        request.state.log_device_id = req.device_id
+        ip = request.client.host if request.client else "?"
+        keys = (f"ip:{ip}", f"user:{req.username}")
+        wait = max(enroll_failures.wait(k) for k in keys)
+        if wait > 0:
+            raise _too_many(wait, "failed sign-ins")
+
+        def find() -> tuple[auth.User | None, str]:
+            with engine.begin() as conn:
+                return auth.load_credentials(conn, req.username)
+
+        user, stored = await run_in_threadpool(_run_db, find)
+        # Unknown user or wrong password: the same work, the same answer.
+        ok = await run_in_threadpool(auth.verify_password, req.password, stored)
+        if user is None or not ok or not user.active:
+            for k in keys:
+                enroll_failures.take(k)
+            raise ApiError(401, "unauthorized", "Wrong username or password.")
+        request.state.log_user_id = user.id
+
+        def register() -> str:
+            with engine.begin() as conn:
+                return auth.enroll_device(conn, user, req.device_id, req.device_name)
+
+        try:
+            token = await run_in_threadpool(_run_db, register)
+        except auth.DeviceTaken:
+            raise ApiError(
+                409,
+                "device_taken",
+                "This device id is enrolled for another user. Start enrollment again "
+                "from a new PeerTrail data folder.",
+            ) from None
+        except auth.DeviceRevoked:
+            raise ApiError(
+                403,
+                "revoked",
+                "This device was revoked by an administrator and cannot be enrolled again.",
+            ) from None
+        resp = EnrollResponse(
+            protocol=PROTOCOL_VERSION,
+            server_time_ms=clock(),
+            user_id=user.id,
+            role=user.role,  # type: ignore[arg-type]
+            token=token,
+        )
+        return Response(
+            resp.model_dump_json(),
+            media_type="application/json",
+            headers={"X-Server-Time-Ms": str(resp.server_time_ms), "Cache-Control": "no-store"},
+        )
+
+    @app.post(
+        "/v1/sync",
+        response_model=SyncResponse,
+        summary="Push this device's changes and pull what changed since its cursor",
+        description=(
+            "Authorization: Bearer TOKEN. Request and response may be gzip "
+            "(Content-Encoding / Accept-Encoding). The server's clock is in "
+            "server_time_ms and the X-Server-Time-Ms header."
+        ),
+        openapi_extra=_body_doc(SyncRequest),
+        responses=_errors_doc(400, 401, 403, 413, 415, 422, 426, 429, 500, 503),
+    )
+    async def sync(request: Request) -> Response:
+        token = _bearer(request)
+        owner = await run_in_threadpool(_run_db, lambda: _lookup(token))
+        if owner is None:
+            raise ApiError(
+                401,
+                "unauthorized",
+                "This device's sign-in is not valid. Enroll it with the server again.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        request.state.log_device_id = owner.device_id
+        request.state.log_user_id = owner.user_id
+        if owner.revoked:
+            raise _revoked()
+        wait = sync_limit.take(owner.device_id)
+        if wait > 0:
+            raise _too_many(wait, "syncs")
+        body = await read_body(request, MAX_COMPRESSED_BYTES, MAX_BODY_BYTES)
+        data = parse_json(body)
+        check_protocol(data)
+        req = validate(SyncRequest, data)
+        if req.device_id != owner.device_id:
+            raise ApiError(
+                403,
+                "device_mismatch",
+                "This sign-in belongs to another device. Enroll this device with the server.",
+            )
+        request.state.log_pushed = len(req.changes)
+        caller = Caller(user_id=owner.user_id, role=owner.role, device_id=owner.device_id)
+
+        def run() -> SyncResponse:
+            with engine.begin() as conn:
+                still = conn.execute(
+                    select(devices.c.revoked_at).where(devices.c.id == owner.device_id)
+                ).first()
+                if still is None or still[0]:
+                    raise _revoked()
+                result = sync_engine.sync(conn, caller, req, clock())
+                auth.touch_device(conn, owner.device_id)
+                return result
+
+        resp = await run_in_threadpool(_run_db, run)
+        request.state.log_pulled = sum(len(r.fields) for r in resp.records)
+        payload = resp.model_dump_json().encode("utf-8")
+        headers = {"X-Server-Time-Ms": str(resp.server_time_ms), "Cache-Control": "no-store"}
+        if _accepts_gzip(request) and len(payload) > 512:
+            payload = await run_in_threadpool(gzip.compress, payload, 6)
+            headers["Content-Encoding"] = "gzip"
+        headers["Vary"] = "Accept-Encoding"
+        return Response(payload, media_type="application/json", headers=headers)
+
+    def _lookup(token: str) -> auth.TokenOwner | None:
+        with engine.begin() as conn:
+            return auth.lookup_token(conn, token)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in (SyncRequest, EnrollRequest):
+            doc = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, sub in doc.pop("$defs", {}).items():
+                components.setdefault(name, sub)
+            components[model.__name__] = doc
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(RequestLogMiddleware, engine=engine, clock=clock)
+    return app
+
+
+def _revoked() -> ApiError:
+    return ApiError(
+        401,
+        "revoked",
+        "This device was revoked by an administrator. It can no longer sync.",
+    )
