@@ -518,23 +518,23 @@ def create_app(
 
         def register() -> str:
             with engine.begin() as conn:
-                return auth.enroll_device(conn, user, req.device_id, req.device_name)
+                try:
+                    return auth.enroll_device(conn, user, req.device_id, req.device_name)
+                except auth.DeviceTaken:
+                    raise ApiError(
+                        409,
+                        "device_taken",
+                        "This device id is enrolled for another user. Start enrollment again "
+                        "from a new PeerTrail data folder.",
+                    ) from None
+                except auth.DeviceRevoked:
+                    raise ApiError(
+                        403,
+                        "revoked",
+                        "This device was revoked by an administrator and cannot be enrolled again.",
+                    ) from None
 
-        try:
-            token = await run_in_threadpool(_run_db, register)
-        except auth.DeviceTaken:
-            raise ApiError(
-                409,
-                "device_taken",
-                "This device id is enrolled for another user. Start enrollment again "
-                "from a new PeerTrail data folder.",
-            ) from None
-        except auth.DeviceRevoked:
-            raise ApiError(
-                403,
-                "revoked",
-                "This device was revoked by an administrator and cannot be enrolled again.",
-            ) from None
+        token = await run_in_threadpool(_run_db, register)
         resp = EnrollResponse(
             protocol=PROTOCOL_VERSION,
             server_time_ms=clock(),
