@@ -610,3 +610,86 @@ def test_password_hash_format():
     assert not auth.verify_password("a long passphrasE", stored)
     assert not auth.verify_password("a long passphrase", stored.replace("m=", "m=1"))
     assert auth.hash_password("a long passphrase") != stored  # salted
+
+
+# -- failures inside a sync ---------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:.*httpx")
+def test_failure_inside_sync_rolls_back_and_answers_500(tmp_path):
+    """In process (the fault is injected into the engine): a sync that fails after
+    writing leaves nothing behind, answers a bare 500 ErrorBody and is logged."""
+    from fastapi.testclient import TestClient
+
+    from sync.server import auth, db
+    from sync.server.app import create_app
+    from sync.server.engine import Caller, SyncEngine
+
+    class Failing(SyncEngine):
+        def sync(self, conn, caller: Caller, req, now_ms: int):
+            super().sync(conn, caller, req, now_ms)  # writes, then fails
+            raise RuntimeError(f"disk on fire near {SECRET}")
+
+    engine = db.open_engine(tmp_path / "f")
+    db.upgrade(engine)
+    failing = Failing(db.server_clock(engine))
+    with engine.begin() as conn:
+        user = auth.create_user(conn, "sam", DEFAULT_PASSWORD, "specialist")
+    client = TestClient(create_app(engine, failing))
+    device_id = new_device_id()
+    r = client.post(
+        "/v1/enroll",
+        json={
+            "protocol": 1,
+            "username": "sam",
+            "password": DEFAULT_PASSWORD,
+            "device_id": device_id,
+        },
+    )
+    token = r.json()["token"]
+    srv = ServerProc(tmp_path / "f")
+
+    before = srv.state_digest()
+    wall = int(time.time() * 1000)
+    fields = {"deleted": 0, "assigned_specialist_id": user.id}
+    changes = [
+        {
+            "stamp": f"{wall:012x}.{n:04x}.{device_id}",
+            "table": "participants",
+            "record_id": "p-1",
+            "field": f,
+            "value": v,
+        }
+        for n, (f, v) in enumerate(fields.items(), 1)
+    ]
+    r = client.post(
+        "/v1/sync",
+        json={"protocol": 1, "device_id": device_id, "client_time_ms": 1, "changes": changes},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    body = _error(r, 500, "server_error")
+    assert SECRET not in r.text and "fire" not in r.text and body["detail"] is None
+    assert srv.state_digest() == before
+    last = srv.rows("request_log")[-1]
+    assert last[5] == "/v1/sync" and last[6] == 500 and last[2] == device_id
+    seen = {d[0]: d[5] for d in srv.rows("devices")}
+    assert seen[device_id] is None  # the failed sync did not count as a visit
+    srv.close()
+    engine.dispose()
+
+
+def test_concurrent_syncs(server):
+    """Twenty devices push and pull at once: every request succeeds, seq has no gaps."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    devices = [Device(server, "pat") for _ in range(20)]
+
+    def run(dev: Device) -> list[str]:
+        _, changes = _participant(dev, owner="pat", first="Concurrent")
+        return dev.sync(changes=changes)["accepted"]
+
+    with ThreadPoolExecutor(20) as pool:
+        accepted = list(pool.map(run, devices))
+    assert all(len(a) == 4 for a in accepted)
+    seqs = [r[0] for r in server.rows("changes")]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
