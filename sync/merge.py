@@ -135,6 +135,8 @@ def permission_problem(
             if role in ("supervisor", "specialist")
             else "only supervision staff write supervision"
         )
+    if table == "participants" and field == "assigned_specialist_id" and value != user_id:
+        return "only an administrator reassigns participants"
     if table == "encounters":
         return _note_problem(role, user_id, field, value, record)
     if role != "specialist":

@@ -141,6 +141,7 @@ class StoreReplica:
                 n, top = self._apply_record(rec, force, counts)
                 counts["pulled"] += n
                 newest = max(newest, top)
+            self._reset_unset(force, resp)
             if resp.evict:
                 counts["evicted"] = self._evict(resp.evict)
             self.conn.execute(
@@ -218,6 +219,25 @@ class StoreReplica:
         if rec.table == "conflicts" and "status" in winners:
             counts["conflicts"] += 1
         return len(winners), top
+
+    def _reset_unset(self, force: set[tuple[str, str]], resp: SyncResponse) -> None:
+        """A refused field that the server never had goes back to its default."""
+        sent = {(r.record_id, f) for r in resp.records for f in r.fields}
+        tables = {r.record_id: r.table for r in resp.records}
+        for record_id, field in force - sent:
+            table = tables.get(record_id)
+            if table is None:
+                continue  # the server has no such record: keep the local copy to show
+            default = self._defaults(table).get(field)
+            self.conn.execute(
+                f'UPDATE {table} SET "{field}" = {default or "NULL"} WHERE id = ?', (record_id,)
+            )
+            self.conn.execute(
+                "DELETE FROM field_stamps WHERE record_id = ? AND field = ?", (record_id, field)
+            )
+
+    def _defaults(self, table: str) -> dict[str, str | None]:
+        return {r[1]: r[4] for r in self.conn.execute(f"PRAGMA table_info({table})")}
 
     def _evict(self, participant_ids: Iterable[str]) -> int:
         """Remove participants that left this caseload, and everything of theirs."""

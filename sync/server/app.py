@@ -50,7 +50,7 @@ from sync.protocol import (
     SyncResponse,
 )
 from sync.server import auth
-from sync.server.db import build_sync_engine, server_clock  # noqa: F401  (re-exported)
+from sync.server.db import build_sync_engine, reading, server_clock  # noqa: F401
 from sync.server.engine import Caller, SyncEngine
 from sync.server.tables import devices, request_log
 
@@ -504,7 +504,7 @@ def create_app(
             raise _too_many(wait, "failed sign-ins")
 
         def find() -> tuple[auth.User | None, str]:
-            with engine.begin() as conn:
+            with reading(engine) as conn:
                 return auth.load_credentials(conn, req.username)
 
         user, stored = await run_in_threadpool(_run_db, find)
@@ -612,7 +612,7 @@ def create_app(
         return Response(payload, media_type="application/json", headers=headers)
 
     def _lookup(token: str) -> auth.TokenOwner | None:
-        with engine.begin() as conn:
+        with reading(engine) as conn:
             return auth.lookup_token(conn, token)
 
     def openapi() -> dict[str, Any]:

@@ -194,7 +194,7 @@ def users_add(args: argparse.Namespace) -> int:
 def users_list(args: argparse.Namespace) -> int:
     engine = _engine(args)
     try:
-        with engine.begin() as conn:
+        with db.reading(engine) as conn:
             people = auth.list_users(conn)
             devs = auth.list_devices(conn)
     finally:
@@ -225,7 +225,7 @@ def users_list(args: argparse.Namespace) -> int:
 def devices_list(args: argparse.Namespace) -> int:
     engine = _engine(args)
     try:
-        with engine.begin() as conn:
+        with db.reading(engine) as conn:
             devs = auth.list_devices(conn)
     finally:
         engine.dispose()

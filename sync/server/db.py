@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, func, select
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
 from sync.hlc import HybridLogicalClock
@@ -28,6 +30,7 @@ from sync.server.tables import changes, field_state, server_meta
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY_OPTION = "peertrail_read_only"
 
 
 class DatabaseUrlError(ValueError):
@@ -86,7 +89,10 @@ def _sqlite_engine(url: str, db_file: Path | None) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers queue here, on the busy timeout, rather than failing on their
+        # first write; read-only work (see ``reading``) does not take the lock.
+        read_only = conn.get_execution_options().get(READ_ONLY_OPTION)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -109,6 +115,16 @@ def open_engine(data_dir: Path, database_url: str | None = None) -> Engine:
     ensure_private_dir(Path(data_dir))
     db_file = Path(data_dir).resolve() / "server.db"
     return _sqlite_engine(f"sqlite:///{db_file}", db_file)
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A transaction for reads only: on SQLite a plain (deferred) BEGIN, so token
+    look-ups and listings do not queue behind writers (WAL readers never block)."""
+    with engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY_OPTION: True})
+        with conn.begin():
+            yield conn
 
 
 def alembic_config() -> Config:

@@ -155,6 +155,14 @@ class SyncEngine:
         records_out, cursor, more, evict = self._pull(
             conn, scope, req.cursor, req.pull_limit, seq.value
         )
+        # A refused change leaves the device's copy different from the server's:
+        # send the server's current fields of those records so the device can
+        # put them back (it keeps the refused change, with the reason, to show).
+        refused_ids = sorted(
+            {c.record_id for c in req.changes if c.stamp in {r.stamp for r in refused}}
+        )
+        if refused_ids:
+            records_out += self._current(conn, scope, refused_ids)
         return SyncResponse(
             protocol=PROTOCOL_VERSION,
             server_time_ms=now_ms,
@@ -472,11 +480,18 @@ class SyncEngine:
         if role == "admin" or ch.table in GLOBAL_TABLES:
             return None  # field permissions decide
         if ch.table == "participants":
-            if not current:  # a new participant
-                if known.get("assigned_specialist_id") == caller.user_id or role != "specialist":
-                    return None if role == "specialist" else "only specialists add participants"
+            assigned = conn.execute(
+                select(assignments.c.specialist_id).where(
+                    assignments.c.participant_id == ch.record_id
+                )
+            ).first()
+            if assigned is not None:
+                return None if assigned[0] in scope.team else "not in your caseload"
+            if role != "specialist":
+                return "only specialists add participants"
+            if known.get("assigned_specialist_id") != caller.user_id:
                 return "a new participant must be assigned to you"
-            return None if scope.sees_participant(ch.record_id) else "not in your caseload"
+            return None
         participant = None
         link = rules.PARTICIPANT_LINK.get(ch.table)
         if link:
@@ -527,6 +542,7 @@ class SyncEngine:
             )
             .select_from(field_state.join(records, records.c.record_id == field_state.c.record_id))
             .where(field_state.c.seq > cursor)
+            .where(~field_state.c.stamp.endswith("." + caller.device_id))  # it has its own
             .order_by(field_state.c.seq)
             .limit(limit + 1)
         )
@@ -574,6 +590,24 @@ class SyncEngine:
                     .where(records.c.participant_id.in_(gained))
                 ).all()
         return _group(list(rows) + list(extra)), new_cursor, more, evict
+
+    def _current(self, conn: Connection, scope: Scope, record_ids: list[str]) -> list[PulledRecord]:
+        q = (
+            select(
+                field_state.c.table_name,
+                field_state.c.record_id,
+                field_state.c.field,
+                field_state.c.value,
+                field_state.c.stamp,
+                field_state.c.seq,
+            )
+            .select_from(field_state.join(records, records.c.record_id == field_state.c.record_id))
+            .where(field_state.c.record_id.in_(record_ids))
+        )
+        visible = self._visible_clause(scope)
+        if visible is not None:
+            q = q.where(visible)
+        return _group(conn.execute(q).all())
 
     def _visible_clause(self, scope: Scope):
         caller = scope.caller

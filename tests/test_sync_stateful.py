@@ -1,0 +1,213 @@
+"""Hypothesis stateful test: four devices (two laptops of one specialist, a second
+specialist, their supervisor) and the server; random edits, signing and review,
+random sync order, lost replies and duplicated requests. After everyone syncs:
+
+* the two laptops of one person hold identical state (same digest);
+* every device holds exactly the server's values for every record it may see;
+* every text a person saved is in a record, in a conflict, or in the server's
+  log of refused changes, unless someone replaced it knowing it was there (a
+  later change whose base is its stamp): nothing is silently lost.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from datetime import date, time
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
+
+from app.domain.lifecycle import LifecycleError
+from app.domain.records import (
+    Encounter,
+    Goal,
+    NoteStatus,
+    Participant,
+    RecoveryDomain,
+    Role,
+    User,
+)
+from app.store.digest import state_digest
+from tests.sync_harness import World, device_fields
+
+TEXT = st.text(alphabet="abcdefghij klmnop'-", min_size=3, max_size=12).map(
+    lambda s: "note " + s.strip()
+)
+SPECIALIST_DEVICES = st.sampled_from(["ann1", "ann2", "bob1"])
+ALL_DEVICES = st.sampled_from(["ann1", "ann2", "bob1", "sup1"])
+NARRATIVE = st.sampled_from(["goal_text", "intervention", "response", "plan"])
+
+
+class SyncWorld(RuleBasedStateMachine):
+    @initialize()
+    def build(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="pt-sync-"))
+        w = self.world = World(self.dir)
+        w.add_user("u-sup", "sam", "supervisor")
+        w.add_user("u-ann", "ann", "specialist", "u-sup")
+        w.add_user("u-bob", "bob", "specialist", "u-sup")
+        for name, uid, role in (
+            ("ann1", "u-ann", "specialist"),
+            ("ann2", "u-ann", "specialist"),
+            ("bob1", "u-bob", "specialist"),
+            ("sup1", "u-sup", "supervisor"),
+        ):
+            w.add_device(name, uid, role)
+        self.saved_texts: set[str] = set()
+        self.notes: dict[str, str] = {}
+        self.goals: dict[str, str] = {}
+        self.people: dict[str, str] = {}
+        for dev, uid in (("ann1", "u-ann"), ("bob1", "u-bob")):
+            r = w.devices[dev].repos
+            p = r.participants.add(
+                Participant(
+                    first_name="Ines" if uid == "u-ann" else "Oskar",
+                    last_name="Test",
+                    date_of_birth=date(1980, 1, 1),
+                    assigned_specialist_id=uid,
+                )
+            )
+            g = r.goals.add(
+                Goal(participant_id=p.id, domain=RecoveryDomain.HEALTH, statement="start")
+            )
+            e = r.encounters.add(
+                Encounter(
+                    participant_id=p.id,
+                    specialist_id=uid,
+                    service_date=date(2026, 5, 4),
+                    start_time=time(9, 0),
+                    end_time=time(9, 45),
+                    goal_ids=(g.id,),
+                    goal_text="g",
+                    intervention="i",
+                    response="r",
+                    plan="p",
+                )
+            )
+            self.people[uid], self.goals[uid], self.notes[uid] = p.id, g.id, e.id
+        w.settle()
+
+    def _owner(self, dev: str) -> str:
+        return self.world.devices[dev].user_id
+
+    @rule(dev=SPECIALIST_DEVICES, text=TEXT)
+    def edit_goal(self, dev, text):
+        d = self.world.devices[dev]
+        g = d.repos.goals.get(self.goals[self._owner(dev)])
+        if g is None:
+            return
+        d.repos.goals.update(g.replace(statement=text))
+        self.saved_texts.add(text)
+
+    @rule(dev=SPECIALIST_DEVICES, field=NARRATIVE, text=TEXT)
+    def edit_note(self, dev, field, text):
+        d = self.world.devices[dev]
+        n = d.repos.encounters.get(self.notes[self._owner(dev)])
+        if n is None or n.status is not NoteStatus.DRAFT:
+            return
+        d.repos.encounters.update(n.replace(**{field: text}))
+        self.saved_texts.add(text)
+
+    @rule(dev=SPECIALIST_DEVICES, county=st.sampled_from(["Cass", "Ward", "Rolette"]))
+    def edit_county(self, dev, county):
+        d = self.world.devices[dev]
+        p = d.repos.participants.get(self.people[self._owner(dev)])
+        if p is not None:
+            d.repos.participants.update(p.replace(county=county))
+
+    @rule(dev=SPECIALIST_DEVICES)
+    def sign(self, dev):
+        d = self.world.devices[dev]
+        n = d.repos.encounters.get(self.notes[self._owner(dev)])
+        if n is None or n.status is not NoteStatus.DRAFT:
+            return
+        me = User(id=d.user_id, username=dev, display_name=dev, role=Role.SPECIALIST)
+        d.repos.encounters.sign(n.id, me)
+
+    @rule(approve=st.booleans(), whose=st.sampled_from(["u-ann", "u-bob"]))
+    def review(self, approve, whose):
+        d = self.world.devices["sup1"]
+        n = d.repos.encounters.get(self.notes[whose])
+        if n is None or n.status is not NoteStatus.SIGNED:
+            return
+        boss = User(id="u-sup", username="sam", display_name="Sam", role=Role.SUPERVISOR)
+        try:
+            if approve:
+                d.repos.encounters.approve(n.id, boss, n.content_hash)
+            else:
+                d.repos.encounters.return_for_revision(n.id, boss, "please add the plan")
+        except LifecycleError:
+            pass
+
+    @rule(dev=ALL_DEVICES, how=st.sampled_from(["normal", "normal", "drop", "duplicate"]))
+    def sync(self, dev, how):
+        self.world.sync(
+            self.world.devices[dev], drop_reply=how == "drop", duplicate=how == "duplicate"
+        )
+
+    def teardown(self):
+        w = getattr(self, "world", None)
+        if w is None:
+            return
+        try:
+            w.settle(rounds=3)
+            devs = w.devices
+            # nothing left waiting
+            for d in devs.values():
+                assert d.replica.pending_count() == 0, d.name
+            # one person's two laptops hold the same state
+            assert state_digest(devs["ann1"].store) == state_digest(devs["ann2"].store)
+            # every device holds the server's values for everything it may see
+            server = w.server_fields()
+            tables = ["participants", "goals", "encounters", "addenda", "conflicts"]
+            visible = {
+                "u-ann": {self.people["u-ann"]},
+                "u-bob": {self.people["u-bob"]},
+                "u-sup": {self.people["u-ann"], self.people["u-bob"]},
+            }
+            for d in devs.values():
+                mine = device_fields(d, tables)
+                for rid, fields in server.items():
+                    pid = fields.get("participant_id") or (rid if "first_name" in fields else None)
+                    if pid is None or fields.get("table_name") == "users":
+                        continue
+                    if pid not in visible[d.user_id]:
+                        assert rid not in mine, (d.name, "sees a record outside its scope")
+                        continue
+                    assert rid in mine, (d.name, "is missing a record")
+                    for f, v in fields.items():
+                        assert mine[rid][f] == v, (d.name, f)
+            # nothing a person wrote is lost
+            kept: set[str] = set()
+            for fields in server.values():
+                for f, v in fields.items():
+                    if isinstance(v, str):
+                        kept.add(v)
+                        if f in ("kept_value", "lost_value") and v:
+                            decoded = json.loads(v)
+                            if isinstance(decoded, str):
+                                kept.add(decoded)
+            kept |= {v for v in w.server_rejected_values() if isinstance(v, str)}
+            history = w.server_changes()
+            bases = {b for _s, _o, b, _v in history if b}
+            for text in self.saved_texts:
+                carriers = [(st, o) for st, o, _b, v in history if v == text]
+                assert carriers or text in kept, ("never reached the server", text)
+                knowingly_replaced = all(st in bases or o in bases for st, o in carriers)
+                assert text in kept or knowingly_replaced, ("lost", text)
+        finally:
+            w.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+SyncWorld.TestCase.settings = settings(
+    max_examples=25,
+    stateful_step_count=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestSyncConverges = SyncWorld.TestCase
