@@ -177,7 +177,7 @@ def test_recovery_key_resets_a_forgotten_passphrase(vault: Vault, store: Store):
 def test_recovery_key_typos_are_caught_before_trying(vault: Vault):
     key = vault.recovery_key  # type: ignore[attr-defined]
     flipped = ("B" if key[0] != "B" else "C") + key[1:]
-    with pytest.raises(WrongPassphrase, match="mistyped"):
+    with pytest.raises(WrongPassphrase, match="typing mistake"):
         parse_recovery_key(flipped)
     with pytest.raises(WrongPassphrase, match="9 groups"):
         parse_recovery_key("ABCD-EFGH")

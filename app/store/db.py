@@ -63,7 +63,7 @@ class Store:
                 raise DiskFull() from None
             raise VaultDamaged(
                 "The vault's database is damaged and could not be read. It was left as it "
-                "is. Run 'peertrail check' to see what is damaged, or restore a backup."
+                "is. Check it for damage, or restore a backup."
             ) from None
         except BaseException:
             conn.close()
@@ -227,7 +227,7 @@ def _translate(e: sqlcipher3.Error) -> StoreError:
     ):
         return VaultDamaged(
             "The vault's database is damaged; the last change was not saved. "
-            "Run 'peertrail check', or restore a backup."
+            "Check it for damage, or restore a backup."
         )
     if "locked" in text or "busy" in text:
         return StoreError("The vault is busy in another PeerTrail window. Try again.")

@@ -19,8 +19,10 @@ class StoreError(Exception):
 class WrongPassphrase(StoreError):
     exit_code = EXIT_AUTH
 
-    def __init__(self, what: str = "passphrase") -> None:
-        super().__init__(f"That {what} does not unlock this vault. Nothing was changed; try again.")
+    def __init__(self, what: str = "passphrase", message: str | None = None) -> None:
+        super().__init__(
+            message or f"That {what} does not unlock this vault. Nothing was changed; try again."
+        )
 
 
 class VaultMissing(StoreError):

@@ -286,7 +286,5 @@ class StoreReplica:
 def require_enrolled(replica: StoreReplica) -> dict[str, str]:
     server = replica.server()
     if not server.get("url") or not server.get("token"):
-        raise StoreError(
-            "This vault is not enrolled with a server yet. Run 'peertrail enroll' first."
-        )
+        raise StoreError("This vault is not connected to a server yet: enroll it first.")
     return server

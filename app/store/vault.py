@@ -99,10 +99,16 @@ def parse_recovery_key(text: str) -> bytes:
     cleaned = "".join(ch for ch in text.upper() if ch.isalnum())
     cleaned = cleaned.translate(str.maketrans("018", "OIB"))
     if len(cleaned) != 36 or any(ch not in _RECOVERY_ALPHABET for ch in cleaned):
-        raise WrongPassphrase("recovery key (it should be 9 groups of 4 letters and digits)")
+        raise WrongPassphrase(
+            message="That does not look like a recovery key: it is 9 groups of 4 letters "
+            "and digits. Check what you typed; nothing was changed."
+        )
     secret = base64.b32decode(cleaned[:32])
     if format_recovery_key(secret).replace("-", "") != cleaned:
-        raise WrongPassphrase("recovery key (a group looks mistyped)")
+        raise WrongPassphrase(
+            message="That recovery key has a typing mistake in it (its last group does not "
+            "match). Check each group; nothing was changed."
+        )
     return secret
 
 
@@ -156,7 +162,7 @@ class KeyFile:
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
-            raise VaultMissing("No vault here yet. Create one first (peertrail init).") from None
+            raise VaultMissing("No vault here yet. Create one first.") from None
         try:
             data = json.loads(raw)
             assert data["format"] == FORMAT
@@ -325,17 +331,17 @@ class Vault:
         except FileNotFoundError:
             raise VaultDamaged(
                 f"The vault's database ({DBFILE}) is missing. Nothing was created in its "
-                "place. Restore it from a backup (peertrail restore)."
+                "place. Restore it from a backup."
             ) from None
         if size == 0:
             raise VaultDamaged(
                 f"The vault's database ({DBFILE}) is empty. It was left as it is. "
-                "Restore it from a backup (peertrail restore)."
+                "Restore it from a backup."
             )
         if size % PAGE_SIZE:
             raise VaultDamaged(
                 f"The vault's database ({DBFILE}) is cut short (truncated). It was left as "
-                "it is. Restore it from a backup (peertrail restore)."
+                "it is. Restore it from a backup."
             )
 
     def connect(self) -> sqlcipher3.Connection:
@@ -375,6 +381,6 @@ def open_encrypted(path: Path, data_key: bytes, create: bool = False) -> sqlciph
             raise DiskFull() from None
         raise VaultDamaged(
             f"The database ({path.name}) is damaged: it does not open with the vault's key. "
-            "It was left as it is. Restore it from a backup (peertrail restore)."
+            "It was left as it is. Restore it from a backup."
         ) from None
     return conn
