@@ -13,9 +13,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app.store.db import Store  # noqa: E402
-from app.store.repositories import Repositories  # noqa: E402
-from app.store.vault import Vault  # noqa: E402
+from app.store.db import Store
+from app.store.repositories import Repositories
+from app.store.vault import Vault
 
 PASSPHRASE = "test passphrase 42"
 FAST_KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
