@@ -1,0 +1,44 @@
+"""sync/ keeps its own copy of the record facts (the server never imports app/);
+these tests keep that copy equal to app.domain."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from app.domain import lifecycle
+from app.domain.records import RECORD_TYPES, Encounter, NoteStatus
+from sync import rules
+
+
+def test_tables_and_fields_match_the_records():
+    expected = {
+        cls.TABLE: tuple(f.name for f in dataclasses.fields(cls) if f.name != "id")
+        for cls in RECORD_TYPES
+    }
+    assert expected == rules.TABLES
+
+
+def test_free_text_review_and_content_fields_match():
+    for cls in RECORD_TYPES:
+        assert rules.FREE_TEXT.get(cls.TABLE, frozenset()) == cls.FREE_TEXT, cls.TABLE
+    assert rules.NOTE_REVIEW == Encounter.REVIEW_FIELDS
+    assert set(lifecycle.CONTENT_FIELDS) == rules.NOTE_CONTENT
+
+
+def test_status_moves_are_the_life_cycle_graph():
+    """Every move sync allows is a move app.domain.lifecycle can make, and back."""
+    statuses = {s.value for s in NoteStatus}
+    allowed = set().union(*rules.STATUS_MOVES.values())
+    assert all(a in statuses and b in statuses for a, b in allowed)
+    graph = {
+        ("draft", "signed"),
+        ("signed", "approved"),
+        ("signed", "returned"),
+        ("returned", "signed"),
+        ("approved", "billed"),
+        ("billed", "approved"),
+        ("draft", "void"),
+        ("signed", "void"),
+        ("returned", "void"),
+    }
+    assert allowed == graph
