@@ -46,6 +46,8 @@ class Store:
         self.device_id = ""
         self.user_id = ""
         self.migration_backup: Path | None = None
+        self.os_clock = now_ms  # this laptop's clock (tests replace it)
+        self.clock_offset_ms = 0  # server time minus ours, measured by sync
         self._load_meta()
 
     # -- opening -------------------------------------------------------------
@@ -85,10 +87,10 @@ class Store:
             ).fetchone()[0]
             if newest and (not last or newest > last):
                 last = newest
-            offset = int(rows.get("clock_offset_ms", "0") or 0)
+            self.clock_offset_ms = int(rows.get("clock_offset_ms", "0") or 0)
             # Stamps follow the server's clock once sync has measured the offset, so
             # a laptop whose clock is wrong does not write stamps from another day.
-            self.hlc = HybridLogicalClock(self.device_id, last, wall=lambda: now_ms() + offset)
+            self.hlc = HybridLogicalClock(self.device_id, last, wall=self.corrected_now)
 
     def _ensure_identity(self, owner_username: str | None) -> None:
         """A new vault gets a device id and an owner user record."""
@@ -164,12 +166,16 @@ class Store:
             self._depth = 0
             self.capture.mode = None
 
+    def corrected_now(self) -> int:
+        """Milliseconds since the epoch by this laptop's clock, corrected to the server's."""
+        return self.os_clock() + self.clock_offset_ms
+
     def set_clock_offset(self, offset_ms: int) -> None:
         """Follow the server's clock (measured by sync) for new stamps."""
         self.set_meta("clock_offset_ms", str(int(offset_ms)))
+        self.clock_offset_ms = int(offset_ms)
         if self.hlc is None:
             return
-        self.hlc.wall = lambda: now_ms() + int(offset_ms)
         pending = self.conn.execute(
             "SELECT count(*) FROM outbox WHERE acked_at IS NULL AND rejected_reason IS NULL"
         ).fetchone()[0]
