@@ -1,0 +1,134 @@
+"""A TCP proxy on 127.0.0.1 for tests and benchmarks: it can add latency and cap
+bandwidth (a satellite link), cut a connection after N bytes in either
+direction, or answer with garbage. TLS passes through untouched, so the client
+still talks real HTTPS to the real server behind it."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class LinkShape:
+    one_way_delay_s: float = 0.0  # half the round trip
+    bytes_per_s: float = 0.0  # 0: unlimited
+    cut_upstream_after: int | None = None  # drop the connection after this many request bytes
+    cut_downstream_after: int | None = None  # ... or response bytes
+    garbage_reply: bytes | None = None  # answer this instead of forwarding
+
+
+class Proxy:
+    def __init__(self, target_port: int, shape: LinkShape | None = None) -> None:
+        self.target_port = target_port
+        self.shape = shape or LinkShape()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.bytes_up = 0
+        self.bytes_down = 0
+        self._lock = threading.Lock()
+        self._stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self._stop = True
+        self.sock.close()
+
+    def _accept(self) -> None:
+        while not self._stop:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        shape = self.shape
+        if shape.garbage_reply is not None:
+            try:
+                client.recv(65536)
+                client.sendall(shape.garbage_reply)
+            finally:
+                client.close()
+            return
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+        except OSError:
+            client.close()
+            return
+        done = threading.Event()
+        threading.Thread(
+            target=self._pump, args=(client, upstream, "up", done), daemon=True
+        ).start()
+        threading.Thread(
+            target=self._pump, args=(upstream, client, "down", done), daemon=True
+        ).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, way: str, done: threading.Event):
+        """Read from src; deliver to dst after the link's serialisation time (bandwidth)
+        and its one-way delay, in order, like a real pipe (delays do not add up)."""
+        shape = self.shape
+        limit = shape.cut_upstream_after if way == "up" else shape.cut_downstream_after
+        q: queue.Queue[tuple[float, bytes] | None] = queue.Queue()
+
+        def writer() -> None:
+            try:
+                while True:
+                    item = q.get()
+                    if item is None:
+                        break
+                    at, data = item
+                    pause = at - time.monotonic()
+                    if pause > 0:
+                        time.sleep(pause)
+                    dst.sendall(data)
+            except OSError:
+                pass
+            finally:
+                done.set()
+                _close(src, dst)
+
+        threading.Thread(target=writer, daemon=True).start()
+        moved = 0
+        link_free_at = 0.0
+        try:
+            while not done.is_set():
+                data = src.recv(16384)
+                if not data:
+                    break
+                cut = limit is not None and moved + len(data) > limit
+                if cut:
+                    data = data[: max(0, limit - moved)]  # type: ignore[operator]
+                now = time.monotonic()
+                start = max(now, link_free_at)
+                link_free_at = start + (len(data) / shape.bytes_per_s if shape.bytes_per_s else 0)
+                q.put((link_free_at + shape.one_way_delay_s, data))
+                moved += len(data)
+                with self._lock:
+                    if way == "up":
+                        self.bytes_up += len(data)
+                    else:
+                        self.bytes_down += len(data)
+                if cut:
+                    break  # the link drops here
+        except OSError:
+            pass
+        finally:
+            q.put(None)
+
+
+def _close(*socks: socket.socket) -> None:
+    for s in socks:
+        with contextlib.suppress(OSError):
+            s.shutdown(socket.SHUT_RDWR)
+        s.close()
