@@ -262,6 +262,11 @@ MALFORMED = {
         426,
         "update_required",
     ),
+    "newer_protocol": (
+        lambda d: (json.dumps({**d.body(), "protocol": 99}).encode(), {}),
+        400,
+        "server_too_old",
+    ),
     "oversized_body": (
         lambda d: (b'{"protocol": 1, "pad": "' + b"x" * MAX_BODY_BYTES + b'"}', {}),
         413,
