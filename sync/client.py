@@ -221,7 +221,11 @@ class SyncClient:
             headers["Authorization"] = f"Bearer {self.token}"
         try:
             r = self.session.post(
-                self.url + path, data=body, headers=headers, timeout=_timeout(len(body))
+                self.url + path,
+                data=body,
+                headers=headers,
+                timeout=_timeout(len(body)),
+                verify=self.session.verify,  # REQUESTS_CA_BUNDLE must not override the pin
             )
             raw = r.content
         except requests.exceptions.SSLError:

@@ -542,20 +542,9 @@ def test_serve_usage_errors(tmp_path):
 
 
 def _expected_metadata() -> MetaData:
-    """tables.metadata, with the one documented difference: request_log.id is INTEGER
-    on SQLite (only an INTEGER PRIMARY KEY numbers rows itself there). When
-    tables.py declares that variant too, this copy is identical to it."""
-    from sqlalchemy import BigInteger, Integer
-
     from sync.server import tables
 
-    meta = MetaData()
-    for t in tables.metadata.sorted_tables:
-        t.to_metadata(meta)
-    col = meta.tables["request_log"].c.id
-    if "sqlite" not in getattr(col.type, "_variant_mapping", {}):
-        col.type = BigInteger().with_variant(Integer(), "sqlite")
-    return meta
+    return tables.metadata
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -139,7 +140,10 @@ rejected = Table(
 request_log = Table(
     "request_log",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    # INTEGER on SQLite: only an INTEGER PRIMARY KEY numbers rows there.
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("at", String(40), nullable=False),
     Column("device_id", String(32), nullable=False, server_default=""),
     Column("user_id", String(64), nullable=False, server_default=""),
