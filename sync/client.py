@@ -228,11 +228,18 @@ class SyncClient:
                 verify=self.session.verify,  # REQUESTS_CA_BUNDLE must not override the pin
             )
             raw = r.content
-        except requests.exceptions.SSLError:
+        except requests.exceptions.SSLError as e:
+            text = str(e)
+            if "Fingerprints did not match" in text or "CERTIFICATE_VERIFY_FAILED" in text:
+                raise SyncError(
+                    "The server's certificate does not match the one this laptop trusts. "
+                    "Nothing was sent. Ask your administrator before syncing.",
+                    "tls",
+                ) from None
             raise SyncError(
-                "The server's certificate does not match the one this laptop was enrolled "
-                "with. Nothing was sent. Ask your administrator before syncing.",
-                "tls",
+                "The secure connection to the server broke off. Your changes are safe and "
+                "will be sent at the next sync.",
+                "offline",
             ) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
             raise SyncError(

@@ -20,6 +20,9 @@ class LinkShape:
     cut_upstream_after: int | None = None  # drop the connection after this many request bytes
     cut_downstream_after: int | None = None  # ... or response bytes
     garbage_reply: bytes | None = None  # answer this instead of forwarding
+    # cut the link when the server starts answering, once the client has sent this
+    # many bytes (past the TLS handshake): the request arrives, the reply is lost
+    lose_reply_after_up: int | None = None
 
 
 class Proxy:
@@ -67,14 +70,22 @@ class Proxy:
             client.close()
             return
         done = threading.Event()
+        sent_up = [0]
         threading.Thread(
-            target=self._pump, args=(client, upstream, "up", done), daemon=True
+            target=self._pump, args=(client, upstream, "up", done, sent_up), daemon=True
         ).start()
         threading.Thread(
-            target=self._pump, args=(upstream, client, "down", done), daemon=True
+            target=self._pump, args=(upstream, client, "down", done, sent_up), daemon=True
         ).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket, way: str, done: threading.Event):
+    def _pump(
+        self,
+        src: socket.socket,
+        dst: socket.socket,
+        way: str,
+        done: threading.Event,
+        sent_up: list[int],
+    ):
         """Read from src; deliver to dst after the link's serialisation time (bandwidth)
         and its one-way delay, in order, like a real pipe (delays do not add up)."""
         shape = self.shape
@@ -106,6 +117,13 @@ class Proxy:
                 data = src.recv(16384)
                 if not data:
                     break
+                if way == "up":
+                    sent_up[0] += len(data)
+                elif (
+                    shape.lose_reply_after_up is not None
+                    and sent_up[0] >= shape.lose_reply_after_up
+                ):
+                    break  # the server answered; the answer is lost with the link
                 cut = limit is not None and moved + len(data) > limit
                 if cut:
                     data = data[: max(0, limit - moved)]  # type: ignore[operator]

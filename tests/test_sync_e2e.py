@@ -1,0 +1,447 @@
+"""End to end: the real server process on 127.0.0.1 over real HTTPS (pinned
+self-signed certificate), real SQLCipher vaults, the real client engine and the
+real command line. Faults are made on the wire (a TCP proxy that cuts or
+delays), by killing processes, or by a misbehaving HTTPS server; never by
+mocking the transport."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import ssl
+import subprocess
+import sys
+import textwrap
+import threading
+from datetime import date, time
+from pathlib import Path
+
+import pytest
+
+from app.domain.records import (
+    Encounter,
+    Goal,
+    NoteStatus,
+    Participant,
+    RecoveryDomain,
+    Role,
+    User,
+)
+from app.store.db import Store
+from app.store.digest import state_digest
+from app.store.replica import StoreReplica
+from app.store.repositories import Repositories
+from app.store.vault import Vault
+from sync.client import SyncClient, SyncError, make_session
+from tests.conftest import FAST_KDF, PASSPHRASE
+from tests.helpers import ROOT, run_cli
+from tests.netproxy import LinkShape, Proxy
+from tests.server_proc import DEFAULT_PASSWORD, start_server
+
+FAST_SERVER = ("--rate-limit", "0")
+
+
+class Laptop:
+    """A vault enrolled with the server, synced with the real client."""
+
+    def __init__(self, root: Path, name: str, server, username: str, url: str | None = None):
+        self.dir = root / name
+        self.vault = Vault(self.dir)
+        self.vault.create(PASSPHRASE, FAST_KDF)
+        self.store = Store.open(self.vault, owner_username=username)
+        self.replica = StoreReplica(self.store)
+        self.repos = Repositories(self.store)
+        self.fingerprint = server.fingerprint
+        self.url = url or server.url
+        client = SyncClient(self.replica, self.url, "", session=make_session(self.fingerprint))
+        answer = client.enroll(username, DEFAULT_PASSWORD, device_name=name)
+        self.replica.adopt_identity(answer.user_id, answer.role)
+        self.replica.save_server(url=self.url, fingerprint=self.fingerprint, token=answer.token)
+        self.user = User(
+            id=answer.user_id, username=username, display_name=username, role=Role(answer.role)
+        )
+
+    def client(self, url: str | None = None, retries: int = 0) -> SyncClient:
+        server = self.replica.server()
+        return SyncClient(
+            self.replica,
+            url or self.url,
+            server["token"],
+            session=make_session(self.fingerprint, retries=retries, backoff=0),
+        )
+
+    def sync(self, url: str | None = None, retries: int = 0):
+        return self.client(url, retries).sync()
+
+    def close(self) -> None:
+        self.store.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = start_server(tmp_path, extra_args=FAST_SERVER)
+    s.sup = s.add_user("sam", "supervisor")
+    s.ann = s.add_user("ann", "specialist", supervisor="sam")
+    s.bob = s.add_user("bob", "specialist", supervisor="sam")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def laptops(tmp_path, server):
+    made: list[Laptop] = []
+
+    def make(name: str, username: str, url: str | None = None) -> Laptop:
+        lap = Laptop(tmp_path, name, server, username, url)
+        made.append(lap)
+        return lap
+
+    yield make
+    for lap in made:
+        lap.close()
+
+
+def _person(lap: Laptop, first: str) -> tuple[Participant, Goal]:
+    p = lap.repos.participants.add(
+        Participant(
+            first_name=first,
+            last_name="Testperson",
+            date_of_birth=date(1985, 3, 3),
+            assigned_specialist_id=lap.user.id,
+        )
+    )
+    g = lap.repos.goals.add(
+        Goal(participant_id=p.id, domain=RecoveryDomain.PURPOSE, statement="Find steady work")
+    )
+    return p, g
+
+
+def _note(lap: Laptop, p: Participant, g: Goal, text: str = "Mock interview") -> Encounter:
+    return lap.repos.encounters.add(
+        Encounter(
+            participant_id=p.id,
+            specialist_id=lap.user.id,
+            service_date=date(2026, 11, 2),
+            start_time=time(10, 0),
+            end_time=time(10, 50),
+            goal_ids=(g.id,),
+            goal_text="Work",
+            intervention=text,
+            response="Engaged",
+            plan="Apply Friday",
+        )
+    )
+
+
+def test_review_round_trip_between_three_vaults(server, laptops):
+    ann, bob, sam = laptops("ann1", "ann"), laptops("bob1", "bob"), laptops("sam1", "sam")
+    p, g = _person(ann, "Wren")
+    n1, n2 = _note(ann, p, g, "First"), _note(ann, p, g, "Second")
+    for n in (n1, n2):
+        ann.repos.encounters.sign(n.id, ann.user)
+    bp, _ = _person(bob, "Quinn")
+    r = ann.sync()
+    assert r.pushed > 0 and not r.rejected and r.requests == 1
+    bob.sync()
+    sam.sync()
+    # the supervisor sees the team; a specialist never sees another caseload
+    assert {x.id for x in sam.repos.participants.list()} == {p.id, bp.id}
+    assert [x.id for x in bob.repos.participants.list()] == [bp.id]
+    # offline review: approve one, return one
+    a = sam.repos.encounters.require(n1.id)
+    sam.repos.encounters.approve(n1.id, sam.user, a.content_hash)
+    sam.repos.encounters.return_for_revision(n2.id, sam.user, "Say how long the call took")
+    assert not sam.sync().rejected
+    ann.sync()
+    assert ann.repos.encounters.require(n1.id).status is NoteStatus.APPROVED
+    back = ann.repos.encounters.require(n2.id)
+    assert back.status is NoteStatus.RETURNED and "how long" in back.review_comment
+    ann.repos.encounters.add_addendum(n2.id, ann.user, "Reviewer asked", "The call took 12 minutes")
+    ann.sync()
+    sam.sync()
+    again = sam.repos.encounters.require(n2.id)
+    assert again.status is NoteStatus.SIGNED
+    assert [x.text for x in sam.repos.encounters.addenda(n2.id)] == ["The call took 12 minutes"]
+    sam.repos.encounters.approve(n2.id, sam.user, again.content_hash)
+    sam.sync()
+    ann.sync()
+    assert ann.repos.encounters.require(n2.id).status is NoteStatus.APPROVED
+
+
+def test_specialist_cannot_review_or_read_another_caseload(server, laptops):
+    ann, bob = laptops("ann1", "ann"), laptops("bob1", "bob")
+    p, g = _person(ann, "Ivo")
+    n = _note(ann, p, g)
+    ann.repos.encounters.sign(n.id, ann.user)
+    ann.sync()
+    # forge a supervisor's review field on the specialist's own laptop (raw SQL in a
+    # store transaction: still captured, so it is pushed and judged by the server)
+    with ann.store.transaction():
+        ann.store.conn.execute(
+            "UPDATE encounters SET reviewed_by_id = ?, status = 'approved' WHERE id = ?",
+            (ann.user.id, n.id),
+        )
+    r = ann.sync()
+    reasons = {x["reason"] for x in r.rejected}
+    assert any("supervisor" in x or "cannot move" in x for x in reasons), reasons
+    back = ann.repos.encounters.require(n.id)
+    assert back.status is NoteStatus.SIGNED and back.reviewed_by_id == ""  # put back
+    assert ann.replica.rejected()  # kept, with the reason, to show
+    # bob's laptop never receives ann's participant
+    bob.sync()
+    assert bob.repos.participants.get(p.id) is None
+
+
+def test_reassigned_participant_leaves_the_old_laptop(server, laptops):
+    ann, bob = laptops("ann1", "ann"), laptops("bob1", "bob")
+    p, g = _person(ann, "Juniper")
+    _note(ann, p, g)
+    ann.sync()
+    bob.sync()
+    done = server.cli("participants", "reassign", p.id, "--to", "bob")
+    assert done.returncode == 0, done.stderr
+    r = ann.sync()
+    assert r.evicted == 1
+    assert ann.repos.participants.get(p.id) is None
+    assert ann.repos.goals.get(g.id) is None
+    assert not ann.store.conn.execute(
+        "SELECT count(*) FROM encounters WHERE participant_id = ?", (p.id,)
+    ).fetchone()[0]
+    bob.sync()
+    assert bob.repos.participants.require(p.id).assigned_specialist_id == bob.user.id
+    assert bob.repos.goals.require(g.id).statement == "Find steady work"
+
+
+def test_two_laptops_of_one_person_converge_and_keep_both_texts(server, laptops):
+    a1, a2 = laptops("ann1", "ann"), laptops("ann2", "ann")
+    p, g = _person(a1, "Lior")
+    a1.sync()
+    a2.sync()
+    a1.repos.goals.update(a1.repos.goals.require(g.id).replace(statement="Get a CDL by spring"))
+    a2.repos.goals.update(
+        a2.repos.goals.require(g.id).replace(statement="Work nights at the depot")
+    )
+    a1.sync()
+    a2.sync()
+    a1.sync()
+    assert state_digest(a1.store) == state_digest(a2.store)
+    rows = a1.store.conn.execute(
+        "SELECT kind, kept_value, lost_value FROM conflicts WHERE target_id = ?", (g.id,)
+    ).fetchall()
+    assert len(rows) == 1 and rows[0][0] == "text"
+    assert {json.loads(rows[0][1]), json.loads(rows[0][2])} == {
+        "Get a CDL by spring",
+        "Work nights at the depot",
+    }
+
+
+def test_enroll_and_sync_from_the_command_line(server, tmp_path):
+    d = tmp_path / "cli-vault"
+    env = {"PEERTRAIL_PASSPHRASE": PASSPHRASE}
+    assert run_cli("init", "--data-dir", str(d), env=env).returncode == 0
+    out = run_cli(
+        "enroll", "--server", server.url, "--username", "ann", "--fingerprint",
+        server.fingerprint, "--data-dir", str(d),
+        env={**env, "PEERTRAIL_SERVER_PASSWORD": DEFAULT_PASSWORD},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    out = run_cli("sync", "--json", "--data-dir", str(d), env=env)
+    assert out.returncode == 0, out.stderr
+    info = json.loads(out.stdout)
+    assert info["requests"] == 1 and info["bytes_sent"] > 0 and info["bytes_received"] > 0
+    assert info["pulled"] > 0  # the team's user records
+    # the device token is inside the encrypted vault, not in any plain file
+    token_files = [f for f in d.rglob("*") if f.is_file() and b'"token"' in f.read_bytes()]
+    assert token_files == []
+    bad = run_cli(
+        "enroll", "--server", server.url, "--username", "ann", "--fingerprint",
+        server.fingerprint, "--data-dir", str(d),
+        env={**env, "PEERTRAIL_SERVER_PASSWORD": "wrong password"},
+    )  # fmt: skip
+    assert bad.returncode == 3
+
+
+def test_wrong_fingerprint_sends_nothing(server, laptops):
+    ann = laptops("ann1", "ann")
+    _person(ann, "Mika")
+    ann.fingerprint = ":".join(["AB"] * 32)
+    with pytest.raises(SyncError) as e:
+        ann.sync()
+    assert e.value.code == "tls"
+    assert ann.replica.pending_count() > 0
+
+
+def test_revoked_device_gets_nothing(server, laptops):
+    ann = laptops("ann1", "ann")
+    _person(ann, "Nell")
+    ann.sync()
+    listing = server.cli("devices", "list")
+    assert ann.replica.device_id in listing.stdout
+    assert server.cli("devices", "revoke", ann.replica.device_id).returncode == 0
+    _person(ann, "Odile")
+    with pytest.raises(SyncError) as e:
+        ann.sync()
+    assert e.value.code == "revoked"
+    assert ann.replica.pending_count() > 0  # nothing lost on the laptop
+
+
+# -- faults on the wire --------------------------------------------------------------
+
+
+def _settled(*laps: Laptop) -> None:
+    for _ in range(2):
+        for lap in laps:
+            lap.sync()
+
+
+def test_link_cut_mid_request_and_mid_response(server, laptops):
+    a1, a2 = laptops("ann1", "ann"), laptops("ann2", "ann")
+    for i in range(30):
+        _person(a1, f"Pax{i}")
+    waiting = a1.replica.pending_count()
+    for shape in (LinkShape(cut_upstream_after=3000), LinkShape(cut_downstream_after=2500)):
+        proxy = Proxy(server.port, shape)
+        try:
+            with pytest.raises(SyncError) as e:
+                a1.sync(url=f"https://127.0.0.1:{proxy.port}")
+            assert e.value.code in ("offline", "bad_reply")
+        finally:
+            proxy.close()
+        # cut mid-request: nothing applied; cut mid-response: applied on the server,
+        # unknown to the laptop; either way the outbox is intact
+        assert a1.replica.pending_count() == waiting
+    before = server.state_digest(("field_state",))
+    r = a1.sync()
+    assert r.pushed == waiting and not r.rejected  # the replay is accepted, once
+    assert server.state_digest(("field_state",)) != before or r.pushed
+    _settled(a1, a2)
+    assert state_digest(a1.store) == state_digest(a2.store)
+    assert len(server.rows("changes")) == len({row[1] for row in server.rows("changes")})
+
+
+def test_server_killed_after_commit_before_answering(server, laptops):
+    ann = laptops("ann1", "ann")
+    for i in range(5):
+        _person(ann, f"Rue{i}")
+    waiting = ann.replica.pending_count()
+    # the reply never reaches the laptop; the server dies right after committing
+    proxy = Proxy(server.port, LinkShape(lose_reply_after_up=1500))
+    try:
+        with pytest.raises(SyncError):
+            ann.sync(url=f"https://127.0.0.1:{proxy.port}")
+    finally:
+        proxy.close()
+    committed = len(server.rows("changes"))
+    assert committed >= waiting  # it did commit
+    server.kill()
+    server.restart()
+    r = ann.sync()
+    assert r.pushed == waiting and not r.rejected
+    assert len(server.rows("changes")) == committed  # the replay changed nothing
+    assert ann.replica.pending_count() == 0
+
+
+def test_server_unreachable_for_days_then_drains(server, laptops):
+    ann = laptops("ann1", "ann")
+    _person(ann, "Sage")
+    ann.sync()
+    server.stop()
+    for day in range(3):
+        _person(ann, f"Day{day}")
+        with pytest.raises(SyncError) as e:
+            ann.sync()
+        assert e.value.code == "offline" and "safe" in str(e.value)
+    waiting = ann.replica.pending_count()
+    assert waiting > 0
+    server.restart()
+    r = ann.sync()  # no new local edit needed
+    assert r.pushed == waiting and ann.replica.pending_count() == 0
+
+
+CLIENT_KILLED = textwrap.dedent(
+    """
+    import os, sys
+    from app.store.vault import Vault
+    from app.store.db import Store
+    from app.store.replica import StoreReplica
+    from sync.client import SyncClient, make_session
+    v = Vault(sys.argv[1]); v.unlock(sys.argv[2])
+    s = Store.open(v); rep = StoreReplica(s); srv = rep.server()
+    def die(*a, **k):
+        os._exit(9)  # killed after the pulled records were applied, before the cursor
+    StoreReplica._reset_unset = die
+    SyncClient(rep, srv["url"], srv["token"], session=make_session(srv["fingerprint"])).sync()
+    """
+)
+
+
+def test_client_killed_between_applying_and_saving_the_cursor(server, laptops, tmp_path):
+    a1, a2 = laptops("ann1", "ann"), laptops("ann2", "ann")
+    for i in range(10):
+        _person(a1, f"Tove{i}")
+    a1.sync()
+    cursor = a2.replica.cursor
+    digest = state_digest(a2.store)
+    a2.store.close()
+    script = tmp_path / "killed.py"
+    script.write_text(CLIENT_KILLED)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(a2.dir), PASSPHRASE],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 9, proc.stderr
+    a2.store = Store.open(a2.vault)
+    a2.replica, a2.repos = StoreReplica(a2.store), Repositories(a2.store)
+    assert a2.replica.cursor == cursor and state_digest(a2.store) == digest  # all or nothing
+    a2.sync()
+    assert state_digest(a2.store) == state_digest(a1.store)
+
+
+class _BadServer(http.server.BaseHTTPRequestHandler):
+    reply: tuple[int, bytes] = (200, b"")
+
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        status, body = self.reply
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "code"),
+    [
+        (200, b'{"protocol": 1, "server_time_ms": 5, "accep', "bad_reply"),  # truncated
+        (200, b"\x00\xffnot json at all", "bad_reply"),  # garbage
+        (200, b'{"protocol": 1, "server_time_ms": "soon"}', "bad_reply"),  # wrong shape
+        (500, b'{"error": "internal", "message": "boom"}', "server_error"),
+    ],
+)
+def test_malformed_replies_lose_nothing(server, laptops, status, body, code):
+    ann = laptops("ann1", "ann")
+    _person(ann, "Uma")
+    waiting, digest = ann.replica.pending_count(), state_digest(ann.store)
+    handler = type("H", (_BadServer,), {"reply": (status, body)})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(server.cert_path, server.cert_path.with_name("tls-key.pem"))
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(SyncError) as e:
+            ann.sync(url=f"https://127.0.0.1:{httpd.server_address[1]}")
+        assert e.value.code == code
+        assert "lost" in str(e.value) or "safe" in str(e.value)
+    finally:
+        httpd.shutdown()
+    assert ann.replica.pending_count() == waiting and state_digest(ann.store) == digest
+    assert ann.sync().pushed == waiting  # and the real server takes it all later
