@@ -215,7 +215,7 @@ def test_reassigned_participant_leaves_the_old_laptop(server, laptops):
 
 def test_two_laptops_of_one_person_converge_and_keep_both_texts(server, laptops):
     a1, a2 = laptops("ann1", "ann"), laptops("ann2", "ann")
-    p, g = _person(a1, "Lior")
+    _p, g = _person(a1, "Lior")
     a1.sync()
     a2.sync()
     a1.repos.goals.update(a1.repos.goals.require(g.id).replace(statement="Get a CDL by spring"))
@@ -404,7 +404,7 @@ def test_client_killed_between_applying_and_saving_the_cursor(server, laptops, t
 class _BadServer(http.server.BaseHTTPRequestHandler):
     reply: tuple[int, bytes] = (200, b"")
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         status, body = self.reply
         self.send_response(status)
