@@ -154,7 +154,7 @@ class SyncClient:
         token: str,
         session: requests.Session | None = None,
         push_limit: int = MAX_PUSH_CHANGES,
-        pull_limit: int = 8000,
+        pull_limit: int = 20000,
         max_rounds: int = 1000,
     ) -> None:
         self.replica = replica

@@ -18,7 +18,7 @@ MIN_PROTOCOL_VERSION = 1
 
 MAX_PUSH_CHANGES = 5000  # per request; the client sends bigger outboxes in several
 MAX_PULL_FIELDS = 20000
-DEFAULT_PULL_FIELDS = 8000
+DEFAULT_PULL_FIELDS = 20000
 MAX_BODY_BYTES = 8 * 1024 * 1024  # after decompression
 MAX_COMPRESSED_BYTES = 2 * 1024 * 1024
 

@@ -284,7 +284,7 @@ def participants_reassign(args: argparse.Namespace) -> int:
             ).first()
             if row is None:
                 raise CliError(NOT_FOUND, f"no participant with id {args.id!r} on this server")
-            current = sync_engine._record_fields(conn, args.id).get("assigned_specialist_id")
+            current = sync_engine.record_fields(conn, args.id).get("assigned_specialist_id")
             if current == user.id:
                 print(f"Participant {args.id} is already in {args.to}'s caseload.")
                 return OK

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
 from sync import merge, rules
@@ -94,6 +94,244 @@ class SeqCounter:
             )
 
 
+class Working:
+    """The part of the server's state one sync touches, in memory.
+
+    Loaded with a handful of IN queries for every record the batch names, changed
+    in memory while the batch is merged, and written back with bulk statements
+    (executemany) at the end: a sync costs a few dozen statements, not several per
+    change."""
+
+    def __init__(self, conn: Connection, seq: SeqCounter) -> None:
+        self.conn = conn
+        self.seq = seq
+        self.fs: dict[tuple[str, str], list[Any]] = {}  # key -> [table, value, stamp, base, seq]
+        self.fs_new: set[tuple[str, str]] = set()
+        self.fs_dirty: set[tuple[str, str]] = set()
+        self.by_record: dict[str, set[str]] = defaultdict(set)
+        self.loaded: set[str] = set()
+        self.recs: dict[str, dict[str, str]] = {}
+        self.recs_new: set[str] = set()
+        self.recs_dirty: set[str] = set()
+        self.assign: dict[str, str | None] = {}
+        self.assign_new: set[str] = set()
+        self.assign_dirty: set[str] = set()
+        self.new_changes: list[dict[str, Any]] = []
+        self.new_rejected: list[dict[str, Any]] = []
+        self.new_access: list[dict[str, Any]] = []
+        self.seen_origin: dict[str, str] = {}
+        self.seen_rejected: dict[str, str] = {}
+        self.change_user: dict[str, str] = {}
+        self.parsed: dict[str, dict[str, Any]] = {}
+        self.supervisors: dict[str, str] = {}
+
+    # -- loading -------------------------------------------------------------------
+
+    def load(self, record_ids: Iterable[str]) -> None:
+        todo = sorted(set(record_ids) - self.loaded)
+        for chunk in _chunks(todo):
+            self.loaded.update(chunk)
+            for rid, f, t, v, st, b, sq in self.conn.execute(
+                select(
+                    field_state.c.record_id,
+                    field_state.c.field,
+                    field_state.c.table_name,
+                    field_state.c.value,
+                    field_state.c.stamp,
+                    field_state.c.base,
+                    field_state.c.seq,
+                ).where(field_state.c.record_id.in_(chunk))
+            ):
+                self.fs[(rid, f)] = [t, v, st, b, sq]
+                self.by_record[rid].add(f)
+            for row in self.conn.execute(select(records).where(records.c.record_id.in_(chunk))):
+                self.recs[row.record_id] = {
+                    "table_name": row.table_name,
+                    "participant_id": row.participant_id,
+                    "owner_id": row.owner_id,
+                    "status": row.status,
+                }
+
+    def load_pushed(self, chs: list[PushChange]) -> None:
+        stamps = [c.stamp for c in chs]
+        for chunk in _chunks(stamps):
+            for st, origin in self.conn.execute(
+                select(changes.c.stamp, changes.c.origin_stamp).where(
+                    changes.c.origin_stamp.in_(chunk)
+                )
+            ):
+                self.seen_origin[origin] = st
+            for st, reason in self.conn.execute(
+                select(rejected.c.stamp, rejected.c.reason).where(rejected.c.stamp.in_(chunk))
+            ):
+                self.seen_rejected[st] = reason
+        ids = {c.record_id for c in chs}
+        # notes that new addenda hang on, so they can be placed
+        ids |= {str(c.value) for c in chs if c.field == "encounter_id" and c.value}
+        self.load(ids)
+        participants = {rid for rid, r in self.recs.items() if r["table_name"] == "participants"}
+        participants |= {c.record_id for c in chs if c.table == "participants"}
+        participants |= {r["participant_id"] for r in self.recs.values() if r["participant_id"]}
+        participants |= {
+            str(c.value) for c in chs if c.field == "participant_id" and isinstance(c.value, str)
+        }
+        self.load_assignments(participants)
+
+    def load_assignments(self, participant_ids: Iterable[str]) -> None:
+        todo = sorted({p for p in participant_ids if p and p not in self.assign})
+        for chunk in _chunks(todo):
+            found = dict(
+                self.conn.execute(
+                    select(assignments.c.participant_id, assignments.c.specialist_id).where(
+                        assignments.c.participant_id.in_(chunk)
+                    )
+                ).all()
+            )
+            for pid in chunk:
+                self.assign[pid] = found.get(pid)
+
+    # -- reading --------------------------------------------------------------------
+
+    def field(self, record_id: str, name: str) -> list[Any] | None:
+        self.load([record_id])
+        return self.fs.get((record_id, name))
+
+    def record_fields(self, record_id: str) -> dict[str, Any]:
+        """The record's current values (parsed once, kept current by set_field)."""
+        if record_id not in self.parsed:
+            self.load([record_id])
+            self.parsed[record_id] = {
+                f: (json.loads(row[1]) if row[1] is not None else None)
+                for f in self.by_record.get(record_id, ())
+                if (row := self.fs[(record_id, f)])
+            }
+        return self.parsed[record_id]
+
+    def supervisor_of(self, user_id: str) -> str:
+        if user_id not in self.supervisors:
+            row = self.conn.execute(
+                select(users.c.supervisor_id).where(users.c.id == user_id)
+            ).first()
+            self.supervisors[user_id] = row[0] if row else ""
+        return self.supervisors[user_id]
+
+    def assigned_to(self, participant_id: str) -> str | None:
+        self.load_assignments([participant_id])
+        return self.assign.get(participant_id)
+
+    def user_of(self, stamp: str) -> str | None:
+        if stamp in self.change_user:
+            return self.change_user[stamp]
+        row = self.conn.execute(select(changes.c.user_id).where(changes.c.stamp == stamp)).first()
+        return row[0] if row else None
+
+    # -- writing ----------------------------------------------------------------------
+
+    def set_field(
+        self, table: str, record_id: str, name: str, value_json: str, stamp: str, base: str | None
+    ) -> None:
+        key = (record_id, name)
+        row = [table, value_json, stamp, base, self.seq.next()]
+        if key in self.fs:
+            if key not in self.fs_new:
+                self.fs_dirty.add(key)
+        else:
+            self.fs_new.add(key)
+            self.by_record[record_id].add(name)
+        self.fs[key] = row
+        if record_id in self.parsed:
+            self.parsed[record_id][name] = json.loads(value_json)
+
+    def record(self, record_id: str, table: str) -> dict[str, str]:
+        self.load([record_id])
+        if record_id not in self.recs:
+            self.recs[record_id] = {
+                "table_name": table, "participant_id": "", "owner_id": "", "status": ""
+            }  # fmt: skip
+            self.recs_new.add(record_id)
+        return self.recs[record_id]
+
+    def update_record(self, record_id: str, **values: str) -> None:
+        self.recs[record_id].update(values)
+        if record_id not in self.recs_new:
+            self.recs_dirty.add(record_id)
+
+    def set_assignment(self, participant_id: str, specialist_id: str) -> None:
+        if self.assign.get(participant_id) is None and participant_id not in self.assign_new:
+            self.assign_new.add(participant_id)
+        elif participant_id not in self.assign_new:
+            self.assign_dirty.add(participant_id)
+        self.assign[participant_id] = specialist_id
+
+    def flush(self) -> None:
+        c = self.conn
+        if self.fs_new:
+            c.execute(
+                field_state.insert(),
+                [
+                    {"record_id": k[0], "field": k[1], "table_name": r[0], "value": r[1],
+                     "stamp": r[2], "base": r[3], "seq": r[4]}
+                    for k in sorted(self.fs_new) for r in [self.fs[k]]
+                ],
+            )  # fmt: skip
+        if self.fs_dirty:
+            c.execute(
+                update(field_state)
+                .where(
+                    field_state.c.record_id == bindparam("k_rid"),
+                    field_state.c.field == bindparam("k_field"),
+                )
+                .values(
+                    value=bindparam("v"), stamp=bindparam("st"), base=bindparam("b"),
+                    seq=bindparam("sq"),
+                ),
+                [
+                    {"k_rid": k[0], "k_field": k[1], "v": r[1], "st": r[2], "b": r[3], "sq": r[4]}
+                    for k in sorted(self.fs_dirty) for r in [self.fs[k]]
+                ],
+            )  # fmt: skip
+        if self.recs_new:
+            c.execute(
+                records.insert(),
+                [{"record_id": rid, **self.recs[rid]} for rid in sorted(self.recs_new)],
+            )
+        if self.recs_dirty:
+            c.execute(
+                update(records)
+                .where(records.c.record_id == bindparam("k_rid"))
+                .values(
+                    participant_id=bindparam("p"), owner_id=bindparam("o"), status=bindparam("s")
+                ),
+                [
+                    {"k_rid": rid, "p": r["participant_id"], "o": r["owner_id"], "s": r["status"]}
+                    for rid in sorted(self.recs_dirty) for r in [self.recs[rid]]
+                ],
+            )  # fmt: skip
+        if self.assign_new:
+            c.execute(
+                assignments.insert(),
+                [
+                    {"participant_id": p, "specialist_id": self.assign[p]}
+                    for p in sorted(self.assign_new)
+                ],
+            )
+        if self.assign_dirty:
+            c.execute(
+                update(assignments)
+                .where(assignments.c.participant_id == bindparam("k_pid"))
+                .values(specialist_id=bindparam("s")),
+                [{"k_pid": p, "s": self.assign[p]} for p in sorted(self.assign_dirty)],
+            )
+        for table, rows in (
+            (changes, self.new_changes),
+            (rejected, self.new_rejected),
+            (access_log, self.new_access),
+        ):
+            if rows:
+                c.execute(table.insert(), rows)
+        self.seq.save()
+
+
 class Scope:
     """Who may see and write which records, for one caller."""
 
@@ -119,16 +357,6 @@ class Scope:
         )
         return {r[0] for r in rows}
 
-    def sees_participant(self, participant_id: str) -> bool:
-        if self.caller.role == "admin":
-            return True
-        row = self.conn.execute(
-            select(assignments.c.specialist_id).where(
-                assignments.c.participant_id == participant_id
-            )
-        ).first()
-        return row is not None and row[0] in self.team
-
 
 class SyncEngine:
     def __init__(self, hlc: HybridLogicalClock) -> None:
@@ -139,28 +367,29 @@ class SyncEngine:
     def sync(self, conn: Connection, caller: Caller, req: SyncRequest, now_ms: int) -> SyncResponse:
         seq = SeqCounter(conn)
         scope = Scope(conn, caller)
+        w = Working(conn, seq)
+        w.load_pushed(req.changes)
         accepted: list[str] = []
         refused: list[Rejected] = []
         restamped: list[Restamped] = []
         batch = _batch_fields(req.changes)
         for ch in sorted(req.changes, key=lambda c: c.stamp):
-            outcome = self._apply_one(conn, seq, scope, caller, ch, batch, now_ms)
+            outcome = self._apply_one(w, scope, caller, ch, batch, now_ms)
             if isinstance(outcome, Rejected):
                 refused.append(outcome)
             else:
                 accepted.append(ch.stamp)
                 if outcome is not None:
                     restamped.append(outcome)
-        seq.save()
+        w.flush()
         records_out, cursor, more, evict = self._pull(
             conn, scope, req.cursor, req.pull_limit, seq.value
         )
         # A refused change leaves the device's copy different from the server's:
         # send the server's current fields of those records so the device can
         # put them back (it keeps the refused change, with the reason, to show).
-        refused_ids = sorted(
-            {c.record_id for c in req.changes if c.stamp in {r.stamp for r in refused}}
-        )
+        refused_stamps = {r.stamp for r in refused}
+        refused_ids = sorted({c.record_id for c in req.changes if c.stamp in refused_stamps})
         if refused_ids:
             records_out += self._current(conn, scope, refused_ids)
         return SyncResponse(
@@ -177,8 +406,7 @@ class SyncEngine:
 
     def _apply_one(
         self,
-        conn: Connection,
-        seq: SeqCounter,
+        w: Working,
         scope: Scope,
         caller: Caller,
         ch: PushChange,
@@ -186,26 +414,16 @@ class SyncEngine:
         now_ms: int,
     ) -> Rejected | Restamped | None:
         # Idempotent: a change seen before gets the answer it got then.
-        prior = conn.execute(
-            select(changes.c.stamp).where(changes.c.origin_stamp == ch.stamp)
-        ).first()
-        if prior is not None:
-            return Restamped(stamp=ch.stamp, new_stamp=prior[0]) if prior[0] != ch.stamp else None
-        was_refused = conn.execute(
-            select(rejected.c.reason).where(rejected.c.stamp == ch.stamp)
-        ).first()
-        if was_refused is not None:
-            return Rejected(stamp=ch.stamp, reason=was_refused[0])
+        if ch.stamp in w.seen_origin:
+            prior = w.seen_origin[ch.stamp]
+            return Restamped(stamp=ch.stamp, new_stamp=prior) if prior != ch.stamp else None
+        if ch.stamp in w.seen_rejected:
+            return Rejected(stamp=ch.stamp, reason=w.seen_rejected[ch.stamp])
 
-        current_fields = self._record_fields(conn, ch.record_id)
+        current_fields = dict(w.record_fields(ch.record_id))
         known = {**batch.get(ch.record_id, {}), **current_fields}
-        reason = self._scope_problem(conn, scope, caller, ch, known, current_fields)
+        reason = self._scope_problem(w, scope, caller, ch, known, current_fields)
         if reason is None:
-            cur = conn.execute(
-                select(field_state.c.stamp).where(
-                    field_state.c.record_id == ch.record_id, field_state.c.field == ch.field
-                )
-            ).first()
             reason = merge.permission_problem(
                 caller.role,
                 caller.user_id,
@@ -213,22 +431,17 @@ class SyncEngine:
                 ch.field,
                 ch.value,
                 current_fields,
-                cur is not None,
+                w.field(ch.record_id, ch.field) is not None,
             )
         if reason is not None:
-            conn.execute(
-                rejected.insert().values(
-                    stamp=ch.stamp,
-                    table_name=ch.table,
-                    record_id=ch.record_id,
-                    field=ch.field,
-                    value=_dump(ch.value),
-                    user_id=caller.user_id,
-                    device_id=caller.device_id,
-                    reason=reason,
-                    at=_now_iso(),
-                )
-            )
+            w.new_rejected.append(
+                {
+                    "stamp": ch.stamp, "table_name": ch.table, "record_id": ch.record_id,
+                    "field": ch.field, "value": _dump(ch.value), "user_id": caller.user_id,
+                    "device_id": caller.device_id, "reason": reason, "at": _now_iso(),
+                }
+            )  # fmt: skip
+            w.seen_rejected[ch.stamp] = reason
             return Rejected(stamp=ch.stamp, reason=reason)
 
         stamp = ch.stamp
@@ -238,30 +451,22 @@ class SyncEngine:
             restamp = Restamped(stamp=ch.stamp, new_stamp=stamp)
         else:
             self.hlc.observe(ch.stamp)
-        self._merge_field(
-            conn, seq, ch.table, ch.record_id, ch.field, ch.value, stamp, ch.base, caller
-        )
-        conn.execute(
-            changes.insert().values(
-                seq=seq.next(),
-                stamp=stamp,
-                origin_stamp=ch.stamp,
-                table_name=ch.table,
-                record_id=ch.record_id,
-                field=ch.field,
-                value=_dump(ch.value),
-                base=ch.base,
-                user_id=caller.user_id,
-                device_id=caller.device_id,
-                received_at=_now_iso(),
-            )
-        )
+        w.change_user[stamp] = caller.user_id
+        self._merge_field(w, ch.table, ch.record_id, ch.field, ch.value, stamp, ch.base, caller)
+        w.new_changes.append(
+            {
+                "seq": w.seq.next(), "stamp": stamp, "origin_stamp": ch.stamp,
+                "table_name": ch.table, "record_id": ch.record_id, "field": ch.field,
+                "value": _dump(ch.value), "base": ch.base, "user_id": caller.user_id,
+                "device_id": caller.device_id, "received_at": _now_iso(),
+            }
+        )  # fmt: skip
+        w.seen_origin[ch.stamp] = stamp
         return restamp
 
     def _merge_field(
         self,
-        conn: Connection,
-        seq: SeqCounter,
+        w: Working,
         table: str,
         record_id: str,
         field: str,
@@ -270,58 +475,28 @@ class SyncEngine:
         base: str | None,
         caller: Caller | None,
     ) -> None:
-        cur = conn.execute(
-            select(field_state.c.value, field_state.c.stamp, field_state.c.base).where(
-                field_state.c.record_id == record_id, field_state.c.field == field
-            )
-        ).first()
-        decision = merge.decide(cur[1] if cur else None, cur[2] if cur else None, stamp, base)
+        cur = w.field(record_id, field)
+        decision = merge.decide(cur[2] if cur else None, cur[3] if cur else None, stamp, base)
         if decision.outcome is merge.Outcome.DUPLICATE:
             return
         if decision.applies:
-            values = dict(table_name=table, value=_dump(value), stamp=stamp, base=base)
-            if cur is None:
-                conn.execute(
-                    field_state.insert().values(
-                        record_id=record_id, field=field, seq=seq.next(), **values
-                    )
-                )
-            else:
-                conn.execute(
-                    update(field_state)
-                    .where(field_state.c.record_id == record_id, field_state.c.field == field)
-                    .values(seq=seq.next(), **values)
-                )
-            self._index(conn, seq, table, record_id, field, value)
+            w.set_field(table, record_id, field, _dump(value), stamp, base)
+            self._index(w, table, record_id, field, value)
         if decision.concurrent and table != "conflicts" and cur is not None:
-            if decision.applies:
-                kept, lost = (value, stamp), (json.loads(cur[0]) if cur[0] else None, cur[1])
-            else:
-                kept, lost = (json.loads(cur[0]) if cur[0] else None, cur[1]), (value, stamp)
-            self._record_conflict(conn, seq, table, record_id, field, kept, lost, caller)
+            old = (json.loads(cur[1]) if cur[1] is not None else None, cur[2])
+            kept, lost = ((value, stamp), old) if decision.applies else (old, (value, stamp))
+            self._record_conflict(w, table, record_id, field, kept, lost, caller)
         if field != "deleted" and table != "conflicts":
-            deleted = conn.execute(
-                select(field_state.c.value).where(
-                    field_state.c.record_id == record_id, field_state.c.field == "deleted"
-                )
-            ).first()
-            if deleted is not None and json.loads(deleted[0]) in (1, True):
+            deleted = w.field(record_id, "deleted")
+            if deleted is not None and json.loads(deleted[1]) in (1, True):
                 self._record_conflict(
-                    conn,
-                    seq,
-                    table,
-                    record_id,
-                    field,
-                    (value, stamp),
-                    (None, ""),
-                    caller,
+                    w, table, record_id, field, (value, stamp), (None, ""), caller,
                     kind="edited after delete",
-                )
+                )  # fmt: skip
 
     def _record_conflict(
         self,
-        conn: Connection,
-        seq: SeqCounter,
+        w: Working,
         table: str,
         record_id: str,
         field: str,
@@ -331,26 +506,20 @@ class SyncEngine:
         kind: str | None = None,
     ) -> None:
         conflict_id = str(uuid.uuid5(CONFLICT_NS, f"{record_id}/{field}/{lost[1]}/{kept[1]}"))
-        if conn.execute(
-            select(field_state.c.stamp).where(field_state.c.record_id == conflict_id)
-        ).first():
+        w.load([conflict_id])
+        if w.by_record.get(conflict_id):
             return
-        rec = conn.execute(
-            select(records.c.participant_id, records.c.owner_id).where(
-                records.c.record_id == record_id
-            )
-        ).first()
+        rec = w.recs.get(record_id, {})
         lost_by = ""
         if lost[1]:
-            row = conn.execute(select(changes.c.user_id).where(changes.c.stamp == lost[1])).first()
-            lost_by = row[0] if row else (caller.user_id if caller else "")
+            lost_by = w.user_of(lost[1]) or (caller.user_id if caller else "")
         fields = {
             "deleted": 0,
             "table_name": table,
             "target_id": record_id,
             "field": field,
-            "participant_id": rec[0] if rec else "",
-            "owner_id": rec[1] if rec else "",
+            "participant_id": rec.get("participant_id", ""),
+            "owner_id": rec.get("owner_id", ""),
             "kind": kind or merge.conflict_kind(table, field),
             "kept_value": _dump(kept[0]),
             "kept_stamp": kept[1],
@@ -361,113 +530,77 @@ class SyncEngine:
             "status": "open",
         }
         for name, v in fields.items():
-            self._merge_field(
-                conn, seq, "conflicts", conflict_id, name, v, self.hlc.now(), None, None
-            )
+            self._merge_field(w, "conflicts", conflict_id, name, v, self.hlc.now(), None, None)
 
     def server_write(self, conn: Connection, table: str, record_id: str, fields: dict) -> None:
         """Write fields as the server itself (admin commands: users, reassignment),
         with fresh server stamps, through the same merge and index as pushed changes."""
-        seq = SeqCounter(conn)
+        w = Working(conn, SeqCounter(conn))
         for name, value in fields.items():
             if name not in rules.TABLES[table]:
                 raise ValueError(f"unknown field {table}.{name}")
-            cur = conn.execute(
-                select(field_state.c.stamp).where(
-                    field_state.c.record_id == record_id, field_state.c.field == name
-                )
-            ).first()
+            cur = w.field(record_id, name)
             self._merge_field(
-                conn,
-                seq,
-                table,
-                record_id,
-                name,
-                value,
-                self.hlc.now(),
-                cur[0] if cur else None,
-                None,
+                w, table, record_id, name, value, self.hlc.now(), cur[2] if cur else None, None
             )
-        seq.save()
+        w.flush()
+
+    def record_fields(self, conn: Connection, record_id: str) -> dict[str, Any]:
+        return Working(conn, SeqCounter(conn)).record_fields(record_id)
 
     # -- record index and scope ------------------------------------------------
 
-    def _record_fields(self, conn: Connection, record_id: str) -> dict[str, Any]:
-        rows = conn.execute(
-            select(field_state.c.field, field_state.c.value).where(
-                field_state.c.record_id == record_id
-            )
-        )
-        return {f: (json.loads(v) if v is not None else None) for f, v in rows}
-
-    def _index(
-        self, conn: Connection, seq: SeqCounter, table: str, record_id: str, field: str, value: Any
-    ) -> None:
-        row = conn.execute(select(records).where(records.c.record_id == record_id)).first()
-        if row is None:
-            conn.execute(records.insert().values(record_id=record_id, table_name=table))
-        changes_to: dict[str, Any] = {}
-        if rules.PARTICIPANT_LINK.get(table) == field or (table == "participants" and row is None):
-            changes_to["participant_id"] = record_id if table == "participants" else (value or "")
-        if rules.OWNER_LINK.get(table) == field:
-            changes_to["owner_id"] = value or ""
-        if table == "users" and row is None:
+    def _index(self, w: Working, table: str, record_id: str, field: str, value: Any) -> None:
+        rec = w.record(record_id, table)
+        new = record_id in w.recs_new and not rec["participant_id"] and not rec["owner_id"]
+        changes_to: dict[str, str] = {}
+        if table == "participants" and new:
+            changes_to["participant_id"] = record_id
+        if table == "users" and new:
             changes_to["owner_id"] = record_id
+        if rules.PARTICIPANT_LINK.get(table) == field and table != "participants":
+            changes_to["participant_id"] = value or ""
+        if rules.OWNER_LINK.get(table) == field and table != "users":
+            changes_to["owner_id"] = value or ""
         if table == "encounters" and field == "status":
             changes_to["status"] = value or ""
         if table == "addenda" and field == "encounter_id":
-            enc = conn.execute(
-                select(records.c.participant_id).where(records.c.record_id == value)
-            ).first()
-            changes_to["participant_id"] = enc[0] if enc else ""
+            enc = w.recs.get(str(value)) if value else None
+            if enc is None and value:
+                w.load([str(value)])
+                enc = w.recs.get(str(value))
+            changes_to["participant_id"] = enc["participant_id"] if enc else ""
         if changes_to:
-            conn.execute(
-                update(records).where(records.c.record_id == record_id).values(**changes_to)
-            )
+            w.update_record(record_id, **changes_to)
         if table == "participants" and field == "assigned_specialist_id":
-            self._assign(conn, seq, record_id, value or "")
+            self._assign(w, record_id, value or "")
 
-    def _assign(self, conn: Connection, seq: SeqCounter, participant_id: str, to: str) -> None:
-        row = conn.execute(
-            select(assignments.c.specialist_id).where(
-                assignments.c.participant_id == participant_id
-            )
-        ).first()
-        before = row[0] if row else ""
+    def _assign(self, w: Working, participant_id: str, to: str) -> None:
+        before = w.assigned_to(participant_id) or ""
         if before == to:
             return
-        if row is None:
-            conn.execute(
-                assignments.insert().values(participant_id=participant_id, specialist_id=to)
-            )
-        else:
-            conn.execute(
-                update(assignments)
-                .where(assignments.c.participant_id == participant_id)
-                .values(specialist_id=to)
-            )
+        w.set_assignment(participant_id, to)
         affected: set[tuple[str, bool]] = set()
         for uid, granted in ((before, False), (to, True)):
             if not uid:
                 continue
             affected.add((uid, granted))
-            sup = conn.execute(select(users.c.supervisor_id).where(users.c.id == uid)).first()
-            if sup and sup[0]:
-                affected.add((sup[0], granted))
+            sup = w.supervisor_of(uid)
+            if sup:
+                affected.add((sup, granted))
         # a supervisor of both keeps access: no revoke for them
         granted_to = {u for u, g in affected if g}
         for uid, granted in sorted(affected):
             if not granted and uid in granted_to:
                 continue
-            conn.execute(
-                access_log.insert().values(
-                    seq=seq.next(), participant_id=participant_id, user_id=uid, granted=granted
-                )
-            )
+            w.new_access.append(
+                {"seq": w.seq.next(), "participant_id": participant_id, "user_id": uid,
+                 "granted": granted}
+            )  # fmt: skip
 
     def _scope_problem(
         self,
-        conn: Connection,
+        w: Working,
         scope: Scope,
         caller: Caller,
         ch: PushChange,
@@ -480,13 +613,9 @@ class SyncEngine:
         if role == "admin" or ch.table in GLOBAL_TABLES:
             return None  # field permissions decide
         if ch.table == "participants":
-            assigned = conn.execute(
-                select(assignments.c.specialist_id).where(
-                    assignments.c.participant_id == ch.record_id
-                )
-            ).first()
+            assigned = w.assigned_to(ch.record_id)
             if assigned is not None:
-                return None if assigned[0] in scope.team else "not in your caseload"
+                return None if assigned in scope.team else "not in your caseload"
             if role != "specialist":
                 return "only specialists add participants"
             if known.get("assigned_specialist_id") != caller.user_id:
@@ -498,10 +627,10 @@ class SyncEngine:
             participant = known.get(link)
         elif ch.table == "addenda":
             enc_id = known.get("encounter_id")
-            rec = conn.execute(
-                select(records.c.participant_id).where(records.c.record_id == enc_id)
-            ).first()
-            participant = rec[0] if rec else None
+            if enc_id:
+                w.load([str(enc_id)])
+            rec = w.recs.get(str(enc_id)) if enc_id else None
+            participant = rec["participant_id"] if rec else None
         if participant:
             if role == "billing":
                 return (
@@ -509,7 +638,10 @@ class SyncEngine:
                     if current.get("status") in ("approved", "billed")
                     else ("billing sees approved services only")
                 )
-            return None if scope.sees_participant(participant) else "not in your caseload"
+            assigned = w.assigned_to(str(participant))
+            if assigned is not None and assigned in scope.team:
+                return None
+            return "not in your caseload"
         owner_field = rules.OWNER_LINK.get(ch.table)
         if owner_field:
             owner = known.get(owner_field)
@@ -652,6 +784,11 @@ def _batch_fields(chs: Iterable[PushChange]) -> dict[str, dict[str, Any]]:
     for ch in sorted(chs, key=lambda c: c.stamp):
         out[ch.record_id][ch.field] = ch.value
     return out
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 def _group(rows: list[Any]) -> list[PulledRecord]:
