@@ -27,8 +27,6 @@ visits start again in the morning and overlap earlier ones.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import random
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -36,9 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
-from app.domain import lifecycle
 from app.domain.records import (
-    Addendum,
     Barc10,
     Consent,
     ConsentKind,
@@ -612,21 +608,6 @@ def _utc(day: date, minute_of_day: int) -> datetime:
 
 def _hhmm(minute_of_day: int) -> time:
     return time(minute_of_day // 60, minute_of_day % 60)
-
-
-@contextlib.contextmanager
-def _addendum_id(addendum_id: str) -> Iterator[None]:
-    """Give the next addendum the planned id.
-
-    EncounterRepository.add_addendum takes no id (lifecycle.make_addendum makes a
-    random one), and a random id would make the demo's digest differ run to run.
-    The store is used from one thread, and this holds only for one call."""
-    original = lifecycle.Addendum
-    lifecycle.Addendum = functools.partial(Addendum, id=addendum_id)  # type: ignore[misc]
-    try:
-        yield
-    finally:
-        lifecycle.Addendum = original  # type: ignore[misc]
 
 
 class _DemoBuilder:
@@ -1352,8 +1333,9 @@ def fill_demo(
                     note.id, supervisor, pl.return_comment, at=pl.returned_at
                 )
             if pl.addendum_at is not None:
-                with _addendum_id(pl.addendum_id):
-                    enc_repo.add_addendum(note.id, owner, *pl.addendum, at=pl.addendum_at)
+                enc_repo.add_addendum(
+                    note.id, owner, *pl.addendum, at=pl.addendum_at, addendum_id=pl.addendum_id
+                )
             if pl.approved_at is not None:
                 enc_repo.approve(note.id, supervisor, note.content_hash, at=pl.approved_at)
             if pl.batch is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
 from collections import Counter
@@ -13,7 +12,7 @@ import pytest
 
 from app.demo import fill_demo
 from app.domain import lifecycle
-from app.domain.records import RECORD_TYPES, NoteStatus, Role, ServiceSetting, User
+from app.domain.records import RECORD_TYPES, NoteStatus, Role, ServiceSetting
 from app.domain.validation import icd10_problem, npi_is_valid
 from app.store.db import Store
 from app.store.digest import counts, state_digest
@@ -189,9 +188,7 @@ def _fresh_store(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     """A new vault whose owner has a fixed id, so two vaults can hold equal records."""
     vault = Vault(folder)
     vault.create(PASSPHRASE)  # fast_kdf makes this cheap
-    with monkeypatch.context() as m:
-        m.setattr("app.store.db.User", functools.partial(User, id=OWNER_ID))
-        return Store.open(vault, owner_username="demo-owner")
+    return Store.open(vault, owner_username="demo-owner", owner_id=OWNER_ID)
 
 
 def test_same_seed_same_records_other_seed_other_records(tmp_path, fast_kdf, monkeypatch) -> None:

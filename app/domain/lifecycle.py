@@ -186,7 +186,12 @@ def return_for_revision(note: Encounter, reviewer: User, at: datetime, comment: 
 
 
 def make_addendum(
-    note: Encounter, author: User, at: datetime, reason: str, text: str
+    note: Encounter,
+    author: User,
+    at: datetime,
+    reason: str,
+    text: str,
+    addendum_id: str | None = None,
 ) -> tuple[Addendum, Encounter]:
     """An addendum to a signed, returned or approved note. Answering a returned
     note with an addendum sends it back to the review queue."""
@@ -199,6 +204,7 @@ def make_addendum(
     if author.id != note.specialist_id and author.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise LifecycleError("only the note's author or a supervisor can add an addendum")
     add = Addendum(
+        **({"id": addendum_id} if addendum_id else {}),
         encounter_id=note.id,
         author_id=author.id,
         written_at=at,

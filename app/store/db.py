@@ -53,12 +53,14 @@ class Store:
     # -- opening -------------------------------------------------------------
 
     @classmethod
-    def open(cls, vault: Vault, owner_username: str | None = None) -> Store:
+    def open(
+        cls, vault: Vault, owner_username: str | None = None, owner_id: str | None = None
+    ) -> Store:
         conn = vault.connect()
         try:
             store = cls(conn, vault)
             store.migration_backup = migrations.migrate(conn, vault.db_path, vault.data_key.hex())
-            store._ensure_identity(owner_username)
+            store._ensure_identity(owner_username, owner_id)
         except sqlcipher3.DatabaseError as e:
             conn.close()
             if is_disk_full(e):
@@ -92,7 +94,7 @@ class Store:
             # a laptop whose clock is wrong does not write stamps from another day.
             self.hlc = HybridLogicalClock(self.device_id, last, wall=self.corrected_now)
 
-    def _ensure_identity(self, owner_username: str | None) -> None:
+    def _ensure_identity(self, owner_username: str | None, owner_id: str | None = None) -> None:
         """A new vault gets a device id and an owner user record."""
         if self.device_id:
             return
@@ -102,6 +104,7 @@ class Store:
             )
         self._load_meta()
         owner = User(
+            **({"id": owner_id} if owner_id else {}),
             username=owner_username or _login_name(),
             display_name="",
             role=Role.SPECIALIST,

@@ -277,11 +277,19 @@ class EncounterRepository(Repository[Encounter]):
         )
 
     def add_addendum(
-        self, record_id: str, author: User, reason: str, text: str, at: datetime | None = None
+        self,
+        record_id: str,
+        author: User,
+        reason: str,
+        text: str,
+        at: datetime | None = None,
+        addendum_id: str | None = None,
     ) -> Addendum:
         with self.store.transaction():
             before = self.require(record_id)
-            add, after = lifecycle.make_addendum(before, author, at or utcnow(), reason, text)
+            add, after = lifecycle.make_addendum(
+                before, author, at or utcnow(), reason, text, addendum_id
+            )
             Repository(self.store, Addendum)._insert(add)
             self._write_changes(before, after, action="addendum", addendum_id=add.id)
             return add

@@ -1,7 +1,9 @@
 """Full-text search over participants and notes (SQLite FTS5), for results as you type.
 
 The query is split into words; each word matches as a prefix, and all words must
-match (``ada qu`` finds Ada Quill). FTS syntax typed by a person is never passed
+match (``ada qu`` finds Ada Quill). People come by relevance; notes newest first
+(ranking every matching note of a five-year caseload would cost more than
+showing the latest ones). FTS syntax typed by a person is never passed
 through, so a quote or a dash cannot make a query fail.
 """
 
@@ -56,7 +58,7 @@ def search(store: Store, text: str, limit: int = 30) -> list[SearchHit]:
         JOIN encounters e ON e.rowid = encounters_fts.rowid
         JOIN participants p ON p.id = e.participant_id
         WHERE encounters_fts MATCH ? AND e.deleted = 0
-        ORDER BY rank LIMIT ?
+        ORDER BY encounters_fts.rowid DESC LIMIT ?
         """,
         (q, limit),
     ):

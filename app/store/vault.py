@@ -363,6 +363,7 @@ def open_encrypted(path: Path, data_key: bytes, create: bool = False) -> sqlciph
             check_same_thread=False,
             isolation_level=None,
             timeout=30,
+            cached_statements=512,  # migrations must not push out the capture triggers' SQL
         )
     except sqlcipher3.OperationalError:
         raise VaultDamaged(
