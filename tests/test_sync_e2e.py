@@ -445,3 +445,39 @@ def test_malformed_replies_lose_nothing(server, laptops, status, body, code):
         httpd.shutdown()
     assert ann.replica.pending_count() == waiting and state_digest(ann.store) == digest
     assert ann.sync().pushed == waiting  # and the real server takes it all later
+
+
+def test_two_specialists_and_a_supervisor_on_postgresql(tmp_path):
+    """The same review round trip with the server's store on a real PostgreSQL."""
+    from tests.server_proc import postgres_skip_reason, postgres_url
+
+    url = postgres_url()
+    if url is None:
+        pytest.skip(f"no PostgreSQL could be started: {postgres_skip_reason()}")
+    server = start_server(tmp_path, database_url=url, extra_args=FAST_SERVER)
+    made: list[Laptop] = []
+    try:
+        server.add_user("sam", "supervisor")
+        server.add_user("ann", "specialist", supervisor="sam")
+        server.add_user("bob", "specialist", supervisor="sam")
+        ann, bob, sam = (
+            Laptop(tmp_path, n, server, u) for n, u in (("a", "ann"), ("b", "bob"), ("s", "sam"))
+        )
+        made += [ann, bob, sam]
+        p, g = _person(ann, "Vida")
+        n = _note(ann, p, g)
+        ann.repos.encounters.sign(n.id, ann.user)
+        _person(bob, "Wilf")
+        for lap in (ann, bob, sam):
+            lap.sync()
+        assert sam.repos.participants.count() == 2 and bob.repos.participants.count() == 1
+        sam.repos.encounters.approve(
+            n.id, sam.user, sam.repos.encounters.require(n.id).content_hash
+        )
+        sam.sync()
+        ann.sync()
+        assert ann.repos.encounters.require(n.id).status is NoteStatus.APPROVED
+    finally:
+        for lap in made:
+            lap.close()
+        server.close()
