@@ -156,6 +156,7 @@ class SyncClient:
         push_limit: int = MAX_PUSH_CHANGES,
         pull_limit: int = 20000,
         max_rounds: int = 1000,
+        timeout: tuple[float, float] | None = None,
     ) -> None:
         self.replica = replica
         self.url = url.rstrip("/")
@@ -164,6 +165,7 @@ class SyncClient:
         self.push_limit = push_limit
         self.pull_limit = pull_limit
         self.max_rounds = max_rounds
+        self.timeout = timeout  # (connect, read) seconds; default: scaled to the payload
 
     def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncResult:
         """Exchange until the outbox is empty and the pull has no more pages."""
@@ -224,7 +226,7 @@ class SyncClient:
                 self.url + path,
                 data=body,
                 headers=headers,
-                timeout=_timeout(len(body)),
+                timeout=self.timeout or _timeout(len(body)),
                 verify=self.session.verify,  # REQUESTS_CA_BUNDLE must not override the pin
             )
             raw = r.content

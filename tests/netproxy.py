@@ -20,9 +20,9 @@ class LinkShape:
     cut_upstream_after: int | None = None  # drop the connection after this many request bytes
     cut_downstream_after: int | None = None  # ... or response bytes
     garbage_reply: bytes | None = None  # answer this instead of forwarding
-    # cut the link when the server starts answering, once the client has sent this
-    # many bytes (past the TLS handshake): the request arrives, the reply is lost
-    lose_reply_after_up: int | None = None
+    # once the client has sent this many bytes (past the TLS handshake), hold every
+    # byte the server sends back: the request arrives, the reply never does
+    hold_reply_after_up: int | None = None
 
 
 class Proxy:
@@ -37,13 +37,21 @@ class Proxy:
         self.connections = 0
         self.bytes_up = 0
         self.bytes_down = 0
+        self.held = 0
         self._lock = threading.Lock()
         self._stop = False
+        self._conns: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def close(self) -> None:
         self._stop = True
         self.sock.close()
+        for conn in list(self._conns):
+            _close(conn)
+
+    def _track(self, *socks: socket.socket) -> None:
+        with self._lock:
+            self._conns.extend(socks)
 
     def _accept(self) -> None:
         while not self._stop:
@@ -69,6 +77,7 @@ class Proxy:
         except OSError:
             client.close()
             return
+        self._track(client, upstream)
         done = threading.Event()
         sent_up = [0]
         threading.Thread(
@@ -120,10 +129,12 @@ class Proxy:
                 if way == "up":
                     sent_up[0] += len(data)
                 elif (
-                    shape.lose_reply_after_up is not None
-                    and sent_up[0] >= shape.lose_reply_after_up
+                    shape.hold_reply_after_up is not None
+                    and sent_up[0] >= shape.hold_reply_after_up
                 ):
-                    break  # the server answered; the answer is lost with the link
+                    with self._lock:
+                        self.held += len(data)
+                    continue  # the server answered; the answer goes nowhere
                 cut = limit is not None and moved + len(data) > limit
                 if cut:
                     data = data[: max(0, limit - moved)]  # type: ignore[operator]

@@ -325,17 +325,32 @@ def test_server_killed_after_commit_before_answering(server, laptops):
     for i in range(5):
         _person(ann, f"Rue{i}")
     waiting = ann.replica.pending_count()
-    # the reply never reaches the laptop; the server dies right after committing
-    proxy = Proxy(server.port, LinkShape(lose_reply_after_up=1500))
-    try:
-        with pytest.raises(SyncError):
+    # the request goes through; the server's answer is held on the wire while the
+    # server commits, then the server is killed (SIGKILL) and the link drops
+    proxy = Proxy(server.port, LinkShape(hold_reply_after_up=1000))
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
             ann.sync(url=f"https://127.0.0.1:{proxy.port}")
-    finally:
-        proxy.close()
-    committed = len(server.rows("changes"))
-    assert committed >= waiting  # it did commit
+        except BaseException as e:  # the error is the expected outcome
+            outcome.append(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    committed = 0
+    for _ in range(400):
+        committed = len(server.rows("changes"))
+        if committed >= waiting and proxy.held:
+            break
+        threading.Event().wait(0.05)
+    assert committed >= waiting and proxy.held  # committed, answered into the void
     server.kill()
+    proxy.close()
+    t.join(30)
+    assert outcome and isinstance(outcome[0], SyncError)
     server.restart()
+    assert ann.replica.pending_count() == waiting  # the laptop never heard back
     r = ann.sync()
     assert r.pushed == waiting and not r.rejected
     assert len(server.rows("changes")) == committed  # the replay changed nothing
