@@ -721,6 +721,34 @@ class SyncEngine:
                     )
                     .where(records.c.participant_id.in_(gained))
                 ).all()
+        if caller.role == "billing":
+            # A service that became approved since the cursor: billing sees it (and its
+            # participant) from now on, so send the whole record, not just what changed.
+            became = conn.execute(
+                select(records.c.record_id, records.c.participant_id)
+                .select_from(
+                    field_state.join(records, records.c.record_id == field_state.c.record_id)
+                )
+                .where(
+                    field_state.c.table_name == "encounters",
+                    field_state.c.field == "status",
+                    field_state.c.seq > cursor,
+                    field_state.c.seq <= new_cursor,
+                    records.c.status.in_(("approved", "billed")),
+                )
+            ).all()
+            ids = sorted({r for pair in became for r in pair if r})
+            for chunk in _chunks(ids):
+                extra += conn.execute(
+                    select(
+                        field_state.c.table_name,
+                        field_state.c.record_id,
+                        field_state.c.field,
+                        field_state.c.value,
+                        field_state.c.stamp,
+                        field_state.c.seq,
+                    ).where(field_state.c.record_id.in_(chunk))
+                ).all()
         return _group(list(rows) + list(extra)), new_cursor, more, evict
 
     def _current(self, conn: Connection, scope: Scope, record_ids: list[str]) -> list[PulledRecord]:

@@ -1,0 +1,107 @@
+"""Who sees and writes what, by role, through the real server engine (in process)."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+import pytest
+
+from app.domain.records import Encounter, Goal, Participant, RecoveryDomain, Role, User
+from tests.sync_harness import World
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = World(tmp_path)
+    w.add_user("u-sup", "sam", "supervisor")
+    w.add_user("u-ann", "ann", "specialist", "u-sup")
+    w.add_user("u-bill", "bea", "billing")
+    for name, uid, role in (
+        ("ann1", "u-ann", "specialist"),
+        ("sup1", "u-sup", "supervisor"),
+        ("bill1", "u-bill", "billing"),
+    ):
+        w.add_device(name, uid, role)
+    yield w
+    w.close()
+
+
+def _two_notes(w: World) -> tuple[Participant, Participant, Encounter, Encounter]:
+    ann = w.devices["ann1"]
+    me = User(id="u-ann", username="ann", display_name="Ann", role=Role.SPECIALIST)
+    notes = []
+    people = []
+    for first in ("Abel", "Bryn"):
+        p = ann.repos.participants.add(
+            Participant(
+                first_name=first, last_name="Scope", date_of_birth=date(1970, 2, 2),
+                assigned_specialist_id="u-ann",
+            )
+        )  # fmt: skip
+        g = ann.repos.goals.add(
+            Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="x")
+        )
+        n = ann.repos.encounters.add(
+            Encounter(
+                participant_id=p.id, specialist_id="u-ann", service_date=date(2026, 10, 1),
+                start_time=time(9), end_time=time(10), goal_ids=(g.id,), goal_text="g",
+                intervention="i", response="r", plan="p",
+            )
+        )  # fmt: skip
+        ann.repos.encounters.sign(n.id, me)
+        people.append(p)
+        notes.append(n)
+    w.settle(1)
+    sup = w.devices["sup1"]
+    boss = User(id="u-sup", username="sam", display_name="Sam", role=Role.SUPERVISOR)
+    first = sup.repos.encounters.require(notes[0].id)
+    sup.repos.encounters.approve(first.id, boss, first.content_hash)
+    w.settle(2)
+    return people[0], people[1], notes[0], notes[1]
+
+
+def test_billing_sees_approved_services_only_and_marks_them_billed(world):
+    p_ok, p_other, approved, signed = _two_notes(world)
+    bill = world.devices["bill1"]
+    assert bill.repos.encounters.get(approved.id) is not None
+    assert bill.repos.participants.get(p_ok.id) is not None
+    assert bill.repos.encounters.get(signed.id) is None  # not approved: not billing's
+    assert bill.repos.participants.get(p_other.id) is None
+    assert bill.repos.goals.list() == []  # no clinical detail beyond the claim
+
+    bill.repos.encounters.mark_billed(approved.id, "batch-2026-10")
+    req = world.request(bill)
+    resp = world.serve(bill, req)
+    assert resp.rejected == []
+    bill.replica.apply_response(resp)
+    world.settle(2)
+    assert world.devices["ann1"].repos.encounters.require(approved.id).billing_batch_id == (
+        "batch-2026-10"
+    )
+
+    # billing cannot touch the narrative
+    with bill.store.transaction():
+        bill.store.conn.execute(
+            "UPDATE encounters SET intervention = 'changed' WHERE id = ?", (approved.id,)
+        )
+    resp = world.serve(bill, world.request(bill))
+    assert [r.reason for r in resp.rejected] == ["this service has been billed and cannot change"]
+
+
+def test_supervisor_writes_review_fields_but_not_the_caseload(world):
+    p_ok, _p2, _approved, signed = _two_notes(world)
+    sup = world.devices["sup1"]
+    with sup.store.transaction():
+        sup.store.conn.execute("UPDATE participants SET county = 'Ward' WHERE id = ?", (p_ok.id,))
+        sup.store.conn.execute(
+            "UPDATE encounters SET plan = 'sup rewrote it' WHERE id = ?", (signed.id,)
+        )
+    resp = world.serve(sup, world.request(sup))
+    reasons = sorted(r.reason for r in resp.rejected)
+    assert reasons == [
+        "a supervisor does not change participants",
+        "a supervisor does not edit notes",
+    ]
+    sup.replica.apply_response(resp)
+    assert sup.repos.participants.require(p_ok.id).county == ""  # put back
+    assert sup.repos.encounters.require(signed.id).plan == "p"
