@@ -194,10 +194,7 @@ class SyncClient:
             result.evicted += counts["evicted"]
             if progress:
                 progress(result.pushed + len(result.rejected), max(total, 1))
-            sent_all = len(changes) < self.push_limit
-            if not resp.more and sent_all:
-                break
-            if not changes and not resp.more:
+            if not resp.more and (not changes or self.replica.pending_count() == 0):
                 break
         else:
             raise SyncError("The sync did not finish after many rounds; try again later.")

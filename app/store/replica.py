@@ -97,11 +97,22 @@ class StoreReplica:
         )
 
     def pending(self, limit: int) -> list[PushChange]:
+        """The oldest waiting changes, at most ``limit``, never splitting one record's
+        changes between two requests (the server places a new record by its fields:
+        a participant by its specialist, a goal by its participant)."""
         rows = self.conn.execute(
             "SELECT stamp, table_name, record_id, field, value, base_stamp FROM outbox "
             "WHERE acked_at IS NULL AND rejected_reason IS NULL ORDER BY seq LIMIT ?",
-            (limit,),
+            (limit + 1,),
         ).fetchall()
+        if len(rows) > limit:
+            last = rows[limit][2]
+            cut = limit
+            while cut > 0 and rows[cut - 1][2] == last:
+                cut -= 1
+            if cut == 0:  # one record with more changes than a request holds
+                cut = limit
+            rows = rows[:cut]
         return [
             PushChange(stamp=r[0], table=r[1], record_id=r[2], field=r[3], value=r[4], base=r[5])
             for r in rows
