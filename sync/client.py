@@ -183,7 +183,7 @@ class SyncClient:
                 client_time_ms=int(time.time() * 1000),
             )
             sent_at = time.time()
-            resp = self._post("/v1/sync", req.model_dump(mode="json"), SyncResponse, result)
+            resp = self._post("/v1/sync", req.wire(), SyncResponse, result)
             received_at = time.time()
             result.clock_offset_ms = int(resp.server_time_ms - (sent_at + received_at) * 500)
             counts = self.replica.apply_response(resp)
@@ -214,7 +214,9 @@ class SyncClient:
         return self._post("/v1/enroll", req.model_dump(mode="json"), EnrollResponse, None)
 
     def _post(self, path: str, payload: dict[str, Any], model: Any, result: SyncResult | None):
-        body = gzip.compress(json.dumps(payload, separators=(",", ":")).encode(), 6)
+        body = gzip.compress(
+            json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode(), 9
+        )
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"

@@ -9,14 +9,15 @@ HTTP 426 with a plain "please update" message.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 PROTOCOL_VERSION = 1
 MIN_PROTOCOL_VERSION = 1
 
-MAX_PUSH_CHANGES = 5000  # per request; the client sends bigger outboxes in several
+MAX_PUSH_CHANGES = 20000  # per request; the client sends bigger outboxes in several
 MAX_PULL_FIELDS = 20000
 DEFAULT_PULL_FIELDS = 20000
 MAX_BODY_BYTES = 8 * 1024 * 1024  # after decompression
@@ -47,13 +48,67 @@ class PushChange(_Model):
     base: StampStr | None = None
 
 
+def _split(stamp: Any) -> tuple[str, str] | None:
+    """(wall, device) of a full stamp, None for anything else."""
+    if isinstance(stamp, str) and stamp.count(".") == 2:
+        wall, _counter, device = stamp.split(".")
+        return wall, device
+    return None
+
+
+def _expand(ref: Any, base: tuple[str, str] | None) -> Any:
+    """A stamp sent as a bare counter means: the same wall time and device as the
+    stamp it is relative to. Anything else is left for validation to judge."""
+    if base and isinstance(ref, int) and not isinstance(ref, bool) and 0 <= ref <= 0xFFFF:
+        return f"{base[0]}.{ref:04x}.{base[1]}"
+    return ref
+
+
 class SyncRequest(_Model):
+    """Compact on the wire: a change's ``stamp`` may be a bare counter, meaning the
+    previous change's wall time and device (a record's fields are written in one
+    transaction, so most stamps differ only in their counter)."""
+
     protocol: int
     device_id: DeviceId
     cursor: int = Field(0, ge=0)
     changes: list[PushChange] = Field(default_factory=list, max_length=MAX_PUSH_CHANGES)
     pull_limit: int = Field(DEFAULT_PULL_FIELDS, ge=1, le=MAX_PULL_FIELDS)
     client_time_ms: int = Field(ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _relative_stamps(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("changes"), list):
+            return data
+        prev: tuple[str, str] | None = None
+        out = []
+        for item in data["changes"]:
+            if isinstance(item, dict):
+                stamp = _expand(item.get("stamp"), prev)
+                item = {**item, "stamp": stamp}
+                prev = _split(stamp) or prev
+            out.append(item)
+        return {**data, "changes": out}
+
+    def wire(self) -> dict[str, Any]:
+        """The compact JSON form (relative stamps, no null bases)."""
+        changes = []
+        prev: tuple[str, str] | None = None
+        for c in self.changes:
+            here = _split(c.stamp)
+            item: dict[str, Any] = {
+                "stamp": int(c.stamp.split(".")[1], 16) if here == prev else c.stamp,
+                "table": c.table,
+                "record_id": c.record_id,
+                "field": c.field,
+                "value": c.value,
+            }
+            if c.base is not None:
+                item["base"] = c.base
+            changes.append(item)
+            prev = here
+        return {**self.model_dump(mode="json", exclude={"changes"}), "changes": changes}
 
 
 class Rejected(_Model):
@@ -67,11 +122,39 @@ class Restamped(_Model):
 
 
 class PulledRecord(_Model):
-    """The current value and stamp of every changed field of one record."""
+    """The current value and stamp of every changed field of one record. On the wire
+    a field's stamp may be a bare counter relative to the record's ``stamp``."""
 
     table: TableName
     record_id: RecordId
     fields: dict[FieldName, tuple[Scalar, StampStr]]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _relative_stamps(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "stamp" not in data:
+            return data
+        base = _split(data.get("stamp"))
+        fields = data.get("fields")
+        if isinstance(fields, dict):
+            fields = {
+                k: [v[0], _expand(v[1], base)] if isinstance(v, list | tuple) and len(v) == 2 else v
+                for k, v in fields.items()
+            }
+        return {k: v for k, v in {**data, "fields": fields}.items() if k != "stamp"}
+
+    def wire(self) -> dict[str, Any]:
+        stamps = [st for _v, st in self.fields.values()]
+        base = min(stamps) if stamps else None
+        b = _split(base)
+        fields = {
+            k: [v, int(st.split(".")[1], 16) if _split(st) == b else st]
+            for k, (v, st) in self.fields.items()
+        }
+        out: dict[str, Any] = {"table": self.table, "record_id": self.record_id, "fields": fields}
+        if base:
+            out["stamp"] = base
+        return out
 
 
 class SyncResponse(_Model):
@@ -84,6 +167,12 @@ class SyncResponse(_Model):
     evict: list[RecordId] = Field(default_factory=list)  # participants that left this caseload
     cursor: int = Field(ge=0)
     more: bool = False
+
+    def wire(self) -> dict[str, Any]:
+        """The compact JSON form (records with relative stamps)."""
+        out = self.model_dump(mode="json", exclude={"records"})
+        out["records"] = [r.wire() for r in self.records]
+        return out
 
 
 class EnrollRequest(_Model):
@@ -106,3 +195,8 @@ class ErrorBody(_Model):
     error: str  # a stable code: bad_request, unauthorized, revoked, too_large, update_required, ...
     message: str  # plain words for a person
     detail: Any = None
+
+
+def dumps(model: SyncRequest | SyncResponse) -> bytes:
+    """Compact JSON bytes of a request or reply, as sent on the wire."""
+    return json.dumps(model.wire(), separators=(",", ":"), ensure_ascii=False).encode("utf-8")

@@ -19,7 +19,7 @@ from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from sync.hlc import HybridLogicalClock
-from sync.protocol import PROTOCOL_VERSION, SyncRequest, SyncResponse
+from sync.protocol import PROTOCOL_VERSION, SyncRequest, SyncResponse, dumps
 from sync.server.engine import Caller, SyncEngine
 from sync.server.tables import changes, field_state, metadata, rejected, users
 
@@ -97,10 +97,10 @@ class World:
         )
 
     def serve(self, d: Device, req: SyncRequest) -> SyncResponse:
-        wire = SyncRequest.model_validate_json(req.model_dump_json())
+        wire = SyncRequest.model_validate_json(dumps(req))
         with self.engine.begin() as c:
             resp = self.sync_engine.sync(c, d.caller, wire, int(time.time() * 1000))
-        return SyncResponse.model_validate_json(resp.model_dump_json())
+        return SyncResponse.model_validate_json(dumps(resp))
 
     def sync(self, d: Device, drop_reply: bool = False, duplicate: bool = False) -> None:
         """One exchange. ``drop_reply``: the server commits but the reply is lost.

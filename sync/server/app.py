@@ -48,6 +48,7 @@ from sync.protocol import (
     ErrorBody,
     SyncRequest,
     SyncResponse,
+    dumps,
 )
 from sync.server import auth
 from sync.server.db import build_sync_engine, reading, server_clock  # noqa: F401
@@ -603,10 +604,10 @@ def create_app(
 
         resp = await run_in_threadpool(_run_db, run)
         request.state.log_pulled = sum(len(r.fields) for r in resp.records)
-        payload = resp.model_dump_json().encode("utf-8")
+        payload = dumps(resp)
         headers = {"X-Server-Time-Ms": str(resp.server_time_ms), "Cache-Control": "no-store"}
         if _accepts_gzip(request) and len(payload) > 512:
-            payload = await run_in_threadpool(gzip.compress, payload, 6)
+            payload = await run_in_threadpool(gzip.compress, payload, 9)
             headers["Content-Encoding"] = "gzip"
         headers["Vary"] = "Accept-Encoding"
         return Response(payload, media_type="application/json", headers=headers)
