@@ -105,7 +105,8 @@ def _check_changes(store, rows, table, record_id, before, after, stamps_before):
     mine = [r for r in rows if r[1] == record_id]
     assert all(r[0] == table for r in mine)
     if before is None:
-        expected = {k for k, v in new.items() if k != "id" and v not in (None, "", "[]")}
+        defaults = {r[1]: r[4] for r in store.conn.execute(f"PRAGMA table_info({table})")}
+        expected = {k for k, v in new.items() if k != "id" and not _is_default(v, defaults[k])}
     else:
         expected = {k for k in new if old[k] != new[k]}
     assert {r[2] for r in mine} == expected
@@ -116,6 +117,15 @@ def _check_changes(store, rows, table, record_id, before, after, stamps_before):
         assert user == store.user_id
         assert base is None or stamp > base
     assert _stamps(store, record_id) == {**stamps_before, **{r[2]: r[4] for r in mine}}
+
+
+def _is_default(value, literal) -> bool:
+    """Whether ``value`` equals a column's default (an SQL literal, or None)."""
+    if literal is None:
+        return value is None
+    if literal.startswith("'"):
+        return value == literal[1:-1].replace("''", "'")
+    return value == float(literal)
 
 
 def test_walk_every_write_method(store):

@@ -7,7 +7,8 @@ Every record table carries triggers, generated here from its live columns:
   and returns NULL outside its transactions); a DELETE aborts unless the store is
   purging data that has left this device's caseload; a record id never changes.
 * capture: after an INSERT or UPDATE made in ``local`` mode, one outbox row per
-  field that changed (on insert: per field that is not empty), with a fresh
+  field that changed (on insert: per field that differs from its column default),
+  with a fresh
   hybrid-logical-clock stamp from ``pt_stamp()``, the stamp of the value it
   replaced (its base, from ``field_stamps``), and the user from ``pt_user()``.
   A trigger on the outbox then moves ``field_stamps`` forward.
@@ -27,8 +28,9 @@ import sqlcipher3
 MODES = ("local", "remote", "migrate", "purge")
 
 
-def _columns(conn: sqlcipher3.Connection, table: str) -> list[tuple[str, str]]:
-    return [(r[1], r[2]) for r in conn.execute(f"PRAGMA table_info({table})")]
+def _columns(conn: sqlcipher3.Connection, table: str) -> list[tuple[str, str | None]]:
+    """(name, default as an SQL literal or None) of each column."""
+    return [(r[1], r[4]) for r in conn.execute(f"PRAGMA table_info({table})")]
 
 
 def drop(conn: sqlcipher3.Connection, table: str) -> None:
@@ -40,7 +42,8 @@ def install(conn: sqlcipher3.Connection, table: str) -> None:
     """(Re)create the guard and capture triggers of a record table from its columns.
     Migrations that add columns call this again."""
     drop(conn, table)
-    cols = [c for c, _t in _columns(conn, table) if c != "id"]
+    columns = [(c, d) for c, d in _columns(conn, table) if c != "id"]
+    cols = [c for c, _d in columns]
     outside = "RAISE(ABORT, 'peertrail: writes go through a store transaction')"
     conn.execute(
         f"CREATE TRIGGER {table}_guard_ins BEFORE INSERT ON {table} "
@@ -60,11 +63,13 @@ def install(conn: sqlcipher3.Connection, table: str) -> None:
         "WHEN OLD.id IS NOT NEW.id BEGIN SELECT "
         "RAISE(ABORT, 'peertrail: a record id never changes'); END"
     )
+    # A new record sends only what differs from the column defaults: every replica
+    # creates the row with the same defaults.
     ins = "\n".join(
         "INSERT INTO outbox (stamp, table_name, record_id, field, value, base_stamp, user_id) "
         f"SELECT pt_stamp(), '{table}', NEW.id, '{c}', NEW.\"{c}\", NULL, pt_user() "
-        f'WHERE NEW."{c}" IS NOT NULL AND NEW."{c}" IS NOT \'\' AND NEW."{c}" IS NOT \'[]\';'
-        for c in cols
+        f'WHERE NEW."{c}" IS NOT {d if d is not None else "NULL"};'
+        for c, d in columns
     )
     conn.execute(
         f"CREATE TRIGGER {table}_cap_ins AFTER INSERT ON {table} "
