@@ -49,6 +49,15 @@ from sync.server.tables import (
     users,
 )
 
+# What a pull sends of a field (and seq, for the cursor).
+PULL_COLUMNS = (
+    field_state.c.table_name,
+    field_state.c.record_id,
+    field_state.c.field,
+    field_state.c.value,
+    field_state.c.stamp,
+    field_state.c.seq,
+)
 CONFLICT_NS = uuid.UUID("6f1c8a52-3c0e-4a43-9a7f-5b8f3e1d2c90")
 GLOBAL_TABLES = ("users", "payers")
 
@@ -664,14 +673,7 @@ class SyncEngine:
         caller = scope.caller
         visible = self._visible_clause(scope)
         q = (
-            select(
-                field_state.c.table_name,
-                field_state.c.record_id,
-                field_state.c.field,
-                field_state.c.value,
-                field_state.c.stamp,
-                field_state.c.seq,
-            )
+            select(*PULL_COLUMNS)
             .select_from(field_state.join(records, records.c.record_id == field_state.c.record_id))
             .where(field_state.c.seq > cursor)
             .where(~field_state.c.stamp.endswith("." + caller.device_id))  # it has its own
@@ -708,14 +710,7 @@ class SyncEngine:
             evict = sorted(p for p, g in last.items() if not g and p not in now_visible)
             if gained:
                 extra = conn.execute(
-                    select(
-                        field_state.c.table_name,
-                        field_state.c.record_id,
-                        field_state.c.field,
-                        field_state.c.value,
-                        field_state.c.stamp,
-                        field_state.c.seq,
-                    )
+                    select(*PULL_COLUMNS)
                     .select_from(
                         field_state.join(records, records.c.record_id == field_state.c.record_id)
                     )
@@ -740,27 +735,13 @@ class SyncEngine:
             ids = sorted({r for pair in became for r in pair if r})
             for chunk in _chunks(ids):
                 extra += conn.execute(
-                    select(
-                        field_state.c.table_name,
-                        field_state.c.record_id,
-                        field_state.c.field,
-                        field_state.c.value,
-                        field_state.c.stamp,
-                        field_state.c.seq,
-                    ).where(field_state.c.record_id.in_(chunk))
+                    select(*PULL_COLUMNS).where(field_state.c.record_id.in_(chunk))
                 ).all()
         return _group(list(rows) + list(extra)), new_cursor, more, evict
 
     def _current(self, conn: Connection, scope: Scope, record_ids: list[str]) -> list[PulledRecord]:
         q = (
-            select(
-                field_state.c.table_name,
-                field_state.c.record_id,
-                field_state.c.field,
-                field_state.c.value,
-                field_state.c.stamp,
-                field_state.c.seq,
-            )
+            select(*PULL_COLUMNS)
             .select_from(field_state.join(records, records.c.record_id == field_state.c.record_id))
             .where(field_state.c.record_id.in_(record_ids))
         )
