@@ -36,6 +36,7 @@ from sync.protocol import (
     PushChange,
     SyncRequest,
     SyncResponse,
+    acknowledged,
 )
 
 
@@ -183,7 +184,9 @@ class SyncClient:
                 client_time_ms=int(time.time() * 1000),
             )
             sent_at = time.time()
-            resp = self._post("/v1/sync", req.wire(), SyncResponse, result)
+            resp = acknowledged(
+                self._post("/v1/sync", req.wire(), SyncResponse, result), req.changes
+            )
             received_at = time.time()
             result.clock_offset_ms = int(resp.server_time_ms - (sent_at + received_at) * 500)
             counts = self.replica.apply_response(resp)

@@ -158,9 +158,13 @@ class PulledRecord(_Model):
 
 
 class SyncResponse(_Model):
+    """``accepted_all``: every pushed change not listed in ``rejected`` was accepted
+    (the server says so instead of echoing thousands of stamps back)."""
+
     protocol: int
     server_time_ms: int
-    accepted: list[StampStr]
+    accepted: list[StampStr] = Field(default_factory=list)
+    accepted_all: bool = False
     rejected: list[Rejected] = Field(default_factory=list)
     restamped: list[Restamped] = Field(default_factory=list)
     records: list[PulledRecord] = Field(default_factory=list)
@@ -171,6 +175,8 @@ class SyncResponse(_Model):
     def wire(self) -> dict[str, Any]:
         """The compact JSON form (records with relative stamps)."""
         out = self.model_dump(mode="json", exclude={"records"})
+        if self.accepted_all:
+            out["accepted"] = []
         out["records"] = [r.wire() for r in self.records]
         return out
 
@@ -200,3 +206,11 @@ class ErrorBody(_Model):
 def dumps(model: SyncRequest | SyncResponse) -> bytes:
     """Compact JSON bytes of a request or reply, as sent on the wire."""
     return json.dumps(model.wire(), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def acknowledged(resp: SyncResponse, sent: list[PushChange]) -> SyncResponse:
+    """The reply with ``accepted`` spelled out from what was sent."""
+    if not resp.accepted_all:
+        return resp
+    refused = {r.stamp for r in resp.rejected}
+    return resp.model_copy(update={"accepted": [c.stamp for c in sent if c.stamp not in refused]})

@@ -19,7 +19,7 @@ from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from sync.hlc import HybridLogicalClock
-from sync.protocol import PROTOCOL_VERSION, SyncRequest, SyncResponse, dumps
+from sync.protocol import PROTOCOL_VERSION, SyncRequest, SyncResponse, acknowledged, dumps
 from sync.server.engine import Caller, SyncEngine
 from sync.server.tables import changes, field_state, metadata, rejected, users
 
@@ -100,7 +100,7 @@ class World:
         wire = SyncRequest.model_validate_json(dumps(req))
         with self.engine.begin() as c:
             resp = self.sync_engine.sync(c, d.caller, wire, int(time.time() * 1000))
-        return SyncResponse.model_validate_json(dumps(resp))
+        return acknowledged(SyncResponse.model_validate_json(dumps(resp)), req.changes)
 
     def sync(self, d: Device, drop_reply: bool = False, duplicate: bool = False) -> None:
         """One exchange. ``drop_reply``: the server commits but the reply is lost.

@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from sync.hlc import Stamp
-from sync.protocol import PulledRecord, PushChange, SyncRequest, SyncResponse, dumps
+from sync.protocol import (
+    PulledRecord,
+    PushChange,
+    SyncRequest,
+    SyncResponse,
+    acknowledged,
+    dumps,
+)
 
 DEVICES = st.sampled_from(["aaaaaaaa", "bbbbbbbb", "cccc2345"])
 STAMPS = st.builds(
@@ -64,3 +71,19 @@ def test_a_relative_stamp_needs_a_full_one_before_it():
            "changes": [{"stamp": 5, "table": "goals", "record_id": "r", "field": "x"}]}  # fmt: skip
     with pytest.raises(ValidationError):
         SyncRequest.model_validate(bad)
+
+
+def test_accepted_is_not_echoed_back():
+    sent = [
+        PushChange(stamp=str(Stamp(1_700_000_000_000, i, "aaaaaaaa")), table="goals",
+                   record_id="r", field="statement", value=str(i))
+        for i in range(3)
+    ]  # fmt: skip
+    resp = SyncResponse(
+        protocol=1, server_time_ms=1, accepted=[c.stamp for c in sent[:2]], accepted_all=True,
+        rejected=[{"stamp": sent[2].stamp, "reason": "no"}], cursor=1,
+    )  # fmt: skip
+    wire = json.loads(dumps(resp))
+    assert wire["accepted"] == [] and wire["accepted_all"] is True
+    back = acknowledged(SyncResponse.model_validate(wire), sent)
+    assert back.accepted == [sent[0].stamp, sent[1].stamp]

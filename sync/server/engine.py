@@ -405,6 +405,7 @@ class SyncEngine:
             protocol=PROTOCOL_VERSION,
             server_time_ms=now_ms,
             accepted=accepted,
+            accepted_all=True,
             rejected=refused,
             restamped=restamped,
             records=records_out,
