@@ -716,6 +716,7 @@ class SyncEngine:
                         field_state.join(records, records.c.record_id == field_state.c.record_id)
                     )
                     .where(records.c.participant_id.in_(gained))
+                    .where(~field_state.c.stamp.endswith("." + caller.device_id))
                 ).all()
         if caller.role == "billing":
             # A service that became approved since the cursor: billing sees it (and its
