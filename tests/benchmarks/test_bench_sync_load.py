@@ -1,0 +1,389 @@
+"""Sync under load: 200 devices syncing at once against one server on this machine.
+
+Run with ``make bench`` (not part of the normal test run). The server is the real
+``python -m sync.server serve`` process on 127.0.0.1 (HTTPS, default rate limit),
+once on SQLite and once on PostgreSQL (``tests.server_proc.postgres_url()``: a
+throwaway local cluster, or PEERTRAIL_TEST_POSTGRES_URL; skipped with the reason
+when neither is there).
+
+Workload ``200 devices``: 100 specialists (under 10 supervisors), each with two
+laptops. A laptop here is a real client session (``sync.client.SyncClient`` over
+its own pinned keep-alive ``requests`` session, its own device id and token from
+``/v1/enroll``) on a lightweight in-memory replica (``MemoryReplica`` below,
+implementing the ``sync.client.Replica`` protocol) instead of a SQLCipher vault:
+200 vaults would cost minutes of set-up and their local work is measured in
+test_bench_sync_link.py. Set-up (not measured): every specialist's first laptop
+pushes a caseload of 10 participants with realistic fields (``app.demo``'s
+generator, encoded as the vault encodes them), then every laptop syncs once to
+be current. Measured: 200 threads in this process start together; each laptop
+does ``ROUNDS`` rounds of "edit 3 fields of its caseload, then sync" (one push +
+pull request each) with no pause between rounds. The two laptops of a specialist
+pull each other's edits, sometimes concurrently edited (conflicts are records
+like any other).
+
+The client sessions have retries turned off, so a 429, 5xx, timeout or dropped
+connection counts as an error instead of being retried quietly; refused changes
+are counted too. Figures: syncs per second over the measured phase, p50/p95/p99/max
+latency of one sync (wall time of ``SyncClient.sync()``), errors (target 0), the
+server's CPU seconds during the phase, and whether every laptop ends equal to the
+server. Written to tests/benchmarks/results/sync_load.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.demo import _DemoBuilder
+from app.domain.records import Participant, User
+from app.store.codec import codec
+from sync.client import SyncClient, SyncError, make_session
+from sync.hlc import HybridLogicalClock
+from sync.protocol import PushChange, SyncResponse
+from tests.server_proc import (
+    DEFAULT_PASSWORD,
+    ServerProc,
+    new_device_id,
+    postgres_skip_reason,
+    postgres_url,
+    start_server,
+)
+
+RESULTS = Path(__file__).parent / "results" / "sync_load.json"
+SPECIALISTS = 100
+SUPERVISORS = 10
+LAPTOPS_PER_SPECIALIST = 2  # 200 devices
+CASELOAD = 10
+ROUNDS = 5  # within the default per-device burst (10), so no 429 is expected
+EDITS_PER_ROUND = 3
+TODAY = date(2026, 11, 20)
+EDITABLE = {
+    "county": ("Cass", "Burleigh", "Ward", "Grand Forks", "Stutsman", "Williams", "Clay"),
+    "phone": tuple(f"701-555-01{i:02d}" for i in range(100)),
+    "contact_best_times": ("Mornings", "After 3 pm", "Weekdays before noon", "Evenings"),
+    "referral_source": ("Self", "Drug court", "ER peer bridge", "Family", "Shelter"),
+}
+
+figures: dict[str, Any] = {}
+
+
+def _save() -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+class MemoryReplica:
+    """A device's replica in memory, for load tests: an outbox, the last-writer-wins
+    state of every field it holds, and a cursor. Implements sync.client.Replica."""
+
+    def __init__(self, device_id: str) -> None:
+        self._device_id = device_id
+        self._cursor = 0
+        self.hlc = HybridLogicalClock(device_id)
+        self.outbox: dict[str, PushChange] = {}  # by stamp, in insertion order
+        self.fields: dict[str, dict[str, tuple[Any, str]]] = {}  # record -> field -> (v, stamp)
+        self.tables: dict[str, str] = {}
+        self.refused: list[tuple[str, str]] = []
+
+    @property
+    def device_id(self) -> str:
+        return self._device_id
+
+    @property
+    def cursor(self) -> int:
+        return self._cursor
+
+    def write(self, table: str, record_id: str, values: dict[str, Any]) -> None:
+        """A local edit: new stamps, the base is the stamp each field held."""
+        rec = self.fields.setdefault(record_id, {})
+        self.tables[record_id] = table
+        for name, value in values.items():
+            base = rec[name][1] if name in rec else None
+            stamp = self.hlc.now()
+            rec[name] = (value, stamp)
+            self.outbox[stamp] = PushChange(
+                stamp=stamp, table=table, record_id=record_id, field=name, value=value, base=base
+            )
+
+    def pending(self, limit: int) -> list[PushChange]:
+        return list(self.outbox.values())[:limit]
+
+    def pending_count(self) -> int:
+        return len(self.outbox)
+
+    def apply_response(self, resp: SyncResponse) -> dict[str, int]:
+        counts = {"pulled": 0, "conflicts": 0, "evicted": 0}
+        for stamp in resp.accepted:
+            self.outbox.pop(stamp, None)
+        for r in resp.rejected:
+            self.outbox.pop(r.stamp, None)
+            self.refused.append((r.stamp, r.reason))
+        for rs in resp.restamped:
+            for rec in self.fields.values():
+                for name, (v, s) in rec.items():
+                    if s == rs.stamp:
+                        rec[name] = (v, rs.new_stamp)
+        for pulled in resp.records:
+            rec = self.fields.setdefault(pulled.record_id, {})
+            self.tables[pulled.record_id] = pulled.table
+            for name, (value, stamp) in pulled.fields.items():
+                if name not in rec or stamp > rec[name][1]:
+                    rec[name] = (value, stamp)
+                    counts["pulled"] += 1
+                    self.hlc.observe(stamp)
+            if pulled.table == "conflicts":
+                counts["conflicts"] += 1
+        for pid in resp.evict:
+            self.fields.pop(pid, None)
+            counts["evicted"] += 1
+        self._cursor = resp.cursor
+        return counts
+
+    def set_clock_offset(self, offset_ms: int) -> None:
+        pass
+
+    def participants(self) -> list[str]:
+        return sorted(r for r, t in self.tables.items() if t == "participants")
+
+
+@dataclass
+class Laptop:
+    username: str
+    user_id: str
+    replica: MemoryReplica
+    client: SyncClient
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    requests: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+
+
+def _add_users(server: ServerProc) -> list[tuple[str, str]]:
+    """Supervisors and specialists, added in-process with the same calls as
+    ``python -m sync.server users add`` (a subprocess each would take minutes)."""
+    from sync.server import auth
+    from sync.server.db import build_sync_engine
+
+    engine = server.engine()
+    sync_engine = build_sync_engine(engine)
+
+    def add(name: str, role: str, supervisor_id: str = "") -> str:
+        with engine.begin() as conn:
+            user = auth.create_user(conn, name, DEFAULT_PASSWORD, role, supervisor_id)
+            sync_engine.server_write(
+                conn,
+                "users",
+                user.id,
+                {
+                    "deleted": 0,
+                    "username": name,
+                    "display_name": name.title(),
+                    "role": role,
+                    "supervisor_id": supervisor_id,
+                    "active": 1,
+                },
+            )
+        return user.id
+
+    sups = [add(f"sup{i:02d}", "supervisor") for i in range(SUPERVISORS)]
+    return [
+        (f"spec{i:03d}", add(f"spec{i:03d}", "specialist", sups[i % SUPERVISORS]))
+        for i in range(SPECIALISTS)
+    ]
+
+
+def _enroll(server: ServerProc, username: str) -> Laptop:
+    replica = MemoryReplica(new_device_id())
+    session = make_session(server.fingerprint, retries=0)  # one keep-alive session
+    client = SyncClient(replica, server.url, token="", session=session)
+    answer = client.enroll(username, DEFAULT_PASSWORD, device_name=f"{username} laptop")
+    client.token = answer.token
+    return Laptop(username, answer.user_id, replica, client)
+
+
+def _caseload(owner_id: str, seed: int) -> list[dict[str, Any]]:
+    """Participants as a vault's capture trigger would push them: every field that is
+    not empty, in the vault's encoding."""
+    builder = _DemoBuilder(years=2, seed=seed, today=TODAY)
+    owner = User(id=owner_id, username="x", display_name="x")
+    payers = builder.payers()
+    enc = codec(Participant)
+    out = []
+    for _ in range(CASELOAD):
+        values = enc.to_values(builder.person(owner, payers).rec)
+        out.append({k: v for k, v in values.items() if v not in (None, "", "[]")})
+    return out
+
+
+def _set_up(server: ServerProc) -> list[Laptop]:
+    started = time.perf_counter()
+    users = _add_users(server)
+    with ThreadPoolExecutor(8) as pool:
+        laptops = list(
+            pool.map(
+                lambda u: _enroll(server, u[0]),
+                [u for u in users for _ in range(LAPTOPS_PER_SPECIALIST)],
+            )
+        )
+    by_user = {name: uid for name, uid in users}
+    for i, lap in enumerate(laptops):
+        assert lap.user_id == by_user[lap.username]
+        if i % LAPTOPS_PER_SPECIALIST == 0:  # the first laptop writes the caseload
+            for values in _caseload(lap.user_id, seed=i):
+                lap.replica.write("participants", values.pop("id"), values)
+
+    def first_sync(lap: Laptop) -> None:
+        lap.client.sync()
+        assert not lap.replica.refused, lap.replica.refused[:3]
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(first_sync, laptops[::2]))
+        list(pool.map(first_sync, laptops[1::2]))
+    for lap in laptops:
+        assert len(lap.replica.participants()) == CASELOAD, lap.username
+    where = "postgresql" if server.database_url else "sqlite"
+    figures.setdefault("setup_s", {})[where] = round(time.perf_counter() - started, 1)
+    return laptops
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
+    barrier = threading.Barrier(len(laptops) + 1)
+
+    def work(lap: Laptop, seed: int) -> None:
+        rng = random.Random(seed)
+        barrier.wait()
+        for _ in range(ROUNDS):
+            for _e in range(EDITS_PER_ROUND):
+                name = rng.choice(sorted(EDITABLE))
+                pid = rng.choice(lap.replica.participants())
+                lap.replica.write("participants", pid, {name: rng.choice(EDITABLE[name])})
+            t0 = time.perf_counter()
+            try:
+                result = lap.client.sync()
+            except SyncError as e:
+                lap.errors.append(e.code)
+                continue
+            except Exception as e:  # anything else is an error too, and is shown
+                lap.errors.append(type(e).__name__)
+                continue
+            lap.latencies.append(time.perf_counter() - t0)
+            lap.requests += result.requests
+            lap.bytes_sent += result.bytes_sent
+            lap.bytes_received += result.bytes_received
+
+    threads = [
+        threading.Thread(target=work, args=(lap, i), daemon=True) for i, lap in enumerate(laptops)
+    ]
+    for t in threads:
+        t.start()
+    assert server.proc is not None
+    cpu0 = _cpu_seconds(server.proc.pid)
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join(600)
+    wall = time.perf_counter() - t0
+    cpu = _cpu_seconds(server.proc.pid) - cpu0
+
+    # Settle: every laptop syncs until nothing is pending, then all must agree.
+    for _ in range(2):
+        for lap in laptops:
+            lap.client.sync()
+    lat = [x for lap in laptops for x in lap.latencies]
+    errors = Counter(e for lap in laptops for e in lap.errors)
+    refused = Counter(r for lap in laptops for _s, r in lap.replica.refused)
+    pairs = [laptops[i : i + LAPTOPS_PER_SPECIALIST] for i in range(0, len(laptops), 2)]
+    diverged = sum(1 for a, b in pairs if a.replica.fields != b.replica.fields)
+    return {
+        "devices": len(laptops),
+        "rounds_per_device": ROUNDS,
+        "edits_per_round": EDITS_PER_ROUND,
+        "syncs_ok": len(lat),
+        "requests": sum(lap.requests for lap in laptops),
+        "errors": sum(errors.values()),
+        "errors_by_kind": dict(errors),
+        "refused_changes": sum(refused.values()),
+        "refused_by_reason": dict(refused),
+        "wall_s": round(wall, 2),
+        "syncs_per_s": round(len(lat) / wall, 1),
+        "latency_p50_ms": round(_percentile(lat, 0.50) * 1000),
+        "latency_p95_ms": round(_percentile(lat, 0.95) * 1000),
+        "latency_p99_ms": round(_percentile(lat, 0.99) * 1000),
+        "latency_max_ms": round(max(lat) * 1000),
+        "server_cpu_s": round(cpu, 1),
+        "server_cpu_share": round(cpu / wall / (os.cpu_count() or 1), 2),
+        "body_bytes_sent": sum(lap.bytes_sent for lap in laptops),
+        "body_bytes_received": sum(lap.bytes_received for lap in laptops),
+        "laptop_pairs_diverged_after_settling": diverged,
+    }
+
+
+def _bench(tmp_path: Path, database: str, url: str | None) -> dict[str, Any]:
+    server = start_server(tmp_path, url)
+    try:
+        laptops = _set_up(server)
+        f = _run(laptops, server)
+    finally:
+        server.close()
+    f["database"] = database
+    figures.setdefault("machine", {}).update(
+        cpus=os.cpu_count(),
+        python=platform.python_version(),
+        platform=platform.platform(),
+        clients="200 threads in the pytest process, in-memory replicas, retries off",
+    )
+    figures.setdefault("200 devices", {})[database] = f
+    _save()
+    print(
+        f"\n[200 devices, {database}] {f['syncs_ok']} syncs in {f['wall_s']} s = "
+        f"{f['syncs_per_s']} syncs/s; latency p50 {f['latency_p50_ms']} ms, p95 "
+        f"{f['latency_p95_ms']} ms, p99 {f['latency_p99_ms']} ms, max {f['latency_max_ms']} ms; "
+        f"errors {f['errors']} {f['errors_by_kind']}; refused {f['refused_changes']}; "
+        f"server CPU {f['server_cpu_s']} s; diverged pairs "
+        f"{f['laptop_pairs_diverged_after_settling']}"
+    )
+    return f
+
+
+def _check(f: dict[str, Any]) -> None:
+    assert f["errors"] == 0, f["errors_by_kind"]
+    assert f["refused_changes"] == 0, f["refused_by_reason"]
+    assert f["syncs_ok"] == f["devices"] * f["rounds_per_device"]
+    assert f["laptop_pairs_diverged_after_settling"] == 0
+
+
+def test_200_devices_sqlite(tmp_path: Path) -> None:
+    _check(_bench(tmp_path, "sqlite", None))
+
+
+def test_200_devices_postgresql(tmp_path: Path) -> None:
+    url = postgres_url()
+    if url is None:
+        pytest.skip(f"PostgreSQL not available: {postgres_skip_reason()}")
+    _check(_bench(tmp_path, "postgresql", url))
