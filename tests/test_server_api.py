@@ -629,8 +629,8 @@ def test_failure_inside_sync_rolls_back_and_answers_500(tmp_path):
     from sync.server.engine import Caller, SyncEngine
 
     class Failing(SyncEngine):
-        def sync(self, conn, caller: Caller, req, now_ms: int):
-            super().sync(conn, caller, req, now_ms)  # writes, then fails
+        def push(self, conn, caller: Caller, req, now_ms: int):
+            super().push(conn, caller, req, now_ms)  # writes, then fails
             raise RuntimeError(f"disk on fire near {SECRET}")
 
     engine = db.open_engine(tmp_path / "f")

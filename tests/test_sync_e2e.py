@@ -297,6 +297,9 @@ def _settled(*laps: Laptop) -> None:
 
 def test_link_cut_mid_request_and_mid_response(server, laptops):
     a1, a2 = laptops("ann1", "ann"), laptops("ann2", "ann")
+    for i in range(60):  # a reply to a1 well past the 2,500-byte cut below
+        _person(a2, f"Bax{i}")
+    a2.sync()
     for i in range(30):
         _person(a1, f"Pax{i}")
     waiting = a1.replica.pending_count()

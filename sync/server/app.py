@@ -598,9 +598,12 @@ def create_app(
                 ).first()
                 if still is None or still[0]:
                     raise _revoked()
-                result = sync_engine.sync(conn, caller, req, clock())
+                pushed = sync_engine.push(conn, caller, req, clock())
                 auth.touch_device(conn, owner.device_id)
-                return result
+            # Pull after the commit, which releases the seq counter lock: other
+            # devices' pushes need not wait for this one's pull.
+            with reading(engine) as conn:
+                return sync_engine.pull(conn, caller, req, pushed)
 
         resp = await run_in_threadpool(_run_db, run)
         request.state.log_pulled = sum(len(r.fields) for r in resp.records)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.engine import Connection
 
 from sync import merge, rules
@@ -80,11 +80,10 @@ def _dump(value: Any) -> str:
 class SeqCounter:
     """Hands out seq numbers inside the locked transaction."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, lock: bool = True) -> None:
         self.conn = conn
-        row = conn.execute(
-            select(counters.c.value).where(counters.c.name == "seq").with_for_update()
-        ).first()
+        q = select(counters.c.value).where(counters.c.name == "seq")
+        row = conn.execute(q.with_for_update() if lock else q).first()
         if row is None:
             conn.execute(counters.insert().values(name="seq", value=0))
             self.value = 0
@@ -341,6 +340,18 @@ class Working:
         self.seq.save()
 
 
+@dataclass(frozen=True)
+class Pushed:
+    """What ``SyncEngine.push`` did, for ``SyncEngine.pull`` to answer."""
+
+    accepted: list[str]
+    refused: list[Rejected]
+    restamped: list[Restamped]
+    top: int  # the highest seq handed out when the push committed
+    created: frozenset[str]  # participants this push created (the device has them)
+    now_ms: int
+
+
 class Scope:
     """Who may see and write which records, for one caller."""
 
@@ -374,7 +385,15 @@ class SyncEngine:
     # -- push -----------------------------------------------------------------
 
     def sync(self, conn: Connection, caller: Caller, req: SyncRequest, now_ms: int) -> SyncResponse:
-        seq = SeqCounter(conn)
+        """Push and pull on one connection (the in-process harness, tools). The server
+        commits the push first and pulls afterwards (see ``push`` and ``pull``)."""
+        return self.pull(conn, caller, req, self.push(conn, caller, req, now_ms))
+
+    def push(self, conn: Connection, caller: Caller, req: SyncRequest, now_ms: int) -> Pushed:
+        """Apply the pushed changes. This holds the ``seq`` counter row locked until the
+        caller commits, so keep the transaction to this (and commit before pulling)."""
+        # Nothing to write: the committed counter is a safe top, no lock needed.
+        seq = SeqCounter(conn, lock=bool(req.changes))
         scope = Scope(conn, caller)
         w = Working(conn, seq)
         w.load_pushed(req.changes)
@@ -391,8 +410,17 @@ class SyncEngine:
                 if outcome is not None:
                     restamped.append(outcome)
         w.flush()
+        created = frozenset(p for p in w.assign_new if w.assign[p] == caller.user_id)
+        return Pushed(accepted, refused, restamped, seq.value, created, now_ms)
+
+    def pull(self, conn: Connection, caller: Caller, req: SyncRequest, p: Pushed) -> SyncResponse:
+        """The answer: what changed since the cursor, up to ``p.top``. Every seq up to
+        ``p.top`` was committed when the push committed, so this may run in a later
+        (read-only) transaction; rows written since are left for the next sync."""
+        scope = Scope(conn, caller)
+        accepted, refused = p.accepted, p.refused
         records_out, cursor, more, evict = self._pull(
-            conn, scope, req.cursor, req.pull_limit, seq.value
+            conn, scope, req.cursor, req.pull_limit, p.top, p.created
         )
         # A refused change leaves the device's copy different from the server's:
         # send the server's current fields of those records so the device can
@@ -403,11 +431,11 @@ class SyncEngine:
             records_out += self._current(conn, scope, refused_ids)
         return SyncResponse(
             protocol=PROTOCOL_VERSION,
-            server_time_ms=now_ms,
+            server_time_ms=p.now_ms,
             accepted=accepted,
             accepted_all=True,
             rejected=refused,
-            restamped=restamped,
+            restamped=p.restamped,
             records=records_out,
             evict=evict,
             cursor=cursor,
@@ -667,16 +695,22 @@ class SyncEngine:
     # -- pull ------------------------------------------------------------------
 
     def _pull(
-        self, conn: Connection, scope: Scope, cursor: int, limit: int, top: int
+        self,
+        conn: Connection,
+        scope: Scope,
+        cursor: int,
+        limit: int,
+        top: int,
+        created: frozenset[str] = frozenset(),
     ) -> tuple[list[PulledRecord], int, bool, list[str]]:
-        """``top`` is the highest seq handed out; the counter lock is held, so
-        every seq up to it is visible here and none below it can appear later."""
+        """``top`` is the highest seq handed out when the push committed: every seq up
+        to it is visible here and none below it can appear later."""
         caller = scope.caller
         visible = self._visible_clause(scope)
         q = (
             select(*PULL_COLUMNS)
             .select_from(field_state.join(records, records.c.record_id == field_state.c.record_id))
-            .where(field_state.c.seq > cursor)
+            .where(field_state.c.seq > cursor, field_state.c.seq <= top)
             .where(~field_state.c.stamp.endswith("." + caller.device_id))  # it has its own
             .order_by(field_state.c.seq)
             .limit(limit + 1)
@@ -707,7 +741,8 @@ class SyncEngine:
             for pid, granted, _s in log:
                 last[pid] = bool(granted)
             now_visible = scope.participant_ids()
-            gained = [p for p, g in last.items() if g and p in now_visible]
+            # not the participants this very request created: the device has them
+            gained = [p for p, g in last.items() if g and p in now_visible and p not in created]
             evict = sorted(p for p, g in last.items() if not g and p not in now_visible)
             if gained:
                 extra = conn.execute(
@@ -716,7 +751,6 @@ class SyncEngine:
                         field_state.join(records, records.c.record_id == field_state.c.record_id)
                     )
                     .where(records.c.participant_id.in_(gained))
-                    .where(~field_state.c.stamp.endswith("." + caller.device_id))
                 ).all()
         if caller.role == "billing":
             # A service that became approved since the cursor: billing sees it (and its
@@ -780,12 +814,19 @@ class SyncEngine:
         owned = and_(records.c.participant_id == "", records.c.owner_id.in_(team))
         clauses = [is_global, in_caseload, owned]
         if caller.role == "specialist":
-            sessions = select(field_state.c.record_id).where(
-                field_state.c.table_name == "supervision_sessions",
-                field_state.c.field == "specialist_ids",
-                field_state.c.value.like(f"%{caller.user_id}%"),
+            # Per candidate row, by primary key: an IN list of every session would
+            # scan the whole field_state table on each sync.
+            member = field_state.alias("member")
+            clauses.append(
+                and_(
+                    records.c.table_name == "supervision_sessions",
+                    exists().where(
+                        member.c.record_id == records.c.record_id,
+                        member.c.field == "specialist_ids",
+                        member.c.value.like(f"%{caller.user_id}%"),
+                    ),
+                )
             )
-            clauses.append(records.c.record_id.in_(sessions))
         return or_(*clauses)
 
 
