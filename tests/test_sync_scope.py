@@ -105,3 +105,29 @@ def test_supervisor_writes_review_fields_but_not_the_caseload(world):
     sup.replica.apply_response(resp)
     assert sup.repos.participants.require(p_ok.id).county == ""  # put back
     assert sup.repos.encounters.require(signed.id).plan == "p"
+
+
+def test_a_participant_reassigned_away_and_back_returns_whole(world):
+    ann = world.devices["ann1"]
+    world.add_user("u-bob", "bob", "specialist", "u-sup")
+    p = ann.repos.participants.add(
+        Participant(
+            first_name="Cyra", last_name="Roundtrip", date_of_birth=date(1981, 3, 3),
+            assigned_specialist_id="u-ann",
+        )
+    )  # fmt: skip
+    world.settle(1)
+
+    def reassign(to: str) -> None:
+        with world.engine.begin() as c:
+            world.sync_engine.server_write(c, "participants", p.id, {"assigned_specialist_id": to})
+
+    reassign("u-bob")
+    world.sync(ann)
+    assert ann.repos.participants.get(p.id) is None  # it left this laptop
+    reassign("u-ann")
+    world.sync(ann)
+    back = ann.repos.participants.require(p.id)
+    assert (back.first_name, back.last_name, back.date_of_birth) == (
+        "Cyra", "Roundtrip", date(1981, 3, 3),
+    )  # fmt: skip
