@@ -291,34 +291,34 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_passwd(args: argparse.Namespace) -> int:
+def _audit(vault, action: str, **detail: str) -> None:
+    """Log an action on an unlocked vault in its audit log."""
     from app.store.db import Store
 
+    store = Store.open(vault)
+    try:
+        store.audit(action, **detail)
+    finally:
+        store.close()
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
     vault = _unlocked_vault(args)
     new = _new_passphrase()
     vault.change_passphrase(new)
-    store = Store.open(vault)
-    try:
-        store.audit("passphrase", how="changed")
-    finally:
-        store.close()
+    _audit(vault, "passphrase", how="changed")
     print("Passphrase changed. Your recovery key still works.")
     return EXIT_OK
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
-    from app.store.db import Store
     from app.store.vault import Vault
 
     vault = Vault(args.data_dir)
     vault.keyfile()  # a clear message before asking for anything, if there is no vault
     vault.unlock_with_recovery_key(_secret("PEERTRAIL_RECOVERY_KEY", "Recovery key: "))
     vault.change_passphrase(_new_passphrase())
-    store = Store.open(vault)
-    try:
-        store.audit("passphrase", how="recovery key")
-    finally:
-        store.close()
+    _audit(vault, "passphrase", how="recovery key")
     print("Passphrase reset with the recovery key. Keep using the same recovery key.")
     return EXIT_OK
 
@@ -338,7 +338,13 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         try:
             answer = client.enroll(args.username, password, device_name=args.device_name)
         except SyncError as e:
-            _err(str(e))
+            if e.code == "offline":
+                _err(
+                    "The server cannot be reached, so this laptop was not enrolled; nothing "
+                    "was changed. Check the address and the connection, then try again."
+                )
+            else:
+                _err(str(e))
             return EXIT_AUTH if e.code == "unauthorized" else EXIT_DAMAGED
         replica.adopt_identity(answer.user_id, answer.role)
         replica.save_server(
@@ -361,6 +367,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     store = _open_store(args)
     try:
         replica = StoreReplica(store)
+        if not replica.server().get("token"):
+            raise UsageError("This vault is not connected to a server yet: enroll it first.")
         server = require_enrolled(replica)
         client = SyncClient(
             replica,

@@ -193,6 +193,19 @@ class Store:
                 self.hlc.observe(newest_sane)
             self.set_meta("hlc_last", self.hlc.last)
 
+    @contextlib.contextmanager
+    def mode(self, mode: str) -> Iterator[None]:
+        """Inside a transaction, write in another capture mode for a while (sync
+        purging what left the caseload in the middle of applying a reply)."""
+        if not self._depth:
+            raise StoreError("a capture mode is switched only inside a transaction")
+        before = self.capture.mode
+        self.capture.mode = mode
+        try:
+            yield
+        finally:
+            self.capture.mode = before
+
     # -- helpers ----------------------------------------------------------------
 
     def meta(self, key: str, default: str = "") -> str:

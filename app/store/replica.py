@@ -79,10 +79,10 @@ class StoreReplica:
             self.conn.execute(
                 "UPDATE meta SET value = ? WHERE key = 'owner_user_id'", (server_user_id,)
             )
-        with self.store.transaction(mode="purge"):
-            self.conn.execute("DELETE FROM users WHERE id = ?", (old,))
-            self.conn.execute("DELETE FROM outbox WHERE record_id = ?", (old,))
-            self.conn.execute("DELETE FROM field_stamps WHERE record_id = ?", (old,))
+            with self.store.mode("purge"):  # in the same transaction: all or nothing
+                self.conn.execute("DELETE FROM users WHERE id = ?", (old,))
+                self.conn.execute("DELETE FROM outbox WHERE record_id = ?", (old,))
+                self.conn.execute("DELETE FROM field_stamps WHERE record_id = ?", (old,))
         self.store.user_id = server_user_id
         self.store.capture.user_id = server_user_id
         self.save_server(user_id=server_user_id, role=role)
@@ -276,9 +276,7 @@ class StoreReplica:
                     f"SELECT id FROM addenda WHERE encounter_id IN ({emarks})", enc
                 )
             ]
-        # remote mode cannot delete; this part of the transaction purges
-        self.store.capture.mode = "purge"
-        try:
+        with self.store.mode("purge"):  # remote mode cannot delete
             for i in range(0, len(gone), 500):
                 chunk = gone[i : i + 500]
                 cm = ",".join("?" for _ in chunk)
@@ -289,8 +287,6 @@ class StoreReplica:
                     self.conn.execute(f"DELETE FROM {table} WHERE id IN ({cm})", chunk)
                 self.conn.execute(f"DELETE FROM field_stamps WHERE record_id IN ({cm})", chunk)
                 self.conn.execute(f"DELETE FROM outbox WHERE record_id IN ({cm})", chunk)
-        finally:
-            self.store.capture.mode = "remote"
         return len(ids)
 
 
