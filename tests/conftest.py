@@ -50,3 +50,6 @@ def store(vault: Vault):
 @pytest.fixture
 def repos(store: Store) -> Repositories:
     return Repositories(store)
+
+
+from tests.ui_support import app_ctx, app_ctx_for  # noqa: E402, F401  (fixtures for page tests)

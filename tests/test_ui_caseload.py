@@ -184,7 +184,7 @@ def unlock(qtbot, w: MainWindow) -> None:
     w.start.unlock_page.passphrase.setText(PASSPHRASE)
     qtbot.mouseClick(w.start.unlock_page.submit_button, Qt.MouseButton.LeftButton)
     settle(qtbot, w)
-    assert w.pages.currentWidget() is w.caseload
+    assert w.current_page() is w.caseload
 
 
 def visible_texts(w: MainWindow) -> str:

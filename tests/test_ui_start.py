@@ -160,7 +160,7 @@ def test_create_vault_through_the_ui(qtbot, make_window, data_dir):
     qtbot.mouseClick(key_page.continue_button, Qt.MouseButton.LeftButton)
     settle(qtbot, w)
 
-    assert w.pages.currentWidget() is w.caseload
+    assert w.current_page() is w.caseload
     assert w.session is not None and not w.session.demo
     assert w.model.rowCount() == 0
     assert w.caseload.empty_label.isVisible()
@@ -214,7 +214,7 @@ def test_unlock_shows_the_caseload_read_off_the_ui_thread(
     settle(qtbot, w)
 
     assert threads and all(name.startswith("peertrail-db") for name in threads)
-    assert w.pages.currentWidget() is w.caseload
+    assert w.current_page() is w.caseload
     assert shown_names(w) == ["Per Aasland", "Wenonah Gray Cloud"]
     assert page.passphrase.text() == ""
     assert "2 participants" in w.count_label.text()
@@ -321,7 +321,7 @@ def test_recovery_key_unlocks_and_sets_a_new_passphrase(qtbot, make_window, data
     page.key_edit.setText(key.lower().replace("-", " "))
     qtbot.mouseClick(page.submit_button, Qt.MouseButton.LeftButton)
     settle(qtbot, w)
-    assert w.pages.currentWidget() is w.caseload
+    assert w.current_page() is w.caseload
     assert shown_names(w) == ["Ada Birchwood"]
 
     w.lock()
@@ -363,7 +363,7 @@ def test_demo_opens_beside_the_real_vault_and_says_demo(qtbot, make_window, data
 
     assert calls == [{"participants": 40, "years": 2, "seed": 7}]
     assert reports and reports[-1] == 100
-    assert w.pages.currentWidget() is w.caseload
+    assert w.current_page() is w.caseload
     assert w.session is not None and w.session.demo
     assert w.windowTitle() == DEMO_TITLE
     assert w.demo_banner.isVisible()
@@ -413,7 +413,7 @@ def test_real_demo_fill(qtbot, make_window, data_dir):
     qtbot.mouseClick(w.start.create_page.demo_button, Qt.MouseButton.LeftButton)
     settle(qtbot, w, timeout=240_000)
     assert w.start.demo_page.error.text() == ""
-    assert w.pages.currentWidget() is w.caseload
+    assert w.current_page() is w.caseload
     assert w.model.rowCount() == start_module.DEMO_PARTICIPANTS
     assert not data_dir.exists()
 

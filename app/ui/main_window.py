@@ -1,10 +1,12 @@
-"""The main window: the start screen until a vault is open, then the caseload.
+"""The main window: the start screen until a vault is open, then the workspace
+(navigation on the left, the caseload and the other pages on the right).
 
 The caseload is read on the database thread and handed to the model on the UI
-thread. Locking (Ctrl+L) empties the model at once, closes the store on the
-database thread and forgets the key, and goes back to the start screen. The
-window title is fixed ("PeerTrail", or "PeerTrail — Demo") and never names a
-person.
+thread. Every unlock makes a new :class:`AppContext` and a new set of pages for
+it; locking (Ctrl+L) deactivates the context (late results are dropped), empties
+and removes the pages at once, closes the store on the database thread and
+forgets the key, and goes back to the start screen. The window title is fixed
+("PeerTrail", or "PeerTrail — Demo") and never names a person.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.records import Participant
+from app.domain.records import Participant, User
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from app.ui.caseload import CaseloadModel, CaseloadView
+from app.ui.context import AppContext
 from app.ui.start import Session, StartScreen, close_session, message_for
 from app.ui.tasks import TaskManager
+from app.ui.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,15 @@ DEMO_TITLE = "PeerTrail — Demo"
 def load_caseload(session: Session) -> list[Participant]:
     """On the database thread."""
     return Repositories(session.store).participants.caseload()
+
+
+def load_user(session: Session) -> User:
+    """The vault owner's user record (role, name), on the database thread."""
+    store = session.store
+    user = Repositories(store).users.get(store.user_id)
+    if user is None:  # a vault always has its owner; never let a missing one open up
+        raise LookupError("the vault has no owner record")
+    return user
 
 
 class MainWindow(QMainWindow):
@@ -52,12 +65,14 @@ class MainWindow(QMainWindow):
         self.session: Session | None = None
         self._generation = 0  # bumped on lock, so a late caseload read is dropped
 
+        self.ctx: AppContext | None = None
         self.start = StartScreen(self.tasks, self.data_dir)
         self.model = CaseloadModel(self)
         self.caseload = CaseloadView(self.model)
+        self.caseload.participant_activated.connect(self._open_participant)
+        self.workspace: Workspace | None = None
         self.pages = QStackedWidget()
         self.pages.addWidget(self.start)
-        self.pages.addWidget(self.caseload)
 
         self.demo_banner = QLabel(
             "DEMO — everyone here is invented. This is practice data, "
@@ -130,8 +145,75 @@ class MainWindow(QMainWindow):
         self.vault_label.setText("Demo vault (invented people)" if session.demo else "Your vault")
         self.count_label.setText("Loading…")
         self.lock_action.setEnabled(True)
-        self.pages.setCurrentWidget(self.caseload)
-        self.refresh()
+        generation = self._generation
+
+        def with_user(user: User) -> None:
+            if generation != self._generation or self.session is not session:
+                return
+            self._build_workspace(session, user)
+            self.refresh()
+
+        def failed(exc: BaseException) -> None:
+            if generation != self._generation:
+                return
+            self.statusBar().showMessage("The vault could not be read. " + message_for(exc), 0)
+            self.lock()
+
+        self.tasks.run(load_user, with_user, failed, args=(session,))
+
+    def _build_workspace(self, session: Session, user: User) -> None:
+        """A fresh context and fresh pages for this unlock."""
+        self.ctx = ctx = AppContext(self.tasks, session, user, self)
+        ctx.status_message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        ctx.open_participant.connect(self._open_participant)
+        ctx.data_changed.connect(self._on_data_changed)
+        self.workspace = ws = Workspace(ctx)
+        self.caseload.title = "Caseload"
+        ws.add_page("caseload", self.caseload, "Caseload")
+        for key, label, page in self._extra_pages(ctx):
+            ws.add_page(key, page, label, in_nav=bool(label))
+        self.pages.addWidget(ws)
+        self.pages.setCurrentWidget(ws)
+        ws.show_page("caseload")
+
+    def _extra_pages(self, ctx: AppContext) -> list[tuple[str, str, QWidget]]:
+        """The pages beside the caseload for this user: (key, navigation label or
+        "" for pages reached from elsewhere, page)."""
+        return []
+
+    def current_page(self) -> QWidget:
+        """The page a person sees: a start page's stack, or the workspace's page."""
+        current = self.pages.currentWidget()
+        if self.workspace is not None and current is self.workspace:
+            return self.workspace.stack.currentWidget()
+        return current
+
+    def _open_participant(self, participant_id: str) -> None:
+        ws = self.workspace
+        if ws is None or "participant" not in ws.pages:
+            return
+        page = ws.show_page("participant")
+        show = getattr(page, "show_participant", None)
+        if callable(show):
+            show(participant_id)
+
+    def _on_data_changed(self, tables: frozenset[str]) -> None:
+        if "participants" in tables:
+            self.refresh()
+
+    def _tear_down_workspace(self) -> None:
+        ctx, self.ctx = self.ctx, None
+        if ctx is not None:
+            ctx.deactivate()
+        ws, self.workspace = self.workspace, None
+        self.caseload.clear()
+        if ws is None:
+            return
+        ws.clear()
+        ws.stack.removeWidget(self.caseload)
+        self.caseload.setParent(None)
+        self.pages.removeWidget(ws)
+        ws.deleteLater()
 
     def refresh(self) -> None:
         """Read the caseload again on the database thread."""
@@ -162,7 +244,7 @@ class MainWindow(QMainWindow):
         if session is None:
             return
         self._generation += 1
-        self.caseload.clear()
+        self._tear_down_workspace()
         self.lock_action.setEnabled(False)
         self.statusBar().clearMessage()
         self.start.show_first()
@@ -173,7 +255,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._generation += 1
         self.start.cancel_demo()
-        self.caseload.clear()
+        self._tear_down_workspace()
         sessions = self.start.open_sessions()
 
         def close_all() -> None:

@@ -1,0 +1,76 @@
+"""The workspace's shared context: work on the database thread, results dropped
+after a lock, and the "what changed" broadcast that refreshes pages."""
+
+from __future__ import annotations
+
+from app.domain.records import Role
+from app.ui.context import Page
+from tests.helpers import add_person
+from tests.ui_support import ctx_repos, settle
+
+
+class CountPage(Page):
+    title = "Count"
+    tables = frozenset({"participants"})
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.count = -1
+        self.refreshes = 0
+
+    def refresh(self):
+        super().refresh()
+        self.refreshes += 1
+        self.ctx.run(lambda repos: len(repos.participants.caseload()), self._show)
+
+    def _show(self, n):
+        self.count = n
+
+    def clear(self):
+        self.count = -1
+
+
+def test_run_gives_repositories_on_the_worker_and_results_on_the_ui_thread(qtbot, app_ctx):
+    add_person(ctx_repos(app_ctx), "Wren", "Halvorsen")
+    page = CountPage(app_ctx)
+    qtbot.addWidget(page)
+    page.show()
+    settle(qtbot, app_ctx)
+    assert page.count == 1
+
+
+def test_changed_refreshes_visible_pages_and_marks_hidden_ones_stale(qtbot, app_ctx):
+    page = CountPage(app_ctx)
+    qtbot.addWidget(page)
+    page.show()
+    settle(qtbot, app_ctx)
+    assert page.count == 0
+    add_person(ctx_repos(app_ctx), "Wren", "Halvorsen")
+    app_ctx.changed({"goals"})
+    assert page.refreshes == 1  # not a table it shows
+    app_ctx.changed({"participants"})
+    settle(qtbot, app_ctx)
+    assert page.count == 1
+    page.hide()
+    app_ctx.changed({"participants"})
+    assert page.refreshes == 2
+    page.show()  # stale: refreshes when shown again
+    settle(qtbot, app_ctx)
+    assert page.refreshes == 3
+
+
+def test_results_after_deactivate_are_dropped(qtbot, app_ctx):
+    page = CountPage(app_ctx)
+    qtbot.addWidget(page)
+    page.show()
+    app_ctx.deactivate()  # locked before the worker answered
+    settle(qtbot, app_ctx)
+    assert page.count == -1
+    app_ctx.changed({"participants"})
+    assert page.refreshes == 1
+
+
+def test_role_flags(app_ctx_for):
+    assert not app_ctx_for(Role.SPECIALIST).is_supervisor
+    sup = app_ctx_for(Role.SUPERVISOR)
+    assert sup.is_supervisor and sup.can_bill

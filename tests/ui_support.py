@@ -1,0 +1,59 @@
+"""Fixtures for testing one page of the workspace on a real vault: a real
+SQLCipher file, the real database worker thread and a real Qt event loop.
+
+``app_ctx`` gives an :class:`app.ui.context.AppContext` for the vault's owner (a
+specialist); ``app_ctx_for(role)`` makes one whose owner has another role.
+Tests wait for the worker with :func:`settle`, never with sleeps. Data is set up
+with ``ctx_repos(ctx)`` before the page is shown (the worker is idle then).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from app.domain.records import Role
+from app.store.db import Store
+from app.store.repositories import Repositories
+from app.ui.context import AppContext
+from app.ui.start import Session
+from app.ui.tasks import TaskManager
+
+
+def settle(qtbot, ctx: AppContext, timeout: int = 10_000) -> None:
+    """Wait until the database worker has nothing queued and its callbacks ran."""
+    qtbot.waitUntil(lambda: not ctx.tasks.busy, timeout=timeout)
+
+
+def ctx_repos(ctx: AppContext) -> Repositories:
+    """Repositories for setting up data in a test while the worker is idle."""
+    assert not ctx.tasks.busy, "set up data only while the worker is idle"
+    return Repositories(ctx.session.store)
+
+
+@pytest.fixture
+def app_ctx_for(qtbot, vault):
+    made: list[tuple[TaskManager, Session]] = []
+
+    def make(role: Role = Role.SPECIALIST) -> AppContext:
+        store = Store.open(vault)
+        repos = Repositories(store)
+        user = repos.users.get(store.user_id)
+        assert user is not None
+        if user.role != role:
+            user = dataclasses.replace(user, role=role)
+            repos.users.update(user)
+        tasks = TaskManager()
+        session = Session(vault, store)
+        made.append((tasks, session))
+        return AppContext(tasks, session, user)
+
+    yield make
+    for tasks, session in made:
+        tasks.shutdown(final=session.close)
+
+
+@pytest.fixture
+def app_ctx(app_ctx_for) -> AppContext:
+    return app_ctx_for(Role.SPECIALIST)
