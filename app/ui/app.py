@@ -17,13 +17,18 @@ STYLE_SHEET = ("styles", "app.qss")
 
 
 def load_style_sheet() -> str:
-    """The app's style sheet, or "" (Qt's default look) if it cannot be read."""
-    path = resource_path(*STYLE_SHEET)
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as e:
-        log.warning("style sheet not loaded (%s)", type(e).__name__)
-        return ""
+    """The app's style sheets: styles/app.qss first, then every other .qss in
+    styles/ by name (one per group of screens). A sheet that cannot be read is
+    left out (Qt's default look for what it styled)."""
+    main = resource_path(*STYLE_SHEET)
+    paths = [main, *sorted(p for p in main.parent.glob("*.qss") if p != main)]
+    parts = []
+    for path in paths:
+        try:
+            parts.append(path.read_text(encoding="utf-8"))
+        except OSError as e:
+            log.warning("style sheet %s not loaded (%s)", path.name, type(e).__name__)
+    return "\n".join(parts)
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
