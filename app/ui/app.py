@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.paths import APP_AUTHOR, APP_NAME, resource_path
 from app.ui.main_window import MainWindow
+from app.ui.theme import follow_system
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_AUTHOR)
     app.setStyle("Fusion")  # the same look on Windows, macOS and Linux; the sheet builds on it
-    app.setStyleSheet(load_style_sheet())
+    follow_system(app, load_style_sheet())  # light or dark, as the system is
     return app
 
 
