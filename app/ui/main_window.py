@@ -64,6 +64,8 @@ class MainWindow(QMainWindow):
         self.tasks = TaskManager(self)
         self.session: Session | None = None
         self._generation = 0  # bumped on lock, so a late caseload read is dropped
+        # Where the person was when the vault locked: (demo?, (page key, page state)).
+        self._resume: tuple[bool, tuple[str, dict]] | None = None
 
         self.ctx: AppContext | None = None
         self.start = StartScreen(self.tasks, self.data_dir)
@@ -175,6 +177,7 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(ws)
         self.pages.setCurrentWidget(ws)
         ws.show_page("caseload")
+        self._restore_where(session)
 
     def _extra_pages(self, ctx: AppContext) -> list[tuple[str, str, QWidget]]:
         """The pages beside the caseload for this user: (key, navigation label or
@@ -200,6 +203,39 @@ class MainWindow(QMainWindow):
     def _on_data_changed(self, tables: frozenset[str]) -> None:
         if "participants" in tables:
             self.refresh()
+
+    def _save_open_work(self) -> None:
+        """Queue a save of whatever a page holds unsaved (a draft note), before the
+        store closes: the worker runs it first, since it runs tasks in order."""
+        if self.workspace is None:
+            return
+        for page in self.workspace.pages.values():
+            save_now = getattr(page, "save_now", None)
+            if callable(save_now):
+                save_now()
+
+    def _where(self) -> tuple[str, dict]:
+        """The page shown and what it shows (record ids only, kept in memory), so an
+        unlock returns there."""
+        ws = self.workspace
+        if ws is None:
+            return ("caseload", {})
+        key = ws.current_key()
+        state = getattr(ws.pages.get(key), "state", None)
+        return (key, state() if callable(state) else {})
+
+    def _restore_where(self, session: Session) -> None:
+        resume, self._resume = self._resume, None
+        ws = self.workspace
+        if resume is None or ws is None or resume[0] != session.demo:
+            return
+        key, state = resume
+        if key not in ws.pages:
+            return
+        page = ws.show_page(key)
+        restore = getattr(page, "restore", None)
+        if callable(restore) and state:
+            restore(state)
 
     def _tear_down_workspace(self) -> None:
         ctx, self.ctx = self.ctx, None
@@ -244,6 +280,8 @@ class MainWindow(QMainWindow):
         if session is None:
             return
         self._generation += 1
+        self._save_open_work()
+        self._resume = (session.demo, self._where())
         self._tear_down_workspace()
         self.lock_action.setEnabled(False)
         self.statusBar().clearMessage()
@@ -255,6 +293,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._generation += 1
         self.start.cancel_demo()
+        self._save_open_work()
         self._tear_down_workspace()
         sessions = self.start.open_sessions()
 
