@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench lint format
+.PHONY: run test bench lint format screenshots
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,3 +33,9 @@ lint: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# A PNG of every main screen with a demo caseload, at 100 % and 200 %, light and dark.
+screenshots: $(VENV)/.installed-test
+	QT_SCALE_FACTOR=1 $(BIN)/python -m tests.screenshot_tour screenshots-tmp/100
+	QT_SCALE_FACTOR=2 $(BIN)/python -m tests.screenshot_tour screenshots-tmp/200
+	PEERTRAIL_THEME=dark $(BIN)/python -m tests.screenshot_tour screenshots-tmp/dark

@@ -38,6 +38,8 @@ class Workspace(QWidget):
         self.nav.setObjectName("navList")
         self.nav.setAccessibleName("Sections")
         self.nav.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.nav.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.nav.currentItemChanged.connect(self._on_nav)
         self.stack = QStackedWidget()
         self.stack.setObjectName("pageStack")
@@ -93,11 +95,15 @@ class Workspace(QWidget):
             self.show_page(item.data(KEY_ROLE))
 
     def _fit_nav(self) -> None:
+        """As wide as the longest label in the style sheet's font, plus padding."""
+        self.nav.ensurePolished()
+        metrics = self.nav.fontMetrics()
         width = max(
-            (
-                self.nav.fontMetrics().horizontalAdvance(self.nav.item(r).text())
-                for r in range(self.nav.count())
-            ),
+            (metrics.horizontalAdvance(self.nav.item(r).text()) for r in range(self.nav.count())),
             default=80,
         )
-        self.nav.setFixedWidth(width + 56)
+        self.nav.setFixedWidth(width + 4 * metrics.averageCharWidth() + 40)
+
+    def showEvent(self, event: object) -> None:
+        super().showEvent(event)  # type: ignore[arg-type]
+        self._fit_nav()  # the style sheet's font is known once shown

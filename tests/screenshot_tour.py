@@ -1,0 +1,122 @@
+"""A screenshot tour: a PNG of every main screen with a demo caseload.
+
+Run with ``make screenshots`` (100 % and 200 % scaling, light and dark) or
+``python -m tests.screenshot_tour OUT_DIR``. It builds a demo vault of invented
+people in a temporary folder, opens the real main window on it, walks the start
+screens, every page of the workspace, a participant's record and a note, and
+saves ``<screen>.png`` files into OUT_DIR (the Makefile uses the ignored folder
+``screenshots-tmp/``). Scaling comes from ``QT_SCALE_FACTOR`` in the environment,
+the scheme from ``PEERTRAIL_THEME=dark|light``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from app.demo import fill_demo  # noqa: E402
+from app.store import vault as vault_module  # noqa: E402
+from app.store.db import Store  # noqa: E402
+from app.store.vault import Vault  # noqa: E402
+from app.ui.app import load_style_sheet, make_application  # noqa: E402
+from app.ui.main_window import MainWindow  # noqa: E402
+from app.ui.theme import apply_theme  # noqa: E402
+
+PASSPHRASE = "screenshot tour passphrase"
+TODAY = date(2026, 11, 20)
+FAST_KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
+
+
+def wait_until(check: Callable[[], bool], timeout_ms: int = 20_000) -> None:
+    """Run the event loop until ``check()`` is true (or fail after the timeout)."""
+    waited = 0
+    while not check():
+        if waited >= timeout_ms:
+            raise TimeoutError("the screen did not settle")
+        loop = QEventLoop()
+        QTimer.singleShot(20, loop.quit)
+        loop.exec()
+        waited += 20
+
+
+def settle(window: MainWindow) -> None:
+    wait_until(lambda: not window.tasks.busy)
+    for _ in range(5):
+        QCoreApplication.processEvents()
+
+
+def save(widget: QWidget, out: Path, name: str) -> None:
+    path = out / f"{name}.png"
+    widget.grab().save(str(path))
+    print(path)
+
+
+def make_demo_vault(folder: Path, participants: int = 24, years: int = 2) -> None:
+    vault_module.DEFAULT_KDF = FAST_KDF  # a tour, not a security test
+    vault = Vault(folder)
+    vault.create(PASSPHRASE)
+    store = Store.open(vault)
+    try:
+        fill_demo(store, participants=participants, years=years, seed=3, today=TODAY)
+    finally:
+        store.close()
+        vault.lock()
+
+
+def tour(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    app = make_application([])
+    dark = os.environ.get("PEERTRAIL_THEME", "light") == "dark"
+    apply_theme(app, load_style_sheet(), dark=dark)
+    with tempfile.TemporaryDirectory(prefix="peertrail-tour-") as tmp:
+        fresh = MainWindow(Path(tmp) / "fresh")
+        fresh.resize(1000, 700)
+        fresh.show()
+        settle(fresh)
+        save(fresh, out, "01-create-vault")
+        fresh.close()
+
+        folder = Path(tmp) / "vault"
+        make_demo_vault(folder)
+        window = MainWindow(folder)
+        window.resize(1000, 700)
+        window.show()
+        settle(window)
+        save(window, out, "02-unlock")
+        window.start.unlock_page.passphrase.setText(PASSPHRASE)
+        window.start.unlock_page.submit_button.click()
+        wait_until(lambda: window.workspace is not None and window.model.rowCount() > 0)
+        settle(window)
+        save(window, out, "03-caseload")
+        ws = window.workspace
+        assert ws is not None
+        for n, key in enumerate(list(ws.pages), start=4):
+            if key == "caseload":
+                continue
+            ws.show_page(key)
+            settle(window)
+            save(window, out, f"{n:02d}-{key}")
+        extra = getattr(window, "tour_extras", None)
+        if callable(extra):
+            for name, step in extra():
+                step()
+                settle(window)
+                save(window, out, name)
+        window.lock()
+        settle(window)
+        save(window, out, "99-locked")
+        window.close()
+    QApplication.processEvents()
+
+
+if __name__ == "__main__":
+    tour(Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots-tmp"))
