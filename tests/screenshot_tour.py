@@ -20,16 +20,16 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
 
-from app.demo import fill_demo  # noqa: E402
-from app.store import vault as vault_module  # noqa: E402
-from app.store.db import Store  # noqa: E402
-from app.store.vault import Vault  # noqa: E402
-from app.ui.app import load_style_sheet, make_application  # noqa: E402
-from app.ui.main_window import MainWindow  # noqa: E402
-from app.ui.theme import apply_theme  # noqa: E402
+from app.demo import fill_demo
+from app.store import vault as vault_module
+from app.store.db import Store
+from app.store.vault import Vault
+from app.ui.app import load_style_sheet, make_application
+from app.ui.main_window import MainWindow
+from app.ui.theme import apply_theme
 
 PASSPHRASE = "screenshot tour passphrase"
 TODAY = date(2026, 11, 20)
