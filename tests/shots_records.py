@@ -18,20 +18,20 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QCoreApplication  # noqa: E402
-from PySide6.QtWidgets import QWidget  # noqa: E402
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QWidget
 
-from app.demo import fill_demo  # noqa: E402
-from app.domain.records import Consent, ConsentKind  # noqa: E402
-from app.store import vault as vault_module  # noqa: E402
-from app.store.db import Store  # noqa: E402
-from app.store.repositories import Repositories  # noqa: E402
-from app.store.vault import Vault  # noqa: E402
-from app.ui.app import make_application  # noqa: E402
-from app.ui.caseload import CaseloadModel, CaseloadView  # noqa: E402
-from app.ui.context import AppContext  # noqa: E402
-from app.ui.start import Session  # noqa: E402
-from app.ui.tasks import TaskManager  # noqa: E402
+from app.demo import fill_demo
+from app.domain.records import Consent, ConsentKind
+from app.store import vault as vault_module
+from app.store.db import Store
+from app.store.repositories import Repositories
+from app.store.vault import Vault
+from app.ui.app import make_application
+from app.ui.caseload import CaseloadModel, CaseloadView
+from app.ui.context import AppContext
+from app.ui.start import Session
+from app.ui.tasks import TaskManager
 
 FAST_KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
 

@@ -271,7 +271,9 @@ def test_revocation_needs_a_date_and_a_note():
         c, {"revoked_on": "2025-12-01", "revocation_note": "Told me"}, today=TODAY
     )
     assert early.problems == {"revoked_on": "Revoked before it was signed"}
-    ok = check_revocation(c, {"revoked_on": "2026-06-10", "revocation_note": "Told me"}, today=TODAY)
+    ok = check_revocation(
+        c, {"revoked_on": "2026-06-10", "revocation_note": "Told me"}, today=TODAY
+    )
     assert ok.record.revoked_on == date(2026, 6, 10)
     twice = check_revocation(
         ok.record, {"revoked_on": "2026-06-10", "revocation_note": "again"}, today=TODAY
@@ -321,9 +323,7 @@ def test_tick_step():
 
 
 def test_barc10_form():
-    ok = check_barc10(
-        [4] * 10, "2026-06-01", participant_id="p", assessed_by_id="u", today=TODAY
-    )
+    ok = check_barc10([4] * 10, "2026-06-01", participant_id="p", assessed_by_id="u", today=TODAY)
     assert ok.ok and ok.record.total == 40
     missing = check_barc10(
         [4, None, 4, 4, 4, 4, 4, 4, 4, 7], "", participant_id="p", assessed_by_id="u", today=TODAY

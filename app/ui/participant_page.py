@@ -408,8 +408,7 @@ class ParticipantPage(Page):
         self.timeline_model = TimelineModel(self)
         self.timeline_table = _table(tr("Timeline of encounters"), "timelineTable")
         self.timeline_table.setModel(self.timeline_model)
-        self.timeline_table.activated.connect(self._timeline_activated)
-        self.timeline_table.doubleClicked.connect(self._timeline_activated)
+        self.timeline_table.activated.connect(self._timeline_activated)  # double-click, Enter
         self.timeline_summary = QLabel()
         self.timeline_summary.setObjectName("hint")
         new_note = QPushButton(tr("New note"))
