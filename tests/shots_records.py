@@ -45,6 +45,7 @@ def wait(tasks: TaskManager) -> None:
 
 
 def save(w: QWidget, out: Path, name: str) -> None:
+    QCoreApplication.instance().processEvents()  # let layouts catch up with new texts
     w.grab().save(str(out / f"{name}.png"))
 
 

@@ -250,7 +250,7 @@ class ImportDialog(QDialog):
             if counts[WARNING]:
                 lines.append(
                     self.tr(
-                        "{0} of them look like people already in the vault — check them."
+                        "{0} of them match someone in the vault by name and birth date; check them."
                     ).format(counts[WARNING])
                 )
         if notes:
