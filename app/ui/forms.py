@@ -1,0 +1,154 @@
+"""Small helpers the record forms share: a field with its in-place error message,
+a date box, and a form dialog that keeps what was typed when a check fails."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QComboBox,
+    QDialog,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+def line_edit(accessible: str, placeholder: str = "", name: str = "") -> QLineEdit:
+    edit = QLineEdit()
+    edit.setAccessibleName(accessible)
+    if placeholder:
+        edit.setPlaceholderText(placeholder)
+    if name:
+        edit.setObjectName(name)
+    return edit
+
+
+def date_edit(accessible: str) -> QLineEdit:
+    """Dates are typed (2024-03-09 or 3/9/2024) and may be left empty."""
+    edit = line_edit(accessible, "YYYY-MM-DD")
+    edit.setMaxLength(10)
+    return edit
+
+
+def combo(accessible: str, items: list[tuple[str, Any]], editable: bool = False) -> QComboBox:
+    box = QComboBox()
+    box.setAccessibleName(accessible)
+    box.setEditable(editable)
+    for text, data in items:
+        box.addItem(text, data)
+    return box
+
+
+def value_of(widget: QWidget) -> str:
+    if isinstance(widget, QLineEdit):
+        return widget.text()
+    if isinstance(widget, QPlainTextEdit):
+        return widget.toPlainText()
+    if isinstance(widget, QComboBox):
+        if widget.isEditable():
+            return widget.currentText()
+        data = widget.currentData()
+        return "" if data is None else str(data)
+    raise TypeError(type(widget).__name__)
+
+
+def set_value(widget: QWidget, value: str) -> None:
+    if isinstance(widget, QLineEdit):
+        widget.setText(value)
+    elif isinstance(widget, QPlainTextEdit):
+        widget.setPlainText(value)
+    elif isinstance(widget, QComboBox):
+        idx = widget.findData(value)
+        if idx < 0 and widget.isEditable():
+            widget.setEditText(value)
+            return
+        if idx < 0 and value:
+            widget.addItem(value, value)
+            idx = widget.count() - 1
+        widget.setCurrentIndex(max(idx, 0))
+
+
+class Field(QWidget):
+    """An input with its message underneath (hidden until there is a problem)."""
+
+    def __init__(self, widget: QWidget, hint: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.widget = widget
+        self.accessible = widget.accessibleName()
+        self.error = QLabel()
+        self.error.setObjectName("fieldError")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(widget)
+        if hint:
+            label = QLabel(hint)
+            label.setObjectName("hint")
+            label.setWordWrap(True)
+            layout.addWidget(label)
+        layout.addWidget(self.error)
+        for signal in ("textEdited", "textChanged", "currentIndexChanged", "toggled"):
+            sig = getattr(widget, signal, None)
+            if sig is not None:
+                sig.connect(lambda *_: self.set_error(""))
+                break
+
+    def set_error(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.setVisible(bool(message))
+        self.widget.setProperty("invalid", bool(message))
+        self.widget.style().unpolish(self.widget)
+        self.widget.style().polish(self.widget)
+        self.widget.setAccessibleDescription(message)
+
+
+class FormDialog(QDialog):
+    """A dialog of :class:`Field` s keyed by field name."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.fields: dict[str, Field] = {}
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+
+    def field(self, name: str, widget: QWidget, hint: str = "") -> Field:
+        f = Field(widget, hint)
+        self.fields[name] = f
+        return f
+
+    def values(self) -> dict[str, str]:
+        return {name: value_of(f.widget) for name, f in self.fields.items()}
+
+    def show_problems(self, problems: Mapping[str, str]) -> None:
+        """Messages next to their fields; the first field with a problem gets the focus.
+        Nothing typed is touched."""
+        first: QWidget | None = None
+        for name, f in self.fields.items():
+            msg = problems.get(name, "")
+            f.set_error(msg)
+            if msg and first is None:
+                first = f.widget
+        if first is not None:
+            first.setFocus(Qt.FocusReason.OtherFocusReason)
+            parent = first.parentWidget()
+            while parent is not None:
+                ensure = getattr(parent, "ensureWidgetVisible", None)
+                if callable(ensure):
+                    ensure(first)
+                    break
+                parent = parent.parentWidget()
+
+    def problems_shown(self) -> dict[str, str]:
+        return {n: f.error.text() for n, f in self.fields.items() if f.error.text()}
+
+
+def set_busy(buttons: list[QAbstractButton], busy: bool) -> None:
+    for b in buttons:
+        b.setEnabled(not busy)
