@@ -26,7 +26,6 @@ from datetime import date, time, timedelta
 from typing import Any
 
 from app.domain.records import (
-    Credential,
     NoteStatus,
     ServiceSetting,
     TimeCategory,

@@ -32,8 +32,8 @@ from app.domain.records import (
 )
 from app.domain.validation import ValidationError
 from app.paths import resource_path
-from app.store.repositories import Repositories
 from app.store.errors import StoreError
+from app.store.repositories import Repositories
 
 RULES_FILE = ("codes", "credentials.json")
 
