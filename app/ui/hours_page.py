@@ -401,7 +401,7 @@ class EntryEditor(QFrame):
 
         self.category = QComboBox()
         for cat in EDITABLE_CATEGORIES:
-            self.category.addItem(labels[cat], cat)
+            self.category.addItem(labels[cat], cat.value)
         self.category.setAccessibleName(self.tr("Kind of work"))
         self.category.currentIndexChanged.connect(self._show_kind)
         self.entry_date = QDateEdit()
@@ -508,7 +508,7 @@ class EntryEditor(QFrame):
     # -- kinds ------------------------------------------------------------------------------
 
     def kind(self) -> TimeCategory:
-        return self.category.currentData()
+        return TimeCategory(self.category.currentData())
 
     def _show_kind(self, *_: object) -> None:
         cat = self.kind()
@@ -543,14 +543,14 @@ class EntryEditor(QFrame):
         self.reset()
         self.heading.setText(self.tr("New entry"))
         self.entry_date.setDate(QDate(day.year, day.month, day.day))
-        self.category.setCurrentIndex(max(0, self.category.findData(category)))
+        self.category.setCurrentIndex(max(0, self.category.findData(category.value)))
         self.duration.setFocus()
 
     def start_edit(self, entry: TimeEntry) -> None:
         self.reset()
         self.base = entry
         self.heading.setText(self.tr("Edit entry"))
-        self.category.setCurrentIndex(max(0, self.category.findData(entry.category)))
+        self.category.setCurrentIndex(max(0, self.category.findData(entry.category.value)))
         d = entry.entry_date
         self.entry_date.setDate(QDate(d.year, d.month, d.day))
         self.duration.setText(format_hm(entry.minutes))
