@@ -367,3 +367,25 @@ def test_entries_model_lists_notes_and_entries_by_day(qtbot):
     assert m.data(m.index(1, 3)) == "Ada Quillfeather · 09:00–09:40 · group · note draft"
     assert m.data(m.index(1, 0)) == "Tue Mar 3" and m.data(m.index(1, 2)) == "0:40"
     assert m.row(0).editable and not m.row(1).editable
+
+
+def test_an_open_form_comes_back_after_a_lock(qtbot, setup):
+    page, _ = setup
+    page.show_week(date(2026, 2, 23))
+    settle(qtbot, page.ctx)
+    page.add_entry(date(2026, 2, 24), TRAVEL)
+    fill(page, duration="0:35", travel_from="Office", miles="18")
+    state = page.state()
+    page.clear()
+    assert page.editor.travel_from.text() == ""
+    again = HoursPage(page.ctx, today=lambda: TODAY)
+    qtbot.addWidget(again)
+    again.restore(state)
+    again.show()
+    settle(qtbot, page.ctx)
+    assert again.week == date(2026, 2, 23)
+    assert again.entry_stack.currentWidget() is again.editor
+    assert again.editor.kind() is TRAVEL
+    assert again.editor.entry_date.date().toPython() == date(2026, 2, 24)
+    assert (again.editor.duration.text(), again.editor.miles.text()) == ("0:35", "18")
+    assert again.editor.travel_from.text() == "Office"

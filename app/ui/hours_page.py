@@ -16,6 +16,7 @@ after a confirmation, Ctrl+S saves the form and Esc closes it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -602,6 +603,36 @@ class EntryEditor(QFrame):
             note=self.note.text(),
         )
 
+    def values(self) -> dict[str, Any]:
+        """What the form holds (for returning to it after a lock; kept in memory)."""
+        form = self.form()
+        out: dict[str, Any] = {f.name: getattr(form, f.name) for f in dataclasses.fields(EntryForm)}
+        out["category"] = form.category.value
+        out["base_id"] = self.base.id if self.base is not None else ""
+        return out
+
+    def set_values(self, values: dict[str, Any], base: TimeEntry | None) -> None:
+        self.reset()
+        self.base = base
+        self.heading.setText(self.tr("Edit entry") if base else self.tr("New entry"))
+        self.category.setCurrentIndex(max(0, self.category.findData(values.get("category"))))
+        day = values.get("entry_date")
+        if isinstance(day, date):
+            self.entry_date.setDate(QDate(day.year, day.month, day.day))
+        for name in (
+            "duration",
+            "miles",
+            "travel_from",
+            "travel_to",
+            "purpose",
+            "ce_title",
+            "ce_provider",
+            "ce_evidence",
+            "note",
+        ):
+            getattr(self, name).setText(str(values.get(name, "")))
+        self.ce_is_ethics.setChecked(bool(values.get("ce_is_ethics")))
+
     def show_problems(self, problems: Sequence[tuple[str, str]], general: str = "") -> None:
         by_field: dict[str, str] = {}
         for name, message in problems:
@@ -726,6 +757,7 @@ class HoursPage(Page):
         self.snapshot: HoursSnapshot | None = None
         self.loads = 0  # answers shown (tests wait on it)
         self._select_on_load = ""  # an entry just saved, selected when the week is read
+        self._restore_form: dict[str, Any] | None = None  # a form open when the vault locked
         self.labels = category_labels(self.tr)
 
         title = QLabel(self.tr("Hours"))
@@ -996,6 +1028,8 @@ class HoursPage(Page):
         self._show_ce(snap.ce, snap.user.credential)
         self.chart.set_bars(snap.chart, snap.week.start)
         self._update_buttons()
+        if self._restore_form:
+            self._reopen_form()
 
     def _load_failed(self, exc: BaseException) -> None:
         self.error.setText(self.tr("Your hours could not be read. ") + message_for(exc))
@@ -1204,10 +1238,45 @@ class HoursPage(Page):
             return
         self.add_entry(day, cat)
 
+    # -- returning after a lock ------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """The week shown and an open form's values (in memory only), so unlocking
+        returns here with nothing typed lost."""
+        out: dict[str, Any] = {"week": self.week}
+        if self.entry_stack.currentWidget() is self.editor:
+            out["form"] = self.editor.values()
+        return out
+
+    def restore(self, state: dict[str, Any]) -> None:
+        week = state.get("week")
+        if isinstance(week, date):
+            self.week = hours.week_start(min(week, self.today()))
+            self._show_week_header()
+        form = state.get("form")
+        if form:
+            self._restore_form = form
+        if self.isVisible():
+            self.refresh()
+
+    def _reopen_form(self) -> None:
+        form, self._restore_form = self._restore_form, None
+        if not form or self.snapshot is None:
+            return
+        base_id = form.get("base_id", "")
+        base = (
+            next((e for e in self.snapshot.week.entries if e.id == base_id), None)
+            if base_id
+            else None
+        )
+        self.entry_stack.setCurrentWidget(self.editor)
+        self.editor.set_values(form, base)
+
     # -- lock ---------------------------------------------------------------------------
 
     def clear(self) -> None:
         self.snapshot = None
+        self._restore_form = None
         self.week_model.clear()
         self.entries_model.clear()
         self.chart.clear()
