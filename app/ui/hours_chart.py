@@ -122,7 +122,7 @@ class HoursChart(QWidget):
         fm = QFontMetrics(self._small_font())
         pad = fm.height() * 0.6
         legend_h = self._legend_height(fm, self.width() - 2 * pad)
-        axis_w = fm.horizontalAdvance("0000") + pad
+        axis_w = fm.horizontalAdvance("000 h") + pad
         top = pad + legend_h + pad
         bottom = self.height() - pad - fm.height() * 1.4
         plot = QRectF(pad + axis_w, top, max(10.0, self.width() - 2 * pad - axis_w), bottom - top)
@@ -203,7 +203,7 @@ class HoursChart(QWidget):
             p.setPen(QPen(grid, 1))
             p.drawLine(QPointF(plot.left(), yy), QPointF(plot.right(), yy))
             p.setPen(text)
-            label = f"{h:g}"
+            label = f"{h:g} h" if h + step > top_hours + 1e-9 else f"{h:g}"
             p.drawText(
                 QRectF(0, yy - fm.height() / 2, plot.left() - fm.height() * 0.4, fm.height()),
                 int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),

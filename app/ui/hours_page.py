@@ -350,6 +350,8 @@ class EntriesModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and not r.editable:
             return QBrush(QColor("#3f5257"))
         if role == Qt.ItemDataRole.ToolTipRole:
+            if col == 3:
+                return r.details
             if r.service is not None:
                 return self.tr("From a note: double-click or press Enter to open it.")
             if not r.editable:
