@@ -17,19 +17,19 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer  # noqa: E402
-from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from app.demo import fill_demo  # noqa: E402
-from app.domain.records import TimeCategory  # noqa: E402
-from app.store.db import Store  # noqa: E402
-from app.store.repositories import Repositories  # noqa: E402
-from app.store.vault import Vault  # noqa: E402
-from app.ui.app import make_application  # noqa: E402
-from app.ui.context import AppContext  # noqa: E402
-from app.ui.hours_page import HoursPage  # noqa: E402
-from app.ui.start import Session  # noqa: E402
-from app.ui.tasks import TaskManager  # noqa: E402
+from app.demo import fill_demo
+from app.domain.records import TimeCategory
+from app.store.db import Store
+from app.store.repositories import Repositories
+from app.store.vault import Vault
+from app.ui.app import make_application
+from app.ui.context import AppContext
+from app.ui.hours_page import HoursPage
+from app.ui.start import Session
+from app.ui.tasks import TaskManager
 
 TODAY = date(2026, 11, 20)
 KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
@@ -99,8 +99,9 @@ def main(out: Path) -> None:
         page.editor.cancel()
 
         if search is not None:
+            page.scroll.verticalScrollBar().setValue(0)
             search.box.edit.setFocus()
-            search.box.edit.setText("ad")
+            search.box.edit.setText("bud")
             wait_until(lambda: search.box.answered >= 1 and idle())
             host.grab().save(str(out / "search-results.png"))
             search.box.edit.setText("sleep sched")
