@@ -376,8 +376,10 @@ class SearchBox(QWidget):
         if not normalize(text) or self._in_flight is not None:
             return  # the answer in flight will ask again for the newest text
         if normalize(text) == normalize(self.shown_text):
+            self.shown_text = text
+            self.results_shown.emit(text)  # already on screen (a space was typed)
             self._after_results()
-            return  # already on screen
+            return
         self._in_flight = text
         if not self.model.rowCount():
             self.status.setText(self.tr("Searching…"))
