@@ -28,6 +28,7 @@ from app.store.vault import Vault
 from app.ui.app import make_application
 from app.ui.context import AppContext
 from app.ui.hours_page import HoursPage
+from app.ui.search import SearchBar
 from app.ui.start import Session
 from app.ui.tasks import TaskManager
 
@@ -66,14 +67,8 @@ def main(out: Path) -> None:
         layout = QVBoxLayout(host)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        search = None
-        try:
-            from app.ui.search import SearchBar
-
-            search = SearchBar(ctx)
-            layout.addWidget(search)
-        except ImportError:
-            pass
+        search = SearchBar(ctx)
+        layout.addWidget(search)
         page = HoursPage(ctx, today=lambda: TODAY)
         layout.addWidget(page, 1)
         host.resize(1000, 700)
@@ -98,18 +93,17 @@ def main(out: Path) -> None:
         host.grab().save(str(out / "hours-form-problems.png"))
         page.editor.cancel()
 
-        if search is not None:
-            page.scroll.verticalScrollBar().setValue(0)
-            search.box.edit.setFocus()
-            search.box.edit.setText("bud")
-            wait_until(lambda: search.box.answered >= 1 and idle())
-            host.grab().save(str(out / "search-results.png"))
-            search.box.edit.setText("sleep sched")
-            wait_until(lambda: search.box.shown_text == "sleep sched" and idle())
-            host.grab().save(str(out / "search-notes.png"))
-            search.box.edit.setText("zzqx")
-            wait_until(lambda: search.box.shown_text == "zzqx" and idle())
-            host.grab().save(str(out / "search-none.png"))
+        page.scroll.verticalScrollBar().setValue(0)
+        search.box.edit.setFocus()
+        search.box.edit.setText("bud")
+        wait_until(lambda: search.box.answered >= 1 and idle())
+        host.grab().save(str(out / "search-results.png"))
+        search.box.edit.setText("sleep sched")
+        wait_until(lambda: search.box.shown_text == "sleep sched" and idle())
+        host.grab().save(str(out / "search-notes.png"))
+        search.box.edit.setText("zzqx")
+        wait_until(lambda: search.box.shown_text == "zzqx" and idle())
+        host.grab().save(str(out / "search-none.png"))
 
         host.close()
         tasks.shutdown(final=store.close)
