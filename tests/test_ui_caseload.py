@@ -298,3 +298,47 @@ def test_closing_the_window_closes_the_store(qtbot, data_dir):
     w.close()
     assert session is not None and session.closed
     assert not session.vault.unlocked
+
+
+def test_unlock_returns_to_the_record_the_person_had_open(qtbot, window):
+    unlock(qtbot, window)
+    table = window.caseload.table
+    index = window.caseload.proxy.index(1, 0)
+    table.setCurrentIndex(index)
+    with qtbot.waitSignal(window.workspace.pages["participant"].loaded, timeout=10_000) as seen:
+        table.activated.emit(index)
+    opened = seen.args[0]
+    window.workspace.pages["participant"].tabs.setCurrentIndex(2)
+    settle(qtbot, window)
+    window.lock()
+    settle(qtbot, window)
+    assert window.workspace is None
+    assert window.pages.currentWidget() is window.start
+    window.start.unlock_page.passphrase.setText(PASSPHRASE)
+    qtbot.mouseClick(window.start.unlock_page.submit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.workspace is not None, timeout=10_000)
+    page = window.workspace.pages["participant"]
+    settle(qtbot, window)
+    assert page.record is not None and page.record.participant.id == opened
+    assert window.current_page() is page
+    assert page.tabs.currentIndex() == 2
+
+
+def test_ctrl_f_searches_and_a_result_opens_the_record(qtbot, window):
+    unlock(qtbot, window)
+    assert window.find_action.isEnabled()
+    window.activateWindow()
+    window.find_action.trigger()
+    edit = window.search.box.edit
+    qtbot.waitUntil(edit.hasFocus, timeout=5_000)
+    with qtbot.waitSignal(window.search.box.results_shown, timeout=10_000):
+        qtbot.keyClicks(edit, "Quill")
+    qtbot.waitUntil(lambda: window.search.box.shown_text == "Quill", timeout=10_000)
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    page = window.workspace.pages["participant"]
+    qtbot.waitUntil(lambda: window.current_page() is page, timeout=10_000)
+    settle(qtbot, window)
+    assert page.record is not None and page.record.participant.last_name == "Quillfeather"
+    window.lock()
+    settle(qtbot, window)
+    assert window.search is None and not window.find_action.isEnabled()

@@ -24,11 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.records import Participant, User
+from app.domain.records import User
+from app.store.caseload_queries import CaseloadRow, caseload_rows
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from app.ui.caseload import CaseloadModel, CaseloadView
 from app.ui.context import AppContext
+from app.ui.hours_page import HoursPage
+from app.ui.participant_page import ParticipantPage
+from app.ui.search import SearchBar
 from app.ui.start import Session, StartScreen, close_session, message_for
 from app.ui.tasks import TaskManager
 from app.ui.workspace import Workspace
@@ -39,9 +43,9 @@ TITLE = "PeerTrail"
 DEMO_TITLE = "PeerTrail — Demo"
 
 
-def load_caseload(session: Session) -> list[Participant]:
-    """On the database thread."""
-    return Repositories(session.store).participants.caseload()
+def load_caseload(session: Session) -> list[CaseloadRow]:
+    """On the database thread: the caseload with what needs attention."""
+    return caseload_rows(Repositories(session.store))
 
 
 def load_user(session: Session) -> User:
@@ -99,10 +103,19 @@ class MainWindow(QMainWindow):
         self.lock_action.setStatusTip("Lock PeerTrail: hide your records until you unlock again")
         self.lock_action.triggered.connect(self.lock)
         self.lock_action.setEnabled(False)
+        self.search: SearchBar | None = None
+        self.find_action = QAction("&Find…", self)
+        self.find_action.setShortcut(QKeySequence.StandardKey.Find)
+        self.find_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.find_action.setStatusTip("Search people and notes")
+        self.find_action.triggered.connect(self._focus_search)
+        self.find_action.setEnabled(False)
+        self.addAction(self.find_action)
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.quit_action.triggered.connect(self.close)
         menu = self.menuBar().addMenu("&PeerTrail")
+        menu.addAction(self.find_action)
         menu.addAction(self.lock_action)
         menu.addSeparator()
         menu.addAction(self.quit_action)
@@ -169,20 +182,33 @@ class MainWindow(QMainWindow):
         ctx.status_message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         ctx.open_participant.connect(self._open_participant)
         ctx.data_changed.connect(self._on_data_changed)
-        self.workspace = ws = Workspace(ctx)
+        self.search = SearchBar(ctx)
+        self.workspace = ws = Workspace(ctx, top=self.search)
         self.caseload.title = "Caseload"
+        self.caseload.attach(ctx)
         ws.add_page("caseload", self.caseload, "Caseload")
         for key, label, page in self._extra_pages(ctx):
             ws.add_page(key, page, label, in_nav=bool(label))
+        participant = ws.pages["participant"]
+        assert isinstance(participant, ParticipantPage)
+        participant.back_requested.connect(lambda: ws.show_page("caseload"))
         self.pages.addWidget(ws)
         self.pages.setCurrentWidget(ws)
         ws.show_page("caseload")
+        self.find_action.setEnabled(True)
         self._restore_where(session)
 
     def _extra_pages(self, ctx: AppContext) -> list[tuple[str, str, QWidget]]:
         """The pages beside the caseload for this user: (key, navigation label or
         "" for pages reached from elsewhere, page)."""
-        return []
+        return [
+            ("participant", "", ParticipantPage(ctx)),
+            ("hours", "Hours", HoursPage(ctx)),
+        ]
+
+    def _focus_search(self) -> None:
+        if self.search is not None:
+            self.search.focus_search()
 
     def current_page(self) -> QWidget:
         """The page a person sees: a start page's stack, or the workspace's page."""
@@ -201,8 +227,8 @@ class MainWindow(QMainWindow):
             show(participant_id)
 
     def _on_data_changed(self, tables: frozenset[str]) -> None:
-        if "participants" in tables:
-            self.refresh()
+        if tables & {"participants", "encounters", "goals", "consents"}:
+            self.refresh()  # the caseload's "needs attention" depends on all four
 
     def _save_open_work(self) -> None:
         """Queue a save of whatever a page holds unsaved (a draft note), before the
@@ -229,7 +255,7 @@ class MainWindow(QMainWindow):
         ws = self.workspace
         if resume is None or ws is None or resume[0] != session.demo:
             return
-        key, state = resume
+        key, state = resume[1]
         if key not in ws.pages:
             return
         page = ws.show_page(key)
@@ -242,6 +268,8 @@ class MainWindow(QMainWindow):
         if ctx is not None:
             ctx.deactivate()
         ws, self.workspace = self.workspace, None
+        self.search = None
+        self.find_action.setEnabled(False)
         self.caseload.clear()
         if ws is None:
             return
@@ -258,7 +286,7 @@ class MainWindow(QMainWindow):
             return
         generation = self._generation
 
-        def done(rows: list[Participant]) -> None:
+        def done(rows: list[CaseloadRow]) -> None:
             if generation != self._generation or self.session is not session:
                 return  # locked meanwhile: never show these rows
             self.model.set_rows(rows)

@@ -441,6 +441,15 @@ class ParticipantPage(Page):
         if self.participant_id:
             self._load(audited=False)
 
+    def state(self) -> dict:
+        """What to reopen after an unlock (record id and tab; kept in memory only)."""
+        return {"participant_id": self.participant_id, "tab": self.tabs.currentIndex()}
+
+    def restore(self, state: dict) -> None:
+        if state.get("participant_id"):
+            self.show_participant(state["participant_id"])
+            self.tabs.setCurrentIndex(int(state.get("tab", TAB_PROFILE)))
+
     def _load(self, audited: bool) -> None:
         self._load_serial += 1
         serial, pid = self._load_serial, self.participant_id

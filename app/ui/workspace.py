@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -29,7 +30,10 @@ class Workspace(QWidget):
 
     page_changed = Signal(str)
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ctx: AppContext, top: QWidget | None = None, parent: QWidget | None = None
+    ) -> None:
+        """``top`` (the search bar) sits above the pages, right of the navigation."""
         super().__init__(parent)
         self.setObjectName("workspace")
         self.ctx = ctx
@@ -47,7 +51,14 @@ class Workspace(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.nav)
-        layout.addWidget(self.stack, 1)
+        right = QVBoxLayout()
+        right.setContentsMargins(0, 0, 0, 0)
+        right.setSpacing(0)
+        self.top = top
+        if top is not None:
+            right.addWidget(top)
+        right.addWidget(self.stack, 1)
+        layout.addLayout(right, 1)
 
     def add_page(self, key: str, page: QWidget, label: str = "", in_nav: bool = True) -> None:
         self.pages[key] = page
@@ -84,7 +95,9 @@ class Workspace(QWidget):
         return ""
 
     def clear(self) -> None:
-        """Empty every page (the vault is locking)."""
+        """Empty every page and the top bar (the vault is locking)."""
+        if self.top is not None and callable(getattr(self.top, "clear", None)):
+            self.top.clear()
         for page in self.pages.values():
             clear = getattr(page, "clear", None)
             if callable(clear):

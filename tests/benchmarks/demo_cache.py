@@ -1,11 +1,14 @@
 """The five-year demo vault for benchmarks, built once and kept in a cache folder.
 
-Building ``fill_demo(participants=300, years=5)`` takes about two minutes, and
-several benchmarks need it. :func:`five_year_vault_copy` returns a fresh copy of a
-cached build in a folder of the caller's; the cache (``PEERTRAIL_BENCH_CACHE`` or
-``~/.cache/peertrail-bench``) is keyed by the schema version and a hash of
-app/demo.py, so a change to either builds it again. The vault uses the real
-default Argon2id settings.
+Building ``fill_demo(participants=300, years=5, seed=1, today=2026-11-20)`` takes a
+few minutes, and several benchmarks need it. :func:`five_year_vault_copy` /
+:func:`copy_of_demo_vault` put a private copy of a cached build in the caller's
+folder, so the cached one is never written to. The cache
+(``$PEERTRAIL_BENCH_CACHE`` or ``~/.cache/peertrail-bench``) is keyed by a hash of
+the code that decides its content (app/demo.py, the migrations, the records), so
+a change to any of them builds it again. The vault uses the real default
+Argon2id settings, so unlock benchmarks measure the real key derivation.
+Everyone in it is invented.
 """
 
 from __future__ import annotations
@@ -18,20 +21,22 @@ from pathlib import Path
 
 from app.demo import fill_demo
 from app.store.db import Store
-from app.store.migrations import LATEST
 from app.store.vault import Vault
 
+ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "benchmark passphrase 2026"
 TODAY = date(2026, 11, 20)
 PARTICIPANTS = 300
 YEARS = 5
-ROOT = Path(__file__).resolve().parents[2]
+INPUTS = ("app/demo.py", "app/store/migrations.py", "app/domain/records.py")
 
 
 def _cache_dir() -> Path:
     base = os.environ.get("PEERTRAIL_BENCH_CACHE") or Path.home() / ".cache" / "peertrail-bench"
-    demo_hash = hashlib.sha256((ROOT / "app" / "demo.py").read_bytes()).hexdigest()[:12]
-    return Path(base) / f"demo-{PARTICIPANTS}x{YEARS}-v{LATEST}-{demo_hash}"
+    h = hashlib.sha256(f"{PARTICIPANTS}/{YEARS}/1/{TODAY}".encode())
+    for rel in INPUTS:
+        h.update((ROOT / rel).read_bytes())
+    return Path(base) / f"demo-{PARTICIPANTS}x{YEARS}-{h.hexdigest()[:12]}"
 
 
 def build(folder: Path) -> None:
@@ -45,17 +50,29 @@ def build(folder: Path) -> None:
         vault.lock()
 
 
-def five_year_vault_copy(target: Path) -> Path:
-    """A copy of the cached five-year demo vault at ``target`` (built if missing)."""
+def cached_vault() -> Path:
+    """The folder of the cached, closed demo vault (built on first use)."""
     cache = _cache_dir()
     if not (cache / "done").exists():
-        if cache.exists():
-            shutil.rmtree(cache)
         building = cache.with_name(cache.name + ".building")
-        if building.exists():
-            shutil.rmtree(building)
+        shutil.rmtree(building, ignore_errors=True)
         build(building / "vault")
-        (building / "done").write_text("ok\n")
+        (building / "done").write_text("built\n")
+        shutil.rmtree(cache, ignore_errors=True)
         building.rename(cache)
-    shutil.copytree(cache / "vault", target)
+    return cache / "vault"
+
+
+def five_year_vault_copy(target: Path) -> Path:
+    """A private copy of the cached five-year demo vault at ``target``."""
+    shutil.copytree(cached_vault(), target)
     return target
+
+
+def copy_of_demo_vault(dest: Path) -> Vault:
+    """A private, locked copy of the cached vault in ``dest``."""
+    return Vault(five_year_vault_copy(dest))
+
+
+if __name__ == "__main__":
+    print(cached_vault())
