@@ -20,7 +20,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.demo import fill_demo
@@ -72,6 +72,24 @@ def make_demo_vault(folder: Path, participants: int = 24, years: int = 2) -> Non
         vault.lock()
 
 
+def record_steps(window: MainWindow) -> list[tuple[str, Callable[[], None]]]:
+    """A participant's record, tab by tab, for the person listed first."""
+    ws = window.workspace
+    assert ws is not None
+    first = window.caseload.proxy.index(0, 0)
+    pid = window.caseload.proxy.data(first, Qt.ItemDataRole.UserRole + 2)
+    page = ws.pages["participant"]
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("20-participant-profile", lambda: window._open_participant(pid))
+    ]
+    tabs = getattr(page, "tabs", None)
+    if tabs is not None:
+        for i in range(1, tabs.count()):
+            label = tabs.tabText(i).replace("&", "").lower().replace(" ", "-")
+            steps.append((f"{20 + i}-participant-{label}", lambda i=i: tabs.setCurrentIndex(i)))
+    return steps
+
+
 def tour(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     app = make_application([])
@@ -99,18 +117,17 @@ def tour(out: Path) -> None:
         save(window, out, "03-caseload")
         ws = window.workspace
         assert ws is not None
-        for n, key in enumerate(list(ws.pages), start=4):
+        in_nav = [ws.nav.item(r).data(Qt.ItemDataRole.UserRole + 1) for r in range(ws.nav.count())]
+        for n, key in enumerate(in_nav, start=4):
             if key == "caseload":
                 continue
             ws.show_page(key)
             settle(window)
             save(window, out, f"{n:02d}-{key}")
-        extra = getattr(window, "tour_extras", None)
-        if callable(extra):
-            for name, step in extra():
-                step()
-                settle(window)
-                save(window, out, name)
+        for name, step in record_steps(window):
+            step()
+            settle(window)
+            save(window, out, name)
         window.lock()
         settle(window)
         save(window, out, "99-locked")
