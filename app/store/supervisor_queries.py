@@ -232,6 +232,7 @@ class QueueRow:
     signed_at: datetime | None
     addenda: int
     conflict: bool = False
+    content_hash: str = ""  # as signed: what a batch approval is recorded with
 
 
 def _conflicted_notes(repos: Repositories, ids: Sequence[str] | None = None) -> dict[str, bool]:
@@ -296,7 +297,8 @@ def review_queue(
         "coalesce(nullif(p.preferred_name, ''), p.first_name, '') || ' ' "
         "|| coalesce(p.last_name, ''), "
         "e.status, e.signed_at, e.payer_id, e.service_code, "
-        "(SELECT count(*) FROM addenda a WHERE a.encounter_id = e.id AND a.deleted = 0) "
+        "(SELECT count(*) FROM addenda a WHERE a.encounter_id = e.id AND a.deleted = 0), "
+        "e.content_hash "
         "FROM encounters e LEFT JOIN users u ON u.id = e.specialist_id "
         "LEFT JOIN participants p ON p.id = e.participant_id "
         f"WHERE {' AND '.join(where)}",
@@ -331,6 +333,7 @@ def review_queue(
             signed_at=_dt(r[9]),
             addenda=r[12],
             conflict=r[0] in conflicted,
+            content_hash=r[13],
         )
         for r, f in zip(rows, facts, strict=True)
     ]
@@ -848,3 +851,30 @@ def export_oversight(
         "export", "users", specialist_id, what="oversight report", period=f"{year}-{month:02d}"
     )
     return path
+
+
+@dataclass(frozen=True)
+class SessionChoices:
+    """What the session form offers: the team and their participants (id, name,
+    specialist id), and the owner's id."""
+
+    me: User
+    team: tuple[User, ...]
+    participants: tuple[tuple[str, str, str], ...]
+
+
+def session_choices(repos: Repositories) -> SessionChoices:
+    members = tuple(team(repos))
+    ids = [u.id for u in members]
+    marks = ",".join("?" for _ in ids) or "''"
+    people = tuple(
+        (r[0], f"{r[1]} {r[2]}".strip(), r[3])
+        for r in repos.store.conn.execute(
+            "SELECT id, coalesce(nullif(preferred_name, ''), first_name), last_name, "
+            "assigned_specialist_id FROM participants WHERE deleted = 0 "
+            f"AND status != 'discharged' AND assigned_specialist_id IN ({marks}) "
+            "ORDER BY last_name, first_name",
+            ids,
+        )
+    )
+    return SessionChoices(me(repos), members, people)
