@@ -713,7 +713,9 @@ def sign_session(repos: Repositories, vault: Vault, passphrase: str, session_id:
     took part (their supervision time entry is written in the same transaction)."""
     check_passphrase(vault, passphrase)
     user = me(repos)
-    s = repos.supervision.require(session_id)
+    s = repos.supervision.get(session_id)
+    if s is None:
+        raise StoreError("That session is not on this laptop yet: sync, then try again.")
     now = utcnow()
     try:
         if user.id == s.supervisor_id:
