@@ -360,7 +360,10 @@ class SupervisionPage(Page):
 
     def _supervisor_mode(self) -> None:
         self.new_button.setVisible(self.supervising)
-        self.form_scroll.setVisible(True)
+        if not self.supervising:  # a specialist reads and signs; the form is never editable
+            self.form_title.setText(self.tr("Your supervision"))
+            self.form_state.setText(self.tr("Choose a session to read it and sign it."))
+            self._lock_form(True)
 
     # -- data -----------------------------------------------------------------------------
 
