@@ -270,8 +270,10 @@ class ReviewPage(Page):
         self.table.setObjectName("reviewQueue")
         self.table.setAccessibleName(self.tr("Notes waiting for review"))
         self.table.setModel(self.proxy)
+        # The queue arrives in review order (conflicts, then oldest first); it is sorted
+        # again only when the person clicks a column header.
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -282,6 +284,7 @@ class ReviewPage(Page):
         h = self.table.horizontalHeader()
         h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         h.setStretchLastSection(True)
+        h.setResizeContentsPrecision(60)  # widths from the first rows, not all 2,000
         h.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
 
