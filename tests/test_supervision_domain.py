@@ -229,3 +229,22 @@ def test_supervisor_core_needs_no_qt():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_open_demo_team_fills_once_beside_the_real_vault(tmp_path, fast_kdf):
+    from app.ui.supervisor_demo import demo_team_dir, open_demo_team
+
+    data = tmp_path / "data"
+    reports: list[tuple] = []
+    s = open_demo_team(data, lambda *a: reports.append(a))
+    try:
+        assert Repositories(s.store).users.require(s.store.user_id).role is Role.SUPERVISOR
+        n = Repositories(s.store).participants.count()
+    finally:
+        s.close()
+    assert reports and not data.exists() and demo_team_dir(data).exists()
+    again = open_demo_team(data, lambda *a: None)  # opened, not filled twice
+    try:
+        assert Repositories(again.store).participants.count() == n
+    finally:
+        again.close()

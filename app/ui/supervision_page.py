@@ -127,7 +127,7 @@ class SessionModel(QAbstractTableModel):
         if sig.complete:
             return self.tr("All")
         total = len(sig.signed) + len(sig.waiting)
-        return self.tr("Supervisor, {n} of {total}").format(n=len(sig.signed), total=total)
+        return self.tr("{n} of {total}").format(n=len(sig.signed), total=total)
 
 
 def _error_label() -> QLabel:
