@@ -16,20 +16,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication
 
-from app.demo_team import fill_demo_team  # noqa: E402
-from app.domain.records import Role  # noqa: E402
-from app.store.db import Store  # noqa: E402
-from app.store.repositories import Repositories  # noqa: E402
-from app.store.vault import Vault  # noqa: E402
-from app.ui.app import make_application  # noqa: E402
-from app.ui.context import AppContext  # noqa: E402
-from app.ui.review_page import ReviewPage  # noqa: E402
-from app.ui.start import Session  # noqa: E402
-from app.ui.supervision_page import SupervisionPage  # noqa: E402
-from app.ui.tasks import TaskManager  # noqa: E402
-from app.ui.team_page import TeamPage  # noqa: E402
+from app.demo_team import fill_demo_team
+from app.domain.records import Role
+from app.store.db import Store
+from app.store.repositories import Repositories
+from app.store.vault import Vault
+from app.ui.app import make_application
+from app.ui.context import AppContext
+from app.ui.review_page import ReviewPage
+from app.ui.start import Session
+from app.ui.supervision_page import SupervisionPage
+from app.ui.tasks import TaskManager
+from app.ui.team_page import TeamPage
 
 KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
 
