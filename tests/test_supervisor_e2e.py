@@ -64,9 +64,7 @@ def test_review_round_trip_offline_decisions(server, laptops):
     assert sam.repos.participants.get(cp.id) is None
     assert {u.id for u in q.team(sam.repos)} == {server.ann, server.bob}
     queue = q.review_queue(sam.repos)
-    assert {r.id for r in queue} == {n1.id, n2.id} | {
-        e.id for e in bob.repos.encounters.list()
-    }
+    assert {r.id for r in queue} == {n1.id, n2.id} | {e.id for e in bob.repos.encounters.list()}
     assert [r.id for r in q.review_queue(sam.repos, specialist_id=server.bob)] == [
         e.id for e in bob.repos.encounters.list()
     ]
@@ -159,9 +157,7 @@ def test_wrong_or_missing_passphrase_and_changed_content_are_refused(server, lap
     assert sam.repos.encounters.require(n.id).status is NoteStatus.SIGNED
 
 
-def test_two_supervisor_laptops_converge_and_an_approve_return_conflict_is_shown(
-    server, laptops
-):
+def test_two_supervisor_laptops_converge_and_an_approve_return_conflict_is_shown(server, laptops):
     ann = laptops("ann1", "ann")
     s1, s2 = laptops("sam1", "sam"), laptops("sam2", "sam")
     p, g = _person(ann, "Odette")
