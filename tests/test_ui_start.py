@@ -455,3 +455,23 @@ def test_run_gui_shows_the_window_with_the_style_sheet(qtbot, data_dir, fast_kdf
         assert not data_dir.exists()
     finally:
         app.setStyleSheet("")
+
+
+def test_team_demo_opens_the_supervisor_screens_beside_the_real_vault(qtbot, make_window, data_dir):
+    from app.ui.supervisor_demo import demo_team_dir
+
+    w = make_window(data_dir)
+    qtbot.mouseClick(w.start.create_page.team_demo_button, Qt.MouseButton.LeftButton)
+    assert w.windowTitle() == DEMO_TITLE
+    qtbot.waitUntil(lambda: w.workspace is not None, timeout=240_000)
+    settle(qtbot, w, timeout=60_000)
+    ws = w.workspace
+    assert {"team", "review", "supervision", "hours", "participant"} <= set(ws.pages)
+    assert w.current_page() is ws.pages["team"]
+    assert w.session is not None and w.session.demo
+    assert not data_dir.exists()
+    assert Vault(demo_team_dir(data_dir)).exists()
+    assert not Vault(demo_data_dir(data_dir)).exists()  # the specialist demo is untouched
+    w.lock()
+    settle(qtbot, w)
+    assert w.windowTitle() == TITLE and w.workspace is None

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.records import User
+from app.domain.records import Role, User
 from app.store.caseload_queries import CaseloadRow, caseload_rows
 from app.store.repositories import Repositories
 from app.store.vault import Vault
@@ -32,9 +32,12 @@ from app.ui.caseload import CaseloadModel, CaseloadView
 from app.ui.context import AppContext
 from app.ui.hours_page import HoursPage
 from app.ui.participant_page import ParticipantPage
+from app.ui.review_page import ReviewPage
 from app.ui.search import SearchBar
 from app.ui.start import Session, StartScreen, close_session, message_for
+from app.ui.supervision_page import SupervisionPage
 from app.ui.tasks import TaskManager
+from app.ui.team_page import TeamPage
 from app.ui.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -194,17 +197,25 @@ class MainWindow(QMainWindow):
         participant.back_requested.connect(lambda: ws.show_page("caseload"))
         self.pages.addWidget(ws)
         self.pages.setCurrentWidget(ws)
-        ws.show_page("caseload")
+        ws.show_page("team" if "team" in ws.pages else "caseload")
         self.find_action.setEnabled(True)
         self._restore_where(session)
 
     def _extra_pages(self, ctx: AppContext) -> list[tuple[str, str, QWidget]]:
         """The pages beside the caseload for this user: (key, navigation label or
         "" for pages reached from elsewhere, page)."""
-        return [
-            ("participant", "", ParticipantPage(ctx)),
-            ("hours", "Hours", HoursPage(ctx)),
-        ]
+        pages: list[tuple[str, str, QWidget]] = []
+        if ctx.is_supervisor:
+            pages += [
+                ("team", "Team", TeamPage(ctx)),
+                ("review", "Review", ReviewPage(ctx)),
+            ]
+        pages.append(("participant", "", ParticipantPage(ctx)))
+        if ctx.role in (Role.SPECIALIST, Role.SUPERVISOR, Role.ADMIN):
+            pages.append(("hours", "Hours", HoursPage(ctx)))
+            # Supervisors log sessions; specialists read and sign the ones they were in.
+            pages.append(("supervision", "Supervision", SupervisionPage(ctx)))
+        return pages
 
     def _focus_search(self) -> None:
         if self.search is not None:

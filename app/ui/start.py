@@ -288,6 +288,7 @@ class _Page(QWidget):
 class CreatePage(_Page):
     submitted = Signal(str)
     demo_requested = Signal()
+    team_demo_requested = Signal()
 
     def __init__(self) -> None:
         super().__init__(
@@ -319,6 +320,10 @@ class CreatePage(_Page):
         buttons.addWidget(self.submit_button)
         self.body.addSpacing(8)
         self.body.addLayout(buttons)
+        self.team_demo_button = _link("A supervisor? Try the team demo")
+        self.team_demo_button.clicked.connect(self.team_demo_requested)
+        self._inputs.append(self.team_demo_button)
+        self.body.addWidget(self.team_demo_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.passphrase.returnPressed.connect(self.confirm.setFocus)
         self.confirm.returnPressed.connect(self._submit)
 
@@ -448,6 +453,7 @@ class UnlockPage(_Page):
     submitted = Signal(str)
     forgot = Signal()
     demo_requested = Signal()
+    team_demo_requested = Signal()
 
     def __init__(self) -> None:
         super().__init__(
@@ -467,9 +473,13 @@ class UnlockPage(_Page):
         self.demo_button = _link("Try the demo")
         self.demo_button.clicked.connect(self.demo_requested)
         self._inputs.append(self.demo_button)
+        self.team_demo_button = _link("Team demo (supervisor)")
+        self.team_demo_button.clicked.connect(self.team_demo_requested)
+        self._inputs.append(self.team_demo_button)
         buttons = QHBoxLayout()
         buttons.addWidget(self.forgot_button)
         buttons.addWidget(self.demo_button)
+        buttons.addWidget(self.team_demo_button)
         buttons.addStretch(1)
         buttons.addWidget(self.submit_button)
         self.body.addSpacing(8)
@@ -638,10 +648,12 @@ class StartScreen(QStackedWidget):
 
         self.create_page.submitted.connect(self._create)
         self.create_page.demo_requested.connect(self._open_demo)
+        self.create_page.team_demo_requested.connect(lambda: self._open_demo(team=True))
         self.recovery_page.confirmed.connect(self._recovery_key_confirmed)
         self.unlock_page.submitted.connect(self._unlock)
         self.unlock_page.forgot.connect(self._show_recover)
         self.unlock_page.demo_requested.connect(self._open_demo)
+        self.unlock_page.team_demo_requested.connect(lambda: self._open_demo(team=True))
         self.recover_page.submitted.connect(self._recover)
         self.recover_page.back.connect(self.show_first)
         self.demo_page.back.connect(self.show_first)
@@ -745,7 +757,13 @@ class StartScreen(QStackedWidget):
             self._tracked(recover_vault), done, failed, args=(self.data_dir, key, new_passphrase)
         )
 
-    def _open_demo(self) -> None:
+    def _open_demo(self, team: bool = False) -> None:
+        """The specialist's demo caseload, or (``team``) a supervisor's demo team."""
+        opener = open_demo
+        if team:
+            from app.ui.supervisor_demo import open_demo_team  # it builds on this module
+
+            opener = open_demo_team
         page = self.demo_page
         page.reset()
         self.setCurrentWidget(page)
@@ -773,6 +791,4 @@ class StartScreen(QStackedWidget):
             else:
                 page.failed(message_for(exc))
 
-        self.tasks.run(
-            self._tracked(open_demo), done, failed, args=(self.data_dir, progress, cancel)
-        )
+        self.tasks.run(self._tracked(opener), done, failed, args=(self.data_dir, progress, cancel))

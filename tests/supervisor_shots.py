@@ -1,0 +1,111 @@
+"""Screenshots of the supervisor's screens with the demo team (not a test module).
+
+    QT_QPA_PLATFORM=offscreen python tests/supervisor_shots.py OUT_DIR [SUFFIX]
+
+Run once as is (100 %) and once with QT_SCALE_FACTOR=2 (200 %, SUFFIX "200").
+Makes a throwaway vault, fills it with app.demo_team, applies the app's style
+sheet and saves each page at 1000x700 as PNG.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from PySide6.QtWidgets import QApplication
+
+from app.demo_team import fill_demo_team
+from app.domain.records import Role
+from app.store.db import Store
+from app.store.repositories import Repositories
+from app.store.vault import Vault
+from app.ui.app import make_application
+from app.ui.context import AppContext
+from app.ui.review_page import ReviewPage
+from app.ui.start import Session
+from app.ui.supervision_page import SupervisionPage
+from app.ui.tasks import TaskManager
+from app.ui.team_page import TeamPage
+
+KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
+
+
+def settle(app: QApplication, tasks: TaskManager) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if not tasks.busy:
+            for _ in range(5):
+                app.processEvents()
+            if not tasks.busy:
+                return
+        time.sleep(0.01)
+
+
+def main(out: Path, suffix: str = "100") -> None:
+    app = make_application(["shots"])
+    out.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp()) / "vault"
+    vault = Vault(folder)
+    vault.create("screenshot passphrase", KDF)
+    store = Store.open(vault)
+    fill_demo_team(store)
+    user = Repositories(store).users.require(store.user_id)
+    assert user.role is Role.SUPERVISOR
+    tasks = TaskManager()
+    ctx = AppContext(tasks, Session(vault, store, demo=True), user)
+
+    team = TeamPage(ctx)
+    team.resize(1000, 700)
+    team.show()
+    settle(app, tasks)
+    team.table.selectRow(0)
+    settle(app, tasks)
+    team.grab().save(str(out / f"team-{suffix}.png"))
+
+    review = ReviewPage(ctx)
+    review.resize(1000, 700)
+    review.show()
+    settle(app, tasks)
+    review.table.selectRow(0)
+    settle(app, tasks)
+    review.grab().save(str(out / f"review-{suffix}.png"))
+    review.comment.setPlainText("")
+    review.return_current()  # the in-place message for a missing comment
+    review.grab().save(str(out / f"review-return-needs-comment-{suffix}.png"))
+    review.show_trail()
+    settle(app, tasks)
+    if review.trail_dialog is not None:
+        review.trail_dialog.grab().save(str(out / f"review-trail-{suffix}.png"))
+        review.trail_dialog.reject()
+    review.approve_current()
+    if review.dialog is not None:
+        review.dialog.show()
+        app.processEvents()
+        review.dialog.grab().save(str(out / f"review-passphrase-{suffix}.png"))
+        review.dialog.reject()
+
+    sup = SupervisionPage(ctx)
+    sup.resize(1000, 700)
+    sup.show()
+    settle(app, tasks)
+    sup.table.selectRow(0)
+    settle(app, tasks)
+    sup.grab().save(str(out / f"supervision-{suffix}.png"))
+    sup.new_session()
+    sup.minutes.setValue(0)
+    sup.save()
+    settle(app, tasks)
+    sup.grab().save(str(out / f"supervision-new-invalid-{suffix}.png"))
+
+    for page in (team, review, sup):
+        page.close()
+    tasks.shutdown(final=store.close)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "100")
