@@ -223,6 +223,7 @@ def test_the_timer_fills_start_and_end_and_the_units(qtbot, app_ctx):
     clock.advance(minutes=37, seconds=45)
     page._tick.timeout.emit()  # the display tick, without waiting a second
     assert page.timer_clock.text() == "Running 37:45"
+    assert page.units_label.text() == "37 min = 2 units"  # live while the timer runs
     with qtbot.waitSignal(page.saved, timeout=10_000):
         qtbot.keyClick(page, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
     assert not page.timer_running
@@ -489,6 +490,7 @@ def test_a_full_disk_keeps_the_draft_and_the_next_save_retries(qtbot, app_ctx):
     assert "disk is full" in failed.args[0]
     assert page.save_error_box.isVisible()
     assert "still here in the editor" in page.save_error_label.text()
+    assert page.save_error_title.text().startswith("The disk is full")
     assert page.save_state.text() == "Not saved"
     assert page.text_edits["response"].toPlainText() == long_text
     assert page.dirty

@@ -88,8 +88,8 @@ NARRATIVE_TEXT: dict[str, tuple[str, str]] = {
     "intervention": ("&Intervention", "What you did: support offered, skills shared, referrals."),
     "response": ("&Response", "How the person responded, what they said and decided."),
     "plan": ("&Plan", "Next steps for the person and for you, and the next contact."),
-    "data": ("&Data", "What happened and what the person said (facts, their words)."),
-    "assessment": ("&Assessment", "What it means for their recovery and goals."),
+    "data": ("Dat&a", "What happened and what the person said (facts, their words)."),
+    "assessment": ("Assessme&nt", "What it means for their recovery and goals."),
 }
 
 STATUS_TEXT = {
@@ -198,6 +198,7 @@ class NoteEditorPage(Page):
             self.codes_message.setText(codes_message)
             self.codes_message.show()
         self._shortcuts()
+        self._match_heights()
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.focusChanged.connect(self._on_focus_changed)
@@ -282,6 +283,11 @@ class NoteEditorPage(Page):
         self.save_error_box.setObjectName("saveErrorBox")
         el = QHBoxLayout(self.save_error_box)
         el.setContentsMargins(12, 10, 12, 10)
+        texts = QVBoxLayout()
+        texts.setSpacing(2)
+        self.save_error_title = QLabel()
+        self.save_error_title.setObjectName("saveErrorTitle")
+        self.save_error_title.setWordWrap(True)
         self.save_error_label = QLabel()
         self.save_error_label.setObjectName("saveErrorText")
         self.save_error_label.setWordWrap(True)
@@ -289,7 +295,9 @@ class NoteEditorPage(Page):
         self.retry_button = QPushButton(self.tr("Try saving again"))
         self.retry_button.setAccessibleName(self.tr("Try saving the draft again"))
         self.retry_button.clicked.connect(self.save_now)
-        el.addWidget(self.save_error_label, 1)
+        texts.addWidget(self.save_error_title)
+        texts.addWidget(self.save_error_label)
+        el.addLayout(texts, 1)
         el.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignTop)
         self.save_error_box.hide()
         self.body.addWidget(self.save_error_box)
@@ -321,7 +329,7 @@ class NoteEditorPage(Page):
         self.answer_button = QPushButton(self.tr("Write the addendum"))
         self.answer_button.setObjectName("primary")
         self.answer_button.setAccessibleName(self.tr("Answer the comment with an addendum"))
-        self.answer_button.clicked.connect(lambda: self.addendum_reason.setFocus())
+        self.answer_button.clicked.connect(self._go_to_addendum)
         rl.addWidget(self.returned_title)
         rl.addWidget(self.review_comment)
         rl.addWidget(self.next_step)
@@ -391,6 +399,7 @@ class NoteEditorPage(Page):
         self.time_error = FieldError(self.tr("Time problem"))
         grid.addWidget(self.time_error, 2, 0, 1, 4)
         units_row = QHBoxLayout()
+        units_row.setSpacing(10)
         units_row.addWidget(self.units_label)
         units_row.addWidget(self.rule_label, 1)
         grid.addLayout(units_row, 3, 0, 1, 4)
@@ -442,28 +451,27 @@ class NoteEditorPage(Page):
         self.modifiers_edit.textEdited.connect(self._changed)
 
         grid2.addWidget(self._label(self.tr("&Modality"), self.modality_combo), 0, 0)
-        grid2.addWidget(self._label(self.tr("&Place of service"), self.pos_combo), 0, 1, 1, 2)
+        grid2.addWidget(self._label(self.tr("Place of ser&vice"), self.pos_combo), 0, 1, 1, 3)
         grid2.addWidget(self.modality_combo, 1, 0)
-        grid2.addWidget(self.pos_combo, 1, 1, 1, 2)
+        grid2.addWidget(self.pos_combo, 1, 1, 1, 3)
         self.pos_error = FieldError(self.tr("Place of service problem"))
-        grid2.addWidget(self.pos_error, 2, 1, 1, 2)
-        grid2.addWidget(self._label(self.tr("Location &details"), self.location_edit), 3, 0, 1, 3)
-        grid2.addWidget(self.location_edit, 4, 0, 1, 3)
+        grid2.addWidget(self.pos_error, 2, 1, 1, 3)
+        grid2.addWidget(self._label(self.tr("&Location details"), self.location_edit), 3, 0, 1, 4)
+        grid2.addWidget(self.location_edit, 4, 0, 1, 4)
         grid2.addWidget(self._label(self.tr("Se&tting"), self.setting_combo), 5, 0)
-        grid2.addWidget(self._label(self.tr("People in &group"), self.group_spin), 5, 1)
+        grid2.addWidget(self._label(self.tr("People in gro&up"), self.group_spin), 5, 1)
+        grid2.addWidget(self._label(self.tr("Service &code"), self.code_combo), 5, 2)
+        grid2.addWidget(self._label(self.tr("Modi&fiers"), self.modifiers_edit), 5, 3)
         grid2.addWidget(self.setting_combo, 6, 0)
         grid2.addWidget(self.group_spin, 6, 1)
+        grid2.addWidget(self.code_combo, 6, 2)
+        grid2.addWidget(self.modifiers_edit, 6, 3)
         self.group_error = FieldError(self.tr("Group size problem"))
-        grid2.addWidget(self.group_error, 7, 0, 1, 3)
-        grid2.addWidget(self._label(self.tr("Service &code"), self.code_combo), 8, 0)
-        grid2.addWidget(self._label(self.tr("Modi&fiers"), self.modifiers_edit), 8, 1)
-        grid2.addWidget(self.code_combo, 9, 0)
-        grid2.addWidget(self.modifiers_edit, 9, 1)
+        grid2.addWidget(self.group_error, 7, 0, 1, 2)
         self.code_error = FieldError(self.tr("Service code problem"))
-        grid2.addWidget(self.code_error, 10, 0, 1, 3)
-        grid2.setColumnStretch(0, 2)
-        grid2.setColumnStretch(1, 2)
-        grid2.setColumnStretch(2, 1)
+        grid2.addWidget(self.code_error, 7, 2, 1, 2)
+        for col in range(4):
+            grid2.setColumnStretch(col, 1)
         lay.addLayout(grid2)
 
     def _build_goals(self) -> None:
@@ -559,7 +567,7 @@ class NoteEditorPage(Page):
         self.sign_button.setAccessibleName(self.tr("Sign the note"))
         self.sign_button.setToolTip(self.tr("Sign the note (Ctrl+Enter)"))
         self.sign_button.clicked.connect(self.sign)
-        row.addWidget(self._label(self.tr("Pass&phrase"), self.passphrase_edit))
+        row.addWidget(self._label(self.tr("Passp&hrase"), self.passphrase_edit))
         row.addWidget(self.passphrase_edit, 1)
         row.addWidget(self.sign_button)
         lay.addLayout(row)
@@ -601,14 +609,30 @@ class NoteEditorPage(Page):
         self.addendum_button.setAccessibleName(self.tr("Add the addendum to the note"))
         self.addendum_button.clicked.connect(self.add_addendum)
         self.addendum_error = FieldError(self.tr("Addendum problem"))
-        fl.addWidget(self._label(self.tr("&Reason"), self.addendum_reason))
+        fl.addWidget(self._label(self.tr("Reas&on"), self.addendum_reason))
         fl.addWidget(self.addendum_reason)
-        fl.addWidget(self._label(self.tr("Adde&ndum"), self.addendum_text))
+        fl.addWidget(self._label(self.tr("Addendum te&xt"), self.addendum_text))
         fl.addWidget(self.addendum_text)
         fl.addWidget(self.addendum_error)
         fl.addWidget(self.addendum_button, 0, Qt.AlignmentFlag.AlignLeft)
         lay.addWidget(self.addendum_form)
         self.addenda_card.hide()
+
+    def _match_heights(self) -> None:
+        """Combo, date and spin boxes keep the platform's look, as tall as the fields."""
+        self.start_edit.ensurePolished()
+        h = self.start_edit.sizeHint().height()
+        for w in (
+            self.date_edit,
+            self.modality_combo,
+            self.pos_combo,
+            self.setting_combo,
+            self.group_spin,
+            self.code_combo,
+        ):
+            w.setMinimumHeight(h)
+        fm = self.date_edit.fontMetrics()
+        self.date_edit.setMinimumWidth(fm.horizontalAdvance("Sep 30, 2026") + 56)
 
     def _shortcuts(self) -> None:
         ctx_ = Qt.ShortcutContext.WidgetWithChildrenShortcut
@@ -735,14 +759,16 @@ class NoteEditorPage(Page):
             note = note_queries.new_draft(bundle, self.ctx.user, self.clock().date(), new_id())
         self._note = note
         self._modality_shown = note.modality
+        self._editable = note_form.can_edit(note, self.ctx.user.id)
         self._fill(note, bundle)
         self._set_enabled_all(True)
-        self._editable = note_form.can_edit(note, self.ctx.user.id)
         self._apply_lock()
         self._show_status(note, bundle)
         self._show_addenda(bundle.addenda, bundle)
         self._update_units()
         self._show_save_state()
+        if self._editable and not self._has_focus_inside():
+            self.start_edit.setFocus()
         self.loaded.emit(note.id)
 
     def _fill(self, note: Encounter, bundle: NoteBundle) -> None:
@@ -794,7 +820,10 @@ class NoteEditorPage(Page):
     def _fill_goals(self, bundle: NoteBundle, note: Encounter) -> None:
         chosen = set(note.goal_ids)
         self.goals_list.clear()
-        for g in bundle.goals:
+        goals = bundle.goals
+        if not self._editable:  # a finished note shows the goals it worked on
+            goals = [g for g in goals if g.id in chosen]
+        for g in goals:
             text = f"{g.domain.value}: {g.statement}"
             if g.status.value != "active":
                 text += f" ({g.status.value})"
@@ -807,12 +836,17 @@ class NoteEditorPage(Page):
             )
             item.setCheckState(Qt.CheckState.Checked if g.id in chosen else Qt.CheckState.Unchecked)
             self.goals_list.addItem(item)
-        has = bool(bundle.goals)
+        has = bool(goals)
+        self.goals_empty.setText(
+            self.tr("This person has no active recovery goals yet. Add one on their record.")
+            if self._editable
+            else self.tr("No goals were linked to this note.")
+        )
         self.goals_list.setVisible(has)
         self.goals_empty.setVisible(not has)
-        rows = max(1, min(self.goals_list.count(), 5))
-        row_h = self.goals_list.sizeHintForRow(0) if has else 24
-        self.goals_list.setFixedHeight(rows * max(row_h, 24) + 8)
+        rows = max(1, min(self.goals_list.count(), 6))
+        row_h = self.goals_list.fontMetrics().height() + 9  # item padding and check box
+        self.goals_list.setFixedHeight(rows * row_h + 12)
 
     def _show_format(self, fmt: NoteFormat) -> None:
         shown = set(NARRATIVE_FIELDS[fmt])
@@ -859,7 +893,7 @@ class NoteEditorPage(Page):
                 )
             if note.status is NoteStatus.VOID:
                 text = self.tr("This note is void: {0}").format(note.void_reason)
-            else:
+            elif note.status is not NoteStatus.RETURNED:
                 text += " " + self.tr(
                     "The note is locked: to correct or add something, write an addendum."
                 )
@@ -933,11 +967,14 @@ class NoteEditorPage(Page):
             self._loading = False
         for w in (self.passphrase_edit, self.sign_button):
             w.setEnabled(editable)
+        self.timer_button.setVisible(editable)
+        self.timer_clock.setVisible(editable)
+        self.save_state.setVisible(editable)
         for w in (self.addendum_reason, self.addendum_text, self.addendum_button):
             w.setEnabled(True)
         self._repolish(self)
         for w in self.findChildren(QWidget):
-            if w.objectName() in ("narrative", "card"):
+            if isinstance(w, QLineEdit | QPlainTextEdit | QListWidget):
                 self._repolish(w)
 
     def _set_enabled_all(self, enabled: bool) -> None:
@@ -1105,6 +1142,8 @@ class NoteEditorPage(Page):
             return
         start, end = self._parsed(self.start_edit), self._parsed(self.end_edit)
         minutes = note_form.minutes_between(start, end)
+        if self._timer_started is not None and end is None:
+            minutes = int((self.clock() - self._timer_started).total_seconds() // 60)
         rule = self._bundle.rule
         self.units_label.setText(self.tr(note_form.units_text(minutes, rule)))
         payer = self._bundle.payer
@@ -1175,6 +1214,7 @@ class NoteEditorPage(Page):
             return
         seconds = (self.clock() - self._timer_started).total_seconds()
         self.timer_clock.setText(self.tr("Running {0}").format(note_form.elapsed_text(seconds)))
+        self._update_units()
 
     @property
     def timer_running(self) -> bool:
@@ -1226,9 +1266,10 @@ class NoteEditorPage(Page):
                 return
             if self._queued_rev == rev:
                 self._queued_rev = -1  # the next save tries this state again
-            message = self._save_message(exc)
-            self._save_error = message
-            self.save_error_label.setText(message)
+            title, _, body = self._save_message(exc).partition("\n")
+            self._save_error = message = f"{title} {body}"
+            self.save_error_title.setText(title)
+            self.save_error_label.setText(body)
             self.save_error_box.show()
             self._show_save_state()
             self.save_failed.emit(message)
@@ -1238,18 +1279,17 @@ class NoteEditorPage(Page):
     def _save_message(self, exc: BaseException) -> str:
         if isinstance(exc, DiskFull):
             return self.tr(
-                "The disk is full, so your latest changes are not saved yet. They are "
-                "still here in the editor: do not close it. Free some space on this "
-                "computer (empty the recycle bin, delete large downloads), then press "
+                "The disk is full, so your latest changes are not saved yet.\n"
+                "They are still here in the editor: do not close it. Free some space on "
+                "this computer (empty the recycle bin, delete large downloads), then press "
                 "Try saving again or keep typing; PeerTrail tries again at every save."
             )
         if isinstance(exc, LifecycleError):
             return self.tr(
-                "This note was signed or changed elsewhere, so this draft could not be "
-                "saved over it. Your text is still here: copy what you need into an "
-                "addendum."
+                "This note was signed or changed elsewhere, so this draft was not saved "
+                "over it.\nYour text is still here: copy what you need into an addendum."
             )
-        return self.tr("Your latest changes could not be saved. {0} They are still here.").format(
+        return self.tr("Your latest changes could not be saved.\n{0} They are still here.").format(
             self._message(exc)
         )
 
@@ -1286,6 +1326,10 @@ class NoteEditorPage(Page):
         if self.save_state.property("state") != prop:
             self.save_state.setProperty("state", prop)
             self._repolish(self.save_state)
+
+    def _has_focus_inside(self) -> bool:
+        focus = QApplication.focusWidget()
+        return focus is not None and self.isAncestorOf(focus)
 
     def _on_focus_changed(self, old: QWidget | None, _new: QWidget | None) -> None:
         if old is not None and self.dirty and self.isAncestorOf(old):
@@ -1371,7 +1415,7 @@ class NoteEditorPage(Page):
                 message = self.tr("Not signed yet: fix what is marked.")
             elif isinstance(exc, DiskFull):
                 self._queued_rev = -1
-                message = self._save_message(exc)
+                message = self._save_message(exc).replace("\n", " ")
             else:
                 self._queued_rev = -1
                 message = self._message(exc)
@@ -1485,6 +1529,10 @@ class NoteEditorPage(Page):
         self.ctx.run(
             note_queries.add_addendum, done, failed, args=(note.id, self.ctx.user, reason, text)
         )
+
+    def _go_to_addendum(self) -> None:
+        self.addendum_reason.setFocus()
+        self.scroll.ensureWidgetVisible(self.addendum_form, 0, 40)
 
     def _reload(self, note_id: str) -> None:
         generation = self._generation
