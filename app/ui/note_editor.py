@@ -138,6 +138,32 @@ class FieldError(QLabel):
         self.setVisible(bool(text))
 
 
+class GrowingTextEdit(QPlainTextEdit):
+    """A text box that grows with what is written (between ``min_lines`` and
+    ``max_lines`` lines, then it scrolls), so a short note is not a tall empty box
+    and a long one does not hide in a small one."""
+
+    def __init__(self, min_lines: int = 3, max_lines: int = 16) -> None:
+        super().__init__()
+        self.min_lines, self.max_lines = min_lines, max_lines
+        self.setTabChangesFocus(True)
+        self.setSizePolicy(self.sizePolicy().horizontalPolicy(), self.sizePolicy().Policy.Fixed)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self._fit()
+
+    def _fit(self, *_: Any) -> None:
+        lines = int(self.document().documentLayout().documentSize().height())
+        lines = max(self.min_lines, min(self.max_lines, lines + 1))
+        margins = self.contentsMargins()
+        doc_margin = 2 * self.document().documentMargin()
+        height = lines * self.fontMetrics().lineSpacing() + margins.top() + margins.bottom()
+        self.setFixedHeight(int(height + doc_margin + 10))
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+
 class NoteEditorPage(Page):
     """One service note at a time. Page key "note"."""
 
@@ -366,6 +392,7 @@ class NoteEditorPage(Page):
         self.end_edit.setPlaceholderText(self.tr("e.g. 10:15 AM"))
         self.end_edit.setAccessibleName(self.tr("End time"))
         for edit in (self.start_edit, self.end_edit):
+            edit.setObjectName("noteField")
             edit.textEdited.connect(self._times_edited)
             edit.editingFinished.connect(self._tidy_times)
             edit.setMaximumWidth(150)
@@ -422,6 +449,7 @@ class NoteEditorPage(Page):
         self.location_edit = QLineEdit()
         self.location_edit.setPlaceholderText(self.tr("e.g. library in Belcourt (optional)"))
         self.location_edit.setAccessibleName(self.tr("Location details"))
+        self.location_edit.setObjectName("noteField")
         self.location_edit.textEdited.connect(self._changed)
         self.setting_combo = QComboBox()
         self.setting_combo.setAccessibleName(self.tr("Setting"))
@@ -448,6 +476,7 @@ class NoteEditorPage(Page):
         self.modifiers_edit.setToolTip(
             self.tr("Filled from the modality and setting; add others separated by commas")
         )
+        self.modifiers_edit.setObjectName("noteField")
         self.modifiers_edit.textEdited.connect(self._changed)
 
         grid2.addWidget(self._label(self.tr("&Modality"), self.modality_combo), 0, 0)
@@ -523,10 +552,8 @@ class NoteEditorPage(Page):
             bl = QVBoxLayout(block)
             bl.setContentsMargins(0, 4, 0, 0)
             bl.setSpacing(2)
-            edit = QPlainTextEdit()
+            edit = GrowingTextEdit()
             edit.setObjectName("narrative")
-            edit.setTabChangesFocus(True)
-            edit.setMinimumHeight(84)
             edit.setAccessibleName(self.tr(label.replace("&", "")))
             edit.setAccessibleDescription(self.tr(hint))
             edit.textChanged.connect(self._changed)
@@ -599,10 +626,8 @@ class NoteEditorPage(Page):
         self.addendum_reason.setPlaceholderText(
             self.tr("e.g. correcting the end time, answering my supervisor")
         )
-        self.addendum_text = QPlainTextEdit()
-        self.addendum_text.setObjectName("narrative")
-        self.addendum_text.setTabChangesFocus(True)
-        self.addendum_text.setMinimumHeight(84)
+        self.addendum_text = GrowingTextEdit()
+        self.addendum_text.setObjectName("addendumEdit")
         self.addendum_text.setAccessibleName(self.tr("Addendum text"))
         self.addendum_button = QPushButton(self.tr("Add addendum"))
         self.addendum_button.setObjectName("primary")
