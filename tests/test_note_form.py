@@ -260,6 +260,15 @@ def test_with_content_copies_only_content():
     )
 
 
+def test_with_content_writes_only_the_named_fields():
+    stored = _note(response="stored", location_note="from sync")
+    draft = _note(response="typed", location_note="")
+    after = note_form.with_content(stored, draft, note_form.changed_content(_note(), draft))
+    assert (after.response, after.location_note) == ("typed", "from sync")
+    with pytest.raises(ValueError, match="only content fields"):
+        note_form.with_content(stored, draft, ["status"])
+
+
 def test_who_may_edit_and_add_addenda():
     draft = _note()
     assert note_form.can_edit(draft, "u") and not note_form.can_edit(draft, "someone")

@@ -204,6 +204,49 @@ def test_restore_after_unlock_opens_the_same_note(qtbot, app_ctx):
     assert fresh.text_edits["response"].toPlainText() == "Kept"
 
 
+def test_a_save_writes_only_what_the_person_changed(qtbot, app_ctx):
+    """A field changed elsewhere (a sync) while the note is open survives the next
+    autosave, which writes only the fields typed here."""
+    p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
+    page = make_page(qtbot, app_ctx)
+    page.autosave_ms = 10 * 60 * 1000
+    open_note(qtbot, page, "", p.id)
+    qtbot.keyClicks(page.text_edits["response"], "First words")
+    with qtbot.waitSignal(page.saved, timeout=10_000):
+        page.save_now()
+    settle(qtbot, app_ctx)
+    repos = ctx_repos(app_ctx)
+    stored = repos.encounters.require(page.current_note_id())
+    repos.encounters.update(stored.replace(location_note="Changed on the other laptop"))
+    qtbot.keyClicks(page.text_edits["plan"], "Next week")
+    with qtbot.waitSignal(page.saved, timeout=10_000):
+        page.save_now()
+    settle(qtbot, app_ctx)
+    after = ctx_repos(app_ctx).encounters.require(page.current_note_id())
+    assert after.location_note == "Changed on the other laptop"
+    assert (after.response, after.plan) == ("First words", "Next week")
+
+
+def test_a_running_timer_goes_on_after_lock_and_unlock(qtbot, app_ctx):
+    p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
+    clock = FakeClock(NOW)
+    page = make_page(qtbot, app_ctx, clock)
+    open_note(qtbot, page, "", p.id)
+    with qtbot.waitSignal(page.saved, timeout=10_000):
+        page.start_timer()
+    state = page.state()
+    assert state["timer_started"] == NOW.isoformat()
+    page.clear()  # locked
+    clock.advance(minutes=20)
+    fresh = make_page(qtbot, app_ctx, clock)
+    with qtbot.waitSignal(fresh.loaded, timeout=10_000):
+        fresh.restore(state)
+    assert fresh.timer_running and fresh.start_edit.text() == "10:02 AM"
+    assert fresh.timer_clock.text() == "Running 20:00"
+    fresh.stop_timer()
+    assert fresh.end_edit.text() == "10:22 AM"
+
+
 # -- the service timer and units --------------------------------------------------------
 
 

@@ -308,12 +308,22 @@ def adjust_modifiers(
 # -- drafts and signing ---------------------------------------------------------------
 
 
-def with_content(stored: Encounter, draft: Encounter) -> Encounter:
-    """``stored`` with the draft's content fields; status, signing and review fields
-    stay as stored (the editor never writes those)."""
-    return stored.replace(  # type: ignore[return-value]
-        **{f: getattr(draft, f) for f in lifecycle.CONTENT_FIELDS}
-    )
+def with_content(
+    stored: Encounter, draft: Encounter, fields: Iterable[str] | None = None
+) -> Encounter:
+    """``stored`` with the draft's content ``fields`` (all content fields when None);
+    status, signing and review fields stay as stored (the editor never writes those),
+    and so do content fields the person did not touch (a sync may have changed them)."""
+    names = lifecycle.CONTENT_FIELDS if fields is None else tuple(fields)
+    unknown = set(names) - set(lifecycle.CONTENT_FIELDS)
+    if unknown:
+        raise ValueError("only content fields are written from the editor")
+    return stored.replace(**{f: getattr(draft, f) for f in names})  # type: ignore[return-value]
+
+
+def changed_content(before: Encounter, after: Encounter) -> tuple[str, ...]:
+    """The content fields that differ between two versions of a note."""
+    return tuple(f for f in lifecycle.CONTENT_FIELDS if getattr(before, f) != getattr(after, f))
 
 
 def editor_problems(note: Encounter, today: date) -> list[tuple[str, str]]:

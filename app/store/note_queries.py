@@ -8,6 +8,7 @@ Each takes a :class:`Repositories` first, so the UI hands them to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -88,14 +89,18 @@ def new_draft(bundle: NoteBundle, author: User, today: date, note_id: str) -> En
     )
 
 
-def save_draft(repos: Repositories, draft: Encounter) -> Encounter:
-    """Insert the draft, or write its content fields over the stored note. The
-    life-cycle rules refuse content changes to a note that is no longer a draft."""
+def save_draft(
+    repos: Repositories, draft: Encounter, fields: Sequence[str] | None = None
+) -> Encounter:
+    """Insert the draft, or write its content ``fields`` (all when None) over the
+    stored note; fields the person did not change keep what is stored, so a change a
+    sync brought in meanwhile survives. The life-cycle rules refuse content changes
+    to a note that is no longer a draft."""
     with repos.store.transaction():
         stored = repos.encounters.get(draft.id)
         if stored is None:
             return repos.encounters.add(draft)
-        after = with_content(stored, draft)
+        after = with_content(stored, draft, fields)
         if after == stored:
             return stored
         return repos.encounters.update(after)

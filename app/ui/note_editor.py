@@ -211,6 +211,8 @@ class NoteEditorPage(Page):
         self._saves_in_flight = 0
         self._last_saved_at: datetime | None = None
         self._modality_shown: Modality = Modality.IN_PERSON
+        self._baseline: Encounter | None = None  # the content as last loaded or saved
+        self._resume_timer_at: datetime | None = None
 
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
@@ -695,18 +697,26 @@ class NoteEditorPage(Page):
         self.ctx.run(note_queries.load_note, done, failed, args=(encounter_id, participant_id))
 
     def state(self) -> dict[str, str]:
-        """Record ids only (kept in memory across a lock), for :meth:`restore`."""
+        """Record ids (and when a running timer started), kept in memory across a
+        lock, for :meth:`restore`."""
         if self._note is None:
             return {}
         stored = self._stored or self._queued_rev >= 0
-        return {
+        out = {
             "encounter_id": self._note.id if stored else "",
             "participant_id": self._note.participant_id,
         }
+        if self._timer_started is not None and stored:
+            out["timer_started"] = self._timer_started.isoformat()
+        return out
 
     def restore(self, state: dict[str, str]) -> None:
-        if state.get("participant_id") or state.get("encounter_id"):
-            self.open_note(state.get("encounter_id", ""), state.get("participant_id", ""))
+        """Open the note again after an unlock; a timer that was running goes on."""
+        if not (state.get("participant_id") or state.get("encounter_id")):
+            return
+        self.open_note(state.get("encounter_id", ""), state.get("participant_id", ""))
+        started = state.get("timer_started")
+        self._resume_timer_at = datetime.fromisoformat(started) if started else None
 
     def refresh(self) -> None:
         super().refresh()
@@ -740,6 +750,7 @@ class NoteEditorPage(Page):
         self._stop_tick()
         self._timer_started = None
         self._bundle = None
+        self._baseline = None
         self._note = None
         self._stored = False
         self._rev = self._saved_rev = 0
@@ -791,6 +802,10 @@ class NoteEditorPage(Page):
         self._show_status(note, bundle)
         self._show_addenda(bundle.addenda, bundle)
         self._update_units()
+        self._baseline = self.draft()
+        resume, self._resume_timer_at = self._resume_timer_at, None
+        if resume is not None and self._editable and note.end_time is None:
+            self._run_timer_from(resume)
         self._show_save_state()
         if self._editable and not self._has_focus_inside():
             self.start_edit.setFocus()
@@ -1192,11 +1207,16 @@ class NoteEditorPage(Page):
         if not self._editable or self._timer_started is not None:
             return
         now = self.clock()
-        self._timer_started = now
         span = note_form.timer_span(now, now)
         self.date_edit.setDate(QDate(now.year, now.month, now.day))
         self.start_edit.setText(format_clock_time(span.start))
         self.end_edit.clear()
+        self._run_timer_from(now)
+        self._changed()
+        self.save_now()  # the start time is worth keeping at once
+
+    def _run_timer_from(self, started: datetime) -> None:
+        self._timer_started = started
         self.timer_button.setText(self.tr("Stop timer"))
         self.timer_button.setAccessibleName(self.tr("Stop the service timer"))
         self.timer_button.setProperty("running", True)
@@ -1204,8 +1224,6 @@ class NoteEditorPage(Page):
         self._check_times()
         self._show_timer()
         self._tick.start()
-        self._changed()
-        self.save_now()  # the start time is worth keeping at once
 
     def stop_timer(self) -> None:
         started = self._timer_started
@@ -1263,6 +1281,8 @@ class NoteEditorPage(Page):
             return  # this very state is already on its way
         self._queued_rev = rev
         draft = self.draft()
+        assert draft is not None and self._baseline is not None
+        fields = note_form.changed_content(self._baseline, draft)
         generation = self._generation
         self._saves_in_flight += 1
         self._show_save_state(saving=True)
@@ -1273,6 +1293,7 @@ class NoteEditorPage(Page):
                 return
             self._stored = True
             self._note = note
+            self._baseline = draft
             self._saved_rev = max(self._saved_rev, rev)
             self._save_error = ""
             self.save_error_box.hide()
@@ -1299,7 +1320,7 @@ class NoteEditorPage(Page):
             self._show_save_state()
             self.save_failed.emit(message)
 
-        self.ctx.run(note_queries.save_draft, done, failed, args=(draft,))
+        self.ctx.run(note_queries.save_draft, done, failed, args=(draft, fields))
 
     def _save_message(self, exc: BaseException) -> str:
         if isinstance(exc, DiskFull):
@@ -1428,6 +1449,7 @@ class NoteEditorPage(Page):
                 # The draft itself was saved before the passphrase was checked.
                 self._saved_rev = max(self._saved_rev, rev)
                 self._stored = True
+                self._baseline = draft
                 self._last_saved_at = self.clock()
                 self._show_save_state()
             if isinstance(exc, WrongPassphrase):
