@@ -31,6 +31,7 @@ from app.store.vault import Vault
 from app.ui.caseload import CaseloadModel, CaseloadView
 from app.ui.context import AppContext
 from app.ui.hours_page import HoursPage
+from app.ui.note_editor import NoteEditorPage
 from app.ui.participant_page import ParticipantPage
 from app.ui.review_page import ReviewPage
 from app.ui.search import SearchBar
@@ -184,6 +185,7 @@ class MainWindow(QMainWindow):
         self.ctx = ctx = AppContext(self.tasks, session, user, self)
         ctx.status_message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         ctx.open_participant.connect(self._open_participant)
+        ctx.open_note.connect(self._open_note)
         ctx.data_changed.connect(self._on_data_changed)
         self.search = SearchBar(ctx)
         self.workspace = ws = Workspace(ctx, top=self.search)
@@ -211,6 +213,7 @@ class MainWindow(QMainWindow):
                 ("review", "Review", ReviewPage(ctx)),
             ]
         pages.append(("participant", "", ParticipantPage(ctx)))
+        pages.append(("note", "", NoteEditorPage(ctx)))
         if ctx.role in (Role.SPECIALIST, Role.SUPERVISOR, Role.ADMIN):
             pages.append(("hours", "Hours", HoursPage(ctx)))
             # Supervisors log sessions; specialists read and sign the ones they were in.
@@ -236,6 +239,15 @@ class MainWindow(QMainWindow):
         show = getattr(page, "show_participant", None)
         if callable(show):
             show(participant_id)
+
+    def _open_note(self, encounter_id: str, participant_id: str) -> None:
+        """Open a note in the editor ("" encounter id: a new note for the participant)."""
+        ws = self.workspace
+        if ws is None or "note" not in ws.pages:
+            return
+        page = ws.show_page("note")
+        assert isinstance(page, NoteEditorPage)
+        page.open_note(encounter_id, participant_id)
 
     def _on_data_changed(self, tables: frozenset[str]) -> None:
         if tables & {"participants", "encounters", "goals", "consents"}:
