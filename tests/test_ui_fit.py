@@ -198,3 +198,18 @@ def test_no_page_scrolls_sideways(qtbot, demo_dir, size):
             assert not table.horizontalScrollBar().isVisible()
             assert not table.isColumnHidden(0) and not table.isColumnHidden(1)
     window.close()
+
+
+@pytest.mark.parametrize(
+    ("fg", "bg"),
+    [
+        ("#1e2a2f", "#b5dcd4"),  # text on the filled part of a progress bar
+        ("#5d6d71", "#eef3f0"),  # an empty day ("–") on the total row
+        ("#5d6d71", "#ffffff"),  # an empty day on a white row
+    ],
+)
+def test_painted_pairs_are_readable_in_both_schemes(fg, bg):
+    from app.ui.theme import contrast, dark_color
+
+    assert contrast(fg, bg) >= 4.5
+    assert contrast(dark_color(fg[1:]), dark_color(bg[1:])) >= 4.5

@@ -30,6 +30,7 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QBrush, QFont, QFontMetrics, QKeySequence, QShortcut
@@ -243,7 +244,7 @@ class WeekModel(QAbstractTableModel):
             if self.day(col) is not None and self.day(col) == self.today:
                 return QBrush(themed(TODAY_BG))
         if role == Qt.ItemDataRole.ForegroundRole and col > 0 and self.minutes(row, col) == 0:
-            return QBrush(themed("#66767a"))
+            return QBrush(themed("#5d6d71"))
         if role == Qt.ItemDataRole.ToolTipRole:
             if cat is TimeCategory.DIRECT:
                 return self.tr("From your notes. Change a note to change these hours.")
@@ -1314,6 +1315,7 @@ class HoursPage(Page):
         self.confirm.hide()
         self.entry_stack.setCurrentWidget(self.editor)
         self.editor.start_new(day, category)
+        self._reveal_form()
 
     def edit_selected(self) -> None:
         row = self._selected_row()
@@ -1329,6 +1331,11 @@ class HoursPage(Page):
         self.confirm.hide()
         self.entry_stack.setCurrentWidget(self.editor)
         self.editor.start_edit(r.entry)
+        self._reveal_form()
+
+    def _reveal_form(self) -> None:
+        """Scroll the page so the form just opened is in view (once laid out)."""
+        QTimer.singleShot(0, lambda: self.scroll.ensureWidgetVisible(self.editor, 0, 0))
 
     def close_form(self) -> None:
         self.entry_stack.setCurrentIndex(0)
