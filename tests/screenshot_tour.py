@@ -49,8 +49,13 @@ def wait_until(check: Callable[[], bool], timeout_ms: int = 20_000) -> None:
 
 
 def settle(window: MainWindow) -> None:
+    """Wait for the database thread, then give layouts (which re-arrange on resize,
+    in posted events) a few turns of the event loop."""
     wait_until(lambda: not window.tasks.busy)
-    for _ in range(5):
+    for _ in range(3):
+        loop = QEventLoop()
+        QTimer.singleShot(30, loop.quit)
+        loop.exec()
         QCoreApplication.processEvents()
 
 

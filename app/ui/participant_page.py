@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -471,10 +471,11 @@ class ParticipantPage(Page):
 
     def eventFilter(self, watched: Any, event: Any) -> bool:
         if event.type() == QEvent.Type.Resize:
+            # After the resize is handled (the tab may have been hidden meanwhile).
             if watched is self.profile_scroll.viewport():
-                self._arrange_profile()
+                QTimer.singleShot(0, self._arrange_profile)
             elif watched is self.goals_scroll.viewport():
-                self._arrange_goals()
+                QTimer.singleShot(0, self._arrange_goals)
             elif watched is self.barc_scroll.viewport():
                 narrow = watched.width() < self.fontMetrics().averageCharWidth() * 76
                 ttb, ltr = QBoxLayout.Direction.TopToBottom, QBoxLayout.Direction.LeftToRight
@@ -488,14 +489,16 @@ class ParticipantPage(Page):
         need = self.fontMetrics().averageCharWidth() * 84  # two labels and two values
         columns = 2 if room >= need else 1
         placed = self.profile_grid.itemAtPosition(0, 1) is not None
-        if (columns == 2) == placed:
-            return
-        for form in self.profile_forms:
-            self.profile_grid.removeItem(form)
-        for i, form in enumerate(self.profile_forms):
-            row, col = (0, i) if columns == 2 else (i, 0)
-            self.profile_grid.addLayout(form, row, col, Qt.AlignmentFlag.AlignTop)
-        self.profile_grid.setColumnStretch(1, 1 if columns == 2 else 0)
+        if (columns == 2) != placed:
+            for form in self.profile_forms:
+                self.profile_grid.removeItem(form)
+            for i, form in enumerate(self.profile_forms):
+                row, col = (0, i) if columns == 2 else (i, 0)
+                self.profile_grid.addLayout(form, row, col, Qt.AlignmentFlag.AlignTop)
+            self.profile_grid.setColumnStretch(1, 1 if columns == 2 else 0)
+        body = self.profile_scroll.widget().layout()
+        body.invalidate()  # a tab hidden while resized keeps its old geometry otherwise
+        body.activate()
 
     def _arrange_goals(self) -> None:
         """The domains in two columns when a goal card keeps ~36 characters of
@@ -503,15 +506,19 @@ class ParticipantPage(Page):
         room = self.goals_scroll.viewport().width() - 24
         em = self.fontMetrics().averageCharWidth()
         columns = 2 if room >= 2 * em * 40 + self.goals_layout.spacing() else 1
-        if columns == getattr(self, "_goal_columns", 2) and self.goals_layout.count():
-            return
-        self._goal_columns = columns
-        boxes = [self.domain_boxes[d] for d in RecoveryDomain]
-        for box in boxes:
-            self.goals_layout.removeWidget(box)
-        for i, box in enumerate(boxes):
-            self.goals_layout.addWidget(box, i // columns, i % columns, Qt.AlignmentFlag.AlignTop)
-        self.goals_layout.setColumnStretch(1, 1 if columns == 2 else 0)
+        if columns != getattr(self, "_goal_columns", 2):
+            self._goal_columns = columns
+            boxes = [self.domain_boxes[d] for d in RecoveryDomain]
+            for box in boxes:
+                self.goals_layout.removeWidget(box)
+            for i, box in enumerate(boxes):
+                self.goals_layout.addWidget(
+                    box, i // columns, i % columns, Qt.AlignmentFlag.AlignTop
+                )
+            self.goals_layout.setColumnStretch(1, 1 if columns == 2 else 0)
+        body = self.goals_scroll.widget().layout()
+        body.invalidate()  # a tab hidden while resized keeps its old geometry otherwise
+        body.activate()
 
     # -- loading -------------------------------------------------------------------------
 
