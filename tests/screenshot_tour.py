@@ -49,8 +49,13 @@ def wait_until(check: Callable[[], bool], timeout_ms: int = 20_000) -> None:
 
 
 def settle(window: MainWindow) -> None:
+    """Wait for the database thread, then give layouts (which re-arrange on resize,
+    in posted events) a few turns of the event loop."""
     wait_until(lambda: not window.tasks.busy)
-    for _ in range(5):
+    for _ in range(3):
+        loop = QEventLoop()
+        QTimer.singleShot(30, loop.quit)
+        loop.exec()
         QCoreApplication.processEvents()
 
 
@@ -124,10 +129,46 @@ def tour(out: Path) -> None:
             ws.show_page(key)
             settle(window)
             save(window, out, f"{n:02d}-{key}")
+        hours = ws.pages["hours"]
+        ws.show_page("hours")
+        settle(window)
+        bar = hours.scroll.verticalScrollBar()
+        bar.setValue(bar.maximum())
+        settle(window)
+        save(window, out, "10-hours-bottom")
+        bar.setValue(0)
+        hours.add_entry()
+        settle(window)
+        save(window, out, "11-hours-entry-form")
+        hours.close_form()
         for name, step in record_steps(window):
             step()
             settle(window)
             save(window, out, name)
+        record = ws.pages["participant"]
+        record.tabs.setCurrentIndex(0)
+        form = record.edit_profile()
+        if form is not None:
+            settle(window)
+            save(form, out, "30-participant-form")
+            form.reject()
+        ws.show_page("caseload")
+        form = window.caseload.add_participant()
+        if form is not None:
+            settle(window)
+            save(form, out, "31-add-participant-form")
+            form.reject()
+        # The smallest window: nothing may need sideways scrolling.
+        window.resize(720, 560)
+        for key, name in (("caseload", "40-small-caseload"), ("hours", "41-small-hours")):
+            ws.show_page(key)
+            settle(window)
+            save(window, out, name)
+        for name, step in record_steps(window):
+            step()
+            settle(window)
+            save(window, out, "42-small-" + name.split("-", 1)[1])
+        window.resize(1000, 700)
         window.lock()
         settle(window)
         save(window, out, "99-locked")

@@ -8,13 +8,15 @@ from __future__ import annotations
 from datetime import date
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from app.ui.theme import themed
+
 LOW, HIGH = 10, 60
-LINE = QColor("#1f6f78")
-GRID = QColor("#dde4e0")
-AXIS_TEXT = QColor("#3d4a4e")
+LINE = "#1f6f78"
+GRID = "#dde4e0"
+AXIS_TEXT = "#3d4a4e"
 
 
 class Barc10Chart(QWidget):
@@ -88,19 +90,19 @@ class Barc10Chart(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         r = self._plot_rect()
         fm = self.fontMetrics()
-        p.fillRect(self.rect(), QColor("#ffffff"))
+        p.fillRect(self.rect(), themed("#ffffff"))
         for v in range(LOW, HIGH + 1, 10):
             y = r.bottom() - (v - LOW) / (HIGH - LOW) * r.height()
-            p.setPen(QPen(GRID, 1))
+            p.setPen(QPen(themed(GRID), 1))
             p.drawLine(QPointF(r.left(), y), QPointF(r.right(), y))
-            p.setPen(AXIS_TEXT)
+            p.setPen(themed(AXIS_TEXT))
             p.drawText(
                 QRectF(0, y - fm.height() / 2, r.left() - 6, fm.height()),
                 int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
                 str(v),
             )
         if not self._points:
-            p.setPen(AXIS_TEXT)
+            p.setPen(themed(AXIS_TEXT))
             p.drawText(r, int(Qt.AlignmentFlag.AlignCenter), self.tr("No BARC-10 assessments yet"))
             p.end()
             return
@@ -108,13 +110,13 @@ class Barc10Chart(QWidget):
         path = QPainterPath(positions[0])
         for pt in positions[1:]:
             path.lineTo(pt)
-        p.setPen(QPen(LINE, 2.5))
+        p.setPen(QPen(themed(LINE), 2.5))
         p.drawPath(path)
-        p.setBrush(QColor("#ffffff"))
+        p.setBrush(themed("#ffffff"))
         for pt in positions:
             p.drawEllipse(pt, 4.5, 4.5)
         # First and last dates under the axis; the latest total beside its point.
-        p.setPen(AXIS_TEXT)
+        p.setPen(themed(AXIS_TEXT))
         y = r.bottom() + 6
         first, last = self._points[0][0], self._points[-1][0]
         p.drawText(
@@ -131,7 +133,7 @@ class Barc10Chart(QWidget):
         bold = QFont(self.font())
         bold.setBold(True)
         p.setFont(bold)
-        p.setPen(LINE)
+        p.setPen(themed(LINE))
         lp = positions[-1]
         label = str(self._points[-1][1])
         w = p.fontMetrics().horizontalAdvance(label)

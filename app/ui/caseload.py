@@ -29,14 +29,13 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPainter, QPalette
+from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QComboBox,
     QDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -51,6 +50,8 @@ from PySide6.QtWidgets import (
 from app.domain.attention import AttentionFacts, Flag, Reason
 from app.domain.records import Participant, ParticipantStatus
 from app.store.caseload_queries import CaseloadRow
+from app.ui.columns import ColumnFitter
+from app.ui.theme import themed
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -323,25 +324,52 @@ class AttentionDelegate(QStyledItemDelegate):
         h = fm.height() + 6
         x = opt.rect.x() + 6
         y = opt.rect.y() + (opt.rect.height() - h) // 2
-        for f in flags:
-            w = fm.horizontalAdvance(f.text) + 2 * self.PAD_X
-            if x + w > opt.rect.right():
-                painter.setPen(opt.palette.color(QPalette.ColorRole.Text))
-                painter.drawText(
-                    QRect(x, y, opt.rect.right() - x, h), Qt.AlignmentFlag.AlignVCenter, "…"
-                )
+        right = opt.rect.right() - 4
+        for i, f in enumerate(flags):
+            w = self.badge_width(f.text, fm)
+            rest = len(flags) - i - 1
+            # Keep room for a "+n" chip when more badges follow this one.
+            need = w + (self.GAP + self.badge_width(f"+{rest}", fm) if rest else 0)
+            if x + (need if i else w) > right:
+                self._more(painter, fm, x, y, h, right, len(flags) - i)
                 break
             bg, fg = BADGE_COLOURS.get(f.reason, ("#eeeeee", "#222222"))
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(bg))
-            painter.drawRoundedRect(QRect(x, y, w, h), self.RADIUS, self.RADIUS)
-            painter.setPen(QColor(fg))
-            painter.drawText(QRect(x, y, w, h), Qt.AlignmentFlag.AlignCenter, f.text)
+            self._badge(painter, QRect(x, y, w, h), f.text, themed(bg), themed(fg))
             x += w + self.GAP
         painter.restore()
 
+    def _badge(self, painter: QPainter, rect: QRect, text: str, bg: QColor, fg: QColor) -> None:
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(bg)
+        painter.drawRoundedRect(rect, self.RADIUS, self.RADIUS)
+        painter.setPen(fg)
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _more(
+        self, painter: QPainter, fm: QFontMetrics, x: int, y: int, h: int, right: int, n: int
+    ) -> None:
+        """A grey "+n" chip for the badges without room (all are in the tooltip)."""
+        text = f"+{n}"
+        w = self.badge_width(text, fm)
+        if x + w <= right:
+            self._badge(painter, QRect(x, y, w, h), text, themed("#e3e8e5"), themed("#2b3a3f"))
+        else:
+            painter.setPen(themed("#2b3a3f"))
+            painter.drawText(QRect(x, y, max(0, right - x), h), Qt.AlignmentFlag.AlignVCenter, "…")
+
+    def badge_width(self, text: str, fm: QFontMetrics) -> int:
+        return fm.horizontalAdvance(text) + 2 * self.PAD_X
+
     def width_for(self, flags: Sequence[Flag], fm: QFontMetrics) -> int:
-        return 12 + sum(fm.horizontalAdvance(f.text) + 2 * self.PAD_X + self.GAP for f in flags)
+        """Room for every badge."""
+        return 12 + sum(self.badge_width(f.text, fm) + self.GAP for f in flags)
+
+    def least_width_for(self, flags: Sequence[Flag], fm: QFontMetrics) -> int:
+        """Room for the first badge and a "+n" chip for the others."""
+        if not flags:
+            return 0
+        more = self.GAP + self.badge_width(f"+{len(flags) - 1}", fm) if len(flags) > 1 else 0
+        return 12 + self.badge_width(flags[0].text, fm) + more
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         base = super().sizeHint(option, index)
@@ -421,14 +449,12 @@ class CaseloadView(QWidget):
         self.program_filter.setObjectName("programFilter")
         self.program_filter.setAccessibleName(self.tr("Show participants in this program"))
         self.program_filter.addItem(self.tr("All programs"), None)
-        self.program_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.program_filter.currentIndexChanged.connect(
             lambda _i: self._apply(self.proxy.set_program, self.program_filter.currentData())
         )
         self.attention_filter = QComboBox()
         self.attention_filter.setObjectName("attentionFilter")
         self.attention_filter.setAccessibleName(self.tr("Show who needs attention"))
-        self.attention_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self._attention_labels = [
             (None, self.tr("Everyone")),
             (ANY_REASON, self.tr("Needs attention")),
@@ -461,9 +487,17 @@ class CaseloadView(QWidget):
         self.table.setShowGrid(False)
         self.table.setItemDelegateForColumn(COL_ATTENTION, AttentionDelegate(self.table))
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
         header.setHighlightSections(False)
+        # Every column inside the table's width: the attention badges (the others
+        # become "+n"), counties, programs, then names give up room, then the least needed
+        # columns are hidden (the header's menu shows them again).
+        self.fitter = ColumnFitter(
+            self.table,
+            elastic=(COL_ATTENTION, COL_COUNTY, COL_PROGRAM, COL_NAME),
+            stretch=(COL_NAME, COL_ATTENTION),
+            hide_order=(COL_INTAKE, COL_COUNTY, COL_MEDICAID, COL_LAST_CONTACT, COL_PROGRAM),
+            min_chars={COL_NAME: 16, COL_PROGRAM: 12, COL_COUNTY: 10},
+        )
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.table.setAccessibleName(self.tr("Caseload"))
         self.table.activated.connect(self._on_activated)
@@ -484,12 +518,32 @@ class CaseloadView(QWidget):
         top.addStretch(1)
         top.addWidget(self.import_button)
         top.addWidget(self.add_button)
+        # The filter box and the three choices share a row when there is room; on
+        # a narrow window the choices go to a row of their own.
+        for combo, chars in (
+            (self.status_filter, 10),
+            (self.program_filter, 14),
+            (self.attention_filter, 16),
+        ):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(chars)
+        self.filter_choices = QWidget()
+        self.filter_choices.setObjectName("filterChoices")
+        choices = QHBoxLayout(self.filter_choices)
+        choices.setContentsMargins(0, 0, 0, 0)
+        choices.setSpacing(8)
+        choices.addWidget(self.status_filter, 1)
+        choices.addWidget(self.program_filter, 1)
+        choices.addWidget(self.attention_filter, 1)
         filters = QHBoxLayout()
         filters.setSpacing(8)
         filters.addWidget(self.filter_edit, 1)
-        filters.addWidget(self.status_filter)
-        filters.addWidget(self.program_filter)
-        filters.addWidget(self.attention_filter)
+        filters.addWidget(self.filter_choices, 2)
+        self._filters_row = filters
+        self._choices_row = QHBoxLayout()
+        self._filters_wide = True
         counts = QHBoxLayout()
         counts.addWidget(self.count_label)
         counts.addWidget(self.reset_filters_button)
@@ -499,6 +553,7 @@ class CaseloadView(QWidget):
         layout.setSpacing(12)
         layout.addLayout(top)
         layout.addLayout(filters)
+        layout.addLayout(self._choices_row)
         layout.addLayout(counts)
         layout.addWidget(self.empty_label)
         layout.addWidget(self.no_match_label)
@@ -567,10 +622,11 @@ class CaseloadView(QWidget):
     # -- showing ----------------------------------------------------------------------
 
     def fit_columns(self) -> None:
-        """Widen each column to its contents, so no name is cut short; the last
-        column takes what is left. Widths are measured from the texts with the
-        table's font (Qt's resizeColumnToContents asks every cell for ten roles:
-        a third of a second for 300 people)."""
+        """Measure each column's widest text (so no name is cut short when there is
+        room) and fit the columns to the table's width (see app.ui.columns).
+        Widths are measured from the texts with the table's font (Qt's
+        resizeColumnToContents asks every cell for ten roles: a third of a second
+        for 300 people)."""
         fm = self.table.fontMetrics()
         bold = QFont(self.table.font())
         bold.setBold(True)
@@ -579,18 +635,48 @@ class CaseloadView(QWidget):
         delegate = self.table.itemDelegateForColumn(COL_ATTENTION)
         cap = max(240, self.table.viewport().width() // 3)
         rows = [self.model.row_at(r) for r in range(self.model.rowCount())]
-        for col in range(COLUMN_COUNT - 1):
+        natural: dict[int, int] = {}
+        least: dict[int, int] = {}
+        for col in range(COLUMN_COUNT):
             header = header_fm.horizontalAdvance(
                 self.model.headerData(col, Qt.Orientation.Horizontal)
             )
             widest = header + pad + fm.height()  # room for the sort arrow
             if col == COL_ATTENTION and isinstance(delegate, AttentionDelegate):
+                fewest = widest
                 for row in rows:
                     widest = max(widest, delegate.width_for(row.flags, fm))
+                    fewest = max(fewest, delegate.least_width_for(row.flags, fm))
+                least[col] = fewest
             else:
                 for text in {display_text(row, col) for row in rows}:
                     widest = max(widest, fm.horizontalAdvance(text) + pad)
-            self.table.setColumnWidth(col, min(widest, cap))
+            natural[col] = min(widest, cap)
+        self.fitter.set_natural(natural, least)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._arrange_filters()
+
+    def _arrange_filters(self) -> None:
+        """One row for the filter box and the choices when they fit, else two."""
+        margins = self.layout().contentsMargins()
+        room = self.width() - margins.left() - margins.right()
+        need = (
+            self.filter_edit.fontMetrics().averageCharWidth() * 18
+            + self.filter_choices.minimumSizeHint().width()
+            + 8
+        )
+        wide = room >= need
+        if wide == self._filters_wide:
+            return
+        self._filters_wide = wide
+        if wide:
+            self._choices_row.removeWidget(self.filter_choices)
+            self._filters_row.addWidget(self.filter_choices, 2)
+        else:
+            self._filters_row.removeWidget(self.filter_choices)
+            self._choices_row.addWidget(self.filter_choices)
 
     def clear(self) -> None:
         self.detach()

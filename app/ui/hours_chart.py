@@ -15,7 +15,6 @@ from datetime import date
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
-    QColor,
     QFont,
     QFontMetrics,
     QHelpEvent,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from app.domain.hours import SHEET_CATEGORIES, WeekBar, format_hours
 from app.domain.records import TimeCategory
+from app.ui.theme import themed
 
 #: One colour per kind of work, distinct for common colour-vision differences
 #: (blue/orange/purple/green/grey families, different lightness).
@@ -174,13 +174,13 @@ class HoursChart(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.fillRect(self.rect(), QColor("#ffffff"))
+        p.fillRect(self.rect(), themed("#ffffff"))
         small = self._small_font()
         p.setFont(small)
         fm = QFontMetrics(small)
         legend, plot, top_hours = self._layout()
-        text = QColor("#2b3a3f")
-        grid = QColor("#e3e8e5")
+        text = themed("#2b3a3f")
+        grid = themed("#e3e8e5")
 
         # legend
         x, y = legend.left(), legend.top()
@@ -189,7 +189,7 @@ class HoursChart(QWidget):
             if x > legend.left() and x + w > legend.right():
                 x, y = legend.left(), y + fm.height() * 1.3
             p.fillRect(
-                QRectF(x, y + (fm.height() - box) / 2, box, box), QColor(CATEGORY_COLOURS[cat])
+                QRectF(x, y + (fm.height() - box) / 2, box, box), themed(CATEGORY_COLOURS[cat])
             )
             p.setPen(text)
             p.drawText(QPointF(x + box + fm.height() * 0.35, y + fm.ascent()), self.labels[cat])
@@ -221,6 +221,7 @@ class HoursChart(QWidget):
         rects = self.bar_rects()
         slot = plot.width() / len(self.bars)
         label_every = max(1, math.ceil(fm.horizontalAdvance("Mmm 00 ") / slot))
+        starts = [b.start for b in self.bars]
         for i, (bar, r) in enumerate(zip(self.bars, rects, strict=True)):
             base = plot.bottom()
             for cat in SHEET_CATEGORIES:
@@ -230,11 +231,11 @@ class HoursChart(QWidget):
                 height = plot.height() * (minutes / 60) / top_hours
                 p.fillRect(
                     QRectF(r.left(), base - height, r.width(), height),
-                    QColor(CATEGORY_COLOURS[cat]),
+                    themed(CATEGORY_COLOURS[cat]),
                 )
                 base -= height
             if bar.start == self.selected:
-                pen = QPen(QColor("#173b3f"), 2)
+                pen = QPen(themed("#173b3f"), 2)
                 p.setPen(pen)
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawRect(
@@ -245,7 +246,11 @@ class HoursChart(QWidget):
                         plot.bottom() - min(base, plot.bottom() - 2) + 3,
                     )
                 )
-            if i % label_every == 0 or bar.start == self.selected:
+            near_selected = (
+                self.selected in starts and 0 < abs(starts.index(self.selected) - i) < label_every
+            )
+            selected = bar.start == self.selected
+            if selected or (i % label_every == 0 and not near_selected):
                 f = QFont(small)
                 f.setBold(bar.start == self.selected)
                 p.setFont(f)
@@ -261,10 +266,10 @@ class HoursChart(QWidget):
                     week_label(bar.start),
                 )
                 p.setFont(small)
-        p.setPen(QPen(QColor("#9aa8a2"), 1))
+        p.setPen(QPen(themed("#9aa8a2"), 1))
         p.drawLine(QPointF(plot.left(), plot.bottom()), QPointF(plot.right(), plot.bottom()))
         if self.hasFocus():
-            p.setPen(QPen(QColor("#1f6f78"), 2, Qt.PenStyle.DotLine))
+            p.setPen(QPen(themed("#1f6f78"), 2, Qt.PenStyle.DotLine))
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(QRectF(self.rect()).adjusted(1, 1, -1, -1))
         p.end()

@@ -25,14 +25,18 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QDate,
+    QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     Qt,
+    QTimer,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QFont, QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QCheckBox,
     QComboBox,
     QDateEdit,
@@ -46,6 +50,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QStackedWidget,
+    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -68,9 +73,11 @@ from app.domain.records import TimeCategory, TimeEntry
 from app.domain.validation import ValidationError
 from app.store import hours_queries
 from app.store.hours_queries import HoursSnapshot
+from app.ui.columns import ColumnFitter
 from app.ui.context import AppContext, Page
 from app.ui.hours_chart import HoursChart
 from app.ui.start import message_for
+from app.ui.theme import themed
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -78,8 +85,8 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 1
 CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 2
 DATE_ROLE = Qt.ItemDataRole.UserRole + 3
 
-TODAY_BG = QColor("#e4f1ee")
-TOTAL_BG = QColor("#eef3f0")
+TODAY_BG = "#e4f1ee"
+TOTAL_BG = "#eef3f0"
 
 
 def category_labels(tr: Callable[[str], str]) -> dict[TimeCategory, str]:
@@ -120,7 +127,29 @@ class WeekModel(QAbstractTableModel):
         super().__init__(parent)
         self.sheet: WeekSheet | None = None
         self.today: date | None = None
-        self.labels = category_labels(self.tr)
+        self.full_labels = category_labels(self.tr)
+        #: The sheet's kinds: "Supervision" is enough beside the week (the tooltip
+        #: says it all).
+        self.labels = dict(self.full_labels)
+        self.labels[TimeCategory.SUPERVISION] = self.tr("Supervision")
+        #: Narrow window: days as "Mon" over "16", shorter kinds (full ones in tooltips).
+        self.compact = False
+        self.short_labels = {
+            TimeCategory.DIRECT: self.tr("Direct"),
+            TimeCategory.TRAVEL: self.tr("Travel"),
+            TimeCategory.DOCUMENTATION: self.tr("Docs"),
+            TimeCategory.TRAINING: self.tr("Training"),
+            TimeCategory.SUPERVISION: self.tr("Supervision"),
+            TimeCategory.OTHER: self.tr("Other"),
+        }
+
+    def set_compact(self, compact: bool) -> None:
+        if compact == self.compact:
+            return
+        self.compact = compact
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.columnCount() - 1)
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, 0))
 
     def set_sheet(self, sheet: WeekSheet | None, today: date | None = None) -> None:
         self.beginResetModel()
@@ -143,11 +172,13 @@ class WeekModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             if section == 0:
-                return self.tr("Kind of work")
+                return self.tr("Kind") if self.compact else self.tr("Kind of work")
             if section == DAYS_IN_WEEK + 1:
                 return self.tr("Week")
             day = self.sheet.days[section - 1]
-            return f"{day:%a} {day.day}"
+            return f"{day:%a}"[:2] + f"\n{day.day}" if self.compact else f"{day:%a} {day.day}"
+        if role == Qt.ItemDataRole.ToolTipRole and 0 < section <= DAYS_IN_WEEK:
+            return long_date(self.sheet.days[section - 1])
         if role == Qt.ItemDataRole.TextAlignmentRole and section > 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if (
@@ -189,31 +220,36 @@ class WeekModel(QAbstractTableModel):
         total_row = cat is None
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
-                return self.tr("Total") if total_row else self.labels[cat]
+                if total_row:
+                    return self.tr("Total")
+                return self.short_labels[cat] if self.compact else self.labels[cat]
             minutes = self.minutes(row, col)
             if minutes == 0:
                 return "0:00" if total_row or col == DAYS_IN_WEEK + 1 else "–"
             return format_hm(minutes)
         if role == Qt.ItemDataRole.AccessibleTextRole and col > 0:
-            what = self.tr("Total") if total_row else self.labels[cat]
+            what = self.tr("Total") if total_row else self.full_labels[cat]
             when = self.tr("this week") if col == DAYS_IN_WEEK + 1 else short_date(self.day(col))
             return f"{what}, {when}: {format_hours(self.minutes(row, col), 2)} {self.tr('hours')}"
         if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.FontRole and (total_row or col == DAYS_IN_WEEK + 1):
+        bold_total = total_row and (col == 0 or not self.compact)  # narrow days: plain
+        if role == Qt.ItemDataRole.FontRole and (bold_total or col == DAYS_IN_WEEK + 1):
             f = QFont()
             f.setBold(True)
             return f
         if role == Qt.ItemDataRole.BackgroundRole:
             if total_row or col == DAYS_IN_WEEK + 1:
-                return QBrush(TOTAL_BG)
+                return QBrush(themed(TOTAL_BG))
             if self.day(col) is not None and self.day(col) == self.today:
-                return QBrush(TODAY_BG)
+                return QBrush(themed(TODAY_BG))
         if role == Qt.ItemDataRole.ForegroundRole and col > 0 and self.minutes(row, col) == 0:
-            return QBrush(QColor("#7d8a8d"))
+            return QBrush(themed("#5d6d71"))
         if role == Qt.ItemDataRole.ToolTipRole:
             if cat is TimeCategory.DIRECT:
                 return self.tr("From your notes. Change a note to change these hours.")
+            if col == 0 and cat is not None:
+                return self.full_labels[cat]
             if cat is not None and col > 0:
                 return self.tr("Double-click to add an entry for this day.")
         if role == CATEGORY_ROLE:
@@ -348,7 +384,7 @@ class EntriesModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and col == 2:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and not r.editable:
-            return QBrush(QColor("#3f5257"))
+            return QBrush(themed("#3f5257"))
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == 3:
                 return r.details
@@ -786,15 +822,38 @@ class HoursPage(Page):
         self.go_date.setToolTip(self.tr("Go to the week of a date"))
         self.go_date.dateChanged.connect(self._on_go_date)
 
-        top = QHBoxLayout()
+        # The title and the week on one row, the week picker below it: on one row
+        # they do not fit a small laptop.
+        heading = QHBoxLayout()
+        heading.setSpacing(8)
+        heading.addWidget(title)
+        heading.addSpacing(12)
+        heading.addWidget(self.week_label, 1)
+        self.week_label.setWordWrap(True)
+        go_label = QLabel(self.tr("&Go to"))
+        go_label.setObjectName("hint")
+        go_label.setBuddy(self.go_date)
+        self.go_box = QWidget()
+        go = QHBoxLayout(self.go_box)
+        go.setContentsMargins(0, 0, 0, 0)
+        go.setSpacing(8)
+        go.addWidget(go_label)
+        go.addWidget(self.go_date)
+        self.picker = QHBoxLayout()
+        self.picker.setSpacing(8)
+        self.picker.addWidget(self.prev_button)
+        self.picker.addWidget(self.this_button)
+        self.picker.addWidget(self.next_button)
+        self.picker.addSpacing(12)
+        self.picker.addWidget(self.go_box)
+        self.picker.addStretch(1)
+        self.go_row = QHBoxLayout()  # "Go to" on a row of its own on a narrow window
+        self.go_row.addStretch(1)
+        top = QVBoxLayout()
         top.setSpacing(8)
-        top.addWidget(title)
-        top.addSpacing(12)
-        top.addWidget(self.week_label, 1)
-        top.addWidget(self.prev_button)
-        top.addWidget(self.this_button)
-        top.addWidget(self.next_button)
-        top.addWidget(self.go_date)
+        top.addLayout(heading)
+        top.addLayout(self.picker)
+        top.addLayout(self.go_row)
 
         # the timesheet
         self.week_model = WeekModel(self)
@@ -812,7 +871,10 @@ class HoursPage(Page):
         header = self.sheet.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(DAYS_IN_WEEK + 1, QHeaderView.ResizeMode.ResizeToContents)
         header.setHighlightSections(False)
+        header.setMinimumSectionSize(8)
+        self.sheet.viewport().installEventFilter(self)
         self.sheet.activated.connect(self._on_sheet_activated)
         self.sheet_summary = QLabel()
         self.sheet_summary.setObjectName("hint")
@@ -832,10 +894,12 @@ class HoursPage(Page):
         self.entries.setAlternatingRowColors(True)
         self.entries.setWordWrap(False)
         eh = self.entries.horizontalHeader()
-        eh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        eh.setStretchLastSection(True)
         eh.setHighlightSections(False)
         eh.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        # Details take what is left and give up room first; then the kind.
+        self.entries_fitter = ColumnFitter(
+            self.entries, elastic=(3, 1), stretch=(3,), min_chars={3: 12, 1: 8}
+        )
         self.entries.activated.connect(self._on_entry_activated)
         self.entries.selectionModel().selectionChanged.connect(self._update_buttons)
         self.entries.setMinimumHeight(220)
@@ -898,16 +962,21 @@ class HoursPage(Page):
         # progress
         self.cpss_card = ProgressCard(self.tr("Toward CPSS II"))
         self.ce_card = ProgressCard(self.tr("Continuing education"))
-        cards = QVBoxLayout()
-        cards.setSpacing(12)
-        cards.addWidget(self.cpss_card)
-        cards.addWidget(self.ce_card)
-        cards.addStretch(1)
+        self.cards = QWidget()
+        self.cards.setObjectName("hoursCards")
+        self.cards_layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self.cards)
+        self.cards_layout.setContentsMargins(0, 0, 0, 0)
+        self.cards_layout.setSpacing(12)
+        self.cards_layout.addWidget(self.cpss_card, 1)
+        self.cards_layout.addWidget(self.ce_card, 1)
 
-        middle = QHBoxLayout()
-        middle.setSpacing(16)
-        middle.addWidget(self.entry_stack, 3)
-        middle.addLayout(cards, 2)
+        # The entries take the page's width (their details need it) with the two
+        # cards side by side below them; on a wide window the cards sit beside the
+        # entries, on a narrow one below each other (see _arrange).
+        self.middle = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.middle.setSpacing(16)
+        self.middle.addWidget(self.entry_stack)
+        self.middle.addWidget(self.cards)
 
         # chart
         chart_title = QLabel(self.tr("Hours per week, last 12 weeks"))
@@ -925,13 +994,13 @@ class HoursPage(Page):
         content = QWidget()
         content.setObjectName("hoursContent")
         layout = QVBoxLayout(content)
-        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setContentsMargins(20, 16, 20, 20)
         layout.setSpacing(12)
         layout.addLayout(top)
         layout.addWidget(self.error)
         layout.addWidget(self.sheet)
         layout.addWidget(self.sheet_summary)
-        layout.addLayout(middle)
+        layout.addLayout(self.middle)
         layout.addWidget(chart_title)
         layout.addWidget(self.chart)
         self.scroll = QScrollArea()
@@ -942,6 +1011,7 @@ class HoursPage(Page):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.scroll)
+        self.scroll.viewport().installEventFilter(self)
 
         shortcuts: list[tuple[str, Callable[[], None]]] = [
             ("Alt+Left", lambda: self.show_week(self.week - timedelta(weeks=1))),
@@ -1012,6 +1082,7 @@ class HoursPage(Page):
         self._select_on_load = ""
         self.week_model.set_sheet(snap.week, snap.today)
         self.entries_model.set_week(snap.week, snap.names)
+        self.entries_fitter.measure()
         self._fit_sheet()
         self._select_id(selected)
         week = snap.week
@@ -1038,6 +1109,7 @@ class HoursPage(Page):
         self.error.show()
 
     def _fit_sheet(self) -> None:
+        self._fit_days()
         self.sheet.resizeRowsToContents()
         height = self.sheet.horizontalHeader().height() + 2 * self.sheet.frameWidth()
         for row in range(self.week_model.rowCount()):
@@ -1045,6 +1117,89 @@ class HoursPage(Page):
         if self.sheet.horizontalScrollBar().isVisible():
             height += self.sheet.horizontalScrollBar().height()
         self.sheet.setFixedHeight(height + 2)
+
+    def _fit_days(self) -> None:
+        """Days as "Mon 16" when seven of them fit beside the kinds, else as "Mo"
+        over "16" with shorter kinds and narrower cells. No day is narrower than
+        its widest figure: rather than cut a figure short, the sheet scrolls."""
+        model = self.week_model
+        fm = self.sheet.fontMetrics()
+        bold = QFont(self.sheet.font())
+        bold.setBold(True)
+        bfm = QFontMetrics(bold)
+        margins = 2 * (self.sheet.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 1)
+        figures = [
+            model.data(model.index(r, c)) or ""
+            for r in range(model.rowCount())
+            for c in range(1, DAYS_IN_WEEK + 1)
+        ]
+        widest = max((bfm.horizontalAdvance(t) for t in figures), default=0)
+        pad = 2 * 6 + margins  # the sheet's item padding (hours.qss) and the style's
+        day = max(bfm.horizontalAdvance("Wed 30"), widest) + pad
+        week = max(bfm.horizontalAdvance(t) for t in (self.tr("Week"), "00:00")) + pad
+        kinds = max(fm.horizontalAdvance(t) for t in model.labels.values()) + pad
+        compact = self.sheet.viewport().width() < kinds + DAYS_IN_WEEK * day + week
+        if compact != model.compact:
+            model.set_compact(compact)
+            self.sheet.setProperty("compact", compact)  # narrower cells (hours.qss)
+            self.sheet.style().unpolish(self.sheet)
+            self.sheet.style().polish(self.sheet)
+        if compact:  # plain figures (bold only in the week's column), 4px padding
+            widest = max((fm.horizontalAdvance(t) for t in figures), default=0)
+            pad = 2 * 4 + margins
+        header = self.sheet.horizontalHeader()
+        header.setMinimumSectionSize(widest + pad)
+        header.setFixedHeight(header.sizeHint().height())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            if watched is self.sheet.viewport():
+                compact = self.week_model.compact
+                self._fit_days()
+                if compact != self.week_model.compact:
+                    self._fit_sheet()
+            elif watched is self.scroll.viewport():
+                self._arrange()
+        return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._arrange()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._arrange()
+
+    def _arrange(self) -> None:
+        """The week picker on one row or two; the cards beside the entries, in a
+        row below them or below each other: whatever fits the page's width."""
+        m = self.scroll.widget().layout().contentsMargins()
+        bar = self.scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        room = self.width() - bar - m.left() - m.right()  # current even while hidden
+        em = self.fontMetrics().averageCharWidth()
+        # Beside the entries only when the entries keep ~90 characters of width.
+        beside = room >= em * 90 + self.middle.spacing() + em * 34
+        cards_in_row = beside is False and room >= 2 * em * 30 + self.cards_layout.spacing()
+        ltr, ttb = QBoxLayout.Direction.LeftToRight, QBoxLayout.Direction.TopToBottom
+        direction = ltr if beside else ttb
+        cards_direction = ltr if cards_in_row else ttb
+        if self.cards_layout.direction() != cards_direction:
+            self.cards_layout.setDirection(cards_direction)
+        buttons = sum(
+            b.sizeHint().width() for b in (self.prev_button, self.this_button, self.next_button)
+        )
+        go_beside = room >= buttons + 3 * 8 + 12 + self.go_box.sizeHint().width()
+        if go_beside != (self.picker.indexOf(self.go_box) >= 0):
+            if go_beside:
+                self.go_row.removeWidget(self.go_box)
+                self.picker.insertWidget(self.picker.count() - 1, self.go_box)
+            else:
+                self.picker.removeWidget(self.go_box)
+                self.go_row.insertWidget(0, self.go_box)
+        if self.middle.direction() != direction:
+            self.middle.setDirection(direction)
+            self.middle.setStretch(0, 5 if beside else 0)
+            self.middle.setStretch(1, 2 if beside else 0)
 
     def _show_advance(self, p: AdvanceProgress) -> None:
         done = format_hours(p.done_minutes)
@@ -1160,6 +1315,7 @@ class HoursPage(Page):
         self.confirm.hide()
         self.entry_stack.setCurrentWidget(self.editor)
         self.editor.start_new(day, category)
+        self._reveal_form()
 
     def edit_selected(self) -> None:
         row = self._selected_row()
@@ -1175,6 +1331,11 @@ class HoursPage(Page):
         self.confirm.hide()
         self.entry_stack.setCurrentWidget(self.editor)
         self.editor.start_edit(r.entry)
+        self._reveal_form()
+
+    def _reveal_form(self) -> None:
+        """Scroll the page so the form just opened is in view (once laid out)."""
+        QTimer.singleShot(0, lambda: self.scroll.ensureWidgetVisible(self.editor, 0, 0))
 
     def close_form(self) -> None:
         self.entry_stack.setCurrentIndex(0)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from app.domain.participant_import import REQUIRED
 from app.store import records_queries as rq
 from app.ui.start import message_for
+from app.ui.theme import themed
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 OK, WARNING, BAD = "ok", "warning", "bad"
@@ -111,9 +112,9 @@ class PreviewModel(QAbstractTableModel):
             i = col - len(self.FIXED)
             return cells[i] if i < len(cells) else ""
         if role == Qt.ItemDataRole.BackgroundRole and col in (1, 2) and outcome != OK:
-            return QBrush(QColor(COLOURS[outcome][0]))
+            return QBrush(themed(COLOURS[outcome][0]))
         if role == Qt.ItemDataRole.ForegroundRole and col == 1:
-            return QBrush(QColor(COLOURS[outcome][1]))
+            return QBrush(themed(COLOURS[outcome][1]))
         if role == Qt.ItemDataRole.ToolTipRole and why:
             return why
         return None

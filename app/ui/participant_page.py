@@ -15,10 +15,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QCheckBox,
     QDialog,
     QFormLayout,
@@ -40,6 +41,7 @@ from app.domain.attention import ConsentState, Reason
 from app.domain.records import BARC10_ITEMS, Goal, GoalStatus, Participant, RecoveryDomain
 from app.store import records_queries as rq
 from app.ui.barc_chart import Barc10Chart
+from app.ui.columns import ColumnFitter
 from app.ui.context import AppContext, Page
 from app.ui.record_dialogs import Barc10Dialog, ConsentDialog, GoalDialog, RevokeDialog
 from app.ui.record_models import ID_ROLE, Barc10Model, ConsentModel, TimelineModel, short_date
@@ -99,6 +101,7 @@ class GoalCard(QFrame):
         self.statement.setTextFormat(Qt.TextFormat.PlainText)
         self.meta = QLabel()
         self.meta.setObjectName("hint")
+        self.meta.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setObjectName("goalProgress")
         self.progress.setRange(0, max(1, len(goal.steps)))
@@ -197,16 +200,21 @@ class ParticipantPage(Page):
         self.message.setWordWrap(True)
         self.message.hide()
 
-        head = QHBoxLayout()
-        names = QVBoxLayout()
-        names.setSpacing(2)
-        names.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignLeft)
-        names.addWidget(self.name_label)
-        names.addWidget(self.summary_label)
-        names.addLayout(self.badges)
-        head.addLayout(names, 1)
-        head.addWidget(self.edit_button, 0, Qt.AlignmentFlag.AlignBottom)
-        head.addWidget(self.new_note_button, 0, Qt.AlignmentFlag.AlignBottom)
+        # The back link and the buttons share the first row, so the name, the
+        # summary and the badges have the page's whole width below them.
+        first = QHBoxLayout()
+        first.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignLeft)
+        first.addStretch(1)
+        first.addWidget(self.edit_button)
+        first.addWidget(self.new_note_button)
+        self.name_label.setWordWrap(True)
+        self.summary_label.setWordWrap(True)
+        head = QVBoxLayout()
+        head.setSpacing(2)
+        head.addLayout(first)
+        head.addWidget(self.name_label)
+        head.addWidget(self.summary_label)
+        head.addLayout(self.badges)
 
         # -- tabs --------------------------------------------------------------------
         self.tabs = QTabWidget()
@@ -266,8 +274,12 @@ class ParticipantPage(Page):
                 ("discharge", tr("Discharge")),
             ],
         )
+        self.profile_grid = grid
+        self.profile_forms: list[QFormLayout] = []
         for c, rows in enumerate(columns):
             form = QFormLayout()
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+            self.profile_forms.append(form)
             form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
             form.setVerticalSpacing(8)
             form.setHorizontalSpacing(12)
@@ -291,6 +303,8 @@ class ParticipantPage(Page):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(body)
+        self.profile_scroll = scroll
+        scroll.viewport().installEventFilter(self)
         return scroll
 
     def _goals_tab(self) -> QWidget:
@@ -333,6 +347,7 @@ class ParticipantPage(Page):
         self.goals_scroll.setWidgetResizable(True)
         self.goals_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.goals_scroll.setWidget(body)
+        self.goals_scroll.viewport().installEventFilter(self)
         return self.goals_scroll
 
     def _consents_tab(self) -> QWidget:
@@ -366,6 +381,14 @@ class ParticipantPage(Page):
         v.addLayout(top)
         v.addWidget(self.consent_table, 1)
         v.addWidget(self.consent_detail)
+        self.consent_detail.hide()  # shown with the selected consent's details
+        self.consent_fitter = ColumnFitter(
+            self.consent_table,
+            elastic=(5, 2),
+            stretch=(5,),
+            hide_order=(5, 3, 1),
+            min_chars={5: 12, 2: 12},
+        )
         return w
 
     def _barc_tab(self) -> QWidget:
@@ -374,6 +397,7 @@ class ParticipantPage(Page):
         self.barc_model = Barc10Model(self)
         self.barc_table = _table(tr("BARC-10 assessments"), "barcTable")
         self.barc_table.setModel(self.barc_model)
+        self.barc_fitter = ColumnFitter(self.barc_table, elastic=(0,), stretch=(0,))
         self.barc_table.selectionModel().currentRowChanged.connect(self._barc_selected)
         self.barc_items = QLabel()
         self.barc_items.setObjectName("barcItems")
@@ -387,27 +411,44 @@ class ParticipantPage(Page):
         top = QHBoxLayout()
         top.addWidget(self.barc_summary, 1)
         top.addWidget(self.add_barc_button)
-        lower = QHBoxLayout()
-        lower.addWidget(self.barc_table, 2)
+        # The assessments beside the chosen one's items, or above them when narrow;
+        # the whole tab scrolls when the window is short.
+        self.barc_lower = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.barc_lower.addWidget(self.barc_table, 1)
         items_scroll = QScrollArea()
         items_scroll.setWidgetResizable(True)
         items_scroll.setFrameShape(QFrame.Shape.NoFrame)
         items_scroll.setWidget(self.barc_items)
-        lower.addWidget(items_scroll, 3)
+        self.barc_lower.addWidget(items_scroll, 1)
+        self.barc_table.setMinimumHeight(self.fontMetrics().height() * 9)
+        items_scroll.setMinimumHeight(self.fontMetrics().height() * 9)
         w = QWidget()
         w.setObjectName("tabBody")
         v = QVBoxLayout(w)
         v.setContentsMargins(12, 12, 12, 12)
         v.addLayout(top)
         v.addWidget(self.chart, 3)
-        v.addLayout(lower, 2)
-        return w
+        v.addLayout(self.barc_lower, 2)
+        self.barc_scroll = QScrollArea()
+        self.barc_scroll.setWidgetResizable(True)
+        self.barc_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.barc_scroll.setWidget(w)
+        self.barc_scroll.viewport().installEventFilter(self)
+        return self.barc_scroll
 
     def _timeline_tab(self) -> QWidget:
         tr = self.tr
         self.timeline_model = TimelineModel(self)
         self.timeline_table = _table(tr("Timeline of encounters"), "timelineTable")
         self.timeline_table.setModel(self.timeline_model)
+        TL = TimelineModel
+        self.timeline_fitter = ColumnFitter(
+            self.timeline_table,
+            elastic=(TL.COL_MODALITY, TL.COL_NOTE),
+            stretch=(TL.COL_NOTE,),
+            hide_order=(TL.COL_MODALITY, TL.COL_TIME, TL.COL_MINUTES),
+            min_chars={TL.COL_NOTE: 24, TL.COL_MODALITY: 9},
+        )
         self.timeline_table.activated.connect(self._timeline_activated)  # double-click, Enter
         self.timeline_summary = QLabel()
         self.timeline_summary.setObjectName("hint")
@@ -425,6 +466,59 @@ class ParticipantPage(Page):
         v.addLayout(top)
         v.addWidget(self.timeline_table, 1)
         return w
+
+    # -- fitting the width -------------------------------------------------------------
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            # After the resize is handled (the tab may have been hidden meanwhile).
+            if watched is self.profile_scroll.viewport():
+                QTimer.singleShot(0, self._arrange_profile)
+            elif watched is self.goals_scroll.viewport():
+                QTimer.singleShot(0, self._arrange_goals)
+            elif watched is self.barc_scroll.viewport():
+                narrow = watched.width() < self.fontMetrics().averageCharWidth() * 76
+                ttb, ltr = QBoxLayout.Direction.TopToBottom, QBoxLayout.Direction.LeftToRight
+                self.barc_lower.setDirection(ttb if narrow else ltr)
+        return super().eventFilter(watched, event)
+
+    def _arrange_profile(self) -> None:
+        """The profile's two columns side by side when both fit, else one below the
+        other."""
+        room = self.profile_scroll.viewport().width() - 32
+        need = self.fontMetrics().averageCharWidth() * 84  # two labels and two values
+        columns = 2 if room >= need else 1
+        placed = self.profile_grid.itemAtPosition(0, 1) is not None
+        if (columns == 2) != placed:
+            for form in self.profile_forms:
+                self.profile_grid.removeItem(form)
+            for i, form in enumerate(self.profile_forms):
+                row, col = (0, i) if columns == 2 else (i, 0)
+                self.profile_grid.addLayout(form, row, col, Qt.AlignmentFlag.AlignTop)
+            self.profile_grid.setColumnStretch(1, 1 if columns == 2 else 0)
+        body = self.profile_scroll.widget().layout()
+        body.invalidate()  # a tab hidden while resized keeps its old geometry otherwise
+        body.activate()
+
+    def _arrange_goals(self) -> None:
+        """The domains in two columns when a goal card keeps ~36 characters of
+        width, else in one."""
+        room = self.goals_scroll.viewport().width() - 24
+        em = self.fontMetrics().averageCharWidth()
+        columns = 2 if room >= 2 * em * 40 + self.goals_layout.spacing() else 1
+        if columns != getattr(self, "_goal_columns", 2):
+            self._goal_columns = columns
+            boxes = [self.domain_boxes[d] for d in RecoveryDomain]
+            for box in boxes:
+                self.goals_layout.removeWidget(box)
+            for i, box in enumerate(boxes):
+                self.goals_layout.addWidget(
+                    box, i // columns, i % columns, Qt.AlignmentFlag.AlignTop
+                )
+            self.goals_layout.setColumnStretch(1, 1 if columns == 2 else 0)
+        body = self.goals_scroll.widget().layout()
+        body.invalidate()  # a tab hidden while resized keeps its old geometry otherwise
+        body.activate()
 
     # -- loading -------------------------------------------------------------------------
 
@@ -593,7 +687,10 @@ class ParticipantPage(Page):
     def _show_consents(self, record: rq.ParticipantRecord) -> None:
         self.consent_model.today = date.today()
         self.consent_model.set_rows(record.consents)
-        self.consent_table.resizeColumnsToContents()
+        # Expired and revoked states are bold: room for the bolder letters.
+        self.consent_fitter.measure(
+            extra=lambda col: self.fontMetrics().averageCharWidth() * 3 if col == 0 else 0
+        )
         states = [self.consent_model.state(r) for r in range(self.consent_model.rowCount())]
         in_force = sum(1 for s in states if s in (ConsentState.IN_FORCE, ConsentState.EXPIRING))
         self.consent_summary.setText(
@@ -602,12 +699,13 @@ class ParticipantPage(Page):
             else self.tr("No consents on file.")
         )
         self.consent_detail.setText("")
+        self.consent_detail.hide()
         self.revoke_button.setEnabled(False)
 
     def _show_barc(self, record: rq.ParticipantRecord) -> None:
         self.chart.set_points([(b.assessed_on, b.total) for b in record.barc10])
         self.barc_model.set_rows(record.barc10)
-        self.barc_table.resizeColumnsToContents()
+        self.barc_fitter.measure()
         self.barc_items.setText("")
         n = len(record.barc10)
         self.barc_summary.setText(
@@ -626,14 +724,7 @@ class ParticipantPage(Page):
         if unsigned:
             text += self.tr(" · {0} not signed yet").format(unsigned)
         self.timeline_summary.setText(text if n else self.tr("No encounters yet."))
-        if n and not self._timeline_sized:
-            widths = (130, 90, 80, 170, 170)
-            scale = self.fontMetrics().height() / 17
-            for col, w in enumerate(widths):
-                self.timeline_table.setColumnWidth(col, int(w * scale))
-            self._timeline_sized = True
-
-    _timeline_sized = False
+        self.timeline_fitter.measure()
 
     # -- clearing ------------------------------------------------------------------------
 
@@ -738,6 +829,7 @@ class ParticipantPage(Page):
     def _consent_selected(self, current: Any, _previous: Any = None) -> None:
         if not current.isValid():
             self.consent_detail.setText("")
+            self.consent_detail.hide()
             self.revoke_button.setEnabled(False)
             return
         c = self.consent_model.row_at(current.row())
@@ -753,6 +845,7 @@ class ParticipantPage(Page):
         if c.revoked_on:
             lines.append(tr("Revoked {0}: {1}").format(short_date(c.revoked_on), c.revocation_note))
         self.consent_detail.setText("\n".join(lines))
+        self.consent_detail.show()
         self.revoke_button.setEnabled(c.revoked_on is None)
 
     def add_barc10(self) -> QDialog | None:

@@ -9,11 +9,12 @@ from datetime import date
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QFont
 
 from app.domain.attention import ConsentState, consent_state, consent_state_text
 from app.domain.records import Barc10, Consent, NoteStatus
 from app.store.records_queries import TimelineRow
+from app.ui.theme import themed
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -115,12 +116,12 @@ class ConsentModel(_Table):
         if role == ID_ROLE:
             return c.id
         if role == Qt.ItemDataRole.BackgroundRole and col == self.COL_STATE:
-            return QBrush(QColor(STATE_COLOURS[state][0]))
+            return QBrush(themed(STATE_COLOURS[state][0]))
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == self.COL_STATE:
-                return QBrush(QColor(STATE_COLOURS[state][1]))
+                return QBrush(themed(STATE_COLOURS[state][1]))
             if state in (ConsentState.EXPIRED, ConsentState.REVOKED):
-                return QBrush(QColor("#5a6468"))
+                return QBrush(themed("#5a6468"))
         if role == Qt.ItemDataRole.FontRole and state in (
             ConsentState.REVOKED,
             ConsentState.EXPIRED,
@@ -191,9 +192,9 @@ class TimelineModel(_Table):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and col == self.COL_STATUS:
             if r.status in (NoteStatus.DRAFT, NoteStatus.RETURNED):
-                return QBrush(QColor("#7a4a00"))
+                return QBrush(themed("#7a4a00"))
             if r.status is NoteStatus.VOID:
-                return QBrush(QColor("#6b7679"))
+                return QBrush(themed("#6b7679"))
         if (
             role == Qt.ItemDataRole.FontRole
             and col == self.COL_STATUS

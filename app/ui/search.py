@@ -22,6 +22,7 @@ import re
 from datetime import date
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import (
     QAbstractListModel,
     QEvent,
@@ -35,7 +36,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -54,6 +55,7 @@ from app.store.repositories import Repositories
 from app.store.search import SearchHit, search
 from app.ui.context import AppContext
 from app.ui.start import message_for
+from app.ui.theme import themed
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -187,7 +189,7 @@ class ResultDelegate(QStyledItemDelegate):
         opt.text = ""
         is_header = bool(index.data(HEADER_ROLE))
         if is_header:
-            painter.fillRect(opt.rect, QColor("#eef3f0"))
+            painter.fillRect(opt.rect, themed("#eef3f0"))
         elif opt.widget is not None:
             opt.widget.style().drawControl(
                 QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget
@@ -202,7 +204,7 @@ class ResultDelegate(QStyledItemDelegate):
         title = index.data(Qt.ItemDataRole.DisplayRole) or ""
         if is_header:
             painter.setFont(bold)
-            painter.setPen(QColor("#4a585c"))
+            painter.setPen(themed("#4a585c"))
             y = opt.rect.top() + (opt.rect.height() - fm.height()) / 2 + fm.ascent()
             painter.drawText(
                 QPointF(x, y),
@@ -213,7 +215,7 @@ class ResultDelegate(QStyledItemDelegate):
         hit: SearchHit = index.data(HIT_ROLE)
         top = opt.rect.top() + fm.height() * 0.3
         painter.setFont(bold)
-        painter.setPen(QColor("#1e2a2f"))
+        painter.setPen(themed("#1e2a2f"))
         painter.drawText(
             QPointF(x, top + fm.ascent()),
             QFontMetrics(bold).elidedText(title, Qt.TextElideMode.ElideRight, int(width)),
@@ -222,7 +224,7 @@ class ResultDelegate(QStyledItemDelegate):
             y = top + fm.height() + fm.ascent()
             for text, strong, seg_x in snippet_runs(hit.snippet, width, fm, QFontMetrics(bold)):
                 painter.setFont(bold if strong else opt.font)
-                painter.setPen(QColor("#102a2d") if strong else QColor("#3f5257"))
+                painter.setPen(themed("#102a2d") if strong else themed("#3f5257"))
                 painter.drawText(QPointF(x + seg_x, y), text)
         painter.restore()
 
@@ -336,7 +338,8 @@ class SearchBox(QWidget):
         pl.addWidget(self.list, 1)
         self._window: QWidget | None = None
         popup = self.popup
-        self.destroyed.connect(lambda *_: popup.deleteLater())
+        # The popup may be gone already when the window closes with the bar in it.
+        self.destroyed.connect(lambda *_: popup.deleteLater() if shiboken6.isValid(popup) else None)
 
     # -- what the lead binds ---------------------------------------------------------------
 

@@ -56,6 +56,19 @@ def contrast(a: str, b: str) -> float:
     return (la + 0.05) / (lb + 0.05)
 
 
+def is_dark() -> bool:
+    """Whether the dark scheme is in use (what :func:`apply_theme` last set)."""
+    app = QApplication.instance()
+    return bool(app is not None and app.property("peertrailDark"))
+
+
+def themed(light: str) -> QColor:
+    """A colour written for the light scheme (``#rrggbb``), as the scheme in use
+    shows it: for what Python code paints itself (charts, badges in delegates,
+    item colours of models), which the style sheets cannot turn."""
+    return QColor(dark_color(light.lstrip("#")) if is_dark() else light)
+
+
 def system_is_dark() -> bool:
     hints = QGuiApplication.styleHints()
     return hints.colorScheme() == Qt.ColorScheme.Dark
@@ -84,11 +97,23 @@ def palette(dark: bool) -> QPalette:
     return pal
 
 
+def indicator_palette(dark: bool) -> QPalette:
+    """The palette of check boxes and radio buttons. Fusion draws their box's edge
+    from the window colour made darker, which on a dark window is as good as
+    invisible; a mid grey "window" for these two classes gives the edge contrast."""
+    pal = palette(dark)
+    if dark:
+        pal.setColor(QPalette.ColorRole.Window, QColor("#b3c0bc"))
+    return pal
+
+
 def apply_theme(app: QApplication, light_sheet: str, dark: bool | None = None) -> bool:
     """Set the palette and the (possibly turned) style sheet; returns whether the
     dark scheme is in use."""
     dark = system_is_dark() if dark is None else dark
     app.setPalette(palette(dark))
+    for cls in ("QCheckBox", "QRadioButton"):
+        app.setPalette(indicator_palette(dark), cls)
     app.setStyleSheet(dark_sheet(light_sheet) if dark else light_sheet)
     app.setProperty("peertrailDark", dark)
     return dark
