@@ -49,3 +49,11 @@ def test_apply_theme_sets_sheet_and_palette(qtbot):
         assert app.palette().window().color().lightnessF() > 0.8
     finally:
         apply_theme(app, light, dark=False)
+
+
+def test_lines_marked_same_in_dark_keep_their_colour():
+    sheet = "A { background: #173b3f; /* same in dark */\n  color: #1e2a2f; }\n"
+    dark = dark_sheet(sheet)
+    assert "#173b3f" in dark
+    assert "#1e2a2f" not in dark
+    assert "#173b3f; /* same in dark */" in dark_sheet(load_style_sheet())

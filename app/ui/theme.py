@@ -34,9 +34,17 @@ def dark_color(hex6: str) -> str:
     return "#{:02x}{:02x}{:02x}".format(*(round(c * 255) for c in (r, g, b)))
 
 
+KEEP = "/* same in dark */"
+
+
 def dark_sheet(light_sheet: str) -> str:
-    """Turn every ``#rrggbb`` colour of a light style sheet into its dark twin."""
-    return HEX.sub(lambda m: dark_color(m.group(1)), light_sheet)
+    """Turn every ``#rrggbb`` colour of a light style sheet into its dark twin,
+    except on lines marked ``/* same in dark */`` (surfaces that are already dark,
+    like the navigation panel)."""
+    return "".join(
+        line if KEEP in line else HEX.sub(lambda m: dark_color(m.group(1)), line)
+        for line in light_sheet.splitlines(keepends=True)
+    )
 
 
 def relative_luminance(hex_color: str) -> float:
