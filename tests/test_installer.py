@@ -179,7 +179,7 @@ def home(tmp_path: Path) -> Path:
 @needs_build
 def test_deb_holds_the_app_launcher_menu_entry_and_icons(deb: Path):
     fields = subprocess.run(["dpkg-deb", "-f", str(deb)], capture_output=True, text=True).stdout
-    assert re.search(rf"^Package: peertrail$", fields, re.M)
+    assert re.search(r"^Package: peertrail$", fields, re.M)
     assert re.search(rf"^Version: {re.escape(VERSION)}$", fields, re.M)
     assert "libxcb-cursor0" in fields and "libegl1" in fields
     listing = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True).stdout
@@ -393,7 +393,9 @@ def test_apt_installs_and_removes_it_on_this_machine(deb: Path, tmp_path: Path):
         )
         assert version.stdout.strip() == f"PeerTrail {VERSION}"
         run_env["PEERTRAIL_PASSPHRASE"] = PASSPHRASE
-        assert subprocess.run(["peertrail", "init"], env=run_env, capture_output=True).returncode == 0
+        assert (
+            subprocess.run(["peertrail", "init"], env=run_env, capture_output=True).returncode == 0
+        )
         status = subprocess.run(
             ["peertrail", "status", "--json"], env=run_env, capture_output=True, text=True
         )
