@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench lint format
+.PHONY: run test bench lint format installer
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,3 +33,9 @@ lint: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+$(VENV)/.installed-build: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[build]' && touch $@ $(VENV)/.installed
+
+installer: $(VENV)/.installed-build
+	$(BIN)/python installer/build.py
