@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench lint format screenshots
+.PHONY: run test bench lint format screenshots installer
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,3 +39,9 @@ screenshots: $(VENV)/.installed-test
 	QT_SCALE_FACTOR=1 $(BIN)/python -m tests.screenshot_tour screenshots-tmp/100
 	QT_SCALE_FACTOR=2 $(BIN)/python -m tests.screenshot_tour screenshots-tmp/200
 	PEERTRAIL_THEME=dark $(BIN)/python -m tests.screenshot_tour screenshots-tmp/dark
+
+$(VENV)/.installed-build: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[build]' && touch $@ $(VENV)/.installed
+
+installer: $(VENV)/.installed-build
+	$(BIN)/python installer/build.py

@@ -324,39 +324,33 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from app.store.replica import StoreReplica
-    from sync.client import SyncClient, SyncError, make_session
+    from app.enrolment import EnrolmentError, enroll, normalise_fingerprint, normalise_server
 
-    url = args.server.rstrip("/")
-    if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
-        raise UsageError("The server address must start with https://.")
+    try:  # check what was typed before asking for anything
+        normalise_server(args.server)
+        normalise_fingerprint(args.fingerprint or "")
+    except EnrolmentError as e:
+        raise UsageError(str(e)) from None
     store = _open_store(args)
     try:
         password = _secret("PEERTRAIL_SERVER_PASSWORD", "Server password: ")
-        replica = StoreReplica(store)
-        client = SyncClient(replica, url, token="", session=make_session(args.fingerprint))
         try:
-            answer = client.enroll(args.username, password, device_name=args.device_name)
-        except SyncError as e:
-            if e.code == "offline":
-                _err(
-                    "The server cannot be reached, so this laptop was not enrolled; nothing "
-                    "was changed. Check the address and the connection, then try again."
-                )
-            else:
-                _err(str(e))
+            answer = enroll(
+                store,
+                args.server,
+                args.username,
+                password,
+                fingerprint=args.fingerprint or "",
+                device_name=args.device_name,
+            )
+        except EnrolmentError as e:
+            _err(str(e))
+            if e.code == "usage":
+                return EXIT_USAGE
             return EXIT_AUTH if e.code == "unauthorized" else EXIT_DAMAGED
-        replica.adopt_identity(answer.user_id, answer.role)
-        replica.save_server(
-            url=url,
-            fingerprint=args.fingerprint or "",
-            token=answer.token,
-            username=args.username,
-        )
-        store.audit("sync", how="enrolled")
     finally:
         store.close()
-    print(f"This laptop is enrolled as {args.username} ({answer.role}). Run 'sync' to exchange.")
+    print(f"This laptop is enrolled as {answer.username} ({answer.role}). Run 'sync' to exchange.")
     return EXIT_OK
 
 

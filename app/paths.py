@@ -13,7 +13,16 @@ from pathlib import Path
 import platformdirs
 
 APP_NAME = "PeerTrail"
+#: The organisation name for platformdirs and QSettings (the folder the data and
+#: settings live under on Windows and macOS).
 APP_AUTHOR = "PeerTrail"
+#: The organisation domain for QSettings on macOS (``org.peertrail.PeerTrail``).
+APP_DOMAIN = "peertrail.org"
+#: The .desktop file name on Linux (without ".desktop"), so the window is linked
+#: to its menu entry and icon.
+DESKTOP_ID = "peertrail"
+#: Sizes of the rendered app icon in resources/icons (peertrail-<size>.png).
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 
 
 def default_data_dir() -> Path:
@@ -31,5 +40,13 @@ def demo_data_dir(data_dir: Path | None = None) -> Path:
 
 
 def resource_path(*parts: str) -> Path:
+    """A file under resources/: beside the source tree, or inside the frozen app
+    (PyInstaller unpacks the listed data folders under ``sys._MEIPASS``)."""
     root = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parent.parent))
     return root.joinpath("resources", *parts)
+
+
+def icon_files() -> list[Path]:
+    """The app icon's PNG sizes that exist, smallest first."""
+    files = [resource_path("icons", f"peertrail-{size}.png") for size in ICON_SIZES]
+    return [f for f in files if f.is_file()]

@@ -70,6 +70,14 @@ def make_vault(folder: Path, *names: tuple[str, str]) -> str:
     return key
 
 
+def to_create_page(qtbot, window: MainWindow):
+    """From the first-start welcome to the create page, as a person would."""
+    assert window.start.currentWidget() is window.start.welcome_page
+    qtbot.mouseClick(window.start.welcome_page.start_button, Qt.MouseButton.LeftButton)
+    assert window.start.currentWidget() is window.start.create_page
+    return window.start.create_page
+
+
 def shown_names(window: MainWindow) -> list[str]:
     model = window.caseload.proxy
     return [model.index(r, 0).data() for r in range(model.rowCount())]
@@ -124,8 +132,7 @@ def test_tasks_shutdown_runs_the_final_step_after_queued_work(qtbot):
 
 def test_create_vault_through_the_ui(qtbot, make_window, data_dir):
     w = make_window(data_dir)
-    page = w.start.create_page
-    assert w.start.currentWidget() is page
+    page = to_create_page(qtbot, w)
     assert w.windowTitle() == TITLE
 
     page.passphrase.setText("short")
@@ -178,7 +185,7 @@ def test_create_vault_through_the_ui(qtbot, make_window, data_dir):
 
 def test_closing_on_the_recovery_key_page_closes_the_store(qtbot, make_window, data_dir):
     w = make_window(data_dir)
-    page = w.start.create_page
+    page = to_create_page(qtbot, w)
     page.passphrase.setText(NEW_PASSPHRASE)
     page.confirm.setText(NEW_PASSPHRASE)
     qtbot.mouseClick(page.submit_button, Qt.MouseButton.LeftButton)
@@ -356,7 +363,7 @@ def test_demo_opens_beside_the_real_vault_and_says_demo(qtbot, make_window, data
     w = make_window(data_dir)
     reports: list[int] = []
     w.start.demo_page.progress.valueChanged.connect(reports.append)
-    qtbot.mouseClick(w.start.create_page.demo_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(w.start.welcome_page.demo_button, Qt.MouseButton.LeftButton)
     assert w.windowTitle() == DEMO_TITLE
     assert w.demo_banner.isVisible()
     settle(qtbot, w)
@@ -377,10 +384,10 @@ def test_demo_opens_beside_the_real_vault_and_says_demo(qtbot, make_window, data
     settle(qtbot, w)
     assert w.windowTitle() == TITLE
     assert not w.demo_banner.isVisible()
-    assert w.start.currentWidget() is w.start.create_page
+    assert w.start.currentWidget() is w.start.welcome_page
 
     # The second time the demo vault is opened, not filled again.
-    qtbot.mouseClick(w.start.create_page.demo_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(w.start.welcome_page.demo_button, Qt.MouseButton.LeftButton)
     settle(qtbot, w)
     assert len(calls) == 1
     assert w.model.rowCount() == 40
@@ -395,7 +402,7 @@ def test_demo_failure_is_shown_with_a_way_back(qtbot, make_window, data_dir, mon
     module.fill_demo = fill_demo  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "app.demo", module)
     w = make_window(data_dir)
-    qtbot.mouseClick(w.start.create_page.demo_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(w.start.welcome_page.demo_button, Qt.MouseButton.LeftButton)
     settle(qtbot, w)
     page = w.start.demo_page
     assert w.session is None
@@ -403,14 +410,14 @@ def test_demo_failure_is_shown_with_a_way_back(qtbot, make_window, data_dir, mon
     assert page.back_button.isVisible()
     assert w.windowTitle() == TITLE
     qtbot.mouseClick(page.back_button, Qt.MouseButton.LeftButton)
-    assert w.start.currentWidget() is w.start.create_page
+    assert w.start.currentWidget() is w.start.welcome_page
 
 
 @pytest.mark.slow
 def test_real_demo_fill(qtbot, make_window, data_dir):
     pytest.importorskip("app.demo")
     w = make_window(data_dir)
-    qtbot.mouseClick(w.start.create_page.demo_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(w.start.welcome_page.demo_button, Qt.MouseButton.LeftButton)
     settle(qtbot, w, timeout=240_000)
     assert w.start.demo_page.error.text() == ""
     assert w.current_page() is w.caseload

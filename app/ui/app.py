@@ -6,9 +6,11 @@ import logging
 import sys
 from pathlib import Path
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from app.paths import APP_AUTHOR, APP_NAME, resource_path
+from app import __version__
+from app.paths import APP_AUTHOR, APP_DOMAIN, APP_NAME, DESKTOP_ID, icon_files, resource_path
 from app.ui.main_window import MainWindow
 from app.ui.theme import follow_system
 
@@ -32,12 +34,24 @@ def load_style_sheet() -> str:
     return "\n".join(parts)
 
 
+def app_icon() -> QIcon:
+    """The PeerTrail icon in every rendered size (an empty icon if none are found)."""
+    icon = QIcon()
+    for path in icon_files():
+        icon.addFile(str(path))
+    return icon
+
+
 def make_application(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         app = QApplication(list(sys.argv if argv is None else argv))
     app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(__version__)
     app.setOrganizationName(APP_AUTHOR)
+    app.setOrganizationDomain(APP_DOMAIN)
+    app.setDesktopFileName(DESKTOP_ID)
+    app.setWindowIcon(app_icon())
     app.setStyle("Fusion")  # the same look on Windows, macOS and Linux; the sheet builds on it
     follow_system(app, load_style_sheet())  # light or dark, as the system is
     return app

@@ -1,5 +1,7 @@
 """The start screens: create a vault, see its recovery key, unlock it, recover it
-with the recovery key, or open the demo.
+with the recovery key, or open the demo. On a first start (no vault in the data
+folder) the welcome comes first, and enrolment with the agency's server can follow
+the recovery key (app/ui/welcome.py).
 
 Every step that derives a key or opens the database runs on the database thread
 (:class:`app.ui.tasks.TaskManager`); the screens only collect what the person
@@ -22,23 +24,28 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication, QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
     QStackedWidget,
-    QVBoxLayout,
     QWidget,
 )
 
+from app.enrolment import EnrolmentError, enroll
 from app.paths import demo_data_dir
 from app.store.db import Store
 from app.store.errors import StoreError
 from app.store.repositories import Repositories
 from app.store.vault import MIN_PASSPHRASE, Vault
+from app.ui.pages import Page as _Page
+from app.ui.pages import label as _label
+from app.ui.pages import link as _link
+from app.ui.pages import passphrase_edit as _passphrase_edit
+from app.ui.pages import primary as _primary
 from app.ui.tasks import TaskManager, log_failure
+from app.ui.welcome import EnrolPage, WelcomePage
 
 log = logging.getLogger(__name__)
 
@@ -187,102 +194,6 @@ def progress_fraction(*args: Any, **kwargs: Any) -> tuple[float | None, str]:
 
 
 # -- widgets --------------------------------------------------------------------------
-
-
-def _label(text: str, name: str = "", wrap: bool = True) -> QLabel:
-    label = QLabel(text)
-    if name:
-        label.setObjectName(name)
-    label.setWordWrap(wrap)
-    label.setIndent(0)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
-    return label
-
-
-def _passphrase_edit(accessible: str) -> QLineEdit:
-    edit = QLineEdit()
-    edit.setEchoMode(QLineEdit.EchoMode.Password)
-    edit.setAccessibleName(accessible)
-    edit.setMinimumWidth(320)
-    return edit
-
-
-def _link(text: str) -> QPushButton:
-    button = QPushButton(text)
-    button.setObjectName("link")
-    button.setFlat(True)
-    button.setCursor(Qt.CursorShape.PointingHandCursor)
-    return button
-
-
-def _primary(text: str) -> QPushButton:
-    button = QPushButton(text)
-    button.setObjectName("primary")
-    button.setDefault(True)
-    return button
-
-
-class _Page(QWidget):
-    """A centred card with a title, a text, a form, an inline error and a busy bar."""
-
-    def __init__(self, title: str, intro: str, name: str) -> None:
-        super().__init__()
-        self.setObjectName(name)
-        self.card = QFrame()
-        self.card.setObjectName("card")
-        self.card.setMaximumWidth(620)
-        self.body = QVBoxLayout(self.card)
-        self.body.setContentsMargins(36, 32, 36, 28)
-        self.body.setSpacing(10)
-        self.title = _label(title, "pageTitle")
-        self.body.addWidget(self.title)
-        self.intro = _label(intro, "intro")
-        self.body.addWidget(self.intro)
-        self.body.addSpacing(6)
-
-        self.error = _label("", "error")
-        self.error.setAccessibleName("Message")
-        self.error.hide()
-        self.busy_bar = QProgressBar()
-        self.busy_bar.setObjectName("busy")
-        self.busy_bar.setRange(0, 0)
-        self.busy_bar.setTextVisible(False)
-        self.busy_bar.hide()
-
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(24, 24, 24, 24)
-        outer.addStretch(1)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.card, 10)
-        row.addStretch(1)
-        outer.addLayout(row)
-        outer.addStretch(2)
-        self._inputs: list[QWidget] = []
-
-    def add_field(self, caption: str, widget: QWidget, hint: str = "") -> None:
-        cap = _label(caption, "fieldLabel")
-        cap.setBuddy(widget)
-        self.body.addWidget(cap)
-        self.body.addWidget(widget)
-        if hint:
-            self.body.addWidget(_label(hint, "hint"))
-        self._inputs.append(widget)
-
-    def add_status(self) -> None:
-        self.body.addWidget(self.error)
-        self.body.addWidget(self.busy_bar)
-
-    def show_error(self, text: str) -> None:
-        self.error.setText(text)
-        self.error.setVisible(bool(text))
-
-    def set_busy(self, busy: bool) -> None:
-        self.busy_bar.setVisible(busy)
-        for w in self._inputs:
-            w.setEnabled(not busy)
-        if busy:
-            self.show_error("")
 
 
 class CreatePage(_Page):
@@ -622,6 +533,8 @@ class StartScreen(QStackedWidget):
     opened = Signal(object)
     #: The demo is being prepared (True) or no longer (False).
     demo_active = Signal(bool)
+    #: The new vault was connected to the agency's server (a plain sentence to show).
+    enrolled = Signal(str)
 
     def __init__(self, tasks: TaskManager, data_dir: Path, parent: QWidget | None = None):
         super().__init__(parent)
@@ -638,12 +551,17 @@ class StartScreen(QStackedWidget):
         self.unlock_page = UnlockPage()
         self.recover_page = RecoverPage()
         self.demo_page = DemoPage()
+        self.welcome_page = WelcomePage()
+        self.enrol_page = EnrolPage()
+        self._enrol_after_create = False
         for page in (
+            self.welcome_page,
             self.create_page,
             self.recovery_page,
             self.unlock_page,
             self.recover_page,
             self.demo_page,
+            self.enrol_page,
         ):
             self.addWidget(page)
 
@@ -658,20 +576,31 @@ class StartScreen(QStackedWidget):
         self.recover_page.submitted.connect(self._recover)
         self.recover_page.back.connect(self.show_first)
         self.demo_page.back.connect(self.show_first)
+        self.welcome_page.start_requested.connect(self._start_setup)
+        self.welcome_page.demo_requested.connect(self._open_demo)
+        self.enrol_page.submitted.connect(self._enrol)
+        self.enrol_page.skipped.connect(self._finish_setup)
         self.show_first()
 
     # -- navigation ---------------------------------------------------------------
 
     def show_first(self) -> None:
-        """Unlock when a vault (or any part of one) is in the data folder, else create."""
-        for page in (self.create_page, self.unlock_page, self.recover_page):
+        """Unlock when a vault (or any part of one) is in the data folder, else the
+        welcome (a first start)."""
+        for page in (self.welcome_page, self.create_page, self.unlock_page, self.recover_page):
             page.reset()
         if Vault(self.data_dir).exists():
             self.setCurrentWidget(self.unlock_page)
             self.unlock_page.passphrase.setFocus()
         else:
-            self.setCurrentWidget(self.create_page)
-            self.create_page.passphrase.setFocus()
+            self.setCurrentWidget(self.welcome_page)
+            self.welcome_page.start_button.setFocus()
+
+    def _start_setup(self, then_enrol: bool) -> None:
+        self._enrol_after_create = then_enrol
+        self.create_page.reset()
+        self.setCurrentWidget(self.create_page)
+        self.create_page.passphrase.setFocus()
 
     def _show_recover(self) -> None:
         self.recover_page.reset()
@@ -720,9 +649,44 @@ class StartScreen(QStackedWidget):
         self.tasks.run(self._tracked(create_vault), done, failed, args=(self.data_dir, passphrase))
 
     def _recovery_key_confirmed(self) -> None:
+        if self.pending is not None and self._enrol_after_create:
+            self.enrol_page.reset()
+            self.setCurrentWidget(self.enrol_page)
+            self.enrol_page.server.setFocus()
+            return
+        self._finish_setup()
+
+    def _finish_setup(self) -> None:
+        """Open the new vault (after the recovery key, and enrolment or its skip)."""
+        self._enrol_after_create = False
+        self.enrol_page.reset()
         session, self.pending = self.pending, None
         if session is not None:
             self.opened.emit(session)
+
+    def _enrol(self, server: str, fingerprint: str, username: str, password: str) -> None:
+        session = self.pending
+        if session is None:
+            return
+        page = self.enrol_page
+        page.set_busy(True)
+
+        def work() -> str:  # on the database thread
+            done = enroll(session.store, server, username, password, fingerprint)
+            return f"This laptop is connected to your agency's server as {done.username}."
+
+        def done(message: str) -> None:
+            log.info("enrolled with the sync server")
+            self.enrolled.emit(message)
+            self._finish_setup()
+
+        def failed(exc: BaseException) -> None:
+            if isinstance(exc, EnrolmentError):
+                page.failed(str(exc), wrong_password=exc.code == "unauthorized")
+            else:
+                page.failed(message_for(exc))
+
+        self.tasks.run(work, done, failed)
 
     def _unlock(self, passphrase: str) -> None:
         page = self.unlock_page
