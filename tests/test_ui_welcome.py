@@ -113,7 +113,8 @@ def test_the_demo_can_be_tried_from_the_welcome(qtbot, window, data_dir, monkeyp
 
 def test_setting_up_without_a_server_opens_the_caseload(qtbot, window, data_dir):
     set_up_vault(qtbot, window, with_server=False)
-    assert window.pages.currentWidget() is window.caseload
+    settle(qtbot, window)
+    assert window.current_page() is window.caseload
     assert window.session is not None and not window.session.demo
     window.lock()
     settle(qtbot, window)
@@ -126,7 +127,8 @@ def test_enrolment_can_be_skipped(qtbot, window, data_dir):
     assert window.start.currentWidget() is page
     assert window.session is None  # nothing shown before this step is done or skipped
     click(qtbot, page.skip_button)
-    assert window.pages.currentWidget() is window.caseload
+    settle(qtbot, window)
+    assert window.current_page() is window.caseload
     window.lock()
     settle(qtbot, window)
     assert server_settings(data_dir) == {}
@@ -191,7 +193,7 @@ def test_enrolment_connects_the_new_vault(qtbot, window, data_dir, server):
     page.password.setText(DEFAULT_PASSWORD)
     qtbot.keyClick(page.password, Qt.Key.Key_Return)
     settle(qtbot, window)
-    assert window.pages.currentWidget() is window.caseload
+    assert window.current_page() is window.caseload
     assert messages == ["This laptop is connected to your agency's server as ann."]
     assert page.password.text() == ""  # not kept on the page
     window.lock()

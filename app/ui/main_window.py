@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.records import Role, User
 from app.store.caseload_queries import CaseloadRow, caseload_rows
+from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from app.ui.caseload import CaseloadModel, CaseloadView
@@ -56,9 +57,19 @@ def load_user(session: Session) -> User:
     """The vault owner's user record (role, name), on the database thread."""
     store = session.store
     user = Repositories(store).users.get(store.user_id)
-    if user is None:  # a vault always has its owner; never let a missing one open up
-        raise LookupError("the vault has no owner record")
-    return user
+    if user is not None:
+        return user
+    # Enrolled, but the server's user record has not arrived yet (it comes with the
+    # first sync): the identity the server gave at enrolment stands in for it.
+    server = StoreReplica(store).server()
+    if server.get("user_id") == store.user_id and server.get("role"):
+        return User(
+            id=store.user_id,
+            username=server.get("username", ""),
+            display_name=server.get("username", ""),
+            role=Role(server["role"]),
+        )
+    raise LookupError("the vault has no owner record")  # never open up without one
 
 
 class MainWindow(QMainWindow):

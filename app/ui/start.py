@@ -223,7 +223,9 @@ class CreatePage(_Page):
         self.submit_button.clicked.connect(self._submit)
         self._inputs.append(self.submit_button)
         self.demo_button = _link("Try the demo")
-        self.demo_button.setToolTip("Explore a demo caseload of invented people; your vault is not touched")
+        self.demo_button.setToolTip(
+            "Explore a demo caseload of invented people; your vault is not touched"
+        )
         self.demo_button.clicked.connect(self.demo_requested)
         self._inputs.append(self.demo_button)
         self.team_demo_button = _link("Team demo (supervisor)")
