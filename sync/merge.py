@@ -115,8 +115,12 @@ def permission_problem(
         return None
     if table == "users":
         return "only an administrator changes users"
-    if table == "payers":
-        return None if role == "billing" else "only billing staff change payer settings"
+    if table in ("payers", "billing_providers"):
+        return None if role == "billing" else "only billing staff change billing settings"
+    if table == "billing_batches":
+        if role not in rules.BILLING_ROLES:
+            return "only billing staff or a supervisor export and void billing batches"
+        return None
     if table == "conflicts":
         if field not in rules.CONFLICT_RESOLUTION:
             return "conflicts are recorded by the server; only their resolution is written"
@@ -165,8 +169,10 @@ def _note_problem(
             return "only a signed note is reviewed"
         return None
     if field in rules.NOTE_BILLING:
-        if role != "billing":
-            return "only billing staff mark services billed"
+        if role not in rules.BILLING_ROLES:
+            return "only billing staff or a supervisor mark services billed"
+        if status not in ("approved", "billed"):
+            return "only an approved service is billed"
         return None
     if role != "specialist":
         return f"a {role} does not edit notes"
