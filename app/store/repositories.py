@@ -313,13 +313,17 @@ class EncounterRepository(Repository[Encounter]):
         return self._transition(record_id, "change", lifecycle.unbill, reason=reason)
 
     def mark_billed_many(
-        self, record_ids: Sequence[str], batch_id: str, at: datetime | None = None
+        self, record_ids: Sequence[str], batch_id: str, at: datetime | None = None, **detail: Any
     ) -> list[Encounter]:
         """Mark a whole export batch billed in one transaction, each service through
         the life-cycle rule; one audit entry names the batch and every service."""
         when = at or utcnow()
         return self._bulk(
-            record_ids, lambda n: lifecycle.mark_billed(n, batch_id, when), "export", batch_id
+            record_ids,
+            lambda n: lifecycle.mark_billed(n, batch_id, when),
+            "export",
+            batch_id,
+            **detail,
         )
 
     def unbill_many(self, record_ids: Sequence[str], batch_id: str, reason: str) -> list[Encounter]:
@@ -335,9 +339,7 @@ class EncounterRepository(Repository[Encounter]):
             rows = []
             for i in range(0, len(record_ids), 500):
                 chunk = list(record_ids[i : i + 500])
-                found = {
-                    e.id: e for e in self.iter(f"id IN ({','.join('?' * len(chunk))})", chunk)
-                }
+                found = {e.id: e for e in self.iter(f"id IN ({','.join('?' * len(chunk))})", chunk)}
                 for rid in chunk:
                     if rid not in found:
                         raise NotFound("A service in this batch is not in this vault.")
