@@ -5,10 +5,10 @@ vault's owner: a supervisor, payers and billing settings (an invented agency wit
 NPIs that pass the check digit), participants with goals, consents and BARC-10
 scores, a few years of service notes at every life-cycle stage, hours, travel,
 continuing education and monthly supervision, and the billing batches of the
-months already billed (recent approved notes are left to export). Every person is invented (first and
-last names from lists, combined at random; phone numbers in the 555-01xx range
-kept for fiction; e-mail at example.com). Rates other than Minnesota's published
-$15.02 per unit, and all payer ids, are invented too.
+months already billed (recent approved notes are left to export). Every person
+is invented (first and last names from lists, combined at random; phone numbers
+in the 555-01xx range kept for fiction; e-mail at example.com). Rates other than
+Minnesota's published $15.02 per unit, and all payer ids, are invented too.
 
 The same (participants, years, seed, today) always gives the same records and so
 the same :func:`app.store.digest.state_digest` on a vault with the same owner: all
