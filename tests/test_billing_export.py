@@ -131,7 +131,7 @@ def test_participant_specialist_and_settings_problems(repos: Repositories, out: 
     a, b, c = w.people
     repos.participants.update(a.replace(medicaid_id=""))
     repos.participants.update(b.replace(diagnoses=()))
-    repos.participants.update(c.replace(diagnoses=("FX1.20",)))  # the second character must be a digit
+    repos.participants.update(c.replace(diagnoses=("FX1.20",)))  # 2nd character: not a digit
     for p in w.people:
         service(w, p, date(2026, 10, 5), start=(8 + 2 * w.people.index(p), 0))
     result = export(repos.store, req(out))

@@ -16,7 +16,8 @@ def _errors(node: Any, path: str = "") -> list[str]:
     out: list[str] = []
     if isinstance(node, dict):
         for key, value in node.items():
-            if key in ("errors", "element_errors", "seg_errors", "errs") and isinstance(value, list):
+            listed = key in ("errors", "element_errors", "seg_errors", "errs")
+            if listed and isinstance(value, list):
                 out += [f"{path}: {json.dumps(v, default=str)}" for v in value]
             else:
                 out += _errors(value, f"{path}/{key}")
