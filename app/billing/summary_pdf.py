@@ -23,7 +23,14 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import inch
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from app.billing.claims import Claim
 from app.domain.records import BillingProvider, Participant, Payer, User
@@ -90,21 +97,21 @@ def write_summary(
     body = styles["BodyText"]
     story: list = [
         Paragraph(_pdf_text(f"Billing summary: {payer.name}"), styles["Title"]),
-        Paragraph(
-            _pdf_text(
-                f"{provider.name} · NPI {provider.npi} · Tax id {provider.tax_id} · "
-                f"Taxonomy {provider.taxonomy}"
-            ),
-            body,
-        ),
-        Paragraph(
-            _pdf_text(
-                f"Services from {period[0].isoformat()} to {period[1].isoformat()} · "
-                f"Batch {batch_id} · Interchange control number {control:09d} · "
-                f"{'Production' if payer.usage_indicator == 'P' else 'Test'} file · "
-                f"Exported {created_at.strftime('%Y-%m-%d %H:%M UTC')} by {created_by}"
-            ),
-            body,
+        _info_table(
+            [
+                ("Agency", f"{provider.name} (NPI {provider.npi}, tax id {provider.tax_id})"),
+                ("Services from", f"{period[0].isoformat()} to {period[1].isoformat()}"),
+                ("Batch", batch_id),
+                (
+                    "Interchange control",
+                    f"{control:09d} ({'production' if payer.usage_indicator == 'P' else 'test'}"
+                    " file)",
+                ),
+                (
+                    "Exported",
+                    f"{created_at.strftime('%Y-%m-%d %H:%M UTC')} by {created_by}",
+                ),
+            ]
         ),
         Spacer(1, 8),
         Paragraph(
@@ -145,27 +152,32 @@ def write_summary(
         Paragraph("Files", styles["Heading2"]),
         *[Paragraph(_pdf_text(f), body) for f in files],
         Spacer(1, 24),
-        Paragraph(
-            "I certify that the services listed were provided as documented in the "
-            "approved service notes and have not been billed before.",
-            body,
-        ),
-        Spacer(1, 28),
-        Table(
+        KeepTogether(
             [
-                ["Prepared by (signature)", "", "Date", ""],
-                ["Reviewed by (signature)", "", "Date", ""],
-            ],
-            colWidths=[1.8 * inch, 2.6 * inch, 0.6 * inch, 1.4 * inch],
-            rowHeights=[30, 30],
-            style=TableStyle(
-                [
-                    ("LINEBELOW", (1, 0), (1, -1), 0.8, colors.black),
-                    ("LINEBELOW", (3, 0), (3, -1), 0.8, colors.black),
-                    ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-                    ("FONTSIZE", (0, 0), (-1, -1), 9),
-                ]
-            ),
+                Paragraph(
+                    "I certify that the services listed were provided as documented in the "
+                    "approved service notes and have not been billed before.",
+                    body,
+                ),
+                Spacer(1, 28),
+                Table(
+                    [
+                        ["Prepared by (signature)", "", "Date", ""],
+                        ["Reviewed by (signature)", "", "Date", ""],
+                    ],
+                    colWidths=[1.8 * inch, 2.6 * inch, 0.6 * inch, 1.4 * inch],
+                    rowHeights=[30, 30],
+                    hAlign="LEFT",
+                    style=TableStyle(
+                        [
+                            ("LINEBELOW", (1, 0), (1, -1), 0.8, colors.black),
+                            ("LINEBELOW", (3, 0), (3, -1), 0.8, colors.black),
+                            ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                            ("FONTSIZE", (0, 0), (-1, -1), 9),
+                        ]
+                    ),
+                ),
+            ]
         ),
     ]
 
@@ -194,12 +206,32 @@ def write_summary(
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
 
 
+def _info_table(pairs: list[tuple[str, str]]) -> Table:
+    t = Table(
+        [[k, _cell(v)] for k, v in pairs],
+        colWidths=[1.5 * inch, 5.3 * inch],
+        hAlign="LEFT",
+    )
+    t.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (0, -1), "Helvetica-Bold"),
+                ("FONTSIZE", (0, 0), (-1, -1), 9),
+                ("TOPPADDING", (0, 0), (-1, -1), 1),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+                ("LEFTPADDING", (0, 0), (0, -1), 0),
+            ]
+        )
+    )
+    return t
+
+
 def _nums(r: _Row) -> list[str]:
     return [str(r.claims), str(r.lines), str(r.units), dollars(r.cents)]
 
 
 def _table(rows: list[list[str]], widths: list[float]) -> Table:
-    t = Table(rows, colWidths=widths, repeatRows=1)
+    t = Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
     t.setStyle(
         TableStyle(
             [
