@@ -432,9 +432,11 @@ V5_BILLING = """
 
 def _v5(conn: sqlcipher3.Connection) -> None:
     """Billing: payer fields for the 837P (receiver, modifiers, claim grouping, filing
-    code, test/production), the billing provider and export batches."""
+    code, test/production), the billing provider and export batches; capture
+    triggers regenerated for every record table (an update's changes are captured
+    by one statement)."""
     _script(conn, V5_BILLING)
-    for table in ("payers", "billing_providers", "billing_batches"):
+    for table in (*RECORD_TABLES_V1, "conflicts", "billing_providers", "billing_batches"):
         capture.install(conn, table)
 
 

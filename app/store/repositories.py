@@ -344,8 +344,8 @@ class EncounterRepository(Repository[Encounter]):
                     if rid not in found:
                         raise NotFound("A service in this batch is not in this vault.")
                     after = move(found[rid])
-                    values = self.codec.to_values(after)
-                    rows.append((*[values[k] for k in changed], rid))
+                    enc = self.codec.encode_field
+                    rows.append((*[enc(k, getattr(after, k)) for k in changed], rid))
                     out.append(after)
             self.store.conn.executemany(sql, rows)
             audit.append(
