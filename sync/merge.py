@@ -8,8 +8,9 @@
   text conflict a person resolves (free-text fields) or in the conflict log.
 * Life-cycle rules are part of merge: a signed note's content cannot change, a
   billed service cannot change, review fields are written only by supervisors,
-  billing fields only by billing staff, addenda never change, and a note's
-  status moves only along the life-cycle graph, by the role allowed to move it.
+  billing fields (and batches) only by billing staff or a supervisor, on
+  approved services, addenda never change, and a note's status moves only along
+  the life-cycle graph, by the role allowed to move it.
 * Deletes are tombstones: ``deleted`` is a field like any other. An edit of a
   record that is deleted is still applied (nothing lost) and logged, so a person
   can bring the record back.
