@@ -5,7 +5,8 @@ recovery keys from PEERTRAIL_RECOVERY_KEY) or are asked for without echo. Every
 command takes --data-dir (default: PEERTRAIL_DATA_DIR or the platform's user data
 folder). Exit codes: 0 success, 2 usage error, 3 wrong passphrase or recovery
 key, 4 damaged or missing data, 5 input that did not pass validation (nothing
-was written). Messages never contain personal data.
+was written; for ``export``: pre-flight problems stopped it). Messages never
+contain personal data.
 """
 
 from __future__ import annotations
@@ -396,6 +397,110 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _date_arg(text: str) -> date:
+    from app.domain.validation import parse_iso_date
+
+    try:
+        return parse_iso_date(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """The billing export: the same service as the dialog's Export button."""
+    from app.billing.service import PRIVACY_NOTE, ExportRequest, export
+    from app.billing.worksheet import money
+
+    if not args.dry_run and args.out is None:
+        raise UsageError("Say where to write the files: --out DIR (or use --dry-run).")
+    request = ExportRequest(
+        period_from=args.date_from,
+        period_to=args.date_to,
+        out_dir=args.out,
+        payer_name=args.payer,
+        skip_invalid=args.skip_invalid,
+        dry_run=args.dry_run,
+    )
+    store = _open_store(args)
+    try:
+        result = export(store, request)
+    finally:
+        store.close()
+    pf = result.preflight
+    for p in result.problems:  # record ids only: no names or Medicaid ids on a terminal
+        rid = p.record_id or "(none yet)"
+        when = f" {p.service_date.isoformat()}" if p.service_date else ""
+        _err(
+            f"problem: {p.table} {rid}{when} [{p.check}] {p.message}"
+            f" ({len(p.encounter_ids)} service(s) held back)"
+        )
+    if result.outcome == "stopped":
+        held = len(pf.blocked_ids)
+        if pf.stopped_everything:
+            _err("Nothing was exported: fix the billing settings above first.")
+        else:
+            _err(
+                f"Nothing was exported: {len(result.problems)} problem(s) hold back {held} of "
+                f"{pf.considered} service(s). Fix them, or add --skip-invalid to export the "
+                f"{len(pf.lines)} valid service(s) only."
+            )
+        return EXIT_VALIDATION
+    for t in result.totals:
+        print(f"{t.payer_name}: {t.services} service(s), {t.units} unit(s), ${money(t.cents)}")
+    if result.outcome == "nothing":
+        print("There is nothing to bill in that period: no approved, unbilled services.")
+        return EXIT_OK
+    if result.outcome == "dry-run":
+        print("Dry run: no files were written and nothing was marked billed.")
+        return EXIT_OK
+    for b in result.batches:
+        print(
+            f"Batch {b.batch.id} ({b.payer_name}), interchange control number "
+            f"{b.batch.interchange_control:09d}: {b.batch.claim_count} claim(s)."
+        )
+        for path in b.paths:
+            print(f"  wrote {path}")
+    if result.problems:
+        print(f"{len(pf.blocked_ids)} service(s) with problems were left for a later export.")
+    print(PRIVACY_NOTE)
+    return EXIT_OK
+
+
+def cmd_batches(args: argparse.Namespace) -> int:
+    from app.billing.service import batches
+    from app.billing.worksheet import money
+
+    store = _open_store(args)
+    try:
+        found = batches(store)
+    finally:
+        store.close()
+    if not found:
+        print("No billing batches yet.")
+    for b in found:
+        state = f"void: {b.void_reason}" if b.status.value == "void" else "exported"
+        print(
+            f"{b.interchange_control:09d}  {b.id}  {b.period_from}..{b.period_to}  "
+            f"{b.claim_count} claim(s)  {b.unit_count} unit(s)  ${money(b.total_cents)}  {state}"
+        )
+    return EXIT_OK
+
+
+def cmd_void_batch(args: argparse.Namespace) -> int:
+    from app.billing.service import void_batch
+
+    store = _open_store(args)
+    try:
+        batch = void_batch(store, args.batch_id, args.reason)
+    finally:
+        store.close()
+    print(
+        f"Batch {batch.interchange_control:09d} is void; its {len(batch.encounter_ids)} "
+        "service(s) can be billed again."
+    )
+    return EXIT_OK
+
+
 # -- parser -----------------------------------------------------------------------
 
 
@@ -445,6 +550,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device-name", default="", help="a name for this laptop (no personal data)")
     p = add("sync", cmd_sync, "send waiting changes and receive the team's")
     p.add_argument("--json", action="store_true")
+    p = add(
+        "export",
+        cmd_export,
+        "billing export: check the period's approved services, then write an 837P claim "
+        "file, a CSV worksheet and a PDF summary per payer and mark the services billed",
+    )
+    p.add_argument("--from", dest="date_from", type=_date_arg, required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", type=_date_arg, required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--out", type=Path, help="an existing folder for the files")
+    p.add_argument("--payer", help="only this payer (name or payer id)")
+    p.add_argument("--dry-run", action="store_true", help="check and count; write nothing")
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="when some services have problems, export the valid ones (the others wait)",
+    )
+    add("batches", cmd_batches, "list billing batches, newest first")
+    p = add(
+        "void-batch", cmd_void_batch, "void a billing batch so its services can be billed again"
+    )
+    p.add_argument("batch_id")
+    p.add_argument("--reason", required=True)
     add("passwd", cmd_passwd, "change the passphrase")
     add("recover", cmd_recover, "set a new passphrase using the recovery key")
     return parser

@@ -1,12 +1,14 @@
 """An invented demo caseload: fills an empty vault with realistic, reproducible records.
 
 ``fill_demo(store, participants, years, seed, today)`` writes a caseload for the
-vault's owner: a supervisor, payers, participants with goals, consents and BARC-10
+vault's owner: a supervisor, payers and billing settings (an invented agency with
+NPIs that pass the check digit), participants with goals, consents and BARC-10
 scores, a few years of service notes at every life-cycle stage, hours, travel,
-continuing education and monthly supervision. Every person is invented (first and
-last names from lists, combined at random; phone numbers in the 555-01xx range
-kept for fiction; e-mail at example.com). Rates other than Minnesota's published
-$15.02 per unit, and all payer ids, are invented too.
+continuing education and monthly supervision, and the billing batches of the
+months already billed (recent approved notes are left to export). Every person
+is invented (first and last names from lists, combined at random; phone numbers
+in the 555-01xx range kept for fiction; e-mail at example.com). Rates other than
+Minnesota's published $15.02 per unit, and all payer ids, are invented too.
 
 The same (participants, years, seed, today) always gives the same records and so
 the same :func:`app.store.digest.state_digest` on a vault with the same owner: all
@@ -36,6 +38,9 @@ from typing import TypeVar
 
 from app.domain.records import (
     Barc10,
+    BillingBatch,
+    BillingProvider,
+    ClaimGrouping,
     Consent,
     ConsentKind,
     ContactMethod,
@@ -60,6 +65,7 @@ from app.domain.records import (
     TimeEntry,
     User,
 )
+from app.domain.units import RoundingRule
 from app.domain.validation import npi_check_digit
 from app.store.db import Store
 from app.store.digest import counts
@@ -69,6 +75,8 @@ Progress = Callable[[int, int], None]
 T = TypeVar("T")
 
 AGENCY = "Prairie Path Peer Support (demo agency)"
+# Invented receiver ids: the real ones come from the state's trading-partner set-up.
+ND_RECEIVER = {"receiver_id": "NDDEMOMMIS", "receiver_name": "ND Medicaid MMIS (demo)"}
 CENTRAL_TO_UTC = timedelta(hours=6)  # demo times are Central; stamps are UTC (no DST)
 DAY_START = 8 * 60
 DAY_END = 17 * 60 + 30
@@ -677,22 +685,26 @@ class _DemoBuilder:
             "1915(i)": Payer(
                 id=self.uid(), name="ND Medicaid 1915(i)", payer_id="NDDEMO1915I",
                 funding_stream="1915(i)", rounding_rule=cms, max_units_per_day=16,
-                rate_cents_per_unit=1650, timely_filing_days=365,
+                rate_cents_per_unit=1650, timely_filing_days=365, **ND_RECEIVER,
+                allowed_modifiers=("HQ", "95", "93", "GT"),
             ),
             "SUD Voucher": Payer(
                 id=self.uid(), name="ND SUD Voucher", payer_id="NDDEMOSUDV",
                 funding_stream="SUD Voucher", rounding_rule=whole,
                 rate_cents_per_unit=1500, requires_consent=True, timely_filing_days=180,
+                claim_grouping=ClaimGrouping.PER_MONTH, **ND_RECEIVER,
             ),
             "Free Through Recovery": Payer(
                 id=self.uid(), name="ND Free Through Recovery", payer_id="NDDEMOFTR",
                 funding_stream="Free Through Recovery", rounding_rule=any_part,
-                rate_cents_per_unit=1400, timely_filing_days=365,
+                rate_cents_per_unit=1400, timely_filing_days=365, **ND_RECEIVER,
             ),
             "MN Medical Assistance": Payer(
                 id=self.uid(), name="MN Medical Assistance", payer_id="MNDEMOMA",
                 funding_stream="MN Medical Assistance", rounding_rule=cms,
                 rate_cents_per_unit=1502, timely_filing_days=365,
+                receiver_id="MNDEMOITS", receiver_name="MN DHS MN-ITS (demo)",
+                allowed_modifiers=("HQ", "95", "93"),
             ),
         }  # fmt: skip
 
@@ -1087,7 +1099,9 @@ class _DemoBuilder:
             plan.approved_at = after + timedelta(hours=rng.randint(6, 96))
             batch = batches.get((enc.service_date.year, enc.service_date.month))
             if p.billable and batch is not None and batch[1] < self.now:
-                plan.batch = batch
+                # one batch per service month and payer (a batch is one payer's file)
+                per_payer = uuid.uuid5(uuid.UUID(batch[0]), enc.payer_id or p.rec.payer_id)
+                plan.batch = (str(per_payer), batch[1])
         return plan
 
     def batches(self) -> dict[tuple[int, int], tuple[str, datetime]]:
@@ -1099,6 +1113,79 @@ class _DemoBuilder:
             exported = _utc(date(ny, nm, 1) + timedelta(days=self.rng.randint(19, 26)), 10 * 60)
             out[(y, m)] = (self.uid(), exported)
             y, m = ny, nm
+        return out
+
+    # -- billing settings and history ------------------------------------------------
+
+    def billing_provider(self, seed: int) -> BillingProvider:
+        """The invented agency, drawn from its own random stream so the rest of the
+        demo is the same as without it."""
+        rng = random.Random(f"billing-{seed}")
+        first_nine = "1" + "".join(str(rng.randrange(10)) for _ in range(8))
+        return BillingProvider(
+            id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            name=AGENCY,
+            npi=first_nine + npi_check_digit(first_nine),
+            tax_id=f"99-{rng.randrange(10**7):07d}",
+            address_line1="1200 E Main Ave, Suite 4",
+            city="Bismarck",
+            state="ND",
+            zip_code="58501-4410",
+            contact_name="Demo Billing Office",
+            contact_phone="701-555-0100",
+            submitter_id="DEMOSUB0001",
+        )
+
+    def history_batches(
+        self, plans: list[_NotePlan], payers: dict[str, Payer], by: User
+    ) -> list[BillingBatch]:
+        """The batch records behind the demo's billed notes, numbered in export order."""
+        from app.billing.claims import build_claims
+        from app.billing.preflight import ServiceLine
+
+        by_id = {p.id: p for p in payers.values()}
+        groups: dict[str, list[Encounter]] = {}
+        when: dict[str, datetime] = {}
+        for pl in plans:
+            if pl.batch is not None:
+                groups.setdefault(pl.batch[0], []).append(pl.note)
+                when[pl.batch[0]] = pl.batch[1]
+        out = []
+        for n, bid in enumerate(sorted(groups, key=lambda b: (when[b], b)), 1):
+            notes = groups[bid]
+            payer = by_id[notes[0].payer_id]
+            rule = RoundingRule.for_payer(payer)
+            lines = [
+                ServiceLine(
+                    encounter_id=e.id, participant_id=e.participant_id,
+                    specialist_id=e.specialist_id, payer_id=payer.id,
+                    service_date=e.service_date, start_minute=0, minutes=e.minutes,
+                    units=rule.units(e.minutes), rate_cents=payer.rate_cents_per_unit,
+                    procedure=e.service_code, modifiers=e.modifiers,
+                    place_of_service=e.place_of_service,
+                )
+                for e in notes
+            ]  # fmt: skip
+            claims = build_claims(lines, payer, {e.participant_id: ("X",) for e in notes}, "")
+            first = min(e.service_date for e in notes)
+            stem = f"837P-{payer.payer_id}-{n:09d}"
+            out.append(
+                BillingBatch(
+                    id=bid,
+                    payer_id=payer.id,
+                    period_from=first.replace(day=1),
+                    period_to=max(e.service_date for e in notes),
+                    interchange_control=n,
+                    files=(f"{stem}.x12", f"{stem}-worksheet.csv", f"{stem}-summary.pdf"),
+                    encounter_ids=tuple(e.id for e in notes),
+                    claim_count=len(claims),
+                    line_count=len(lines),
+                    unit_count=sum(ln.units for ln in lines),
+                    total_cents=sum(ln.amount_cents for ln in lines),
+                    created_by_id=by.id,
+                    created_at=when[bid],
+                )
+            )
         return out
 
     # -- hours, training, supervision ------------------------------------------------
@@ -1315,6 +1402,7 @@ def fill_demo(
         repos.users.add(supervisor)
         repos.users.update(owner)
         repos.payers.add_many(payers.values())
+        repos.billing_providers.add(b.billing_provider(seed))
         repos.participants.add_many(ticker.each(p.rec for p in people))
         repos.goals.add_many(ticker.each(goals))
         repos.consents.add_many(ticker.each(consents))
@@ -1347,5 +1435,6 @@ def fill_demo(
                 + (pl.approved_at is not None)
                 + (pl.batch is not None)
             )
+        repos.billing_batches.add_many(b.history_batches(plans, payers, supervisor))
     ticker.finish()
     return {table: c["records"] for table, c in counts(store).items()}

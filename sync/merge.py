@@ -8,8 +8,9 @@
   text conflict a person resolves (free-text fields) or in the conflict log.
 * Life-cycle rules are part of merge: a signed note's content cannot change, a
   billed service cannot change, review fields are written only by supervisors,
-  billing fields only by billing staff, addenda never change, and a note's
-  status moves only along the life-cycle graph, by the role allowed to move it.
+  billing fields (and batches) only by billing staff or a supervisor, on
+  approved services, addenda never change, and a note's status moves only along
+  the life-cycle graph, by the role allowed to move it.
 * Deletes are tombstones: ``deleted`` is a field like any other. An edit of a
   record that is deleted is still applied (nothing lost) and logged, so a person
   can bring the record back.
@@ -115,8 +116,12 @@ def permission_problem(
         return None
     if table == "users":
         return "only an administrator changes users"
-    if table == "payers":
-        return None if role == "billing" else "only billing staff change payer settings"
+    if table in ("payers", "billing_providers"):
+        return None if role == "billing" else "only billing staff change billing settings"
+    if table == "billing_batches":
+        if role not in rules.BILLING_ROLES:
+            return "only billing staff or a supervisor export and void billing batches"
+        return None
     if table == "conflicts":
         if field not in rules.CONFLICT_RESOLUTION:
             return "conflicts are recorded by the server; only their resolution is written"
@@ -165,8 +170,10 @@ def _note_problem(
             return "only a signed note is reviewed"
         return None
     if field in rules.NOTE_BILLING:
-        if role != "billing":
-            return "only billing staff mark services billed"
+        if role not in rules.BILLING_ROLES:
+            return "only billing staff or a supervisor mark services billed"
+        if status not in ("approved", "billed"):
+            return "only an approved service is billed"
         return None
     if role != "specialist":
         return f"a {role} does not edit notes"

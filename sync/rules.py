@@ -16,6 +16,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "payers": (
         "deleted", "name", "payer_id", "funding_stream", "rounding_rule", "unit_minutes",
         "max_units_per_day", "rate_cents_per_unit", "requires_consent", "timely_filing_days",
+        "receiver_id", "receiver_name", "allowed_modifiers", "claim_grouping",
+        "claim_filing_code", "usage_indicator",
     ),
     "participants": (
         "deleted", "first_name", "last_name", "preferred_name", "pronouns", "date_of_birth",
@@ -60,7 +62,21 @@ TABLES: dict[str, tuple[str, ...]] = {
         "kept_value", "kept_stamp", "lost_value", "lost_stamp", "lost_by_id", "detected_at",
         "status", "resolved_by_id", "resolved_at", "resolution",
     ),
+    # Billing settings and export batches: no personal data, seen by every device.
+    "billing_providers": (
+        "deleted", "name", "npi", "tax_id", "taxonomy", "address_line1", "address_line2",
+        "city", "state", "zip_code", "contact_name", "contact_phone", "submitter_id",
+    ),
+    "billing_batches": (
+        "deleted", "payer_id", "period_from", "period_to", "interchange_control", "files",
+        "file_hashes", "encounter_ids", "claim_count", "line_count", "unit_count",
+        "total_cents", "created_by_id", "created_at", "status", "voided_by_id", "voided_at",
+        "void_reason",
+    ),
 }  # fmt: skip
+
+# Who bills: marks services billed, writes and voids export batches.
+BILLING_ROLES: frozenset[str] = frozenset({"billing", "supervisor"})
 
 CONFLICT_RESOLUTION: frozenset[str] = frozenset(
     {"status", "resolved_by_id", "resolved_at", "resolution"}
@@ -112,6 +128,8 @@ STATUS_MOVES: dict[str, frozenset[tuple[str, str]]] = {
     ),
     "billing": frozenset({("approved", "billed"), ("billed", "approved")}),
 }
+# A supervisor may run the billing export too (issue 6: "the billing person, or a supervisor").
+STATUS_MOVES["supervisor"] |= STATUS_MOVES["billing"]
 STATUS_MOVES["admin"] = frozenset().union(*STATUS_MOVES.values())
 
 # How each table's records belong to a participant (for who may see them).

@@ -53,6 +53,8 @@ WRITES = {
     "add_addendum",
     "mark_billed",
     "unbill",
+    "mark_billed_many",
+    "unbill_many",
     "void",
 }
 
@@ -249,6 +251,22 @@ def test_walk_every_write_method(store):
     walk("mark_billed", "encounters", note.id, cur, lambda: r.encounters.mark_billed(note.id, "b1"))
     cur = r.encounters.require(note.id)
     walk("unbill", "encounters", note.id, cur, lambda: r.encounters.unbill(note.id, "batch voided"))
+    cur = r.encounters.require(note.id)
+    walk(
+        "mark_billed_many",
+        "encounters",
+        note.id,
+        cur,
+        lambda: r.encounters.mark_billed_many([note.id], "b2"),
+    )
+    cur = r.encounters.require(note.id)
+    walk(
+        "unbill_many",
+        "encounters",
+        note.id,
+        cur,
+        lambda: r.encounters.unbill_many([note.id], "b2", "batch voided"),
+    )
 
     draft = Encounter(participant_id=p.id, specialist_id=me.id, service_date=date(2026, 1, 7))
     r.encounters.add(draft)

@@ -137,8 +137,18 @@ def test_notes_follow_the_life_cycle(demo) -> None:
         if e.status is NoteStatus.RETURNED:
             assert e.review_comment
     batches = {e.billing_batch_id for e in notes if e.billing_batch_id}
-    months = {(e.service_date.year, e.service_date.month) for e in notes if e.billing_batch_id}
-    assert len(batches) == len(months)  # one batch per service month
+    months = {
+        (e.service_date.year, e.service_date.month, e.payer_id) for e in notes if e.billing_batch_id
+    }
+    assert len(batches) == len(months)  # one batch per service month and payer
+    records = {b.id: b for b in repos.billing_batches.list()}
+    assert set(records) == batches
+    for b in records.values():
+        billed = [e for e in notes if e.billing_batch_id == b.id]
+        assert set(b.encounter_ids) == {e.id for e in billed}
+        assert {e.payer_id for e in billed} == {b.payer_id}
+    controls = sorted(b.interchange_control for b in records.values())
+    assert controls == list(range(1, len(records) + 1))
     # the audit log saw every move
     actions = Counter(r[0] for r in store.conn.execute("SELECT action FROM audit_log"))
     assert actions["sign"] == sum(n for s, n in statuses.items() if s is not NoteStatus.DRAFT)

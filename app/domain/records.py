@@ -138,6 +138,18 @@ class RoundingRuleName(StrEnum):
     ANY_PART = "any-part-of-unit"
 
 
+class ClaimGrouping(StrEnum):
+    """How a payer wants services put on claims (one claim per ...)."""
+
+    PER_DAY = "participant-day"  # per participant per date of service (the common rule)
+    PER_MONTH = "participant-month"  # per participant per month (e.g. ND SUD Voucher invoices)
+
+
+class BatchStatus(StrEnum):
+    EXPORTED = "exported"
+    VOID = "void"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Record:
     """Common base: identity and tombstone."""
@@ -180,6 +192,12 @@ class Payer(Record):
     rate_cents_per_unit: int = 0
     requires_consent: bool = False
     timely_filing_days: int = 365
+    receiver_id: str = ""  # ISA08 / 1000B: the state's (or clearinghouse's) id for the file
+    receiver_name: str = ""  # 1000B NM103
+    allowed_modifiers: tuple[str, ...] = ()  # empty: any modifier in the code table
+    claim_grouping: ClaimGrouping = ClaimGrouping.PER_DAY
+    claim_filing_code: str = "MC"  # SBR09: MC = Medicaid
+    usage_indicator: str = "T"  # ISA15: T while the payer tests the files, then P
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -422,6 +440,50 @@ class Conflict(Record):
     resolution: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BillingProvider(Record):
+    """The agency that bills (837P loop 2000A/2010AA) and submits (1000A). No personal data."""
+
+    TABLE: ClassVar[str] = "billing_providers"
+    name: str
+    npi: str = ""  # the agency's (type 2) NPI
+    tax_id: str = ""  # employer identification number, 9 digits
+    taxonomy: str = "175T00000X"  # NUCC: peer specialist
+    address_line1: str = ""
+    address_line2: str = ""
+    city: str = ""
+    state: str = ""
+    zip_code: str = ""  # ZIP+4: 9 digits (a hyphen is allowed)
+    contact_name: str = ""
+    contact_phone: str = ""
+    submitter_id: str = ""  # the trading-partner id the state assigned (ISA06, 1000A)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BillingBatch(Record):
+    """One export to one payer: its files, control numbers and totals. No personal data:
+    encounter ids, counts and amounts only."""
+
+    TABLE: ClassVar[str] = "billing_batches"
+    payer_id: str
+    period_from: date
+    period_to: date
+    interchange_control: int = 0  # ISA13 / IEA02; GS06 / GE02 and ST02 follow it
+    files: tuple[str, ...] = ()  # file names as written
+    file_hashes: tuple[str, ...] = ()  # SHA-256 of each file, same order
+    encounter_ids: tuple[str, ...] = ()
+    claim_count: int = 0
+    line_count: int = 0
+    unit_count: int = 0
+    total_cents: int = 0
+    created_by_id: str = ""
+    created_at: datetime | None = None
+    status: BatchStatus = BatchStatus.EXPORTED
+    voided_by_id: str = ""
+    voided_at: datetime | None = None
+    void_reason: str = ""
+
+
 RECORD_TYPES: tuple[type[Record], ...] = (
     User,
     Payer,
@@ -434,6 +496,8 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     TimeEntry,
     SupervisionSession,
     Conflict,
+    BillingProvider,
+    BillingBatch,
 )
 
 BY_TABLE: dict[str, type[Record]] = {cls.TABLE: cls for cls in RECORD_TYPES}

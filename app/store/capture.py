@@ -75,12 +75,18 @@ def install(conn: sqlcipher3.Connection, table: str) -> None:
         f"CREATE TRIGGER {table}_cap_ins AFTER INSERT ON {table} "
         f"WHEN pt_capture_mode() = 'local' BEGIN\n{ins}\nEND"
     )
-    upd = "\n".join(
+    # One statement for all of an update's changed fields (schema 5): one step per
+    # column opened the outbox for writing once per column and made bulk updates
+    # (billing a batch of 10,000 services) several times slower.
+    changed = " UNION ALL ".join(
+        f'SELECT {n} AS n, \'{c}\' AS f, NEW."{c}" AS v WHERE OLD."{c}" IS NOT NEW."{c}"'
+        for n, c in enumerate(cols)
+    )
+    upd = (
         "INSERT INTO outbox (stamp, table_name, record_id, field, value, base_stamp, user_id) "
-        f"SELECT pt_stamp(), '{table}', NEW.id, '{c}', NEW.\"{c}\", "
-        f"(SELECT stamp FROM field_stamps WHERE record_id = NEW.id AND field = '{c}'), "
-        f'pt_user() WHERE OLD."{c}" IS NOT NEW."{c}";'
-        for c in cols
+        f"SELECT pt_stamp(), '{table}', NEW.id, ch.f, ch.v, "
+        "(SELECT stamp FROM field_stamps WHERE record_id = NEW.id AND field = ch.f), "
+        f"pt_user() FROM ({changed}) AS ch ORDER BY ch.n;"
     )
     conn.execute(
         f"CREATE TRIGGER {table}_cap_upd AFTER UPDATE ON {table} "

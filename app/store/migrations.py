@@ -379,7 +379,68 @@ def _v4(conn: sqlcipher3.Connection) -> None:
         capture.install(conn, table)
 
 
-MIGRATIONS: tuple[Callable[[sqlcipher3.Connection], None], ...] = (_v1, _v2, _v3, _v4)
+V5_BILLING = """
+    ALTER TABLE payers ADD COLUMN "receiver_id" TEXT NOT NULL DEFAULT '';
+    ALTER TABLE payers ADD COLUMN "receiver_name" TEXT NOT NULL DEFAULT '';
+    ALTER TABLE payers ADD COLUMN "allowed_modifiers" TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE payers ADD COLUMN "claim_grouping" TEXT NOT NULL DEFAULT 'participant-day';
+    ALTER TABLE payers ADD COLUMN "claim_filing_code" TEXT NOT NULL DEFAULT 'MC';
+    ALTER TABLE payers ADD COLUMN "usage_indicator" TEXT NOT NULL DEFAULT 'T';
+
+    CREATE TABLE billing_providers (
+        id TEXT PRIMARY KEY NOT NULL,
+        "deleted" INTEGER NOT NULL DEFAULT 0,
+        "name" TEXT NOT NULL DEFAULT '',
+        "npi" TEXT NOT NULL DEFAULT '',
+        "tax_id" TEXT NOT NULL DEFAULT '',
+        "taxonomy" TEXT NOT NULL DEFAULT '175T00000X',
+        "address_line1" TEXT NOT NULL DEFAULT '',
+        "address_line2" TEXT NOT NULL DEFAULT '',
+        "city" TEXT NOT NULL DEFAULT '',
+        "state" TEXT NOT NULL DEFAULT '',
+        "zip_code" TEXT NOT NULL DEFAULT '',
+        "contact_name" TEXT NOT NULL DEFAULT '',
+        "contact_phone" TEXT NOT NULL DEFAULT '',
+        "submitter_id" TEXT NOT NULL DEFAULT ''
+    ) STRICT;
+
+    CREATE TABLE billing_batches (
+        id TEXT PRIMARY KEY NOT NULL,
+        "deleted" INTEGER NOT NULL DEFAULT 0,
+        "payer_id" TEXT NOT NULL DEFAULT '',
+        "period_from" TEXT,
+        "period_to" TEXT,
+        "interchange_control" INTEGER NOT NULL DEFAULT 0,
+        "files" TEXT NOT NULL DEFAULT '[]',
+        "file_hashes" TEXT NOT NULL DEFAULT '[]',
+        "encounter_ids" TEXT NOT NULL DEFAULT '[]',
+        "claim_count" INTEGER NOT NULL DEFAULT 0,
+        "line_count" INTEGER NOT NULL DEFAULT 0,
+        "unit_count" INTEGER NOT NULL DEFAULT 0,
+        "total_cents" INTEGER NOT NULL DEFAULT 0,
+        "created_by_id" TEXT NOT NULL DEFAULT '',
+        "created_at" TEXT,
+        "status" TEXT NOT NULL DEFAULT 'exported',
+        "voided_by_id" TEXT NOT NULL DEFAULT '',
+        "voided_at" TEXT,
+        "void_reason" TEXT NOT NULL DEFAULT ''
+    ) STRICT;
+    CREATE INDEX billing_batches_by_payer ON billing_batches(payer_id, created_at);
+    CREATE INDEX encounters_by_batch ON encounters(billing_batch_id) WHERE billing_batch_id != '';
+"""
+
+
+def _v5(conn: sqlcipher3.Connection) -> None:
+    """Billing: payer fields for the 837P (receiver, modifiers, claim grouping, filing
+    code, test/production), the billing provider and export batches; capture
+    triggers regenerated for every record table (an update's changes are captured
+    by one statement)."""
+    _script(conn, V5_BILLING)
+    for table in (*RECORD_TABLES_V1, "conflicts", "billing_providers", "billing_batches"):
+        capture.install(conn, table)
+
+
+MIGRATIONS: tuple[Callable[[sqlcipher3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)
 LATEST = len(MIGRATIONS)
 
 

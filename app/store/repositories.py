@@ -17,6 +17,8 @@ from app.domain import lifecycle
 from app.domain.records import (
     Addendum,
     Barc10,
+    BillingBatch,
+    BillingProvider,
     Consent,
     Encounter,
     Goal,
@@ -310,6 +312,54 @@ class EncounterRepository(Repository[Encounter]):
     def unbill(self, record_id: str, reason: str) -> Encounter:
         return self._transition(record_id, "change", lifecycle.unbill, reason=reason)
 
+    def mark_billed_many(
+        self, record_ids: Sequence[str], batch_id: str, at: datetime | None = None, **detail: Any
+    ) -> list[Encounter]:
+        """Mark a whole export batch billed in one transaction, each service through
+        the life-cycle rule; one audit entry names the batch and every service."""
+        when = at or utcnow()
+        return self._bulk(
+            record_ids,
+            lambda n: lifecycle.mark_billed(n, batch_id, when),
+            "export",
+            batch_id,
+            **detail,
+        )
+
+    def unbill_many(self, record_ids: Sequence[str], batch_id: str, reason: str) -> list[Encounter]:
+        """Put a voided batch's services back to approved, so they can be billed again."""
+        return self._bulk(record_ids, lifecycle.unbill, "change", batch_id, reason=reason)
+
+    def _bulk(self, record_ids: Sequence[str], move, action: str, batch_id: str, **detail: Any):
+        changed = ("status", "billing_batch_id", "billed_at")
+        sql = f"UPDATE {self.table} SET " + ", ".join(f'"{k}" = ?' for k in changed)
+        sql += " WHERE id = ?"
+        out: list[Encounter] = []
+        with self.store.transaction():
+            rows = []
+            for i in range(0, len(record_ids), 500):
+                chunk = list(record_ids[i : i + 500])
+                found = {e.id: e for e in self.iter(f"id IN ({','.join('?' * len(chunk))})", chunk)}
+                for rid in chunk:
+                    if rid not in found:
+                        raise NotFound("A service in this batch is not in this vault.")
+                    after = move(found[rid])
+                    enc = self.codec.encode_field
+                    rows.append((*[enc(k, getattr(after, k)) for k in changed], rid))
+                    out.append(after)
+            self.store.conn.executemany(sql, rows)
+            audit.append(
+                self.store.conn,
+                at=utcnow(),
+                user_id=self.store.user_id,
+                device_id=self.store.device_id,
+                action=action,
+                record_type="billing_batches",
+                record_id=batch_id,
+                detail={"fields": list(changed), "encounter_ids": list(record_ids), **detail},
+            )
+        return out
+
     def void(self, record_id: str, by: User, reason: str) -> Encounter:
         return self._transition(record_id, "change", lambda n: lifecycle.void(n, by, reason))
 
@@ -359,6 +409,8 @@ class Repositories:
         self.addenda = AddendumRepository(store, Addendum)
         self.time_entries = Repository(store, TimeEntry)
         self.supervision = Repository(store, SupervisionSession)
+        self.billing_providers = Repository(store, BillingProvider)
+        self.billing_batches = Repository(store, BillingBatch)
 
     def all(self) -> list[Repository[Any]]:
         return [
@@ -372,4 +424,6 @@ class Repositories:
             self.addenda,
             self.time_entries,
             self.supervision,
+            self.billing_providers,
+            self.billing_batches,
         ]

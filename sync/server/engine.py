@@ -59,7 +59,7 @@ PULL_COLUMNS = (
     field_state.c.seq,
 )
 CONFLICT_NS = uuid.UUID("6f1c8a52-3c0e-4a43-9a7f-5b8f3e1d2c90")
-GLOBAL_TABLES = ("users", "payers")
+GLOBAL_TABLES = ("users", "payers", "billing_providers", "billing_batches")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,425 @@
+"""The billing export service: the one code path behind the Export button and
+``python main.py export``.
+
+``export(store, request)`` loads the period's services, runs the pre-flight
+checks, and, unless it is stopped by problems (or asked for a dry run), writes
+per payer one batch: an 837P file, a CSV worksheet and a PDF summary into the
+folder the person chose, then, in one store transaction, records the batch and
+marks its services billed with the batch id (both sync, so no other device bills
+them again) and logs the export (who, when, which services, which files). A
+failure before the commit removes the files it wrote. ``void_batch`` voids a
+batch with a reason and puts its services back to approved, to be billed again.
+
+Interchange control numbers grow across exports and devices: the next is one
+more than the largest over every batch this vault knows (synced from other
+devices too) and the last one this device used.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import os
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from app.billing.claims import Claim, build_claims
+from app.billing.codes import code_tables
+from app.billing.preflight import BillingData, Preflight, Problem, claim_diagnoses, run_preflight
+from app.billing.summary_pdf import write_summary
+from app.billing.worksheet import write_worksheet
+from app.billing.x12 import Interchange, render_837p
+from app.domain.records import (
+    BatchStatus,
+    BillingBatch,
+    BillingProvider,
+    Consent,
+    Payer,
+    Role,
+    new_id,
+)
+from app.store.db import Store, utcnow
+from app.store.errors import EXIT_USAGE, StoreError
+from app.store.repositories import Repositories
+
+CONTROL_META = "billing_last_control"
+PRIVACY_NOTE = (
+    "Exported files are the only place personal data leaves the vault: they hold "
+    "names, Medicaid IDs and diagnoses. Keep them in a protected folder and submit "
+    "them only through the payer's secure portal."
+)
+
+
+class BillingRefused(StoreError):
+    """A request the export cannot carry out; the message says why (no personal data)."""
+
+    exit_code = EXIT_USAGE
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    period_from: date
+    period_to: date
+    out_dir: Path | None = None
+    payer_name: str | None = None  # None: every payer
+    skip_invalid: bool = False  # go on with the valid services when there are problems
+    dry_run: bool = False  # check and count; write nothing, mark nothing
+    today: date | None = None  # for timely filing (tests)
+
+
+@dataclass(frozen=True)
+class PayerTotals:
+    payer_id: str
+    payer_name: str
+    services: int
+    units: int
+    cents: int
+
+
+@dataclass(frozen=True)
+class WrittenBatch:
+    batch: BillingBatch
+    payer_name: str
+    paths: tuple[Path, ...]
+
+
+@dataclass
+class ExportResult:
+    preflight: Preflight
+    outcome: str  # "written", "stopped", "nothing", "dry-run"
+    totals: list[PayerTotals] = field(default_factory=list)
+    batches: list[WrittenBatch] = field(default_factory=list)
+    labels: dict[tuple[str, str], str] = field(default_factory=dict)  # for the UI only
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.preflight.problems
+
+    @property
+    def files(self) -> list[Path]:
+        return [p for b in self.batches for p in b.paths]
+
+
+# -- who may bill --------------------------------------------------------------------
+
+
+def billing_refusal(store: Store) -> str | None:
+    """Why this vault's user may not export claims, or None. Billing staff, a
+    supervisor and an administrator may; a specialist only in a vault that is not
+    connected to a server (a one-person practice billing its own work): on a team,
+    the server would refuse a specialist's billing anyway."""
+    user = Repositories(store).users.get(store.user_id)
+    if user is None:
+        return "this vault has no user"
+    if user.role in (Role.BILLING, Role.SUPERVISOR, Role.ADMIN):
+        return None
+    if '"token"' in store.meta("sync_server"):
+        return "only billing staff or a supervisor export claims for a team"
+    return None
+
+
+# -- loading -------------------------------------------------------------------------
+
+
+def current_provider(repos: Repositories) -> BillingProvider | None:
+    found = repos.billing_providers.list(order_by="name, id", limit=1)
+    return found[0] if found else None
+
+
+def find_payer(repos: Repositories, name: str) -> Payer:
+    wanted = name.strip().lower()
+    payers = repos.payers.list()
+    exact = [p for p in payers if p.name.lower() == wanted or p.payer_id.lower() == wanted]
+    if len(exact) == 1:
+        return exact[0]
+    partial = [p for p in payers if wanted and wanted in p.name.lower()]
+    if len(partial) == 1:
+        return partial[0]
+    names = ", ".join(sorted(p.name for p in payers)) or "none set up"
+    raise BillingRefused(f"No single payer matches that name. Payers: {names}.")
+
+
+def load_data(store: Store, period_from: date, period_to: date) -> BillingData:
+    repos = Repositories(store)
+    encounters = repos.encounters.list(
+        "service_date BETWEEN ? AND ? AND status NOT IN ('billed', 'void')",
+        (period_from.isoformat(), period_to.isoformat()),
+    )
+    person_ids = sorted({e.participant_id for e in encounters})
+    participants = {}
+    consents: dict[str, list[Consent]] = defaultdict(list)
+    for i in range(0, len(person_ids), 500):
+        chunk = person_ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for p in repos.participants.iter(f"id IN ({marks})", chunk):
+            participants[p.id] = p
+        for c in repos.consents.iter(f"participant_id IN ({marks})", chunk):
+            consents[c.participant_id].append(c)
+    return BillingData(
+        provider=current_provider(repos),
+        payers={p.id: p for p in repos.payers.list()},
+        participants=participants,
+        users={u.id: u for u in repos.users.list(include_deleted=True)},
+        consents=dict(consents),
+        encounters=encounters,
+        codes=code_tables(),
+    )
+
+
+def problem_labels(problems: list[Problem], data: BillingData) -> dict[tuple[str, str], str]:
+    """What each problem's record is, in words a person recognises (names appear
+    here, for the screen only; the command line prints ids)."""
+    enc = {e.id: e for e in data.encounters}
+    out: dict[tuple[str, str], str] = {}
+    for p in problems:
+        key = (p.table, p.record_id)
+        if key in out:
+            continue
+        if p.table == "participants" and p.record_id in data.participants:
+            person = data.participants[p.record_id]
+            out[key] = f"Participant: {person.last_name}, {person.first_name}"
+        elif p.table == "users" and p.record_id in data.users:
+            out[key] = f"Specialist: {data.users[p.record_id].display_name or 'no name'}"
+        elif p.table == "payers" and p.record_id in data.payers:
+            out[key] = f"Payer: {data.payers[p.record_id].name}"
+        elif p.table == "billing_providers":
+            out[key] = "Billing provider (agency) settings"
+        elif p.table == "encounters" and p.record_id in enc:
+            e = enc[p.record_id]
+            person = data.participants.get(e.participant_id)
+            who = f"{person.last_name}, {person.first_name}" if person else "unknown person"
+            when = e.start_time.strftime("%H:%M") if e.start_time else ""
+            out[key] = f"Service {e.service_date.isoformat()} {when} · {who}".replace("  ", " ")
+        else:
+            out[key] = f"{p.table} {p.record_id}"
+    return out
+
+
+# -- control numbers -----------------------------------------------------------------
+
+
+def next_control(store: Store) -> int:
+    """One more than the largest control number any batch this vault knows has
+    used (including other devices' synced batches and voided ones)."""
+    row = store.conn.execute("SELECT max(interchange_control) FROM billing_batches").fetchone()
+    top = max(int(row[0] or 0), int(store.meta(CONTROL_META, "0") or 0))
+    nxt = top + 1
+    if nxt > 999_999_999:
+        raise BillingRefused("The interchange control numbers are used up (999999999).")
+    return nxt
+
+
+# -- export --------------------------------------------------------------------------
+
+Progress = Callable[[str], None]
+
+
+def preflight(store: Store, request: ExportRequest) -> tuple[Preflight, BillingData]:
+    if request.period_from > request.period_to:
+        raise BillingRefused("The period's first day is after its last day.")
+    repos = Repositories(store)
+    payer_id = find_payer(repos, request.payer_name).id if request.payer_name else None
+    data = load_data(store, request.period_from, request.period_to)
+    pf = run_preflight(
+        data,
+        request.period_from,
+        request.period_to,
+        request.today or date.today(),
+        payer_id=payer_id,
+    )
+    return pf, data
+
+
+def export(store: Store, request: ExportRequest, progress: Progress | None = None) -> ExportResult:
+    """Check, then (unless stopped or a dry run) write and mark billed. See the module."""
+    say = progress or (lambda _msg: None)
+    refusal = billing_refusal(store)
+    if refusal:
+        raise BillingRefused(f"This vault cannot export claims: {refusal}.")
+    if not request.dry_run:
+        out = request.out_dir
+        if out is None or not Path(out).is_dir():
+            raise BillingRefused("Choose an existing folder to write the files to.")
+        if not os.access(out, os.W_OK):
+            raise BillingRefused("PeerTrail cannot write into that folder; choose another.")
+    say("checking")
+    pf, data = preflight(store, request)
+    result = ExportResult(pf, "stopped", labels=problem_labels(pf.problems, data))
+    if pf.stopped_everything or (pf.problems and not request.skip_invalid):
+        return result
+    by_payer: dict[str, list] = defaultdict(list)
+    for ln in pf.lines:
+        by_payer[ln.payer_id].append(ln)
+    for pid in sorted(by_payer, key=lambda i: data.payers[i].name):
+        lines = by_payer[pid]
+        result.totals.append(
+            PayerTotals(
+                pid,
+                data.payers[pid].name,
+                len(lines),
+                sum(ln.units for ln in lines),
+                sum(ln.amount_cents for ln in lines),
+            )
+        )
+    if not pf.lines:
+        result.outcome = "nothing"
+        return result
+    if request.dry_run:
+        result.outcome = "dry-run"
+        return result
+    for pid in sorted(by_payer, key=lambda i: data.payers[i].name):
+        say(f"writing {data.payers[pid].name}")
+        result.batches.append(_write_batch(store, request, data, data.payers[pid], by_payer[pid]))
+    result.outcome = "written"
+    return result
+
+
+def _slug(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", value).strip("-")[:24] or "payer"
+
+
+def _write_batch(
+    store: Store, request: ExportRequest, data: BillingData, payer: Payer, lines: list
+) -> WrittenBatch:
+    repos = Repositories(store)
+    provider = data.provider
+    assert provider is not None  # pre-flight stops everything without one
+    control = next_control(store)
+    batch_id = new_id()
+    now = utcnow()
+    me = data.users.get(store.user_id)
+    created_by = me.display_name or me.username if me else "unknown"
+    dx = {pid: claim_diagnoses(p) for pid, p in data.participants.items()}
+    claims: list[Claim] = build_claims(lines, payer, dx, f"{control:09d}")
+    stem = f"837P-{_slug(payer.payer_id or payer.name)}-{control:09d}"
+    out_dir = Path(request.out_dir)  # type: ignore[arg-type]
+    names = [f"{stem}.x12", f"{stem}-worksheet.csv", f"{stem}-summary.pdf"]
+    x12 = render_837p(
+        Interchange(control, now, batch_id, provider, payer, claims, data.participants, data.users)
+    ).encode("ascii")
+    csv_buf = io.StringIO()
+    write_worksheet(csv_buf, batch_id, control, payer, claims, data.participants, data.users)
+    pdf_buf = io.BytesIO()
+    write_summary(
+        pdf_buf,
+        batch_id=batch_id,
+        control=control,
+        period=(request.period_from, request.period_to),
+        created_at=now,
+        created_by=created_by,
+        provider=provider,
+        payer=payer,
+        claims=claims,
+        participants=data.participants,
+        specialists=data.users,
+        files=names,
+    )
+    blobs = [x12, csv_buf.getvalue().encode("utf-8-sig"), pdf_buf.getvalue()]
+    written: list[Path] = []
+    try:
+        for name, blob in zip(names, blobs, strict=True):
+            path = out_dir / name
+            _write_new(path, blob)
+            written.append(path)
+        batch = BillingBatch(
+            id=batch_id,
+            payer_id=payer.id,
+            period_from=request.period_from,
+            period_to=request.period_to,
+            interchange_control=control,
+            files=tuple(names),
+            file_hashes=tuple(hashlib.sha256(b).hexdigest() for b in blobs),
+            encounter_ids=tuple(ln.encounter_id for ln in lines),
+            claim_count=len(claims),
+            line_count=len(lines),
+            unit_count=sum(c.units for c in claims),
+            total_cents=sum(c.charge_cents for c in claims),
+            created_by_id=store.user_id,
+            created_at=now,
+        )
+        with store.transaction():
+            repos.billing_batches.add(batch)
+            repos.encounters.mark_billed_many(
+                batch.encounter_ids,
+                batch_id,
+                at=now,
+                files=names,
+                interchange_control=control,
+                payer_id=payer.id,
+            )
+            store.conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (CONTROL_META, str(control)),
+            )
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return WrittenBatch(batch, payer.name, tuple(written))
+
+
+def _write_new(path: Path, blob: bytes) -> None:
+    """Write a new file (never over an existing one), flushed to disk."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise BillingRefused(
+            f"{path.name} already exists in that folder; nothing was overwritten."
+        ) from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as e:
+        path.unlink(missing_ok=True)
+        if e.errno == errno.ENOSPC:
+            raise BillingRefused(
+                "The disk is full; no billing files were kept and nothing was marked billed."
+            ) from None
+        raise BillingRefused(
+            "The files could not be written to that folder; nothing was marked billed."
+        ) from None
+
+
+# -- voiding ---------------------------------------------------------------------------
+
+
+def void_batch(store: Store, batch_id: str, reason: str) -> BillingBatch:
+    """Void an exported batch with a reason; its services become approved again."""
+    refusal = billing_refusal(store)
+    if refusal:
+        raise BillingRefused(f"This vault cannot void batches: {refusal}.")
+    if not reason.strip():
+        raise BillingRefused("Say why the batch is voided: a reason is required.")
+    repos = Repositories(store)
+    with store.transaction():
+        batch = repos.billing_batches.get(batch_id)
+        if batch is None or batch.deleted:
+            raise BillingRefused("That billing batch is not in this vault.")
+        if batch.status is BatchStatus.VOID:
+            raise BillingRefused("That billing batch is already void.")
+        still = [
+            e.id
+            for e in repos.encounters.list("billing_batch_id = ?", (batch_id,))
+            if e.status.value == "billed"
+        ]
+        after = batch.replace(
+            status=BatchStatus.VOID,
+            voided_by_id=store.user_id,
+            voided_at=utcnow(),
+            void_reason=reason.strip(),
+        )
+        repos.billing_batches.update(after)  # type: ignore[arg-type]
+        repos.encounters.unbill_many(still, batch_id, reason.strip())
+    return after  # type: ignore[return-value]
+
+
+def batches(store: Store) -> list[BillingBatch]:
+    return Repositories(store).billing_batches.list(order_by="interchange_control DESC")

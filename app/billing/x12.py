@@ -1,0 +1,220 @@
+"""The ASC X12 837P (005010X222A1) professional claim file.
+
+One interchange (ISA/IEA) holds one functional group (GS/GE, GS01 HC) with one
+transaction set (ST/SE) for one payer:
+
+    1000A submitter (NM1*41, PER)     1000B receiver (NM1*40)
+    2000A billing provider HL 20 (PRV, NM1*85, N3, N4, REF*EI)
+      2000B subscriber HL 22 (SBR, NM1*IL, [N3, N4], DMG, NM1*PR)   at most 100 claims each
+        2300 claim (CLM, HI)                                       at most 50 lines each
+          2310B rendering provider (NM1*82, PRV*PE)
+          2400 service line (LX, SV1, DTP*472, REF*6R)
+
+The interchange control number (ISA13/IEA02) is the batch's; GS06/GE02 is the
+same number and ST02/SE02 its last digits, so a file's numbers always match and
+grow from export to export. Text is upper case ASCII with the separators
+(* : ^ ~) taken out, so names with apostrophes, hyphens or accents are safe.
+Every claim passes :func:`claims.claim_problems` before it is written.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from app.billing.claims import (
+    MAX_CLAIMS_PER_SUBSCRIBER,
+    Claim,
+    ClaimRejected,
+    claim_problems,
+)
+from app.billing.preflight import claim_member_id
+from app.billing.settings import digits
+from app.domain.records import BillingProvider, Participant, Payer, User
+
+ELEMENT, COMPONENT, REPETITION, SEGMENT = "*", ":", "^", "~"
+VERSION = "005010X222A1"
+_TRANSLIT = str.maketrans(
+    {"Ø": "O", "ø": "o", "Æ": "AE", "æ": "ae", "ß": "SS", "Ł": "L", "ł": "l", "Đ": "D",
+     "đ": "d", "Þ": "TH", "þ": "th", "Œ": "OE", "œ": "oe", "’": "'", "‘": "'"}
+)  # fmt: skip
+_NOT_ALLOWED = re.compile(r"[^A-Z0-9 &'()+,\-./;?=#@!]")
+ADDRESS_RE = re.compile(
+    r"^(?P<street>[^,]+),\s*(?P<city>[^,]+),\s*(?P<state>[A-Za-z]{2})\s+(?P<zip>[0-9]{5}(?:-?[0-9]{4})?)\s*\Z"
+)
+
+
+def text(value: str, max_len: int) -> str:
+    """Upper-case ASCII without X12 separators, spaces collapsed, cut to ``max_len``."""
+    s = unicodedata.normalize("NFKD", value.translate(_TRANSLIT))
+    s = "".join(c for c in s if not unicodedata.combining(c)).upper()
+    s = _NOT_ALLOWED.sub(" ", s)
+    return " ".join(s.split())[:max_len].strip()
+
+
+def amount(cents: int) -> str:
+    """X12 decimal without trailing zeros: 3300 -> 33, 3350 -> 33.5."""
+    whole, frac = divmod(cents, 100)
+    return str(whole) if frac == 0 else f"{whole}.{frac:02d}".rstrip("0")
+
+
+def split_name(display_name: str) -> tuple[str, str]:
+    """(last, first) from "First Middle Last"."""
+    parts = display_name.split()
+    if len(parts) < 2:
+        return display_name, ""
+    return parts[-1], " ".join(parts[:-1])
+
+
+@dataclass(frozen=True)
+class Interchange:
+    control: int  # 1 .. 999,999,999
+    created: datetime
+    batch_ref: str  # BHT03, at most 50 characters
+    provider: BillingProvider
+    payer: Payer
+    claims: list[Claim]
+    participants: dict[str, Participant]
+    specialists: dict[str, User]
+
+
+class _Segments:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, *elements: str) -> None:
+        els = list(elements)
+        while len(els) > 1 and els[-1] == "":
+            els.pop()
+        self.items.append(ELEMENT.join(els))
+
+
+def render_837p(ix: Interchange, check: bool = True) -> str:
+    """The whole file as text. With ``check`` (always, outside tests) a claim that
+    fails the payer-side checks raises :class:`ClaimRejected` and nothing is written."""
+    if not 1 <= ix.control <= 999_999_999:
+        raise ValueError("the interchange control number must be 1 to 999999999")
+    prov, payer = ix.provider, ix.payer
+    if check:
+        for c in ix.claims:
+            npi = ix.specialists[c.specialist_id].npi
+            problems = claim_problems(c, prov.npi, npi)
+            if problems:
+                raise ClaimRejected(c.claim_id, problems)
+    ctrl = f"{ix.control:09d}"
+    st02 = f"{ix.control % 10000:04d}"
+    submitter = text(prov.submitter_id, 15)
+    receiver = text(payer.receiver_id, 15)
+    d8 = ix.created.strftime("%Y%m%d")
+    hm = ix.created.strftime("%H%M")
+    isa = ELEMENT.join(
+        (
+            "ISA", "00", " " * 10, "00", " " * 10, "ZZ", submitter.ljust(15), "ZZ",
+            receiver.ljust(15), ix.created.strftime("%y%m%d"), hm, REPETITION, "00501", ctrl,
+            "0", payer.usage_indicator, COMPONENT,
+        )
+    )  # fmt: skip
+    s = _Segments()
+    s.add("ST", "837", st02, VERSION)
+    s.add("BHT", "0019", "00", text(ix.batch_ref, 50), d8, hm, "CH")
+    # 1000A submitter, 1000B receiver
+    s.add("NM1", "41", "2", text(prov.name, 60), "", "", "", "", "46", submitter)
+    s.add("PER", "IC", text(prov.contact_name, 60), "TE", digits(prov.contact_phone))
+    s.add(
+        "NM1",
+        "40",
+        "2",
+        text(payer.receiver_name or payer.name, 60),
+        "",
+        "",
+        "",
+        "",
+        "46",
+        receiver,
+    )
+    # 2000A billing provider
+    s.add("HL", "1", "", "20", "1")
+    s.add("PRV", "BI", "PXC", text(prov.taxonomy, 10))
+    s.add("NM1", "85", "2", text(prov.name, 60), "", "", "", "", "XX", prov.npi)
+    s.add("N3", text(prov.address_line1, 55), text(prov.address_line2, 55))
+    s.add("N4", text(prov.city, 30), text(prov.state, 2), digits(prov.zip_code))
+    s.add("REF", "EI", digits(prov.tax_id))
+    hl = 1
+    by_person: dict[str, list[Claim]] = {}
+    for c in ix.claims:
+        by_person.setdefault(c.participant_id, []).append(c)
+    for pid, claims in by_person.items():
+        person = ix.participants[pid]
+        for i in range(0, len(claims), MAX_CLAIMS_PER_SUBSCRIBER):
+            hl += 1
+            _subscriber(s, hl, person, payer)
+            for c in claims[i : i + MAX_CLAIMS_PER_SUBSCRIBER]:
+                _claim(s, c, ix.specialists[c.specialist_id], prov)
+    s.add("SE", str(len(s.items) + 1), st02)
+    body = [
+        isa,
+        ELEMENT.join(("GS", "HC", submitter, receiver, d8, hm, str(ix.control), "X", VERSION)),
+    ]
+    body += s.items
+    body += [f"GE{ELEMENT}1{ELEMENT}{ix.control}", f"IEA{ELEMENT}1{ELEMENT}{ctrl}"]
+    return "".join(seg + SEGMENT + "\n" for seg in body)
+
+
+def _subscriber(s: _Segments, hl: int, p: Participant, payer: Payer) -> None:
+    s.add("HL", str(hl), "1", "22", "0")
+    s.add("SBR", "P", "18", "", "", "", "", "", "", payer.claim_filing_code)
+    s.add(
+        "NM1",
+        "IL",
+        "1",
+        text(p.last_name, 60),
+        text(p.first_name, 35),
+        "",
+        "",
+        "",
+        "MI",
+        claim_member_id(p),
+    )
+    m = ADDRESS_RE.match(p.address.strip())
+    if m:
+        s.add("N3", text(m["street"], 55))
+        s.add("N4", text(m["city"], 30), m["state"].upper(), digits(m["zip"]))
+    dob: date = p.date_of_birth  # type: ignore[assignment]  # checked in pre-flight
+    s.add("DMG", "D8", dob.strftime("%Y%m%d"), "U")
+    s.add("NM1", "PR", "2", text(payer.name, 60), "", "", "", "", "PI", text(payer.payer_id, 80))
+
+
+def _claim(s: _Segments, c: Claim, specialist: User, prov: BillingProvider) -> None:
+    pos = c.place_of_service
+    s.add(
+        "CLM",
+        c.claim_id,
+        amount(c.charge_cents),
+        "",
+        "",
+        f"{pos}{COMPONENT}B{COMPONENT}1",
+        "Y",
+        "A",
+        "Y",
+        "Y",
+    )
+    s.add(
+        "HI",
+        *[f"{'ABK' if i == 0 else 'ABF'}{COMPONENT}{code}" for i, code in enumerate(c.diagnoses)],
+    )
+    last, first = split_name(specialist.display_name)
+    s.add("NM1", "82", "1", text(last, 60), text(first, 35), "", "", "", "XX", specialist.npi)
+    s.add("PRV", "PE", "PXC", text(prov.taxonomy, 10))
+    for n, cl in enumerate(c.lines, 1):
+        ln = cl.line
+        proc = COMPONENT.join(("HC", ln.procedure, *ln.modifiers))
+        s.add("LX", str(n))
+        s.add(
+            "SV1", proc, amount(cl.charge_cents), "UN", str(cl.units),
+            ln.place_of_service if ln.place_of_service != pos else "", "",
+            COMPONENT.join(str(p) for p in cl.dx_pointers),
+        )  # fmt: skip
+        s.add("DTP", "472", "D8", ln.service_date.strftime("%Y%m%d"))
+        s.add("REF", "6R", ln.encounter_id.replace("-", "").upper())

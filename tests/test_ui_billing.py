@@ -1,0 +1,127 @@
+"""The billing dialog with a real vault and a real event loop (offscreen): the check
+lists problems naming their records, a double-click asks to open the record, the
+export needs confirmation when some services have problems, and writes the files."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from app.store.db import Store
+from app.store.repositories import Repositories
+from app.ui.app import load_style_sheet
+from app.ui.billing_dialog import BillingDialog, ProblemModel
+from app.ui.start import Session
+from app.ui.tasks import TaskManager
+from tests.billing_world import TODAY, make_world, service
+from tests.x12check import pyx12_errors
+
+SHOTS = Path("/work/notes/shots/billing")
+
+
+@pytest.fixture
+def world(vault):
+    store = Store.open(vault)
+    repos = Repositories(store)
+    w = make_world(repos, people=3)
+    a, b, c = w.people
+    service(w, a, date(2026, 10, 5))
+    service(w, a, date(2026, 10, 6), start=(8, 0), minutes=40)
+    service(w, c, date(2026, 10, 6), start=(10, 0), minutes=25)
+    repos.participants.update(b.replace(medicaid_id=""))
+    service(w, b, date(2026, 10, 7))
+    service(w, c, date(2026, 10, 8), status="signed")
+    service(w, a, date(2026, 10, 9), start=(9, 0), minutes=60)
+    service(w, c, date(2026, 10, 9), start=(9, 30), minutes=45)
+    return Session(vault, store), w
+
+
+@pytest.fixture
+def dialog(qtbot, world):
+    session, _w = world
+    QApplication.instance().setStyleSheet(load_style_sheet())
+    tasks = TaskManager()
+    dlg = BillingDialog(tasks, session, today=TODAY)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitUntil(lambda: not tasks.busy)
+    yield dlg
+    tasks.shutdown(final=session.close)
+
+
+def test_check_lists_problems_and_rows_open_their_records(qtbot, dialog, world):
+    _session, w = world
+    assert dialog.payer.count() == 2  # all payers + the one payer
+    assert (dialog.date_from.date().toPython(), dialog.date_to.date().toPython()) == (
+        date(2026, 10, 1),
+        date(2026, 10, 31),
+    )
+    with qtbot.waitSignal(dialog.checked):
+        dialog.check_button.click()
+    model = dialog.model
+    rows = [model.row_at(i) for i in range(model.rowCount())]
+    assert {(r.table, r.record_id) for r in rows if r.table == "participants"} == {
+        ("participants", w.people[1].id)
+    }
+    assert any(r.record.startswith("Participant: O") or "Ashby" in r.record for r in rows)
+    assert {r.problem for r in rows} >= {
+        "The person has no Medicaid ID",
+        "The note is signed but not approved by a supervisor",
+        "The specialist has another service at an overlapping time",
+    }
+    assert "3 ready to bill" in dialog.summary.text()
+    assert "personal data leaves the vault" in dialog.privacy.text()
+    assert "O'Sheel" not in dialog.windowTitle()
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    dialog.grab().save(str(SHOTS / "preflight.png"))
+
+    index = model.index(
+        next(i for i in range(model.rowCount()) if model.row_at(i).table == "participants"), 1
+    )
+    rect = dialog.table.visualRect(index)
+    qtbot.mouseClick(dialog.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    with qtbot.waitSignal(dialog.open_record) as sig:
+        qtbot.mouseDClick(dialog.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert sig.args == ["participants", w.people[1].id]
+    assert model.data(index, ProblemModel.RECORD_ROLE) == ("participants", w.people[1].id)
+
+
+def test_export_needs_a_folder_and_confirmation_then_writes(qtbot, dialog, tmp_path):
+    out = tmp_path / "claims"
+    out.mkdir()
+    with qtbot.waitSignal(dialog.checked):
+        dialog.check_button.click()
+    assert not dialog.export_button.isEnabled()
+    dialog.folder.setText(str(out))
+    assert not dialog.export_button.isEnabled()  # problems: the person must confirm
+    assert dialog.confirm.isVisible() and "3 valid service(s) only" in dialog.confirm.text()
+    dialog.confirm.setChecked(True)
+    assert dialog.export_button.isEnabled()
+    with qtbot.waitSignal(dialog.exported):
+        dialog.export_button.click()
+    assert dialog.last_error == ""
+    files = sorted(out.iterdir())
+    assert len(files) == 3 and "Exported 3 claim(s) in 1 batch(es)" in dialog.status.text()
+    x12 = next(f for f in files if f.suffix == ".x12")
+    assert pyx12_errors(x12.read_text()) == []
+    # a second check finds nothing more to bill, only the held-back problems
+    with qtbot.waitSignal(dialog.checked):
+        dialog.check_button.click()
+    assert "0 ready to bill" in dialog.summary.text()
+    assert not dialog.export_button.isEnabled()
+
+
+def test_a_refused_export_says_why_and_writes_nothing(qtbot, dialog, tmp_path):
+    with qtbot.waitSignal(dialog.checked):
+        dialog.check_button.click()
+    dialog.folder.setText(str(tmp_path / "not-there"))
+    dialog.confirm.setChecked(True)
+    with qtbot.waitSignal(dialog.exported):
+        dialog.export_button.click()
+    assert "existing folder" in dialog.last_error
+    assert not (tmp_path / "not-there").exists()
