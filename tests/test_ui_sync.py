@@ -434,3 +434,31 @@ def test_refused_changes_listed_with_the_servers_reason(qtbot, app_ctx, controll
     assert "administrator" in reason
     assert page.rejected_model.index(0, page.rejected_model.COL_PERSON).data() == "Sigrun Aas"
     assert "(1)" in page.tabs.tabText(1)
+
+
+def test_enrolment_from_the_preferences_dialog(qtbot, app_ctx, controller, server, ann, tmp_path):
+    from app.ui.preferences import PreferencesDialog
+    from app.ui.settings import Settings
+
+    c = controller(qtbot, app_ctx)
+    d = PreferencesDialog(Settings.at(str(tmp_path / "prefs.ini")), app_ctx, c)
+    qtbot.addWidget(d)
+    settle(qtbot, app_ctx)
+    d.address.setText(server.url)
+    d.fingerprint.setText(server.fingerprint)
+    d.username.setText(ann)
+    d.password.setText("wrong password")
+    with qtbot.waitSignal(c.enrolment_finished, timeout=SYNC_TIMEOUT):
+        d.connect_button.click()
+    assert not d.enrol_result.isHidden() and "password" in d.enrol_result.text()
+    assert d.enrol_result.objectName() == "error"
+    assert d.username.text() == ann and d.password.text() == "wrong password"  # kept
+    d.password.setText(DEFAULT_PASSWORD)
+    with qtbot.waitSignal(c.finished, timeout=SYNC_TIMEOUT) as blk:  # enrol, then first sync
+        d.connect_button.click()
+    assert blk.args[0] is True, blk.args[1]
+    assert d.enrol_result.objectName() == "success" and ann in d.enrol_result.text()
+    assert d.password.text() == "" and d.enrol_form.isHidden()
+    assert server.url in d.server_status.text()
+    settle(qtbot, app_ctx)
+    assert c.state.enrolled

@@ -426,7 +426,6 @@ class SyncController(QObject):
             last_ok_at=ov.last_ok_at,
             clock_offset_ms=ov.clock_offset_ms,
         )
-        self.action.setEnabled(ov.enrolled)
         if ov.enrolled and not was_enrolled and self.auto and self.state.connection == UNKNOWN:
             self._check.start(0)  # find out whether the server answers
 
@@ -716,7 +715,6 @@ class SyncController(QObject):
                 role_value = self.ctx.user.role
             self.ctx.user = replace(self.ctx.user, id=user_id, role=role_value)
             self._set(enrolled=True, connection=ONLINE, error="", error_code="")
-            self.action.setEnabled(True)
             text = self.tr("This laptop is now connected to the server as %1.").replace("%1", name)
             self.enrolment_finished.emit(True, text)
             self.sync_now("enrolled")
