@@ -73,10 +73,10 @@ def test_status_online_offline_pending_and_last_sync(qtbot):
     )
     assert "Offline" in w.connection.text() and w.connection.property("state") == "offline"
     assert w.connection.toolTip() == text
-    assert w.pending.text() == "3 change(s) waiting"
+    assert w.pending.text() == "3 changes waiting"
     assert w.last.text() == "Last sync: 5 min ago"
     w.show_state(SyncState(enrolled=True, connection=ONLINE, pending=1))
-    assert w.pending.text() == "1 change(s) waiting"
+    assert w.pending.text() == "1 change waiting"
     assert w.last.text() == "Last sync: never"
 
 
@@ -97,7 +97,7 @@ def test_status_syncing_problem_conflicts_and_clock(qtbot):
         )
     )
     assert "problem" in w.connection.text() and "withdrawn" in w.connection.toolTip()
-    assert w.conflicts.isVisible() and w.conflicts.text() == "2 conflict(s)"
+    assert w.conflicts.isVisible() and w.conflicts.text() == "2 conflicts"
     assert w.clock.isVisible() and "7 minutes" in w.clock.toolTip()
     with qtbot.waitSignal(w.open_conflicts):
         w.conflicts.click()
@@ -141,6 +141,7 @@ def test_ago():
     assert ago(None) == "never"
     assert ago(now - timedelta(seconds=20), now) == "just now"
     assert ago(now - timedelta(minutes=42), now) == "42 min ago"
+    assert ago(now - timedelta(days=3), now) == "3 days ago"
     assert ago(now - timedelta(days=40), now).endswith("2026")
 
 

@@ -65,6 +65,11 @@ FIELD_LABELS: dict[tuple[str, str], str] = {
     ("encounters", "assessment"): "Assessment",
     ("goals", "statement"): "Goal statement",
     ("supervision_sessions", "action_items"): "Action items",
+    ("participants", "assigned_specialist_id"): "Assigned specialist",
+    ("encounters", "reviewed_by_id"): "Reviewed by",
+    ("encounters", "signed_by_id"): "Signed by",
+    ("encounters", "payer_id"): "Payer",
+    ("participants", "payer_id"): "Payer",
 }
 
 TABLE_LABELS: dict[str, str] = {
@@ -90,7 +95,10 @@ KIND_LABELS: dict[str, str] = {
 
 def field_label(table: str, field: str) -> str:
     label = FIELD_LABELS.get((table, field))
-    return _t(label) if label else _t(field.replace("_", " ").capitalize())
+    if label:
+        return _t(label)
+    words = field.removesuffix("_id").replace("_", " ")
+    return _t(words[:1].upper() + words[1:])
 
 
 def table_label(table: str) -> str:
@@ -438,6 +446,7 @@ class ConflictsPage(Page):
         self.rejected = _table("rejectedList", self.rejected_model)
         self.rejected.setAccessibleName(self.tr("Changes the server refused"))
         self.rejected.setWordWrap(True)
+        self.rejected.setTextElideMode(Qt.TextElideMode.ElideNone)
         rej_intro = QLabel(
             self.tr(
                 "The server did not accept these changes, so the record shows the "
@@ -480,7 +489,11 @@ class ConflictsPage(Page):
         self.model.set_rows(conflicts)
         self.rejected_model.set_rows(rejected)
         self.list.resizeColumnsToContents()
-        self.rejected.resizeColumnsToContents()
+        for col in range(RejectedModel.COL_REASON):
+            self.rejected.resizeColumnToContents(col)
+        self.rejected.resizeRowsToContents()
+        if rejected:
+            self.rejected.selectRow(0)
         self.tabs.setTabText(0, self.tr("To resolve (%1)").replace("%1", str(len(conflicts))))
         self.tabs.setTabText(
             1, self.tr("Refused by the server (%1)").replace("%1", str(len(rejected)))

@@ -63,16 +63,12 @@ def check_fingerprint(text: str) -> str:
     bare = text.strip().replace(":", "").replace(" ", "")
     if not bare or _FINGERPRINT.match(bare):
         return ""
-    return (
-        "The fingerprint is 64 letters and digits (0-9, A-F), often in pairs with "
-        "colons. Copy it from your administrator's message."
-    )
+    return "Use the 64 letters and digits (0-9, A-F) your administrator sent."
 
 
 def _field_error() -> QLabel:
     label = QLabel()
     label.setObjectName("fieldError")
-    label.setWordWrap(True)
     label.hide()
     return label
 
@@ -120,7 +116,7 @@ class PreferencesDialog(QDialog):
         self.auto_sync.setChecked(settings.auto_sync)
         self.auto_sync.setAccessibleName(s.BY_KEY[s.AUTO_SYNC].tr_label())
 
-        general = QGroupBox(self.tr("Working"))
+        general = QGroupBox(self.tr("General"))
         form = QFormLayout(general)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
@@ -161,17 +157,16 @@ class PreferencesDialog(QDialog):
         ef = QFormLayout(self.enrol_form)
         ef.setContentsMargins(0, 0, 0, 0)
         ef.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
-        for label, edit, err in (
+        for text, edit, err in (
             (self.tr("&Address"), self.address, self.address_error),
             (self.tr("&Fingerprint"), self.fingerprint, self.fingerprint_error),
             (self.tr("&User name"), self.username, self.username_error),
             (self.tr("Pass&word"), self.password, self.password_error),
         ):
-            box = QVBoxLayout()
-            box.setSpacing(2)
-            box.addWidget(edit)
-            box.addWidget(err)
-            ef.addRow(label, box)
+            label = QLabel(text)
+            label.setBuddy(edit)
+            ef.addRow(label, edit)
+            ef.addRow("", err)
         row = QHBoxLayout()
         row.addWidget(self.connect_button)
         row.addStretch(1)
@@ -269,7 +264,14 @@ class PreferencesDialog(QDialog):
             label.setText(self.tr(problem) if problem else "")
             label.setVisible(bool(problem))
             ok = ok and not problem
+        self._fit()
         return ok
+
+    def _fit(self) -> None:
+        """Grow to show every message in full (never shrink under the person)."""
+        hint = self.sizeHint()
+        if hint.width() > self.width() or hint.height() > self.height():
+            self.resize(max(hint.width(), self.width()), max(hint.height(), self.height()))
 
     def start_enrolment(self) -> None:
         self.enrol_result.hide()
@@ -304,6 +306,7 @@ class PreferencesDialog(QDialog):
         self.enrol_result.style().unpolish(self.enrol_result)
         self.enrol_result.style().polish(self.enrol_result)
         self.enrol_result.show()
+        self._fit()
 
     # -- saving ------------------------------------------------------------------------------
 

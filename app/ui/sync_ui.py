@@ -73,6 +73,12 @@ def _tr(text: str) -> str:
     return QCoreApplication.translate("SyncStatus", text)
 
 
+def count_text(n: int, one: str, many: str) -> str:
+    """'1 change waiting' / '3 changes waiting': ``one`` and ``many`` are the
+    translatable English forms, ``many`` with %1 for the number."""
+    return _tr(one) if n == 1 else _tr(many).replace("%1", str(n))
+
+
 def error_message(code: str, fallback: str = "") -> str:
     """What a failed sync means for the person, per SyncError code."""
     messages = {
@@ -153,12 +159,15 @@ def ago(when: datetime | None, now: datetime | None = None) -> str:
     if seconds < 60:
         return _tr("just now")
     if seconds < 3600:
-        return _tr("%n min ago").replace("%n", str(int(seconds // 60)))
+        return _tr("%1 min ago").replace("%1", str(int(seconds // 60)))
     local, local_now = when.astimezone(), now.astimezone()
     if local.date() == local_now.date():
         return _tr("today %1").replace("%1", local.strftime("%H:%M"))
-    if (local_now.date() - local.date()).days == 1:
+    days = (local_now.date() - local.date()).days
+    if days == 1:
         return _tr("yesterday %1").replace("%1", local.strftime("%H:%M"))
+    if days < 7:
+        return _tr("%1 days ago").replace("%1", str(days))
     return f"{local.day} {local.strftime('%b %Y')}"
 
 
@@ -538,13 +547,19 @@ class SyncController(QObject):
     def _summary(self, result: Any) -> str:
         parts = []
         if result.pushed:
-            parts.append(self.tr("%n change(s) sent", "", result.pushed))
+            parts.append(count_text(result.pushed, "1 change sent", "%1 changes sent"))
         if result.pulled:
-            parts.append(self.tr("%n received", "", result.pulled))
+            parts.append(count_text(result.pulled, "1 received", "%1 received"))
         if result.conflicts:
-            parts.append(self.tr("%n conflict(s) to look at", "", result.conflicts))
+            parts.append(
+                count_text(result.conflicts, "1 conflict to look at", "%1 conflicts to look at")
+            )
         if result.rejected:
-            parts.append(self.tr("%n refused by the server", "", len(result.rejected)))
+            parts.append(
+                count_text(
+                    len(result.rejected), "1 refused by the server", "%1 refused by the server"
+                )
+            )
         if not parts:
             return self.tr("Synced: everything is up to date.")
         return self.tr("Synced: ") + ", ".join(parts) + "."
@@ -897,7 +912,9 @@ class SyncStatus(QWidget):
         self.connection.style().polish(self.connection)
 
         if state.pending:
-            self.pending.setText(self.tr("%n change(s) waiting", "", state.pending))
+            self.pending.setText(
+                count_text(state.pending, "1 change waiting", "%1 changes waiting")
+            )
         else:
             self.pending.setText(self.tr("All changes sent") if state.enrolled else "")
         self.pending.setVisible(bool(self.pending.text()))
@@ -908,7 +925,7 @@ class SyncStatus(QWidget):
             self.last.setToolTip(state.last_ok_at.astimezone().strftime("%Y-%m-%d %H:%M"))
 
         n = state.open_conflicts
-        self.conflicts.setText(self.tr("%n conflict(s)", "", n) if n else "")
+        self.conflicts.setText(count_text(n, "1 conflict", "%1 conflicts") if n else "")
         self.conflicts.setVisible(n > 0)
         self.conflicts.setToolTip(self.tr("Compare both versions and choose (Conflicts page)"))
 
