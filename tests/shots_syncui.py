@@ -79,9 +79,13 @@ def status_bars(out: Path, scale: str) -> None:
             last_ok_at=now - timedelta(days=2),
         ),
         SyncState(
-            enrolled=True, connection=ONLINE, syncing=True, pending=420, progress_total=900,
+            enrolled=True,
+            connection=ONLINE,
+            syncing=True,
+            pending=420,
+            progress_total=900,
             progress_done=380,
-        ),  # fmt: skip
+        ),
         SyncState(
             enrolled=True,
             connection=ONLINE,
