@@ -462,3 +462,30 @@ def test_enrolment_from_the_preferences_dialog(qtbot, app_ctx, controller, serve
     assert server.url in d.server_status.text()
     settle(qtbot, app_ctx)
     assert c.state.enrolled
+
+
+def test_locking_during_a_sync_loses_nothing_and_the_next_sync_finishes_it(
+    qtbot, app_ctx, controller, server, ann
+):
+    c = controller(qtbot, app_ctx)
+    enroll(qtbot, c, server, ann)
+    repos = ctx_repos(app_ctx)
+    me = app_ctx.user.id
+    ids = [
+        repos.participants.add(
+            Participant(first_name=f"Solvei{i}", last_name="Moe", assigned_specialist_id=me)
+        ).id
+        for i in range(40)
+    ]
+    c.sync_now()
+    qtbot.waitUntil(lambda: c.net.busy == 1, timeout=10_000)  # the exchange is under way
+    c.close()  # what the main window does when the vault locks
+    qtbot.waitUntil(lambda: c.net.busy == 0, timeout=SYNC_TIMEOUT)  # no hang
+    settle(qtbot, app_ctx)
+    assert c.state.syncing  # its result was dropped, never shown
+
+    again = controller(qtbot, app_ctx)  # the next unlock's controller
+    sync(qtbot, again)
+    assert again.state.pending == 0
+    on_server = {r[0] for r in server.rows("records")}
+    assert set(ids) <= on_server

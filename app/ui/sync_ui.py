@@ -367,6 +367,7 @@ class SyncController(QObject):
         self._closed = False
         self._broadcasting = False
         self._check_ms = self.timing.check_first_ms
+        self._reason = ""
         self.last_result: Any = None
 
         self._settle = self._timer(self.timing.settle_ms, self._on_settled)
@@ -384,7 +385,9 @@ class SyncController(QObject):
 
         self._progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
         ctx.data_changed.connect(self._on_data_changed)
-        self._network_info = _watch_network(self._on_network_changed)
+        self._network_info = _network_information()
+        if self._network_info is not None:
+            self._network_info.reachabilityChanged.connect(self._on_reachability)
         self.refresh_state()
 
     def _timer(self, ms: int, slot: Callable[[], None]) -> QTimer:
@@ -456,6 +459,7 @@ class SyncController(QObject):
             self._again = True
             return False
         self._again = False
+        self._reason = reason
         self._settle.stop()
         self._periodic.stop()
         self._set(syncing=True, error="", error_code="", progress_done=0, progress_total=0,
@@ -536,7 +540,10 @@ class SyncController(QObject):
             message = self._summary(result)
             self._end(True, "", "", connection=ONLINE, clock_offset_ms=ov.clock_offset_ms)
             self._broadcast()
-            if message:
+            quiet = self._reason != "button" and not (
+                result.pushed or result.pulled or result.conflicts or result.rejected
+            )
+            if message and not quiet:
                 self.ctx.status_message.emit(message)
             self.finished.emit(True, message)
             if self._again:
@@ -586,8 +593,8 @@ class SyncController(QObject):
             connection = ONLINE  # the server answered
         self._end(False, code, text, connection=connection)
         self.refresh_state()
-        if code != "cancelled":
-            self.ctx.status_message.emit(text)
+        if code != "cancelled" and (self._reason == "button" or code != "offline"):
+            self.ctx.status_message.emit(text)  # automatic syncs offline: the status shows it
         self.finished.emit(False, text)
 
     def _end(self, ok: bool, code: str, text: str, **changes: Any) -> None:
@@ -627,6 +634,12 @@ class SyncController(QObject):
 
     def _on_periodic(self) -> None:
         self.sync_now("periodic")
+
+    @Slot(object)
+    def _on_reachability(self, reachability: Any) -> None:
+        from PySide6.QtNetwork import QNetworkInformation
+
+        self._on_network_changed(reachability == QNetworkInformation.Reachability.Online)
 
     def _on_network_changed(self, reachable: bool) -> None:
         if reachable and self._usable():
@@ -773,11 +786,13 @@ class SyncController(QObject):
             t.stop()
         self.net.shutdown()
         self.action.setEnabled(False)
+        if self._network_info is not None:
+            with contextlib.suppress(RuntimeError, TypeError):
+                self._network_info.reachabilityChanged.disconnect(self._on_reachability)
 
 
-def _watch_network(on_change: Callable[[bool], None]) -> Any:
-    """Qt's QNetworkInformation, when the platform has a backend: call
-    ``on_change(reachable)`` when the network comes or goes. None otherwise."""
+def _network_information() -> Any:
+    """Qt's QNetworkInformation when the platform has a backend, else None."""
     try:
         from PySide6.QtNetwork import QNetworkInformation
     except ImportError:
@@ -785,18 +800,9 @@ def _watch_network(on_change: Callable[[bool], None]) -> Any:
     try:
         if not QNetworkInformation.loadDefaultBackend():
             return None
-        info = QNetworkInformation.instance()
-    except Exception:
+        return QNetworkInformation.instance()
+    except Exception:  # no backend on this platform: the periodic check does the work
         return None
-    if info is None:
-        return None
-    online = QNetworkInformation.Reachability.Online
-
-    def changed(reach: Any) -> None:
-        on_change(reach == online)
-
-    info.reachabilityChanged.connect(changed)
-    return info
 
 
 # -- the status bar widget ----------------------------------------------------------------------
