@@ -16,6 +16,7 @@ import tempfile
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication, QStatusBar, QVBoxLayout, QWidget
 
 from app.domain.records import (
@@ -49,14 +50,14 @@ PEOPLE = [
 
 
 def wait(app: QApplication, cond, timeout_s: float = 120.0) -> None:
+    """Run the event loop until ``cond()`` (waiting for events, not sleeping)."""
     import time as _t
 
     end = _t.monotonic() + timeout_s
     while not cond():
-        app.processEvents()
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
         if _t.monotonic() > end:
             raise TimeoutError("the screenshot setup did not finish")
-        _t.sleep(0.01)
 
 
 def save(widget: QWidget, out: Path, name: str, scale: str) -> None:
