@@ -47,6 +47,7 @@ WRITES = {
     "add_many",
     "update",
     "delete",
+    "restore",
     "sign",
     "approve",
     "return_for_revision",
@@ -177,6 +178,9 @@ def test_walk_every_write_method(store):
     gone = people[0]
     walk("delete", "participants", gone.id, gone, lambda: r.participants.delete(gone.id))
     assert r.participants.get(gone.id).deleted  # a tombstone: the row stays
+    dead = r.participants.require(gone.id)
+    walk("restore", "participants", gone.id, dead, lambda: r.participants.restore(gone.id))
+    assert not r.participants.get(gone.id).deleted
 
     for rec, table in (
         (Consent(participant_id=p.id, recipient="County social services"), "consents"),

@@ -191,6 +191,16 @@ class Repository(Generic[R]):
     def _check_delete(self, rec: R) -> None:
         """Subclasses refuse deletes the rules do not allow."""
 
+    def restore(self, record_id: str) -> R:
+        """Undo a delete (a record deleted on one device while edited on another:
+        the person chose to keep it). A record that is not deleted is returned as is."""
+        with self.store.transaction():
+            before = self.require(record_id)
+            if not before.deleted:
+                return before
+            after = before.replace(deleted=False)
+            return self._write_changes(before, after, action="restore")  # type: ignore[arg-type]
+
 
 class UserRepository(Repository[User]):
     def by_username(self, username: str) -> User | None:

@@ -1,0 +1,292 @@
+"""What the sync screens read from the vault, and the one write they make:
+resolving a conflict through the repositories (so the resolution syncs).
+
+Everything here runs on the database thread. Reads: the sync overview for the
+status bar (enrolled or not, changes waiting, open conflicts, refused changes,
+last successful sync, the measured clock offset), the open conflicts with the
+context a person needs to compare them (whose record, which field, the text now
+in the record), and the changes the server refused with its reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from app.domain import conflict_resolution as cr
+from app.domain.records import Conflict, Encounter, NoteStatus, Role
+from app.store.db import Store, utcnow
+from app.store.replica import StoreReplica
+from app.store.repositories import Repositories, Repository
+from sync import merge
+
+LAST_SYNC_KEY = "sync_last_ok_at"
+
+
+# -- the overview --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncOverview:
+    enrolled: bool
+    url: str
+    username: str
+    pending: int
+    open_conflicts: int
+    rejected: int
+    last_ok_at: datetime | None
+    clock_offset_ms: int
+
+
+def sync_server(store: Store) -> dict[str, str]:
+    """The enrolment settings kept in the vault (url, fingerprint, token, username)."""
+    return StoreReplica(store).server()
+
+
+def overview(store: Store) -> SyncOverview:
+    replica = StoreReplica(store)
+    server = replica.server()
+    conflicts = store.conn.execute(
+        "SELECT count(*) FROM conflicts WHERE status = 'open' AND deleted = 0"
+    ).fetchone()[0]
+    rejected = store.conn.execute(
+        "SELECT count(*) FROM outbox WHERE rejected_reason IS NOT NULL"
+    ).fetchone()[0]
+    return SyncOverview(
+        enrolled=bool(server.get("url") and server.get("token")),
+        url=server.get("url", ""),
+        username=server.get("username", ""),
+        pending=replica.pending_count(),
+        open_conflicts=int(conflicts),
+        rejected=int(rejected),
+        last_ok_at=_parse_time(store.meta(LAST_SYNC_KEY)),
+        clock_offset_ms=int(store.clock_offset_ms),
+    )
+
+
+def record_sync_success(store: Store, at: datetime | None = None) -> SyncOverview:
+    """Note a finished sync (kept in the vault) and return the new overview."""
+    store.set_meta(LAST_SYNC_KEY, (at or utcnow()).astimezone(UTC).isoformat(timespec="seconds"))
+    return overview(store)
+
+
+def _parse_time(text: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+# -- record context ------------------------------------------------------------------
+
+#: table -> SQL giving (participant id, a date) for one record id.
+_CONTEXT_SQL: dict[str, str] = {
+    "participants": "SELECT id, '' FROM participants WHERE id = ?",
+    "consents": "SELECT participant_id, signed_on FROM consents WHERE id = ?",
+    "goals": "SELECT participant_id, started_on FROM goals WHERE id = ?",
+    "barc10": "SELECT participant_id, assessed_on FROM barc10 WHERE id = ?",
+    "encounters": "SELECT participant_id, service_date FROM encounters WHERE id = ?",
+    "addenda": (
+        "SELECT e.participant_id, a.written_at FROM addenda a "
+        "JOIN encounters e ON e.id = a.encounter_id WHERE a.id = ?"
+    ),
+    "time_entries": "SELECT '', entry_date FROM time_entries WHERE id = ?",
+    "supervision_sessions": "SELECT '', session_date FROM supervision_sessions WHERE id = ?",
+}
+
+
+def _participant_name(store: Store, participant_id: str) -> str:
+    if not participant_id:
+        return ""
+    row = store.conn.execute(
+        "SELECT first_name, preferred_name, last_name FROM participants WHERE id = ?",
+        (participant_id,),
+    ).fetchone()
+    if not row:
+        return ""
+    first = row[1] or row[0]
+    return f"{first} {row[2]}".strip()
+
+
+def _user_name(store: Store, user_id: str) -> str:
+    if not user_id:
+        return ""
+    row = store.conn.execute(
+        "SELECT display_name, username FROM users WHERE id = ?", (user_id,)
+    ).fetchone()
+    return (row[0] or row[1]) if row else ""
+
+
+def _context(store: Store, table: str, record_id: str) -> tuple[str, str]:
+    """(participant's name, the record's date as ISO text) — either may be ''."""
+    sql = _CONTEXT_SQL.get(table)
+    if sql is None:
+        return "", ""
+    row = store.conn.execute(sql, (record_id,)).fetchone()
+    if not row:
+        return "", ""
+    return _participant_name(store, row[0] or ""), str(row[1] or "")[:10]
+
+
+# -- conflicts -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConflictView:
+    """One open conflict with what a person needs to decide."""
+
+    conflict: Conflict
+    participant_name: str
+    record_date: str
+    current_text: str  # the field's value now in the record
+    changed_since: bool  # the record's value is neither side any more
+    record_missing: bool
+    record_deleted: bool
+    lost_by_name: str
+    this_device: str
+    #: Why the record's text cannot be changed any more (e.g. the note was signed);
+    #: "" when every choice is open.
+    locked_reason: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.conflict.id
+
+    @property
+    def kind(self) -> str:
+        return self.conflict.kind
+
+    @property
+    def kept_text(self) -> str:
+        return cr.as_text(cr.decode(self.conflict.kept_value))
+
+    @property
+    def lost_text(self) -> str:
+        return cr.as_text(cr.decode(self.conflict.lost_value))
+
+
+def _repos_by_table(repos: Repositories) -> dict[str, Repository[Any]]:
+    return {r.table: r for r in repos.all()}
+
+
+def _record_fields(rec: Any) -> dict[str, Any]:
+    """The fields sync's permission rule looks at, as plain values."""
+    out: dict[str, Any] = {}
+    if isinstance(rec, Encounter):
+        out["status"] = rec.status.value
+        out["specialist_id"] = rec.specialist_id
+    return out
+
+
+def _locked_reason(store: Store, rec: Any, table: str, field: str, role: str) -> str:
+    if rec is None:
+        return "The record is no longer on this laptop."
+    problem = merge.permission_problem(
+        role, store.user_id, table, field, getattr(rec, field, None), _record_fields(rec), True
+    )
+    if problem:
+        return problem[0].upper() + problem[1:] + "."
+    if isinstance(rec, Encounter) and rec.status is not NoteStatus.DRAFT:
+        return (
+            f"This note is {rec.status.value}; its text cannot change. "
+            "Keep this version, or add an addendum with the other text."
+        )
+    return ""
+
+
+def open_conflicts(repos: Repositories, role: str | Role = Role.SPECIALIST) -> list[ConflictView]:
+    """Open conflicts, newest first: text conflicts before log entries."""
+    store = repos.store
+    crepo = Repository(store, Conflict)
+    by_table = _repos_by_table(repos)
+    rows = crepo.list("status = 'open'", order_by="detected_at DESC, id")
+    views: list[ConflictView] = []
+    for c in rows:
+        repo = by_table.get(c.table_name)
+        rec = repo.get(c.target_id) if repo is not None else None
+        current = cr.as_text(getattr(rec, c.field, None)) if rec is not None else ""
+        kept, lost = cr.as_text(cr.decode(c.kept_value)), cr.as_text(cr.decode(c.lost_value))
+        name, day = _context(store, c.table_name, c.target_id)
+        views.append(
+            ConflictView(
+                conflict=c,
+                participant_name=name,
+                record_date=day,
+                current_text=current,
+                changed_since=rec is not None and current not in (kept, lost),
+                record_missing=rec is None,
+                record_deleted=bool(rec is not None and rec.deleted),
+                lost_by_name=_user_name(store, c.lost_by_id),
+                this_device=store.device_id,
+                locked_reason=_locked_reason(store, rec, c.table_name, c.field, str(role))
+                if c.kind == cr.TEXT
+                else "",
+            )
+        )
+    order = {cr.TEXT: 0, cr.EDITED_AFTER_DELETE: 1}
+    views.sort(key=lambda v: order.get(v.kind, 2))
+    return views
+
+
+def resolve_conflict(
+    repos: Repositories,
+    conflict_id: str,
+    choice: cr.Choice,
+    merged: str | None = None,
+    role: str | Role = Role.SPECIALIST,
+) -> Conflict:
+    """Carry out a person's choice in one transaction: the record's edit (through
+    its repository, so it is captured and syncs) and the conflict's resolution."""
+    store = repos.store
+    crepo = Repository(store, Conflict)
+    with store.transaction():
+        c = crepo.require(conflict_id)
+        p = cr.plan(c, choice, merged)
+        if p.write:
+            repo = _repos_by_table(repos).get(c.table_name)
+            rec = repo.get(c.target_id) if repo is not None else None
+            if repo is None or rec is None:
+                raise cr.ResolutionError("The record is no longer on this laptop.")
+            if choice is cr.Choice.RESTORE:
+                repo.restore(rec.id)
+            else:
+                reason = _locked_reason(store, rec, c.table_name, p.field, str(role))
+                if reason:
+                    raise cr.ResolutionError(reason)
+                repo.update(rec.replace(**{p.field: p.value}))
+        return crepo.update(cr.resolved(c, store.user_id, utcnow(), choice))
+
+
+# -- refused changes -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RejectedView:
+    table: str
+    field: str
+    reason: str
+    at: datetime | None
+    participant_name: str
+    record_date: str
+
+
+def rejected_changes(store: Store, limit: int = 500) -> list[RejectedView]:
+    """Changes the server refused, newest first, with its reason."""
+    out: list[RejectedView] = []
+    for r in StoreReplica(store).rejected()[:limit]:
+        name, day = _context(store, r["table"], r["record_id"])
+        out.append(
+            RejectedView(
+                table=r["table"],
+                field=r["field"],
+                reason=r["reason"] or "",
+                at=_parse_time(r["at"] or ""),
+                participant_name=name,
+                record_date=day,
+            )
+        )
+    return out

@@ -1,0 +1,199 @@
+"""The sync screens' store queries on a real vault: the overview, open conflicts
+with their context, and resolutions written through the repositories (captured,
+so they sync). Conflicts are put in as sync puts them: in ``remote`` mode."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time
+
+import pytest
+
+from app.domain import conflict_resolution as cr
+from app.domain.records import Conflict, Encounter, Goal, Participant, RecoveryDomain, Role
+from app.store import syncui_queries as q
+from app.store.codec import codec
+from app.store.repositories import Repositories
+
+OTHER_DEVICE = "zzzzyyyyxxxxwwww"
+
+
+def _stamp(device: str, minute: int) -> str:
+    ms = int(datetime(2026, 11, 2, 9, minute, tzinfo=UTC).timestamp() * 1000)
+    return f"{ms:012x}.0000.{device}"
+
+
+def put_conflict(repos: Repositories, **kw) -> Conflict:
+    c = Conflict(**kw)
+    cc = codec(Conflict)
+    with repos.store.transaction(mode="remote"):
+        marks = ", ".join("?" for _ in cc.names)
+        cols = ", ".join(f'"{n}"' for n in cc.names)
+        repos.store.conn.execute(f"INSERT INTO conflicts ({cols}) VALUES ({marks})", cc.to_row(c))
+    return c
+
+
+@pytest.fixture
+def person(repos):
+    p = repos.participants.add(
+        Participant(first_name="Idunn", last_name="Skaar", date_of_birth=date(1990, 2, 2))
+    )
+    g = repos.goals.add(
+        Goal(participant_id=p.id, domain=RecoveryDomain.HEALTH, statement="Walk daily")
+    )
+    return p, g
+
+
+def _outbox(repos, record_id):
+    return repos.store.conn.execute(
+        "SELECT field, value FROM outbox WHERE record_id = ? AND acked_at IS NULL",
+        (record_id,),
+    ).fetchall()
+
+
+def test_overview_of_a_new_vault(store):
+    ov = q.overview(store)
+    assert not ov.enrolled and ov.open_conflicts == 0 and ov.rejected == 0
+    assert ov.last_ok_at is None and ov.pending > 0  # the owner's own record waits
+    at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    assert q.record_sync_success(store, at).last_ok_at == at
+
+
+def test_open_conflicts_give_context_and_merge_writes_through_the_repository(repos, person):
+    p, g = person
+    repos.goals.update(g.replace(statement="Walk every morning"))
+    c = put_conflict(
+        repos,
+        table_name="goals",
+        target_id=g.id,
+        field="statement",
+        participant_id=p.id,
+        kind="text",
+        kept_value=json.dumps("Walk every morning"),
+        kept_stamp=_stamp(repos.store.device_id, 5),
+        lost_value=json.dumps("Walk to the lake"),
+        lost_stamp=_stamp(OTHER_DEVICE, 3),
+    )
+    views = q.open_conflicts(repos)
+    assert len(views) == 1
+    v = views[0]
+    assert v.participant_name == "Idunn Skaar" and v.current_text == "Walk every morning"
+    assert v.lost_text == "Walk to the lake" and not v.changed_since and not v.locked_reason
+    before = {f for f, _ in _outbox(repos, c.id)}
+    assert before == set()
+    q.resolve_conflict(repos, c.id, cr.Choice.MERGE, "Walk to the lake every morning")
+    assert repos.goals.require(g.id).statement == "Walk to the lake every morning"
+    # both edits are captured for the next sync; only resolution fields of the conflict
+    assert {f for f, _ in _outbox(repos, c.id)} <= {
+        "status",
+        "resolved_by_id",
+        "resolved_at",
+        "resolution",
+    }
+    assert _outbox(repos, g.id)[-1] == ("statement", "Walk to the lake every morning")
+    assert q.open_conflicts(repos) == []
+    with pytest.raises(cr.ResolutionError, match="already"):
+        q.resolve_conflict(repos, c.id, cr.Choice.KEEP_CURRENT)
+
+
+def test_signed_note_cannot_take_the_other_text_and_nothing_changes(repos, person, store):
+    p, g = person
+    me = repos.users.require(store.user_id)
+    n = repos.encounters.add(
+        Encounter(
+            participant_id=p.id,
+            specialist_id=me.id,
+            service_date=date(2026, 11, 2),
+            start_time=time(10, 0),
+            end_time=time(10, 45),
+            goal_ids=(g.id,),
+            goal_text="Health",
+            intervention="Walked together",
+            response="Good",
+            plan="Again Tuesday",
+        )
+    )
+    repos.encounters.sign(n.id, me)
+    c = put_conflict(
+        repos,
+        table_name="encounters",
+        target_id=n.id,
+        field="plan",
+        participant_id=p.id,
+        kind="text",
+        kept_value=json.dumps("Again Tuesday"),
+        kept_stamp=_stamp(store.device_id, 5),
+        lost_value=json.dumps("Again Thursday"),
+        lost_stamp=_stamp(OTHER_DEVICE, 3),
+    )
+    [v] = q.open_conflicts(repos)
+    assert "signed" in v.locked_reason and v.record_date == "2026-11-02"
+    with pytest.raises(cr.ResolutionError, match="signed"):
+        q.resolve_conflict(repos, c.id, cr.Choice.KEEP_OTHER)
+    assert repos.encounters.require(n.id).plan == "Again Tuesday"
+    assert len(q.open_conflicts(repos)) == 1  # rolled back: still open
+    q.resolve_conflict(repos, c.id, cr.Choice.KEEP_CURRENT)
+    assert q.open_conflicts(repos) == []
+
+
+def test_a_supervisor_cannot_rewrite_a_goal(repos, person):
+    p, g = person
+    put_conflict(
+        repos,
+        table_name="goals",
+        target_id=g.id,
+        field="statement",
+        participant_id=p.id,
+        kind="text",
+        kept_value=json.dumps("Walk daily"),
+        lost_value=json.dumps("Swim"),
+    )
+    [v] = q.open_conflicts(repos, Role.SUPERVISOR)
+    assert "supervisor" in v.locked_reason
+
+
+def test_log_entry_seen_and_edited_after_delete_restored(repos, person):
+    p, g = person
+    log = put_conflict(
+        repos,
+        table_name="participants",
+        target_id=p.id,
+        field="county",
+        participant_id=p.id,
+        kind="log",
+        kept_value=json.dumps("Cass"),
+        lost_value=json.dumps("Clay"),
+    )
+    repos.goals.delete(g.id)
+    gone = put_conflict(
+        repos,
+        table_name="goals",
+        target_id=g.id,
+        field="statement",
+        participant_id=p.id,
+        kind="edited after delete",
+        kept_value=json.dumps("Walk daily, rain or shine"),
+        kept_stamp=_stamp(OTHER_DEVICE, 7),
+    )
+    views = q.open_conflicts(repos)
+    assert [v.kind for v in views] == ["edited after delete", "log"]
+    assert views[0].record_deleted and views[1].locked_reason == ""
+    q.resolve_conflict(repos, log.id, cr.Choice.SEEN)
+    q.resolve_conflict(repos, gone.id, cr.Choice.RESTORE)
+    assert repos.goals.require(g.id).deleted is False
+    assert _outbox(repos, g.id)[-1] == ("deleted", 0)  # the restore waits to sync
+    assert q.open_conflicts(repos) == []
+
+
+def test_rejected_changes_with_context(repos, person, store):
+    p, _g = person
+    with store.transaction():
+        store.conn.execute(
+            "UPDATE outbox SET rejected_reason = 'only an administrator reassigns participants', "
+            "rejected_at = '2026-11-02T09:00:00+00:00' WHERE record_id = ? AND field = 'last_name'",
+            (p.id,),
+        )
+    [r] = q.rejected_changes(store)
+    assert r.participant_name == "Idunn Skaar" and r.table == "participants"
+    assert r.at == datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    assert q.overview(store).rejected == 1
