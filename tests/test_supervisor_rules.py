@@ -87,11 +87,6 @@ def test_approve_then_return_race_leaves_the_approval_alone(world):
     assert "status" in refused
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rule gap: when a supervisor's status move is refused, the other review fields "
-    "of the same decision are still applied, so an approved note carries a return comment",
-)
 def test_a_refused_review_decision_is_refused_whole(world):
     ann, n = _signed_note(world)
     s1, s2 = (
@@ -123,10 +118,6 @@ def _session(w: World):
     return sam, ann, s
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rule gap: a supervisor may write specialist_signed_at, signing for the specialist",
-)
 def test_a_supervisor_cannot_sign_for_the_specialist(world):
     sam, _ann, s = _session(world)
     with sam.store.transaction():
@@ -139,11 +130,6 @@ def test_a_supervisor_cannot_sign_for_the_specialist(world):
     assert any(r["field"] == "specialist_signed_at" for r in sam.replica.rejected())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rule gap: a specialist may change what a session records (minutes, topics) "
-    "and sign as the supervisor; only the supervisor should, and only before signing",
-)
 def test_a_specialist_cannot_rewrite_a_session(world):
     _sam, ann, s = _session(world)
     world.settle()
