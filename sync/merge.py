@@ -10,6 +10,11 @@
   billed service cannot change, review fields are written only by supervisors,
   billing fields only by billing staff, addenda never change, and a note's
   status moves only along the life-cycle graph, by the role allowed to move it.
+  A review decision is applied whole: when a push's status move on a note is
+  refused, so are its review fields of that note (``decision_problem``), and a
+  refused move made without seeing the status it would replace is kept as a
+  conflict (``keeps_refused``). Only a session's supervisor records a supervision
+  session, until they sign it; only a specialist named in it signs as specialist.
 * Deletes are tombstones: ``deleted`` is a field like any other. An edit of a
   record that is deleted is still applied (nothing lost) and logged, so a person
   can bring the record back.

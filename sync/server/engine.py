@@ -6,9 +6,12 @@ write transaction:
 1. lock the ``seq`` counter row (so sequence numbers are handed out in commit
    order and a cursor never skips a change that commits late);
 2. for each pushed change, in stamp order: answer a duplicate as before, check
-   scope and field permission (sync.merge.permission_problem), re-stamp a stamp
-   far in the future, merge it (sync.merge.decide), record a conflict for a
-   concurrent loser, and keep the change in ``changes``;
+   scope and field permission (sync.merge.permission_problem), refuse the review
+   fields of a note whose status move in the same push is refused (worked out
+   before the loop, so stamp order does not matter) and keep a concurrent refused
+   move as a conflict, re-stamp a stamp far in the future, merge it
+   (sync.merge.decide), record a conflict for a concurrent loser, and keep the
+   change in ``changes``;
 3. pull: every visible field whose ``seq`` is past the cursor, grouped by record,
    plus whole records of participants newly assigned to this user and the ids of
    participants that left this user's caseload.
