@@ -11,6 +11,11 @@
   billing fields (and batches) only by billing staff or a supervisor, on
   approved services, addenda never change, and a note's status moves only along
   the life-cycle graph, by the role allowed to move it.
+  A review decision is applied whole: when a push's status move on a note is
+  refused, so are its review fields of that note (``decision_problem``), and a
+  refused move made without seeing the status it would replace is kept as a
+  conflict (``keeps_refused``). Only a session's supervisor records a supervision
+  session, until they sign it; only a specialist named in it signs as specialist.
 * Deletes are tombstones: ``deleted`` is a field like any other. An edit of a
   record that is deleted is still applied (nothing lost) and logged, so a person
   can bring the record back.
@@ -24,7 +29,8 @@ docs/SYNC.md explains these rules with a worked example.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -135,11 +141,9 @@ def permission_problem(
             else "only staff who see the note add addenda"
         )
     if table == "supervision_sessions":
-        return (
-            None
-            if role in ("supervisor", "specialist")
-            else "only supervision staff write supervision"
-        )
+        if role not in ("supervisor", "specialist"):
+            return "only supervision staff write supervision"
+        return _session_problem(role, user_id, field, value, record)
     if table == "participants" and field == "assigned_specialist_id" and value != user_id:
         return "only an administrator reassigns participants"
     if table == "encounters":
@@ -186,3 +190,61 @@ def _note_problem(
     if field == "deleted" and value and status != "draft":
         return "only a draft can be deleted; void a signed note instead"
     return None
+
+
+def decision_problem(
+    role: str, user_id: str, moves: Iterable[Any], record: Mapping[str, Any]
+) -> str | None:
+    """Why a push's status moves of one note (their values, in stamp order) are
+    refused, else None. The note's review fields in the same push (see
+    ``with_decision``) share that answer: a review decision is applied whole or not
+    at all, so an approved note never carries the comment of a refused return."""
+    status = record.get("status") or "draft"
+    for value in moves:
+        problem = permission_problem(
+            role, user_id, "encounters", "status", value, {**record, "status": status}, True
+        )
+        if problem is not None:
+            return f"the review decision was refused whole: {problem}"
+        status = value
+    return None
+
+
+def with_decision(table: str, field: str) -> bool:
+    """A review field stands or falls with its push's status move on the same note."""
+    return table == "encounters" and field in rules.NOTE_REVIEW
+
+
+def keeps_refused(table: str, field: str, decision: Decision) -> bool:
+    """A refused status move whose writer had not seen the status it would replace
+    (two decisions met, e.g. approved on one laptop, returned on another) is kept as
+    a conflict on ``status``, so every device sees both decisions."""
+    return table == "encounters" and field == "status" and decision.concurrent
+
+
+def _session_problem(
+    role: str, user_id: str, field: str, value: Any, record: Mapping[str, Any]
+) -> str | None:
+    """Only the session's supervisor writes what it records, and only until they
+    sign it; a specialist named in the session writes only their signature."""
+    if field == "specialist_signed_at":
+        if role != "specialist" or user_id not in _ids(record.get("specialist_ids")):
+            return "only a specialist who took part signs the session as specialist"
+        return None
+    if role != "supervisor" or (record.get("supervisor_id") or user_id) != user_id:
+        return "only the session's supervisor records it"
+    if field == "supervisor_id" and value != user_id:
+        return "a supervisor records only their own sessions"
+    if record.get("supervisor_signed_at"):
+        return "this session is signed; what it records cannot change"
+    return None
+
+
+def _ids(value: Any) -> list[str]:
+    """A list of ids as sync carries it (JSON text), or as a list."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    return [str(v) for v in value] if isinstance(value, list | tuple) else []

@@ -127,3 +127,78 @@ def test_unknown_tables_and_fields_are_refused():
 def test_conflicts_only_take_a_resolution():
     assert P("specialist", "conflicts", "status", "resolved") is None
     assert P("specialist", "conflicts", "lost_value", "x") is not None
+
+
+def test_a_refused_status_move_refuses_the_whole_review_decision():
+    signed = {"status": "signed", "specialist_id": "ann"}
+    approved = {**signed, "status": "approved"}
+    assert merge.decision_problem("supervisor", "sam", ["returned"], signed) is None
+    why = merge.decision_problem("supervisor", "sam", ["returned"], approved)
+    assert why and "refused whole" in why and "approved to returned" in why
+    # moves are taken in order: returned, then void, is allowed from signed
+    assert merge.decision_problem("supervisor", "sam", ["returned", "void"], signed) is None
+    assert merge.decision_problem("supervisor", "sam", ["void", "returned"], signed) is not None
+    assert merge.decision_problem("admin", "root", ["returned"], approved) is None
+    # a new note: no status yet means draft
+    assert merge.decision_problem("specialist", "ann", ["signed"], {}) is None
+    # review fields go with the decision; nothing else does
+    assert all(merge.with_decision("encounters", f) for f in merge.rules.NOTE_REVIEW)
+    assert not merge.with_decision("encounters", "status")
+    assert not merge.with_decision("encounters", "plan")
+    assert not merge.with_decision("supervision_sessions", "minutes")
+
+
+def test_only_a_refused_status_move_made_without_seeing_the_other_is_kept():
+    concurrent = merge.decide(S[2], S[0], S[3], S[0])
+    informed = merge.decide(S[2], S[0], S[3], S[2])
+    assert merge.keeps_refused("encounters", "status", concurrent)
+    assert not merge.keeps_refused("encounters", "status", informed)
+    assert not merge.keeps_refused("encounters", "review_comment", concurrent)
+    assert not merge.keeps_refused("goals", "status", concurrent)
+
+
+SESSION = {"supervisor_id": "sam", "specialist_ids": '["ann","bo"]', "minutes": 60}
+
+
+def sess(role, field, value, record=SESSION, user="sam"):
+    return P(role, "supervision_sessions", field, value, record, is_set=True, user=user)
+
+
+def test_only_a_specialist_named_in_the_session_signs_as_specialist():
+    at = "2026-03-02T10:00:00+00:00"
+    signed = {**SESSION, "supervisor_signed_at": at}
+    assert "specialist who took part" in sess("supervisor", "specialist_signed_at", at, signed)
+    assert sess("specialist", "specialist_signed_at", at, signed, user="ann") is None
+    assert sess("specialist", "specialist_signed_at", at, signed, user="bo") is None
+    assert sess("specialist", "specialist_signed_at", at, signed, user="cy") is not None
+    # the ids as a list (not JSON text) and unreadable ids
+    listed = {**signed, "specialist_ids": ["ann"]}
+    assert sess("specialist", "specialist_signed_at", at, listed, user="ann") is None
+    broken = {**signed, "specialist_ids": "[ann"}
+    assert sess("specialist", "specialist_signed_at", at, broken, user="ann") is not None
+    # a new session has no specialists yet: nobody signs it as specialist
+    assert sess("specialist", "specialist_signed_at", at, {}, user="ann") is not None
+
+
+def test_only_the_sessions_supervisor_records_it_until_they_sign():
+    at = "2026-03-02T10:00:00+00:00"
+    assert sess("supervisor", "minutes", 90) is None
+    assert sess("supervisor", "supervisor_signed_at", at) is None
+    assert "session's supervisor" in sess("specialist", "minutes", 240, user="ann")
+    assert "session's supervisor" in sess("specialist", "supervisor_signed_at", at, user="ann")
+    assert "session's supervisor" in sess("specialist", "deleted", 1, user="ann")
+    assert "session's supervisor" in sess("supervisor", "minutes", 90, user="sue")
+    assert "own sessions" in sess("supervisor", "supervisor_id", "sue")
+    signed = {**SESSION, "supervisor_signed_at": at}
+    for field, value in (("minutes", 90), ("topics", "[]"), ("supervisor_signed_at", None)):
+        assert "is signed" in sess("supervisor", field, value, signed)
+    assert sess("admin", "minutes", 90, signed, user="root") is None
+    assert "supervision staff" in sess("billing", "minutes", 90, user="bea")
+
+
+def test_a_supervisor_creates_their_own_sessions_only():
+    assert sess("supervisor", "supervisor_id", "sam", {}) is None
+    assert sess("supervisor", "minutes", 60, {}) is None
+    assert sess("supervisor", "supervisor_id", "sue", {}) is not None
+    assert sess("specialist", "supervisor_id", "sam", {}, user="ann") is not None
+    assert sess("specialist", "minutes", 60, {}, user="ann") is not None

@@ -248,3 +248,15 @@ def test_open_demo_team_fills_once_beside_the_real_vault(tmp_path, fast_kdf):
         assert Repositories(again.store).participants.count() == n
     finally:
         again.close()
+
+
+def test_review_conflict_words_from_the_conflict_on_status():
+    """The server keeps the first decision and records the other on status: the note
+    holds one decision's fields only, and the conflict says what the other was."""
+    assert "approved on one device" in sv.review_conflict("approved", "", "abc", False, "returned")
+    assert "returned for revision on one device" in sv.review_conflict(
+        "returned", "Fix", "", False, "approved"
+    )
+    # two devices that agreed, or a decision that lost to a void: not a review clash
+    assert sv.review_conflict("approved", "", "abc", False, "approved") == ""
+    assert sv.review_conflict("void", "", "", False, "returned") == ""

@@ -1,10 +1,12 @@
 """Server rules as they bear on supervisors, through the real server engine (the
-in-process harness of tests/sync_harness.py). The xfail(strict) tests document
-rule gaps in sync/merge.py and sync/server/engine.py that belong to the sync
-work: each fails today and will start passing (and so fail as XPASS) when fixed."""
+in-process harness of tests/sync_harness.py): review fields and decisions on
+notes (a refused decision is refused whole and kept as a conflict on status),
+and who writes what of a supervision session (sync/merge.py, sync/server/engine.py)."""
 
 from __future__ import annotations
 
+import json
+import time as clock
 from datetime import date, time
 
 import pytest
@@ -19,10 +21,14 @@ from app.domain.records import (
     SupervisionSession,
     User,
 )
+from sync.hlc import Stamp
+from sync.protocol import PROTOCOL_VERSION, PushChange, SyncRequest
 from tests.sync_harness import World
 
 SAM = User(id="sup-1", username="sam", display_name="Sam", role=Role.SUPERVISOR)
 ANN = User(id="spec-1", username="ann", display_name="Ann", role=Role.SPECIALIST)
+SUE = User(id="sup-2", username="sue", display_name="Sue", role=Role.SUPERVISOR)
+REVIEW = {"status", "reviewed_by_id", "reviewed_at", "review_comment"}
 
 
 @pytest.fixture
@@ -30,6 +36,7 @@ def world(tmp_path):
     w = World(tmp_path)
     w.add_user(SAM.id, "sam", "supervisor")
     w.add_user(ANN.id, "ann", "specialist", SAM.id)
+    w.add_user(SUE.id, "sue", "supervisor")
     yield w
     w.close()
 
@@ -87,11 +94,6 @@ def test_approve_then_return_race_leaves_the_approval_alone(world):
     assert "status" in refused
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rule gap: when a supervisor's status move is refused, the other review fields "
-    "of the same decision are still applied, so an approved note carries a return comment",
-)
 def test_a_refused_review_decision_is_refused_whole(world):
     ann, n = _signed_note(world)
     s1, s2 = (
@@ -123,10 +125,6 @@ def _session(w: World):
     return sam, ann, s
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rule gap: a supervisor may write specialist_signed_at, signing for the specialist",
-)
 def test_a_supervisor_cannot_sign_for_the_specialist(world):
     sam, _ann, s = _session(world)
     with sam.store.transaction():
@@ -139,11 +137,6 @@ def test_a_supervisor_cannot_sign_for_the_specialist(world):
     assert any(r["field"] == "specialist_signed_at" for r in sam.replica.rejected())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rule gap: a specialist may change what a session records (minutes, topics) "
-    "and sign as the supervisor; only the supervisor should, and only before signing",
-)
 def test_a_specialist_cannot_rewrite_a_session(world):
     _sam, ann, s = _session(world)
     world.settle()
@@ -155,3 +148,136 @@ def test_a_specialist_cannot_rewrite_a_session(world):
         )
     world.sync(ann)
     assert {r["field"] for r in ann.replica.rejected()} >= {"minutes", "supervisor_signed_at"}
+
+
+def _conflicts(d, note_id):
+    return d.store.conn.execute(
+        "SELECT field, kept_value, lost_value, lost_by_id, status FROM conflicts "
+        "WHERE target_id = ? AND deleted = 0",
+        (note_id,),
+    ).fetchall()
+
+
+def _race(w: World, first: str):
+    """Two of Sam's laptops decide the same note offline; ``first`` syncs first."""
+    ann, n = _signed_note(w)
+    s1, s2 = (
+        w.add_device("sam1", SAM.id, "supervisor"),
+        w.add_device("sam2", SAM.id, "supervisor"),
+    )
+    w.settle()
+    s1.repos.encounters.approve(n.id, SAM, s1.repos.encounters.require(n.id).content_hash)
+    s2.repos.encounters.return_for_revision(n.id, SAM, "Fix the plan")
+    winner, loser = (s1, s2) if first == "approve" else (s2, s1)
+    w.sync(winner)
+    w.sync(loser, duplicate=True)  # a retry after a lost reply gets the same answer
+    w.settle()
+    return ann, n, winner, loser
+
+
+def test_the_refused_decision_is_kept_as_a_conflict_on_status_everywhere(world):
+    ann, n, s1, s2 = _race(world, "approve")
+    refused = s2.replica.rejected()
+    assert {r["field"] for r in refused} == REVIEW
+    assert all("refused whole" in r["reason"] for r in refused if r["field"] != "status")
+    for d in (ann, s1, s2):  # the same single conflict on every device
+        assert _conflicts(d, n.id) == [("status", '"approved"', '"returned"', SAM.id, "open")]
+        note = d.repos.encounters.require(n.id)
+        assert note.status is NoteStatus.APPROVED and note.review_comment == ""
+        assert note.approved_content_hash == note.content_hash
+    # the comment is not lost: the server keeps the refused change with its value
+    assert "Fix the plan" in world.server_rejected_values()
+
+
+def test_a_return_that_reached_the_server_first_stands_whole(world):
+    ann, n, s2, s1 = _race(world, "return")
+    assert {r["field"] for r in s1.replica.rejected()} == {
+        "status", "reviewed_by_id", "reviewed_at", "approved_content_hash"
+    }  # fmt: skip
+    for d in (ann, s1, s2):
+        assert _conflicts(d, n.id) == [("status", '"returned"', '"approved"', SAM.id, "open")]
+        note = d.repos.encounters.require(n.id)
+        assert note.status is NoteStatus.RETURNED and note.review_comment == "Fix the plan"
+        assert note.approved_content_hash == ""
+
+
+def test_a_decision_is_refused_whole_whatever_the_order_of_its_stamps(world):
+    """A push whose review fields are stamped before its status move (another
+    client, another column order) is still refused whole."""
+    _ann, n = _signed_note(world)
+    s1, s2 = (
+        world.add_device("sam1", SAM.id, "supervisor"),
+        world.add_device("sam2", SAM.id, "supervisor"),
+    )
+    world.settle()
+    s1.repos.encounters.approve(n.id, SAM, s1.repos.encounters.require(n.id).content_hash)
+    world.sync(s1)
+    s2.repos.encounters.return_for_revision(n.id, SAM, "Fix the plan")
+    pending = s2.replica.pending(100)
+    stamps = sorted(c.stamp for c in pending)
+    others = [c for c in pending if c.field != "status"]
+    status = next(c for c in pending if c.field == "status")
+    reordered = [c.model_copy(update={"stamp": st}) for c, st in zip(others, stamps, strict=False)]
+    reordered.append(status.model_copy(update={"stamp": stamps[-1]}))
+    assert max(c.stamp for c in reordered if c.field != "status") < reordered[-1].stamp
+    req = world.request(s2).model_copy(update={"changes": reordered})
+    resp = world.serve(s2, req)
+    assert {r.stamp for r in resp.rejected} == {c.stamp for c in reordered}
+    held = world.server_fields()[n.id]
+    assert held["status"] == "approved" and held.get("review_comment", "") == ""
+
+
+def test_a_refusal_that_is_not_a_race_writes_no_conflict(world):
+    ann, n = _signed_note(world)
+    world.settle()
+    # Ann saw her note signed and tries to approve it herself: refused, no conflict
+    with ann.store.transaction():
+        ann.store.conn.execute("UPDATE encounters SET status = 'approved' WHERE id = ?", (n.id,))
+    world.sync(ann)
+    assert [r["field"] for r in ann.replica.rejected()] == ["status"]
+    # a supervisor outside Ann's team: refused by scope, no conflict either
+    sue = world.add_device("sue1", SUE.id, "supervisor")
+    stamp = str(Stamp(int(clock.time() * 1000), 0, sue.replica.device_id))
+    req = SyncRequest(
+        protocol=PROTOCOL_VERSION,
+        device_id=sue.replica.device_id,
+        cursor=0,
+        changes=[
+            PushChange(
+                stamp=stamp, table="encounters", record_id=n.id, field="status", value="void"
+            )
+        ],
+        client_time_ms=int(clock.time() * 1000),
+    )
+    resp = world.serve(sue, req)
+    assert [r.reason for r in resp.rejected] == ["not in your caseload"]
+    assert not any(f.get("table_name") for f in world.server_fields().values() if "kind" in f)
+    assert ann.repos.encounters.require(n.id).status is NoteStatus.SIGNED
+
+
+def test_a_signed_session_is_locked_but_the_specialist_still_signs_it(world):
+    sam, ann, s = _session(world)
+    with sam.store.transaction():
+        sam.store.conn.execute(
+            "UPDATE supervision_sessions SET supervisor_signed_at = '2026-03-02T10:00:00+00:00' "
+            "WHERE id = ?",
+            (s.id,),
+        )
+    world.settle()
+    with sam.store.transaction():
+        sam.store.conn.execute("UPDATE supervision_sessions SET minutes = 90 WHERE id = ?", (s.id,))
+    with ann.store.transaction():
+        ann.store.conn.execute(
+            "UPDATE supervision_sessions SET specialist_signed_at = '2026-03-02T11:00:00+00:00' "
+            "WHERE id = ?",
+            (s.id,),
+        )
+    world.settle()
+    assert [(r["field"], r["reason"]) for r in sam.replica.rejected()] == [
+        ("minutes", "this session is signed; what it records cannot change")
+    ]
+    assert ann.replica.rejected() == []
+    for d in (sam, ann):
+        got = d.repos.supervision.require(s.id)
+        assert got.minutes == 60 and got.specialist_signed_at is not None
+    assert json.loads(world.server_fields()[s.id]["specialist_ids"]) == [ANN.id]

@@ -11,10 +11,11 @@ team view, the oversight report and the tests.
 * Units are computed from the minutes by the payer's rounding rule, with the
   payer's daily cap applied per participant per day.
 * A **review conflict** is a note whose review fields hold two decisions (one
-  device approved it while another returned it): an approved note that carries a
-  return comment, a returned note that carries an approval hash, or a local
-  review decision the server refused. It is shown to the supervisor, never
-  settled silently.
+  device approved it while another returned it): the server keeps the decision
+  that reached it first and records the other as a conflict on the note's status
+  (older data: an approved note that carries a return comment, a returned note
+  that carries an approval hash), or a local review decision the server refused.
+  It is shown to the supervisor, never settled silently.
 * A supervision session is signed by the supervisor on their device and by each
   specialist on theirs. A specialist's signature is their own ``TimeEntry`` of
   category "supervision received" for the session (so it is counted in their
@@ -260,16 +261,22 @@ def review_conflict(
     review_comment: str,
     approved_content_hash: str,
     refused_review: bool = False,
+    other_decision: str = "",
 ) -> str:
-    """Plain words when a note holds two review decisions, else ''."""
-    if status == NoteStatus.APPROVED and review_comment.strip():
+    """Plain words when a note holds two review decisions, else ''. ``other_decision``
+    is the status a refused decision would have set (from the conflict on status)."""
+    if status == NoteStatus.APPROVED and (
+        review_comment.strip() or other_decision == NoteStatus.RETURNED
+    ):
         return (
             "Two review decisions met: this note was approved on one device and returned "
-            "for revision (with the comment shown) on another. The approval reached the "
-            "server first, so the note stays approved. Decide whether the comment still "
-            "needs an answer, then mark the conflict as seen."
+            "for revision on another. The approval reached the server first, so the note "
+            "stays approved. Decide whether the return still needs an answer, then mark "
+            "the conflict as seen."
         )
-    if status == NoteStatus.RETURNED and approved_content_hash:
+    if status == NoteStatus.RETURNED and (
+        approved_content_hash or other_decision == NoteStatus.APPROVED
+    ):
         return (
             "Two review decisions met: this note was returned for revision on one device "
             "and approved on another. The return reached the server first, so the note "

@@ -13,6 +13,7 @@ only reads and writes. Reads that show a person's record go through
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -235,11 +236,14 @@ class QueueRow:
     content_hash: str = ""  # as signed: what a batch approval is recorded with
 
 
-def _conflicted_notes(repos: Repositories, ids: Sequence[str] | None = None) -> dict[str, bool]:
-    """Notes with open conflicts on review fields whose decisions differ (id -> True)."""
+def _conflicted_notes(repos: Repositories, ids: Sequence[str] | None = None) -> dict[str, str]:
+    """Notes with open conflicts on review fields whose decisions differ (id -> the
+    words that explain it). A conflict on ``status`` holds the decision that lost."""
     marks = ",".join("?" for _ in REVIEW_FIELDS)
     rows = repos.store.conn.execute(
-        "SELECT DISTINCT e.id, e.status, e.review_comment, e.approved_content_hash "
+        "SELECT DISTINCT e.id, e.status, e.review_comment, e.approved_content_hash, "
+        "CASE WHEN c.field = 'status' AND c.lost_value IS NOT c.kept_value "
+        "THEN c.lost_value ELSE '' END "
         "FROM conflicts c "
         "JOIN encounters e ON e.id = c.target_id "
         f"WHERE c.deleted = 0 AND c.status = 'open' AND c.table_name = 'encounters' "
@@ -247,13 +251,24 @@ def _conflicted_notes(repos: Repositories, ids: Sequence[str] | None = None) -> 
         REVIEW_FIELDS,
     ).fetchall()
     refused = _refused_review_ids(repos)
-    out = {}
-    for rid, status, comment, approved_hash in rows:
+    out: dict[str, str] = {}
+    for rid, status, comment, approved_hash, lost in rows:
         if ids is not None and rid not in ids:
             continue
-        if sv.review_conflict(status, comment, approved_hash, rid in refused):
-            out[rid] = True
+        other = _json_text(lost)
+        words = sv.review_conflict(status, comment, approved_hash, rid in refused, other)
+        if words:
+            out[rid] = words
     return out
+
+
+def _json_text(value: str) -> str:
+    """A conflict's value is the JSON of the field value; '' when it is not a text."""
+    try:
+        v = json.loads(value) if value else ""
+    except ValueError:
+        return ""
+    return v if isinstance(v, str) else ""
 
 
 def _refused_review_ids(repos: Repositories) -> set[str]:
@@ -389,14 +404,7 @@ def open_for_review(repos: Repositories, encounter_id: str) -> ReviewNote:
     )  # fmt: skip
     units = sv.units_by_note([facts], _payers(repos)).get(note.id, 0)
     loaded = lifecycle.content_hash(note)
-    conflict = ""
-    if _conflicted_notes(repos, [note.id]):
-        conflict = sv.review_conflict(
-            note.status,
-            note.review_comment,
-            note.approved_content_hash,
-            note.id in _refused_review_ids(repos),
-        )
+    conflict = _conflicted_notes(repos, [note.id]).get(note.id, "")
     return ReviewNote(
         note=note,
         loaded_hash=loaded,

@@ -6,9 +6,12 @@ write transaction:
 1. lock the ``seq`` counter row (so sequence numbers are handed out in commit
    order and a cursor never skips a change that commits late);
 2. for each pushed change, in stamp order: answer a duplicate as before, check
-   scope and field permission (sync.merge.permission_problem), re-stamp a stamp
-   far in the future, merge it (sync.merge.decide), record a conflict for a
-   concurrent loser, and keep the change in ``changes``;
+   scope and field permission (sync.merge.permission_problem), refuse the review
+   fields of a note whose status move in the same push is refused (worked out
+   before the loop, so stamp order does not matter) and keep a concurrent refused
+   move as a conflict, re-stamp a stamp far in the future, merge it
+   (sync.merge.decide), record a conflict for a concurrent loser, and keep the
+   change in ``changes``;
 3. pull: every visible field whose ``seq`` is past the cursor, grouped by record,
    plus whole records of participants newly assigned to this user and the ids of
    participants that left this user's caseload.
@@ -132,6 +135,7 @@ class Working:
         self.change_user: dict[str, str] = {}
         self.parsed: dict[str, dict[str, Any]] = {}
         self.supervisors: dict[str, str] = {}
+        self.refused_decisions: dict[str, str] = {}  # note id -> why its status move is refused
 
     # -- loading -------------------------------------------------------------------
 
@@ -397,6 +401,7 @@ class SyncEngine:
         scope = Scope(conn, caller)
         w = Working(conn, seq)
         w.load_pushed(req.changes)
+        w.refused_decisions = self._refused_decisions(w, caller, req.changes)
         accepted: list[str] = []
         refused: list[Rejected] = []
         restamped: list[Restamped] = []
@@ -471,6 +476,10 @@ class SyncEngine:
                 current_fields,
                 w.field(ch.record_id, ch.field) is not None,
             )
+            if reason is not None:
+                self._keep_refused_decision(w, caller, ch)
+        if reason is None and merge.with_decision(ch.table, ch.field):
+            reason = w.refused_decisions.get(ch.record_id)
         if reason is not None:
             w.new_rejected.append(
                 {
@@ -501,6 +510,39 @@ class SyncEngine:
         )  # fmt: skip
         w.seen_origin[ch.stamp] = stamp
         return restamp
+
+    def _refused_decisions(
+        self, w: Working, caller: Caller, chs: list[PushChange]
+    ) -> dict[str, str]:
+        """Notes whose status move in this push is refused (id -> reason): the push's
+        review fields of those notes are refused with it, whatever their stamp order."""
+        moves: dict[str, list[tuple[str, Any]]] = defaultdict(list)
+        for ch in chs:
+            new = ch.stamp not in w.seen_origin and ch.stamp not in w.seen_rejected
+            if ch.table == "encounters" and ch.field == "status" and new:
+                moves[ch.record_id].append((ch.stamp, ch.value))
+        out = {}
+        for record_id, stamped in moves.items():
+            values = [v for _s, v in sorted(stamped)]
+            reason = merge.decision_problem(
+                caller.role, caller.user_id, values, w.record_fields(record_id)
+            )
+            if reason is not None:
+                out[record_id] = reason
+        return out
+
+    def _keep_refused_decision(self, w: Working, caller: Caller, ch: PushChange) -> None:
+        """A status move refused because another decision reached the note first is
+        kept as a conflict on ``status`` (kept: the status that stands)."""
+        cur = w.field(ch.record_id, ch.field)
+        if cur is None:
+            return
+        decision = merge.decide(cur[2], cur[3], ch.stamp, ch.base)
+        if merge.keeps_refused(ch.table, ch.field, decision):
+            kept = (json.loads(cur[1]) if cur[1] is not None else None, cur[2])
+            self._record_conflict(
+                w, ch.table, ch.record_id, ch.field, kept, (ch.value, ch.stamp), caller
+            )
 
     def _merge_field(
         self,
