@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from app import __version__
 from app.paths import APP_AUTHOR, APP_DOMAIN, APP_NAME, DESKTOP_ID, icon_files, resource_path
 from app.ui.main_window import MainWindow
+from app.ui.settings import BASE_FONT_PT, Settings, apply_font_size
 from app.ui.theme import follow_system
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,9 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 def run_gui(data_dir: Path, argv: list[str] | None = None) -> int:
     """Show PeerTrail for the vault in ``data_dir`` and run until the window closes."""
     app = make_application(argv)
+    size = Settings().font_size
+    if size != BASE_FONT_PT:  # the person's text size from Preferences
+        apply_font_size(app, size)
     window = MainWindow(data_dir)
     window.show()
     return app.exec()

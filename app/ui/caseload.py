@@ -521,9 +521,9 @@ class CaseloadView(QWidget):
         # The filter box and the three choices share a row when there is room; on
         # a narrow window the choices go to a row of their own.
         for combo, chars in (
-            (self.status_filter, 8),
-            (self.program_filter, 10),
-            (self.attention_filter, 12),
+            (self.status_filter, 6),
+            (self.program_filter, 7),
+            (self.attention_filter, 9),
         ):
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon

@@ -29,15 +29,22 @@ from app.store.caseload_queries import CaseloadRow, caseload_rows
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
+from app.ui import settings as prefs
+from app.ui.about import show_about
+from app.ui.billing_dialog import BillingDialog
 from app.ui.caseload import CaseloadModel, CaseloadView
+from app.ui.conflicts import ConflictsPage
 from app.ui.context import AppContext
 from app.ui.hours_page import HoursPage
+from app.ui.idle import IdleWatcher
 from app.ui.note_editor import NoteEditorPage
 from app.ui.participant_page import ParticipantPage
+from app.ui.preferences import PreferencesDialog
 from app.ui.review_page import ReviewPage
 from app.ui.search import SearchBar
 from app.ui.start import Session, StartScreen, close_session, message_for
 from app.ui.supervision_page import SupervisionPage
+from app.ui.sync_ui import SyncController, SyncStatus
 from app.ui.tasks import TaskManager
 from app.ui.team_page import TeamPage
 from app.ui.workspace import Workspace
@@ -129,19 +136,46 @@ class MainWindow(QMainWindow):
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.quit_action.triggered.connect(self.close)
-        menu = self.menuBar().addMenu("&PeerTrail")
+        self.settings = prefs.Settings()
+        self.prefs_action = QAction("&Preferences…", self)
+        self.prefs_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.prefs_action.setStatusTip("Idle lock, text size, your agency's server")
+        self.prefs_action.triggered.connect(self.show_preferences)
+        self.billing_action = QAction("&Billing export…", self)
+        self.billing_action.setShortcut(QKeySequence("Ctrl+Shift+B"))
+        self.billing_action.setStatusTip("Check and export approved services for Medicaid billing")
+        self.billing_action.triggered.connect(self.show_billing)
+        self.billing_action.setEnabled(False)
+        self.about_action = QAction("&About PeerTrail", self)
+        self.about_action.triggered.connect(lambda: show_about(self, self.data_dir))
+        self.menu = menu = self.menuBar().addMenu("&PeerTrail")
         menu.addAction(self.find_action)
+        self.sync_anchor = menu.addSeparator()
+        menu.addAction(self.billing_action)
+        menu.addAction(self.prefs_action)
         menu.addAction(self.lock_action)
         menu.addSeparator()
+        menu.addAction(self.about_action)
         menu.addAction(self.quit_action)
         self.addAction(self.lock_action)
+        self.addAction(self.prefs_action)
+        self.addAction(self.billing_action)
+        self.billing_dialog: BillingDialog | None = None
 
         self.vault_label = QLabel()
         self.vault_label.setObjectName("statusVault")
         self.count_label = QLabel()
         self.count_label.setObjectName("statusCount")
+        self.sync_status = SyncStatus()
+        self.sync_status.hide()
+        self.sync_status.open_conflicts.connect(self._show_conflicts)
+        self.sync_controller: SyncController | None = None
         self.statusBar().addPermanentWidget(self.vault_label)
         self.statusBar().addPermanentWidget(self.count_label)
+        self.statusBar().addPermanentWidget(self.sync_status)
+        # Locks the vault after the idle time set in Preferences (default 15 minutes).
+        self.idle = IdleWatcher(self.settings.idle_lock_minutes, self)
+        self.idle.idle.connect(self._idle_lock)
 
         self.start.opened.connect(self._on_opened)
         self.start.currentChanged.connect(self._on_start_page)
@@ -212,6 +246,13 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentWidget(ws)
         ws.show_page("team" if "team" in ws.pages else "caseload")
         self.find_action.setEnabled(True)
+        self.billing_action.setEnabled(ctx.can_bill or ctx.role is Role.SPECIALIST)
+        controller = self.sync_controller = SyncController(ctx, auto=self.settings.auto_sync)
+        self.addAction(controller.action)
+        self.menu.insertAction(self.sync_anchor, controller.action)
+        self.sync_status.set_controller(controller)
+        self.sync_status.show()
+        self.idle.start()
         self._restore_where(session)
 
     def _extra_pages(self, ctx: AppContext) -> list[tuple[str, str, QWidget]]:
@@ -225,11 +266,58 @@ class MainWindow(QMainWindow):
             ]
         pages.append(("participant", "", ParticipantPage(ctx)))
         pages.append(("note", "", NoteEditorPage(ctx)))
+        pages.append(("conflicts", "Conflicts", ConflictsPage(ctx)))
         if ctx.role in (Role.SPECIALIST, Role.SUPERVISOR, Role.ADMIN):
             pages.append(("hours", "Hours", HoursPage(ctx)))
             # Supervisors log sessions; specialists read and sign the ones they were in.
             pages.append(("supervision", "Supervision", SupervisionPage(ctx)))
         return pages
+
+    def show_preferences(self) -> None:
+        dialog = PreferencesDialog(self.settings, self.ctx, self.sync_controller, self)
+        dialog.settings_changed.connect(self._on_settings_changed)
+        dialog.exec()
+
+    def _on_settings_changed(self, keys: object) -> None:
+        if prefs.IDLE_LOCK_MINUTES in keys:  # type: ignore[operator]
+            self.idle.set_minutes(self.settings.idle_lock_minutes)
+
+    def show_billing(self) -> None:
+        """The billing export dialog for the open vault (one at a time)."""
+        session = self.session
+        if session is None:
+            return
+        if self.billing_dialog is None:
+            self.billing_dialog = dialog = BillingDialog(self.tasks, session, self)
+            dialog.open_record.connect(self._open_billing_record)
+            dialog.finished.connect(self._billing_closed)
+        self.billing_dialog.show()
+        self.billing_dialog.raise_()
+
+    def _billing_closed(self, *_: object) -> None:
+        dialog, self.billing_dialog = self.billing_dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
+
+    def _open_billing_record(self, table: str, record_id: str) -> None:
+        """A pre-flight problem's record, opened where a person can fix it."""
+        if table == "participants":
+            self._open_participant(record_id)
+        elif table == "encounters":
+            self._open_note(record_id, "")
+        else:
+            self.statusBar().showMessage(
+                "Payers and the billing provider are set by your agency's billing staff.", 10_000
+            )
+
+    def _show_conflicts(self) -> None:
+        if self.workspace is not None and "conflicts" in self.workspace.pages:
+            self.workspace.show_page("conflicts")
+
+    def _idle_lock(self) -> None:
+        if self.session is not None:
+            log.info("locked after idle time")
+            self.lock()
 
     def _focus_search(self) -> None:
         if self.search is not None:
@@ -304,6 +392,20 @@ class MainWindow(QMainWindow):
         ws, self.workspace = self.workspace, None
         self.search = None
         self.find_action.setEnabled(False)
+        self.billing_action.setEnabled(False)
+        if self.billing_dialog is not None:  # its store is closing: nothing may stay shown
+            self.billing_dialog.reject()
+            self.billing_dialog.deleteLater()
+            self.billing_dialog = None
+        controller, self.sync_controller = self.sync_controller, None
+        if controller is not None:
+            self.removeAction(controller.action)
+            self.menu.removeAction(controller.action)
+            controller.close()
+            controller.deleteLater()
+        self.sync_status.set_controller(None)
+        self.sync_status.hide()
+        self.idle.stop()
         self.caseload.clear()
         if ws is None:
             return

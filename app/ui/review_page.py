@@ -404,7 +404,6 @@ class ReviewPage(Page):
         QShortcut(QKeySequence("Ctrl+Return"), self, self.approve_current)
         QShortcut(QKeySequence("Ctrl+R"), self, self.return_current)
         QShortcut(QKeySequence("Ctrl+T"), self, self.show_trail)
-        QShortcut(QKeySequence("F5"), self, self.refresh)
         self._set_actions()
 
     # -- the queue ----------------------------------------------------------------------

@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
 )
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -348,7 +348,6 @@ class SupervisionPage(Page):
         layout.setSpacing(10)
         layout.addLayout(top)
         layout.addWidget(self.splitter, 1)
-        QShortcut(QKeySequence("F5"), self, self.refresh)
         self._supervisor_mode()
         self.new_session()
 

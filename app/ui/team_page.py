@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDateEdit,
@@ -242,7 +242,6 @@ class TeamPage(Page):
         layout.addLayout(report)
         layout.addWidget(chart_title)
         layout.addWidget(self.chart, 1)
-        QShortcut(QKeySequence("F5"), self, self.refresh)
         self._update_buttons()
 
     # -- data --------------------------------------------------------------------------

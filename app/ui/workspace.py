@@ -115,7 +115,7 @@ class Workspace(QWidget):
             (metrics.horizontalAdvance(self.nav.item(r).text()) for r in range(self.nav.count())),
             default=80,
         )
-        self.nav.setFixedWidth(width + 4 * metrics.averageCharWidth() + 40)
+        self.nav.setFixedWidth(width + 2 * metrics.averageCharWidth() + 34)
 
     def showEvent(self, event: object) -> None:
         super().showEvent(event)  # type: ignore[arg-type]
