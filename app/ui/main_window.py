@@ -103,8 +103,10 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.start)
 
         self.demo_banner = QLabel(
-            "DEMO — everyone here is invented. This is practice data, "
-            "not your caseload, and your own vault is not touched."
+            self.tr(
+                "DEMO — everyone here is invented. This is practice data, "
+                "not your caseload, and your own vault is not touched."
+            )
         )
         self.demo_banner.setObjectName("demoBanner")
         self.demo_banner.setWordWrap(True)
@@ -119,36 +121,40 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
 
-        self.lock_action = QAction("&Lock", self)
+        self.lock_action = QAction(self.tr("&Lock"), self)
         self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
         self.lock_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
-        self.lock_action.setStatusTip("Lock PeerTrail: hide your records until you unlock again")
+        self.lock_action.setStatusTip(
+            self.tr("Lock PeerTrail: hide your records until you unlock again")
+        )
         self.lock_action.triggered.connect(self.lock)
         self.lock_action.setEnabled(False)
         self.search: SearchBar | None = None
-        self.find_action = QAction("&Find…", self)
+        self.find_action = QAction(self.tr("&Find…"), self)
         self.find_action.setShortcut(QKeySequence.StandardKey.Find)
         self.find_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
-        self.find_action.setStatusTip("Search people and notes")
+        self.find_action.setStatusTip(self.tr("Search people and notes"))
         self.find_action.triggered.connect(self._focus_search)
         self.find_action.setEnabled(False)
         self.addAction(self.find_action)
-        self.quit_action = QAction("&Quit", self)
+        self.quit_action = QAction(self.tr("&Quit"), self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.quit_action.triggered.connect(self.close)
         self.settings = prefs.Settings()
-        self.prefs_action = QAction("&Preferences…", self)
+        self.prefs_action = QAction(self.tr("&Preferences…"), self)
         self.prefs_action.setShortcut(QKeySequence("Ctrl+,"))
-        self.prefs_action.setStatusTip("Idle lock, text size, your agency's server")
+        self.prefs_action.setStatusTip(self.tr("Idle lock, text size, your agency's server"))
         self.prefs_action.triggered.connect(self.show_preferences)
-        self.billing_action = QAction("&Billing export…", self)
+        self.billing_action = QAction(self.tr("&Billing export…"), self)
         self.billing_action.setShortcut(QKeySequence("Ctrl+Shift+B"))
-        self.billing_action.setStatusTip("Check and export approved services for Medicaid billing")
+        self.billing_action.setStatusTip(
+            self.tr("Check and export approved services for Medicaid billing")
+        )
         self.billing_action.triggered.connect(self.show_billing)
         self.billing_action.setEnabled(False)
-        self.about_action = QAction("&About PeerTrail", self)
+        self.about_action = QAction(self.tr("&About PeerTrail"), self)
         self.about_action.triggered.connect(lambda: show_about(self, self.data_dir))
-        self.menu = menu = self.menuBar().addMenu("&PeerTrail")
+        self.menu = menu = self.menuBar().addMenu(self.tr("&PeerTrail"))
         menu.addAction(self.find_action)
         self.sync_anchor = menu.addSeparator()
         menu.addAction(self.billing_action)
@@ -188,7 +194,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(DEMO_TITLE if demo else TITLE)
         self.demo_banner.setVisible(demo)
         if demo and self.session is None:
-            self.vault_label.setText("Opening the demo vault")
+            self.vault_label.setText(self.tr("Opening the demo vault"))
         elif not demo and self.session is None:
             self._on_start_page()
 
@@ -201,13 +207,15 @@ class MainWindow(QMainWindow):
     def _on_start_page(self, *_: object) -> None:
         if self.session is None:
             exists = Vault(self.data_dir).exists()
-            self.vault_label.setText("Locked" if exists else "No vault yet")
+            self.vault_label.setText(self.tr("Locked") if exists else self.tr("No vault yet"))
 
     def _on_opened(self, session: Session) -> None:
         self.session = session
         self._show_demo_marks(session.demo)
-        self.vault_label.setText("Demo vault (invented people)" if session.demo else "Your vault")
-        self.count_label.setText("Loading…")
+        self.vault_label.setText(
+            self.tr("Demo vault (invented people)") if session.demo else self.tr("Your vault")
+        )
+        self.count_label.setText(self.tr("Loading…"))
         self.lock_action.setEnabled(True)
         generation = self._generation
 
@@ -220,7 +228,9 @@ class MainWindow(QMainWindow):
         def failed(exc: BaseException) -> None:
             if generation != self._generation:
                 return
-            self.statusBar().showMessage("The vault could not be read. " + message_for(exc), 0)
+            self.statusBar().showMessage(
+                self.tr("The vault could not be read. ") + message_for(exc), 0
+            )
             self.lock()
 
         self.tasks.run(load_user, with_user, failed, args=(session,))
@@ -236,7 +246,7 @@ class MainWindow(QMainWindow):
         self.workspace = ws = Workspace(ctx, top=self.search)
         self.caseload.title = "Caseload"
         self.caseload.attach(ctx)
-        ws.add_page("caseload", self.caseload, "Caseload")
+        ws.add_page("caseload", self.caseload, self.tr("Caseload"))
         for key, label, page in self._extra_pages(ctx):
             ws.add_page(key, page, label, in_nav=bool(label))
         participant = ws.pages["participant"]
@@ -261,16 +271,16 @@ class MainWindow(QMainWindow):
         pages: list[tuple[str, str, QWidget]] = []
         if ctx.is_supervisor:
             pages += [
-                ("team", "Team", TeamPage(ctx)),
-                ("review", "Review", ReviewPage(ctx)),
+                ("team", self.tr("Team"), TeamPage(ctx)),
+                ("review", self.tr("Review"), ReviewPage(ctx)),
             ]
         pages.append(("participant", "", ParticipantPage(ctx)))
         pages.append(("note", "", NoteEditorPage(ctx)))
-        pages.append(("conflicts", "Conflicts", ConflictsPage(ctx)))
+        pages.append(("conflicts", self.tr("Conflicts"), ConflictsPage(ctx)))
         if ctx.role in (Role.SPECIALIST, Role.SUPERVISOR, Role.ADMIN):
-            pages.append(("hours", "Hours", HoursPage(ctx)))
+            pages.append(("hours", self.tr("Hours"), HoursPage(ctx)))
             # Supervisors log sessions; specialists read and sign the ones they were in.
-            pages.append(("supervision", "Supervision", SupervisionPage(ctx)))
+            pages.append(("supervision", self.tr("Supervision"), SupervisionPage(ctx)))
         return pages
 
     def show_preferences(self) -> None:
@@ -307,7 +317,8 @@ class MainWindow(QMainWindow):
             self._open_note(record_id, "")
         else:
             self.statusBar().showMessage(
-                "Payers and the billing provider are set by your agency's billing staff.", 10_000
+                self.tr("Payers and the billing provider are set by your agency's billing staff."),
+                10_000,
             )
 
     def _show_conflicts(self) -> None:
@@ -427,14 +438,17 @@ class MainWindow(QMainWindow):
                 return  # locked meanwhile: never show these rows
             self.model.set_rows(rows)
             self.caseload.fit_columns()
-            noun = "participant" if len(rows) == 1 else "participants"
-            self.count_label.setText(f"{len(rows)} {noun}")
+            one = len(rows) == 1
+            text = self.tr("{n} participant") if one else self.tr("{n} participants")
+            self.count_label.setText(text.format(n=len(rows)))
 
         def failed(exc: BaseException) -> None:
             if generation != self._generation:
                 return
             self.count_label.setText("")
-            self.statusBar().showMessage("The caseload could not be read. " + message_for(exc), 0)
+            self.statusBar().showMessage(
+                self.tr("The caseload could not be read. ") + message_for(exc), 0
+            )
 
         self.tasks.run(load_caseload, done, failed, args=(session,))
 
