@@ -51,8 +51,9 @@ def _req(changes, **kw) -> SyncRequest:
 
 
 def _change(wall: int, counter: int, field: str, record: str = "r1", **kw) -> PushChange:
-    return PushChange(stamp=str(Stamp(wall, counter, "aaaaaaaa")), table="goals",
-                      record_id=record, field=field, value=kw.pop("value", field), **kw)  # fmt: skip
+    value = kw.pop("value", field)
+    stamp = str(Stamp(wall, counter, "aaaaaaaa"))
+    return PushChange(stamp=stamp, table="goals", record_id=record, field=field, value=value, **kw)
 
 
 @given(st.lists(CHANGES, max_size=40))
