@@ -202,8 +202,13 @@ class SyncRequest(_Model):
     @model_validator(mode="before")
     @classmethod
     def _from_changes(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "changes" in data and "records" not in data:
-            changes = [c if isinstance(c, PushChange) else PushChange(**c) for c in data["changes"]]
+        # Python only: JSON cannot hold PushChange objects, so the wire stays records.
+        changes = data.get("changes") if isinstance(data, dict) else None
+        if (
+            isinstance(changes, list)
+            and "records" not in data
+            and all(isinstance(c, PushChange) for c in changes)
+        ):
             data = {k: v for k, v in data.items() if k != "changes"}
             data["records"] = group_changes(changes)
         return data

@@ -63,6 +63,9 @@ from sync.server.tables import devices, request_log
 log = logging.getLogger("sync.server")
 
 MAX_ENROLL_BYTES = 64 * 1024
+# Enrollment has not changed since protocol 1: an older client may still enroll,
+# and is told to update at its first sync.
+MIN_ENROLL_PROTOCOL = 1
 # Past a limit the rest of a modest body is read and dropped so the client sees
 # the 413 rather than a reset connection; beyond this the connection is closed.
 DRAIN_CAP = 4 * MAX_BODY_BYTES
@@ -295,12 +298,12 @@ def parse_json(body: bytes) -> dict[str, Any]:
     return data
 
 
-def check_protocol(data: dict[str, Any]) -> None:
+def check_protocol(data: dict[str, Any], minimum: int = MIN_PROTOCOL_VERSION) -> None:
     """Before full validation, so an older client gets 426 and not 422."""
     version = data.get("protocol")
     if isinstance(version, bool) or not isinstance(version, int):
         return  # validation says what is wrong
-    if version < MIN_PROTOCOL_VERSION:
+    if version < minimum:
         raise ApiError(
             426,
             "update_required",
@@ -561,7 +564,7 @@ def create_app(
     async def enroll(request: Request) -> Response:
         body = await read_body(request, MAX_ENROLL_BYTES, MAX_ENROLL_BYTES)
         data = parse_json(body)
-        check_protocol(data)
+        check_protocol(data, MIN_ENROLL_PROTOCOL)
         req = validate(EnrollRequest, data)
         request.state.log_device_id = req.device_id
         ip = request.client.host if request.client else "?"
