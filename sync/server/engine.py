@@ -76,7 +76,21 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+_dump_text = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+
+
 def _dump(value: Any) -> str:
+    """``json.dumps(value, separators=(",", ":"))``, without its overhead for the
+    scalars every change carries (the same text: ASCII, escaped the same way)."""
+    kind = type(value)
+    if kind is str:
+        return _dump_text(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
     return json.dumps(value, separators=(",", ":"))
 
 
@@ -558,7 +572,8 @@ class SyncEngine:
         value_json: str | None = None,
     ) -> None:
         cur = w.field(record_id, field)
-        decision = merge.decide(cur[2] if cur else None, cur[3] if cur else None, stamp, base)
+        # a new field has nothing to merge with
+        decision = _NEW_FIELD if cur is None else merge.decide(cur[2], cur[3], stamp, base)
         if decision.outcome is merge.Outcome.DUPLICATE:
             return
         if decision.applies:
@@ -637,6 +652,13 @@ class SyncEngine:
     # -- record index and scope ------------------------------------------------
 
     def _index(self, w: Working, table: str, record_id: str, field: str, value: Any) -> None:
+        rec = w.recs.get(record_id)
+        if (
+            rec is not None
+            and field not in _INDEXED.get(table, ())
+            and (rec["participant_id"] or rec["owner_id"] or record_id not in w.recs_new)
+        ):
+            return  # nothing about where the record belongs changes (most fields)
         rec = w.record(record_id, table)
         new = record_id in w.recs_new and not rec["participant_id"] and not rec["owner_id"]
         changes_to: dict[str, str] = {}
@@ -902,6 +924,18 @@ _LINK_FIELDS: dict[str, tuple[str, ...]] = {
     + (("specialist_ids",) if t == "supervision_sessions" else ())
     for t in rules.TABLES
 }
+
+
+# Fields whose value places a record (``SyncEngine._index``).
+_INDEXED: dict[str, frozenset[str]] = {
+    t: frozenset(_LINK_FIELDS[t])
+    | ({"status"} if t == "encounters" else set())
+    | ({"assigned_specialist_id"} if t == "participants" else set())
+    for t in rules.TABLES
+}
+
+
+_NEW_FIELD = merge.decide(None, None, "", None)
 
 
 def _by_stamp(ch: PushChange) -> str:
