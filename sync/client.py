@@ -214,8 +214,7 @@ class SyncClient:
         total = self.replica.pending_count()
         for _ in range(self.max_rounds):
             changes = self.replica.pending(self.push_limit)
-            req = SyncRequest(
-                protocol=PROTOCOL_VERSION,
+            payload = SyncRequest.wire_of(
                 device_id=self.replica.device_id,
                 cursor=self.replica.cursor,
                 changes=changes,
@@ -223,9 +222,7 @@ class SyncClient:
                 client_time_ms=int(time.time() * 1000),
             )
             sent_at = time.time()
-            resp = acknowledged(
-                self._post("/v1/sync", req.wire(), SyncResponse, result), req.changes
-            )
+            resp = acknowledged(self._post("/v1/sync", payload, SyncResponse, result), changes)
             received_at = time.time()
             result.clock_offset_ms = int(resp.server_time_ms - (sent_at + received_at) * 500)
             counts = self.replica.apply_response(resp)

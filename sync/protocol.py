@@ -225,6 +225,27 @@ class SyncRequest(_Model):
     def changes(self) -> list[PushChange]:
         return self._changes
 
+    @staticmethod
+    def wire_of(
+        *,
+        device_id: str,
+        cursor: int,
+        changes: list[PushChange],
+        pull_limit: int,
+        client_time_ms: int,
+        protocol: int = PROTOCOL_VERSION,
+    ) -> dict[str, Any]:
+        """The JSON form of a request straight from changes, without building the
+        model (the client's own changes; the server validates what arrives)."""
+        return {
+            "protocol": protocol,
+            "device_id": device_id,
+            "cursor": cursor,
+            "pull_limit": pull_limit,
+            "client_time_ms": client_time_ms,
+            "records": group_changes(changes),
+        }
+
     def wire(self) -> dict[str, Any]:
         """The compact JSON form."""
         return self.model_dump(mode="json", exclude_defaults=False, exclude={"records"}) | {
@@ -322,7 +343,10 @@ class SyncResponse(_Model):
                     ref = item.stamp if i == 0 else item.stamps.get(name, _NEXT)
                     prev = decode_ref(prev, _NEXT if ref is None else ref)
                     fields[name] = (value, _full(prev))
-                item = {"table": item.table, "record_id": item.record_id, "fields": fields}
+                # Every part was validated above: no second pass over each field.
+                item = PulledRecord.model_construct(
+                    table=item.table, record_id=item.record_id, fields=fields
+                )
             out.append(item)
         return {**data, "records": out}
 

@@ -203,3 +203,14 @@ def test_accepted_is_not_echoed_back():
     assert wire["accepted"] == [] and wire["accepted_all"] is True
     back = acknowledged(SyncResponse.model_validate(wire), sent)
     assert back.accepted == [sent[0].stamp, sent[1].stamp]
+
+
+@given(st.lists(CHANGES, max_size=20))
+def test_the_clients_shortcut_makes_the_same_wire_form(changes):
+    """SyncClient builds the JSON straight from its changes (no model): the same bytes."""
+    req = _req(changes, cursor=4, pull_limit=50)
+    quick = SyncRequest.wire_of(
+        device_id="aaaaaaaa", cursor=4, changes=changes, pull_limit=50, client_time_ms=1
+    )
+    assert json.dumps(quick, sort_keys=True) == json.dumps(req.wire(), sort_keys=True)
+    assert SyncRequest.model_validate(quick).changes == changes
