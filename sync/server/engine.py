@@ -816,12 +816,14 @@ class SyncEngine:
             gained = [p for p, g in last.items() if g and p in now_visible and p not in created]
             evict = sorted(p for p, g in last.items() if not g and p not in now_visible)
             if gained:
+                # Their fields past the cursor are in this page already (they are
+                # visible now); only the older ones are missing on the device.
                 extra = conn.execute(
                     select(*PULL_COLUMNS)
                     .select_from(
                         field_state.join(records, records.c.record_id == field_state.c.record_id)
                     )
-                    .where(records.c.participant_id.in_(gained))
+                    .where(records.c.participant_id.in_(gained), field_state.c.seq <= cursor)
                 ).all()
         if caller.role == "billing":
             # A service that became approved since the cursor: billing sees it (and its
