@@ -518,3 +518,42 @@ def test_two_specialists_and_a_supervisor_on_postgresql(tmp_path):
         for lap in made:
             lap.close()
         server.close()
+
+
+def test_a_sync_uses_one_connection_opened_while_the_request_is_prepared(server, laptops):
+    """The client starts the TLS handshake before it reads the outbox: the request
+    then goes over that same connection (one TCP/TLS connection per sync), and a
+    pre-connection that fails (nothing listening) changes nothing but the message."""
+    ann = laptops("ann1", "ann")
+    for i in range(40):
+        _person(ann, f"Con{i}")
+    proxy = Proxy(server.port, LinkShape(one_way_delay_s=0.05))
+    read_outbox, opened_before = ann.replica.pending, []
+
+    def pending(limit: int):
+        """Reading the outbox waits until the connection is there: only a client that
+        opens it before (not after) preparing the request gets past this."""
+        for _ in range(1000):
+            if proxy.connections:
+                break
+            threading.Event().wait(0.01)
+        opened_before.append(proxy.connections)
+        return read_outbox(limit)
+
+    ann.replica.pending = pending  # type: ignore[method-assign]
+    try:
+        r = ann.sync(url=f"https://127.0.0.1:{proxy.port}")
+        assert r.requests == 1 and not r.rejected and r.pushed > 0
+        assert opened_before == [1] and proxy.connections == 1
+    finally:
+        del ann.replica.pending
+        proxy.close()
+    _person(ann, "Offline")
+    waiting = ann.replica.pending_count()
+    dead = Proxy(server.port)
+    port = dead.port
+    dead.close()  # a port nobody listens on any more
+    with pytest.raises(SyncError) as e:
+        ann.sync(url=f"https://127.0.0.1:{port}")
+    assert e.value.code == "offline"
+    assert ann.replica.pending_count() == waiting
