@@ -663,8 +663,11 @@ def test_restart_and_sigkill_keep_data(server):
     assert (server.port, server.fingerprint) == (port, fingerprint)
     assert server.state_digest() == digest
     server.restart()
-    full = dev.sync()
-    assert pid in {r["record_id"] for r in full["records"]}
+    assert dev.sync()["protocol"] == 2  # the device's token survived
+    # another laptop of the same specialist gets the participant, whole
+    full = Device(server, "pat").sync()
+    got = {r["record_id"]: r["fields"] for r in full["records"]}
+    assert got[pid]["first_name"] == "Grace" and got[pid]["last_name"] == "Lovelace"
     # a stamp the server writes after the restarts sorts after everything before
     done = server.cli("participants", "reassign", pid, "--to", "sam")
     assert done.returncode == 0
