@@ -1,20 +1,23 @@
 """The client sync engine: one HTTPS request pushes the outbox and pulls what changed.
 
 Works against any ``Replica`` (the desktop app's is app.store.replica.StoreReplica),
-so this module needs nothing of app/. Over ``requests`` with one keep-alive
-session: bodies are gzip both ways; the push is bounded (MAX_PUSH_CHANGES) and
-the pull is paged by the server, so a long sync is several bounded exchanges,
-each committed locally in one transaction before the next, and a dropped link
-resumes where it stopped. A change leaves the outbox only when the server has
-acknowledged it. Failed requests are retried with backoff (urllib3's Retry; safe,
-because the server answers a replayed request the same way). A self-signed
-server certificate is pinned by its SHA-256 fingerprint.
+so this module needs nothing of app/. Over ``requests`` with one keep-alive session:
+bodies are compressed both ways (bzip2 for anything big: about 40% smaller than gzip
+for a sync's JSON; gzip when that is smaller); the push is bounded
+(MAX_PUSH_CHANGES) and the pull is paged by the server, so a long sync is several
+bounded exchanges, each committed locally in one transaction before the next, and a
+dropped link resumes where it stopped. A change leaves the outbox only when the
+server has acknowledged it. Failed requests are retried with backoff (urllib3's
+Retry; safe, because the server answers a replayed request the same way). A
+self-signed server certificate is pinned by its SHA-256 fingerprint.
 """
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -137,9 +140,44 @@ def make_session(
             s.verify = ca_file
     s.mount("https://", adapter)
     s.mount("http://", adapter)
-    s.headers["Accept-Encoding"] = "gzip"
+    s.headers["Accept-Encoding"] = "bzip2, gzip"
     s.headers["User-Agent"] = f"PeerTrail-sync/{PROTOCOL_VERSION}"
     return s
+
+
+MAX_REPLY_BYTES = 256 * 1024 * 1024  # decompressed; a page is a few MB at most
+
+
+def compress(raw: bytes) -> tuple[bytes, str]:
+    """The body and its Content-Encoding: bzip2 for big bodies, else the smaller of
+    bzip2 and gzip (bzip2's fixed overhead loses on a few hundred bytes)."""
+    packed = bz2.compress(raw, 9)
+    if len(raw) > 64 * 1024:
+        return packed, "bzip2"
+    small = gzip.compress(raw, 9)
+    return (packed, "bzip2") if len(packed) < len(small) else (small, "gzip")
+
+
+def _decoded(r: requests.Response, raw: bytes) -> bytes:
+    """The reply body; urllib3 has already undone gzip, bzip2 is undone here."""
+    if r.headers.get("Content-Encoding", "").strip().lower() != "bzip2":
+        return raw
+    d = bz2.BZ2Decompressor()
+    try:
+        out = d.decompress(raw, MAX_REPLY_BYTES + 1)
+    except (OSError, EOFError, ValueError):
+        raise _bad_reply() from None
+    if len(out) > MAX_REPLY_BYTES or not d.eof or d.unused_data:
+        raise _bad_reply()
+    return out
+
+
+def _bad_reply() -> SyncError:
+    return SyncError(
+        "The server's reply was not understood (it may have been cut off). Nothing "
+        "was lost; the next sync will repeat it.",
+        "bad_reply",
+    )
 
 
 def _timeout(nbytes: int) -> tuple[float, float]:
@@ -172,11 +210,11 @@ class SyncClient:
         """Exchange until the outbox is empty and the pull has no more pages."""
         result = SyncResult()
         started = time.perf_counter()
+        self._warm = self._preconnect()
         total = self.replica.pending_count()
         for _ in range(self.max_rounds):
             changes = self.replica.pending(self.push_limit)
-            req = SyncRequest(
-                protocol=PROTOCOL_VERSION,
+            payload = SyncRequest.wire_of(
                 device_id=self.replica.device_id,
                 cursor=self.replica.cursor,
                 changes=changes,
@@ -184,9 +222,7 @@ class SyncClient:
                 client_time_ms=int(time.time() * 1000),
             )
             sent_at = time.time()
-            resp = acknowledged(
-                self._post("/v1/sync", req.wire(), SyncResponse, result), req.changes
-            )
+            resp = acknowledged(self._post("/v1/sync", payload, SyncResponse, result), changes)
             received_at = time.time()
             result.clock_offset_ms = int(resp.server_time_ms - (sent_at + received_at) * 500)
             counts = self.replica.apply_response(resp)
@@ -206,6 +242,49 @@ class SyncClient:
         result.seconds = time.perf_counter() - started
         return result
 
+    _warm: threading.Thread | None = None
+
+    def _preconnect(self) -> threading.Thread | None:
+        """Open the keep-alive connection (TCP and TLS handshakes: one or two round
+        trips, 0.65 s each on a satellite link) while the request is being read from
+        the outbox and compressed, instead of after. Best effort: if it fails, the
+        request connects (and reports any failure) as it always does."""
+        if self.session.get_adapter(self.url + "/") is None:
+            return None
+
+        def run() -> None:
+            conn = pool = None
+            try:
+                adapter = self.session.get_adapter(self.url + "/")
+                prepared = requests.Request("POST", self.url + "/v1/sync").prepare()
+                get_pool = getattr(adapter, "get_connection_with_tls_context", None)
+                if get_pool is None:  # requests < 2.32.2
+                    return
+                env = self.session.merge_environment_settings(
+                    prepared.url, {}, None, self.session.verify, None
+                )
+                pool = get_pool(prepared, self.session.verify, env["proxies"], None)
+                conn = pool._get_conn()
+                if conn.sock is None:
+                    conn.timeout = (self.timeout or _timeout(0))[0]
+                    conn.connect()
+            except Exception:  # the request itself will connect and say what went wrong
+                if conn is not None:
+                    conn.close()
+            finally:
+                if pool is not None and conn is not None:
+                    pool._put_conn(conn)
+
+        t = threading.Thread(target=run, name="sync-preconnect", daemon=True)
+        t.start()
+        return t
+
+    def _await_preconnect(self) -> None:
+        """Wait for the early handshake, so the request reuses its connection."""
+        warm, self._warm = self._warm, None
+        if warm is not None:
+            warm.join((self.timeout or _timeout(0))[0])
+
     def enroll(self, username: str, password: str, device_name: str = "") -> EnrollResponse:
         req = EnrollRequest(
             protocol=PROTOCOL_VERSION,
@@ -217,10 +296,11 @@ class SyncClient:
         return self._post("/v1/enroll", req.model_dump(mode="json"), EnrollResponse, None)
 
     def _post(self, path: str, payload: dict[str, Any], model: Any, result: SyncResult | None):
-        body = gzip.compress(
-            json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode(), 9
+        body, coding = compress(
+            json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         )
-        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        headers = {"Content-Type": "application/json", "Content-Encoding": coding}
+        self._await_preconnect()
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         try:
@@ -264,13 +344,9 @@ class SyncClient:
         if r.status_code != 200:
             raise _error_for(r)
         try:
-            return model.model_validate_json(raw)
+            return model.model_validate_json(_decoded(r, raw))
         except (ValidationError, ValueError):
-            raise SyncError(
-                "The server's reply was not understood (it may have been cut off). Nothing "
-                "was lost; the next sync will repeat it.",
-                "bad_reply",
-            ) from None
+            raise _bad_reply() from None
 
 
 def _wire_size(r: requests.Response, raw: bytes) -> int:
@@ -301,6 +377,12 @@ def _error_for(r: requests.Response) -> SyncError:
     if r.status_code == 401:
         return SyncError(
             message or "The server did not accept this laptop's sign-in.", "unauthorized"
+        )
+    if r.status_code == 415 or code == "server_too_old":
+        return SyncError(
+            "The sync server is older than this copy of PeerTrail. Your work is kept on this "
+            "laptop; ask your administrator to update the server.",
+            "server_too_old",
         )
     if r.status_code == 429:
         return SyncError("The server is busy; the sync will try again shortly.", "busy")

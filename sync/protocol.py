@@ -10,12 +10,24 @@ HTTP 426 with a plain "please update" message.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    StringConstraints,
+    TypeAdapter,
+    model_validator,
+)
 
-PROTOCOL_VERSION = 1
-MIN_PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: changes grouped by record with implied stamps; bzip2 bodies
+MIN_PROTOCOL_VERSION = 2
 
 MAX_PUSH_CHANGES = 20000  # per request; the client sends bigger outboxes in several
 MAX_PULL_FIELDS = 20000
@@ -23,7 +35,10 @@ DEFAULT_PULL_FIELDS = 20000
 MAX_BODY_BYTES = 8 * 1024 * 1024  # after decompression
 MAX_COMPRESSED_BYTES = 2 * 1024 * 1024
 
-StampStr = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{12}\.[0-9a-f]{4}\.[a-z2-7]{4,32}$")]
+_STAMP_RE = r"^[0-9a-f]{12}\.[0-9a-f]{4}\.[a-z2-7]{4,32}$"
+StampStr = Annotated[str, StringConstraints(pattern=_STAMP_RE)]
+Counter = Annotated[int, Strict(), Field(ge=0, le=0xFFFF)]
+WallStep = tuple[Annotated[int, Strict(), Field(ge=1, lt=16**12)], Counter]
 DeviceId = Annotated[str, StringConstraints(pattern=r"^[a-z2-7]{4,32}$")]
 RecordId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
@@ -37,78 +52,208 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class PushChange(_Model):
-    """One field of one record, as the device wrote it."""
+@dataclass(frozen=True, slots=True)
+class PushChange:
+    """One field of one record, as the device wrote it: the unit both ends work in.
+    Not validated itself: on the wire changes travel grouped by record
+    (``PushRecord``), and that is what the server validates."""
 
-    stamp: StampStr  # also the change's unique id
+    stamp: str  # also the change's unique id
+    table: str
+    record_id: str
+    field: str
+    value: Any = None
+    base: str | None = None
+
+
+# -- stamps on the wire ---------------------------------------------------------------
+#
+# Stamps are ``wall(12 hex).counter(4 hex).device``. A device writes a record's
+# fields in one transaction, so one stamp usually follows the one before it: the
+# same wall time and device, counter + 1. On the wire a stamp is therefore given
+# relative to the stamp before it (the previous field's, or the previous record's
+# last field's), as a "stamp reference":
+#
+#   (left out)   the next stamp: same wall time and device, counter + 1
+#   n            same wall time and device, counter n (0..65535)
+#   [dw, n]      wall time dw (>= 1) milliseconds later, same device, counter n
+#   "full"       a full stamp (always allowed; needed for the first one)
+
+StampRef = Annotated[str, StringConstraints(pattern=_STAMP_RE)] | Counter | WallStep
+_NEXT: Any = object()  # "left out"
+
+
+_STAMP = re.compile(_STAMP_RE)
+
+
+def _parts(stamp: str) -> tuple[int, int, str]:
+    wall, counter, device = stamp.split(".")
+    return int(wall, 16), int(counter, 16), device
+
+
+def encode_ref(prev: tuple[int, int, str] | None, stamp: str) -> Any:
+    """The shortest reference to ``stamp`` after ``prev``; ``_NEXT`` when implied."""
+    if prev is None:
+        return stamp
+    w, c, d = _parts(stamp)
+    if d != prev[2] or w < prev[0]:
+        return stamp
+    if w == prev[0]:
+        return _NEXT if c == prev[1] + 1 else c
+    return [w - prev[0], c]
+
+
+def decode_ref(prev: tuple[int, int, str] | None, ref: Any) -> tuple[int, int, str]:
+    """The stamp a reference means after ``prev``; ValueError for a bad reference."""
+    if isinstance(ref, str):
+        return _parts(ref)  # the pattern was checked by validation
+    if prev is None:
+        raise ValueError("a relative stamp needs a full stamp before it")
+    w, c, d = prev
+    if ref is _NEXT or ref is None:
+        c += 1
+    elif isinstance(ref, int):
+        c = ref
+    else:
+        w, c = w + ref[0], ref[1]
+    if c > 0xFFFF or w >= 16**12:
+        raise ValueError("a relative stamp runs past the largest stamp")
+    return w, c, d
+
+
+def _full(parts: tuple[int, int, str]) -> str:
+    return f"{parts[0]:012x}.{parts[1]:04x}.{parts[2]}"
+
+
+class PushRecord(_Model):
+    """On the wire: the changes a device made to one record, in the order written.
+    ``stamp`` is the first field's stamp and ``stamps`` the exceptions for later
+    fields (both stamp references, see above); ``bases`` the base stamps of fields
+    that replaced a value (a new field has none)."""
+
     table: TableName
     record_id: RecordId
-    field: FieldName
-    value: Scalar = None
-    base: StampStr | None = None
+    stamp: StampRef | None = None
+    fields: dict[FieldName, Scalar] = Field(min_length=1)
+    stamps: dict[FieldName, StampRef] = Field(default_factory=dict)
+    bases: dict[FieldName, StampStr] = Field(default_factory=dict)
 
 
-def _split(stamp: Any) -> tuple[str, str] | None:
-    """(wall, device) of a full stamp, None for anything else."""
-    if isinstance(stamp, str) and stamp.count(".") == 2:
-        wall, _counter, device = stamp.split(".")
-        return wall, device
-    return None
+def group_changes(changes: Iterable[PushChange]) -> list[dict[str, Any]]:
+    """Changes (in the order written) as the wire's records: consecutive changes of
+    one record share an entry; a field written twice starts a new entry."""
+    out: list[dict[str, Any]] = []
+    entry: dict[str, Any] | None = None
+    prev: tuple[int, int, str] | None = None
+    for c in changes:
+        if not isinstance(c.stamp, str) or not _STAMP.match(c.stamp):
+            raise ValueError("a change's stamp is not a stamp")
+        ref = encode_ref(prev, c.stamp)
+        if (
+            entry is None
+            or entry["record_id"] != c.record_id
+            or entry["table"] != c.table
+            or c.field in entry["fields"]
+        ):
+            entry = {"table": c.table, "record_id": c.record_id, "fields": {}}
+            if ref is not _NEXT:
+                entry["stamp"] = ref
+            out.append(entry)
+        elif ref is not _NEXT:
+            entry.setdefault("stamps", {})[c.field] = ref
+        entry["fields"][c.field] = c.value
+        if c.base is not None:
+            entry.setdefault("bases", {})[c.field] = c.base
+        prev = _parts(c.stamp)
+    return out
 
 
-def _expand(ref: Any, base: tuple[str, str] | None) -> Any:
-    """A stamp sent as a bare counter means: the same wall time and device as the
-    stamp it is relative to. Anything else is left for validation to judge."""
-    if base and isinstance(ref, int) and not isinstance(ref, bool) and 0 <= ref <= 0xFFFF:
-        return f"{base[0]}.{ref:04x}.{base[1]}"
-    return ref
+def expand_records(records: Iterable[PushRecord]) -> list[PushChange]:
+    """The wire's records back as changes (stamps resolved)."""
+    out: list[PushChange] = []
+    prev: tuple[int, int, str] | None = None
+    for r in records:
+        first = True
+        bases = r.bases
+        for name, value in r.fields.items():
+            ref = r.stamp if first else r.stamps.get(name, _NEXT)
+            if first and ref is None:
+                ref = _NEXT
+            prev = decode_ref(prev, ref)
+            first = False
+            out.append(PushChange(_full(prev), r.table, r.record_id, name, value, bases.get(name)))
+    return out
 
 
 class SyncRequest(_Model):
-    """Compact on the wire: a change's ``stamp`` may be a bare counter, meaning the
-    previous change's wall time and device (a record's fields are written in one
-    transaction, so most stamps differ only in their counter)."""
+    """Push and pull in one request. On the wire the pushed changes travel as
+    ``records`` (``PushRecord``: grouped by record, stamps implied where they
+    follow each other); in Python they are ``changes``, one per field. Build a
+    request with ``changes=[...]``."""
 
     protocol: int
     device_id: DeviceId
     cursor: int = Field(0, ge=0)
-    changes: list[PushChange] = Field(default_factory=list, max_length=MAX_PUSH_CHANGES)
+    records: list[PushRecord] = Field(default_factory=list, max_length=MAX_PUSH_CHANGES)
     pull_limit: int = Field(DEFAULT_PULL_FIELDS, ge=1, le=MAX_PULL_FIELDS)
     client_time_ms: int = Field(ge=0)
+    _changes: list[PushChange] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
-    def _relative_stamps(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or not isinstance(data.get("changes"), list):
-            return data
-        prev: tuple[str, str] | None = None
-        out = []
-        for item in data["changes"]:
-            if isinstance(item, dict):
-                stamp = _expand(item.get("stamp"), prev)
-                item = {**item, "stamp": stamp}
-                prev = _split(stamp) or prev
-            out.append(item)
-        return {**data, "changes": out}
+    def _from_changes(cls, data: Any) -> Any:
+        # Python only: JSON cannot hold PushChange objects, so the wire stays records.
+        changes = data.get("changes") if isinstance(data, dict) else None
+        if (
+            isinstance(changes, list)
+            and "records" not in data
+            and all(isinstance(c, PushChange) for c in changes)
+        ):
+            data = {k: v for k, v in data.items() if k != "changes"}
+            data["records"] = group_changes(changes)
+        return data
+
+    @model_validator(mode="after")
+    def _expand(self) -> SyncRequest:
+        changes = expand_records(self.records)
+        if len(changes) > MAX_PUSH_CHANGES:
+            raise ValueError(f"at most {MAX_PUSH_CHANGES} changes in one request")
+        self._changes = changes
+        return self
+
+    @property
+    def changes(self) -> list[PushChange]:
+        return self._changes
+
+    @staticmethod
+    def wire_of(
+        *,
+        device_id: str,
+        cursor: int,
+        changes: list[PushChange],
+        pull_limit: int,
+        client_time_ms: int,
+        protocol: int = PROTOCOL_VERSION,
+    ) -> dict[str, Any]:
+        """The JSON form of a request straight from changes, without building the
+        model (the client's own changes; the server validates what arrives)."""
+        return {
+            "protocol": protocol,
+            "device_id": device_id,
+            "cursor": cursor,
+            "pull_limit": pull_limit,
+            "client_time_ms": client_time_ms,
+            "records": group_changes(changes),
+        }
 
     def wire(self) -> dict[str, Any]:
-        """The compact JSON form (relative stamps, no null bases)."""
-        changes = []
-        prev: tuple[str, str] | None = None
-        for c in self.changes:
-            here = _split(c.stamp)
-            item: dict[str, Any] = {
-                "stamp": int(c.stamp.split(".")[1], 16) if here == prev else c.stamp,
-                "table": c.table,
-                "record_id": c.record_id,
-                "field": c.field,
-                "value": c.value,
-            }
-            if c.base is not None:
-                item["base"] = c.base
-            changes.append(item)
-            prev = here
-        return {**self.model_dump(mode="json", exclude={"changes"}), "changes": changes}
+        """The compact JSON form."""
+        return self.model_dump(mode="json", exclude_defaults=False, exclude={"records"}) | {
+            "records": [
+                r.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+                for r in self.records
+            ]
+        }
 
 
 class Rejected(_Model):
@@ -123,43 +268,54 @@ class Restamped(_Model):
 
 class PulledRecord(_Model):
     """The current value and stamp of every changed field of one record. On the wire
-    a field's stamp may be a bare counter relative to the record's ``stamp``."""
+    it has the shape of a ``PushRecord`` (fields ordered by stamp, stamps as
+    references; see ``SyncResponse``)."""
 
     table: TableName
     record_id: RecordId
     fields: dict[FieldName, tuple[Scalar, StampStr]]
 
-    @model_validator(mode="before")
-    @classmethod
-    def _relative_stamps(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or "stamp" not in data:
-            return data
-        base = _split(data.get("stamp"))
-        fields = data.get("fields")
-        if isinstance(fields, dict):
-            fields = {
-                k: [v[0], _expand(v[1], base)] if isinstance(v, list | tuple) and len(v) == 2 else v
-                for k, v in fields.items()
-            }
-        return {k: v for k, v in {**data, "fields": fields}.items() if k != "stamp"}
 
-    def wire(self) -> dict[str, Any]:
-        stamps = [st for _v, st in self.fields.values()]
-        base = min(stamps) if stamps else None
-        b = _split(base)
-        fields = {
-            k: [v, int(st.split(".")[1], 16) if _split(st) == b else st]
-            for k, (v, st) in self.fields.items()
-        }
-        out: dict[str, Any] = {"table": self.table, "record_id": self.record_id, "fields": fields}
-        if base:
-            out["stamp"] = base
-        return out
+def _pulled_wire(records: Iterable[PulledRecord]) -> list[dict[str, Any]]:
+    out = []
+    prev: tuple[int, int, str] | None = None
+    for r in records:
+        entry: dict[str, Any] = {"table": r.table, "record_id": r.record_id, "fields": {}}
+        for i, (name, (value, stamp)) in enumerate(
+            sorted(r.fields.items(), key=lambda kv: kv[1][1])
+        ):
+            ref = encode_ref(prev, stamp)
+            if ref is not _NEXT:
+                if i == 0:
+                    entry["stamp"] = ref
+                else:
+                    entry.setdefault("stamps", {})[name] = ref
+            entry["fields"][name] = value
+            prev = _parts(stamp)
+        out.append(entry)
+    return out
+
+
+class _PulledWire(_Model):
+    """A pulled record as it travels (see ``SyncResponse``)."""
+
+    table: TableName
+    record_id: RecordId
+    stamp: StampRef | None = None
+    fields: dict[FieldName, Scalar]
+    stamps: dict[FieldName, StampRef] = Field(default_factory=dict)
+
+
+_WIRE_RECORD = TypeAdapter(_PulledWire)
 
 
 class SyncResponse(_Model):
     """``accepted_all``: every pushed change not listed in ``rejected`` was accepted
-    (the server says so instead of echoing thousands of stamps back)."""
+    (the server says so instead of echoing thousands of stamps back).
+
+    On the wire each record of ``records`` is ``{table, record_id, stamp, fields:
+    {name: value}, stamps}`` like a pushed record: fields in stamp order, stamps as
+    references relative to the stamp before (across records too)."""
 
     protocol: int
     server_time_ms: int
@@ -172,12 +328,34 @@ class SyncResponse(_Model):
     cursor: int = Field(ge=0)
     more: bool = False
 
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_stamps(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("records"), list):
+            return data
+        prev: tuple[int, int, str] | None = None
+        out = []
+        for item in data["records"]:
+            if isinstance(item, dict) and isinstance(item.get("fields"), dict):
+                item = _WIRE_RECORD.validate_python(item)
+                fields = {}
+                for i, (name, value) in enumerate(item.fields.items()):
+                    ref = item.stamp if i == 0 else item.stamps.get(name, _NEXT)
+                    prev = decode_ref(prev, _NEXT if ref is None else ref)
+                    fields[name] = (value, _full(prev))
+                # Every part was validated above: no second pass over each field.
+                item = PulledRecord.model_construct(
+                    table=item.table, record_id=item.record_id, fields=fields
+                )
+            out.append(item)
+        return {**data, "records": out}
+
     def wire(self) -> dict[str, Any]:
-        """The compact JSON form (records with relative stamps)."""
+        """The compact JSON form."""
         out = self.model_dump(mode="json", exclude={"records"})
         if self.accepted_all:
             out["accepted"] = []
-        out["records"] = [r.wire() for r in self.records]
+        out["records"] = _pulled_wire(self.records)
         return out
 
 

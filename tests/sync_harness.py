@@ -19,7 +19,14 @@ from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from sync.hlc import HybridLogicalClock
-from sync.protocol import PROTOCOL_VERSION, SyncRequest, SyncResponse, acknowledged, dumps
+from sync.protocol import (
+    PROTOCOL_VERSION,
+    PushChange,
+    SyncRequest,
+    SyncResponse,
+    acknowledged,
+    dumps,
+)
 from sync.server.engine import Caller, SyncEngine
 from sync.server.tables import changes, field_state, metadata, rejected, users
 
@@ -87,12 +94,12 @@ class World:
         self.devices[name] = d
         return d
 
-    def request(self, d: Device) -> SyncRequest:
+    def request(self, d: Device, changes: list[PushChange] | None = None) -> SyncRequest:
         return SyncRequest(
             protocol=PROTOCOL_VERSION,
             device_id=d.replica.device_id,
             cursor=d.replica.cursor,
-            changes=d.replica.pending(5000),
+            changes=d.replica.pending(5000) if changes is None else changes,
             client_time_ms=int(time.time() * 1000),
         )
 

@@ -6,6 +6,7 @@ Every malformed request is checked to leave the server's data exactly as it was.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import hashlib
 import json
@@ -16,12 +17,20 @@ import subprocess
 import sys
 import time
 import uuid
+import zlib
 
 import pytest
 import requests
 from sqlalchemy import MetaData
 
-from sync.protocol import MAX_BODY_BYTES, MAX_COMPRESSED_BYTES
+from sync.protocol import (
+    MAX_BODY_BYTES,
+    MAX_COMPRESSED_BYTES,
+    PROTOCOL_VERSION,
+    PushChange,
+    SyncResponse,
+    group_changes,
+)
 from tests.server_proc import (
     DEFAULT_PASSWORD,
     ROOT,
@@ -76,9 +85,12 @@ class Device:
         self.counter += 1
         return f"{int(time.time() * 1000):012x}.{self.counter:04x}.{self.id}"
 
-    def body(self, **kw) -> dict:
+    def body(self, changes: list[dict] | None = None, **kw) -> dict:
+        """A protocol-2 request body; ``changes`` (one dict per field) travel grouped."""
+        if changes is not None:
+            kw["records"] = group_changes([PushChange(**c) for c in changes])
         return {
-            "protocol": 1,
+            "protocol": PROTOCOL_VERSION,
             "device_id": self.id,
             "client_time_ms": int(time.time() * 1000),
             **kw,
@@ -119,7 +131,7 @@ def test_health(server):
     r = requests.get(f"{server.url}/v1/health", verify=server.verify, timeout=10)
     assert r.status_code == 200
     body = r.json()
-    assert body["protocol"] == 1 and body["min_protocol"] == 1
+    assert body["protocol"] == 2 and body["min_protocol"] == 2
     skew_ms = abs(body["server_time_ms"] - time.time() * 1000)
     assert skew_ms < 60_000  # the server reports its wall clock (not a timing check)
     assert int(r.headers["X-Server-Time-Ms"]) >= body["server_time_ms"] - 1000
@@ -173,7 +185,7 @@ def test_reenroll_replaces_token_and_other_users_device_is_refused(server):
     assert first != second
     old = requests.post(
         f"{server.url}/v1/sync",
-        json={"protocol": 1, "device_id": device_id, "client_time_ms": 1},
+        json={"protocol": 2, "device_id": device_id, "client_time_ms": 1},
         headers={"Authorization": f"Bearer {first}"},
         verify=server.verify,
         timeout=30,
@@ -187,10 +199,10 @@ def test_empty_sync(device):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["accepted"] == [] and body["rejected"] == []
-    assert body["protocol"] == 1 and body["cursor"] >= 0 and body["more"] is False
+    assert body["protocol"] == 2 and body["cursor"] >= 0 and body["more"] is False
     assert int(r.headers["X-Server-Time-Ms"]) == body["server_time_ms"]
     # users are global records: the server's `users add` reached this device
-    names = {rec["fields"]["username"][0] for rec in body["records"] if rec["table"] == "users"}
+    names = {rec["fields"]["username"] for rec in body["records"] if rec["table"] == "users"}
     assert {"sue", "sam", "pat"} <= names
     assert r.headers.get("content-encoding") == "gzip"  # a few hundred bytes of users
     again = device.sync(cursor=body["cursor"])
@@ -220,15 +232,20 @@ def _participant(device: Device, owner: str = "sam", first: str = "Ada") -> tupl
     ]
 
 
-def test_push_gzip_request_is_accepted_and_idempotent(device, server):
+CODINGS = {"bzip2": lambda b: bz2.compress(b, 9), "gzip": gzip.compress, "deflate": zlib.compress}
+
+
+@pytest.mark.parametrize("coding", sorted(CODINGS))
+def test_push_compressed_request_is_accepted_and_idempotent(device, server, coding):
     _, changes = _participant(device, first=SECRET)
     raw = json.dumps(device.body(changes=changes)).encode()
-    r = device.post(gzip.compress(raw), **{"Content-Encoding": "gzip"})
+    pack = CODINGS[coding]
+    r = device.post(pack(raw), **{"Content-Encoding": coding})
     assert r.status_code == 200, r.text
     body = r.json()
     assert _accepted(body, changes) == sorted(c["stamp"] for c in changes)
     before = server.state_digest()
-    replay = device.post(gzip.compress(raw), **{"Content-Encoding": "gzip"})
+    replay = device.post(pack(raw), **{"Content-Encoding": coding})
     assert replay.status_code == 200
     assert _accepted(replay.json(), changes) == _accepted(body, changes)
     assert server.state_digest() == before
@@ -241,23 +258,90 @@ def test_push_gzip_request_is_accepted_and_idempotent(device, server):
     assert last_seen[device.id]
 
 
+def _pull(device: Device, accept: str, cursor: int = 0) -> tuple[str | None, bytes, bytes]:
+    """(coding, bytes as sent, decoded body) of one pull with this Accept-Encoding."""
+    r = device.http.post(
+        f"{device.srv.url}/v1/sync",
+        data=json.dumps(device.body(cursor=cursor)).encode(),
+        headers=device.headers(**{"Accept-Encoding": accept}),
+        timeout=60,
+        stream=True,
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["vary"] == "Accept-Encoding"
+    coding = r.headers.get("content-encoding")
+    sent = r.raw.read(decode_content=False)
+    plain = {"bzip2": bz2.decompress, "gzip": gzip.decompress, None: bytes}[coding](sent)
+    return coding, sent, plain
+
+
+def test_reply_uses_the_best_coding_the_client_accepts(server):
+    """The smaller of bzip2 and gzip for a small reply, bzip2 for a big one (what
+    protocol-2 clients ask for), gzip or plain for clients that accept only those;
+    the same answer whichever coding carried it."""
+    sam = Device(server, "sam")
+    changes = []
+    for i in range(400):
+        changes += _participant(sam, first=f"Bulk{i}")[1]
+    pushed = sam.sync(changes=changes)
+    assert len(_accepted(pushed, changes)) == len(changes)
+    other = Device(server, "sam")
+    answers = {}
+    for accept, expected in (
+        ("bzip2, gzip", "bzip2"),
+        ("gzip", "gzip"),
+        ("bzip2;q=0, gzip", "gzip"),
+        ("identity", None),
+    ):
+        coding, sent, plain = _pull(other, accept)
+        assert coding == expected, accept
+        assert len(plain) > 64 * 1024
+        answer = SyncResponse.model_validate_json(plain)
+        answers[accept] = {r.record_id: r.fields for r in answer.records}
+        if coding == "bzip2":
+            assert len(sent) < len(gzip.compress(plain, 9))
+    assert len({json.dumps(a, sort_keys=True) for a in answers.values()}) == 1
+    assert len(answers["gzip"]) >= 400
+    # a small reply: whichever of the two is smaller
+    few = [c for i in range(8) for c in _participant(other, first=f"Few{i}")[1]]
+    other.sync(changes=few)
+    coding, sent, plain = _pull(sam, "bzip2, gzip", cursor=pushed["cursor"])
+    assert 512 < len(plain) < 64 * 1024
+    assert len(sent) == min(len(bz2.compress(plain, 9)), len(gzip.compress(plain, 9)))
+
+
 # -- malformed requests: a clear 4xx and no change --------------------------------
 
 
-def _bomb() -> bytes:
-    return gzip.compress(b" " * (MAX_BODY_BYTES * 8), compresslevel=9)
+def _bomb(coding: str = "gzip") -> bytes:
+    huge = b" " * (MAX_BODY_BYTES * 8)
+    return {"gzip": gzip.compress, "bzip2": bz2.compress, "deflate": zlib.compress}[coding](huge)
+
+
+def _v1_body(d: Device) -> bytes:
+    """What a protocol-1 client sends: one object per field, gzip."""
+    change = {
+        "stamp": d.stamp(),
+        "table": "participants",
+        "record_id": str(uuid.uuid4()),
+        "field": "deleted",
+        "value": 0,
+    }
+    body = {"protocol": 1, "device_id": d.id, "client_time_ms": 1, "changes": [change]}
+    return gzip.compress(json.dumps(body).encode())
 
 
 GZ = {"Content-Encoding": "gzip"}
+BZ = {"Content-Encoding": "bzip2"}
 MALFORMED = {
-    "malformed_json": (lambda d: (b'{"protocol": 1, "device_id": ', {}), 400, "bad_json"),
+    "malformed_json": (lambda d: (b'{"protocol": 2, "device_id": ', {}), 400, "bad_json"),
     "not_an_object": (lambda d: (b"[1, 2, 3]", {}), 422, "invalid"),
     "wrong_types": (
         lambda d: (
             json.dumps(
                 d.body(
                     cursor="soon",
-                    changes=[{"stamp": 7, "table": "participants", "value": SECRET}],
+                    records=[{"stamp": 7, "table": "participants", "fields": {"x": SECRET}}],
                 )
             ).encode(),
             {},
@@ -265,8 +349,49 @@ MALFORMED = {
         422,
         "invalid",
     ),
+    "relative_first_stamp": (
+        lambda d: (
+            json.dumps(
+                d.body(
+                    records=[
+                        {
+                            "stamp": 7,
+                            "table": "participants",
+                            "record_id": "p-1",
+                            "fields": {"first_name": SECRET},
+                        }
+                    ],
+                )
+            ).encode(),
+            {},
+        ),
+        422,
+        "invalid",
+    ),
+    "v1_per_field_changes": (
+        lambda d: (
+            json.dumps(
+                d.body(changes=None)
+                | {
+                    "changes": [
+                        {
+                            "stamp": d.stamp(),
+                            "table": "participants",
+                            "record_id": "p-1",
+                            "field": "first_name",
+                            "value": SECRET,
+                        }
+                    ]
+                }
+            ).encode(),
+            {},
+        ),
+        422,
+        "invalid",
+    ),
     "extra_field": (lambda d: (json.dumps(d.body(extra=1)).encode(), {}), 422, "invalid"),
-    "old_protocol": (
+    "old_protocol": (lambda d: (_v1_body(d), GZ), 426, "update_required"),
+    "ancient_protocol": (
         lambda d: (json.dumps({**d.body(), "protocol": 0, "changes": "old"}).encode(), {}),
         426,
         "update_required",
@@ -277,7 +402,7 @@ MALFORMED = {
         "server_too_old",
     ),
     "oversized_body": (
-        lambda d: (b'{"protocol": 1, "pad": "' + b"x" * MAX_BODY_BYTES + b'"}', {}),
+        lambda d: (b'{"protocol": 2, "pad": "' + b"x" * MAX_BODY_BYTES + b'"}', {}),
         413,
         "too_large",
     ),
@@ -286,7 +411,44 @@ MALFORMED = {
         413,
         "too_large",
     ),
+    "oversized_compressed_bzip2": (
+        lambda d: (os.urandom(MAX_COMPRESSED_BYTES + 1024), BZ),
+        413,
+        "too_large",
+    ),
     "gzip_bomb": (lambda d: (_bomb(), {"Content-Encoding": "gzip"}), 413, "too_large"),
+    "bzip2_bomb": (lambda d: (_bomb("bzip2"), BZ), 413, "too_large"),
+    "deflate_bomb": (
+        lambda d: (_bomb("deflate"), {"Content-Encoding": "deflate"}),
+        413,
+        "too_large",
+    ),
+    "bad_bzip2": (lambda d: (b"BZh9 not bzip2 at all", BZ), 400, "bad_request"),
+    "gzip_sent_as_bzip2": (
+        lambda d: (gzip.compress(json.dumps(d.body()).encode()), BZ),
+        400,
+        "bad_request",
+    ),
+    "cut_bzip2": (
+        lambda d: (bz2.compress(json.dumps(d.body()).encode())[:-10], BZ),
+        400,
+        "bad_request",
+    ),
+    "bzip2_with_trailing_data": (
+        lambda d: (bz2.compress(json.dumps(d.body()).encode()) + b"more", BZ),
+        400,
+        "bad_request",
+    ),
+    "bzip2_of_garbage_json": (
+        lambda d: (bz2.compress(b"{not json" + SECRET.encode()), BZ),
+        400,
+        "bad_json",
+    ),
+    "bad_deflate": (
+        lambda d: (b"x\x9c not deflate", {"Content-Encoding": "deflate"}),
+        400,
+        "bad_request",
+    ),
     "bad_gzip": (
         lambda d: (b"\x1f\x8b not gzip", {"Content-Encoding": "gzip"}),
         400,
@@ -318,14 +480,17 @@ def test_malformed_request_changes_nothing(server, device, case):
     body = _error(r, status, code)
     assert SECRET not in r.text
     assert server.state_digest() == before
-    if case == "old_protocol":
+    if case in ("old_protocol", "ancient_protocol"):
         assert "update" in body["message"].lower()
+        assert r.headers["upgrade"] == "PeerTrail-Sync/2"
     if case == "wrong_types":
         where = {tuple(e["loc"]) for e in body["detail"]}
-        assert ("cursor",) in where and ("changes", 0, "stamp") in where
+        assert ("cursor",) in where and ("records", 0, "record_id") in where
         assert all(set(e) == {"loc", "msg", "type"} for e in body["detail"])
+    if case == "relative_first_stamp":
+        assert "full stamp" in json.dumps(body["detail"])
     # the server still answers this device normally afterwards
-    assert device.sync()["protocol"] == 1
+    assert device.sync()["protocol"] == 2
 
 
 def test_missing_or_invalid_token(server, device):
@@ -384,7 +549,7 @@ def test_rate_limit(server):
     assert 1 <= retry <= 60
     assert statuses.count(200) >= 10  # the burst
     # the limit is per device: another device of the same user is not held up
-    assert Device(server, "pat").sync()["protocol"] == 1
+    assert Device(server, "pat").sync()["protocol"] == 2
 
 
 def test_errors_are_errorbody_everywhere(server):
@@ -424,7 +589,7 @@ def test_openapi(server):
     ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert ref == "#/components/schemas/SyncRequest"
     schemas = doc["components"]["schemas"]
-    for name in ("SyncRequest", "SyncResponse", "PushChange", "PulledRecord", "ErrorBody"):
+    for name in ("SyncRequest", "SyncResponse", "PushRecord", "PulledRecord", "ErrorBody"):
         assert name in schemas, name
     assert "426" in post["responses"] and "413" in post["responses"]
 
@@ -479,8 +644,8 @@ def test_participants_reassign(server):
     assert moved.returncode == 0, moved.stderr
     gained = pat.sync(cursor=pat_cursor)
     got = {r["record_id"]: r for r in gained["records"]}
-    assert pid in got and got[pid]["fields"]["first_name"][0] == "Ada"
-    assert got[pid]["fields"]["assigned_specialist_id"][0] == server.users["pat"]
+    assert pid in got and got[pid]["fields"]["first_name"] == "Ada"
+    assert got[pid]["fields"]["assigned_specialist_id"] == server.users["pat"]
     lost = sam.sync(cursor=first["cursor"])
     assert pid in lost["evict"]
     same = server.cli("participants", "reassign", pid, "--to", "pat")
@@ -498,8 +663,11 @@ def test_restart_and_sigkill_keep_data(server):
     assert (server.port, server.fingerprint) == (port, fingerprint)
     assert server.state_digest() == digest
     server.restart()
-    full = dev.sync()
-    assert pid in {r["record_id"] for r in full["records"]}
+    assert dev.sync()["protocol"] == 2  # the device's token survived
+    # another laptop of the same specialist gets the participant, whole
+    full = Device(server, "pat").sync()
+    got = {r["record_id"]: r["fields"] for r in full["records"]}
+    assert got[pid]["first_name"] == "Grace" and got[pid]["last_name"] == "Lovelace"
     # a stamp the server writes after the restarts sorts after everything before
     done = server.cli("participants", "reassign", pid, "--to", "sam")
     assert done.returncode == 0
@@ -527,7 +695,7 @@ def test_insecure_http_on_loopback(tmp_path):
     with start_server(tmp_path, extra_args=["--insecure-http"]) as srv:
         assert srv.url.startswith("http://127.0.0.1:") and srv.fingerprint is None
         r = requests.get(f"{srv.url}/v1/health", timeout=10)
-        assert r.status_code == 200 and r.json()["protocol"] == 1
+        assert r.status_code == 200 and r.json()["protocol"] == 2
 
 
 def test_serve_usage_errors(tmp_path):
@@ -665,9 +833,10 @@ def test_failure_inside_sync_rolls_back_and_answers_500(tmp_path):
         }
         for n, (f, v) in enumerate(fields.items(), 1)
     ]
+    records = group_changes([PushChange(**c) for c in changes])
     r = client.post(
         "/v1/sync",
-        json={"protocol": 1, "device_id": device_id, "client_time_ms": 1, "changes": changes},
+        json={"protocol": 2, "device_id": device_id, "client_time_ms": 1, "records": records},
         headers={"Authorization": f"Bearer {token}"},
     )
     body = _error(r, 500, "server_error")

@@ -27,7 +27,7 @@ def test_a_record_is_never_split_between_requests(tmp_path):
             batch = a.replica.pending(100)  # not a multiple of a record's changes
             assert batch and len(batch) % per_record == 0
             sizes.append(len(batch))
-            req = w.request(a).model_copy(update={"changes": batch})
+            req = w.request(a, changes=batch)
             resp = w.serve(a, req)
             assert resp.rejected == []
             a.replica.apply_response(resp)

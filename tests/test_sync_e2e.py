@@ -6,6 +6,7 @@ mocking the transport."""
 
 from __future__ import annotations
 
+import bz2
 import http.server
 import json
 import os
@@ -421,12 +422,15 @@ def test_client_killed_between_applying_and_saving_the_cursor(server, laptops, t
 
 class _BadServer(http.server.BaseHTTPRequestHandler):
     reply: tuple[int, bytes] = (200, b"")
+    encoding: str | None = None
 
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         status, body = self.reply
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        if self.encoding:
+            self.send_header("Content-Encoding", self.encoding)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -435,20 +439,34 @@ class _BadServer(http.server.BaseHTTPRequestHandler):
         pass
 
 
+_CUT = b'{"protocol": 2, "server_time_ms": 5, "accep'
+_OLD_SERVER = (  # what a protocol-1 server answers a bzip2 body
+    b'{"error": "unsupported_encoding", "message": "Send the body as JSON, plain or gzip.",'
+    b' "detail": null}'
+)
+_TOO_OLD = b'{"error": "update_required", "message": "Please update PeerTrail.", "detail": null}'
+
+
 @pytest.mark.parametrize(
-    ("status", "body", "code"),
+    ("status", "body", "code", "encoding"),
     [
-        (200, b'{"protocol": 1, "server_time_ms": 5, "accep', "bad_reply"),  # truncated
-        (200, b"\x00\xffnot json at all", "bad_reply"),  # garbage
-        (200, b'{"protocol": 1, "server_time_ms": "soon"}', "bad_reply"),  # wrong shape
-        (500, b'{"error": "internal", "message": "boom"}', "server_error"),
+        (200, _CUT, "bad_reply", None),  # truncated
+        (200, b"\x00\xffnot json at all", "bad_reply", None),  # garbage
+        (200, b'{"protocol": 2, "server_time_ms": "soon"}', "bad_reply", None),  # wrong shape
+        (200, b"BZh9 not really bzip2", "bad_reply", "bzip2"),  # garbage bzip2
+        (200, bz2.compress(_CUT), "bad_reply", "bzip2"),  # bzip2 of a cut reply
+        (200, bz2.compress(b'{"protocol": 2}')[:-8], "bad_reply", "bzip2"),  # cut bzip2
+        (200, bz2.compress(b"{}") + b"tail", "bad_reply", "bzip2"),  # data after the end
+        (500, b'{"error": "internal", "message": "boom"}', "server_error", None),
+        (415, _OLD_SERVER, "server_too_old", None),
+        (426, _TOO_OLD, "update_required", None),
     ],
 )
-def test_malformed_replies_lose_nothing(server, laptops, status, body, code):
+def test_malformed_replies_lose_nothing(server, laptops, status, body, code, encoding):
     ann = laptops("ann1", "ann")
     _person(ann, "Uma")
     waiting, digest = ann.replica.pending_count(), state_digest(ann.store)
-    handler = type("H", (_BadServer,), {"reply": (status, body)})
+    handler = type("H", (_BadServer,), {"reply": (status, body), "encoding": encoding})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(server.cert_path, server.cert_path.with_name("tls-key.pem"))
@@ -458,7 +476,8 @@ def test_malformed_replies_lose_nothing(server, laptops, status, body, code):
         with pytest.raises(SyncError) as e:
             ann.sync(url=f"https://127.0.0.1:{httpd.server_address[1]}")
         assert e.value.code == code
-        assert "lost" in str(e.value) or "safe" in str(e.value)
+        words = str(e.value)
+        assert "lost" in words or "safe" in words or "kept" in words or "update" in words.lower()
     finally:
         httpd.shutdown()
     assert ann.replica.pending_count() == waiting and state_digest(ann.store) == digest
@@ -499,3 +518,42 @@ def test_two_specialists_and_a_supervisor_on_postgresql(tmp_path):
         for lap in made:
             lap.close()
         server.close()
+
+
+def test_a_sync_uses_one_connection_opened_while_the_request_is_prepared(server, laptops):
+    """The client starts the TLS handshake before it reads the outbox: the request
+    then goes over that same connection (one TCP/TLS connection per sync), and a
+    pre-connection that fails (nothing listening) changes nothing but the message."""
+    ann = laptops("ann1", "ann")
+    for i in range(40):
+        _person(ann, f"Con{i}")
+    proxy = Proxy(server.port, LinkShape(one_way_delay_s=0.05))
+    read_outbox, opened_before = ann.replica.pending, []
+
+    def pending(limit: int):
+        """Reading the outbox waits until the connection is there: only a client that
+        opens it before (not after) preparing the request gets past this."""
+        for _ in range(1000):
+            if proxy.connections:
+                break
+            threading.Event().wait(0.01)
+        opened_before.append(proxy.connections)
+        return read_outbox(limit)
+
+    ann.replica.pending = pending  # type: ignore[method-assign]
+    try:
+        r = ann.sync(url=f"https://127.0.0.1:{proxy.port}")
+        assert r.requests == 1 and not r.rejected and r.pushed > 0
+        assert opened_before == [1] and proxy.connections == 1
+    finally:
+        del ann.replica.pending
+        proxy.close()
+    _person(ann, "Offline")
+    waiting = ann.replica.pending_count()
+    dead = Proxy(server.port)
+    port = dead.port
+    dead.close()  # a port nobody listens on any more
+    with pytest.raises(SyncError) as e:
+        ann.sync(url=f"https://127.0.0.1:{port}")
+    assert e.value.code == "offline"
+    assert ann.replica.pending_count() == waiting

@@ -131,3 +131,74 @@ def test_a_participant_reassigned_away_and_back_returns_whole(world):
     assert (back.first_name, back.last_name, back.date_of_birth) == (
         "Cyra", "Roundtrip", date(1981, 3, 3),
     )  # fmt: skip
+
+
+def test_a_gained_participant_arrives_whole_with_edits_since_the_cursor(world):
+    """Fields from before the new owner's cursor come as the gained record, fields
+    written since come with the page: together, the whole record, each field once."""
+    ann = world.devices["ann1"]
+    world.add_user("u-bob", "bob", "specialist", "u-sup")
+    bob = world.add_device("bob1", "u-bob", "specialist")
+    world.settle(1)  # bob's cursor is past everything so far
+    p = ann.repos.participants.add(
+        Participant(
+            first_name="Dara", last_name="Handover", date_of_birth=date(1979, 4, 4),
+            county="Cass", assigned_specialist_id="u-ann",
+        )
+    )  # fmt: skip
+    world.sync(ann)
+    world.sync(bob)  # nothing of ann's for bob
+    assert bob.repos.participants.get(p.id) is None
+    ann.repos.participants.update(ann.repos.participants.require(p.id).replace(county="Ward"))
+    world.sync(ann)  # an edit past bob's cursor...
+    with world.engine.begin() as c:  # ...then the participant moves to bob
+        world.sync_engine.server_write(c, "participants", p.id, {"assigned_specialist_id": "u-bob"})
+    req = world.request(bob)
+    resp = world.serve(bob, req)
+    (rec,) = [r for r in resp.records if r.record_id == p.id]
+    assert rec.fields["county"][0] == "Ward" and rec.fields["first_name"][0] == "Dara"
+    assert rec.fields["assigned_specialist_id"][0] == "u-bob"
+    bob.replica.apply_response(resp)
+    got = bob.repos.participants.require(p.id)
+    assert (got.first_name, got.county, got.date_of_birth) == ("Dara", "Ward", date(1979, 4, 4))
+
+
+def test_a_record_cannot_be_moved_into_another_caseload(world):
+    """Scope is judged once per record, on the record as the server holds it and on
+    where the request moves it: moving one's goal to a participant in someone else's
+    caseload is refused, field by field, and the server keeps the goal where it was."""
+    from sync.hlc import Stamp
+    from sync.protocol import PushChange
+
+    ann = world.devices["ann1"]
+    world.add_user("u-bob", "bob", "specialist", "u-sup")
+    bob = world.add_device("bob1", "u-bob", "specialist")
+    mine = ann.repos.participants.add(
+        Participant(first_name="Eli", last_name="Stay", date_of_birth=date(1990, 1, 1),
+                    assigned_specialist_id="u-ann")
+    )  # fmt: skip
+    theirs = bob.repos.participants.add(
+        Participant(first_name="Fay", last_name="Other", date_of_birth=date(1991, 1, 1),
+                    assigned_specialist_id="u-bob")
+    )  # fmt: skip
+    goal = ann.repos.goals.add(
+        Goal(participant_id=mine.id, domain=RecoveryDomain.HOME, statement="Keep housing")
+    )
+    world.settle(1)
+    stamps = dict(
+        ann.store.conn.execute(
+            "SELECT field, stamp FROM field_stamps WHERE record_id = ?", (goal.id,)
+        ).fetchall()
+    )
+    wall = Stamp.parse(max(stamps.values())).wall_ms + 1
+    moved = [
+        PushChange(stamp=str(Stamp(wall, i, ann.replica.device_id)), table="goals",
+                   record_id=goal.id, field=f, value=v, base=stamps.get(f))
+        for i, (f, v) in enumerate((("participant_id", theirs.id), ("statement", "Moved")))
+    ]  # fmt: skip
+    resp = world.serve(ann, world.request(ann, changes=moved))
+    assert {r.stamp: r.reason for r in resp.rejected} == {
+        c.stamp: "not in your caseload" for c in moved
+    }
+    server = world.server_fields()[goal.id]
+    assert server["participant_id"] == mine.id and server["statement"] == "Keep housing"

@@ -148,10 +148,19 @@ class StoreReplica:
                     "UPDATE field_stamps SET stamp = ? WHERE stamp = ?", (rs.new_stamp, rs.stamp)
                 )
             newest = ""
+            local = self._stamps_of(list({r.record_id for r in resp.records}))
+            batch = _NewRows(self._existing(resp.records))
+            stamp_rows: list[tuple[str, str, str, str]] = []
             for rec in resp.records:
-                n, top = self._apply_record(rec, force, counts)
+                n, top = self._apply_record(rec, force, counts, local, stamp_rows, batch)
                 counts["pulled"] += n
                 newest = max(newest, top)
+            self._insert_new(batch)
+            self.conn.executemany(
+                "INSERT INTO field_stamps (record_id, field, table_name, stamp) VALUES (?,?,?,?) "
+                "ON CONFLICT (record_id, field) DO UPDATE SET stamp = excluded.stamp",
+                stamp_rows,
+            )
             self._reset_unset(force, resp)
             if resp.evict:
                 counts["evicted"] = self._evict(resp.evict)
@@ -189,18 +198,87 @@ class StoreReplica:
             cache[table] = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
         return cache[table]
 
+    def _stamps_of(self, record_ids: list[str]) -> dict[str, dict[str, str]]:
+        """The vault's field stamps of these records, in a few queries."""
+        out: dict[str, dict[str, str]] = {}
+        for i in range(0, len(record_ids), 500):
+            chunk = record_ids[i : i + 500]
+            marks = ",".join("?" for _ in chunk)
+            for rid, field, stamp in self.conn.execute(
+                f"SELECT record_id, field, stamp FROM field_stamps WHERE record_id IN ({marks})",
+                chunk,
+            ):
+                out.setdefault(rid, {})[field] = stamp
+        return out
+
+    def _existing(self, recs: Sequence[PulledRecord]) -> set[tuple[str, str]]:
+        """(table, id) of the pulled records the vault already has a row for."""
+        by_table: dict[str, set[str]] = {}
+        for r in recs:
+            if r.table in rules.TABLES:
+                by_table.setdefault(r.table, set()).add(r.record_id)
+        out: set[tuple[str, str]] = set()
+        for table, ids in by_table.items():
+            if not self._columns(table):
+                continue
+            listed = sorted(ids)
+            for i in range(0, len(listed), 500):
+                chunk = listed[i : i + 500]
+                marks = ",".join("?" for _ in chunk)
+                for (rid,) in self.conn.execute(
+                    f"SELECT id FROM {table} WHERE id IN ({marks})", chunk
+                ):
+                    out.add((table, rid))
+        return out
+
+    def _insert_new(self, batch: _NewRows) -> None:
+        """Every new record of a table in one executemany of one statement: a
+        statement that differs per record (its own column list) is compiled again,
+        with the table's triggers, for each record, which cost more than the writes."""
+        for table, rows in batch.rows.items():
+            defaults = self._default_values(table)
+            cols = list(defaults)
+            names = ", ".join(f'"{c}"' for c in cols)
+            marks = ", ".join("?" for _ in cols)
+            self.conn.executemany(
+                f"INSERT INTO {table} (id, {names}) VALUES (?, {marks})",
+                [(rid, *[row.get(c, defaults[c]) for c in cols]) for rid, row in rows.items()],
+            )
+
+    def _default_values(self, table: str) -> dict[str, Any]:
+        """Each column's default value (but ``id``), as SQLite evaluates it."""
+        cache = self.__dict__.setdefault("_defaultcache", {})
+        if table not in cache:
+            out: dict[str, Any] = {}
+            for name, default in self._defaults(table).items():
+                if name == "id":
+                    continue
+                out[name] = (
+                    None
+                    if default is None
+                    else self.conn.execute(f"SELECT {default}").fetchone()[0]
+                )
+            cache[table] = out
+        return cache[table]
+
     def _apply_record(
-        self, rec: PulledRecord, force: set[tuple[str, str]], counts: dict[str, int]
+        self,
+        rec: PulledRecord,
+        force: set[tuple[str, str]],
+        counts: dict[str, int],
+        stamps: dict[str, dict[str, str]],
+        stamp_rows: list[tuple[str, str, str, str]],
+        batch: _NewRows,
     ) -> tuple[int, str]:
+        """Merge one pulled record. A record the vault lacks is collected in ``batch``
+        and inserted with the others at the end (``_insert_new``); one it has is
+        updated in place. The winning stamps go to ``stamp_rows`` (and ``stamps``, for a
+        record that comes twice in one reply)."""
         if rec.table not in rules.TABLES or not self._columns(rec.table):
             counts["skipped"] += len(rec.fields)
             return 0, ""
         cols = self._columns(rec.table)
-        local = dict(
-            self.conn.execute(
-                "SELECT field, stamp FROM field_stamps WHERE record_id = ?", (rec.record_id,)
-            ).fetchall()
-        )
+        local = stamps.setdefault(rec.record_id, {})
         winners: dict[str, tuple[Any, str]] = {}
         top = ""
         for field, (value, stamp) in rec.fields.items():
@@ -213,20 +291,18 @@ class StoreReplica:
                 winners[field] = (value, stamp)
         if not winners:
             return 0, top
-        self.conn.execute(
-            f"INSERT INTO {rec.table} (id) VALUES (?) ON CONFLICT (id) DO NOTHING",
-            (rec.record_id,),
-        )
-        sets = ", ".join(f'"{f}" = ?' for f in winners)
-        self.conn.execute(
-            f"UPDATE {rec.table} SET {sets} WHERE id = ?",
-            (*[v for v, _s in winners.values()], rec.record_id),
-        )
-        self.conn.executemany(
-            "INSERT INTO field_stamps (record_id, field, table_name, stamp) VALUES (?,?,?,?) "
-            "ON CONFLICT (record_id, field) DO UPDATE SET stamp = excluded.stamp",
-            [(rec.record_id, f, rec.table, s) for f, (_v, s) in winners.items()],
-        )
+        if (rec.table, rec.record_id) in batch.existing:
+            sets = ", ".join(f'"{f}" = ?' for f in winners)
+            self.conn.execute(
+                f"UPDATE {rec.table} SET {sets} WHERE id = ?",
+                (*[v for v, _s in winners.values()], rec.record_id),
+            )
+        else:
+            row = batch.rows.setdefault(rec.table, {}).setdefault(rec.record_id, {})
+            row.update((f, v) for f, (v, _s) in winners.items())
+        for f, (_v, s) in winners.items():
+            local[f] = s
+            stamp_rows.append((rec.record_id, f, rec.table, s))
         if rec.table == "conflicts" and "status" in winners:
             counts["conflicts"] += 1
         return len(winners), top
@@ -288,6 +364,14 @@ class StoreReplica:
                 self.conn.execute(f"DELETE FROM field_stamps WHERE record_id IN ({cm})", chunk)
                 self.conn.execute(f"DELETE FROM outbox WHERE record_id IN ({cm})", chunk)
         return len(ids)
+
+
+class _NewRows:
+    """Pulled records the vault does not have yet, collected to insert together."""
+
+    def __init__(self, existing: set[tuple[str, str]]) -> None:
+        self.existing = existing
+        self.rows: dict[str, dict[str, dict[str, Any]]] = {}  # table -> id -> values
 
 
 def require_enrolled(replica: StoreReplica) -> dict[str, str]:

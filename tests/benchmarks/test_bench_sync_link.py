@@ -22,8 +22,11 @@ Named workloads, run in this order by one specialist ("ann") with two laptops:
 
 For each: HTTP requests made (SyncResult), TCP/TLS connections opened (the proxy),
 bytes on the wire each way as the proxy counts them (TLS records, HTTP headers and
-gzip bodies) and as SyncResult counts them (gzip bodies only), wall time of
-``SyncClient.sync()``, and the server process's CPU seconds meanwhile (/proc).
+compressed bodies) and as SyncResult counts them (compressed bodies only), wall time
+of ``SyncClient.sync()``, the server process's CPU seconds meanwhile (/proc), this
+process's CPU seconds (the laptop's side, plus the proxy's threads) and the
+machine's load average (the machine is shared: on 2 cores, a load of 6 stretches
+every CPU second).
 ``link_floor_s`` is what the link alone costs for those bytes and round trips (the
 TLS handshake, one round trip per request, serialisation at 64,000 B/s), so
 ``wall_s - link_floor_s`` is roughly the time spent computing on either end. The
@@ -138,9 +141,10 @@ def measure(link: Link, workload: str, laptop: Laptop, changes: int) -> dict[str
     conns, up, down = proxy.connections, proxy.bytes_up, proxy.bytes_down
     session = make_session(server.fingerprint)
     client = SyncClient(laptop.replica, link.url, laptop.token, session=session)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     result: SyncResult = client.sync()
     wall = time.perf_counter() - t0
+    client_cpu = time.process_time() - cpu0
     opened = proxy.connections - conns
     wire_up, wire_down = proxy.bytes_up - up, proxy.bytes_down - down
     session.close()
@@ -165,6 +169,9 @@ def measure(link: Link, workload: str, laptop: Laptop, changes: int) -> dict[str
         "wall_s": round(wall, 2),
         "link_floor_s": round(floor, 2),
         "server_cpu_s": round(server_cpu, 2),
+        # this process: the laptop's sync and the proxy's threads (a few ms)
+        "client_cpu_s": round(client_cpu, 2),
+        "load_average_1min": round(os.getloadavg()[0], 1),
         "refused_reasons": sorted({r["reason"] for r in result.rejected}),
         "bytes_per_change": round((wire_up + wire_down) / max(changes, 1), 1),
     }
@@ -261,6 +268,8 @@ def _print_table() -> None:
         ("wall_s", "wall s"),
         ("link_floor_s", "link floor s"),
         ("server_cpu_s", "server CPU s"),
+        ("client_cpu_s", "client CPU s"),
+        ("load_average_1min", "load 1min"),
     ]
     head = f"{'workload':<16}{'changes':>8}" + "".join(f"{label:>13}" for _k, label in cols)
     print(
