@@ -5,6 +5,7 @@ and who writes what of a supervision session (sync/merge.py, sync/server/engine.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time as clock
 from datetime import date, time
@@ -217,10 +218,10 @@ def test_a_decision_is_refused_whole_whatever_the_order_of_its_stamps(world):
     stamps = sorted(c.stamp for c in pending)
     others = [c for c in pending if c.field != "status"]
     status = next(c for c in pending if c.field == "status")
-    reordered = [c.model_copy(update={"stamp": st}) for c, st in zip(others, stamps, strict=False)]
-    reordered.append(status.model_copy(update={"stamp": stamps[-1]}))
+    reordered = [dataclasses.replace(c, stamp=st) for c, st in zip(others, stamps, strict=False)]
+    reordered.append(dataclasses.replace(status, stamp=stamps[-1]))
     assert max(c.stamp for c in reordered if c.field != "status") < reordered[-1].stamp
-    req = world.request(s2).model_copy(update={"changes": reordered})
+    req = world.request(s2, changes=reordered)
     resp = world.serve(s2, req)
     assert {r.stamp for r in resp.rejected} == {c.stamp for c in reordered}
     held = world.server_fields()[n.id]
