@@ -1,38 +1,55 @@
 """A screenshot tour: a PNG of every main screen with a demo caseload.
 
 Run with ``make screenshots`` (100 % and 200 % scaling, light and dark) or
-``python -m tests.screenshot_tour OUT_DIR``. It builds a demo vault of invented
-people in a temporary folder, opens the real main window on it, walks the start
-screens, every page of the workspace, a participant's record and a note, and
-saves ``<screen>.png`` files into OUT_DIR (the Makefile uses the ignored folder
-``screenshots-tmp/``). Scaling comes from ``QT_SCALE_FACTOR`` in the environment,
-the scheme from ``PEERTRAIL_THEME=dark|light``.
+``python -m tests.screenshot_tour OUT_DIR``. Everything happens in a temporary
+folder (vaults and preferences), with invented people only:
+
+- the first start: welcome, choosing a passphrase, the recovery key;
+- a specialist's demo vault in the real main window: unlock, caseload, search
+  with results, hours, a participant's record tab by tab, a signed note with an
+  addendum, a returned note, a new draft with the timer running, the conflicts
+  page, the status bar's sync states, Preferences, the billing export with its
+  pre-flight list, About, the smallest window and the locked screen;
+- the supervisor's team demo, opened from the start screen as a person would
+  (app.ui.supervisor_demo): Team, Review with a note selected, Supervision.
+
+It saves ``<screen>.png`` files into OUT_DIR (the Makefile uses the ignored folder
+``screenshots-tmp/``); dialogs are grabbed on their own. Scaling comes from
+``QT_SCALE_FACTOR`` in the environment, the scheme from ``PEERTRAIL_THEME=dark|light``.
+The guide (docs/USER_GUIDE.md) embeds a few of the 100 % light PNGs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, Qt, QTimer
+from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.demo import fill_demo
+from app.domain.records import Conflict, NoteStatus
 from app.store import vault as vault_module
+from app.store.codec import codec
 from app.store.db import Store
+from app.store.repositories import Repositories
 from app.store.vault import Vault
 from app.ui.app import load_style_sheet, make_application
 from app.ui.main_window import MainWindow
+from app.ui.sync_ui import OFFLINE, ONLINE, SyncState, error_message
 from app.ui.theme import apply_theme
 
 PASSPHRASE = "screenshot tour passphrase"
-TODAY = date(2026, 11, 20)
+TODAY = date.today()  # the app counts "days since contact" from the real today
 FAST_KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
 
 
@@ -95,83 +112,431 @@ def record_steps(window: MainWindow) -> list[tuple[str, Callable[[], None]]]:
     return steps
 
 
+def ask(window: MainWindow, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``fn(repos, *args)`` on the database thread (between screens, so the tour
+    can pick records or set up a situation) and return what it returned."""
+    ctx = window.ctx
+    assert ctx is not None
+    done: list[Any] = []
+    failed: list[BaseException] = []
+    ctx.run(fn, done.append, failed.append, args=args)
+    wait_until(lambda: bool(done or failed))
+    if failed:
+        raise failed[0]
+    return done[0]
+
+
+def shown(window: MainWindow, key: str) -> QWidget:
+    ws = window.workspace
+    assert ws is not None
+    page = ws.show_page(key)
+    settle(window)
+    return page
+
+
+# -- situations set up in the demo vault (on the database thread) ------------------------
+
+
+def pick_notes(repos: Repositories) -> dict[str, tuple[str, str]]:
+    """(encounter id, participant id) of a signed note with an addendum, a returned
+    note (one is returned by the supervisor when the demo has none) and a draft."""
+    notes = repos.encounters.list(order_by="service_date DESC")
+    addenda = {a.encounter_id for a in repos.addenda.list()}
+    picked: dict[str, tuple[str, str]] = {}
+    for n in notes:
+        if n.status in (NoteStatus.SIGNED, NoteStatus.APPROVED) and n.id in addenda:
+            picked.setdefault("addendum", (n.id, n.participant_id))
+        elif n.status is NoteStatus.RETURNED:
+            picked.setdefault("returned", (n.id, n.participant_id))
+        elif n.status is NoteStatus.DRAFT:
+            picked.setdefault("draft", (n.id, n.participant_id))
+    if "returned" not in picked:
+        owner = repos.users.require(repos.store.user_id)
+        supervisor = repos.users.require(owner.supervisor_id)
+        signed = next(n for n in notes if n.status is NoteStatus.SIGNED and n.id not in addenda)
+        repos.encounters.return_for_revision(
+            signed.id,
+            supervisor,
+            "Please say how this session ties to the recovery plan, and add the "
+            "person's own words about the housing goal.",
+        )
+        picked["returned"] = (signed.id, signed.participant_id)
+    return picked
+
+
+def _stamp(at: datetime, device: str) -> str:
+    return f"{int(at.timestamp() * 1000):012x}.0000.{device}"
+
+
+def make_conflicts(repos: Repositories, draft_id: str) -> int:
+    """Two edits that crossed during a sync, as sync records them: a draft note's
+    narrative written on this laptop and on another device, and a goal statement."""
+    store = repos.store
+    now = datetime.now(UTC)
+    draft = repos.encounters.require(draft_id)
+    goal = next(g for g in repos.goals.list("participant_id = ?", (draft.participant_id,)))
+    other = "officelaptop"  # a device id (base32 letters)
+    rows = [
+        Conflict(
+            table_name="encounters",
+            target_id=draft.id,
+            field="intervention",
+            participant_id=draft.participant_id,
+            owner_id=store.user_id,
+            kind="text",
+            kept_value=json.dumps(draft.intervention),
+            kept_stamp=_stamp(now - timedelta(minutes=20), store.device_id),
+            lost_value=json.dumps(
+                draft.intervention + " Also walked over to the food shelf together and "
+                "signed up for the Thursday delivery."
+            ),
+            lost_stamp=_stamp(now - timedelta(minutes=35), other),
+            lost_by_id=store.user_id,
+            detected_at=now.isoformat(),
+        ),
+        Conflict(
+            table_name="goals",
+            target_id=goal.id,
+            field="statement",
+            participant_id=goal.participant_id,
+            owner_id=store.user_id,
+            kind="text",
+            kept_value=json.dumps(goal.statement),
+            kept_stamp=_stamp(now - timedelta(hours=2), store.device_id),
+            lost_value=json.dumps(goal.statement + " (in my own words: one step at a time)"),
+            lost_stamp=_stamp(now - timedelta(hours=3), other),
+            lost_by_id=store.user_id,
+            detected_at=(now - timedelta(minutes=1)).isoformat(),
+        ),
+    ]
+    c = codec(Conflict)
+    cols = ", ".join(f'"{n}"' for n in c.names)
+    marks = ", ".join("?" for _ in c.names)
+    with store.transaction(mode="remote"):  # written the way sync writes them
+        for row in rows:
+            store.conn.execute(f"INSERT INTO conflicts ({cols}) VALUES ({marks})", c.to_row(row))
+    return len(rows)
+
+
+# -- the parts of the tour -----------------------------------------------------------------
+
+
+def first_start(tmp: Path, out: Path) -> None:
+    """Welcome, the passphrase form (typed, hidden) and the recovery key."""
+    fresh = MainWindow(tmp / "fresh")
+    fresh.resize(1000, 700)
+    fresh.show()
+    settle(fresh)
+    save(fresh, out, "01-welcome")
+    fresh.start.welcome_page.start_button.click()
+    settle(fresh)
+    page = fresh.start.create_page
+    page.passphrase.setText("blue heron over the river")
+    page.confirm.setText("blue heron over the river")
+    settle(fresh)
+    save(fresh, out, "02-create-vault")
+    page.submit_button.click()
+    wait_until(lambda: fresh.start.currentWidget() is fresh.start.recovery_page)
+    settle(fresh)
+    save(fresh, out, "03-recovery-key")
+    fresh.close()
+
+
+def status_states(window: MainWindow, out: Path) -> None:
+    """The sync part of the status bar in each state, one PNG each and all of them
+    stacked in one (``47-status-bar-states``)."""
+    now = datetime.now(UTC)
+    states = [
+        ("not-connected", SyncState(enrolled=False, pending=3)),
+        (
+            "online",
+            SyncState(enrolled=True, connection=ONLINE, last_ok_at=now - timedelta(minutes=3)),
+        ),
+        (
+            "offline",
+            SyncState(
+                enrolled=True,
+                connection=OFFLINE,
+                pending=14,
+                error_code="offline",
+                error=error_message("offline"),
+                last_ok_at=now - timedelta(days=2),
+            ),
+        ),
+        ("syncing", SyncState(enrolled=True, connection=ONLINE, syncing=True, pending=42)),
+        (
+            "problem",
+            SyncState(
+                enrolled=True,
+                connection=ONLINE,
+                pending=5,
+                error_code="server_error",
+                error=error_message("server_error"),
+                last_ok_at=now - timedelta(hours=5),
+            ),
+        ),
+        (
+            "conflicts",
+            SyncState(
+                enrolled=True,
+                connection=ONLINE,
+                open_conflicts=2,
+                clock_offset_ms=38 * 60_000,
+                last_ok_at=now - timedelta(minutes=1),
+            ),
+        ),
+    ]
+    bar = window.statusBar()
+    status = window.sync_status
+    controller = window.sync_controller
+    if controller is not None:  # it would put the vault's own state back meanwhile
+        controller.blockSignals(True)
+    shots: list[QPixmap] = []
+    for name, state in states:
+        status.show_state(state)
+        settle(window)
+        pixmap = bar.grab()
+        pixmap.save(str(out / f"47-status-{name}.png"))
+        shots.append(pixmap)
+    if controller is not None:
+        controller.blockSignals(False)
+        status.show_state(controller.state)
+    gap = 6
+    ratio = shots[0].devicePixelRatio()
+    width = max(p.width() for p in shots)
+    height = sum(p.height() for p in shots) + gap * (len(shots) - 1)
+    sheet = QPixmap(width, height)
+    sheet.setDevicePixelRatio(1)
+    sheet.fill(QColor(window.palette().color(window.backgroundRole())).darker(115))
+    painter = QPainter(sheet)
+    y = 0
+    for p in shots:
+        p.setDevicePixelRatio(1)  # paint pixel for pixel
+        painter.drawPixmap(0, y, p)
+        y += p.height() + gap
+    painter.end()
+    sheet.setDevicePixelRatio(ratio)
+    path = out / "47-status-bar-states.png"
+    sheet.save(str(path))
+    print(path)
+
+
+def specialist_day(window: MainWindow, out: Path) -> None:
+    """Every screen of a specialist's day, in the main window on the demo vault."""
+    ws = window.workspace
+    assert ws is not None
+    save(window, out, "05-caseload")
+
+    # Search: results drop down under the box as one types.
+    box = window.search.box if window.search is not None else None
+    if box is not None:
+        # A first name from the caseload: people and notes (which use it) both match.
+        name = window.caseload.proxy.index(0, 0).data() or "walk"
+        word = str(name).split()[0]
+        window.find_action.trigger()
+        results: list[str] = []
+        box.results_shown.connect(results.append)
+        box.edit.setText(word)
+        wait_until(lambda: bool(results))
+        box._show_popup()
+        settle(window)
+        save(window, out, "06-search-results")
+        box.clear()
+
+    in_nav = [ws.nav.item(r).data(Qt.ItemDataRole.UserRole + 1) for r in range(ws.nav.count())]
+    assert "hours" in in_nav and "conflicts" in in_nav, in_nav
+    hours = shown(window, "hours")
+    save(window, out, "10-hours")
+    bar = hours.scroll.verticalScrollBar()
+    bar.setValue(bar.maximum())
+    settle(window)
+    save(window, out, "11-hours-bottom")
+    bar.setValue(0)
+    hours.add_entry()
+    settle(window)
+    save(window, out, "12-hours-entry-form")
+    hours.close_form()
+    if "supervision" in in_nav:
+        sup = shown(window, "supervision")
+        save(window, out, "13-supervision-specialist")
+        if sup.table.model().rowCount():
+            sup.table.selectRow(0)
+            settle(window)
+            save(window, out, "14-supervision-specialist-session")
+
+    for name, step in record_steps(window):
+        step()
+        settle(window)
+        save(window, out, name)
+    record = ws.pages["participant"]
+    record.tabs.setCurrentIndex(0)
+    form = record.edit_profile()
+    if form is not None:
+        settle(window)
+        save(form, out, "30-participant-form")
+        form.reject()
+    ws.show_page("caseload")
+    form = window.caseload.add_participant()
+    if form is not None:
+        settle(window)
+        save(form, out, "31-add-participant-form")
+        form.reject()
+
+    # Notes: a signed one with an addendum (top and bottom), a returned one, a new draft.
+    picked = ask(window, pick_notes)
+    editor = ws.pages["note"]
+    for key, name in (("addendum", "32-note-signed"), ("returned", "34-note-returned")):
+        eid, pid = picked[key]
+        loaded: list[str] = []
+        editor.loaded.connect(loaded.append)
+        window._open_note(eid, pid)
+        wait_until(lambda loaded=loaded: bool(loaded))
+        editor.loaded.disconnect(loaded.append)
+        settle(window)
+        save(window, out, name)
+        if key == "addendum":
+            sb = editor.scroll.verticalScrollBar()
+            sb.setValue(sb.maximum())
+            settle(window)
+            save(window, out, "33-note-signed-addendum")
+    loaded = []
+    editor.loaded.connect(loaded.append)
+    window._open_note("", picked["addendum"][1])
+    wait_until(lambda: bool(loaded))
+    editor.loaded.disconnect(loaded.append)
+    settle(window)
+    editor.start_timer()
+    if editor.goals_list.count():
+        editor.goals_list.item(0).setCheckState(Qt.CheckState.Checked)
+    editor.text_edits[next(iter(editor.text_edits))].setPlainText(
+        "Find a steady place to live before winter."
+    )
+    if "intervention" in editor.text_edits:
+        editor.text_edits["intervention"].setPlainText(
+            "Went through three rental listings together and practised what to say "
+            "when calling a landlord."
+        )
+    editor.save_now()
+    wait_until(lambda: not window.tasks.busy and not editor.dirty)
+    settle(window)
+    save(window, out, "35-note-new-draft")
+    editor.stop_timer()
+    settle(window)
+
+    # Conflicts: two edits that crossed during a sync.
+    ask(window, make_conflicts, picked["draft"][0])
+    window.ctx.changed({"conflicts"})
+    if window.sync_controller is not None:
+        window.sync_controller.refresh_state()
+    conflicts = shown(window, "conflicts")
+    wait_until(lambda: conflicts.model.rowCount() > 0)
+    conflicts.list.selectRow(0)
+    settle(window)
+    save(window, out, "45-conflicts")
+    status_states(window, out)
+
+    # Dialogs, each grabbed on its own.
+    from app.ui.preferences import PreferencesDialog
+
+    prefs = PreferencesDialog(window.settings, window.ctx, window.sync_controller, window)
+    prefs.show()
+    settle(window)
+    save(prefs, out, "50-preferences")
+    prefs.reject()
+
+    window.show_billing()
+    billing = window.billing_dialog
+    assert billing is not None
+    period_end = TODAY.replace(day=1) - timedelta(days=1)
+    first = (period_end.replace(day=1) - timedelta(days=50)).replace(day=1)
+    billing.set_period(first, period_end)  # the last three whole months
+    checked: list[bool] = []
+    billing.checked.connect(lambda: checked.append(True))
+    billing.run_check()
+    wait_until(lambda: bool(checked) and not window.tasks.busy)
+    settle(window)
+    save(billing, out, "51-billing-export")
+    billing.reject()
+    settle(window)
+
+    from app.ui.about import AboutDialog
+
+    about = AboutDialog(window, Path("~/.local/share/PeerTrail"))
+    about.show()
+    settle(window)
+    save(about, out, "52-about")
+    about.reject()
+
+    # The smallest window: nothing may need sideways scrolling.
+    window.resize(720, 560)
+    for key, name in (("caseload", "60-small-caseload"), ("hours", "61-small-hours")):
+        shown(window, key)
+        save(window, out, name)
+    for name, step in record_steps(window):
+        step()
+        settle(window)
+        save(window, out, "62-small-" + name.split("-", 1)[1])
+    window._open_note(*picked["addendum"])
+    settle(window)
+    save(window, out, "63-small-note")
+    window.resize(1000, 700)
+
+
+def supervisor_day(window: MainWindow, out: Path) -> None:
+    """The team demo, opened from the unlock screen: Team, Review, Supervision."""
+    window.start.unlock_page.team_demo_button.click()
+    wait_until(lambda: window.workspace is not None, timeout_ms=180_000)
+    settle(window)
+    ws = window.workspace
+    assert ws is not None and "team" in ws.pages
+    team = shown(window, "team")
+    wait_until(lambda: team.table.model().rowCount() > 0)
+    team.table.selectRow(0)
+    settle(window)
+    save(window, out, "70-team")
+    review = shown(window, "review")
+    wait_until(lambda: review.table.model().rowCount() > 0)
+    review.table.selectRow(0)
+    settle(window)
+    save(window, out, "71-review")
+    sup = shown(window, "supervision")
+    wait_until(lambda: sup.table.model().rowCount() > 0)
+    sup.table.selectRow(0)
+    settle(window)
+    save(window, out, "72-supervision")
+    window.lock()
+    settle(window)
+
+
 def tour(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     app = make_application([])
     dark = os.environ.get("PEERTRAIL_THEME", "light") == "dark"
     apply_theme(app, load_style_sheet(), dark=dark)
-    with tempfile.TemporaryDirectory(prefix="peertrail-tour-") as tmp:
-        fresh = MainWindow(Path(tmp) / "fresh")
-        fresh.resize(1000, 700)
-        fresh.show()
-        settle(fresh)
-        save(fresh, out, "01-create-vault")
-        fresh.close()
+    vault_module.DEFAULT_KDF = FAST_KDF  # a tour, not a security test
+    with tempfile.TemporaryDirectory(prefix="peertrail-tour-") as tmp_name:
+        tmp = Path(tmp_name)
+        # Preferences go to the temporary folder, not the person's own settings.
+        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp))
+        first_start(tmp, out)
 
-        folder = Path(tmp) / "vault"
+        folder = tmp / "vault"
         make_demo_vault(folder)
         window = MainWindow(folder)
         window.resize(1000, 700)
         window.show()
         settle(window)
-        save(window, out, "02-unlock")
+        save(window, out, "04-unlock")
         window.start.unlock_page.passphrase.setText(PASSPHRASE)
         window.start.unlock_page.submit_button.click()
         wait_until(lambda: window.workspace is not None and window.model.rowCount() > 0)
         settle(window)
-        save(window, out, "03-caseload")
-        ws = window.workspace
-        assert ws is not None
-        in_nav = [ws.nav.item(r).data(Qt.ItemDataRole.UserRole + 1) for r in range(ws.nav.count())]
-        for n, key in enumerate(in_nav, start=4):
-            if key == "caseload":
-                continue
-            ws.show_page(key)
-            settle(window)
-            save(window, out, f"{n:02d}-{key}")
-        hours = ws.pages["hours"]
-        ws.show_page("hours")
-        settle(window)
-        bar = hours.scroll.verticalScrollBar()
-        bar.setValue(bar.maximum())
-        settle(window)
-        save(window, out, "10-hours-bottom")
-        bar.setValue(0)
-        hours.add_entry()
-        settle(window)
-        save(window, out, "11-hours-entry-form")
-        hours.close_form()
-        for name, step in record_steps(window):
-            step()
-            settle(window)
-            save(window, out, name)
-        record = ws.pages["participant"]
-        record.tabs.setCurrentIndex(0)
-        form = record.edit_profile()
-        if form is not None:
-            settle(window)
-            save(form, out, "30-participant-form")
-            form.reject()
-        ws.show_page("caseload")
-        form = window.caseload.add_participant()
-        if form is not None:
-            settle(window)
-            save(form, out, "31-add-participant-form")
-            form.reject()
-        # The smallest window: nothing may need sideways scrolling.
-        window.resize(720, 560)
-        for key, name in (("caseload", "40-small-caseload"), ("hours", "41-small-hours")):
-            ws.show_page(key)
-            settle(window)
-            save(window, out, name)
-        for name, step in record_steps(window):
-            step()
-            settle(window)
-            save(window, out, "42-small-" + name.split("-", 1)[1])
-        window.resize(1000, 700)
+        specialist_day(window, out)
         window.lock()
         settle(window)
         save(window, out, "99-locked")
+        supervisor_day(window, out)
         window.close()
     QApplication.processEvents()
 

@@ -216,10 +216,7 @@ class BillingDialog(QDialog):
         self.privacy = QLabel(PRIVACY_NOTE)
         self.privacy.setWordWrap(True)
         self.privacy.setObjectName("privacyNote")
-        self.privacy.setStyleSheet(
-            "QLabel#privacyNote { background: #fff6e0; border: 1px solid #e2c77a;"
-            " border-radius: 6px; padding: 8px; }"
-        )
+        # Its colours are in resources/styles/billing.qss (turned for the dark scheme).
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

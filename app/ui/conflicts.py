@@ -335,6 +335,12 @@ class ConflictsPage(Page):
         self.list.setAccessibleName(self.tr("Conflicts to look at"))
         self.list.selectionModel().currentRowChanged.connect(self._on_current)
         self.list.setMaximumHeight(190)
+        # At least two and a half rows, so a second conflict is seen to be there (the
+        # texts below gave the list all but one row).
+        self.list.ensurePolished()
+        row_h = self.list.verticalHeader().defaultSectionSize()
+        head_h = self.list.horizontalHeader().sizeHint().height()
+        self.list.setMinimumHeight(min(190, head_h + row_h * 5 // 2 + 4))
         self.empty = QLabel(
             self.tr("No conflicts. Everything you and your team wrote fits together.")
         )

@@ -26,11 +26,12 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QBoxLayout,
     QButtonGroup,
     QComboBox,
     QDateEdit,
@@ -164,6 +165,36 @@ class GrowingTextEdit(QPlainTextEdit):
         self._fit()
 
 
+class _Reflow(QWidget):
+    """Its widgets side by side when they fit, else one under the other (the two
+    template choices were wider than the smallest window)."""
+
+    def __init__(self, widgets: list[QWidget]) -> None:
+        super().__init__()
+        self._widgets = widgets
+        self.box = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self.box.setContentsMargins(0, 0, 0, 0)
+        for w in widgets:
+            self.box.addWidget(w)
+        self.box.addStretch(1)
+
+    def _row_width(self) -> int:
+        return sum(w.sizeHint().width() for w in self._widgets) + self.box.spacing() * (
+            len(self._widgets) - 1
+        )
+
+    def minimumSizeHint(self) -> QSize:
+        widest = max(w.minimumSizeHint().width() for w in self._widgets)
+        return QSize(widest, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        fits = self.width() >= self._row_width()
+        direction = QBoxLayout.Direction.LeftToRight if fits else QBoxLayout.Direction.TopToBottom
+        if self.box.direction() != direction:
+            self.box.setDirection(direction)
+
+
 class NoteEditorPage(Page):
     """One service note at a time. Page key "note"."""
 
@@ -250,6 +281,7 @@ class NoteEditorPage(Page):
         self.back_button.clicked.connect(self._back)
         self.heading = QLabel(self.tr("Service note"))
         self.heading.setObjectName("pageTitle")
+        self.heading.setWordWrap(True)  # a long name wraps instead of running under the badge
         self.heading.setAccessibleName(self.tr("Note for"))
         self.status_chip = QLabel()
         self.status_chip.setObjectName("statusChip")
@@ -436,7 +468,9 @@ class NoteEditorPage(Page):
         lay.addLayout(grid)
 
         grid2 = QGridLayout()
-        grid2.setHorizontalSpacing(12)
+        grid2.setHorizontalSpacing(8)  # four columns in the smallest window
+        for col in range(4):  # room to spare is shared, so the modality shows in full
+            grid2.setColumnStretch(col, 1)
         grid2.setVerticalSpacing(4)
         self.modality_combo = QComboBox()
         self.modality_combo.setAccessibleName(self.tr("Modality"))
@@ -448,6 +482,13 @@ class NoteEditorPage(Page):
         for c in self.codes.places_of_service:
             self.pos_combo.addItem(f"{c.code} · {c.label}", c.code)
         self.pos_combo.currentIndexChanged.connect(self._changed)
+        # The longest place and modality names made the note wider than the smallest
+        # window; the combos take what room there is and show the rest when opened.
+        for combo, chars in ((self.pos_combo, 14), (self.modality_combo, 8)):
+            combo.setMinimumContentsLength(chars)
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
         self.location_edit = QLineEdit()
         self.location_edit.setPlaceholderText(self.tr("e.g. library in Belcourt (optional)"))
         self.location_edit.setAccessibleName(self.tr("Location details"))
@@ -490,7 +531,7 @@ class NoteEditorPage(Page):
         grid2.addWidget(self._label(self.tr("&Location details"), self.location_edit), 3, 0, 1, 4)
         grid2.addWidget(self.location_edit, 4, 0, 1, 4)
         grid2.addWidget(self._label(self.tr("Se&tting"), self.setting_combo), 5, 0)
-        grid2.addWidget(self._label(self.tr("People in gro&up"), self.group_spin), 5, 1)
+        grid2.addWidget(self._label(self.tr("Group si&ze"), self.group_spin), 5, 1)
         grid2.addWidget(self._label(self.tr("Service &code"), self.code_combo), 5, 2)
         grid2.addWidget(self._label(self.tr("Modi&fiers"), self.modifiers_edit), 5, 3)
         grid2.addWidget(self.setting_combo, 6, 0)
@@ -538,10 +579,8 @@ class NoteEditorPage(Page):
         self.format_group.addButton(self.dap_radio)
         self.girp_radio.setChecked(True)
         self.girp_radio.toggled.connect(self._format_changed)
-        fmt_row.addWidget(fmt_label)
-        fmt_row.addWidget(self.girp_radio)
-        fmt_row.addWidget(self.dap_radio)
-        fmt_row.addStretch(1)
+        fmt_row.addWidget(fmt_label, 0, Qt.AlignmentFlag.AlignTop)
+        fmt_row.addWidget(_Reflow([self.girp_radio, self.dap_radio]), 1)
         lay.addLayout(fmt_row)
 
         self.text_edits: dict[str, QPlainTextEdit] = {}
@@ -682,6 +721,8 @@ class NoteEditorPage(Page):
         self._generation += 1
         generation = self._generation
         self._reset()
+        # Another note starts at its top (its status, a returned note's comment).
+        self.scroll.verticalScrollBar().setValue(0)
         self.heading.setText(self.tr("Opening the note…"))
 
         def done(bundle: NoteBundle) -> None:

@@ -246,6 +246,7 @@ class PreferencesDialog(QDialog):
                 )
             )
             self.enrol_form.show()
+        self._fit()  # the longer text came after the dialog was sized: grow to show it all
 
     # -- enrolment ---------------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ from app.store import supervisor_queries as q
 from app.ui.context import AppContext, Page
 from app.ui.start import message_for
 from app.ui.supervisor_widgets import AuditTrailDialog, PassphraseDialog, plural
+from app.ui.theme import dark_sheet, is_dark
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -325,7 +326,10 @@ class ReviewPage(Page):
         self.reader.setObjectName("readingPane")
         self.reader.setAccessibleName(self.tr("The note"))
         self.reader.setOpenLinks(False)
-        self.reader.document().setDefaultStyleSheet(READING_CSS)
+        # The reading pane's HTML colours are written for light; turned for dark.
+        self.reader.document().setDefaultStyleSheet(
+            dark_sheet(READING_CSS) if is_dark() else READING_CSS
+        )
         self.placeholder = self.tr("Choose a note in the queue to read it here.")
         self.reader.setPlainText(self.placeholder)
         self.comment = QPlainTextEdit()
@@ -370,16 +374,23 @@ class ReviewPage(Page):
         rv = QVBoxLayout(right)
         rv.setContentsMargins(8, 0, 0, 0)
         rv.addWidget(self.conflict_label)
-        rv.addWidget(self.seen_button, 0, Qt.AlignmentFlag.AlignLeft)
+        # The audit trail link sits above the note: beside the two buttons it squeezed
+        # "Return for revision" until its text was cut.
+        above = QHBoxLayout()
+        above.addWidget(self.seen_button)
+        above.addStretch(1)
+        above.addWidget(self.trail_button)
+        rv.addLayout(above)
         rv.addWidget(self.reader, 1)
         rv.addWidget(self.comment)
         rv.addWidget(self.comment_error)
         rv.addWidget(self.result_label)
         actions = QHBoxLayout()
-        actions.addWidget(self.trail_button)
         actions.addStretch(1)
-        actions.addWidget(self.return_button)
-        actions.addWidget(self.approve_button)
+        for button in (self.return_button, self.approve_button):
+            button.ensurePolished()
+            button.setMinimumWidth(button.sizeHint().width())
+            actions.addWidget(button)
         rv.addLayout(actions)
         rv.addWidget(self.not_supervisor)
 

@@ -392,12 +392,17 @@ class UnlockPage(_Page):
         self._inputs.append(self.team_demo_button)
         buttons = QHBoxLayout()
         buttons.addWidget(self.forgot_button)
-        buttons.addWidget(self.demo_button)
-        buttons.addWidget(self.team_demo_button)
         buttons.addStretch(1)
         buttons.addWidget(self.submit_button)
+        # The demos on a row of their own: three links and the button do not fit
+        # the card in one row (they overlapped).
+        demos = QHBoxLayout()
+        demos.addWidget(self.demo_button)
+        demos.addWidget(self.team_demo_button)
+        demos.addStretch(1)
         self.body.addSpacing(8)
         self.body.addLayout(buttons)
+        self.body.addLayout(demos)
         self.passphrase.returnPressed.connect(self._submit)
 
     def reset(self) -> None:

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTableView,
@@ -229,7 +230,7 @@ class SupervisionPage(Page):
             box = QCheckBox(self.tr(t.capitalize()))
             box.setAccessibleName(self.tr("Topic: {topic}").format(topic=t))
             self.topic_boxes[t] = box
-            tg.addWidget(box, i // 2, i % 2)
+            tg.addWidget(box, i, 0)  # one column: two made the form too wide for its pane
         self.cases = QListWidget()
         self.cases.setObjectName("sessionCases")
         self.cases.setAccessibleName(self.tr("Cases reviewed"))
@@ -262,6 +263,18 @@ class SupervisionPage(Page):
         self.save_button.setToolTip(self.tr("Save (Ctrl+S)"))
         self.save_button.clicked.connect(self.save)
 
+        # Narrow enough for the form and the list to share the page without sideways
+        # scroll bars: combos and dates no wider than what they show needs.
+        for combo, chars in ((self.format, 8), (self.modality, 10)):
+            combo.setMinimumContentsLength(chars)
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+        date_w = self.fontMetrics().horizontalAdvance("Sep 30, 2026") + 48
+        for d in (self.session_date, self.next_date):
+            d.setMinimumWidth(date_w)
+            d.setSizePolicy(QSizePolicy.Policy.Ignored, d.sizePolicy().verticalPolicy())
+
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
@@ -282,18 +295,16 @@ class SupervisionPage(Page):
         wl.setContentsMargins(0, 0, 0, 0)
         wl.addWidget(self.session_date, 1)
         wl.addWidget(self.minutes)
-        how = QWidget()
-        hl = QHBoxLayout(how)
-        hl.setContentsMargins(0, 0, 0, 0)
-        hl.addWidget(self.format, 1)
-        hl.addWidget(self.modality, 1)
+        # Format and modality on rows of their own: side by side they made the form
+        # too wide to share the page with the list.
         nxt = QWidget()
         nl = QHBoxLayout(nxt)
         nl.setContentsMargins(0, 0, 0, 0)
         nl.addWidget(self.has_next)
         nl.addWidget(self.next_date, 1)
         labels = (
-            (self.tr("Format"), field(how)),
+            (self.tr("Format"), field(self.format)),
+            (self.tr("How"), field(self.modality)),
             (self.tr("When"), field(when, "minutes")),
             (self.tr("With"), field(self.specialists, "specialist_ids")),
             (self.tr("Topics"), field(topics, "topics")),
@@ -314,7 +325,12 @@ class SupervisionPage(Page):
         fv.setContentsMargins(12, 4, 12, 8)
         fv.addWidget(self.form_title)
         fv.addWidget(self.form_state)
-        fv.addLayout(form)
+        # The fields, hidden while a specialist has no session chosen (an empty,
+        # greyed form with placeholder dates read as broken).
+        self.form_fields = QWidget()
+        self.form_fields.setLayout(form)
+        form.setContentsMargins(0, 0, 0, 0)
+        fv.addWidget(self.form_fields)
         fv.addWidget(self.form_error)
         fb = QHBoxLayout()
         fb.addStretch(1)
@@ -338,6 +354,8 @@ class SupervisionPage(Page):
         self.splitter.setStretchFactor(1, 4)
         self.splitter.setChildrenCollapsible(False)
         self.form_scroll = scroll
+        self.form_box = form_box
+        self._split_done = False
 
         top = QHBoxLayout()
         top.addWidget(heading)
@@ -351,6 +369,29 @@ class SupervisionPage(Page):
         self._supervisor_mode()
         self.new_session()
 
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if not self._split_done:
+            self._split_done = True
+            self._split()
+
+    def _split(self) -> None:
+        """The form gets the width it needs (no sideways scroll bar) and the list the
+        rest, once, when first shown; the person can move the divider after."""
+        total = sum(self.splitter.sizes())
+        scroll = self.form_scroll
+        need = (
+            max(  # the fields count even while hidden (a specialist before choosing)
+                self.form_box.minimumSizeHint().width(),
+                self.form_fields.minimumSizeHint().width() + 24,
+            )
+            + scroll.verticalScrollBar().sizeHint().width()
+            + 2 * scroll.frameWidth()
+            + 4
+        )
+        if total > need:
+            self.splitter.setSizes([max(total - need, 1), need])
+
     # -- mode -----------------------------------------------------------------------------
 
     @property
@@ -363,6 +404,7 @@ class SupervisionPage(Page):
             self.form_title.setText(self.tr("Your supervision"))
             self.form_state.setText(self.tr("Choose a session to read it and sign it."))
             self._lock_form(True)
+            self.form_fields.hide()
 
     # -- data -----------------------------------------------------------------------------
 
@@ -411,6 +453,9 @@ class SupervisionPage(Page):
         self.specialists.clear()
         self.cases.clear()
         self.actions.clear()
+        self._selected_id = ""
+        if not self.supervising:
+            self._supervisor_mode()
         if self.dialog is not None:
             self.dialog.reject()
 
@@ -465,6 +510,7 @@ class SupervisionPage(Page):
 
     def _fill_form(self, s: SupervisionSession) -> None:
         self._clear_errors()
+        self.form_fields.show()
         self.form_title.setText(self.tr("Session of {day}").format(day=_day(s.session_date)))
         signed = s.supervisor_signed_at is not None
         if not signed:

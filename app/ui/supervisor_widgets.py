@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.supervisor_queries import TrailEntry
+from app.ui.theme import themed
 
 #: One colour per specialist: distinguishable, dark enough on white.
 SERIES_COLOURS = (
@@ -140,13 +141,13 @@ class HoursChart(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = QRectF(self.rect())
-        p.fillRect(rect, QColor("#ffffff"))
-        p.setPen(QPen(QColor("#cfd6d0")))
+        p.fillRect(rect, themed("#ffffff"))
+        p.setPen(QPen(themed("#cfd6d0")))
         p.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
         fm = p.fontMetrics()
         line = fm.height()
         if not self.weeks or not self.series:
-            p.setPen(QColor("#4a585c"))
+            p.setPen(themed("#4a585c"))
             p.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.tr("No hours logged yet"))
             p.end()
             return
@@ -156,12 +157,12 @@ class HoursChart(QWidget):
         plot.setBottom(rect.height() - line * 1.6 - 8)
         top = self.nice_top(self.peak())
         steps = 5
-        grid = QPen(QColor("#e3e8e5"))
+        grid = QPen(themed("#e3e8e5"))
         for i in range(steps + 1):
             y = plot.bottom() - plot.height() * i / steps
             p.setPen(grid)
             p.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
-            p.setPen(QColor("#4a585c"))
+            p.setPen(themed("#4a585c"))
             label = f"{top * i / steps:g} h"
             p.drawText(
                 QRectF(0, y - line / 2, left - 8, line),
@@ -181,25 +182,25 @@ class HoursChart(QWidget):
                 h = plot.height() * min(v, top) / top
                 p.fillRect(
                     QRectF(x0 + s * bar, plot.bottom() - h, bar * 0.9, h),
-                    QColor(SERIES_COLOURS[s % len(SERIES_COLOURS)]),
+                    themed(SERIES_COLOURS[s % len(SERIES_COLOURS)]),
                 )
             if (n_weeks - 1 - w) % label_every == 0:
-                p.setPen(QColor("#1e2a2f"))
+                p.setPen(themed("#1e2a2f"))
                 p.drawText(
                     QRectF(plot.left() + slot * w - 20, plot.bottom() + 4, slot + 40, line),
                     Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
                     f"{monday:%b} {monday.day}",
                 )
-        p.setPen(QPen(QColor("#9aa8a2")))
+        p.setPen(QPen(themed("#9aa8a2")))
         p.drawLine(QPointF(plot.left(), plot.bottom()), QPointF(plot.right(), plot.bottom()))
         # legend, top left
         x = plot.left()
         font = QFont(p.font())
         p.setFont(font)
         for s, (name, _values) in enumerate(self.series):
-            colour = QColor(SERIES_COLOURS[s % len(SERIES_COLOURS)])
+            colour = themed(SERIES_COLOURS[s % len(SERIES_COLOURS)])
             p.fillRect(QRectF(x, 10 + (line - 10) / 2, 10, 10), colour)
-            p.setPen(QColor("#1e2a2f"))
+            p.setPen(themed("#1e2a2f"))
             width = fm.horizontalAdvance(name)
             p.drawText(QRectF(x + 14, 10, width + 4, line), Qt.AlignmentFlag.AlignVCenter, name)
             x += 14 + width + 18

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -821,6 +821,7 @@ class SyncStatus(QWidget):
         self.controller: SyncController | None = None
         self._state = SyncState()
         self._long = False
+        self._wanted: dict[QWidget, bool] = {}
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 4, 0)
         layout.setSpacing(6)
@@ -863,6 +864,9 @@ class SyncStatus(QWidget):
             self.button,
         ):
             layout.addWidget(w)
+        layout.insertStretch(0, 1)  # room to spare stays on the left, not in the buttons
+        #: Shown only when the state wants them and there is room (see _fit).
+        self._optional = (self.pending, self.last)
         self.show_state(SyncState())
 
     def set_controller(self, controller: SyncController | None) -> None:
@@ -890,9 +894,14 @@ class SyncStatus(QWidget):
         if not state.enrolled:
             self.connection.setText(self.tr("Not connected to a server"))
             self.connection.setProperty("state", "unenrolled")
-            self.connection.setToolTip(
-                self.tr("Your work stays on this laptop. Connect it in Preferences.")
-            )
+            tip = self.tr("Your work stays on this laptop. Connect it in Preferences.")
+            if state.pending:  # nothing is "waiting" without a server: say it here only
+                tip += " " + count_text(
+                    state.pending,
+                    "1 change will be sent when you connect.",
+                    "%1 changes will be sent when you connect.",
+                )
+            self.connection.setToolTip(tip)
         elif state.syncing:
             self.connection.setText(self.tr("Syncing…"))
             self.connection.setProperty("state", "syncing")
@@ -923,16 +932,18 @@ class SyncStatus(QWidget):
             )
         else:
             self.pending.setText(self.tr("All changes sent") if state.enrolled else "")
-        self.pending.setVisible(bool(self.pending.text()))
+        # Before enrolment every change "waits" (tens of thousands in the demo): the
+        # count is in the connection's tooltip instead.
+        self._wanted[self.pending] = bool(self.pending.text()) and state.enrolled
 
         self.last.setText(self.tr("Last sync: %1").replace("%1", ago(state.last_ok_at)))
-        self.last.setVisible(state.enrolled)
+        self._wanted[self.last] = state.enrolled
         if state.last_ok_at is not None:
             self.last.setToolTip(state.last_ok_at.astimezone().strftime("%Y-%m-%d %H:%M"))
 
         n = state.open_conflicts
         self.conflicts.setText(count_text(n, "1 conflict", "%1 conflicts") if n else "")
-        self.conflicts.setVisible(n > 0)
+        self._wanted[self.conflicts] = n > 0
         self.conflicts.setToolTip(self.tr("Compare both versions and choose (Conflicts page)"))
 
         warning = state.clock_warning
@@ -946,9 +957,9 @@ class SyncStatus(QWidget):
             else ""
         )
         self.clock.setAccessibleDescription(self.clock.toolTip())
-        self.clock.setVisible(bool(warning))
+        self._wanted[self.clock] = bool(warning)
 
-        self.progress.setVisible(state.syncing and long_sync)
+        self._wanted[self.progress] = state.syncing and long_sync
         if state.progress_total > 0 and state.progress_done < state.progress_total:
             self.progress.setRange(0, state.progress_total)
             self.progress.setValue(state.progress_done)
@@ -956,3 +967,54 @@ class SyncStatus(QWidget):
             self.progress.setRange(0, 0)  # receiving: no known end
         self.button.setEnabled(state.enrolled and not state.syncing)
         self.button.setVisible(True)
+        self.updateGeometry()
+        self._fit()
+
+    # -- fitting a narrow status bar ---------------------------------------------------------
+
+    def _width_of(self, widgets: list[QWidget]) -> int:
+        layout = self.layout()
+        m = layout.contentsMargins()
+        shown = [w for w in widgets if w is not None]
+        return (
+            sum(w.sizeHint().width() for w in shown)
+            + layout.spacing() * max(0, len(shown) - 1)
+            + m.left()
+            + m.right()
+        )
+
+    def _sets(self) -> tuple[list[QWidget], list[QWidget]]:
+        """What the state wants shown, and the same without what can go when room is
+        short: the last sync time, then "All changes sent" (both stay in tooltips)."""
+        full = [self.connection] + [w for w in self._optional if self._wanted.get(w)]
+        full += [w for w in (self.conflicts, self.clock, self.progress) if self._wanted.get(w)]
+        full.append(self.button)
+        compact = [w for w in full if w is not self.last]
+        if not self._state.pending:
+            compact = [w for w in compact if w is not self.pending]
+        return full, compact
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(self._width_of(self._sets()[0]), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(self._width_of(self._sets()[1]), hint.height())
+
+    def _fit(self) -> None:
+        """Show what the state wants; when the status bar is too narrow for all of
+        it, leave out the last sync time (and "All changes sent") rather than cut
+        every text short. What is left out is the widget's tooltip."""
+        full, compact = self._sets()
+        room = self.width() if self.isVisible() else 1 << 20
+        shown = full if room >= self._width_of(full) else compact
+        for w in (*self._optional, self.conflicts, self.clock, self.progress):
+            w.setVisible(w in shown)
+        left_out = " · ".join(w.text() for w in full if w not in shown)
+        self.setToolTip(left_out)  # what was left out, on hovering the sync status
+        self.setAccessibleDescription(left_out)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit()

@@ -34,6 +34,7 @@ from app.store import supervisor_queries as q
 from app.ui.context import AppContext, Page
 from app.ui.start import message_for
 from app.ui.supervisor_widgets import HoursChart, plural
+from app.ui.theme import themed
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -106,9 +107,7 @@ class TeamModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and col in (5, 6):
             value = r.overdue_month if col == 5 else r.stale_drafts
             if value:
-                from PySide6.QtGui import QColor
-
-                return QColor("#8a1c1c")
+                return themed("#8a1c1c")
         return None
 
 
