@@ -340,3 +340,32 @@ def test_day_limit():
     typed = [entry(TODAY, TimeCategory.TRAVEL, 30, id="t1"), entry(TODAY, TimeCategory.OTHER, 15)]
     assert hours.day_minutes(TODAY, spans, typed) == 105
     assert hours.day_minutes(TODAY, spans, typed, skip_id="t1") == 75
+
+
+# -- reading a week from the vault before the user's record is there ----------------
+
+
+def test_load_hours_uses_the_stand_in_until_the_users_record_arrives(repos):
+    from app.store.hours_queries import load_hours
+    from app.store.repositories import NotFound
+
+    me = User(id="not-synced-yet", username="marta", display_name="marta")
+    repos.time_entries.add(
+        TimeEntry(
+            specialist_id=me.id,
+            entry_date=MON,
+            category=TimeCategory.DOCUMENTATION,
+            minutes=30,
+            purpose="Service notes",
+        )
+    )
+    snap = load_hours(repos, me.id, MON, MON, stand_in=me)
+    assert snap.user is me and snap.week.total == 30
+    with pytest.raises(NotFound):
+        load_hours(repos, me.id, MON, MON)  # no record and nothing to stand in
+    stranger = User(id="someone-else", username="x", display_name="x")
+    with pytest.raises(NotFound):
+        load_hours(repos, me.id, MON, MON, stand_in=stranger)  # only for the same user
+    owner = repos.users.get(repos.store.user_id)
+    assert owner is not None
+    assert load_hours(repos, owner.id, MON, MON, stand_in=me).user == owner  # the record wins

@@ -115,10 +115,20 @@ def entries_between(
     )
 
 
-def load_hours(repos: Repositories, user_id: str, week: date, today: date) -> HoursSnapshot:
+def load_hours(
+    repos: Repositories, user_id: str, week: date, today: date, stand_in: User | None = None
+) -> HoursSnapshot:
     """The week of ``week`` (any day of it), the chart's twelve weeks ending there,
-    and progress toward the next credential and recertification as of ``today``."""
-    user = repos.users.require(user_id)
+    and progress toward the next credential and recertification as of ``today``.
+
+    ``stand_in`` is used when the user's record is not in the vault yet: a laptop
+    enrolled on the welcome screens gets it with its first sync, and the window
+    signs in with the identity the server gave at enrolment until then."""
+    user = repos.users.get(user_id)
+    if user is None:
+        user = stand_in if stand_in is not None and stand_in.id == user_id else None
+    if user is None:
+        user = repos.users.require(user_id)  # says plainly that the user is not here
     rules = credential_rules()
     start = hours.week_start(week)
     end = start + timedelta(days=hours.DAYS_IN_WEEK - 1)

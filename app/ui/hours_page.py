@@ -1038,7 +1038,8 @@ class HoursPage(Page):
             hours_queries.load_hours,
             self._show,
             self._load_failed,
-            args=(self.ctx.user.id, self.week, self.today()),
+            # ctx.user stands in for the user's record until a new laptop's first sync
+            args=(self.ctx.user.id, self.week, self.today(), self.ctx.user),
         )
 
     def show_week(self, day: date) -> None:
