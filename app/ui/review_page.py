@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.lifecycle import NARRATIVE_FIELDS, NARRATIVE_LABELS
 from app.store import supervisor_queries as q
+from app.ui.columns import ColumnFitter, measure_columns
 from app.ui.context import AppContext, Page
 from app.ui.start import message_for
 from app.ui.supervisor_widgets import AuditTrailDialog, PassphraseDialog, plural
@@ -275,6 +276,15 @@ class ReviewPage(Page):
         # again only when the person clicks a column header.
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
+        # Participant and specialist names give up room first, then Waiting and Units
+        # are hidden, so the queue never scrolls sideways (app/ui/columns.py).
+        self.fitter = ColumnFitter(
+            self.table,
+            elastic=(5, 2, 1),
+            stretch=(1, 2),
+            hide_order=(4, 3),
+            min_chars={1: 15, 2: 12, 5: 6},
+        )
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -444,7 +454,7 @@ class ReviewPage(Page):
             keep_part,
         )
         self._apply_filter()
-        self.table.resizeColumnsToContents()
+        self.fitter.set_natural(measure_columns(self.table))
         if self.current is not None and self.current.note.id not in {r.id for r in rows}:
             still = self.current.note.id
             self._load(still)  # decided elsewhere or here: show what it is now
