@@ -222,8 +222,10 @@ class MainWindow(QMainWindow):
         def with_user(user: User) -> None:
             if generation != self._generation or self.session is not session:
                 return
-            self._build_workspace(session, user)
+            # The caseload is read first: the worker runs tasks in order, and the
+            # sync status and other pages' reads can wait until it is on screen.
             self.refresh()
+            self._build_workspace(session, user)
 
         def failed(exc: BaseException) -> None:
             if generation != self._generation:
