@@ -23,6 +23,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 from app.billing.claims import (
     MAX_CLAIMS_PER_SUBSCRIBER,
@@ -46,6 +47,7 @@ ADDRESS_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)  # the same names and settings recur on thousands of claims
 def text(value: str, max_len: int) -> str:
     """Upper-case ASCII without X12 separators, spaces collapsed, cut to ``max_len``."""
     s = unicodedata.normalize("NFKD", value.translate(_TRANSLIT))
