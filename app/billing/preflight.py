@@ -270,15 +270,21 @@ def run_preflight(
 
     # -- each service ---------------------------------------------------------------------
     units: dict[str, int] = {}
+    rules: dict[str, RoundingRule] = {}
     for e in encs:
         payer = data.payers.get(payer_of(e, data.participants))
         for check, msg in _service_problems(e, payer, data.codes):
             problems.append(Problem("encounters", e.id, check, msg, (e.id,), e.service_date))
         if payer is None:
             continue
-        if e.minutes <= 0:
+        minutes = e.minutes
+        if minutes <= 0:
             continue  # reported above
-        u = RoundingRule.for_payer(payer).units(e.minutes) if payer.unit_minutes > 0 else 0
+        if payer.unit_minutes > 0:
+            rule = rules.get(payer.id) or rules.setdefault(payer.id, RoundingRule.for_payer(payer))
+            u = rule.units(minutes)
+        else:
+            u = 0
         units[e.id] = u
         if u < 1:
             problems.append(
