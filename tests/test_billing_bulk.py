@@ -69,8 +69,21 @@ def test_a_note_changed_after_approval_stops_the_whole_batch(repos):
         repos.encounters.mark_billed_many(
             recs, "batch-b", content_hashes={changed.id: changed.approved_content_hash + "x"}
         )
-    assert statuses(repos, [good, changed]) == {NoteStatus.APPROVED}
-    assert repos.store.conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == outbox
+    # refused by the status guard inside a transaction that goes on: the good note
+    # (already updated by the statement) is put back too
+    other = service(w, w.people[1], date(2026, 10, 6))
+    with repos.store.transaction():
+        recs = [repos.encounters.require(good.id), repos.encounters.require(other.id)]
+        repos.store.conn.execute(
+            "UPDATE encounters SET status = 'signed' WHERE id = ?", (other.id,)
+        )  # captured: the note went back to signed after it was read
+        outbox = repos.store.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        with pytest.raises(LifecycleError, match="only approved"):
+            repos.encounters.mark_billed_many(recs, "batch-b")
+        after = repos.store.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    assert after == outbox
+    assert repos.encounters.require(good.id).status is NoteStatus.APPROVED
+    assert repos.encounters.require(other.id).status is NoteStatus.SIGNED
 
 
 def test_records_must_come_from_the_open_transaction(repos):

@@ -9,10 +9,13 @@ encounter may change only a draft's content.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
+
+import sqlcipher3
 
 from app.domain import lifecycle
 from app.domain.records import (
@@ -417,10 +420,24 @@ class EncounterRepository(Repository[Encounter]):
         if batch_id is not None:
             sql += " AND +billing_batch_id = ?"
             params.append(batch_id)
-        changed = self.store.conn.execute(sql, params).rowcount
+        conn = self.store.conn
+        # A savepoint makes it all or none even when a caller catches the refusal
+        # and goes on in its transaction.
+        conn.execute("SAVEPOINT billing_marks")
+        try:
+            changed = conn.execute(sql, params).rowcount
+            if changed != len(ids):
+                conn.execute("ROLLBACK TO billing_marks")
+        except BaseException:
+            with contextlib.suppress(sqlcipher3.Error):
+                conn.execute("ROLLBACK TO billing_marks")
+            raise
+        finally:
+            with contextlib.suppress(sqlcipher3.Error):
+                conn.execute("RELEASE billing_marks")
         if changed != len(ids):
-            # the transaction rolls back: nothing is marked; say which rule stopped it
-            present = self.store.conn.execute(
+            # nothing was marked; say which rule stopped it
+            present = conn.execute(
                 f"SELECT count(*) FROM {self.table} WHERE deleted = 0 "
                 "AND id IN (SELECT value FROM json_each(?))",
                 (json.dumps(ids),),
