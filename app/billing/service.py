@@ -9,8 +9,8 @@ the batch id (both sync, so no other device bills them again) and logs the
 export (who, when, which services, which files). A real export is one store
 transaction from reading the services to marking them: what the pre-flight
 checked is what gets marked. A failure before the commit removes the files it
-wrote. ``void_batch`` voids a
-batch with a reason and puts its services back to approved, to be billed again.
+wrote. ``void_batch`` voids a batch with a reason and puts its services back to
+approved, to be billed again.
 
 Interchange control numbers grow across exports and devices: the next is one
 more than the largest over every batch this vault knows (synced from other
