@@ -97,10 +97,12 @@ class HybridLogicalClock:
         self._w, self._c = w, c
 
     def now(self) -> str:
-        """A new stamp, greater than every stamp this clock has issued or observed."""
+        """A new stamp, greater than every stamp this clock has issued or observed.
+        (Formatted here, as ``str(Stamp(...))`` would: change capture asks for one per
+        changed field, 30,000 when a billing batch of 10,000 services is marked.)"""
         with self._lock:
             self._advance()
-            return str(Stamp(self._w, self._c, self.device))
+            return f"{self._w:012x}.{self._c:04x}.{self.device}"
 
     def rewind(self, wall_ms: int) -> None:
         """Forget stamps issued ahead of ``wall_ms`` (after a clock that ran far ahead

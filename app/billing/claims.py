@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 
 from app.billing.preflight import ServiceLine
 from app.domain.records import ClaimGrouping, Payer
@@ -114,12 +115,15 @@ class ClaimRejected(ValueError):
         super().__init__(f"claim {claim_id}: " + "; ".join(problems))
 
 
+_npi_ok = lru_cache(maxsize=1024)(npi_is_valid)  # a few NPIs, on thousands of claims
+
+
 def claim_problems(claim: Claim, billing_npi: str, rendering_npi: str) -> list[str]:
     """The checks payers make that pyx12 does not (empty when the claim is fine)."""
     out: list[str] = []
-    if not npi_is_valid(billing_npi):
+    if not _npi_ok(billing_npi):
         out.append("the billing provider NPI fails the check digit")
-    if not npi_is_valid(rendering_npi):
+    if not _npi_ok(rendering_npi):
         out.append("the rendering provider NPI fails the check digit")
     if not claim.lines:
         out.append("the claim has no service lines")

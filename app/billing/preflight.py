@@ -21,7 +21,6 @@ services it keeps out of the export. Checks:
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -109,6 +108,9 @@ class Preflight:
     lines: list[ServiceLine] = field(default_factory=list)  # billable services
     problems: list[Problem] = field(default_factory=list)
     considered: int = 0  # services in the period that are not billed or void
+    # The content hash of each approved service, as checked against its approval
+    # (the export marks those records billed without hashing them again).
+    content_hashes: dict[str, str] = field(default_factory=dict)
 
     @property
     def blocked_ids(self) -> set[str]:
@@ -194,8 +196,10 @@ def run_preflight(
             msg = "the note is signed but not approved by a supervisor"
         elif e.status is NoteStatus.RETURNED:
             msg = "the note was returned for revision"
-        elif e.approved_content_hash != lifecycle.content_hash(e):
-            msg = "the note changed after approval; it must be reviewed again"
+        else:
+            current = out.content_hashes[e.id] = lifecycle.content_hash(e)
+            if e.approved_content_hash != current:
+                msg = "the note changed after approval; it must be reviewed again"
         if msg:
             problems.append(
                 Problem("encounters", e.id, "not-approved", msg, (e.id,), e.service_date)
@@ -266,15 +270,21 @@ def run_preflight(
 
     # -- each service ---------------------------------------------------------------------
     units: dict[str, int] = {}
+    rules: dict[str, RoundingRule] = {}
     for e in encs:
         payer = data.payers.get(payer_of(e, data.participants))
         for check, msg in _service_problems(e, payer, data.codes):
             problems.append(Problem("encounters", e.id, check, msg, (e.id,), e.service_date))
         if payer is None:
             continue
-        if e.minutes <= 0:
+        minutes = e.minutes
+        if minutes <= 0:
             continue  # reported above
-        u = RoundingRule.for_payer(payer).units(e.minutes) if payer.unit_minutes > 0 else 0
+        if payer.unit_minutes > 0:
+            rule = rules.get(payer.id) or rules.setdefault(payer.id, RoundingRule.for_payer(payer))
+            u = rule.units(minutes)
+        else:
+            u = 0
         units[e.id] = u
         if u < 1:
             problems.append(
@@ -395,25 +405,27 @@ def _overlaps(group: list[Encounter]) -> list[Problem]:
     """One specialist's services whose times overlap; several notes of one group
     session (same setting, start and end) are one block of time, not an overlap."""
     out: list[Problem] = []
-    by_day: dict[date, list[Encounter]] = defaultdict(list)
+    by_day: dict[date, list[tuple[int, int, Encounter]]] = defaultdict(list)
     for e in group:
-        if e.start_time and e.end_time and e.minutes > 0:
-            by_day[e.service_date].append(e)
+        minutes = e.minutes
+        if e.start_time and e.end_time and minutes > 0:
+            by_day[e.service_date].append((_minute(e), minutes, e))
     for day, items in by_day.items():
-        items.sort(key=lambda e: (_minute(e), e.id))
+        items.sort(key=lambda t: (t[0], t[2].id))
         flagged: set[str] = set()
-        for a, b in itertools.combinations(items, 2):
-            a1 = _minute(a) + a.minutes
-            b0 = _minute(b)
-            if b0 >= a1:
-                continue
-            if (
-                a.setting is ServiceSetting.GROUP
-                and b.setting is ServiceSetting.GROUP
-                and (a.start_time, a.end_time) == (b.start_time, b.end_time)
-            ):
-                continue
-            flagged |= {a.id, b.id}
+        for i, (a0, a_len, a) in enumerate(items):
+            a1 = a0 + a_len
+            for j in range(i + 1, len(items)):
+                b0, _b_len, b = items[j]
+                if b0 >= a1:
+                    break  # sorted by start: no later service starts before ``a`` ends
+                if (
+                    a.setting is ServiceSetting.GROUP
+                    and b.setting is ServiceSetting.GROUP
+                    and (a.start_time, a.end_time) == (b.start_time, b.end_time)
+                ):
+                    continue
+                flagged |= {a.id, b.id}
         for eid in sorted(flagged):
             out.append(
                 Problem(

@@ -4,11 +4,13 @@
 ``export(store, request)`` loads the period's services, runs the pre-flight
 checks, and, unless it is stopped by problems (or asked for a dry run), writes
 per payer one batch: an 837P file, a CSV worksheet and a PDF summary into the
-folder the person chose, then, in one store transaction, records the batch and
-marks its services billed with the batch id (both sync, so no other device bills
-them again) and logs the export (who, when, which services, which files). A
-failure before the commit removes the files it wrote. ``void_batch`` voids a
-batch with a reason and puts its services back to approved, to be billed again.
+folder the person chose, records the batch and marks its services billed with
+the batch id (both sync, so no other device bills them again) and logs the
+export (who, when, which services, which files). A real export is one store
+transaction from reading the services to marking them: what the pre-flight
+checked is what gets marked. A failure before the commit removes the files it
+wrote. ``void_batch`` voids a batch with a reason and puts its services back to
+approved, to be billed again.
 
 Interchange control numbers grow across exports and devices: the next is one
 more than the largest over every batch this vault knows (synced from other
@@ -30,7 +32,14 @@ from pathlib import Path
 
 from app.billing.claims import Claim, build_claims
 from app.billing.codes import code_tables
-from app.billing.preflight import BillingData, Preflight, Problem, claim_diagnoses, run_preflight
+from app.billing.preflight import (
+    BillingData,
+    Preflight,
+    Problem,
+    ServiceLine,
+    claim_diagnoses,
+    run_preflight,
+)
 from app.billing.summary_pdf import write_summary
 from app.billing.worksheet import write_worksheet
 from app.billing.x12 import Interchange, render_837p
@@ -39,6 +48,7 @@ from app.domain.records import (
     BillingBatch,
     BillingProvider,
     Consent,
+    NoteStatus,
     Payer,
     Role,
     new_id,
@@ -48,6 +58,7 @@ from app.store.errors import EXIT_USAGE, StoreError
 from app.store.repositories import Repositories
 
 CONTROL_META = "billing_last_control"
+BULK_CACHE_MIB = 64  # page cache while a batch is marked billed or voided (Store.page_cache)
 PRIVACY_NOTE = (
     "Exported files are the only place personal data leaves the vault: they hold "
     "names, Medicaid IDs and diagnoses. Keep them in a protected folder and submit "
@@ -146,9 +157,12 @@ def find_payer(repos: Repositories, name: str) -> Payer:
 
 def load_data(store: Store, period_from: date, period_to: date) -> BillingData:
     repos = Repositories(store)
+    # Every status but billed and void, spelled out so the (status, service_date)
+    # index finds the period's services instead of scanning every note.
+    statuses = [s.value for s in NoteStatus if s not in (NoteStatus.BILLED, NoteStatus.VOID)]
     encounters = repos.encounters.list(
-        "service_date BETWEEN ? AND ? AND status NOT IN ('billed', 'void')",
-        (period_from.isoformat(), period_to.isoformat()),
+        f"status IN ({','.join('?' * len(statuses))}) AND service_date BETWEEN ? AND ?",
+        (*statuses, period_from.isoformat(), period_to.isoformat()),
     )
     person_ids = sorted({e.participant_id for e in encounters})
     participants = {}
@@ -236,23 +250,65 @@ def preflight(store: Store, request: ExportRequest) -> tuple[Preflight, BillingD
 
 
 def export(store: Store, request: ExportRequest, progress: Progress | None = None) -> ExportResult:
-    """Check, then (unless stopped or a dry run) write and mark billed. See the module."""
+    """Check, then (unless stopped or a dry run) write and mark billed. See the module.
+
+    A real export runs in one write transaction from reading the services to marking
+    them billed, so no other writer can change a service between the pre-flight
+    check and the marking (the marking relies on that check and does not read the
+    services again). A failure anywhere rolls it all back and removes every file
+    this export wrote."""
     say = progress or (lambda _msg: None)
     refusal = billing_refusal(store)
     if refusal:
         raise BillingRefused(f"This vault cannot export claims: {refusal}.")
-    if not request.dry_run:
-        out = request.out_dir
-        if out is None or not Path(out).is_dir():
-            raise BillingRefused("Choose an existing folder to write the files to.")
-        if not os.access(out, os.W_OK):
-            raise BillingRefused("PeerTrail cannot write into that folder; choose another.")
-    say("checking")
+    if request.dry_run:
+        say("checking")
+        return _checked(store, request)[0]
+    out = request.out_dir
+    if out is None or not Path(out).is_dir():
+        raise BillingRefused("Choose an existing folder to write the files to.")
+    if not os.access(out, os.W_OK):
+        raise BillingRefused("PeerTrail cannot write into that folder; choose another.")
+    written: list[Path] = []
+    try:
+        with store.page_cache(BULK_CACHE_MIB), store.transaction():
+            say("checking")
+            result, data = _checked(store, request)
+            if result.outcome != "ready":
+                return result
+            by_payer: dict[str, list[ServiceLine]] = defaultdict(list)
+            for ln in result.preflight.lines:
+                by_payer[ln.payer_id].append(ln)
+            for t in result.totals:
+                payer = data.payers[t.payer_id]
+                say(f"writing {payer.name}")
+                result.batches.append(
+                    _write_batch(
+                        store,
+                        request,
+                        data,
+                        payer,
+                        by_payer[t.payer_id],
+                        written,
+                        result.preflight.content_hashes,
+                    )
+                )
+            result.outcome = "written"
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return result
+
+
+def _checked(store: Store, request: ExportRequest) -> tuple[ExportResult, BillingData]:
+    """The pre-flight and the totals per payer; outcome "stopped", "nothing",
+    "dry-run" or (a real export that can go on) "ready"."""
     pf, data = preflight(store, request)
     result = ExportResult(pf, "stopped", labels=problem_labels(pf.problems, data))
     if pf.stopped_everything or (pf.problems and not request.skip_invalid):
-        return result
-    by_payer: dict[str, list] = defaultdict(list)
+        return result, data
+    by_payer: dict[str, list[ServiceLine]] = defaultdict(list)
     for ln in pf.lines:
         by_payer[ln.payer_id].append(ln)
     for pid in sorted(by_payer, key=lambda i: data.payers[i].name):
@@ -268,15 +324,11 @@ def export(store: Store, request: ExportRequest, progress: Progress | None = Non
         )
     if not pf.lines:
         result.outcome = "nothing"
-        return result
-    if request.dry_run:
+    elif request.dry_run:
         result.outcome = "dry-run"
-        return result
-    for pid in sorted(by_payer, key=lambda i: data.payers[i].name):
-        say(f"writing {data.payers[pid].name}")
-        result.batches.append(_write_batch(store, request, data, data.payers[pid], by_payer[pid]))
-    result.outcome = "written"
-    return result
+    else:
+        result.outcome = "ready"
+    return result, data
 
 
 def _slug(value: str) -> str:
@@ -284,8 +336,17 @@ def _slug(value: str) -> str:
 
 
 def _write_batch(
-    store: Store, request: ExportRequest, data: BillingData, payer: Payer, lines: list
+    store: Store,
+    request: ExportRequest,
+    data: BillingData,
+    payer: Payer,
+    lines: list[ServiceLine],
+    written: list[Path],
+    content_hashes: dict[str, str],
 ) -> WrittenBatch:
+    """Write one payer's three files (added to ``written``), record the batch and mark
+    its services billed, inside the export's transaction. ``content_hashes``: the
+    pre-flight's, of the same records."""
     repos = Repositories(store)
     provider = data.provider
     assert provider is not None  # pre-flight stops everything without one
@@ -320,48 +381,45 @@ def _write_batch(
         files=names,
     )
     blobs = [x12, csv_buf.getvalue().encode("utf-8-sig"), pdf_buf.getvalue()]
-    written: list[Path] = []
-    try:
-        for name, blob in zip(names, blobs, strict=True):
-            path = out_dir / name
-            _write_new(path, blob)
-            written.append(path)
-        batch = BillingBatch(
-            id=batch_id,
-            payer_id=payer.id,
-            period_from=request.period_from,
-            period_to=request.period_to,
-            interchange_control=control,
-            files=tuple(names),
-            file_hashes=tuple(hashlib.sha256(b).hexdigest() for b in blobs),
-            encounter_ids=tuple(ln.encounter_id for ln in lines),
-            claim_count=len(claims),
-            line_count=len(lines),
-            unit_count=sum(c.units for c in claims),
-            total_cents=sum(c.charge_cents for c in claims),
-            created_by_id=store.user_id,
-            created_at=now,
-        )
-        with store.transaction():
-            repos.billing_batches.add(batch)
-            repos.encounters.mark_billed_many(
-                batch.encounter_ids,
-                batch_id,
-                at=now,
-                files=names,
-                interchange_control=control,
-                payer_id=payer.id,
-            )
-            store.conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (CONTROL_META, str(control)),
-            )
-    except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
-    return WrittenBatch(batch, payer.name, tuple(written))
+    paths = []
+    for name, blob in zip(names, blobs, strict=True):
+        path = out_dir / name
+        _write_new(path, blob)
+        written.append(path)
+        paths.append(path)
+    batch = BillingBatch(
+        id=batch_id,
+        payer_id=payer.id,
+        period_from=request.period_from,
+        period_to=request.period_to,
+        interchange_control=control,
+        files=tuple(names),
+        file_hashes=tuple(hashlib.sha256(b).hexdigest() for b in blobs),
+        encounter_ids=tuple(ln.encounter_id for ln in lines),
+        claim_count=len(claims),
+        line_count=len(lines),
+        unit_count=sum(c.units for c in claims),
+        total_cents=sum(c.charge_cents for c in claims),
+        created_by_id=store.user_id,
+        created_at=now,
+    )
+    notes = {e.id: e for e in data.encounters}
+    repos.billing_batches.add(batch)
+    repos.encounters.mark_billed_many(
+        [notes[i] for i in batch.encounter_ids],  # read and checked in this transaction
+        batch_id,
+        at=now,
+        content_hashes=content_hashes,
+        files=names,
+        interchange_control=control,
+        payer_id=payer.id,
+    )
+    store.conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (CONTROL_META, str(control)),
+    )
+    return WrittenBatch(batch, payer.name, tuple(paths))
 
 
 def _write_new(path: Path, blob: bytes) -> None:
@@ -399,16 +457,19 @@ def void_batch(store: Store, batch_id: str, reason: str) -> BillingBatch:
     if not reason.strip():
         raise BillingRefused("Say why the batch is voided: a reason is required.")
     repos = Repositories(store)
-    with store.transaction():
+    with store.page_cache(BULK_CACHE_MIB), store.transaction():
         batch = repos.billing_batches.get(batch_id)
         if batch is None or batch.deleted:
             raise BillingRefused("That billing batch is not in this vault.")
         if batch.status is BatchStatus.VOID:
             raise BillingRefused("That billing batch is already void.")
         still = [
-            e.id
-            for e in repos.encounters.list("billing_batch_id = ?", (batch_id,))
-            if e.status.value == "billed"
+            row[0]
+            for row in store.conn.execute(
+                "SELECT id FROM encounters WHERE billing_batch_id = ? AND billing_batch_id != '' "
+                "AND status = ? AND deleted = 0",
+                (batch_id, NoteStatus.BILLED.value),
+            )
         ]
         after = batch.replace(
             status=BatchStatus.VOID,

@@ -23,6 +23,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 from app.billing.claims import (
     MAX_CLAIMS_PER_SUBSCRIBER,
@@ -46,6 +47,7 @@ ADDRESS_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)  # the same names and settings recur on thousands of claims
 def text(value: str, max_len: int) -> str:
     """Upper-case ASCII without X12 separators, spaces collapsed, cut to ``max_len``."""
     s = unicodedata.normalize("NFKD", value.translate(_TRANSLIT))
@@ -58,6 +60,11 @@ def amount(cents: int) -> str:
     """X12 decimal without trailing zeros: 3300 -> 33, 3350 -> 33.5."""
     whole, frac = divmod(cents, 100)
     return str(whole) if frac == 0 else f"{whole}.{frac:02d}".rstrip("0")
+
+
+@lru_cache(maxsize=1024)  # a batch's services fall on a few dozen days
+def _d8(day: date) -> str:
+    return day.strftime("%Y%m%d")
 
 
 def split_name(display_name: str) -> tuple[str, str]:
@@ -85,10 +92,11 @@ class _Segments:
         self.items: list[str] = []
 
     def add(self, *elements: str) -> None:
-        els = list(elements)
-        while len(els) > 1 and els[-1] == "":
-            els.pop()
-        self.items.append(ELEMENT.join(els))
+        """One segment; empty elements at its end are left out."""
+        n = len(elements)
+        while n > 1 and elements[n - 1] == "":
+            n -= 1
+        self.items.append(ELEMENT.join(elements[:n]))
 
 
 def render_837p(ix: Interchange, check: bool = True) -> str:
@@ -216,5 +224,5 @@ def _claim(s: _Segments, c: Claim, specialist: User, prov: BillingProvider) -> N
             ln.place_of_service if ln.place_of_service != pos else "", "",
             COMPONENT.join(str(p) for p in cl.dx_pointers),
         )  # fmt: skip
-        s.add("DTP", "472", "D8", ln.service_date.strftime("%Y%m%d"))
+        s.add("DTP", "472", "D8", _d8(ln.service_date))
         s.add("REF", "6R", ln.encounter_id.replace("-", "").upper())

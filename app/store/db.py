@@ -169,6 +169,11 @@ class Store:
             self._depth = 0
             self.capture.mode = None
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a ``transaction()`` is open (what it reads stays as read until it ends)."""
+        return self._depth > 0
+
     def corrected_now(self) -> int:
         """Milliseconds since the epoch by this laptop's clock, corrected to the server's."""
         return self.os_clock() + self.clock_offset_ms
@@ -192,6 +197,25 @@ class Store:
             if newest_sane:
                 self.hlc.observe(newest_sane)
             self.set_meta("hlc_last", self.hlc.last)
+
+    @contextlib.contextmanager
+    def page_cache(self, mib: int) -> Iterator[None]:
+        """A larger page cache while a bulk write runs and commits. Marking 10,000
+        services billed touches some 9,000 pages (the notes, their outbox rows and
+        field stamps); in the default cache (8 MB) the capture's writes spill to the
+        WAL and are read and decrypted again, which took 0.5 s of CPU. The previous
+        size is set back afterwards, which gives the extra pages back."""
+        before = int(self.conn.execute("PRAGMA cache_size").fetchone()[0])
+        page_kib = int(self.conn.execute("PRAGMA page_size").fetchone()[0]) // 1024
+        before_kib = -before if before < 0 else before * page_kib  # negative: KiB; else pages
+        if before_kib >= mib * 1024:
+            yield  # already at least that big
+            return
+        self.conn.execute(f"PRAGMA cache_size = {-int(mib) * 1024}")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"PRAGMA cache_size = {before}")
 
     @contextlib.contextmanager
     def mode(self, mode: str) -> Iterator[None]:

@@ -9,9 +9,13 @@ encounter may change only a draft's content.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import contextlib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
+
+import sqlcipher3
 
 from app.domain import lifecycle
 from app.domain.records import (
@@ -323,52 +327,136 @@ class EncounterRepository(Repository[Encounter]):
         return self._transition(record_id, "change", lifecycle.unbill, reason=reason)
 
     def mark_billed_many(
-        self, record_ids: Sequence[str], batch_id: str, at: datetime | None = None, **detail: Any
-    ) -> list[Encounter]:
-        """Mark a whole export batch billed in one transaction, each service through
-        the life-cycle rule; one audit entry names the batch and every service."""
+        self,
+        notes: Sequence[str | Encounter],
+        batch_id: str,
+        at: datetime | None = None,
+        content_hashes: Mapping[str, str] | None = None,
+        **detail: Any,
+    ) -> int:
+        """Mark a whole export batch billed in one transaction; one audit entry names
+        the batch and every service. Returns how many services were marked.
+
+        ``notes`` are ids, read here, or the Encounter records the caller read in its
+        open transaction (the billing export reads and checks them there, under the
+        same write lock, so they are the rows being marked and are not read again).
+        Every note must pass the life-cycle rule (approved, content unchanged since
+        approval: ``lifecycle.billing_problem``); ``content_hashes`` holds the content
+        hashes the caller computed for those same records (the pre-flight's), which
+        are not computed again. Then one set-based UPDATE, guarded by status, marks
+        them all, and the capture triggers record each service's billing fields for
+        sync."""
         when = at or utcnow()
-        return self._bulk(
-            record_ids,
-            lambda n: lifecycle.mark_billed(n, batch_id, when),
-            "export",
-            batch_id,
-            **detail,
-        )
-
-    def unbill_many(self, record_ids: Sequence[str], batch_id: str, reason: str) -> list[Encounter]:
-        """Put a voided batch's services back to approved, so they can be billed again."""
-        return self._bulk(record_ids, lifecycle.unbill, "change", batch_id, reason=reason)
-
-    def _bulk(self, record_ids: Sequence[str], move, action: str, batch_id: str, **detail: Any):
-        changed = ("status", "billing_batch_id", "billed_at")
-        sql = f"UPDATE {self.table} SET " + ", ".join(f'"{k}" = ?' for k in changed)
-        sql += " WHERE id = ?"
-        out: list[Encounter] = []
+        if not self.store.in_transaction and any(isinstance(n, Encounter) for n in notes):
+            raise StoreError("Services given as records must be read in the same transaction.")
         with self.store.transaction():
-            rows = []
-            for i in range(0, len(record_ids), 500):
-                chunk = list(record_ids[i : i + 500])
-                found = {e.id: e for e in self.iter(f"id IN ({','.join('?' * len(chunk))})", chunk)}
-                for rid in chunk:
-                    if rid not in found:
-                        raise NotFound("A service in this batch is not in this vault.")
-                    after = move(found[rid])
-                    enc = self.codec.encode_field
-                    rows.append((*[enc(k, getattr(after, k)) for k in changed], rid))
-                    out.append(after)
-            self.store.conn.executemany(sql, rows)
-            audit.append(
-                self.store.conn,
-                at=utcnow(),
-                user_id=self.store.user_id,
-                device_id=self.store.device_id,
-                action=action,
-                record_type="billing_batches",
-                record_id=batch_id,
-                detail={"fields": list(changed), "encounter_ids": list(record_ids), **detail},
+            records = self._records_in_transaction(notes)
+            known = content_hashes or {}
+            given = {n.id for n in notes if isinstance(n, Encounter)}  # not read here
+            for note in records:
+                problem = lifecycle.billing_problem(
+                    note, known.get(note.id) if note.id in given else None
+                )
+                if problem:
+                    raise lifecycle.LifecycleError(problem)
+            ids = [n.id for n in records]
+            values = (NoteStatus.BILLED, batch_id, when)
+            self._bulk_update(
+                ids, values, NoteStatus.APPROVED, "only approved services can be billed"
             )
-        return out
+            self._bulk_audit("export", batch_id, ids, **detail)
+        return len(ids)
+
+    def unbill_many(self, record_ids: Sequence[str], batch_id: str, reason: str) -> int:
+        """Put a voided batch's services back to approved, so they can be billed again
+        (the life-cycle rule of ``unbill``: only a billed service; here also only one
+        billed in this batch). One set-based UPDATE; returns how many."""
+        ids = list(dict.fromkeys(record_ids))
+        with self.store.transaction():
+            values = (NoteStatus.APPROVED, "", None)
+            self._bulk_update(
+                ids, values, NoteStatus.BILLED, "this service is not billed in that batch", batch_id
+            )
+            self._bulk_audit("change", batch_id, ids, reason=reason)
+        return len(ids)
+
+    _BILLING_FIELDS = ("status", "billing_batch_id", "billed_at")
+
+    def _records_in_transaction(self, notes: Sequence[str | Encounter]) -> list[Encounter]:
+        """The notes as records: ids are read now (in the open transaction)."""
+        out: dict[str, Encounter] = {}
+        wanted = [n for n in notes if isinstance(n, str)]
+        found: dict[str, Encounter] = {}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            found.update(
+                (e.id, e) for e in self.iter(f"id IN ({','.join('?' * len(chunk))})", chunk)
+            )
+        for n in notes:
+            rec = found.get(n) if isinstance(n, str) else n
+            if rec is None:
+                raise NotFound("A service in this batch is not in this vault.")
+            out[rec.id] = rec
+        return list(out.values())
+
+    def _bulk_update(
+        self,
+        ids: list[str],
+        values: tuple[NoteStatus, str, datetime | None],
+        from_status: NoteStatus,
+        refusal: str,
+        batch_id: str | None = None,
+    ) -> None:
+        """Set the billing fields of every listed service in one statement, only where
+        the status (and batch) are still what the rule needs: all of them or none."""
+        enc = self.codec.encode_field
+        sets = ", ".join(f'"{k}" = ?' for k in self._BILLING_FIELDS)
+        sql = (
+            f"UPDATE {self.table} SET {sets} "
+            "WHERE id IN (SELECT value FROM json_each(?)) AND deleted = 0 AND +status = ?"
+        )  # "+status": look the ids up by key, not every note of that status by index
+        params = [enc(k, v) for k, v in zip(self._BILLING_FIELDS, values, strict=True)]
+        params += [json.dumps(ids), from_status.value]
+        if batch_id is not None:
+            sql += " AND +billing_batch_id = ?"
+            params.append(batch_id)
+        conn = self.store.conn
+        # A savepoint makes it all or none even when a caller catches the refusal
+        # and goes on in its transaction.
+        conn.execute("SAVEPOINT billing_marks")
+        try:
+            changed = conn.execute(sql, params).rowcount
+            if changed != len(ids):
+                conn.execute("ROLLBACK TO billing_marks")
+        except BaseException:
+            with contextlib.suppress(sqlcipher3.Error):
+                conn.execute("ROLLBACK TO billing_marks")
+            raise
+        finally:
+            with contextlib.suppress(sqlcipher3.Error):
+                conn.execute("RELEASE billing_marks")
+        if changed != len(ids):
+            # nothing was marked; say which rule stopped it
+            present = conn.execute(
+                f"SELECT count(*) FROM {self.table} WHERE deleted = 0 "
+                "AND id IN (SELECT value FROM json_each(?))",
+                (json.dumps(ids),),
+            ).fetchone()[0]
+            if present != len(ids):
+                raise NotFound("A service in this batch is not in this vault.")
+            raise lifecycle.LifecycleError(refusal)
+
+    def _bulk_audit(self, action: str, batch_id: str, ids: list[str], **detail: Any) -> None:
+        audit.append(
+            self.store.conn,
+            at=utcnow(),
+            user_id=self.store.user_id,
+            device_id=self.store.device_id,
+            action=action,
+            record_type="billing_batches",
+            record_id=batch_id,
+            detail={"fields": list(self._BILLING_FIELDS), "encounter_ids": ids, **detail},
+        )
 
     def void(self, record_id: str, by: User, reason: str) -> Encounter:
         return self._transition(record_id, "change", lambda n: lifecycle.void(n, by, reason))
