@@ -1,4 +1,5 @@
-"""Table columns that fit their table: no sideways scrolling on a small laptop.
+"""Tables of records: the app's read-only table look (:func:`read_only_table`), and
+columns that fit their table (no sideways scrolling on a small laptop).
 
 :class:`ColumnFitter` keeps a QTableView's visible columns exactly as wide as its
 viewport. Each column has a natural width (its widest text, measured by the page
@@ -20,9 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt
+from PySide6.QtCore import QAbstractItemModel, QEvent, QObject, QPoint, Qt
 from PySide6.QtGui import QAction, QFont, QFontMetrics
-from PySide6.QtWidgets import QHeaderView, QMenu, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView
 
 #: How many rows are measured for natural widths (wider rows further down are cut
 #: with "…", which the elastic columns do anyway).
@@ -210,3 +211,28 @@ class ColumnFitter(QObject):
             action.toggled.connect(lambda on, c=col: self.set_shown(c, on))
             menu.addAction(action)
         return menu
+
+
+def read_only_table(
+    name: str, accessible: str = "", model: QAbstractItemModel | None = None
+) -> QTableView:
+    """A list of records as the app shows them: whole rows selected one at a time,
+    not editable, alternating rows, no grid, no row numbers, headers left-aligned."""
+    t = QTableView()
+    t.setObjectName(name)
+    if accessible:
+        t.setAccessibleName(accessible)
+    if model is not None:
+        t.setModel(model)
+    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.setAlternatingRowColors(True)
+    t.setWordWrap(False)
+    t.setShowGrid(False)
+    t.verticalHeader().hide()
+    header = t.horizontalHeader()
+    header.setStretchLastSection(True)
+    header.setHighlightSections(False)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    return t

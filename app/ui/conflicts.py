@@ -26,7 +26,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -34,7 +33,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QStackedWidget,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -44,6 +42,7 @@ from app.domain import conflict_resolution as cr
 from app.domain.lifecycle import LifecycleError
 from app.store import syncui_queries as q
 from app.store.errors import StoreError
+from app.ui.columns import read_only_table
 from app.ui.context import AppContext, Page
 from app.ui.start import message_for
 
@@ -257,24 +256,6 @@ class RejectedModel(QAbstractTableModel):
         return None
 
 
-def _table(name: str, model: QAbstractTableModel) -> QTableView:
-    t = QTableView()
-    t.setObjectName(name)
-    t.setModel(model)
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.setAlternatingRowColors(True)
-    t.setWordWrap(False)
-    t.setShowGrid(False)
-    t.verticalHeader().hide()
-    header = t.horizontalHeader()
-    header.setStretchLastSection(True)
-    header.setHighlightSections(False)
-    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-    return t
-
-
 class _Side(QFrame):
     """One version: a heading, who/when, and the text (read-only)."""
 
@@ -331,7 +312,7 @@ class ConflictsPage(Page):
         self.tabs.setAccessibleName(self.tr("Conflicts and refused changes"))
 
         # -- tab 1: conflicts ------------------------------------------------------------
-        self.list = _table("conflictList", self.model)
+        self.list = read_only_table("conflictList", model=self.model)
         self.list.setAccessibleName(self.tr("Conflicts to look at"))
         self.list.selectionModel().currentRowChanged.connect(self._on_current)
         self.list.setMaximumHeight(190)
@@ -449,7 +430,7 @@ class ConflictsPage(Page):
         t1.addWidget(self.detail_box, 1)
 
         # -- tab 2: refused changes ------------------------------------------------------
-        self.rejected = _table("rejectedList", self.rejected_model)
+        self.rejected = read_only_table("rejectedList", model=self.rejected_model)
         self.rejected.setAccessibleName(self.tr("Changes the server refused"))
         self.rejected.setWordWrap(True)
         self.rejected.setTextElideMode(Qt.TextElideMode.ElideNone)

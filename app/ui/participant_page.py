@@ -18,7 +18,6 @@ from typing import Any
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QBoxLayout,
     QCheckBox,
     QDialog,
@@ -31,7 +30,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -41,7 +39,7 @@ from app.domain.attention import ConsentState, Reason
 from app.domain.records import BARC10_ITEMS, Goal, GoalStatus, Participant, RecoveryDomain
 from app.store import records_queries as rq
 from app.ui.barc_chart import Barc10Chart
-from app.ui.columns import ColumnFitter
+from app.ui.columns import ColumnFitter, read_only_table
 from app.ui.context import AppContext, Page
 from app.ui.record_dialogs import Barc10Dialog, ConsentDialog, GoalDialog, RevokeDialog
 from app.ui.record_models import ID_ROLE, Barc10Model, ConsentModel, TimelineModel, short_date
@@ -54,24 +52,6 @@ BADGE_NAMES = {
     Reason.GOALS_OVERDUE: "badgeGoals",
     Reason.CONSENT: "badgeConsent",
 }
-
-
-def _table(accessible: str, name: str) -> QTableView:
-    t = QTableView()
-    t.setObjectName(name)
-    t.setAccessibleName(accessible)
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.setAlternatingRowColors(True)
-    t.setWordWrap(False)
-    t.setShowGrid(False)
-    t.verticalHeader().hide()
-    h = t.horizontalHeader()
-    h.setStretchLastSection(True)
-    h.setHighlightSections(False)
-    h.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-    return t
 
 
 def _value_label() -> QLabel:
@@ -353,7 +333,7 @@ class ParticipantPage(Page):
     def _consents_tab(self) -> QWidget:
         tr = self.tr
         self.consent_model = ConsentModel(self)
-        self.consent_table = _table(tr("Consents"), "consentTable")
+        self.consent_table = read_only_table("consentTable", tr("Consents"))
         self.consent_table.setModel(self.consent_model)
         self.consent_table.selectionModel().currentRowChanged.connect(self._consent_selected)
         self.consent_detail = QLabel()
@@ -395,7 +375,7 @@ class ParticipantPage(Page):
         tr = self.tr
         self.chart = Barc10Chart()
         self.barc_model = Barc10Model(self)
-        self.barc_table = _table(tr("BARC-10 assessments"), "barcTable")
+        self.barc_table = read_only_table("barcTable", tr("BARC-10 assessments"))
         self.barc_table.setModel(self.barc_model)
         self.barc_fitter = ColumnFitter(self.barc_table, elastic=(0,), stretch=(0,))
         self.barc_table.selectionModel().currentRowChanged.connect(self._barc_selected)
@@ -439,7 +419,7 @@ class ParticipantPage(Page):
     def _timeline_tab(self) -> QWidget:
         tr = self.tr
         self.timeline_model = TimelineModel(self)
-        self.timeline_table = _table(tr("Timeline of encounters"), "timelineTable")
+        self.timeline_table = read_only_table("timelineTable", tr("Timeline of encounters"))
         self.timeline_table.setModel(self.timeline_model)
         TL = TimelineModel
         self.timeline_fitter = ColumnFitter(
