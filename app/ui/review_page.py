@@ -18,7 +18,6 @@ from datetime import date, datetime
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -46,6 +45,7 @@ from app.ui.columns import ColumnFitter, measure_columns
 from app.ui.context import AppContext, Page
 from app.ui.start import message_for
 from app.ui.supervisor_widgets import AuditTrailDialog, PassphraseDialog, plural
+from app.ui.table_model import RowsTableModel
 from app.ui.theme import dark_sheet, is_dark
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -63,7 +63,7 @@ def _local(at: datetime) -> str:
     return f"{t:%b} {t.day}, {t.year} {t:%H:%M}"
 
 
-class QueueModel(QAbstractTableModel):
+class QueueModel(RowsTableModel):
     HEADERS = ("Service", "Participant", "Specialist", "Units", "Waiting", "")
 
     def __init__(self, parent: Any = None) -> None:
@@ -85,21 +85,6 @@ class QueueModel(QAbstractTableModel):
 
     def rows(self) -> list[q.QueueRow]:
         return list(self._rows)
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.tr(self.HEADERS[section])
-        return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):

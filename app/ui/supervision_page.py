@@ -16,7 +16,6 @@ from datetime import date
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QDate,
     QModelIndex,
     QPersistentModelIndex,
@@ -52,6 +51,7 @@ from app.store import supervisor_queries as q
 from app.ui.context import AppContext, Page
 from app.ui.start import message_for
 from app.ui.supervisor_widgets import PassphraseDialog, plural
+from app.ui.table_model import RowsTableModel
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -61,7 +61,7 @@ def _day(d: date) -> str:
     return f"{d:%b} {d.day}, {d.year}"
 
 
-class SessionModel(QAbstractTableModel):
+class SessionModel(RowsTableModel):
     HEADERS = ("Date", "Format", "Min", "Signed", "With")
 
     def __init__(self, parent: Any = None) -> None:
@@ -81,21 +81,6 @@ class SessionModel(QAbstractTableModel):
 
     def find(self, session_id: str) -> int:
         return next((i for i, r in enumerate(self._rows) if r.session.id == session_id), -1)
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.tr(self.HEADERS[section])
-        return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
