@@ -13,12 +13,10 @@ refused, with its reason.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QCoreApplication,
     QModelIndex,
     QPersistentModelIndex,
@@ -45,6 +43,7 @@ from app.store.errors import StoreError
 from app.ui.columns import read_only_table
 from app.ui.context import AppContext, Page
 from app.ui.start import message_for
+from app.ui.table_model import RowsTableModel
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -142,23 +141,12 @@ def who_text(view: q.ConflictView, stamp: str, lost: bool) -> str:
 # -- models ------------------------------------------------------------------------------
 
 
-class ConflictListModel(QAbstractTableModel):
+class ConflictListModel(RowsTableModel):
     """Open conflicts, one row each."""
 
     COL_RECORD, COL_FIELD, COL_PERSON, COL_KIND = range(4)
     HEADERS = ("Record", "Field", "Participant", "Kind")
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[q.ConflictView] = []
-
-    def set_rows(self, rows: Sequence[q.ConflictView]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def clear(self) -> None:
-        self.set_rows([])
+    _rows: list[q.ConflictView]
 
     def view(self, row: int) -> q.ConflictView:
         return self._rows[row]
@@ -168,19 +156,6 @@ class ConflictListModel(QAbstractTableModel):
             if v.id == conflict_id:
                 return i
         return -1
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _t(self.HEADERS[section]) if 0 <= section < len(self.HEADERS) else None
-        return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
@@ -203,36 +178,12 @@ class ConflictListModel(QAbstractTableModel):
         return None
 
 
-class RejectedModel(QAbstractTableModel):
+class RejectedModel(RowsTableModel):
     """Changes the server refused, newest first."""
 
     COL_WHEN, COL_RECORD, COL_FIELD, COL_PERSON, COL_REASON = range(5)
     HEADERS = ("When", "Record", "Field", "Participant", "The server's reason")
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[q.RejectedView] = []
-
-    def set_rows(self, rows: Sequence[q.RejectedView]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def clear(self) -> None:
-        self.set_rows([])
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _t(self.HEADERS[section]) if 0 <= section < len(self.HEADERS) else None
-        return None
+    _rows: list[q.RejectedView]
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):

@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableView,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -41,7 +40,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.lifecycle import NARRATIVE_FIELDS, NARRATIVE_LABELS
 from app.store import supervisor_queries as q
-from app.ui.columns import ColumnFitter, measure_columns
+from app.ui.columns import ColumnFitter, measure_columns, read_only_table
 from app.ui.context import AppContext, Page
 from app.ui.start import message_for
 from app.ui.supervisor_widgets import AuditTrailDialog, PassphraseDialog, plural
@@ -253,10 +252,9 @@ class ReviewPage(Page):
         self.model = QueueModel(self)
         self.proxy = QueueFilter(self)
         self.proxy.setSourceModel(self.model)
-        self.table = QTableView()
-        self.table.setObjectName("reviewQueue")
-        self.table.setAccessibleName(self.tr("Notes waiting for review"))
-        self.table.setModel(self.proxy)
+        self.table = read_only_table(
+            "reviewQueue", self.tr("Notes waiting for review"), model=self.proxy
+        )
         # The queue arrives in review order (conflicts, then oldest first); it is sorted
         # again only when the person clicks a column header.
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
@@ -270,18 +268,10 @@ class ReviewPage(Page):
             hide_order=(4, 3),
             min_chars={1: 15, 2: 12, 5: 6},
         )
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # batch
         h = self.table.horizontalHeader()
         h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        h.setStretchLastSection(True)
         h.setResizeContentsPrecision(60)  # widths from the first rows, not all 2,000
-        h.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
 
         self.batch_button = QPushButton(self.tr("Approve selected…"))

@@ -23,14 +23,12 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDateEdit,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -40,7 +38,6 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSpinBox,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -48,6 +45,7 @@ from PySide6.QtWidgets import (
 from app.domain.records import Modality, SupervisionFormat, SupervisionSession
 from app.domain.supervision import MAX_SESSION_MINUTES, TOPICS
 from app.store import supervisor_queries as q
+from app.ui.columns import ColumnFitter, measure_columns, read_only_table
 from app.ui.context import AppContext, Page
 from app.ui.start import message_for
 from app.ui.supervisor_widgets import PassphraseDialog, plural
@@ -142,22 +140,14 @@ class SupervisionPage(Page):
         self.count_label.setObjectName("hint")
 
         self.model = SessionModel(self)
-        self.table = QTableView()
-        self.table.setObjectName("sessionTable")
-        self.table.setAccessibleName(self.tr("Supervision sessions"))
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        h = self.table.horizontalHeader()
-        h.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        h.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
-        h.setMinimumSectionSize(40)
-        h.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table = read_only_table(
+            "sessionTable", self.tr("Supervision sessions"), model=self.model
+        )
+        # "With" (the names) gives up room, then Format hides, before the list would
+        # scroll sideways (app/ui/columns.py).
+        self.fitter = ColumnFitter(
+            self.table, elastic=(4,), stretch=(4,), hide_order=(1,), min_chars={4: 8}
+        )
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
 
         self.new_button = QPushButton(self.tr("New session"))
@@ -420,6 +410,7 @@ class SupervisionPage(Page):
 
     def _show_sessions(self, rows: list[q.SessionRow]) -> None:
         self.model.set_rows(rows)
+        self.fitter.set_natural(measure_columns(self.table))
         noun = plural(self, len(rows), "1 session", "{n} sessions")
         self.count_label.setText(noun)
         if self._selected_id:

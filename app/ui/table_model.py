@@ -7,6 +7,7 @@ Subclasses set ``HEADERS`` and keep their rows in ``self._rows``; they write onl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -18,7 +19,18 @@ class RowsTableModel(QAbstractTableModel):
     """Rows in a list, one column per header."""
 
     HEADERS: ClassVar[tuple[str, ...]] = ()
-    _rows: list[Any]
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Any] = []
+
+    def set_rows(self, rows: Sequence[Any]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def clear(self) -> None:
+        self.set_rows([])
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
