@@ -583,7 +583,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.data_dir is None:
         args.data_dir = default_data_dir()
     if not args.command:
-        from app.ui.app import run_gui
+        from app.ui.shell.app import run_gui
 
         return run_gui(args.data_dir)
     try:

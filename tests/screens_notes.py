@@ -28,11 +28,11 @@ from app.domain.records import GoalStatus, NoteStatus
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from app.ui.app import make_application
-from app.ui.context import AppContext
-from app.ui.note_editor import NoteEditorPage
-from app.ui.start import Session
-from app.ui.tasks import TaskManager
+from app.ui.notes.note_editor import NoteEditorPage
+from app.ui.shell.app import make_application
+from app.ui.shell.context import AppContext
+from app.ui.shell.tasks import TaskManager
+from app.ui.start.start import Session
 
 FAST_KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
 TODAY = date.today()

@@ -11,7 +11,7 @@ folder (vaults and preferences), with invented people only:
   page, the status bar's sync states, Preferences, the billing export with its
   pre-flight list, About, the smallest window and the locked screen;
 - the supervisor's team demo, opened from the start screen as a person would
-  (app.ui.supervisor_demo): Team, Review with a note selected, Supervision.
+  (app.ui.start.supervisor_demo): Team, Review with a note selected, Supervision.
 
 It saves ``<screen>.png`` files into OUT_DIR (the Makefile uses the ignored folder
 ``screenshots-tmp/``); dialogs are grabbed on their own. Scaling comes from
@@ -43,10 +43,10 @@ from app.store.codec import codec
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from app.ui.app import load_style_sheet, make_application
-from app.ui.main_window import MainWindow
-from app.ui.sync_ui import OFFLINE, ONLINE, SyncState, error_message
-from app.ui.theme import apply_theme
+from app.ui.shell.app import load_style_sheet, make_application
+from app.ui.shell.main_window import MainWindow
+from app.ui.shell.theme import apply_theme
+from app.ui.sync.sync_ui import OFFLINE, ONLINE, SyncState, error_message
 
 PASSPHRASE = "screenshot tour passphrase"
 TODAY = date.today()  # the app counts "days since contact" from the real today
@@ -436,7 +436,7 @@ def specialist_day(window: MainWindow, out: Path) -> None:
     status_states(window, out)
 
     # Dialogs, each grabbed on its own.
-    from app.ui.preferences import PreferencesDialog
+    from app.ui.shell.preferences import PreferencesDialog
 
     prefs = PreferencesDialog(window.settings, window.ctx, window.sync_controller, window)
     prefs.show()
@@ -459,7 +459,7 @@ def specialist_day(window: MainWindow, out: Path) -> None:
     billing.reject()
     settle(window)
 
-    from app.ui.about import AboutDialog
+    from app.ui.shell.about import AboutDialog
 
     about = AboutDialog(window, Path("~/.local/share/PeerTrail"))
     about.show()

@@ -25,12 +25,12 @@ from app.domain.records import TimeCategory
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from app.ui.app import make_application
-from app.ui.context import AppContext
-from app.ui.hours_page import HoursPage
-from app.ui.search import SearchBar
-from app.ui.start import Session
-from app.ui.tasks import TaskManager
+from app.ui.hours.hours_page import HoursPage
+from app.ui.search.search import SearchBar
+from app.ui.shell.app import make_application
+from app.ui.shell.context import AppContext
+from app.ui.shell.tasks import TaskManager
+from app.ui.start.start import Session
 
 TODAY = date(2026, 11, 20)
 KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}

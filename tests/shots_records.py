@@ -27,11 +27,11 @@ from app.store import vault as vault_module
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from app.ui.app import make_application
-from app.ui.caseload import CaseloadModel, CaseloadView
-from app.ui.context import AppContext
-from app.ui.start import Session
-from app.ui.tasks import TaskManager
+from app.ui.caseload.caseload import CaseloadModel, CaseloadView
+from app.ui.shell.app import make_application
+from app.ui.shell.context import AppContext
+from app.ui.shell.tasks import TaskManager
+from app.ui.start.start import Session
 
 FAST_KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
 
@@ -102,7 +102,7 @@ def main(out: Path) -> None:
     ctx = AppContext(tasks, session, user)
 
     from app.store.caseload_queries import caseload_rows
-    from app.ui.participant_page import ParticipantPage
+    from app.ui.participant.participant_page import ParticipantPage
 
     model = CaseloadModel()
     view = CaseloadView(model)

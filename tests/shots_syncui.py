@@ -29,14 +29,21 @@ from app.domain.records import (
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from app.ui.app import make_application
-from app.ui.conflicts import ConflictsPage
-from app.ui.context import AppContext
-from app.ui.preferences import PreferencesDialog
-from app.ui.settings import Settings
-from app.ui.start import Session
-from app.ui.sync_ui import OFFLINE, ONLINE, SyncController, SyncState, SyncStatus, error_message
-from app.ui.tasks import TaskManager
+from app.ui.shell.app import make_application
+from app.ui.shell.context import AppContext
+from app.ui.shell.preferences import PreferencesDialog
+from app.ui.shell.settings import Settings
+from app.ui.shell.tasks import TaskManager
+from app.ui.start.start import Session
+from app.ui.sync.conflicts import ConflictsPage
+from app.ui.sync.sync_ui import (
+    OFFLINE,
+    ONLINE,
+    SyncController,
+    SyncState,
+    SyncStatus,
+    error_message,
+)
 from tests.conftest import FAST_KDF, PASSPHRASE
 from tests.server_proc import DEFAULT_PASSWORD, start_server
 from tests.test_ui_sync import OtherLaptop

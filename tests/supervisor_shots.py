@@ -23,13 +23,13 @@ from app.domain.records import Role
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from app.ui.app import make_application
-from app.ui.context import AppContext
-from app.ui.review_page import ReviewPage
-from app.ui.start import Session
-from app.ui.supervision_page import SupervisionPage
-from app.ui.tasks import TaskManager
-from app.ui.team_page import TeamPage
+from app.ui.review.review_page import ReviewPage
+from app.ui.shell.app import make_application
+from app.ui.shell.context import AppContext
+from app.ui.shell.tasks import TaskManager
+from app.ui.start.start import Session
+from app.ui.supervision.supervision_page import SupervisionPage
+from app.ui.team.team_page import TeamPage
 
 KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
 

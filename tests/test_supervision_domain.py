@@ -232,7 +232,7 @@ def test_supervisor_core_needs_no_qt():
 
 
 def test_open_demo_team_fills_once_beside_the_real_vault(tmp_path, fast_kdf):
-    from app.ui.supervisor_demo import demo_team_dir, open_demo_team
+    from app.ui.start.supervisor_demo import demo_team_dir, open_demo_team
 
     data = tmp_path / "data"
     reports: list[tuple] = []

@@ -6,7 +6,7 @@ import tomllib
 
 from PySide6.QtWidgets import QDialogButtonBox
 
-from app.ui.about import show_about
+from app.ui.shell.about import show_about
 from tests.helpers import ROOT, run_cli
 
 

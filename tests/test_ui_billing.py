@@ -13,10 +13,10 @@ from PySide6.QtWidgets import QApplication
 
 from app.store.db import Store
 from app.store.repositories import Repositories
-from app.ui.app import load_style_sheet
-from app.ui.billing_dialog import BillingDialog, ProblemModel
-from app.ui.start import Session
-from app.ui.tasks import TaskManager
+from app.ui.billing.billing_dialog import BillingDialog, ProblemModel
+from app.ui.shell.app import load_style_sheet
+from app.ui.shell.tasks import TaskManager
+from app.ui.start.start import Session
 from tests.billing_world import TODAY, make_world, service
 from tests.x12check import pyx12_errors
 

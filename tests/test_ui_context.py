@@ -4,7 +4,7 @@ after a lock, and the "what changed" broadcast that refreshes pages."""
 from __future__ import annotations
 
 from app.domain.records import Role
-from app.ui.context import Page
+from app.ui.shell.context import Page
 from tests.helpers import add_person
 from tests.ui_support import ctx_repos, settle
 

@@ -1,6 +1,6 @@
 """The screens fit a modest laptop: at the default window size (1000x700) and at the
 smallest one (720x560) no page scrolls sideways, whatever the demo caseload holds;
-table columns fit their tables (app.ui.columns); what the code paints itself
+table columns fit their tables (app.ui.common.columns); what the code paints itself
 follows the dark scheme."""
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from app.domain import hours
 from app.domain.records import TimeCategory
 from app.store.db import Store
 from app.store.vault import Vault
-from app.ui.app import load_style_sheet, make_application
-from app.ui.columns import ColumnFitter
-from app.ui.hours_page import WeekModel
-from app.ui.main_window import MainWindow
-from app.ui.theme import apply_theme, themed
+from app.ui.common.columns import ColumnFitter
+from app.ui.hours.hours_page import WeekModel
+from app.ui.shell.app import load_style_sheet, make_application
+from app.ui.shell.main_window import MainWindow
+from app.ui.shell.theme import apply_theme, themed
 from tests.conftest import PASSPHRASE
 
 # -- the column fitter -----------------------------------------------------------------------
@@ -209,7 +209,7 @@ def test_no_page_scrolls_sideways(qtbot, demo_dir, size):
     ],
 )
 def test_painted_pairs_are_readable_in_both_schemes(fg, bg):
-    from app.ui.theme import contrast, dark_color
+    from app.ui.shell.theme import contrast, dark_color
 
     assert contrast(fg, bg) >= 4.5
     assert contrast(dark_color(fg[1:]), dark_color(bg[1:])) >= 4.5

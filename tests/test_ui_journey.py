@@ -43,14 +43,14 @@ from app.store.digest import state_digest
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from app.ui import settings as prefs
-from app.ui.conflicts import ConflictsPage
-from app.ui.hours_page import HoursPage
-from app.ui.main_window import TITLE, MainWindow
-from app.ui.note_editor import NoteEditorPage
-from app.ui.participant_form import ParticipantForm
-from app.ui.participant_page import TAB_GOALS, TAB_TIMELINE, ParticipantPage
-from app.ui.record_dialogs import GoalDialog
+from app.ui.caseload.participant_form import ParticipantForm
+from app.ui.hours.hours_page import HoursPage
+from app.ui.notes.note_editor import NoteEditorPage
+from app.ui.participant.participant_page import TAB_GOALS, TAB_TIMELINE, ParticipantPage
+from app.ui.participant.record_dialogs import GoalDialog
+from app.ui.shell import settings as prefs
+from app.ui.shell.main_window import TITLE, MainWindow
+from app.ui.sync.conflicts import ConflictsPage
 from sync.client import SyncClient, make_session
 from tests.conftest import FAST_KDF
 from tests.note_support import FakeClock

@@ -30,7 +30,7 @@ from app.domain.records import (
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from app.ui.note_editor import NoteEditorPage
+from app.ui.notes.note_editor import NoteEditorPage
 from tests.conftest import PASSPHRASE
 from tests.note_support import FakeClock, person_with_goals
 from tests.ui_support import ctx_repos, settle

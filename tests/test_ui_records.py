@@ -23,12 +23,12 @@ from app.domain.records import (
 )
 from app.store.caseload_queries import caseload_rows
 from app.store.records_queries import ImportPreview, TimelineRow
-from app.ui import caseload as cl
-from app.ui.caseload import CaseloadModel, CaseloadView
-from app.ui.import_dialog import BAD, OK, WARNING, ImportDialog, PreviewModel
-from app.ui.participant_form import ParticipantForm
-from app.ui.participant_page import TAB_GOALS, TAB_TIMELINE, ParticipantPage
-from app.ui.record_models import ID_ROLE, Barc10Model, ConsentModel, TimelineModel
+from app.ui.caseload import caseload as cl
+from app.ui.caseload.caseload import CaseloadModel, CaseloadView
+from app.ui.caseload.import_dialog import BAD, OK, WARNING, ImportDialog, PreviewModel
+from app.ui.caseload.participant_form import ParticipantForm
+from app.ui.participant.participant_page import TAB_GOALS, TAB_TIMELINE, ParticipantPage
+from app.ui.participant.record_models import ID_ROLE, Barc10Model, ConsentModel, TimelineModel
 from tests.helpers import add_person
 from tests.ui_support import ctx_repos, settle
 

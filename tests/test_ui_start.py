@@ -17,9 +17,9 @@ from app.paths import demo_data_dir
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import DBFILE, KEYFILE, Vault
-from app.ui import start as start_module
-from app.ui.main_window import DEMO_TITLE, TITLE, MainWindow
-from app.ui.tasks import TaskManager
+from app.ui.shell.main_window import DEMO_TITLE, TITLE, MainWindow
+from app.ui.shell.tasks import TaskManager
+from app.ui.start import start as start_module
 from tests.conftest import PASSPHRASE
 
 NEW_PASSPHRASE = "a brand new passphrase"
@@ -438,7 +438,7 @@ def test_progress_reports_of_any_shape():
 def test_run_gui_shows_the_window_with_the_style_sheet(qtbot, data_dir, fast_kdf, monkeypatch):
     from PySide6.QtWidgets import QApplication
 
-    from app.ui.app import load_style_sheet, run_gui
+    from app.ui.shell.app import load_style_sheet, run_gui
 
     assert "QPushButton#primary" in load_style_sheet()
     seen: list[str] = []
@@ -465,7 +465,7 @@ def test_run_gui_shows_the_window_with_the_style_sheet(qtbot, data_dir, fast_kdf
 
 
 def test_team_demo_opens_the_supervisor_screens_beside_the_real_vault(qtbot, make_window, data_dir):
-    from app.ui.supervisor_demo import demo_team_dir
+    from app.ui.start.supervisor_demo import demo_team_dir
 
     w = make_window(data_dir)
     qtbot.mouseClick(w.start.create_page.team_demo_button, Qt.MouseButton.LeftButton)

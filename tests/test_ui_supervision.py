@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from app.demo_team import fill_demo_team
 from app.domain.records import Role, SupervisionSession, SupervisionTopic, TimeCategory, User
 from app.store import supervisor_queries as q
-from app.ui.supervision_page import SupervisionPage
+from app.ui.supervision.supervision_page import SupervisionPage
 from tests.conftest import PASSPHRASE
 from tests.ui_support import ctx_repos, settle
 

@@ -18,8 +18,8 @@ from app.store.digest import state_digest
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from app.ui.conflicts import ConflictsPage
-from app.ui.sync_ui import OFFLINE, ONLINE, SyncController, SyncStatus, Timing, WorkerReplica
+from app.ui.sync.conflicts import ConflictsPage
+from app.ui.sync.sync_ui import OFFLINE, ONLINE, SyncController, SyncStatus, Timing, WorkerReplica
 from sync.client import SyncClient, make_session
 from tests.conftest import FAST_KDF, PASSPHRASE
 from tests.server_proc import DEFAULT_PASSWORD, start_server
@@ -437,8 +437,8 @@ def test_refused_changes_listed_with_the_servers_reason(qtbot, app_ctx, controll
 
 
 def test_enrolment_from_the_preferences_dialog(qtbot, app_ctx, controller, server, ann, tmp_path):
-    from app.ui.preferences import PreferencesDialog
-    from app.ui.settings import Settings
+    from app.ui.shell.preferences import PreferencesDialog
+    from app.ui.shell.settings import Settings
 
     c = controller(qtbot, app_ctx)
     d = PreferencesDialog(Settings.at(str(tmp_path / "prefs.ini")), app_ctx, c)

@@ -14,11 +14,11 @@ from PySide6.QtWidgets import QApplication, QLineEdit
 from app.domain import conflict_resolution as cr
 from app.domain.records import Conflict, Payer
 from app.store import syncui_queries as q
-from app.ui import settings as s
-from app.ui.conflicts import ConflictListModel, RejectedModel, field_label, record_text
-from app.ui.idle import IdleWatcher
-from app.ui.preferences import PreferencesDialog, check_address, check_fingerprint
-from app.ui.sync_ui import (
+from app.ui.shell import settings as s
+from app.ui.shell.idle import IdleWatcher
+from app.ui.shell.preferences import PreferencesDialog, check_address, check_fingerprint
+from app.ui.sync.conflicts import ConflictListModel, RejectedModel, field_label, record_text
+from app.ui.sync.sync_ui import (
     OFFLINE,
     ONLINE,
     SyncController,

@@ -7,8 +7,15 @@ import re
 
 import pytest
 
-from app.ui.app import load_style_sheet, make_application
-from app.ui.theme import HEX, apply_theme, contrast, dark_color, dark_sheet, relative_luminance
+from app.ui.shell.app import load_style_sheet, make_application
+from app.ui.shell.theme import (
+    HEX,
+    apply_theme,
+    contrast,
+    dark_color,
+    dark_sheet,
+    relative_luminance,
+)
 
 # (foreground, background) pairs the sheets put together, as written for the light scheme.
 PAIRS = [

@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt
 from app.store.db import Store
 from app.store.replica import StoreReplica
 from app.store.vault import Vault
-from app.ui.main_window import MainWindow
-from app.ui.welcome import WELCOME_POINTS
+from app.ui.shell.main_window import MainWindow
+from app.ui.start.welcome import WELCOME_POINTS
 from tests.conftest import PASSPHRASE
 from tests.server_proc import DEFAULT_PASSWORD, start_server
 

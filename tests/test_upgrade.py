@@ -180,7 +180,7 @@ def test_a_newer_vault_is_refused_by_the_command_line(tmp_path: Path):
 def test_a_newer_vault_is_refused_by_the_window(qtbot, tmp_path: Path):
     from PySide6.QtCore import Qt
 
-    from app.ui.main_window import MainWindow
+    from app.ui.shell.main_window import MainWindow
 
     vault = _newer_vault(tmp_path)
     newest = FIXTURE_DIRS[max(KNOWN)]

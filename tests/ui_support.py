@@ -1,7 +1,7 @@
 """Fixtures for testing one page of the workspace on a real vault: a real
 SQLCipher file, the real database worker thread and a real Qt event loop.
 
-``app_ctx`` gives an :class:`app.ui.context.AppContext` for the vault's owner (a
+``app_ctx`` gives an :class:`app.ui.shell.context.AppContext` for the vault's owner (a
 specialist); ``app_ctx_for(role)`` makes one whose owner has another role.
 Tests wait for the worker with :func:`settle`, never with sleeps. Data is set up
 with ``ctx_repos(ctx)`` before the page is shown (the worker is idle then).
@@ -16,9 +16,9 @@ import pytest
 from app.domain.records import Role
 from app.store.db import Store
 from app.store.repositories import Repositories
-from app.ui.context import AppContext
-from app.ui.start import Session
-from app.ui.tasks import TaskManager
+from app.ui.shell.context import AppContext
+from app.ui.shell.tasks import TaskManager
+from app.ui.start.start import Session
 
 
 def settle(qtbot, ctx: AppContext, timeout: int = 10_000) -> None:

@@ -2,7 +2,7 @@
 service timer's arithmetic, units in words, modifiers that follow the modality,
 what still keeps a draft from being signed, and what to do with a returned note.
 
-The editor (app/ui/note_editor.py) shows what these functions decide; keeping them
+The editor (app/ui/notes/note_editor.py) shows what these functions decide; keeping them
 here lets them be tested without widgets and reused by other screens.
 """
 

@@ -24,8 +24,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QCoreApplication
 
-from app.ui.app import make_application
-from app.ui.main_window import MainWindow
+from app.ui.shell.app import make_application
+from app.ui.shell.main_window import MainWindow
 from tests.screenshot_tour import wait_until
 
 

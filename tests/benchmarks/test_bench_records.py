@@ -46,11 +46,11 @@ from app.store.caseload_queries import caseload_rows
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from app.ui.caseload import CaseloadModel, CaseloadView
-from app.ui.context import AppContext
-from app.ui.participant_page import TAB_TIMELINE, ParticipantPage
-from app.ui.start import Session
-from app.ui.tasks import TaskManager
+from app.ui.caseload.caseload import CaseloadModel, CaseloadView
+from app.ui.participant.participant_page import TAB_TIMELINE, ParticipantPage
+from app.ui.shell.context import AppContext
+from app.ui.shell.tasks import TaskManager
+from app.ui.start.start import Session
 
 PASSPHRASE = "bench passphrase 2026"
 TODAY = date(2026, 11, 20)

@@ -2,8 +2,8 @@
 
 Workload **search-ui** on the five-year demo vault (``fill_demo(participants=300,
 years=5, seed=1)``, reused from tests/benchmarks/demo_cache.py): a
-:class:`app.ui.search.SearchBox` in a shown window (offscreen platform), the real
-database worker and :class:`app.ui.context.AppContext`. 60 queries like those of
+:class:`app.ui.search.search.SearchBox` in a shown window (offscreen platform), the real
+database worker and :class:`app.ui.shell.context.AppContext`. 60 queries like those of
 the foundation's search benchmark (names, and 1-3 words from notes, each word a
 prefix of 2-6 letters) are typed one key at a time with QTest key clicks:
 
@@ -34,10 +34,10 @@ from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.search import search
-from app.ui.context import AppContext
-from app.ui.search import SearchBar
-from app.ui.start import Session
-from app.ui.tasks import TaskManager
+from app.ui.search.search import SearchBar
+from app.ui.shell.context import AppContext
+from app.ui.shell.tasks import TaskManager
+from app.ui.start.start import Session
 from tests.benchmarks.demo_cache import PASSPHRASE, copy_of_demo_vault
 
 RESULTS = Path(__file__).parent / "results" / "search_ui.json"

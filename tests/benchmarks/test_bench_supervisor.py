@@ -29,11 +29,11 @@ from app.store import supervisor_queries as q
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from app.ui.context import AppContext
-from app.ui.review_page import ReviewPage
-from app.ui.start import Session
-from app.ui.tasks import TaskManager
-from app.ui.team_page import TeamPage
+from app.ui.review.review_page import ReviewPage
+from app.ui.shell.context import AppContext
+from app.ui.shell.tasks import TaskManager
+from app.ui.start.start import Session
+from app.ui.team.team_page import TeamPage
 
 TODAY = date(2026, 11, 20)
 RESULTS = Path(__file__).parent / "results" / "supervisor.json"

@@ -35,10 +35,10 @@ from app.store.db import Store
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from app.ui.context import AppContext
-from app.ui.start import Session
-from app.ui.sync_ui import SyncController
-from app.ui.tasks import TaskManager
+from app.ui.shell.context import AppContext
+from app.ui.shell.tasks import TaskManager
+from app.ui.start.start import Session
+from app.ui.sync.sync_ui import SyncController
 from sync.client import SyncClient, make_session
 from tests.benchmarks.test_bench_sync_link import (
     BYTES_PER_S,

@@ -1,0 +1,1 @@
+"""The billing export dialog."""

@@ -1,0 +1,394 @@
+"""The billing export dialog: pick a period and a payer, see the pre-flight problems,
+choose a folder, export.
+
+All database work (the check, the export) runs through ``TaskManager.run`` on the
+database thread, through the same service as ``python main.py export``
+(app.billing.service). Each problem row names its record; a double-click emits
+``open_record(table, record_id)`` for the main window to open it. When some
+services have problems, Export needs the person to confirm that only the valid
+ones go (the others wait for a later export). The dialog says that exported
+files are the only place personal data leaves the vault. Its title never names
+a person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QDate,
+    QModelIndex,
+    QObject,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.billing.service import (
+    PRIVACY_NOTE,
+    ExportRequest,
+    ExportResult,
+    export,
+)
+from app.billing.worksheet import money
+from app.store.repositories import Repositories
+from app.ui.shell.tasks import TaskManager
+from app.ui.start.start import Session
+
+ALL_PAYERS = "All payers"
+
+
+@dataclass(frozen=True)
+class ProblemRow:
+    table: str
+    record_id: str
+    record: str  # what the record is, in words (may name a person: on screen only)
+    problem: str
+    services: int
+
+
+class ProblemModel(QAbstractTableModel):
+    """The pre-flight problems, one row per record and check."""
+
+    HEADERS = ("Record", "Problem", "Held back")
+    RECORD_ROLE = Qt.ItemDataRole.UserRole + 1  # (table, record id)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[ProblemRow] = []
+
+    def set_rows(self, rows: list[ProblemRow]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row_at(self, row: int) -> ProblemRow:
+        return self._rows[row]
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        r = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (r.record, r.problem, str(r.services))[index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 0:
+            return "Double-click to open this record and fix it"
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 2:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == self.RECORD_ROLE:
+            return (r.table, r.record_id)
+        return None
+
+
+def rows_from(result: ExportResult) -> list[ProblemRow]:
+    return [
+        ProblemRow(
+            p.table,
+            p.record_id,
+            result.labels.get((p.table, p.record_id), p.table),
+            p.message[:1].upper() + p.message[1:],
+            len(p.encounter_ids),
+        )
+        for p in result.problems
+    ]
+
+
+def _payer_names(session: Session) -> list[str]:
+    """On the database thread."""
+    return sorted(p.name for p in Repositories(session.store).payers.list())
+
+
+def previous_month(today: date) -> tuple[date, date]:
+    last = today.replace(day=1) - timedelta(days=1)
+    return last.replace(day=1), last
+
+
+class BillingDialog(QDialog):
+    """The one-click billing export. The lead's main window connects ``open_record``."""
+
+    open_record = Signal(str, str)  # table, record id
+    checked = Signal()  # a pre-flight check finished (tests and the status line)
+    exported = Signal()  # an export finished (files written or refused)
+
+    def __init__(
+        self,
+        tasks: TaskManager,
+        session: Session,
+        parent: QWidget | None = None,
+        today: date | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("billingDialog")
+        self.setWindowTitle("Billing export")
+        self.resize(1040, 640)
+        self.tasks = tasks
+        self.session = session
+        self.today = today or date.today()
+        self.result: ExportResult | None = None
+        self.last_error = ""
+        self._working = False
+
+        first, last = previous_month(self.today)
+        self.date_from = QDateEdit(QDate(first.year, first.month, first.day))
+        self.date_to = QDateEdit(QDate(last.year, last.month, last.day))
+        for d in (self.date_from, self.date_to):
+            d.setCalendarPopup(True)
+            d.setDisplayFormat("yyyy-MM-dd")
+            d.dateChanged.connect(self._invalidate)
+        self.payer = QComboBox()
+        self.payer.addItem(ALL_PAYERS)
+        self.payer.currentIndexChanged.connect(self._invalidate)
+        self.check_button = QPushButton("Check")
+        self.check_button.clicked.connect(self.run_check)
+
+        top = QHBoxLayout()
+        for label, w in (("From", self.date_from), ("To", self.date_to), ("Payer", self.payer)):
+            top.addWidget(QLabel(label))
+            top.addWidget(w)
+        top.addStretch(1)
+        top.addWidget(self.check_button)
+
+        self.summary = QLabel("Pick a period and press Check.")
+        self.summary.setWordWrap(True)
+        self.summary.setObjectName("billingSummary")
+        self.model = ProblemModel(self)
+        self.table = QTableView()
+        self.table.setObjectName("preflightProblems")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table.setWordWrap(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.table.doubleClicked.connect(self._open)
+        self.hint = QLabel("Double-click a problem to open its record.")
+        self.hint.setObjectName("hint")
+
+        self.confirm = QCheckBox()
+        self.confirm.setVisible(False)
+        self.confirm.toggled.connect(self._update_buttons)
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("Folder for the claim file, worksheet and summary")
+        self.folder.textChanged.connect(self._update_buttons)
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._choose_folder)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(QLabel("Save to"))
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(browse)
+
+        self.privacy = QLabel(PRIVACY_NOTE)
+        self.privacy.setWordWrap(True)
+        self.privacy.setObjectName("privacyNote")
+        # Its colours are in resources/styles/billing.qss (turned for the dark scheme).
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.export_button = QPushButton("Export")
+        self.export_button.setDefault(True)
+        self.export_button.clicked.connect(self.run_export)
+        close = QPushButton("Close")
+        close.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.status, 1)
+        buttons.addWidget(close)
+        buttons.addWidget(self.export_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.confirm)
+        layout.addLayout(folder_row)
+        layout.addWidget(self.privacy)
+        layout.addLayout(buttons)
+        self._update_buttons()
+        self.check_button.setFocus()
+        self.tasks.run(_payer_names, self._payers_loaded, self._failed, args=(session,))
+
+    # -- reading the form -----------------------------------------------------------
+
+    def request(self, dry_run: bool) -> ExportRequest:
+        payer = self.payer.currentText()
+        return ExportRequest(
+            period_from=self.date_from.date().toPython(),
+            period_to=self.date_to.date().toPython(),
+            out_dir=None if dry_run else Path(self.folder.text().strip()),
+            payer_name=None if payer == ALL_PAYERS else payer,
+            skip_invalid=True if dry_run else self.confirm.isChecked(),
+            dry_run=dry_run,
+            today=self.today,
+        )
+
+    def set_period(self, first: date, last: date) -> None:
+        self.date_from.setDate(QDate(first.year, first.month, first.day))
+        self.date_to.setDate(QDate(last.year, last.month, last.day))
+
+    # -- work on the database thread -------------------------------------------------
+
+    def run_check(self) -> None:
+        self._busy("Checking the period's services…")
+        self.tasks.run(
+            export, self._checked, self._failed, args=(self.session.store, self.request(True))
+        )
+
+    def run_export(self) -> None:
+        if self.result is None:
+            self.run_check()
+            return
+        self._busy("Writing the files…")
+        self.tasks.run(
+            export, self._exported, self._failed, args=(self.session.store, self.request(False))
+        )
+
+    # -- results on the UI thread ------------------------------------------------------
+
+    def _payers_loaded(self, names: list[str]) -> None:
+        self.payer.blockSignals(True)
+        for n in names:
+            self.payer.addItem(n)
+        self.payer.blockSignals(False)
+
+    def _checked(self, result: ExportResult) -> None:
+        self.result = result
+        self.last_error = ""
+        self.model.set_rows(rows_from(result))
+        self.table.resizeRowsToContents()
+        pf = result.preflight
+        valid = len(pf.lines)
+        units = sum(t.units for t in result.totals)
+        cents = sum(t.cents for t in result.totals)
+        if pf.considered == 0:
+            text = "No services to bill in this period (nothing approved and not yet billed)."
+        else:
+            text = (
+                f"{pf.considered} service(s) in the period: {valid} ready to bill "
+                f"({units} units, ${money(cents)})"
+            )
+            text += (
+                f"; {len(pf.blocked_ids)} held back by {len(result.problems)} problem(s) below."
+                if result.problems
+                else "; no problems found."
+            )
+        self.summary.setText(text)
+        held = len(pf.blocked_ids)
+        self.confirm.setText(
+            f"Export the {valid} valid service(s) only; the {held} with problems wait "
+            "for a later export."
+        )
+        self.confirm.setChecked(False)
+        self.confirm.setVisible(bool(result.problems) and valid > 0 and not pf.stopped_everything)
+        self.status.setText("")
+        self._idle()
+        self.checked.emit()
+
+    def _exported(self, result: ExportResult) -> None:
+        self._idle()
+        self.last_error = ""
+        if result.outcome == "written":
+            files = ", ".join(p.name for p in result.files)
+            claims = sum(b.batch.claim_count for b in result.batches)
+            self.status.setText(
+                f"Exported {claims} claim(s) in {len(result.batches)} batch(es) "
+                f"to {self.folder.text().strip()}: {files}"
+            )
+            self.result = None  # the billed services are gone from the period: check again
+            self.model.set_rows([])
+            self.confirm.setVisible(False)
+            self.summary.setText("Exported. Press Check to see what is left in the period.")
+        elif result.outcome == "nothing":
+            self.status.setText("Nothing to bill in this period.")
+        else:
+            self._checked(result)
+            self.status.setText("Nothing was exported: confirm that the valid services go alone.")
+        self._update_buttons()
+        self.exported.emit()
+
+    def _failed(self, exc: BaseException) -> None:
+        self._idle()
+        # Billing and store errors carry plain messages without personal data.
+        from app.store.errors import StoreError
+
+        self.last_error = (
+            str(exc) if isinstance(exc, StoreError) else "The export failed; nothing was billed."
+        )
+        self.status.setText(self.last_error)
+        self.exported.emit()
+
+    # -- small things -------------------------------------------------------------------
+
+    def _invalidate(self) -> None:
+        self.result = None
+        self.model.set_rows([])
+        self.confirm.setVisible(False)
+        self.summary.setText("Press Check to look at this period.")
+        self._update_buttons()
+
+    def _busy(self, text: str) -> None:
+        self._working = True
+        self.status.setText(text)
+        self.check_button.setEnabled(False)
+        self.export_button.setEnabled(False)
+
+    def _idle(self) -> None:
+        self._working = False
+        self.check_button.setEnabled(True)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        r = self.result
+        ready = (
+            r is not None
+            and bool(r.preflight.lines)
+            and not r.preflight.stopped_everything
+            and (not r.problems or self.confirm.isChecked())
+            and bool(self.folder.text().strip())
+        )
+        self.export_button.setEnabled(ready and not self._working)
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder for the billing files")
+        if folder:
+            self.folder.setText(folder)
+
+    def _open(self, index: QModelIndex) -> None:
+        table, record_id = self.model.data(index, ProblemModel.RECORD_ROLE)
+        if record_id:
+            self.open_record.emit(table, record_id)

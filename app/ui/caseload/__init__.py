@@ -1,0 +1,1 @@
+"""The caseload list, the add/edit participant form and CSV import."""

@@ -1,0 +1,307 @@
+"""Importing a caseload from a spreadsheet (CSV).
+
+Pick a file; it is read and checked on the database worker
+(app.store.records_queries.preview_import, which uses
+app.domain.participant_import.plan_import) and every row is shown with what will
+happen to it: imported, imported with a warning, or left out with the reasons.
+Confirming imports only the good rows, in one transaction, and says how many were
+imported and how many were left out. Nothing is written before the confirmation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.participant_import import REQUIRED
+from app.store import records_queries as rq
+from app.ui.shell.theme import themed
+from app.ui.start.start import message_for
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+OK, WARNING, BAD = "ok", "warning", "bad"
+COLOURS = {BAD: ("#f9dede", "#751818"), WARNING: ("#fff0c7", "#5c3d00"), OK: ("#dcefe6", "#15482f")}
+
+
+class PreviewModel(QAbstractTableModel):
+    """One row per spreadsheet line: line number, outcome, the reasons, the cells."""
+
+    FIXED = ("Line", "Result", "Why")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.header: list[str] = []
+        self.rows: list[tuple[int, str, str, list[str]]] = []
+
+    def set_preview(self, preview: rq.ImportPreview | None) -> None:
+        self.beginResetModel()
+        self.header, self.rows = [], []
+        if preview is not None:
+            plan = preview.plan
+            errors: dict[int, list[str]] = {}
+            warnings: dict[int, list[str]] = {}
+            for e in plan.errors:
+                errors.setdefault(e.line, []).append(e.message)
+            for w in plan.warnings:
+                warnings.setdefault(w.line, []).append(w.message)
+            self.header = list(preview.header)
+            for line, cells in preview.rows:
+                if line in errors:
+                    self.rows.append((line, BAD, "; ".join(errors[line]), cells))
+                elif line in warnings:
+                    self.rows.append((line, WARNING, "; ".join(warnings[line]), cells))
+                else:
+                    self.rows.append((line, OK, "", cells))
+        self.endResetModel()
+
+    def counts(self) -> dict[str, int]:
+        out = {OK: 0, WARNING: 0, BAD: 0}
+        for _line, outcome, _why, _cells in self.rows:
+            out[outcome] += 1
+        return out
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.FIXED) + len(self.header)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if section < len(self.FIXED):
+            return self.tr(self.FIXED[section])
+        if section - len(self.FIXED) < len(self.header):
+            return self.header[section - len(self.FIXED)]
+        return None
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+            return None
+        line, outcome, why, cells = self.rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return str(line)
+            if col == 1:
+                return {
+                    OK: self.tr("Will be imported"),
+                    WARNING: self.tr("Will be imported — check"),
+                    BAD: self.tr("Left out"),
+                }[outcome]
+            if col == 2:
+                return why
+            i = col - len(self.FIXED)
+            return cells[i] if i < len(cells) else ""
+        if role == Qt.ItemDataRole.BackgroundRole and col in (1, 2) and outcome != OK:
+            return QBrush(themed(COLOURS[outcome][0]))
+        if role == Qt.ItemDataRole.ForegroundRole and col == 1:
+            return QBrush(themed(COLOURS[outcome][1]))
+        if role == Qt.ItemDataRole.ToolTipRole and why:
+            return why
+        return None
+
+
+class ImportDialog(QDialog):
+    """Pick a CSV, see every row's outcome, import the good rows."""
+
+    imported = Signal(int)
+
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.preview: rq.ImportPreview | None = None
+        self.setObjectName("importDialog")
+        self.setWindowTitle(self.tr("Import participants"))
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.resize(940, 620)
+        tr = self.tr
+
+        heading = QLabel(tr("Import participants from a spreadsheet"))
+        heading.setObjectName("dialogTitle")
+        intro = QLabel(
+            tr(
+                "Save the spreadsheet as CSV. The first line names the columns; these are "
+                "needed: {0}. Nothing is added until you confirm."
+            ).format(", ".join(c.replace("_", " ") for c in REQUIRED))
+        )
+        intro.setWordWrap(True)
+        intro.setObjectName("hint")
+        self.choose_button = QPushButton(tr("Choose file…"))
+        self.choose_button.setAccessibleName(tr("Choose the spreadsheet file (Ctrl+O)"))
+        self.choose_button.setShortcut("Ctrl+O")
+        self.choose_button.clicked.connect(self.choose_file)
+        self.file_label = QLabel(tr("No file chosen."))
+        self.file_label.setObjectName("hint")
+        self.file_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.summary = QLabel()
+        self.summary.setObjectName("importSummary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.error = QLabel()
+        self.error.setObjectName("formError")
+        self.error.setWordWrap(True)
+        self.error.hide()
+
+        self.model = PreviewModel(self)
+        self.table = QTableView()
+        self.table.setObjectName("importPreview")
+        self.table.setAccessibleName(tr("Rows of the spreadsheet and what will happen to each"))
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setDefaultAlignment(
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        )
+
+        self.buttons = QDialogButtonBox()
+        self.import_button = self.buttons.addButton(
+            tr("Import"), QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.import_button.setObjectName("primary")
+        self.import_button.setEnabled(False)
+        self.import_button.clicked.connect(self.confirm)
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.close_button.setAccessibleName(tr("Close without importing"))
+        self.close_button.clicked.connect(self.reject)
+
+        row = QHBoxLayout()
+        row.addWidget(self.choose_button)
+        row.addWidget(self.file_label, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 16, 20, 16)
+        layout.setSpacing(10)
+        layout.addWidget(heading)
+        layout.addWidget(intro)
+        layout.addLayout(row)
+        layout.addWidget(self.error)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.buttons)
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            self.tr("Choose the spreadsheet"),
+            str(Path.home()),
+            self.tr("Spreadsheets saved as CSV (*.csv *.txt);;All files (*)"),
+        )
+        if path:
+            self.load_file(Path(path))
+
+    def load_file(self, path: Path) -> None:
+        """Read and check ``path`` on the worker; nothing is written."""
+        self.preview = None
+        self.model.set_preview(None)
+        self.import_button.setEnabled(False)
+        self.error.hide()
+        self.summary.setText(self.tr("Reading the file…"))
+        self.file_label.setText(path.name)
+        self.choose_button.setEnabled(False)
+        self.ctx.run(rq.preview_import, self._previewed, self._read_failed, args=(path,))
+
+    def _previewed(self, preview: rq.ImportPreview) -> None:
+        self.choose_button.setEnabled(True)
+        self.preview = preview
+        self.model.set_preview(preview)
+        self.table.resizeColumnsToContents()
+        for col in range(self.model.columnCount()):
+            if self.table.columnWidth(col) > 300:
+                self.table.setColumnWidth(col, 300)
+        self.table.setColumnWidth(2, max(self.fontMetrics().averageCharWidth() * 42, 300))
+        self.table.resizeRowsToContents()
+        file_problems = [e.message for e in preview.plan.errors if e.line == 1]
+        notes = [w.message for w in preview.plan.warnings if w.line == 1]
+        good = len(preview.plan.participants)
+        counts = self.model.counts()
+        if file_problems:
+            self.error.setText(
+                self.tr("This file cannot be imported: {0}.").format("; ".join(file_problems))
+            )
+            self.error.show()
+        lines = []
+        if not file_problems:
+            lines.append(
+                self.tr("{0} rows will be imported; {1} left out because of problems.").format(
+                    good, counts[BAD]
+                )
+            )
+            if counts[WARNING]:
+                lines.append(
+                    self.tr(
+                        "{0} of them match someone in the vault by name and birth date; check them."
+                    ).format(counts[WARNING])
+                )
+        if notes:
+            lines.append(self.tr("Not imported: {0}").format("; ".join(notes)))
+        self.summary.setText("\n".join(lines))
+        self.import_button.setEnabled(good > 0 and not file_problems)
+        self.import_button.setText(
+            self.tr("Import {0} participants").format(good)
+            if good != 1
+            else self.tr("Import 1 participant")
+        )
+
+    def _read_failed(self, exc: BaseException) -> None:
+        self.choose_button.setEnabled(True)
+        self.summary.setText("")
+        self.error.setText(message_for(exc))
+        self.error.show()
+
+    def confirm(self) -> None:
+        if self.preview is None or not self.import_button.isEnabled():
+            return
+        people = [p for _line, p in self.preview.plan.participants]
+        left_out = self.model.counts()[BAD]
+        self.import_button.setEnabled(False)
+        self.choose_button.setEnabled(False)
+
+        def done(n: int) -> None:
+            self.ctx.changed({"participants"})
+            self.summary.setText(
+                self.tr("Imported {0} participants.").format(n)
+                + (
+                    self.tr(
+                        " {0} rows were left out; fix them in the spreadsheet"
+                        " and import those again."
+                    ).format(left_out)
+                    if left_out
+                    else ""
+                )
+            )
+            self.ctx.status_message.emit(self.tr("Imported {0} participants.").format(n))
+            self.preview = None
+            self.import_button.hide()
+            self.close_button.setText(self.tr("Close"))
+            self.choose_button.setEnabled(True)
+            self.imported.emit(n)
+
+        def failed(exc: BaseException) -> None:
+            self.import_button.setEnabled(True)
+            self.choose_button.setEnabled(True)
+            self.error.setText(self.tr("Nothing was imported. ") + message_for(exc))
+            self.error.show()
+
+        self.ctx.run(rq.import_participants, done, failed, args=(people, self.preview.file_name))

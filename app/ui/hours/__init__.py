@@ -1,0 +1,1 @@
+"""Hours: the weekly timesheet, entries, mileage, CE and progress."""

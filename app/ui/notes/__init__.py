@@ -1,0 +1,1 @@
+"""The note editor: write, time, sign and amend a service note."""

@@ -1,0 +1,1 @@
+"""A participant's record: profile, consents, goals, BARC-10, timeline."""

@@ -1,0 +1,633 @@
+"""The review queue: signed notes of the team waiting for review, oldest first.
+
+Left, the queue (filter by specialist and participant; several rows can be
+selected for a batch approval). Right, the reading pane: the note, its addenda,
+the recovery goals it addresses, time and units, and the actions. Approving is the
+supervisor's electronic signature: the passphrase is entered again and the
+approval is recorded with the content hash of what was shown; a note that changed
+since it was loaded is refused with an explanation. Returning needs a comment.
+Decisions are written to the vault and sync later, so review works offline. Notes
+whose review decisions conflict (two devices decided differently) come first and
+say so. Only supervisors are offered any of this.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date, datetime
+from typing import Any
+
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.lifecycle import NARRATIVE_FIELDS, NARRATIVE_LABELS
+from app.store import supervisor_queries as q
+from app.ui.common.columns import ColumnFitter, measure_columns, read_only_table
+from app.ui.common.supervisor_widgets import AuditTrailDialog, PassphraseDialog, plural
+from app.ui.common.table_model import RowsTableModel
+from app.ui.shell.context import AppContext, Page
+from app.ui.shell.theme import dark_sheet, is_dark
+from app.ui.start.start import message_for
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+ID_ROLE = Qt.ItemDataRole.UserRole + 2
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def _day(d: date) -> str:
+    return f"{d:%b} {d.day}, {d.year}"
+
+
+def _local(at: datetime) -> str:
+    """A moment in this computer's time zone."""
+    t = at.astimezone() if at.tzinfo else at
+    return f"{t:%b} {t.day}, {t.year} {t:%H:%M}"
+
+
+class QueueModel(RowsTableModel):
+    HEADERS = ("Service", "Participant", "Specialist", "Units", "Waiting", "")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[q.QueueRow] = []
+        self.today = date.today()
+
+    def set_rows(self, rows: list[q.QueueRow], today: date | None = None) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.today = today or date.today()
+        self.endResetModel()
+
+    def clear(self) -> None:
+        self.set_rows([])
+
+    def row(self, r: int) -> q.QueueRow:
+        return self._rows[r]
+
+    def rows(self) -> list[q.QueueRow]:
+        return list(self._rows)
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        r, col = self._rows[index.row()], index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                d = r.service_date
+                return f"{d:%b} {d.day}" if d.year == self.today.year else _day(d)
+            if col == 1:
+                return r.participant_name
+            if col == 2:
+                return r.specialist_name
+            if col == 3:
+                return str(r.units)
+            if col == 4:
+                return plural(self, self.waiting_days(r), "1 day", "{n} days")
+            if col == 5:
+                return self.flag_text(r)
+        if role == SORT_ROLE:
+            keys = (
+                (r.service_date.isoformat(), r.start_time.isoformat() if r.start_time else ""),
+                r.participant_name.casefold(),
+                r.specialist_name.casefold(),
+                r.units,
+                self.waiting_days(r),
+                self.flag_text(r),
+            )
+            return str(keys[col]) if col == 0 else keys[col]
+        if role == ID_ROLE:
+            return r.id
+        if role == Qt.ItemDataRole.ToolTipRole and col == 0:
+            return self.tr("{day}, {minutes} minutes").format(
+                day=_day(r.service_date), minutes=r.minutes
+            )
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (3, 4):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole and col == 5 and r.conflict:
+            return self.tr("Two review decisions met on this note: open it to see them.")
+        return None
+
+    def waiting_days(self, r: q.QueueRow) -> int:
+        if r.signed_at is None:
+            return 0
+        return max(0, (self.today - r.signed_at.date()).days)
+
+    def flag_text(self, r: q.QueueRow) -> str:
+        parts = []
+        if r.conflict:
+            parts.append(self.tr("Conflict"))
+        if r.addenda:
+            parts.append(self.tr("Addendum"))
+        return ", ".join(parts)
+
+
+class QueueFilter(QSortFilterProxyModel):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self.specialist_id = ""
+        self.participant_id = ""
+
+    def set_filter(self, specialist_id: str, participant_id: str) -> None:
+        self.beginFilterChange()
+        self.specialist_id, self.participant_id = specialist_id, participant_id
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int, _parent: AnyIndex) -> bool:
+        model = self.sourceModel()
+        if not isinstance(model, QueueModel):
+            return True
+        r = model.row(source_row)
+        if self.specialist_id and r.specialist_id != self.specialist_id:
+            return False
+        return not (self.participant_id and r.participant_id != self.participant_id)
+
+
+def note_html(rn: q.ReviewNote) -> str:
+    """The reading pane's document (every value escaped)."""
+    n = rn.note
+    e = html.escape
+    when = _day(n.service_date)
+    if n.start_time and n.end_time:
+        when += f", {n.start_time:%H:%M}–{n.end_time:%H:%M}"
+    unit_word = "unit" if rn.units == 1 else "units"
+    parts = [
+        f"<h2>{e(rn.participant_name)}</h2>",
+        f"<p class='meta'>{e(when)} · {rn.minutes} minutes · {rn.units} {unit_word} "
+        f"({e(n.service_code)}{' ' + e(' '.join(n.modifiers)) if n.modifiers else ''})<br>"
+        f"{e(str(n.modality).capitalize())}, {e(str(n.setting))}"
+        f"{f' (group of {n.group_size})' if n.group_size else ''}"
+        f"{' · ' + e(n.location_note) if n.location_note else ''}<br>"
+        f"Written by {e(rn.specialist_name)}"
+        + (f", signed {_local(n.signed_at)}" if n.signed_at else "")
+        + "</p>",
+    ]
+    if not rn.signature_intact:
+        parts.append(
+            "<p class='warn'><b>The note's content no longer matches what its author signed.</b> "
+            "It cannot be approved; ask the specialist to check it.</p>"
+        )
+    if n.review_comment and str(n.status) != "signed":
+        parts.append(f"<p class='comment'><b>Review comment:</b> {e(n.review_comment)}</p>")
+    parts.append("<h3>Goals worked on</h3><ul>")
+    for g in rn.goals:
+        parts.append(f"<li><b>{e(str(g.domain))}:</b> {e(g.statement)}</li>")
+    if rn.missing_goals:
+        parts.append(f"<li><i>{rn.missing_goals} goal(s) not in this vault</i></li>")
+    if not rn.goals and not rn.missing_goals:
+        parts.append("<li><i>No goal chosen</i></li>")
+    parts.append("</ul>")
+    parts.append(f"<h3>Note ({e(str(n.note_format))})</h3>")
+    for f in NARRATIVE_FIELDS[n.note_format]:
+        text = e(getattr(n, f)).replace("\n", "<br>")
+        parts.append(f"<p><b>{e(NARRATIVE_LABELS[f])}.</b> {text}</p>")
+    if rn.addenda:
+        parts.append("<h3>Addenda</h3>")
+        for a, author in rn.addenda:
+            parts.append(
+                f"<p class='addendum'><b>{e(a.reason)}</b> — {e(author)}, "
+                f"{_local(a.written_at)}<br>{e(a.text)}</p>"
+            )
+    return "\n".join(parts)
+
+
+READING_CSS = """
+h2 { color: #173b3f; margin: 0 0 4px 0; }
+h3 { color: #173b3f; margin: 14px 0 4px 0; }
+p.meta { color: #3a4a4f; }
+p.warn { color: #8a1c1c; }
+p.comment { background: #fff6e0; }
+p.addendum { background: #f4f7f2; }
+"""
+
+
+class ReviewPage(Page):
+    title = "Review"
+    tables = frozenset({"encounters", "addenda", "conflicts", "users", "participants"})
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.setObjectName("reviewPage")
+        self.current: q.ReviewNote | None = None
+        self.dialog: PassphraseDialog | None = None
+        self.trail_dialog: AuditTrailDialog | None = None
+        self._pending: list[tuple[str, str]] = []
+
+        heading = QLabel(self.tr("Review"))
+        heading.setObjectName("pageTitle")
+        self.count_label = QLabel()
+        self.count_label.setObjectName("hint")
+
+        self.specialist_filter = QComboBox()
+        self.specialist_filter.setObjectName("specialistFilter")
+        self.specialist_filter.setAccessibleName(self.tr("Show notes of specialist"))
+        self.participant_filter = QComboBox()
+        self.participant_filter.setObjectName("participantFilter")
+        self.participant_filter.setAccessibleName(self.tr("Show notes about participant"))
+        for combo in (self.specialist_filter, self.participant_filter):
+            combo.setMinimumContentsLength(14)
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.currentIndexChanged.connect(self._apply_filter)
+
+        self.model = QueueModel(self)
+        self.proxy = QueueFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = read_only_table(
+            "reviewQueue", self.tr("Notes waiting for review"), model=self.proxy
+        )
+        # The queue arrives in review order (conflicts, then oldest first); it is sorted
+        # again only when the person clicks a column header.
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)
+        # Participant and specialist names give up room first, then Waiting and Units
+        # are hidden, so the queue never scrolls sideways (app/ui/common/columns.py).
+        self.fitter = ColumnFitter(
+            self.table,
+            elastic=(5, 2, 1),
+            stretch=(1, 2),
+            hide_order=(4, 3),
+            min_chars={1: 15, 2: 12, 5: 6},
+        )
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # batch
+        h = self.table.horizontalHeader()
+        h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        h.setResizeContentsPrecision(60)  # widths from the first rows, not all 2,000
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+
+        self.batch_button = QPushButton(self.tr("Approve selected…"))
+        self.batch_button.setObjectName("batchApprove")
+        self.batch_button.setAccessibleName(self.tr("Approve the selected notes"))
+        self.batch_button.setToolTip(self.tr("One passphrase signs every selected note"))
+        self.batch_button.clicked.connect(self.approve_selected)
+        self.empty_label = QLabel(self.tr("Nothing is waiting for your review."))
+        self.empty_label.setObjectName("hint")
+        self.empty_label.hide()
+
+        left = QWidget()
+        filters = QHBoxLayout()
+        filters.setSpacing(8)
+        filters.addWidget(self.specialist_filter, 1)
+        filters.addWidget(self.participant_filter, 1)
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 8, 0)
+        lv.addLayout(filters)
+        lv.addWidget(self.empty_label)
+        lv.addWidget(self.table, 1)
+        lb = QHBoxLayout()
+        lb.addStretch(1)
+        lb.addWidget(self.batch_button)
+        lv.addLayout(lb)
+
+        # reading pane
+        self.conflict_label = QLabel()
+        self.conflict_label.setObjectName("error")
+        self.conflict_label.setWordWrap(True)
+        self.conflict_label.hide()
+        self.seen_button = QPushButton(self.tr("Mark conflict as seen"))
+        self.seen_button.setAccessibleName(self.tr("Mark the review conflict as seen"))
+        self.seen_button.clicked.connect(self._mark_seen)
+        self.seen_button.hide()
+        self.reader = QTextBrowser()
+        self.reader.setObjectName("readingPane")
+        self.reader.setAccessibleName(self.tr("The note"))
+        self.reader.setOpenLinks(False)
+        # The reading pane's HTML colours are written for light; turned for dark.
+        self.reader.document().setDefaultStyleSheet(
+            dark_sheet(READING_CSS) if is_dark() else READING_CSS
+        )
+        self.placeholder = self.tr("Choose a note in the queue to read it here.")
+        self.reader.setPlainText(self.placeholder)
+        self.comment = QPlainTextEdit()
+        self.comment.setObjectName("returnComment")
+        self.comment.setAccessibleName(self.tr("What needs revising"))
+        self.comment.setPlaceholderText(
+            self.tr("What needs revising (required to return the note)")
+        )
+        self.comment.setFixedHeight(self.fontMetrics().lineSpacing() * 3 + 20)
+        self.comment.textChanged.connect(lambda: self.comment_error.hide())
+        self.comment_error = QLabel()
+        self.comment_error.setObjectName("error")
+        self.comment_error.setWordWrap(True)
+        self.comment_error.hide()
+        self.result_label = QLabel()
+        self.result_label.setObjectName("error")
+        self.result_label.setWordWrap(True)
+        self.result_label.hide()
+        self.approve_button = QPushButton(self.tr("Approve…"))
+        self.approve_button.setObjectName("primary")
+        self.approve_button.setAccessibleName(self.tr("Approve this note"))
+        self.approve_button.setToolTip(
+            self.tr("Sign the approval with your passphrase (Ctrl+Enter)")
+        )
+        self.approve_button.clicked.connect(self.approve_current)
+        self.return_button = QPushButton(self.tr("Return for revision"))
+        self.return_button.setObjectName("returnButton")
+        self.return_button.setAccessibleName(self.tr("Return this note for revision"))
+        self.return_button.setToolTip(self.tr("Send the note back with your comment (Ctrl+R)"))
+        self.return_button.clicked.connect(self.return_current)
+        self.trail_button = QPushButton(self.tr("Audit trail…"))
+        self.trail_button.setObjectName("link")
+        self.trail_button.setAccessibleName(self.tr("Show the note's audit trail"))
+        self.trail_button.clicked.connect(self.show_trail)
+        self.not_supervisor = QLabel(
+            self.tr("Only supervisors review notes. Your notes are reviewed by your supervisor.")
+        )
+        self.not_supervisor.setObjectName("hint")
+        self.not_supervisor.setWordWrap(True)
+
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(8, 0, 0, 0)
+        rv.addWidget(self.conflict_label)
+        # The audit trail link sits above the note: beside the two buttons it squeezed
+        # "Return for revision" until its text was cut.
+        above = QHBoxLayout()
+        above.addWidget(self.seen_button)
+        above.addStretch(1)
+        above.addWidget(self.trail_button)
+        rv.addLayout(above)
+        rv.addWidget(self.reader, 1)
+        rv.addWidget(self.comment)
+        rv.addWidget(self.comment_error)
+        rv.addWidget(self.result_label)
+        actions = QHBoxLayout()
+        actions.addStretch(1)
+        for button in (self.return_button, self.approve_button):
+            button.ensurePolished()
+            button.setMinimumWidth(button.sizeHint().width())
+            actions.addWidget(button)
+        rv.addLayout(actions)
+        rv.addWidget(self.not_supervisor)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("reviewSplitter")
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+
+        top = QHBoxLayout()
+        top.addWidget(heading)
+        top.addStretch(1)
+        top.addWidget(self.count_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 16)
+        layout.setSpacing(10)
+        layout.addLayout(top)
+        layout.addWidget(self.splitter, 1)
+
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.approve_current)
+        QShortcut(QKeySequence("Ctrl+R"), self, self.return_current)
+        QShortcut(QKeySequence("Ctrl+T"), self, self.show_trail)
+        self._set_actions()
+
+    # -- the queue ----------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        super().refresh()
+        if not self.ctx.is_supervisor:
+            self.model.clear()
+            self._set_actions()
+            return
+        self.ctx.run(q.review_queue, self._show_queue, self._failed)
+
+    def _show_queue(self, rows: list[q.QueueRow]) -> None:
+        keep_spec = self.specialist_filter.currentData() or ""
+        keep_part = self.participant_filter.currentData() or ""
+        self.model.set_rows(rows)
+        self._fill_filter(
+            self.specialist_filter,
+            self.tr("All specialists"),
+            {r.specialist_id: r.specialist_name for r in rows},
+            keep_spec,
+        )
+        self._fill_filter(
+            self.participant_filter,
+            self.tr("All participants"),
+            {r.participant_id: r.participant_name for r in rows},
+            keep_part,
+        )
+        self._apply_filter()
+        self.fitter.set_natural(measure_columns(self.table))
+        if self.current is not None and self.current.note.id not in {r.id for r in rows}:
+            still = self.current.note.id
+            self._load(still)  # decided elsewhere or here: show what it is now
+        self._set_actions()
+
+    def _fill_filter(
+        self, combo: QComboBox, all_text: str, items: dict[str, str], keep: str
+    ) -> None:
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItem(all_text, "")
+        for key, name in sorted(items.items(), key=lambda kv: kv[1].casefold()):
+            combo.addItem(name, key)
+        i = combo.findData(keep)
+        combo.setCurrentIndex(max(0, i))
+        combo.blockSignals(False)
+
+    def _apply_filter(self, *_: Any) -> None:
+        self.proxy.set_filter(
+            self.specialist_filter.currentData() or "", self.participant_filter.currentData() or ""
+        )
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        self.empty_label.setVisible(total == 0 and self.ctx.is_supervisor)
+        noun = plural(self, total, "1 note waiting", "{n} notes waiting")
+        self.count_label.setText(
+            noun
+            if shown == total
+            else self.tr("Showing {shown} of {noun}").format(shown=shown, noun=noun)
+        )
+
+    def _failed(self, exc: BaseException) -> None:
+        self.ctx.status_message.emit(message_for(exc))
+
+    def selected_ids(self) -> list[str]:
+        return [self.proxy.data(i, ID_ROLE) for i in self.table.selectionModel().selectedRows()]
+
+    def _on_selection(self, *_: Any) -> None:
+        ids = self.selected_ids()
+        if len(ids) == 1 and (self.current is None or self.current.note.id != ids[0]):
+            self._load(ids[0])
+        self._set_actions()
+
+    def select_note(self, note_id: str) -> None:
+        for r in range(self.proxy.rowCount()):
+            if self.proxy.data(self.proxy.index(r, 0), ID_ROLE) == note_id:
+                self.table.selectRow(r)
+                return
+
+    # -- the reading pane -----------------------------------------------------------------
+
+    def _load(self, note_id: str) -> None:
+        self.result_label.hide()
+
+        def done(rn: q.ReviewNote) -> None:
+            self.current = rn
+            self.reader.setHtml(note_html(rn))
+            self.conflict_label.setText(rn.conflict)
+            self.conflict_label.setVisible(bool(rn.conflict))
+            self.seen_button.setVisible(bool(rn.conflict))
+            self._set_actions()
+
+        self.ctx.run(q.open_for_review, done, self._failed, args=(note_id,))
+
+    def _set_actions(self) -> None:
+        sup = self.ctx.is_supervisor
+        rn = self.current
+        for w in (self.approve_button, self.return_button, self.comment, self.batch_button):
+            w.setVisible(sup)
+        self.not_supervisor.setVisible(not sup)
+        self.trail_button.setEnabled(rn is not None)
+        can = sup and rn is not None and rn.can_review
+        self.approve_button.setEnabled(can)
+        self.return_button.setEnabled(sup and rn is not None and str(rn.note.status) == "signed")
+        self.batch_button.setEnabled(sup and len(self.selected_ids()) > 1)
+
+    def clear(self) -> None:
+        self.current = None
+        self.model.clear()
+        for combo in (self.specialist_filter, self.participant_filter):
+            combo.clear()
+        self.reader.setPlainText(self.placeholder)
+        self.comment.clear()
+        self.conflict_label.clear()
+        self.result_label.clear()
+        if self.dialog is not None:
+            self.dialog.reject()
+        if self.trail_dialog is not None:
+            self.trail_dialog.reject()
+
+    def _show_result(self, text: str) -> None:
+        self.result_label.setText(text)
+        self.result_label.setVisible(bool(text))
+
+    # -- decisions -----------------------------------------------------------------------
+
+    def approve_current(self) -> None:
+        rn = self.current
+        if not self.ctx.is_supervisor or rn is None or not self.approve_button.isEnabled():
+            return
+        self._ask([(rn.note.id, rn.loaded_hash)], self.tr("Approve this note"))
+
+    def approve_selected(self) -> None:
+        ids = set(self.selected_ids())
+        if not self.ctx.is_supervisor or not ids:
+            return
+        items = [(r.id, r.content_hash) for r in self.model.rows() if r.id in ids]
+        text = plural(self, len(items), "Approve 1 selected note", "Approve {n} selected notes")
+        self._ask(items, text)
+
+    def _ask(self, items: list[tuple[str, str]], what: str) -> None:
+        self._pending = items
+        self.dialog = PassphraseDialog(
+            what
+            + ". "
+            + self.tr(
+                "Enter your passphrase to sign: your approval is recorded with the content "
+                "of each note as you see it."
+            ),
+            self,
+        )
+        self.dialog.signed.connect(self._approve_with)
+        self.dialog.open()
+
+    def _approve_with(self, passphrase: str) -> None:
+        items, self._pending = self._pending, []
+        vault = self.ctx.session.vault
+        self.approve_button.setEnabled(False)
+
+        def done(result: q.BatchResult) -> None:
+            n = len(result.approved)
+            if result.refused:
+                why = "\n".join(f"• {reason}" for _id, reason in result.refused)
+                self._show_result(
+                    plural(self, n, "1 note approved. ", "{n} notes approved. ")
+                    + plural(
+                        self,
+                        len(result.refused),
+                        "1 could not be approved:",
+                        "{n} could not be approved:",
+                    )
+                    + "\n"
+                    + why
+                )
+            else:
+                self._show_result("")
+            self.ctx.status_message.emit(plural(self, n, "1 note approved", "{n} notes approved"))
+            if n:
+                self.ctx.changed({"encounters"})
+            else:
+                self._set_actions()
+
+        def failed(exc: BaseException) -> None:
+            self._set_actions()
+            self._show_result(message_for(exc))
+
+        self.ctx.run(q.approve, done, failed, args=(vault, passphrase, items))
+
+    def return_current(self) -> None:
+        rn = self.current
+        if not self.ctx.is_supervisor or rn is None or not self.return_button.isEnabled():
+            return
+        comment = self.comment.toPlainText()
+        if not comment.strip():
+            self.comment_error.setText(
+                self.tr("Say what needs revising: a comment is required to return a note.")
+            )
+            self.comment_error.show()
+            self.comment.setFocus()
+            return
+
+        def done(_note: Any) -> None:
+            self.comment.clear()
+            self.ctx.status_message.emit(self.tr("Note returned for revision"))
+            self.ctx.changed({"encounters"})
+
+        def failed(exc: BaseException) -> None:
+            self._show_result(message_for(exc))  # the comment stays as typed
+
+        self.ctx.run(q.return_for_revision, done, failed, args=(rn.note.id, comment))
+
+    def _mark_seen(self) -> None:
+        rn = self.current
+        if rn is None:
+            return
+
+        def done(_n: int) -> None:
+            self.ctx.changed({"conflicts"})
+            self._load(rn.note.id)
+
+        self.ctx.run(q.mark_conflict_seen, done, self._failed, args=(rn.note.id,))
+
+    def show_trail(self) -> None:
+        rn = self.current
+        if rn is None:
+            return
+
+        def done(entries: list[q.TrailEntry]) -> None:
+            self.trail_dialog = AuditTrailDialog(entries, self)
+            self.trail_dialog.open()
+
+        self.ctx.run(q.note_trail, done, self._failed, args=(rn.note.id,))

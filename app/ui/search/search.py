@@ -1,0 +1,540 @@
+"""One search box across participants and notes, with results as you type.
+
+:class:`SearchBox` is a line edit with a drop-down list of results grouped as
+People and Notes, each with the matching words highlighted. Typing restarts a
+short timer; when it fires the query runs on the database worker
+(app.store.search, the full-text index). At most one query is on the worker at
+a time: while one runs, later keystrokes only note that the text changed, and
+when the answer comes back it is shown only if it answers the text now in the
+box — otherwise it is dropped and the newest text is asked for. So a fast typist
+never queues a backlog, and a stale answer never replaces a newer one.
+
+Keys: Down/Up move through the results, Enter (or a double-click) opens the
+person's record or the note, Esc clears the box. The main window binds Ctrl+F to
+:meth:`SearchBox.focus_search` and calls :meth:`SearchBox.clear` when the vault
+locks. :class:`SearchBar` is the strip the box sits in above the pages.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import date
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.store.repositories import Repositories
+from app.store.search import SearchHit, search
+from app.ui.shell.context import AppContext
+from app.ui.shell.theme import themed
+from app.ui.start.start import message_for
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+HIT_ROLE = Qt.ItemDataRole.UserRole + 1
+HEADER_ROLE = Qt.ItemDataRole.UserRole + 2
+#: How many people and how many notes a query brings back at most.
+LIMIT = 30
+_BRACKETS = re.compile(r"\[([^\[\]]*)\]")
+
+
+def normalize(text: str) -> str:
+    """The query a text asks for: case and spacing do not change the answer."""
+    return " ".join(text.split()).casefold()
+
+
+def run_search(repos: Repositories, text: str) -> tuple[str, list[SearchHit]]:
+    """On the database worker: the hits for ``text``, with the text they answer."""
+    return text, search(repos.store, text, limit=LIMIT)
+
+
+def snippet_html(snippet: str) -> str:
+    """The index's snippet (matches in [brackets]) as escaped HTML with bold matches."""
+    out, last = [], 0
+    for m in _BRACKETS.finditer(snippet):
+        out.append(html.escape(snippet[last : m.start()]))
+        out.append(f"<b>{html.escape(m.group(1))}</b>")
+        last = m.end()
+    out.append(html.escape(snippet[last:]))
+    return "".join(out)
+
+
+def plain_snippet(snippet: str) -> str:
+    return _BRACKETS.sub(r"\1", snippet)
+
+
+# -- the results model -----------------------------------------------------------------------
+
+
+class SearchResultsModel(QAbstractListModel):
+    """People, then notes, each group under a heading row that cannot be picked."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.rows: list[tuple[str, SearchHit | None]] = []  # (heading text, None) or ("", hit)
+
+    def set_hits(self, hits: list[SearchHit]) -> None:
+        people = [h for h in hits if h.kind == "participant"]
+        notes = [h for h in hits if h.kind == "note"]
+        rows: list[tuple[str, SearchHit | None]] = []
+        if people:
+            rows.append((self.tr("People ({n})").format(n=len(people)), None))
+            rows += [("", h) for h in people]
+        if notes:
+            more = "+" if len(notes) >= LIMIT else ""
+            rows.append(
+                (self.tr("Notes ({n}{more}, newest first)").format(n=len(notes), more=more), None)
+            )
+            rows += [("", h) for h in notes]
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def clear(self) -> None:
+        self.set_hits([])
+
+    def hit(self, row: int) -> SearchHit | None:
+        return self.rows[row][1] if 0 <= row < len(self.rows) else None
+
+    def hits(self) -> list[SearchHit]:
+        return [h for _, h in self.rows if h is not None]
+
+    def first_hit_row(self) -> int:
+        return next((i for i, (_, h) in enumerate(self.rows) if h is not None), -1)
+
+    def next_hit_row(self, row: int, step: int) -> int:
+        i = row + step
+        while 0 <= i < len(self.rows):
+            if self.rows[i][1] is not None:
+                return i
+            i += step
+        return row
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if self.hit(index.row()) is None:
+            return Qt.ItemFlag.ItemIsEnabled
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+            return None
+        heading, hit = self.rows[index.row()]
+        if role == HEADER_ROLE:
+            return hit is None
+        if role == HIT_ROLE:
+            return hit
+        if hit is None:
+            return (
+                heading
+                if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole)
+                else None
+            )
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.title(hit)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            kind = self.tr("Person") if hit.kind == "participant" else self.tr("Note")
+            return f"{kind}: {self.title(hit)}. {plain_snippet(hit.snippet)}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return plain_snippet(hit.snippet)
+        return None
+
+    def title(self, hit: SearchHit) -> str:
+        if hit.kind == "note" and hit.date:
+            try:
+                day = date.fromisoformat(hit.date)
+            except ValueError:
+                return f"{hit.title} · {hit.date}"
+            return f"{hit.title} · {self.tr('note of')} {day:%b} {day.day}, {day.year}"
+        return hit.title
+
+
+class ResultDelegate(QStyledItemDelegate):
+    """A heading row; a hit as its title over its snippet (one line each, cut with an
+    ellipsis), with the matching words in bold."""
+
+    def paint(self, painter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
+        is_header = bool(index.data(HEADER_ROLE))
+        if is_header:
+            painter.fillRect(opt.rect, themed("#eef3f0"))
+        elif opt.widget is not None:
+            opt.widget.style().drawControl(
+                QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget
+            )
+        fm = QFontMetrics(opt.font)
+        pad_x = fm.averageCharWidth() * 1.5
+        width = opt.rect.width() - 2 * pad_x
+        x = opt.rect.left() + pad_x
+        bold = QFont(opt.font)
+        bold.setBold(True)
+        painter.save()
+        title = index.data(Qt.ItemDataRole.DisplayRole) or ""
+        if is_header:
+            painter.setFont(bold)
+            painter.setPen(themed("#4a585c"))
+            y = opt.rect.top() + (opt.rect.height() - fm.height()) / 2 + fm.ascent()
+            painter.drawText(
+                QPointF(x, y),
+                QFontMetrics(bold).elidedText(title, Qt.TextElideMode.ElideRight, int(width)),
+            )
+            painter.restore()
+            return
+        hit: SearchHit = index.data(HIT_ROLE)
+        top = opt.rect.top() + fm.height() * 0.3
+        painter.setFont(bold)
+        painter.setPen(themed("#1e2a2f"))
+        painter.drawText(
+            QPointF(x, top + fm.ascent()),
+            QFontMetrics(bold).elidedText(title, Qt.TextElideMode.ElideRight, int(width)),
+        )
+        if shows_snippet(hit):
+            y = top + fm.height() + fm.ascent()
+            for text, strong, seg_x in snippet_runs(hit.snippet, width, fm, QFontMetrics(bold)):
+                painter.setFont(bold if strong else opt.font)
+                painter.setPen(themed("#102a2d") if strong else themed("#3f5257"))
+                painter.drawText(QPointF(x + seg_x, y), text)
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        fm = QFontMetrics(option.font)
+        if index.data(HEADER_ROLE):
+            return QSize(200, round(fm.height() * 1.5))
+        hit: SearchHit | None = index.data(HIT_ROLE)
+        lines = 2 if hit is not None and shows_snippet(hit) else 1
+        return QSize(200, round(fm.height() * (lines + 0.6)))
+
+
+def shows_snippet(hit: SearchHit) -> bool:
+    """A person found by name needs no second line repeating the name."""
+    if hit.kind != "participant":
+        return True
+    return plain_snippet(hit.snippet).casefold() not in hit.title.casefold()
+
+
+def snippet_runs(
+    snippet: str, width: float, fm: QFontMetrics, fm_bold: QFontMetrics
+) -> list[tuple[str, bool, float]]:
+    """The snippet as (text, bold, x) runs that fit in ``width``, the last cut with
+    an ellipsis when the whole does not fit."""
+    parts: list[tuple[str, bool]] = []
+    last = 0
+    for m in _BRACKETS.finditer(snippet):
+        if m.start() > last:
+            parts.append((snippet[last : m.start()], False))
+        parts.append((m.group(1), True))
+        last = m.end()
+    if last < len(snippet):
+        parts.append((snippet[last:], False))
+    runs: list[tuple[str, bool, float]] = []
+    x = 0.0
+    for text, strong in parts:
+        metrics = fm_bold if strong else fm
+        w = metrics.horizontalAdvance(text)
+        if x + w <= width:
+            runs.append((text, strong, x))
+            x += w
+            continue
+        cut = metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(width - x))
+        if cut:
+            runs.append((cut, strong, x))
+        break
+    return runs
+
+
+# -- the box ---------------------------------------------------------------------------------
+
+
+class SearchBox(QWidget):
+    """A search line edit with a drop-down of results from the full-text index."""
+
+    #: The results for this text are on screen (for tests and the benchmark).
+    results_shown = Signal(str)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("searchBox")
+        self.ctx = ctx
+        self.debounce_ms = 30
+        self.answered = 0  # answers received from the worker
+        self.dropped = 0  # answers dropped because the text had changed
+        self.shown_text = ""  # the text whose results are on screen
+        self._in_flight: str | None = None  # the text being searched on the worker
+        self._open_when_ready = False  # Enter was pressed before the results came
+
+        self.edit = QLineEdit()
+        self.edit.setObjectName("searchEdit")
+        self.edit.setPlaceholderText(self.tr("Search people and notes  (Ctrl+F)"))
+        self.edit.setAccessibleName(self.tr("Search people and notes"))
+        self.edit.setAccessibleDescription(
+            self.tr("Results appear as you type. Down arrow to pick, Enter to open, Esc to clear.")
+        )
+        self.edit.setClearButtonEnabled(True)
+        self.edit.textChanged.connect(self._on_text)
+        self.edit.installEventFilter(self)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.edit)
+
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self._ask)
+
+        self.model = SearchResultsModel(self)
+        self.popup = QFrame()
+        self.popup.setObjectName("searchPopup")
+        self.popup.setAccessibleName(self.tr("Search results"))
+        self.popup.hide()
+        self.list = QListView(self.popup)
+        self.list.setObjectName("searchResults")
+        self.list.setModel(self.model)
+        self.list.setItemDelegate(ResultDelegate(self.list))
+        self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # typing stays in the box
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setAccessibleName(self.tr("Search results"))
+        self.list.doubleClicked.connect(lambda index: self.open_row(index.row()))
+        self.status = QLabel()
+        self.status.setObjectName("searchStatus")
+        self.status.setWordWrap(True)
+        pl = QVBoxLayout(self.popup)
+        pl.setContentsMargins(1, 1, 1, 1)
+        pl.setSpacing(0)
+        pl.addWidget(self.status)
+        pl.addWidget(self.list, 1)
+        self._window: QWidget | None = None
+        popup = self.popup
+        # The popup may be gone already when the window closes with the bar in it.
+        self.destroyed.connect(lambda *_: popup.deleteLater() if shiboken6.isValid(popup) else None)
+
+    # -- what the lead binds ---------------------------------------------------------------
+
+    def focus_search(self) -> None:
+        """Ctrl+F: put the cursor in the box, the text selected, results showing."""
+        self.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.edit.selectAll()
+        if self.edit.text().strip():
+            self._show_popup()
+
+    def clear(self) -> None:
+        """Forget the text and every result (the vault is locking, or Esc)."""
+        self.timer.stop()
+        self._open_when_ready = False
+        self.edit.blockSignals(True)
+        self.edit.clear()
+        self.edit.blockSignals(False)
+        self.model.clear()
+        self.shown_text = ""
+        self.status.clear()
+        self.popup.hide()
+
+    # -- asking ------------------------------------------------------------------------------
+
+    def _on_text(self, text: str) -> None:
+        self._open_when_ready = False
+        if not normalize(text):
+            self.timer.stop()
+            self.model.clear()
+            self.shown_text = ""
+            self.popup.hide()
+            return
+        self.timer.start(self.debounce_ms)
+
+    def _ask(self) -> None:
+        text = self.edit.text()
+        if not normalize(text) or self._in_flight is not None:
+            return  # the answer in flight will ask again for the newest text
+        if normalize(text) == normalize(self.shown_text):
+            self.shown_text = text
+            self.results_shown.emit(text)  # already on screen (a space was typed)
+            self._after_results()
+            return
+        self._in_flight = text
+        if not self.model.rowCount():
+            self.status.setText(self.tr("Searching…"))
+            self._show_popup()
+        self.ctx.run(run_search, self._answer, self._failed, args=(text,))
+
+    def _answer(self, result: tuple[str, list[SearchHit]]) -> None:
+        text, hits = result
+        self._in_flight = None
+        self.answered += 1
+        if normalize(text) != normalize(self.edit.text()):
+            self.dropped += 1
+            if normalize(self.edit.text()):
+                self._ask()
+            return
+        self.model.set_hits(hits)
+        self.shown_text = self.edit.text()
+        if hits:
+            self.status.setText("")
+            self.status.hide()
+            self.list.setCurrentIndex(self.model.index(self.model.first_hit_row(), 0))
+        else:
+            self.status.setText(self.tr("No people or notes match “{text}”.").format(text=text))
+            self.status.show()
+        if self.edit.hasFocus() or self.popup.isVisible():
+            self._show_popup()
+        self.list.scrollToTop()
+        self.results_shown.emit(text)
+        self._after_results()
+
+    def _after_results(self) -> None:
+        if self._open_when_ready:
+            self._open_when_ready = False
+            row = self.list.currentIndex().row()
+            self.open_row(row if row >= 0 else self.model.first_hit_row())
+
+    def _failed(self, exc: BaseException) -> None:
+        self._in_flight = None
+        self.status.setText(self.tr("Search failed: ") + message_for(exc))
+        self.status.show()
+        self._show_popup()
+
+    # -- the drop-down ---------------------------------------------------------------------
+
+    def _show_popup(self) -> None:
+        window = self.window()
+        if window is self:
+            return
+        if self._window is not window:
+            if self._window is not None:
+                self._window.removeEventFilter(self)
+            self._window = window
+            self.popup.setParent(window)
+            window.installEventFilter(self)
+        self.status.setVisible(bool(self.status.text()))
+        self.list.setVisible(self.model.rowCount() > 0)
+        self._place_popup()
+        self.popup.show()
+        self.popup.raise_()
+
+    def _place_popup(self) -> None:
+        window = self._window
+        if window is None:
+            return
+        fm = self.edit.fontMetrics()
+        top_left = self.edit.mapTo(window, QPoint(0, self.edit.height() + 4))
+        width = min(
+            max(self.edit.width(), fm.averageCharWidth() * 60), window.width() - top_left.x() - 12
+        )
+        rows_height = sum(self.list.sizeHintForRow(r) for r in range(self.model.rowCount()))
+        status_h = self.status.sizeHint().height() if self.status.text() else 0
+        room = window.height() - top_left.y() - 16
+        height = min(room, rows_height + status_h + 4)
+        self.popup.setGeometry(
+            top_left.x(), top_left.y(), max(width, 200), max(height, status_h + 6, 40)
+        )
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.edit:
+            if event.type() == QEvent.Type.KeyPress and self._key(event):  # type: ignore[arg-type]
+                return True
+            if event.type() == QEvent.Type.FocusOut:
+                QTimer.singleShot(0, self._hide_unless_focused)
+            if event.type() == QEvent.Type.FocusIn and self.model.rowCount():
+                self._show_popup()
+        elif (
+            obj is self._window
+            and event.type() in (QEvent.Type.Resize, QEvent.Type.Move)
+            and self.popup.isVisible()
+        ):
+            self._place_popup()
+        return False
+
+    def _hide_unless_focused(self) -> None:
+        if not self.edit.hasFocus():
+            self.popup.hide()
+
+    def _key(self, event: QKeyEvent) -> bool:
+        key = event.key()
+        if key == Qt.Key.Key_Escape:
+            if self.edit.text() or self.popup.isVisible():
+                self.clear()
+                return True
+            return False
+        if key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
+            if not self.model.rowCount():
+                return False
+            self._show_popup()
+            row = self.list.currentIndex().row()
+            if row < 0:
+                row = self.model.first_hit_row()
+            else:
+                row = self.model.next_hit_row(row, 1 if key == Qt.Key.Key_Down else -1)
+            self.list.setCurrentIndex(self.model.index(row, 0))
+            self.list.scrollTo(self.model.index(row, 0))
+            return True
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if self.timer.isActive() or self._in_flight is not None:
+                self._open_when_ready = True  # open the first hit when it comes
+                return True
+            row = self.list.currentIndex().row()
+            self.open_row(row if row >= 0 else self.model.first_hit_row())
+            return True
+        return False
+
+    def open_row(self, row: int) -> None:
+        """Open the person or the note in ``row``."""
+        hit = self.model.hit(row)
+        if hit is None:
+            return
+        self.popup.hide()
+        if hit.kind == "note":
+            self.ctx.open_note.emit(hit.record_id, hit.participant_id)
+        else:
+            self.ctx.open_participant.emit(hit.participant_id)
+
+
+class SearchBar(QWidget):
+    """The strip above the pages that holds the search box."""
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("searchBar")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.box = SearchBox(ctx)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 8, 16, 8)
+        layout.addWidget(self.box, 3)
+        layout.addStretch(2)
+
+    def focus_search(self) -> None:
+        self.box.focus_search()
+
+    def clear(self) -> None:
+        self.box.clear()

@@ -1,0 +1,140 @@
+"""What every screen of an unlocked vault shares: the open session, the signed-in
+user, the database worker, and the app-wide "what changed" broadcast.
+
+Screens never hold the store. They ask :meth:`AppContext.run` to do work on the
+database thread; a result that arrives after the vault was locked is dropped, so a
+locked screen can never be refilled by a late read. After a write, a screen calls
+:meth:`AppContext.changed` with the tables it touched and every screen that shows
+those tables refreshes (Anki's operations/"OpChanges" style). Navigation between
+screens goes through the ``open_*`` signals, which the main window routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+
+from app.domain.records import Role, User
+from app.store.repositories import Repositories
+from app.ui.shell.tasks import TaskManager
+from app.ui.start.start import Session, message_for
+
+
+class AppContext(QObject):
+    """Shared by the screens of one unlocked session (a new one per unlock)."""
+
+    #: Tables written (a frozenset of table names); screens showing them refresh.
+    data_changed = Signal(object)
+    #: Ask the main window to show a participant's record (participant id).
+    open_participant = Signal(str)
+    #: Ask the main window to open a note in the editor (encounter id, "" for new;
+    #: the participant id for a new one).
+    open_note = Signal(str, str)
+    #: A short message for the status bar.
+    status_message = Signal(str)
+
+    def __init__(
+        self, tasks: TaskManager, session: Session, user: User, parent: QObject | None = None
+    ):
+        super().__init__(parent)
+        self.tasks = tasks
+        self.session = session
+        self.user = user
+        self.active = True
+
+    # -- who is signed in -------------------------------------------------------------
+
+    @property
+    def role(self) -> Role:
+        return self.user.role
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.user.role in (Role.SUPERVISOR, Role.ADMIN)
+
+    @property
+    def can_bill(self) -> bool:
+        return self.user.role in (Role.BILLING, Role.SUPERVISOR, Role.ADMIN)
+
+    @property
+    def demo(self) -> bool:
+        return self.session.demo
+
+    # -- work on the database thread ---------------------------------------------------
+
+    def run(
+        self,
+        fn: Callable[..., Any],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        args: tuple[Any, ...] = (),
+    ) -> None:
+        """Run ``fn(repositories, *args)`` on the database thread, then call
+        ``on_done(result)`` or ``on_error(exc)`` on the UI thread — unless the vault
+        was locked meanwhile, in which case the result is dropped unseen."""
+        session = self.session
+
+        def work(*a: Any) -> Any:
+            return fn(Repositories(session.store), *a)
+
+        def done(result: Any) -> None:
+            if self.active and on_done is not None:
+                on_done(result)
+
+        def failed(exc: BaseException) -> None:
+            if not self.active:
+                return
+            if on_error is not None:
+                on_error(exc)
+            else:
+                self.status_message.emit(message_for(exc))
+
+        self.tasks.run(work, done, failed, args=args)
+
+    def changed(self, tables: Iterable[str]) -> None:
+        """Tell every screen that these tables were written."""
+        if self.active:
+            self.data_changed.emit(frozenset(tables))
+
+    def deactivate(self) -> None:
+        """The vault is being locked: drop every late result from now on."""
+        self.active = False
+
+
+class Page(QWidget):
+    """A screen of the workspace. Subclasses fill themselves in :meth:`refresh` and
+    empty every personal field in :meth:`clear` (called when the vault locks)."""
+
+    #: The name in the navigation list.
+    title = ""
+    #: Tables whose change makes this page refresh when it is visible.
+    tables: frozenset[str] = frozenset()
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._stale = True
+        ctx.data_changed.connect(self._on_changed)
+
+    def refresh(self) -> None:
+        """Read again what the page shows (through ``self.ctx.run``)."""
+        self._stale = False
+
+    def clear(self) -> None:
+        """Forget everything shown; the vault is locking."""
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def _on_changed(self, tables: frozenset[str]) -> None:
+        if not (tables & self.tables):
+            return
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True

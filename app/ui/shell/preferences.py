@@ -1,0 +1,352 @@
+"""The Preferences dialog: idle lock time, text size, default payer, automatic
+sync, and connecting this laptop to the organisation's server (enrolment).
+
+Preferences are stored through app.ui.shell.settings (QSettings, no personal data).
+The server connection lives in the vault and is made by
+:meth:`app.ui.sync.sync_ui.SyncController.enroll` on the network and database
+threads; this dialog only collects and checks what the person types, shows the
+outcome next to the form, and never clears what was typed when something fails.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.store import syncui_queries as q
+from app.ui.shell import settings as s
+from app.ui.shell.context import AppContext
+from app.ui.sync.sync_ui import SyncController
+
+_FINGERPRINT = re.compile(r"^[0-9A-Fa-f]{64}$")
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def check_address(text: str) -> str:
+    """'' when ``text`` is a server address PeerTrail can use, else why not."""
+    text = text.strip()
+    if not text:
+        return "Enter the server's address, e.g. https://sync.example.org."
+    parts = urlsplit(text)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "The address starts with https:// and names the server."
+    if parts.scheme == "http" and parts.hostname not in _LOCAL_HOSTS:
+        return "The address must start with https:// so the connection is private."
+    if " " in text:
+        return "An address has no spaces."
+    return ""
+
+
+def check_fingerprint(text: str) -> str:
+    """'' for an empty fingerprint (the server has a certificate from a known
+    authority) or 64 hexadecimal digits, with or without colons."""
+    bare = text.strip().replace(":", "").replace(" ", "")
+    if not bare or _FINGERPRINT.match(bare):
+        return ""
+    return "Use the 64 letters and digits (0-9, A-F) your administrator sent."
+
+
+def _field_error() -> QLabel:
+    label = QLabel()
+    label.setObjectName("fieldError")
+    label.hide()
+    return label
+
+
+class PreferencesDialog(QDialog):
+    """Preferences. ``ctx`` / ``controller`` are the open session's (None when
+    locked: then only the app-wide preferences can be changed)."""
+
+    #: Emitted after OK with the keys whose values changed.
+    settings_changed = Signal(object)
+
+    def __init__(
+        self,
+        settings: s.Settings,
+        ctx: AppContext | None = None,
+        controller: SyncController | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("preferencesDialog")
+        self.setWindowTitle(self.tr("Preferences"))
+        self.setModal(True)
+        self.settings = settings
+        self.ctx = ctx
+        self.controller = controller
+
+        # -- general ---------------------------------------------------------------------
+        self.idle_minutes = QSpinBox()
+        opt = s.BY_KEY[s.IDLE_LOCK_MINUTES]
+        self.idle_minutes.setRange(opt.minimum or 1, opt.maximum or 240)
+        self.idle_minutes.setSuffix(self.tr(" minutes"))
+        self.idle_minutes.setValue(settings.idle_lock_minutes)
+        self.idle_minutes.setAccessibleName(opt.tr_label())
+        self.font_size = QSpinBox()
+        opt = s.BY_KEY[s.FONT_SIZE]
+        self.font_size.setRange(opt.minimum or 9, opt.maximum or 24)
+        self.font_size.setSuffix(self.tr(" pt"))
+        self.font_size.setValue(settings.font_size)
+        self.font_size.setAccessibleName(opt.tr_label())
+        self.payer = QComboBox()
+        self.payer.setAccessibleName(s.BY_KEY[s.DEFAULT_PAYER].tr_label())
+        self.payer.addItem(self.tr("The participant's own payer"), "")
+        self.payer.setMinimumContentsLength(24)
+        self.auto_sync = QCheckBox(s.BY_KEY[s.AUTO_SYNC].tr_label())
+        self.auto_sync.setChecked(settings.auto_sync)
+        self.auto_sync.setAccessibleName(s.BY_KEY[s.AUTO_SYNC].tr_label())
+
+        general = QGroupBox(self.tr("General"))
+        form = QFormLayout(general)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        form.addRow(self.tr("&Lock after"), self.idle_minutes)
+        form.addRow(self.tr("&Text size"), self.font_size)
+        form.addRow(self.tr("&Payer for new notes"), self.payer)
+        form.addRow("", self.auto_sync)
+
+        # -- server ----------------------------------------------------------------------
+        self.server_status = QLabel()
+        self.server_status.setObjectName("serverStatus")
+        self.server_status.setWordWrap(True)
+        self.address = QLineEdit()
+        self.address.setPlaceholderText("https://sync.example.org")
+        self.address.setAccessibleName(self.tr("Server address"))
+        self.fingerprint = QLineEdit()
+        self.fingerprint.setPlaceholderText(self.tr("From your administrator (if given)"))
+        self.fingerprint.setAccessibleName(self.tr("Server certificate fingerprint"))
+        self.username = QLineEdit()
+        self.username.setAccessibleName(self.tr("Your user name on the server"))
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setAccessibleName(self.tr("Your password on the server"))
+        self.address_error = _field_error()
+        self.fingerprint_error = _field_error()
+        self.username_error = _field_error()
+        self.password_error = _field_error()
+        self.connect_button = QPushButton(self.tr("&Connect this laptop"))
+        self.connect_button.setObjectName("primary")
+        self.connect_button.setAccessibleName(self.tr("Connect this laptop to the server"))
+        self.connect_button.clicked.connect(self.start_enrolment)
+        self.enrol_result = QLabel()
+        self.enrol_result.setObjectName("error")
+        self.enrol_result.setWordWrap(True)
+        self.enrol_result.hide()
+
+        self.enrol_form = QWidget()
+        ef = QFormLayout(self.enrol_form)
+        ef.setContentsMargins(0, 0, 0, 0)
+        ef.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        for text, edit, err in (
+            (self.tr("&Address"), self.address, self.address_error),
+            (self.tr("&Fingerprint"), self.fingerprint, self.fingerprint_error),
+            (self.tr("&User name"), self.username, self.username_error),
+            (self.tr("Pass&word"), self.password, self.password_error),
+        ):
+            label = QLabel(text)
+            label.setBuddy(edit)
+            ef.addRow(label, edit)
+            ef.addRow("", err)
+        row = QHBoxLayout()
+        row.addWidget(self.connect_button)
+        row.addStretch(1)
+        ef.addRow("", row)
+
+        server = QGroupBox(self.tr("Server"))
+        sl = QVBoxLayout(server)
+        sl.addWidget(self.server_status)
+        sl.addWidget(self.enrol_form)
+        sl.addWidget(self.enrol_result)
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setObjectName("separator")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 18, 20, 14)
+        layout.setSpacing(12)
+        layout.addWidget(general)
+        layout.addWidget(server)
+        layout.addStretch(1)
+        layout.addWidget(line)
+        layout.addWidget(self.buttons)
+
+        if controller is not None:
+            controller.enrolment_finished.connect(self._on_enrolled)
+        self._load_session()
+
+    # -- session parts ---------------------------------------------------------------------
+
+    def _load_session(self) -> None:
+        if self.ctx is None or self.controller is None:
+            self.server_status.setText(
+                self.tr("Unlock PeerTrail to connect this laptop to your organisation's server.")
+            )
+            self.enrol_form.hide()
+            self.payer.setEnabled(False)
+            return
+        self.server_status.setText(self.tr("Reading…"))
+
+        def read(repos: Any) -> tuple[dict[str, str], list[tuple[str, str]]]:
+            payers = [(p.id, p.name) for p in repos.payers.list(order_by="name")]
+            return q.sync_server(repos.store), payers
+
+        self.ctx.run(read, self._fill_session)
+
+    def _fill_session(self, data: tuple[dict[str, str], list[tuple[str, str]]]) -> None:
+        server, payers = data
+        chosen = self.settings.default_payer_id
+        for pid, name in payers:
+            self.payer.addItem(name, pid)
+        index = self.payer.findData(chosen)
+        self.payer.setCurrentIndex(max(index, 0))
+        self._show_server(server)
+
+    def _show_server(self, server: dict[str, str]) -> None:
+        if server.get("url") and server.get("token"):
+            who = server.get("username", "")
+            text = self.tr("This laptop is connected to %1").replace("%1", server["url"])
+            if who:
+                text += self.tr(" as %1.").replace("%1", who)
+            else:
+                text += "."
+            self.server_status.setText(text)
+            self.enrol_form.hide()
+        else:
+            self.server_status.setText(
+                self.tr(
+                    "This laptop is not connected to a server: your work stays here only. "
+                    "Your administrator gives you the address, the fingerprint and your "
+                    "user name."
+                )
+            )
+            self.enrol_form.show()
+        self._fit()  # the longer text came after the dialog was sized: grow to show it all
+
+    # -- enrolment ---------------------------------------------------------------------------
+
+    def validate_enrolment(self) -> bool:
+        checks = (
+            (self.address_error, check_address(self.address.text())),
+            (self.fingerprint_error, check_fingerprint(self.fingerprint.text())),
+            (
+                self.username_error,
+                "" if self.username.text().strip() else "Enter your user name on the server.",
+            ),
+            (self.password_error, "" if self.password.text() else "Enter your password."),
+        )
+        ok = True
+        for label, problem in checks:
+            label.setText(self.tr(problem) if problem else "")
+            label.setVisible(bool(problem))
+            ok = ok and not problem
+        self._fit()
+        return ok
+
+    def _fit(self) -> None:
+        """Grow to show every message in full (never shrink under the person)."""
+        hint = self.sizeHint()
+        if hint.width() > self.width() or hint.height() > self.height():
+            self.resize(max(hint.width(), self.width()), max(hint.height(), self.height()))
+
+    def start_enrolment(self) -> None:
+        self.enrol_result.hide()
+        if self.controller is None or not self.validate_enrolment():
+            return
+        self.connect_button.setEnabled(False)
+        self.connect_button.setText(self.tr("Connecting…"))
+        self.controller.enroll(
+            self.address.text(),
+            self.fingerprint.text().strip(),
+            self.username.text().strip(),
+            self.password.text(),
+            device_name=QApplication.applicationName(),
+        )
+
+    def _on_enrolled(self, ok: bool, text: str) -> None:
+        self.connect_button.setEnabled(True)
+        self.connect_button.setText(self.tr("&Connect this laptop"))
+        if ok:
+            self.password.clear()
+            self.enrol_result.setObjectName("success")
+            self._show_server(
+                {
+                    "url": self.address.text().strip().rstrip("/"),
+                    "token": "yes",
+                    "username": self.username.text().strip(),
+                }
+            )
+        else:
+            self.enrol_result.setObjectName("error")
+        self.enrol_result.setText(text)
+        self.enrol_result.style().unpolish(self.enrol_result)
+        self.enrol_result.style().polish(self.enrol_result)
+        self.enrol_result.show()
+        self._fit()
+
+    # -- saving ------------------------------------------------------------------------------
+
+    def values(self) -> dict[str, Any]:
+        return {
+            s.IDLE_LOCK_MINUTES: self.idle_minutes.value(),
+            s.FONT_SIZE: self.font_size.value(),
+            s.DEFAULT_PAYER: self.payer.currentData() or "",
+            s.AUTO_SYNC: self.auto_sync.isChecked(),
+        }
+
+    def save(self) -> set[str]:
+        """Store the values; apply the text size at once. Returns the changed keys."""
+        changed = set()
+        for key, value in self.values().items():
+            if key == s.DEFAULT_PAYER and not self.payer.isEnabled():
+                continue  # the payers were not read (locked): keep the stored choice
+            if self.settings.get(key) != value:
+                self.settings.set(key, value)
+                changed.add(key)
+        if s.FONT_SIZE in changed:
+            app = QApplication.instance()
+            if isinstance(app, QApplication):
+                s.apply_font_size(app, self.settings.font_size)
+        if s.AUTO_SYNC in changed and self.controller is not None:
+            self.controller.auto = self.settings.auto_sync
+        return changed
+
+    def accept(self) -> None:
+        changed = self.save()
+        super().accept()
+        if changed:
+            self.settings_changed.emit(frozenset(changed))
+
+    def keyPressEvent(self, event: Any) -> None:
+        # Enter in the enrolment fields connects instead of closing the dialog
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.enrol_form.isVisible():
+            focus = self.focusWidget()
+            if focus in (self.address, self.fingerprint, self.username, self.password):
+                self.start_enrolment()
+                return
+        super().keyPressEvent(event)

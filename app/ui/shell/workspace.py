@@ -1,0 +1,122 @@
+"""The workspace of an unlocked vault: a navigation list on the left and one page
+at a time on the right.
+
+The main window builds a new workspace for every unlock and throws it away on
+lock, so nothing a page showed survives a lock. Pages are
+:class:`app.ui.shell.context.Page` widgets added with :meth:`Workspace.add_page`; a page
+can be left out of the navigation list (a participant's record is reached from the
+caseload, not from the list).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.shell.context import AppContext
+
+KEY_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class Workspace(QWidget):
+    """Navigation list + page stack."""
+
+    page_changed = Signal(str)
+
+    def __init__(
+        self, ctx: AppContext, top: QWidget | None = None, parent: QWidget | None = None
+    ) -> None:
+        """``top`` (the search bar) sits above the pages, right of the navigation."""
+        super().__init__(parent)
+        self.setObjectName("workspace")
+        self.ctx = ctx
+        self.pages: dict[str, QWidget] = {}
+        self.nav = QListWidget()
+        self.nav.setObjectName("navList")
+        self.nav.setAccessibleName("Sections")
+        self.nav.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.nav.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.nav.currentItemChanged.connect(self._on_nav)
+        self.stack = QStackedWidget()
+        self.stack.setObjectName("pageStack")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.nav)
+        right = QVBoxLayout()
+        right.setContentsMargins(0, 0, 0, 0)
+        right.setSpacing(0)
+        self.top = top
+        if top is not None:
+            right.addWidget(top)
+        right.addWidget(self.stack, 1)
+        layout.addLayout(right, 1)
+
+    def add_page(self, key: str, page: QWidget, label: str = "", in_nav: bool = True) -> None:
+        self.pages[key] = page
+        self.stack.addWidget(page)
+        if in_nav:
+            item = QListWidgetItem(label or getattr(page, "title", key))
+            item.setData(KEY_ROLE, key)
+            self.nav.addItem(item)
+        self._fit_nav()
+
+    def show_page(self, key: str) -> QWidget:
+        page = self.pages[key]
+        self.stack.setCurrentWidget(page)
+        for row in range(self.nav.count()):
+            item = self.nav.item(row)
+            if item.data(KEY_ROLE) == key:
+                self.nav.blockSignals(True)
+                self.nav.setCurrentItem(item)
+                self.nav.blockSignals(False)
+                break
+        else:
+            self.nav.blockSignals(True)
+            self.nav.setCurrentRow(-1)
+            self.nav.clearSelection()
+            self.nav.blockSignals(False)
+        self.page_changed.emit(key)
+        return page
+
+    def current_key(self) -> str:
+        current = self.stack.currentWidget()
+        for key, page in self.pages.items():
+            if page is current:
+                return key
+        return ""
+
+    def clear(self) -> None:
+        """Empty every page and the top bar (the vault is locking)."""
+        if self.top is not None and callable(getattr(self.top, "clear", None)):
+            self.top.clear()
+        for page in self.pages.values():
+            clear = getattr(page, "clear", None)
+            if callable(clear):
+                clear()
+
+    def _on_nav(self, item: QListWidgetItem | None, _previous: object = None) -> None:
+        if item is not None:
+            self.show_page(item.data(KEY_ROLE))
+
+    def _fit_nav(self) -> None:
+        """As wide as the longest label in the style sheet's font, plus padding."""
+        self.nav.ensurePolished()
+        metrics = self.nav.fontMetrics()
+        width = max(
+            (metrics.horizontalAdvance(self.nav.item(r).text()) for r in range(self.nav.count())),
+            default=80,
+        )
+        self.nav.setFixedWidth(width + 2 * metrics.averageCharWidth() + 34)
+
+    def showEvent(self, event: object) -> None:
+        super().showEvent(event)  # type: ignore[arg-type]
+        self._fit_nav()  # the style sheet's font is known once shown

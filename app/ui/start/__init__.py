@@ -1,0 +1,1 @@
+"""The start screens: welcome, create, unlock, recover, the demos."""

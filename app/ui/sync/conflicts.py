@@ -1,0 +1,581 @@
+"""The Conflicts page: edits that crossed during sync, compared side by side, and
+the changes the server refused.
+
+A text conflict (two versions of a note's narrative, a goal statement, supervision
+action items) shows the version now in the record beside the one that lost, with
+who wrote each and when; the person keeps one, takes the other, or merges both in
+an editable text. The choice is an ordinary edit through the repositories (so it
+syncs) plus the conflict's resolution (app.store.syncui_queries.resolve_conflict).
+A log entry (another field) is only looked at and marked seen; an edit of a record
+deleted elsewhere can restore it. The second tab lists the changes the server
+refused, with its reason.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import (
+    QCoreApplication,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain import conflict_resolution as cr
+from app.domain.lifecycle import LifecycleError
+from app.store import syncui_queries as q
+from app.store.errors import StoreError
+from app.ui.common.columns import read_only_table
+from app.ui.common.table_model import RowsTableModel
+from app.ui.shell.context import AppContext, Page
+from app.ui.start.start import message_for
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def _t(text: str) -> str:
+    return QCoreApplication.translate("Conflicts", text)
+
+
+#: (table, field) -> what a person calls it.
+FIELD_LABELS: dict[tuple[str, str], str] = {
+    ("encounters", "goal_text"): "Goal (note)",
+    ("encounters", "intervention"): "Intervention",
+    ("encounters", "response"): "Response",
+    ("encounters", "plan"): "Plan",
+    ("encounters", "data"): "Data",
+    ("encounters", "assessment"): "Assessment",
+    ("goals", "statement"): "Goal statement",
+    ("supervision_sessions", "action_items"): "Action items",
+    ("participants", "assigned_specialist_id"): "Assigned specialist",
+    ("encounters", "reviewed_by_id"): "Reviewed by",
+    ("encounters", "signed_by_id"): "Signed by",
+    ("encounters", "payer_id"): "Payer",
+    ("participants", "payer_id"): "Payer",
+}
+
+TABLE_LABELS: dict[str, str] = {
+    "participants": "Participant",
+    "consents": "Consent",
+    "goals": "Goal",
+    "barc10": "BARC-10",
+    "encounters": "Note",
+    "addenda": "Addendum",
+    "time_entries": "Hours",
+    "supervision_sessions": "Supervision",
+    "users": "User",
+    "payers": "Payer",
+    "conflicts": "Conflict",
+}
+
+KIND_LABELS: dict[str, str] = {
+    cr.TEXT: "Two versions of a text",
+    cr.LOG: "Value replaced (for your information)",
+    cr.EDITED_AFTER_DELETE: "Edited after it was deleted",
+}
+
+
+def field_label(table: str, field: str) -> str:
+    label = FIELD_LABELS.get((table, field))
+    if label:
+        return _t(label)
+    words = field.removesuffix("_id").replace("_", " ")
+    return _t(words[:1].upper() + words[1:])
+
+
+def table_label(table: str) -> str:
+    return _t(TABLE_LABELS.get(table, table.replace("_", " ").capitalize()))
+
+
+def day_text(iso: str) -> str:
+    """'Nov 2, 2026' from '2026-11-02' ('' stays '')."""
+    try:
+        d = datetime.fromisoformat(iso).date()
+    except ValueError:
+        return iso
+    return f"{d:%b} {d.day}, {d.year}"
+
+
+def when_text(when: datetime | None) -> str:
+    if when is None:
+        return _t("unknown time")
+    local = when.astimezone()
+    return f"{local:%b} {local.day}, {local.year} {local:%H:%M}"
+
+
+def record_text(table: str, record_date: str) -> str:
+    what = table_label(table)
+    return f"{what} · {day_text(record_date)}" if record_date else what
+
+
+def who_text(view: q.ConflictView, stamp: str, lost: bool) -> str:
+    """'by Ann on another device, Nov 2, 2026 09:58' / 'on this laptop, …'."""
+    info = cr.stamp_info(stamp)
+    where = (
+        _t("on this laptop")
+        if info.device and info.device == view.this_device
+        else _t("on another device")
+    )
+    by = ""
+    if lost and view.lost_by_name:
+        by = _t("by %1 ").replace("%1", view.lost_by_name)
+    return f"{by}{where}, {when_text(info.when)}"
+
+
+# -- models ------------------------------------------------------------------------------
+
+
+class ConflictListModel(RowsTableModel):
+    """Open conflicts, one row each."""
+
+    COL_RECORD, COL_FIELD, COL_PERSON, COL_KIND = range(4)
+    HEADERS = ("Record", "Field", "Participant", "Kind")
+    _rows: list[q.ConflictView]
+
+    def view(self, row: int) -> q.ConflictView:
+        return self._rows[row]
+
+    def row_of(self, conflict_id: str) -> int:
+        for i, v in enumerate(self._rows):
+            if v.id == conflict_id:
+                return i
+        return -1
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        v = self._rows[index.row()]
+        c = v.conflict
+        if role == ID_ROLE:
+            return v.id
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        col = index.column()
+        if col == self.COL_RECORD:
+            return record_text(c.table_name, v.record_date)
+        if col == self.COL_FIELD:
+            return field_label(c.table_name, c.field)
+        if col == self.COL_PERSON:
+            return v.participant_name
+        if col == self.COL_KIND:
+            return _t(KIND_LABELS.get(c.kind, c.kind))
+        return None
+
+
+class RejectedModel(RowsTableModel):
+    """Changes the server refused, newest first."""
+
+    COL_WHEN, COL_RECORD, COL_FIELD, COL_PERSON, COL_REASON = range(5)
+    HEADERS = ("When", "Record", "Field", "Participant", "The server's reason")
+    _rows: list[q.RejectedView]
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        r = self._rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.ToolTipRole and col == self.COL_REASON:
+            return r.reason
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if col == self.COL_WHEN:
+            return when_text(r.at)
+        if col == self.COL_RECORD:
+            return record_text(r.table, r.record_date)
+        if col == self.COL_FIELD:
+            return field_label(r.table, r.field)
+        if col == self.COL_PERSON:
+            return r.participant_name
+        if col == self.COL_REASON:
+            return r.reason[:1].upper() + r.reason[1:]
+        return None
+
+
+class _Side(QFrame):
+    """One version: a heading, who/when, and the text (read-only)."""
+
+    def __init__(self, heading: str, accessible: str) -> None:
+        super().__init__()
+        self.setObjectName("conflictSide")
+        self.heading = QLabel(heading)
+        self.heading.setObjectName("conflictHeading")
+        self.meta = QLabel()
+        self.meta.setObjectName("hint")
+        self.meta.setWordWrap(True)
+        self.text = QPlainTextEdit()
+        self.text.setObjectName("conflictText")
+        self.text.setReadOnly(True)
+        self.text.setAccessibleName(accessible)
+        self.text.setTabChangesFocus(True)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(12, 10, 12, 12)
+        lay.setSpacing(6)
+        lay.addWidget(self.heading)
+        lay.addWidget(self.meta)
+        lay.addWidget(self.text, 1)
+
+    def clear(self) -> None:
+        self.meta.clear()
+        self.text.clear()
+
+
+class ConflictsPage(Page):
+    title = "Conflicts"
+    tables = frozenset({"conflicts", "encounters", "goals", "supervision_sessions"})
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.setObjectName("conflictsPage")
+        self.model = ConflictListModel(self)
+        self.rejected_model = RejectedModel(self)
+        self._current: q.ConflictView | None = None
+        self._merge_for = ""  # the conflict id the merge text belongs to
+
+        title = QLabel(self.tr("Conflicts"))
+        title.setObjectName("pageTitle")
+        intro = QLabel(
+            self.tr(
+                "When the same text was changed on two devices before they synced, both "
+                "versions are kept here. Compare them and choose which to keep, or merge them."
+            )
+        )
+        intro.setObjectName("intro")
+        intro.setWordWrap(True)
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("conflictTabs")
+        self.tabs.setAccessibleName(self.tr("Conflicts and refused changes"))
+
+        # -- tab 1: conflicts ------------------------------------------------------------
+        self.list = read_only_table("conflictList", model=self.model)
+        self.list.setAccessibleName(self.tr("Conflicts to look at"))
+        self.list.selectionModel().currentRowChanged.connect(self._on_current)
+        self.list.setMaximumHeight(190)
+        # At least two and a half rows, so a second conflict is seen to be there (the
+        # texts below gave the list all but one row).
+        self.list.ensurePolished()
+        row_h = self.list.verticalHeader().defaultSectionSize()
+        head_h = self.list.horizontalHeader().sizeHint().height()
+        self.list.setMinimumHeight(min(190, head_h + row_h * 5 // 2 + 4))
+        self.empty = QLabel(
+            self.tr("No conflicts. Everything you and your team wrote fits together.")
+        )
+        self.empty.setObjectName("emptyHint")
+        self.empty.setWordWrap(True)
+
+        self.record = QLabel()
+        self.record.setObjectName("conflictRecord")
+        self.record.setWordWrap(True)
+        self.record.setTextFormat(Qt.TextFormat.RichText)
+        self.current_side = _Side(self.tr("Now in the record"), self.tr("The version kept"))
+        self.other_side = _Side(self.tr("The other version"), self.tr("The version that lost"))
+        self.keep_current = QPushButton(self.tr("&Keep this version"))
+        self.keep_current.setAccessibleName(self.tr("Keep the version now in the record"))
+        self.keep_other = QPushButton(self.tr("Keep the &other version"))
+        self.keep_other.setAccessibleName(self.tr("Keep the other version"))
+        self.merge_button = QPushButton(self.tr("&Merge both…"))
+        self.merge_button.setAccessibleName(self.tr("Merge both versions into one text"))
+        self.seen_button = QPushButton(self.tr("Mark as &seen"))
+        self.seen_button.setAccessibleName(self.tr("Mark this entry as seen"))
+        self.restore_button = QPushButton(self.tr("&Restore the record"))
+        self.restore_button.setAccessibleName(self.tr("Restore the deleted record"))
+        self.leave_button = QPushButton(self.tr("&Leave it deleted"))
+        self.leave_button.setAccessibleName(self.tr("Leave the record deleted"))
+        self.keep_current.clicked.connect(lambda: self._resolve(cr.Choice.KEEP_CURRENT))
+        self.keep_other.clicked.connect(lambda: self._resolve(cr.Choice.KEEP_OTHER))
+        self.merge_button.clicked.connect(self.start_merge)
+        self.seen_button.clicked.connect(lambda: self._resolve(cr.Choice.SEEN))
+        self.restore_button.clicked.connect(lambda: self._resolve(cr.Choice.RESTORE))
+        self.leave_button.clicked.connect(lambda: self._resolve(cr.Choice.LEAVE_DELETED))
+        self.locked = QLabel()
+        self.locked.setObjectName("hint")
+        self.locked.setWordWrap(True)
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.hide()
+
+        sides = QGridLayout()
+        sides.setHorizontalSpacing(12)
+        sides.addWidget(self.current_side, 0, 0)
+        sides.addWidget(self.other_side, 0, 1)
+        sides.addWidget(self.keep_current, 1, 0, Qt.AlignmentFlag.AlignLeft)
+        sides.addWidget(self.keep_other, 1, 1, Qt.AlignmentFlag.AlignLeft)
+        buttons = QHBoxLayout()
+        for b in (self.merge_button, self.seen_button, self.restore_button, self.leave_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+
+        self.merge_edit = QPlainTextEdit()
+        self.merge_edit.setObjectName("mergeText")
+        self.merge_edit.setAccessibleName(self.tr("Merged text"))
+        self.merge_edit.setTabChangesFocus(True)
+        self.save_merge = QPushButton(self.tr("Save the &merged text"))
+        self.save_merge.setObjectName("primary")
+        self.save_merge.setAccessibleName(self.tr("Save the merged text"))
+        self.save_merge.setToolTip(self.tr("Ctrl+Enter"))
+        self.save_merge.clicked.connect(self._save_merge)
+        self.cancel_merge = QPushButton(self.tr("Back to &comparing"))
+        self.cancel_merge.setAccessibleName(self.tr("Back to comparing; the merged text is kept"))
+        self.cancel_merge.clicked.connect(lambda: self.detail.setCurrentIndex(0))
+        QShortcut(QKeySequence("Ctrl+Return"), self.merge_edit, self._save_merge)
+        merge_hint = QLabel(
+            self.tr(
+                "Both versions are below, the one in the record first. Edit them into the "
+                "text to keep, then save. Saving replaces the text in the record."
+            )
+        )
+        merge_hint.setObjectName("hint")
+        merge_hint.setWordWrap(True)
+
+        compare = QWidget()
+        cl = QVBoxLayout(compare)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addLayout(sides, 1)
+        cl.addLayout(buttons)
+        merge = QWidget()
+        ml = QVBoxLayout(merge)
+        ml.setContentsMargins(0, 0, 0, 0)
+        ml.addWidget(merge_hint)
+        ml.addWidget(self.merge_edit, 1)
+        mb = QHBoxLayout()
+        mb.addWidget(self.save_merge)
+        mb.addWidget(self.cancel_merge)
+        mb.addStretch(1)
+        ml.addLayout(mb)
+        self.detail = QStackedWidget()
+        self.detail.addWidget(compare)
+        self.detail.addWidget(merge)
+
+        self.detail_box = QWidget()
+        dl = QVBoxLayout(self.detail_box)
+        dl.setContentsMargins(0, 4, 0, 0)
+        dl.setSpacing(8)
+        dl.addWidget(self.record)
+        dl.addWidget(self.detail, 1)
+        dl.addWidget(self.locked)
+        dl.addWidget(self.error)
+
+        tab1 = QWidget()
+        t1 = QVBoxLayout(tab1)
+        t1.setContentsMargins(12, 12, 12, 12)
+        t1.setSpacing(10)
+        t1.addWidget(self.empty)
+        t1.addWidget(self.list)
+        t1.addWidget(self.detail_box, 1)
+
+        # -- tab 2: refused changes ------------------------------------------------------
+        self.rejected = read_only_table("rejectedList", model=self.rejected_model)
+        self.rejected.setAccessibleName(self.tr("Changes the server refused"))
+        self.rejected.setWordWrap(True)
+        self.rejected.setTextElideMode(Qt.TextElideMode.ElideNone)
+        rej_intro = QLabel(
+            self.tr(
+                "The server did not accept these changes, so the record shows the "
+                "server's version. The reason is the server's own words."
+            )
+        )
+        rej_intro.setObjectName("hint")
+        rej_intro.setWordWrap(True)
+        tab2 = QWidget()
+        t2 = QVBoxLayout(tab2)
+        t2.setContentsMargins(12, 12, 12, 12)
+        t2.addWidget(rej_intro)
+        t2.addWidget(self.rejected, 1)
+
+        self.tabs.addTab(tab1, self.tr("To resolve"))
+        self.tabs.addTab(tab2, self.tr("Refused by the server"))
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 12)
+        layout.setSpacing(10)
+        layout.addWidget(title)
+        layout.addWidget(intro)
+        layout.addWidget(self.tabs, 1)
+        self._show(None)
+
+    # -- data ---------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        super().refresh()
+        role = self.ctx.role
+
+        def read(repos: Any) -> tuple[list[q.ConflictView], list[q.RejectedView]]:
+            return q.open_conflicts(repos, role), q.rejected_changes(repos.store)
+
+        self.ctx.run(read, self._fill)
+
+    def _fill(self, data: tuple[list[q.ConflictView], list[q.RejectedView]]) -> None:
+        conflicts, rejected = data
+        keep = self._current.id if self._current else ""
+        self.model.set_rows(conflicts)
+        self.rejected_model.set_rows(rejected)
+        self.list.resizeColumnsToContents()
+        for col in range(RejectedModel.COL_REASON):
+            self.rejected.resizeColumnToContents(col)
+        self.rejected.resizeRowsToContents()
+        if rejected:
+            self.rejected.selectRow(0)
+        self.tabs.setTabText(0, self.tr("To resolve (%1)").replace("%1", str(len(conflicts))))
+        self.tabs.setTabText(
+            1, self.tr("Refused by the server (%1)").replace("%1", str(len(rejected)))
+        )
+        has = bool(conflicts)
+        self.empty.setVisible(not has)
+        self.list.setVisible(has)
+        row = self.model.row_of(keep) if keep else -1
+        if has:
+            self.list.selectRow(max(row, 0))
+            self._on_current(self.model.index(max(row, 0), 0))
+        else:
+            self._show(None)
+
+    def clear(self) -> None:
+        self._current = None
+        self._merge_for = ""
+        self.model.clear()
+        self.rejected_model.clear()
+        self.merge_edit.clear()
+        self._show(None)
+        self._stale = True
+
+    # -- showing one --------------------------------------------------------------------
+
+    def _on_current(self, index: QModelIndex, _previous: Any = None) -> None:
+        if not index.isValid():
+            self._show(None)
+            return
+        self._show(self.model.view(index.row()))
+
+    def select(self, conflict_id: str) -> None:
+        row = self.model.row_of(conflict_id)
+        if row >= 0:
+            self.list.selectRow(row)
+
+    def _show(self, view: q.ConflictView | None) -> None:
+        self._current = view
+        self.error.hide()
+        self.detail.setCurrentIndex(0)
+        self.detail_box.setVisible(view is not None)
+        if view is None:
+            self.current_side.clear()
+            self.other_side.clear()
+            self.record.clear()
+            self.locked.clear()
+            return
+        c = view.conflict
+        where = record_text(c.table_name, view.record_date)
+        person = f" — {view.participant_name}" if view.participant_name else ""
+        self.record.setText(
+            f"<b>{_esc(where)}{_esc(person)}</b> · {_esc(field_label(c.table_name, c.field))}"
+        )
+        text_kind = c.kind == cr.TEXT
+        after_delete = c.kind == cr.EDITED_AFTER_DELETE
+        if after_delete:
+            self.current_side.heading.setText(self.tr("The edit that arrived"))
+            self.other_side.heading.setText(self.tr("The record"))
+            self.current_side.text.setPlainText(view.kept_text)
+            self.other_side.text.setPlainText(
+                self.tr("This record was deleted on another device.")
+                if view.record_deleted
+                else self.tr("This record is no longer deleted.")
+            )
+            self.current_side.meta.setText(who_text(view, c.kept_stamp, lost=False))
+            self.other_side.meta.clear()
+        else:
+            self.current_side.heading.setText(self.tr("Now in the record"))
+            self.other_side.heading.setText(self.tr("The other version"))
+            shown = view.current_text if text_kind else view.kept_text
+            self.current_side.text.setPlainText(shown)
+            self.other_side.text.setPlainText(view.lost_text)
+            meta = who_text(view, c.kept_stamp, lost=False)
+            if view.changed_since:
+                meta = self.tr("Changed again since the conflict.")
+            self.current_side.meta.setText(meta)
+            self.other_side.meta.setText(who_text(view, c.lost_stamp, lost=True))
+        for b in (self.keep_current, self.keep_other, self.merge_button):
+            b.setVisible(text_kind)
+        self.seen_button.setVisible(not text_kind and not after_delete)
+        self.restore_button.setVisible(after_delete and view.record_deleted)
+        self.leave_button.setVisible(after_delete)
+        editable = not view.locked_reason
+        self.keep_other.setEnabled(editable)
+        self.merge_button.setEnabled(editable)
+        self.locked.setText(view.locked_reason)
+        self.locked.setVisible(bool(view.locked_reason))
+        if self._merge_for != view.id:
+            self.merge_edit.clear()
+
+    # -- resolving ----------------------------------------------------------------------
+
+    def start_merge(self) -> None:
+        view = self._current
+        if view is None or view.kind != cr.TEXT:
+            return
+        if self._merge_for != view.id or not self.merge_edit.toPlainText().strip():
+            self.merge_edit.setPlainText(cr.merge_prefill(view.current_text, view.lost_text))
+            self._merge_for = view.id
+        self.detail.setCurrentIndex(1)
+        self.merge_edit.setFocus()
+
+    def _save_merge(self) -> None:
+        self._resolve(cr.Choice.MERGE, self.merge_edit.toPlainText())
+
+    def _resolve(self, choice: cr.Choice, merged: str | None = None) -> None:
+        view = self._current
+        if view is None:
+            return
+        if choice is cr.Choice.MERGE and not (merged or "").strip():
+            self._show_error(self.tr("The merged text is empty. Write the text to keep."))
+            return
+        self.error.hide()
+        role = self.ctx.role
+        table = view.conflict.table_name
+        conflict_id = view.id
+
+        def done(_resolved: Any) -> None:
+            if self._merge_for == conflict_id:
+                self._merge_for = ""
+                self.merge_edit.clear()
+            self._current = None
+            self.ctx.status_message.emit(self.tr("Conflict resolved. It will sync with your work."))
+            self.ctx.changed({"conflicts", table})
+
+        self.ctx.run(
+            q.resolve_conflict,
+            done,
+            self._failed,
+            args=(conflict_id, choice, merged, role),
+        )
+
+    def _failed(self, exc: BaseException) -> None:
+        if isinstance(exc, cr.ResolutionError | LifecycleError | StoreError):
+            text = str(exc)
+            text = text[:1].upper() + text[1:]
+        else:
+            text = message_for(exc)
+        self._show_error(text)
+
+    def _show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.show()
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

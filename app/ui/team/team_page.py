@@ -1,0 +1,370 @@
+"""The team view: every specialist the supervisor oversees, at a glance.
+
+One row per specialist (caseload, encounters and units this week and month, notes
+waiting for review, notes signed late, old drafts, direct-service and CE hours),
+a chart of hours per specialist per week, the "overdue after N days" setting and
+the oversight report (PDF) for the selected specialist's month. Figures come from
+app.store.supervisor_queries.team_overview on the database thread.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDateEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.supervision import MAX_OVERDUE_DAYS, SpecialistSummary, TeamOverview
+from app.store import supervisor_queries as q
+from app.ui.common.supervisor_widgets import HoursChart, plural
+from app.ui.shell.context import AppContext, Page
+from app.ui.shell.theme import themed
+from app.ui.start.start import message_for
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+ID_ROLE = Qt.ItemDataRole.UserRole + 2
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class TeamModel(QAbstractTableModel):
+    """One row per specialist, read-only."""
+
+    HEADERS = (
+        "Specialist", "Case-\nload", "Services\nwk / mo", "Units\nwk / mo", "To\nreview",
+        "Late\n(mo)", "Old\ndrafts", "Direct h\n(mo)", "CE h\n(12 mo)",
+    )  # fmt: skip
+    TIPS = (
+        "",
+        "Active, referred and on-hold participants",
+        "Services this week (from Monday) and this month",
+        "Billing units by each payer's rounding rule",
+        "Signed notes waiting for your review",
+        "Notes this month signed more than the overdue limit after the service",
+        "Drafts whose service is older than the overdue limit",
+        "Direct-service time logged this month",
+        "Continuing education in the last 12 months",
+    )
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[SpecialistSummary] = []
+        self.overdue_days = 3
+
+    def set_rows(self, rows: list[SpecialistSummary], overdue_days: int = 3) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.overdue_days = overdue_days
+        self.endResetModel()
+
+    def clear(self) -> None:
+        self.set_rows([])
+
+    def summary(self, row: int) -> SpecialistSummary:
+        return self._rows[row]
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.HEADERS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.tr(self.HEADERS[section])
+        if role == Qt.ItemDataRole.ToolTipRole and self.TIPS[section]:
+            return self.tr(self.TIPS[section])
+        return None
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        r, col = self._rows[index.row()], index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return cell_text(r, col)
+        if role == SORT_ROLE:
+            return cell_sort(r, col)
+        if role == ID_ROLE:
+            return r.specialist_id
+        if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and col in (5, 6):
+            value = r.overdue_month if col == 5 else r.stale_drafts
+            if value:
+                return themed("#8a1c1c")
+        return None
+
+
+def cell_text(r: SpecialistSummary, col: int) -> str:
+    if col == 0:
+        return f"{r.name} ({r.credential})" if r.credential else r.name
+    values = {
+        1: str(r.caseload),
+        2: f"{r.encounters_week} / {r.encounters_month}",
+        3: f"{r.units_week} / {r.units_month}",
+        4: str(r.awaiting_review),
+        5: str(r.overdue_month),
+        6: str(r.stale_drafts),
+        7: f"{r.direct_hours_month:.1f}",
+        8: f"{r.ce_hours_year:.1f}",
+    }
+    return values.get(col, "")
+
+
+def cell_sort(r: SpecialistSummary, col: int) -> Any:
+    keys = {
+        0: r.name.casefold(), 1: r.caseload, 2: r.encounters_month, 3: r.units_month,
+        4: r.awaiting_review, 5: r.overdue_month, 6: r.stale_drafts, 7: r.direct_hours_month,
+        8: r.ce_hours_year,
+    }  # fmt: skip
+    return keys.get(col)
+
+
+class TeamPage(Page):
+    title = "Team"
+    tables = frozenset(
+        {"users", "participants", "encounters", "time_entries", "supervision_sessions"}
+    )
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.setObjectName("teamPage")
+        self.overview: TeamOverview | None = None
+        self.last_report: Path | None = None
+
+        heading = QLabel(self.tr("Team"))
+        heading.setObjectName("pageTitle")
+        self.subtitle = QLabel()
+        self.subtitle.setObjectName("hint")
+
+        self.overdue = QSpinBox()
+        self.overdue.setObjectName("overdueDays")
+        self.overdue.setRange(0, MAX_OVERDUE_DAYS)
+        self.overdue.setSuffix(self.tr(" days"))
+        self.overdue.setAccessibleName(self.tr("A note is late when signed more than"))
+        self.overdue.setToolTip(
+            self.tr("A note is late when it is signed more than this many days after the service")
+        )
+        self.overdue.editingFinished.connect(self._save_overdue)
+        overdue_label = QLabel(self.tr("Late after"))
+        overdue_label.setBuddy(self.overdue)
+
+        self.model = TeamModel(self)
+        from PySide6.QtCore import QSortFilterProxyModel
+
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.table = QTableView()
+        self.table.setObjectName("teamTable")
+        self.table.setAccessibleName(self.tr("Specialists on your team"))
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(48)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+
+        self.month = QDateEdit()
+        self.month.setObjectName("reportMonth")
+        self.month.setDisplayFormat("MMMM yyyy")
+        self.month.setCalendarPopup(False)
+        self.month.setAccessibleName(self.tr("Month of the oversight report"))
+        today = date.today()
+        self.month.setDate(QDate(today.year, today.month, 1))
+        self.month.setMaximumDate(QDate(today.year, today.month, 28))
+        self.report_button = QPushButton(self.tr("Oversight report (PDF)…"))
+        self.report_button.setObjectName("primary")
+        self.report_button.setAccessibleName(self.tr("Save an oversight report"))
+        self.report_button.setShortcut(QKeySequence("Ctrl+P"))
+        self.report_button.setToolTip(self.tr("The selected specialist's month, as a PDF (Ctrl+P)"))
+        self.report_button.clicked.connect(self._choose_report_file)
+        self.empty_label = QLabel(
+            self.tr(
+                "No specialists on your team yet. They appear here after your first sync, "
+                "once the administrator has set you as their supervisor."
+            )
+        )
+        self.empty_label.setObjectName("hint")
+        self.empty_label.setWordWrap(True)
+        self.empty_label.hide()
+
+        chart_title = QLabel(self.tr("Hours per week (last 12 weeks, all kinds of work)"))
+        chart_title.setObjectName("sectionTitle")
+        self.chart = HoursChart()
+
+        top = QHBoxLayout()
+        top.addWidget(heading)
+        top.addSpacing(12)
+        top.addWidget(self.subtitle, 1)
+        top.addWidget(overdue_label)
+        top.addWidget(self.overdue)
+        report = QHBoxLayout()
+        report.addStretch(1)
+        month_label = QLabel(self.tr("Report month"))
+        month_label.setBuddy(self.month)
+        report.addWidget(month_label)
+        report.addWidget(self.month)
+        report.addWidget(self.report_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 16)
+        layout.setSpacing(10)
+        layout.addLayout(top)
+        layout.addWidget(self.empty_label)
+        layout.addWidget(self.table)
+        layout.addLayout(report)
+        layout.addWidget(chart_title)
+        layout.addWidget(self.chart, 1)
+        self._update_buttons()
+
+    # -- data --------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        super().refresh()
+        self.ctx.run(q.team_overview, self._show, self._failed)
+        self.ctx.run(q.overdue_days, self._show_overdue)
+
+    def _show(self, overview: TeamOverview) -> None:
+        self.overview = overview
+        self.model.set_rows(list(overview.rows), overview.overdue_days)
+        n = len(overview.rows)
+        self.empty_label.setVisible(n == 0)
+        self.table.setVisible(n > 0)
+        t = overview.totals
+        self.subtitle.setText(
+            plural(self, n, "1 specialist", "{n} specialists")
+            + self.tr(
+                " · {waiting} notes waiting for review · {late} signed late this month"
+            ).format(waiting=int(t["awaiting_review"]), late=int(t["overdue_month"]))
+        )
+        self.chart.set_data(
+            overview.weeks,
+            [(r.name, overview.hours.get(r.specialist_id, ())) for r in overview.rows],
+        )
+        self._fit_columns()
+        self.table.resizeRowsToContents()
+        self._fit_table_height()
+        self._update_buttons()
+
+    def _fit_columns(self) -> None:
+        """Number columns as wide as their header's longest line (and values); the
+        name takes the rest, so the whole row fits without scrolling."""
+        fm = self.table.horizontalHeader().fontMetrics()
+        for col in range(1, self.model.columnCount()):
+            words = str(self.model.headerData(col, Qt.Orientation.Horizontal)).split("\n")
+            values = [cell_text(self.model.summary(r), col) for r in range(self.model.rowCount())]
+            width = max(fm.horizontalAdvance(w) for w in [*words, *values])
+            self.table.setColumnWidth(col, width + 22)
+
+    def _fit_table_height(self) -> None:
+        """As tall as its rows (up to ten), so the chart gets the rest of the page."""
+        shown = min(self.model.rowCount(), 10)
+        rows = sum(self.table.rowHeight(r) for r in range(shown))
+        if not shown:
+            rows = self.table.verticalHeader().defaultSectionSize()
+        header = (
+            self.table.horizontalHeader().height()
+            or self.table.horizontalHeader().sizeHint().height()
+        )
+        bar = self.table.horizontalScrollBar()
+        extra = bar.sizeHint().height() if bar.maximum() > 0 else 0
+        self.table.setFixedHeight(header + rows + extra + 2 * self.table.frameWidth() + 4)
+
+    def _show_overdue(self, days: int) -> None:
+        self.overdue.blockSignals(True)
+        self.overdue.setValue(days)
+        self.overdue.blockSignals(False)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.ctx.status_message.emit(self.tr("The team could not be read. ") + message_for(exc))
+
+    def _save_overdue(self) -> None:
+        days = self.overdue.value()
+        if self.overview is not None and days == self.overview.overdue_days:
+            return
+
+        def done(_n: int) -> None:
+            self.ctx.status_message.emit(
+                plural(
+                    self,
+                    days,
+                    "Notes now count as late after 1 day",
+                    "Notes now count as late after {n} days",
+                )
+            )
+            self.refresh()
+
+        self.ctx.run(q.set_overdue_days, done, self._failed, args=(days,))
+
+    def clear(self) -> None:
+        self.overview = None
+        self.model.clear()
+        self.chart.clear()
+        self.subtitle.setText("")
+
+    # -- the oversight report -----------------------------------------------------------
+
+    def selected_specialist(self) -> str:
+        rows = self.table.selectionModel().selectedRows()
+        return self.proxy.data(rows[0], ID_ROLE) if rows else ""
+
+    def _update_buttons(self, *_: Any) -> None:
+        self.report_button.setEnabled(bool(self.selected_specialist()))
+
+    def _choose_report_file(self) -> None:
+        if not self.selected_specialist():
+            self.ctx.status_message.emit(self.tr("Choose a specialist first."))
+            return
+        d = self.month.date()
+        name = f"oversight-report-{d.year()}-{d.month():02d}.pdf"
+        path, _filter = QFileDialog.getSaveFileName(
+            self, self.tr("Save the oversight report"), str(Path.home() / name), "PDF (*.pdf)"
+        )
+        if path:
+            self.export_report(Path(path))
+
+    def export_report(self, path: Path) -> None:
+        """Write the selected specialist's report for the chosen month to ``path``."""
+        specialist = self.selected_specialist()
+        d = self.month.date()
+        if not specialist:
+            self.ctx.status_message.emit(self.tr("Choose a specialist first."))
+            return
+        self.report_button.setEnabled(False)
+
+        def done(written: Path) -> None:
+            self.last_report = written
+            self._update_buttons()
+            self.ctx.status_message.emit(self.tr("Oversight report saved."))
+
+        def failed(exc: BaseException) -> None:
+            self._update_buttons()
+            self.ctx.status_message.emit(message_for(exc))
+
+        self.ctx.run(q.export_oversight, done, failed, args=(specialist, d.year(), d.month(), path))
