@@ -19,7 +19,7 @@ from app.domain.records import TimeCategory
 from app.store.db import Store
 from app.store.vault import Vault
 from app.ui.common.columns import ColumnFitter
-from app.ui.hours.hours_page import WeekModel
+from app.ui.hours.models import WeekModel
 from app.ui.shell.app import load_style_sheet, make_application
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.theme import apply_theme, themed

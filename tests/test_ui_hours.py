@@ -21,7 +21,8 @@ from app.domain.records import (
     TimeCategory,
     TimeEntry,
 )
-from app.ui.hours.hours_page import EntriesModel, HoursPage, WeekModel
+from app.ui.hours.hours_page import HoursPage
+from app.ui.hours.models import EntriesModel, WeekModel
 from tests.helpers import add_person
 from tests.ui_support import ctx_repos, settle
 

@@ -16,37 +16,27 @@ after a confirmation, Ctrl+S saves the form and Esc closes it.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QDate,
     QEvent,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     QTimer,
-    Signal,
 )
-from PySide6.QtGui import QBrush, QFont, QFontMetrics, QKeySequence, QShortcut
+from PySide6.QtGui import QFont, QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QBoxLayout,
-    QCheckBox,
-    QComboBox,
     QDateEdit,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QStackedWidget,
@@ -59,718 +49,30 @@ from PySide6.QtWidgets import (
 from app.domain import hours
 from app.domain.hours import (
     DAYS_IN_WEEK,
-    EDITABLE_CATEGORIES,
-    SHEET_CATEGORIES,
-    AdvanceProgress,
-    CeProgress,
-    EntryForm,
-    ServiceSpan,
-    WeekSheet,
     format_hm,
     format_hours,
 )
 from app.domain.records import TimeCategory, TimeEntry
-from app.domain.validation import ValidationError
 from app.store import hours_queries
 from app.store.hours_queries import HoursSnapshot
 from app.ui.common.columns import ColumnFitter
+from app.ui.hours.entry_editor import EntryEditor
 from app.ui.hours.hours_chart import HoursChart
+from app.ui.hours.models import (
+    EntriesModel,
+    WeekModel,
+    category_labels,
+    short_date,
+    week_title,
+)
+from app.ui.hours.progress_cards import AdvanceCard, CeCard
 from app.ui.shell.context import AppContext, Page
-from app.ui.shell.theme import themed
 from app.ui.start.start import message_for
-
-AnyIndex = QModelIndex | QPersistentModelIndex
-
-ID_ROLE = Qt.ItemDataRole.UserRole + 1
-CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 2
-DATE_ROLE = Qt.ItemDataRole.UserRole + 3
-
-TODAY_BG = "#e4f1ee"
-TOTAL_BG = "#eef3f0"
-
-
-def category_labels(tr: Callable[[str], str]) -> dict[TimeCategory, str]:
-    return {
-        TimeCategory.DIRECT: tr("Direct service"),
-        TimeCategory.TRAVEL: tr("Travel"),
-        TimeCategory.DOCUMENTATION: tr("Documentation"),
-        TimeCategory.TRAINING: tr("Training / CE"),
-        TimeCategory.SUPERVISION: tr("Supervision received"),
-        TimeCategory.OTHER: tr("Other"),
-    }
-
-
-def short_date(day: date) -> str:
-    return f"{day:%a} {day:%b} {day.day}"
-
-
-def week_title(start: date) -> str:
-    end = start + timedelta(days=DAYS_IN_WEEK - 1)
-    if start.month == end.month:
-        return f"{start:%b} {start.day} – {end.day}, {end.year}"
-    if start.year == end.year:
-        return f"{start:%b} {start.day} – {end:%b} {end.day}, {end.year}"
-    return f"{start:%b} {start.day}, {start.year} – {end:%b} {end.day}, {end.year}"
-
-
-def long_date(day: date) -> str:
-    return f"{day:%b} {day.day}, {day.year}"
-
-
-# -- the timesheet model ---------------------------------------------------------------------
-
-
-class WeekModel(QAbstractTableModel):
-    """Rows: each kind of work and a total; columns: the kind, Monday..Sunday, the week."""
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.sheet: WeekSheet | None = None
-        self.today: date | None = None
-        self.full_labels = category_labels(self.tr)
-        #: The sheet's kinds: "Supervision" is enough beside the week (the tooltip
-        #: says it all).
-        self.labels = dict(self.full_labels)
-        self.labels[TimeCategory.SUPERVISION] = self.tr("Supervision")
-        #: Narrow window: days as "Mon" over "16", shorter kinds (full ones in tooltips).
-        self.compact = False
-        self.short_labels = {
-            TimeCategory.DIRECT: self.tr("Direct"),
-            TimeCategory.TRAVEL: self.tr("Travel"),
-            TimeCategory.DOCUMENTATION: self.tr("Docs"),
-            TimeCategory.TRAINING: self.tr("Training"),
-            TimeCategory.SUPERVISION: self.tr("Supervision"),
-            TimeCategory.OTHER: self.tr("Other"),
-        }
-
-    def set_compact(self, compact: bool) -> None:
-        if compact == self.compact:
-            return
-        self.compact = compact
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.columnCount() - 1)
-        if self.rowCount():
-            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, 0))
-
-    def set_sheet(self, sheet: WeekSheet | None, today: date | None = None) -> None:
-        self.beginResetModel()
-        self.sheet, self.today = sheet, today
-        self.endResetModel()
-
-    def clear(self) -> None:
-        self.set_sheet(None)
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() or self.sheet is None else len(SHEET_CATEGORIES) + 1
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else DAYS_IN_WEEK + 2
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or self.sheet is None:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            if section == 0:
-                return self.tr("Kind") if self.compact else self.tr("Kind of work")
-            if section == DAYS_IN_WEEK + 1:
-                return self.tr("Week")
-            day = self.sheet.days[section - 1]
-            return f"{day:%a}"[:2] + f"\n{day.day}" if self.compact else f"{day:%a} {day.day}"
-        if role == Qt.ItemDataRole.ToolTipRole and 0 < section <= DAYS_IN_WEEK:
-            return long_date(self.sheet.days[section - 1])
-        if role == Qt.ItemDataRole.TextAlignmentRole and section > 0:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if (
-            role == Qt.ItemDataRole.FontRole
-            and 0 < section <= DAYS_IN_WEEK
-            and self.sheet.days[section - 1] == self.today
-        ):
-            f = QFont()
-            f.setBold(True)
-            f.setUnderline(True)
-            return f
-        return None
-
-    def category(self, row: int) -> TimeCategory | None:
-        return SHEET_CATEGORIES[row] if 0 <= row < len(SHEET_CATEGORIES) else None
-
-    def day(self, column: int) -> date | None:
-        if self.sheet is None or not 1 <= column <= DAYS_IN_WEEK:
-            return None
-        return self.sheet.days[column - 1]
-
-    def minutes(self, row: int, column: int) -> int:
-        sheet = self.sheet
-        if sheet is None:
-            return 0
-        cat = self.category(row)
-        if column == DAYS_IN_WEEK + 1:
-            return sheet.total if cat is None else sheet.category_total(cat)
-        if cat is None:
-            return sheet.day_total(column - 1)
-        return sheet.rows[cat][column - 1]
-
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        sheet = self.sheet
-        if sheet is None or not index.isValid():
-            return None
-        row, col = index.row(), index.column()
-        cat = self.category(row)
-        total_row = cat is None
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
-                if total_row:
-                    return self.tr("Total")
-                return self.short_labels[cat] if self.compact else self.labels[cat]
-            minutes = self.minutes(row, col)
-            if minutes == 0:
-                return "0:00" if total_row or col == DAYS_IN_WEEK + 1 else "–"
-            return format_hm(minutes)
-        if role == Qt.ItemDataRole.AccessibleTextRole and col > 0:
-            what = self.tr("Total") if total_row else self.full_labels[cat]
-            when = self.tr("this week") if col == DAYS_IN_WEEK + 1 else short_date(self.day(col))
-            return f"{what}, {when}: {format_hours(self.minutes(row, col), 2)} {self.tr('hours')}"
-        if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        bold_total = total_row and (col == 0 or not self.compact)  # narrow days: plain
-        if role == Qt.ItemDataRole.FontRole and (bold_total or col == DAYS_IN_WEEK + 1):
-            f = QFont()
-            f.setBold(True)
-            return f
-        if role == Qt.ItemDataRole.BackgroundRole:
-            if total_row or col == DAYS_IN_WEEK + 1:
-                return QBrush(themed(TOTAL_BG))
-            if self.day(col) is not None and self.day(col) == self.today:
-                return QBrush(themed(TODAY_BG))
-        if role == Qt.ItemDataRole.ForegroundRole and col > 0 and self.minutes(row, col) == 0:
-            return QBrush(themed("#5d6d71"))
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if cat is TimeCategory.DIRECT:
-                return self.tr("From your notes. Change a note to change these hours.")
-            if col == 0 and cat is not None:
-                return self.full_labels[cat]
-            if cat is not None and col > 0:
-                return self.tr("Double-click to add an entry for this day.")
-        if role == CATEGORY_ROLE:
-            return cat
-        if role == DATE_ROLE:
-            return self.day(col)
-        return None
-
-
-# -- the week's entries --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class EntryRow:
-    """One line of the week's list: a note (direct service) or a typed entry."""
-
-    day: date
-    category: TimeCategory
-    minutes: int
-    details: str
-    entry: TimeEntry | None = None
-    service: ServiceSpan | None = None
-
-    @property
-    def editable(self) -> bool:
-        return self.entry is not None and self.entry.category is not TimeCategory.DIRECT
-
-    @property
-    def record_id(self) -> str:
-        if self.entry is not None:
-            return self.entry.id
-        return self.service.encounter_id if self.service is not None else ""
-
-
-class EntriesModel(QAbstractTableModel):
-    HEADERS = ("Date", "Kind", "Time", "Details")
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.rows: list[EntryRow] = []
-        self.labels = category_labels(self.tr)
-
-    def set_week(self, sheet: WeekSheet | None, names: dict[str, str] | None = None) -> None:
-        self.beginResetModel()
-        self.rows = self.rows_for(sheet, names or {}) if sheet is not None else []
-        self.endResetModel()
-
-    def clear(self) -> None:
-        self.set_week(None)
-
-    def rows_for(self, sheet: WeekSheet, names: dict[str, str]) -> list[EntryRow]:
-        rows = [
-            EntryRow(
-                s.service_date,
-                TimeCategory.DIRECT,
-                s.minutes,
-                self._service_text(s, names),
-                service=s,
-            )
-            for s in sheet.services
-        ]
-        rows += [
-            EntryRow(e.entry_date, e.category, e.minutes, self.details(e), entry=e)
-            for e in sheet.entries
-        ]
-        order = {c: i for i, c in enumerate(SHEET_CATEGORIES)}
-        rows.sort(key=lambda r: (r.day, order[r.category]))
-        return rows
-
-    def _service_text(self, s: ServiceSpan, names: dict[str, str]) -> str:
-        who = names.get(s.participant_id, self.tr("(a participant)"))
-        when = f"{s.start:%H:%M}–{s.end:%H:%M}" if s.start and s.end else self.tr("no times yet")
-        extra = f" · {self.tr('group')}" if s.setting == "group" else ""
-        return f"{who} · {when}{extra} · {self.tr('note')} {s.status}"
-
-    def details(self, e: TimeEntry) -> str:
-        parts: list[str] = []
-        if e.category is TimeCategory.TRAVEL:
-            if e.travel_from or e.travel_to:
-                parts.append(f"{e.travel_from or '?'} → {e.travel_to or '?'}")
-            if e.miles:
-                parts.append(f"{e.miles:g} {self.tr('mi')}")
-            if e.purpose:
-                parts.append(e.purpose)
-        elif e.category is TimeCategory.TRAINING:
-            title = e.ce_title + (f" — {e.ce_provider}" if e.ce_provider else "")
-            parts.append(title)
-            parts.append(
-                f"{self.tr('evidence')}: {e.ce_evidence}"
-                if e.ce_evidence
-                else self.tr("no evidence recorded")
-            )
-            if e.ce_is_ethics:
-                parts.append(self.tr("ethics"))
-        else:
-            if e.purpose:
-                parts.append(e.purpose)
-            if e.category is TimeCategory.DIRECT:
-                parts.append(self.tr("carried over, not from a note"))
-        if e.note:
-            parts.append(e.note)
-        return " · ".join(p for p in parts if p)
-
-    def row(self, index: int) -> EntryRow:
-        return self.rows[index]
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.tr(self.HEADERS[section])
-        return None
-
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
-            return None
-        r = self.rows[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return (
-                short_date(r.day),
-                self.labels[r.category],
-                format_hm(r.minutes) or "0:00",
-                r.details,
-            )[col]
-        if role == Qt.ItemDataRole.TextAlignmentRole and col == 2:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and not r.editable:
-            return QBrush(themed("#3f5257"))
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if col == 3:
-                return r.details
-            if r.service is not None:
-                return self.tr("From a note: double-click or press Enter to open it.")
-            if not r.editable:
-                return self.tr("Direct service is not edited here.")
-        if role == ID_ROLE:
-            return r.record_id
-        if role == CATEGORY_ROLE:
-            return r.category
-        return None
-
 
 # -- the entry form --------------------------------------------------------------------------
 
 
-class EntryEditor(QFrame):
-    """Add or edit one entry. Checks in place; never throws away what was typed."""
-
-    saved = Signal(object)  # the TimeEntry as saved
-    cancelled = Signal()
-
-    FIELDS = (
-        "category",
-        "entry_date",
-        "duration",
-        "travel_from",
-        "travel_to",
-        "miles",
-        "purpose",
-        "ce_title",
-        "ce_provider",
-        "ce_evidence",
-        "note",
-    )
-
-    def __init__(self, ctx: AppContext, today: Callable[[], date], parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("hoursForm")
-        self.ctx = ctx
-        self.today = today
-        self.base: TimeEntry | None = None
-        self.saving = False
-        labels = category_labels(self.tr)
-
-        self.heading = QLabel()
-        self.heading.setObjectName("sectionTitle")
-        self.form_error = QLabel()
-        self.form_error.setObjectName("error")
-        self.form_error.setWordWrap(True)
-        self.form_error.hide()
-
-        self.category = QComboBox()
-        for cat in EDITABLE_CATEGORIES:
-            self.category.addItem(labels[cat], cat.value)
-        self.category.setAccessibleName(self.tr("Kind of work"))
-        self.category.currentIndexChanged.connect(self._show_kind)
-        self.entry_date = QDateEdit()
-        self.entry_date.setCalendarPopup(True)
-        self.entry_date.setDisplayFormat("ddd MMM d, yyyy")
-        self.entry_date.setAccessibleName(self.tr("Date"))
-        self.duration = self._line(self.tr("Time spent"), self.tr("for example 1:30 or 45m"))
-        self.travel_from = self._line(self.tr("From"), self.tr("for example Office"))
-        self.travel_to = self._line(self.tr("To"), self.tr("for example a town or a visit"))
-        self.miles = self._line(self.tr("Miles"), self.tr("for example 23.4"))
-        self.purpose = self._line(self.tr("Purpose"), "")
-        self.ce_title = self._line(self.tr("Course or training title"), "")
-        self.ce_provider = self._line(self.tr("Provider"), self.tr("who gave the training"))
-        self.ce_evidence = self._line(
-            self.tr("Certificate or evidence"), self.tr("certificate number or where the file is")
-        )
-        self.ce_is_ethics = QCheckBox(self.tr("Counts as &ethics training"))
-        self.ce_is_ethics.setAccessibleName(self.tr("Counts as ethics training"))
-        self.note = self._line(self.tr("Note"), self.tr("optional"))
-
-        self.errors: dict[str, QLabel] = {}
-        self.rows: dict[str, list[QWidget]] = {}
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(12)
-        grid.setVerticalSpacing(2)
-        self._grid_row = 0
-        self._add_row(grid, "category", self.tr("&Kind"), self.category)
-        self._add_row(grid, "entry_date", self.tr("&Date"), self.entry_date)
-        self._add_row(grid, "duration", self.tr("&Time spent"), self.duration)
-        self._add_row(grid, "travel_from", self.tr("&From"), self.travel_from)
-        self._add_row(grid, "travel_to", self.tr("T&o"), self.travel_to)
-        self._add_row(grid, "miles", self.tr("&Miles"), self.miles)
-        self._add_row(grid, "purpose", self.tr("&Purpose"), self.purpose)
-        self._add_row(grid, "ce_title", self.tr("T&itle"), self.ce_title)
-        self._add_row(grid, "ce_provider", self.tr("P&rovider"), self.ce_provider)
-        self._add_row(grid, "ce_evidence", self.tr("E&vidence"), self.ce_evidence)
-        self._add_row(grid, "ce_is_ethics", "", self.ce_is_ethics)
-        self._add_row(grid, "note", self.tr("&Note"), self.note)
-        grid.setColumnStretch(1, 1)
-
-        self.save_button = QPushButton(self.tr("&Save entry"))
-        self.save_button.setObjectName("primary")
-        self.save_button.setAccessibleName(self.tr("Save entry"))
-        self.save_button.setToolTip(self.tr("Save (Ctrl+S)"))
-        self.save_button.clicked.connect(self.save)
-        self.cancel_button = QPushButton(self.tr("Cancel"))
-        self.cancel_button.setAccessibleName(self.tr("Cancel editing"))
-        self.cancel_button.setToolTip(self.tr("Close the form (Esc)"))
-        self.cancel_button.clicked.connect(self.cancel)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.save_button)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 12, 16, 12)
-        layout.setSpacing(8)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.form_error)
-        layout.addLayout(grid)
-        layout.addLayout(buttons)
-
-        for seq, slot in (("Ctrl+S", self.save), ("Escape", self.cancel)):
-            sc = QShortcut(QKeySequence(seq), self)
-            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            sc.activated.connect(slot)
-        for edit in (
-            self.duration,
-            self.travel_from,
-            self.travel_to,
-            self.miles,
-            self.purpose,
-            self.ce_title,
-            self.ce_provider,
-            self.ce_evidence,
-            self.note,
-        ):
-            edit.returnPressed.connect(self.save)
-        self._show_kind()
-
-    def _line(self, name: str, placeholder: str) -> QLineEdit:
-        edit = QLineEdit()
-        edit.setAccessibleName(name)
-        edit.setPlaceholderText(placeholder)
-        return edit
-
-    def _add_row(self, grid: QGridLayout, name: str, label: str, widget: QWidget) -> None:
-        r = self._grid_row
-        lab = QLabel(label)
-        lab.setObjectName("fieldLabel")
-        lab.setBuddy(widget)
-        err = QLabel()
-        err.setObjectName("fieldError")
-        err.setWordWrap(True)
-        err.hide()
-        err.setAccessibleName(self.tr("Problem"))
-        grid.addWidget(lab, r, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        grid.addWidget(widget, r, 1)
-        grid.addWidget(err, r + 1, 1)
-        self.errors[name] = err
-        self.rows[name] = [lab, widget, err]
-        self._grid_row += 2
-
-    # -- kinds ------------------------------------------------------------------------------
-
-    def kind(self) -> TimeCategory:
-        return TimeCategory(self.category.currentData())
-
-    def _show_kind(self, *_: object) -> None:
-        cat = self.kind()
-        travel = cat is TimeCategory.TRAVEL
-        training = cat is TimeCategory.TRAINING
-        visible = {
-            "travel_from": travel,
-            "travel_to": travel,
-            "miles": travel,
-            "ce_title": training,
-            "ce_provider": training,
-            "ce_evidence": training,
-            "ce_is_ethics": training,
-        }
-        for name, show in visible.items():
-            lab, widget, err = self.rows[name]
-            lab.setVisible(show)
-            widget.setVisible(show)
-            err.setVisible(show and bool(err.text()))
-        self.purpose.setPlaceholderText(
-            {
-                TimeCategory.TRAVEL: self.tr("for example a home visit (required)"),
-                TimeCategory.TRAINING: self.tr("for example continuing education"),
-                TimeCategory.DOCUMENTATION: self.tr("for example service notes"),
-                TimeCategory.SUPERVISION: self.tr("for example monthly supervision"),
-            }.get(cat, self.tr("what the time was for"))
-        )
-
-    # -- filling and reading ------------------------------------------------------------------
-
-    def start_new(self, day: date, category: TimeCategory = TimeCategory.TRAVEL) -> None:
-        self.reset()
-        self.heading.setText(self.tr("New entry"))
-        self.entry_date.setDate(QDate(day.year, day.month, day.day))
-        self.category.setCurrentIndex(max(0, self.category.findData(category.value)))
-        self.duration.setFocus()
-
-    def start_edit(self, entry: TimeEntry) -> None:
-        self.reset()
-        self.base = entry
-        self.heading.setText(self.tr("Edit entry"))
-        self.category.setCurrentIndex(max(0, self.category.findData(entry.category.value)))
-        d = entry.entry_date
-        self.entry_date.setDate(QDate(d.year, d.month, d.day))
-        self.duration.setText(format_hm(entry.minutes))
-        self.miles.setText(f"{entry.miles:g}" if entry.miles else "")
-        self.travel_from.setText(entry.travel_from)
-        self.travel_to.setText(entry.travel_to)
-        self.purpose.setText(entry.purpose)
-        self.ce_title.setText(entry.ce_title)
-        self.ce_provider.setText(entry.ce_provider)
-        self.ce_evidence.setText(entry.ce_evidence)
-        self.ce_is_ethics.setChecked(entry.ce_is_ethics)
-        self.note.setText(entry.note)
-        self.duration.setFocus()
-
-    def reset(self) -> None:
-        """Empty every field (after saving, on cancel, and when the vault locks)."""
-        self.base = None
-        self.saving = False
-        for edit in (
-            self.duration,
-            self.travel_from,
-            self.travel_to,
-            self.miles,
-            self.purpose,
-            self.ce_title,
-            self.ce_provider,
-            self.ce_evidence,
-            self.note,
-        ):
-            edit.clear()
-        self.ce_is_ethics.setChecked(False)
-        self.show_problems([])
-        self._set_busy(False)
-
-    def form(self) -> EntryForm:
-        qd = self.entry_date.date()
-        return EntryForm(
-            category=self.kind(),
-            entry_date=date(qd.year(), qd.month(), qd.day()) if qd.isValid() else None,
-            duration=self.duration.text(),
-            miles=self.miles.text(),
-            travel_from=self.travel_from.text(),
-            travel_to=self.travel_to.text(),
-            purpose=self.purpose.text(),
-            ce_title=self.ce_title.text(),
-            ce_provider=self.ce_provider.text(),
-            ce_evidence=self.ce_evidence.text(),
-            ce_is_ethics=self.ce_is_ethics.isChecked(),
-            note=self.note.text(),
-        )
-
-    def values(self) -> dict[str, Any]:
-        """What the form holds (for returning to it after a lock; kept in memory)."""
-        form = self.form()
-        out: dict[str, Any] = {f.name: getattr(form, f.name) for f in dataclasses.fields(EntryForm)}
-        out["category"] = form.category.value
-        out["base_id"] = self.base.id if self.base is not None else ""
-        return out
-
-    def set_values(self, values: dict[str, Any], base: TimeEntry | None) -> None:
-        self.reset()
-        self.base = base
-        self.heading.setText(self.tr("Edit entry") if base else self.tr("New entry"))
-        self.category.setCurrentIndex(max(0, self.category.findData(values.get("category"))))
-        day = values.get("entry_date")
-        if isinstance(day, date):
-            self.entry_date.setDate(QDate(day.year, day.month, day.day))
-        for name in (
-            "duration",
-            "miles",
-            "travel_from",
-            "travel_to",
-            "purpose",
-            "ce_title",
-            "ce_provider",
-            "ce_evidence",
-            "note",
-        ):
-            getattr(self, name).setText(str(values.get(name, "")))
-        self.ce_is_ethics.setChecked(bool(values.get("ce_is_ethics")))
-
-    def show_problems(self, problems: Sequence[tuple[str, str]], general: str = "") -> None:
-        by_field: dict[str, str] = {}
-        for name, message in problems:
-            by_field.setdefault(name if name in self.errors else "", message)
-        general = general or by_field.pop("", "")
-        for name, label in self.errors.items():
-            text = by_field.get(name, "")
-            label.setText(text)
-            label.setVisible(bool(text) and self.rows[name][1].isVisibleTo(self))
-            widget = self.rows[name][1]
-            widget.setProperty("invalid", bool(text))
-            widget.style().unpolish(widget)
-            widget.style().polish(widget)
-        self.form_error.setText(general)
-        self.form_error.setVisible(bool(general))
-        first = next((n for n in self.FIELDS if n in by_field), None)
-        if first is not None:
-            self.rows[first][1].setFocus()
-
-    def problem(self, name: str) -> str:
-        return self.errors[name].text()
-
-    # -- saving --------------------------------------------------------------------------------
-
-    def _set_busy(self, busy: bool) -> None:
-        self.saving = busy
-        self.save_button.setEnabled(not busy)
-        self.save_button.setText(self.tr("Saving…") if busy else self.tr("&Save entry"))
-
-    def save(self) -> None:
-        if self.saving or not self.isVisible():
-            return
-        form = self.form()
-        problems = hours.check_entry(form, self.today())
-        self.show_problems(problems)
-        if problems:
-            return
-        entry = hours.entry_from_form(form, self.ctx.user.id, self.base)
-        self._set_busy(True)
-        self.ctx.run(hours_queries.save_entry, self._saved, self._failed, args=(entry,))
-
-    def _saved(self, entry: TimeEntry) -> None:
-        self._set_busy(False)
-        self.reset()
-        self.saved.emit(entry)
-
-    def _failed(self, exc: BaseException) -> None:
-        self._set_busy(False)
-        if isinstance(exc, ValidationError):
-            self.show_problems(exc.problems)
-        else:
-            self.show_problems([], self.tr("Not saved: ") + message_for(exc))
-
-    def cancel(self) -> None:
-        if self.saving:
-            return
-        self.reset()
-        self.cancelled.emit()
-
-
 # -- progress cards ----------------------------------------------------------------------------
-
-
-class ProgressCard(QFrame):
-    def __init__(self, title: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("card")
-        self.title = QLabel(title)
-        self.title.setObjectName("sectionTitle")
-        self.bar = QProgressBar()
-        self.bar.setObjectName("hoursProgress")
-        self.bar.setRange(0, 1000)
-        self.bar.setAccessibleName(title)
-        self.lines = QLabel()
-        self.lines.setObjectName("cardText")
-        self.lines.setWordWrap(True)
-        self.lines.setTextFormat(Qt.TextFormat.PlainText)
-        self.warning = QLabel()
-        self.warning.setObjectName("cardWarning")
-        self.warning.setWordWrap(True)
-        self.warning.hide()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 12, 16, 12)
-        layout.setSpacing(6)
-        layout.addWidget(self.title)
-        layout.addWidget(self.bar)
-        layout.addWidget(self.lines)
-        layout.addWidget(self.warning)
-        layout.addStretch(1)
-
-    def show_values(self, fraction: float, bar_text: str, lines: str, warning: str = "") -> None:
-        self.bar.setValue(round(fraction * 1000))
-        self.bar.setFormat(bar_text)
-        self.bar.setAccessibleDescription(bar_text)
-        self.lines.setText(lines)
-        self.warning.setText(warning)
-        self.warning.setVisible(bool(warning))
-
-    def clear(self) -> None:
-        self.show_values(0.0, "", "")
 
 
 # -- the page ----------------------------------------------------------------------------------
@@ -797,7 +99,17 @@ class HoursPage(Page):
         self._select_on_load = ""  # an entry just saved, selected when the week is read
         self._restore_form: dict[str, Any] | None = None  # a form open when the vault locked
         self.labels = category_labels(self.tr)
+        top = self._build_week_bar()
+        self._build_sheet()
+        self._build_entries()
+        self._build_progress()
+        self._build_layout(top)
+        self._shortcuts()
+        self._show_week_header()
+        self._update_buttons()
 
+    def _build_week_bar(self) -> QVBoxLayout:
+        """The title, the week shown and the week picker."""
         title = QLabel(self.tr("Hours"))
         title.setObjectName("pageTitle")
         self.prev_button = QPushButton(self.tr("◀  Previous"))
@@ -854,8 +166,10 @@ class HoursPage(Page):
         top.addLayout(heading)
         top.addLayout(self.picker)
         top.addLayout(self.go_row)
+        return top
 
-        # the timesheet
+    def _build_sheet(self) -> None:
+        """The timesheet: kinds of work by day."""
         self.week_model = WeekModel(self)
         self.sheet = QTableView()
         self.sheet.setObjectName("timesheet")
@@ -880,7 +194,8 @@ class HoursPage(Page):
         self.sheet_summary.setObjectName("hint")
         self.sheet_summary.setWordWrap(True)
 
-        # the week's entries, or the form
+    def _build_entries(self) -> None:
+        """The week's entries with their buttons, or the form in their place."""
         self.entries_model = EntriesModel(self)
         self.entries = QTableView()
         self.entries.setObjectName("hoursEntries")
@@ -952,16 +267,17 @@ class HoursPage(Page):
         lp.addWidget(self.confirm)
         lp.addWidget(self.entries, 1)
 
-        self.editor = EntryEditor(ctx, today)
+        self.editor = EntryEditor(self.ctx, self.today)
         self.editor.saved.connect(self._on_saved)
         self.editor.cancelled.connect(self.close_form)
         self.entry_stack = QStackedWidget()
         self.entry_stack.addWidget(list_panel)
         self.entry_stack.addWidget(self.editor)
 
-        # progress
-        self.cpss_card = ProgressCard(self.tr("Toward CPSS II"))
-        self.ce_card = ProgressCard(self.tr("Continuing education"))
+    def _build_progress(self) -> None:
+        """The two progress cards, placed by _arrange."""
+        self.cpss_card = AdvanceCard(self.tr("Toward CPSS II"))
+        self.ce_card = CeCard(self.tr("Continuing education"))
         self.cards = QWidget()
         self.cards.setObjectName("hoursCards")
         self.cards_layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self.cards)
@@ -978,7 +294,8 @@ class HoursPage(Page):
         self.middle.addWidget(self.entry_stack)
         self.middle.addWidget(self.cards)
 
-        # chart
+    def _build_layout(self, top: QVBoxLayout) -> None:
+        """The chart, then everything in one scrolling column."""
         chart_title = QLabel(self.tr("Hours per week, last 12 weeks"))
         chart_title.setObjectName("sectionTitle")
         self.chart = HoursChart()
@@ -1013,6 +330,7 @@ class HoursPage(Page):
         outer.addWidget(self.scroll)
         self.scroll.viewport().installEventFilter(self)
 
+    def _shortcuts(self) -> None:
         shortcuts: list[tuple[str, Callable[[], None]]] = [
             ("Alt+Left", lambda: self.show_week(self.week - timedelta(weeks=1))),
             ("Alt+Right", lambda: self.show_week(self.week + timedelta(weeks=1))),
@@ -1026,9 +344,6 @@ class HoursPage(Page):
         delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.entries)
         delete.setContext(Qt.ShortcutContext.WidgetShortcut)
         delete.activated.connect(self.ask_delete)
-
-        self._show_week_header()
-        self._update_buttons()
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -1098,8 +413,8 @@ class HoursPage(Page):
         if not week.services and not week.entries:
             summary.append(self.tr("nothing logged yet: press Add entry (Insert) to log time"))
         self.sheet_summary.setText(" · ".join(summary) + ".")
-        self._show_advance(snap.advance)
-        self._show_ce(snap.ce, snap.user.credential)
+        self.cpss_card.show_progress(snap.advance)
+        self.ce_card.show_progress(snap.ce, snap.user.credential)
         self.chart.set_bars(snap.chart, snap.week.start)
         self._update_buttons()
         if self._restore_form:
@@ -1201,83 +516,6 @@ class HoursPage(Page):
             self.middle.setDirection(direction)
             self.middle.setStretch(0, 5 if beside else 0)
             self.middle.setStretch(1, 2 if beside else 0)
-
-    def _show_advance(self, p: AdvanceProgress) -> None:
-        done = format_hours(p.done_minutes)
-        if not p.target:
-            self.cpss_card.title.setText(self.tr("Direct service"))
-            self.cpss_card.show_values(
-                0.0,
-                self.tr("{h} h").format(h=done),
-                self.tr("{h} hours of direct service in all.").format(h=done),
-            )
-            return
-        self.cpss_card.title.setText(self.tr("Toward {target}").format(target=p.target))
-        target = format_hours(p.target_minutes, 0)
-        if p.reached:
-            self.cpss_card.show_values(
-                1.0,
-                self.tr("{target} held").format(target=p.target),
-                self.tr("You hold {target}. {h} hours of direct service logged in all.").format(
-                    target=p.target, h=done
-                ),
-            )
-            return
-        self.cpss_card.show_values(
-            p.fraction,
-            self.tr("{done} of {target} h").format(done=done, target=target),
-            self.tr("{left} hours of direct service to go. Hours come from your notes.").format(
-                left=format_hours(p.remaining_minutes)
-            ),
-        )
-
-    def _show_ce(self, ce: CeProgress, credential: str) -> None:
-        if not ce.required_minutes and not credential:
-            self.ce_card.show_values(
-                0.0,
-                self.tr("{h} h").format(h=format_hours(ce.minutes)),
-                self.tr("{h} hours of training in the last two years.").format(
-                    h=format_hours(ce.minutes)
-                ),
-                self.tr("Your credential is not set, so no recertification is tracked."),
-            )
-            return
-        needed = format_hours(ce.required_minutes, 0)
-        bar = self.tr("{done} of {need} h").format(done=format_hours(ce.minutes), need=needed)
-        lines = [
-            self.tr("Ethics: {done} of {need} h").format(
-                done=format_hours(ce.ethics_minutes),
-                need=format_hours(ce.ethics_required_minutes),
-            )
-            + (" ✓" if ce.ethics_minutes >= ce.ethics_required_minutes else ""),
-        ]
-        warnings = []
-        if ce.period_end is not None:
-            when = long_date(ce.period_end)
-            if ce.days_left is not None and ce.days_left < 0:
-                warnings.append(self.tr("Recertification was due {when}.").format(when=when))
-            else:
-                lines.append(
-                    self.tr("Recertify by {when} ({n} days), counting from {start}.").format(
-                        when=when, n=ce.days_left, start=long_date(ce.period_start)
-                    )
-                )
-        else:
-            lines.append(self.tr("Counting the last two years."))
-            warnings.append(
-                self.tr("Your certification dates are not set, so the deadline is unknown.")
-            )
-        if ce.without_evidence:
-            warnings.append(
-                self.tr("{n} training entries have no certificate or evidence recorded.").format(
-                    n=ce.without_evidence
-                )
-                if ce.without_evidence > 1
-                else self.tr("1 training entry has no certificate or evidence recorded.")
-            )
-        if ce.met:
-            lines.append(self.tr("Requirement met."))
-        self.ce_card.show_values(ce.fraction, bar, "\n".join(lines), " ".join(warnings))
 
     # -- entries --------------------------------------------------------------------------------
 
