@@ -1,0 +1,346 @@
+"""Signing a note and amending it: the Sign card (the life-cycle rules checked first
+and each problem marked by its field, then the passphrase checked on the database
+lane) and the Addenda card (the addenda written so far and the form to add one).
+Part of :class:`app.ui.notes.note_editor.NoteEditorPage`.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain import note_form
+from app.domain.records import (
+    Addendum,
+    Encounter,
+)
+from app.domain.validation import ValidationError
+from app.store import note_queries
+from app.store.errors import DiskFull, WrongPassphrase
+from app.store.note_queries import NoteBundle
+from app.ui.notes.note_widgets import FieldError, GrowingTextEdit, _when
+from app.ui.start.start import DEMO_PASSPHRASE
+
+
+class NoteSigningMixin:
+    """The Sign and Addenda cards of the note editor."""
+
+    def _build_sign(self) -> None:
+        self.sign_card, lay = self._card(self.tr("Sign"))
+        intro = QLabel(
+            self.tr(
+                "Signing locks the note. Afterwards it can only be amended with an "
+                "addendum. Enter your passphrase to sign."
+            )
+        )
+        intro.setObjectName("hint")
+        intro.setWordWrap(True)
+        lay.addWidget(intro)
+        row = QHBoxLayout()
+        self.passphrase_edit = QLineEdit()
+        self.passphrase_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase_edit.setAccessibleName(self.tr("Your passphrase, to sign"))
+        self.passphrase_edit.setPlaceholderText(self.tr("Passphrase"))
+        self.passphrase_edit.returnPressed.connect(self.sign)
+        self.sign_button = QPushButton(self.tr("Sign note"))
+        self.sign_button.setObjectName("primary")
+        self.sign_button.setAccessibleName(self.tr("Sign the note"))
+        self.sign_button.setToolTip(self.tr("Sign the note (Ctrl+Enter)"))
+        self.sign_button.clicked.connect(self.sign)
+        row.addWidget(self._label(self.tr("Passp&hrase"), self.passphrase_edit))
+        row.addWidget(self.passphrase_edit, 1)
+        row.addWidget(self.sign_button)
+        lay.addLayout(row)
+        self.demo_hint = QLabel(
+            self.tr("Demo vault: the passphrase is “{0}”.").format(DEMO_PASSPHRASE)
+        )
+        self.demo_hint.setObjectName("hint")
+        self.demo_hint.setWordWrap(True)
+        self.demo_hint.setVisible(self.ctx.demo)
+        lay.addWidget(self.demo_hint)
+        self.sign_error = FieldError(self.tr("Signing problem"))
+        lay.addWidget(self.sign_error)
+
+    def _build_addenda(self) -> None:
+        self.addenda_card, lay = self._card(self.tr("Addenda"))
+        self.addenda_box = QVBoxLayout()
+        self.addenda_box.setSpacing(8)
+        lay.addLayout(self.addenda_box)
+        self.addenda_none = QLabel(self.tr("No addenda yet."))
+        self.addenda_none.setObjectName("hint")
+        lay.addWidget(self.addenda_none)
+
+        self.addendum_form = QWidget()
+        fl = QVBoxLayout(self.addendum_form)
+        fl.setContentsMargins(0, 8, 0, 0)
+        fl.setSpacing(4)
+        self.addendum_reason = QLineEdit()
+        self.addendum_reason.setAccessibleName(self.tr("Reason for the addendum"))
+        self.addendum_reason.setPlaceholderText(
+            self.tr("e.g. correcting the end time, answering my supervisor")
+        )
+        self.addendum_text = GrowingTextEdit()
+        self.addendum_text.setObjectName("addendumEdit")
+        self.addendum_text.setAccessibleName(self.tr("Addendum text"))
+        self.addendum_button = QPushButton(self.tr("Add addendum"))
+        self.addendum_button.setObjectName("primary")
+        self.addendum_button.setAccessibleName(self.tr("Add the addendum to the note"))
+        self.addendum_button.clicked.connect(self.add_addendum)
+        self.addendum_error = FieldError(self.tr("Addendum problem"))
+        fl.addWidget(self._label(self.tr("Reas&on"), self.addendum_reason))
+        fl.addWidget(self.addendum_reason)
+        fl.addWidget(self._label(self.tr("Addendum te&xt"), self.addendum_text))
+        fl.addWidget(self.addendum_text)
+        fl.addWidget(self.addendum_error)
+        fl.addWidget(self.addendum_button, 0, Qt.AlignmentFlag.AlignLeft)
+        lay.addWidget(self.addendum_form)
+        self.addenda_card.hide()
+
+    def _show_addenda(self, addenda: list[Addendum], bundle: NoteBundle) -> None:
+        self._clear_addenda()
+        for a in addenda:
+            frame = QFrame()
+            frame.setObjectName("addendum")
+            fl = QVBoxLayout(frame)
+            fl.setContentsMargins(12, 8, 12, 8)
+            fl.setSpacing(2)
+            reason = QLabel(self.tr("Addendum: {0}").format(a.reason))
+            reason.setObjectName("addendumReason")
+            reason.setWordWrap(True)
+            text = QLabel(a.text)
+            text.setWordWrap(True)
+            text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            text.setAccessibleName(self.tr("Addendum text"))
+            by = QLabel(self.tr("{0}, {1}").format(bundle.name(a.author_id), _when(a.written_at)))
+            by.setObjectName("hint")
+            fl.addWidget(reason)
+            fl.addWidget(text)
+            fl.addWidget(by)
+            self.addenda_box.addWidget(frame)
+        self.addenda_none.setVisible(not addenda)
+
+    def _clear_addenda(self) -> None:
+        while self.addenda_box.count():
+            item = self.addenda_box.takeAt(0)
+            w = item.widget()
+            if w is not None:
+                w.deleteLater()
+
+    def sign(self) -> None:
+        """Check the note, then the passphrase on the worker, then sign and lock it."""
+        if not self._editable or self._signing:
+            return
+        draft = self.draft()
+        if draft is None:
+            return
+        problems = self._sign_problems(draft)
+        self._show_problems(problems)
+        if problems:
+            self.save_now()  # a sign attempt is a natural moment to keep the draft
+            message = self.tr("Not signed yet: fix what is marked ({0}).").format(len(problems))
+            self.sign_error.show_messages([message])
+            self.sign_refused.emit(message)
+            return
+        passphrase = self.passphrase_edit.text()
+        if not passphrase:
+            self.sign_error.show_messages([self.tr("Enter your passphrase to sign.")])
+            self.passphrase_edit.setFocus()
+            return
+        self.passphrase_edit.clear()
+        self._signing = True
+        self._autosave.stop()
+        self._editable = False  # nothing typed while signing could be kept in a signed note
+        self._apply_lock()
+        self.sign_button.setText(self.tr("Checking…"))
+        self.sign_error.show_messages([])
+        rev = self._rev
+        self._queued_rev = rev
+        generation = self._generation
+
+        def done(note: Encounter) -> None:
+            self._signing = False
+            self.sign_button.setText(self.tr("Sign note"))
+            if generation != self._generation:
+                return
+            self._saved_rev = max(self._saved_rev, rev)
+            self._emitting = True
+            try:
+                self.ctx.changed({"encounters"})
+            finally:
+                self._emitting = False
+            self.ctx.status_message.emit(self.tr("Note signed."))
+            self.signed.emit(note.id)
+            self._reload(note.id)
+
+        def failed(exc: BaseException) -> None:
+            self._signing = False
+            self.sign_button.setText(self.tr("Sign note"))
+            if generation == self._generation:
+                self._sign_failed(exc, draft, rev)
+
+        self.ctx.run(
+            note_queries.sign_draft,
+            done,
+            failed,
+            args=(self.ctx.session.vault, passphrase, draft, self.ctx.user),
+        )
+
+    def _sign_problems(self, draft: Encounter) -> list[tuple[str, str]]:
+        """What stops the draft from being signed, by field."""
+        problems = note_form.editor_problems(draft, self.clock().date())
+        times_readable = self._check_times()
+        if not times_readable:  # the time field already says what is wrong, in detail
+            problems = [p for p in problems if p[0] not in ("start_time", "end_time")]
+            problems.append(("times", "fix the times"))
+        bad_mods = note_form.modifier_problem(self.modifiers_edit.text())
+        if bad_mods:
+            problems.append(("modifiers", bad_mods))
+        return problems
+
+    def _sign_failed(self, exc: BaseException, draft: Encounter, rev: int) -> None:
+        """Signing was refused or failed: say why; the note stays editable."""
+        self._editable = self._note is not None and note_form.can_edit(self._note, self.ctx.user.id)
+        self._apply_lock()
+        if isinstance(exc, WrongPassphrase | ValidationError):
+            # The draft itself was saved before the passphrase was checked.
+            self._saved_rev = max(self._saved_rev, rev)
+            self._stored = True
+            self._baseline = draft
+            self._last_saved_at = self.clock()
+            self._show_save_state()
+        if isinstance(exc, WrongPassphrase):
+            message = self.tr(
+                "That passphrase is not the one for this vault, so the note was not "
+                "signed. Your note is saved. Try again."
+            )
+        elif isinstance(exc, ValidationError):
+            self._show_problems(exc.problems)
+            message = self.tr("Not signed yet: fix what is marked.")
+        elif isinstance(exc, DiskFull):
+            self._queued_rev = -1
+            message = self._save_message(exc).replace("\n", " ")
+        else:
+            self._queued_rev = -1
+            message = self._message(exc)
+        self.sign_error.show_messages([message])
+        self.passphrase_edit.setFocus()
+        self.sign_refused.emit(message)
+
+    def _all_errors(self) -> list[FieldError]:
+        return [
+            self.top_problems,
+            self.time_error,
+            self.pos_error,
+            self.group_error,
+            self.code_error,
+            self.goals_error,
+            self.sign_error,
+            self.addendum_error,
+            *self.text_errors.values(),
+        ]
+
+    def _show_problems(self, problems: list[tuple[str, str]]) -> None:
+        """Each problem next to its field, in plain words."""
+        by = note_form.problems_by_field(problems)
+        time_msgs = by.get("start_time", []) + by.get("end_time", []) + by.get("service_date", [])
+        if "times" not in by:  # unreadable times keep their detailed message
+            self.time_error.show_messages(time_msgs)
+        self.pos_error.show_messages(by.get("place_of_service", []))
+        self.group_error.show_messages(by.get("group_size", []))
+        self.code_error.show_messages(by.get("service_code", []) + by.get("modifiers", []))
+        self.goals_error.show_messages(by.get("goal_ids", []))
+        for name, err in self.text_errors.items():
+            err.show_messages(by.get(name, []))
+        self.top_problems.show_messages(by.get("participant_id", []) + by.get("specialist_id", []))
+        first = next(
+            (
+                w
+                for f, w in (
+                    ("times", self.start_edit),
+                    ("start_time", self.start_edit),
+                    ("end_time", self.end_edit),
+                    ("service_date", self.date_edit),
+                    ("place_of_service", self.pos_combo),
+                    ("group_size", self.group_spin),
+                    ("service_code", self.code_combo),
+                    ("modifiers", self.modifiers_edit),
+                    ("goal_ids", self.goals_list),
+                    *self.text_edits.items(),
+                )
+                if f in by
+            ),
+            None,
+        )
+        if first is not None:
+            self.scroll.ensureWidgetVisible(first)
+
+    def add_addendum(self) -> None:
+        note = self._note
+        if note is None:
+            return
+        reason = self.addendum_reason.text().strip()
+        text = self.addendum_text.toPlainText().strip()
+        missing = []
+        if not reason:
+            missing.append(self.tr("Say why you are adding to the note (the reason)."))
+        if not text:
+            missing.append(self.tr("Write the addendum itself."))
+        self.addendum_error.show_messages(missing)
+        if missing:
+            (self.addendum_reason if not reason else self.addendum_text).setFocus()
+            return
+        self.addendum_button.setEnabled(False)
+        generation = self._generation
+
+        def done(_a: Addendum) -> None:
+            self.addendum_button.setEnabled(True)
+            if generation != self._generation:
+                return
+            self.addendum_reason.clear()
+            self.addendum_text.clear()
+            self._emitting = True
+            try:
+                self.ctx.changed({"encounters", "addenda"})
+            finally:
+                self._emitting = False
+            self.ctx.status_message.emit(self.tr("Addendum added."))
+            self.addendum_added.emit(note.id)
+            self._reload(note.id)
+
+        def failed(exc: BaseException) -> None:
+            self.addendum_button.setEnabled(True)
+            if generation != self._generation:
+                return
+            if isinstance(exc, DiskFull):
+                msg = self.tr(
+                    "The disk is full, so the addendum was not added. It is still here; "
+                    "free some space and press Add addendum again."
+                )
+            else:
+                msg = self._message(exc)
+            self.addendum_error.show_messages([msg])
+
+        self.ctx.run(
+            note_queries.add_addendum, done, failed, args=(note.id, self.ctx.user, reason, text)
+        )
+
+    def _go_to_addendum(self) -> None:
+        self.addendum_reason.setFocus()
+        self.scroll.ensureWidgetVisible(self.addendum_form, 0, 40)
+
+    def _reload(self, note_id: str) -> None:
+        generation = self._generation
+
+        def done(bundle: NoteBundle) -> None:
+            if generation == self._generation:
+                self._show_bundle(bundle)
+
+        self.ctx.run(note_queries.load_note, done, None, args=(note_id, ""))

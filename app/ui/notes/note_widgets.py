@@ -1,0 +1,136 @@
+"""The note editor's small parts: the labels of each narrative field and status, the
+code tables, a field's error message, a text box that grows with its text and a row
+that wraps when the window is narrow.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QWidget,
+)
+
+from app.domain import note_form
+from app.domain.note_form import (
+    BUILT_IN_CODES,
+    CodeFileError,
+    NoteCodes,
+    format_clock_time,
+)
+from app.domain.records import (
+    NoteStatus,
+)
+from app.paths import resource_path
+
+ROLE_GOAL_ID = Qt.ItemDataRole.UserRole + 1
+#: Label and a line of guidance for each part of the narrative.
+NARRATIVE_TEXT: dict[str, tuple[str, str]] = {
+    "goal_text": ("&Goal", "Which of the person's goals this session worked on, in their words."),
+    "intervention": ("&Intervention", "What you did: support offered, skills shared, referrals."),
+    "response": ("&Response", "How the person responded, what they said and decided."),
+    "plan": ("&Plan", "Next steps for the person and for you, and the next contact."),
+    "data": ("Dat&a", "What happened and what the person said (facts, their words)."),
+    "assessment": ("Assessme&nt", "What it means for their recovery and goals."),
+}
+STATUS_TEXT = {
+    NoteStatus.DRAFT: "Draft",
+    NoteStatus.SIGNED: "Signed",
+    NoteStatus.RETURNED: "Returned for revision",
+    NoteStatus.APPROVED: "Approved",
+    NoteStatus.BILLED: "Billed",
+    NoteStatus.VOID: "Void",
+}
+
+
+def load_codes() -> tuple[NoteCodes, str]:
+    """The code tables and, when they could not be read, a message saying so."""
+    try:
+        return note_form.load_note_codes(resource_path("codes")), ""
+    except CodeFileError as e:
+        return BUILT_IN_CODES, f"The code list could not be read ({e}); using the basic list."
+
+
+def _when(dt: datetime | None) -> str:
+    """A stored moment (UTC) in local time: "Mar 4, 2025 at 2:05 PM"."""
+    if dt is None:
+        return ""
+    local = dt.astimezone() if dt.tzinfo else dt
+    return f"{local:%b} {local.day}, {local.year} at {format_clock_time(local.time())}"
+
+
+class FieldError(QLabel):
+    """A message shown next to the field at fault; hidden when empty."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.setObjectName("fieldError")
+        self.setWordWrap(True)
+        self.setAccessibleName(name)
+        self.hide()
+
+    def show_messages(self, messages: list[str]) -> None:
+        text = " ".join(note_form.plain_sentence(m) for m in messages)
+        self.setText(text)
+        self.setVisible(bool(text))
+
+
+class GrowingTextEdit(QPlainTextEdit):
+    """A text box that grows with what is written (between ``min_lines`` and
+    ``max_lines`` lines, then it scrolls), so a short note is not a tall empty box
+    and a long one does not hide in a small one."""
+
+    def __init__(self, min_lines: int = 3, max_lines: int = 16) -> None:
+        super().__init__()
+        self.min_lines, self.max_lines = min_lines, max_lines
+        self.setTabChangesFocus(True)
+        self.setSizePolicy(self.sizePolicy().horizontalPolicy(), self.sizePolicy().Policy.Fixed)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self._fit()
+
+    def _fit(self, *_: Any) -> None:
+        lines = int(self.document().documentLayout().documentSize().height())
+        lines = max(self.min_lines, min(self.max_lines, lines + 1))
+        margins = self.contentsMargins()
+        doc_margin = 2 * self.document().documentMargin()
+        height = lines * self.fontMetrics().lineSpacing() + margins.top() + margins.bottom()
+        self.setFixedHeight(int(height + doc_margin + 10))
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+
+class Reflow(QWidget):
+    """Its widgets side by side when they fit, else one under the other (the two
+    template choices were wider than the smallest window)."""
+
+    def __init__(self, widgets: list[QWidget]) -> None:
+        super().__init__()
+        self._widgets = widgets
+        self.box = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self.box.setContentsMargins(0, 0, 0, 0)
+        for w in widgets:
+            self.box.addWidget(w)
+        self.box.addStretch(1)
+
+    def _row_width(self) -> int:
+        return sum(w.sizeHint().width() for w in self._widgets) + self.box.spacing() * (
+            len(self._widgets) - 1
+        )
+
+    def minimumSizeHint(self) -> QSize:
+        widest = max(w.minimumSizeHint().width() for w in self._widgets)
+        return QSize(widest, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        fits = self.width() >= self._row_width()
+        direction = QBoxLayout.Direction.LeftToRight if fits else QBoxLayout.Direction.TopToBottom
+        if self.box.direction() != direction:
+            self.box.setDirection(direction)
