@@ -46,7 +46,7 @@ from app.store.vault import Vault
 from app.ui.shell.app import load_style_sheet, make_application
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.theme import apply_theme
-from app.ui.sync.sync_ui import OFFLINE, ONLINE, SyncState, error_message
+from app.ui.sync.sync_state import OFFLINE, ONLINE, SyncState, error_message
 
 PASSPHRASE = "screenshot tour passphrase"
 TODAY = date.today()  # the app counts "days since contact" from the real today

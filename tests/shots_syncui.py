@@ -36,14 +36,9 @@ from app.ui.shell.settings import Settings
 from app.ui.shell.tasks import TaskManager
 from app.ui.start.start import Session
 from app.ui.sync.conflicts import ConflictsPage
-from app.ui.sync.sync_ui import (
-    OFFLINE,
-    ONLINE,
-    SyncController,
-    SyncState,
-    SyncStatus,
-    error_message,
-)
+from app.ui.sync.controller import SyncController
+from app.ui.sync.status_widget import SyncStatus
+from app.ui.sync.sync_state import OFFLINE, ONLINE, SyncState, error_message
 from tests.conftest import FAST_KDF, PASSPHRASE
 from tests.server_proc import DEFAULT_PASSWORD, start_server
 from tests.test_ui_sync import OtherLaptop

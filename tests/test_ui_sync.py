@@ -19,7 +19,10 @@ from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from app.ui.sync.conflicts import ConflictsPage
-from app.ui.sync.sync_ui import OFFLINE, ONLINE, SyncController, SyncStatus, Timing, WorkerReplica
+from app.ui.sync.controller import SyncController, Timing
+from app.ui.sync.status_widget import SyncStatus
+from app.ui.sync.sync_state import OFFLINE, ONLINE
+from app.ui.sync.worker_replica import WorkerReplica
 from sync.client import SyncClient, make_session
 from tests.conftest import FAST_KDF, PASSPHRASE
 from tests.server_proc import DEFAULT_PASSWORD, start_server

@@ -38,7 +38,7 @@ from app.store.vault import Vault
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
 from app.ui.start.start import Session
-from app.ui.sync.sync_ui import SyncController
+from app.ui.sync.controller import SyncController
 from sync.client import SyncClient, make_session
 from tests.benchmarks.test_bench_sync_link import (
     BYTES_PER_S,

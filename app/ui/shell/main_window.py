@@ -46,7 +46,8 @@ from app.ui.shell.workspace import Workspace
 from app.ui.start.start import Session, StartScreen, close_session, message_for
 from app.ui.supervision.supervision_page import SupervisionPage
 from app.ui.sync.conflicts import ConflictsPage
-from app.ui.sync.sync_ui import SyncController, SyncStatus
+from app.ui.sync.controller import SyncController
+from app.ui.sync.status_widget import SyncStatus
 from app.ui.team.team_page import TeamPage
 
 log = logging.getLogger(__name__)

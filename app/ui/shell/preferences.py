@@ -3,7 +3,7 @@ sync, and connecting this laptop to the organisation's server (enrolment).
 
 Preferences are stored through app.ui.shell.settings (QSettings, no personal data).
 The server connection lives in the vault and is made by
-:meth:`app.ui.sync.sync_ui.SyncController.enroll` on the network and database
+:meth:`app.ui.sync.controller.SyncController.enroll` on the network and database
 threads; this dialog only collects and checks what the person types, shows the
 outcome next to the form, and never clears what was typed when something fails.
 """
@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from app.store import syncui_queries as q
 from app.ui.shell import settings as s
 from app.ui.shell.context import AppContext
-from app.ui.sync.sync_ui import SyncController
+from app.ui.sync.controller import SyncController
 
 _FINGERPRINT = re.compile(r"^[0-9A-Fa-f]{64}$")
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")

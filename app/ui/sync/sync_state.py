@@ -1,0 +1,120 @@
+"""What the sync status shows, in plain words and without personal data: the state
+(connection, changes waiting, conflicts, progress), the message per SyncError
+code, counts and "5 min ago".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sync import merge, rules
+
+#: Every table a sync can write: pages showing any of them refresh afterwards.
+SYNCED_TABLES: frozenset[str] = frozenset(rules.TABLES)
+
+
+class SyncCancelled(Exception):
+    """The vault locked (or the window closed) during a sync."""
+
+
+def _tr(text: str) -> str:
+    from PySide6.QtCore import QCoreApplication
+
+    return QCoreApplication.translate("SyncStatus", text)
+
+
+def count_text(n: int, one: str, many: str) -> str:
+    """'1 change waiting' / '3 changes waiting': ``one`` and ``many`` are the
+    translatable English forms, ``many`` with %1 for the number."""
+    return _tr(one) if n == 1 else _tr(many).replace("%1", str(n))
+
+
+def error_message(code: str, fallback: str = "") -> str:
+    """What a failed sync means for the person, per SyncError code."""
+    messages = {
+        "offline": _tr(
+            "The server cannot be reached. Your changes are safe on this laptop and "
+            "will be sent when the connection is back."
+        ),
+        "tls": _tr(
+            "The server's security certificate is not the one this laptop trusts, so "
+            "nothing was sent. Please call your administrator before syncing."
+        ),
+        "revoked": _tr(
+            "This laptop's access to the server was withdrawn. Your records stay on "
+            "this laptop. Please call your administrator."
+        ),
+        "unauthorized": _tr(
+            "The server did not accept this laptop's sign-in. Please call your administrator."
+        ),
+        "update_required": _tr(
+            "The server needs a newer PeerTrail. Your changes are safe; please update "
+            "PeerTrail, then sync."
+        ),
+        "bad_reply": _tr(
+            "The server's answer came back garbled (the connection may have dropped). "
+            "Nothing was lost; the next sync repeats it."
+        ),
+        "server_error": _tr(
+            "The server had a problem and could not finish. Your changes are safe and "
+            "will be sent at the next sync."
+        ),
+        "busy": _tr("The server is busy. The sync will try again shortly."),
+        "not_enrolled": _tr(
+            "This laptop is not connected to a server yet. Connect it in Preferences."
+        ),
+        "cancelled": _tr("The sync stopped because PeerTrail was locked."),
+    }
+    if code in messages:
+        return messages[code]
+    return fallback or _tr(
+        "The sync could not finish. Your changes are safe on this laptop; try again later."
+    )
+
+
+OFFLINE, ONLINE, UNKNOWN = "offline", "online", "unknown"
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """Everything the status bar shows (no personal data)."""
+
+    enrolled: bool = False
+    connection: str = UNKNOWN  # online / offline / unknown (not checked yet)
+    syncing: bool = False
+    pending: int = 0
+    open_conflicts: int = 0
+    rejected: int = 0
+    last_ok_at: datetime | None = None
+    clock_offset_ms: int = 0
+    error_code: str = ""
+    error: str = ""
+    progress_done: int = 0
+    progress_total: int = 0
+    received: int = 0
+
+    @property
+    def clock_warning(self) -> str | None:
+        return merge.clock_warning(self.clock_offset_ms)
+
+
+def ago(when: datetime | None, now: datetime | None = None) -> str:
+    """'just now', '5 min ago', 'today 09:12', 'yesterday', '3 Nov' — plain and short."""
+    if when is None:
+        return _tr("never")
+    now = now or datetime.now(UTC)
+    seconds = (now - when).total_seconds()
+    if seconds < 60:
+        return _tr("just now")
+    if seconds < 3600:
+        return _tr("%1 min ago").replace("%1", str(int(seconds // 60)))
+    local, local_now = when.astimezone(), now.astimezone()
+    if local.date() == local_now.date():
+        return _tr("today %1").replace("%1", local.strftime("%H:%M"))
+    days = (local_now.date() - local.date()).days
+    if days == 1:
+        return _tr("yesterday %1").replace("%1", local.strftime("%H:%M"))
+    if days < 7:
+        return _tr("%1 days ago").replace("%1", str(days))
+    return f"{local.day} {local.strftime('%b %Y')}"
