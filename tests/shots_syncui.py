@@ -19,13 +19,7 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication, QStatusBar, QVBoxLayout, QWidget
 
-from app.domain.records import (
-    Encounter,
-    Goal,
-    Participant,
-    Payer,
-    RecoveryDomain,
-)
+from app.domain.records import Encounter, Goal, Participant, Payer, RecoveryDomain
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault

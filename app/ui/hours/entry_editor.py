@@ -10,11 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import (
-    QDate,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -31,11 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import hours
-from app.domain.hours import (
-    EDITABLE_CATEGORIES,
-    EntryForm,
-    format_hm,
-)
+from app.domain.hours import EDITABLE_CATEGORIES, EntryForm, format_hm
 from app.domain.records import TimeCategory, TimeEntry
 from app.domain.validation import ValidationError
 from app.store import hours_queries

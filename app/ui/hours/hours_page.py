@@ -20,14 +20,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from PySide6.QtCore import (
-    QDate,
-    QEvent,
-    QModelIndex,
-    QObject,
-    Qt,
-    QTimer,
-)
+from PySide6.QtCore import QDate, QEvent, QModelIndex, QObject, Qt, QTimer
 from PySide6.QtGui import QFont, QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -47,24 +40,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import hours
-from app.domain.hours import (
-    DAYS_IN_WEEK,
-    format_hm,
-    format_hours,
-)
+from app.domain.hours import DAYS_IN_WEEK, format_hm, format_hours
 from app.domain.records import TimeCategory, TimeEntry
 from app.store import hours_queries
 from app.store.hours_queries import HoursSnapshot
 from app.ui.common.columns import ColumnFitter
 from app.ui.hours.entry_editor import EntryEditor
 from app.ui.hours.hours_chart import HoursChart
-from app.ui.hours.models import (
-    EntriesModel,
-    WeekModel,
-    category_labels,
-    short_date,
-    week_title,
-)
+from app.ui.hours.models import EntriesModel, WeekModel, category_labels, short_date, week_title
 from app.ui.hours.progress_cards import AdvanceCard, CeCard
 from app.ui.shell.context import AppContext, Page
 from app.ui.start.start import message_for

@@ -4,16 +4,8 @@ one toward the next credential (CPSS II) and one for continuing education.
 
 from __future__ import annotations
 
-from PySide6.QtCore import (
-    Qt,
-)
-from PySide6.QtWidgets import (
-    QFrame,
-    QLabel,
-    QProgressBar,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from app.domain.hours import AdvanceProgress, CeProgress, format_hours
 from app.ui.hours.models import long_date

@@ -19,9 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.lifecycle import NARRATIVE_FIELDS
-from app.domain.records import (
-    NoteFormat,
-)
+from app.domain.records import NoteFormat
 from app.ui.notes.note_widgets import NARRATIVE_TEXT, FieldError, GrowingTextEdit, Reflow
 
 

@@ -7,19 +7,10 @@ the note. Part of :class:`app.ui.notes.note_editor.NoteEditorPage`.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QVBoxLayout,
-)
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from app.domain import note_form
-from app.domain.records import (
-    Encounter,
-    NoteStatus,
-)
+from app.domain.records import Encounter, NoteStatus
 from app.store.note_queries import NoteBundle
 from app.ui.notes.note_widgets import STATUS_TEXT, FieldError, _when
 

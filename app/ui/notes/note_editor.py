@@ -49,16 +49,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import note_form
-from app.domain.note_form import (
-    format_clock_time,
-)
-from app.domain.records import (
-    Encounter,
-    Modality,
-    NoteFormat,
-    ServiceSetting,
-    new_id,
-)
+from app.domain.note_form import format_clock_time
+from app.domain.records import Encounter, Modality, NoteFormat, ServiceSetting, new_id
 from app.store import note_queries
 from app.store.note_queries import NoteBundle
 from app.ui.notes.narrative import NarrativeMixin

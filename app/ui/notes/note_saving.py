@@ -6,19 +6,12 @@ save says, and the save state in the header. Part of
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (
-    QApplication,
-    QWidget,
-)
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.domain import note_form
 from app.domain.lifecycle import LifecycleError
-from app.domain.note_form import (
-    format_clock_time,
-)
-from app.domain.records import (
-    Encounter,
-)
+from app.domain.note_form import format_clock_time
+from app.domain.records import Encounter
 from app.store import note_queries
 from app.store.errors import DiskFull, StoreError
 from app.store.repositories import NotFound

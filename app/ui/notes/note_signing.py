@@ -18,10 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import note_form
-from app.domain.records import (
-    Addendum,
-    Encounter,
-)
+from app.domain.records import Addendum, Encounter
 from app.domain.validation import ValidationError
 from app.store import note_queries
 from app.store.errors import DiskFull, WrongPassphrase

@@ -9,23 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import (
-    QBoxLayout,
-    QLabel,
-    QPlainTextEdit,
-    QWidget,
-)
+from PySide6.QtWidgets import QBoxLayout, QLabel, QPlainTextEdit, QWidget
 
 from app.domain import note_form
-from app.domain.note_form import (
-    BUILT_IN_CODES,
-    CodeFileError,
-    NoteCodes,
-    format_clock_time,
-)
-from app.domain.records import (
-    NoteStatus,
-)
+from app.domain.note_form import BUILT_IN_CODES, CodeFileError, NoteCodes, format_clock_time
+from app.domain.records import NoteStatus
 from app.paths import resource_path
 
 ROLE_GOAL_ID = Qt.ItemDataRole.UserRole + 1

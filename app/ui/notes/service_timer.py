@@ -11,9 +11,7 @@ from datetime import datetime
 from PySide6.QtCore import QDate
 
 from app.domain import note_form
-from app.domain.note_form import (
-    format_clock_time,
-)
+from app.domain.note_form import format_clock_time
 
 
 class ServiceTimerMixin:

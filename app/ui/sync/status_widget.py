@@ -8,14 +8,7 @@ import contextlib
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QToolButton,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton, QWidget
 
 from app.ui.sync.controller import SyncController
 from app.ui.sync.sync_state import OFFLINE, ONLINE, SyncState, _tr, ago, count_text, error_message
