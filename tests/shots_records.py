@@ -27,7 +27,8 @@ from app.store import vault as vault_module
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from app.ui.caseload.caseload import CaseloadModel, CaseloadView
+from app.ui.caseload.caseload import CaseloadView
+from app.ui.caseload.models import CaseloadModel
 from app.ui.shell.app import make_application
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager

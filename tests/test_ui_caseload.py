@@ -16,7 +16,7 @@ from app.domain.records import Participant, ParticipantStatus
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from app.ui.caseload import caseload as cl
+from app.ui.caseload import models as cl
 from app.ui.shell import main_window as mw
 from app.ui.shell.main_window import TITLE, MainWindow
 from tests.conftest import PASSPHRASE

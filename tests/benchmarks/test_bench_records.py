@@ -46,7 +46,8 @@ from app.store.caseload_queries import caseload_rows
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from app.ui.caseload.caseload import CaseloadModel, CaseloadView
+from app.ui.caseload.caseload import CaseloadView
+from app.ui.caseload.models import CaseloadModel
 from app.ui.participant.participant_page import TAB_TIMELINE, ParticipantPage
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager

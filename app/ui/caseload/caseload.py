@@ -1,11 +1,6 @@
-"""The caseload: a table model of participants and the view that shows it.
-
-The model holds :class:`app.store.caseload_queries.CaseloadRow` values (a
-participant and the facts that say whether they need attention) read on the
-database thread and handed over with :meth:`CaseloadModel.set_rows` on the UI
-thread; plain ``Participant`` records are accepted too (no attention facts). It
-never reads the store itself. Sorting and filtering (words, status, program,
-"needs attention") happen in :class:`CaseloadFilter`, on the data in memory.
+"""The caseload view: the table of participants with a filter box, filters, a
+count and the add/import buttons. Its model and filter are in models.py, the
+attention badges in attention_delegate.py.
 
 The view has no context of its own (the main window keeps one view across
 unlocks): :meth:`CaseloadView.attach` gives it the unlocked session's context,
@@ -15,369 +10,42 @@ which enables "Add participant" (Ctrl+N) and "Import…" (Ctrl+Shift+I);
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QRect,
-    QSize,
-    QSortFilterProxyModel,
-    Qt,
-    Signal,
-)
-from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPainter
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QComboBox,
     QDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from app.domain.attention import AttentionFacts, Flag, Reason
-from app.domain.records import Participant, ParticipantStatus
-from app.store.caseload_queries import CaseloadRow
+from app.domain.attention import Reason
+from app.domain.records import ParticipantStatus
+from app.ui.caseload.attention_delegate import AttentionDelegate
+from app.ui.caseload.models import (
+    ANY_REASON,
+    COL_ATTENTION,
+    COL_COUNTY,
+    COL_INTAKE,
+    COL_LAST_CONTACT,
+    COL_MEDICAID,
+    COL_NAME,
+    COL_PROGRAM,
+    COLUMN_COUNT,
+    ID_ROLE,
+    CaseloadFilter,
+    CaseloadModel,
+    display_text,
+)
 from app.ui.common.columns import ColumnFitter
-from app.ui.shell.theme import themed
-
-AnyIndex = QModelIndex | QPersistentModelIndex
-
-COL_NAME = 0
-COL_ATTENTION = 1
-COL_STATUS = 2
-COL_PROGRAM = 3
-COL_COUNTY = 4
-COL_LAST_CONTACT = 5
-COL_INTAKE = 6
-COL_MEDICAID = 7
-COLUMN_COUNT = 8
-
-#: The value a column sorts by (a name sorts by last name, then first name).
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-#: The participant's record id.
-ID_ROLE = Qt.ItemDataRole.UserRole + 2
-#: The attention flags (a tuple of app.domain.attention.Flag), for the badges.
-FLAGS_ROLE = Qt.ItemDataRole.UserRole + 3
-
-_STATUS_ORDER = {
-    ParticipantStatus.REFERRED: 0,
-    ParticipantStatus.ACTIVE: 1,
-    ParticipantStatus.ON_HOLD: 2,
-    ParticipantStatus.DISCHARGED: 3,
-}
-
-#: Badge colours per reason (background, text): each pair well above 4.5:1.
-BADGE_COLOURS = {
-    Reason.NO_CONTACT: ("#fff0c7", "#5c3d00"),
-    Reason.UNSIGNED_NOTES: ("#dde9f6", "#18385a"),
-    Reason.GOALS_OVERDUE: ("#ece2f4", "#44265a"),
-    Reason.CONSENT: ("#f9dede", "#751818"),
-}
-
-
-def short_date(d: date | None) -> str:
-    return f"{d:%b} {d.day}, {d.year}" if d else ""
-
-
-def _as_row(item: CaseloadRow | Participant) -> CaseloadRow:
-    if isinstance(item, CaseloadRow):
-        return item
-    return CaseloadRow(item, AttentionFacts(status=item.status, intake_date=item.intake_date), ())
-
-
-class CaseloadModel(QAbstractTableModel):
-    """Participants, one row each, read-only."""
-
-    HEADERS = (
-        "Name",
-        "Needs attention",
-        "Status",
-        "Program",
-        "County",
-        "Last contact",
-        "Intake",
-        "Medicaid ID",
-    )
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[CaseloadRow] = []
-        self._sort: list[list[str]] = []
-
-    # -- data in --------------------------------------------------------------
-
-    def set_rows(self, rows: Sequence[CaseloadRow | Participant]) -> None:
-        self.beginResetModel()
-        self._rows = [_as_row(r) for r in rows]
-        # Sorting asks for these n·log n times: work them out once.
-        self._sort = [[sort_key(r, c) for c in range(COLUMN_COUNT)] for r in self._rows]
-        self.endResetModel()
-
-    def clear(self) -> None:
-        self.set_rows([])
-
-    def participant(self, row: int) -> Participant:
-        return self._rows[row].participant
-
-    def row_at(self, row: int) -> CaseloadRow:
-        return self._rows[row]
-
-    def programs(self) -> list[str]:
-        return sorted({r.participant.program for r in self._rows if r.participant.program})
-
-    # -- Qt model -------------------------------------------------------------
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else COLUMN_COUNT
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < COLUMN_COUNT
-        ):
-            return self.tr(self.HEADERS[section])
-        return None
-
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        r = self._rows[index.row()]
-        p = r.participant
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return display_text(r, col)
-        if role == SORT_ROLE:
-            return self._sort[index.row()][col]
-        if role == ID_ROLE:
-            return p.id
-        if role == FLAGS_ROLE and col == COL_ATTENTION:
-            return r.flags
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if col == COL_MEDICAID and not p.medicaid_id:
-                return "No Medicaid ID on file: services cannot be billed to Medicaid yet."
-            if col == COL_ATTENTION and r.flags:
-                return "\n".join(f.detail for f in r.flags)
-        if role == Qt.ItemDataRole.AccessibleTextRole and col == COL_ATTENTION:
-            return display_text(r, col) or "Nothing needs attention"
-        return None
-
-    def search_text(self, row: int) -> str:
-        """What the filter box matches: name, status, program, county and state."""
-        p = self._rows[row].participant
-        parts = (
-            p.first_name,
-            p.preferred_name,
-            p.last_name,
-            p.status,
-            p.program,
-            p.county,
-            p.state,
-        )
-        return " ".join(parts).casefold()
-
-
-def display_text(r: CaseloadRow | Participant, col: int) -> str:
-    row = _as_row(r)
-    p = row.participant
-    if col == COL_NAME:
-        return p.display_name
-    if col == COL_STATUS:
-        return str(p.status).capitalize()
-    if col == COL_PROGRAM:
-        return p.program
-    if col == COL_COUNTY:
-        return f"{p.county}, {p.state}" if p.county and p.state else p.county or p.state
-    if col == COL_MEDICAID:
-        return "On file" if p.medicaid_id else "Missing"
-    if col == COL_INTAKE:
-        return short_date(p.intake_date)
-    if col == COL_LAST_CONTACT:
-        return short_date(row.facts.last_contact)
-    if col == COL_ATTENTION:
-        return " · ".join(f.text for f in row.flags)
-    return ""
-
-
-def sort_key(r: CaseloadRow | Participant, col: int) -> str:
-    """A string that sorts the way a person expects (case-insensitive)."""
-    row = _as_row(r)
-    p = row.participant
-    if col == COL_NAME:
-        first = p.preferred_name or p.first_name
-        return f"{p.last_name.casefold()}\x00{first.casefold()}"
-    if col == COL_STATUS:
-        return str(_STATUS_ORDER.get(p.status, 9))
-    if col == COL_INTAKE:
-        return p.intake_date.isoformat() if p.intake_date else ""
-    if col == COL_LAST_CONTACT:
-        return row.facts.last_contact.isoformat() if row.facts.last_contact else ""
-    if col == COL_ATTENTION:
-        # Most reasons first when sorted descending; then by the reasons' kinds.
-        return f"{len(row.flags):02d}" + "".join(f.reason.value for f in row.flags)
-    return display_text(row, col).casefold()
-
-
-#: The attention filter's choices: None is everyone.
-ANY_REASON = "any"
-
-
-class CaseloadFilter(QSortFilterProxyModel):
-    """Sorts by :data:`SORT_ROLE` and keeps the rows whose words contain every word
-    typed in the filter box, with the chosen status, program and attention reason."""
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.setSortRole(SORT_ROLE)
-        self.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self._words: list[str] = []
-        self._status: ParticipantStatus | None = None
-        self._program: str | None = None
-        self._attention: Reason | str | None = None
-
-    def _refilter(self, change: Any) -> None:
-        self.beginFilterChange()
-        change()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def set_text(self, text: str) -> None:
-        self._refilter(lambda: setattr(self, "_words", text.casefold().split()))
-
-    def set_status(self, status: ParticipantStatus | None) -> None:
-        self._refilter(lambda: setattr(self, "_status", status))
-
-    def set_program(self, program: str | None) -> None:
-        self._refilter(lambda: setattr(self, "_program", program))
-
-    def set_attention(self, reason: Reason | str | None) -> None:
-        """None: everyone; :data:`ANY_REASON`: anyone with a reason; a Reason: that one."""
-        self._refilter(lambda: setattr(self, "_attention", reason))
-
-    @property
-    def filtering(self) -> bool:
-        return bool(self._words) or any(
-            v is not None for v in (self._status, self._program, self._attention)
-        )
-
-    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
-        model = self.sourceModel()
-        if not isinstance(model, CaseloadModel):
-            return True
-        row = model.row_at(source_row)
-        p = row.participant
-        if self._status is not None and p.status != self._status:
-            return False
-        if self._program is not None and p.program != self._program:
-            return False
-        if self._attention == ANY_REASON and not row.flags:
-            return False
-        if isinstance(self._attention, Reason) and all(
-            f.reason is not self._attention for f in row.flags
-        ):
-            return False
-        if not self._words:
-            return True
-        hay = model.search_text(source_row)
-        return all(w in hay for w in self._words)
-
-
-class AttentionDelegate(QStyledItemDelegate):
-    """Paints the attention reasons as small coloured badges."""
-
-    PAD_X, GAP, RADIUS = 8, 6, 9
-
-    def _badges(self, index: QModelIndex) -> tuple[Flag, ...]:
-        flags = index.data(FLAGS_ROLE)
-        return tuple(flags) if flags else ()
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
-        flags = self._badges(index)
-        if not flags:
-            super().paint(painter, option, index)
-            return
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        style = opt.widget.style() if opt.widget else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        fm = opt.fontMetrics
-        h = fm.height() + 6
-        x = opt.rect.x() + 6
-        y = opt.rect.y() + (opt.rect.height() - h) // 2
-        right = opt.rect.right() - 4
-        for i, f in enumerate(flags):
-            w = self.badge_width(f.text, fm)
-            rest = len(flags) - i - 1
-            # Keep room for a "+n" chip when more badges follow this one.
-            need = w + (self.GAP + self.badge_width(f"+{rest}", fm) if rest else 0)
-            if x + (need if i else w) > right:
-                self._more(painter, fm, x, y, h, right, len(flags) - i)
-                break
-            bg, fg = BADGE_COLOURS.get(f.reason, ("#eeeeee", "#222222"))
-            self._badge(painter, QRect(x, y, w, h), f.text, themed(bg), themed(fg))
-            x += w + self.GAP
-        painter.restore()
-
-    def _badge(self, painter: QPainter, rect: QRect, text: str, bg: QColor, fg: QColor) -> None:
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(bg)
-        painter.drawRoundedRect(rect, self.RADIUS, self.RADIUS)
-        painter.setPen(fg)
-        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
-
-    def _more(
-        self, painter: QPainter, fm: QFontMetrics, x: int, y: int, h: int, right: int, n: int
-    ) -> None:
-        """A grey "+n" chip for the badges without room (all are in the tooltip)."""
-        text = f"+{n}"
-        w = self.badge_width(text, fm)
-        if x + w <= right:
-            self._badge(painter, QRect(x, y, w, h), text, themed("#e3e8e5"), themed("#2b3a3f"))
-        else:
-            painter.setPen(themed("#2b3a3f"))
-            painter.drawText(QRect(x, y, max(0, right - x), h), Qt.AlignmentFlag.AlignVCenter, "…")
-
-    def badge_width(self, text: str, fm: QFontMetrics) -> int:
-        return fm.horizontalAdvance(text) + 2 * self.PAD_X
-
-    def width_for(self, flags: Sequence[Flag], fm: QFontMetrics) -> int:
-        """Room for every badge."""
-        return 12 + sum(self.badge_width(f.text, fm) + self.GAP for f in flags)
-
-    def least_width_for(self, flags: Sequence[Flag], fm: QFontMetrics) -> int:
-        """Room for the first badge and a "+n" chip for the others."""
-        if not flags:
-            return 0
-        more = self.GAP + self.badge_width(f"+{len(flags) - 1}", fm) if len(flags) > 1 else 0
-        return 12 + self.badge_width(flags[0].text, fm) + more
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
-        base = super().sizeHint(option, index)
-        flags = self._badges(index)
-        if not flags:
-            return base
-        fm = option.fontMetrics
-        return QSize(self.width_for(flags, fm), max(base.height(), fm.height() + 14))
 
 
 class CaseloadView(QWidget):
@@ -393,7 +61,20 @@ class CaseloadView(QWidget):
         self._dialogs: list[QDialog] = []
         self.proxy = CaseloadFilter(self)
         self.proxy.setSourceModel(model)
+        top = self._build_actions()
+        self._build_filters()
+        self._build_table()
+        self._build_layout(top)
+        for signal in (model.modelReset, self.proxy.rowsInserted, self.proxy.rowsRemoved):
+            signal.connect(self._update_count)
+        model.modelReset.connect(self._update_choices)
+        self.proxy.layoutChanged.connect(self._update_count)
+        self._set_attached(False)
+        self._update_choices()
+        self._update_count()
 
+    def _build_actions(self) -> QHBoxLayout:
+        """The title, the count and the Add and Import buttons with their shortcuts."""
         title = QLabel(self.tr("Caseload"))
         title.setObjectName("pageTitle")
         self.count_label = QLabel()
@@ -420,7 +101,15 @@ class CaseloadView(QWidget):
         self.import_action.triggered.connect(self.import_participants)
         self.addAction(self.add_action)
         self.addAction(self.import_action)
+        top = QHBoxLayout()
+        top.addWidget(title)
+        top.addStretch(1)
+        top.addWidget(self.import_button)
+        top.addWidget(self.add_button)
+        return top
 
+    def _build_filters(self) -> None:
+        """The filter box and the status, program and attention choices."""
         self.filter_edit = QLineEdit()
         self.filter_edit.setObjectName("filter")
         self.filter_edit.setPlaceholderText(self.tr("Filter by name, county…"))
@@ -473,6 +162,8 @@ class CaseloadView(QWidget):
         self.reset_filters_button.setAccessibleName(self.tr("Clear every filter"))
         self.reset_filters_button.clicked.connect(self.reset_filters)
 
+    def _build_table(self) -> None:
+        """The table, its columns fitted to its width, and what shows when it is empty."""
         self.table = QTableView()
         self.table.setObjectName("caseloadTable")
         self.table.setModel(self.proxy)
@@ -513,11 +204,7 @@ class CaseloadView(QWidget):
         self.no_match_label = QLabel(self.tr("Nobody matches these filters."))
         self.no_match_label.setObjectName("hint")
 
-        top = QHBoxLayout()
-        top.addWidget(title)
-        top.addStretch(1)
-        top.addWidget(self.import_button)
-        top.addWidget(self.add_button)
+    def _build_layout(self, top: QHBoxLayout) -> None:
         # The filter box and the three choices share a row when there is room; on
         # a narrow window the choices go to a row of their own.
         for combo, chars in (
@@ -558,14 +245,6 @@ class CaseloadView(QWidget):
         layout.addWidget(self.empty_label)
         layout.addWidget(self.no_match_label)
         layout.addWidget(self.table, 1)
-
-        for signal in (model.modelReset, self.proxy.rowsInserted, self.proxy.rowsRemoved):
-            signal.connect(self._update_count)
-        model.modelReset.connect(self._update_choices)
-        self.proxy.layoutChanged.connect(self._update_count)
-        self._set_attached(False)
-        self._update_choices()
-        self._update_count()
 
     # -- the session ------------------------------------------------------------------
 

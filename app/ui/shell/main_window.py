@@ -24,7 +24,8 @@ from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from app.ui.billing.billing_dialog import BillingDialog
-from app.ui.caseload.caseload import CaseloadModel, CaseloadView
+from app.ui.caseload.caseload import CaseloadView
+from app.ui.caseload.models import CaseloadModel
 from app.ui.hours.hours_page import HoursPage
 from app.ui.notes.note_editor import NoteEditorPage
 from app.ui.participant.participant_page import ParticipantPage
