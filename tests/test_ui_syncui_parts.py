@@ -17,7 +17,7 @@ from app.store import syncui_queries as q
 from app.ui.shell import settings as s
 from app.ui.shell.idle import IdleWatcher
 from app.ui.shell.preferences import PreferencesDialog, check_address, check_fingerprint
-from app.ui.sync.conflicts import ConflictListModel, RejectedModel, field_label, record_text
+from app.ui.sync.conflict_models import ConflictListModel, RejectedModel, field_label, record_text
 from app.ui.sync.controller import SyncController, Timing
 from app.ui.sync.status_widget import SyncStatus
 from app.ui.sync.sync_state import OFFLINE, ONLINE, SyncState, ago, error_message
