@@ -25,8 +25,8 @@ from app.store.caseload_queries import caseload_rows
 from app.store.records_queries import ImportPreview, TimelineRow
 from app.ui.caseload import models as cl
 from app.ui.caseload.caseload import CaseloadView
-from app.ui.caseload.import_dialog import BAD, OK, WARNING, ImportDialog, PreviewModel
-from app.ui.caseload.models import CaseloadModel
+from app.ui.caseload.import_dialog import ImportDialog
+from app.ui.caseload.models import BAD, OK, WARNING, CaseloadModel, PreviewModel
 from app.ui.caseload.participant_form import ParticipantForm
 from app.ui.participant.participant_page import TAB_GOALS, TAB_TIMELINE, ParticipantPage
 from app.ui.participant.record_models import ID_ROLE, Barc10Model, ConsentModel, TimelineModel
