@@ -14,7 +14,8 @@ from app.demo_team import fill_demo_team
 from app.domain.records import Role
 from app.domain.supervision import SpecialistSummary
 from app.store import supervisor_queries as q
-from app.ui.team.models import ID_ROLE, TeamModel
+from app.ui.common.table_model import ID_ROLE
+from app.ui.team.models import TeamModel
 from app.ui.team.team_page import TeamPage
 from tests.ui_support import ctx_repos, settle
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
+from PySide6.QtCore import QModelIndex, Qt
 
 from app.billing.service import ExportResult
+from app.ui.common.table_model import RECORD_ROLE, RowsTableModel
 
 
 @dataclass(frozen=True)
@@ -21,34 +22,11 @@ class ProblemRow:
     services: int
 
 
-class ProblemModel(QAbstractTableModel):
+class ProblemModel(RowsTableModel):
     """The pre-flight problems, one row per record and check."""
 
     HEADERS = ("Record", "Problem", "Held back")
-    RECORD_ROLE = Qt.ItemDataRole.UserRole + 1  # (table, record id)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[ProblemRow] = []
-
-    def set_rows(self, rows: list[ProblemRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row_at(self, row: int) -> ProblemRow:
-        return self._rows[row]
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
+    RECORD_ROLE = RECORD_ROLE  # (table, record id)
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -16,9 +16,6 @@ from datetime import date
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
 )
@@ -28,9 +25,9 @@ from app.domain.attention import AttentionFacts, Reason
 from app.domain.records import Participant, ParticipantStatus
 from app.store import records_queries as rq
 from app.store.caseload_queries import CaseloadRow
+from app.ui.common.table_model import FLAGS_ROLE, ID_ROLE, SORT_ROLE, AnyIndex, RowsTableModel
 from app.ui.shell.theme import themed
 
-AnyIndex = QModelIndex | QPersistentModelIndex
 COL_NAME = 0
 COL_ATTENTION = 1
 COL_STATUS = 2
@@ -40,12 +37,6 @@ COL_LAST_CONTACT = 5
 COL_INTAKE = 6
 COL_MEDICAID = 7
 COLUMN_COUNT = 8
-#: The value a column sorts by (a name sorts by last name, then first name).
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-#: The participant's record id.
-ID_ROLE = Qt.ItemDataRole.UserRole + 2
-#: The attention flags (a tuple of app.domain.attention.Flag), for the badges.
-FLAGS_ROLE = Qt.ItemDataRole.UserRole + 3
 _STATUS_ORDER = {
     ParticipantStatus.REFERRED: 0,
     ParticipantStatus.ACTIVE: 1,
@@ -64,7 +55,7 @@ def _as_row(item: CaseloadRow | Participant) -> CaseloadRow:
     return CaseloadRow(item, AttentionFacts(status=item.status, intake_date=item.intake_date), ())
 
 
-class CaseloadModel(QAbstractTableModel):
+class CaseloadModel(RowsTableModel):
     """Participants, one row each, read-only."""
 
     HEADERS = (
@@ -80,7 +71,6 @@ class CaseloadModel(QAbstractTableModel):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[CaseloadRow] = []
         self._sort: list[list[str]] = []
 
     # -- data in --------------------------------------------------------------
@@ -92,36 +82,13 @@ class CaseloadModel(QAbstractTableModel):
         self._sort = [[sort_key(r, c) for c in range(COLUMN_COUNT)] for r in self._rows]
         self.endResetModel()
 
-    def clear(self) -> None:
-        self.set_rows([])
-
     def participant(self, row: int) -> Participant:
         return self._rows[row].participant
-
-    def row_at(self, row: int) -> CaseloadRow:
-        return self._rows[row]
 
     def programs(self) -> list[str]:
         return sorted({r.participant.program for r in self._rows if r.participant.program})
 
     # -- Qt model -------------------------------------------------------------
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else COLUMN_COUNT
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < COLUMN_COUNT
-        ):
-            return self.tr(self.HEADERS[section])
-        return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
@@ -271,7 +238,7 @@ OK, WARNING, BAD = "ok", "warning", "bad"
 COLOURS = {BAD: ("#f9dede", "#751818"), WARNING: ("#fff0c7", "#5c3d00"), OK: ("#dcefe6", "#15482f")}
 
 
-class PreviewModel(QAbstractTableModel):
+class PreviewModel(RowsTableModel):
     """One row per spreadsheet line: line number, outcome, the reasons, the cells."""
 
     FIXED = ("Line", "Result", "Why")
@@ -279,11 +246,15 @@ class PreviewModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.header: list[str] = []
-        self.rows: list[tuple[int, str, str, list[str]]] = []
+
+    @property
+    def rows(self) -> list[tuple[int, str, str, list[str]]]:
+        return self._rows
 
     def set_preview(self, preview: rq.ImportPreview | None) -> None:
-        self.beginResetModel()
-        self.header, self.rows = [], []
+        """The rows of a checked spreadsheet: (line, outcome, why, cells)."""
+        rows: list[tuple[int, str, str, list[str]]] = []
+        header: list[str] = []
         if preview is not None:
             plan = preview.plan
             errors: dict[int, list[str]] = {}
@@ -292,14 +263,16 @@ class PreviewModel(QAbstractTableModel):
                 errors.setdefault(e.line, []).append(e.message)
             for w in plan.warnings:
                 warnings.setdefault(w.line, []).append(w.message)
-            self.header = list(preview.header)
+            header = list(preview.header)
             for line, cells in preview.rows:
                 if line in errors:
-                    self.rows.append((line, BAD, "; ".join(errors[line]), cells))
+                    rows.append((line, BAD, "; ".join(errors[line]), cells))
                 elif line in warnings:
-                    self.rows.append((line, WARNING, "; ".join(warnings[line]), cells))
+                    rows.append((line, WARNING, "; ".join(warnings[line]), cells))
                 else:
-                    self.rows.append((line, OK, "", cells))
+                    rows.append((line, OK, "", cells))
+        self.beginResetModel()
+        self.header, self._rows = header, rows
         self.endResetModel()
 
     def counts(self) -> dict[str, int]:
@@ -308,22 +281,8 @@ class PreviewModel(QAbstractTableModel):
             out[outcome] += 1
         return out
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.FIXED) + len(self.header)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if section < len(self.FIXED):
-            return self.tr(self.FIXED[section])
-        if section - len(self.FIXED) < len(self.header):
-            return self.header[section - len(self.FIXED)]
-        return None
+    def headers(self) -> list[str]:
+        return [self.tr(h) for h in self.FIXED] + self.header
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.rows):

@@ -7,15 +7,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QSortFilterProxyModel, Qt
 
 from app.store import supervisor_queries as q
 from app.ui.common.supervisor_widgets import plural
-from app.ui.common.table_model import RowsTableModel
-
-AnyIndex = QModelIndex | QPersistentModelIndex
-ID_ROLE = Qt.ItemDataRole.UserRole + 2
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+from app.ui.common.table_model import ID_ROLE, SORT_ROLE, AnyIndex, RowsTableModel
 
 
 def _day(d: date) -> str:

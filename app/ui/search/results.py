@@ -24,14 +24,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.search import SearchHit
-from app.ui.common.table_model import AnyIndex
+from app.ui.common.table_model import HEADER_ROLE, HIT_ROLE, AnyIndex
 from app.ui.shell.theme import themed
 
 #: How many hits of one kind are read (more show as "30+").
 LIMIT = 30
 
-HIT_ROLE = Qt.ItemDataRole.UserRole + 1
-HEADER_ROLE = Qt.ItemDataRole.UserRole + 2
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 
 

@@ -7,13 +7,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 
 from app.store import supervisor_queries as q
-from app.ui.common.table_model import RowsTableModel
-
-AnyIndex = QModelIndex | QPersistentModelIndex
-ID_ROLE = Qt.ItemDataRole.UserRole + 2
+from app.ui.common.table_model import ID_ROLE, AnyIndex, RowsTableModel
 
 
 def _day(d: date) -> str:

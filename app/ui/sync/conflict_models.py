@@ -8,14 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QCoreApplication, Qt
 
 from app.domain import conflict_resolution as cr
 from app.store import syncui_queries as q
-from app.ui.common.table_model import RowsTableModel
-
-AnyIndex = QModelIndex | QPersistentModelIndex
-ID_ROLE = Qt.ItemDataRole.UserRole + 1
+from app.ui.common.table_model import ID_ROLE, AnyIndex, RowsTableModel
 
 
 def _t(text: str) -> str:

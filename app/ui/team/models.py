@@ -4,23 +4,19 @@ waiting, late notes and hours, sortable by each.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
     Qt,
 )
 
 from app.domain.supervision import SpecialistSummary
-from app.ui.common.table_model import AnyIndex
+from app.ui.common.table_model import ID_ROLE, SORT_ROLE, AnyIndex, RowsTableModel
 from app.ui.shell.theme import themed
 
-ID_ROLE = Qt.ItemDataRole.UserRole + 2
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
-
-class TeamModel(QAbstractTableModel):
+class TeamModel(RowsTableModel):
     """One row per specialist, read-only."""
 
     HEADERS = (
@@ -41,35 +37,14 @@ class TeamModel(QAbstractTableModel):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[SpecialistSummary] = []
         self.overdue_days = 3
 
-    def set_rows(self, rows: list[SpecialistSummary], overdue_days: int = 3) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
+    def set_rows(self, rows: Sequence[SpecialistSummary], overdue_days: int = 3) -> None:
         self.overdue_days = overdue_days
-        self.endResetModel()
-
-    def clear(self) -> None:
-        self.set_rows([])
+        super().set_rows(rows)
 
     def summary(self, row: int) -> SpecialistSummary:
         return self._rows[row]
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.HEADERS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.tr(self.HEADERS[section])
-        if role == Qt.ItemDataRole.ToolTipRole and self.TIPS[section]:
-            return self.tr(self.TIPS[section])
-        return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):

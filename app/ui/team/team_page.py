@@ -15,8 +15,6 @@ from typing import Any
 
 from PySide6.QtCore import (
     QDate,
-    QModelIndex,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
 )
@@ -41,8 +39,6 @@ from app.ui.common.supervisor_widgets import HoursChart, plural
 from app.ui.shell.context import AppContext, Page
 from app.ui.start.start import message_for
 from app.ui.team.models import ID_ROLE, SORT_ROLE, TeamModel, cell_text
-
-AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 class TeamPage(Page):
