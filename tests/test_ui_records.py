@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from app.domain.attention import Reason
+from app.domain.datetext import day_text
 from app.domain.participant_import import ImportPlan, Problem
 from app.domain.records import (
     Barc10,
@@ -76,7 +77,7 @@ def test_caseload_model_attention_column_and_filters(rows):
     assert "60 days since the last contact" in cell(
         proxy, 1, cl.COL_ATTENTION, Qt.ItemDataRole.ToolTipRole
     )
-    assert cell(proxy, 0, cl.COL_LAST_CONTACT) == cl.short_date(TODAY - timedelta(days=2))
+    assert cell(proxy, 0, cl.COL_LAST_CONTACT) == day_text(TODAY - timedelta(days=2))
     assert model.programs() == ["1915(i)", "SUD Voucher"]
 
     proxy.set_status(ParticipantStatus.ON_HOLD)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.datetext import month_day_text
 from app.store.supervisor_queries import TrailEntry
 from app.ui.shell.theme import themed
 
@@ -189,7 +190,7 @@ class HoursChart(QWidget):
                 p.drawText(
                     QRectF(plot.left() + slot * w - 20, plot.bottom() + 4, slot + 40, line),
                     Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                    f"{monday:%b} {monday.day}",
+                    month_day_text(monday),
                 )
         p.setPen(QPen(themed("#9aa8a2")))
         p.drawLine(QPointF(plot.left(), plot.bottom()), QPointF(plot.right(), plot.bottom()))

@@ -21,12 +21,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import hours
+from app.domain.datetext import weekday_text
 from app.domain.hours import DAYS_IN_WEEK, format_hm
 from app.domain.records import TimeCategory, TimeEntry
 from app.store import hours_queries
 from app.ui.common.columns import ColumnFitter
 from app.ui.hours.entry_editor import EntryEditor
-from app.ui.hours.models import EntriesModel, short_date
+from app.ui.hours.models import EntriesModel
 from app.ui.start.start import message_for
 
 
@@ -190,7 +191,7 @@ class EntriesPanelMixin:
         self.confirm_text.setText(
             self.tr("Delete this {kind} entry of {day} ({time})?").format(
                 kind=self.labels[r.category].lower(),
-                day=short_date(r.day),
+                day=weekday_text(r.day),
                 time=format_hm(r.minutes),
             )
         )

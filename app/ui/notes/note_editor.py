@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import note_form
-from app.domain.note_form import format_clock_time
+from app.domain.datetext import clock_text
 from app.domain.records import Encounter, Modality, NoteFormat, ServiceSetting, new_id
 from app.store import note_queries
 from app.store.note_queries import NoteBundle
@@ -378,8 +378,8 @@ class NoteEditorPage(
             qd = QDate(note.service_date.year, note.service_date.month, note.service_date.day)
             if self.date_edit.date() != qd:
                 self.date_edit.setDate(qd)
-            self._set_text(self.start_edit, format_clock_time(note.start_time))
-            self._set_text(self.end_edit, format_clock_time(note.end_time))
+            self._set_text(self.start_edit, clock_text(note.start_time))
+            self._set_text(self.end_edit, clock_text(note.end_time))
             self._set_combo(self.modality_combo, note.modality.value)
             if self.pos_combo.findData(note.place_of_service) < 0:
                 self.pos_combo.addItem(note.place_of_service, note.place_of_service)

@@ -18,12 +18,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import note_form
+from app.domain.datetext import moment_text
 from app.domain.records import Addendum, Encounter
 from app.domain.validation import ValidationError
 from app.store import note_queries
 from app.store.errors import DiskFull, WrongPassphrase
 from app.store.note_queries import NoteBundle
-from app.ui.notes.note_widgets import FieldError, GrowingTextEdit, _when
+from app.ui.notes.note_widgets import FieldError, GrowingTextEdit
 from app.ui.start.start import DEMO_PASSPHRASE
 
 
@@ -116,7 +117,11 @@ class NoteSigningMixin:
             text.setWordWrap(True)
             text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             text.setAccessibleName(self.tr("Addendum text"))
-            by = QLabel(self.tr("{0}, {1}").format(bundle.name(a.author_id), _when(a.written_at)))
+            by = QLabel(
+                self.tr("{0}, {1}").format(
+                    bundle.name(a.author_id), moment_text(a.written_at, twelve_hour=True)
+                )
+            )
             by.setObjectName("hint")
             fl.addWidget(reason)
             fl.addWidget(text)

@@ -5,14 +5,13 @@ that wraps when the window is narrow.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QBoxLayout, QLabel, QPlainTextEdit, QWidget
 
 from app.domain import note_form
-from app.domain.note_form import BUILT_IN_CODES, CodeFileError, NoteCodes, format_clock_time
+from app.domain.note_form import BUILT_IN_CODES, CodeFileError, NoteCodes
 from app.domain.records import NoteStatus
 from app.paths import resource_path
 
@@ -41,14 +40,6 @@ def load_codes() -> tuple[NoteCodes, str]:
         return note_form.load_note_codes(resource_path("codes")), ""
     except CodeFileError as e:
         return BUILT_IN_CODES, f"The code list could not be read ({e}); using the basic list."
-
-
-def _when(dt: datetime | None) -> str:
-    """A stored moment (UTC) in local time: "Mar 4, 2025 at 2:05 PM"."""
-    if dt is None:
-        return ""
-    local = dt.astimezone() if dt.tzinfo else dt
-    return f"{local:%b} {local.day}, {local.year} at {format_clock_time(local.time())}"
 
 
 class FieldError(QLabel):

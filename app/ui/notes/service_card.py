@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import note_form
-from app.domain.note_form import format_clock_time, parse_clock_time
+from app.domain.datetext import clock_text
+from app.domain.note_form import parse_clock_time
 from app.domain.records import Encounter, Modality, ServiceSetting
 from app.store.note_queries import NoteBundle
 from app.ui.common.table_model import ID_ROLE
@@ -258,7 +259,7 @@ class ServiceCardMixin:
                 t = parse_clock_time(edit.text())
             except ValueError:
                 continue
-            tidy = format_clock_time(t)
+            tidy = clock_text(t)
             if edit.text() != tidy:
                 edit.setText(tidy)
         self._check_times()
