@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -36,6 +37,25 @@ SERIES_COLOURS = (
 def plural(obj: QObject, n: int, one: str, many: str) -> str:
     """The singular or plural sentence for ``n`` (``{n}`` in ``many`` is replaced)."""
     return obj.tr(one) if n == 1 else obj.tr(many).format(n=n)
+
+
+def titled_page(page: QWidget, title: str, body: QWidget) -> QLabel:
+    """Lay out a supervisor page: its title with a count on the right, the body below.
+    Returns the count label (empty until the page sets it)."""
+    heading = QLabel(title)
+    heading.setObjectName("pageTitle")
+    count = QLabel()
+    count.setObjectName("hint")
+    top = QHBoxLayout()
+    top.addWidget(heading)
+    top.addStretch(1)
+    top.addWidget(count)
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(24, 20, 24, 16)
+    layout.setSpacing(10)
+    layout.addLayout(top)
+    layout.addWidget(body, 1)
+    return count
 
 
 class PassphraseDialog(QDialog):

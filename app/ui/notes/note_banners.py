@@ -11,9 +11,10 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 
 from app.domain import note_form
 from app.domain.datetext import moment_text
+from app.domain.lifecycle import STATUS_TEXT
 from app.domain.records import Encounter, NoteStatus
 from app.store.note_queries import NoteBundle
-from app.ui.notes.note_widgets import STATUS_TEXT, FieldError
+from app.ui.notes.note_widgets import FieldError
 
 
 class NoteBannersMixin:

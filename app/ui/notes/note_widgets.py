@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QBoxLayout, QLabel, QPlainTextEdit, QWidget
 
 from app.domain import note_form
 from app.domain.note_form import BUILT_IN_CODES, CodeFileError, NoteCodes
-from app.domain.records import NoteStatus
 from app.paths import resource_path
 
 #: Label and a line of guidance for each part of the narrative.
@@ -23,14 +22,6 @@ NARRATIVE_TEXT: dict[str, tuple[str, str]] = {
     "plan": ("&Plan", "Next steps for the person and for you, and the next contact."),
     "data": ("Dat&a", "What happened and what the person said (facts, their words)."),
     "assessment": ("Assessme&nt", "What it means for their recovery and goals."),
-}
-STATUS_TEXT = {
-    NoteStatus.DRAFT: "Draft",
-    NoteStatus.SIGNED: "Signed",
-    NoteStatus.RETURNED: "Returned for revision",
-    NoteStatus.APPROVED: "Approved",
-    NoteStatus.BILLED: "Billed",
-    NoteStatus.VOID: "Void",
 }
 
 

@@ -13,6 +13,7 @@ from PySide6.QtGui import QBrush, QFont
 
 from app.domain.attention import ConsentState, consent_state, consent_state_text
 from app.domain.datetext import clock_text, day_text
+from app.domain.lifecycle import STATUS_TEXT
 from app.domain.records import Barc10, Consent, NoteStatus
 from app.store.records_queries import TimelineRow
 from app.ui.common.table_model import ID_ROLE, AnyIndex, RowsTableModel
@@ -24,14 +25,6 @@ STATE_COLOURS = {
     ConsentState.EXPIRING: ("#fff0c7", "#5c3d00"),
     ConsentState.NOT_YET: ("#e9e9e9", "#3d3d3d"),
     ConsentState.IN_FORCE: ("#dcefe6", "#15482f"),
-}
-STATUS_TEXT = {
-    NoteStatus.DRAFT: "Draft",
-    NoteStatus.SIGNED: "Signed",
-    NoteStatus.RETURNED: "Returned for revision",
-    NoteStatus.APPROVED: "Approved",
-    NoteStatus.BILLED: "Billed",
-    NoteStatus.VOID: "Void",
 }
 
 
