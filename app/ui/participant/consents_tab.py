@@ -14,8 +14,8 @@ from app.domain.attention import ConsentState
 from app.domain.datetext import day_text
 from app.store import records_queries as rq
 from app.ui.common.columns import ColumnFitter, read_only_table
+from app.ui.participant.models import ConsentModel
 from app.ui.participant.record_dialogs import ConsentDialog, RevokeDialog
-from app.ui.participant.record_models import ConsentModel
 
 
 class ConsentsTabMixin:
