@@ -24,7 +24,7 @@ from app.domain.validation import ValidationError
 from app.store import note_queries
 from app.store.errors import DiskFull, WrongPassphrase
 from app.store.note_queries import NoteBundle
-from app.ui.notes.note_widgets import FieldError, GrowingTextEdit
+from app.ui.notes.note_widgets import FieldError, GrowingTextEdit, field_label
 from app.ui.start.start import DEMO_PASSPHRASE
 
 
@@ -53,7 +53,7 @@ class NoteSigningMixin:
         self.sign_button.setAccessibleName(self.tr("Sign the note"))
         self.sign_button.setToolTip(self.tr("Sign the note (Ctrl+Enter)"))
         self.sign_button.clicked.connect(self.sign)
-        row.addWidget(self._label(self.tr("Passp&hrase"), self.passphrase_edit))
+        row.addWidget(field_label(self.tr("Passp&hrase"), self.passphrase_edit))
         row.addWidget(self.passphrase_edit, 1)
         row.addWidget(self.sign_button)
         lay.addLayout(row)
@@ -93,9 +93,9 @@ class NoteSigningMixin:
         self.addendum_button.setAccessibleName(self.tr("Add the addendum to the note"))
         self.addendum_button.clicked.connect(self.add_addendum)
         self.addendum_error = FieldError(self.tr("Addendum problem"))
-        fl.addWidget(self._label(self.tr("Reas&on"), self.addendum_reason))
+        fl.addWidget(field_label(self.tr("Reas&on"), self.addendum_reason))
         fl.addWidget(self.addendum_reason)
-        fl.addWidget(self._label(self.tr("Addendum te&xt"), self.addendum_text))
+        fl.addWidget(field_label(self.tr("Addendum te&xt"), self.addendum_text))
         fl.addWidget(self.addendum_text)
         fl.addWidget(self.addendum_error)
         fl.addWidget(self.addendum_button, 0, Qt.AlignmentFlag.AlignLeft)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QSize
-from PySide6.QtWidgets import QBoxLayout, QLabel, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QBoxLayout, QFrame, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from app.domain import note_form
 from app.domain.note_form import BUILT_IN_CODES, CodeFileError, NoteCodes
@@ -103,3 +103,25 @@ class Reflow(QWidget):
         direction = QBoxLayout.Direction.LeftToRight if fits else QBoxLayout.Direction.TopToBottom
         if self.box.direction() != direction:
             self.box.setDirection(direction)
+
+
+def card(title: str) -> tuple[QFrame, QVBoxLayout]:
+    """A card of the note editor: a frame with its title; the layout to fill."""
+    frame = QFrame()
+    frame.setObjectName("card")
+    lay = QVBoxLayout(frame)
+    lay.setContentsMargins(16, 12, 16, 14)
+    lay.setSpacing(6)
+    if title:
+        t = QLabel(title)
+        t.setObjectName("sectionTitle")
+        lay.addWidget(t)
+    return frame, lay
+
+
+def field_label(text: str, buddy: QWidget) -> QLabel:
+    """A field's label (its mnemonic moves the focus to ``buddy``)."""
+    lab = QLabel(text)
+    lab.setObjectName("fieldLabel")
+    lab.setBuddy(buddy)
+    return lab
