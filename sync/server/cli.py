@@ -7,10 +7,13 @@
     devices list
     devices revoke ID
     participants reassign ID --to NAME
+    backup --to FILE
 
 Every command takes --data-dir (SQLite in DIR/server.db) and/or --database-url
-(PostgreSQL; also read from PEERTRAIL_DATABASE_URL). Exit codes: 0 done,
-1 refused or failed, 2 wrong usage, 4 not found.
+(PostgreSQL; also read from PEERTRAIL_DATABASE_URL). The SQLite database is
+encrypted (sync.server.atrest) with the key in DIR/server.db.key or in
+PEERTRAIL_SERVER_DB_KEY. Exit codes: 0 done, 1 refused or failed, 2 wrong usage,
+3 the database key is missing or wrong, 4 not found.
 """
 
 from __future__ import annotations
@@ -28,10 +31,14 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from sync.server import auth, db
+from sync.server import atrest, auth, db
 from sync.server.tables import records
 
-OK, FAILED, USAGE, NOT_FOUND = 0, 1, 2, 4
+OK, FAILED, USAGE, KEY_PROBLEM, NOT_FOUND = 0, 1, 2, 3, 4
+EXIT_CODES = (
+    "Exit codes: 0 done, 1 refused or failed, 2 wrong usage, 3 the database key is "
+    "missing or wrong, 4 not found."
+)
 DEFAULT_PORT = 8443
 PASSWORD_ENV = "PEERTRAIL_USER_PASSWORD"
 DATABASE_URL_ENV = "PEERTRAIL_DATABASE_URL"
@@ -64,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m sync.server",
         description="PeerTrail sync server.",
-        epilog="Exit codes: 0 done, 1 refused or failed, 2 wrong usage, 4 not found.",
+        epilog=EXIT_CODES,
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -108,6 +115,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     pr.add_argument("id")
     pr.add_argument("--to", required=True, metavar="NAME", help="the specialist's username")
+
+    b = sub.add_parser(
+        "backup", parents=[where], help="an encrypted copy of the SQLite database (0600)"
+    )
+    b.add_argument("--to", required=True, type=Path, metavar="FILE", help="a new file")
     return p
 
 
@@ -118,8 +130,13 @@ def _engine(args: argparse.Namespace) -> Engine:
         engine = db.open_engine(args.data_dir or Path("."), args.database_url)
     except db.DatabaseUrlError as exc:
         raise CliError(USAGE, str(exc)) from None
+    except atrest.DatabaseKeyError as exc:
+        raise CliError(KEY_PROBLEM, str(exc)) from None
     try:
         db.upgrade(engine)
+    except atrest.DatabaseKeyError as exc:
+        engine.dispose()
+        raise CliError(KEY_PROBLEM, str(exc)) from None
     except OperationalError as exc:
         engine.dispose()
         raise CliError(FAILED, f"cannot open the database: {_short(exc)}") from None
@@ -300,6 +317,32 @@ def participants_reassign(args: argparse.Namespace) -> int:
     return OK
 
 
+def backup(args: argparse.Namespace) -> int:
+    db_file = db.sqlite_file(args.data_dir or Path("."), args.database_url)
+    if db_file is None:
+        raise CliError(
+            USAGE, "backup copies the SQLite database; for PostgreSQL use pg_dump (docs/SERVER.md)"
+        )
+    target = args.to.resolve()
+    if target.exists():
+        raise CliError(FAILED, f"{target} already exists; nothing was written")
+    if not target.parent.is_dir():
+        raise CliError(NOT_FOUND, f"no such folder: {target.parent}")
+    engine = _engine(args)  # the key, an upgrade from plaintext, the schema
+    engine.dispose()
+    try:
+        counts = atrest.backup(db_file, atrest.load_key(db_file), target)
+    except atrest.DatabaseKeyError as exc:
+        raise CliError(KEY_PROBLEM, str(exc)) from None
+    except (OSError, RuntimeError) as exc:
+        raise CliError(FAILED, f"the backup was not made: {exc}") from None
+    print(
+        f"Backed up {sum(counts.values())} rows to {target} (encrypted with the database "
+        "key; keep the key file apart from the backups)."
+    )
+    return OK
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, *rows]:
@@ -436,6 +479,7 @@ COMMANDS = {
     ("devices", "list"): devices_list,
     ("devices", "revoke"): devices_revoke,
     ("participants", "reassign"): participants_reassign,
+    ("backup", None): backup,
 }
 
 
@@ -448,6 +492,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         _err(str(exc))
         return exc.code
+    except atrest.DatabaseKeyError as exc:
+        _err(str(exc))
+        return KEY_PROBLEM
     except OperationalError as exc:
         _err(f"database problem: {_short(exc)}")
         return FAILED
