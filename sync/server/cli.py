@@ -8,6 +8,8 @@
     devices revoke ID
     participants reassign ID --to NAME
     backup --to FILE
+    unlock NAME
+    audit alarms | audit events
 
 Every command takes --data-dir (SQLite in DIR/server.db) and/or --database-url
 (PostgreSQL; also read from PEERTRAIL_DATABASE_URL). The SQLite database is
@@ -31,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from sync.server import atrest, auth, db
+from sync.server import atrest, auth, db, security
 from sync.server.tables import records
 
 OK, FAILED, USAGE, KEY_PROBLEM, NOT_FOUND = 0, 1, 2, 3, 4
@@ -115,6 +117,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     pr.add_argument("id")
     pr.add_argument("--to", required=True, metavar="NAME", help="the specialist's username")
+
+    un = sub.add_parser(
+        "unlock", parents=[where], help="clear an account's failed sign-ins and lockout"
+    )
+    un.add_argument("name", help="the username")
+
+    au = sub.add_parser("audit", help="security events").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    au.add_parser(
+        "alarms", parents=[where], help="laptops whose audit log was rewritten or cut short"
+    )
+    au.add_parser("events", parents=[where], help="lockouts, unlocks and audit alarms")
 
     b = sub.add_parser(
         "backup", parents=[where], help="an encrypted copy of the SQLite database (0600)"
@@ -317,6 +332,71 @@ def participants_reassign(args: argparse.Namespace) -> int:
     return OK
 
 
+def unlock(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    try:
+        with engine.begin() as conn:
+            known = auth.find_user(conn, args.name) is not None
+            cleared = auth.unlock(conn, args.name)
+    finally:
+        engine.dispose()
+    if cleared:
+        print(f"Unlocked {args.name}: failed sign-ins cleared; they can sign in again now.")
+    elif known:
+        print(f"{args.name} was not locked and had no failed sign-ins.")
+    else:
+        raise CliError(NOT_FOUND, f"no user named {args.name!r} and no failed sign-ins for it")
+    return OK
+
+
+def _events(args: argparse.Namespace, kind: str | None) -> list[security.Event]:
+    engine = _engine(args)
+    try:
+        with db.reading(engine) as conn:
+            return security.list_events(conn, kind)
+    finally:
+        engine.dispose()
+
+
+def audit_alarms(args: argparse.Namespace) -> int:
+    alarms = _events(args, security.AUDIT_ALARM)
+    if not alarms:
+        print("No audit alarms: every laptop's audit log extends what it sent before.")
+        return OK
+    rows = [
+        (
+            e.at,
+            e.device_id,
+            e.user_id,
+            str(e.detail.get("problem", "")),
+            str(e.detail.get("anchored_length", "")),
+            str(e.detail.get("sent_length", "")),
+        )
+        for e in alarms
+    ]
+    _table(("AT", "DEVICE", "USER", "PROBLEM", "ANCHORED", "SENT"), rows)
+    return OK
+
+
+def audit_events(args: argparse.Namespace) -> int:
+    events = _events(args, None)
+    if not events:
+        print("No security events yet.")
+        return OK
+    rows = [
+        (
+            e.at,
+            e.kind,
+            e.username or "-",
+            e.device_id or "-",
+            " ".join(f"{k}={v}" for k, v in sorted(e.detail.items())),
+        )
+        for e in events
+    ]
+    _table(("AT", "EVENT", "USER", "DEVICE", "DETAIL"), rows)
+    return OK
+
+
 def backup(args: argparse.Namespace) -> int:
     db_file = db.sqlite_file(args.data_dir or Path("."), args.database_url)
     if db_file is None:
@@ -480,6 +560,9 @@ COMMANDS = {
     ("devices", "revoke"): devices_revoke,
     ("participants", "reassign"): participants_reassign,
     ("backup", None): backup,
+    ("unlock", None): unlock,
+    ("audit", "alarms"): audit_alarms,
+    ("audit", "events"): audit_events,
 }
 
 
