@@ -48,6 +48,8 @@ from sync.protocol import (
     MAX_COMPRESSED_BYTES,
     MIN_PROTOCOL_VERSION,
     PROTOCOL_VERSION,
+    AuditHead,
+    AuditVerdict,
     EnrollRequest,
     EnrollResponse,
     ErrorBody,
@@ -55,7 +57,7 @@ from sync.protocol import (
     SyncResponse,
     dumps,
 )
-from sync.server import auth
+from sync.server import auth, security
 from sync.server.db import build_sync_engine, reading, server_clock  # noqa: F401
 from sync.server.engine import Caller, SyncEngine
 from sync.server.tables import devices, request_log
@@ -696,11 +698,13 @@ def create_app(
                 if still is None or still[0]:
                     raise _revoked()
                 pushed = sync_engine.push(conn, caller, req, clock())
+                verdict = _anchor_audit(conn, caller, req.audit) if req.audit else None
                 auth.touch_device(conn, owner.device_id)
             # Pull after the commit, which releases the seq counter lock: other
             # devices' pushes need not wait for this one's pull.
             with reading(engine) as conn:
-                return sync_engine.pull(conn, caller, req, pushed)
+                resp = sync_engine.pull(conn, caller, req, pushed)
+            return resp.model_copy(update={"audit": verdict}) if verdict else resp
 
         resp = await run_in_threadpool(_run_db, run)
         request.state.log_pulled = sum(len(r.fields) for r in resp.records)
@@ -735,6 +739,19 @@ def create_app(
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(RequestLogMiddleware, engine=engine, clock=clock)
     return app
+
+
+def _anchor_audit(conn, caller: Caller, head: AuditHead) -> AuditVerdict:
+    """Check the device's audit head against its anchor (sync.server.security)."""
+    result = security.check_audit_head(
+        conn,
+        device_id=caller.device_id,
+        user_id=caller.user_id,
+        length=head.length,
+        head_hash=head.hash,
+        proofs={p.length: p.hash for p in head.proofs},
+    )
+    return AuditVerdict(ok=result.ok, problem=result.problem, anchored_length=result.length)
 
 
 def _revoked() -> ApiError:

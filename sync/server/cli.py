@@ -9,7 +9,7 @@
     participants reassign ID --to NAME
     backup --to FILE
     unlock NAME
-    audit alarms | audit events
+    audit alarms | audit events | audit accept DEVICE
 
 Every command takes --data-dir (SQLite in DIR/server.db) and/or --database-url
 (PostgreSQL; also read from PEERTRAIL_DATABASE_URL). The SQLite database is
@@ -130,6 +130,13 @@ def _parser() -> argparse.ArgumentParser:
         "alarms", parents=[where], help="laptops whose audit log was rewritten or cut short"
     )
     au.add_parser("events", parents=[where], help="lockouts, unlocks and audit alarms")
+    acc = au.add_parser(
+        "accept",
+        parents=[where],
+        help="after looking into a device's alarm (e.g. a restored laptop): forget its "
+        "anchor; its next sync anchors its audit log afresh",
+    )
+    acc.add_argument("device", metavar="DEVICE")
 
     b = sub.add_parser(
         "backup", parents=[where], help="an encrypted copy of the SQLite database (0600)"
@@ -397,6 +404,19 @@ def audit_events(args: argparse.Namespace) -> int:
     return OK
 
 
+def audit_accept(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    try:
+        with engine.begin() as conn:
+            found = security.forget_anchor(conn, args.device)
+    finally:
+        engine.dispose()
+    if not found:
+        raise CliError(NOT_FOUND, f"no audit anchor for device {args.device!r}")
+    print(f"Forgot the audit anchor of device {args.device}; its next sync anchors it again.")
+    return OK
+
+
 def backup(args: argparse.Namespace) -> int:
     db_file = db.sqlite_file(args.data_dir or Path("."), args.database_url)
     if db_file is None:
@@ -563,6 +583,7 @@ COMMANDS = {
     ("unlock", None): unlock,
     ("audit", "alarms"): audit_alarms,
     ("audit", "events"): audit_events,
+    ("audit", "accept"): audit_accept,
 }
 
 

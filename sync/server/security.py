@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from sync.server.tables import audit_anchors, security_events
 
-LOCKOUT, UNLOCK, AUDIT_ALARM = "lockout", "unlock", "audit_alarm"
+LOCKOUT, UNLOCK, AUDIT_ALARM, AUDIT_ACCEPT = "lockout", "unlock", "audit_alarm", "audit_accept"
 
 
 def _now() -> str:
@@ -143,3 +143,16 @@ def check_audit_head(
             .values(length=length, hash=head_hash, at=_now())
         )
     return AnchorResult(True, "", length, head_hash)
+
+
+def forget_anchor(conn: Connection, device_id: str) -> bool:
+    """An administrator accepted a device's audit alarm: drop its anchor (the next
+    sync anchors the chain it has then) and record that as an event."""
+    row = conn.execute(
+        select(audit_anchors.c.length).where(audit_anchors.c.device_id == device_id)
+    ).first()
+    if row is None:
+        return False
+    conn.execute(delete(audit_anchors).where(audit_anchors.c.device_id == device_id))
+    record_event(conn, AUDIT_ACCEPT, device_id=device_id, anchored_length=int(row.length))
+    return True
