@@ -529,7 +529,7 @@ def serve(args: argparse.Namespace) -> int:
         print(f"TLS certificate SHA-256 fingerprint: {fingerprint}", flush=True)
     else:
         print("WARNING: plain HTTP on a loopback address, for local testing only.", flush=True)
-    where = "PostgreSQL" if engine.dialect.name == "postgresql" else "SQLite"
+    where = "PostgreSQL" if engine.dialect.name == "postgresql" else "SQLite (encrypted)"
     print(f"Database: {where} {engine.url.render_as_string(hide_password=True)}", flush=True)
 
     sock = _bind(args.host, args.port)

@@ -66,6 +66,8 @@ def normalise_url(database_url: str) -> str:
 def _sqlite_engine(url: str, db_file: Path | None) -> Engine:
     extra: dict = {}
     if db_file is not None:
+        if not db_file.parent.is_dir():
+            raise DatabaseUrlError(f"the database's folder {db_file.parent} does not exist")
         key = atrest.prepare(db_file)  # may encrypt a plaintext file from an older version
         if not db_file.exists():
             # Create the file owner-only before SQLite does; -wal and -shm copy its mode.
