@@ -18,13 +18,18 @@ from app.store.replica import AUDIT_ANCHORED_KEY, AUDIT_SENT_KEY
 from sync.client import compress
 from sync.protocol import SyncRequest
 from sync.server.tables import audit_anchors
-from tests.server_proc import start_server
+from tests.server_proc import postgres_skip_reason, postgres_url, start_server
 from tests.test_sync_e2e import Laptop
 
 
-@pytest.fixture
-def server(tmp_path):
-    s = start_server(tmp_path, extra_args=("--rate-limit", "0"))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def server(request, tmp_path):
+    url = None
+    if request.param == "postgresql":
+        url = postgres_url()
+        if url is None:
+            pytest.skip(f"PostgreSQL not available: {postgres_skip_reason()}")
+    s = start_server(tmp_path, database_url=url, extra_args=("--rate-limit", "0"))
     s.add_user("ann", "specialist")
     s.add_user("bob", "specialist")
     yield s

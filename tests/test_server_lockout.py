@@ -13,7 +13,13 @@ from sqlalchemy import update
 
 from sync.server import auth
 from sync.server.tables import login_failures
-from tests.server_proc import DEFAULT_PASSWORD, new_device_id, start_server
+from tests.server_proc import (
+    DEFAULT_PASSWORD,
+    new_device_id,
+    postgres_skip_reason,
+    postgres_url,
+    start_server,
+)
 
 
 def _enroll(server, username: str, password: str) -> requests.Response:
@@ -31,9 +37,14 @@ def _enroll(server, username: str, password: str) -> requests.Response:
     )
 
 
-@pytest.fixture
-def server(tmp_path):
-    s = start_server(tmp_path)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def server(request, tmp_path):
+    url = None
+    if request.param == "postgresql":
+        url = postgres_url()
+        if url is None:
+            pytest.skip(f"PostgreSQL not available: {postgres_skip_reason()}")
+    s = start_server(tmp_path, database_url=url)
     s.add_user("ann", "specialist")
     s.add_user("bob", "specialist")
     yield s

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
 from sync.server import security
@@ -216,29 +216,31 @@ def begin_attempt(conn: Connection, username: str, now_ms: int) -> int:
     """Count a sign-in attempt before its password is checked. Returns 0 when it
     may go on, else the milliseconds until the account is unlocked (not counted)."""
     key = _login_key(username)
-    row = conn.execute(
-        select(login_failures).where(login_failures.c.username == key).with_for_update()
-    ).first()
-    if row is not None and row.locked_until_ms > now_ms:
-        return int(row.locked_until_ms - now_ms)
-    fresh = row is None or row.last_failure_ms < now_ms - FAILURES_FORGOTTEN_MS
-    failures = 1 if fresh else int(row.failures) + 1
-    lock = lockout_ms(failures)
-    values = {
-        "failures": failures,
-        "locked_until_ms": now_ms + lock if lock else 0,
-        "last_failure_ms": now_ms,
-    }
-    if row is None:
-        conn.execute(
+    empty = {"username": key, "failures": 0, "locked_until_ms": 0, "last_failure_ms": now_ms}
+    if security.insert_if_missing(conn, login_failures, empty, "username"):
+        conn.execute(  # forget old failures now and then: when a new name is counted
             delete(login_failures).where(
                 login_failures.c.last_failure_ms < now_ms - FAILURES_FORGOTTEN_MS,
                 login_failures.c.locked_until_ms < now_ms,
             )
         )
-        conn.execute(insert(login_failures).values(username=key, **values))
-    else:
-        conn.execute(update(login_failures).where(login_failures.c.username == key).values(values))
+    row = conn.execute(
+        select(login_failures).where(login_failures.c.username == key).with_for_update()
+    ).one()
+    if row.locked_until_ms > now_ms:
+        return int(row.locked_until_ms - now_ms)
+    fresh = row.last_failure_ms < now_ms - FAILURES_FORGOTTEN_MS
+    failures = 1 if fresh else int(row.failures) + 1
+    lock = lockout_ms(failures)
+    conn.execute(
+        update(login_failures)
+        .where(login_failures.c.username == key)
+        .values(
+            failures=failures,
+            locked_until_ms=now_ms + lock if lock else 0,
+            last_failure_ms=now_ms,
+        )
+    )
     return 0
 
 

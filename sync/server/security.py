@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from sync.server.tables import audit_anchors, security_events
@@ -32,6 +32,19 @@ LOCKOUT, UNLOCK, AUDIT_ALARM, AUDIT_ACCEPT = "lockout", "unlock", "audit_alarm",
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def insert_if_missing(conn: Connection, table: Table, values: dict[str, Any], key: str) -> bool:
+    """Insert the row unless one with the same ``key`` exists; True when inserted.
+    One statement, so requests racing to make the same row do not collide."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    made = conn.execute(
+        dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=[key])
+    )
+    return made.rowcount == 1
 
 
 def record_event(
@@ -103,18 +116,14 @@ def check_audit_head(
 ) -> AnchorResult:
     """Compare a pushed audit head with this device's anchor and move the anchor
     forward when the head extends it; record an alarm when it does not."""
+    first = {"device_id": device_id, "length": length, "hash": head_hash, "at": _now()}
+    if insert_if_missing(conn, audit_anchors, first, "device_id"):
+        return AnchorResult(True, "", length, head_hash)  # the first head: its start
     row = conn.execute(
         select(audit_anchors.c.length, audit_anchors.c.hash)
         .where(audit_anchors.c.device_id == device_id)
         .with_for_update()
-    ).first()
-    if row is None:  # the first head this device sends: trusted as its start
-        conn.execute(
-            insert(audit_anchors).values(
-                device_id=device_id, length=length, hash=head_hash, at=_now()
-            )
-        )
-        return AnchorResult(True, "", length, head_hash)
+    ).one()
     anchored_len, anchored_hash = int(row.length), row.hash
     at_anchor = head_hash if length == anchored_len else proofs.get(anchored_len)
     if length < anchored_len:
