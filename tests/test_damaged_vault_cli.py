@@ -18,7 +18,11 @@ from tests.helpers import run_cli, snapshot
 from tests.server_proc import DEFAULT_PASSWORD, start_server
 from tests.test_sync_e2e import Laptop
 
-ENV = {"PEERTRAIL_PASSPHRASE": PASSPHRASE, "PEERTRAIL_SERVER_PASSWORD": DEFAULT_PASSWORD}
+ENV = {
+    "PEERTRAIL_PASSPHRASE": PASSPHRASE,
+    "PEERTRAIL_SERVER_PASSWORD": DEFAULT_PASSWORD,
+    "PEERTRAIL_NEW_PASSPHRASE": "another passphrase 43",
+}
 
 
 def _commands(folder: Path, server_url: str, out: Path) -> list[tuple[str, ...]]:
@@ -35,6 +39,7 @@ def _commands(folder: Path, server_url: str, out: Path) -> list[tuple[str, ...]]
         ("import", "participants", str(csv)),
         ("batches",),
         ("enroll", "--server", server_url, "--username", "ann"),
+        ("passwd",),
     ]
 
 

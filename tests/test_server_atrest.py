@@ -22,7 +22,13 @@ from app.domain.records import Participant
 from sync.server import atrest, auth, db
 from sync.server.tables import users
 from tests.helpers import ROOT, invented_names, snapshot
-from tests.server_proc import DEFAULT_PASSWORD, ServerProc, start_server
+from tests.server_proc import (
+    DEFAULT_PASSWORD,
+    ServerProc,
+    postgres_skip_reason,
+    postgres_url,
+    start_server,
+)
 from tests.test_no_plaintext import _leaks, _needles
 from tests.test_sync_e2e import Laptop
 
@@ -85,8 +91,44 @@ def test_names_synced_through_the_server_are_not_on_its_disk(tmp_path):
         assert got == set(names)
         other.close()
         assert _leaks(data, needles) == []
+        printed = "".join(server.output).lower()
+        assert not any(n in printed for n in needles)  # nor in what the server logs
     finally:
         server.close()
+
+
+def test_postgresql_server_logs_hold_no_names_and_hide_the_password(tmp_path):
+    """PostgreSQL is encrypted by its volume (docs/SERVER.md); what PeerTrail can
+    check: the server logs no record content and never prints the password."""
+    url = postgres_url()
+    if url is None:
+        pytest.skip(f"PostgreSQL not available: {postgres_skip_reason()}")
+    from sqlalchemy.engine import make_url
+
+    with_password = (
+        make_url(url).set(password="s3cret-db-pass").render_as_string(hide_password=False)
+    )
+    assert db.normalise_url(with_password + "?sslmode=disable").endswith("sslmode=disable")
+    names = invented_names(200, seed=19)
+    server = start_server(tmp_path, database_url=url, extra_args=("--rate-limit", "0"))
+    try:
+        server.add_user("ann", "specialist")
+        lap = Laptop(tmp_path, "ann-laptop", server, "ann")
+        lap.repos.participants.add_many(
+            Participant(first_name=f, last_name=last, assigned_specialist_id=lap.user.id)
+            for f, last in names
+        )
+        lap.sync()
+        lap.close()
+        assert not (server.data_dir / "server.db").exists()  # no SQLite file beside it
+        printed = "".join(server.output).lower()
+        assert "database: postgresql" in printed
+        assert not any(n in printed for n in _needles(names))
+    finally:
+        server.close()
+    shown = ServerProc(tmp_path / "pw", with_password)
+    done = shown.cli("users", "list")
+    assert "s3cret-db-pass" not in done.stdout + done.stderr
 
 
 def test_missing_or_wrong_key_is_a_clear_refusal(tmp_path):

@@ -308,6 +308,7 @@ class Vault:
         if len(new_passphrase) < MIN_PASSPHRASE:
             raise StoreError(f"Choose a passphrase of at least {MIN_PASSPHRASE} characters.")
         kf = self.keyfile()
+        self.connect_checked().close()  # a damaged database: VaultDamaged, nothing rewritten
         kdf = dict(kdf_params or kf.data["kdf"])
         kdf["salt"] = _b64(os.urandom(16))
         kf.data["kdf"] = kdf
