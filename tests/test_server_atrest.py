@@ -206,6 +206,8 @@ def test_plaintext_database_from_the_previous_version_is_encrypted(tmp_path):
         shutil.copy(old / f"server.db{suffix}", live / f"server.db{suffix}")
     writer.close()
     assert _leaks(live, _needles(names)) == ["server.db", "server.db-wal"]
+    # an encryption cut short by a crash left its half-made file behind
+    (live / "server.db.encrypting").write_bytes(b"\x00" * 4096)
 
     done = _server_cli(live, "users", "list")
     assert done.returncode == 0, done.stderr
