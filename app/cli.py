@@ -394,6 +394,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(f"  refused by the server: {r['reason']}")
     if result.clock_warning:
         _err(result.clock_warning)
+    if result.audit_warning:
+        _err(result.audit_warning)
     return EXIT_OK
 
 

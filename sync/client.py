@@ -33,6 +33,7 @@ from sync import merge
 from sync.protocol import (
     MAX_PUSH_CHANGES,
     PROTOCOL_VERSION,
+    AuditVerdict,
     EnrollRequest,
     EnrollResponse,
     ErrorBody,
@@ -75,6 +76,7 @@ class SyncResult:
     bytes_received: int = 0
     clock_offset_ms: int = 0
     clock_warning: str | None = None
+    audit_warning: str | None = None  # the server found the audit log rewritten or cut
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,8 +91,26 @@ class SyncResult:
             "bytes_received": self.bytes_received,
             "clock_offset_ms": self.clock_offset_ms,
             "clock_warning": self.clock_warning,
+            "audit_warning": self.audit_warning,
             "seconds": round(self.seconds, 3),
         }
+
+
+_AUDIT_PROBLEMS = {
+    "truncated": "is shorter than",
+    "rewritten": "no longer matches",
+    "unproven": "could not be shown to continue",
+}
+
+
+def audit_warning(verdict: AuditVerdict) -> str:
+    """Plain words for an audit alarm the server raised about this laptop."""
+    what = _AUDIT_PROBLEMS.get(verdict.problem, "does not continue")
+    return (
+        f"Warning: this laptop's audit log {what} the one the server recorded at an "
+        f"earlier sync ({verdict.anchored_length} entries). The server has recorded an "
+        "alarm for an administrator. Your records were synced."
+    )
 
 
 class _PinnedAdapter(HTTPAdapter):
@@ -212,7 +232,9 @@ class SyncClient:
         started = time.perf_counter()
         self._warm = self._preconnect()
         total = self.replica.pending_count()
-        for _ in range(self.max_rounds):
+        head_of = getattr(self.replica, "audit_head", None)  # optional for a replica
+        audit_head = head_of() if head_of else None
+        for round_no in range(self.max_rounds):
             changes = self.replica.pending(self.push_limit)
             payload = SyncRequest.wire_of(
                 device_id=self.replica.device_id,
@@ -220,9 +242,12 @@ class SyncClient:
                 changes=changes,
                 pull_limit=self.pull_limit,
                 client_time_ms=int(time.time() * 1000),
+                audit=audit_head if round_no == 0 else None,
             )
             sent_at = time.time()
             resp = acknowledged(self._post("/v1/sync", payload, SyncResponse, result), changes)
+            if resp.audit is not None:
+                self._audit_verdict(resp.audit, result)
             received_at = time.time()
             result.clock_offset_ms = int(resp.server_time_ms - (sent_at + received_at) * 500)
             counts = self.replica.apply_response(resp)
@@ -243,6 +268,13 @@ class SyncClient:
         return result
 
     _warm: threading.Thread | None = None
+
+    def _audit_verdict(self, verdict: AuditVerdict, result: SyncResult) -> None:
+        keep = getattr(self.replica, "audit_verdict", None)
+        if keep:
+            keep(verdict)
+        if not verdict.ok:
+            result.audit_warning = audit_warning(verdict)
 
     def _preconnect(self) -> threading.Thread | None:
         """Open the keep-alive connection (TCP and TLS handshakes: one or two round

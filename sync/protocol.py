@@ -185,6 +185,39 @@ def expand_records(records: Iterable[PushRecord]) -> list[PushChange]:
     return out
 
 
+HashHex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+AuditLength = Annotated[int, Strict(), Field(ge=0, le=2**62)]
+MAX_AUDIT_PROOFS = 8
+
+
+class AuditProof(_Model):
+    """The hash of the laptop's audit entry number ``length`` (1-based)."""
+
+    length: AuditLength
+    hash: HashHex
+
+
+class AuditHead(_Model):
+    """The head of the laptop's hash-chained audit log: its length and the hash of
+    its last entry (64 zeros for an empty log), and the hashes of its entries at
+    the lengths it sent in recent syncs, so the server can check that the chain
+    it anchored before is still the start of this one (see sync.server.security)."""
+
+    length: AuditLength
+    hash: HashHex
+    proofs: list[AuditProof] = Field(default_factory=list, max_length=MAX_AUDIT_PROOFS)
+
+
+class AuditVerdict(_Model):
+    """What the server made of the pushed audit head: ``ok``, or the problem
+    ('truncated', 'rewritten', 'unproven') it recorded as an alarm; and the
+    length of the chain it keeps anchored for this device."""
+
+    ok: bool
+    problem: Literal["", "truncated", "rewritten", "unproven"] = ""
+    anchored_length: AuditLength
+
+
 class SyncRequest(_Model):
     """Push and pull in one request. On the wire the pushed changes travel as
     ``records`` (``PushRecord``: grouped by record, stamps implied where they
@@ -197,6 +230,7 @@ class SyncRequest(_Model):
     records: list[PushRecord] = Field(default_factory=list, max_length=MAX_PUSH_CHANGES)
     pull_limit: int = Field(DEFAULT_PULL_FIELDS, ge=1, le=MAX_PULL_FIELDS)
     client_time_ms: int = Field(ge=0)
+    audit: AuditHead | None = None  # optional: older clients do not send it
     _changes: list[PushChange] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="before")
@@ -234,10 +268,11 @@ class SyncRequest(_Model):
         pull_limit: int,
         client_time_ms: int,
         protocol: int = PROTOCOL_VERSION,
+        audit: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The JSON form of a request straight from changes, without building the
         model (the client's own changes; the server validates what arrives)."""
-        return {
+        out = {
             "protocol": protocol,
             "device_id": device_id,
             "cursor": cursor,
@@ -245,10 +280,14 @@ class SyncRequest(_Model):
             "client_time_ms": client_time_ms,
             "records": group_changes(changes),
         }
+        if audit is not None:
+            out["audit"] = audit
+        return out
 
     def wire(self) -> dict[str, Any]:
         """The compact JSON form."""
-        return self.model_dump(mode="json", exclude_defaults=False, exclude={"records"}) | {
+        skip = {"records"} if self.audit is not None else {"records", "audit"}
+        return self.model_dump(mode="json", exclude_defaults=False, exclude=skip) | {
             "records": [
                 r.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
                 for r in self.records
@@ -327,6 +366,7 @@ class SyncResponse(_Model):
     evict: list[RecordId] = Field(default_factory=list)  # participants that left this caseload
     cursor: int = Field(ge=0)
     more: bool = False
+    audit: AuditVerdict | None = None  # only when the request carried an audit head
 
     @model_validator(mode="before")
     @classmethod
@@ -352,7 +392,9 @@ class SyncResponse(_Model):
 
     def wire(self) -> dict[str, Any]:
         """The compact JSON form."""
-        out = self.model_dump(mode="json", exclude={"records"})
+        out = self.model_dump(
+            mode="json", exclude={"records"} if self.audit else {"records", "audit"}
+        )
         if self.accepted_all:
             out["accepted"] = []
         out["records"] = _pulled_wire(self.records)

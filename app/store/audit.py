@@ -4,6 +4,8 @@ Entries are append-only (triggers refuse UPDATE and DELETE) and hash-chained:
 each entry's hash covers its own content and the previous entry's hash, so an
 edited, removed or reordered entry breaks the chain at that point and
 :func:`verify` names it. Entries hold record ids and field names, never values.
+The chain's head (:func:`head`) goes to the server with every sync, which keeps
+it per device, so a chain rewritten or cut short with the key is noticed there.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -126,3 +129,18 @@ def trail(conn: sqlcipher3.Connection, record_id: str) -> list[dict[str, Any]]:
         }
         for r in cur
     ]
+
+
+def head(conn: sqlcipher3.Connection, proofs_at: Iterable[int] = ()) -> dict[str, Any]:
+    """The chain's head as sync sends it (sync.protocol.AuditHead): its length, the
+    hash of its last entry (GENESIS when empty), and the stored hashes of the
+    entries at ``proofs_at`` (those the chain still has, below its length)."""
+    row = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    length, last = (int(row[0]), row[1]) if row else (0, GENESIS)
+    wanted = sorted({int(n) for n in proofs_at if 0 < int(n) < length})
+    proofs = []
+    for n in wanted:
+        found = conn.execute("SELECT hash FROM audit_log WHERE seq = ?", (n,)).fetchone()
+        if found:
+            proofs.append({"length": n, "hash": found[0]})
+    return {"length": length, "hash": last, "proofs": proofs}

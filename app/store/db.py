@@ -56,7 +56,7 @@ class Store:
     def open(
         cls, vault: Vault, owner_username: str | None = None, owner_id: str | None = None
     ) -> Store:
-        conn = vault.connect()
+        conn = vault.connect_checked()  # a damaged page: VaultDamaged, nothing written
         try:
             store = cls(conn, vault)
             store.migration_backup = migrations.migrate(conn, vault.db_path, vault.data_key.hex())

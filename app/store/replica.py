@@ -19,7 +19,11 @@ from app.store import audit
 from app.store.db import Store, utcnow
 from app.store.errors import StoreError
 from sync import merge, rules
-from sync.protocol import PulledRecord, PushChange, SyncResponse
+from sync.protocol import AuditVerdict, PulledRecord, PushChange, SyncResponse
+
+AUDIT_SENT_KEY = "audit_heads_sent"  # meta: the audit lengths sent in recent syncs
+AUDIT_ANCHORED_KEY = "audit_anchored_length"  # meta: what the server said it anchored
+AUDIT_SENT_KEPT = 6  # with the anchored one, within protocol.MAX_AUDIT_PROOFS
 
 # Fields that hold a user id: rewritten when the vault adopts its server identity.
 USER_REF_FIELDS: dict[str, tuple[str, ...]] = {
@@ -86,6 +90,24 @@ class StoreReplica:
         self.store.user_id = server_user_id
         self.store.capture.user_id = server_user_id
         self.save_server(user_id=server_user_id, role=role)
+
+    # -- the audit chain's head, anchored on the server ---------------------------------
+
+    def audit_head(self) -> dict[str, Any]:
+        """The audit head for this sync, with the hashes at the lengths this laptop
+        sent before and at the length the server last said it anchored. The length
+        is remembered before it is sent: if the reply is lost, the server may have
+        anchored it, and the next sync still proves it."""
+        sent = [int(n) for n in json.loads(self.store.meta(AUDIT_SENT_KEY) or "[]")]
+        anchored = int(self.store.meta(AUDIT_ANCHORED_KEY, "0") or 0)
+        head = audit.head(self.conn, [*sent, anchored])
+        keep = [n for n in sent if n != head["length"]][-(AUDIT_SENT_KEPT - 1) :]
+        self.store.set_meta(AUDIT_SENT_KEY, json.dumps([*keep, head["length"]]))
+        return head
+
+    def audit_verdict(self, verdict: AuditVerdict) -> None:
+        """Remember the length the server keeps anchored (it is proven next time)."""
+        self.store.set_meta(AUDIT_ANCHORED_KEY, str(verdict.anchored_length))
 
     # -- push ----------------------------------------------------------------------
 

@@ -48,6 +48,8 @@ from sync.protocol import (
     MAX_COMPRESSED_BYTES,
     MIN_PROTOCOL_VERSION,
     PROTOCOL_VERSION,
+    AuditHead,
+    AuditVerdict,
     EnrollRequest,
     EnrollResponse,
     ErrorBody,
@@ -55,7 +57,7 @@ from sync.protocol import (
     SyncResponse,
     dumps,
 )
-from sync.server import auth
+from sync.server import auth, security
 from sync.server.db import build_sync_engine, reading, server_clock  # noqa: F401
 from sync.server.engine import Caller, SyncEngine
 from sync.server.tables import devices, request_log
@@ -71,8 +73,10 @@ MIN_ENROLL_PROTOCOL = 1
 DRAIN_CAP = 4 * MAX_BODY_BYTES
 DEFAULT_SYNC_PER_MINUTE = 30.0
 DEFAULT_SYNC_BURST = 10
-ENROLL_FAILURES_PER_MINUTE = 10.0
-ENROLL_FAILURE_BURST = 10
+# Per address, only a high ceiling: accounts are locked one by one (auth.begin_attempt),
+# so one person's failures never lock out colleagues behind the same address.
+IP_FAILURES_PER_MINUTE = 60.0
+IP_FAILURE_BURST = 100
 UPDATE_MESSAGE = (
     "This copy of PeerTrail is too old for the sync server. Please update PeerTrail, "
     "then sync again. Your work is kept on this laptop until then."
@@ -491,7 +495,7 @@ def create_app(
     )
     auth.warm_up()
     sync_limit = TokenBucket(sync_per_minute, sync_burst)
-    enroll_failures = TokenBucket(ENROLL_FAILURES_PER_MINUTE, ENROLL_FAILURE_BURST)
+    ip_failures = TokenBucket(IP_FAILURES_PER_MINUTE, IP_FAILURE_BURST)
 
     # -- error answers, all ErrorBody --
 
@@ -568,10 +572,24 @@ def create_app(
         req = validate(EnrollRequest, data)
         request.state.log_device_id = req.device_id
         ip = request.client.host if request.client else "?"
-        keys = (f"ip:{ip}", f"user:{req.username}")
-        wait = max(enroll_failures.wait(k) for k in keys)
+        wait = ip_failures.wait(f"ip:{ip}")
         if wait > 0:
-            raise _too_many(wait, "failed sign-ins")
+            raise _too_many(wait, "failed sign-ins from this address")
+
+        def begin() -> int:
+            with engine.begin() as conn:
+                return auth.begin_attempt(conn, req.username, clock())
+
+        locked_ms = await run_in_threadpool(_run_db, begin)
+        if locked_ms:
+            seconds = max(1, math.ceil(locked_ms / 1000))
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"Too many failed sign-ins for this account. Try again in {seconds} seconds, "
+                "or ask an administrator to unlock it.",
+                headers={"Retry-After": str(seconds)},
+            )
 
         def find() -> tuple[auth.User | None, str]:
             with reading(engine) as conn:
@@ -581,10 +599,21 @@ def create_app(
         # Unknown user or wrong password: the same work, the same answer.
         ok = await run_in_threadpool(auth.verify_password, req.password, stored)
         if user is None or not ok or not user.active:
-            for k in keys:
-                enroll_failures.take(k)
+            ip_failures.take(f"ip:{ip}")
+
+            def failed() -> None:
+                with engine.begin() as conn:
+                    auth.attempt_failed(conn, req.username, user, ip)
+
+            await run_in_threadpool(_run_db, failed)
             raise ApiError(401, "unauthorized", "Wrong username or password.")
         request.state.log_user_id = user.id
+
+        def succeeded() -> None:
+            with engine.begin() as conn:
+                auth.attempt_succeeded(conn, req.username)
+
+        await run_in_threadpool(_run_db, succeeded)
 
         def register() -> str:
             with engine.begin() as conn:
@@ -669,11 +698,13 @@ def create_app(
                 if still is None or still[0]:
                     raise _revoked()
                 pushed = sync_engine.push(conn, caller, req, clock())
+                verdict = _anchor_audit(conn, caller, req.audit) if req.audit else None
                 auth.touch_device(conn, owner.device_id)
             # Pull after the commit, which releases the seq counter lock: other
             # devices' pushes need not wait for this one's pull.
             with reading(engine) as conn:
-                return sync_engine.pull(conn, caller, req, pushed)
+                resp = sync_engine.pull(conn, caller, req, pushed)
+            return resp.model_copy(update={"audit": verdict}) if verdict else resp
 
         resp = await run_in_threadpool(_run_db, run)
         request.state.log_pulled = sum(len(r.fields) for r in resp.records)
@@ -708,6 +739,19 @@ def create_app(
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(RequestLogMiddleware, engine=engine, clock=clock)
     return app
+
+
+def _anchor_audit(conn, caller: Caller, head: AuditHead) -> AuditVerdict:
+    """Check the device's audit head against its anchor (sync.server.security)."""
+    result = security.check_audit_head(
+        conn,
+        device_id=caller.device_id,
+        user_id=caller.user_id,
+        length=head.length,
+        head_hash=head.hash,
+        proofs={p.length: p.hash for p in head.proofs},
+    )
+    return AuditVerdict(ok=result.ok, problem=result.problem, anchored_length=result.length)
 
 
 def _revoked() -> ApiError:

@@ -9,6 +9,15 @@ A device token is ``secrets.token_urlsafe(32)``, shown to the device once at
 enrollment; the server keeps only its SHA-256 (hex). A token looks up its
 device and user; a revoked device (or a deactivated user) is told apart, so the
 API can answer 401 "revoked" and nothing else.
+
+Sign-ins are limited per account, in the database (so every server process sees
+the same count): each attempt is counted before its password is checked (so
+parallel guesses are counted too), a right password clears the count, and from
+the fifth failure in a row the account is locked, 1 minute at first and twice as
+long after each further failure, up to an hour. Unknown usernames are counted the
+same way, so a lockout says nothing about whether a user exists. Other users are
+never locked out by someone else's failures; the app keeps only a high per-address
+ceiling. Each lockout and each ``unlock`` is a security event.
 """
 
 from __future__ import annotations
@@ -25,10 +34,11 @@ from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
-from sync.server.tables import devices, users
+from sync.server import security
+from sync.server.tables import devices, login_failures, users
 
 ROLES = ("specialist", "supervisor", "billing", "admin")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}\Z")
@@ -181,6 +191,95 @@ def authenticate(conn: Connection, username: str, password: str) -> User | None:
     if user is None or not ok or not user.active:
         return None
     return user
+
+
+# -- sign-in lockout ---------------------------------------------------------------
+
+LOCKOUT_AFTER = 5  # failures in a row
+LOCKOUT_FIRST_MS = 60_000
+LOCKOUT_MAX_MS = 3_600_000
+FAILURES_FORGOTTEN_MS = 24 * 3_600_000  # a failure this old no longer counts
+
+
+def lockout_ms(failures: int) -> int:
+    """How long an account is locked after ``failures`` failures in a row."""
+    if failures < LOCKOUT_AFTER:
+        return 0
+    return min(LOCKOUT_MAX_MS, LOCKOUT_FIRST_MS << min(failures - LOCKOUT_AFTER, 20))
+
+
+def _login_key(username: str) -> str:
+    return username[:64]
+
+
+def begin_attempt(conn: Connection, username: str, now_ms: int) -> int:
+    """Count a sign-in attempt before its password is checked. Returns 0 when it
+    may go on, else the milliseconds until the account is unlocked (not counted)."""
+    key = _login_key(username)
+    empty = {"username": key, "failures": 0, "locked_until_ms": 0, "last_failure_ms": now_ms}
+    if security.insert_if_missing(conn, login_failures, empty, "username"):
+        conn.execute(  # forget old failures now and then: when a new name is counted
+            delete(login_failures).where(
+                login_failures.c.last_failure_ms < now_ms - FAILURES_FORGOTTEN_MS,
+                login_failures.c.locked_until_ms < now_ms,
+            )
+        )
+    row = conn.execute(
+        select(login_failures).where(login_failures.c.username == key).with_for_update()
+    ).one()
+    if row.locked_until_ms > now_ms:
+        return int(row.locked_until_ms - now_ms)
+    fresh = row.last_failure_ms < now_ms - FAILURES_FORGOTTEN_MS
+    failures = 1 if fresh else int(row.failures) + 1
+    lock = lockout_ms(failures)
+    conn.execute(
+        update(login_failures)
+        .where(login_failures.c.username == key)
+        .values(
+            failures=failures,
+            locked_until_ms=now_ms + lock if lock else 0,
+            last_failure_ms=now_ms,
+        )
+    )
+    return 0
+
+
+def attempt_succeeded(conn: Connection, username: str) -> None:
+    conn.execute(delete(login_failures).where(login_failures.c.username == _login_key(username)))
+
+
+def attempt_failed(conn: Connection, username: str, user: User | None, ip: str) -> None:
+    """After a wrong password: a security event when this failure locked the account."""
+    row = conn.execute(
+        select(login_failures).where(login_failures.c.username == _login_key(username))
+    ).first()
+    if row is None or not row.locked_until_ms:
+        return
+    security.record_event(
+        conn,
+        security.LOCKOUT,
+        username=username,
+        user_id=user.id if user else "",
+        failures=int(row.failures),
+        locked_for_s=lockout_ms(int(row.failures)) // 1000,
+        ip=ip,
+    )
+
+
+def unlock(conn: Connection, username: str) -> bool:
+    """Clear an account's failures and lock; True when there was something to clear."""
+    gone = conn.execute(
+        delete(login_failures).where(login_failures.c.username == _login_key(username))
+    ).rowcount
+    user = find_user(conn, username)
+    security.record_event(
+        conn,
+        security.UNLOCK,
+        username=username,
+        user_id=user.id if user else "",
+        cleared=bool(gone),
+    )
+    return bool(gone)
 
 
 # -- devices and tokens ----------------------------------------------------------

@@ -7,10 +7,15 @@
     devices list
     devices revoke ID
     participants reassign ID --to NAME
+    backup --to FILE
+    unlock NAME
+    audit alarms | audit events | audit accept DEVICE
 
 Every command takes --data-dir (SQLite in DIR/server.db) and/or --database-url
-(PostgreSQL; also read from PEERTRAIL_DATABASE_URL). Exit codes: 0 done,
-1 refused or failed, 2 wrong usage, 4 not found.
+(PostgreSQL; also read from PEERTRAIL_DATABASE_URL). The SQLite database is
+encrypted (sync.server.atrest) with the key in DIR/server.db.key or in
+PEERTRAIL_SERVER_DB_KEY. Exit codes: 0 done, 1 refused or failed, 2 wrong usage,
+3 the database key is missing or wrong, 4 not found.
 """
 
 from __future__ import annotations
@@ -28,10 +33,14 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from sync.server import auth, db
+from sync.server import atrest, auth, db, security
 from sync.server.tables import records
 
-OK, FAILED, USAGE, NOT_FOUND = 0, 1, 2, 4
+OK, FAILED, USAGE, KEY_PROBLEM, NOT_FOUND = 0, 1, 2, 3, 4
+EXIT_CODES = (
+    "Exit codes: 0 done, 1 refused or failed, 2 wrong usage, 3 the database key is "
+    "missing or wrong, 4 not found."
+)
 DEFAULT_PORT = 8443
 PASSWORD_ENV = "PEERTRAIL_USER_PASSWORD"
 DATABASE_URL_ENV = "PEERTRAIL_DATABASE_URL"
@@ -64,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m sync.server",
         description="PeerTrail sync server.",
-        epilog="Exit codes: 0 done, 1 refused or failed, 2 wrong usage, 4 not found.",
+        epilog=EXIT_CODES,
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -108,6 +117,31 @@ def _parser() -> argparse.ArgumentParser:
     )
     pr.add_argument("id")
     pr.add_argument("--to", required=True, metavar="NAME", help="the specialist's username")
+
+    un = sub.add_parser(
+        "unlock", parents=[where], help="clear an account's failed sign-ins and lockout"
+    )
+    un.add_argument("name", help="the username")
+
+    au = sub.add_parser("audit", help="security events").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    au.add_parser(
+        "alarms", parents=[where], help="laptops whose audit log was rewritten or cut short"
+    )
+    au.add_parser("events", parents=[where], help="lockouts, unlocks and audit alarms")
+    acc = au.add_parser(
+        "accept",
+        parents=[where],
+        help="after looking into a device's alarm (e.g. a restored laptop): forget its "
+        "anchor; its next sync anchors its audit log afresh",
+    )
+    acc.add_argument("device", metavar="DEVICE")
+
+    b = sub.add_parser(
+        "backup", parents=[where], help="an encrypted copy of the SQLite database (0600)"
+    )
+    b.add_argument("--to", required=True, type=Path, metavar="FILE", help="a new file")
     return p
 
 
@@ -118,8 +152,13 @@ def _engine(args: argparse.Namespace) -> Engine:
         engine = db.open_engine(args.data_dir or Path("."), args.database_url)
     except db.DatabaseUrlError as exc:
         raise CliError(USAGE, str(exc)) from None
+    except atrest.DatabaseKeyError as exc:
+        raise CliError(KEY_PROBLEM, str(exc)) from None
     try:
         db.upgrade(engine)
+    except atrest.DatabaseKeyError as exc:
+        engine.dispose()
+        raise CliError(KEY_PROBLEM, str(exc)) from None
     except OperationalError as exc:
         engine.dispose()
         raise CliError(FAILED, f"cannot open the database: {_short(exc)}") from None
@@ -300,6 +339,110 @@ def participants_reassign(args: argparse.Namespace) -> int:
     return OK
 
 
+def unlock(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    try:
+        with engine.begin() as conn:
+            known = auth.find_user(conn, args.name) is not None
+            cleared = auth.unlock(conn, args.name)
+    finally:
+        engine.dispose()
+    if cleared:
+        print(f"Unlocked {args.name}: failed sign-ins cleared; they can sign in again now.")
+    elif known:
+        print(f"{args.name} was not locked and had no failed sign-ins.")
+    else:
+        raise CliError(NOT_FOUND, f"no user named {args.name!r} and no failed sign-ins for it")
+    return OK
+
+
+def _events(args: argparse.Namespace, kind: str | None) -> list[security.Event]:
+    engine = _engine(args)
+    try:
+        with db.reading(engine) as conn:
+            return security.list_events(conn, kind)
+    finally:
+        engine.dispose()
+
+
+def audit_alarms(args: argparse.Namespace) -> int:
+    alarms = _events(args, security.AUDIT_ALARM)
+    if not alarms:
+        print("No audit alarms: every laptop's audit log extends what it sent before.")
+        return OK
+    rows = [
+        (
+            e.at,
+            e.device_id,
+            e.user_id,
+            str(e.detail.get("problem", "")),
+            str(e.detail.get("anchored_length", "")),
+            str(e.detail.get("sent_length", "")),
+        )
+        for e in alarms
+    ]
+    _table(("AT", "DEVICE", "USER", "PROBLEM", "ANCHORED", "SENT"), rows)
+    return OK
+
+
+def audit_events(args: argparse.Namespace) -> int:
+    events = _events(args, None)
+    if not events:
+        print("No security events yet.")
+        return OK
+    rows = [
+        (
+            e.at,
+            e.kind,
+            e.username or "-",
+            e.device_id or "-",
+            " ".join(f"{k}={v}" for k, v in sorted(e.detail.items())),
+        )
+        for e in events
+    ]
+    _table(("AT", "EVENT", "USER", "DEVICE", "DETAIL"), rows)
+    return OK
+
+
+def audit_accept(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    try:
+        with engine.begin() as conn:
+            found = security.forget_anchor(conn, args.device)
+    finally:
+        engine.dispose()
+    if not found:
+        raise CliError(NOT_FOUND, f"no audit anchor for device {args.device!r}")
+    print(f"Forgot the audit anchor of device {args.device}; its next sync anchors it again.")
+    return OK
+
+
+def backup(args: argparse.Namespace) -> int:
+    db_file = db.sqlite_file(args.data_dir or Path("."), args.database_url)
+    if db_file is None:
+        raise CliError(
+            USAGE, "backup copies the SQLite database; for PostgreSQL use pg_dump (docs/SERVER.md)"
+        )
+    target = args.to.resolve()
+    if target.exists():
+        raise CliError(FAILED, f"{target} already exists; nothing was written")
+    if not target.parent.is_dir():
+        raise CliError(NOT_FOUND, f"no such folder: {target.parent}")
+    engine = _engine(args)  # the key, an upgrade from plaintext, the schema
+    engine.dispose()
+    try:
+        counts = atrest.backup(db_file, atrest.load_key(db_file), target)
+    except atrest.DatabaseKeyError as exc:
+        raise CliError(KEY_PROBLEM, str(exc)) from None
+    except (OSError, RuntimeError) as exc:
+        raise CliError(FAILED, f"the backup was not made: {exc}") from None
+    print(
+        f"Backed up {sum(counts.values())} rows to {target} (encrypted with the database "
+        "key; keep the key file apart from the backups)."
+    )
+    return OK
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, *rows]:
@@ -386,7 +529,7 @@ def serve(args: argparse.Namespace) -> int:
         print(f"TLS certificate SHA-256 fingerprint: {fingerprint}", flush=True)
     else:
         print("WARNING: plain HTTP on a loopback address, for local testing only.", flush=True)
-    where = "PostgreSQL" if engine.dialect.name == "postgresql" else "SQLite"
+    where = "PostgreSQL" if engine.dialect.name == "postgresql" else "SQLite (encrypted)"
     print(f"Database: {where} {engine.url.render_as_string(hide_password=True)}", flush=True)
 
     sock = _bind(args.host, args.port)
@@ -436,6 +579,11 @@ COMMANDS = {
     ("devices", "list"): devices_list,
     ("devices", "revoke"): devices_revoke,
     ("participants", "reassign"): participants_reassign,
+    ("backup", None): backup,
+    ("unlock", None): unlock,
+    ("audit", "alarms"): audit_alarms,
+    ("audit", "events"): audit_events,
+    ("audit", "accept"): audit_accept,
 }
 
 
@@ -448,6 +596,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         _err(str(exc))
         return exc.code
+    except atrest.DatabaseKeyError as exc:
+        _err(str(exc))
+        return KEY_PROBLEM
     except OperationalError as exc:
         _err(f"database problem: {_short(exc)}")
         return FAILED

@@ -2,7 +2,8 @@
 
 SQLite in the data folder by default (one file, WAL, every write transaction
 started with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead
-of failing half way); PostgreSQL through psycopg 3 when a ``postgresql://`` URL
+of failing half way), encrypted with SQLCipher under a key kept outside it (see
+``sync.server.atrest``); PostgreSQL through psycopg 3 when a ``postgresql://`` URL
 is given. Migrations are Alembic scripts in ``sync/server/migrations`` and run
 programmatically on the caller's connection.
 """
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import sqlcipher3
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -25,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
 from sync.hlc import HybridLogicalClock
+from sync.server import atrest
 from sync.server.engine import SyncEngine
 from sync.server.tables import changes, field_state, server_meta
 
@@ -61,13 +64,22 @@ def normalise_url(database_url: str) -> str:
 
 
 def _sqlite_engine(url: str, db_file: Path | None) -> Engine:
-    if db_file is not None and not db_file.exists():
-        # Create the file owner-only before SQLite does; -wal and -shm copy its mode.
-        fd = os.open(db_file, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
+    extra: dict = {}
+    if db_file is not None:
+        if not db_file.parent.is_dir():
+            raise DatabaseUrlError(f"the database's folder {db_file.parent} does not exist")
+        key = atrest.prepare(db_file)  # may encrypt a plaintext file from an older version
+        if not db_file.exists():
+            # Create the file owner-only before SQLite does; -wal and -shm copy its mode.
+            fd = os.open(db_file, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        timeout = SQLITE_BUSY_TIMEOUT_MS / 1000
+        extra = {"module": sqlcipher3, "creator": lambda: atrest.connect(db_file, key, timeout)}
+    else:
+        extra = {"connect_args": {"check_same_thread": False}}
     engine = create_engine(
         url,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        **extra,
         pool_size=8,
         max_overflow=24,
         pool_timeout=60,
@@ -95,6 +107,17 @@ def _sqlite_engine(url: str, db_file: Path | None) -> Engine:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def sqlite_file(data_dir: Path, database_url: str | None = None) -> Path | None:
+    """The SQLite database file these options name; None for PostgreSQL or memory."""
+    if database_url:
+        url = normalise_url(database_url)
+        if not url.startswith("sqlite"):
+            return None
+        name = make_url(url).database
+        return Path(name).resolve() if name and name != ":memory:" else None
+    return Path(data_dir).resolve() / "server.db"
 
 
 def open_engine(data_dir: Path, database_url: str | None = None) -> Engine:

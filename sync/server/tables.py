@@ -156,3 +156,39 @@ request_log = Table(
     Column("bytes_out", BigInteger, nullable=False, server_default="0"),
     Column("ms", BigInteger, nullable=False, server_default="0"),
 )
+
+# Failed sign-ins per username tried (known or not, so both are answered alike):
+# the count, and until when the account is locked (epoch ms; 0 when it is not).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("failures", BigInteger, nullable=False),
+    Column("locked_until_ms", BigInteger, nullable=False, server_default="0"),
+    Column("last_failure_ms", BigInteger, nullable=False, index=True),
+)
+
+# The head of each device's audit chain as last anchored here (length, hash).
+audit_anchors = Table(
+    "audit_anchors",
+    metadata,
+    Column("device_id", String(32), primary_key=True),
+    Column("length", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("at", String(40), nullable=False),
+)
+
+# What an administrator must see: lockouts, unlocks, audit-chain alarms. No record content.
+security_events = Table(
+    "security_events",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("at", String(40), nullable=False),
+    Column("kind", String(32), nullable=False, index=True),
+    Column("username", String(64), nullable=False, server_default=""),
+    Column("user_id", String(64), nullable=False, server_default=""),
+    Column("device_id", String(32), nullable=False, server_default=""),
+    Column("detail", Text, nullable=False, server_default=""),
+)
