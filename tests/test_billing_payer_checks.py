@@ -14,9 +14,17 @@ from datetime import UTC, date, datetime, time
 from typing import ClassVar
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from app.billing.claims import ClaimRejected, build_claims, claim_problems, resubmitted
+from app.billing.claims import (
+    ClaimRejected,
+    build_claims,
+    claim_problems,
+    original_claims,
+    resubmitted,
+)
 from app.billing.codes import code_sets, code_tables, payer_rules
 from app.billing.names import name_problem, split_display_name, x12_text
 from app.billing.preflight import BillingData, claim_diagnoses, run_preflight
@@ -453,3 +461,89 @@ def test_worksheet_keeps_ids_as_text_in_csv_and_xlsx(tmp_path):
     for ref in ("B2", "D2", "I2", "K2"):  # control, claim id, Medicaid ID, NPI
         assert 't="s"' in cells[ref], ref
     assert 't="s"' not in cells["P2"]  # units: a number
+
+
+def test_a_day_total_day_is_billed_whole_or_not_at_all():
+    a, b = enc((9, 0), 10), enc((14, 0), 10).replace(status=NoteStatus.SIGNED)
+    pf, _ = check([a, b], codes=day_total_tables())
+    assert "day-total" in checks_of(pf, a.id) and "not-approved" in checks_of(pf, b.id)
+    assert not pf.lines  # neither: billing a alone now and b later would earn 2 units
+
+
+def test_void_file_repeats_the_original_claims_with_frequency_8():
+    encs = [enc(), enc((13, 0)), enc((9, 0), service_date=date(2026, 10, 6))]
+    pf, data = check(encs)
+    first, claims = render(pf, data)
+    billed = [e.replace(status=NoteStatus.BILLED) for e in encs]
+    again = original_claims(data, billed, PAYER, 42)
+    assert [(c.claim_id, c.charge_cents, len(c.lines)) for c in again] == [
+        (c.claim_id, c.charge_cents, len(c.lines)) for c in claims
+    ]
+    void = resubmitted(again, "8", {c.claim_id: c.claim_id for c in again})
+    ix = Interchange(43, datetime(2026, 11, 21, tzinfo=UTC), "void-42", AGENCY, PAYER, void,
+                     data.participants, data.users)  # fmt: skip
+    body = render_837p(ix)
+    assert pyx12_errors(body) == []
+    assert [s.split("*")[5] for s in segments(body, "CLM")] == ["11:B:8", "11:B:8"]
+    assert segments(body, "REF*F8") == [f"REF*F8*{c.claim_id}" for c in claims]
+    assert read_837(body)["cents"] == read_837(first)["cents"]
+
+
+# -- generated: whatever the mix, what passes the pre-flight is a file pyx12 accepts ----------
+
+_letters = list("abcdefghijklmnopqrstuvwxyzéøñÅ'- ") + list("жщыюяДЖΩβλ") + ["王", "ש"]
+_name = st.text(alphabet=st.sampled_from(_letters), min_size=1, max_size=10)
+_kinds = st.tuples(
+    st.sampled_from([V, A, P]),
+    st.sampled_from(["02", "10", "11", "12", "99"]),
+    st.sampled_from([(), ("95",), ("93",), ("GT",), ("HQ",)]),
+)
+
+
+@st.composite
+def mixed_caseloads(draw):
+    basis = draw(st.sampled_from(["per_service", "day_total"]))
+    t = code_tables()
+    codes = replace(t, payer_rules={**t.payer_rules, "NDMCD": {"unit_basis": basis}})
+    rule = draw(st.sampled_from(list(RoundingRuleName)))
+    payer = replace(PAYER, rounding_rule=rule)
+    people = [
+        replace(PERSON, id=f"p{i}", first_name=draw(_name), last_name=draw(_name),
+                medicaid_id=f"77000000{i}", payer_id=payer.id)
+        for i in range(draw(st.integers(1, 3)))
+    ]  # fmt: skip
+    specs = [SPEC, replace(SPEC2, display_name=draw(_name) + " " + draw(_name))]
+    encs = []
+    for _k in range(draw(st.integers(1, 14))):
+        modality, pos, mods = draw(_kinds)
+        start = draw(st.integers(8 * 60, 16 * 60))
+        end = start + draw(st.integers(3, 40))
+        e = Encounter(
+            participant_id=draw(st.sampled_from(people)).id,
+            specialist_id=draw(st.sampled_from(specs)).id,
+            service_date=date(2026, 10, 1 + draw(st.integers(0, 2))),
+            start_time=time(start // 60, start % 60),
+            end_time=time(end // 60, end % 60),
+            modality=modality,
+            place_of_service=pos,
+            modifiers=mods,
+            payer_id=payer.id,
+            status=NoteStatus.APPROVED,
+        )
+        encs.append(e.replace(approved_content_hash=content_hash(e)))
+    return codes, payer, people, specs, encs
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mixed_caseloads())
+def test_generated_mixes_pass_pyx12_or_are_held_back(case):
+    codes, payer, people, specs, encs = case
+    pf, data = check(encs, people=people, users=specs, payers=(payer,), codes=codes)
+    billed = {ln.encounter_id for ln in pf.lines}
+    assert billed.isdisjoint(pf.blocked_ids) and billed | pf.blocked_ids == {e.id for e in encs}
+    if not pf.lines:
+        return
+    body, claims = render(pf, data, payer=payer)
+    assert {s.encounter_id for c in claims for cl in c.lines for s in cl.services} == billed
+    assert read_837(body)["units"] == sum(ln.units for ln in pf.lines)
+    assert all(cl.units >= 1 for c in claims for cl in c.lines)

@@ -19,8 +19,8 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from app.billing.preflight import ServiceLine
-from app.domain.records import ClaimGrouping, Payer
+from app.billing.preflight import BillingData, ServiceLine, claim_diagnoses, rebuild_lines
+from app.domain.records import ClaimGrouping, Encounter, Payer
 from app.domain.validation import npi_is_valid
 
 MAX_LINES_PER_CLAIM = 50
@@ -165,6 +165,19 @@ def _claim_lines(items: list[ServiceLine], pointers: tuple[int, ...]) -> list[Cl
         cents = sum(ln.amount_cents for ln in merged[key])
         out.append(ClaimLine(first, units, cents, pointers, tuple(rest)))
     return out
+
+
+def original_claims(
+    data: BillingData, encounters: list[Encounter], payer: Payer, control: int
+) -> list[Claim]:
+    """The claims of a batch already exported (interchange ``control``), rebuilt
+    from its services as the export built them: the same claim ids (CLM01), lines
+    and amounts while the payer's settings and the people's diagnoses are
+    unchanged (compare the total with the batch's ``total_cents``). The base of a
+    void (8) or replacement (7) file: see :func:`resubmitted`."""
+    lines = [ln for ln in rebuild_lines(data, encounters) if ln.payer_id == payer.id]
+    dx = {pid: claim_diagnoses(p) for pid, p in data.participants.items()}
+    return build_claims(lines, payer, dx, f"{control:09d}")
 
 
 class ClaimRejected(ValueError):

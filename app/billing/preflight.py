@@ -21,6 +21,7 @@ services it keeps out of the export. Checks:
 * consent: the payer requires one and none is in force on the service date
 * overlapping times for one specialist (one group session is not an overlap),
   and one person served by two specialists at overlapping times
+* under a day-total rule, a day's services are billed together or not at all
 * units over the payer's daily limit for one person
 * past timely filing
 """
@@ -283,33 +284,68 @@ def run_preflight(
         if payer is None or e.minutes <= 0:
             continue  # reported above
         problems.extend(_payer_date_problems(e, payer, data, today))
-    units, unit_problems = _units(encs, data, payer_rules_by_id)
+    units, unit_problems, day_groups = _units(encs, data, payer_rules_by_id)
     problems.extend(unit_problems)
     problems.extend(_daily_limits(encs, units, data))
 
+    blocked = {i for p in problems for i in p.encounter_ids}
+    for group in day_groups:  # a day-total day is billed whole or not at all
+        if any(e.id in blocked for e in group):
+            msg = (
+                "another service of this day is held back; "
+                "the payer's day-total rule bills them together"
+            )
+            problems += [
+                Problem("encounters", e.id, "day-total", msg, (e.id,), e.service_date)
+                for e in group
+                if e.id not in blocked
+            ]
     out.problems = _merge(problems)
     blocked = out.blocked_ids
     for e in encs:
-        if e.id in blocked:
-            continue
+        if e.id not in blocked:
+            payer = data.payers[payer_of(e, data.participants)]
+            rules = payer_rules_by_id[payer.id]
+            out.lines.append(service_line(e, payer, units[e.id], rules.day_total))
+    return out
+
+
+def service_line(e: Encounter, payer: Payer, units: int, day_total: bool = False) -> ServiceLine:
+    """The claim line of one checked service."""
+    return ServiceLine(
+        encounter_id=e.id,
+        participant_id=e.participant_id,
+        specialist_id=e.specialist_id,
+        payer_id=payer.id,
+        service_date=e.service_date,
+        start_minute=_minute(e),
+        minutes=e.minutes,
+        units=units,
+        day_total=day_total,
+        rate_cents=payer.rate_cents_per_unit,
+        procedure=e.service_code.upper(),
+        modifiers=tuple(m.upper() for m in e.modifiers),
+        place_of_service=e.place_of_service,
+    )
+
+
+def rebuild_lines(data: BillingData, encounters: list[Encounter]) -> list[ServiceLine]:
+    """The service lines of services already billed (e.g. a submitted batch being
+    voided), with units by the same rules as the export, without the checks: for a
+    void (8) or replacement (7) claim file. ``data.encounters`` is not read."""
+    encs = sorted(encounters, key=lambda e: (e.service_date, _minute(e), e.id))
+    rules: dict[str, PayerRules] = {}
+    for e in encs:
+        payer = data.payers.get(payer_of(e, data.participants))
+        if payer is None:
+            raise ValueError("a billed service has no payer in this vault")
+        if payer.id not in rules:
+            rules[payer.id] = payer_rules(data.codes, payer.payer_id)
+    units, _problems, _days = _units(encs, data, rules)
+    out = []
+    for e in encs:
         payer = data.payers[payer_of(e, data.participants)]
-        out.lines.append(
-            ServiceLine(
-                encounter_id=e.id,
-                participant_id=e.participant_id,
-                specialist_id=e.specialist_id,
-                payer_id=payer.id,
-                service_date=e.service_date,
-                start_minute=_minute(e),
-                minutes=e.minutes,
-                units=units[e.id],
-                day_total=payer_rules_by_id[payer.id].day_total,
-                rate_cents=payer.rate_cents_per_unit,
-                procedure=e.service_code.upper(),
-                modifiers=tuple(m.upper() for m in e.modifiers),
-                place_of_service=e.place_of_service,
-            )
-        )
+        out.append(service_line(e, payer, units.get(e.id, 0), rules[payer.id].day_total))
     return out
 
 
@@ -462,7 +498,7 @@ def _payer_date_problems(
 
 def _units(
     encs: list[Encounter], data: BillingData, rules: dict[str, PayerRules]
-) -> tuple[dict[str, int], list[Problem]]:
+) -> tuple[dict[str, int], list[Problem], list[list[Encounter]]]:
     """Units per service. Per service: the payer's rounding rule over its minutes.
     Under a day-total rule: the services of one person, specialist, day, code,
     modifiers and place are added up, the rule gives the day's units, and each
@@ -509,7 +545,8 @@ def _units(
             )
             for e in items:
                 problems.append(Problem("encounters", e.id, "units", msg, (e.id,), e.service_date))
-    return units, problems
+    day_groups = [items for key, items in days.items() if key[0] != "one" and len(items) > 1]
+    return units, problems, day_groups
 
 
 def _overlaps(group: list[Encounter]) -> list[Problem]:

@@ -108,11 +108,12 @@ def write_summary(
     participants: dict[str, Participant],
     specialists: dict[str, User],
     files: list[str],
-    held_back: Iterable[HeldBack] = (),
+    held_back: Iterable[HeldBack] | None = None,
     replaces: Replaces | None = None,
 ) -> None:
     """Write the summary. ``held_back``: the period's services kept out of this
-    file (pre-flight problems); ``replaces``: set on a re-bill of a voided batch."""
+    file (``held_back_services``; None: the section is left out, as the caller
+    did not say); ``replaces``: set on a re-bill of a voided batch."""
     per_spec: dict[str, _Row] = defaultdict(_Row)
     per_person: dict[str, _Row] = defaultdict(_Row)
     total = _Row()
@@ -199,7 +200,8 @@ def write_summary(
     story.append(
         _table(rows, [2.6 * inch, 1.1 * inch, 0.7 * inch, 0.7 * inch, 0.7 * inch, 1.0 * inch])
     )
-    story += _held_back_story(list(held_back), styles)
+    if held_back is not None:
+        story += _held_back_story(list(held_back), styles)
     story += [
         Spacer(1, 10),
         Paragraph("Files", styles["Heading2"]),
