@@ -547,3 +547,18 @@ def test_generated_mixes_pass_pyx12_or_are_held_back(case):
     assert {s.encounter_id for c in claims for cl in c.lines for s in cl.services} == billed
     assert read_837(body)["units"] == sum(ln.units for ln in pf.lines)
     assert all(cl.units >= 1 for c in claims for cl in c.lines)
+
+
+def test_duplicate_modifiers_an_implausible_birth_date_and_a_bad_structured_zip():
+    e = enc(modality=V, place_of_service="10", modifiers=("95", "95"))
+    assert "modifier" in checks_of(check([e])[0], e.id)
+    e = enc()
+    pf, _ = check([e], people=(replace(PERSON, date_of_birth=date(1890, 1, 1)),))
+    assert "birth-date" in checks_of(pf, e.id) and not pf.lines
+    p = PersonWithAddress(id=PERSON.id, first_name="A", last_name="Bee", medicaid_id="770000001",
+                          date_of_birth=date(1980, 1, 1), diagnoses=("F33.1",),
+                          address_line1="1 Main St", city="Minot", zip_code="5870")  # fmt: skip
+    pf, _ = check([e], people=(p,))
+    assert "address" in checks_of(pf, e.id)
+    pf, _ = check([e], people=(replace(p, zip_code="58701"),))
+    assert pf.problems == []

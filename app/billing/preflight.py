@@ -59,6 +59,7 @@ from app.domain.validation import (
 )
 
 MAX_DIAGNOSES = 12
+MAX_AGE = 120  # a birth date further back is a typing error
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,12 @@ def run_preflight(
         if late:
             msg = "the person's date of birth is after the service date"
             problems.append(Problem("participants", pid, "birth-date", msg, late))
+        old = tuple(
+            e.id for e in group if dob is not None and e.service_date.year - dob.year > MAX_AGE
+        )
+        if old:
+            msg = f"the person's date of birth is more than {MAX_AGE} years before the service"
+            problems.append(Problem("participants", pid, "birth-date", msg, old))
     problems.extend(_person_overlaps(encs))
 
     # -- specialists -----------------------------------------------------------------------
@@ -368,9 +375,12 @@ def _person_problems(p: Participant, sets: CodeSets) -> Iterable[tuple[str, str]
         )
     if p.date_of_birth is None:
         yield "birth-date", "the person's date of birth is missing (the claim needs it)"
-    for state in {p.state.strip().upper(), str(getattr(p, "address_state", "")).strip().upper()}:
-        if state and state not in sets.states:
-            yield "state", "the person's state is not a USPS state code"
+    if p.state.strip() and p.state.strip().upper() not in sets.states:
+        yield "state", "the person's state is not a USPS state code"
+    if str(getattr(p, "address_line1", "") or "").strip():  # structured address fields
+        zip_digits = "".join(c for c in str(getattr(p, "zip_code", "") or "") if c.isdigit())
+        if len(zip_digits) not in (5, 9) or not str(getattr(p, "city", "") or "").strip():
+            yield "address", "the person's address needs a city and a 5- or 9-digit ZIP code"
     if not p.first_name.strip() or not p.last_name.strip():
         yield "name", "the person needs a first and last name on the claim"
     else:
@@ -407,6 +417,8 @@ def _service_problems(
     mods = [m.upper() for m in e.modifiers]
     if len(mods) > 4:
         yield "modifier", "a service line holds at most four modifiers"
+    if len(set(mods)) < len(mods):
+        yield "modifier", "a modifier is listed twice"
     for m in mods:
         if m not in codes.modifiers:
             yield "modifier", "a modifier is not in the modifier code table"
