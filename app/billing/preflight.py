@@ -167,39 +167,62 @@ def run_preflight(
     out.considered = len(encs)
     if not encs:
         return out
-    all_ids = tuple(e.id for e in encs)
-    problems: list[Problem] = []
+    rules_by_id: dict[str, PayerRules] = {
+        p.id: payer_rules(data.codes, p.payer_id) for p in data.payers.values()
+    }
+    problems = _settings_checks(encs, data)
+    problems += _note_checks(encs, out.content_hashes)
+    problems += _participant_checks(encs, data)
+    problems += _specialist_checks(encs, data)
+    problems += _service_checks(encs, data, today, rules_by_id)
+    units, unit_problems, day_groups = _units(encs, data, rules_by_id)
+    problems += unit_problems
+    problems += _daily_limits(encs, units, data)
+    problems += _whole_days(problems, day_groups)
+    out.problems = _merge(problems)
+    blocked = out.blocked_ids
+    for e in encs:
+        if e.id not in blocked:
+            payer = data.payers[payer_of(e, data.participants)]
+            out.lines.append(service_line(e, payer, units[e.id], rules_by_id[payer.id].day_total))
+    return out
 
-    # -- settings ------------------------------------------------------------------
+
+def _missing(group: list[Encounter], check: str, msg: str) -> list[Problem]:
+    """One problem per service, when the record it needs is not in the vault."""
+    return [Problem("encounters", e.id, check, msg, (e.id,), e.service_date) for e in group]
+
+
+def _grouped(encs: list[Encounter], key) -> dict[str, list[Encounter]]:
+    out: dict[str, list[Encounter]] = defaultdict(list)
+    for e in encs:
+        out[key(e)].append(e)
+    return out
+
+
+def _settings_checks(encs: list[Encounter], data: BillingData) -> list[Problem]:
+    """The billing provider (blocks everything) and each payer."""
+    problems: list[Problem] = []
     prov = data.provider
+    all_ids = tuple(e.id for e in encs)
     for msg in provider_problems(prov):
         problems.append(
             Problem("billing_providers", prov.id if prov else "", "provider", msg, all_ids)
         )
-
-    by_payer: dict[str, list[Encounter]] = defaultdict(list)
-    for e in encs:
-        by_payer[payer_of(e, data.participants)].append(e)
-    for pid, group in by_payer.items():
-        ids = tuple(e.id for e in group)
+    for pid, group in _grouped(encs, lambda e: payer_of(e, data.participants)).items():
         payer = data.payers.get(pid)
         if payer is None or payer.deleted:
-            for e in group:
-                problems.append(
-                    Problem(
-                        "encounters",
-                        e.id,
-                        "payer",
-                        "the service has no payer to bill",
-                        (e.id,),
-                        e.service_date,
-                    )
-                )
+            problems += _missing(group, "payer", "the service has no payer to bill")
             continue
+        ids = tuple(e.id for e in group)
         for msg in payer_problems(payer, set(data.codes.modifiers)):
             problems.append(Problem("payers", pid, "payer-settings", msg, ids))
+    return problems
 
-    # -- notes -----------------------------------------------------------------------
+
+def _note_checks(encs: list[Encounter], content_hashes: dict[str, str]) -> list[Problem]:
+    """Signed, approved and unchanged since; fills ``content_hashes``."""
+    problems: list[Problem] = []
     for e in encs:
         msg = None
         if e.status is NoteStatus.DRAFT:
@@ -209,111 +232,85 @@ def run_preflight(
         elif e.status is NoteStatus.RETURNED:
             msg = "the note was returned for revision"
         else:
-            current = out.content_hashes[e.id] = lifecycle.content_hash(e)
+            current = content_hashes[e.id] = lifecycle.content_hash(e)
             if e.approved_content_hash != current:
                 msg = "the note changed after approval; it must be reviewed again"
         if msg:
             problems.append(
                 Problem("encounters", e.id, "not-approved", msg, (e.id,), e.service_date)
             )
+    return problems
 
-    # -- participants ----------------------------------------------------------------------
+
+def _participant_checks(encs: list[Encounter], data: BillingData) -> list[Problem]:
+    """Each person served: claim data, code sets, birth date against the services,
+    and two specialists at once."""
     sets = data.code_sets or code_sets()
-    by_person: dict[str, list[Encounter]] = defaultdict(list)
-    for e in encs:
-        by_person[e.participant_id].append(e)
-    for pid, group in by_person.items():
-        ids = tuple(e.id for e in group)
+    problems: list[Problem] = []
+    for pid, group in _grouped(encs, lambda e: e.participant_id).items():
         person = data.participants.get(pid)
         if person is None or person.deleted:
-            for e in group:
-                problems.append(
-                    Problem(
-                        "encounters",
-                        e.id,
-                        "participant",
-                        "the person served is not in this vault",
-                        (e.id,),
-                        e.service_date,
-                    )
-                )
+            problems += _missing(group, "participant", "the person served is not in this vault")
             continue
+        ids = tuple(e.id for e in group)
         for check, msg in _person_problems(person, sets):
             problems.append(Problem("participants", pid, check, msg, ids))
         dob = person.date_of_birth
-        late = tuple(e.id for e in group if dob is not None and dob > e.service_date)
+        if dob is None:
+            continue
+        late = tuple(e.id for e in group if dob > e.service_date)
         if late:
             msg = "the person's date of birth is after the service date"
             problems.append(Problem("participants", pid, "birth-date", msg, late))
-        old = tuple(
-            e.id for e in group if dob is not None and e.service_date.year - dob.year > MAX_AGE
-        )
+        old = tuple(e.id for e in group if e.service_date.year - dob.year > MAX_AGE)
         if old:
             msg = f"the person's date of birth is more than {MAX_AGE} years before the service"
             problems.append(Problem("participants", pid, "birth-date", msg, old))
-    problems.extend(_person_overlaps(encs))
+    return problems + _person_overlaps(encs)
 
-    # -- specialists -----------------------------------------------------------------------
-    by_specialist: dict[str, list[Encounter]] = defaultdict(list)
-    for e in encs:
-        by_specialist[e.specialist_id].append(e)
-    for uid, group in by_specialist.items():
-        ids = tuple(e.id for e in group)
+
+def _specialist_checks(encs: list[Encounter], data: BillingData) -> list[Problem]:
+    """Each rendering specialist: NPI, name, and overlapping services."""
+    problems: list[Problem] = []
+    for uid, group in _grouped(encs, lambda e: e.specialist_id).items():
         user = data.users.get(uid)
         if user is None:
-            for e in group:
-                problems.append(
-                    Problem(
-                        "encounters",
-                        e.id,
-                        "specialist",
-                        "the note's author is not in this vault",
-                        (e.id,),
-                        e.service_date,
-                    )
-                )
+            problems += _missing(group, "specialist", "the note's author is not in this vault")
             continue
+        ids = tuple(e.id for e in group)
         for check, msg in _specialist_problems(user):
             problems.append(Problem("users", uid, check, msg, ids))
-        problems.extend(_overlaps(group))
+        problems += _overlaps(group)
+    return problems
 
-    # -- each service ---------------------------------------------------------------------
-    payer_rules_by_id: dict[str, PayerRules] = {}
+
+def _service_checks(
+    encs: list[Encounter], data: BillingData, today: date, rules_by_id: dict[str, PayerRules]
+) -> list[Problem]:
+    """Each service against the code tables, its payer's rules, dates and consent."""
+    problems: list[Problem] = []
     for e in encs:
         payer = data.payers.get(payer_of(e, data.participants))
-        rules = None
-        if payer is not None:
-            rules = payer_rules_by_id.get(payer.id)
-            if rules is None:
-                rules = payer_rules_by_id[payer.id] = payer_rules(data.codes, payer.payer_id)
+        rules = rules_by_id.get(payer.id) if payer is not None else None
         for check, msg in _service_problems(e, payer, data.codes, rules, today):
             problems.append(Problem("encounters", e.id, check, msg, (e.id,), e.service_date))
-        if payer is None or e.minutes <= 0:
-            continue  # reported above
-        problems.extend(_payer_date_problems(e, payer, data, today))
-    units, unit_problems, day_groups = _units(encs, data, payer_rules_by_id)
-    problems.extend(unit_problems)
-    problems.extend(_daily_limits(encs, units, data))
+        if payer is not None and e.minutes > 0:
+            problems += _payer_date_problems(e, payer, data, today)
+    return problems
 
+
+def _whole_days(problems: list[Problem], day_groups: list[list[Encounter]]) -> list[Problem]:
+    """Under a day-total rule a day is billed whole or not at all."""
     blocked = {i for p in problems for i in p.encounter_ids}
-    for group in day_groups:  # a day-total day is billed whole or not at all
+    msg = "another service of this day is held back; the payer's day-total rule bills them together"
+    out: list[Problem] = []
+    for group in day_groups:
         if any(e.id in blocked for e in group):
-            msg = (
-                "another service of this day is held back; "
-                "the payer's day-total rule bills them together"
-            )
-            problems += [
+            out += [
                 Problem("encounters", e.id, "day-total", msg, (e.id,), e.service_date)
                 for e in group
                 if e.id not in blocked
             ]
-    out.problems = _merge(problems)
-    blocked = out.blocked_ids
-    for e in encs:
-        if e.id not in blocked:
-            payer = data.payers[payer_of(e, data.participants)]
-            rules = payer_rules_by_id[payer.id]
-            out.lines.append(service_line(e, payer, units[e.id], rules.day_total))
     return out
 
 

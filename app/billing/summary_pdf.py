@@ -128,44 +128,9 @@ def write_summary(
 
     styles = getSampleStyleSheet()
     body = styles["BodyText"]
-    local = agency_time(created_at, provider)
-    story: list = [
-        Paragraph(_pdf_text(f"Billing summary: {payer.name}"), styles["Title"]),
-    ]
-    if replaces is not None:
-        voided = f", voided {replaces.voided_on.isoformat()}" if replaces.voided_on else ""
-        why = f" ({replaces.reason})" if replaces.reason else ""
-        story.append(
-            Paragraph(
-                _pdf_text(
-                    f"RE-BILL: replaces voided batch {replaces.batch_id} (interchange control "
-                    f"{replaces.control:09d}{voided}){why}."
-                ),
-                styles["Heading3"],
-            )
-        )
+    story: list = _header(styles, batch_id, control, period, created_at, created_by,
+                          provider, payer, replaces)  # fmt: skip
     story += [
-        _info_table(
-            [
-                ("Agency", f"{provider.name} (NPI {provider.npi}, tax id {provider.tax_id})"),
-                ("Payer", f"{payer.name} (payer id {payer.payer_id})"),
-                (
-                    "Sent to",
-                    f"{payer.receiver_name or payer.name} (receiver id {payer.receiver_id})",
-                ),
-                ("Services from", f"{period[0].isoformat()} to {period[1].isoformat()}"),
-                ("Batch", batch_id),
-                (
-                    "Interchange control",
-                    f"{control:09d} ({'production' if payer.usage_indicator == 'P' else 'test'}"
-                    " file)",
-                ),
-                (
-                    "Exported",
-                    f"{local.strftime('%Y-%m-%d %H:%M')} {local.tzname()} by {created_by}",
-                ),
-            ]
-        ),
         Spacer(1, 8),
         Paragraph(
             f"<b>Totals: {total.claims} claims, {total.lines} service lines, "
@@ -207,29 +172,7 @@ def write_summary(
         Paragraph("Files", styles["Heading2"]),
         *[Paragraph(_pdf_text(f), body) for f in files],
         Spacer(1, 24),
-        KeepTogether(
-            [
-                Paragraph(_pdf_text(certification(replaces)), body),
-                Spacer(1, 28),
-                Table(
-                    [
-                        ["Prepared by (signature)", "", "Date", ""],
-                        ["Reviewed by (signature)", "", "Date", ""],
-                    ],
-                    colWidths=[1.8 * inch, 2.6 * inch, 0.6 * inch, 1.4 * inch],
-                    rowHeights=[30, 30],
-                    hAlign="LEFT",
-                    style=TableStyle(
-                        [
-                            ("LINEBELOW", (1, 0), (1, -1), 0.8, colors.black),
-                            ("LINEBELOW", (3, 0), (3, -1), 0.8, colors.black),
-                            ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-                            ("FONTSIZE", (0, 0), (-1, -1), 9),
-                        ]
-                    ),
-                ),
-            ]
-        ),
+        _signature(replaces, body),
     ]
 
     def footer(canvas, doc) -> None:
@@ -255,6 +198,79 @@ def write_summary(
         author="PeerTrail",
     )
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
+
+
+def _header(styles, batch_id: str, control: int, period: tuple[date, date],
+            created_at: datetime, created_by: str, provider: BillingProvider, payer: Payer,
+            replaces: Replaces | None) -> list:  # fmt: skip
+    """The title, the re-bill line and the table of what the batch is."""
+    local = agency_time(created_at, provider)
+    story: list = [
+        Paragraph(_pdf_text(f"Billing summary: {payer.name}"), styles["Title"]),
+    ]
+    if replaces is not None:
+        voided = f", voided {replaces.voided_on.isoformat()}" if replaces.voided_on else ""
+        why = f" ({replaces.reason})" if replaces.reason else ""
+        story.append(
+            Paragraph(
+                _pdf_text(
+                    f"RE-BILL: replaces voided batch {replaces.batch_id} (interchange control "
+                    f"{replaces.control:09d}{voided}){why}."
+                ),
+                styles["Heading3"],
+            )
+        )
+    story += [
+        _info_table(
+            [
+                ("Agency", f"{provider.name} (NPI {provider.npi}, tax id {provider.tax_id})"),
+                ("Payer", f"{payer.name} (payer id {payer.payer_id})"),
+                (
+                    "Sent to",
+                    f"{payer.receiver_name or payer.name} (receiver id {payer.receiver_id})",
+                ),
+                ("Services from", f"{period[0].isoformat()} to {period[1].isoformat()}"),
+                ("Batch", batch_id),
+                (
+                    "Interchange control",
+                    f"{control:09d} ({'production' if payer.usage_indicator == 'P' else 'test'}"
+                    " file)",
+                ),
+                (
+                    "Exported",
+                    f"{local.strftime('%Y-%m-%d %H:%M')} {local.tzname()} by {created_by}",
+                ),
+            ]
+        )
+    ]
+    return story
+
+
+def _signature(replaces: Replaces | None, body) -> KeepTogether:
+    """The certification sentence and the signature lines, kept on one page."""
+    return KeepTogether(
+        [
+            Paragraph(_pdf_text(certification(replaces)), body),
+            Spacer(1, 28),
+            Table(
+                [
+                    ["Prepared by (signature)", "", "Date", ""],
+                    ["Reviewed by (signature)", "", "Date", ""],
+                ],
+                colWidths=[1.8 * inch, 2.6 * inch, 0.6 * inch, 1.4 * inch],
+                rowHeights=[30, 30],
+                hAlign="LEFT",
+                style=TableStyle(
+                    [
+                        ("LINEBELOW", (1, 0), (1, -1), 0.8, colors.black),
+                        ("LINEBELOW", (3, 0), (3, -1), 0.8, colors.black),
+                        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                        ("FONTSIZE", (0, 0), (-1, -1), 9),
+                    ]
+                ),
+            ),
+        ]
+    )
 
 
 def certification(replaces: Replaces | None) -> str:
