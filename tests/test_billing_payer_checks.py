@@ -562,3 +562,25 @@ def test_duplicate_modifiers_an_implausible_birth_date_and_a_bad_structured_zip(
     assert "address" in checks_of(pf, e.id)
     pf, _ = check([e], people=(replace(p, zip_code="58701"),))
     assert pf.problems == []
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayerWithRules(Payer):
+    """A payer with the rule fields the record schema may get."""
+
+    TABLE: ClassVar[str] = "payers"
+    unit_basis: str = ""
+    telehealth_places: tuple[str, ...] = ()
+
+
+def test_payer_record_rule_fields_override_the_data():
+    fields = ("id", "name", "payer_id", "receiver_id", "rate_cents_per_unit")
+    payer = PayerWithRules(**{f: getattr(PAYER, f) for f in fields}, unit_basis="day_total")
+    a, b = enc((9, 0), 10), enc((14, 0), 10)
+    pf, data = check([a, b], payers=(payer,))
+    assert pf.problems == [] and sum(ln.units for ln in pf.lines) == 1
+    render(pf, data, payer=payer)
+    only_10 = replace(payer, unit_basis="", telehealth_places=("10",))
+    e = enc(modality=V, place_of_service="02", modifiers=("95",))
+    assert "telehealth" in checks_of(check([e], payers=(only_10,))[0], e.id)
+    assert check([e], payers=(replace(only_10, telehealth_places=()),))[0].problems == []

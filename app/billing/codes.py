@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -104,6 +104,25 @@ def payer_rules(tables: CodeTables, payer_id: str) -> PayerRules:
 def code_tables() -> CodeTables:
     """The bundled code tables (works from source and when frozen)."""
     return read_code_tables(resource_path("codes", "billing.json"))
+
+
+# Payer record fields that override the data when a Payer has them (not yet in the
+# schema): a non-empty value wins over billing.json.
+PAYER_RULE_FIELDS = ("unit_basis", "telehealth_places", "video_modifiers", "audio_modifiers")
+
+
+def rules_for_payer(tables: CodeTables, payer) -> PayerRules:
+    """A payer's rules: billing.json (default, then by payer id), then the payer
+    record's own rule fields where it has them and they are set."""
+    rules = payer_rules(tables, payer.payer_id)
+    over = {}
+    for name in PAYER_RULE_FIELDS:
+        value = getattr(payer, name, None)
+        if value:
+            over[name] = value if isinstance(value, str) else frozenset(v.upper() for v in value)
+    if over.get("unit_basis", "per_service") not in UNIT_BASES:
+        over.pop("unit_basis")
+    return replace(rules, **over) if over else rules
 
 
 # -- code sets (ICD-10-CM, USPS states) -----------------------------------------------

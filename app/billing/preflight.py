@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from app.billing.codes import CodeSets, CodeTables, PayerRules, code_sets, payer_rules
+from app.billing.codes import CodeSets, CodeTables, PayerRules, code_sets, rules_for_payer
 from app.billing.names import name_problem, specialist_name
 from app.billing.settings import payer_problems, provider_problems
 from app.domain import lifecycle
@@ -168,7 +168,7 @@ def run_preflight(
     if not encs:
         return out
     rules_by_id: dict[str, PayerRules] = {
-        p.id: payer_rules(data.codes, p.payer_id) for p in data.payers.values()
+        p.id: rules_for_payer(data.codes, p) for p in data.payers.values()
     }
     problems = _settings_checks(encs, data)
     problems += _note_checks(encs, out.content_hashes)
@@ -344,7 +344,7 @@ def rebuild_lines(data: BillingData, encounters: list[Encounter]) -> list[Servic
         if payer is None:
             raise ValueError("a billed service has no payer in this vault")
         if payer.id not in rules:
-            rules[payer.id] = payer_rules(data.codes, payer.payer_id)
+            rules[payer.id] = rules_for_payer(data.codes, payer)
     units, _problems, _days = _units(encs, data, rules)
     out = []
     for e in encs:
