@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from app.billing.preflight import ServiceLine
-from app.domain.records import ClaimGrouping, Payer
+from app.billing.preflight import BillingData, ServiceLine, claim_diagnoses, rebuild_lines
+from app.domain.records import ClaimGrouping, Encounter, Payer
 from app.domain.validation import npi_is_valid
 
 MAX_LINES_PER_CLAIM = 50
@@ -35,6 +35,17 @@ class ClaimLine:
     units: int | float  # a float only in a broken claim (tests); the check refuses it
     charge_cents: int
     dx_pointers: tuple[int, ...]  # 1-based, into the claim's diagnoses
+    # Under a payer's day-total unit rule, the other services of the day billed
+    # on this line (same person, specialist, code, modifiers and place).
+    merged: tuple[ServiceLine, ...] = ()
+
+    @property
+    def services(self) -> tuple[ServiceLine, ...]:
+        return (self.line, *self.merged)
+
+    @property
+    def minutes(self) -> int:
+        return sum(ln.minutes for ln in self.services)
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,10 @@ class Claim:
     diagnoses: tuple[str, ...]  # ICD-10-CM as written on the claim (no dot)
     lines: tuple[ClaimLine, ...]
     charge_cents: int  # CLM02
+    # CLM05-3 claim frequency: 1 original, 7 replacement of a prior claim, 8 void
+    # of a prior claim; 7 and 8 carry the prior claim's reference (REF*F8).
+    frequency: str = "1"
+    original_reference: str = ""
 
     @property
     def units(self) -> int:
@@ -89,9 +104,9 @@ def build_claims(
         )
         dx = diagnoses[key[0]][:MAX_DIAGNOSES]
         pointers = tuple(range(1, min(4, len(dx)) + 1))
-        for i in range(0, len(items), MAX_LINES_PER_CLAIM):
-            chunk = items[i : i + MAX_LINES_PER_CLAIM]
-            cls = tuple(ClaimLine(ln, ln.units, ln.amount_cents, pointers) for ln in chunk)
+        all_lines = _claim_lines(items, pointers)
+        for i in range(0, len(all_lines), MAX_LINES_PER_CLAIM):
+            cls = tuple(all_lines[i : i + MAX_LINES_PER_CLAIM])
             claims.append(
                 Claim(
                     claim_id=f"{claim_prefix}{len(claims) + 1:05d}",
@@ -104,6 +119,65 @@ def build_claims(
                 )
             )
     return claims
+
+
+FREQUENCIES = {"1": "original", "7": "replacement", "8": "void"}
+REFERENCE_RE = re.compile(r"^[A-Za-z0-9-]{1,50}\Z")
+
+
+def resubmitted(claims: list[Claim], frequency: str, references: dict[str, str]) -> list[Claim]:
+    """The same claims as a replacement (7) or void (8) of claims already submitted.
+
+    ``references`` maps each claim's id (CLM01 as first sent) to the payer's claim
+    control number for it (from the remittance), or to the original CLM01 when the
+    payer asks for that; every claim needs one (REF*F8). A void claim repeats the
+    original claim's lines and amounts; a replacement carries the corrected ones."""
+    if frequency not in ("7", "8"):
+        raise ValueError("a resubmitted claim is a replacement (7) or a void (8)")
+    out = []
+    for c in claims:
+        ref = references.get(c.claim_id, "").strip()
+        if not REFERENCE_RE.match(ref):
+            raise ValueError(f"claim {c.claim_id}: the original claim reference is missing")
+        out.append(replace(c, frequency=frequency, original_reference=ref))
+    return out
+
+
+def _claim_lines(items: list[ServiceLine], pointers: tuple[int, ...]) -> list[ClaimLine]:
+    """One line per service; services priced by a day total (``ServiceLine.day_total``)
+    with the same date, code, modifiers and place share one line."""
+    out: list[ClaimLine] = []
+    merged: dict[tuple, list[ServiceLine]] = {}
+    order: list[tuple] = []
+    for ln in items:
+        key = (
+            (ln.service_date, ln.procedure, ln.modifiers, ln.place_of_service)
+            if ln.day_total
+            else ("one", ln.encounter_id)
+        )
+        if key not in merged:
+            merged[key] = []
+            order.append(key)
+        merged[key].append(ln)
+    for key in order:
+        first, *rest = merged[key]
+        units = sum(ln.units for ln in merged[key])
+        cents = sum(ln.amount_cents for ln in merged[key])
+        out.append(ClaimLine(first, units, cents, pointers, tuple(rest)))
+    return out
+
+
+def original_claims(
+    data: BillingData, encounters: list[Encounter], payer: Payer, control: int
+) -> list[Claim]:
+    """The claims of a batch already exported (interchange ``control``), rebuilt
+    from its services as the export built them: the same claim ids (CLM01), lines
+    and amounts while the payer's settings and the people's diagnoses are
+    unchanged (compare the total with the batch's ``total_cents``). The base of a
+    void (8) or replacement (7) file: see :func:`resubmitted`."""
+    lines = [ln for ln in rebuild_lines(data, encounters) if ln.payer_id == payer.id]
+    dx = {pid: claim_diagnoses(p) for pid, p in data.participants.items()}
+    return build_claims(lines, payer, dx, f"{control:09d}")
 
 
 class ClaimRejected(ValueError):
@@ -135,6 +209,10 @@ def claim_problems(claim: Claim, billing_npi: str, rendering_npi: str) -> list[s
         out.append(f"a claim needs 1 to {MAX_DIAGNOSES} diagnosis codes")
     if any(not CLAIM_ICD10_RE.match(c) for c in claim.diagnoses):
         out.append("a diagnosis code is not ICD-10-CM written without the dot")
+    if claim.frequency not in FREQUENCIES:
+        out.append("the claim frequency must be 1 (original), 7 (replacement) or 8 (void)")
+    elif claim.frequency != "1" and not REFERENCE_RE.match(claim.original_reference):
+        out.append("a replacement or void claim needs the original claim's reference (REF*F8)")
     if len(claim.claim_id) > 20 or not claim.claim_id:
         out.append("the claim id must be 1 to 20 characters")
     for n, cl in enumerate(claim.lines, 1):

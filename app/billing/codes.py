@@ -1,10 +1,20 @@
-"""The billing code tables (HCPCS codes in use, modifiers, places of service),
-read from resources/codes/billing.json so an agency can change them without code."""
+"""The billing code tables and code sets, kept as data in resources/codes:
+
+* billing.json: the HCPCS codes the agency bills, modifiers, places of service,
+  and the payer rules (place of service x modality x modifier, unit basis);
+* icd10cm-billable.txt.gz: the ICD-10-CM billable codes (CMS FY2026 release);
+* code_sets.json: where each code set comes from and its version, and the USPS
+  state codes.
+
+An agency changes them without code; docs/BILLING.md says how.
+"""
 
 from __future__ import annotations
 
+import gzip
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -19,6 +29,7 @@ class CodeTables:
     telehealth_places: frozenset[str]
     telehealth_modifiers: frozenset[str]
     group_modifiers: frozenset[str]
+    payer_rules: dict[str, dict] = field(default_factory=dict)  # "default" and by payer id
 
     def procedure_description(self, code: str) -> str:
         return str(self.hcpcs.get(code, {}).get("description", ""))
@@ -33,6 +44,59 @@ def read_code_tables(path: Path) -> CodeTables:
         telehealth_places=frozenset(raw.get("telehealth_places_of_service", ())),
         telehealth_modifiers=frozenset(raw.get("telehealth_modifiers", ())),
         group_modifiers=frozenset(raw.get("group_modifiers", ())),
+        payer_rules=_payer_rules(raw.get("payer_rules", {})),
+    )
+
+
+UNIT_BASES = ("per_service", "day_total")
+DEFAULT_RULES: dict = {
+    "telehealth_places": ["02", "10"],
+    "video_modifiers": ["95", "GT"],
+    "audio_modifiers": ["93"],
+    "telehealth_modifier_required": True,
+    "telehealth_needs_telehealth_place": True,
+    "unit_basis": "per_service",
+}
+
+
+@dataclass(frozen=True)
+class PayerRules:
+    """One payer's place of service x modality x modifier rules and unit basis."""
+
+    telehealth_places: frozenset[str]
+    video_modifiers: frozenset[str]  # audio and video (95, GT)
+    audio_modifiers: frozenset[str]  # audio only (93)
+    telehealth_modifier_required: bool
+    telehealth_needs_telehealth_place: bool
+    unit_basis: str  # "per_service" or "day_total"
+
+    @property
+    def day_total(self) -> bool:
+        return self.unit_basis == "day_total"
+
+
+def _payer_rules(raw: dict) -> dict[str, dict]:
+    out = {"default": {**DEFAULT_RULES, **raw.get("default", {})}}
+    for pid, over in raw.get("by_payer_id", {}).items():
+        out[pid.strip().upper()] = over
+    for rules in out.values():
+        basis = rules.get("unit_basis", "per_service")
+        if basis not in UNIT_BASES:
+            raise ValueError("a payer rule's unit_basis must be per_service or day_total")
+    return out
+
+
+def payer_rules(tables: CodeTables, payer_id: str) -> PayerRules:
+    """The rules for the payer with this payer id (the default where it lists none)."""
+    base = tables.payer_rules.get("default", DEFAULT_RULES)
+    merged = {**DEFAULT_RULES, **base, **tables.payer_rules.get(payer_id.strip().upper(), {})}
+    return PayerRules(
+        telehealth_places=frozenset(merged["telehealth_places"]),
+        video_modifiers=frozenset(m.upper() for m in merged["video_modifiers"]),
+        audio_modifiers=frozenset(m.upper() for m in merged["audio_modifiers"]),
+        telehealth_modifier_required=bool(merged["telehealth_modifier_required"]),
+        telehealth_needs_telehealth_place=bool(merged["telehealth_needs_telehealth_place"]),
+        unit_basis=str(merged["unit_basis"]),
     )
 
 
@@ -40,3 +104,58 @@ def read_code_tables(path: Path) -> CodeTables:
 def code_tables() -> CodeTables:
     """The bundled code tables (works from source and when frozen)."""
     return read_code_tables(resource_path("codes", "billing.json"))
+
+
+# Payer record fields that override the data when a Payer has them (not yet in the
+# schema): a non-empty value wins over billing.json.
+PAYER_RULE_FIELDS = ("unit_basis", "telehealth_places", "video_modifiers", "audio_modifiers")
+
+
+def rules_for_payer(tables: CodeTables, payer) -> PayerRules:
+    """A payer's rules: billing.json (default, then by payer id), then the payer
+    record's own rule fields where it has them and they are set."""
+    rules = payer_rules(tables, payer.payer_id)
+    over = {}
+    for name in PAYER_RULE_FIELDS:
+        value = getattr(payer, name, None)
+        if value:
+            over[name] = value if isinstance(value, str) else frozenset(v.upper() for v in value)
+    if over.get("unit_basis", "per_service") not in UNIT_BASES:
+        over.pop("unit_basis")
+    return replace(rules, **over) if over else rules
+
+
+# -- code sets (ICD-10-CM, USPS states) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class CodeSets:
+    icd10cm: frozenset[str]  # billable codes, without the dot
+    icd10cm_version: str
+    icd10cm_valid: tuple[date, date]
+    states: frozenset[str]
+    sources: dict  # code_sets.json as read: source and version of each set
+
+    def icd10_billable(self, code: str) -> bool:
+        """Whether a code (with or without the dot) is a billable ICD-10-CM code."""
+        return code.strip().upper().replace(".", "") in self.icd10cm
+
+
+def read_code_sets(folder: Path) -> CodeSets:
+    meta = json.loads((folder / "code_sets.json").read_text(encoding="utf-8"))
+    icd = meta["icd10cm"]
+    with gzip.open(folder / icd["file"], "rt", encoding="ascii") as fh:
+        codes = frozenset(line.strip() for line in fh if line.strip())
+    return CodeSets(
+        icd10cm=codes,
+        icd10cm_version=str(icd["version"]),
+        icd10cm_valid=(date.fromisoformat(icd["valid_from"]), date.fromisoformat(icd["valid_to"])),
+        states=frozenset(meta["usps_states"]["codes"]),
+        sources=meta,
+    )
+
+
+@cache
+def code_sets() -> CodeSets:
+    """The bundled code sets (read once; about 75,000 ICD-10-CM codes)."""
+    return read_code_sets(resource_path("codes"))

@@ -9,12 +9,19 @@ services it keeps out of the export. Checks:
 * settings: the billing provider and the payer (settings.py)
 * note: not signed, not approved, or changed after approval
 * participant: Medicaid ID missing or malformed, no diagnosis, a malformed
-  ICD-10-CM code or more than 12, no date of birth
-* specialist: rendering NPI missing or failing the check digit, no name
+  ICD-10-CM code, one that is not billable (FY2026 code set), or more than 12;
+  no date of birth, or one after the service; a state that is not a USPS code;
+  a name a claim file cannot carry (names.py)
+* specialist: rendering NPI missing or failing the check digit, no first and
+  last name, a name a claim file cannot carry
 * service: code, modifier or place of service not in the code tables or not
-  allowed by the payer; too short for one unit; no payer
+  allowed by the payer; a date in the future; place of service x modality x
+  modifier against the payer's rules (codes.PayerRules); too short for one unit
+  (or, under a day-total rule, the day's minutes too few); no payer
 * consent: the payer requires one and none is in force on the service date
-* overlapping times for one specialist (one group session is not an overlap)
+* overlapping times for one specialist (one group session is not an overlap),
+  and one person served by two specialists at overlapping times
+* under a day-total rule, a day's services are billed together or not at all
 * units over the payer's daily limit for one person
 * past timely filing
 """
@@ -26,7 +33,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from app.billing.codes import CodeTables
+from app.billing.codes import CodeSets, CodeTables, PayerRules, code_sets, rules_for_payer
+from app.billing.names import name_problem, specialist_name
 from app.billing.settings import payer_problems, provider_problems
 from app.domain import lifecycle
 from app.domain.records import (
@@ -34,6 +42,7 @@ from app.domain.records import (
     Consent,
     ConsentKind,
     Encounter,
+    Modality,
     NoteStatus,
     Participant,
     Payer,
@@ -50,6 +59,7 @@ from app.domain.validation import (
 )
 
 MAX_DIAGNOSES = 12
+MAX_AGE = 120  # a birth date further back is a typing error
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,7 @@ class ServiceLine:
     procedure: str
     modifiers: tuple[str, ...]
     place_of_service: str
+    day_total: bool = False  # units from the day's total minutes (claims merge such lines)
 
     @property
     def amount_cents(self) -> int:
@@ -99,6 +110,7 @@ class BillingData:
     consents: dict[str, list[Consent]]  # by participant id
     encounters: list[Encounter]  # in the period, not billed, not void, not deleted
     codes: CodeTables
+    code_sets: CodeSets | None = None  # None: the bundled sets (codes.code_sets())
 
 
 @dataclass
@@ -155,39 +167,62 @@ def run_preflight(
     out.considered = len(encs)
     if not encs:
         return out
-    all_ids = tuple(e.id for e in encs)
-    problems: list[Problem] = []
+    rules_by_id: dict[str, PayerRules] = {
+        p.id: rules_for_payer(data.codes, p) for p in data.payers.values()
+    }
+    problems = _settings_checks(encs, data)
+    problems += _note_checks(encs, out.content_hashes)
+    problems += _participant_checks(encs, data)
+    problems += _specialist_checks(encs, data)
+    problems += _service_checks(encs, data, today, rules_by_id)
+    units, unit_problems, day_groups = _units(encs, data, rules_by_id)
+    problems += unit_problems
+    problems += _daily_limits(encs, units, data)
+    problems += _whole_days(problems, day_groups)
+    out.problems = _merge(problems)
+    blocked = out.blocked_ids
+    for e in encs:
+        if e.id not in blocked:
+            payer = data.payers[payer_of(e, data.participants)]
+            out.lines.append(service_line(e, payer, units[e.id], rules_by_id[payer.id].day_total))
+    return out
 
-    # -- settings ------------------------------------------------------------------
+
+def _missing(group: list[Encounter], check: str, msg: str) -> list[Problem]:
+    """One problem per service, when the record it needs is not in the vault."""
+    return [Problem("encounters", e.id, check, msg, (e.id,), e.service_date) for e in group]
+
+
+def _grouped(encs: list[Encounter], key) -> dict[str, list[Encounter]]:
+    out: dict[str, list[Encounter]] = defaultdict(list)
+    for e in encs:
+        out[key(e)].append(e)
+    return out
+
+
+def _settings_checks(encs: list[Encounter], data: BillingData) -> list[Problem]:
+    """The billing provider (blocks everything) and each payer."""
+    problems: list[Problem] = []
     prov = data.provider
+    all_ids = tuple(e.id for e in encs)
     for msg in provider_problems(prov):
         problems.append(
             Problem("billing_providers", prov.id if prov else "", "provider", msg, all_ids)
         )
-
-    by_payer: dict[str, list[Encounter]] = defaultdict(list)
-    for e in encs:
-        by_payer[payer_of(e, data.participants)].append(e)
-    for pid, group in by_payer.items():
-        ids = tuple(e.id for e in group)
+    for pid, group in _grouped(encs, lambda e: payer_of(e, data.participants)).items():
         payer = data.payers.get(pid)
         if payer is None or payer.deleted:
-            for e in group:
-                problems.append(
-                    Problem(
-                        "encounters",
-                        e.id,
-                        "payer",
-                        "the service has no payer to bill",
-                        (e.id,),
-                        e.service_date,
-                    )
-                )
+            problems += _missing(group, "payer", "the service has no payer to bill")
             continue
+        ids = tuple(e.id for e in group)
         for msg in payer_problems(payer, set(data.codes.modifiers)):
             problems.append(Problem("payers", pid, "payer-settings", msg, ids))
+    return problems
 
-    # -- notes -----------------------------------------------------------------------
+
+def _note_checks(encs: list[Encounter], content_hashes: dict[str, str]) -> list[Problem]:
+    """Signed, approved and unchanged since; fills ``content_hashes``."""
+    problems: list[Problem] = []
     for e in encs:
         msg = None
         if e.status is NoteStatus.DRAFT:
@@ -197,164 +232,128 @@ def run_preflight(
         elif e.status is NoteStatus.RETURNED:
             msg = "the note was returned for revision"
         else:
-            current = out.content_hashes[e.id] = lifecycle.content_hash(e)
+            current = content_hashes[e.id] = lifecycle.content_hash(e)
             if e.approved_content_hash != current:
                 msg = "the note changed after approval; it must be reviewed again"
         if msg:
             problems.append(
                 Problem("encounters", e.id, "not-approved", msg, (e.id,), e.service_date)
             )
+    return problems
 
-    # -- participants ----------------------------------------------------------------------
-    by_person: dict[str, list[Encounter]] = defaultdict(list)
-    for e in encs:
-        by_person[e.participant_id].append(e)
-    for pid, group in by_person.items():
-        ids = tuple(e.id for e in group)
+
+def _participant_checks(encs: list[Encounter], data: BillingData) -> list[Problem]:
+    """Each person served: claim data, code sets, birth date against the services,
+    and two specialists at once."""
+    sets = data.code_sets or code_sets()
+    problems: list[Problem] = []
+    for pid, group in _grouped(encs, lambda e: e.participant_id).items():
         person = data.participants.get(pid)
         if person is None or person.deleted:
-            for e in group:
-                problems.append(
-                    Problem(
-                        "encounters",
-                        e.id,
-                        "participant",
-                        "the person served is not in this vault",
-                        (e.id,),
-                        e.service_date,
-                    )
-                )
+            problems += _missing(group, "participant", "the person served is not in this vault")
             continue
-        for check, msg in _person_problems(person):
-            problems.append(Problem("participants", pid, check, msg, ids))
-
-    # -- specialists -----------------------------------------------------------------------
-    by_specialist: dict[str, list[Encounter]] = defaultdict(list)
-    for e in encs:
-        by_specialist[e.specialist_id].append(e)
-    for uid, group in by_specialist.items():
         ids = tuple(e.id for e in group)
+        for check, msg in _person_problems(person, sets):
+            problems.append(Problem("participants", pid, check, msg, ids))
+        dob = person.date_of_birth
+        if dob is None:
+            continue
+        late = tuple(e.id for e in group if dob > e.service_date)
+        if late:
+            msg = "the person's date of birth is after the service date"
+            problems.append(Problem("participants", pid, "birth-date", msg, late))
+        old = tuple(e.id for e in group if e.service_date.year - dob.year > MAX_AGE)
+        if old:
+            msg = f"the person's date of birth is more than {MAX_AGE} years before the service"
+            problems.append(Problem("participants", pid, "birth-date", msg, old))
+    return problems + _person_overlaps(encs)
+
+
+def _specialist_checks(encs: list[Encounter], data: BillingData) -> list[Problem]:
+    """Each rendering specialist: NPI, name, and overlapping services."""
+    problems: list[Problem] = []
+    for uid, group in _grouped(encs, lambda e: e.specialist_id).items():
         user = data.users.get(uid)
         if user is None:
-            for e in group:
-                problems.append(
-                    Problem(
-                        "encounters",
-                        e.id,
-                        "specialist",
-                        "the note's author is not in this vault",
-                        (e.id,),
-                        e.service_date,
-                    )
-                )
+            problems += _missing(group, "specialist", "the note's author is not in this vault")
             continue
-        if not user.npi:
-            problems.append(
-                Problem("users", uid, "npi", "the specialist has no NPI (rendering provider)", ids)
-            )
-        elif not npi_is_valid(user.npi):
-            problems.append(
-                Problem(
-                    "users",
-                    uid,
-                    "npi",
-                    "the specialist's NPI fails the check digit (Luhn with 80840)",
-                    ids,
-                )
-            )
-        if len(user.display_name.split()) < 2:
-            problems.append(
-                Problem("users", uid, "name", "the specialist needs a first and last name", ids)
-            )
-        problems.extend(_overlaps(group))
+        ids = tuple(e.id for e in group)
+        for check, msg in _specialist_problems(user):
+            problems.append(Problem("users", uid, check, msg, ids))
+        problems += _overlaps(group)
+    return problems
 
-    # -- each service ---------------------------------------------------------------------
-    units: dict[str, int] = {}
-    rules: dict[str, RoundingRule] = {}
+
+def _service_checks(
+    encs: list[Encounter], data: BillingData, today: date, rules_by_id: dict[str, PayerRules]
+) -> list[Problem]:
+    """Each service against the code tables, its payer's rules, dates and consent."""
+    problems: list[Problem] = []
     for e in encs:
         payer = data.payers.get(payer_of(e, data.participants))
-        for check, msg in _service_problems(e, payer, data.codes):
+        rules = rules_by_id.get(payer.id) if payer is not None else None
+        for check, msg in _service_problems(e, payer, data.codes, rules, today):
             problems.append(Problem("encounters", e.id, check, msg, (e.id,), e.service_date))
-        if payer is None:
-            continue
-        minutes = e.minutes
-        if minutes <= 0:
-            continue  # reported above
-        if payer.unit_minutes > 0:
-            rule = rules.get(payer.id) or rules.setdefault(payer.id, RoundingRule.for_payer(payer))
-            u = rule.units(minutes)
-        else:
-            u = 0
-        units[e.id] = u
-        if u < 1:
-            problems.append(
-                Problem(
-                    "encounters",
-                    e.id,
-                    "units",
-                    "the service is too short for one unit under the payer's rounding rule",
-                    (e.id,),
-                    e.service_date,
-                )
-            )
-        if (
-            payer.timely_filing_days > 0
-            and e.service_date + timedelta(days=payer.timely_filing_days) < today
-        ):
-            problems.append(
-                Problem(
-                    "encounters",
-                    e.id,
-                    "timely-filing",
-                    f"past the payer's timely filing limit ({payer.timely_filing_days} days)",
-                    (e.id,),
-                    e.service_date,
-                )
-            )
-        if payer.requires_consent:
-            consents = data.consents.get(e.participant_id, [])
-            if not any(
-                c.kind is not ConsentKind.TELEHEALTH and c.in_force(e.service_date)
-                for c in consents
-            ):
-                problems.append(
-                    Problem(
-                        "participants",
-                        e.participant_id,
-                        "consent",
-                        "the payer requires a consent in force on the service date; none is",
-                        (e.id,),
-                        e.service_date,
-                    )
-                )
-    problems.extend(_daily_limits(encs, units, data))
+        if payer is not None and e.minutes > 0:
+            problems += _payer_date_problems(e, payer, data, today)
+    return problems
 
-    out.problems = _merge(problems)
-    blocked = out.blocked_ids
-    for e in encs:
-        if e.id in blocked:
-            continue
-        payer = data.payers[payer_of(e, data.participants)]
-        out.lines.append(
-            ServiceLine(
-                encounter_id=e.id,
-                participant_id=e.participant_id,
-                specialist_id=e.specialist_id,
-                payer_id=payer.id,
-                service_date=e.service_date,
-                start_minute=_minute(e),
-                minutes=e.minutes,
-                units=units[e.id],
-                rate_cents=payer.rate_cents_per_unit,
-                procedure=e.service_code.upper(),
-                modifiers=tuple(m.upper() for m in e.modifiers),
-                place_of_service=e.place_of_service,
-            )
-        )
+
+def _whole_days(problems: list[Problem], day_groups: list[list[Encounter]]) -> list[Problem]:
+    """Under a day-total rule a day is billed whole or not at all."""
+    blocked = {i for p in problems for i in p.encounter_ids}
+    msg = "another service of this day is held back; the payer's day-total rule bills them together"
+    out: list[Problem] = []
+    for group in day_groups:
+        if any(e.id in blocked for e in group):
+            out += [
+                Problem("encounters", e.id, "day-total", msg, (e.id,), e.service_date)
+                for e in group
+                if e.id not in blocked
+            ]
     return out
 
 
-def _person_problems(p: Participant) -> Iterable[tuple[str, str]]:
+def service_line(e: Encounter, payer: Payer, units: int, day_total: bool = False) -> ServiceLine:
+    """The claim line of one checked service."""
+    return ServiceLine(
+        encounter_id=e.id,
+        participant_id=e.participant_id,
+        specialist_id=e.specialist_id,
+        payer_id=payer.id,
+        service_date=e.service_date,
+        start_minute=_minute(e),
+        minutes=e.minutes,
+        units=units,
+        day_total=day_total,
+        rate_cents=payer.rate_cents_per_unit,
+        procedure=e.service_code.upper(),
+        modifiers=tuple(m.upper() for m in e.modifiers),
+        place_of_service=e.place_of_service,
+    )
+
+
+def rebuild_lines(data: BillingData, encounters: list[Encounter]) -> list[ServiceLine]:
+    """The service lines of services already billed (e.g. a submitted batch being
+    voided), with units by the same rules as the export, without the checks: for a
+    void (8) or replacement (7) claim file. ``data.encounters`` is not read."""
+    encs = sorted(encounters, key=lambda e: (e.service_date, _minute(e), e.id))
+    rules: dict[str, PayerRules] = {}
+    for e in encs:
+        payer = data.payers.get(payer_of(e, data.participants))
+        if payer is None:
+            raise ValueError("a billed service has no payer in this vault")
+        if payer.id not in rules:
+            rules[payer.id] = rules_for_payer(data.codes, payer)
+    units, _problems, _days = _units(encs, data, rules)
+    out = []
+    for e in encs:
+        payer = data.payers[payer_of(e, data.participants)]
+        out.append(service_line(e, payer, units.get(e.id, 0), rules[payer.id].day_total))
+    return out
+
+
+def _person_problems(p: Participant, sets: CodeSets) -> Iterable[tuple[str, str]]:
     if not p.medicaid_id.strip():
         yield "medicaid-id", "the person has no Medicaid ID"
     elif medicaid_id_problem(p.medicaid_id):
@@ -365,13 +364,49 @@ def _person_problems(p: Participant) -> Iterable[tuple[str, str]]:
         yield "icd10", "a diagnosis is not a well-formed ICD-10-CM code"
     elif len(p.diagnoses) > MAX_DIAGNOSES:
         yield "icd10", f"a claim holds at most {MAX_DIAGNOSES} diagnosis codes"
+    elif not all(sets.icd10_billable(c) for c in p.diagnoses):
+        yield (
+            "icd10",
+            "a diagnosis is not a billable ICD-10-CM code "
+            f"({sets.icd10cm_version}); a category such as F11 needs its full code",
+        )
     if p.date_of_birth is None:
         yield "birth-date", "the person's date of birth is missing (the claim needs it)"
+    if p.state.strip() and p.state.strip().upper() not in sets.states:
+        yield "state", "the person's state is not a USPS state code"
+    if str(getattr(p, "address_line1", "") or "").strip():  # structured address fields
+        zip_digits = "".join(c for c in str(getattr(p, "zip_code", "") or "") if c.isdigit())
+        if len(zip_digits) not in (5, 9) or not str(getattr(p, "city", "") or "").strip():
+            yield "address", "the person's address needs a city and a 5- or 9-digit ZIP code"
     if not p.first_name.strip() or not p.last_name.strip():
         yield "name", "the person needs a first and last name on the claim"
+    else:
+        for value, what in ((p.last_name, "last name"), (p.first_name, "first name")):
+            msg = name_problem(value, f"person's {what}")
+            if msg:
+                yield "name", msg
 
 
-def _service_problems(e: Encounter, payer, codes: CodeTables) -> Iterable[tuple[str, str]]:
+def _specialist_problems(user: User) -> Iterable[tuple[str, str]]:
+    if not user.npi:
+        yield "npi", "the specialist has no NPI (rendering provider)"
+    elif not npi_is_valid(user.npi):
+        yield "npi", "the specialist's NPI fails the check digit (Luhn with 80840)"
+    last, first = specialist_name(user)
+    if not last.strip() or not first.strip():
+        yield "name", "the specialist needs a first and last name"
+        return
+    for value, what in ((last, "last name"), (first, "first name")):
+        msg = name_problem(value, f"specialist's {what}")
+        if msg:
+            yield "name", msg
+
+
+def _service_problems(
+    e: Encounter, payer, codes: CodeTables, rules: PayerRules | None, today: date
+) -> Iterable[tuple[str, str]]:
+    if e.service_date > today:
+        yield "service-date", "the service date is in the future"
     if e.start_time is None or e.end_time is None or e.minutes <= 0:
         yield "times", "the service has no start and end time"
     if e.service_code.upper() not in codes.hcpcs:
@@ -379,6 +414,8 @@ def _service_problems(e: Encounter, payer, codes: CodeTables) -> Iterable[tuple[
     mods = [m.upper() for m in e.modifiers]
     if len(mods) > 4:
         yield "modifier", "a service line holds at most four modifiers"
+    if len(set(mods)) < len(mods):
+        yield "modifier", "a modifier is listed twice"
     for m in mods:
         if m not in codes.modifiers:
             yield "modifier", "a modifier is not in the modifier code table"
@@ -399,6 +436,126 @@ def _service_problems(e: Encounter, payer, codes: CodeTables) -> Iterable[tuple[
             + ", ".join(sorted(codes.group_modifiers))
             + ")",
         )
+    if rules is not None:
+        for msg in telehealth_problems(e.modality, e.place_of_service, set(mods), rules):
+            yield "telehealth", msg
+
+
+def telehealth_problems(
+    modality: Modality, pos: str, mods: set[str], rules: PayerRules
+) -> list[str]:
+    """Place of service x modality x modifier under a payer's rules (codes.PayerRules)."""
+    out: list[str] = []
+    remote = modality is not Modality.IN_PERSON
+    tele_pos = pos in rules.telehealth_places
+    tele_mods = mods & (rules.video_modifiers | rules.audio_modifiers)
+    places = ", ".join(sorted(rules.telehealth_places))
+    if not remote and tele_pos:
+        out.append(f"an in-person service cannot use a telehealth place of service ({places})")
+    if not remote and tele_mods:
+        out.append("an in-person service cannot carry a telehealth modifier")
+    if remote and not tele_pos and rules.telehealth_needs_telehealth_place:
+        out.append(f"a telehealth service needs a telehealth place of service ({places})")
+    if modality is Modality.AUDIO and mods & rules.video_modifiers:
+        audio = ", ".join(sorted(rules.audio_modifiers)) or "the audio-only modifier"
+        out.append(f"an audio-only service cannot be coded as audio-video; use {audio}")
+    if modality is Modality.VIDEO and mods & rules.audio_modifiers:
+        out.append("an audio-and-video service cannot carry the audio-only modifier")
+    if remote and rules.telehealth_modifier_required:
+        wanted = rules.audio_modifiers if modality is Modality.AUDIO else rules.video_modifiers
+        if wanted and not mods & wanted:
+            out.append(
+                "the payer requires a telehealth modifier (" + ", ".join(sorted(wanted)) + ")"
+            )
+    return out
+
+
+def _payer_date_problems(
+    e: Encounter, payer: Payer, data: BillingData, today: date
+) -> list[Problem]:
+    """Timely filing and a required consent."""
+    out: list[Problem] = []
+    late = e.service_date + timedelta(days=payer.timely_filing_days) < today
+    if payer.timely_filing_days > 0 and late:
+        out.append(
+            Problem(
+                "encounters",
+                e.id,
+                "timely-filing",
+                f"past the payer's timely filing limit ({payer.timely_filing_days} days)",
+                (e.id,),
+                e.service_date,
+            )
+        )
+    if payer.requires_consent:
+        consents = data.consents.get(e.participant_id, [])
+        if not any(
+            c.kind is not ConsentKind.TELEHEALTH and c.in_force(e.service_date) for c in consents
+        ):
+            out.append(
+                Problem(
+                    "participants",
+                    e.participant_id,
+                    "consent",
+                    "the payer requires a consent in force on the service date; none is",
+                    (e.id,),
+                    e.service_date,
+                )
+            )
+    return out
+
+
+def _units(
+    encs: list[Encounter], data: BillingData, rules: dict[str, PayerRules]
+) -> tuple[dict[str, int], list[Problem], list[list[Encounter]]]:
+    """Units per service. Per service: the payer's rounding rule over its minutes.
+    Under a day-total rule: the services of one person, specialist, day, code,
+    modifiers and place are added up, the rule gives the day's units, and each
+    service gets the units its minutes add to the running total (so the units add
+    up to the day's; a service can get 0 when an earlier one already earned it)."""
+    units: dict[str, int] = {}
+    problems: list[Problem] = []
+    days: dict[tuple, list[Encounter]] = defaultdict(list)
+    rounding: dict[str, RoundingRule] = {}
+    for e in encs:
+        payer = data.payers.get(payer_of(e, data.participants))
+        if payer is None or e.minutes <= 0:
+            continue
+        if payer.unit_minutes < 1:
+            units[e.id] = 0
+            days[("one", e.id)].append(e)
+            continue
+        if rules[payer.id].day_total:
+            mods = tuple(m.upper() for m in e.modifiers)
+            key = (payer.id, e.participant_id, e.specialist_id, e.service_date,
+                   e.service_code.upper(), mods, e.place_of_service)  # fmt: skip
+        else:
+            key = ("one", e.id)
+        days[key].append(e)
+    for key, items in days.items():
+        payer = data.payers[payer_of(items[0], data.participants)]
+        if payer.unit_minutes < 1:
+            total = 0
+        else:
+            rule = rounding.get(payer.id) or rounding.setdefault(
+                payer.id, RoundingRule.for_payer(payer)
+            )
+            total = run = 0
+            for e in items:  # in service order (the services are sorted)
+                before = rule.units(run)
+                run += e.minutes
+                units[e.id] = rule.units(run) - before
+            total = rule.units(run)
+        if total < 1:
+            msg = (
+                "the service is too short for one unit under the payer's rounding rule"
+                if key[0] == "one"
+                else "the day's services add up to less than one unit under the payer's rule"
+            )
+            for e in items:
+                problems.append(Problem("encounters", e.id, "units", msg, (e.id,), e.service_date))
+    day_groups = [items for key, items in days.items() if key[0] != "one" and len(items) > 1]
+    return units, problems, day_groups
 
 
 def _overlaps(group: list[Encounter]) -> list[Problem]:
@@ -437,6 +594,30 @@ def _overlaps(group: list[Encounter]) -> list[Problem]:
                     day,
                 )
             )
+    return out
+
+
+def _person_overlaps(encs: list[Encounter]) -> list[Problem]:
+    """One person served by two specialists at overlapping times: at most one of
+    them can have served the person then (both are flagged)."""
+    out: list[Problem] = []
+    by_day: dict[tuple[str, date], list[tuple[int, int, Encounter]]] = defaultdict(list)
+    for e in encs:
+        if e.start_time and e.end_time and e.minutes > 0:
+            by_day[(e.participant_id, e.service_date)].append((_minute(e), e.minutes, e))
+    for (_pid, day), items in by_day.items():
+        if len(items) < 2:
+            continue
+        items.sort(key=lambda t: (t[0], t[2].id))
+        flagged: set[str] = set()
+        for i, (a0, a_len, a) in enumerate(items):
+            for b0, _b_len, b in items[i + 1 :]:
+                if b0 >= a0 + a_len:
+                    break
+                if a.specialist_id != b.specialist_id:
+                    flagged |= {a.id, b.id}
+        msg = "another specialist served the same person at an overlapping time"
+        out += [Problem("encounters", i, "person-overlap", msg, (i,), day) for i in sorted(flagged)]
     return out
 
 

@@ -8,7 +8,10 @@ Messages name the setting and what is expected, never a value.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from app.billing.codes import code_sets
 from app.domain.records import BillingProvider, Payer
 from app.domain.validation import MODIFIER_RE, npi_is_valid
 
@@ -19,6 +22,25 @@ STATE_RE = re.compile(r"^[A-Z]{2}\Z")
 ID_RE = re.compile(r"^[A-Za-z0-9]{2,15}\Z")  # ISA06/ISA08: up to 15 characters
 PHONE_RE = re.compile(r"^[0-9]{10}\Z")
 FILING_CODES = frozenset({"MC", "CI", "MB", "HM", "11", "ZZ"})
+# The agency's time zone dates the files (ISA09/10, GS04/05, BHT04/05) and the PDF.
+# A BillingProvider.time_zone field is used when the record has one.
+DEFAULT_TIME_ZONE = "America/Chicago"
+
+
+def agency_zone(provider: BillingProvider | None) -> ZoneInfo:
+    """The agency's time zone (IANA name), America/Chicago when none or unknown."""
+    name = str(getattr(provider, "time_zone", "") or "").strip() or DEFAULT_TIME_ZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TIME_ZONE)
+
+
+def agency_time(moment: datetime, provider: BillingProvider | None) -> datetime:
+    """``moment`` (UTC when naive) in the agency's time zone."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(agency_zone(provider))
 
 
 def digits(value: str) -> str:
@@ -40,14 +62,20 @@ def provider_problems(p: BillingProvider | None) -> list[str]:
         out.append("the taxonomy code must be 10 characters ending in X, e.g. 175T00000X")
     if not p.address_line1.strip() or not p.city.strip():
         out.append("the agency's street address and city are needed")
-    if not STATE_RE.match(p.state.strip()):
-        out.append("the agency's state must be a two-letter code")
+    if p.state.strip().upper() not in code_sets().states:
+        out.append("the agency's state must be a USPS state code")
     if not ZIP9_RE.match(p.zip_code.strip()):
         out.append("the agency's ZIP code must be ZIP+4 (9 digits)")
     if not ID_RE.match(p.submitter_id.strip()):
         out.append("the submitter id (assigned by the state) must be 2 to 15 letters or digits")
     if not p.contact_name.strip() or not PHONE_RE.match(digits(p.contact_phone)):
         out.append("a billing contact name and a 10-digit phone number are needed")
+    zone = str(getattr(p, "time_zone", "") or "").strip()
+    if zone:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            out.append("the agency's time zone is not a known zone name (e.g. America/Chicago)")
     return out
 
 

@@ -4,9 +4,16 @@ participant, with units and amounts, and a signature line.
 Page one starts with the batch (payer, period, control number, file mode, who
 and when) and one totals sentence ("Totals: N claims, N service lines, N units,
 $X") that agrees with the 837P and the CSV; then a table per specialist and a
-table per participant (each with a total row), the files written, and lines for
+table per participant (each with a total row), the services of the period held back
+from this payer's file with the reason for each, the files written, and lines for
 the preparer's and reviewer's signatures. Every page says it holds protected
 health information.
+
+The header names the payer id (2010BB NM1*PR) and receiver id (ISA08, 1000B)
+the file is addressed to, and the export time in the agency's time zone. A
+re-bill (``replaces``: the voided batch it takes the place of) says so at the
+top, and its certification says the services were billed before in that voided
+batch instead of certifying that they "have not been billed before".
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from datetime import date, datetime
 from typing import BinaryIO
 from xml.sax.saxutils import escape
 
+from anyascii import anyascii
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import getSampleStyleSheet
@@ -33,7 +41,27 @@ from reportlab.platypus import (
 )
 
 from app.billing.claims import Claim
+from app.billing.preflight import BillingData, Preflight, payer_of
+from app.billing.settings import agency_time
 from app.domain.records import BillingProvider, Participant, Payer, User
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """A service of the period that this file does not bill, and why."""
+
+    service: str  # e.g. "2026-10-03 09:00 · O'Sheel, Brannagh" (the PDF holds PHI anyway)
+    reason: str
+
+
+@dataclass(frozen=True)
+class Replaces:
+    """The voided batch a re-bill takes the place of."""
+
+    batch_id: str
+    control: int
+    voided_on: date | None = None
+    reason: str = ""
 
 
 @dataclass
@@ -62,7 +90,7 @@ def _cell(value: str) -> str:
             out.append(ch)
         except UnicodeEncodeError:
             base = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
-            out.append(base or "?")
+            out.append(base or anyascii(ch) or "?")
     return "".join(out)
 
 
@@ -80,7 +108,12 @@ def write_summary(
     participants: dict[str, Participant],
     specialists: dict[str, User],
     files: list[str],
+    held_back: Iterable[HeldBack] | None = None,
+    replaces: Replaces | None = None,
 ) -> None:
+    """Write the summary. ``held_back``: the period's services kept out of this
+    file (``held_back_services``; None: the section is left out, as the caller
+    did not say); ``replaces``: set on a re-bill of a voided batch."""
     per_spec: dict[str, _Row] = defaultdict(_Row)
     per_person: dict[str, _Row] = defaultdict(_Row)
     total = _Row()
@@ -95,24 +128,9 @@ def write_summary(
 
     styles = getSampleStyleSheet()
     body = styles["BodyText"]
-    story: list = [
-        Paragraph(_pdf_text(f"Billing summary: {payer.name}"), styles["Title"]),
-        _info_table(
-            [
-                ("Agency", f"{provider.name} (NPI {provider.npi}, tax id {provider.tax_id})"),
-                ("Services from", f"{period[0].isoformat()} to {period[1].isoformat()}"),
-                ("Batch", batch_id),
-                (
-                    "Interchange control",
-                    f"{control:09d} ({'production' if payer.usage_indicator == 'P' else 'test'}"
-                    " file)",
-                ),
-                (
-                    "Exported",
-                    f"{created_at.strftime('%Y-%m-%d %H:%M UTC')} by {created_by}",
-                ),
-            ]
-        ),
+    story: list = _header(styles, batch_id, control, period, created_at, created_by,
+                          provider, payer, replaces)  # fmt: skip
+    story += [
         Spacer(1, 8),
         Paragraph(
             f"<b>Totals: {total.claims} claims, {total.lines} service lines, "
@@ -147,38 +165,14 @@ def write_summary(
     story.append(
         _table(rows, [2.6 * inch, 1.1 * inch, 0.7 * inch, 0.7 * inch, 0.7 * inch, 1.0 * inch])
     )
+    if held_back is not None:
+        story += _held_back_story(list(held_back), styles)
     story += [
         Spacer(1, 10),
         Paragraph("Files", styles["Heading2"]),
         *[Paragraph(_pdf_text(f), body) for f in files],
         Spacer(1, 24),
-        KeepTogether(
-            [
-                Paragraph(
-                    "I certify that the services listed were provided as documented in the "
-                    "approved service notes and have not been billed before.",
-                    body,
-                ),
-                Spacer(1, 28),
-                Table(
-                    [
-                        ["Prepared by (signature)", "", "Date", ""],
-                        ["Reviewed by (signature)", "", "Date", ""],
-                    ],
-                    colWidths=[1.8 * inch, 2.6 * inch, 0.6 * inch, 1.4 * inch],
-                    rowHeights=[30, 30],
-                    hAlign="LEFT",
-                    style=TableStyle(
-                        [
-                            ("LINEBELOW", (1, 0), (1, -1), 0.8, colors.black),
-                            ("LINEBELOW", (3, 0), (3, -1), 0.8, colors.black),
-                            ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-                            ("FONTSIZE", (0, 0), (-1, -1), 9),
-                        ]
-                    ),
-                ),
-            ]
-        ),
+        _signature(replaces, body),
     ]
 
     def footer(canvas, doc) -> None:
@@ -204,6 +198,118 @@ def write_summary(
         author="PeerTrail",
     )
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
+
+
+def _header(styles, batch_id: str, control: int, period: tuple[date, date],
+            created_at: datetime, created_by: str, provider: BillingProvider, payer: Payer,
+            replaces: Replaces | None) -> list:  # fmt: skip
+    """The title, the re-bill line and the table of what the batch is."""
+    local = agency_time(created_at, provider)
+    story: list = [
+        Paragraph(_pdf_text(f"Billing summary: {payer.name}"), styles["Title"]),
+    ]
+    if replaces is not None:
+        voided = f", voided {replaces.voided_on.isoformat()}" if replaces.voided_on else ""
+        why = f" ({replaces.reason})" if replaces.reason else ""
+        story.append(
+            Paragraph(
+                _pdf_text(
+                    f"RE-BILL: replaces voided batch {replaces.batch_id} (interchange control "
+                    f"{replaces.control:09d}{voided}){why}."
+                ),
+                styles["Heading3"],
+            )
+        )
+    story += [
+        _info_table(
+            [
+                ("Agency", f"{provider.name} (NPI {provider.npi}, tax id {provider.tax_id})"),
+                ("Payer", f"{payer.name} (payer id {payer.payer_id})"),
+                (
+                    "Sent to",
+                    f"{payer.receiver_name or payer.name} (receiver id {payer.receiver_id})",
+                ),
+                ("Services from", f"{period[0].isoformat()} to {period[1].isoformat()}"),
+                ("Batch", batch_id),
+                (
+                    "Interchange control",
+                    f"{control:09d} ({'production' if payer.usage_indicator == 'P' else 'test'}"
+                    " file)",
+                ),
+                (
+                    "Exported",
+                    f"{local.strftime('%Y-%m-%d %H:%M')} {local.tzname()} by {created_by}",
+                ),
+            ]
+        )
+    ]
+    return story
+
+
+def _signature(replaces: Replaces | None, body) -> KeepTogether:
+    """The certification sentence and the signature lines, kept on one page."""
+    return KeepTogether(
+        [
+            Paragraph(_pdf_text(certification(replaces)), body),
+            Spacer(1, 28),
+            Table(
+                [
+                    ["Prepared by (signature)", "", "Date", ""],
+                    ["Reviewed by (signature)", "", "Date", ""],
+                ],
+                colWidths=[1.8 * inch, 2.6 * inch, 0.6 * inch, 1.4 * inch],
+                rowHeights=[30, 30],
+                hAlign="LEFT",
+                style=TableStyle(
+                    [
+                        ("LINEBELOW", (1, 0), (1, -1), 0.8, colors.black),
+                        ("LINEBELOW", (3, 0), (3, -1), 0.8, colors.black),
+                        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                        ("FONTSIZE", (0, 0), (-1, -1), 9),
+                    ]
+                ),
+            ),
+        ]
+    )
+
+
+def certification(replaces: Replaces | None) -> str:
+    """The sentence above the signature lines."""
+    if replaces is None:
+        return (
+            "I certify that the services listed were provided as documented in the "
+            "approved service notes and have not been billed before."
+        )
+    return (
+        "I certify that the services listed were provided as documented in the approved "
+        f"service notes. They were billed before in batch {replaces.batch_id} "
+        f"(interchange control {replaces.control:09d}), which is void; this file bills "
+        "them again in its place."
+    )
+
+
+def _held_back_story(held: list[HeldBack], styles) -> list:
+    head = Paragraph(f"Services held back ({len(held)})", styles["Heading2"])
+    if not held:
+        none = "Every service of the period for this payer is in this file."
+        return [Spacer(1, 10), head, Paragraph(none, styles["BodyText"])]
+    rows = [["Service", "Why it is not in this file"]]
+    cell = styles["BodyText"].clone("held", fontSize=8, leading=9.5)
+    rows += [[Paragraph(_pdf_text(h.service), cell), Paragraph(_pdf_text(h.reason), cell)]
+             for h in held]  # fmt: skip
+    t = Table(rows, colWidths=[2.6 * inch, 4.2 * inch], repeatRows=1, hAlign="LEFT")
+    t.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("FONTSIZE", (0, 0), (-1, 0), 8.5),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f2f4f7")]),
+            ]
+        )
+    )
+    return [Spacer(1, 10), head, t]
 
 
 def _info_table(pairs: list[tuple[str, str]]) -> Table:
@@ -248,3 +354,27 @@ def _table(rows: list[list[str]], widths: list[float]) -> Table:
         )
     )
     return t
+
+
+def held_back_services(pf: Preflight, data: BillingData, payer_id: str) -> list[HeldBack]:
+    """The period's services the pre-flight kept out, for one payer's summary (by
+    its record id): those billed to that payer, and those with no payer at all.
+    One row per service, its reasons joined, in date and time order."""
+    reasons: dict[str, list[str]] = defaultdict(list)
+    for p in pf.problems:
+        for eid in p.encounter_ids:
+            if p.message not in reasons[eid]:
+                reasons[eid].append(p.message)
+    out: list[tuple[tuple, HeldBack]] = []
+    for e in data.encounters:
+        if e.id not in reasons:
+            continue
+        owner = payer_of(e, data.participants)
+        if owner != payer_id and owner in data.payers:
+            continue
+        person = data.participants.get(e.participant_id)
+        who = f"{person.last_name}, {person.first_name}" if person else "person not in vault"
+        when = e.start_time.strftime("%H:%M") if e.start_time else "--:--"
+        label = f"{e.service_date.isoformat()} {when} · {who}"
+        out.append(((e.service_date, when, e.id), HeldBack(label, "; ".join(reasons[e.id]))))
+    return [h for _k, h in sorted(out, key=lambda t: t[0])]

@@ -13,14 +13,26 @@ transaction set (ST/SE) for one payer:
 The interchange control number (ISA13/IEA02) is the batch's; GS06/GE02 is the
 same number and ST02/SE02 its last digits, so a file's numbers always match and
 grow from export to export. Text is upper case ASCII with the separators
-(* : ^ ~) taken out, so names with apostrophes, hyphens or accents are safe.
-Every claim passes :func:`claims.claim_problems` before it is written.
+(* : ^ ~) taken out (names.x12_text: accents stripped, Cyrillic and Greek
+transliterated). Every claim passes :func:`claims.claim_problems` before it is
+written. Content rules (docs/BILLING.md, "What the 837P says"):
+
+* ISA09/10, GS04/05 and BHT04/05 are the agency's local date and time
+  (settings.agency_time, America/Chicago unless the agency says otherwise).
+* 2010BA N3/N4: the participant's structured address fields (address_line1,
+  address_line2, city, state, zip_code) when the record has them and they are
+  complete; else the free-text address when it parses as "street, city, ST zip".
+* DMG03: the participant's administrative sex (F, M) when the record has it, else U.
+* 2310B NM1*82: names.specialist_name (first/last fields, else the display name
+  without credentials, surname particles kept); PRV*PE: the specialist's own
+  taxonomy when the user record has one, else the agency's.
+* CLM05-3 is the claim's frequency (1, or 7/8 for a replacement/void, with
+  REF*F8 naming the original claim; see claims.resubmitted).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -31,29 +43,19 @@ from app.billing.claims import (
     ClaimRejected,
     claim_problems,
 )
+from app.billing.names import specialist_name, split_display_name, x12_text
 from app.billing.preflight import claim_member_id
-from app.billing.settings import digits
+from app.billing.settings import TAXONOMY_RE, agency_time, digits
 from app.domain.records import BillingProvider, Participant, Payer, User
 
 ELEMENT, COMPONENT, REPETITION, SEGMENT = "*", ":", "^", "~"
 VERSION = "005010X222A1"
-_TRANSLIT = str.maketrans(
-    {"Ø": "O", "ø": "o", "Æ": "AE", "æ": "ae", "ß": "SS", "Ł": "L", "ł": "l", "Đ": "D",
-     "đ": "d", "Þ": "TH", "þ": "th", "Œ": "OE", "œ": "oe", "’": "'", "‘": "'"}
-)  # fmt: skip
-_NOT_ALLOWED = re.compile(r"[^A-Z0-9 &'()+,\-./;?=#@!]")
 ADDRESS_RE = re.compile(
     r"^(?P<street>[^,]+),\s*(?P<city>[^,]+),\s*(?P<state>[A-Za-z]{2})\s+(?P<zip>[0-9]{5}(?:-?[0-9]{4})?)\s*\Z"
 )
 
 
-@lru_cache(maxsize=8192)  # the same names and settings recur on thousands of claims
-def text(value: str, max_len: int) -> str:
-    """Upper-case ASCII without X12 separators, spaces collapsed, cut to ``max_len``."""
-    s = unicodedata.normalize("NFKD", value.translate(_TRANSLIT))
-    s = "".join(c for c in s if not unicodedata.combining(c)).upper()
-    s = _NOT_ALLOWED.sub(" ", s)
-    return " ".join(s.split())[:max_len].strip()
+text = x12_text  # upper-case X12 basic characters (names.py)
 
 
 def amount(cents: int) -> str:
@@ -68,11 +70,32 @@ def _d8(day: date) -> str:
 
 
 def split_name(display_name: str) -> tuple[str, str]:
-    """(last, first) from "First Middle Last"."""
-    parts = display_name.split()
-    if len(parts) < 2:
-        return display_name, ""
-    return parts[-1], " ".join(parts[:-1])
+    """(last, first) from a display name (names.split_display_name)."""
+    return split_display_name(display_name)
+
+
+SEX_CODES = {"F": "F", "FEMALE": "F", "M": "M", "MALE": "M"}
+
+
+def sex_code(p: Participant) -> str:
+    """DMG03 from the participant's administrative sex when recorded, else U."""
+    raw = getattr(p, "administrative_sex", "") or getattr(p, "sex", "") or ""
+    return SEX_CODES.get(str(raw).strip().upper(), "U")
+
+
+def patient_address(p: Participant) -> tuple[str, str, str, str, str] | None:
+    """(line1, line2, city, state, zip) for 2010BA N3/N4, or None when unknown."""
+    line1 = str(getattr(p, "address_line1", "") or "").strip()
+    city = str(getattr(p, "city", "") or "").strip()
+    zip_code = digits(str(getattr(p, "zip_code", "") or ""))
+    state = p.state.strip().upper()
+    if line1 and city and len(state) == 2 and len(zip_code) in (5, 9):
+        line2 = str(getattr(p, "address_line2", "") or "").strip()
+        return line1, line2, city, state, zip_code
+    m = ADDRESS_RE.match(p.address.strip())
+    if m:
+        return m["street"], "", m["city"], m["state"].upper(), digits(m["zip"])
+    return None
 
 
 @dataclass(frozen=True)
@@ -115,12 +138,13 @@ def render_837p(ix: Interchange, check: bool = True) -> str:
     st02 = f"{ix.control % 10000:04d}"
     submitter = text(prov.submitter_id, 15)
     receiver = text(payer.receiver_id, 15)
-    d8 = ix.created.strftime("%Y%m%d")
-    hm = ix.created.strftime("%H%M")
+    local = agency_time(ix.created, prov)
+    d8 = local.strftime("%Y%m%d")
+    hm = local.strftime("%H%M")
     isa = ELEMENT.join(
         (
             "ISA", "00", " " * 10, "00", " " * 10, "ZZ", submitter.ljust(15), "ZZ",
-            receiver.ljust(15), ix.created.strftime("%y%m%d"), hm, REPETITION, "00501", ctrl,
+            receiver.ljust(15), local.strftime("%y%m%d"), hm, REPETITION, "00501", ctrl,
             "0", payer.usage_indicator, COMPONENT,
         )
     )  # fmt: skip
@@ -185,12 +209,13 @@ def _subscriber(s: _Segments, hl: int, p: Participant, payer: Payer) -> None:
         "MI",
         claim_member_id(p),
     )
-    m = ADDRESS_RE.match(p.address.strip())
-    if m:
-        s.add("N3", text(m["street"], 55))
-        s.add("N4", text(m["city"], 30), m["state"].upper(), digits(m["zip"]))
+    addr = patient_address(p)
+    if addr:
+        line1, line2, city, state, zip_code = addr
+        s.add("N3", text(line1, 55), text(line2, 55))
+        s.add("N4", text(city, 30), state, zip_code)
     dob: date = p.date_of_birth  # type: ignore[assignment]  # checked in pre-flight
-    s.add("DMG", "D8", dob.strftime("%Y%m%d"), "U")
+    s.add("DMG", "D8", dob.strftime("%Y%m%d"), sex_code(p))
     s.add("NM1", "PR", "2", text(payer.name, 60), "", "", "", "", "PI", text(payer.payer_id, 80))
 
 
@@ -202,19 +227,22 @@ def _claim(s: _Segments, c: Claim, specialist: User, prov: BillingProvider) -> N
         amount(c.charge_cents),
         "",
         "",
-        f"{pos}{COMPONENT}B{COMPONENT}1",
+        f"{pos}{COMPONENT}B{COMPONENT}{c.frequency}",
         "Y",
         "A",
         "Y",
         "Y",
     )
+    if c.frequency in ("7", "8"):
+        s.add("REF", "F8", text(c.original_reference, 50))
     s.add(
         "HI",
         *[f"{'ABK' if i == 0 else 'ABF'}{COMPONENT}{code}" for i, code in enumerate(c.diagnoses)],
     )
-    last, first = split_name(specialist.display_name)
+    last, first = specialist_name(specialist)
     s.add("NM1", "82", "1", text(last, 60), text(first, 35), "", "", "", "XX", specialist.npi)
-    s.add("PRV", "PE", "PXC", text(prov.taxonomy, 10))
+    taxonomy = str(getattr(specialist, "taxonomy", "") or "").strip().upper()
+    s.add("PRV", "PE", "PXC", text(taxonomy if TAXONOMY_RE.match(taxonomy) else prov.taxonomy, 10))
     for n, cl in enumerate(c.lines, 1):
         ln = cl.line
         proc = COMPONENT.join(("HC", ln.procedure, *ln.modifiers))
