@@ -4,7 +4,7 @@ package simple-icd-10-cm ships (not a hand-typed list).
 
     pip download --no-deps simple-icd-10-cm==1.5.0 -d /tmp/icd
     pip install /tmp/icd/simple_icd_10_cm-1.5.0-py3-none-any.whl
-    python tools/make_icd10cm_codes.py
+    python resources/codes/make_icd10cm_codes.py
 
 A code is billable when it has no children in the tabular list (categories and
 subcategories that have children are headers, e.g. F11 or Z99.8), counting the
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import simple_icd_10_cm as cm  # not a dependency of the app: only for this script
 
-OUT = Path(__file__).resolve().parent.parent / "resources" / "codes" / "icd10cm-billable.txt.gz"
+OUT = Path(__file__).resolve().parent / "icd10cm-billable.txt.gz"
 
 
 def main() -> None:
