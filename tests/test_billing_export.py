@@ -10,13 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from app.billing.service import (
-    BillingRefused,
-    ExportRequest,
-    export,
-    next_control,
-    void_batch,
-)
 from app.demo import fill_demo
 from app.domain.records import (
     BatchStatus,
@@ -25,6 +18,13 @@ from app.domain.records import (
     ConsentKind,
     NoteStatus,
     ServiceSetting,
+)
+from app.services.billing import (
+    BillingRefused,
+    ExportRequest,
+    export,
+    next_control,
+    void_batch,
 )
 from app.store.repositories import Repositories
 from tests.billing_world import TODAY, make_world, read_837, read_csv, read_pdf, service

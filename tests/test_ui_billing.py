@@ -11,12 +11,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.ui.billing.billing_dialog import BillingDialog, ProblemModel
 from app.ui.shell.app import load_style_sheet
+from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
-from app.ui.start.start import Session
 from tests.billing_world import TODAY, make_world, service
 from tests.x12check import pyx12_errors
 
@@ -45,7 +46,8 @@ def dialog(qtbot, world):
     session, _w = world
     QApplication.instance().setStyleSheet(load_style_sheet())
     tasks = TaskManager()
-    dlg = BillingDialog(tasks, session, today=TODAY)
+    owner = Repositories(session.store).users.get(session.store.user_id)
+    dlg = BillingDialog(AppContext(tasks, session, owner), today=TODAY)
     qtbot.addWidget(dlg)
     dlg.show()
     qtbot.waitUntil(lambda: not tasks.busy)

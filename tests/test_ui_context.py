@@ -4,6 +4,7 @@ after a lock, and the "what changed" broadcast that refreshes pages."""
 from __future__ import annotations
 
 from app.domain.records import Role
+from app.services.changes import Changed
 from app.ui.shell.context import Page
 from tests.helpers import add_person
 from tests.ui_support import ctx_repos, settle
@@ -46,13 +47,13 @@ def test_changed_refreshes_visible_pages_and_marks_hidden_ones_stale(qtbot, app_
     settle(qtbot, app_ctx)
     assert page.count == 0
     add_person(ctx_repos(app_ctx), "Wren", "Halvorsen")
-    app_ctx.changed({"goals"})
+    app_ctx.broadcast(Changed.of("goals"))
     assert page.refreshes == 1  # not a table it shows
-    app_ctx.changed({"participants"})
+    app_ctx.broadcast(Changed.of("participants"))
     settle(qtbot, app_ctx)
     assert page.count == 1
     page.hide()
-    app_ctx.changed({"participants"})
+    app_ctx.broadcast(Changed.of("participants"))
     assert page.refreshes == 2
     page.show()  # stale: refreshes when shown again
     settle(qtbot, app_ctx)
@@ -66,7 +67,7 @@ def test_results_after_deactivate_are_dropped(qtbot, app_ctx):
     app_ctx.deactivate()  # locked before the worker answered
     settle(qtbot, app_ctx)
     assert page.count == -1
-    app_ctx.changed({"participants"})
+    app_ctx.broadcast(Changed.of("participants"))
     assert page.refreshes == 1
 
 

@@ -28,11 +28,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from sync.protocol import DEFAULT_PORT
 from sync.server import auth, db
 from sync.server.tables import records
 
 OK, FAILED, USAGE, NOT_FOUND = 0, 1, 2, 4
-DEFAULT_PORT = 8443
 PASSWORD_ENV = "PEERTRAIL_USER_PASSWORD"
 DATABASE_URL_ENV = "PEERTRAIL_DATABASE_URL"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")

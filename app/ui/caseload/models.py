@@ -1,5 +1,5 @@
 """The caseload's table model and its filter. The model holds
-:class:`app.store.caseload_queries.CaseloadRow` values (a participant and the facts
+:class:`app.services.caseload.CaseloadRow` values (a participant and the facts
 that say whether they need attention) read on the database lane and handed over
 with :meth:`CaseloadModel.set_rows`; plain ``Participant`` records are accepted too
 (no attention facts). It never reads the store itself. Sorting and filtering (words,
@@ -22,7 +22,7 @@ from PySide6.QtCore import (
 
 from app.domain.attention import AttentionFacts, Reason
 from app.domain.records import Participant, ParticipantStatus
-from app.store.caseload_queries import CaseloadRow
+from app.services.caseload import CaseloadRow
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 COL_NAME = 0

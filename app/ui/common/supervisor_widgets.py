@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.store.supervisor_queries import TrailEntry
+from app.services.review import TrailEntry
 from app.ui.shell.theme import themed
 
 #: One colour per specialist: distinguishable, dark enough on white.

@@ -7,7 +7,7 @@ to open it). Travel with mileage, documentation, training / continuing education
 with evidence, supervision received and other work are typed in the form, which
 checks every field in place and keeps what was typed when something is wrong.
 A deleted entry is a tombstone. Everything is read and written on the database
-thread (app.store.hours_queries); the arithmetic is app.domain.hours.
+thread (app.services.hours); the arithmetic is app.domain.hours.
 
 Keyboard: Alt+Left / Alt+Right previous / next week, Alt+Home this week, Insert a
 new entry, Enter edits the selected entry (or opens its note), Delete removes it
@@ -42,15 +42,15 @@ from PySide6.QtWidgets import (
 from app.domain import hours
 from app.domain.hours import DAYS_IN_WEEK, format_hm, format_hours
 from app.domain.records import TimeCategory, TimeEntry
-from app.store import hours_queries
-from app.store.hours_queries import HoursSnapshot
+from app.services import hours as hours_service
+from app.services.failures import message_for
+from app.services.hours import HoursSnapshot
 from app.ui.common.columns import ColumnFitter
 from app.ui.hours.entry_editor import EntryEditor
 from app.ui.hours.hours_chart import HoursChart
 from app.ui.hours.models import EntriesModel, WeekModel, category_labels, short_date, week_title
 from app.ui.hours.progress_cards import AdvanceCard, CeCard
 from app.ui.shell.context import AppContext, Page
-from app.ui.start.start import message_for
 
 # -- the entry form --------------------------------------------------------------------------
 
@@ -333,7 +333,7 @@ class HoursPage(Page):
     def refresh(self) -> None:
         super().refresh()
         self.ctx.run(
-            hours_queries.load_hours,
+            hours_service.load_hours,
             self._show,
             self._load_failed,
             # ctx.user stands in for the user's record until a new laptop's first sync
@@ -569,7 +569,6 @@ class HoursPage(Page):
         self.week = hours.week_start(entry.entry_date)
         self._show_week_header()
         self._select_on_load = entry.id
-        self.ctx.changed({"time_entries"})
 
     def ask_delete(self) -> None:
         row = self._selected_row()
@@ -595,10 +594,9 @@ class HoursPage(Page):
 
         def done(_: object) -> None:
             self.ctx.status_message.emit(self.tr("Entry deleted."))
-            self.ctx.changed({"time_entries"})
 
         self.ctx.run(
-            hours_queries.delete_entry,
+            hours_service.delete_entry,
             done,
             lambda exc: self.ctx.status_message.emit(self.tr("Not deleted: ") + message_for(exc)),
             args=(entry_id, self.ctx.user.id),

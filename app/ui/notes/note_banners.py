@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 
 from app.domain import note_form
 from app.domain.records import Encounter, NoteStatus
-from app.store.note_queries import NoteBundle
+from app.services.notes import NoteBundle
 from app.ui.notes.note_widgets import STATUS_TEXT, FieldError, _when
 
 

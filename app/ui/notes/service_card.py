@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from app.domain import note_form
 from app.domain.note_form import format_clock_time, parse_clock_time
 from app.domain.records import Encounter, Modality, ServiceSetting
-from app.store.note_queries import NoteBundle
+from app.services.notes import NoteBundle
 from app.ui.notes.note_widgets import ROLE_GOAL_ID, FieldError
 
 

@@ -13,7 +13,7 @@ from PySide6.QtGui import QBrush, QFont
 
 from app.domain.attention import ConsentState, consent_state, consent_state_text
 from app.domain.records import Barc10, Consent, NoteStatus
-from app.store.records_queries import TimelineRow
+from app.services.records import TimelineRow
 from app.ui.shell.theme import themed
 
 AnyIndex = QModelIndex | QPersistentModelIndex

@@ -39,13 +39,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.lifecycle import NARRATIVE_FIELDS, NARRATIVE_LABELS
-from app.store import supervisor_queries as q
+from app.services import review
+from app.services.failures import message_for
 from app.ui.common.columns import ColumnFitter, measure_columns, read_only_table
 from app.ui.common.supervisor_widgets import AuditTrailDialog, PassphraseDialog, plural
 from app.ui.common.table_model import RowsTableModel
 from app.ui.shell.context import AppContext, Page
 from app.ui.shell.theme import dark_sheet, is_dark
-from app.ui.start.start import message_for
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -67,10 +67,10 @@ class QueueModel(RowsTableModel):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[q.QueueRow] = []
+        self._rows: list[review.QueueRow] = []
         self.today = date.today()
 
-    def set_rows(self, rows: list[q.QueueRow], today: date | None = None) -> None:
+    def set_rows(self, rows: list[review.QueueRow], today: date | None = None) -> None:
         self.beginResetModel()
         self._rows = list(rows)
         self.today = today or date.today()
@@ -79,10 +79,10 @@ class QueueModel(RowsTableModel):
     def clear(self) -> None:
         self.set_rows([])
 
-    def row(self, r: int) -> q.QueueRow:
+    def row(self, r: int) -> review.QueueRow:
         return self._rows[r]
 
-    def rows(self) -> list[q.QueueRow]:
+    def rows(self) -> list[review.QueueRow]:
         return list(self._rows)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -125,12 +125,12 @@ class QueueModel(RowsTableModel):
             return self.tr("Two review decisions met on this note: open it to see them.")
         return None
 
-    def waiting_days(self, r: q.QueueRow) -> int:
+    def waiting_days(self, r: review.QueueRow) -> int:
         if r.signed_at is None:
             return 0
         return max(0, (self.today - r.signed_at.date()).days)
 
-    def flag_text(self, r: q.QueueRow) -> str:
+    def flag_text(self, r: review.QueueRow) -> str:
         parts = []
         if r.conflict:
             parts.append(self.tr("Conflict"))
@@ -161,7 +161,7 @@ class QueueFilter(QSortFilterProxyModel):
         return not (self.participant_id and r.participant_id != self.participant_id)
 
 
-def note_html(rn: q.ReviewNote) -> str:
+def note_html(rn: review.ReviewNote) -> str:
     """The reading pane's document (every value escaped)."""
     n = rn.note
     e = html.escape
@@ -226,7 +226,7 @@ class ReviewPage(Page):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.setObjectName("reviewPage")
-        self.current: q.ReviewNote | None = None
+        self.current: review.ReviewNote | None = None
         self.dialog: PassphraseDialog | None = None
         self.trail_dialog: AuditTrailDialog | None = None
         self._pending: list[tuple[str, str]] = []
@@ -410,9 +410,9 @@ class ReviewPage(Page):
             self.model.clear()
             self._set_actions()
             return
-        self.ctx.run(q.review_queue, self._show_queue, self._failed)
+        self.ctx.run(review.review_queue, self._show_queue, self._failed)
 
-    def _show_queue(self, rows: list[q.QueueRow]) -> None:
+    def _show_queue(self, rows: list[review.QueueRow]) -> None:
         keep_spec = self.specialist_filter.currentData() or ""
         keep_part = self.participant_filter.currentData() or ""
         self.model.set_rows(rows)
@@ -483,7 +483,7 @@ class ReviewPage(Page):
     def _load(self, note_id: str) -> None:
         self.result_label.hide()
 
-        def done(rn: q.ReviewNote) -> None:
+        def done(rn: review.ReviewNote) -> None:
             self.current = rn
             self.reader.setHtml(note_html(rn))
             self.conflict_label.setText(rn.conflict)
@@ -491,7 +491,7 @@ class ReviewPage(Page):
             self.seen_button.setVisible(bool(rn.conflict))
             self._set_actions()
 
-        self.ctx.run(q.open_for_review, done, self._failed, args=(note_id,))
+        self.ctx.run(review.open_for_review, done, self._failed, args=(note_id,))
 
     def _set_actions(self) -> None:
         sup = self.ctx.is_supervisor
@@ -558,7 +558,7 @@ class ReviewPage(Page):
         vault = self.ctx.session.vault
         self.approve_button.setEnabled(False)
 
-        def done(result: q.BatchResult) -> None:
+        def done(result: review.BatchResult) -> None:
             n = len(result.approved)
             if result.refused:
                 why = "\n".join(f"• {reason}" for _id, reason in result.refused)
@@ -576,16 +576,14 @@ class ReviewPage(Page):
             else:
                 self._show_result("")
             self.ctx.status_message.emit(plural(self, n, "1 note approved", "{n} notes approved"))
-            if n:
-                self.ctx.changed({"encounters"})
-            else:
+            if not n:  # (approved notes are broadcast: the page refreshes)
                 self._set_actions()
 
         def failed(exc: BaseException) -> None:
             self._set_actions()
             self._show_result(message_for(exc))
 
-        self.ctx.run(q.approve, done, failed, args=(vault, passphrase, items))
+        self.ctx.run(review.approve, done, failed, args=(vault, passphrase, items))
 
     def return_current(self) -> None:
         rn = self.current
@@ -603,12 +601,11 @@ class ReviewPage(Page):
         def done(_note: Any) -> None:
             self.comment.clear()
             self.ctx.status_message.emit(self.tr("Note returned for revision"))
-            self.ctx.changed({"encounters"})
 
         def failed(exc: BaseException) -> None:
             self._show_result(message_for(exc))  # the comment stays as typed
 
-        self.ctx.run(q.return_for_revision, done, failed, args=(rn.note.id, comment))
+        self.ctx.run(review.return_for_revision, done, failed, args=(rn.note.id, comment))
 
     def _mark_seen(self) -> None:
         rn = self.current
@@ -616,18 +613,17 @@ class ReviewPage(Page):
             return
 
         def done(_n: int) -> None:
-            self.ctx.changed({"conflicts"})
             self._load(rn.note.id)
 
-        self.ctx.run(q.mark_conflict_seen, done, self._failed, args=(rn.note.id,))
+        self.ctx.run(review.mark_conflict_seen, done, self._failed, args=(rn.note.id,))
 
     def show_trail(self) -> None:
         rn = self.current
         if rn is None:
             return
 
-        def done(entries: list[q.TrailEntry]) -> None:
+        def done(entries: list[review.TrailEntry]) -> None:
             self.trail_dialog = AuditTrailDialog(entries, self)
             self.trail_dialog.open()
 
-        self.ctx.run(q.note_trail, done, self._failed, args=(rn.note.id,))
+        self.ctx.run(review.note_trail, done, self._failed, args=(rn.note.id,))

@@ -3,7 +3,7 @@
 :class:`SearchBox` is a line edit with a drop-down list of results grouped as
 People and Notes, each with the matching words highlighted. Typing restarts a
 short timer; when it fires the query runs on the database worker
-(app.store.search, the full-text index). At most one query is on the worker at
+(app.services.search over the full-text index). At most one query is on the worker at
 a time: while one runs, later keystrokes only note that the text changed, and
 when the answer comes back it is shown only if it answers the text now in the
 box — otherwise it is dropped and the newest text is asked for. So a fast typist
@@ -51,11 +51,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.store.repositories import Repositories
-from app.store.search import SearchHit, search
+from app.services.failures import message_for
+from app.services.search import SearchHit, find
 from app.ui.shell.context import AppContext
 from app.ui.shell.theme import themed
-from app.ui.start.start import message_for
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -71,9 +70,9 @@ def normalize(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def run_search(repos: Repositories, text: str) -> tuple[str, list[SearchHit]]:
+def run_search(repos: Any, text: str) -> tuple[str, list[SearchHit]]:
     """On the database worker: the hits for ``text``, with the text they answer."""
-    return text, search(repos.store, text, limit=LIMIT)
+    return text, find(repos, text, LIMIT)
 
 
 def snippet_html(snippet: str) -> str:

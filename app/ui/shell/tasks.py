@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
@@ -22,17 +21,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
+from app.services.failures import log_failure
+
 log = logging.getLogger(__name__)
 
 OnDone = Callable[[Any], None]
 OnError = Callable[[BaseException], None]
-
-
-def log_failure(what: str, exc: BaseException) -> None:
-    """Log where a task failed, without the exception's message: messages from the
-    database driver can quote values, and values may identify a person."""
-    frames = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("%s failed: %s\n%s", what, type(exc).__name__, frames)
 
 
 class TaskManager(QObject):

@@ -44,12 +44,12 @@ from PySide6.QtWidgets import (
 
 from app.domain.records import Modality, SupervisionFormat, SupervisionSession
 from app.domain.supervision import MAX_SESSION_MINUTES, TOPICS
-from app.store import supervisor_queries as q
+from app.services import supervision
+from app.services.failures import message_for
 from app.ui.common.columns import ColumnFitter, measure_columns, read_only_table
 from app.ui.common.supervisor_widgets import PassphraseDialog, plural
 from app.ui.common.table_model import RowsTableModel
 from app.ui.shell.context import AppContext, Page
-from app.ui.start.start import message_for
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -64,9 +64,9 @@ class SessionModel(RowsTableModel):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[q.SessionRow] = []
+        self._rows: list[supervision.SessionRow] = []
 
-    def set_rows(self, rows: list[q.SessionRow]) -> None:
+    def set_rows(self, rows: list[supervision.SessionRow]) -> None:
         self.beginResetModel()
         self._rows = list(rows)
         self.endResetModel()
@@ -74,7 +74,7 @@ class SessionModel(RowsTableModel):
     def clear(self) -> None:
         self.set_rows([])
 
-    def row(self, r: int) -> q.SessionRow:
+    def row(self, r: int) -> supervision.SessionRow:
         return self._rows[r]
 
     def find(self, session_id: str) -> int:
@@ -104,7 +104,7 @@ class SessionModel(RowsTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    def signed_text(self, row: q.SessionRow) -> str:
+    def signed_text(self, row: supervision.SessionRow) -> str:
         sig = row.signatures
         if not sig.supervisor:
             return self.tr("Not signed")
@@ -129,7 +129,7 @@ class SupervisionPage(Page):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.setObjectName("supervisionPage")
-        self.choices: q.SessionChoices | None = None
+        self.choices: supervision.SessionChoices | None = None
         self.editing: SupervisionSession | None = None
         self.dialog: PassphraseDialog | None = None
         self._selected_id = ""
@@ -386,10 +386,10 @@ class SupervisionPage(Page):
     def refresh(self) -> None:
         super().refresh()
         if self.supervising:
-            self.ctx.run(q.session_choices, self._show_choices, self._failed)
-        self.ctx.run(q.sessions, self._show_sessions, self._failed)
+            self.ctx.run(supervision.session_choices, self._show_choices, self._failed)
+        self.ctx.run(supervision.sessions, self._show_sessions, self._failed)
 
-    def _show_choices(self, choices: q.SessionChoices) -> None:
+    def _show_choices(self, choices: supervision.SessionChoices) -> None:
         self.choices = choices
         checked = set(self._checked(self.specialists))
         self.specialists.blockSignals(True)
@@ -408,7 +408,7 @@ class SupervisionPage(Page):
         else:
             self._refill_cases()
 
-    def _show_sessions(self, rows: list[q.SessionRow]) -> None:
+    def _show_sessions(self, rows: list[supervision.SessionRow]) -> None:
         self.model.set_rows(rows)
         self.fitter.set_natural(measure_columns(self.table))
         noun = plural(self, len(rows), "1 session", "{n} sessions")
@@ -437,7 +437,7 @@ class SupervisionPage(Page):
 
     # -- selection and the form -----------------------------------------------------------
 
-    def selected_row(self) -> q.SessionRow | None:
+    def selected_row(self) -> supervision.SessionRow | None:
         rows = self.table.selectionModel().selectedRows()
         return self.model.row(rows[0].row()) if rows else None
 
@@ -589,7 +589,6 @@ class SupervisionPage(Page):
             self.editing = saved
             self._selected_id = saved.id
             self.ctx.status_message.emit(self.tr("Session saved"))
-            self.ctx.changed({"supervision_sessions"})
 
         def failed(exc: BaseException) -> None:
             problems = getattr(exc, "problems", None)
@@ -603,7 +602,7 @@ class SupervisionPage(Page):
                 self.form_error.setText(message_for(exc))
                 self.form_error.show()
 
-        self.ctx.run(q.save_session, done, failed, args=(session,))
+        self.ctx.run(supervision.save_session, done, failed, args=(session,))
 
     # -- signing --------------------------------------------------------------------------
 
@@ -630,10 +629,9 @@ class SupervisionPage(Page):
 
         def done(_none: Any) -> None:
             self.ctx.status_message.emit(self.tr("Session signed"))
-            self.ctx.changed({"supervision_sessions", "time_entries"})
 
         def failed(exc: BaseException) -> None:
             self.form_error.setText(message_for(exc))
             self.form_error.show()
 
-        self.ctx.run(q.sign_session, done, failed, args=(vault, passphrase, session_id))
+        self.ctx.run(supervision.sign_session, done, failed, args=(vault, passphrase, session_id))

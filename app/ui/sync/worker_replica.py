@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from app.store.replica import StoreReplica
+from app.services.syncing import StoreReplica
 from app.ui.shell.context import AppContext
 from app.ui.sync.sync_state import SyncCancelled
 

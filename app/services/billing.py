@@ -1,4 +1,4 @@
-"""The billing export service: the one code path behind the Export button and
+"""Billing export: the one code path behind the Export button and
 ``python main.py export``.
 
 ``export(store, request)`` loads the period's services, runs the pre-flight
@@ -53,6 +53,7 @@ from app.domain.records import (
     Role,
     new_id,
 )
+from app.services.changes import NOTHING, Changed
 from app.store.db import Store, utcnow
 from app.store.errors import EXIT_USAGE, StoreError
 from app.store.repositories import Repositories
@@ -114,6 +115,14 @@ class ExportResult:
     @property
     def files(self) -> list[Path]:
         return [p for b in self.batches for p in b.paths]
+
+    @property
+    def changed(self) -> Changed:
+        """Written batches mark their services billed; nothing else changes the vault."""
+        if self.outcome != "written":
+            return NOTHING
+        ids = [b.batch.id for b in self.batches]
+        return Changed.of("encounters", "billing_batches", ids=ids)
 
 
 # -- who may bill --------------------------------------------------------------------
@@ -480,6 +489,17 @@ def void_batch(store: Store, batch_id: str, reason: str) -> BillingBatch:
         repos.billing_batches.update(after)  # type: ignore[arg-type]
         repos.encounters.unbill_many(still, batch_id, reason.strip())
     return after  # type: ignore[return-value]
+
+
+def export_with(
+    repos: Repositories, request: ExportRequest, progress: Progress | None = None
+) -> ExportResult:
+    """:func:`export` for a caller holding the repositories (the desktop's context)."""
+    return export(repos.store, request, progress)
+
+
+def payer_names(repos: Repositories) -> list[str]:
+    return sorted(p.name for p in repos.payers.list())
 
 
 def batches(store: Store) -> list[BillingBatch]:
