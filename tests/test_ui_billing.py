@@ -104,9 +104,16 @@ def test_export_needs_a_folder_and_confirmation_then_writes(qtbot, dialog, tmp_p
     assert dialog.confirm.isVisible() and "3 valid service(s) only" in dialog.confirm.text()
     dialog.confirm.setChecked(True)
     assert dialog.export_button.isEnabled()
+    broadcasts: list = []
+    dialog.ctx.changes.connect(broadcasts.append)
     with qtbot.waitSignal(dialog.exported):
         dialog.export_button.click()
     assert dialog.last_error == ""
+    # through the context: every page showing notes learns they were billed
+    [changed] = broadcasts
+    assert {"encounters", "billing_batches"} <= changed.tables
+    batch_ids = {b.id for b in dialog.ctx.session.repos.billing_batches.list()}
+    assert batch_ids and changed.ids == batch_ids
     files = sorted(out.iterdir())
     assert len(files) == 3 and "Exported 3 claim(s) in 1 batch(es)" in dialog.status.text()
     x12 = next(f for f in files if f.suffix == ".x12")
@@ -116,6 +123,7 @@ def test_export_needs_a_folder_and_confirmation_then_writes(qtbot, dialog, tmp_p
         dialog.check_button.click()
     assert "0 ready to bill" in dialog.summary.text()
     assert not dialog.export_button.isEnabled()
+    assert len(broadcasts) == 1  # a check changes nothing, so it tells no page
 
 
 def test_a_refused_export_says_why_and_writes_nothing(qtbot, dialog, tmp_path):

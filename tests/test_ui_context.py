@@ -75,3 +75,41 @@ def test_role_flags(app_ctx_for):
     assert not app_ctx_for(Role.SPECIALIST).is_supervisor
     sup = app_ctx_for(Role.SUPERVISOR)
     assert sup.is_supervisor and sup.can_bill
+
+
+def test_a_services_write_is_broadcast_after_on_done_and_its_value_handed_over(qtbot, app_ctx):
+    """The page names no table: the service's Done says what changed; the context
+    hands on_done the value first, then broadcasts (with the asking page as origin)."""
+    from app.domain.records import Participant
+    from app.services import records
+
+    page = CountPage(app_ctx)
+    qtbot.addWidget(page)
+    page.show()
+    settle(qtbot, app_ctx)
+    events: list = []
+    app_ctx.changes.connect(lambda c: events.append(("broadcast", c, app_ctx.origin)))
+    person = Participant(first_name="Wren", last_name="Halvorsen")
+
+    def done(outcome) -> None:
+        events.append(("done", outcome.saved.id, app_ctx.origin))
+
+    app_ctx.run(records.save_participant, done, args=(person, True, True), origin=page)
+    settle(qtbot, app_ctx)
+    assert [e[0] for e in events] == ["done", "broadcast"]
+    assert events[0][1] == person.id and events[0][2] is None
+    changed, origin = events[1][1], events[1][2]
+    assert changed == Changed.of("participants", ids=[person.id]) and origin is page
+    assert app_ctx.origin is None  # only during the broadcast
+    assert page.count == 1  # the page showing participants refreshed
+
+
+def test_a_read_or_a_write_that_changed_nothing_broadcasts_nothing(qtbot, app_ctx):
+    from app.services import team
+
+    seen: list = []
+    app_ctx.changes.connect(seen.append)
+    app_ctx.run(lambda repos: repos.participants.count(), seen.append)
+    app_ctx.run(team.set_overdue_days, seen.append, args=(5,))  # a setting, not a record
+    settle(qtbot, app_ctx)
+    assert seen == [0, 5]

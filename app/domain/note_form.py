@@ -23,6 +23,7 @@ from app.domain.records import (
     RoundingRuleName,
     ServiceSetting,
 )
+from app.domain.records import minutes_between as minutes_between  # for the editor
 from app.domain.units import RoundingRule
 from app.domain.validation import MODIFIER_RE
 
@@ -198,13 +199,6 @@ def format_clock_time(t: time | None) -> str:
         return ""
     hour = t.hour % 12 or 12
     return f"{hour}:{t.minute:02d} {'AM' if t.hour < 12 else 'PM'}"
-
-
-def minutes_between(start: time | None, end: time | None) -> int:
-    """Minutes from start to end on one day; 0 when either is missing or end is earlier."""
-    if start is None or end is None:
-        return 0
-    return max(0, (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute))
 
 
 @dataclass(frozen=True, slots=True)

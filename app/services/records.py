@@ -24,6 +24,7 @@ from app.domain.records import (
     NoteStatus,
     Participant,
     Payer,
+    minutes_between,
 )
 from app.paths import resource_path
 from app.services.caseload import CaseloadRow, caseload_row
@@ -53,11 +54,7 @@ class TimelineRow:
 
     @property
     def minutes(self) -> int:
-        if self.start_time is None or self.end_time is None:
-            return 0
-        start = self.start_time.hour * 60 + self.start_time.minute
-        end = self.end_time.hour * 60 + self.end_time.minute
-        return max(0, end - start)
+        return minutes_between(self.start_time, self.end_time)
 
 
 @dataclass

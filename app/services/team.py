@@ -17,6 +17,7 @@ from app.domain.records import (
     Payer,
     Role,
     User,
+    minutes_between,
 )
 from app.services.changes import Done
 from app.store.errors import StoreError
@@ -95,10 +96,10 @@ def as_datetime(v: str | None) -> datetime | None:
 
 
 def note_minutes(start: str | None, end: str | None) -> int:
+    """A note's minutes from its stored start and end times (ISO text)."""
     if not start or not end:
         return 0
-    a, b = time.fromisoformat(start), time.fromisoformat(end)
-    return max(0, (b.hour * 60 + b.minute) - (a.hour * 60 + a.minute))
+    return minutes_between(time.fromisoformat(start), time.fromisoformat(end))
 
 
 #: The encounter columns :func:`facts_of_row` reads, in its order.
