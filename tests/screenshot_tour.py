@@ -44,6 +44,7 @@ from app.store.codec import codec
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
+from app.ui.common.table_model import ID_ROLE, KEY_ROLE
 from app.ui.shell.app import load_style_sheet, make_application
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.theme import apply_theme
@@ -100,7 +101,7 @@ def record_steps(window: MainWindow) -> list[tuple[str, Callable[[], None]]]:
     ws = window.workspace
     assert ws is not None
     first = window.caseload.proxy.index(0, 0)
-    pid = window.caseload.proxy.data(first, Qt.ItemDataRole.UserRole + 2)
+    pid = window.caseload.proxy.data(first, ID_ROLE)
     page = ws.pages["participant"]
     steps: list[tuple[str, Callable[[], None]]] = [
         ("20-participant-profile", lambda: window._open_participant(pid))
@@ -344,7 +345,7 @@ def specialist_day(window: MainWindow, out: Path) -> None:
         save(window, out, "06-search-results")
         box.clear()
 
-    in_nav = [ws.nav.item(r).data(Qt.ItemDataRole.UserRole + 1) for r in range(ws.nav.count())]
+    in_nav = [ws.nav.item(r).data(KEY_ROLE) for r in range(ws.nav.count())]
     assert "hours" in in_nav and "conflicts" in in_nav, in_nav
     hours = shown(window, "hours")
     save(window, out, "10-hours")

@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QApplication
 from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
-from app.ui.billing.billing_dialog import BillingDialog, ProblemModel
+from app.ui.billing.billing_dialog import BillingDialog
+from app.ui.billing.models import ProblemModel
 from app.ui.shell.app import load_style_sheet
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager

@@ -19,6 +19,7 @@ from app.domain.records import TimeCategory
 from app.store.db import Store
 from app.store.vault import Vault
 from app.ui.common.columns import ColumnFitter
+from app.ui.common.table_model import ID_ROLE
 from app.ui.hours.models import WeekModel
 from app.ui.shell.app import load_style_sheet, make_application
 from app.ui.shell.main_window import MainWindow
@@ -158,7 +159,7 @@ def pages_to_check(window: MainWindow):
     ws = window.workspace
     assert ws is not None
     first = window.caseload.proxy.index(0, 0)
-    pid = window.caseload.proxy.data(first, Qt.ItemDataRole.UserRole + 2)
+    pid = window.caseload.proxy.data(first, ID_ROLE)
     yield "caseload", lambda: ws.show_page("caseload")
     yield "hours", lambda: ws.show_page("hours")
     record = ws.pages["participant"]

@@ -22,6 +22,7 @@ from app.domain.records import (
     TimeEntry,
 )
 from app.services.changes import Changed
+from app.ui.common.table_model import CATEGORY_ROLE
 from app.ui.hours.hours_page import HoursPage
 from app.ui.hours.models import EntriesModel, WeekModel
 from tests.helpers import add_person
@@ -345,7 +346,7 @@ def test_week_model_cells_totals_and_today(qtbot):
     assert (
         m.data(m.index(1, 2), Qt.ItemDataRole.AccessibleTextRole) == "Travel, Tue Mar 3: 0.75 hours"
     )
-    assert m.data(m.index(1, 2), Qt.ItemDataRole.UserRole + 2) is TRAVEL
+    assert m.data(m.index(1, 2), CATEGORY_ROLE) is TRAVEL
 
 
 def test_entries_model_lists_notes_and_entries_by_day(qtbot):

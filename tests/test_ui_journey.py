@@ -44,6 +44,7 @@ from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from app.ui.caseload.participant_form import ParticipantForm
+from app.ui.common.table_model import KEY_ROLE
 from app.ui.hours.hours_page import HoursPage
 from app.ui.notes.note_editor import NoteEditorPage
 from app.ui.participant.participant_page import TAB_GOALS, TAB_TIMELINE, ParticipantPage
@@ -176,7 +177,7 @@ def nav_to(qtbot, w: MainWindow, label: str) -> QWidget:
     items = [nav.item(r) for r in range(nav.count())]
     item = next(i for i in items if i.text() == label)
     click(qtbot, nav.viewport(), nav.visualItemRect(item).center())
-    qtbot.waitUntil(lambda: w.workspace.current_key() == item.data(Qt.ItemDataRole.UserRole + 1))
+    qtbot.waitUntil(lambda: w.workspace.current_key() == item.data(KEY_ROLE))
     return w.current_page()
 
 

@@ -30,6 +30,7 @@ from app.domain.records import (
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
+from app.ui.common.table_model import ID_ROLE
 from app.ui.notes.note_editor import NoteEditorPage
 from tests.conftest import PASSPHRASE
 from tests.note_support import FakeClock, person_with_goals
@@ -421,7 +422,7 @@ def test_sign_with_a_wrong_then_the_right_passphrase(qtbot, app_ctx):
     stored = ctx_repos(app_ctx).encounters.require(page.current_note_id())
     assert stored.status is NoteStatus.SIGNED and stored.signed_by_id == app_ctx.user.id
     assert (stored.start_time, stored.end_time) == (time(9, 30), time(10, 15))
-    assert stored.goal_ids == (page.goals_list.item(0).data(Qt.ItemDataRole.UserRole + 1),)
+    assert stored.goal_ids == (page.goals_list.item(0).data(ID_ROLE),)
 
 
 def test_a_signed_note_is_read_only(qtbot, app_ctx):

@@ -27,11 +27,12 @@ from app.services.importing import ImportPreview
 from app.services.records import TimelineRow
 from app.ui.caseload import models as cl
 from app.ui.caseload.caseload import CaseloadView
-from app.ui.caseload.import_dialog import BAD, OK, WARNING, ImportDialog, PreviewModel
-from app.ui.caseload.models import CaseloadModel
+from app.ui.caseload.import_dialog import ImportDialog
+from app.ui.caseload.models import BAD, OK, WARNING, CaseloadModel, PreviewModel
 from app.ui.caseload.participant_form import ParticipantForm
+from app.ui.common.table_model import ID_ROLE
 from app.ui.participant.participant_page import TAB_GOALS, TAB_TIMELINE, ParticipantPage
-from app.ui.participant.record_models import ID_ROLE, Barc10Model, ConsentModel, TimelineModel
+from app.ui.participant.record_models import Barc10Model, ConsentModel, TimelineModel
 from tests.helpers import add_person
 from tests.ui_support import ctx_repos, settle
 

@@ -12,7 +12,9 @@ from PySide6.QtCore import Qt
 
 from app.demo_team import fill_demo_team
 from app.domain.records import NoteStatus, Role
-from app.ui.review.review_page import ID_ROLE, QueueModel, ReviewPage
+from app.ui.common.table_model import ID_ROLE
+from app.ui.review.models import QueueModel
+from app.ui.review.review_page import ReviewPage
 from tests.conftest import PASSPHRASE
 from tests.ui_support import ctx_repos, settle
 

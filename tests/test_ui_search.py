@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.domain.records import Encounter
 from app.store.search import SearchHit
-from app.ui.search.search import SearchBar, SearchResultsModel, snippet_html
+from app.ui.search.results import SearchResultsModel, snippet_html
+from app.ui.search.search import SearchBar
 from tests.helpers import add_person
 from tests.ui_support import ctx_repos, settle
 

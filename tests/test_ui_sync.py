@@ -19,11 +19,12 @@ from app.store.digest import state_digest
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
+from app.ui.shell.tasks import NET
 from app.ui.sync.conflicts import ConflictsPage
 from app.ui.sync.controller import SyncController, Timing
+from app.ui.sync.lane_replica import LaneReplica
 from app.ui.sync.status_widget import SyncStatus
 from app.ui.sync.sync_state import OFFLINE, ONLINE
-from app.ui.sync.worker_replica import WorkerReplica
 from sync.client import SyncClient, make_session
 from tests.conftest import FAST_KDF, PASSPHRASE
 from tests.server_proc import DEFAULT_PASSWORD, start_server
@@ -156,14 +157,14 @@ def test_network_waits_do_not_hold_the_database_worker(qtbot, app_ctx, controlle
     c = controller(qtbot, app_ctx)
     enroll(qtbot, c, server, ann)
     threads: dict[str, str] = {}
-    bridge_replica = WorkerReplica(c.bridge, lambda _c: None)
+    lane_replica = LaneReplica(app_ctx, threading.Event())
 
     def on_net() -> str:
         threads["net"] = threading.current_thread().name
-        return bridge_replica.device_id  # read on the database worker, waited for here
+        return lane_replica.device_id  # read on the database lane, waited for here
 
     done: list[str] = []
-    c.net.run(on_net, done.append, lambda e: done.append(repr(e)))
+    app_ctx.tasks.run(on_net, done.append, lambda e: done.append(repr(e)), lane=NET)
     qtbot.waitUntil(lambda: bool(done), timeout=10_000)
     assert threads["net"].startswith("peertrail-net")
     assert done[0] == on_db(qtbot, app_ctx, lambda repos: repos.store.device_id)
@@ -482,9 +483,10 @@ def test_locking_during_a_sync_loses_nothing_and_the_next_sync_finishes_it(
         for i in range(40)
     ]
     c.sync_now()
-    qtbot.waitUntil(lambda: c.net.busy == 1, timeout=10_000)  # the exchange is under way
+    net = app_ctx.tasks.lane(NET)
+    qtbot.waitUntil(lambda: net.pending == 1, timeout=10_000)  # the exchange is under way
     c.close()  # what the main window does when the vault locks
-    qtbot.waitUntil(lambda: c.net.busy == 0, timeout=SYNC_TIMEOUT)  # no hang
+    qtbot.waitUntil(lambda: net.pending == 0, timeout=SYNC_TIMEOUT)  # no hang
     settle(qtbot, app_ctx)
     assert c.state.syncing  # its result was dropped, never shown
 

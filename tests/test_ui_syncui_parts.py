@@ -18,7 +18,7 @@ from app.services.changes import Changed
 from app.ui.shell import settings as s
 from app.ui.shell.idle import IdleWatcher
 from app.ui.shell.preferences import PreferencesDialog, check_address, check_fingerprint
-from app.ui.sync.conflicts import ConflictListModel, RejectedModel, field_label, record_text
+from app.ui.sync.conflict_models import ConflictListModel, RejectedModel, field_label, record_text
 from app.ui.sync.controller import SyncController, Timing
 from app.ui.sync.status_widget import SyncStatus
 from app.ui.sync.sync_state import OFFLINE, ONLINE, SyncState, ago, error_message

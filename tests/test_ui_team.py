@@ -14,7 +14,9 @@ from app.demo_team import fill_demo_team
 from app.domain.records import Role
 from app.domain.supervision import SpecialistSummary
 from app.services import team
-from app.ui.team.team_page import ID_ROLE, TeamModel, TeamPage
+from app.ui.common.table_model import ID_ROLE
+from app.ui.team.models import TeamModel
+from app.ui.team.team_page import TeamPage
 from tests.ui_support import ctx_repos, settle
 
 

@@ -1,31 +1,23 @@
 """The billing export dialog: pick a period and a payer, see the pre-flight problems,
 choose a folder, export.
 
-All database work (the check, the export) runs through ``TaskManager.run`` on the
-database thread, through the same service as ``python main.py export``
-(app.services.billing). Each problem row names its record; a double-click emits
-``open_record(table, record_id)`` for the main window to open it. When some
-services have problems, Export needs the person to confirm that only the valid
-ones go (the others wait for a later export). The dialog says that exported
-files are the only place personal data leaves the vault. Its title never names
-a person.
+All database work (the check, the export) runs through the context
+(``AppContext.run``) on the database thread, through the same service as
+``python main.py export`` (app.services.billing); the context broadcasts what an
+export marked billed, so every page showing notes refreshes. Each problem row
+names its record; a double-click emits ``open_record(table, record_id)`` for the
+main window to open it. When some services have problems, Export needs the
+person to confirm that only the valid ones go (the others wait for a later
+export). The dialog says that exported files are the only place personal data
+leaves the vault. Its title never names a person.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QDate,
-    QModelIndex,
-    QObject,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QDate, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -52,75 +44,10 @@ from app.services.billing import (
     payer_names,
 )
 from app.services.failures import StoreError
+from app.ui.billing.models import ProblemModel, rows_from
 from app.ui.shell.context import AppContext
 
 ALL_PAYERS = "All payers"
-
-
-@dataclass(frozen=True)
-class ProblemRow:
-    table: str
-    record_id: str
-    record: str  # what the record is, in words (may name a person: on screen only)
-    problem: str
-    services: int
-
-
-class ProblemModel(QAbstractTableModel):
-    """The pre-flight problems, one row per record and check."""
-
-    HEADERS = ("Record", "Problem", "Held back")
-    RECORD_ROLE = Qt.ItemDataRole.UserRole + 1  # (table, record id)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[ProblemRow] = []
-
-    def set_rows(self, rows: list[ProblemRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row_at(self, row: int) -> ProblemRow:
-        return self._rows[row]
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        r = self._rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return (r.record, r.problem, str(r.services))[index.column()]
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 0:
-            return "Double-click to open this record and fix it"
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 2:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == self.RECORD_ROLE:
-            return (r.table, r.record_id)
-        return None
-
-
-def rows_from(result: ExportResult) -> list[ProblemRow]:
-    return [
-        ProblemRow(
-            p.table,
-            p.record_id,
-            result.labels.get((p.table, p.record_id), p.table),
-            p.message[:1].upper() + p.message[1:],
-            len(p.encounter_ids),
-        )
-        for p in result.problems
-    ]
 
 
 def previous_month(today: date) -> tuple[date, date]:
@@ -150,7 +77,25 @@ class BillingDialog(QDialog):
         self.result: ExportResult | None = None
         self.last_error = ""
         self._working = False
+        top = self._build_period()
+        self._build_problems()
+        folder_row, buttons = self._build_export()
 
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.confirm)
+        layout.addLayout(folder_row)
+        layout.addWidget(self.privacy)
+        layout.addLayout(buttons)
+        self._update_buttons()
+        self.check_button.setFocus()
+        ctx.run(payer_names, self._payers_loaded, self._failed)
+
+    def _build_period(self) -> QHBoxLayout:
+        """From, to, payer and the Check button."""
         first, last = previous_month(self.today)
         self.date_from = QDateEdit(QDate(first.year, first.month, first.day))
         self.date_to = QDateEdit(QDate(last.year, last.month, last.day))
@@ -170,7 +115,10 @@ class BillingDialog(QDialog):
             top.addWidget(w)
         top.addStretch(1)
         top.addWidget(self.check_button)
+        return top
 
+    def _build_problems(self) -> None:
+        """The summary of the check and the table of problems."""
         self.summary = QLabel("Pick a period and press Check.")
         self.summary.setWordWrap(True)
         self.summary.setObjectName("billingSummary")
@@ -193,6 +141,8 @@ class BillingDialog(QDialog):
         self.hint = QLabel("Double-click a problem to open its record.")
         self.hint.setObjectName("hint")
 
+    def _build_export(self) -> tuple[QHBoxLayout, QHBoxLayout]:
+        """The confirmation, the folder, the privacy note and the Export button."""
         self.confirm = QCheckBox()
         self.confirm.setVisible(False)
         self.confirm.toggled.connect(self._update_buttons)
@@ -222,19 +172,7 @@ class BillingDialog(QDialog):
         buttons.addWidget(self.status, 1)
         buttons.addWidget(close)
         buttons.addWidget(self.export_button)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.hint)
-        layout.addWidget(self.confirm)
-        layout.addLayout(folder_row)
-        layout.addWidget(self.privacy)
-        layout.addLayout(buttons)
-        self._update_buttons()
-        self.check_button.setFocus()
-        ctx.run(payer_names, self._payers_loaded, self._failed)
+        return folder_row, buttons
 
     # -- reading the form -----------------------------------------------------------
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -32,92 +31,7 @@ from PySide6.QtWidgets import (
 from app.domain.participant_import import REQUIRED
 from app.services import importing
 from app.services.failures import message_for
-from app.ui.shell.theme import themed
-
-AnyIndex = QModelIndex | QPersistentModelIndex
-OK, WARNING, BAD = "ok", "warning", "bad"
-COLOURS = {BAD: ("#f9dede", "#751818"), WARNING: ("#fff0c7", "#5c3d00"), OK: ("#dcefe6", "#15482f")}
-
-
-class PreviewModel(QAbstractTableModel):
-    """One row per spreadsheet line: line number, outcome, the reasons, the cells."""
-
-    FIXED = ("Line", "Result", "Why")
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.header: list[str] = []
-        self.rows: list[tuple[int, str, str, list[str]]] = []
-
-    def set_preview(self, preview: importing.ImportPreview | None) -> None:
-        self.beginResetModel()
-        self.header, self.rows = [], []
-        if preview is not None:
-            plan = preview.plan
-            errors: dict[int, list[str]] = {}
-            warnings: dict[int, list[str]] = {}
-            for e in plan.errors:
-                errors.setdefault(e.line, []).append(e.message)
-            for w in plan.warnings:
-                warnings.setdefault(w.line, []).append(w.message)
-            self.header = list(preview.header)
-            for line, cells in preview.rows:
-                if line in errors:
-                    self.rows.append((line, BAD, "; ".join(errors[line]), cells))
-                elif line in warnings:
-                    self.rows.append((line, WARNING, "; ".join(warnings[line]), cells))
-                else:
-                    self.rows.append((line, OK, "", cells))
-        self.endResetModel()
-
-    def counts(self) -> dict[str, int]:
-        out = {OK: 0, WARNING: 0, BAD: 0}
-        for _line, outcome, _why, _cells in self.rows:
-            out[outcome] += 1
-        return out
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.FIXED) + len(self.header)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if section < len(self.FIXED):
-            return self.tr(self.FIXED[section])
-        if section - len(self.FIXED) < len(self.header):
-            return self.header[section - len(self.FIXED)]
-        return None
-
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
-            return None
-        line, outcome, why, cells = self.rows[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
-                return str(line)
-            if col == 1:
-                return {
-                    OK: self.tr("Will be imported"),
-                    WARNING: self.tr("Will be imported — check"),
-                    BAD: self.tr("Left out"),
-                }[outcome]
-            if col == 2:
-                return why
-            i = col - len(self.FIXED)
-            return cells[i] if i < len(cells) else ""
-        if role == Qt.ItemDataRole.BackgroundRole and col in (1, 2) and outcome != OK:
-            return QBrush(themed(COLOURS[outcome][0]))
-        if role == Qt.ItemDataRole.ForegroundRole and col == 1:
-            return QBrush(themed(COLOURS[outcome][1]))
-        if role == Qt.ItemDataRole.ToolTipRole and why:
-            return why
-        return None
+from app.ui.caseload.models import BAD, WARNING, PreviewModel
 
 
 class ImportDialog(QDialog):

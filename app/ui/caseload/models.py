@@ -1,4 +1,7 @@
-"""The caseload's table model and its filter. The model holds
+"""The caseload's table models: the caseload with its filter, and the preview of
+a spreadsheet import (one row per line, what will happen to it).
+
+The caseload model holds
 :class:`app.services.caseload.CaseloadRow` values (a participant and the facts
 that say whether they need attention) read on the database lane and handed over
 with :meth:`CaseloadModel.set_rows`; plain ``Participant`` records are accepted too
@@ -13,18 +16,18 @@ from datetime import date
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
 )
+from PySide6.QtGui import QBrush
 
 from app.domain.attention import AttentionFacts, Reason
 from app.domain.records import Participant, ParticipantStatus
+from app.services import importing
 from app.services.caseload import CaseloadRow
+from app.ui.common.table_model import FLAGS_ROLE, ID_ROLE, SORT_ROLE, AnyIndex, RowsTableModel
+from app.ui.shell.theme import themed
 
-AnyIndex = QModelIndex | QPersistentModelIndex
 COL_NAME = 0
 COL_ATTENTION = 1
 COL_STATUS = 2
@@ -34,12 +37,6 @@ COL_LAST_CONTACT = 5
 COL_INTAKE = 6
 COL_MEDICAID = 7
 COLUMN_COUNT = 8
-#: The value a column sorts by (a name sorts by last name, then first name).
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-#: The participant's record id.
-ID_ROLE = Qt.ItemDataRole.UserRole + 2
-#: The attention flags (a tuple of app.domain.attention.Flag), for the badges.
-FLAGS_ROLE = Qt.ItemDataRole.UserRole + 3
 _STATUS_ORDER = {
     ParticipantStatus.REFERRED: 0,
     ParticipantStatus.ACTIVE: 1,
@@ -58,7 +55,7 @@ def _as_row(item: CaseloadRow | Participant) -> CaseloadRow:
     return CaseloadRow(item, AttentionFacts(status=item.status, intake_date=item.intake_date), ())
 
 
-class CaseloadModel(QAbstractTableModel):
+class CaseloadModel(RowsTableModel):
     """Participants, one row each, read-only."""
 
     HEADERS = (
@@ -74,7 +71,6 @@ class CaseloadModel(QAbstractTableModel):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[CaseloadRow] = []
         self._sort: list[list[str]] = []
 
     # -- data in --------------------------------------------------------------
@@ -86,36 +82,13 @@ class CaseloadModel(QAbstractTableModel):
         self._sort = [[sort_key(r, c) for c in range(COLUMN_COUNT)] for r in self._rows]
         self.endResetModel()
 
-    def clear(self) -> None:
-        self.set_rows([])
-
     def participant(self, row: int) -> Participant:
         return self._rows[row].participant
-
-    def row_at(self, row: int) -> CaseloadRow:
-        return self._rows[row]
 
     def programs(self) -> list[str]:
         return sorted({r.participant.program for r in self._rows if r.participant.program})
 
     # -- Qt model -------------------------------------------------------------
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else COLUMN_COUNT
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < COLUMN_COUNT
-        ):
-            return self.tr(self.HEADERS[section])
-        return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
@@ -257,3 +230,82 @@ class CaseloadFilter(QSortFilterProxyModel):
             return True
         hay = model.search_text(source_row)
         return all(w in hay for w in self._words)
+
+
+# -- the import preview ---------------------------------------------------------------
+
+OK, WARNING, BAD = "ok", "warning", "bad"
+COLOURS = {BAD: ("#f9dede", "#751818"), WARNING: ("#fff0c7", "#5c3d00"), OK: ("#dcefe6", "#15482f")}
+
+
+class PreviewModel(RowsTableModel):
+    """One row per spreadsheet line: line number, outcome, the reasons, the cells."""
+
+    FIXED = ("Line", "Result", "Why")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.header: list[str] = []
+
+    @property
+    def rows(self) -> list[tuple[int, str, str, list[str]]]:
+        return self._rows
+
+    def set_preview(self, preview: importing.ImportPreview | None) -> None:
+        """The rows of a checked spreadsheet: (line, outcome, why, cells)."""
+        rows: list[tuple[int, str, str, list[str]]] = []
+        header: list[str] = []
+        if preview is not None:
+            plan = preview.plan
+            errors: dict[int, list[str]] = {}
+            warnings: dict[int, list[str]] = {}
+            for e in plan.errors:
+                errors.setdefault(e.line, []).append(e.message)
+            for w in plan.warnings:
+                warnings.setdefault(w.line, []).append(w.message)
+            header = list(preview.header)
+            for line, cells in preview.rows:
+                if line in errors:
+                    rows.append((line, BAD, "; ".join(errors[line]), cells))
+                elif line in warnings:
+                    rows.append((line, WARNING, "; ".join(warnings[line]), cells))
+                else:
+                    rows.append((line, OK, "", cells))
+        self.beginResetModel()
+        self.header, self._rows = header, rows
+        self.endResetModel()
+
+    def counts(self) -> dict[str, int]:
+        out = {OK: 0, WARNING: 0, BAD: 0}
+        for _line, outcome, _why, _cells in self.rows:
+            out[outcome] += 1
+        return out
+
+    def headers(self) -> list[str]:
+        return [self.tr(h) for h in self.FIXED] + self.header
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+            return None
+        line, outcome, why, cells = self.rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return str(line)
+            if col == 1:
+                return {
+                    OK: self.tr("Will be imported"),
+                    WARNING: self.tr("Will be imported — check"),
+                    BAD: self.tr("Left out"),
+                }[outcome]
+            if col == 2:
+                return why
+            i = col - len(self.FIXED)
+            return cells[i] if i < len(cells) else ""
+        if role == Qt.ItemDataRole.BackgroundRole and col in (1, 2) and outcome != OK:
+            return QBrush(themed(COLOURS[outcome][0]))
+        if role == Qt.ItemDataRole.ForegroundRole and col == 1:
+            return QBrush(themed(COLOURS[outcome][1]))
+        if role == Qt.ItemDataRole.ToolTipRole and why:
+            return why
+        return None

@@ -75,7 +75,53 @@ class ParticipantForm(FormDialog):
         self.banner.setObjectName("formError")
         self.banner.setWordWrap(True)
         self.banner.hide()
+        self._build_duplicate_box()
+        groups = (
+            self._who_group(),
+            self._billing_group(),
+            self._dates_group(),
+            self._contact_group(),
+        )
+        body = QWidget()
+        body.setObjectName("formBody")
+        blay = QVBoxLayout(body)
+        blay.setContentsMargins(4, 4, 12, 4)
+        blay.setSpacing(14)
+        for g in groups:
+            blay.addWidget(g)
+        blay.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("formScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidget(body)
+        self._build_buttons()
 
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 16, 20, 16)
+        layout.setSpacing(10)
+        layout.addWidget(heading)
+        layout.addWidget(intro)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.duplicate_box)
+        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.buttons)
+
+        labels = [w for w in body.findChildren(QLabel) if w.objectName() == "formLabel"]
+        width = max((w.sizeHint().width() for w in labels), default=0)
+        for w in labels:
+            w.setMinimumWidth(width)  # the groups' fields line up
+        for name in ("first_name", "last_name", "date_of_birth"):
+            self.fields[name].widget.textEdited.connect(self._identity_edited)  # type: ignore[attr-defined]
+        self.save_button.setEnabled(False)  # until the programs and payers are read
+        if participant is not None:
+            self._fill(participant)
+        self.ctx.run(form_choices, self._with_choices, self._failed)
+
+    # -- building ---------------------------------------------------------------------
+
+    def _build_duplicate_box(self) -> None:
+        """The warning shown when the name and date of birth are already in the vault."""
         self.duplicate_box = QFrame()
         self.duplicate_box.setObjectName("duplicateWarning")
         dup_layout = QVBoxLayout(self.duplicate_box)
@@ -101,9 +147,9 @@ class ParticipantForm(FormDialog):
         self.duplicate_box.hide()
         self._duplicates: list[Duplicate] = []
 
-        tr = self.tr
-        f = self.field
-        who = self._group(
+    def _who_group(self) -> QGroupBox:
+        tr, f = self.tr, self.field
+        return self._group(
             tr("Who they are"),
             [
                 (tr("First name *"), f("first_name", line_edit(tr("First name")))),
@@ -130,13 +176,16 @@ class ParticipantForm(FormDialog):
                 ),
             ],
         )
+
+    def _billing_group(self) -> QGroupBox:
+        tr, f = self.tr, self.field
         program = combo(tr("Program"), [(tr("(none yet)"), "")])
         self.payer_combo = combo(tr("Payer"), [(tr("(none yet)"), "")])
         status = combo(
             tr("Status"), [(tr(s.value.capitalize()), s.value) for s in ParticipantStatus]
         )
         status.setCurrentIndex(status.findData(ParticipantStatus.ACTIVE.value))
-        billing = self._group(
+        return self._group(
             tr("Program and billing"),
             [
                 (tr("Status"), f("status", status)),
@@ -162,7 +211,10 @@ class ParticipantForm(FormDialog):
                 (tr("Referral source"), f("referral_source", line_edit(tr("Referral source")))),
             ],
         )
-        dates = self._group(
+
+    def _dates_group(self) -> QGroupBox:
+        tr, f = self.tr, self.field
+        return self._group(
             tr("Dates"),
             [
                 (tr("Intake"), f("intake_date", date_edit(tr("Intake date")))),
@@ -174,6 +226,9 @@ class ParticipantForm(FormDialog):
                 (tr("Discharge reason"), f("discharge_reason", line_edit(tr("Discharge reason")))),
             ],
         )
+
+    def _contact_group(self) -> QGroupBox:
+        tr, f = self.tr, self.field
         methods = QWidget()
         methods.setAccessibleName(tr("Ways to contact"))
         mlay = QHBoxLayout(methods)
@@ -187,7 +242,7 @@ class ParticipantForm(FormDialog):
         mlay.addStretch(1)
         self.message_box = QCheckBox(tr("OK to leave a message"))
         self.message_box.setAccessibleName(tr("OK to leave a message"))
-        contact = self._group(
+        return self._group(
             tr("How to reach them"),
             [
                 (tr("Phone"), f("phone", line_edit(tr("Phone"), "701-555-0100"))),
@@ -212,20 +267,7 @@ class ParticipantForm(FormDialog):
             ],
         )
 
-        body = QWidget()
-        body.setObjectName("formBody")
-        blay = QVBoxLayout(body)
-        blay.setContentsMargins(4, 4, 12, 4)
-        blay.setSpacing(14)
-        for g in (who, billing, dates, contact):
-            blay.addWidget(g)
-        blay.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("formScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setWidget(body)
-
+    def _build_buttons(self) -> None:
         self.buttons = QDialogButtonBox()
         self.save_button = self.buttons.addButton(
             self.tr("Add participant") if self.is_new else self.tr("Save changes"),
@@ -239,29 +281,6 @@ class ParticipantForm(FormDialog):
         self.save_button.clicked.connect(self.submit)
         self.cancel_button.clicked.connect(self.reject)
         QShortcut(QKeySequence.StandardKey.Save, self, activated=self.submit)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 16, 20, 16)
-        layout.setSpacing(10)
-        layout.addWidget(heading)
-        layout.addWidget(intro)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.duplicate_box)
-        layout.addWidget(self.scroll, 1)
-        layout.addWidget(self.buttons)
-
-        labels = [w for w in body.findChildren(QLabel) if w.objectName() == "formLabel"]
-        width = max((w.sizeHint().width() for w in labels), default=0)
-        for w in labels:
-            w.setMinimumWidth(width)  # the groups' fields line up
-        for name in ("first_name", "last_name", "date_of_birth"):
-            self.fields[name].widget.textEdited.connect(self._identity_edited)  # type: ignore[attr-defined]
-        self.save_button.setEnabled(False)  # until the programs and payers are read
-        if participant is not None:
-            self._fill(participant)
-        self.ctx.run(form_choices, self._with_choices, self._failed)
-
-    # -- building ---------------------------------------------------------------------
 
     def _group(self, title: str, rows: list[tuple[str, QWidget]]) -> QGroupBox:
         box = QGroupBox(title)

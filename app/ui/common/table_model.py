@@ -1,8 +1,14 @@
-"""The base of the app's table models: a list of plain rows (read on the database
-worker, handed over on the UI thread) shown under fixed, translatable headers.
+"""The base of the app's table models, and the item data roles they share.
 
-Subclasses set ``HEADERS`` and keep their rows in ``self._rows``; they write only
-``data()`` (and whatever else is their own). Models never read the store.
+A table model is a list of plain rows (read on the database lane, handed over on
+the UI thread with ``set_rows``) shown under translatable headers. Subclasses set
+``HEADERS`` (and ``TIPS`` for header tooltips) or override :meth:`headers` when
+the columns change with the data; they write ``data()`` and whatever else is their
+own. Models never read the store.
+
+Roles: every model answers :data:`ID_ROLE` with the record id of a row and
+:data:`SORT_ROLE` with the value a proxy sorts by; the other roles are numbered
+here too, so two models never give one number two meanings.
 """
 
 from __future__ import annotations
@@ -14,11 +20,33 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
+_USER = Qt.ItemDataRole.UserRole
+#: The value a sort proxy sorts by.
+SORT_ROLE = _USER + 1
+#: The record id of a row (a participant, a note, an entry, a session...).
+ID_ROLE = _USER + 2
+#: The caseload's attention flags of a row.
+FLAGS_ROLE = _USER + 3
+#: The kind of work of a timesheet row (hours).
+CATEGORY_ROLE = _USER + 4
+#: The day of a timesheet column (hours).
+DATE_ROLE = _USER + 5
+#: A search hit (search results).
+HIT_ROLE = _USER + 6
+#: A search results header row (search results).
+HEADER_ROLE = _USER + 7
+#: The page key of a navigation item (workspace).
+KEY_ROLE = _USER + 8
+#: (table, record id) of a row that may be any kind of record (billing problems).
+RECORD_ROLE = _USER + 9
+
 
 class RowsTableModel(QAbstractTableModel):
     """Rows in a list, one column per header."""
 
     HEADERS: ClassVar[tuple[str, ...]] = ()
+    #: Header tooltips, one per header ("" for none).
+    TIPS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -32,17 +60,28 @@ class RowsTableModel(QAbstractTableModel):
     def clear(self) -> None:
         self.set_rows([])
 
+    def row_at(self, row: int) -> Any:
+        return self._rows[row]
+
+    def headers(self) -> Sequence[str]:
+        """The column titles, translated."""
+        return [self.tr(h) for h in self.HEADERS]
+
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
+        return 0 if parent.isValid() else len(self.headers())
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.tr(self.HEADERS[section])
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            headers = self.headers()
+            return headers[section] if 0 <= section < len(headers) else None
+        if role == Qt.ItemDataRole.ToolTipRole and 0 <= section < len(self.TIPS):
+            return self.tr(self.TIPS[section]) if self.TIPS[section] else None
         return None
+
+    def _valid(self, index: AnyIndex) -> bool:
+        return index.isValid() and 0 <= index.row() < len(self._rows)

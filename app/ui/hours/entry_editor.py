@@ -95,25 +95,7 @@ class EntryEditor(QFrame):
         self.ce_is_ethics.setAccessibleName(self.tr("Counts as ethics training"))
         self.note = self._line(self.tr("Note"), self.tr("optional"))
 
-        self.errors: dict[str, QLabel] = {}
-        self.rows: dict[str, list[QWidget]] = {}
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(12)
-        grid.setVerticalSpacing(2)
-        self._grid_row = 0
-        self._add_row(grid, "category", self.tr("&Kind"), self.category)
-        self._add_row(grid, "entry_date", self.tr("&Date"), self.entry_date)
-        self._add_row(grid, "duration", self.tr("&Time spent"), self.duration)
-        self._add_row(grid, "travel_from", self.tr("&From"), self.travel_from)
-        self._add_row(grid, "travel_to", self.tr("T&o"), self.travel_to)
-        self._add_row(grid, "miles", self.tr("&Miles"), self.miles)
-        self._add_row(grid, "purpose", self.tr("&Purpose"), self.purpose)
-        self._add_row(grid, "ce_title", self.tr("T&itle"), self.ce_title)
-        self._add_row(grid, "ce_provider", self.tr("P&rovider"), self.ce_provider)
-        self._add_row(grid, "ce_evidence", self.tr("E&vidence"), self.ce_evidence)
-        self._add_row(grid, "ce_is_ethics", "", self.ce_is_ethics)
-        self._add_row(grid, "note", self.tr("&Note"), self.note)
-        grid.setColumnStretch(1, 1)
+        grid = self._build_grid()
 
         self.save_button = QPushButton(self.tr("&Save entry"))
         self.save_button.setObjectName("primary")
@@ -154,6 +136,29 @@ class EntryEditor(QFrame):
         ):
             edit.returnPressed.connect(self.save)
         self._show_kind()
+
+    def _build_grid(self) -> QGridLayout:
+        """One labelled row per field, each with its error message under it."""
+        self.errors: dict[str, QLabel] = {}
+        self.rows: dict[str, list[QWidget]] = {}
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(2)
+        self._grid_row = 0
+        self._add_row(grid, "category", self.tr("&Kind"), self.category)
+        self._add_row(grid, "entry_date", self.tr("&Date"), self.entry_date)
+        self._add_row(grid, "duration", self.tr("&Time spent"), self.duration)
+        self._add_row(grid, "travel_from", self.tr("&From"), self.travel_from)
+        self._add_row(grid, "travel_to", self.tr("T&o"), self.travel_to)
+        self._add_row(grid, "miles", self.tr("&Miles"), self.miles)
+        self._add_row(grid, "purpose", self.tr("&Purpose"), self.purpose)
+        self._add_row(grid, "ce_title", self.tr("T&itle"), self.ce_title)
+        self._add_row(grid, "ce_provider", self.tr("P&rovider"), self.ce_provider)
+        self._add_row(grid, "ce_evidence", self.tr("E&vidence"), self.ce_evidence)
+        self._add_row(grid, "ce_is_ethics", "", self.ce_is_ethics)
+        self._add_row(grid, "note", self.tr("&Note"), self.note)
+        grid.setColumnStretch(1, 1)
+        return grid
 
     def _line(self, name: str, placeholder: str) -> QLineEdit:
         edit = QLineEdit()

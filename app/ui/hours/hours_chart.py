@@ -15,6 +15,7 @@ from datetime import date
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
+    QColor,
     QFont,
     QFontMetrics,
     QHelpEvent,
@@ -182,7 +183,26 @@ class HoursChart(QWidget):
         text = themed("#2b3a3f")
         grid = themed("#e3e8e5")
 
-        # legend
+        self._paint_legend(p, fm, legend, text)
+        self._paint_grid(p, fm, plot, top_hours, text, grid)
+
+        if not self.bars:
+            p.setPen(text)
+            p.drawText(plot, int(Qt.AlignmentFlag.AlignCenter), self.tr("No hours to show."))
+            p.end()
+            return
+
+        self._paint_bars(p, fm, small, plot, top_hours, text)
+        p.setPen(QPen(themed("#9aa8a2"), 1))
+        p.drawLine(QPointF(plot.left(), plot.bottom()), QPointF(plot.right(), plot.bottom()))
+        if self.hasFocus():
+            p.setPen(QPen(themed("#1f6f78"), 2, Qt.PenStyle.DotLine))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(QRectF(self.rect()).adjusted(1, 1, -1, -1))
+        p.end()
+
+    def _paint_legend(self, p: QPainter, fm: QFontMetrics, legend: QRectF, text: QColor) -> None:
+        """A coloured box and the name of each kind of work, wrapping as needed."""
         x, y = legend.left(), legend.top()
         box = fm.height() * 0.8
         for cat, w in self._legend_items(fm):
@@ -195,7 +215,16 @@ class HoursChart(QWidget):
             p.drawText(QPointF(x + box + fm.height() * 0.35, y + fm.ascent()), self.labels[cat])
             x += w
 
-        # gridlines and hour labels
+    def _paint_grid(
+        self,
+        p: QPainter,
+        fm: QFontMetrics,
+        plot: QRectF,
+        top_hours: float,
+        text: QColor,
+        grid: QColor,
+    ) -> None:
+        """Gridlines and hour labels."""
         step = nice_step(top_hours)
         h = 0.0
         while h <= top_hours + 1e-9:
@@ -211,13 +240,16 @@ class HoursChart(QWidget):
             )
             h += step
 
-        if not self.bars:
-            p.setPen(text)
-            p.drawText(plot, int(Qt.AlignmentFlag.AlignCenter), self.tr("No hours to show."))
-            p.end()
-            return
-
-        # bars
+    def _paint_bars(
+        self,
+        p: QPainter,
+        fm: QFontMetrics,
+        small: QFont,
+        plot: QRectF,
+        top_hours: float,
+        text: QColor,
+    ) -> None:
+        """One stacked bar per week, the selected one outlined, and week labels."""
         rects = self.bar_rects()
         slot = plot.width() / len(self.bars)
         label_every = max(1, math.ceil(fm.horizontalAdvance("Mmm 00 ") / slot))
@@ -266,13 +298,6 @@ class HoursChart(QWidget):
                     week_label(bar.start),
                 )
                 p.setFont(small)
-        p.setPen(QPen(themed("#9aa8a2"), 1))
-        p.drawLine(QPointF(plot.left(), plot.bottom()), QPointF(plot.right(), plot.bottom()))
-        if self.hasFocus():
-            p.setPen(QPen(themed("#1f6f78"), 2, Qt.PenStyle.DotLine))
-            p.setBrush(Qt.BrushStyle.NoBrush)
-            p.drawRect(QRectF(self.rect()).adjusted(1, 1, -1, -1))
-        p.end()
 
     # -- interaction ---------------------------------------------------------------------------
 

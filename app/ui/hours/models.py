@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QFont
 
 from app.domain.hours import (
@@ -21,13 +21,9 @@ from app.domain.hours import (
     format_hours,
 )
 from app.domain.records import TimeCategory, TimeEntry
+from app.ui.common.table_model import CATEGORY_ROLE, DATE_ROLE, ID_ROLE, AnyIndex, RowsTableModel
 from app.ui.shell.theme import themed
 
-AnyIndex = QModelIndex | QPersistentModelIndex
-
-ID_ROLE = Qt.ItemDataRole.UserRole + 1
-CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 2
-DATE_ROLE = Qt.ItemDataRole.UserRole + 3
 TODAY_BG = "#e4f1ee"
 TOTAL_BG = "#eef3f0"
 
@@ -60,7 +56,7 @@ def long_date(day: date) -> str:
     return f"{day:%b} {day.day}, {day.year}"
 
 
-class WeekModel(QAbstractTableModel):
+class WeekModel(RowsTableModel):
     """Rows: each kind of work and a total; columns: the kind, Monday..Sunday, the week."""
 
     def __init__(self, parent: Any = None) -> None:
@@ -92,18 +88,27 @@ class WeekModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, 0))
 
     def set_sheet(self, sheet: WeekSheet | None, today: date | None = None) -> None:
+        """The week to show: one row per kind of work (in SHEET_CATEGORIES order),
+        then the total row (None)."""
         self.beginResetModel()
         self.sheet, self.today = sheet, today
+        self._rows = [*SHEET_CATEGORIES, None] if sheet is not None else []
         self.endResetModel()
+
+    def set_rows(self, rows: Any) -> None:
+        raise TypeError("a week is shown with set_sheet")
 
     def clear(self) -> None:
         self.set_sheet(None)
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() or self.sheet is None else len(SHEET_CATEGORIES) + 1
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else DAYS_IN_WEEK + 2
+    def headers(self) -> list[str]:
+        kind = self.tr("Kind") if self.compact else self.tr("Kind of work")
+        days = [
+            f"{day:%a}"[:2] + f"\n{day.day}" if self.compact else f"{day:%a} {day.day}"
+            for day in (self.sheet.days if self.sheet is not None else [])
+        ]
+        days += [""] * (DAYS_IN_WEEK - len(days))
+        return [kind, *days, self.tr("Week")]
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -111,12 +116,7 @@ class WeekModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal or self.sheet is None:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            if section == 0:
-                return self.tr("Kind") if self.compact else self.tr("Kind of work")
-            if section == DAYS_IN_WEEK + 1:
-                return self.tr("Week")
-            day = self.sheet.days[section - 1]
-            return f"{day:%a}"[:2] + f"\n{day.day}" if self.compact else f"{day:%a} {day.day}"
+            return super().headerData(section, orientation, role)
         if role == Qt.ItemDataRole.ToolTipRole and 0 < section <= DAYS_IN_WEEK:
             return long_date(self.sheet.days[section - 1])
         if role == Qt.ItemDataRole.TextAlignmentRole and section > 0:
@@ -221,18 +221,21 @@ class EntryRow:
         return self.service.encounter_id if self.service is not None else ""
 
 
-class EntriesModel(QAbstractTableModel):
+class EntriesModel(RowsTableModel):
+    """The week's notes (direct service) and typed entries, by day."""
+
     HEADERS = ("Date", "Kind", "Time", "Details")
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.rows: list[EntryRow] = []
         self.labels = category_labels(self.tr)
 
+    @property
+    def rows(self) -> list[EntryRow]:
+        return self._rows
+
     def set_week(self, sheet: WeekSheet | None, names: dict[str, str] | None = None) -> None:
-        self.beginResetModel()
-        self.rows = self.rows_for(sheet, names or {}) if sheet is not None else []
-        self.endResetModel()
+        self.set_rows(self.rows_for(sheet, names or {}) if sheet is not None else [])
 
     def clear(self) -> None:
         self.set_week(None)
@@ -291,25 +294,12 @@ class EntriesModel(QAbstractTableModel):
         return " · ".join(p for p in parts if p)
 
     def row(self, index: int) -> EntryRow:
-        return self.rows[index]
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.tr(self.HEADERS[section])
-        return None
+        return self._rows[index]
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+        if not self._valid(index):
             return None
-        r = self.rows[index.row()]
+        r = self._rows[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return (

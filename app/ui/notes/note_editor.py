@@ -53,11 +53,12 @@ from app.domain.note_form import format_clock_time
 from app.domain.records import Encounter, Modality, NoteFormat, ServiceSetting, new_id
 from app.services import notes
 from app.services.notes import NoteBundle
+from app.ui.common.table_model import ID_ROLE
 from app.ui.notes.narrative import NarrativeMixin
 from app.ui.notes.note_banners import NoteBannersMixin
 from app.ui.notes.note_saving import NoteSavingMixin
 from app.ui.notes.note_signing import NoteSigningMixin
-from app.ui.notes.note_widgets import ROLE_GOAL_ID, load_codes
+from app.ui.notes.note_widgets import load_codes
 from app.ui.notes.service_card import ServiceCardMixin
 from app.ui.notes.service_timer import ServiceTimerMixin
 from app.ui.shell.context import AppContext, Page
@@ -490,7 +491,7 @@ class NoteEditorPage(
         d = self.date_edit.date()
         fmt = NoteFormat.GIRP if self.girp_radio.isChecked() else NoteFormat.DAP
         goal_ids = tuple(
-            self.goals_list.item(i).data(ROLE_GOAL_ID)
+            self.goals_list.item(i).data(ID_ROLE)
             for i in range(self.goals_list.count())
             if self.goals_list.item(i).checkState() == Qt.CheckState.Checked
         )

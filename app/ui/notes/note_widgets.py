@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QBoxLayout, QLabel, QPlainTextEdit, QWidget
 
 from app.domain import note_form
@@ -16,7 +16,6 @@ from app.domain.note_form import BUILT_IN_CODES, CodeFileError, NoteCodes, forma
 from app.domain.records import NoteStatus
 from app.paths import resource_path
 
-ROLE_GOAL_ID = Qt.ItemDataRole.UserRole + 1
 #: Label and a line of guidance for each part of the narrative.
 NARRATIVE_TEXT: dict[str, tuple[str, str]] = {
     "goal_text": ("&Goal", "Which of the person's goals this session worked on, in their words."),

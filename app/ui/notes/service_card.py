@@ -27,7 +27,8 @@ from app.domain import note_form
 from app.domain.note_form import format_clock_time, parse_clock_time
 from app.domain.records import Encounter, Modality, ServiceSetting
 from app.services.notes import NoteBundle
-from app.ui.notes.note_widgets import ROLE_GOAL_ID, FieldError
+from app.ui.common.table_model import ID_ROLE
+from app.ui.notes.note_widgets import FieldError
 
 
 class ServiceCardMixin:
@@ -224,7 +225,7 @@ class ServiceCardMixin:
             if g.status.value != "active":
                 text += f" ({g.status.value})"
             item = QListWidgetItem(text)
-            item.setData(ROLE_GOAL_ID, g.id)
+            item.setData(ID_ROLE, g.id)
             item.setFlags(
                 Qt.ItemFlag.ItemIsEnabled
                 | Qt.ItemFlag.ItemIsUserCheckable

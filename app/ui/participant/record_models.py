@@ -8,17 +8,14 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QFont
 
 from app.domain.attention import ConsentState, consent_state, consent_state_text
 from app.domain.records import Barc10, Consent, NoteStatus
 from app.services.records import TimelineRow
+from app.ui.common.table_model import ID_ROLE, AnyIndex, RowsTableModel
 from app.ui.shell.theme import themed
-
-AnyIndex = QModelIndex | QPersistentModelIndex
-ID_ROLE = Qt.ItemDataRole.UserRole + 2
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 STATE_COLOURS = {
     ConsentState.EXPIRED: ("#f9dede", "#751818"),
@@ -48,46 +45,7 @@ def clock(t: Any) -> str:
     return f"{hour}:{t.minute:02d} {'am' if t.hour < 12 else 'pm'}"
 
 
-class _Table(QAbstractTableModel):
-    HEADERS: tuple[str, ...] = ()
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[Any] = []
-
-    def set_rows(self, rows: Sequence[Any]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def clear(self) -> None:
-        self.set_rows([])
-
-    def row_at(self, row: int) -> Any:
-        return self._rows[row]
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.HEADERS)
-        ):
-            return self.tr(self.HEADERS[section])
-        return None
-
-    def _valid(self, index: AnyIndex) -> bool:
-        return index.isValid() and 0 <= index.row() < len(self._rows)
-
-
-class ConsentModel(_Table):
+class ConsentModel(RowsTableModel):
     """Consents, newest signature first; expired and revoked ones clearly marked."""
 
     HEADERS = ("State", "Kind", "Recipient", "Signed", "Expires", "Purpose")
@@ -138,7 +96,7 @@ class ConsentModel(_Table):
         return consent_state(self._rows[row], self.today)
 
 
-class Barc10Model(_Table):
+class Barc10Model(RowsTableModel):
     """BARC-10 assessments, newest first."""
 
     HEADERS = ("Date", "Total (10–60)", "Change")
@@ -163,7 +121,7 @@ class Barc10Model(_Table):
         return None
 
 
-class TimelineModel(_Table):
+class TimelineModel(RowsTableModel):
     """Encounters, newest first: date, time, minutes, modality, status, preview."""
 
     HEADERS = ("Date", "Time", "Minutes", "Modality", "Status", "Note")

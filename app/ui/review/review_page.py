@@ -13,16 +13,9 @@ say so. Only supervisors are offered any of this.
 
 from __future__ import annotations
 
-import html
-from datetime import date, datetime
 from typing import Any
 
-from PySide6.QtCore import (
-    QModelIndex,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-)
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,185 +31,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.lifecycle import NARRATIVE_FIELDS, NARRATIVE_LABELS
 from app.services import review
 from app.services.failures import message_for
 from app.ui.common.columns import ColumnFitter, measure_columns, read_only_table
 from app.ui.common.supervisor_widgets import AuditTrailDialog, PassphraseDialog, plural
-from app.ui.common.table_model import RowsTableModel
+from app.ui.review.models import ID_ROLE, QueueFilter, QueueModel
+from app.ui.review.note_html import READING_CSS, note_html
 from app.ui.shell.context import AppContext, Page
 from app.ui.shell.theme import dark_sheet, is_dark
-
-AnyIndex = QModelIndex | QPersistentModelIndex
-ID_ROLE = Qt.ItemDataRole.UserRole + 2
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def _day(d: date) -> str:
-    return f"{d:%b} {d.day}, {d.year}"
-
-
-def _local(at: datetime) -> str:
-    """A moment in this computer's time zone."""
-    t = at.astimezone() if at.tzinfo else at
-    return f"{t:%b} {t.day}, {t.year} {t:%H:%M}"
-
-
-class QueueModel(RowsTableModel):
-    HEADERS = ("Service", "Participant", "Specialist", "Units", "Waiting", "")
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[review.QueueRow] = []
-        self.today = date.today()
-
-    def set_rows(self, rows: list[review.QueueRow], today: date | None = None) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.today = today or date.today()
-        self.endResetModel()
-
-    def clear(self) -> None:
-        self.set_rows([])
-
-    def row(self, r: int) -> review.QueueRow:
-        return self._rows[r]
-
-    def rows(self) -> list[review.QueueRow]:
-        return list(self._rows)
-
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        r, col = self._rows[index.row()], index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
-                d = r.service_date
-                return f"{d:%b} {d.day}" if d.year == self.today.year else _day(d)
-            if col == 1:
-                return r.participant_name
-            if col == 2:
-                return r.specialist_name
-            if col == 3:
-                return str(r.units)
-            if col == 4:
-                return plural(self, self.waiting_days(r), "1 day", "{n} days")
-            if col == 5:
-                return self.flag_text(r)
-        if role == SORT_ROLE:
-            keys = (
-                (r.service_date.isoformat(), r.start_time.isoformat() if r.start_time else ""),
-                r.participant_name.casefold(),
-                r.specialist_name.casefold(),
-                r.units,
-                self.waiting_days(r),
-                self.flag_text(r),
-            )
-            return str(keys[col]) if col == 0 else keys[col]
-        if role == ID_ROLE:
-            return r.id
-        if role == Qt.ItemDataRole.ToolTipRole and col == 0:
-            return self.tr("{day}, {minutes} minutes").format(
-                day=_day(r.service_date), minutes=r.minutes
-            )
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (3, 4):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole and col == 5 and r.conflict:
-            return self.tr("Two review decisions met on this note: open it to see them.")
-        return None
-
-    def waiting_days(self, r: review.QueueRow) -> int:
-        if r.signed_at is None:
-            return 0
-        return max(0, (self.today - r.signed_at.date()).days)
-
-    def flag_text(self, r: review.QueueRow) -> str:
-        parts = []
-        if r.conflict:
-            parts.append(self.tr("Conflict"))
-        if r.addenda:
-            parts.append(self.tr("Addendum"))
-        return ", ".join(parts)
-
-
-class QueueFilter(QSortFilterProxyModel):
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.setSortRole(SORT_ROLE)
-        self.specialist_id = ""
-        self.participant_id = ""
-
-    def set_filter(self, specialist_id: str, participant_id: str) -> None:
-        self.beginFilterChange()
-        self.specialist_id, self.participant_id = specialist_id, participant_id
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def filterAcceptsRow(self, source_row: int, _parent: AnyIndex) -> bool:
-        model = self.sourceModel()
-        if not isinstance(model, QueueModel):
-            return True
-        r = model.row(source_row)
-        if self.specialist_id and r.specialist_id != self.specialist_id:
-            return False
-        return not (self.participant_id and r.participant_id != self.participant_id)
-
-
-def note_html(rn: review.ReviewNote) -> str:
-    """The reading pane's document (every value escaped)."""
-    n = rn.note
-    e = html.escape
-    when = _day(n.service_date)
-    if n.start_time and n.end_time:
-        when += f", {n.start_time:%H:%M}–{n.end_time:%H:%M}"
-    unit_word = "unit" if rn.units == 1 else "units"
-    parts = [
-        f"<h2>{e(rn.participant_name)}</h2>",
-        f"<p class='meta'>{e(when)} · {rn.minutes} minutes · {rn.units} {unit_word} "
-        f"({e(n.service_code)}{' ' + e(' '.join(n.modifiers)) if n.modifiers else ''})<br>"
-        f"{e(str(n.modality).capitalize())}, {e(str(n.setting))}"
-        f"{f' (group of {n.group_size})' if n.group_size else ''}"
-        f"{' · ' + e(n.location_note) if n.location_note else ''}<br>"
-        f"Written by {e(rn.specialist_name)}"
-        + (f", signed {_local(n.signed_at)}" if n.signed_at else "")
-        + "</p>",
-    ]
-    if not rn.signature_intact:
-        parts.append(
-            "<p class='warn'><b>The note's content no longer matches what its author signed.</b> "
-            "It cannot be approved; ask the specialist to check it.</p>"
-        )
-    if n.review_comment and str(n.status) != "signed":
-        parts.append(f"<p class='comment'><b>Review comment:</b> {e(n.review_comment)}</p>")
-    parts.append("<h3>Goals worked on</h3><ul>")
-    for g in rn.goals:
-        parts.append(f"<li><b>{e(str(g.domain))}:</b> {e(g.statement)}</li>")
-    if rn.missing_goals:
-        parts.append(f"<li><i>{rn.missing_goals} goal(s) not in this vault</i></li>")
-    if not rn.goals and not rn.missing_goals:
-        parts.append("<li><i>No goal chosen</i></li>")
-    parts.append("</ul>")
-    parts.append(f"<h3>Note ({e(str(n.note_format))})</h3>")
-    for f in NARRATIVE_FIELDS[n.note_format]:
-        text = e(getattr(n, f)).replace("\n", "<br>")
-        parts.append(f"<p><b>{e(NARRATIVE_LABELS[f])}.</b> {text}</p>")
-    if rn.addenda:
-        parts.append("<h3>Addenda</h3>")
-        for a, author in rn.addenda:
-            parts.append(
-                f"<p class='addendum'><b>{e(a.reason)}</b> — {e(author)}, "
-                f"{_local(a.written_at)}<br>{e(a.text)}</p>"
-            )
-    return "\n".join(parts)
-
-
-READING_CSS = """
-h2 { color: #173b3f; margin: 0 0 4px 0; }
-h3 { color: #173b3f; margin: 14px 0 4px 0; }
-p.meta { color: #3a4a4f; }
-p.warn { color: #8a1c1c; }
-p.comment { background: #fff6e0; }
-p.addendum { background: #f4f7f2; }
-"""
 
 
 class ReviewPage(Page):
@@ -230,12 +52,35 @@ class ReviewPage(Page):
         self.dialog: PassphraseDialog | None = None
         self.trail_dialog: AuditTrailDialog | None = None
         self._pending: list[tuple[str, str]] = []
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("reviewSplitter")
+        self.splitter.addWidget(self._build_queue())
+        self.splitter.addWidget(self._build_reader())
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
 
         heading = QLabel(self.tr("Review"))
         heading.setObjectName("pageTitle")
         self.count_label = QLabel()
         self.count_label.setObjectName("hint")
+        top = QHBoxLayout()
+        top.addWidget(heading)
+        top.addStretch(1)
+        top.addWidget(self.count_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 16)
+        layout.setSpacing(10)
+        layout.addLayout(top)
+        layout.addWidget(self.splitter, 1)
 
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.approve_current)
+        QShortcut(QKeySequence("Ctrl+R"), self, self.return_current)
+        QShortcut(QKeySequence("Ctrl+T"), self, self.show_trail)
+        self._set_actions()
+
+    def _build_queue(self) -> QWidget:
+        """The left side: the filters, the queue and the batch approve button."""
         self.specialist_filter = QComboBox()
         self.specialist_filter.setObjectName("specialistFilter")
         self.specialist_filter.setAccessibleName(self.tr("Show notes of specialist"))
@@ -297,8 +142,10 @@ class ReviewPage(Page):
         lb.addStretch(1)
         lb.addWidget(self.batch_button)
         lv.addLayout(lb)
+        return left
 
-        # reading pane
+    def _build_reader(self) -> QWidget:
+        """The right side: the note to read, the comment and the actions."""
         self.conflict_label = QLabel()
         self.conflict_label.setObjectName("error")
         self.conflict_label.setWordWrap(True)
@@ -333,27 +180,7 @@ class ReviewPage(Page):
         self.result_label.setObjectName("error")
         self.result_label.setWordWrap(True)
         self.result_label.hide()
-        self.approve_button = QPushButton(self.tr("Approve…"))
-        self.approve_button.setObjectName("primary")
-        self.approve_button.setAccessibleName(self.tr("Approve this note"))
-        self.approve_button.setToolTip(
-            self.tr("Sign the approval with your passphrase (Ctrl+Enter)")
-        )
-        self.approve_button.clicked.connect(self.approve_current)
-        self.return_button = QPushButton(self.tr("Return for revision"))
-        self.return_button.setObjectName("returnButton")
-        self.return_button.setAccessibleName(self.tr("Return this note for revision"))
-        self.return_button.setToolTip(self.tr("Send the note back with your comment (Ctrl+R)"))
-        self.return_button.clicked.connect(self.return_current)
-        self.trail_button = QPushButton(self.tr("Audit trail…"))
-        self.trail_button.setObjectName("link")
-        self.trail_button.setAccessibleName(self.tr("Show the note's audit trail"))
-        self.trail_button.clicked.connect(self.show_trail)
-        self.not_supervisor = QLabel(
-            self.tr("Only supervisors review notes. Your notes are reviewed by your supervisor.")
-        )
-        self.not_supervisor.setObjectName("hint")
-        self.not_supervisor.setWordWrap(True)
+        self._build_actions()
 
         right = QWidget()
         rv = QVBoxLayout(right)
@@ -378,29 +205,31 @@ class ReviewPage(Page):
             actions.addWidget(button)
         rv.addLayout(actions)
         rv.addWidget(self.not_supervisor)
+        return right
 
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("reviewSplitter")
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setChildrenCollapsible(False)
-
-        top = QHBoxLayout()
-        top.addWidget(heading)
-        top.addStretch(1)
-        top.addWidget(self.count_label)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 16)
-        layout.setSpacing(10)
-        layout.addLayout(top)
-        layout.addWidget(self.splitter, 1)
-
-        QShortcut(QKeySequence("Ctrl+Return"), self, self.approve_current)
-        QShortcut(QKeySequence("Ctrl+R"), self, self.return_current)
-        QShortcut(QKeySequence("Ctrl+T"), self, self.show_trail)
-        self._set_actions()
+    def _build_actions(self) -> None:
+        """Approve, Return for revision and the audit trail link."""
+        self.approve_button = QPushButton(self.tr("Approve…"))
+        self.approve_button.setObjectName("primary")
+        self.approve_button.setAccessibleName(self.tr("Approve this note"))
+        self.approve_button.setToolTip(
+            self.tr("Sign the approval with your passphrase (Ctrl+Enter)")
+        )
+        self.approve_button.clicked.connect(self.approve_current)
+        self.return_button = QPushButton(self.tr("Return for revision"))
+        self.return_button.setObjectName("returnButton")
+        self.return_button.setAccessibleName(self.tr("Return this note for revision"))
+        self.return_button.setToolTip(self.tr("Send the note back with your comment (Ctrl+R)"))
+        self.return_button.clicked.connect(self.return_current)
+        self.trail_button = QPushButton(self.tr("Audit trail…"))
+        self.trail_button.setObjectName("link")
+        self.trail_button.setAccessibleName(self.tr("Show the note's audit trail"))
+        self.trail_button.clicked.connect(self.show_trail)
+        self.not_supervisor = QLabel(
+            self.tr("Only supervisors review notes. Your notes are reviewed by your supervisor.")
+        )
+        self.not_supervisor.setObjectName("hint")
+        self.not_supervisor.setWordWrap(True)
 
     # -- the queue ----------------------------------------------------------------------
 

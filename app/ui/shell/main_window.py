@@ -97,6 +97,21 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
 
+        self.settings = prefs.Settings()
+        self._build_menu()
+
+        self._build_status_bar()
+        # Locks the vault after the idle time set in Preferences (default 15 minutes).
+        self.idle = IdleWatcher(self.settings.idle_lock_minutes, self)
+        self.idle.idle.connect(self._idle_lock)
+
+        self.start.opened.connect(self._on_opened)
+        self.start.currentChanged.connect(self._on_start_page)
+        self.start.demo_active.connect(self._show_demo_marks)
+        self._show_locked()
+
+    def _build_menu(self) -> None:
+        """Find, Sync (added when unlocked), Billing export, Preferences, Lock, About, Quit."""
         self.lock_action = QAction(self.tr("&Lock"), self)
         self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
         self.lock_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
@@ -116,7 +131,6 @@ class MainWindow(QMainWindow):
         self.quit_action = QAction(self.tr("&Quit"), self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.quit_action.triggered.connect(self.close)
-        self.settings = prefs.Settings()
         self.prefs_action = QAction(self.tr("&Preferences…"), self)
         self.prefs_action.setShortcut(QKeySequence("Ctrl+,"))
         self.prefs_action.setStatusTip(self.tr("Idle lock, text size, your agency's server"))
@@ -144,6 +158,8 @@ class MainWindow(QMainWindow):
         self.addAction(self.billing_action)
         self.billing_dialog: BillingDialog | None = None
 
+    def _build_status_bar(self) -> None:
+        """The vault, the caseload count and the sync status."""
         self.vault_label = QLabel()
         self.vault_label.setObjectName("statusVault")
         self.count_label = QLabel()
@@ -155,14 +171,6 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.vault_label)
         self.statusBar().addPermanentWidget(self.count_label)
         self.statusBar().addPermanentWidget(self.sync_status)
-        # Locks the vault after the idle time set in Preferences (default 15 minutes).
-        self.idle = IdleWatcher(self.settings.idle_lock_minutes, self)
-        self.idle.idle.connect(self._idle_lock)
-
-        self.start.opened.connect(self._on_opened)
-        self.start.currentChanged.connect(self._on_start_page)
-        self.start.demo_active.connect(self._show_demo_marks)
-        self._show_locked()
 
     # -- states --------------------------------------------------------------------
 

@@ -95,25 +95,51 @@ class PreferencesDialog(QDialog):
         self.ctx = ctx
         self.controller = controller
 
-        # -- general ---------------------------------------------------------------------
+        general = self._build_general()
+        server = self._build_server()
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setObjectName("separator")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 18, 20, 14)
+        layout.setSpacing(12)
+        layout.addWidget(general)
+        layout.addWidget(server)
+        layout.addStretch(1)
+        layout.addWidget(line)
+        layout.addWidget(self.buttons)
+
+        if controller is not None:
+            controller.enrolment_finished.connect(self._on_enrolled)
+        self._load_session()
+
+    def _build_general(self) -> QGroupBox:
+        """Idle lock, text size, the payer for new notes, automatic sync."""
         self.idle_minutes = QSpinBox()
         opt = s.BY_KEY[s.IDLE_LOCK_MINUTES]
         self.idle_minutes.setRange(opt.minimum or 1, opt.maximum or 240)
         self.idle_minutes.setSuffix(self.tr(" minutes"))
-        self.idle_minutes.setValue(settings.idle_lock_minutes)
+        self.idle_minutes.setValue(self.settings.idle_lock_minutes)
         self.idle_minutes.setAccessibleName(opt.tr_label())
         self.font_size = QSpinBox()
         opt = s.BY_KEY[s.FONT_SIZE]
         self.font_size.setRange(opt.minimum or 9, opt.maximum or 24)
         self.font_size.setSuffix(self.tr(" pt"))
-        self.font_size.setValue(settings.font_size)
+        self.font_size.setValue(self.settings.font_size)
         self.font_size.setAccessibleName(opt.tr_label())
         self.payer = QComboBox()
         self.payer.setAccessibleName(s.BY_KEY[s.DEFAULT_PAYER].tr_label())
         self.payer.addItem(self.tr("The participant's own payer"), "")
         self.payer.setMinimumContentsLength(24)
         self.auto_sync = QCheckBox(s.BY_KEY[s.AUTO_SYNC].tr_label())
-        self.auto_sync.setChecked(settings.auto_sync)
+        self.auto_sync.setChecked(self.settings.auto_sync)
         self.auto_sync.setAccessibleName(s.BY_KEY[s.AUTO_SYNC].tr_label())
 
         general = QGroupBox(self.tr("General"))
@@ -124,8 +150,10 @@ class PreferencesDialog(QDialog):
         form.addRow(self.tr("&Text size"), self.font_size)
         form.addRow(self.tr("&Payer for new notes"), self.payer)
         form.addRow("", self.auto_sync)
+        return general
 
-        # -- server ----------------------------------------------------------------------
+    def _build_server(self) -> QGroupBox:
+        """The server this laptop syncs with, and the form that connects it."""
         self.server_status = QLabel()
         self.server_status.setObjectName("serverStatus")
         self.server_status.setWordWrap(True)
@@ -177,28 +205,7 @@ class PreferencesDialog(QDialog):
         sl.addWidget(self.server_status)
         sl.addWidget(self.enrol_form)
         sl.addWidget(self.enrol_result)
-
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        line = QFrame()
-        line.setFrameShape(QFrame.Shape.HLine)
-        line.setObjectName("separator")
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 18, 20, 14)
-        layout.setSpacing(12)
-        layout.addWidget(general)
-        layout.addWidget(server)
-        layout.addStretch(1)
-        layout.addWidget(line)
-        layout.addWidget(self.buttons)
-
-        if controller is not None:
-            controller.enrolment_finished.connect(self._on_enrolled)
-        self._load_session()
+        return server
 
     # -- session parts ---------------------------------------------------------------------
 

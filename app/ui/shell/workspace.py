@@ -20,9 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.common.table_model import KEY_ROLE
 from app.ui.shell.context import AppContext
-
-KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class Workspace(QWidget):

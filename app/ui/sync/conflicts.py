@@ -13,15 +13,9 @@ refused, with its reason.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import (
-    QCoreApplication,
-    QModelIndex,
-    QPersistentModelIndex,
-    Qt,
-)
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
@@ -41,169 +35,14 @@ from app.domain.lifecycle import LifecycleError
 from app.services import conflicts
 from app.services.failures import StoreError, message_for
 from app.ui.common.columns import read_only_table
-from app.ui.common.table_model import RowsTableModel
 from app.ui.shell.context import AppContext, Page
-
-AnyIndex = QModelIndex | QPersistentModelIndex
-ID_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def _t(text: str) -> str:
-    return QCoreApplication.translate("Conflicts", text)
-
-
-#: (table, field) -> what a person calls it.
-FIELD_LABELS: dict[tuple[str, str], str] = {
-    ("encounters", "goal_text"): "Goal (note)",
-    ("encounters", "intervention"): "Intervention",
-    ("encounters", "response"): "Response",
-    ("encounters", "plan"): "Plan",
-    ("encounters", "data"): "Data",
-    ("encounters", "assessment"): "Assessment",
-    ("goals", "statement"): "Goal statement",
-    ("supervision_sessions", "action_items"): "Action items",
-    ("participants", "assigned_specialist_id"): "Assigned specialist",
-    ("encounters", "reviewed_by_id"): "Reviewed by",
-    ("encounters", "signed_by_id"): "Signed by",
-    ("encounters", "payer_id"): "Payer",
-    ("participants", "payer_id"): "Payer",
-}
-
-TABLE_LABELS: dict[str, str] = {
-    "participants": "Participant",
-    "consents": "Consent",
-    "goals": "Goal",
-    "barc10": "BARC-10",
-    "encounters": "Note",
-    "addenda": "Addendum",
-    "time_entries": "Hours",
-    "supervision_sessions": "Supervision",
-    "users": "User",
-    "payers": "Payer",
-    "conflicts": "Conflict",
-}
-
-KIND_LABELS: dict[str, str] = {
-    cr.TEXT: "Two versions of a text",
-    cr.LOG: "Value replaced (for your information)",
-    cr.EDITED_AFTER_DELETE: "Edited after it was deleted",
-}
-
-
-def field_label(table: str, field: str) -> str:
-    label = FIELD_LABELS.get((table, field))
-    if label:
-        return _t(label)
-    words = field.removesuffix("_id").replace("_", " ")
-    return _t(words[:1].upper() + words[1:])
-
-
-def table_label(table: str) -> str:
-    return _t(TABLE_LABELS.get(table, table.replace("_", " ").capitalize()))
-
-
-def day_text(iso: str) -> str:
-    """'Nov 2, 2026' from '2026-11-02' ('' stays '')."""
-    try:
-        d = datetime.fromisoformat(iso).date()
-    except ValueError:
-        return iso
-    return f"{d:%b} {d.day}, {d.year}"
-
-
-def when_text(when: datetime | None) -> str:
-    if when is None:
-        return _t("unknown time")
-    local = when.astimezone()
-    return f"{local:%b} {local.day}, {local.year} {local:%H:%M}"
-
-
-def record_text(table: str, record_date: str) -> str:
-    what = table_label(table)
-    return f"{what} · {day_text(record_date)}" if record_date else what
-
-
-def who_text(view: conflicts.ConflictView, stamp: str, lost: bool) -> str:
-    """'by Ann on another device, Nov 2, 2026 09:58' / 'on this laptop, …'."""
-    info = conflicts.stamp_info(stamp)
-    where = (
-        _t("on this laptop")
-        if info.device and info.device == view.this_device
-        else _t("on another device")
-    )
-    by = ""
-    if lost and view.lost_by_name:
-        by = _t("by %1 ").replace("%1", view.lost_by_name)
-    return f"{by}{where}, {when_text(info.when)}"
-
-
-# -- models ------------------------------------------------------------------------------
-
-
-class ConflictListModel(RowsTableModel):
-    """Open conflicts, one row each."""
-
-    COL_RECORD, COL_FIELD, COL_PERSON, COL_KIND = range(4)
-    HEADERS = ("Record", "Field", "Participant", "Kind")
-    _rows: list[conflicts.ConflictView]
-
-    def view(self, row: int) -> conflicts.ConflictView:
-        return self._rows[row]
-
-    def row_of(self, conflict_id: str) -> int:
-        for i, v in enumerate(self._rows):
-            if v.id == conflict_id:
-                return i
-        return -1
-
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        v = self._rows[index.row()]
-        c = v.conflict
-        if role == ID_ROLE:
-            return v.id
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        col = index.column()
-        if col == self.COL_RECORD:
-            return record_text(c.table_name, v.record_date)
-        if col == self.COL_FIELD:
-            return field_label(c.table_name, c.field)
-        if col == self.COL_PERSON:
-            return v.participant_name
-        if col == self.COL_KIND:
-            return _t(KIND_LABELS.get(c.kind, c.kind))
-        return None
-
-
-class RejectedModel(RowsTableModel):
-    """Changes the server refused, newest first."""
-
-    COL_WHEN, COL_RECORD, COL_FIELD, COL_PERSON, COL_REASON = range(5)
-    HEADERS = ("When", "Record", "Field", "Participant", "The server's reason")
-    _rows: list[conflicts.RejectedView]
-
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        r = self._rows[index.row()]
-        col = index.column()
-        if role == Qt.ItemDataRole.ToolTipRole and col == self.COL_REASON:
-            return r.reason
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if col == self.COL_WHEN:
-            return when_text(r.at)
-        if col == self.COL_RECORD:
-            return record_text(r.table, r.record_date)
-        if col == self.COL_FIELD:
-            return field_label(r.table, r.field)
-        if col == self.COL_PERSON:
-            return r.participant_name
-        if col == self.COL_REASON:
-            return r.reason[:1].upper() + r.reason[1:]
-        return None
+from app.ui.sync.conflict_models import (
+    ConflictListModel,
+    RejectedModel,
+    field_label,
+    record_text,
+    who_text,
+)
 
 
 class _Side(QFrame):
@@ -261,7 +100,19 @@ class ConflictsPage(Page):
         self.tabs.setObjectName("conflictTabs")
         self.tabs.setAccessibleName(self.tr("Conflicts and refused changes"))
 
-        # -- tab 1: conflicts ------------------------------------------------------------
+        self.tabs.addTab(self._build_conflicts_tab(), self.tr("To resolve"))
+        self.tabs.addTab(self._build_refused_tab(), self.tr("Refused by the server"))
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 12)
+        layout.setSpacing(10)
+        layout.addWidget(title)
+        layout.addWidget(intro)
+        layout.addWidget(self.tabs, 1)
+        self._show(None)
+
+    def _build_conflicts_tab(self) -> QWidget:
+        """The conflicts to look at, and the one chosen: compared or merged."""
         self.list = read_only_table("conflictList", model=self.model)
         self.list.setAccessibleName(self.tr("Conflicts to look at"))
         self.list.selectionModel().currentRowChanged.connect(self._on_current)
@@ -282,6 +133,37 @@ class ConflictsPage(Page):
         self.record.setObjectName("conflictRecord")
         self.record.setWordWrap(True)
         self.record.setTextFormat(Qt.TextFormat.RichText)
+        self.locked = QLabel()
+        self.locked.setObjectName("hint")
+        self.locked.setWordWrap(True)
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.hide()
+
+        self.detail = QStackedWidget()
+        self.detail.addWidget(self._build_compare())
+        self.detail.addWidget(self._build_merge())
+        self.detail_box = QWidget()
+        dl = QVBoxLayout(self.detail_box)
+        dl.setContentsMargins(0, 4, 0, 0)
+        dl.setSpacing(8)
+        dl.addWidget(self.record)
+        dl.addWidget(self.detail, 1)
+        dl.addWidget(self.locked)
+        dl.addWidget(self.error)
+
+        tab1 = QWidget()
+        t1 = QVBoxLayout(tab1)
+        t1.setContentsMargins(12, 12, 12, 12)
+        t1.setSpacing(10)
+        t1.addWidget(self.empty)
+        t1.addWidget(self.list)
+        t1.addWidget(self.detail_box, 1)
+        return tab1
+
+    def _build_compare(self) -> QWidget:
+        """The two versions side by side with a button under each, and the choices."""
         self.current_side = _Side(self.tr("Now in the record"), self.tr("The version kept"))
         self.other_side = _Side(self.tr("The other version"), self.tr("The version that lost"))
         self.keep_current = QPushButton(self.tr("&Keep this version"))
@@ -302,14 +184,6 @@ class ConflictsPage(Page):
         self.seen_button.clicked.connect(lambda: self._resolve(cr.Choice.SEEN))
         self.restore_button.clicked.connect(lambda: self._resolve(cr.Choice.RESTORE))
         self.leave_button.clicked.connect(lambda: self._resolve(cr.Choice.LEAVE_DELETED))
-        self.locked = QLabel()
-        self.locked.setObjectName("hint")
-        self.locked.setWordWrap(True)
-        self.error = QLabel()
-        self.error.setObjectName("error")
-        self.error.setWordWrap(True)
-        self.error.hide()
-
         sides = QGridLayout()
         sides.setHorizontalSpacing(12)
         sides.addWidget(self.current_side, 0, 0)
@@ -321,6 +195,15 @@ class ConflictsPage(Page):
             buttons.addWidget(b)
         buttons.addStretch(1)
 
+        compare = QWidget()
+        cl = QVBoxLayout(compare)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addLayout(sides, 1)
+        cl.addLayout(buttons)
+        return compare
+
+    def _build_merge(self) -> QWidget:
+        """Both versions in one text box to edit into the text to keep."""
         self.merge_edit = QPlainTextEdit()
         self.merge_edit.setObjectName("mergeText")
         self.merge_edit.setAccessibleName(self.tr("Merged text"))
@@ -343,11 +226,6 @@ class ConflictsPage(Page):
         merge_hint.setObjectName("hint")
         merge_hint.setWordWrap(True)
 
-        compare = QWidget()
-        cl = QVBoxLayout(compare)
-        cl.setContentsMargins(0, 0, 0, 0)
-        cl.addLayout(sides, 1)
-        cl.addLayout(buttons)
         merge = QWidget()
         ml = QVBoxLayout(merge)
         ml.setContentsMargins(0, 0, 0, 0)
@@ -358,28 +236,10 @@ class ConflictsPage(Page):
         mb.addWidget(self.cancel_merge)
         mb.addStretch(1)
         ml.addLayout(mb)
-        self.detail = QStackedWidget()
-        self.detail.addWidget(compare)
-        self.detail.addWidget(merge)
+        return merge
 
-        self.detail_box = QWidget()
-        dl = QVBoxLayout(self.detail_box)
-        dl.setContentsMargins(0, 4, 0, 0)
-        dl.setSpacing(8)
-        dl.addWidget(self.record)
-        dl.addWidget(self.detail, 1)
-        dl.addWidget(self.locked)
-        dl.addWidget(self.error)
-
-        tab1 = QWidget()
-        t1 = QVBoxLayout(tab1)
-        t1.setContentsMargins(12, 12, 12, 12)
-        t1.setSpacing(10)
-        t1.addWidget(self.empty)
-        t1.addWidget(self.list)
-        t1.addWidget(self.detail_box, 1)
-
-        # -- tab 2: refused changes ------------------------------------------------------
+    def _build_refused_tab(self) -> QWidget:
+        """The changes the server refused, with its reasons."""
         self.rejected = read_only_table("rejectedList", model=self.rejected_model)
         self.rejected.setAccessibleName(self.tr("Changes the server refused"))
         self.rejected.setWordWrap(True)
@@ -397,17 +257,7 @@ class ConflictsPage(Page):
         t2.setContentsMargins(12, 12, 12, 12)
         t2.addWidget(rej_intro)
         t2.addWidget(self.rejected, 1)
-
-        self.tabs.addTab(tab1, self.tr("To resolve"))
-        self.tabs.addTab(tab2, self.tr("Refused by the server"))
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 12)
-        layout.setSpacing(10)
-        layout.addWidget(title)
-        layout.addWidget(intro)
-        layout.addWidget(self.tabs, 1)
-        self._show(None)
+        return tab2
 
     # -- data ---------------------------------------------------------------------------
 

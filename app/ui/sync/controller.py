@@ -2,21 +2,20 @@
 freezing anything, and the Sync now action (F5). The status bar widget is
 status_widget.py; the texts it shows are sync_state.py.
 
-Threads. The network exchange runs on its own single-thread executor
-("peertrail-net"); the vault is only ever touched on the database worker (the
-SQLCipher connection belongs to that thread). :class:`WorkerReplica` is the bridge:
-it gives sync.client.SyncClient the replica it expects, but every call it
-receives on the network thread is handed to the database worker (through
-``AppContext.run``, submitted from the UI thread) and waited for. So while the
-network thread waits on a slow link the database worker stays free for the
-screens, and the UI thread never waits for either.
+Threads. The network exchange runs on the network lane (app.ui.shell.tasks); the
+vault is only ever touched on the database lane (the SQLCipher connection belongs
+to that thread). :class:`app.ui.sync.lane_replica.LaneReplica` gives
+sync.client.SyncClient the replica it expects, and runs each of its calls on the
+database lane while the network lane waits. So while the network lane waits on a
+slow link the database lane stays free for the screens, and the UI thread never
+waits for either.
 
 When. A sync runs when the person presses Sync (F5), when a connection appears
 (a cheap ``GET /v1/health`` every so often while offline, backing off up to a few
 minutes, and at once when Qt's QNetworkInformation reports the network came
 back), a while after local changes settle, and every so often while online to
-receive the team's changes. After a sync every page refreshes
-(the context broadcasts app.services.syncing.SYNC_CHANGED: every synced table).
+receive the team's changes. After a sync every page refreshes (the context
+broadcasts app.services.syncing.SYNC_CHANGED: every synced table).
 
 Errors are told in plain words per SyncError code; nothing is lost by a failed
 sync (the changes stay waiting in the vault).
@@ -26,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -37,6 +37,8 @@ from app.domain.records import Role
 from app.services import enrolment, syncing
 from app.services.failures import log_failure
 from app.ui.shell.context import AppContext
+from app.ui.shell.tasks import NET, LaneClosed
+from app.ui.sync.lane_replica import LaneReplica
 from app.ui.sync.sync_state import (
     OFFLINE,
     ONLINE,
@@ -46,7 +48,6 @@ from app.ui.sync.sync_state import (
     count_text,
     error_message,
 )
-from app.ui.sync.worker_replica import DbBridge, NetWorker, WorkerReplica
 from sync.client import SyncError
 
 log = logging.getLogger(__name__)
@@ -92,8 +93,7 @@ class SyncController(QObject):
         self.retries = retries
         self.auto = auto
         self.state = SyncState()
-        self.net = NetWorker(self)
-        self.bridge = DbBridge(ctx, self)
+        self._cancelled = threading.Event()  # set on close: the exchange stops
         self._server: dict[str, str] = {}
         self._again = False
         self._closed = False
@@ -150,6 +150,36 @@ class SyncController(QObject):
             self.ctx.run(fn, on_done, on_error)
         except RuntimeError:  # the database worker was shut down: the window closed
             self.close()
+
+    def _net(
+        self,
+        fn: Callable[[], Any],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[BaseException], None],
+    ) -> bool:
+        """``fn()`` on the network lane; its callbacks run only while this controller
+        is open (a result that arrives after the vault locked is dropped unseen).
+        False when the lane no longer takes work (the window is closing)."""
+        cancelled = self._cancelled
+
+        def work() -> Any:
+            if cancelled.is_set():
+                raise SyncCancelled()
+            return fn()
+
+        def done(result: Any) -> None:
+            if not self._closed:
+                on_done(result)
+
+        def failed(exc: BaseException) -> None:
+            if not self._closed:
+                on_error(exc)
+
+        try:
+            self.ctx.tasks.run(work, done, failed, lane=NET)
+        except LaneClosed:
+            return False
+        return True
 
     def refresh_state(self) -> None:
         """Read the overview (changes waiting, conflicts, last sync) on the worker."""
@@ -219,7 +249,7 @@ class SyncController(QObject):
             return
         self._server = server
         self._set(progress_total=pending, pending=pending)
-        bridge, retries = self.bridge, self.retries
+        ctx, cancelled, retries = self.ctx, self._cancelled, self.retries
 
         def progress(done: int, total: int) -> None:
             self._progress.emit((done, total, None))
@@ -228,12 +258,10 @@ class SyncController(QObject):
             self._progress.emit((None, None, counts.get("pulled", 0)))
 
         def exchange() -> Any:
-            replica = WorkerReplica(bridge, applied)
+            replica = LaneReplica(ctx, cancelled, applied)
             return syncing.exchange(replica, server, retries, progress)  # type: ignore[arg-type]
 
-        try:
-            self.net.run(exchange, self._on_exchanged, self._on_failed)
-        except RuntimeError:
+        if not self._net(exchange, self._on_exchanged, self._on_failed):
             self._end(False, "cancelled", error_message("cancelled"))
             self.finished.emit(False, error_message("cancelled"))
 
@@ -397,10 +425,7 @@ class SyncController(QObject):
             else:
                 self._schedule()
 
-        try:
-            self.net.run(probe, answered, lambda _e: answered(None))
-        except RuntimeError:
-            return
+        self._net(probe, answered, lambda _e: answered(None))
 
     # -- enrolment ------------------------------------------------------------------------------
 
@@ -417,12 +442,12 @@ class SyncController(QObject):
         except enrolment.EnrolmentError as e:
             self.enrolment_finished.emit(False, str(e))
             return
-        bridge = self.bridge
+        ctx, cancelled = self.ctx, self._cancelled
 
-        def talk() -> enrolment.Enrolled:  # on the network thread
-            device_id = bridge.call(syncing.device_id)
-            answer = enrolment.ask_server(request, device_id, retries=1)
-            return bridge.call(lambda store: enrolment.adopt(store, request, answer))
+        def talk() -> enrolment.Enrolled:  # on the network lane
+            replica = LaneReplica(ctx, cancelled)
+            answer = enrolment.ask_server(request, replica.device_id, retries=1)
+            return replica.on_store(lambda store: enrolment.adopt(store, request, answer))
 
         def done(enrolled: enrolment.Enrolled) -> None:
             if not self._usable():
@@ -447,9 +472,7 @@ class SyncController(QObject):
                 text = self.tr("This laptop could not be connected; nothing was changed.")
             self.enrolment_finished.emit(False, text)
 
-        try:
-            self.net.run(talk, done, failed)
-        except RuntimeError:
+        if not self._net(talk, done, failed):
             self.enrolment_finished.emit(False, error_message("cancelled"))
 
     # -- life cycle ----------------------------------------------------------------------------
@@ -463,10 +486,9 @@ class SyncController(QObject):
         if self._closed:
             return
         self._closed = True
-        self.bridge.cancelled.set()
+        self._cancelled.set()
         for t in (self._settle, self._periodic, self._check, self._count, self._show_progress):
             t.stop()
-        self.net.shutdown()
         self.action.setEnabled(False)
         if self._network_info is not None:
             with contextlib.suppress(RuntimeError, TypeError):

@@ -97,40 +97,7 @@ class SyncStatus(QWidget):
     def show_state(self, state: SyncState) -> None:
         self._state = state
         long_sync = bool(self.controller and self.controller.long_sync)
-        if not state.enrolled:
-            self.connection.setText(self.tr("Not connected to a server"))
-            self.connection.setProperty("state", "unenrolled")
-            tip = self.tr("Your work stays on this laptop. Connect it in Preferences.")
-            if state.pending:  # nothing is "waiting" without a server: say it here only
-                tip += " " + count_text(
-                    state.pending,
-                    "1 change will be sent when you connect.",
-                    "%1 changes will be sent when you connect.",
-                )
-            self.connection.setToolTip(tip)
-        elif state.syncing:
-            self.connection.setText(self.tr("Syncing…"))
-            self.connection.setProperty("state", "syncing")
-            self.connection.setToolTip("")
-        elif state.connection == OFFLINE:
-            self.connection.setText(self.tr("● Offline"))
-            self.connection.setProperty("state", "offline")
-            self.connection.setToolTip(state.error or error_message("offline"))
-        elif state.error_code and state.error_code not in ("offline", "cancelled"):
-            self.connection.setText(self.tr("● Sync problem"))
-            self.connection.setProperty("state", "problem")
-            self.connection.setToolTip(state.error)
-        elif state.connection == ONLINE:
-            self.connection.setText(self.tr("● Online"))
-            self.connection.setProperty("state", "online")
-            self.connection.setToolTip(self.tr("The server answers."))
-        else:
-            self.connection.setText(self.tr("● Checking…"))
-            self.connection.setProperty("state", "unknown")
-            self.connection.setToolTip("")
-        self.connection.setAccessibleDescription(self.connection.toolTip())
-        self.connection.style().unpolish(self.connection)
-        self.connection.style().polish(self.connection)
+        self._show_connection(state)
 
         if state.pending:
             self.pending.setText(
@@ -175,6 +142,43 @@ class SyncStatus(QWidget):
         self.button.setVisible(True)
         self.updateGeometry()
         self._fit()
+
+    def _show_connection(self, state: SyncState) -> None:
+        """Online, offline, syncing, a problem or not connected, with a tooltip saying more."""
+        if not state.enrolled:
+            self.connection.setText(self.tr("Not connected to a server"))
+            self.connection.setProperty("state", "unenrolled")
+            tip = self.tr("Your work stays on this laptop. Connect it in Preferences.")
+            if state.pending:  # nothing is "waiting" without a server: say it here only
+                tip += " " + count_text(
+                    state.pending,
+                    "1 change will be sent when you connect.",
+                    "%1 changes will be sent when you connect.",
+                )
+            self.connection.setToolTip(tip)
+        elif state.syncing:
+            self.connection.setText(self.tr("Syncing…"))
+            self.connection.setProperty("state", "syncing")
+            self.connection.setToolTip("")
+        elif state.connection == OFFLINE:
+            self.connection.setText(self.tr("● Offline"))
+            self.connection.setProperty("state", "offline")
+            self.connection.setToolTip(state.error or error_message("offline"))
+        elif state.error_code and state.error_code not in ("offline", "cancelled"):
+            self.connection.setText(self.tr("● Sync problem"))
+            self.connection.setProperty("state", "problem")
+            self.connection.setToolTip(state.error)
+        elif state.connection == ONLINE:
+            self.connection.setText(self.tr("● Online"))
+            self.connection.setProperty("state", "online")
+            self.connection.setToolTip(self.tr("The server answers."))
+        else:
+            self.connection.setText(self.tr("● Checking…"))
+            self.connection.setProperty("state", "unknown")
+            self.connection.setToolTip("")
+        self.connection.setAccessibleDescription(self.connection.toolTip())
+        self.connection.style().unpolish(self.connection)
+        self.connection.style().polish(self.connection)
 
     # -- fitting a narrow status bar ---------------------------------------------------------
 

@@ -13,7 +13,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QDate,
+    QSortFilterProxyModel,
+    Qt,
+)
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,111 +33,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.supervision import MAX_OVERDUE_DAYS, SpecialistSummary, TeamOverview
+from app.domain.supervision import MAX_OVERDUE_DAYS, TeamOverview
 from app.services import reports, team
 from app.services.failures import message_for
 from app.ui.common.supervisor_widgets import HoursChart, plural
 from app.ui.shell.context import AppContext, Page
-from app.ui.shell.theme import themed
-
-AnyIndex = QModelIndex | QPersistentModelIndex
-ID_ROLE = Qt.ItemDataRole.UserRole + 2
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-class TeamModel(QAbstractTableModel):
-    """One row per specialist, read-only."""
-
-    HEADERS = (
-        "Specialist", "Case-\nload", "Services\nwk / mo", "Units\nwk / mo", "To\nreview",
-        "Late\n(mo)", "Old\ndrafts", "Direct h\n(mo)", "CE h\n(12 mo)",
-    )  # fmt: skip
-    TIPS = (
-        "",
-        "Active, referred and on-hold participants",
-        "Services this week (from Monday) and this month",
-        "Billing units by each payer's rounding rule",
-        "Signed notes waiting for your review",
-        "Notes this month signed more than the overdue limit after the service",
-        "Drafts whose service is older than the overdue limit",
-        "Direct-service time logged this month",
-        "Continuing education in the last 12 months",
-    )
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[SpecialistSummary] = []
-        self.overdue_days = 3
-
-    def set_rows(self, rows: list[SpecialistSummary], overdue_days: int = 3) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.overdue_days = overdue_days
-        self.endResetModel()
-
-    def clear(self) -> None:
-        self.set_rows([])
-
-    def summary(self, row: int) -> SpecialistSummary:
-        return self._rows[row]
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.HEADERS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.tr(self.HEADERS[section])
-        if role == Qt.ItemDataRole.ToolTipRole and self.TIPS[section]:
-            return self.tr(self.TIPS[section])
-        return None
-
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        r, col = self._rows[index.row()], index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return cell_text(r, col)
-        if role == SORT_ROLE:
-            return cell_sort(r, col)
-        if role == ID_ROLE:
-            return r.specialist_id
-        if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and col in (5, 6):
-            value = r.overdue_month if col == 5 else r.stale_drafts
-            if value:
-                return themed("#8a1c1c")
-        return None
-
-
-def cell_text(r: SpecialistSummary, col: int) -> str:
-    if col == 0:
-        return f"{r.name} ({r.credential})" if r.credential else r.name
-    values = {
-        1: str(r.caseload),
-        2: f"{r.encounters_week} / {r.encounters_month}",
-        3: f"{r.units_week} / {r.units_month}",
-        4: str(r.awaiting_review),
-        5: str(r.overdue_month),
-        6: str(r.stale_drafts),
-        7: f"{r.direct_hours_month:.1f}",
-        8: f"{r.ce_hours_year:.1f}",
-    }
-    return values.get(col, "")
-
-
-def cell_sort(r: SpecialistSummary, col: int) -> Any:
-    keys = {
-        0: r.name.casefold(), 1: r.caseload, 2: r.encounters_month, 3: r.units_month,
-        4: r.awaiting_review, 5: r.overdue_month, 6: r.stale_drafts, 7: r.direct_hours_month,
-        8: r.ce_hours_year,
-    }  # fmt: skip
-    return keys.get(col)
+from app.ui.team.models import ID_ROLE, SORT_ROLE, TeamModel, cell_text
 
 
 class TeamPage(Page):
@@ -165,9 +70,42 @@ class TeamPage(Page):
         overdue_label = QLabel(self.tr("Late after"))
         overdue_label.setBuddy(self.overdue)
 
-        self.model = TeamModel(self)
-        from PySide6.QtCore import QSortFilterProxyModel
+        self._build_table()
+        self.empty_label = QLabel(
+            self.tr(
+                "No specialists on your team yet. They appear here after your first sync, "
+                "once the administrator has set you as their supervisor."
+            )
+        )
+        self.empty_label.setObjectName("hint")
+        self.empty_label.setWordWrap(True)
+        self.empty_label.hide()
 
+        chart_title = QLabel(self.tr("Hours per week (last 12 weeks, all kinds of work)"))
+        chart_title.setObjectName("sectionTitle")
+        self.chart = HoursChart()
+
+        top = QHBoxLayout()
+        top.addWidget(heading)
+        top.addSpacing(12)
+        top.addWidget(self.subtitle, 1)
+        top.addWidget(overdue_label)
+        top.addWidget(self.overdue)
+        report = self._build_report()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 16)
+        layout.setSpacing(10)
+        layout.addLayout(top)
+        layout.addWidget(self.empty_label)
+        layout.addWidget(self.table)
+        layout.addLayout(report)
+        layout.addWidget(chart_title)
+        layout.addWidget(self.chart, 1)
+        self._update_buttons()
+
+    def _build_table(self) -> None:
+        """The specialists, sortable."""
+        self.model = TeamModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
@@ -191,6 +129,8 @@ class TeamPage(Page):
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignCenter)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
 
+    def _build_report(self) -> QHBoxLayout:
+        """The month and the oversight report button."""
         self.month = QDateEdit()
         self.month.setObjectName("reportMonth")
         self.month.setDisplayFormat("MMMM yyyy")
@@ -205,26 +145,6 @@ class TeamPage(Page):
         self.report_button.setShortcut(QKeySequence("Ctrl+P"))
         self.report_button.setToolTip(self.tr("The selected specialist's month, as a PDF (Ctrl+P)"))
         self.report_button.clicked.connect(self._choose_report_file)
-        self.empty_label = QLabel(
-            self.tr(
-                "No specialists on your team yet. They appear here after your first sync, "
-                "once the administrator has set you as their supervisor."
-            )
-        )
-        self.empty_label.setObjectName("hint")
-        self.empty_label.setWordWrap(True)
-        self.empty_label.hide()
-
-        chart_title = QLabel(self.tr("Hours per week (last 12 weeks, all kinds of work)"))
-        chart_title.setObjectName("sectionTitle")
-        self.chart = HoursChart()
-
-        top = QHBoxLayout()
-        top.addWidget(heading)
-        top.addSpacing(12)
-        top.addWidget(self.subtitle, 1)
-        top.addWidget(overdue_label)
-        top.addWidget(self.overdue)
         report = QHBoxLayout()
         report.addStretch(1)
         month_label = QLabel(self.tr("Report month"))
@@ -232,16 +152,7 @@ class TeamPage(Page):
         report.addWidget(month_label)
         report.addWidget(self.month)
         report.addWidget(self.report_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 16)
-        layout.setSpacing(10)
-        layout.addLayout(top)
-        layout.addWidget(self.empty_label)
-        layout.addWidget(self.table)
-        layout.addLayout(report)
-        layout.addWidget(chart_title)
-        layout.addWidget(self.chart, 1)
-        self._update_buttons()
+        return report
 
     # -- data --------------------------------------------------------------------------
 

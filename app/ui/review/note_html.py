@@ -1,0 +1,69 @@
+"""A note to review as reading text (HTML with its style sheet): the service, the
+narrative, addenda and earlier review comments.
+"""
+
+from __future__ import annotations
+
+import html
+
+from app.domain.lifecycle import NARRATIVE_FIELDS, NARRATIVE_LABELS
+from app.services import review
+from app.ui.review.models import _day, _local
+
+
+def note_html(rn: review.ReviewNote) -> str:
+    """The reading pane's document (every value escaped)."""
+    n = rn.note
+    e = html.escape
+    when = _day(n.service_date)
+    if n.start_time and n.end_time:
+        when += f", {n.start_time:%H:%M}–{n.end_time:%H:%M}"
+    unit_word = "unit" if rn.units == 1 else "units"
+    parts = [
+        f"<h2>{e(rn.participant_name)}</h2>",
+        f"<p class='meta'>{e(when)} · {rn.minutes} minutes · {rn.units} {unit_word} "
+        f"({e(n.service_code)}{' ' + e(' '.join(n.modifiers)) if n.modifiers else ''})<br>"
+        f"{e(str(n.modality).capitalize())}, {e(str(n.setting))}"
+        f"{f' (group of {n.group_size})' if n.group_size else ''}"
+        f"{' · ' + e(n.location_note) if n.location_note else ''}<br>"
+        f"Written by {e(rn.specialist_name)}"
+        + (f", signed {_local(n.signed_at)}" if n.signed_at else "")
+        + "</p>",
+    ]
+    if not rn.signature_intact:
+        parts.append(
+            "<p class='warn'><b>The note's content no longer matches what its author signed.</b> "
+            "It cannot be approved; ask the specialist to check it.</p>"
+        )
+    if n.review_comment and str(n.status) != "signed":
+        parts.append(f"<p class='comment'><b>Review comment:</b> {e(n.review_comment)}</p>")
+    parts.append("<h3>Goals worked on</h3><ul>")
+    for g in rn.goals:
+        parts.append(f"<li><b>{e(str(g.domain))}:</b> {e(g.statement)}</li>")
+    if rn.missing_goals:
+        parts.append(f"<li><i>{rn.missing_goals} goal(s) not in this vault</i></li>")
+    if not rn.goals and not rn.missing_goals:
+        parts.append("<li><i>No goal chosen</i></li>")
+    parts.append("</ul>")
+    parts.append(f"<h3>Note ({e(str(n.note_format))})</h3>")
+    for f in NARRATIVE_FIELDS[n.note_format]:
+        text = e(getattr(n, f)).replace("\n", "<br>")
+        parts.append(f"<p><b>{e(NARRATIVE_LABELS[f])}.</b> {text}</p>")
+    if rn.addenda:
+        parts.append("<h3>Addenda</h3>")
+        for a, author in rn.addenda:
+            parts.append(
+                f"<p class='addendum'><b>{e(a.reason)}</b> — {e(author)}, "
+                f"{_local(a.written_at)}<br>{e(a.text)}</p>"
+            )
+    return "\n".join(parts)
+
+
+READING_CSS = """
+h2 { color: #173b3f; margin: 0 0 4px 0; }
+h3 { color: #173b3f; margin: 14px 0 4px 0; }
+p.meta { color: #3a4a4f; }
+p.warn { color: #8a1c1c; }
+p.comment { background: #fff6e0; }
+p.addendum { background: #f4f7f2; }
+"""
