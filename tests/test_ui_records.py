@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from app.domain.attention import Reason
+from app.domain.datetext import day_text
 from app.domain.participant_import import ImportPlan, Problem
 from app.domain.records import (
     Barc10,
@@ -31,8 +32,8 @@ from app.ui.caseload.import_dialog import ImportDialog
 from app.ui.caseload.models import BAD, OK, WARNING, CaseloadModel, PreviewModel
 from app.ui.caseload.participant_form import ParticipantForm
 from app.ui.common.table_model import ID_ROLE
+from app.ui.participant.models import Barc10Model, ConsentModel, TimelineModel
 from app.ui.participant.participant_page import TAB_GOALS, TAB_TIMELINE, ParticipantPage
-from app.ui.participant.record_models import Barc10Model, ConsentModel, TimelineModel
 from tests.helpers import add_person
 from tests.ui_support import ctx_repos, settle
 
@@ -78,7 +79,7 @@ def test_caseload_model_attention_column_and_filters(rows):
     assert "60 days since the last contact" in cell(
         proxy, 1, cl.COL_ATTENTION, Qt.ItemDataRole.ToolTipRole
     )
-    assert cell(proxy, 0, cl.COL_LAST_CONTACT) == cl.short_date(TODAY - timedelta(days=2))
+    assert cell(proxy, 0, cl.COL_LAST_CONTACT) == day_text(TODAY - timedelta(days=2))
     assert model.programs() == ["1915(i)", "SUD Voucher"]
 
     proxy.set_status(ParticipantStatus.ON_HOLD)

@@ -118,3 +118,12 @@ def test_a_cancelled_replica_touches_nothing(qtbot, app_ctx):
     app_ctx.tasks.run(lambda: replica.device_id, got.append, got.append, lane=NET)
     qtbot.waitUntil(lambda: len(got) == 2, timeout=5_000)
     assert isinstance(got[1], SyncCancelled)
+
+
+def test_the_lane_replica_has_every_member_the_sync_client_uses():
+    """sync.client.Replica is what SyncClient calls; LaneReplica spells each out, so
+    a member added to the protocol fails here instead of in a sync."""
+    from sync.client import Replica
+
+    wanted = {n for n in vars(Replica) if not n.startswith("_")}
+    assert wanted and wanted <= set(dir(LaneReplica))

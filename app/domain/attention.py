@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from app.domain.datetext import day_text
 from app.domain.records import Consent, ParticipantStatus
 
 NO_CONTACT_DAYS = 30
@@ -133,9 +134,9 @@ def consent_state(c: Consent, today: date) -> ConsentState:
 def consent_state_text(c: Consent, today: date) -> str:
     state = consent_state(c, today)
     if state is ConsentState.REVOKED:
-        return f"Revoked {c.revoked_on:%b} {c.revoked_on.day}, {c.revoked_on.year}"  # type: ignore[union-attr]
+        return f"Revoked {day_text(c.revoked_on)}"
     if state is ConsentState.EXPIRED:
-        return f"Expired {c.expires_on:%b} {c.expires_on.day}, {c.expires_on.year}"  # type: ignore[union-attr]
+        return f"Expired {day_text(c.expires_on)}"
     if state is ConsentState.EXPIRING:
         left = (c.expires_on - today).days  # type: ignore[operator]
         return "Expires today" if left == 0 else f"Expires in {_plural(left, 'day')}"

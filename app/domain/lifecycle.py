@@ -70,6 +70,16 @@ NARRATIVE_LABELS: dict[str, str] = {
     "assessment": "Assessment",
 }
 
+#: What a person calls each status of a note.
+STATUS_TEXT: dict[NoteStatus, str] = {
+    NoteStatus.DRAFT: "Draft",
+    NoteStatus.SIGNED: "Signed",
+    NoteStatus.RETURNED: "Returned for revision",
+    NoteStatus.APPROVED: "Approved",
+    NoteStatus.BILLED: "Billed",
+    NoteStatus.VOID: "Void",
+}
+
 EDITABLE_STATUSES = frozenset({NoteStatus.DRAFT})
 
 

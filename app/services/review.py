@@ -377,90 +377,9 @@ def note_trail(repos: Repositories, note_id: str) -> list[TrailEntry]:
         in_team(repos, note)
     names = user_names(repos)
     repos.encounters.open(note_id)  # reading the trail is reading the note
-    conn = repos.store.conn
     addenda = repos.encounters.addenda(note_id)
-    local: list[TrailEntry] = []
-    for rid in [note_id, *(a.id for a in addenda)]:
-        for e in audit.trail(conn, rid):
-            detail = e["detail"] or {}
-            words = ACTION_WORDS.get(e["action"], e["action"])
-            extra = ""
-            if e["action"] == "review":
-                words = f"review: {detail.get('outcome', '')}".rstrip(": ")
-            elif e["action"] == "sign" and detail.get("as") == "reviewer":
-                words = "approval signed with passphrase"
-            elif e["action"] == "change" and detail.get("fields"):
-                extra = "fields: " + ", ".join(detail["fields"])
-            if rid != note_id:
-                extra = ("addendum " + extra).strip()
-            local.append(
-                TrailEntry(
-                    datetime.fromisoformat(e["at"]),
-                    names.get(e["user_id"], ""),
-                    words,
-                    extra,
-                    "this device",
-                )
-            )
-    stamps = dict(
-        conn.execute("SELECT field, stamp FROM field_stamps WHERE record_id = ?", (note_id,))
-    )
-    derived: list[TrailEntry] = []
-    if stamps:
-        first = min(stamps.values())
-        derived.append(
-            TrailEntry(
-                _stamp_time(first),
-                names.get(note.specialist_id, ""),
-                "created",
-                "",
-                "synced record",
-            )
-        )
-        content = [s for f, s in stamps.items() if f in lifecycle.CONTENT_FIELDS and s != first]
-        if content:
-            derived.append(
-                TrailEntry(
-                    _stamp_time(max(content)),
-                    names.get(note.specialist_id, ""),
-                    "edited",
-                    "last change to the note's content",
-                    "synced record",
-                )
-            )
-    if note.signed_at:
-        derived.append(
-            TrailEntry(
-                note.signed_at, names.get(note.signed_by_id, ""), "signed", "", "synced record"
-            )
-        )
-    if note.reviewed_at:
-        outcome = {
-            NoteStatus.APPROVED: "approved",
-            NoteStatus.BILLED: "approved",
-            NoteStatus.RETURNED: "returned",
-        }.get(note.status, "approved" if note.approved_content_hash else "returned")
-        derived.append(
-            TrailEntry(
-                note.reviewed_at,
-                names.get(note.reviewed_by_id, ""),
-                f"review: {outcome}",
-                "",
-                "synced record",
-            )
-        )
-    for a in addenda:
-        derived.append(
-            TrailEntry(
-                a.written_at,
-                names.get(a.author_id, ""),
-                "addendum added",
-                a.reason,
-                "synced record",
-            )
-        )
-    if note.billed_at:
-        derived.append(TrailEntry(note.billed_at, "", "exported", "billing batch", "synced record"))
+    local = _logged_here(repos, note_id, [a.id for a in addenda], names)
+    derived = _from_the_record(repos, note, addenda, names)
 
     def same(d: TrailEntry) -> bool:
         return any(
@@ -472,3 +391,64 @@ def note_trail(repos: Repositories, note_id: str) -> list[TrailEntry]:
     entries = local + [d for d in derived if not same(d)]
     entries.sort(key=lambda t: t.at)
     return entries
+
+
+def _logged_here(
+    repos: Repositories, note_id: str, addendum_ids: list[str], names: dict[str, str]
+) -> list[TrailEntry]:
+    """The note's and its addenda's entries in this device's audit log."""
+    local: list[TrailEntry] = []
+    for rid in [note_id, *addendum_ids]:
+        for e in audit.trail(repos.store.conn, rid):
+            detail = e["detail"] or {}
+            words = ACTION_WORDS.get(e["action"], e["action"])
+            extra = ""
+            if e["action"] == "review":
+                words = f"review: {detail.get('outcome', '')}".rstrip(": ")
+            elif e["action"] == "sign" and detail.get("as") == "reviewer":
+                words = "approval signed with passphrase"
+            elif e["action"] == "change" and detail.get("fields"):
+                extra = "fields: " + ", ".join(detail["fields"])
+            if rid != note_id:
+                extra = ("addendum " + extra).strip()
+            at = datetime.fromisoformat(e["at"])
+            local.append(TrailEntry(at, names.get(e["user_id"], ""), words, extra, "this device"))
+    return local
+
+
+def _from_the_record(
+    repos: Repositories, note: Encounter, addenda: Sequence[Addendum], names: dict[str, str]
+) -> list[TrailEntry]:
+    """What the synced record says: its stamps, signature, review, addenda, billing."""
+    synced = "synced record"
+    author = names.get(note.specialist_id, "")
+    stamps = dict(
+        repos.store.conn.execute(
+            "SELECT field, stamp FROM field_stamps WHERE record_id = ?", (note.id,)
+        )
+    )
+    derived: list[TrailEntry] = []
+    if stamps:
+        first = min(stamps.values())
+        derived.append(TrailEntry(_stamp_time(first), author, "created", "", synced))
+        content = [s for f, s in stamps.items() if f in lifecycle.CONTENT_FIELDS and s != first]
+        if content:
+            last = "last change to the note's content"
+            derived.append(TrailEntry(_stamp_time(max(content)), author, "edited", last, synced))
+    if note.signed_at:
+        signer = names.get(note.signed_by_id, "")
+        derived.append(TrailEntry(note.signed_at, signer, "signed", "", synced))
+    if note.reviewed_at:
+        outcome = {
+            NoteStatus.APPROVED: "approved",
+            NoteStatus.BILLED: "approved",
+            NoteStatus.RETURNED: "returned",
+        }.get(note.status, "approved" if note.approved_content_hash else "returned")
+        reviewer = names.get(note.reviewed_by_id, "")
+        derived.append(TrailEntry(note.reviewed_at, reviewer, f"review: {outcome}", "", synced))
+    for a in addenda:
+        writer = names.get(a.author_id, "")
+        derived.append(TrailEntry(a.written_at, writer, "addendum added", a.reason, synced))
+    if note.billed_at:
+        derived.append(TrailEntry(note.billed_at, "", "exported", "billing batch", synced))
+    return derived

@@ -12,7 +12,6 @@ status, program, "needs attention") happen in :class:`CaseloadFilter`, in memory
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from PySide6.QtCore import (
@@ -22,6 +21,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush
 
 from app.domain.attention import AttentionFacts, Reason
+from app.domain.datetext import day_text
 from app.domain.records import Participant, ParticipantStatus
 from app.services import importing
 from app.services.caseload import CaseloadRow
@@ -43,10 +43,6 @@ _STATUS_ORDER = {
     ParticipantStatus.ON_HOLD: 2,
     ParticipantStatus.DISCHARGED: 3,
 }
-
-
-def short_date(d: date | None) -> str:
-    return f"{d:%b} {d.day}, {d.year}" if d else ""
 
 
 def _as_row(item: CaseloadRow | Participant) -> CaseloadRow:
@@ -142,9 +138,9 @@ def display_text(r: CaseloadRow | Participant, col: int) -> str:
     if col == COL_MEDICAID:
         return "On file" if p.medicaid_id else "Missing"
     if col == COL_INTAKE:
-        return short_date(p.intake_date)
+        return day_text(p.intake_date)
     if col == COL_LAST_CONTACT:
-        return short_date(row.facts.last_contact)
+        return day_text(row.facts.last_contact)
     if col == COL_ATTENTION:
         return " · ".join(f.text for f in row.flags)
     return ""

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.datetext import month_day_text
 from app.services.review import TrailEntry
 from app.ui.shell.theme import themed
 
@@ -35,6 +37,25 @@ SERIES_COLOURS = (
 def plural(obj: QObject, n: int, one: str, many: str) -> str:
     """The singular or plural sentence for ``n`` (``{n}`` in ``many`` is replaced)."""
     return obj.tr(one) if n == 1 else obj.tr(many).format(n=n)
+
+
+def titled_page(page: QWidget, title: str, body: QWidget) -> QLabel:
+    """Lay out a supervisor page: its title with a count on the right, the body below.
+    Returns the count label (empty until the page sets it)."""
+    heading = QLabel(title)
+    heading.setObjectName("pageTitle")
+    count = QLabel()
+    count.setObjectName("hint")
+    top = QHBoxLayout()
+    top.addWidget(heading)
+    top.addStretch(1)
+    top.addWidget(count)
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(24, 20, 24, 16)
+    layout.setSpacing(10)
+    layout.addLayout(top)
+    layout.addWidget(body, 1)
+    return count
 
 
 class PassphraseDialog(QDialog):
@@ -189,7 +210,7 @@ class HoursChart(QWidget):
                 p.drawText(
                     QRectF(plot.left() + slot * w - 20, plot.bottom() + 4, slot + 40, line),
                     Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                    f"{monday:%b} {monday.day}",
+                    month_day_text(monday),
                 )
         p.setPen(QPen(themed("#9aa8a2")))
         p.drawLine(QPointF(plot.left(), plot.bottom()), QPointF(plot.right(), plot.bottom()))

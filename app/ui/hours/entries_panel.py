@@ -21,13 +21,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import hours
+from app.domain.datetext import weekday_text
 from app.domain.hours import DAYS_IN_WEEK, format_hm
 from app.domain.records import TimeCategory, TimeEntry
 from app.services import hours as hours_service
 from app.services.failures import message_for
 from app.ui.common.columns import ColumnFitter
 from app.ui.hours.entry_editor import EntryEditor
-from app.ui.hours.models import EntriesModel, short_date
+from app.ui.hours.models import EntriesModel
 
 
 class EntriesPanelMixin:
@@ -189,7 +190,7 @@ class EntriesPanelMixin:
         self.confirm_text.setText(
             self.tr("Delete this {kind} entry of {day} ({time})?").format(
                 kind=self.labels[r.category].lower(),
-                day=short_date(r.day),
+                day=weekday_text(r.day),
                 time=format_hm(r.minutes),
             )
         )

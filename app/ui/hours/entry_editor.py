@@ -123,17 +123,7 @@ class EntryEditor(QFrame):
             sc = QShortcut(QKeySequence(seq), self)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.activated.connect(slot)
-        for edit in (
-            self.duration,
-            self.travel_from,
-            self.travel_to,
-            self.miles,
-            self.purpose,
-            self.ce_title,
-            self.ce_provider,
-            self.ce_evidence,
-            self.note,
-        ):
+        for edit in self.line_edits():
             edit.returnPressed.connect(self.save)
         self._show_kind()
 
@@ -159,6 +149,20 @@ class EntryEditor(QFrame):
         self._add_row(grid, "note", self.tr("&Note"), self.note)
         grid.setColumnStretch(1, 1)
         return grid
+
+    def line_edits(self) -> tuple[QLineEdit, ...]:
+        """The one-line fields (Enter saves; emptied by reset)."""
+        return (
+            self.duration,
+            self.travel_from,
+            self.travel_to,
+            self.miles,
+            self.purpose,
+            self.ce_title,
+            self.ce_provider,
+            self.ce_evidence,
+            self.note,
+        )
 
     def _line(self, name: str, placeholder: str) -> QLineEdit:
         edit = QLineEdit()
@@ -247,17 +251,7 @@ class EntryEditor(QFrame):
         """Empty every field (after saving, on cancel, and when the vault locks)."""
         self.base = None
         self.saving = False
-        for edit in (
-            self.duration,
-            self.travel_from,
-            self.travel_to,
-            self.miles,
-            self.purpose,
-            self.ce_title,
-            self.ce_provider,
-            self.ce_evidence,
-            self.note,
-        ):
+        for edit in self.line_edits():
             edit.clear()
         self.ce_is_ethics.setChecked(False)
         self.show_problems([])

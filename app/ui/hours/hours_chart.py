@@ -27,6 +27,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from app.domain.datetext import month_day_text
 from app.domain.hours import SHEET_CATEGORIES, WeekBar, format_hours
 from app.domain.records import TimeCategory
 from app.ui.shell.theme import themed
@@ -53,10 +54,6 @@ def nice_step(max_hours: float, lines: int = 4) -> float:
         if raw <= m * power:
             return max(1.0, m * power)
     return max(1.0, 10 * power)
-
-
-def week_label(day: date) -> str:
-    return f"{day:%b} {day.day}"
 
 
 class HoursChart(QWidget):
@@ -98,7 +95,7 @@ class HoursChart(QWidget):
             )
             total = self.tr("{hours} hours").format(hours=format_hours(bar.total))
             parts.append(
-                f"{self.tr('Week of')} {week_label(bar.start)}: {total}"
+                f"{self.tr('Week of')} {month_day_text(bar.start)}: {total}"
                 + (f" ({kinds})" if kinds else "")
             )
         return "; ".join(parts)
@@ -295,7 +292,7 @@ class HoursChart(QWidget):
                         fm.height(),
                     ),
                     int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop),
-                    week_label(bar.start),
+                    month_day_text(bar.start),
                 )
                 p.setFont(small)
 
@@ -304,7 +301,7 @@ class HoursChart(QWidget):
     def tooltip_for(self, index: int) -> str:
         bar = self.bars[index]
         lines = [
-            f"<b>{self.tr('Week of')} {week_label(bar.start)}</b>: "
+            f"<b>{self.tr('Week of')} {month_day_text(bar.start)}</b>: "
             f"{format_hours(bar.total)} {self.tr('h')}"
         ]
         for cat in SHEET_CATEGORIES:

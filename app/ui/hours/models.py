@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QFont
 
+from app.domain.datetext import day_text, weekday_text
 from app.domain.hours import (
     DAYS_IN_WEEK,
     SHEET_CATEGORIES,
@@ -39,10 +40,6 @@ def category_labels(tr: Callable[[str], str]) -> dict[TimeCategory, str]:
     }
 
 
-def short_date(day: date) -> str:
-    return f"{day:%a} {day:%b} {day.day}"
-
-
 def week_title(start: date) -> str:
     end = start + timedelta(days=DAYS_IN_WEEK - 1)
     if start.month == end.month:
@@ -50,10 +47,6 @@ def week_title(start: date) -> str:
     if start.year == end.year:
         return f"{start:%b} {start.day} – {end:%b} {end.day}, {end.year}"
     return f"{start:%b} {start.day}, {start.year} – {end:%b} {end.day}, {end.year}"
-
-
-def long_date(day: date) -> str:
-    return f"{day:%b} {day.day}, {day.year}"
 
 
 class WeekModel(RowsTableModel):
@@ -118,7 +111,7 @@ class WeekModel(RowsTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return super().headerData(section, orientation, role)
         if role == Qt.ItemDataRole.ToolTipRole and 0 < section <= DAYS_IN_WEEK:
-            return long_date(self.sheet.days[section - 1])
+            return day_text(self.sheet.days[section - 1])
         if role == Qt.ItemDataRole.TextAlignmentRole and section > 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if (
@@ -169,7 +162,7 @@ class WeekModel(RowsTableModel):
             return format_hm(minutes)
         if role == Qt.ItemDataRole.AccessibleTextRole and col > 0:
             what = self.tr("Total") if total_row else self.full_labels[cat]
-            when = self.tr("this week") if col == DAYS_IN_WEEK + 1 else short_date(self.day(col))
+            when = self.tr("this week") if col == DAYS_IN_WEEK + 1 else weekday_text(self.day(col))
             return f"{what}, {when}: {format_hours(self.minutes(row, col), 2)} {self.tr('hours')}"
         if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -303,7 +296,7 @@ class EntriesModel(RowsTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return (
-                short_date(r.day),
+                weekday_text(r.day),
                 self.labels[r.category],
                 format_hm(r.minutes) or "0:00",
                 r.details,

@@ -7,8 +7,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QProgressBar, QVBoxLayout, QWidget
 
+from app.domain.datetext import day_text
 from app.domain.hours import AdvanceProgress, CeProgress, format_hours
-from app.ui.hours.models import long_date
 
 
 class ProgressCard(QFrame):
@@ -108,13 +108,13 @@ class CeCard(ProgressCard):
         ]
         warnings = []
         if ce.period_end is not None:
-            when = long_date(ce.period_end)
+            when = day_text(ce.period_end)
             if ce.days_left is not None and ce.days_left < 0:
                 warnings.append(self.tr("Recertification was due {when}.").format(when=when))
             else:
                 lines.append(
                     self.tr("Recertify by {when} ({n} days), counting from {start}.").format(
-                        when=when, n=ce.days_left, start=long_date(ce.period_start)
+                        when=when, n=ce.days_left, start=day_text(ce.period_start)
                     )
                 )
         else:

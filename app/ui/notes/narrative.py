@@ -1,15 +1,17 @@
 """The note editor's narrative card: the GIRP or DAP template and its text fields,
-only the chosen template's fields shown. Part of
-:class:`app.ui.notes.note_editor.NoteEditorPage`.
+only the chosen template's fields shown. A widget of its own, placed in
+:class:`app.ui.notes.note_editor.NoteEditorPage`; it says when the person changed
+something (``changed``) and reads back the chosen template (``note_format``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
@@ -20,14 +22,42 @@ from PySide6.QtWidgets import (
 
 from app.domain.lifecycle import NARRATIVE_FIELDS
 from app.domain.records import NoteFormat
-from app.ui.notes.note_widgets import NARRATIVE_TEXT, FieldError, GrowingTextEdit, Reflow
+from app.ui.notes.note_widgets import (
+    NARRATIVE_TEXT,
+    FieldError,
+    GrowingTextEdit,
+    Reflow,
+    field_label,
+)
+
+#: The order of the narrative's parts on screen (each template shows its own).
+ORDER = ("data", "goal_text", "intervention", "response", "assessment", "plan")
 
 
-class NarrativeMixin:
-    """The GIRP / DAP narrative of the note editor."""
+class NarrativeCard(QFrame):
+    """The template choice and one text box (with its hint and problems) per part."""
 
-    def _build_narrative(self) -> None:
-        _card, lay = self._card(self.tr("Note"))
+    #: The person changed the template or a text.
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("card")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(16, 12, 16, 14)
+        lay.setSpacing(6)
+        title = QLabel(self.tr("Note"))
+        title.setObjectName("sectionTitle")
+        lay.addWidget(title)
+        lay.addLayout(self._template_row())
+        self.text_edits: dict[str, QPlainTextEdit] = {}
+        self.text_errors: dict[str, FieldError] = {}
+        self.text_blocks: dict[str, QWidget] = {}
+        for name in ORDER:
+            lay.addWidget(self._part(name))
+        self.show_format(NoteFormat.GIRP)
+
+    def _template_row(self) -> QHBoxLayout:
         fmt_row = QHBoxLayout()
         fmt_label = QLabel(self.tr("Template:"))
         fmt_label.setObjectName("fieldLabel")
@@ -42,44 +72,45 @@ class NarrativeMixin:
         self.girp_radio.toggled.connect(self._format_changed)
         fmt_row.addWidget(fmt_label, 0, Qt.AlignmentFlag.AlignTop)
         fmt_row.addWidget(Reflow([self.girp_radio, self.dap_radio]), 1)
-        lay.addLayout(fmt_row)
+        return fmt_row
 
-        self.text_edits: dict[str, QPlainTextEdit] = {}
-        self.text_errors: dict[str, FieldError] = {}
-        self.text_blocks: dict[str, QWidget] = {}
-        order = ("data", "goal_text", "intervention", "response", "assessment", "plan")
-        for name in order:
-            label, hint = NARRATIVE_TEXT[name]
-            block = QWidget()
-            bl = QVBoxLayout(block)
-            bl.setContentsMargins(0, 4, 0, 0)
-            bl.setSpacing(2)
-            edit = GrowingTextEdit()
-            edit.setObjectName("narrative")
-            edit.setAccessibleName(self.tr(label.replace("&", "")))
-            edit.setAccessibleDescription(self.tr(hint))
-            edit.textChanged.connect(self._changed)
-            lab = self._label(self.tr(label), edit)
-            hint_label = QLabel(self.tr(hint))
-            hint_label.setObjectName("hint")
-            hint_label.setWordWrap(True)
-            err = FieldError(self.tr(label.replace("&", "")) + " problem")
-            bl.addWidget(lab)
-            bl.addWidget(hint_label)
-            bl.addWidget(edit)
-            bl.addWidget(err)
-            lay.addWidget(block)
-            self.text_edits[name] = edit
-            self.text_errors[name] = err
-            self.text_blocks[name] = block
-        self._show_format(NoteFormat.GIRP)
+    def _part(self, name: str) -> QWidget:
+        label, hint = NARRATIVE_TEXT[name]
+        block = QWidget()
+        bl = QVBoxLayout(block)
+        bl.setContentsMargins(0, 4, 0, 0)
+        bl.setSpacing(2)
+        edit = GrowingTextEdit()
+        edit.setObjectName("narrative")
+        edit.setAccessibleName(self.tr(label.replace("&", "")))
+        edit.setAccessibleDescription(self.tr(hint))
+        edit.textChanged.connect(self.changed)
+        hint_label = QLabel(self.tr(hint))
+        hint_label.setObjectName("hint")
+        hint_label.setWordWrap(True)
+        err = FieldError(self.tr(label.replace("&", "")) + " problem")
+        bl.addWidget(field_label(self.tr(label), edit))
+        bl.addWidget(hint_label)
+        bl.addWidget(edit)
+        bl.addWidget(err)
+        self.text_edits[name] = edit
+        self.text_errors[name] = err
+        self.text_blocks[name] = block
+        return block
 
-    def _show_format(self, fmt: NoteFormat) -> None:
+    def note_format(self) -> NoteFormat:
+        return NoteFormat.GIRP if self.girp_radio.isChecked() else NoteFormat.DAP
+
+    def set_format(self, fmt: NoteFormat) -> None:
+        """Choose the template (filling a note: ``changed`` follows as for a click)."""
+        (self.dap_radio if fmt is NoteFormat.DAP else self.girp_radio).setChecked(True)
+        self.show_format(fmt)
+
+    def show_format(self, fmt: NoteFormat) -> None:
         shown = set(NARRATIVE_FIELDS[fmt])
         for name, block in self.text_blocks.items():
             block.setVisible(name in shown)
 
     def _format_changed(self, *_: Any) -> None:
-        fmt = NoteFormat.GIRP if self.girp_radio.isChecked() else NoteFormat.DAP
-        self._show_format(fmt)
-        self._changed()
+        self.show_format(self.note_format())
+        self.changed.emit()

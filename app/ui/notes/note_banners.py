@@ -10,9 +10,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from app.domain import note_form
+from app.domain.datetext import moment_text
+from app.domain.lifecycle import STATUS_TEXT
 from app.domain.records import Encounter, NoteStatus
 from app.services.notes import NoteBundle
-from app.ui.notes.note_widgets import STATUS_TEXT, FieldError, _when
+from app.ui.notes.note_widgets import FieldError
 
 
 class NoteBannersMixin:
@@ -98,7 +100,8 @@ class NoteBannersMixin:
         if returned:
             self.returned_title.setText(
                 self.tr("Returned for revision by {0} on {1}").format(
-                    bundle.name(note.reviewed_by_id), _when(note.reviewed_at)
+                    bundle.name(note.reviewed_by_id),
+                    moment_text(note.reviewed_at, twelve_hour=True),
                 )
             )
             self.review_comment.setText(note.review_comment)
@@ -121,11 +124,12 @@ class NoteBannersMixin:
                 self.locked_box.hide()
         else:
             text = self.tr("Signed by {0} on {1}.").format(
-                bundle.name(note.signed_by_id), _when(note.signed_at)
+                bundle.name(note.signed_by_id), moment_text(note.signed_at, twelve_hour=True)
             )
             if note.status is NoteStatus.APPROVED:
                 text += " " + self.tr("Approved by {0} on {1}.").format(
-                    bundle.name(note.reviewed_by_id), _when(note.reviewed_at)
+                    bundle.name(note.reviewed_by_id),
+                    moment_text(note.reviewed_at, twelve_hour=True),
                 )
             if note.status is NoteStatus.VOID:
                 text = self.tr("This note is void: {0}").format(note.void_reason)

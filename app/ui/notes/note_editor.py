@@ -19,7 +19,7 @@ The service timer reads time through ``self.clock`` (a callable returning a naiv
 local ``datetime``), which tests replace to drive it without waiting.
 
 The page is composed of one part per card, each in its own module: the service and
-goals cards (service_card), the GIRP/DAP narrative (narrative), the timer
+goals cards (service_card), the GIRP/DAP narrative (narrative, a widget), the timer
 (service_timer), saving (note_saving), signing and addenda (note_signing); this
 module builds the page from them, opens and shows a note and applies its lock.
 """
@@ -49,16 +49,16 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import note_form
-from app.domain.note_form import format_clock_time
-from app.domain.records import Encounter, Modality, NoteFormat, ServiceSetting, new_id
+from app.domain.datetext import clock_text
+from app.domain.records import Encounter, Modality, ServiceSetting, new_id
 from app.services import notes
 from app.services.notes import NoteBundle
 from app.ui.common.table_model import ID_ROLE
-from app.ui.notes.narrative import NarrativeMixin
+from app.ui.notes.narrative import NarrativeCard
 from app.ui.notes.note_banners import NoteBannersMixin
 from app.ui.notes.note_saving import NoteSavingMixin
 from app.ui.notes.note_signing import NoteSigningMixin
-from app.ui.notes.note_widgets import load_codes
+from app.ui.notes.note_widgets import card, load_codes
 from app.ui.notes.service_card import ServiceCardMixin
 from app.ui.notes.service_timer import ServiceTimerMixin
 from app.ui.shell.context import AppContext, Page
@@ -69,7 +69,6 @@ log = logging.getLogger(__name__)
 class NoteEditorPage(
     NoteBannersMixin,
     ServiceCardMixin,
-    NarrativeMixin,
     ServiceTimerMixin,
     NoteSavingMixin,
     NoteSigningMixin,
@@ -191,29 +190,25 @@ class NoteEditorPage(
         self._build_banners()
         self._build_service()
         self._build_goals()
-        self._build_narrative()
+        self.narrative = NarrativeCard()
+        self.narrative.changed.connect(self._changed)
+        self.body.addWidget(self.narrative)
+        # The narrative's parts, by name, for the page's other parts (and tests).
+        n = self.narrative
+        self.girp_radio, self.dap_radio = n.girp_radio, n.dap_radio
+        self.text_edits, self.text_errors, self.text_blocks = (
+            n.text_edits,
+            n.text_errors,
+            n.text_blocks,
+        )
         self._build_sign()
         self._build_addenda()
         self.body.addStretch(1)
 
     def _card(self, title: str) -> tuple[QFrame, QVBoxLayout]:
-        card = QFrame()
-        card.setObjectName("card")
-        lay = QVBoxLayout(card)
-        lay.setContentsMargins(16, 12, 16, 14)
-        lay.setSpacing(6)
-        if title:
-            t = QLabel(title)
-            t.setObjectName("sectionTitle")
-            lay.addWidget(t)
-        self.body.addWidget(card)
-        return card, lay
-
-    def _label(self, text: str, buddy: QWidget) -> QLabel:
-        lab = QLabel(text)
-        lab.setObjectName("fieldLabel")
-        lab.setBuddy(buddy)
-        return lab
+        frame, lay = card(title)
+        self.body.addWidget(frame)
+        return frame, lay
 
     def _shortcuts(self) -> None:
         ctx_ = Qt.ShortcutContext.WidgetWithChildrenShortcut
@@ -377,8 +372,8 @@ class NoteEditorPage(
             qd = QDate(note.service_date.year, note.service_date.month, note.service_date.day)
             if self.date_edit.date() != qd:
                 self.date_edit.setDate(qd)
-            self._set_text(self.start_edit, format_clock_time(note.start_time))
-            self._set_text(self.end_edit, format_clock_time(note.end_time))
+            self._set_text(self.start_edit, clock_text(note.start_time))
+            self._set_text(self.end_edit, clock_text(note.end_time))
             self._set_combo(self.modality_combo, note.modality.value)
             if self.pos_combo.findData(note.place_of_service) < 0:
                 self.pos_combo.addItem(note.place_of_service, note.place_of_service)
@@ -390,10 +385,7 @@ class NoteEditorPage(
             if self.code_combo.currentText() != note.service_code:
                 self.code_combo.setEditText(note.service_code)
             self._set_text(self.modifiers_edit, ", ".join(note.modifiers))
-            (self.dap_radio if note.note_format is NoteFormat.DAP else self.girp_radio).setChecked(
-                True
-            )
-            self._show_format(note.note_format)
+            self.narrative.set_format(note.note_format)
             for name, edit in self.text_edits.items():
                 value = getattr(note, name)
                 if edit.toPlainText() != value:
@@ -489,7 +481,7 @@ class NoteEditorPage(
         if self._note is None:
             return None
         d = self.date_edit.date()
-        fmt = NoteFormat.GIRP if self.girp_radio.isChecked() else NoteFormat.DAP
+        fmt = self.narrative.note_format()
         goal_ids = tuple(
             self.goals_list.item(i).data(ID_ROLE)
             for i in range(self.goals_list.count())

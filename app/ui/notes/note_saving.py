@@ -9,8 +9,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.domain import note_form
+from app.domain.datetext import clock_text
 from app.domain.lifecycle import LifecycleError
-from app.domain.note_form import format_clock_time
 from app.domain.records import Encounter
 from app.services import notes
 from app.services.failures import DiskFull, NotFound, StoreError, log_failure
@@ -112,7 +112,7 @@ class NoteSavingMixin:
         elif self.dirty:
             text = self.tr("Unsaved changes")
         elif self._last_saved_at is not None and self._stored:
-            text = self.tr("Saved {0}").format(format_clock_time(self._last_saved_at.time()))
+            text = self.tr("Saved {0}").format(clock_text(self._last_saved_at.time()))
         elif self._stored:
             text = self.tr("Draft saved")
         else:

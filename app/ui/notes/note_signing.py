@@ -18,13 +18,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import note_form
+from app.domain.datetext import moment_text
 from app.domain.records import Addendum, Encounter
 from app.domain.validation import ValidationError
 from app.services import notes
 from app.services.demos import DEMO_PASSPHRASE
 from app.services.failures import DiskFull, WrongPassphrase
 from app.services.notes import NoteBundle
-from app.ui.notes.note_widgets import FieldError, GrowingTextEdit, _when
+from app.ui.notes.note_widgets import FieldError, GrowingTextEdit, field_label
 
 
 class NoteSigningMixin:
@@ -52,7 +53,7 @@ class NoteSigningMixin:
         self.sign_button.setAccessibleName(self.tr("Sign the note"))
         self.sign_button.setToolTip(self.tr("Sign the note (Ctrl+Enter)"))
         self.sign_button.clicked.connect(self.sign)
-        row.addWidget(self._label(self.tr("Passp&hrase"), self.passphrase_edit))
+        row.addWidget(field_label(self.tr("Passp&hrase"), self.passphrase_edit))
         row.addWidget(self.passphrase_edit, 1)
         row.addWidget(self.sign_button)
         lay.addLayout(row)
@@ -92,9 +93,9 @@ class NoteSigningMixin:
         self.addendum_button.setAccessibleName(self.tr("Add the addendum to the note"))
         self.addendum_button.clicked.connect(self.add_addendum)
         self.addendum_error = FieldError(self.tr("Addendum problem"))
-        fl.addWidget(self._label(self.tr("Reas&on"), self.addendum_reason))
+        fl.addWidget(field_label(self.tr("Reas&on"), self.addendum_reason))
         fl.addWidget(self.addendum_reason)
-        fl.addWidget(self._label(self.tr("Addendum te&xt"), self.addendum_text))
+        fl.addWidget(field_label(self.tr("Addendum te&xt"), self.addendum_text))
         fl.addWidget(self.addendum_text)
         fl.addWidget(self.addendum_error)
         fl.addWidget(self.addendum_button, 0, Qt.AlignmentFlag.AlignLeft)
@@ -116,7 +117,11 @@ class NoteSigningMixin:
             text.setWordWrap(True)
             text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             text.setAccessibleName(self.tr("Addendum text"))
-            by = QLabel(self.tr("{0}, {1}").format(bundle.name(a.author_id), _when(a.written_at)))
+            by = QLabel(
+                self.tr("{0}, {1}").format(
+                    bundle.name(a.author_id), moment_text(a.written_at, twelve_hour=True)
+                )
+            )
             by.setObjectName("hint")
             fl.addWidget(reason)
             fl.addWidget(text)

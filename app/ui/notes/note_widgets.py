@@ -5,15 +5,13 @@ that wraps when the window is narrow.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QSize
-from PySide6.QtWidgets import QBoxLayout, QLabel, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QBoxLayout, QFrame, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from app.domain import note_form
-from app.domain.note_form import BUILT_IN_CODES, CodeFileError, NoteCodes, format_clock_time
-from app.domain.records import NoteStatus
+from app.domain.note_form import BUILT_IN_CODES, CodeFileError, NoteCodes
 from app.paths import resource_path
 
 #: Label and a line of guidance for each part of the narrative.
@@ -25,14 +23,6 @@ NARRATIVE_TEXT: dict[str, tuple[str, str]] = {
     "data": ("Dat&a", "What happened and what the person said (facts, their words)."),
     "assessment": ("Assessme&nt", "What it means for their recovery and goals."),
 }
-STATUS_TEXT = {
-    NoteStatus.DRAFT: "Draft",
-    NoteStatus.SIGNED: "Signed",
-    NoteStatus.RETURNED: "Returned for revision",
-    NoteStatus.APPROVED: "Approved",
-    NoteStatus.BILLED: "Billed",
-    NoteStatus.VOID: "Void",
-}
 
 
 def load_codes() -> tuple[NoteCodes, str]:
@@ -41,14 +31,6 @@ def load_codes() -> tuple[NoteCodes, str]:
         return note_form.load_note_codes(resource_path("codes")), ""
     except CodeFileError as e:
         return BUILT_IN_CODES, f"The code list could not be read ({e}); using the basic list."
-
-
-def _when(dt: datetime | None) -> str:
-    """A stored moment (UTC) in local time: "Mar 4, 2025 at 2:05 PM"."""
-    if dt is None:
-        return ""
-    local = dt.astimezone() if dt.tzinfo else dt
-    return f"{local:%b} {local.day}, {local.year} at {format_clock_time(local.time())}"
 
 
 class FieldError(QLabel):
@@ -121,3 +103,25 @@ class Reflow(QWidget):
         direction = QBoxLayout.Direction.LeftToRight if fits else QBoxLayout.Direction.TopToBottom
         if self.box.direction() != direction:
             self.box.setDirection(direction)
+
+
+def card(title: str) -> tuple[QFrame, QVBoxLayout]:
+    """A card of the note editor: a frame with its title; the layout to fill."""
+    frame = QFrame()
+    frame.setObjectName("card")
+    lay = QVBoxLayout(frame)
+    lay.setContentsMargins(16, 12, 16, 14)
+    lay.setSpacing(6)
+    if title:
+        t = QLabel(title)
+        t.setObjectName("sectionTitle")
+        lay.addWidget(t)
+    return frame, lay
+
+
+def field_label(text: str, buddy: QWidget) -> QLabel:
+    """A field's label (its mnemonic moves the focus to ``buddy``)."""
+    lab = QLabel(text)
+    lab.setObjectName("fieldLabel")
+    lab.setBuddy(buddy)
+    return lab

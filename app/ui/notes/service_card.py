@@ -24,11 +24,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import note_form
-from app.domain.note_form import format_clock_time, parse_clock_time
+from app.domain.datetext import clock_text
+from app.domain.note_form import parse_clock_time
 from app.domain.records import Encounter, Modality, ServiceSetting
 from app.services.notes import NoteBundle
 from app.ui.common.table_model import ID_ROLE
-from app.ui.notes.note_widgets import FieldError
+from app.ui.notes.note_widgets import FieldError, field_label
 
 
 class ServiceCardMixin:
@@ -77,9 +78,9 @@ class ServiceCardMixin:
         self.rule_label.setWordWrap(True)
         self.rule_label.setAccessibleName(self.tr("Rounding rule"))
 
-        grid.addWidget(self._label(self.tr("Service &date"), self.date_edit), 0, 0)
-        grid.addWidget(self._label(self.tr("&Start"), self.start_edit), 0, 1)
-        grid.addWidget(self._label(self.tr("&End"), self.end_edit), 0, 2)
+        grid.addWidget(field_label(self.tr("Service &date"), self.date_edit), 0, 0)
+        grid.addWidget(field_label(self.tr("&Start"), self.start_edit), 0, 1)
+        grid.addWidget(field_label(self.tr("&End"), self.end_edit), 0, 2)
         grid.addWidget(self.date_edit, 1, 0)
         grid.addWidget(self.start_edit, 1, 1)
         grid.addWidget(self.end_edit, 1, 2)
@@ -155,18 +156,18 @@ class ServiceCardMixin:
         self.modifiers_edit.setObjectName("noteField")
         self.modifiers_edit.textEdited.connect(self._changed)
 
-        grid2.addWidget(self._label(self.tr("&Modality"), self.modality_combo), 0, 0)
-        grid2.addWidget(self._label(self.tr("Place of ser&vice"), self.pos_combo), 0, 1, 1, 3)
+        grid2.addWidget(field_label(self.tr("&Modality"), self.modality_combo), 0, 0)
+        grid2.addWidget(field_label(self.tr("Place of ser&vice"), self.pos_combo), 0, 1, 1, 3)
         grid2.addWidget(self.modality_combo, 1, 0)
         grid2.addWidget(self.pos_combo, 1, 1, 1, 3)
         self.pos_error = FieldError(self.tr("Place of service problem"))
         grid2.addWidget(self.pos_error, 2, 1, 1, 3)
-        grid2.addWidget(self._label(self.tr("&Location details"), self.location_edit), 3, 0, 1, 4)
+        grid2.addWidget(field_label(self.tr("&Location details"), self.location_edit), 3, 0, 1, 4)
         grid2.addWidget(self.location_edit, 4, 0, 1, 4)
-        grid2.addWidget(self._label(self.tr("Se&tting"), self.setting_combo), 5, 0)
-        grid2.addWidget(self._label(self.tr("Group si&ze"), self.group_spin), 5, 1)
-        grid2.addWidget(self._label(self.tr("Service &code"), self.code_combo), 5, 2)
-        grid2.addWidget(self._label(self.tr("Modi&fiers"), self.modifiers_edit), 5, 3)
+        grid2.addWidget(field_label(self.tr("Se&tting"), self.setting_combo), 5, 0)
+        grid2.addWidget(field_label(self.tr("Group si&ze"), self.group_spin), 5, 1)
+        grid2.addWidget(field_label(self.tr("Service &code"), self.code_combo), 5, 2)
+        grid2.addWidget(field_label(self.tr("Modi&fiers"), self.modifiers_edit), 5, 3)
         grid2.addWidget(self.setting_combo, 6, 0)
         grid2.addWidget(self.group_spin, 6, 1)
         grid2.addWidget(self.code_combo, 6, 2)
@@ -258,7 +259,7 @@ class ServiceCardMixin:
                 t = parse_clock_time(edit.text())
             except ValueError:
                 continue
-            tidy = format_clock_time(t)
+            tidy = clock_text(t)
             if edit.text() != tidy:
                 edit.setText(tidy)
         self._check_times()

@@ -11,7 +11,7 @@ from datetime import datetime
 from PySide6.QtCore import QDate
 
 from app.domain import note_form
-from app.domain.note_form import format_clock_time
+from app.domain.datetext import clock_text
 
 
 class ServiceTimerMixin:
@@ -31,7 +31,7 @@ class ServiceTimerMixin:
         now = self.clock()
         span = note_form.timer_span(now, now)
         self.date_edit.setDate(QDate(now.year, now.month, now.day))
-        self.start_edit.setText(format_clock_time(span.start))
+        self.start_edit.setText(clock_text(span.start))
         self.end_edit.clear()
         self._run_timer_from(now)
         self._changed()
@@ -55,8 +55,8 @@ class ServiceTimerMixin:
         span = note_form.timer_span(started, stopped)
         self._timer_started = None
         self._stop_tick()
-        self.start_edit.setText(format_clock_time(span.start))
-        self.end_edit.setText(format_clock_time(span.end))
+        self.start_edit.setText(clock_text(span.start))
+        self.end_edit.setText(clock_text(span.end))
         minutes = note_form.minutes_between(span.start, span.end)
         self.timer_clock.setText(self.tr("{0} min timed").format(minutes))
         self._check_times()

@@ -24,8 +24,8 @@ from app.domain.records import BARC10_ITEMS
 from app.services import records
 from app.ui.common.columns import ColumnFitter, read_only_table
 from app.ui.participant.barc_chart import Barc10Chart
+from app.ui.participant.models import Barc10Model
 from app.ui.participant.record_dialogs import Barc10Dialog
-from app.ui.participant.record_models import Barc10Model
 
 
 class BarcTabMixin:

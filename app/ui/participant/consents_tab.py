@@ -11,10 +11,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.domain.attention import ConsentState
+from app.domain.datetext import day_text
 from app.services import records
 from app.ui.common.columns import ColumnFitter, read_only_table
+from app.ui.participant.models import ConsentModel
 from app.ui.participant.record_dialogs import ConsentDialog, RevokeDialog
-from app.ui.participant.record_models import ConsentModel, short_date
 
 
 class ConsentsTabMixin:
@@ -113,7 +114,7 @@ class ConsentsTabMixin:
         if c.expiry_event:
             lines.append(tr("Ends when: {0}").format(c.expiry_event))
         if c.revoked_on:
-            lines.append(tr("Revoked {0}: {1}").format(short_date(c.revoked_on), c.revocation_note))
+            lines.append(tr("Revoked {0}: {1}").format(day_text(c.revoked_on), c.revocation_note))
         self.consent_detail.setText("\n".join(lines))
         self.consent_detail.show()
         self.revoke_button.setEnabled(c.revoked_on is None)

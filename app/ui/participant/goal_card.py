@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from app.domain.datetext import day_text
 from app.domain.records import Goal, GoalStatus
-from app.ui.participant.record_models import short_date
 
 if TYPE_CHECKING:
     from app.ui.participant.participant_page import ParticipantPage
@@ -82,10 +82,10 @@ class GoalCard(QFrame):
             overdue = goal.status is GoalStatus.ACTIVE and goal.target_date < date.today()
             bits.append(
                 (self.tr("Overdue — target was {0}") if overdue else self.tr("Target {0}")).format(
-                    short_date(goal.target_date)
+                    day_text(goal.target_date)
                 )
             )
             self.meta.setProperty("overdue", overdue)
         if goal.achieved_on:
-            bits.append(self.tr("Achieved {0}").format(short_date(goal.achieved_on)))
+            bits.append(self.tr("Achieved {0}").format(day_text(goal.achieved_on)))
         self.meta.setText(" · ".join(bits))

@@ -37,8 +37,8 @@ from app.ui.common.columns import ColumnFitter, read_only_table
 from app.ui.participant.barc_tab import BarcTabMixin
 from app.ui.participant.consents_tab import ConsentsTabMixin
 from app.ui.participant.goals_tab import GoalsTabMixin
+from app.ui.participant.models import ID_ROLE, TimelineModel
 from app.ui.participant.profile_tab import ProfileTabMixin
-from app.ui.participant.record_models import ID_ROLE, TimelineModel
 from app.ui.shell.context import AppContext, Page
 
 TAB_PROFILE, TAB_GOALS, TAB_CONSENTS, TAB_BARC, TAB_TIMELINE = range(5)

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.datetext import day_text
 from app.domain.records import Participant
-from app.ui.participant.record_models import short_date
 
 
 def value_label() -> QLabel:
@@ -128,7 +128,7 @@ class ProfileTabMixin:
         if p.date_of_birth:
             b = p.date_of_birth
             years = today.year - b.year - ((today.month, today.day) < (b.month, b.day))
-            age = tr("{0} (age {1})").format(short_date(b), years)
+            age = tr("{0} (age {1})").format(day_text(b), years)
         dash = "—"
         values = {
             "preferred": p.preferred_name or dash,
@@ -149,12 +149,12 @@ class ProfileTabMixin:
             "message": tr("Yes") if p.ok_to_leave_message else tr("No"),
             "emergency": p.emergency_contact or dash,
             "referral": p.referral_source or dash,
-            "dates": short_date(p.intake_date) or dash,
-            "plan": tr("Completed {0}").format(short_date(p.recovery_plan_completed_on))
+            "dates": day_text(p.intake_date) or dash,
+            "plan": tr("Completed {0}").format(day_text(p.recovery_plan_completed_on))
             if p.recovery_plan_completed_on
             else tr("Not completed yet"),
             "discharge": " — ".join(
-                x for x in (short_date(p.discharge_date), p.discharge_reason) if x
+                x for x in (day_text(p.discharge_date), p.discharge_reason) if x
             )
             or dash,
         }

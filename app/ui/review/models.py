@@ -4,24 +4,15 @@ they have waited and why they are flagged.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 
+from app.domain.datetext import day_text, short_day_text
 from app.services import review
 from app.ui.common.supervisor_widgets import plural
 from app.ui.common.table_model import ID_ROLE, SORT_ROLE, AnyIndex, RowsTableModel
-
-
-def _day(d: date) -> str:
-    return f"{d:%b} {d.day}, {d.year}"
-
-
-def _local(at: datetime) -> str:
-    """A moment in this computer's time zone."""
-    t = at.astimezone() if at.tzinfo else at
-    return f"{t:%b} {t.day}, {t.year} {t:%H:%M}"
 
 
 class QueueModel(RowsTableModel):
@@ -54,7 +45,7 @@ class QueueModel(RowsTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
                 d = r.service_date
-                return f"{d:%b} {d.day}" if d.year == self.today.year else _day(d)
+                return short_day_text(d, self.today)
             if col == 1:
                 return r.participant_name
             if col == 2:
@@ -79,7 +70,7 @@ class QueueModel(RowsTableModel):
             return r.id
         if role == Qt.ItemDataRole.ToolTipRole and col == 0:
             return self.tr("{day}, {minutes} minutes").format(
-                day=_day(r.service_date), minutes=r.minutes
+                day=day_text(r.service_date), minutes=r.minutes
             )
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (3, 4):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

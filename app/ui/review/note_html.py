@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import html
 
+from app.domain.datetext import day_text, moment_text
 from app.domain.lifecycle import NARRATIVE_FIELDS, NARRATIVE_LABELS
 from app.services import review
-from app.ui.review.models import _day, _local
 
 
 def note_html(rn: review.ReviewNote) -> str:
     """The reading pane's document (every value escaped)."""
     n = rn.note
     e = html.escape
-    when = _day(n.service_date)
+    when = day_text(n.service_date)
     if n.start_time and n.end_time:
         when += f", {n.start_time:%H:%M}–{n.end_time:%H:%M}"
     unit_word = "unit" if rn.units == 1 else "units"
@@ -27,7 +27,7 @@ def note_html(rn: review.ReviewNote) -> str:
         f"{f' (group of {n.group_size})' if n.group_size else ''}"
         f"{' · ' + e(n.location_note) if n.location_note else ''}<br>"
         f"Written by {e(rn.specialist_name)}"
-        + (f", signed {_local(n.signed_at)}" if n.signed_at else "")
+        + (f", signed {moment_text(n.signed_at)}" if n.signed_at else "")
         + "</p>",
     ]
     if not rn.signature_intact:
@@ -54,7 +54,7 @@ def note_html(rn: review.ReviewNote) -> str:
         for a, author in rn.addenda:
             parts.append(
                 f"<p class='addendum'><b>{e(a.reason)}</b> — {e(author)}, "
-                f"{_local(a.written_at)}<br>{e(a.text)}</p>"
+                f"{moment_text(a.written_at)}<br>{e(a.text)}</p>"
             )
     return "\n".join(parts)
 

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from app.services import review
 from app.services.failures import message_for
 from app.ui.common.columns import ColumnFitter, measure_columns, read_only_table
-from app.ui.common.supervisor_widgets import AuditTrailDialog, PassphraseDialog, plural
+from app.ui.common.supervisor_widgets import AuditTrailDialog, PassphraseDialog, plural, titled_page
 from app.ui.review.models import ID_ROLE, QueueFilter, QueueModel
 from app.ui.review.note_html import READING_CSS, note_html
 from app.ui.shell.context import AppContext, Page
@@ -60,19 +60,7 @@ class ReviewPage(Page):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
 
-        heading = QLabel(self.tr("Review"))
-        heading.setObjectName("pageTitle")
-        self.count_label = QLabel()
-        self.count_label.setObjectName("hint")
-        top = QHBoxLayout()
-        top.addWidget(heading)
-        top.addStretch(1)
-        top.addWidget(self.count_label)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 16)
-        layout.setSpacing(10)
-        layout.addLayout(top)
-        layout.addWidget(self.splitter, 1)
+        self.count_label = titled_page(self, self.tr("Review"), self.splitter)
 
         QShortcut(QKeySequence("Ctrl+Return"), self, self.approve_current)
         QShortcut(QKeySequence("Ctrl+R"), self, self.return_current)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QStyleOptionViewItem,
 )
 
+from app.domain.datetext import day_text
 from app.services.search import SearchHit
 from app.ui.common.table_model import HEADER_ROLE, HIT_ROLE, AnyIndex
 from app.ui.shell.theme import themed
@@ -129,7 +130,7 @@ class SearchResultsModel(QAbstractListModel):
                 day = date.fromisoformat(hit.date)
             except ValueError:
                 return f"{hit.title} · {hit.date}"
-            return f"{hit.title} · {self.tr('note of')} {day:%b} {day.day}, {day.year}"
+            return f"{hit.title} · {self.tr('note of')} {day_text(day)}"
         return hit.title
 
 

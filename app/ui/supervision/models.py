@@ -4,17 +4,13 @@ who has signed.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from PySide6.QtCore import Qt
 
+from app.domain.datetext import day_text
 from app.services import supervision
 from app.ui.common.table_model import ID_ROLE, AnyIndex, RowsTableModel
-
-
-def _day(d: date) -> str:
-    return f"{d:%b} {d.day}, {d.year}"
 
 
 class SessionModel(RowsTableModel):
@@ -45,7 +41,7 @@ class SessionModel(RowsTableModel):
         s = row.session
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
-                return _day(s.session_date)
+                return day_text(s.session_date)
             if col == 1:
                 return str(s.format).capitalize()
             if col == 2:

@@ -31,10 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.datetext import day_text, moment_text
 from app.domain.records import Modality, SupervisionFormat, SupervisionSession
 from app.domain.supervision import MAX_SESSION_MINUTES, TOPICS
 from app.ui.common.supervisor_widgets import plural
-from app.ui.supervision.models import ID_ROLE, _day
+from app.ui.supervision.models import ID_ROLE
 
 
 def _error_label() -> QLabel:
@@ -209,13 +210,13 @@ class SessionFormMixin:
     def _fill_form(self, s: SupervisionSession) -> None:
         self._clear_errors()
         self.form_fields.show()
-        self.form_title.setText(self.tr("Session of {day}").format(day=_day(s.session_date)))
+        self.form_title.setText(self.tr("Session of {day}").format(day=day_text(s.session_date)))
         signed = s.supervisor_signed_at is not None
         if not signed:
             state = self.tr("Not signed yet.")
         else:
             state = self.tr("Signed by the supervisor {at} UTC; it cannot change.").format(
-                at=f"{s.supervisor_signed_at:%b %d, %Y %H:%M}"
+                at=moment_text(s.supervisor_signed_at, in_local_time=False)
             )
         self.form_state.setText(state)
         self.format.setCurrentIndex(max(0, self.format.findData(str(s.format))))

@@ -18,7 +18,6 @@ from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QListWidgetItem,
     QPushButton,
     QSplitter,
@@ -30,7 +29,7 @@ from app.domain.records import SupervisionSession
 from app.services import supervision
 from app.services.failures import message_for
 from app.ui.common.columns import ColumnFitter, measure_columns, read_only_table
-from app.ui.common.supervisor_widgets import PassphraseDialog, plural
+from app.ui.common.supervisor_widgets import PassphraseDialog, plural, titled_page
 from app.ui.shell.context import AppContext, Page
 from app.ui.supervision.models import ID_ROLE, SessionModel
 from app.ui.supervision.session_form import SessionFormMixin
@@ -48,11 +47,6 @@ class SupervisionPage(SessionFormMixin, Page):
         self.dialog: PassphraseDialog | None = None
         self._selected_id = ""
 
-        heading = QLabel(self.tr("Supervision"))
-        heading.setObjectName("pageTitle")
-        self.count_label = QLabel()
-        self.count_label.setObjectName("hint")
-
         left = self._build_list()
         scroll = self._build_form()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -63,15 +57,7 @@ class SupervisionPage(SessionFormMixin, Page):
         self.splitter.setChildrenCollapsible(False)
         self._split_done = False
 
-        top = QHBoxLayout()
-        top.addWidget(heading)
-        top.addStretch(1)
-        top.addWidget(self.count_label)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 16)
-        layout.setSpacing(10)
-        layout.addLayout(top)
-        layout.addWidget(self.splitter, 1)
+        self.count_label = titled_page(self, self.tr("Supervision"), self.splitter)
         self._supervisor_mode()
         self.new_session()
 

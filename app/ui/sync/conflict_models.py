@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, Qt
 
 from app.domain import conflict_resolution as cr
+from app.domain.datetext import iso_day_text, moment_text
 from app.services import conflicts
 from app.ui.common.table_model import ID_ROLE, AnyIndex, RowsTableModel
 
@@ -67,25 +68,13 @@ def table_label(table: str) -> str:
     return _t(TABLE_LABELS.get(table, table.replace("_", " ").capitalize()))
 
 
-def day_text(iso: str) -> str:
-    """'Nov 2, 2026' from '2026-11-02' ('' stays '')."""
-    try:
-        d = datetime.fromisoformat(iso).date()
-    except ValueError:
-        return iso
-    return f"{d:%b} {d.day}, {d.year}"
-
-
 def when_text(when: datetime | None) -> str:
-    if when is None:
-        return _t("unknown time")
-    local = when.astimezone()
-    return f"{local:%b} {local.day}, {local.year} {local:%H:%M}"
+    return moment_text(when) if when is not None else _t("unknown time")
 
 
 def record_text(table: str, record_date: str) -> str:
     what = table_label(table)
-    return f"{what} · {day_text(record_date)}" if record_date else what
+    return f"{what} · {iso_day_text(record_date)}" if record_date else what
 
 
 def who_text(view: conflicts.ConflictView, stamp: str, lost: bool) -> str:

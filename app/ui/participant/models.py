@@ -12,6 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QFont
 
 from app.domain.attention import ConsentState, consent_state, consent_state_text
+from app.domain.datetext import clock_text, day_text
+from app.domain.lifecycle import STATUS_TEXT
 from app.domain.records import Barc10, Consent, NoteStatus
 from app.services.records import TimelineRow
 from app.ui.common.table_model import ID_ROLE, AnyIndex, RowsTableModel
@@ -24,25 +26,6 @@ STATE_COLOURS = {
     ConsentState.NOT_YET: ("#e9e9e9", "#3d3d3d"),
     ConsentState.IN_FORCE: ("#dcefe6", "#15482f"),
 }
-STATUS_TEXT = {
-    NoteStatus.DRAFT: "Draft",
-    NoteStatus.SIGNED: "Signed",
-    NoteStatus.RETURNED: "Returned for revision",
-    NoteStatus.APPROVED: "Approved",
-    NoteStatus.BILLED: "Billed",
-    NoteStatus.VOID: "Void",
-}
-
-
-def short_date(d: date | None) -> str:
-    return f"{d:%b} {d.day}, {d.year}" if d else ""
-
-
-def clock(t: Any) -> str:
-    if t is None:
-        return ""
-    hour = t.hour % 12 or 12
-    return f"{hour}:{t.minute:02d} {'am' if t.hour < 12 else 'pm'}"
 
 
 class ConsentModel(RowsTableModel):
@@ -62,12 +45,12 @@ class ConsentModel(RowsTableModel):
         col = index.column()
         state = consent_state(c, self.today)
         if role == Qt.ItemDataRole.DisplayRole:
-            expires = short_date(c.expires_on) or c.expiry_event or "No end date"
+            expires = day_text(c.expires_on) or c.expiry_event or "No end date"
             return (
                 consent_state_text(c, self.today),
                 c.kind.value,
                 c.recipient,
-                short_date(c.signed_on),
+                day_text(c.signed_on),
                 expires,
                 c.purpose,
             )[col]
@@ -113,7 +96,7 @@ class Barc10Model(RowsTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             prev = self._previous.get(b.id)
             change = "" if prev is None else f"{b.total - prev:+d}"
-            return (short_date(b.assessed_on), str(b.total), change)[index.column()]
+            return (day_text(b.assessed_on), str(b.total), change)[index.column()]
         if role == ID_ROLE:
             return b.id
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() > 0:
@@ -134,9 +117,9 @@ class TimelineModel(RowsTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == self.COL_DATE:
-                return short_date(r.service_date)
+                return day_text(r.service_date)
             if col == self.COL_TIME:
-                return clock(r.start_time)
+                return clock_text(r.start_time).lower()
             if col == self.COL_MINUTES:
                 return str(r.minutes) if r.start_time and r.end_time else ""
             if col == self.COL_MODALITY:
