@@ -6,6 +6,7 @@ to the file the supervisor chose (logged). Runs on the database thread.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from pathlib import Path
 
 from app.domain import supervision as sv
@@ -22,7 +23,7 @@ from app.store.repositories import Repositories
 
 def oversight_month(repos: Repositories, specialist_id: str, year: int, month: int):
     """The figures of one specialist's month for the oversight report."""
-    from app.reports.oversight import EncounterLine, OversightMonth, SessionLine
+    from app.reports.oversight import EncounterLine, OversightMonth
 
     if specialist_id not in team_ids(repos):
         raise OutsideTeam()
@@ -63,6 +64,27 @@ def oversight_month(repos: Repositories, specialist_id: str, year: int, month: i
         (specialist_id, first.isoformat(), last.isoformat()),
     ):
         hours[str(e.category)] += e.minutes / 60
+    sess = _session_lines(repos, specialist_id, first, last)
+    return OversightMonth(
+        agency="",
+        specialist=spec.display_name or spec.username,
+        credential=str(spec.credential),
+        supervisor=supervisor.display_name or supervisor.username,
+        year=year,
+        month=month,
+        overdue_days=od,
+        encounters=lines,
+        hours={k: round(v, 2) for k, v in sorted(hours.items())},
+        sessions=tuple(sess),
+        outcomes=sv.review_outcomes(n.status for n in notes),
+        generated_at=utcnow(),
+    )
+
+
+def _session_lines(repos: Repositories, specialist_id: str, first: date, last: date) -> list:
+    """The month's supervision sessions the specialist was in, with who has signed."""
+    from app.reports.oversight import SessionLine
+
     entries: dict[str, list[TimeEntry]] = defaultdict(list)
     for e in repos.time_entries.list("supervision_id != ''"):
         entries[e.supervision_id].append(e)
@@ -87,20 +109,7 @@ def oversight_month(repos: Repositories, specialist_id: str, year: int, month: i
                 specialist_signed=specialist_id in sig.signed,
             )
         )
-    return OversightMonth(
-        agency="",
-        specialist=spec.display_name or spec.username,
-        credential=str(spec.credential),
-        supervisor=supervisor.display_name or supervisor.username,
-        year=year,
-        month=month,
-        overdue_days=od,
-        encounters=lines,
-        hours={k: round(v, 2) for k, v in sorted(hours.items())},
-        sessions=tuple(sess),
-        outcomes=sv.review_outcomes(n.status for n in notes),
-        generated_at=utcnow(),
-    )
+    return sess
 
 
 def export_oversight(
