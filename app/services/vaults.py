@@ -117,9 +117,8 @@ def unlock_vault(data_dir: Path, passphrase: str) -> Session:
 def recover_vault(data_dir: Path, recovery_key: str, new_passphrase: str) -> Session:
     """Unlock with the recovery key, check the database opens, then set the new
     passphrase. A damaged database leaves the passphrase as it was."""
-    vault = Vault(data_dir)
-    vault.unlock_with_recovery_key(recovery_key)
-    session = open_session(vault)
+    session = open_session(unlock_with_recovery_key(data_dir, recovery_key))
+    vault = session.vault
     try:
         vault.change_passphrase(new_passphrase)
         session.store.audit("passphrase", how="recovery key")
