@@ -27,7 +27,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from app.billing.claims import Claim, build_claims
@@ -357,39 +357,17 @@ def _write_batch(
     its services billed, inside the export's transaction. ``content_hashes``: the
     pre-flight's, of the same records."""
     repos = Repositories(store)
-    provider = data.provider
-    assert provider is not None  # pre-flight stops everything without one
     control = next_control(store)
     batch_id = new_id()
     now = utcnow()
-    me = data.users.get(store.user_id)
-    created_by = me.display_name or me.username if me else "unknown"
     dx = {pid: claim_diagnoses(p) for pid, p in data.participants.items()}
     claims: list[Claim] = build_claims(lines, payer, dx, f"{control:09d}")
     stem = f"837P-{_slug(payer.payer_id or payer.name)}-{control:09d}"
     out_dir = Path(request.out_dir)  # type: ignore[arg-type]
     names = [f"{stem}.x12", f"{stem}-worksheet.csv", f"{stem}-summary.pdf"]
-    x12 = render_837p(
-        Interchange(control, now, batch_id, provider, payer, claims, data.participants, data.users)
-    ).encode("ascii")
-    csv_buf = io.StringIO()
-    write_worksheet(csv_buf, batch_id, control, payer, claims, data.participants, data.users)
-    pdf_buf = io.BytesIO()
-    write_summary(
-        pdf_buf,
-        batch_id=batch_id,
-        control=control,
-        period=(request.period_from, request.period_to),
-        created_at=now,
-        created_by=created_by,
-        provider=provider,
-        payer=payer,
-        claims=claims,
-        participants=data.participants,
-        specialists=data.users,
-        files=names,
+    blobs = _render_files(
+        request, data, payer, claims, batch_id, control, now, names, store.user_id
     )
-    blobs = [x12, csv_buf.getvalue().encode("utf-8-sig"), pdf_buf.getvalue()]
     paths = []
     for name, blob in zip(names, blobs, strict=True):
         path = out_dir / name
@@ -429,6 +407,45 @@ def _write_batch(
         (CONTROL_META, str(control)),
     )
     return WrittenBatch(batch, payer.name, tuple(paths))
+
+
+def _render_files(
+    request: ExportRequest,
+    data: BillingData,
+    payer: Payer,
+    claims: list[Claim],
+    batch_id: str,
+    control: int,
+    now: datetime,
+    names: list[str],
+    created_by_id: str,
+) -> list[bytes]:
+    """The batch's 837P, CSV worksheet and PDF summary, in memory, in ``names`` order."""
+    provider = data.provider
+    assert provider is not None  # pre-flight stops everything without one
+    me = data.users.get(created_by_id)
+    created_by = me.display_name or me.username if me else "unknown"
+    x12 = render_837p(
+        Interchange(control, now, batch_id, provider, payer, claims, data.participants, data.users)
+    ).encode("ascii")
+    csv_buf = io.StringIO()
+    write_worksheet(csv_buf, batch_id, control, payer, claims, data.participants, data.users)
+    pdf_buf = io.BytesIO()
+    write_summary(
+        pdf_buf,
+        batch_id=batch_id,
+        control=control,
+        period=(request.period_from, request.period_to),
+        created_at=now,
+        created_by=created_by,
+        provider=provider,
+        payer=payer,
+        claims=claims,
+        participants=data.participants,
+        specialists=data.users,
+        files=names,
+    )
+    return [x12, csv_buf.getvalue().encode("utf-8-sig"), pdf_buf.getvalue()]
 
 
 def _write_new(path: Path, blob: bytes) -> None:
