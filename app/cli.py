@@ -12,9 +12,7 @@ contain personal data.
 from __future__ import annotations
 
 import argparse
-import csv
 import getpass
-import io
 import json
 import os
 import sys
@@ -24,8 +22,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from app import __version__
-from app.paths import default_data_dir, resource_path
-from app.store.errors import (
+from app.paths import default_data_dir
+from app.services.failures import (
     EXIT_AUTH,
     EXIT_DAMAGED,
     EXIT_OK,
@@ -63,20 +61,6 @@ def _new_passphrase() -> str:
     return _secret("PEERTRAIL_NEW_PASSPHRASE", "New passphrase: ", confirm=True)
 
 
-def _unlocked_vault(args: argparse.Namespace):
-    from app.store.vault import Vault
-
-    vault = Vault(args.data_dir)
-    vault.unlock(_passphrase())
-    return vault
-
-
-def _open_store(args: argparse.Namespace):
-    from app.store.db import Store
-
-    return Store.open(_unlocked_vault(args))
-
-
 def _print_recovery_key(key: str) -> None:
     print(
         "\nYour recovery key (shown only this once):\n\n"
@@ -90,122 +74,57 @@ def _print_recovery_key(key: str) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from app.store.db import Store
-    from app.store.vault import Vault
+    from app.services import vaults
 
-    vault = Vault(args.data_dir)
-    if vault.exists():
+    if vaults.vault_exists(args.data_dir):
         raise UsageError(
             "A vault already exists in this folder; it was left as it is. "
             "Use another --data-dir for a new one."
         )
-    key = vault.create(_passphrase(confirm=True))
-    Store.open(vault, owner_username=args.username).close()
-    print(f"Created a new vault in {vault.dir}.")
+    session, key = vaults.create_vault(args.data_dir, _passphrase(confirm=True), args.username)
+    session.close()
+    print(f"Created a new vault in {session.vault.dir}.")
     _print_recovery_key(key)
     return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.demo import fill_demo
-    from app.store.db import Store
-    from app.store.vault import Vault
+    from app.services.demos import fill_demo_vault
+    from app.services.vaults import vault_exists
 
     if args.participants < 1 or args.years < 1:
         raise UsageError("--participants and --years must be at least 1.")
-    vault = Vault(args.data_dir)
-    recovery = None
-    if vault.exists():
-        vault.unlock(_passphrase())
-    else:
-        recovery = vault.create(_passphrase(confirm=True))
-    store = Store.open(vault)
-    try:
-        if store.meta("demo"):
-            raise UsageError("This vault already holds a demo caseload.")
-        if store.conn.execute("SELECT count(*) FROM participants").fetchone()[0]:
-            raise UsageError(
-                "This vault already holds participants; the demo only fills a new or "
-                "empty vault, so invented people never mix with real ones."
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            print(
+                f"\r  building demo caseload… {100 * done // max(total, 1)}%",
+                end="",
+                file=sys.stderr,
             )
 
-        def progress(done: int, total: int) -> None:
-            if sys.stderr.isatty():
-                print(
-                    f"\r  building demo caseload… {100 * done // max(total, 1)}%",
-                    end="",
-                    file=sys.stderr,
-                )
-
-        counts = fill_demo(
-            store,
-            participants=args.participants,
-            years=args.years,
-            seed=args.seed,
-            progress=progress,
-        )
-        store.set_meta(
-            "demo",
-            json.dumps({"participants": args.participants, "years": args.years, "seed": args.seed}),
-        )
-    finally:
-        store.close()
+    passphrase = _passphrase(confirm=not vault_exists(args.data_dir))
+    filled = fill_demo_vault(
+        args.data_dir, passphrase, args.participants, args.years, args.seed, progress
+    )
     if sys.stderr.isatty():
         print(file=sys.stderr)
     print("Demo caseload of invented people written:")
-    for table, n in counts.items():
+    for table, n in filled.counts.items():
         print(f"  {table:22} {n:>8}")
-    if recovery:
-        _print_recovery_key(recovery)
+    if filled.recovery_key:
+        _print_recovery_key(filled.recovery_key)
     return EXIT_OK
 
 
-def _read_csv(path: Path) -> list[list[str]]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{path.name} does not exist.") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = raw.decode("cp1252")
-        except UnicodeDecodeError:
-            raise UsageError(
-                f"{path.name} is not a text spreadsheet export; save it as CSV (UTF-8)."
-            ) from None
-    try:
-        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        return list(csv.reader(io.StringIO(text), dialect))
-    except csv.Error:
-        raise UsageError(f"{path.name} is not a readable CSV file.") from None
-
-
 def cmd_import(args: argparse.Namespace) -> int:
-    from app.domain.participant_import import plan_import
-    from app.store.repositories import Repositories
+    from app.services.importing import import_participants, preview_rows, read_spreadsheet
+    from app.services.vaults import opened
 
-    rows = _read_csv(Path(args.file))
-    store = _open_store(args)
-    try:
-        repos = Repositories(store)
-        existing = {
-            (p.first_name.lower(), p.last_name.lower(), p.date_of_birth)
-            for p in repos.participants.iter()
-            if p.date_of_birth
-        }
-        programs = json.loads(resource_path("codes", "programs.json").read_text())["programs"]
-        plan = plan_import(
-            rows,
-            known_programs=programs,
-            existing_medicaid_ids=repos.participants.medicaid_ids(),
-            existing_people=existing,  # type: ignore[arg-type]
-            today=date.today(),
-            assigned_specialist_id=store.user_id,
-        )
+    path = Path(args.file)
+    rows = read_spreadsheet(path)  # a clear message before asking for the passphrase
+    with opened(args.data_dir, _passphrase()) as repos:
+        plan = preview_rows(repos, rows, path.name).plan
         for w in plan.warnings:
             _err(f"warning: {w}")
         for e in plan.errors:
@@ -217,23 +136,16 @@ def cmd_import(args: argparse.Namespace) -> int:
                 "--skip-invalid to import only the valid rows."
             )
             return EXIT_VALIDATION
-        n = repos.participants.add_many(p for _line, p in plan.participants)
-        store.audit("import", "participants", detail_file=Path(args.file).name, count=n)
-    finally:
-        store.close()
+        n = import_participants(repos, [p for _line, p in plan.participants], path.name).value
     skipped = len({e.line for e in plan.errors})
     print(f"Imported {n} participant(s)" + (f"; skipped {skipped} line(s)." if skipped else "."))
     return EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from app.store.digest import status
+    from app.services.vaults import vault_status
 
-    store = _open_store(args)
-    try:
-        info = status(store)
-    finally:
-        store.close()
+    info = vault_status(args.data_dir, _passphrase())
     if args.json:
         print(json.dumps(info, indent=2, sort_keys=True))
         return EXIT_OK
@@ -250,9 +162,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from app.store.backup import check_vault
+    from app.services.vaults import check
 
-    report = check_vault(_unlocked_vault(args))
+    report = check(args.data_dir, _passphrase())
     for what in report.checked:
         print(f"checked: {what}")
     if report.ok:
@@ -265,79 +177,58 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from app.store.backup import create_backup
+    from app.services.vaults import backup
 
-    store = _open_store(args)
-    try:
-        out = create_backup(store, Path(args.out))
-    finally:
-        store.close()
+    out = backup(args.data_dir, _passphrase(), Path(args.out))
     print(f"Encrypted backup written to {out}. It opens with your current passphrase.")
     return EXIT_OK
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from app.store.backup import restore_backup
+    from app.services.vaults import restore
 
     recovery = os.environ.get("PEERTRAIL_RECOVERY_KEY")
-    moved = restore_backup(
-        Path(args.file),
-        Path(args.data_dir),
-        passphrase=None if recovery else _passphrase(),
-        recovery_key=recovery,
-    )
+    passphrase = None if recovery else _passphrase()
+    moved = restore(Path(args.file), Path(args.data_dir), passphrase, recovery)
     print(f"Restored the backup into {args.data_dir}.")
     if moved:
         print(f"The vault that was there before was kept in {moved}.")
     return EXIT_OK
 
 
-def _audit(vault, action: str, **detail: str) -> None:
-    """Log an action on an unlocked vault in its audit log."""
-    from app.store.db import Store
-
-    store = Store.open(vault)
-    try:
-        store.audit(action, **detail)
-    finally:
-        store.close()
-
-
 def cmd_passwd(args: argparse.Namespace) -> int:
-    vault = _unlocked_vault(args)
-    new = _new_passphrase()
-    vault.change_passphrase(new)
-    _audit(vault, "passphrase", how="changed")
+    from app.services import vaults
+
+    vault = vaults.unlock(args.data_dir, _passphrase())
+    vaults.change_passphrase(vault, _new_passphrase())
     print("Passphrase changed. Your recovery key still works.")
     return EXIT_OK
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
-    from app.store.vault import Vault
+    from app.services import vaults
 
-    vault = Vault(args.data_dir)
-    vault.keyfile()  # a clear message before asking for anything, if there is no vault
-    vault.unlock_with_recovery_key(_secret("PEERTRAIL_RECOVERY_KEY", "Recovery key: "))
-    vault.change_passphrase(_new_passphrase())
-    _audit(vault, "passphrase", how="recovery key")
+    vaults.require_vault(args.data_dir)  # a clear message before asking for anything
+    key = _secret("PEERTRAIL_RECOVERY_KEY", "Recovery key: ")
+    vault = vaults.unlock_with_recovery_key(args.data_dir, key)
+    vaults.change_passphrase(vault, _new_passphrase(), how="recovery key")
     print("Passphrase reset with the recovery key. Keep using the same recovery key.")
     return EXIT_OK
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from app.enrolment import EnrolmentError, enroll, normalise_fingerprint, normalise_server
+    from app.services.enrolment import EnrolmentError, check_request, enroll
+    from app.services.vaults import opened
 
     try:  # check what was typed before asking for anything
-        normalise_server(args.server)
-        normalise_fingerprint(args.fingerprint or "")
+        check_request(args.server, args.username, "-", args.fingerprint or "")
     except EnrolmentError as e:
         raise UsageError(str(e)) from None
-    store = _open_store(args)
-    try:
+    with opened(args.data_dir, _passphrase()) as repos:
         password = _secret("PEERTRAIL_SERVER_PASSWORD", "Server password: ")
         try:
             answer = enroll(
-                store,
+                repos.store,
                 args.server,
                 args.username,
                 password,
@@ -349,38 +240,23 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             if e.code == "usage":
                 return EXIT_USAGE
             return EXIT_AUTH if e.code == "unauthorized" else EXIT_DAMAGED
-    finally:
-        store.close()
     print(f"This laptop is enrolled as {answer.username} ({answer.role}). Run 'sync' to exchange.")
     return EXIT_OK
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from app.store.replica import StoreReplica, require_enrolled
-    from sync.client import SyncClient, SyncError, make_session
+    from app.services.syncing import SyncError, pending_count, run_sync
+    from app.services.vaults import opened
 
-    store = _open_store(args)
-    try:
-        replica = StoreReplica(store)
-        if not replica.server().get("token"):
-            raise UsageError("This vault is not connected to a server yet: enroll it first.")
-        server = require_enrolled(replica)
-        client = SyncClient(
-            replica,
-            server["url"],
-            server["token"],
-            session=make_session(server.get("fingerprint") or None),
-        )
+    with opened(args.data_dir, _passphrase()) as repos:
         try:
-            result = client.sync()
+            result = run_sync(repos.store).value
         except SyncError as e:
-            waiting = replica.pending_count()
+            waiting = pending_count(repos.store)
             if args.json:
                 print(json.dumps({"error": e.code, "message": str(e), "waiting": waiting}))
             _err(f"{e} ({waiting} change(s) waiting.)")
             return EXIT_AUTH if e.code in ("revoked", "unauthorized") else EXIT_DAMAGED
-    finally:
-        store.close()
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))
         return EXIT_OK
@@ -410,8 +286,9 @@ def _date_arg(text: str) -> date:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """The billing export: the same service as the dialog's Export button."""
-    from app.billing.service import PRIVACY_NOTE, ExportRequest, export
     from app.billing.worksheet import money
+    from app.services.billing import PRIVACY_NOTE, ExportRequest, export
+    from app.services.vaults import opened
 
     if not args.dry_run and args.out is None:
         raise UsageError("Say where to write the files: --out DIR (or use --dry-run).")
@@ -423,11 +300,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         skip_invalid=args.skip_invalid,
         dry_run=args.dry_run,
     )
-    store = _open_store(args)
-    try:
-        result = export(store, request)
-    finally:
-        store.close()
+    with opened(args.data_dir, _passphrase()) as repos:
+        result = export(repos.store, request)
     pf = result.preflight
     for p in result.problems:  # record ids only: no names or Medicaid ids on a terminal
         rid = p.record_id or "(none yet)"
@@ -469,14 +343,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_batches(args: argparse.Namespace) -> int:
-    from app.billing.service import batches
     from app.billing.worksheet import money
+    from app.services.billing import batches
+    from app.services.vaults import opened
 
-    store = _open_store(args)
-    try:
-        found = batches(store)
-    finally:
-        store.close()
+    with opened(args.data_dir, _passphrase()) as repos:
+        found = batches(repos.store)
     if not found:
         print("No billing batches yet.")
     for b in found:
@@ -489,13 +361,11 @@ def cmd_batches(args: argparse.Namespace) -> int:
 
 
 def cmd_void_batch(args: argparse.Namespace) -> int:
-    from app.billing.service import void_batch
+    from app.services.billing import void_batch
+    from app.services.vaults import opened
 
-    store = _open_store(args)
-    try:
-        batch = void_batch(store, args.batch_id, args.reason)
-    finally:
-        store.close()
+    with opened(args.data_dir, _passphrase()) as repos:
+        batch = void_batch(repos.store, args.batch_id, args.reason)
     print(
         f"Batch {batch.interchange_control:09d} is void; its {len(batch.encounter_ids)} "
         "service(s) can be billed again."

@@ -28,6 +28,9 @@ from pydantic import (
 
 PROTOCOL_VERSION = 2  # 2: changes grouped by record with implied stamps; bzip2 bodies
 MIN_PROTOCOL_VERSION = 2
+#: The port the server listens on unless told otherwise; a server address typed
+#: without a port means this one.
+DEFAULT_PORT = 8443
 
 MAX_PUSH_CHANGES = 20000  # per request; the client sends bigger outboxes in several
 MAX_PULL_FIELDS = 20000

@@ -28,13 +28,13 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from app.domain.records import Participant
+from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from app.ui.notes.note_editor import NoteEditorPage
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
-from app.ui.start.start import Session
 
 PASSPHRASE = "test passphrase 42"
 FAST_KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}

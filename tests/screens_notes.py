@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from app.demo import fill_demo
 from app.domain.records import GoalStatus, NoteStatus
+from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
@@ -32,7 +33,6 @@ from app.ui.notes.note_editor import NoteEditorPage
 from app.ui.shell.app import make_application
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
-from app.ui.start.start import Session
 
 FAST_KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
 TODAY = date.today()

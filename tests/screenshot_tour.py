@@ -11,7 +11,7 @@ folder (vaults and preferences), with invented people only:
   page, the status bar's sync states, Preferences, the billing export with its
   pre-flight list, About, the smallest window and the locked screen;
 - the supervisor's team demo, opened from the start screen as a person would
-  (app.ui.start.supervisor_demo): Team, Review with a note selected, Supervision.
+  (app.services.demos): Team, Review with a note selected, Supervision.
 
 It saves ``<screen>.png`` files into OUT_DIR (the Makefile uses the ignored folder
 ``screenshots-tmp/``); dialogs are grabbed on their own. Scaling comes from
@@ -38,6 +38,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from app.demo import fill_demo
 from app.domain.records import Conflict, NoteStatus
+from app.services.changes import Changed
 from app.store import vault as vault_module
 from app.store.codec import codec
 from app.store.db import Store
@@ -426,7 +427,7 @@ def specialist_day(window: MainWindow, out: Path) -> None:
 
     # Conflicts: two edits that crossed during a sync.
     ask(window, make_conflicts, picked["draft"][0])
-    window.ctx.changed({"conflicts"})
+    window.ctx.broadcast(Changed.of("conflicts"))
     if window.sync_controller is not None:
         window.sync_controller.refresh_state()
     conflicts = shown(window, "conflicts")

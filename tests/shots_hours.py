@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.demo import fill_demo
 from app.domain.records import TimeCategory
+from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
@@ -30,7 +31,6 @@ from app.ui.search.search import SearchBar
 from app.ui.shell.app import make_application
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
-from app.ui.start.start import Session
 
 TODAY = date(2026, 11, 20)
 KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.demo import fill_demo
 from app.domain.records import Consent, ConsentKind
+from app.services.vaults import Session
 from app.store import vault as vault_module
 from app.store.db import Store
 from app.store.repositories import Repositories
@@ -32,7 +33,6 @@ from app.ui.caseload.models import CaseloadModel
 from app.ui.shell.app import make_application
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
-from app.ui.start.start import Session
 
 FAST_KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
 
@@ -102,7 +102,7 @@ def main(out: Path) -> None:
     user = repos.users.require(store.user_id)
     ctx = AppContext(tasks, session, user)
 
-    from app.store.caseload_queries import caseload_rows
+    from app.services.caseload import caseload_rows
     from app.ui.participant.participant_page import ParticipantPage
 
     model = CaseloadModel()

@@ -20,6 +20,7 @@ from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication, QStatusBar, QVBoxLayout, QWidget
 
 from app.domain.records import Encounter, Goal, Participant, Payer, RecoveryDomain
+from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
@@ -28,7 +29,6 @@ from app.ui.shell.context import AppContext
 from app.ui.shell.preferences import PreferencesDialog
 from app.ui.shell.settings import Settings
 from app.ui.shell.tasks import TaskManager
-from app.ui.start.start import Session
 from app.ui.sync.conflicts import ConflictsPage
 from app.ui.sync.controller import SyncController
 from app.ui.sync.status_widget import SyncStatus

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.demo_team import fill_demo_team
 from app.domain.records import Role
+from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
@@ -27,7 +28,6 @@ from app.ui.review.review_page import ReviewPage
 from app.ui.shell.app import make_application
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
-from app.ui.start.start import Session
 from app.ui.supervision.supervision_page import SupervisionPage
 from app.ui.team.team_page import TeamPage
 

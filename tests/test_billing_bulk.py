@@ -12,9 +12,9 @@ import pytest
 
 from app.billing.codes import code_tables
 from app.billing.preflight import BillingData, run_preflight
-from app.billing.service import BillingRefused, ExportRequest, export, next_control, void_batch
 from app.domain.lifecycle import LifecycleError
 from app.domain.records import Encounter, NoteStatus, Payer, ServiceSetting
+from app.services.billing import BillingRefused, ExportRequest, export, next_control, void_batch
 from app.store.errors import StoreError
 from app.store.repositories import NotFound, Repositories
 from tests.billing_world import TODAY, make_world, service

@@ -10,13 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from app.billing.service import (
-    BillingRefused,
-    ExportRequest,
-    export,
-    next_control,
-    void_batch,
-)
 from app.demo import fill_demo
 from app.domain.records import (
     BatchStatus,
@@ -25,6 +18,13 @@ from app.domain.records import (
     ConsentKind,
     NoteStatus,
     ServiceSetting,
+)
+from app.services.billing import (
+    BillingRefused,
+    ExportRequest,
+    export,
+    next_control,
+    void_batch,
 )
 from app.store.repositories import Repositories
 from tests.billing_world import TODAY, make_world, read_837, read_csv, read_pdf, service
@@ -166,7 +166,7 @@ def test_problem_messages_hold_no_personal_data(repos: Repositories, out: Path):
 # -- export, files, billing once ------------------------------------------------------
 
 
-def test_export_writes_three_agreeing_files_and_bills_once(repos: Repositories, out: Path):
+def test_export_writes_four_agreeing_files_and_bills_once(repos: Repositories, out: Path):
     w = make_world(repos, people=3)
     notes = [
         service(w, p, date(2026, 10, d), start=(8 + 2 * i, 0), minutes=20 + 10 * d)
@@ -209,7 +209,7 @@ def test_export_writes_three_agreeing_files_and_bills_once(repos: Repositories, 
     # exporting again bills nothing twice
     again = export(repos.store, req(out))
     assert again.outcome == "nothing" and again.batches == []
-    assert len(list(out.iterdir())) == 3
+    assert len(list(out.iterdir())) == 4  # 837P, CSV and .xlsx worksheets, PDF summary
 
 
 def test_void_and_rebill_gives_a_new_valid_file_with_new_numbers(repos: Repositories, out):

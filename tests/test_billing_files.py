@@ -15,10 +15,10 @@ from pypdf import PdfReader
 from app.billing.claims import build_claims
 from app.billing.files import render_batch_files, replaced_batch, void_claim_file
 from app.billing.preflight import claim_diagnoses, run_preflight
-from app.billing.service import ExportRequest, batches, export, load_data, void_batch
 from app.billing.summary_pdf import held_back_services
 from app.billing.worksheet import plain_id
 from app.domain.records import NoteStatus
+from app.services.billing import ExportRequest, batches, export, load_data, void_batch
 from app.store.repositories import Repositories
 from tests.billing_world import TODAY, make_world, read_837, read_csv, service
 from tests.x12check import pyx12_errors

@@ -17,7 +17,7 @@ from app.domain.records import (
     TimeEntry,
     User,
 )
-from app.store.hours_queries import credential_rules
+from app.services.hours import credential_rules
 
 MON = date(2026, 3, 2)  # a Monday
 ME = "spec-1"
@@ -346,7 +346,7 @@ def test_day_limit():
 
 
 def test_load_hours_uses_the_stand_in_until_the_users_record_arrives(repos):
-    from app.store.hours_queries import load_hours
+    from app.services.hours import load_hours
     from app.store.repositories import NotFound
 
     me = User(id="not-synced-yet", username="marta", display_name="marta")

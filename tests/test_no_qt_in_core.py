@@ -28,11 +28,15 @@ CORE_MODULES = [
     "app.store.repositories",
     "app.store.search",
     "app.store.digest",
+    "app.services.vaults",
+    "app.services.review",
+    "app.services.billing",
+    "app.services.syncing",
     "app.paths",
     "sync.hlc",
 ]
 QT = {"PySide6", "shiboken6"}
-QT_FREE_DIRS = ["app/domain", "app/store", "app/billing", "sync"]
+QT_FREE_DIRS = ["app/domain", "app/store", "app/services", "app/billing", "app/reports", "sync"]
 DOMAIN_FORBIDDEN_TOP = {"sqlite3", "sqlcipher3", "pysqlcipher3", "PySide6", "shiboken6"}
 DOMAIN_FORBIDDEN_PREFIXES = ("app.store", "app.ui")
 

@@ -10,7 +10,8 @@ import pytest
 from app.domain.lifecycle import LifecycleError
 from app.domain.records import Encounter, NoteStatus, RoundingRuleName
 from app.domain.validation import ValidationError
-from app.store import audit, note_queries
+from app.services import notes as note_queries
+from app.store import audit
 from app.store.errors import WrongPassphrase
 from app.store.repositories import NotFound
 from tests.conftest import PASSPHRASE
@@ -76,7 +77,7 @@ def test_save_draft_inserts_then_updates_only_content(repos):
     )
     note_queries.save_draft(repos, draft)
     assert repos.encounters.require(draft.id) == draft
-    again = note_queries.save_draft(repos, draft.replace(response="More words"))
+    again = note_queries.save_draft(repos, draft.replace(response="More words")).value
     assert again.response == "More words" and repos.encounters.count() == 1
     changes = [e for e in audit.trail(repos.store.conn, draft.id) if e["action"] == "change"]
     assert changes[-1]["detail"] == {"fields": ["response"]}
@@ -113,7 +114,7 @@ def test_sign_draft_saves_first_then_checks_the_passphrase(repos, vault):
         note_queries.sign_draft(repos, vault, "wrong passphrase", draft, owner)
     stored = repos.encounters.require(draft.id)
     assert stored.status is NoteStatus.DRAFT and stored.plan == "Thursday"
-    signed = note_queries.sign_draft(repos, vault, PASSPHRASE, draft, owner)
+    signed = note_queries.sign_draft(repos, vault, PASSPHRASE, draft, owner).value
     assert signed.status is NoteStatus.SIGNED and signed.content_hash
 
 
@@ -134,7 +135,7 @@ def test_add_addendum_and_names(repos):
     owner = _owner(repos)
     note = repos.encounters.add(_complete(p.id, owner.id, goals[0].id))
     repos.encounters.sign(note.id, owner)
-    add = note_queries.add_addendum(repos, note.id, owner, "Correction", "Forty minutes")
+    add = note_queries.add_addendum(repos, note.id, owner, "Correction", "Forty minutes").value
     bundle = note_queries.load_note(repos, note.id, "")
     assert [a.id for a in bundle.addenda] == [add.id]
     assert bundle.name(owner.id)  # the owner's username when there is no display name

@@ -19,8 +19,8 @@ from app.domain.records import (
     ParticipantStatus,
     RecoveryDomain,
 )
-from app.store import records_queries as rq
-from app.store.caseload_queries import caseload_rows
+from app.services import importing, records
+from app.services.caseload import caseload_rows
 from app.store.errors import StoreError
 from tests.helpers import add_person
 
@@ -144,7 +144,7 @@ def test_load_record_reads_everything_and_audits_the_view(repos, store):
         note(repos, p, TODAY - timedelta(days=10 * d), goal_text="  Walked\n to the   clinic  ")
     repos.goals.add(Goal(participant_id=p.id, domain=RecoveryDomain.HEALTH, statement="Walk"))
     assert audit_views(store, p.id) == 0
-    rec = rq.load_record(repos, p.id, TODAY)
+    rec = records.load_record(repos, p.id, TODAY)
     assert audit_views(store, p.id) == 1
     assert rec.participant.id == p.id
     assert [r.service_date for r in rec.timeline] == [
@@ -155,10 +155,10 @@ def test_load_record_reads_everything_and_audits_the_view(repos, store):
     assert rec.timeline[0].preview == "Walked to the clinic"
     assert len(rec.goals) == 1
     assert rec.row.facts.unsigned_notes == 5
-    rq.reload_record(repos, p.id)
+    records.reload_record(repos, p.id)
     assert audit_views(store, p.id) == 1  # a refresh of an open record is not a new view
     with pytest.raises(StoreError):
-        rq.load_record(repos, "no-such-id")
+        records.load_record(repos, "no-such-id")
 
 
 def test_save_participant_warns_about_duplicates_and_medicaid_ids(repos):
@@ -166,21 +166,21 @@ def test_save_participant_warns_about_duplicates_and_medicaid_ids(repos):
         repos, "Odessa", "Brightwater", date_of_birth=date(1987, 5, 2), medicaid_id="ND4455667"
     )
     twin = Participant(first_name="odessa", last_name="BRIGHTWATER", date_of_birth=date(1987, 5, 2))
-    out = rq.save_participant(repos, twin, is_new=True, allow_duplicate=False)
+    out = records.save_participant(repos, twin, is_new=True, allow_duplicate=False)
     assert out.saved is None
     assert [d.id for d in out.duplicates] == [first.id]
     assert repos.participants.count() == 1
-    out = rq.save_participant(repos, twin, is_new=True, allow_duplicate=True)
+    out = records.save_participant(repos, twin, is_new=True, allow_duplicate=True)
     assert out.saved is not None and repos.participants.count() == 2
     assert repos.participants.require(twin.id).assigned_specialist_id == repos.store.user_id
 
     # Editing a participant does not count the participant as their own duplicate.
     edited = first.replace(pronouns="she/her")
-    out = rq.save_participant(repos, edited, is_new=False, allow_duplicate=False)
+    out = records.save_participant(repos, edited, is_new=False, allow_duplicate=False)
     assert out.saved is None and [d.id for d in out.duplicates] == [twin.id]
 
     taken = Participant(first_name="Lorcan", last_name="Featherby", medicaid_id="ND4455667")
-    out = rq.save_participant(repos, taken, is_new=True, allow_duplicate=True)
+    out = records.save_participant(repos, taken, is_new=True, allow_duplicate=True)
     assert out.problems == {"medicaid_id": "Another participant already has this Medicaid ID"}
     assert "4455667" not in str(out.problems)
 
@@ -195,23 +195,23 @@ def test_goal_ticks_apply_to_the_goal_as_stored(repos):
             steps=("Apply", "Save", "Move"),
         )
     )
-    rq.tick_goal_step(repos, g.id, 0, True)
-    rq.tick_goal_step(repos, g.id, 2, True)  # made from the stale copy: both ticks kept
+    records.tick_goal_step(repos, g.id, 0, True)
+    records.tick_goal_step(repos, g.id, 2, True)  # made from the stale copy: both ticks kept
     assert repos.goals.require(g.id).steps_done == (0, 2)
-    rq.tick_goal_step(repos, g.id, 0, False)
+    records.tick_goal_step(repos, g.id, 0, False)
     assert repos.goals.require(g.id).steps_done == (2,)
     with pytest.raises(StoreError, match="no longer part"):
-        rq.tick_goal_step(repos, g.id, 7, True)
+        records.tick_goal_step(repos, g.id, 7, True)
 
 
 def test_revoke_consent_once(repos):
     p = add_person(repos, "Odessa", "Brightwater")
     c = repos.consents.add(Consent(participant_id=p.id, signed_on=TODAY - timedelta(days=9)))
-    rq.revoke_consent(repos, c.id, TODAY, "Told me in person")
+    records.revoke_consent(repos, c.id, TODAY, "Told me in person")
     stored = repos.consents.require(c.id)
     assert stored.revoked_on == TODAY and stored.revocation_note == "Told me in person"
     with pytest.raises(StoreError, match="already revoked"):
-        rq.revoke_consent(repos, c.id, TODAY, "again")
+        records.revoke_consent(repos, c.id, TODAY, "again")
 
 
 CSV = (
@@ -228,7 +228,7 @@ def test_import_preview_then_import_good_rows(repos, tmp_path, store):
     add_person(repos, "Wren", "Halvorsen", date_of_birth=date(1988, 4, 9))
     path = tmp_path / "caseload.csv"
     path.write_text(CSV, encoding="utf-8-sig")
-    preview = rq.preview_import(repos, path, TODAY)
+    preview = importing.preview_import(repos, path, TODAY)
     assert preview.header[:2] == ["First Name", "Last Name"]
     assert [line for line, _cells in preview.rows] == [2, 3, 5, 6]  # the blank line left out
     assert {e.line for e in preview.plan.errors} == {3, 5}
@@ -236,7 +236,8 @@ def test_import_preview_then_import_good_rows(repos, tmp_path, store):
     assert [line for line, _p in preview.plan.participants] == [2, 6]
     assert repos.participants.count() == 1  # nothing written by the preview
 
-    n = rq.import_participants(repos, [p for _l, p in preview.plan.participants], path.name)
+    people = [p for _l, p in preview.plan.participants]
+    n = importing.import_participants(repos, people, path.name).value
     assert n == 2 and repos.participants.count() == 3
     logged = store.conn.execute(
         "SELECT count(*) FROM audit_log WHERE action = 'import'"
@@ -248,15 +249,15 @@ def test_import_preview_then_import_good_rows(repos, tmp_path, store):
     ("content", "message"),
     [
         (b"\x00\x01PK\x03\x04binary", "not a text spreadsheet"),
-        (None, "no longer exists"),
+        (None, "does not exist"),
     ],
 )
 def test_unreadable_spreadsheets_get_a_plain_message(repos, tmp_path, content, message):
     path = tmp_path / "Odessa Brightwater.csv"
     if content is not None:
         path.write_bytes(content)
-    with pytest.raises(rq.ImportFileError, match=message) as e:
-        rq.preview_import(repos, path, TODAY)
+    with pytest.raises(importing.ImportFileError, match=message) as e:
+        importing.preview_import(repos, path, TODAY)
     assert "Odessa" not in str(e.value)
 
 
@@ -266,6 +267,6 @@ def test_windows_1252_and_semicolons_are_read(repos, tmp_path):
         "first_name;last_name;date_of_birth;medicaid_id;county;program\n"
         "Renée;Bélanger;1987-05-02;ND4455667;Cass;1915(i)\n".encode("cp1252")
     )
-    preview = rq.preview_import(repos, path, TODAY)
+    preview = importing.preview_import(repos, path, TODAY)
     assert preview.plan.ok
     assert preview.plan.participants[0][1].first_name == "Renée"

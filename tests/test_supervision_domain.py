@@ -24,7 +24,7 @@ from app.domain.records import (
     User,
 )
 from app.reports.oversight import EncounterLine, OversightMonth, SessionLine, render_pdf
-from app.store import supervisor_queries as q
+from app.services import review, supervision, team
 from app.store.digest import state_digest
 from app.store.repositories import Repositories
 from tests.helpers import ROOT
@@ -190,8 +190,8 @@ def test_demo_team_is_a_supervisors_vault_as_if_synced(store):
     repos = Repositories(store)
     me = repos.users.require(store.user_id)
     assert me.role is Role.SUPERVISOR
-    team = q.team(repos)
-    assert len(team) == 3 and all(u.supervisor_id == me.id for u in team)
+    members = team.team(repos)
+    assert len(members) == 3 and all(u.supervisor_id == me.id for u in members)
     assert counts["participants"] == 9 and counts["encounters"] > 50
     # nothing waits to be sent: the supervisor did not write these records
     sent = store.conn.execute("SELECT count(*) FROM outbox WHERE record_id != ?", (me.id,))
@@ -200,7 +200,7 @@ def test_demo_team_is_a_supervisors_vault_as_if_synced(store):
     assert stamped >= sum(v for k, v in counts.items() if k != "users")
     statuses = {r[0] for r in store.conn.execute("SELECT DISTINCT status FROM encounters")}
     assert {"draft", "signed", "approved"} <= statuses
-    assert q.review_queue(repos) and q.sessions(repos)
+    assert review.review_queue(repos) and supervision.sessions(repos)
     with pytest.raises(ValueError):
         fill_demo_team(store)
 
@@ -222,7 +222,8 @@ def test_demo_team_is_reproducible(tmp_path, fast_kdf):
 
 def test_supervisor_core_needs_no_qt():
     code = (
-        "import sys, app.domain.supervision, app.store.supervisor_queries, "
+        "import sys, app.domain.supervision, app.services.team, app.services.review, "
+        "app.services.supervision, app.services.reports, "
         "app.reports.oversight, app.demo_team; "
         "print(any(m.startswith(('PySide6', 'shiboken6')) for m in sys.modules))"
     )
@@ -232,7 +233,7 @@ def test_supervisor_core_needs_no_qt():
 
 
 def test_open_demo_team_fills_once_beside_the_real_vault(tmp_path, fast_kdf):
-    from app.ui.start.supervisor_demo import demo_team_dir, open_demo_team
+    from app.services.demos import demo_team_dir, open_demo_team
 
     data = tmp_path / "data"
     reports: list[tuple] = []

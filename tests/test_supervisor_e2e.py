@@ -1,6 +1,6 @@
 """Supervisors end to end: the real server process over HTTPS, real SQLCipher vaults
 for two specialists (one on another team) and two supervisor laptops, the real
-client engine, and the supervisor's own queries (app.store.supervisor_queries)."""
+client engine, and the supervisor's own queries (app.services.team, review and supervision)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from app.domain.records import NoteStatus, Role, SupervisionSession, SupervisionTopic
-from app.store import supervisor_queries as q
+from app.services import review, supervision, team
 from app.store.digest import state_digest
 from app.store.errors import StoreError, WrongPassphrase
 from tests.conftest import PASSPHRASE
@@ -62,22 +62,22 @@ def test_review_round_trip_offline_decisions(server, laptops):
     # the supervisor's vault holds the team and never another team's participant
     assert {x.id for x in sam.repos.participants.list()} == {p.id, bp.id}
     assert sam.repos.participants.get(cp.id) is None
-    assert {u.id for u in q.team(sam.repos)} == {server.ann, server.bob}
-    queue = q.review_queue(sam.repos)
+    assert {u.id for u in team.team(sam.repos)} == {server.ann, server.bob}
+    queue = review.review_queue(sam.repos)
     assert {r.id for r in queue} == {n1.id, n2.id} | {e.id for e in bob.repos.encounters.list()}
-    assert [r.id for r in q.review_queue(sam.repos, specialist_id=server.bob)] == [
+    assert [r.id for r in review.review_queue(sam.repos, specialist_id=server.bob)] == [
         e.id for e in bob.repos.encounters.list()
     ]
 
     # offline on the supervisor's laptop: open (audited), approve one, return one
-    opened = q.open_for_review(sam.repos, n1.id)
+    opened = review.open_for_review(sam.repos, n1.id)
     assert opened.can_review and opened.participant_name.startswith("Wren")
     assert [gg.id for gg in opened.goals] == [g.id]
-    result = q.approve(sam.repos, sam.vault, PASSPHRASE, [(n1.id, opened.loaded_hash)])
+    result = review.approve(sam.repos, sam.vault, PASSPHRASE, [(n1.id, opened.loaded_hash)])
     assert result.approved == (n1.id,) and not result.refused
     with pytest.raises(StoreError, match="comment is required"):
-        q.return_for_revision(sam.repos, n2.id, "   ")
-    q.return_for_revision(sam.repos, n2.id, "Say how long the call took")
+        review.return_for_revision(sam.repos, n2.id, "   ")
+    review.return_for_revision(sam.repos, n2.id, "Say how long the call took")
     views = sam.store.conn.execute(
         "SELECT count(*) FROM audit_log WHERE action = 'view' AND record_id IN (?, ?, ?)",
         (n1.id, p.id, g.id),
@@ -95,16 +95,16 @@ def test_review_round_trip_offline_decisions(server, laptops):
 
     # the note is back in the supervisor's queue, with its addendum; approve it
     sam.sync()
-    row = next(r for r in q.review_queue(sam.repos) if r.id == n2.id)
+    row = next(r for r in review.review_queue(sam.repos) if r.id == n2.id)
     assert row.addenda == 1
-    again = q.open_for_review(sam.repos, n2.id)
+    again = review.open_for_review(sam.repos, n2.id)
     assert [a.text for a, _who in again.addenda] == ["The call took 12 minutes"]
-    assert q.approve(sam.repos, sam.vault, PASSPHRASE, [(n2.id, again.loaded_hash)]).approved
+    assert review.approve(sam.repos, sam.vault, PASSPHRASE, [(n2.id, again.loaded_hash)]).approved
     sam.sync()
     ann.sync()
     assert ann.repos.encounters.require(n2.id).status is NoteStatus.APPROVED
     # the audit trail on the supervisor's laptop names the author's signing and the reviews
-    trail = q.note_trail(sam.repos, n2.id)
+    trail = review.note_trail(sam.repos, n2.id)
     actions = [t.action for t in trail]
     assert "created" in actions and "signed" in actions and "addendum added" in actions
     assert "approval signed with passphrase" in actions and "review: returned" in actions
@@ -120,8 +120,8 @@ def test_a_specialist_cannot_approve(server, laptops):
     ann.sync()
     # the client never offers it: the queries refuse a specialist's vault
     assert ann.user.role is Role.SPECIALIST
-    assert q.team(ann.repos) == [] and q.review_queue(ann.repos) == []
-    result = q.approve(ann.repos, ann.vault, PASSPHRASE, [(n.id, n.content_hash)])
+    assert team.team(ann.repos) == [] and review.review_queue(ann.repos) == []
+    result = review.approve(ann.repos, ann.vault, PASSPHRASE, [(n.id, n.content_hash)])
     assert not result.approved and "not in your team" in result.refused[0][1]
     # and the server rejects a forged approval pushed from the specialist's laptop
     with ann.store.transaction():
@@ -145,14 +145,14 @@ def test_wrong_or_missing_passphrase_and_changed_content_are_refused(server, lap
     ann.repos.encounters.sign(n.id, ann.user)
     ann.sync()
     sam.sync()
-    opened = q.open_for_review(sam.repos, n.id)
-    with pytest.raises(q.NotSigned):
-        q.approve(sam.repos, sam.vault, "", [(n.id, opened.loaded_hash)])
+    opened = review.open_for_review(sam.repos, n.id)
+    with pytest.raises(review.NotSigned):
+        review.approve(sam.repos, sam.vault, "", [(n.id, opened.loaded_hash)])
     with pytest.raises(WrongPassphrase):
-        q.approve(sam.repos, sam.vault, "not my passphrase", [(n.id, opened.loaded_hash)])
+        review.approve(sam.repos, sam.vault, "not my passphrase", [(n.id, opened.loaded_hash)])
     assert sam.repos.encounters.require(n.id).status is NoteStatus.SIGNED
     # what the supervisor loaded is not what is there now: refused, with the reason
-    result = q.approve(sam.repos, sam.vault, PASSPHRASE, [(n.id, "0" * 64)])
+    result = review.approve(sam.repos, sam.vault, PASSPHRASE, [(n.id, "0" * 64)])
     assert not result.approved and "changed after you opened it" in result.refused[0][1]
     assert sam.repos.encounters.require(n.id).status is NoteStatus.SIGNED
 
@@ -169,11 +169,11 @@ def test_two_supervisor_laptops_converge_and_an_approve_return_conflict_is_shown
     s2.sync()
     # both laptops offline: both approve one note; on the other they disagree
     for lap in (s1, s2):
-        h = q.open_for_review(lap.repos, both_ok.id).loaded_hash
-        assert q.approve(lap.repos, lap.vault, PASSPHRASE, [(both_ok.id, h)]).approved
-    h = q.open_for_review(s1.repos, clash.id).loaded_hash
-    assert q.approve(s1.repos, s1.vault, PASSPHRASE, [(clash.id, h)]).approved
-    q.return_for_revision(s2.repos, clash.id, "Please add who else was present")
+        h = review.open_for_review(lap.repos, both_ok.id).loaded_hash
+        assert review.approve(lap.repos, lap.vault, PASSPHRASE, [(both_ok.id, h)]).approved
+    h = review.open_for_review(s1.repos, clash.id).loaded_hash
+    assert review.approve(s1.repos, s1.vault, PASSPHRASE, [(clash.id, h)]).approved
+    review.return_for_revision(s2.repos, clash.id, "Please add who else was present")
     s1.sync()
     s2.sync()
     for _ in range(2):
@@ -182,21 +182,21 @@ def test_two_supervisor_laptops_converge_and_an_approve_return_conflict_is_shown
     # every device holds the same records
     assert state_digest(s1.store) == state_digest(s2.store) == state_digest(ann.store)
     # agreeing decisions are not a conflict to show
-    assert not any(r.id == both_ok.id for r in q.review_queue(s1.repos))
+    assert not any(r.id == both_ok.id for r in review.review_queue(s1.repos))
     # disagreeing ones are: first in the queue on both supervisor laptops, explained
     for lap in (s1, s2):
-        queue = q.review_queue(lap.repos)
+        queue = review.review_queue(lap.repos)
         assert queue and queue[0].id == clash.id and queue[0].conflict
-        shown = q.open_for_review(lap.repos, clash.id)
+        shown = review.open_for_review(lap.repos, clash.id)
         assert "Two review decisions met" in shown.conflict or "refused" in shown.conflict
         assert not shown.can_review
     # s2's refused decision is kept on s2 with the server's reason
     assert any(r["record_id"] == clash.id for r in s2.replica.rejected())
     # marking it seen resolves it everywhere after a sync
-    assert q.mark_conflict_seen(s1.repos, clash.id) >= 1
+    assert review.mark_conflict_seen(s1.repos, clash.id).value >= 1
     s1.sync()
     s2.sync()
-    assert not any(r.id == clash.id for r in q.review_queue(s1.repos))
+    assert not any(r.id == clash.id for r in review.review_queue(s1.repos))
     open_rows = s2.store.conn.execute(
         "SELECT count(*) FROM conflicts WHERE target_id = ? AND status = 'open'", (clash.id,)
     ).fetchone()[0]
@@ -208,7 +208,7 @@ def test_supervision_session_signed_on_both_devices_counts_in_hours(server, lapt
     p, _g = _person(ann, "Pim")
     ann.sync()
     sam.sync()
-    session = q.save_session(
+    session = supervision.save_session(
         sam.repos,
         SupervisionSession(
             supervisor_id=sam.user.id,
@@ -219,24 +219,24 @@ def test_supervision_session_signed_on_both_devices_counts_in_hours(server, lapt
             cases_reviewed=(p.id,),
             action_items="Catch up on two drafts",
         ),
-    )
+    ).value
     with pytest.raises(StoreError, match="not on this laptop yet"):
-        q.sign_session(ann.repos, ann.vault, PASSPHRASE, session.id)
+        supervision.sign_session(ann.repos, ann.vault, PASSPHRASE, session.id)
     sam.sync()
     ann.sync()
     with pytest.raises(StoreError, match="has not signed this session yet"):
-        q.sign_session(ann.repos, ann.vault, PASSPHRASE, session.id)
-    q.sign_session(sam.repos, sam.vault, PASSPHRASE, session.id)
+        supervision.sign_session(ann.repos, ann.vault, PASSPHRASE, session.id)
+    supervision.sign_session(sam.repos, sam.vault, PASSPHRASE, session.id)
     assert not sam.sync().rejected
     ann.sync()
-    mine = q.sessions(ann.repos)
+    mine = supervision.sessions(ann.repos)
     assert [r.session.id for r in mine] == [session.id] and not mine[0].signed_by_me
-    q.sign_session(ann.repos, ann.vault, PASSPHRASE, session.id)
+    supervision.sign_session(ann.repos, ann.vault, PASSPHRASE, session.id)
     assert not ann.sync().rejected
     sam.sync()
-    row = next(r for r in q.sessions(sam.repos) if r.session.id == session.id)
+    row = next(r for r in supervision.sessions(sam.repos) if r.session.id == session.id)
     assert row.signatures.complete
-    overview = q.team_overview(sam.repos)
+    overview = team.team_overview(sam.repos)
     ann_row = next(r for r in overview.rows if r.specialist_id == ann.user.id)
     assert ann_row.supervision_hours_year == 1.0
     assert sum(overview.hours[ann.user.id]) == pytest.approx(1.0)

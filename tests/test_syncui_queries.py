@@ -11,7 +11,7 @@ import pytest
 
 from app.domain import conflict_resolution as cr
 from app.domain.records import Conflict, Encounter, Goal, Participant, RecoveryDomain, Role
-from app.store import syncui_queries as q
+from app.services import conflicts, syncing
 from app.store.codec import codec
 from app.store.repositories import Repositories
 
@@ -52,11 +52,11 @@ def _outbox(repos, record_id):
 
 
 def test_overview_of_a_new_vault(store):
-    ov = q.overview(store)
+    ov = syncing.overview(store)
     assert not ov.enrolled and ov.open_conflicts == 0 and ov.rejected == 0
     assert ov.last_ok_at is None and ov.pending > 0  # the owner's own record waits
     at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-    assert q.record_sync_success(store, at).last_ok_at == at
+    assert syncing.record_sync_success(store, at).last_ok_at == at
 
 
 def test_open_conflicts_give_context_and_merge_writes_through_the_repository(repos, person):
@@ -74,14 +74,14 @@ def test_open_conflicts_give_context_and_merge_writes_through_the_repository(rep
         lost_value=json.dumps("Walk to the lake"),
         lost_stamp=_stamp(OTHER_DEVICE, 3),
     )
-    views = q.open_conflicts(repos)
+    views = conflicts.open_conflicts(repos)
     assert len(views) == 1
     v = views[0]
     assert v.participant_name == "Idunn Skaar" and v.current_text == "Walk every morning"
     assert v.lost_text == "Walk to the lake" and not v.changed_since and not v.locked_reason
     before = {f for f, _ in _outbox(repos, c.id)}
     assert before == set()
-    q.resolve_conflict(repos, c.id, cr.Choice.MERGE, "Walk to the lake every morning")
+    conflicts.resolve_conflict(repos, c.id, cr.Choice.MERGE, "Walk to the lake every morning")
     assert repos.goals.require(g.id).statement == "Walk to the lake every morning"
     # both edits are captured for the next sync; only resolution fields of the conflict
     assert {f for f, _ in _outbox(repos, c.id)} <= {
@@ -91,9 +91,9 @@ def test_open_conflicts_give_context_and_merge_writes_through_the_repository(rep
         "resolution",
     }
     assert _outbox(repos, g.id)[-1] == ("statement", "Walk to the lake every morning")
-    assert q.open_conflicts(repos) == []
+    assert conflicts.open_conflicts(repos) == []
     with pytest.raises(cr.ResolutionError, match="already"):
-        q.resolve_conflict(repos, c.id, cr.Choice.KEEP_CURRENT)
+        conflicts.resolve_conflict(repos, c.id, cr.Choice.KEEP_CURRENT)
 
 
 def test_signed_note_cannot_take_the_other_text_and_nothing_changes(repos, person, store):
@@ -126,14 +126,14 @@ def test_signed_note_cannot_take_the_other_text_and_nothing_changes(repos, perso
         lost_value=json.dumps("Again Thursday"),
         lost_stamp=_stamp(OTHER_DEVICE, 3),
     )
-    [v] = q.open_conflicts(repos)
+    [v] = conflicts.open_conflicts(repos)
     assert "signed" in v.locked_reason and v.record_date == "2026-11-02"
     with pytest.raises(cr.ResolutionError, match="signed"):
-        q.resolve_conflict(repos, c.id, cr.Choice.KEEP_OTHER)
+        conflicts.resolve_conflict(repos, c.id, cr.Choice.KEEP_OTHER)
     assert repos.encounters.require(n.id).plan == "Again Tuesday"
-    assert len(q.open_conflicts(repos)) == 1  # rolled back: still open
-    q.resolve_conflict(repos, c.id, cr.Choice.KEEP_CURRENT)
-    assert q.open_conflicts(repos) == []
+    assert len(conflicts.open_conflicts(repos)) == 1  # rolled back: still open
+    conflicts.resolve_conflict(repos, c.id, cr.Choice.KEEP_CURRENT)
+    assert conflicts.open_conflicts(repos) == []
 
 
 def test_a_supervisor_cannot_rewrite_a_goal(repos, person):
@@ -148,7 +148,7 @@ def test_a_supervisor_cannot_rewrite_a_goal(repos, person):
         kept_value=json.dumps("Walk daily"),
         lost_value=json.dumps("Swim"),
     )
-    [v] = q.open_conflicts(repos, Role.SUPERVISOR)
+    [v] = conflicts.open_conflicts(repos, Role.SUPERVISOR)
     assert "supervisor" in v.locked_reason
 
 
@@ -175,14 +175,14 @@ def test_log_entry_seen_and_edited_after_delete_restored(repos, person):
         kept_value=json.dumps("Walk daily, rain or shine"),
         kept_stamp=_stamp(OTHER_DEVICE, 7),
     )
-    views = q.open_conflicts(repos)
+    views = conflicts.open_conflicts(repos)
     assert [v.kind for v in views] == ["edited after delete", "log"]
     assert views[0].record_deleted and views[1].locked_reason == ""
-    q.resolve_conflict(repos, log.id, cr.Choice.SEEN)
-    q.resolve_conflict(repos, gone.id, cr.Choice.RESTORE)
+    conflicts.resolve_conflict(repos, log.id, cr.Choice.SEEN)
+    conflicts.resolve_conflict(repos, gone.id, cr.Choice.RESTORE)
     assert repos.goals.require(g.id).deleted is False
     assert _outbox(repos, g.id)[-1] == ("deleted", 0)  # the restore waits to sync
-    assert q.open_conflicts(repos) == []
+    assert conflicts.open_conflicts(repos) == []
 
 
 def test_rejected_changes_with_context(repos, person, store):
@@ -193,7 +193,7 @@ def test_rejected_changes_with_context(repos, person, store):
             "rejected_at = '2026-11-02T09:00:00+00:00' WHERE record_id = ? AND field = 'last_name'",
             (p.id,),
         )
-    [r] = q.rejected_changes(store)
+    [r] = conflicts.rejected_changes(store)
     assert r.participant_name == "Idunn Skaar" and r.table == "participants"
     assert r.at == datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-    assert q.overview(store).rejected == 1
+    assert syncing.overview(store).rejected == 1

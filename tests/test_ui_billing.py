@@ -11,13 +11,14 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.ui.billing.billing_dialog import BillingDialog
 from app.ui.billing.models import ProblemModel
 from app.ui.shell.app import load_style_sheet
+from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
-from app.ui.start.start import Session
 from tests.billing_world import TODAY, make_world, service
 from tests.x12check import pyx12_errors
 
@@ -46,7 +47,8 @@ def dialog(qtbot, world):
     session, _w = world
     QApplication.instance().setStyleSheet(load_style_sheet())
     tasks = TaskManager()
-    dlg = BillingDialog(tasks, session, today=TODAY)
+    owner = Repositories(session.store).users.get(session.store.user_id)
+    dlg = BillingDialog(AppContext(tasks, session, owner), today=TODAY)
     qtbot.addWidget(dlg)
     dlg.show()
     qtbot.waitUntil(lambda: not tasks.busy)
@@ -103,11 +105,18 @@ def test_export_needs_a_folder_and_confirmation_then_writes(qtbot, dialog, tmp_p
     assert dialog.confirm.isVisible() and "3 valid service(s) only" in dialog.confirm.text()
     dialog.confirm.setChecked(True)
     assert dialog.export_button.isEnabled()
+    broadcasts: list = []
+    dialog.ctx.changes.connect(broadcasts.append)
     with qtbot.waitSignal(dialog.exported):
         dialog.export_button.click()
     assert dialog.last_error == ""
+    # through the context: every page showing notes learns they were billed
+    [changed] = broadcasts
+    assert {"encounters", "billing_batches"} <= changed.tables
+    batch_ids = {b.id for b in dialog.ctx.session.repos.billing_batches.list()}
+    assert batch_ids and changed.ids == batch_ids
     files = sorted(out.iterdir())
-    assert len(files) == 3 and "Exported 3 claim(s) in 1 batch(es)" in dialog.status.text()
+    assert len(files) == 4 and "Exported 3 claim(s) in 1 batch(es)" in dialog.status.text()
     x12 = next(f for f in files if f.suffix == ".x12")
     assert pyx12_errors(x12.read_text()) == []
     # a second check finds nothing more to bill, only the held-back problems
@@ -115,6 +124,7 @@ def test_export_needs_a_folder_and_confirmation_then_writes(qtbot, dialog, tmp_p
         dialog.check_button.click()
     assert "0 ready to bill" in dialog.summary.text()
     assert not dialog.export_button.isEnabled()
+    assert len(broadcasts) == 1  # a check changes nothing, so it tells no page
 
 
 def test_a_refused_export_says_why_and_writes_nothing(qtbot, dialog, tmp_path):

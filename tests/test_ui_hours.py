@@ -21,6 +21,7 @@ from app.domain.records import (
     TimeCategory,
     TimeEntry,
 )
+from app.services.changes import Changed
 from app.ui.common.table_model import CATEGORY_ROLE
 from app.ui.hours.hours_page import HoursPage
 from app.ui.hours.models import EntriesModel, WeekModel
@@ -121,7 +122,7 @@ def test_notes_appear_as_direct_service_read_only(qtbot, setup):
     # a void note leaves the sheet
     repos = ctx_repos(page.ctx)
     repos.encounters.void(notes[0].id, page.ctx.user, "entered twice")
-    page.ctx.changed({"encounters"})
+    page.ctx.broadcast(Changed.of("encounters"))
     settle(qtbot, page.ctx)
     assert cell(page, DIRECT, MON) == 0
 
@@ -205,7 +206,7 @@ def test_cpss_ii_progress_counts_every_direct_minute(qtbot, setup):
     repos = ctx_repos(page.ctx)
     me = repos.users.require(repos.store.user_id)
     repos.users.update(dataclasses.replace(me, credential=Credential.ND_CPSS_II))
-    page.ctx.changed({"users"})
+    page.ctx.broadcast(Changed.of("users"))
     settle(qtbot, page.ctx)
     assert page.cpss_card.bar.format() == "CPSS II held"
 
@@ -222,7 +223,7 @@ def test_edit_and_delete_leave_a_tombstone(qtbot, setup):
             purpose="Service notes",
         )
     )
-    page.ctx.changed({"time_entries"})
+    page.ctx.broadcast(Changed.of("time_entries"))
     settle(qtbot, page.ctx)
     row = next(i for i, r in enumerate(page.entries_model.rows) if r.record_id == entry.id)
     page.entries.selectRow(row)

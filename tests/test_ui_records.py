@@ -22,8 +22,10 @@ from app.domain.records import (
     ParticipantStatus,
     RecoveryDomain,
 )
-from app.store.caseload_queries import caseload_rows
-from app.store.records_queries import ImportPreview, TimelineRow
+from app.services.caseload import caseload_rows
+from app.services.changes import Changed
+from app.services.importing import ImportPreview
+from app.services.records import TimelineRow
 from app.ui.caseload import models as cl
 from app.ui.caseload.caseload import CaseloadView
 from app.ui.caseload.import_dialog import ImportDialog
@@ -353,7 +355,7 @@ def test_opening_a_record_shows_it_and_audits_the_view(qtbot, app_ctx, page, per
         .fetchone()[0]
     )
     assert views == 1
-    app_ctx.changed({"encounters"})  # a refresh is not a new view
+    app_ctx.broadcast(Changed.of("encounters"))  # a refresh is not a new view
     settle(qtbot, app_ctx)
     views_after = (
         ctx_repos(app_ctx)
@@ -542,5 +544,5 @@ def test_import_of_an_unusable_file_says_why_and_imports_nothing(
     assert not dialog.import_button.isEnabled()
     dialog.load_file(tmp_path / "gone.csv")
     settle(qtbot, app_ctx)
-    assert "no longer exists" in dialog.error.text()
+    assert "does not exist" in dialog.error.text()
     assert ctx_repos(app_ctx).participants.count() == 0

@@ -49,7 +49,7 @@ def sign_dialog(qtbot, page, passphrase=PASSPHRASE):
 
 
 def test_queue_model_without_widgets():
-    from app.store.supervisor_queries import QueueRow
+    from app.services.review import QueueRow
 
     row = QueueRow(
         id="n1", service_date=date(2026, 3, 2), start_time=None, minutes=50, units=3,

@@ -14,12 +14,13 @@ from PySide6.QtCore import Qt
 
 from app.domain.records import Participant
 from app.paths import demo_data_dir
+from app.services import demos as start_module
 from app.store.db import Store
+from app.store.errors import StoreError
 from app.store.repositories import Repositories
 from app.store.vault import DBFILE, KEYFILE, Vault
 from app.ui.shell.main_window import DEMO_TITLE, TITLE, MainWindow
 from app.ui.shell.tasks import TaskManager
-from app.ui.start import start as start_module
 from tests.conftest import PASSPHRASE
 
 NEW_PASSPHRASE = "a brand new passphrase"
@@ -397,7 +398,7 @@ def test_demo_failure_is_shown_with_a_way_back(qtbot, make_window, data_dir, mon
     module = types.ModuleType("app.demo")
 
     def fill_demo(store, participants, years, seed, progress):
-        raise start_module.StoreError("The demo could not be written.")
+        raise StoreError("The demo could not be written.")
 
     module.fill_demo = fill_demo  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "app.demo", module)
@@ -465,7 +466,7 @@ def test_run_gui_shows_the_window_with_the_style_sheet(qtbot, data_dir, fast_kdf
 
 
 def test_team_demo_opens_the_supervisor_screens_beside_the_real_vault(qtbot, make_window, data_dir):
-    from app.ui.start.supervisor_demo import demo_team_dir
+    from app.services.demos import demo_team_dir
 
     w = make_window(data_dir)
     qtbot.mouseClick(w.start.create_page.team_demo_button, Qt.MouseButton.LeftButton)

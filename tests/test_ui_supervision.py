@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 
 from app.demo_team import fill_demo_team
 from app.domain.records import Role, SupervisionSession, SupervisionTopic, TimeCategory, User
-from app.store import supervisor_queries as q
+from app.services import supervision
 from app.ui.supervision.supervision_page import SupervisionPage
 from tests.conftest import PASSPHRASE
 from tests.ui_support import ctx_repos, settle
@@ -80,7 +80,7 @@ def test_new_session_is_checked_in_place_then_saved_and_signed(qtbot, sup_ctx):
     assert not page.save_button.isEnabled() and not page.sign_button.isEnabled()
     # a signed session cannot change, even through the queries
     with pytest.raises(Exception, match="cannot change"):
-        q.save_session(ctx_repos(sup_ctx), signed.replace(minutes=90))
+        supervision.save_session(ctx_repos(sup_ctx), signed.replace(minutes=90))
 
 
 def test_a_specialist_signs_a_session_they_were_in(qtbot, app_ctx):

@@ -13,6 +13,7 @@ from datetime import date, time
 import pytest
 
 from app.domain.records import Encounter, Goal, Participant, RecoveryDomain, Role
+from app.services.changes import Changed
 from app.store.db import Store
 from app.store.digest import state_digest
 from app.store.replica import StoreReplica
@@ -139,7 +140,7 @@ def test_enrol_then_sync_through_the_controller(qtbot, app_ctx, controller, serv
     p = ctx_repos(app_ctx).participants.add(
         Participant(first_name="Tamsin", last_name="Odegaard", assigned_specialist_id=me.id)
     )
-    app_ctx.changed({"participants"})
+    app_ctx.broadcast(Changed.of("participants"))
     qtbot.waitUntil(lambda: c.state.pending > 0)
     pages_told: list[frozenset] = []
     app_ctx.data_changed.connect(pages_told.append)
@@ -191,7 +192,7 @@ def test_server_down_then_back_loses_nothing_and_syncs_on_its_own(
         ctx_repos(app_ctx).participants.add(
             Participant(first_name=first, last_name="Brekke", assigned_specialist_id=me)
         )
-    app_ctx.changed({"participants"})
+    app_ctx.broadcast(Changed.of("participants"))
     qtbot.waitUntil(lambda: c.state.pending > 0)
     waiting = c.state.pending
     text = sync(qtbot, c, expect_ok=False)
@@ -233,7 +234,7 @@ def test_local_changes_settle_then_sync(qtbot, app_ctx, controller, server, ann)
         ctx_repos(app_ctx).participants.add(
             Participant(first_name="Oona", last_name="Vik", assigned_specialist_id=me)
         )
-        app_ctx.changed({"participants"})
+        app_ctx.broadcast(Changed.of("participants"))
     assert blk.args[0] is True
     settle(qtbot, app_ctx)
     assert c.state.pending == 0

@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QApplication, QLineEdit
 
 from app.domain import conflict_resolution as cr
 from app.domain.records import Conflict, Payer
-from app.store import syncui_queries as q
+from app.services import conflicts
+from app.services.changes import Changed
 from app.ui.shell import settings as s
 from app.ui.shell.idle import IdleWatcher
 from app.ui.shell.preferences import PreferencesDialog, check_address, check_fingerprint
@@ -112,7 +113,7 @@ def test_status_follows_a_controller_and_hides_when_locked(qtbot, app_ctx):
             first_name="Anneli", last_name="Rud"
         )
     )
-    app_ctx.changed({"participants"})
+    app_ctx.broadcast(Changed.of("participants"))
     qtbot.waitUntil(lambda: c.state.pending > 0)
     assert "waiting" in w.pending.text()
     c.close()
@@ -204,16 +205,16 @@ def test_merge_prefill_and_stamp_info():
     assert cr.merge_prefill("A b", "A b and more") == "A b and more"
     assert cr.merge_prefill("", "C") == "C" and cr.merge_prefill("C", "") == "C"
     when = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
-    info = cr.stamp_info(stamp(when, DEV_A))
+    info = conflicts.stamp_info(stamp(when, DEV_A))
     assert info.device == DEV_A and info.when == when
-    assert cr.stamp_info("nonsense").when is None
+    assert conflicts.stamp_info("nonsense").when is None
     assert cr.as_text(["a", "b"]) == "a, b" and cr.as_text(None) == "" and cr.as_text(True) == "yes"
 
 
 # -- models (no widgets) --------------------------------------------------------------------
 
 
-def _view(c: Conflict, **kw) -> q.ConflictView:
+def _view(c: Conflict, **kw) -> conflicts.ConflictView:
     base = dict(
         conflict=c,
         participant_name="Wrenna Halstad",
@@ -226,7 +227,7 @@ def _view(c: Conflict, **kw) -> q.ConflictView:
         this_device=DEV_A,
     )
     base.update(kw)
-    return q.ConflictView(**base)
+    return conflicts.ConflictView(**base)
 
 
 def test_conflict_list_model():
@@ -252,7 +253,7 @@ def test_rejected_model():
     at = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
     m.set_rows(
         [
-            q.RejectedView(
+            conflicts.RejectedView(
                 table="encounters",
                 field="status",
                 reason="a specialist cannot move a note from signed to approved",

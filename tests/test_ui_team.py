@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from app.demo_team import fill_demo_team
 from app.domain.records import Role
 from app.domain.supervision import SpecialistSummary
-from app.store import supervisor_queries as q
+from app.services import team
 from app.ui.common.table_model import ID_ROLE
 from app.ui.team.models import TeamModel
 from app.ui.team.team_page import TeamPage
@@ -63,10 +63,10 @@ def test_team_model_without_widgets():
 
 
 def test_every_specialist_has_a_row_and_the_chart_their_hours(qtbot, page, sup_ctx):
-    team = q.team(ctx_repos(sup_ctx))
-    assert page.model.rowCount() == 3 == len(team)
+    members = team.team(ctx_repos(sup_ctx))
+    assert page.model.rowCount() == 3 == len(members)
     names = {page.model.summary(r).name for r in range(3)}
-    assert names == {u.display_name for u in team}
+    assert names == {u.display_name for u in members}
     assert "3 specialists" in page.subtitle.text()
     assert len(page.chart.series) == 3 and len(page.chart.weeks) == 12
     assert page.chart.peak() > 0
@@ -83,7 +83,7 @@ def test_late_after_setting_is_kept_and_changes_the_figures(qtbot, page, sup_ctx
     page.overdue.setValue(0)
     page.overdue.editingFinished.emit()
     settle(qtbot, sup_ctx)
-    assert q.overdue_days(ctx_repos(sup_ctx)) == 0
+    assert team.overdue_days(ctx_repos(sup_ctx)) == 0
     assert page.model.overdue_days == 0
     assert sum(page.model.summary(r).overdue_month for r in range(3)) >= late_at_3
 
@@ -93,7 +93,7 @@ def test_oversight_report_for_the_selected_specialist(qtbot, page, sup_ctx, tmp_
     page.table.selectRow(0)
     assert page.report_button.isEnabled()
     spec = page.selected_specialist()
-    name = next(u.display_name for u in q.team(ctx_repos(sup_ctx)) if u.id == spec)
+    name = next(u.display_name for u in team.team(ctx_repos(sup_ctx)) if u.id == spec)
     today = date.today()
     out = tmp_path / "report.pdf"
     page.export_report(out)

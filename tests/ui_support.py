@@ -14,11 +14,11 @@ import dataclasses
 import pytest
 
 from app.domain.records import Role
+from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
-from app.ui.start.start import Session
 
 
 def settle(qtbot, ctx: AppContext, timeout: int = 10_000) -> None:

@@ -1,3 +1,3 @@
-"""Medicaid billing export: pre-flight checks, claims, the X12 837P file, the CSV
-worksheet, the PDF summary and export batches. No Qt; only service.py touches
-the store (through the repositories), the other modules are pure."""
+"""Medicaid billing: pre-flight checks, claims, the X12 837P file, the CSV
+worksheet and the PDF summary. Pure and Qt-free; the export that reads the vault,
+writes the files and marks services billed is app.services.billing."""

@@ -34,7 +34,6 @@ from reportlab.lib.units import inch
 from reportlab.platypus import (
     KeepTogether,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
     Table,
     TableStyle,
@@ -44,6 +43,7 @@ from app.billing.claims import Claim
 from app.billing.preflight import BillingData, Preflight, payer_of
 from app.billing.settings import agency_time
 from app.domain.records import BillingProvider, Participant, Payer, User
+from app.reports.pdf import document
 
 
 @dataclass(frozen=True)
@@ -187,16 +187,8 @@ def write_summary(
         canvas.drawRightString(LETTER[0] - 0.75 * inch, 0.5 * inch, f"Page {doc.page}")
         canvas.restoreState()
 
-    doc = SimpleDocTemplate(
-        fh,
-        pagesize=LETTER,
-        leftMargin=0.75 * inch,
-        rightMargin=0.75 * inch,
-        topMargin=0.7 * inch,
-        bottomMargin=0.8 * inch,
-        title=f"Billing summary {control:09d}",  # no personal data in the metadata
-        author="PeerTrail",
-    )
+    # no personal data in the metadata
+    doc = document(fh, f"Billing summary {control:09d}", side=0.75 * inch, bottom=0.8 * inch)
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
 
 

@@ -20,7 +20,6 @@ from enum import StrEnum
 from typing import Any
 
 from app.domain.records import Conflict
-from sync.hlc import ClockError, Stamp
 
 TEXT = "text"
 LOG = "log"
@@ -70,21 +69,6 @@ def as_text(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(as_text(v) for v in value)
     return str(value)
-
-
-@dataclass(frozen=True)
-class StampInfo:
-    when: datetime | None  # UTC
-    device: str
-
-
-def stamp_info(stamp: str) -> StampInfo:
-    """When and on which device a change was written, from its stamp."""
-    try:
-        s = Stamp.parse(stamp)
-    except (ClockError, TypeError):
-        return StampInfo(None, "")
-    return StampInfo(datetime.fromtimestamp(s.wall_ms / 1000, UTC), s.device)
 
 
 def merge_prefill(current: str, other: str) -> str:

@@ -24,6 +24,7 @@ from app.domain.records import (
     RoundingRuleName,
     ServiceSetting,
 )
+from app.domain.records import minutes_between as minutes_between  # for the editor
 from app.domain.units import RoundingRule
 from app.domain.validation import MODIFIER_RE
 
@@ -195,13 +196,6 @@ def parse_clock_time(text: str) -> time | None:
 
 #: "9:05 AM" (app.domain.datetext.clock_text, under the name the editor knew).
 format_clock_time = clock_text
-
-
-def minutes_between(start: time | None, end: time | None) -> int:
-    """Minutes from start to end on one day; 0 when either is missing or end is earlier."""
-    if start is None or end is None:
-        return 0
-    return max(0, (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,13 @@ from enum import StrEnum
 from typing import ClassVar
 
 
+def minutes_between(start: time | None, end: time | None) -> int:
+    """Minutes from start to end on one day; 0 when either is missing or end is earlier."""
+    if start is None or end is None:
+        return 0
+    return max(0, (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute))
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 
@@ -355,11 +362,7 @@ class Encounter(Record):
 
     @property
     def minutes(self) -> int:
-        if self.start_time is None or self.end_time is None:
-            return 0
-        start = self.start_time.hour * 60 + self.start_time.minute
-        end = self.end_time.hour * 60 + self.end_time.minute
-        return max(0, end - start)
+        return minutes_between(self.start_time, self.end_time)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from app.domain.records import (
+    Encounter,
     NoteStatus,
     Payer,
     SupervisionFormat,
@@ -87,6 +88,16 @@ class NoteFacts:
     payer_id: str = ""
     service_code: str = "H0038"
     reviewed_at: datetime | None = None
+
+    @classmethod
+    def of(cls, note: Encounter) -> NoteFacts:
+        """The facts of a note record."""
+        return cls(
+            id=note.id, specialist_id=note.specialist_id, participant_id=note.participant_id,
+            service_date=note.service_date, minutes=note.minutes, status=note.status,
+            signed_at=note.signed_at, payer_id=note.payer_id, service_code=note.service_code,
+            reviewed_at=note.reviewed_at,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """The oversight report: one specialist's month on paper, for the agency's files.
 
 A pure module: :class:`OversightMonth` holds the figures (gathered by
-app.store.supervisor_queries.oversight_month) and :func:`render_pdf` turns them
+app.services.reports.oversight_month) and :func:`render_pdf` turns them
 into PDF bytes with reportlab, in memory, so nothing is written until the
 supervisor's chosen file is. Participants appear by initials only.
 """
@@ -14,19 +14,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import letter
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import inch
 from reportlab.platypus import (
     KeepTogether,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
     Table,
     TableStyle,
 )
 
 from app.domain.supervision import ReviewOutcomes
+from app.reports.pdf import document
 
 MONTHS = (
     "January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -123,17 +122,7 @@ def _table(rows: list[list[str]], widths: list[float], header: bool = True) -> T
 def render_pdf(m: OversightMonth) -> bytes:
     """The report as PDF bytes."""
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=letter,
-        leftMargin=0.7 * inch,
-        rightMargin=0.7 * inch,
-        topMargin=0.7 * inch,
-        bottomMargin=0.7 * inch,
-        title=f"Oversight report {m.period}",
-        author="PeerTrail",
-        subject="Supervisor oversight report",
-    )
+    doc = document(buf, f"Oversight report {m.period}", subject="Supervisor oversight report")
     ss = getSampleStyleSheet()
     h1 = ParagraphStyle("h1", parent=ss["Heading1"], textColor=TEAL, fontSize=17, spaceAfter=4)
     h2 = ParagraphStyle("h2", parent=ss["Heading2"], textColor=TEAL, fontSize=12.5, spaceBefore=10)

@@ -76,6 +76,13 @@ class RecordCodec:
     # (billing) spends a good part of its time in these calls.
     converting: tuple[tuple[int, Decoder], ...] = ()
 
+    @property
+    def insert_sql(self) -> str:
+        """``INSERT INTO <table> (<every column>) VALUES (?, …)`` for :meth:`to_row`."""
+        cols = ", ".join(f'"{n}"' for n in self.names)
+        marks = ", ".join("?" for _ in self.names)
+        return f"INSERT INTO {self.cls.TABLE} ({cols}) VALUES ({marks})"
+
     def to_row(self, rec: Record) -> tuple[Any, ...]:
         out = []
         for name, enc in zip(self.names, self.encoders, strict=True):

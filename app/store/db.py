@@ -22,6 +22,7 @@ import sqlcipher3
 from app.domain.records import Role, User
 from app.store import audit, migrations
 from app.store.capture import CaptureContext
+from app.store.codec import codec
 from app.store.errors import CaptureViolation, DiskFull, StoreError, VaultDamaged
 from app.store.vault import Vault, is_disk_full
 from sync.hlc import HybridLogicalClock, now_ms
@@ -114,9 +115,12 @@ class Store:
                 "INSERT INTO meta (key, value) VALUES ('owner_user_id', ?)", (owner.id,)
             )
             self.capture.user_id = owner.id
-            from app.store.repositories import Repositories
-
-            Repositories(self).users.add(owner)
+            users = codec(User)  # as Repository.add writes it (db sits below repositories)
+            self.conn.execute(users.insert_sql, users.to_row(owner))
+            audit.append(
+                self.conn, at=utcnow(), user_id=self.user_id, device_id=self.device_id,
+                action="create", record_type=User.TABLE, record_id=owner.id, detail=None,
+            )  # fmt: skip
         self._load_meta()
 
     def close(self) -> None:

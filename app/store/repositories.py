@@ -132,11 +132,7 @@ class Repository(Generic[R]):
         """Subclasses refuse changes the rules do not allow."""
 
     def _insert(self, rec: R) -> None:
-        placeholders = ", ".join("?" for _ in self.codec.names)
-        self.store.conn.execute(
-            f"INSERT INTO {self.table} ({self._cols}) VALUES ({placeholders})",
-            self.codec.to_row(rec),
-        )
+        self.store.conn.execute(self.codec.insert_sql, self.codec.to_row(rec))
 
     def add(self, rec: R) -> R:
         if not isinstance(rec, self.cls):
@@ -152,8 +148,7 @@ class Repository(Generic[R]):
     def add_many(self, recs: Iterable[R]) -> int:
         """Insert many new records in one transaction (import, demo)."""
         n = 0
-        placeholders = ", ".join("?" for _ in self.codec.names)
-        sql = f"INSERT INTO {self.table} ({self._cols}) VALUES ({placeholders})"
+        sql = self.codec.insert_sql
         with self.store.transaction():
             for rec in recs:
                 self._check_new(rec)

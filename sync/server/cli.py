@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from sync.protocol import DEFAULT_PORT
 from sync.server import atrest, auth, db, security
 from sync.server.tables import records
 
@@ -41,7 +42,6 @@ EXIT_CODES = (
     "Exit codes: 0 done, 1 refused or failed, 2 wrong usage, 3 the database key is "
     "missing or wrong, 4 not found."
 )
-DEFAULT_PORT = 8443
 PASSWORD_ENV = "PEERTRAIL_USER_PASSWORD"
 DATABASE_URL_ENV = "PEERTRAIL_DATABASE_URL"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")

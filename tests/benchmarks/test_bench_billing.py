@@ -30,9 +30,9 @@ from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 
-from app.billing.service import ExportRequest, export, void_batch
 from app.domain.records import Encounter, Goal, Participant, RecoveryDomain, Role, User
 from app.domain.validation import npi_check_digit
+from app.services.billing import ExportRequest, export, void_batch
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault

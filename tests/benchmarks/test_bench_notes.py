@@ -27,7 +27,7 @@ from pathlib import Path
 
 from app.demo import fill_demo
 from app.domain.records import Encounter, GoalStatus
-from app.store import note_queries
+from app.services import notes as note_queries
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault

@@ -41,8 +41,9 @@ from app.domain.records import (
     Participant,
     RecoveryDomain,
 )
+from app.services.caseload import caseload_rows
+from app.services.vaults import Session
 from app.store import vault as vault_module
-from app.store.caseload_queries import caseload_rows
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
@@ -51,7 +52,6 @@ from app.ui.caseload.models import CaseloadModel
 from app.ui.participant.participant_page import TAB_TIMELINE, ParticipantPage
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
-from app.ui.start.start import Session
 
 PASSPHRASE = "bench passphrase 2026"
 TODAY = date(2026, 11, 20)

@@ -31,13 +31,13 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
+from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.search import search
 from app.ui.search.search import SearchBar
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
-from app.ui.start.start import Session
 from tests.benchmarks.demo_cache import PASSPHRASE, copy_of_demo_vault
 
 RESULTS = Path(__file__).parent / "results" / "search_ui.json"

@@ -2,11 +2,11 @@
 
 * ``team-20x1``: a supervisor vault with ``fill_demo_team(specialists=20,
   participants=40, years=1)`` (about 21,000 notes and 47,000 time entries).
-  ``supervisor_queries.team_overview`` (the team view's read and figures), median
+  ``app.services.team.team_overview`` (the team view's read and figures), median
   of 5 and the worst; then the real TeamPage shown at 1000x700 until its table
   and chart are filled and painted (``grab``), median of 5. Target: <= 1 s.
 * ``queue-2000``: the same vault with 2,000 notes waiting for review.
-  ``supervisor_queries.review_queue``, median of 5 and the worst; then the real
+  ``app.services.review.review_queue``, median of 5 and the worst; then the real
   ReviewPage shown until the queue model holds every row and the table is
   painted, median of 5. Target: <= 500 ms.
 
@@ -25,14 +25,14 @@ import pytest
 
 from app.demo_team import fill_demo_team
 from app.domain.records import Role
-from app.store import supervisor_queries as q
+from app.services import review, team
+from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from app.ui.review.review_page import ReviewPage
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
-from app.ui.start.start import Session
 from app.ui.team.team_page import TeamPage
 
 TODAY = date(2026, 11, 20)
@@ -108,9 +108,9 @@ def _summary(ts: list[float]) -> dict[str, float]:
 def test_team_view_20_specialists_one_year(qtbot, vault_dir):
     v, s = _open(vault_dir)
     repos = Repositories(s)
-    overview = q.team_overview(repos, TODAY)
+    overview = team.team_overview(repos, TODAY)
     assert len(overview.rows) == 20
-    figures["team-query"] = _summary(_times(lambda: q.team_overview(repos, TODAY)))
+    figures["team-query"] = _summary(_times(lambda: team.team_overview(repos, TODAY)))
     tasks = TaskManager()
     user = repos.users.require(s.user_id)
     assert user.role is Role.SUPERVISOR
@@ -126,9 +126,9 @@ def test_team_view_20_specialists_one_year(qtbot, vault_dir):
 def test_review_queue_2000_pending(qtbot, vault_dir):
     v, s = _open(vault_dir)
     repos = Repositories(s)
-    rows = q.review_queue(repos)
+    rows = review.review_queue(repos)
     assert len(rows) >= PENDING
-    figures["queue-query"] = _summary(_times(lambda: q.review_queue(repos)))
+    figures["queue-query"] = _summary(_times(lambda: review.review_queue(repos)))
     figures["queue-query"]["rows"] = len(rows)
     tasks = TaskManager()
     ctx = AppContext(tasks, Session(v, s), repos.users.require(s.user_id))

@@ -31,13 +31,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer
 
+from app.services.vaults import Session
 from app.store.db import Store
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
-from app.ui.start.start import Session
 from app.ui.sync.controller import SyncController
 from sync.client import SyncClient, make_session
 from tests.benchmarks.test_bench_sync_link import (

@@ -1,14 +1,15 @@
 """The billing export dialog: pick a period and a payer, see the pre-flight problems,
 choose a folder, export.
 
-All database work (the check, the export) runs through ``TaskManager.run`` on the
-database thread, through the same service as ``python main.py export``
-(app.billing.service). Each problem row names its record; a double-click emits
-``open_record(table, record_id)`` for the main window to open it. When some
-services have problems, Export needs the person to confirm that only the valid
-ones go (the others wait for a later export). The dialog says that exported
-files are the only place personal data leaves the vault. Its title never names
-a person.
+All database work (the check, the export) runs through the context
+(``AppContext.run``) on the database thread, through the same service as
+``python main.py export`` (app.services.billing); the context broadcasts what an
+export marked billed, so every page showing notes refreshes. Each problem row
+names its record; a double-click emits ``open_record(table, record_id)`` for the
+main window to open it. When some services have problems, Export needs the
+person to confirm that only the valid ones go (the others wait for a later
+export). The dialog says that exported files are the only place personal data
+leaves the vault. Its title never names a person.
 """
 
 from __future__ import annotations
@@ -34,19 +35,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.billing.service import PRIVACY_NOTE, ExportRequest, ExportResult, export
 from app.billing.worksheet import money
-from app.store.repositories import Repositories
+from app.services.billing import (
+    PRIVACY_NOTE,
+    ExportRequest,
+    ExportResult,
+    export_with,
+    payer_names,
+)
+from app.services.failures import StoreError
 from app.ui.billing.models import ProblemModel, rows_from
-from app.ui.shell.tasks import TaskManager
-from app.ui.start.start import Session
+from app.ui.shell.context import AppContext
 
 ALL_PAYERS = "All payers"
-
-
-def _payer_names(session: Session) -> list[str]:
-    """On the database thread."""
-    return sorted(p.name for p in Repositories(session.store).payers.list())
 
 
 def previous_month(today: date) -> tuple[date, date]:
@@ -63,8 +64,7 @@ class BillingDialog(QDialog):
 
     def __init__(
         self,
-        tasks: TaskManager,
-        session: Session,
+        ctx: AppContext,
         parent: QWidget | None = None,
         today: date | None = None,
     ) -> None:
@@ -72,8 +72,7 @@ class BillingDialog(QDialog):
         self.setObjectName("billingDialog")
         self.setWindowTitle("Billing export")
         self.resize(1040, 640)
-        self.tasks = tasks
-        self.session = session
+        self.ctx = ctx
         self.today = today or date.today()
         self.result: ExportResult | None = None
         self.last_error = ""
@@ -93,7 +92,7 @@ class BillingDialog(QDialog):
         layout.addLayout(buttons)
         self._update_buttons()
         self.check_button.setFocus()
-        self.tasks.run(_payer_names, self._payers_loaded, self._failed, args=(session,))
+        ctx.run(payer_names, self._payers_loaded, self._failed)
 
     def _build_period(self) -> QHBoxLayout:
         """From, to, payer and the Check button."""
@@ -197,18 +196,15 @@ class BillingDialog(QDialog):
 
     def run_check(self) -> None:
         self._busy("Checking the period's services…")
-        self.tasks.run(
-            export, self._checked, self._failed, args=(self.session.store, self.request(True))
-        )
+        self.ctx.run(export_with, self._checked, self._failed, args=(self.request(True),))
 
     def run_export(self) -> None:
         if self.result is None:
             self.run_check()
             return
         self._busy("Writing the files…")
-        self.tasks.run(
-            export, self._exported, self._failed, args=(self.session.store, self.request(False))
-        )
+        # through the context: what the export marked billed is broadcast to every page
+        self.ctx.run(export_with, self._exported, self._failed, args=(self.request(False),))
 
     # -- results on the UI thread ------------------------------------------------------
 
@@ -276,8 +272,6 @@ class BillingDialog(QDialog):
     def _failed(self, exc: BaseException) -> None:
         self._idle()
         # Billing and store errors carry plain messages without personal data.
-        from app.store.errors import StoreError
-
         self.last_error = (
             str(exc) if isinstance(exc, StoreError) else "The export failed; nothing was billed."
         )

@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt
 
-from app.billing.service import ExportResult
+from app.services.billing import ExportResult
 from app.ui.common.table_model import RECORD_ROLE, RowsTableModel
 
 

@@ -1,7 +1,7 @@
 """Importing a caseload from a spreadsheet (CSV).
 
 Pick a file; it is read and checked on the database worker
-(app.store.records_queries.preview_import, which uses
+(app.services.importing.preview_import, which uses
 app.domain.participant_import.plan_import) and every row is shown with what will
 happen to it: imported, imported with a warning, or left out with the reasons.
 Confirming imports only the good rows, in one transaction, and says how many were
@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.participant_import import REQUIRED
-from app.store import records_queries as rq
+from app.services import importing
+from app.services.failures import message_for
 from app.ui.caseload.models import BAD, WARNING, PreviewModel
-from app.ui.start.start import message_for
 
 
 class ImportDialog(QDialog):
@@ -42,7 +42,7 @@ class ImportDialog(QDialog):
     def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.preview: rq.ImportPreview | None = None
+        self.preview: importing.ImportPreview | None = None
         self.setObjectName("importDialog")
         self.setWindowTitle(self.tr("Import participants"))
         self.setWindowModality(Qt.WindowModality.WindowModal)
@@ -134,9 +134,9 @@ class ImportDialog(QDialog):
         self.summary.setText(self.tr("Reading the file…"))
         self.file_label.setText(path.name)
         self.choose_button.setEnabled(False)
-        self.ctx.run(rq.preview_import, self._previewed, self._read_failed, args=(path,))
+        self.ctx.run(importing.preview_import, self._previewed, self._read_failed, args=(path,))
 
-    def _previewed(self, preview: rq.ImportPreview) -> None:
+    def _previewed(self, preview: importing.ImportPreview) -> None:
         self.choose_button.setEnabled(True)
         self.preview = preview
         self.model.set_preview(preview)
@@ -193,7 +193,6 @@ class ImportDialog(QDialog):
         self.choose_button.setEnabled(False)
 
         def done(n: int) -> None:
-            self.ctx.changed({"participants"})
             self.summary.setText(
                 self.tr("Imported {0} participants.").format(n)
                 + (
@@ -218,4 +217,6 @@ class ImportDialog(QDialog):
             self.error.setText(self.tr("Nothing was imported. ") + message_for(exc))
             self.error.show()
 
-        self.ctx.run(rq.import_participants, done, failed, args=(people, self.preview.file_name))
+        self.ctx.run(
+            importing.import_participants, done, failed, args=(people, self.preview.file_name)
+        )

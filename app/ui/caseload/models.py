@@ -2,7 +2,7 @@
 a spreadsheet import (one row per line, what will happen to it).
 
 The caseload model holds
-:class:`app.store.caseload_queries.CaseloadRow` values (a participant and the facts
+:class:`app.services.caseload.CaseloadRow` values (a participant and the facts
 that say whether they need attention) read on the database lane and handed over
 with :meth:`CaseloadModel.set_rows`; plain ``Participant`` records are accepted too
 (no attention facts). It never reads the store itself. Sorting and filtering (words,
@@ -23,8 +23,8 @@ from PySide6.QtGui import QBrush
 from app.domain.attention import AttentionFacts, Reason
 from app.domain.datetext import day_text
 from app.domain.records import Participant, ParticipantStatus
-from app.store import records_queries as rq
-from app.store.caseload_queries import CaseloadRow
+from app.services import importing
+from app.services.caseload import CaseloadRow
 from app.ui.common.table_model import FLAGS_ROLE, ID_ROLE, SORT_ROLE, AnyIndex, RowsTableModel
 from app.ui.shell.theme import themed
 
@@ -247,7 +247,7 @@ class PreviewModel(RowsTableModel):
     def rows(self) -> list[tuple[int, str, str, list[str]]]:
         return self._rows
 
-    def set_preview(self, preview: rq.ImportPreview | None) -> None:
+    def set_preview(self, preview: importing.ImportPreview | None) -> None:
         """The rows of a checked spreadsheet: (line, outcome, why, cells)."""
         rows: list[tuple[int, str, str, list[str]]] = []
         header: list[str] = []

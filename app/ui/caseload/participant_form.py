@@ -4,7 +4,7 @@ Every field a specialist keeps about a person, grouped (who they are; program an
 billing; dates; how to reach them; emergency contact). Saving checks the form
 (app.domain.record_forms.check_participant) and shows each problem next to its
 field without touching what was typed. The save itself runs on the database
-worker (app.store.records_queries.save_participant), which also looks for a
+worker (app.services.records.save_participant), which also looks for a
 participant with the same first and last name and date of birth: the form then
 shows who matches and the person can open that record or knowingly add a
 different person with the same name and birthday.
@@ -33,9 +33,9 @@ from PySide6.QtWidgets import (
 
 from app.domain.record_forms import check_participant
 from app.domain.records import ContactMethod, Participant, ParticipantStatus, Payer
-from app.store.records_queries import Duplicate, SaveOutcome, form_choices, save_participant
+from app.services.failures import message_for
+from app.services.records import Duplicate, SaveOutcome, form_choices, save_participant
 from app.ui.common.forms import FormDialog, combo, date_edit, line_edit, set_value
-from app.ui.start.start import message_for
 
 PRONOUNS = ("", "she/her", "he/him", "they/them", "she/they", "he/they")
 STATES = ("ND", "MN", "SD", "MT", "WI", "IA")
@@ -396,7 +396,6 @@ class ParticipantForm(FormDialog):
             self._show_duplicates(outcome.duplicates)
             return
         assert outcome.saved is not None
-        self.ctx.changed({"participants"})
         self.ctx.status_message.emit(
             self.tr("Participant added.") if self.is_new else self.tr("Changes saved.")
         )

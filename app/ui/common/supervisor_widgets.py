@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.datetext import month_day_text
-from app.store.supervisor_queries import TrailEntry
+from app.services.review import TrailEntry
 from app.ui.shell.theme import themed
 
 #: One colour per specialist: distinguishable, dark enough on white.

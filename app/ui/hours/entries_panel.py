@@ -24,11 +24,11 @@ from app.domain import hours
 from app.domain.datetext import weekday_text
 from app.domain.hours import DAYS_IN_WEEK, format_hm
 from app.domain.records import TimeCategory, TimeEntry
-from app.store import hours_queries
+from app.services import hours as hours_service
+from app.services.failures import message_for
 from app.ui.common.columns import ColumnFitter
 from app.ui.hours.entry_editor import EntryEditor
 from app.ui.hours.models import EntriesModel
-from app.ui.start.start import message_for
 
 
 class EntriesPanelMixin:
@@ -181,7 +181,6 @@ class EntriesPanelMixin:
         self.week = hours.week_start(entry.entry_date)
         self._show_week_header()
         self._select_on_load = entry.id
-        self.ctx.changed({"time_entries"})
 
     def ask_delete(self) -> None:
         row = self._selected_row()
@@ -207,10 +206,9 @@ class EntriesPanelMixin:
 
         def done(_: object) -> None:
             self.ctx.status_message.emit(self.tr("Entry deleted."))
-            self.ctx.changed({"time_entries"})
 
         self.ctx.run(
-            hours_queries.delete_entry,
+            hours_service.delete_entry,
             done,
             lambda exc: self.ctx.status_message.emit(self.tr("Not deleted: ") + message_for(exc)),
             args=(entry_id, self.ctx.user.id),

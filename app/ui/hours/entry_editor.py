@@ -30,10 +30,10 @@ from app.domain import hours
 from app.domain.hours import EDITABLE_CATEGORIES, EntryForm, format_hm
 from app.domain.records import TimeCategory, TimeEntry
 from app.domain.validation import ValidationError
-from app.store import hours_queries
+from app.services import hours as hours_service
+from app.services.failures import message_for
 from app.ui.hours.models import category_labels
 from app.ui.shell.context import AppContext
-from app.ui.start.start import message_for
 
 
 class EntryEditor(QFrame):
@@ -343,7 +343,7 @@ class EntryEditor(QFrame):
             return
         entry = hours.entry_from_form(form, self.ctx.user.id, self.base)
         self._set_busy(True)
-        self.ctx.run(hours_queries.save_entry, self._saved, self._failed, args=(entry,))
+        self.ctx.run(hours_service.save_entry, self._saved, self._failed, args=(entry,))
 
     def _saved(self, entry: TimeEntry) -> None:
         self._set_busy(False)

@@ -7,7 +7,7 @@ to open it). Travel with mileage, documentation, training / continuing education
 with evidence, supervision received and other work are typed in the form, which
 checks every field in place and keeps what was typed when something is wrong.
 A deleted entry is a tombstone. Everything is read and written on the database
-thread (app.store.hours_queries); the arithmetic is app.domain.hours.
+thread (app.services.hours); the arithmetic is app.domain.hours.
 
 Keyboard: Alt+Left / Alt+Right previous / next week, Alt+Home this week, Insert a
 new entry, Enter edits the selected entry (or opens its note), Delete removes it
@@ -41,14 +41,14 @@ from PySide6.QtWidgets import (
 from app.domain import hours
 from app.domain.hours import DAYS_IN_WEEK, format_hours
 from app.domain.records import TimeCategory
-from app.store import hours_queries
-from app.store.hours_queries import HoursSnapshot
+from app.services import hours as hours_service
+from app.services.failures import message_for
+from app.services.hours import HoursSnapshot
 from app.ui.hours.entries_panel import EntriesPanelMixin
 from app.ui.hours.hours_chart import HoursChart
 from app.ui.hours.models import WeekModel, category_labels, week_title
 from app.ui.hours.progress_cards import AdvanceCard, CeCard
 from app.ui.shell.context import AppContext, Page
-from app.ui.start.start import message_for
 
 # -- the entry form --------------------------------------------------------------------------
 
@@ -251,7 +251,7 @@ class HoursPage(EntriesPanelMixin, Page):
     def refresh(self) -> None:
         super().refresh()
         self.ctx.run(
-            hours_queries.load_hours,
+            hours_service.load_hours,
             self._show,
             self._load_failed,
             # ctx.user stands in for the user's record until a new laptop's first sync

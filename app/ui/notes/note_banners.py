@@ -13,7 +13,7 @@ from app.domain import note_form
 from app.domain.datetext import moment_text
 from app.domain.lifecycle import STATUS_TEXT
 from app.domain.records import Encounter, NoteStatus
-from app.store.note_queries import NoteBundle
+from app.services.notes import NoteBundle
 from app.ui.notes.note_widgets import FieldError
 
 

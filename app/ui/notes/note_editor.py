@@ -51,8 +51,8 @@ from PySide6.QtWidgets import (
 from app.domain import note_form
 from app.domain.datetext import clock_text
 from app.domain.records import Encounter, Modality, ServiceSetting, new_id
-from app.store import note_queries
-from app.store.note_queries import NoteBundle
+from app.services import notes
+from app.services.notes import NoteBundle
 from app.ui.common.table_model import ID_ROLE
 from app.ui.notes.narrative import NarrativeCard
 from app.ui.notes.note_banners import NoteBannersMixin
@@ -116,7 +116,6 @@ class NoteEditorPage(
         self._save_error = ""
         self._signing = False
         self._timer_started: datetime | None = None
-        self._emitting = False
         self._saves_in_flight = 0
         self._last_saved_at: datetime | None = None
         self._modality_shown: Modality = Modality.IN_PERSON
@@ -246,7 +245,7 @@ class NoteEditorPage(
             self.heading.setText(self.tr("Service note"))
             self.top_problems.show_messages([self._message(exc)])
 
-        self.ctx.run(note_queries.load_note, done, failed, args=(encounter_id, participant_id))
+        self.ctx.run(notes.load_note, done, failed, args=(encounter_id, participant_id))
 
     def state(self) -> dict[str, str]:
         """Record ids (and when a running timer started), kept in memory across a
@@ -272,7 +271,7 @@ class NoteEditorPage(
 
     def refresh(self) -> None:
         super().refresh()
-        if self._emitting or self._note is None or self._bundle is None:
+        if self.ctx.origin is self or self._note is None or self._bundle is None:
             return
         if self.dirty or self._saves_in_flight or self._signing:
             return  # never overwrite what the person is typing; the save brings it in line
@@ -284,7 +283,7 @@ class NoteEditorPage(
             if generation == self._generation and self._rev == self._saved_rev:
                 self._show_bundle(bundle, keep_new_id=not self._stored)
 
-        self.ctx.run(note_queries.load_note, done, lambda _e: None, args=(note_id, pid))
+        self.ctx.run(notes.load_note, done, lambda _e: None, args=(note_id, pid))
 
     def clear(self) -> None:
         """Forget every personal value (the vault is locking). Call save_now() first."""
@@ -344,7 +343,7 @@ class NoteEditorPage(
         elif keep_new_id and self._note is not None:
             note = self._note
         else:
-            note = note_queries.new_draft(bundle, self.ctx.user, self.clock().date(), new_id())
+            note = notes.new_draft(bundle, self.ctx.user, self.clock().date(), new_id())
         self._note = note
         self._modality_shown = note.modality
         self._editable = note_form.can_edit(note, self.ctx.user.id)

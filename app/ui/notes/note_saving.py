@@ -12,10 +12,8 @@ from app.domain import note_form
 from app.domain.datetext import clock_text
 from app.domain.lifecycle import LifecycleError
 from app.domain.records import Encounter
-from app.store import note_queries
-from app.store.errors import DiskFull, StoreError
-from app.store.repositories import NotFound
-from app.ui.shell.tasks import log_failure
+from app.services import notes
+from app.services.failures import DiskFull, NotFound, StoreError, log_failure
 
 
 class NoteSavingMixin:
@@ -55,11 +53,6 @@ class NoteSavingMixin:
             self.save_error_box.hide()
             self._last_saved_at = self.clock()
             self._show_save_state()
-            self._emitting = True
-            try:
-                self.ctx.changed({"encounters"})
-            finally:
-                self._emitting = False
             self.saved.emit(note.id)
 
         def failed(exc: BaseException) -> None:
@@ -76,7 +69,7 @@ class NoteSavingMixin:
             self._show_save_state()
             self.save_failed.emit(message)
 
-        self.ctx.run(note_queries.save_draft, done, failed, args=(draft, fields))
+        self.ctx.run(notes.save_draft, done, failed, args=(draft, fields), origin=self)
 
     def _save_message(self, exc: BaseException) -> str:
         if isinstance(exc, DiskFull):

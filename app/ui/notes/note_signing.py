@@ -21,11 +21,11 @@ from app.domain import note_form
 from app.domain.datetext import moment_text
 from app.domain.records import Addendum, Encounter
 from app.domain.validation import ValidationError
-from app.store import note_queries
-from app.store.errors import DiskFull, WrongPassphrase
-from app.store.note_queries import NoteBundle
+from app.services import notes
+from app.services.demos import DEMO_PASSPHRASE
+from app.services.failures import DiskFull, WrongPassphrase
+from app.services.notes import NoteBundle
 from app.ui.notes.note_widgets import FieldError, GrowingTextEdit, field_label
-from app.ui.start.start import DEMO_PASSPHRASE
 
 
 class NoteSigningMixin:
@@ -173,11 +173,6 @@ class NoteSigningMixin:
             if generation != self._generation:
                 return
             self._saved_rev = max(self._saved_rev, rev)
-            self._emitting = True
-            try:
-                self.ctx.changed({"encounters"})
-            finally:
-                self._emitting = False
             self.ctx.status_message.emit(self.tr("Note signed."))
             self.signed.emit(note.id)
             self._reload(note.id)
@@ -189,10 +184,11 @@ class NoteSigningMixin:
                 self._sign_failed(exc, draft, rev)
 
         self.ctx.run(
-            note_queries.sign_draft,
+            notes.sign_draft,
             done,
             failed,
             args=(self.ctx.session.vault, passphrase, draft, self.ctx.user),
+            origin=self,
         )
 
     def _sign_problems(self, draft: Encounter) -> list[tuple[str, str]]:
@@ -308,11 +304,6 @@ class NoteSigningMixin:
                 return
             self.addendum_reason.clear()
             self.addendum_text.clear()
-            self._emitting = True
-            try:
-                self.ctx.changed({"encounters", "addenda"})
-            finally:
-                self._emitting = False
             self.ctx.status_message.emit(self.tr("Addendum added."))
             self.addendum_added.emit(note.id)
             self._reload(note.id)
@@ -331,7 +322,11 @@ class NoteSigningMixin:
             self.addendum_error.show_messages([msg])
 
         self.ctx.run(
-            note_queries.add_addendum, done, failed, args=(note.id, self.ctx.user, reason, text)
+            notes.add_addendum,
+            done,
+            failed,
+            args=(note.id, self.ctx.user, reason, text),
+            origin=self,
         )
 
     def _go_to_addendum(self) -> None:
@@ -345,4 +340,4 @@ class NoteSigningMixin:
             if generation == self._generation:
                 self._show_bundle(bundle)
 
-        self.ctx.run(note_queries.load_note, done, None, args=(note_id, ""))
+        self.ctx.run(notes.load_note, done, None, args=(note_id, ""))

@@ -27,7 +27,7 @@ from app.domain import note_form
 from app.domain.datetext import clock_text
 from app.domain.note_form import parse_clock_time
 from app.domain.records import Encounter, Modality, ServiceSetting
-from app.store.note_queries import NoteBundle
+from app.services.notes import NoteBundle
 from app.ui.common.table_model import ID_ROLE
 from app.ui.notes.note_widgets import FieldError, field_label
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.records import BARC10_ITEMS
-from app.store import records_queries as rq
+from app.services import records
 from app.ui.common.columns import ColumnFitter, read_only_table
 from app.ui.participant.barc_chart import Barc10Chart
 from app.ui.participant.models import Barc10Model
@@ -76,7 +76,7 @@ class BarcTabMixin:
         self.barc_scroll.viewport().installEventFilter(self)
         return self.barc_scroll
 
-    def _show_barc(self, record: rq.ParticipantRecord) -> None:
+    def _show_barc(self, record: records.ParticipantRecord) -> None:
         self.chart.set_points([(b.assessed_on, b.total) for b in record.barc10])
         self.barc_model.set_rows(record.barc10)
         self.barc_fitter.measure()

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLa
 
 from app.domain.attention import ConsentState
 from app.domain.datetext import day_text
-from app.store import records_queries as rq
+from app.services import records
 from app.ui.common.columns import ColumnFitter, read_only_table
 from app.ui.participant.models import ConsentModel
 from app.ui.participant.record_dialogs import ConsentDialog, RevokeDialog
@@ -62,7 +62,7 @@ class ConsentsTabMixin:
         )
         return w
 
-    def _show_consents(self, record: rq.ParticipantRecord) -> None:
+    def _show_consents(self, record: records.ParticipantRecord) -> None:
         self.consent_model.today = date.today()
         self.consent_model.set_rows(record.consents)
         # Expired and revoked states are bold: room for the bolder letters.

@@ -22,10 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.records import Goal, GoalStatus, RecoveryDomain
-from app.store import records_queries as rq
+from app.services import records
+from app.services.failures import message_for
 from app.ui.participant.goal_card import GoalCard
 from app.ui.participant.record_dialogs import GoalDialog
-from app.ui.start.start import message_for
 
 
 class GoalsTabMixin:
@@ -143,11 +143,10 @@ class GoalsTabMixin:
         def saved(goal: Goal) -> None:
             if card is not None and goal_id in self.goal_cards:
                 card.update_goal(goal)
-            self.ctx.changed({"goals"})
 
         def failed(exc: BaseException) -> None:
             if card is not None and goal_id in self.goal_cards:
                 card.update_goal(card.goal)  # back to what the vault holds
             self.ctx.status_message.emit(self.tr("The step was not saved. ") + message_for(exc))
 
-        self.ctx.run(rq.tick_goal_step, saved, failed, args=(goal_id, index, done))
+        self.ctx.run(records.tick_goal_step, saved, failed, args=(goal_id, index, done))

@@ -15,7 +15,7 @@ from app.domain.attention import ConsentState, consent_state, consent_state_text
 from app.domain.datetext import clock_text, day_text
 from app.domain.lifecycle import STATUS_TEXT
 from app.domain.records import Barc10, Consent, NoteStatus
-from app.store.records_queries import TimelineRow
+from app.services.records import TimelineRow
 from app.ui.common.table_model import ID_ROLE, AnyIndex, RowsTableModel
 from app.ui.shell.theme import themed
 

@@ -2,7 +2,7 @@
 BARC-10 history with its trend, and the timeline of encounters.
 
 ``show_participant(id)`` reads everything in one call on the database worker
-(app.store.records_queries.load_record; the participants repository's ``open``
+(app.services.records.load_record; the participants repository's ``open``
 writes the "view" entry to the audit log) and fills the tabs; the timeline is a
 table model, so 500 encounters cost one model reset, not 500 widgets. A refresh
 after a change (``data_changed``) reads again without a new audit entry: the record
@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.attention import Reason
-from app.store import records_queries as rq
+from app.services import records
+from app.services.failures import message_for
 from app.ui.common.columns import ColumnFitter, read_only_table
 from app.ui.participant.barc_tab import BarcTabMixin
 from app.ui.participant.consents_tab import ConsentsTabMixin
@@ -39,7 +40,6 @@ from app.ui.participant.goals_tab import GoalsTabMixin
 from app.ui.participant.models import ID_ROLE, TimelineModel
 from app.ui.participant.profile_tab import ProfileTabMixin
 from app.ui.shell.context import AppContext, Page
-from app.ui.start.start import message_for
 
 TAB_PROFILE, TAB_GOALS, TAB_CONSENTS, TAB_BARC, TAB_TIMELINE = range(5)
 BADGE_NAMES = {
@@ -63,7 +63,7 @@ class ParticipantPage(ProfileTabMixin, GoalsTabMixin, ConsentsTabMixin, BarcTabM
         super().__init__(ctx, parent)
         self.setObjectName("participantPage")
         self.participant_id = ""
-        self.record: rq.ParticipantRecord | None = None
+        self.record: records.ParticipantRecord | None = None
         self._dialogs: list[QDialog] = []
         self._load_serial = 0
         tr = self.tr
@@ -213,9 +213,9 @@ class ParticipantPage(ProfileTabMixin, GoalsTabMixin, ConsentsTabMixin, BarcTabM
     def _load(self, audited: bool) -> None:
         self._load_serial += 1
         serial, pid = self._load_serial, self.participant_id
-        fn = rq.load_record if audited else rq.reload_record
+        fn = records.load_record if audited else records.reload_record
 
-        def done(record: rq.ParticipantRecord) -> None:
+        def done(record: records.ParticipantRecord) -> None:
             if serial == self._load_serial and pid == self.participant_id:
                 self._show(record)
 
@@ -226,7 +226,7 @@ class ParticipantPage(ProfileTabMixin, GoalsTabMixin, ConsentsTabMixin, BarcTabM
 
         self.ctx.run(fn, done, failed, args=(pid,))
 
-    def _show(self, record: rq.ParticipantRecord) -> None:
+    def _show(self, record: records.ParticipantRecord) -> None:
         self.record = record
         self.message.hide()
         p = record.participant
@@ -250,7 +250,7 @@ class ParticipantPage(ProfileTabMixin, GoalsTabMixin, ConsentsTabMixin, BarcTabM
         ):
             b.setEnabled(on)
 
-    def _show_header(self, record: rq.ParticipantRecord) -> None:
+    def _show_header(self, record: records.ParticipantRecord) -> None:
         p = record.participant
         self.name_label.setText(p.display_name)
         bits = [p.status.value.capitalize()]
@@ -275,7 +275,7 @@ class ParticipantPage(ProfileTabMixin, GoalsTabMixin, ConsentsTabMixin, BarcTabM
             self.badges.addWidget(ok)
         self.badges.addStretch(1)
 
-    def _show_timeline(self, record: rq.ParticipantRecord) -> None:
+    def _show_timeline(self, record: records.ParticipantRecord) -> None:
         self.timeline_model.set_rows(record.timeline)
         n = len(record.timeline)
         unsigned = record.row.facts.unsigned_notes

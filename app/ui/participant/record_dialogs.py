@@ -41,9 +41,9 @@ from app.domain.records import (
     GoalStatus,
     RecoveryDomain,
 )
-from app.store import records_queries as rq
+from app.services import records
+from app.services.failures import message_for
 from app.ui.common.forms import Field, FormDialog, combo, date_edit, line_edit, set_value
-from app.ui.start.start import message_for
 
 
 class _RecordDialog(FormDialog):
@@ -96,8 +96,8 @@ class _RecordDialog(FormDialog):
     def check(self) -> Checked:
         raise NotImplementedError
 
-    def write(self) -> tuple[Callable[..., Any], tuple[Any, ...], set[str]]:
-        """(worker function, its arguments, tables it writes)."""
+    def write(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        """(the service that writes, its arguments); the service says what it changed."""
         raise NotImplementedError
 
     def submit(self) -> None:
@@ -112,11 +112,10 @@ class _RecordDialog(FormDialog):
         self.show_problems({})
         self.banner.hide()
         self.checked = checked
-        fn, args, tables = self.write()
+        fn, args = self.write()
         self.save_button.setEnabled(False)
 
         def done(record: Any) -> None:
-            self.ctx.changed(tables)
             self.saved.emit(record)
             self.accept()
 
@@ -170,7 +169,7 @@ class ConsentDialog(_RecordDialog):
         return check_consent(self.values(), participant_id=self.participant_id, today=date.today())
 
     def write(self):
-        return rq.add_consent, (self.checked.record,), {"consents"}
+        return records.add_consent, (self.checked.record,)
 
 
 class RevokeDialog(_RecordDialog):
@@ -208,7 +207,7 @@ class RevokeDialog(_RecordDialog):
 
     def write(self):
         r = self.checked.record
-        return rq.revoke_consent, (r.id, r.revoked_on, r.revocation_note), {"consents"}
+        return records.revoke_consent, (r.id, r.revoked_on, r.revocation_note)
 
 
 class GoalDialog(_RecordDialog):
@@ -293,7 +292,7 @@ class GoalDialog(_RecordDialog):
         )
 
     def write(self):
-        return rq.save_goal, (self.checked.record, self.goal is None), {"goals"}
+        return records.save_goal, (self.checked.record, self.goal is None)
 
 
 class Barc10Dialog(_RecordDialog):
@@ -394,4 +393,4 @@ class Barc10Dialog(_RecordDialog):
         )
 
     def write(self):
-        return rq.add_barc10, (self.checked.record,), {"barc10"}
+        return records.add_barc10, (self.checked.record,)

@@ -10,7 +10,7 @@ from typing import Any
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 
 from app.domain.datetext import day_text, short_day_text
-from app.store import supervisor_queries as q
+from app.services import review
 from app.ui.common.supervisor_widgets import plural
 from app.ui.common.table_model import ID_ROLE, SORT_ROLE, AnyIndex, RowsTableModel
 
@@ -20,10 +20,10 @@ class QueueModel(RowsTableModel):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[q.QueueRow] = []
+        self._rows: list[review.QueueRow] = []
         self.today = date.today()
 
-    def set_rows(self, rows: list[q.QueueRow], today: date | None = None) -> None:
+    def set_rows(self, rows: list[review.QueueRow], today: date | None = None) -> None:
         self.beginResetModel()
         self._rows = list(rows)
         self.today = today or date.today()
@@ -32,10 +32,10 @@ class QueueModel(RowsTableModel):
     def clear(self) -> None:
         self.set_rows([])
 
-    def row(self, r: int) -> q.QueueRow:
+    def row(self, r: int) -> review.QueueRow:
         return self._rows[r]
 
-    def rows(self) -> list[q.QueueRow]:
+    def rows(self) -> list[review.QueueRow]:
         return list(self._rows)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -78,12 +78,12 @@ class QueueModel(RowsTableModel):
             return self.tr("Two review decisions met on this note: open it to see them.")
         return None
 
-    def waiting_days(self, r: q.QueueRow) -> int:
+    def waiting_days(self, r: review.QueueRow) -> int:
         if r.signed_at is None:
             return 0
         return max(0, (self.today - r.signed_at.date()).days)
 
-    def flag_text(self, r: q.QueueRow) -> str:
+    def flag_text(self, r: review.QueueRow) -> str:
         parts = []
         if r.conflict:
             parts.append(self.tr("Conflict"))

@@ -8,10 +8,10 @@ import html
 
 from app.domain.datetext import day_text, moment_text
 from app.domain.lifecycle import NARRATIVE_FIELDS, NARRATIVE_LABELS
-from app.store import supervisor_queries as q
+from app.services import review
 
 
-def note_html(rn: q.ReviewNote) -> str:
+def note_html(rn: review.ReviewNote) -> str:
     """The reading pane's document (every value escaped)."""
     n = rn.note
     e = html.escape

@@ -31,14 +31,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.store import supervisor_queries as q
+from app.services import review
+from app.services.failures import message_for
 from app.ui.common.columns import ColumnFitter, measure_columns, read_only_table
 from app.ui.common.supervisor_widgets import AuditTrailDialog, PassphraseDialog, plural, titled_page
 from app.ui.review.models import ID_ROLE, QueueFilter, QueueModel
 from app.ui.review.note_html import READING_CSS, note_html
 from app.ui.shell.context import AppContext, Page
 from app.ui.shell.theme import dark_sheet, is_dark
-from app.ui.start.start import message_for
 
 
 class ReviewPage(Page):
@@ -48,7 +48,7 @@ class ReviewPage(Page):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.setObjectName("reviewPage")
-        self.current: q.ReviewNote | None = None
+        self.current: review.ReviewNote | None = None
         self.dialog: PassphraseDialog | None = None
         self.trail_dialog: AuditTrailDialog | None = None
         self._pending: list[tuple[str, str]] = []
@@ -227,9 +227,9 @@ class ReviewPage(Page):
             self.model.clear()
             self._set_actions()
             return
-        self.ctx.run(q.review_queue, self._show_queue, self._failed)
+        self.ctx.run(review.review_queue, self._show_queue, self._failed)
 
-    def _show_queue(self, rows: list[q.QueueRow]) -> None:
+    def _show_queue(self, rows: list[review.QueueRow]) -> None:
         keep_spec = self.specialist_filter.currentData() or ""
         keep_part = self.participant_filter.currentData() or ""
         self.model.set_rows(rows)
@@ -300,7 +300,7 @@ class ReviewPage(Page):
     def _load(self, note_id: str) -> None:
         self.result_label.hide()
 
-        def done(rn: q.ReviewNote) -> None:
+        def done(rn: review.ReviewNote) -> None:
             self.current = rn
             self.reader.setHtml(note_html(rn))
             self.conflict_label.setText(rn.conflict)
@@ -308,7 +308,7 @@ class ReviewPage(Page):
             self.seen_button.setVisible(bool(rn.conflict))
             self._set_actions()
 
-        self.ctx.run(q.open_for_review, done, self._failed, args=(note_id,))
+        self.ctx.run(review.open_for_review, done, self._failed, args=(note_id,))
 
     def _set_actions(self) -> None:
         sup = self.ctx.is_supervisor
@@ -375,7 +375,7 @@ class ReviewPage(Page):
         vault = self.ctx.session.vault
         self.approve_button.setEnabled(False)
 
-        def done(result: q.BatchResult) -> None:
+        def done(result: review.BatchResult) -> None:
             n = len(result.approved)
             if result.refused:
                 why = "\n".join(f"• {reason}" for _id, reason in result.refused)
@@ -393,16 +393,14 @@ class ReviewPage(Page):
             else:
                 self._show_result("")
             self.ctx.status_message.emit(plural(self, n, "1 note approved", "{n} notes approved"))
-            if n:
-                self.ctx.changed({"encounters"})
-            else:
+            if not n:  # (approved notes are broadcast: the page refreshes)
                 self._set_actions()
 
         def failed(exc: BaseException) -> None:
             self._set_actions()
             self._show_result(message_for(exc))
 
-        self.ctx.run(q.approve, done, failed, args=(vault, passphrase, items))
+        self.ctx.run(review.approve, done, failed, args=(vault, passphrase, items))
 
     def return_current(self) -> None:
         rn = self.current
@@ -420,12 +418,11 @@ class ReviewPage(Page):
         def done(_note: Any) -> None:
             self.comment.clear()
             self.ctx.status_message.emit(self.tr("Note returned for revision"))
-            self.ctx.changed({"encounters"})
 
         def failed(exc: BaseException) -> None:
             self._show_result(message_for(exc))  # the comment stays as typed
 
-        self.ctx.run(q.return_for_revision, done, failed, args=(rn.note.id, comment))
+        self.ctx.run(review.return_for_revision, done, failed, args=(rn.note.id, comment))
 
     def _mark_seen(self) -> None:
         rn = self.current
@@ -433,18 +430,17 @@ class ReviewPage(Page):
             return
 
         def done(_n: int) -> None:
-            self.ctx.changed({"conflicts"})
             self._load(rn.note.id)
 
-        self.ctx.run(q.mark_conflict_seen, done, self._failed, args=(rn.note.id,))
+        self.ctx.run(review.mark_conflict_seen, done, self._failed, args=(rn.note.id,))
 
     def show_trail(self) -> None:
         rn = self.current
         if rn is None:
             return
 
-        def done(entries: list[q.TrailEntry]) -> None:
+        def done(entries: list[review.TrailEntry]) -> None:
             self.trail_dialog = AuditTrailDialog(entries, self)
             self.trail_dialog.open()
 
-        self.ctx.run(q.note_trail, done, self._failed, args=(rn.note.id,))
+        self.ctx.run(review.note_trail, done, self._failed, args=(rn.note.id,))

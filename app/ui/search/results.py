@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.datetext import day_text
-from app.store.search import SearchHit
+from app.services.search import SearchHit
 from app.ui.common.table_model import HEADER_ROLE, HIT_ROLE, AnyIndex
 from app.ui.shell.theme import themed
 

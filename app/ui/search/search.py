@@ -3,7 +3,7 @@
 :class:`SearchBox` is a line edit with a drop-down list of results grouped as
 People and Notes, each with the matching words highlighted. Typing restarts a
 short timer; when it fires the query runs on the database worker
-(app.store.search, the full-text index). At most one query is on the worker at
+(app.services.search over the full-text index). At most one query is on the worker at
 a time: while one runs, later keystrokes only note that the text changed, and
 when the answer comes back it is shown only if it answers the text now in the
 box — otherwise it is dropped and the newest text is asked for. So a fast typist
@@ -16,6 +16,8 @@ locks. :class:`SearchBar` is the strip the box sits in above the pages.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import shiboken6
 from PySide6.QtCore import (
@@ -38,11 +40,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.store.repositories import Repositories
-from app.store.search import SearchHit, search
+from app.services.failures import message_for
+from app.services.search import SearchHit, find
 from app.ui.search.results import LIMIT, ResultDelegate, SearchResultsModel
 from app.ui.shell.context import AppContext
-from app.ui.start.start import message_for
 
 #: How many people and how many notes a query brings back at most.
 
@@ -52,9 +53,9 @@ def normalize(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def run_search(repos: Repositories, text: str) -> tuple[str, list[SearchHit]]:
+def run_search(repos: Any, text: str) -> tuple[str, list[SearchHit]]:
     """On the database worker: the hits for ``text``, with the text they answer."""
-    return text, search(repos.store, text, limit=LIMIT)
+    return text, find(repos, text, LIMIT)
 
 
 # -- the results model -----------------------------------------------------------------------

@@ -1,26 +1,35 @@
 """What every screen of an unlocked vault shares: the open session, the signed-in
 user, the database worker, and the app-wide "what changed" broadcast.
 
-Screens never hold the store. They ask :meth:`AppContext.run` to do work on the
-database thread; a result that arrives after the vault was locked is dropped, so a
-locked screen can never be refilled by a late read. After a write, a screen calls
-:meth:`AppContext.changed` with the tables it touched and every screen that shows
-those tables refreshes (Anki's operations/"OpChanges" style). Navigation between
+Screens never hold the store. They ask :meth:`AppContext.run` to run a service
+(app.services) on the database thread; a result that arrives after the vault was
+locked is dropped, so a locked screen can never be refilled by a late read. A
+write's service returns what it changed (app.services.changes: a ``Done`` or a
+result with a ``changed`` field); the context broadcasts that after the screen's
+``on_done`` ran, and every screen showing those tables refreshes (Anki's
+operations/"OpChanges" style). No screen names tables by hand. Navigation between
 screens goes through the ``open_*`` signals, which the main window routes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from app.domain.records import Role, User
-from app.store.repositories import Repositories
+from app.services.changes import Changed, Done
+from app.services.failures import message_for
+from app.services.vaults import Session
 from app.ui.shell.tasks import TaskManager
-from app.ui.start.start import Session, message_for
+
+
+def changes_of(result: Any) -> Changed | None:
+    """What a service's result says it changed, if anything."""
+    changed = getattr(result, "changed", None)
+    return changed if isinstance(changed, Changed) else None
 
 
 class AppContext(QObject):
@@ -28,6 +37,8 @@ class AppContext(QObject):
 
     #: Tables written (a frozenset of table names); screens showing them refresh.
     data_changed = Signal(object)
+    #: The whole :class:`Changed` of the last broadcast (tables and record ids).
+    changes = Signal(object)
     #: Ask the main window to show a participant's record (participant id).
     open_participant = Signal(str)
     #: Ask the main window to open a note in the editor (encounter id, "" for new;
@@ -44,6 +55,9 @@ class AppContext(QObject):
         self.session = session
         self.user = user
         self.active = True
+        #: The screen whose write is being broadcast (None for other broadcasts), so
+        #: it can skip reloading what it just wrote.
+        self.origin: object | None = None
 
     # -- who is signed in -------------------------------------------------------------
 
@@ -71,18 +85,27 @@ class AppContext(QObject):
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
         args: tuple[Any, ...] = (),
+        origin: object | None = None,
     ) -> None:
         """Run ``fn(repositories, *args)`` on the database thread, then call
         ``on_done(result)`` or ``on_error(exc)`` on the UI thread — unless the vault
-        was locked meanwhile, in which case the result is dropped unseen."""
+        was locked meanwhile, in which case the result is dropped unseen. A
+        :class:`Done` result reaches ``on_done`` as its value; whatever the result
+        says it changed is broadcast after ``on_done`` (``origin``: the screen that
+        asked, told apart during the broadcast)."""
         session = self.session
 
         def work(*a: Any) -> Any:
-            return fn(Repositories(session.store), *a)
+            return fn(session.repos, *a)
 
         def done(result: Any) -> None:
-            if self.active and on_done is not None:
-                on_done(result)
+            if not self.active:
+                return
+            changed = changes_of(result)
+            if on_done is not None:
+                on_done(result.value if isinstance(result, Done) else result)
+            if changed:
+                self.broadcast(changed, origin)
 
         def failed(exc: BaseException) -> None:
             if not self.active:
@@ -94,10 +117,16 @@ class AppContext(QObject):
 
         self.tasks.run(work, done, failed, args=args)
 
-    def changed(self, tables: Iterable[str]) -> None:
-        """Tell every screen that these tables were written."""
-        if self.active:
-            self.data_changed.emit(frozenset(tables))
+    def broadcast(self, changed: Changed, origin: object | None = None) -> None:
+        """Tell every screen what a service changed."""
+        if not self.active or not changed:
+            return
+        self.origin = origin
+        try:
+            self.changes.emit(changed)
+            self.data_changed.emit(changed.tables)
+        finally:
+            self.origin = None
 
     def deactivate(self) -> None:
         """The vault is being locked: drop every late result from now on."""

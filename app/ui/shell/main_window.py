@@ -19,10 +19,9 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from app.domain.records import Role, User
-from app.store.caseload_queries import CaseloadRow, caseload_rows
-from app.store.replica import StoreReplica
-from app.store.repositories import Repositories
-from app.store.vault import Vault
+from app.services.caseload import CaseloadRow, caseload_rows
+from app.services.failures import message_for
+from app.services.vaults import Session, close_session, load_user, vault_exists
 from app.ui.billing.billing_dialog import BillingDialog
 from app.ui.caseload.caseload import CaseloadView
 from app.ui.caseload.models import CaseloadModel
@@ -38,7 +37,7 @@ from app.ui.shell.idle import IdleWatcher
 from app.ui.shell.preferences import PreferencesDialog
 from app.ui.shell.tasks import TaskManager
 from app.ui.shell.workspace import Workspace
-from app.ui.start.start import Session, StartScreen, close_session, message_for
+from app.ui.start.start import StartScreen
 from app.ui.supervision.supervision_page import SupervisionPage
 from app.ui.sync.conflicts import ConflictsPage
 from app.ui.sync.controller import SyncController
@@ -53,26 +52,7 @@ DEMO_TITLE = "PeerTrail — Demo"
 
 def load_caseload(session: Session) -> list[CaseloadRow]:
     """On the database thread: the caseload with what needs attention."""
-    return caseload_rows(Repositories(session.store))
-
-
-def load_user(session: Session) -> User:
-    """The vault owner's user record (role, name), on the database thread."""
-    store = session.store
-    user = Repositories(store).users.get(store.user_id)
-    if user is not None:
-        return user
-    # Enrolled, but the server's user record has not arrived yet (it comes with the
-    # first sync): the identity the server gave at enrolment stands in for it.
-    server = StoreReplica(store).server()
-    if server.get("user_id") == store.user_id and server.get("role"):
-        return User(
-            id=store.user_id,
-            username=server.get("username", ""),
-            display_name=server.get("username", ""),
-            role=Role(server["role"]),
-        )
-    raise LookupError("the vault has no owner record")  # never open up without one
+    return caseload_rows(session.repos)
 
 
 class MainWindow(QMainWindow):
@@ -210,7 +190,7 @@ class MainWindow(QMainWindow):
 
     def _on_start_page(self, *_: object) -> None:
         if self.session is None:
-            exists = Vault(self.data_dir).exists()
+            exists = vault_exists(self.data_dir)
             self.vault_label.setText(self.tr("Locked") if exists else self.tr("No vault yet"))
 
     def _on_opened(self, session: Session) -> None:
@@ -300,11 +280,10 @@ class MainWindow(QMainWindow):
 
     def show_billing(self) -> None:
         """The billing export dialog for the open vault (one at a time)."""
-        session = self.session
-        if session is None:
+        if self.session is None or self.ctx is None:
             return
         if self.billing_dialog is None:
-            self.billing_dialog = dialog = BillingDialog(self.tasks, session, self)
+            self.billing_dialog = dialog = BillingDialog(self.ctx, self)
             dialog.open_record.connect(self._open_billing_record)
             dialog.finished.connect(self._billing_closed)
         self.billing_dialog.show()

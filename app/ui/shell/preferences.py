@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.store import syncui_queries as q
+from app.services import syncing
 from app.ui.shell import settings as s
 from app.ui.shell.context import AppContext
 from app.ui.sync.controller import SyncController
@@ -221,7 +221,7 @@ class PreferencesDialog(QDialog):
 
         def read(repos: Any) -> tuple[dict[str, str], list[tuple[str, str]]]:
             payers = [(p.id, p.name) for p in repos.payers.list(order_by="name")]
-            return q.sync_server(repos.store), payers
+            return syncing.sync_server(repos.store), payers
 
         self.ctx.run(read, self._fill_session)
 

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
+
+from app.services.failures import log_failure
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +44,6 @@ DB, NET = "db", "net"
 
 class LaneClosed(RuntimeError):
     """Work was given to a lane that has been shut down (the window is closing)."""
-
-
-def log_failure(what: str, exc: BaseException) -> None:
-    """Log where a task failed, without the exception's message: messages from the
-    database driver can quote values, and values may identify a person."""
-    frames = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("%s failed: %s\n%s", what, type(exc).__name__, frames)
 
 
 def on_ui_thread() -> bool:

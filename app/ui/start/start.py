@@ -3,9 +3,10 @@ with the recovery key, or open the demo. On a first start (no vault in the data
 folder) the welcome comes first, and enrolment with the agency's server can follow
 the recovery key (app/ui/start/welcome.py).
 
-Every step that derives a key or opens the database runs on the database thread
-(:class:`app.ui.shell.tasks.TaskManager`); the screens only collect what the person
-types and show the outcome. When a vault is open the screen emits
+Every step that derives a key or opens the database is a service
+(app.services.vaults, app.services.demos, app.services.enrolment) run on the
+database thread (:class:`app.ui.shell.tasks.TaskManager`); the screens only collect
+what the person types and show the outcome. When a vault is open the screen emits
 :attr:`StartScreen.opened` with a :class:`Session`. Nothing here ever creates a
 vault over an existing one: the create page is offered only when the data folder
 holds no vault, and ``Vault.create`` refuses anyway.
@@ -16,7 +17,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +33,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.enrolment import EnrolmentError, enroll
-from app.paths import demo_data_dir
-from app.store.db import Store
-from app.store.errors import StoreError
-from app.store.repositories import Repositories
-from app.store.vault import MIN_PASSPHRASE, Vault
-from app.ui.shell.tasks import TaskManager, log_failure
+from app.services.demos import (
+    DEMO_PARTICIPANTS,
+    DEMO_YEARS,
+    open_demo,
+    open_demo_team,
+    progress_fraction,
+)
+from app.services.enrolment import EnrolmentError, enroll
+from app.services.failures import log_failure, message_for
+from app.services.vaults import (
+    MIN_PASSPHRASE,
+    Session,
+    create_vault,
+    recover_vault,
+    unlock_vault,
+    vault_exists,
+)
+from app.ui.shell.tasks import TaskManager
 from app.ui.start.pages import Page as _Page
 from app.ui.start.pages import label as _label
 from app.ui.start.pages import link as _link
@@ -48,150 +59,6 @@ from app.ui.start.pages import primary as _primary
 from app.ui.start.welcome import EnrolPage, WelcomePage
 
 log = logging.getLogger(__name__)
-
-#: The demo vault holds only invented people, so its passphrase is public.
-DEMO_PASSPHRASE = "peertrail demo - invented people only"
-DEMO_PARTICIPANTS = 40
-DEMO_YEARS = 2
-DEMO_SEED = 7
-_DEMO_FILLED = "demo_filled"
-
-
-@dataclass
-class Session:
-    """An unlocked vault and its open store. The store is used only on the database
-    thread."""
-
-    vault: Vault
-    store: Store
-    demo: bool = False
-    closed: bool = False
-
-    def close(self) -> None:
-        """Close the store and forget the key (on the database thread; idempotent)."""
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            self.store.close()
-        finally:
-            self.vault.lock()
-
-
-class DemoCancelled(Exception):
-    """The window closed while the demo was being filled."""
-
-
-# -- work on the database thread ----------------------------------------------------
-
-
-def _open_store(vault: Vault, demo: bool = False) -> Session:
-    try:
-        return Session(vault, Store.open(vault), demo)
-    except BaseException:
-        vault.lock()
-        raise
-
-
-def create_vault(data_dir: Path, passphrase: str) -> tuple[Session, str]:
-    vault = Vault(data_dir)
-    recovery_key = vault.create(passphrase)
-    return _open_store(vault), recovery_key
-
-
-def unlock_vault(data_dir: Path, passphrase: str) -> Session:
-    vault = Vault(data_dir)
-    vault.unlock(passphrase)
-    return _open_store(vault)
-
-
-def recover_vault(data_dir: Path, recovery_key: str, new_passphrase: str) -> Session:
-    """Unlock with the recovery key, check the database opens, then set the new
-    passphrase. A damaged database leaves the passphrase as it was."""
-    vault = Vault(data_dir)
-    vault.unlock_with_recovery_key(recovery_key)
-    session = _open_store(vault)
-    try:
-        vault.change_passphrase(new_passphrase)
-    except BaseException:
-        close_session(session)
-        raise
-    return session
-
-
-def open_demo(
-    data_dir: Path, progress: Callable[..., None], cancel: threading.Event | None = None
-) -> Session:
-    """Open (creating and filling it the first time) the demo vault beside the real
-    one. The real vault is not read or touched."""
-    vault = Vault(demo_data_dir(data_dir))
-    if vault.exists():
-        vault.unlock(DEMO_PASSPHRASE)
-    else:
-        vault.create(DEMO_PASSPHRASE)
-    session = _open_store(vault, demo=True)
-    try:
-        store = session.store
-        if store.meta(_DEMO_FILLED) != "1":
-            if Repositories(store).participants.count() == 0:
-                from app.demo import fill_demo
-
-                def report(*args: Any, **kwargs: Any) -> None:
-                    if cancel is not None and cancel.is_set():
-                        raise DemoCancelled()
-                    progress(*args, **kwargs)
-
-                fill_demo(
-                    store,
-                    participants=DEMO_PARTICIPANTS,
-                    years=DEMO_YEARS,
-                    seed=DEMO_SEED,
-                    progress=report,
-                )
-            store.set_meta(_DEMO_FILLED, "1")
-    except BaseException:
-        close_session(session)
-        raise
-    return session
-
-
-def close_session(session: Session) -> None:
-    session.close()
-
-
-def message_for(exc: BaseException) -> str:
-    """Plain words for a failure; store errors already carry them."""
-    if isinstance(exc, StoreError):
-        return str(exc)
-    log_failure("opening the vault", exc)
-    return (
-        f"Something went wrong ({type(exc).__name__}). Nothing was changed. "
-        "Try again, and if it keeps happening, tell your administrator."
-    )
-
-
-def progress_fraction(*args: Any, **kwargs: Any) -> tuple[float | None, str]:
-    """Read a progress report however it is shaped: ``(done, total)``, a fraction
-    ``0..1``, a percentage, and optionally a short text."""
-    numbers = [a for a in args if isinstance(a, int | float) and not isinstance(a, bool)]
-    numbers += [
-        v for k, v in kwargs.items() if k in ("done", "total", "fraction") and v is not None
-    ]
-    text = " ".join(str(a) for a in args if isinstance(a, str))
-    text = text or str(kwargs.get("stage", kwargs.get("message", "")))
-    fraction: float | None = None
-    if "done" in kwargs and "total" in kwargs and kwargs["total"]:
-        fraction = kwargs["done"] / kwargs["total"]
-    elif "fraction" in kwargs:
-        fraction = float(kwargs["fraction"])
-    elif len(numbers) >= 2 and numbers[1]:
-        fraction = numbers[0] / numbers[1]
-    elif len(numbers) == 1:
-        fraction = numbers[0] if numbers[0] <= 1 else numbers[0] / 100
-    if fraction is not None:
-        fraction = min(max(fraction, 0.0), 1.0)
-    return fraction, text
-
 
 # -- widgets --------------------------------------------------------------------------
 
@@ -596,7 +463,7 @@ class StartScreen(QStackedWidget):
         welcome (a first start)."""
         for page in (self.welcome_page, self.create_page, self.unlock_page, self.recover_page):
             page.reset()
-        if Vault(self.data_dir).exists():
+        if vault_exists(self.data_dir):
             self.setCurrentWidget(self.unlock_page)
             self.unlock_page.passphrase.setFocus()
         else:
@@ -731,11 +598,7 @@ class StartScreen(QStackedWidget):
 
     def _open_demo(self, team: bool = False) -> None:
         """The specialist's demo caseload, or (``team``) a supervisor's demo team."""
-        opener = open_demo
-        if team:
-            from app.ui.start.supervisor_demo import open_demo_team  # it builds on this module
-
-            opener = open_demo_team
+        opener = open_demo_team if team else open_demo
         page = self.demo_page
         page.reset()
         self.setCurrentWidget(page)

@@ -5,7 +5,7 @@ once the vault exists. Every step can be skipped: the app works fully alone.
 
 :class:`WelcomePage` comes before the create page; :class:`EnrolPage` comes after
 the recovery key when the person said their agency gave them a server. The
-enrolment itself (:func:`app.enrolment.enroll`) runs on the database thread; the
+enrolment itself (:func:`app.services.enrolment.enroll`) runs on the database thread; the
 password is sent once and never kept.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLineEdit
 
-from app.enrolment import EnrolmentError, normalise_fingerprint, normalise_server
+from app.services.enrolment import EnrolmentError, normalise_fingerprint, normalise_server
 from app.ui.start.pages import Page, label, link, primary
 
 WELCOME_POINTS = (

@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from app.domain.datetext import day_text
-from app.store import supervisor_queries as q
+from app.services import supervision
 from app.ui.common.table_model import ID_ROLE, AnyIndex, RowsTableModel
 
 
@@ -18,9 +18,9 @@ class SessionModel(RowsTableModel):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[q.SessionRow] = []
+        self._rows: list[supervision.SessionRow] = []
 
-    def set_rows(self, rows: list[q.SessionRow]) -> None:
+    def set_rows(self, rows: list[supervision.SessionRow]) -> None:
         self.beginResetModel()
         self._rows = list(rows)
         self.endResetModel()
@@ -28,7 +28,7 @@ class SessionModel(RowsTableModel):
     def clear(self) -> None:
         self.set_rows([])
 
-    def row(self, r: int) -> q.SessionRow:
+    def row(self, r: int) -> supervision.SessionRow:
         return self._rows[r]
 
     def find(self, session_id: str) -> int:
@@ -58,7 +58,7 @@ class SessionModel(RowsTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    def signed_text(self, row: q.SessionRow) -> str:
+    def signed_text(self, row: supervision.SessionRow) -> str:
         sig = row.signatures
         if not sig.supervisor:
             return self.tr("Not signed")

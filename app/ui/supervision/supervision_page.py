@@ -26,11 +26,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.records import SupervisionSession
-from app.store import supervisor_queries as q
+from app.services import supervision
+from app.services.failures import message_for
 from app.ui.common.columns import ColumnFitter, measure_columns, read_only_table
 from app.ui.common.supervisor_widgets import PassphraseDialog, plural, titled_page
 from app.ui.shell.context import AppContext, Page
-from app.ui.start.start import message_for
 from app.ui.supervision.models import ID_ROLE, SessionModel
 from app.ui.supervision.session_form import SessionFormMixin
 
@@ -42,7 +42,7 @@ class SupervisionPage(SessionFormMixin, Page):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.setObjectName("supervisionPage")
-        self.choices: q.SessionChoices | None = None
+        self.choices: supervision.SessionChoices | None = None
         self.editing: SupervisionSession | None = None
         self.dialog: PassphraseDialog | None = None
         self._selected_id = ""
@@ -137,10 +137,10 @@ class SupervisionPage(SessionFormMixin, Page):
     def refresh(self) -> None:
         super().refresh()
         if self.supervising:
-            self.ctx.run(q.session_choices, self._show_choices, self._failed)
-        self.ctx.run(q.sessions, self._show_sessions, self._failed)
+            self.ctx.run(supervision.session_choices, self._show_choices, self._failed)
+        self.ctx.run(supervision.sessions, self._show_sessions, self._failed)
 
-    def _show_choices(self, choices: q.SessionChoices) -> None:
+    def _show_choices(self, choices: supervision.SessionChoices) -> None:
         self.choices = choices
         checked = set(self._checked(self.specialists))
         self.specialists.blockSignals(True)
@@ -159,7 +159,7 @@ class SupervisionPage(SessionFormMixin, Page):
         else:
             self._refill_cases()
 
-    def _show_sessions(self, rows: list[q.SessionRow]) -> None:
+    def _show_sessions(self, rows: list[supervision.SessionRow]) -> None:
         self.model.set_rows(rows)
         self.fitter.set_natural(measure_columns(self.table))
         noun = plural(self, len(rows), "1 session", "{n} sessions")
@@ -188,7 +188,7 @@ class SupervisionPage(SessionFormMixin, Page):
 
     # -- selection and the form -----------------------------------------------------------
 
-    def selected_row(self) -> q.SessionRow | None:
+    def selected_row(self) -> supervision.SessionRow | None:
         rows = self.table.selectionModel().selectedRows()
         return self.model.row(rows[0].row()) if rows else None
 
@@ -245,7 +245,6 @@ class SupervisionPage(SessionFormMixin, Page):
             self.editing = saved
             self._selected_id = saved.id
             self.ctx.status_message.emit(self.tr("Session saved"))
-            self.ctx.changed({"supervision_sessions"})
 
         def failed(exc: BaseException) -> None:
             problems = getattr(exc, "problems", None)
@@ -259,7 +258,7 @@ class SupervisionPage(SessionFormMixin, Page):
                 self.form_error.setText(message_for(exc))
                 self.form_error.show()
 
-        self.ctx.run(q.save_session, done, failed, args=(session,))
+        self.ctx.run(supervision.save_session, done, failed, args=(session,))
 
     # -- signing --------------------------------------------------------------------------
 
@@ -286,10 +285,9 @@ class SupervisionPage(SessionFormMixin, Page):
 
         def done(_none: Any) -> None:
             self.ctx.status_message.emit(self.tr("Session signed"))
-            self.ctx.changed({"supervision_sessions", "time_entries"})
 
         def failed(exc: BaseException) -> None:
             self.form_error.setText(message_for(exc))
             self.form_error.show()
 
-        self.ctx.run(q.sign_session, done, failed, args=(vault, passphrase, session_id))
+        self.ctx.run(supervision.sign_session, done, failed, args=(vault, passphrase, session_id))

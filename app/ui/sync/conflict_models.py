@@ -12,7 +12,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 
 from app.domain import conflict_resolution as cr
 from app.domain.datetext import iso_day_text, moment_text
-from app.store import syncui_queries as q
+from app.services import conflicts
 from app.ui.common.table_model import ID_ROLE, AnyIndex, RowsTableModel
 
 
@@ -77,9 +77,9 @@ def record_text(table: str, record_date: str) -> str:
     return f"{what} · {iso_day_text(record_date)}" if record_date else what
 
 
-def who_text(view: q.ConflictView, stamp: str, lost: bool) -> str:
+def who_text(view: conflicts.ConflictView, stamp: str, lost: bool) -> str:
     """'by Ann on another device, Nov 2, 2026 09:58' / 'on this laptop, …'."""
-    info = cr.stamp_info(stamp)
+    info = conflicts.stamp_info(stamp)
     where = (
         _t("on this laptop")
         if info.device and info.device == view.this_device
@@ -96,9 +96,9 @@ class ConflictListModel(RowsTableModel):
 
     COL_RECORD, COL_FIELD, COL_PERSON, COL_KIND = range(4)
     HEADERS = ("Record", "Field", "Participant", "Kind")
-    _rows: list[q.ConflictView]
+    _rows: list[conflicts.ConflictView]
 
-    def view(self, row: int) -> q.ConflictView:
+    def view(self, row: int) -> conflicts.ConflictView:
         return self._rows[row]
 
     def row_of(self, conflict_id: str) -> int:
@@ -133,7 +133,7 @@ class RejectedModel(RowsTableModel):
 
     COL_WHEN, COL_RECORD, COL_FIELD, COL_PERSON, COL_REASON = range(5)
     HEADERS = ("When", "Record", "Field", "Participant", "The server's reason")
-    _rows: list[q.RejectedView]
+    _rows: list[conflicts.RejectedView]
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):

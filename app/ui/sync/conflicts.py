@@ -5,7 +5,7 @@ A text conflict (two versions of a note's narrative, a goal statement, supervisi
 action items) shows the version now in the record beside the one that lost, with
 who wrote each and when; the person keeps one, takes the other, or merges both in
 an editable text. The choice is an ordinary edit through the repositories (so it
-syncs) plus the conflict's resolution (app.store.syncui_queries.resolve_conflict).
+syncs) plus the conflict's resolution (app.services.conflicts.resolve_conflict).
 A log entry (another field) is only looked at and marked seen; an edit of a record
 deleted elsewhere can restore it. The second tab lists the changes the server
 refused, with its reason.
@@ -32,11 +32,10 @@ from PySide6.QtWidgets import (
 
 from app.domain import conflict_resolution as cr
 from app.domain.lifecycle import LifecycleError
-from app.store import syncui_queries as q
-from app.store.errors import StoreError
+from app.services import conflicts
+from app.services.failures import StoreError, message_for
 from app.ui.common.columns import read_only_table
 from app.ui.shell.context import AppContext, Page
-from app.ui.start.start import message_for
 from app.ui.sync.conflict_models import (
     ConflictListModel,
     RejectedModel,
@@ -83,7 +82,7 @@ class ConflictsPage(Page):
         self.setObjectName("conflictsPage")
         self.model = ConflictListModel(self)
         self.rejected_model = RejectedModel(self)
-        self._current: q.ConflictView | None = None
+        self._current: conflicts.ConflictView | None = None
         self._merge_for = ""  # the conflict id the merge text belongs to
 
         title = QLabel(self.tr("Conflicts"))
@@ -266,12 +265,14 @@ class ConflictsPage(Page):
         super().refresh()
         role = self.ctx.role
 
-        def read(repos: Any) -> tuple[list[q.ConflictView], list[q.RejectedView]]:
-            return q.open_conflicts(repos, role), q.rejected_changes(repos.store)
+        def read(repos: Any) -> tuple[list[conflicts.ConflictView], list[conflicts.RejectedView]]:
+            return conflicts.open_conflicts(repos, role), conflicts.rejected_changes(repos.store)
 
         self.ctx.run(read, self._fill)
 
-    def _fill(self, data: tuple[list[q.ConflictView], list[q.RejectedView]]) -> None:
+    def _fill(
+        self, data: tuple[list[conflicts.ConflictView], list[conflicts.RejectedView]]
+    ) -> None:
         conflicts, rejected = data
         keep = self._current.id if self._current else ""
         self.model.set_rows(conflicts)
@@ -318,7 +319,7 @@ class ConflictsPage(Page):
         if row >= 0:
             self.list.selectRow(row)
 
-    def _show(self, view: q.ConflictView | None) -> None:
+    def _show(self, view: conflicts.ConflictView | None) -> None:
         self._current = view
         self.error.hide()
         self.detail.setCurrentIndex(0)
@@ -396,7 +397,6 @@ class ConflictsPage(Page):
             return
         self.error.hide()
         role = self.ctx.role
-        table = view.conflict.table_name
         conflict_id = view.id
 
         def done(_resolved: Any) -> None:
@@ -405,10 +405,9 @@ class ConflictsPage(Page):
                 self.merge_edit.clear()
             self._current = None
             self.ctx.status_message.emit(self.tr("Conflict resolved. It will sync with your work."))
-            self.ctx.changed({"conflicts", table})
 
         self.ctx.run(
-            q.resolve_conflict,
+            conflicts.resolve_conflict,
             done,
             self._failed,
             args=(conflict_id, choice, merged, role),

@@ -14,8 +14,8 @@ When. A sync runs when the person presses Sync (F5), when a connection appears
 (a cheap ``GET /v1/health`` every so often while offline, backing off up to a few
 minutes, and at once when Qt's QNetworkInformation reports the network came
 back), a while after local changes settle, and every so often while online to
-receive the team's changes. After a sync every page refreshes
-(``ctx.changed`` with every synced table).
+receive the team's changes. After a sync every page refreshes (the context
+broadcasts app.services.syncing.SYNC_CHANGED: every synced table).
 
 Errors are told in plain words per SyncError code; nothing is lost by a failed
 sync (the changes stay waiting in the vault).
@@ -34,22 +34,21 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 
 from app.domain.records import Role
-from app.store import syncui_queries as q
-from app.store.replica import StoreReplica
+from app.services import enrolment, syncing
+from app.services.failures import log_failure
 from app.ui.shell.context import AppContext
-from app.ui.shell.tasks import NET, LaneClosed, log_failure
+from app.ui.shell.tasks import NET, LaneClosed
 from app.ui.sync.lane_replica import LaneReplica
 from app.ui.sync.sync_state import (
     OFFLINE,
     ONLINE,
-    SYNCED_TABLES,
     UNKNOWN,
     SyncCancelled,
     SyncState,
     count_text,
     error_message,
 )
-from sync.client import SyncClient, SyncError, make_session
+from sync.client import SyncError
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +97,6 @@ class SyncController(QObject):
         self._server: dict[str, str] = {}
         self._again = False
         self._closed = False
-        self._broadcasting = False
         self._check_ms = self.timing.check_first_ms
         self._reason = ""
         self.last_result: Any = None
@@ -187,9 +185,11 @@ class SyncController(QObject):
         """Read the overview (changes waiting, conflicts, last sync) on the worker."""
         if not self._usable():
             return
-        self._db(lambda repos: q.overview(repos.store), self._apply_overview, self._failed_read)
+        self._db(
+            lambda repos: syncing.overview(repos.store), self._apply_overview, self._failed_read
+        )
 
-    def _apply_overview(self, ov: q.SyncOverview) -> None:
+    def _apply_overview(self, ov: syncing.SyncOverview) -> None:
         if self._closed:
             return
         was_enrolled = self.state.enrolled
@@ -236,8 +236,7 @@ class SyncController(QObject):
 
     @staticmethod
     def _prepare(repos: Any) -> tuple[dict[str, str], int]:
-        replica = StoreReplica(repos.store)
-        return replica.server(), replica.pending_count()
+        return syncing.sync_server(repos.store), syncing.pending_count(repos.store)
 
     def _on_prepared(self, prepared: tuple[dict[str, str], int]) -> None:
         if self._closed:
@@ -260,16 +259,7 @@ class SyncController(QObject):
 
         def exchange() -> Any:
             replica = LaneReplica(ctx, cancelled, applied)
-            client = SyncClient(
-                replica,  # type: ignore[arg-type]
-                server["url"],
-                server["token"],
-                session=make_session(server.get("fingerprint") or None, retries=retries),
-            )
-            try:
-                return client.sync(progress=progress)
-            finally:
-                client.session.close()
+            return syncing.exchange(replica, server, retries, progress)  # type: ignore[arg-type]
 
         if not self._net(exchange, self._on_exchanged, self._on_failed):
             self._end(False, "cancelled", error_message("cancelled"))
@@ -296,7 +286,7 @@ class SyncController(QObject):
             return
         self.last_result = result
 
-        def done(ov: q.SyncOverview) -> None:
+        def done(ov: syncing.SyncOverview) -> None:
             self._apply_overview(ov)
             message = self._summary(result)
             self._end(True, "", "", connection=ONLINE, clock_offset_ms=ov.clock_offset_ms)
@@ -310,7 +300,7 @@ class SyncController(QObject):
             if self._again:
                 self.sync_now("changes during the last sync")
 
-        self._db(lambda repos: q.record_sync_success(repos.store), done, self._on_failed)
+        self._db(lambda repos: syncing.record_sync_success(repos.store), done, self._on_failed)
 
     def _summary(self, result: Any) -> str:
         parts = []
@@ -333,11 +323,7 @@ class SyncController(QObject):
         return self.tr("Synced: ") + ", ".join(parts) + "."
 
     def _broadcast(self) -> None:
-        self._broadcasting = True
-        try:
-            self.ctx.changed(SYNCED_TABLES)
-        finally:
-            self._broadcasting = False
+        self.ctx.broadcast(syncing.SYNC_CHANGED, origin=self)
 
     def _on_failed(self, exc: BaseException) -> None:
         if self._closed:
@@ -383,7 +369,7 @@ class SyncController(QObject):
             self._periodic.start()
 
     def _on_data_changed(self, tables: frozenset[str]) -> None:
-        if self._broadcasting or not self._usable():
+        if self.ctx.origin is self or not self._usable():
             return
         self._count.start()  # "changes waiting" follows the person's edits
         if self.auto and self.state.enrolled and self.state.connection != OFFLINE:
@@ -415,28 +401,16 @@ class SyncController(QObject):
         and this laptop was offline (or has changes waiting)."""
         if not self._usable() or self.state.syncing:
             return
-        self._db(lambda repos: q.sync_server(repos.store), self._check_with, self._failed_read)
+        self._db(
+            lambda repos: syncing.sync_server(repos.store), self._check_with, self._failed_read
+        )
 
     def _check_with(self, server: dict[str, str]) -> None:
         if not self._usable() or not server.get("url"):
             return
 
         def probe() -> int | None:
-            session = make_session(server.get("fingerprint") or None, retries=0)
-            try:
-                r = session.get(
-                    server["url"].rstrip("/") + "/v1/health",
-                    timeout=(5.0, 10.0),
-                    verify=session.verify,
-                )
-                if r.status_code != 200:
-                    return None
-                sent_ms = r.json().get("server_time_ms")
-                return int(sent_ms) if sent_ms is not None else 0
-            except Exception:  # any failure to get an answer is "offline" here
-                return None
-            finally:
-                session.close()
+            return syncing.server_time(server)
 
         def answered(server_ms: int | None) -> None:
             if not self._usable():
@@ -463,61 +437,36 @@ class SyncController(QObject):
         first sync follows at once (it brings this user's record from the server)."""
         if not self._usable():
             return
-        url = url.strip().rstrip("/")
-        fingerprint = fingerprint.strip()
+        try:
+            request = enrolment.check_request(url, username, password, fingerprint, device_name)
+        except enrolment.EnrolmentError as e:
+            self.enrolment_finished.emit(False, str(e))
+            return
         ctx, cancelled = self.ctx, self._cancelled
 
-        def talk() -> tuple[str, str, str]:
+        def talk() -> enrolment.Enrolled:  # on the network lane
             replica = LaneReplica(ctx, cancelled)
-            client = SyncClient(
-                replica,  # type: ignore[arg-type]
-                url,
-                token="",
-                session=make_session(fingerprint or None, retries=1),
-            )
-            try:
-                answer = client.enroll(username, password, device_name=device_name)
-            finally:
-                client.session.close()
+            answer = enrolment.ask_server(request, replica.device_id, retries=1)
+            return replica.on_store(lambda store: enrolment.adopt(store, request, answer))
 
-            def adopt(store: Any) -> None:
-                replica = StoreReplica(store)
-                replica.adopt_identity(answer.user_id, answer.role)
-                replica.save_server(
-                    url=url, fingerprint=fingerprint, token=answer.token, username=username
-                )
-                store.audit("sync", how="enrolled")
-
-            replica.on_store(adopt)
-            return answer.user_id, answer.role, username
-
-        def done(result: tuple[str, str, str]) -> None:
+        def done(enrolled: enrolment.Enrolled) -> None:
             if not self._usable():
                 return
-            user_id, role, name = result
             try:
-                role_value = Role(role)
+                role_value = Role(enrolled.role)
             except ValueError:
                 role_value = self.ctx.user.role
-            self.ctx.user = replace(self.ctx.user, id=user_id, role=role_value)
+            self.ctx.user = replace(self.ctx.user, id=enrolled.user_id, role=role_value)
             self._set(enrolled=True, connection=ONLINE, error="", error_code="")
-            text = self.tr("This laptop is now connected to the server as %1.").replace("%1", name)
-            self.enrolment_finished.emit(True, text)
+            text = self.tr("This laptop is now connected to the server as %1.")
+            self.enrolment_finished.emit(True, text.replace("%1", enrolled.username))
             self.sync_now("enrolled")
 
         def failed(exc: BaseException) -> None:
             if not self._usable():
                 return
-            if isinstance(exc, SyncError):
-                if exc.code == "offline":
-                    text = self.tr(
-                        "The server cannot be reached, so this laptop was not connected; "
-                        "nothing was changed. Check the address and the connection."
-                    )
-                elif exc.code == "unauthorized":
-                    text = self.tr("The server did not accept that user name and password.")
-                else:
-                    text = error_message(exc.code, str(exc))
+            if isinstance(exc, enrolment.EnrolmentError):
+                text = str(exc)
             else:
                 log_failure("enrolment", exc)
                 text = self.tr("This laptop could not be connected; nothing was changed.")

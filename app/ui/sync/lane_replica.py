@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from app.store.replica import StoreReplica
+from app.services.syncing import StoreReplica
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import DB, LaneClosed
 from app.ui.sync.sync_state import SyncCancelled

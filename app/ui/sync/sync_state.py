@@ -8,10 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sync import merge, rules
-
-#: Every table a sync can write: pages showing any of them refresh afterwards.
-SYNCED_TABLES: frozenset[str] = frozenset(rules.TABLES)
+from sync import merge
 
 
 class SyncCancelled(Exception):

@@ -4,7 +4,7 @@ One row per specialist (caseload, encounters and units this week and month, note
 waiting for review, notes signed late, old drafts, direct-service and CE hours),
 a chart of hours per specialist per week, the "overdue after N days" setting and
 the oversight report (PDF) for the selected specialist's month. Figures come from
-app.store.supervisor_queries.team_overview on the database thread.
+app.services.team.team_overview on the database thread.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.supervision import MAX_OVERDUE_DAYS, TeamOverview
-from app.store import supervisor_queries as q
+from app.services import reports, team
+from app.services.failures import message_for
 from app.ui.common.supervisor_widgets import HoursChart, plural
 from app.ui.shell.context import AppContext, Page
-from app.ui.start.start import message_for
 from app.ui.team.models import ID_ROLE, SORT_ROLE, TeamModel, cell_text
 
 
@@ -158,8 +158,8 @@ class TeamPage(Page):
 
     def refresh(self) -> None:
         super().refresh()
-        self.ctx.run(q.team_overview, self._show, self._failed)
-        self.ctx.run(q.overdue_days, self._show_overdue)
+        self.ctx.run(team.team_overview, self._show, self._failed)
+        self.ctx.run(team.overdue_days, self._show_overdue)
 
     def _show(self, overview: TeamOverview) -> None:
         self.overview = overview
@@ -231,7 +231,7 @@ class TeamPage(Page):
             )
             self.refresh()
 
-        self.ctx.run(q.set_overdue_days, done, self._failed, args=(days,))
+        self.ctx.run(team.set_overdue_days, done, self._failed, args=(days,))
 
     def clear(self) -> None:
         self.overview = None
@@ -278,4 +278,6 @@ class TeamPage(Page):
             self._update_buttons()
             self.ctx.status_message.emit(message_for(exc))
 
-        self.ctx.run(q.export_oversight, done, failed, args=(specialist, d.year(), d.month(), path))
+        self.ctx.run(
+            reports.export_oversight, done, failed, args=(specialist, d.year(), d.month(), path)
+        )

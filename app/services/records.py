@@ -1,6 +1,7 @@
-"""Reads and writes behind the participant record page, the participant form and
-the caseload import; every function runs on the database thread and takes the
-repositories first (``ctx.run(fn, ..., args=...)``).
+"""Participant records: reads and writes behind the record page and the
+participant form (the caseload import is app.services.importing); every
+function runs on the database thread and takes the repositories first
+(``ctx.run(fn, ..., args=...)``).
 
 Opening a record is one call, :func:`load_record`: the participant through
 ``participants.open`` (the read is audited), consents, goals, BARC-10 history,
@@ -10,14 +11,10 @@ read with one indexed query — not 500 decoded notes.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass, field
 from datetime import date, time
-from pathlib import Path
 
-from app.domain.participant_import import ImportPlan, plan_import
 from app.domain.record_forms import tick_step
 from app.domain.records import (
     Barc10,
@@ -27,15 +24,15 @@ from app.domain.records import (
     NoteStatus,
     Participant,
     Payer,
+    minutes_between,
 )
 from app.paths import resource_path
-from app.store.caseload_queries import CaseloadRow, caseload_row
+from app.services.caseload import CaseloadRow, caseload_row
+from app.services.changes import Changed, Done
 from app.store.errors import StoreError
 from app.store.repositories import Repositories
 
 PREVIEW_CHARS = 90
-#: Refuse spreadsheets bigger than this before reading them (a caseload is small).
-MAX_IMPORT_BYTES = 20 * 2**20
 
 
 def known_programs() -> list[str]:
@@ -57,11 +54,7 @@ class TimelineRow:
 
     @property
     def minutes(self) -> int:
-        if self.start_time is None or self.end_time is None:
-            return 0
-        start = self.start_time.hour * 60 + self.start_time.minute
-        end = self.end_time.hour * 60 + self.end_time.minute
-        return max(0, end - start)
+        return minutes_between(self.start_time, self.end_time)
 
 
 @dataclass
@@ -152,6 +145,11 @@ class SaveOutcome:
     duplicates: list[Duplicate] = field(default_factory=list)
     problems: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def changed(self) -> Changed:
+        saved = self.saved
+        return Changed.of(Participant.TABLE, ids=[saved.id]) if saved is not None else Changed()
+
 
 def save_participant(
     repos: Repositories, participant: Participant, is_new: bool, allow_duplicate: bool
@@ -193,23 +191,26 @@ def save_participant(
 # -- consents, goals, BARC-10 -----------------------------------------------------------
 
 
-def add_consent(repos: Repositories, consent: Consent) -> Consent:
-    return repos.consents.add(consent)
+def add_consent(repos: Repositories, consent: Consent) -> Done[Consent]:
+    saved = repos.consents.add(consent)
+    return Done(saved, Changed.of(repos.consents.table, ids=[saved.id]))
 
 
-def revoke_consent(repos: Repositories, consent_id: str, on: date, note: str) -> Consent:
+def revoke_consent(repos: Repositories, consent_id: str, on: date, note: str) -> Done[Consent]:
     with repos.store.transaction():
         c = repos.consents.require(consent_id)
         if c.revoked_on is not None:
             raise StoreError("That consent is already revoked.")
-        return repos.consents.update(c.replace(revoked_on=on, revocation_note=note))  # type: ignore[arg-type]
+        saved = repos.consents.update(c.replace(revoked_on=on, revocation_note=note))  # type: ignore[arg-type]
+    return Done(saved, Changed.of(repos.consents.table, ids=[consent_id]))
 
 
-def save_goal(repos: Repositories, goal: Goal, is_new: bool) -> Goal:
-    return repos.goals.add(goal) if is_new else repos.goals.update(goal)
+def save_goal(repos: Repositories, goal: Goal, is_new: bool) -> Done[Goal]:
+    saved = repos.goals.add(goal) if is_new else repos.goals.update(goal)
+    return Done(saved, Changed.of(repos.goals.table, ids=[saved.id]))
 
 
-def tick_goal_step(repos: Repositories, goal_id: str, index: int, done: bool) -> Goal:
+def tick_goal_step(repos: Repositories, goal_id: str, index: int, done: bool) -> Done[Goal]:
     """Tick or untick one step of the goal as it is in the vault now."""
     with repos.store.transaction():
         goal = repos.goals.require(goal_id)
@@ -217,90 +218,10 @@ def tick_goal_step(repos: Repositories, goal_id: str, index: int, done: bool) ->
             after = tick_step(goal, index, done)
         except ValueError:
             raise StoreError("That step is no longer part of the goal.") from None
-        return repos.goals.update(after)
+        saved = repos.goals.update(after)
+    return Done(saved, Changed.of(repos.goals.table, ids=[goal_id]))
 
 
-def add_barc10(repos: Repositories, barc: Barc10) -> Barc10:
-    return repos.barc10.add(barc)
-
-
-# -- importing a caseload spreadsheet -------------------------------------------------------
-
-
-class ImportFileError(StoreError):
-    """A spreadsheet that cannot be read; the message names no value in it."""
-
-
-def read_spreadsheet(path: Path) -> list[list[str]]:
-    """The rows of a CSV file (UTF-8, with or without BOM, or Windows-1252; comma,
-    semicolon or tab separated)."""
-    try:
-        if path.stat().st_size > MAX_IMPORT_BYTES:
-            raise ImportFileError("That file is too big for a caseload spreadsheet (over 20 MB).")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ImportFileError("That file no longer exists.") from None
-    except IsADirectoryError:
-        raise ImportFileError("That is a folder, not a spreadsheet file.") from None
-    except PermissionError:
-        raise ImportFileError("PeerTrail may not read that file (permission denied).") from None
-    if b"\x00" in raw[:4096]:
-        raise ImportFileError(
-            "That is not a text spreadsheet export; save it from your spreadsheet as CSV."
-        )
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-    try:
-        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        return list(csv.reader(io.StringIO(text), dialect))
-    except csv.Error:
-        raise ImportFileError("That file is not a readable CSV file.") from None
-
-
-@dataclass
-class ImportPreview:
-    file_name: str
-    header: list[str]
-    rows: list[tuple[int, list[str]]]  # (line in the file, cells), blank lines left out
-    plan: ImportPlan
-
-
-def preview_import(repos: Repositories, path: Path, today: date | None = None) -> ImportPreview:
-    rows = read_spreadsheet(Path(path))
-    existing = {
-        (first.lower(), last.lower(), date.fromisoformat(dob))
-        for first, last, dob in repos.store.conn.execute(
-            "SELECT first_name, last_name, date_of_birth FROM participants"
-            " WHERE deleted = 0 AND date_of_birth IS NOT NULL"
-        )
-    }
-    plan = plan_import(
-        rows,
-        known_programs=known_programs(),
-        existing_medicaid_ids=repos.participants.medicaid_ids(),
-        existing_people=existing,
-        today=today or date.today(),
-        assigned_specialist_id=repos.store.user_id,
-    )
-    header = rows[0] if rows else []
-    body = [
-        (line, cells)
-        for line, cells in enumerate(rows[1:], start=2)
-        if any(c.strip() for c in cells)
-    ]
-    return ImportPreview(Path(path).name, header, body, plan)
-
-
-def import_participants(
-    repos: Repositories, participants: list[Participant], file_name: str
-) -> int:
-    """Add the checked participants in one transaction and log the import."""
-    with repos.store.transaction():
-        n = repos.participants.add_many(participants)
-        repos.store.audit("import", "participants", detail_file=file_name, count=n)
-    return n
+def add_barc10(repos: Repositories, barc: Barc10) -> Done[Barc10]:
+    saved = repos.barc10.add(barc)
+    return Done(saved, Changed.of(repos.barc10.table, ids=[saved.id]))

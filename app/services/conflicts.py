@@ -1,11 +1,9 @@
-"""What the sync screens read from the vault, and the one write they make:
-resolving a conflict through the repositories (so the resolution syncs).
-
-Everything here runs on the database thread. Reads: the sync overview for the
-status bar (enrolled or not, changes waiting, open conflicts, refused changes,
-last successful sync, the measured clock offset), the open conflicts with the
-context a person needs to compare them (whose record, which field, the text now
-in the record), and the changes the server refused with its reason.
+"""Sync conflicts and refused changes: the open conflicts with the context a
+person needs to compare them (whose record, which field, the text now in the
+record, when and where each side was written), resolving one through the
+repositories (so the resolution syncs), and the changes the server refused with
+its reason. Rules for a resolution are app.domain.conflict_resolution. Runs on
+the database thread.
 """
 
 from __future__ import annotations
@@ -16,70 +14,13 @@ from typing import Any
 
 from app.domain import conflict_resolution as cr
 from app.domain.records import Conflict, Encounter, NoteStatus, Role
+from app.services.changes import Changed, Done
+from app.services.syncing import parse_time
 from app.store.db import Store, utcnow
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories, Repository
 from sync import merge
-
-LAST_SYNC_KEY = "sync_last_ok_at"
-
-
-# -- the overview --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SyncOverview:
-    enrolled: bool
-    url: str
-    username: str
-    pending: int
-    open_conflicts: int
-    rejected: int
-    last_ok_at: datetime | None
-    clock_offset_ms: int
-
-
-def sync_server(store: Store) -> dict[str, str]:
-    """The enrolment settings kept in the vault (url, fingerprint, token, username)."""
-    return StoreReplica(store).server()
-
-
-def overview(store: Store) -> SyncOverview:
-    replica = StoreReplica(store)
-    server = replica.server()
-    conflicts = store.conn.execute(
-        "SELECT count(*) FROM conflicts WHERE status = 'open' AND deleted = 0"
-    ).fetchone()[0]
-    rejected = store.conn.execute(
-        "SELECT count(*) FROM outbox WHERE rejected_reason IS NOT NULL"
-    ).fetchone()[0]
-    return SyncOverview(
-        enrolled=bool(server.get("url") and server.get("token")),
-        url=server.get("url", ""),
-        username=server.get("username", ""),
-        pending=replica.pending_count(),
-        open_conflicts=int(conflicts),
-        rejected=int(rejected),
-        last_ok_at=_parse_time(store.meta(LAST_SYNC_KEY)),
-        clock_offset_ms=int(store.clock_offset_ms),
-    )
-
-
-def record_sync_success(store: Store, at: datetime | None = None) -> SyncOverview:
-    """Note a finished sync (kept in the vault) and return the new overview."""
-    store.set_meta(LAST_SYNC_KEY, (at or utcnow()).astimezone(UTC).isoformat(timespec="seconds"))
-    return overview(store)
-
-
-def _parse_time(text: str) -> datetime | None:
-    if not text:
-        return None
-    try:
-        t = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
-
+from sync.hlc import ClockError, Stamp
 
 # -- record context ------------------------------------------------------------------
 
@@ -130,6 +71,24 @@ def _context(store: Store, table: str, record_id: str) -> tuple[str, str]:
     if not row:
         return "", ""
     return _participant_name(store, row[0] or ""), str(row[1] or "")[:10]
+
+
+# -- when and where a change was written ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class StampInfo:
+    when: datetime | None  # UTC
+    device: str
+
+
+def stamp_info(stamp: str) -> StampInfo:
+    """When and on which device a change was written, from its stamp."""
+    try:
+        s = Stamp.parse(stamp)
+    except (ClockError, TypeError):
+        return StampInfo(None, "")
+    return StampInfo(datetime.fromtimestamp(s.wall_ms / 1000, UTC), s.device)
 
 
 # -- conflicts -----------------------------------------------------------------------
@@ -238,7 +197,7 @@ def resolve_conflict(
     choice: cr.Choice,
     merged: str | None = None,
     role: str | Role = Role.SPECIALIST,
-) -> Conflict:
+) -> Done[Conflict]:
     """Carry out a person's choice in one transaction: the record's edit (through
     its repository, so it is captured and syncs) and the conflict's resolution."""
     store = repos.store
@@ -258,7 +217,8 @@ def resolve_conflict(
                 if reason:
                     raise cr.ResolutionError(reason)
                 repo.update(rec.replace(**{p.field: p.value}))
-        return crepo.update(cr.resolved(c, store.user_id, utcnow(), choice))
+        done = crepo.update(cr.resolved(c, store.user_id, utcnow(), choice))
+    return Done(done, Changed.of(crepo.table, c.table_name, ids=[conflict_id, c.target_id]))
 
 
 # -- refused changes -----------------------------------------------------------------
@@ -284,7 +244,7 @@ def rejected_changes(store: Store, limit: int = 500) -> list[RejectedView]:
                 table=r["table"],
                 field=r["field"],
                 reason=r["reason"] or "",
-                at=_parse_time(r["at"] or ""),
+                at=parse_time(r["at"] or ""),
                 participant_name=name,
                 record_date=day,
             )

@@ -32,6 +32,7 @@ from app.domain.records import (
 )
 from app.domain.validation import ValidationError
 from app.paths import resource_path
+from app.services.changes import Changed, Done
 from app.store.errors import StoreError
 from app.store.repositories import Repositories
 
@@ -182,7 +183,7 @@ def _check_editable(entry: TimeEntry) -> None:
         raise StoreError("Direct-service hours come from your notes; change the note instead.")
 
 
-def save_entry(repos: Repositories, entry: TimeEntry) -> TimeEntry:
+def save_entry(repos: Repositories, entry: TimeEntry) -> Done[TimeEntry]:
     """Add or update a typed entry after the checks that need the database.
     Raises ValidationError (field, message) for a day over 24 hours."""
     _check_editable(entry)
@@ -193,16 +194,18 @@ def save_entry(repos: Repositories, entry: TimeEntry) -> TimeEntry:
             if before.specialist_id != entry.specialist_id:
                 raise StoreError("That entry belongs to someone else's timesheet.")
         _check_day(repos, entry)
-        if before is None:
-            return repos.time_entries.add(entry)
-        return repos.time_entries.update(entry)
+        saved = (
+            repos.time_entries.add(entry) if before is None else repos.time_entries.update(entry)
+        )
+    return Done(saved, Changed.of(repos.time_entries.table, ids=[entry.id]))
 
 
-def delete_entry(repos: Repositories, entry_id: str, specialist_id: str) -> TimeEntry:
+def delete_entry(repos: Repositories, entry_id: str, specialist_id: str) -> Done[TimeEntry]:
     """Tombstone a typed entry of this specialist."""
     with repos.store.transaction():
         before = repos.time_entries.require(entry_id)
         _check_editable(before)
         if before.specialist_id != specialist_id:
             raise StoreError("That entry belongs to someone else's timesheet.")
-        return repos.time_entries.delete(entry_id)
+        gone = repos.time_entries.delete(entry_id)
+    return Done(gone, Changed.of(repos.time_entries.table, ids=[entry_id]))

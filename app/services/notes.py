@@ -1,5 +1,5 @@
-"""What the note editor reads and writes, as functions that run on the database
-worker: load a note with everything shown beside it, save a draft (insert or
+"""Progress notes: what the note editor reads and writes, as functions that run
+on the database worker: load a note with everything shown beside it, save a draft (insert or
 update, content fields only), check the passphrase and sign, add an addendum.
 
 Each takes a :class:`Repositories` first, so the UI hands them to
@@ -23,6 +23,8 @@ from app.domain.records import (
     User,
 )
 from app.domain.units import DEFAULT_RULE, RoundingRule
+from app.services.changes import Changed, Done
+from app.services.vaults import check_passphrase
 from app.store.repositories import NotFound, Repositories
 from app.store.vault import Vault
 
@@ -91,42 +93,36 @@ def new_draft(bundle: NoteBundle, author: User, today: date, note_id: str) -> En
 
 def save_draft(
     repos: Repositories, draft: Encounter, fields: Sequence[str] | None = None
-) -> Encounter:
+) -> Done[Encounter]:
     """Insert the draft, or write its content ``fields`` (all when None) over the
     stored note; fields the person did not change keep what is stored, so a change a
     sync brought in meanwhile survives. The life-cycle rules refuse content changes
     to a note that is no longer a draft."""
+    wrote = Changed.of(repos.encounters.table, ids=[draft.id])
     with repos.store.transaction():
         stored = repos.encounters.get(draft.id)
         if stored is None:
-            return repos.encounters.add(draft)
+            return Done(repos.encounters.add(draft), wrote)
         after = with_content(stored, draft, fields)
         if after == stored:
-            return stored
-        return repos.encounters.update(after)
-
-
-def check_passphrase(vault: Vault, passphrase: str) -> None:
-    """Raise WrongPassphrase unless ``passphrase`` unlocks this vault. A separate
-    Vault object derives the key, so the open vault is not touched."""
-    probe = Vault(vault.dir)
-    try:
-        probe.unlock(passphrase)
-    finally:
-        probe.lock()
+            return Done(stored, wrote)
+        return Done(repos.encounters.update(after), wrote)
 
 
 def sign_draft(
     repos: Repositories, vault: Vault, passphrase: str, draft: Encounter, signer: User
-) -> Encounter:
+) -> Done[Encounter]:
     """Save the draft (so nothing typed is lost whatever happens next), check the
     passphrase, then sign. Raises WrongPassphrase, ValidationError or LifecycleError."""
     save_draft(repos, draft)
     check_passphrase(vault, passphrase)
-    return repos.encounters.sign(draft.id, signer)
+    signed = repos.encounters.sign(draft.id, signer)
+    return Done(signed, Changed.of(repos.encounters.table, ids=[draft.id]))
 
 
 def add_addendum(
     repos: Repositories, encounter_id: str, author: User, reason: str, text: str
-) -> Addendum:
-    return repos.encounters.add_addendum(encounter_id, author, reason, text)
+) -> Done[Addendum]:
+    added = repos.encounters.add_addendum(encounter_id, author, reason, text)
+    tables = (repos.encounters.table, repos.addenda.table)
+    return Done(added, Changed.of(*tables, ids=[encounter_id, added.id]))

@@ -1,4 +1,4 @@
-"""The billing export service: the one code path behind the Export button and
+"""Billing export: the one code path behind the Export button and
 ``python main.py export``.
 
 ``export(store, request)`` loads the period's services, runs the pre-flight
@@ -21,17 +21,17 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import io
 import os
 import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from app.billing.claims import Claim, build_claims
 from app.billing.codes import code_tables
+from app.billing.files import BatchFiles, render_batch_files, replaced_batch
 from app.billing.preflight import (
     BillingData,
     Preflight,
@@ -40,9 +40,7 @@ from app.billing.preflight import (
     claim_diagnoses,
     run_preflight,
 )
-from app.billing.summary_pdf import write_summary
-from app.billing.worksheet import write_worksheet
-from app.billing.x12 import Interchange, render_837p
+from app.billing.summary_pdf import held_back_services
 from app.domain.records import (
     BatchStatus,
     BillingBatch,
@@ -53,6 +51,7 @@ from app.domain.records import (
     Role,
     new_id,
 )
+from app.services.changes import NOTHING, Changed
 from app.store.db import Store, utcnow
 from app.store.errors import EXIT_USAGE, StoreError
 from app.store.repositories import Repositories
@@ -114,6 +113,14 @@ class ExportResult:
     @property
     def files(self) -> list[Path]:
         return [p for b in self.batches for p in b.paths]
+
+    @property
+    def changed(self) -> Changed:
+        """Written batches mark their services billed; nothing else changes the vault."""
+        if self.outcome != "written":
+            return NOTHING
+        ids = [b.batch.id for b in self.batches]
+        return Changed.of("encounters", "billing_batches", ids=ids)
 
 
 # -- who may bill --------------------------------------------------------------------
@@ -290,7 +297,7 @@ def export(store: Store, request: ExportRequest, progress: Progress | None = Non
                         payer,
                         by_payer[t.payer_id],
                         written,
-                        result.preflight.content_hashes,
+                        result.preflight,
                     )
                 )
             result.outcome = "written"
@@ -342,47 +349,21 @@ def _write_batch(
     payer: Payer,
     lines: list[ServiceLine],
     written: list[Path],
-    content_hashes: dict[str, str],
+    pf: Preflight,
 ) -> WrittenBatch:
-    """Write one payer's three files (added to ``written``), record the batch and mark
-    its services billed, inside the export's transaction. ``content_hashes``: the
-    pre-flight's, of the same records."""
+    """Write one payer's four files (added to ``written``), record the batch and mark
+    its services billed, inside the export's transaction. ``pf``: the pre-flight
+    that checked these records (its content hashes, and what it held back)."""
     repos = Repositories(store)
-    provider = data.provider
-    assert provider is not None  # pre-flight stops everything without one
     control = next_control(store)
     batch_id = new_id()
     now = utcnow()
-    me = data.users.get(store.user_id)
-    created_by = me.display_name or me.username if me else "unknown"
     dx = {pid: claim_diagnoses(p) for pid, p in data.participants.items()}
     claims: list[Claim] = build_claims(lines, payer, dx, f"{control:09d}")
-    stem = f"837P-{_slug(payer.payer_id or payer.name)}-{control:09d}"
+    files = _render_files(request, data, payer, claims, batch_id, control, now, store, pf)
     out_dir = Path(request.out_dir)  # type: ignore[arg-type]
-    names = [f"{stem}.x12", f"{stem}-worksheet.csv", f"{stem}-summary.pdf"]
-    x12 = render_837p(
-        Interchange(control, now, batch_id, provider, payer, claims, data.participants, data.users)
-    ).encode("ascii")
-    csv_buf = io.StringIO()
-    write_worksheet(csv_buf, batch_id, control, payer, claims, data.participants, data.users)
-    pdf_buf = io.BytesIO()
-    write_summary(
-        pdf_buf,
-        batch_id=batch_id,
-        control=control,
-        period=(request.period_from, request.period_to),
-        created_at=now,
-        created_by=created_by,
-        provider=provider,
-        payer=payer,
-        claims=claims,
-        participants=data.participants,
-        specialists=data.users,
-        files=names,
-    )
-    blobs = [x12, csv_buf.getvalue().encode("utf-8-sig"), pdf_buf.getvalue()]
     paths = []
-    for name, blob in zip(names, blobs, strict=True):
+    for name, blob in zip(files.names, files.blobs, strict=True):
         path = out_dir / name
         _write_new(path, blob)
         written.append(path)
@@ -393,11 +374,11 @@ def _write_batch(
         period_from=request.period_from,
         period_to=request.period_to,
         interchange_control=control,
-        files=tuple(names),
-        file_hashes=tuple(hashlib.sha256(b).hexdigest() for b in blobs),
+        files=files.names,
+        file_hashes=tuple(hashlib.sha256(b).hexdigest() for b in files.blobs),
         encounter_ids=tuple(ln.encounter_id for ln in lines),
         claim_count=len(claims),
-        line_count=len(lines),
+        line_count=sum(len(c.lines) for c in claims),  # a day-total rule joins lines
         unit_count=sum(c.units for c in claims),
         total_cents=sum(c.charge_cents for c in claims),
         created_by_id=store.user_id,
@@ -409,8 +390,8 @@ def _write_batch(
         [notes[i] for i in batch.encounter_ids],  # read and checked in this transaction
         batch_id,
         at=now,
-        content_hashes=content_hashes,
-        files=names,
+        content_hashes=pf.content_hashes,
+        files=list(files.names),
         interchange_control=control,
         payer_id=payer.id,
     )
@@ -420,6 +401,43 @@ def _write_batch(
         (CONTROL_META, str(control)),
     )
     return WrittenBatch(batch, payer.name, tuple(paths))
+
+
+def _render_files(
+    request: ExportRequest,
+    data: BillingData,
+    payer: Payer,
+    claims: list[Claim],
+    batch_id: str,
+    control: int,
+    now: datetime,
+    store: Store,
+    pf: Preflight,
+) -> BatchFiles:
+    """The batch's 837P, CSV and .xlsx worksheets and PDF summary, in memory. The
+    summary lists the services the pre-flight held back and, for a re-bill, the
+    voided batch it replaces."""
+    provider = data.provider
+    assert provider is not None  # pre-flight stops everything without one
+    me = data.users.get(store.user_id)
+    created_by = me.display_name or me.username if me else "unknown"
+    return render_batch_files(
+        stem=f"837P-{_slug(payer.payer_id or payer.name)}-{control:09d}",
+        batch_id=batch_id,
+        control=control,
+        created_at=now,
+        created_by=created_by,
+        period=(request.period_from, request.period_to),
+        provider=provider,
+        payer=payer,
+        claims=claims,
+        participants=data.participants,
+        specialists=data.users,
+        held_back=held_back_services(pf, data, payer.id),
+        replaces=replaced_batch(
+            batches(store), [s.encounter_id for c in claims for cl in c.lines for s in cl.services]
+        ),
+    )
 
 
 def _write_new(path: Path, blob: bytes) -> None:
@@ -480,6 +498,17 @@ def void_batch(store: Store, batch_id: str, reason: str) -> BillingBatch:
         repos.billing_batches.update(after)  # type: ignore[arg-type]
         repos.encounters.unbill_many(still, batch_id, reason.strip())
     return after  # type: ignore[return-value]
+
+
+def export_with(
+    repos: Repositories, request: ExportRequest, progress: Progress | None = None
+) -> ExportResult:
+    """:func:`export` for a caller holding the repositories (the desktop's context)."""
+    return export(repos.store, request, progress)
+
+
+def payer_names(repos: Repositories) -> list[str]:
+    return sorted(p.name for p in repos.payers.list())
 
 
 def batches(store: Store) -> list[BillingBatch]:
