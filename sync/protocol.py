@@ -34,6 +34,7 @@ MAX_PULL_FIELDS = 20000
 DEFAULT_PULL_FIELDS = 20000
 MAX_BODY_BYTES = 8 * 1024 * 1024  # after decompression
 MAX_COMPRESSED_BYTES = 2 * 1024 * 1024
+MAX_CURSOR = 2**63 - 1  # cursors are seq numbers: 64-bit signed in both databases
 
 _STAMP_RE = r"^[0-9a-f]{12}\.[0-9a-f]{4}\.[a-z2-7]{4,32}$"
 StampStr = Annotated[str, StringConstraints(pattern=_STAMP_RE)]
@@ -193,10 +194,10 @@ class SyncRequest(_Model):
 
     protocol: int
     device_id: DeviceId
-    cursor: int = Field(0, ge=0)
+    cursor: Annotated[int, Strict()] = Field(0, ge=0, le=MAX_CURSOR)
     records: list[PushRecord] = Field(default_factory=list, max_length=MAX_PUSH_CHANGES)
-    pull_limit: int = Field(DEFAULT_PULL_FIELDS, ge=1, le=MAX_PULL_FIELDS)
-    client_time_ms: int = Field(ge=0)
+    pull_limit: Annotated[int, Strict()] = Field(DEFAULT_PULL_FIELDS, ge=1, le=MAX_PULL_FIELDS)
+    client_time_ms: Annotated[int, Strict()] = Field(ge=0, le=MAX_CURSOR)
     _changes: list[PushChange] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="before")
@@ -325,7 +326,7 @@ class SyncResponse(_Model):
     restamped: list[Restamped] = Field(default_factory=list)
     records: list[PulledRecord] = Field(default_factory=list)
     evict: list[RecordId] = Field(default_factory=list)  # participants that left this caseload
-    cursor: int = Field(ge=0)
+    cursor: int = Field(ge=0, le=MAX_CURSOR)
     more: bool = False
 
     @model_validator(mode="before")
