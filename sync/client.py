@@ -70,6 +70,7 @@ class SyncResult:
     conflicts: int = 0
     rejected: list[dict[str, str]] = field(default_factory=list)
     evicted: int = 0
+    quarantined: int = 0  # pulled fields that did not fit the schema, kept aside
     requests: int = 0
     bytes_sent: int = 0
     bytes_received: int = 0
@@ -84,6 +85,7 @@ class SyncResult:
             "conflicts": self.conflicts,
             "rejected": self.rejected,
             "evicted": self.evicted,
+            "quarantined": self.quarantined,
             "requests": self.requests,
             "bytes_sent": self.bytes_sent,
             "bytes_received": self.bytes_received,
@@ -231,6 +233,7 @@ class SyncClient:
             result.pulled += counts["pulled"]
             result.conflicts += counts["conflicts"]
             result.evicted += counts["evicted"]
+            result.quarantined += counts.get("quarantined", 0)
             if progress:
                 progress(result.pushed + len(result.rejected), max(total, 1))
             if not resp.more and (not changes or self.replica.pending_count() == 0):
