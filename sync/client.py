@@ -347,8 +347,14 @@ class SyncClient:
         if r.status_code != 200:
             raise _error_for(r)
         try:
-            return model.model_validate_json(_decoded(r, raw))
-        except (ValidationError, ValueError):
+            data = _decoded(r, raw)
+            try:
+                return model.model_validate_json(data)
+            except ValidationError:
+                # pydantic's JSON parser refuses a lone surrogate ("\ud800") that an older
+                # server may have kept; Python's keeps it, and the replica quarantines it.
+                return model.model_validate(json.loads(data))
+        except (ValidationError, ValueError, RecursionError):
             raise _bad_reply() from None
 
 

@@ -383,8 +383,14 @@ class ErrorBody(_Model):
 
 
 def dumps(model: SyncRequest | SyncResponse) -> bytes:
-    """Compact JSON bytes of a request or reply, as sent on the wire."""
-    return json.dumps(model.wire(), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """Compact JSON bytes of a request or reply, as sent on the wire. Text that UTF-8
+    cannot hold (a lone surrogate kept by an older server) travels escaped, so the
+    reply is still valid JSON and the receiver's schema check can set it aside."""
+    wire = model.wire()
+    try:
+        return json.dumps(wire, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(wire, separators=(",", ":")).encode("ascii")
 
 
 def acknowledged(resp: SyncResponse, sent: list[PushChange]) -> SyncResponse:

@@ -485,6 +485,45 @@ def test_bad_record_ids_get_4xx(world, record_id):
     assert 400 <= r.status_code < 500, r.text
 
 
+# -- values an older server stored ----------------------------------------------------------
+
+
+def _store_behind_the_servers_back(world, table: str, record_id: str, field: str, raw: str):
+    """Write a field straight into the server's database (as an older server without
+    these checks did), with a fresh seq so every device pulls it."""
+    from sqlalchemy import select, update
+
+    from sync.server.tables import counters, field_state, records
+
+    with world.engine().begin() as conn:
+        seq = conn.execute(select(counters.c.value).where(counters.c.name == "seq")).scalar() + 1
+        conn.execute(update(counters).where(counters.c.name == "seq").values(value=seq))
+        stamp = f"{int(time.time() * 1000):012x}.0000.legacyserver"
+        conn.execute(
+            field_state.insert().values(record_id=record_id, field=field, table_name=table,
+                                        value=raw, stamp=stamp, base=None, seq=seq)
+        )  # fmt: skip
+        known = conn.execute(select(records.c.record_id).where(records.c.record_id == record_id))
+        if known.first() is None:
+            conn.execute(records.insert().values(record_id=record_id, table_name=table))
+
+
+def test_poison_an_older_server_kept_never_breaks_a_pull(world):
+    sam = world.devices["sam"]
+    _store_behind_the_servers_back(world, "participants", world.own["participants"], "county",
+                                   '"\\ud800"')  # fmt: skip
+    _store_behind_the_servers_back(world, "encounters", world.own["encounters"], "group_size",
+                                   "1" + "0" * 29)  # fmt: skip
+    _store_behind_the_servers_back(world, "billing_batches", str(uuid.uuid4()), "claim_count",
+                                   '"lots"')  # fmt: skip
+    for name in ("sam", "pat", "bill", "sue"):
+        records, _raw = world.devices[name].pull_all()  # 200 every time
+        assert records
+    records, _raw = sam.pull_all()
+    person = next(r for r in records if r["record_id"] == world.own["participants"])
+    assert person["fields"]["county"] == "\ud800"  # arrives escaped, as valid JSON
+
+
 # -- real laptops afterwards ----------------------------------------------------------------
 
 
@@ -496,6 +535,7 @@ def test_real_laptops_still_sync_and_read(world, name):
     try:
         result = laptop.sync()
         assert result.pulled > 0
+        assert result.quarantined >= 1  # the older server's "lots" (global), at least
         people = laptop.repos.participants.list()
         names = {p.first_name for p in people}
         if name == "pat":
