@@ -271,6 +271,17 @@ def test_a_new_id_given_two_tables_in_one_push_is_refused(world):
     assert accepted(sam.push(sent), sent) == set()
 
 
+def test_devices_do_not_create_conflicts(world):
+    for name in ("sam", "sue"):
+        dev = world.devices[name]
+        sent = dev.changes("conflicts", str(uuid.uuid4()), {
+            "table_name": "goals", "target_id": world.own["goals"], "field": "statement",
+            "participant_id": world.own["participants"], "status": "resolved",
+            "resolved_by_id": dev.user_id, "resolution": "seen"})  # fmt: skip
+        reasons = refused(dev.push(sent), sent)
+        assert set(reasons) == {c["stamp"] for c in sent}, name
+
+
 def test_after_reassignment_away_the_old_specialist_is_refused(world):
     sam = world.devices["sam"]
     ids = _seed(world.users["sam"], sam, "Moving", "Person")

@@ -9,7 +9,8 @@ whatever that device chose to send. Before anything is stored:
 * values: every value must fit the record schema (sync.schema.validate_field);
 * identity: a record id belongs to one table forever, so a change naming another
   table for an id the server holds (or a staff member's id) is refused, and so is
-  one push naming two tables for one new id;
+  one push naming two tables for one new id, and a new record of a table only
+  the server writes (conflicts);
 * completeness: a new record must bring every required field;
 * authorship: fields that say who did something (signed, reviewed, wrote, billed,
   resolved, ...) must name the signed-in user (an administrator may name others).
@@ -105,7 +106,13 @@ def identity_problems(
             out[c.stamp] = "this record id belongs to another kind of record"
         elif owner is None and len(named[c.record_id]) > 1:
             out[c.stamp] = "one new record id was given to two kinds of record"
+        elif owner is None and c.table in SERVER_ONLY:
+            out[c.stamp] = "conflicts are recorded by the server; devices only resolve them"
     return out
+
+
+# Records only the server creates (devices write some fields of existing ones).
+SERVER_ONLY: frozenset[str] = frozenset({"conflicts"})
 
 
 def missing_required(chs: Iterable[PushChange], is_new: Mapping[str, bool] | Any) -> dict[str, str]:
