@@ -271,6 +271,21 @@ def test_a_new_id_given_two_tables_in_one_push_is_refused(world):
     assert accepted(sam.push(sent), sent) == set()
 
 
+def test_a_reference_must_name_a_record_of_its_kind(world):
+    sam, own = world.devices["sam"], world.own
+    goal = sam.changes("goals", str(uuid.uuid4()), {
+        "participant_id": own["encounters"], "domain": "Home", "statement": "x"})  # fmt: skip
+    assert "participant_id:" in next(iter(refused(sam.push(goal), goal).values()))
+    addendum = sam.changes("addenda", str(uuid.uuid4()), {
+        "encounter_id": own["participants"], "author_id": sam.user_id,
+        "written_at": "2026-02-02T09:00:00+00:00", "reason": "r", "text": "t"})  # fmt: skip
+    assert accepted(sam.push(addendum), addendum) == set()
+    note = sam.changes("encounters", own["encounters"], {"goal_ids": json.dumps([own["goals"]])})
+    assert sam.push(note)["rejected"] == []
+    bad = sam.changes("encounters", own["encounters"], {"goal_ids": json.dumps([own["barc10"]])})
+    assert refused(sam.push(bad), bad)
+
+
 def test_devices_do_not_create_conflicts(world):
     for name in ("sam", "sue"):
         dev = world.devices[name]
@@ -510,6 +525,11 @@ def _store_behind_the_servers_back(world, table: str, record_id: str, field: str
         seq = conn.execute(select(counters.c.value).where(counters.c.name == "seq")).scalar() + 1
         conn.execute(update(counters).where(counters.c.name == "seq").values(value=seq))
         stamp = f"{int(time.time() * 1000):012x}.0000.legacyserver"
+        conn.execute(
+            field_state.delete().where(
+                field_state.c.record_id == record_id, field_state.c.field == field
+            )
+        )
         conn.execute(
             field_state.insert().values(record_id=record_id, field=field, table_name=table,
                                         value=raw, stamp=stamp, base=None, seq=seq)

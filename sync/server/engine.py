@@ -44,7 +44,7 @@ from sync.protocol import (
     SyncRequest,
     SyncResponse,
 )
-from sync.schema import validate_field
+from sync.schema import FIELDS, validate_field
 from sync.server import trust
 from sync.server.tables import (
     access_log,
@@ -598,8 +598,34 @@ class SyncEngine:
                     if c.record_id not in stored:
                         forged[c.record_id] = problem
         out |= {c.stamp: forged[c.record_id] for c in live if c.record_id in forged}
+        out |= trust.reference_problems(
+            [c for c in live if c.stamp not in out], self._tables_of(w, live, stored)
+        )
         rest = [c for c in live if c.stamp not in out and c.stamp not in w.seen_rejected]
         out |= trust.missing_required(rest, lambda rid: rid not in stored)
+        return out
+
+    def _tables_of(
+        self, w: Working, live: list[PushChange], stored: dict[str, str]
+    ) -> dict[str, str]:
+        """The table of every record id the pushed reference fields name: as the
+        server holds it, else as this push creates it."""
+        refs: set[str] = set()
+        for c in live:
+            spec = FIELDS.get(c.table, {}).get(c.field)
+            if spec is not None and spec.ref:
+                refs.update(trust.referenced_ids(spec, c.value))
+        out = {c.record_id: c.table for c in live if c.record_id not in stored}
+        out |= stored
+        todo = sorted(refs - set(stored))
+        for chunk in _chunks(todo):
+            out |= dict(
+                w.conn.execute(
+                    select(records.c.record_id, records.c.table_name).where(
+                        records.c.record_id.in_(chunk)
+                    )
+                ).all()
+            )
         return out
 
     def _staff_ids(self, conn: Connection, ids: list[str]) -> set[str]:

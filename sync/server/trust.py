@@ -22,6 +22,7 @@ Scope (whose caseload) is decided by the engine from the record as stored.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -109,6 +110,38 @@ def identity_problems(
         elif owner is None and c.table in SERVER_ONLY:
             out[c.stamp] = "conflicts are recorded by the server; devices only resolve them"
     return out
+
+
+def reference_problems(chs: Iterable[PushChange], table_of: Mapping[str, str]) -> dict[str, str]:
+    """Changes whose value refers to a record of the wrong kind (a goal's
+    ``participant_id`` naming a note, an addendum's ``encounter_id`` naming a
+    participant): ``table_of`` gives the table of every referenced id the server
+    (or this push) knows; unknown ids are left to scope."""
+    out: dict[str, str] = {}
+    for c in chs:
+        spec = schema.FIELDS.get(c.table, {}).get(c.field)
+        if spec is None or not spec.ref or not isinstance(c.value, str) or not c.value:
+            continue
+        if spec.kind == schema.REF:
+            ids = [c.value]
+        elif spec.kind == schema.LIST and spec.item == schema.REF:
+            ids = referenced_ids(spec, c.value)
+        else:
+            continue
+        if any(table_of.get(i, spec.ref) != spec.ref for i in ids):
+            out[c.stamp] = f"{c.field}: refers to a record that is not one of {spec.ref}"
+    return out
+
+
+def referenced_ids(spec: schema.FieldSpec, value: Any) -> list[str]:
+    """The ids a (validated) reference field holds."""
+    if spec.kind == schema.REF:
+        return [value] if isinstance(value, str) and value else []
+    try:
+        items = json.loads(value)
+    except (TypeError, ValueError):
+        return []
+    return [i for i in items if isinstance(i, str)] if isinstance(items, list) else []
 
 
 # Records only the server creates (devices write some fields of existing ones).
