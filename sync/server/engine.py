@@ -748,7 +748,11 @@ class SyncEngine:
         conflict_id = str(uuid.uuid5(CONFLICT_NS, f"{record_id}/{field}/{lost[1]}/{kept[1]}"))
         w.load([conflict_id])
         if w.by_record.get(conflict_id):
-            return
+            if w.recs.get(conflict_id, {}).get("table_name", "conflicts") == "conflicts":
+                return  # recorded before
+            # a device took this id for another kind of record: never merge into it
+            conflict_id = str(uuid.uuid5(CONFLICT_NS, f"{conflict_id}/taken"))
+            w.load([conflict_id])
         rec = w.recs.get(record_id, {})
         lost_by = ""
         if lost[1]:
