@@ -751,8 +751,7 @@ class SyncEngine:
             if w.recs.get(conflict_id, {}).get("table_name", "conflicts") == "conflicts":
                 return  # recorded before
             # a device took this id for another kind of record: never merge into it
-            conflict_id = str(uuid.uuid5(CONFLICT_NS, f"{conflict_id}/taken"))
-            w.load([conflict_id])
+            conflict_id = str(uuid.uuid4())
         rec = w.recs.get(record_id, {})
         lost_by = ""
         if lost[1]:
