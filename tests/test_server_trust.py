@@ -286,6 +286,32 @@ def test_a_reference_must_name_a_record_of_its_kind(world):
     assert refused(sam.push(bad), bad)
 
 
+def test_a_taken_conflict_id_does_not_hide_the_conflict(world):
+    """A device that can predict the id of a conflict its own edit will cause takes
+    that id for a consent first: the conflict is still recorded, under its own id."""
+    from sync.server.engine import CONFLICT_NS
+
+    sam, own = world.devices["sam"], world.own
+    other = Raw(world, "sam")
+    first = sam.changes("goals", own["goals"], {"statement": "first words"})
+    assert sam.push(first)["rejected"] == []
+    second = other.changes("goals", own["goals"], {"statement": "other words"})  # base unseen
+    predicted = str(
+        uuid.uuid5(
+            CONFLICT_NS, f"{own['goals']}/statement/{first[0]['stamp']}/{second[0]['stamp']}"
+        )
+    )
+    squat = sam.changes("consents", predicted, {"participant_id": own["participants"]})
+    assert sam.push(squat)["rejected"] == []
+    assert other.push(second)["rejected"] == []
+    records, _raw = Raw(world, "sam").pull_all()
+    tables = {r["record_id"]: r["table"] for r in records}
+    assert tables[predicted] == "consents"
+    about = [r for r in records if r["table"] == "conflicts"
+             and r["fields"].get("lost_stamp") == first[0]["stamp"]]  # fmt: skip
+    assert len(about) == 1 and about[0]["record_id"] != predicted
+
+
 def test_devices_do_not_create_conflicts(world):
     for name in ("sam", "sue"):
         dev = world.devices[name]
