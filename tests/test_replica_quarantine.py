@@ -8,9 +8,13 @@ import json
 import uuid
 from datetime import date
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from app.domain.records import Goal, Participant, RecoveryDomain
 from app.store.replica import StoreReplica
 from sync.protocol import SyncResponse
+from sync.schema import SCHEMA, validate_field
 
 WALL = 0x01A000000000
 
@@ -119,3 +123,74 @@ def test_a_good_reply_quarantines_nothing(store, repos):
     )
     assert counts["quarantined"] == 0 and replica.quarantined() == []
     assert isinstance(repos.goals.get(gid), Goal)
+
+
+# -- any pulled value: applied and readable, or set aside ----------------------------------
+
+VALID_RECORD = {
+    "users": {"username": "u1", "display_name": "U One"},
+    "payers": {"name": "Payer"},
+    "participants": {"first_name": "A", "last_name": "B"},
+    "consents": {"participant_id": "p-1"},
+    "goals": {"participant_id": "p-1", "domain": "Home", "statement": "s"},
+    "barc10": {"participant_id": "p-1", "assessed_on": "2026-01-01",
+               "scores": "[1,2,3,4,5,6,1,2,3,4]"},
+    "encounters": {"participant_id": "p-1", "specialist_id": "u-1",
+                   "service_date": "2026-01-01"},
+    "addenda": {"encounter_id": "e-1", "author_id": "u-1",
+                "written_at": "2026-01-01T10:00:00+00:00", "reason": "r", "text": "t"},
+    "time_entries": {"specialist_id": "u-1", "entry_date": "2026-01-01",
+                     "category": "other", "minutes": 5},
+    "supervision_sessions": {"supervisor_id": "u-2", "specialist_ids": '["u-1"]',
+                             "session_date": "2026-01-01", "minutes": 30},
+    "conflicts": {"table_name": "goals", "target_id": "g-1", "field": "statement"},
+    "billing_providers": {"name": "Agency"},
+    "billing_batches": {"payer_id": "py-1", "period_from": "2026-01-01",
+                        "period_to": "2026-01-31"},
+}  # fmt: skip
+
+
+def _read_everything(store) -> None:
+    """Every record of every synced table, decoded the way screens read them."""
+    from app.domain.records import BY_TABLE
+    from app.store.codec import codec
+
+    for table, cls in BY_TABLE.items():
+        c = codec(cls)
+        cols = ", ".join(f'"{n}"' for n in c.names)
+        for row in store.conn.execute(f"SELECT {cols} FROM {table}"):
+            c.from_row(row)
+
+
+def test_every_synced_table_has_a_valid_example():
+    from sync.schema import record_problems
+
+    assert set(VALID_RECORD) == set(SCHEMA)
+    for table, fields in VALID_RECORD.items():
+        assert record_problems(table, fields) == {}, table
+
+
+_TARGETS = st.sampled_from([(t, f.name) for t, fs in SCHEMA.items() for f in fs])
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**80), max_value=2**80),
+    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=30),
+    st.sampled_from(["", "[]", "[1]", '["a"]', "{}", "2026-02-30", "2026-01-01", "12:30",
+                     "2026-01-01T10:00:00", "active", "draft", "\ud800", "1" * 25]),
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(target=_TARGETS, value=_VALUES, new=st.booleans())
+def test_any_pulled_value_is_applied_readably_or_set_aside(store, target, value, new):
+    table, field = target
+    replica = StoreReplica(store)
+    rid = str(uuid.uuid4())
+    fields = dict(VALID_RECORD[table])
+    if not new:  # an existing record gets the value in a later reply
+        replica.apply_response(_reply([(table, rid, fields)], cursor=1))
+        fields = {}
+    fields[field] = value
+    counts = replica.apply_response(_reply([(table, rid, fields)], cursor=2))
+    assert replica.cursor == 2
+    assert (counts["quarantined"] > 0) == (validate_field(table, field, value) is not None)
+    _read_everything(store)
