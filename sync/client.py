@@ -51,6 +51,7 @@ class Replica(Protocol):
     def pending(self, limit: int) -> list[PushChange]: ...
     def pending_count(self) -> int: ...
     def apply_response(self, resp: SyncResponse) -> dict[str, int]: ...
+    def refuse_locally(self, refused: list[dict[str, str]]) -> None: ...
     def set_clock_offset(self, offset_ms: int) -> None: ...
 
 
@@ -58,9 +59,10 @@ class SyncError(Exception):
     """A sync that could not finish; the message is for a person. Nothing is lost:
     unacknowledged changes stay in the outbox."""
 
-    def __init__(self, message: str, code: str = "error") -> None:
+    def __init__(self, message: str, code: str = "error", detail: Any = None) -> None:
         super().__init__(message)
         self.code = code
+        self.detail = detail
 
 
 @dataclass
@@ -224,7 +226,18 @@ class SyncClient:
                 client_time_ms=int(time.time() * 1000),
             )
             sent_at = time.time()
-            resp = acknowledged(self._post("/v1/sync", payload, SyncResponse, result), changes)
+            try:
+                reply = self._post("/v1/sync", payload, SyncResponse, result)
+            except SyncError as e:
+                refused = _invalid_changes(e, changes)
+                if not refused:
+                    raise
+                # The server refused every change of this push as not fitting the
+                # record schema: keep them refused, with the reason, and go on.
+                self.replica.refuse_locally(refused)
+                result.rejected += [{"stamp": r["stamp"], "reason": r["reason"]} for r in refused]
+                continue
+            resp = acknowledged(reply, changes)
             received_at = time.time()
             result.clock_offset_ms = int(resp.server_time_ms - (sent_at + received_at) * 500)
             counts = self.replica.apply_response(resp)
@@ -366,10 +379,24 @@ def _wire_size(r: requests.Response, raw: bytes) -> int:
     return len(raw)
 
 
+def _invalid_changes(e: SyncError, sent: list[PushChange]) -> list[dict[str, str]]:
+    """The changes of ``sent`` a 422 ``invalid_values`` answer names, with reasons."""
+    if e.code != "invalid_values" or not isinstance(e.detail, list):
+        return []
+    ours = {c.stamp for c in sent}
+    out = [
+        {"stamp": d["stamp"], "reason": str(d.get("reason", ""))[:500]}
+        for d in e.detail
+        if isinstance(d, dict) and d.get("stamp") in ours
+    ]
+    return out if len(out) == len(sent) else []  # the server refuses only whole pushes
+
+
 def _error_for(r: requests.Response) -> SyncError:
+    detail = None
     try:
         body = ErrorBody.model_validate_json(r.content)
-        code, message = body.error, body.message
+        code, message, detail = body.error, body.message, body.detail
     except (ValidationError, ValueError):
         code, message = f"http_{r.status_code}", ""
     if r.status_code == 426:
@@ -401,4 +428,4 @@ def _error_for(r: requests.Response) -> SyncError:
             "and will be sent at the next sync.",
             "server_error",
         )
-    return SyncError(message or f"The server refused the request ({r.status_code}).", code)
+    return SyncError(message or f"The server refused the request ({r.status_code}).", code, detail)

@@ -400,9 +400,60 @@ def test_claim_count_lots_on_a_global_batch_is_refused(world):
         "created_by_id": sue.user_id})  # fmt: skip
     assert sue.push(sent)["rejected"] == []
     lots = sue.changes("billing_batches", batch, {"claim_count": "lots"})
-    reasons = refused(sue.push(lots), lots)
-    assert next(iter(reasons.values())).startswith("claim_count:")
+    r = sue.post(sue.body(lots))
+    assert r.status_code == 422 and r.json()["error"] == "invalid_values"
+    assert r.json()["detail"][0]["reason"].startswith("claim_count:")
     _others_still_sync(world)
+
+
+@pytest.mark.parametrize(("who", "table", "field", "raw"), POISON)
+def test_a_push_of_nothing_but_poison_gets_422_and_stores_nothing(world, who, table, field, raw):
+    dev = world.devices[who]
+    stamp = dev.stamp()
+    text = json.dumps(dev.body())[: -len(', "records": []}')] + (
+        f', "records": [{{"table": "{table}", "record_id": "{world.own[table]}", '
+        f'"stamp": "{stamp}", "fields": {{"{field}": {raw}}}}}]}}'
+    )
+    before = _server_rows(world)
+    r = dev.post(text.encode("utf-8"))
+    assert 400 <= r.status_code < 500, r.text
+    if r.status_code == 422 and r.json()["error"] == "invalid_values":
+        assert r.json()["detail"] == [
+            {
+                "stamp": stamp,
+                "table": table,
+                "field": field,
+                "reason": r.json()["detail"][0]["reason"],
+            }
+        ]
+        assert r.json()["detail"][0]["reason"].startswith(f"{field}:")
+    assert _server_rows(world) == before
+
+
+def _server_rows(world) -> tuple[int, int, int]:
+    return tuple(len(world.rows(t)) for t in ("field_state", "changes", "rejected"))
+
+
+def test_the_real_client_goes_on_after_a_422(world):
+    """A laptop whose outbox holds only a change that does not fit (written behind the
+    app's back): the change is marked refused with the reason, the sync finishes."""
+    laptop = Laptop(Path(world.tmp), f"sam-{uuid.uuid4().hex[:6]}", world, "sam")
+    try:
+        laptop.sync()
+        with laptop.store.transaction():
+            laptop.store.conn.execute(
+                "UPDATE participants SET status = 'hacked' WHERE id = ?",
+                (world.own["participants"],),
+            )
+        result = laptop.sync()
+        assert [r["reason"] for r in result.rejected] == [
+            "status: is not one of the allowed values"
+        ]
+        assert laptop.replica.pending_count() == 0
+        assert laptop.replica.rejected()[0]["field"] == "status"
+        assert laptop.sync().rejected == []  # not sent again
+    finally:
+        laptop.close()
 
 
 def _others_still_sync(world) -> None:

@@ -127,6 +127,16 @@ class StoreReplica:
             for r in rows
         ]
 
+    def refuse_locally(self, refused: list[dict[str, str]]) -> None:
+        """Changes the server refused without applying anything (a push in which no
+        change fit the record schema): they stay in the outbox, marked refused with
+        the reason, and are not sent again."""
+        with self.store.transaction(mode="remote"):
+            self.conn.executemany(
+                "UPDATE outbox SET rejected_reason = ?, rejected_at = ? WHERE stamp = ?",
+                [(r["reason"], _now(), r["stamp"]) for r in refused],
+            )
+
     def rejected(self) -> list[dict[str, Any]]:
         """Changes the server refused, with its reason, newest first (for the UI)."""
         rows = self.conn.execute(

@@ -7,6 +7,8 @@ whatever that device chose to send. Before anything is stored:
   change's id, so a forged one could pre-empt another device's change);
   otherwise the whole push is refused (``PushRefused``, HTTP 403);
 * values: every value must fit the record schema (sync.schema.validate_field);
+  a push in which no value fits is refused whole (422, each field named), else
+  the ones that do not fit are refused one by one;
 * identity: a record id belongs to one table forever, so a change naming another
   table for an id the server holds (or a staff member's id) is refused, and so is
   one push naming two tables for one new id, and a new record of a table only
@@ -34,11 +36,12 @@ from sync.protocol import PushChange
 class PushRefused(Exception):
     """A push refused whole (nothing of it is stored): HTTP ``status``."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, detail: Any = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.detail = detail
 
 
 def check_stamps(device_id: str, chs: Iterable[PushChange]) -> None:
@@ -60,6 +63,30 @@ def value_problems(chs: Iterable[PushChange]) -> dict[str, str]:
         if reason is not None:
             out[c.stamp] = reason
     return out
+
+
+def check_values(chs: list[PushChange]) -> None:
+    """A push in which no change fits the schema is refused whole with 422, naming
+    each change's field and reason (``detail``: stamp, table, field, reason), and
+    nothing is stored. A push with some valid changes is applied, and its invalid
+    ones are refused one by one (``value_problems``)."""
+    problems = value_problems(chs)
+    if not chs or len(problems) < len(chs):
+        return
+    detail = [
+        {"stamp": c.stamp, "table": c.table, "field": c.field, "reason": problems[c.stamp]}
+        for c in chs[:MAX_DETAIL]
+    ]
+    raise PushRefused(
+        422,
+        "invalid_values",
+        f"{len(chs)} change(s) do not fit the record schema; nothing was stored. "
+        + "; ".join(sorted({d["reason"] for d in detail})[:5]),
+        detail,
+    )
+
+
+MAX_DETAIL = 20_000  # every change of the largest push
 
 
 # Fields that say who did something: they must name the signed-in user.
