@@ -230,3 +230,42 @@ def test_whatever_passes_can_be_kept_and_read_back(target, value):
     decoders = dict(zip(c.names, c.decoders, strict=True))
     if value is not None:
         decoders[field](value)
+
+
+def test_everything_the_demo_would_push_fits_the_schema(store):
+    """The app's own data (the demo caseload: every record type, a year of notes,
+    hours and supervision) is accepted by the server's checks, change by change."""
+    from datetime import date as _date
+
+    from app.demo import fill_demo
+
+    fill_demo(store, participants=10, years=1, seed=7, today=_date(2026, 11, 20))
+    rows = store.conn.execute("SELECT table_name, field, value FROM outbox").fetchall()
+    assert len(rows) > 1000
+    problems = {
+        (t, f): reason for t, f, v in rows if (reason := validate_field(t, f, v)) is not None
+    }
+    assert problems == {}
+
+
+def _stored_problems(conn) -> dict[tuple[str, str], str]:
+    """Every stored value of every synced table that the schema would refuse."""
+    out = {}
+    for table, specs in SCHEMA.items():
+        names = [s.name for s in specs]
+        cols = ", ".join(f'"{n}"' for n in names)
+        for row in conn.execute(f"SELECT {cols} FROM {table}"):
+            for name, value in zip(names, row, strict=True):
+                reason = validate_field(table, name, value)
+                if reason is not None:
+                    out[(table, name)] = reason
+    return out
+
+
+def test_the_demo_teams_records_fit_the_schema(store):
+    from datetime import date as _date
+
+    from app.demo_team import fill_demo_team
+
+    fill_demo_team(store, specialists=3, participants=4, today=_date(2026, 11, 20))
+    assert _stored_problems(store.conn) == {}
