@@ -246,6 +246,7 @@ def test_everything_the_demo_would_push_fits_the_schema(store):
         (t, f): reason for t, f, v in rows if (reason := validate_field(t, f, v)) is not None
     }
     assert problems == {}
+    assert _stored_problems(store.conn) == {}
 
 
 def _stored_problems(conn) -> dict[tuple[str, str], str]:
