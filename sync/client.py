@@ -232,8 +232,8 @@ class SyncClient:
                 refused = _invalid_changes(e, changes)
                 if not refused:
                     raise
-                # The server refused every change of this push as not fitting the
-                # record schema: keep them refused, with the reason, and go on.
+                # Changes that do not fit the record schema: the server stored
+                # nothing; keep them refused, with the reason, and send the rest.
                 self.replica.refuse_locally(refused)
                 result.rejected += [{"stamp": r["stamp"], "reason": r["reason"]} for r in refused]
                 continue
@@ -384,12 +384,11 @@ def _invalid_changes(e: SyncError, sent: list[PushChange]) -> list[dict[str, str
     if e.code != "invalid_values" or not isinstance(e.detail, list):
         return []
     ours = {c.stamp for c in sent}
-    out = [
+    return [
         {"stamp": d["stamp"], "reason": str(d.get("reason", ""))[:500]}
         for d in e.detail
         if isinstance(d, dict) and d.get("stamp") in ours
     ]
-    return out if len(out) == len(sent) else []  # the server refuses only whole pushes
 
 
 def _error_for(r: requests.Response) -> SyncError:

@@ -7,8 +7,8 @@ whatever that device chose to send. Before anything is stored:
   change's id, so a forged one could pre-empt another device's change);
   otherwise the whole push is refused (``PushRefused``, HTTP 403);
 * values: every value must fit the record schema (sync.schema.validate_field);
-  a push in which no value fits is refused whole (422, each field named), else
-  the ones that do not fit are refused one by one;
+  a push holding one that does not is refused whole (422, each such field named;
+  ``check_values``), and the engine refuses them one by one as well;
 * identity: a record id belongs to one table forever, so a change naming another
   table for an id the server holds (or a staff member's id) is refused, and so is
   one push naming two tables for one new id, and a new record of a table only
@@ -66,21 +66,23 @@ def value_problems(chs: Iterable[PushChange]) -> dict[str, str]:
 
 
 def check_values(chs: list[PushChange]) -> None:
-    """A push in which no change fits the schema is refused whole with 422, naming
-    each change's field and reason (``detail``: stamp, table, field, reason), and
-    nothing is stored. A push with some valid changes is applied, and its invalid
-    ones are refused one by one (``value_problems``)."""
+    """A push holding any change that does not fit the schema is refused whole with
+    422 ``invalid_values``, naming each such change (``detail``: stamp, table,
+    field, reason), and nothing of it is stored: the device marks those changes
+    refused and sends the rest again. (The engine refuses such changes one by one
+    too, for callers that skip this check.)"""
     problems = value_problems(chs)
-    if not chs or len(problems) < len(chs):
+    if not problems:
         return
     detail = [
         {"stamp": c.stamp, "table": c.table, "field": c.field, "reason": problems[c.stamp]}
-        for c in chs[:MAX_DETAIL]
-    ]
+        for c in chs
+        if c.stamp in problems
+    ][:MAX_DETAIL]
     raise PushRefused(
         422,
         "invalid_values",
-        f"{len(chs)} change(s) do not fit the record schema; nothing was stored. "
+        f"{len(problems)} change(s) do not fit the record schema; nothing was stored. "
         + "; ".join(sorted({d["reason"] for d in detail})[:5]),
         detail,
     )
