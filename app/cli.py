@@ -268,6 +268,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
     )
     for r in result.rejected:
         print(f"  refused by the server: {r['reason']}")
+    if result.quarantined:
+        print(
+            f"  {result.quarantined} received value(s) did not fit the record schema and "
+            "were set aside in the vault, not applied."
+        )
     if result.clock_warning:
         _err(result.clock_warning)
     if result.audit_warning:

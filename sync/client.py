@@ -52,6 +52,7 @@ class Replica(Protocol):
     def pending(self, limit: int) -> list[PushChange]: ...
     def pending_count(self) -> int: ...
     def apply_response(self, resp: SyncResponse) -> dict[str, int]: ...
+    def refuse_locally(self, refused: list[dict[str, str]]) -> None: ...
     def set_clock_offset(self, offset_ms: int) -> None: ...
 
 
@@ -59,9 +60,10 @@ class SyncError(Exception):
     """A sync that could not finish; the message is for a person. Nothing is lost:
     unacknowledged changes stay in the outbox."""
 
-    def __init__(self, message: str, code: str = "error") -> None:
+    def __init__(self, message: str, code: str = "error", detail: Any = None) -> None:
         super().__init__(message)
         self.code = code
+        self.detail = detail
 
 
 @dataclass
@@ -71,6 +73,7 @@ class SyncResult:
     conflicts: int = 0
     rejected: list[dict[str, str]] = field(default_factory=list)
     evicted: int = 0
+    quarantined: int = 0  # pulled fields that did not fit the schema, kept aside
     requests: int = 0
     bytes_sent: int = 0
     bytes_received: int = 0
@@ -86,6 +89,7 @@ class SyncResult:
             "conflicts": self.conflicts,
             "rejected": self.rejected,
             "evicted": self.evicted,
+            "quarantined": self.quarantined,
             "requests": self.requests,
             "bytes_sent": self.bytes_sent,
             "bytes_received": self.bytes_received,
@@ -245,7 +249,18 @@ class SyncClient:
                 audit=audit_head if round_no == 0 else None,
             )
             sent_at = time.time()
-            resp = acknowledged(self._post("/v1/sync", payload, SyncResponse, result), changes)
+            try:
+                reply = self._post("/v1/sync", payload, SyncResponse, result)
+            except SyncError as e:
+                refused = _invalid_changes(e, changes)
+                if not refused:
+                    raise
+                # Changes that do not fit the record schema: the server stored
+                # nothing; keep them refused, with the reason, and send the rest.
+                self.replica.refuse_locally(refused)
+                result.rejected += [{"stamp": r["stamp"], "reason": r["reason"]} for r in refused]
+                continue
+            resp = acknowledged(reply, changes)
             if resp.audit is not None:
                 self._audit_verdict(resp.audit, result)
             received_at = time.time()
@@ -256,6 +271,7 @@ class SyncClient:
             result.pulled += counts["pulled"]
             result.conflicts += counts["conflicts"]
             result.evicted += counts["evicted"]
+            result.quarantined += counts.get("quarantined", 0)
             if progress:
                 progress(result.pushed + len(result.rejected), max(total, 1))
             if not resp.more and (not changes or self.replica.pending_count() == 0):
@@ -376,8 +392,14 @@ class SyncClient:
         if r.status_code != 200:
             raise _error_for(r)
         try:
-            return model.model_validate_json(_decoded(r, raw))
-        except (ValidationError, ValueError):
+            data = _decoded(r, raw)
+            try:
+                return model.model_validate_json(data)
+            except ValidationError:
+                # pydantic's JSON parser refuses a lone surrogate ("\ud800") that an older
+                # server may have kept; Python's keeps it, and the replica quarantines it.
+                return model.model_validate(json.loads(data))
+        except (ValidationError, ValueError, RecursionError):
             raise _bad_reply() from None
 
 
@@ -389,10 +411,23 @@ def _wire_size(r: requests.Response, raw: bytes) -> int:
     return len(raw)
 
 
+def _invalid_changes(e: SyncError, sent: list[PushChange]) -> list[dict[str, str]]:
+    """The changes of ``sent`` a 422 ``invalid_values`` answer names, with reasons."""
+    if e.code != "invalid_values" or not isinstance(e.detail, list):
+        return []
+    ours = {c.stamp for c in sent}
+    return [
+        {"stamp": d["stamp"], "reason": str(d.get("reason", ""))[:500]}
+        for d in e.detail
+        if isinstance(d, dict) and d.get("stamp") in ours
+    ]
+
+
 def _error_for(r: requests.Response) -> SyncError:
+    detail = None
     try:
         body = ErrorBody.model_validate_json(r.content)
-        code, message = body.error, body.message
+        code, message, detail = body.error, body.message, body.detail
     except (ValidationError, ValueError):
         code, message = f"http_{r.status_code}", ""
     if r.status_code == 426:
@@ -424,4 +459,4 @@ def _error_for(r: requests.Response) -> SyncError:
             "and will be sent at the next sync.",
             "server_error",
         )
-    return SyncError(message or f"The server refused the request ({r.status_code}).", code)
+    return SyncError(message or f"The server refused the request ({r.status_code}).", code, detail)

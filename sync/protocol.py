@@ -37,6 +37,7 @@ MAX_PULL_FIELDS = 20000
 DEFAULT_PULL_FIELDS = 20000
 MAX_BODY_BYTES = 8 * 1024 * 1024  # after decompression
 MAX_COMPRESSED_BYTES = 2 * 1024 * 1024
+MAX_CURSOR = 2**63 - 1  # cursors are seq numbers: 64-bit signed in both databases
 
 _STAMP_RE = r"^[0-9a-f]{12}\.[0-9a-f]{4}\.[a-z2-7]{4,32}$"
 StampStr = Annotated[str, StringConstraints(pattern=_STAMP_RE)]
@@ -229,10 +230,10 @@ class SyncRequest(_Model):
 
     protocol: int
     device_id: DeviceId
-    cursor: int = Field(0, ge=0)
+    cursor: Annotated[int, Strict()] = Field(0, ge=0, le=MAX_CURSOR)
     records: list[PushRecord] = Field(default_factory=list, max_length=MAX_PUSH_CHANGES)
-    pull_limit: int = Field(DEFAULT_PULL_FIELDS, ge=1, le=MAX_PULL_FIELDS)
-    client_time_ms: int = Field(ge=0)
+    pull_limit: Annotated[int, Strict()] = Field(DEFAULT_PULL_FIELDS, ge=1, le=MAX_PULL_FIELDS)
+    client_time_ms: Annotated[int, Strict()] = Field(ge=0, le=MAX_CURSOR)
     audit: AuditHead | None = None  # optional: older clients do not send it
     _changes: list[PushChange] = PrivateAttr(default_factory=list)
 
@@ -367,7 +368,7 @@ class SyncResponse(_Model):
     restamped: list[Restamped] = Field(default_factory=list)
     records: list[PulledRecord] = Field(default_factory=list)
     evict: list[RecordId] = Field(default_factory=list)  # participants that left this caseload
-    cursor: int = Field(ge=0)
+    cursor: int = Field(ge=0, le=MAX_CURSOR)
     more: bool = False
     audit: AuditVerdict | None = None  # only when the request carried an audit head
 
@@ -427,8 +428,14 @@ class ErrorBody(_Model):
 
 
 def dumps(model: SyncRequest | SyncResponse) -> bytes:
-    """Compact JSON bytes of a request or reply, as sent on the wire."""
-    return json.dumps(model.wire(), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """Compact JSON bytes of a request or reply, as sent on the wire. Text that UTF-8
+    cannot hold (a lone surrogate kept by an older server) travels escaped, so the
+    reply is still valid JSON and the receiver's schema check can set it aside."""
+    wire = model.wire()
+    try:
+        return json.dumps(wire, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(wire, separators=(",", ":")).encode("ascii")
 
 
 def acknowledged(resp: SyncResponse, sent: list[PushChange]) -> SyncResponse:

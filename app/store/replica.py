@@ -4,8 +4,12 @@ Reads the outbox, and applies a server reply in ONE transaction: acknowledged
 changes leave the outbox, refused ones stay with the server's reason, pulled
 fields are merged by sync.merge.decide (last writer by stamp) in ``remote`` mode
 (no re-capture), participants that left the caseload are purged, and the cursor
-moves. A crash anywhere before the commit leaves the vault as it was, and the
-next sync repeats the exchange (the server answers a replay the same way).
+moves. What the server sends is not trusted: a pulled value that does not fit the
+record schema (sync.schema), a record under an id the vault keeps in another
+table, or a new record whose required field is unusable is quarantined (kept in
+``meta`` under ``sync_quarantine``, counted in the reply's counts) instead of being
+applied, and the sync goes on. A crash anywhere before the commit leaves the vault
+as it was, and the next sync repeats the exchange (the server answers a replay the same way).
 """
 
 from __future__ import annotations
@@ -20,10 +24,14 @@ from app.store.db import Store, utcnow
 from app.store.errors import StoreError
 from sync import merge, rules
 from sync.protocol import AuditVerdict, PulledRecord, PushChange, SyncResponse
+from sync.schema import FIELDS, validate_field
 
 AUDIT_SENT_KEY = "audit_heads_sent"  # meta: the audit lengths sent in recent syncs
 AUDIT_ANCHORED_KEY = "audit_anchored_length"  # meta: what the server said it anchored
 AUDIT_SENT_KEPT = 6  # with the anchored one, within protocol.MAX_AUDIT_PROOFS
+QUARANTINE_KEY = "sync_quarantine"
+QUARANTINE_KEEP = 500  # newest entries kept
+QUARANTINE_VALUE_CHARS = 20_000
 
 # Fields that hold a user id: rewritten when the vault adopts its server identity.
 USER_REF_FIELDS: dict[str, tuple[str, ...]] = {
@@ -140,6 +148,16 @@ class StoreReplica:
             for r in rows
         ]
 
+    def refuse_locally(self, refused: list[dict[str, str]]) -> None:
+        """Changes the server refused without applying anything (a push in which no
+        change fit the record schema): they stay in the outbox, marked refused with
+        the reason, and are not sent again."""
+        with self.store.transaction(mode="remote"):
+            self.conn.executemany(
+                "UPDATE outbox SET rejected_reason = ?, rejected_at = ? WHERE stamp = ?",
+                [(r["reason"], _now(), r["stamp"]) for r in refused],
+            )
+
     def rejected(self) -> list[dict[str, Any]]:
         """Changes the server refused, with its reason, newest first (for the UI)."""
         rows = self.conn.execute(
@@ -153,8 +171,9 @@ class StoreReplica:
 
     def apply_response(self, resp: SyncResponse) -> dict[str, int]:
         """Everything the reply says, in one transaction; returns counts."""
-        counts = {"pulled": 0, "conflicts": 0, "evicted": 0, "skipped": 0}
+        counts = {"pulled": 0, "conflicts": 0, "evicted": 0, "skipped": 0, "quarantined": 0}
         force: set[tuple[str, str]] = set()
+        self._quarantine: list[dict[str, Any]] = []
         with self.store.transaction(mode="remote"):
             self._ack(resp.accepted)
             for r in resp.rejected:
@@ -170,14 +189,16 @@ class StoreReplica:
                     "UPDATE field_stamps SET stamp = ? WHERE stamp = ?", (rs.new_stamp, rs.stamp)
                 )
             newest = ""
-            local = self._stamps_of(list({r.record_id for r in resp.records}))
+            local, tables = self._stamps_of(list({r.record_id for r in resp.records}))
             batch = _NewRows(self._existing(resp.records))
+            batch.tables = tables
             stamp_rows: list[tuple[str, str, str, str]] = []
             for rec in resp.records:
                 n, top = self._apply_record(rec, force, counts, local, stamp_rows, batch)
                 counts["pulled"] += n
                 newest = max(newest, top)
             self._insert_new(batch)
+            counts["quarantined"] = self._keep_quarantined()
             self.conn.executemany(
                 "INSERT INTO field_stamps (record_id, field, table_name, stamp) VALUES (?,?,?,?) "
                 "ON CONFLICT (record_id, field) DO UPDATE SET stamp = excluded.stamp",
@@ -204,6 +225,7 @@ class StoreReplica:
                     "rejected": len(resp.rejected),
                     "pulled": counts["pulled"],
                     "evicted": counts["evicted"],
+                    "quarantined": counts["quarantined"],
                 },
             )
         return counts
@@ -220,18 +242,55 @@ class StoreReplica:
             cache[table] = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
         return cache[table]
 
-    def _stamps_of(self, record_ids: list[str]) -> dict[str, dict[str, str]]:
-        """The vault's field stamps of these records, in a few queries."""
+    def _stamps_of(self, record_ids: list[str]) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+        """The vault's field stamps of these records, and the table each is kept in,
+        in a few queries."""
         out: dict[str, dict[str, str]] = {}
+        tables: dict[str, str] = {}
         for i in range(0, len(record_ids), 500):
             chunk = record_ids[i : i + 500]
             marks = ",".join("?" for _ in chunk)
-            for rid, field, stamp in self.conn.execute(
-                f"SELECT record_id, field, stamp FROM field_stamps WHERE record_id IN ({marks})",
+            for rid, field, table, stamp in self.conn.execute(
+                "SELECT record_id, field, table_name, stamp FROM field_stamps "
+                f"WHERE record_id IN ({marks})",
                 chunk,
             ):
                 out.setdefault(rid, {})[field] = stamp
-        return out
+                tables[rid] = table
+        return out, tables
+
+    # -- quarantine: what the server sent that this vault cannot take -------------------
+
+    def _set_aside(self, rec: PulledRecord, field: str, value: Any, stamp: str, why: str) -> None:
+        """Keep a pulled field aside instead of applying it (see ``_keep_quarantined``)."""
+        text = json.dumps(value)  # ASCII: lone surrogates stay escaped
+        self._quarantine.append(
+            {"at": _now(), "table": rec.table, "record_id": rec.record_id, "field": field,
+             "stamp": stamp, "reason": why, "value": text[:QUARANTINE_VALUE_CHARS]}
+        )  # fmt: skip
+
+    def _keep_quarantined(self) -> int:
+        """Add this reply's quarantined fields to the vault's quarantine log (inside
+        the same transaction; the newest ``QUARANTINE_KEEP`` are kept)."""
+        if not self._quarantine:
+            return 0
+        kept = self.quarantined()
+        kept = (kept + self._quarantine)[-QUARANTINE_KEEP:]
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (QUARANTINE_KEY, json.dumps(kept)),
+        )
+        return len(self._quarantine)
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        """Pulled fields kept aside because they did not fit the schema, oldest first."""
+        raw = self.store.meta(QUARANTINE_KEY)
+        try:
+            kept = json.loads(raw) if raw else []
+        except ValueError:
+            return []
+        return kept if isinstance(kept, list) else []
 
     def _existing(self, recs: Sequence[PulledRecord]) -> set[tuple[str, str]]:
         """(table, id) of the pulled records the vault already has a row for."""
@@ -300,17 +359,35 @@ class StoreReplica:
             counts["skipped"] += len(rec.fields)
             return 0, ""
         cols = self._columns(rec.table)
+        top = max((s for _v, s in rec.fields.values()), default="")
+        kept_in = batch.tables.get(rec.record_id, rec.table)
+        if kept_in != rec.table:  # an id belongs to one table: never write it twice
+            for field, (value, stamp) in rec.fields.items():
+                self._set_aside(rec, field, value, stamp, "this id is a record of another kind")
+            return 0, top
         local = stamps.setdefault(rec.record_id, {})
         winners: dict[str, tuple[Any, str]] = {}
-        top = ""
+        unusable_required = False
+        specs = FIELDS[rec.table]
         for field, (value, stamp) in rec.fields.items():
-            top = max(top, stamp)
             if field not in cols or field == "id":
                 counts["skipped"] += 1
+                continue
+            problem = validate_field(rec.table, field, value)
+            if problem is not None:
+                self._set_aside(rec, field, value, stamp, problem)
+                unusable_required |= specs[field].required
                 continue
             d = merge.decide(local.get(field), None, stamp, None)
             if d.applies or ((rec.record_id, field) in force and local.get(field) != stamp):
                 winners[field] = (value, stamp)
+        is_new = (rec.table, rec.record_id) not in batch.existing and rec.record_id not in (
+            batch.rows.get(rec.table, {})
+        )
+        if unusable_required and is_new:  # never a new record without what it needs
+            for field, (value, stamp) in winners.items():
+                self._set_aside(rec, field, value, stamp, "its record lacks a required field")
+            return 0, top
         if not winners:
             return 0, top
         if (rec.table, rec.record_id) in batch.existing:
@@ -394,6 +471,7 @@ class _NewRows:
     def __init__(self, existing: set[tuple[str, str]]) -> None:
         self.existing = existing
         self.rows: dict[str, dict[str, dict[str, Any]]] = {}  # table -> id -> values
+        self.tables: dict[str, str] = {}  # record id -> the table the vault keeps it in
 
 
 def require_enrolled(replica: StoreReplica) -> dict[str, str]:

@@ -61,6 +61,7 @@ from sync.server import auth, security
 from sync.server.db import build_sync_engine, reading, server_clock  # noqa: F401
 from sync.server.engine import Caller, SyncEngine
 from sync.server.tables import devices, request_log
+from sync.server.trust import PushRefused, check_stamps, check_values
 
 log = logging.getLogger("sync.server")
 
@@ -689,6 +690,11 @@ def create_app(
             )
         request.state.log_pushed = len(req.changes)
         caller = Caller(user_id=owner.user_id, role=owner.role, device_id=owner.device_id)
+        try:  # the trust boundary's whole-push checks, before anything is stored
+            check_stamps(owner.device_id, req.changes)
+            check_values(req.changes)
+        except PushRefused as exc:
+            raise ApiError(exc.status, exc.code, exc.message, detail=exc.detail) from None
 
         def run() -> SyncResponse:
             with engine.begin() as conn:

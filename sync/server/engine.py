@@ -44,6 +44,8 @@ from sync.protocol import (
     SyncRequest,
     SyncResponse,
 )
+from sync.schema import FIELDS, validate_field
+from sync.server import trust
 from sync.server.tables import (
     access_log,
     assignments,
@@ -181,7 +183,10 @@ class Working:
                     "status": row.status,
                 }
 
-    def load_pushed(self, chs: list[PushChange]) -> None:
+    def load_pushed(self, chs: list[PushChange], place: list[PushChange] | None = None) -> None:
+        """What the server has of a push: its stamps seen before (all of ``chs``) and
+        the records, notes and assignments that ``place`` (the changes whose values
+        are valid; default all) name."""
         stamps = [c.stamp for c in chs]
         for chunk in _chunks(stamps):
             for st, origin in self.conn.execute(
@@ -194,6 +199,7 @@ class Working:
                 select(rejected.c.stamp, rejected.c.reason).where(rejected.c.stamp.in_(chunk))
             ):
                 self.seen_rejected[st] = reason
+        chs = chs if place is None else place
         ids = {c.record_id for c in chs}
         # notes that new addenda hang on, so they can be placed
         ids |= {str(c.value) for c in chs if c.field == "encounter_id" and c.value}
@@ -427,22 +433,28 @@ class SyncEngine:
         caller commits, so keep the transaction to this (and commit before pulling)."""
         # Nothing to write: the committed counter is a safe top, no lock needed.
         chs = req.changes
+        trust.check_stamps(caller.device_id, chs)  # a forged stamp: nothing is stored
         seq = SeqCounter(conn, lock=bool(chs))
         scope = Scope(conn, caller)
         w = Working(conn, seq)
-        w.load_pushed(chs)
-        w.refused_decisions = self._refused_decisions(w, caller, chs)
+        # Trust boundary (sync.server.trust): values first, before any of them is
+        # used to load or place a record; then identity, authorship, completeness.
+        untrusted = trust.value_problems(chs)
+        w.load_pushed(chs, [c for c in chs if c.stamp not in untrusted])
+        untrusted |= self._identity_step(w, caller, chs, untrusted)
+        valid = [c for c in chs if c.stamp not in untrusted]
+        w.refused_decisions = self._refused_decisions(w, caller, valid)
         accepted: list[str] = []
         refused: list[Rejected] = []
         restamped: list[Restamped] = []
-        batch = _batch_fields(chs)
+        batch = _batch_fields(valid)
         b = _Batch(now_ms=now_ms, now_iso=_now_iso(), fields=batch)
         # The clock moves past every stamp it keeps, once (it only keeps the greatest).
         in_time = [c.stamp for c in chs if c.stamp[:12] <= b.future_hex]
         if in_time:
             self.hlc.observe(max(in_time))
         for ch in sorted(chs, key=_by_stamp):
-            outcome = self._apply_one(w, scope, caller, ch, b)
+            outcome = self._apply_one(w, scope, caller, ch, b, untrusted.get(ch.stamp))
             if isinstance(outcome, Rejected):
                 refused.append(outcome)
             else:
@@ -483,7 +495,13 @@ class SyncEngine:
         )
 
     def _apply_one(
-        self, w: Working, scope: Scope, caller: Caller, ch: PushChange, b: _Batch
+        self,
+        w: Working,
+        scope: Scope,
+        caller: Caller,
+        ch: PushChange,
+        b: _Batch,
+        untrusted: str | None = None,
     ) -> Rejected | Restamped | None:
         # Idempotent: a change seen before gets the answer it got then.
         stamp = ch.stamp
@@ -492,6 +510,8 @@ class SyncEngine:
             return Restamped(stamp=stamp, new_stamp=prior) if prior != stamp else None
         if stamp in w.seen_rejected:
             return Rejected(stamp=stamp, reason=w.seen_rejected[stamp])
+        if untrusted is not None:  # refused at the trust boundary (push)
+            return self._refuse(w, caller, ch, untrusted, b)
 
         current = w.record_fields(ch.record_id)
         key = (ch.table, ch.record_id)
@@ -513,17 +533,9 @@ class SyncEngine:
                 self._keep_refused_decision(w, caller, ch)
         if reason is None and merge.with_decision(ch.table, ch.field):
             reason = w.refused_decisions.get(ch.record_id)
-        value_json = _dump(ch.value)
         if reason is not None:
-            w.new_rejected.append(
-                {
-                    "stamp": stamp, "table_name": ch.table, "record_id": ch.record_id,
-                    "field": ch.field, "value": value_json, "user_id": caller.user_id,
-                    "device_id": caller.device_id, "reason": reason, "at": b.now_iso,
-                }
-            )  # fmt: skip
-            w.seen_rejected[stamp] = reason
-            return Rejected(stamp=stamp, reason=reason)
+            return self._refuse(w, caller, ch, reason, b)
+        value_json = _dump(ch.value)
 
         restamp = None
         if stamp[:12] > b.future_hex:  # merge.too_far_ahead, on the stamp's text
@@ -543,6 +555,85 @@ class SyncEngine:
         )  # fmt: skip
         w.seen_origin[ch.stamp] = stamp
         return restamp
+
+    def _refuse(
+        self, w: Working, caller: Caller, ch: PushChange, reason: str, b: _Batch
+    ) -> Rejected:
+        """Keep a refused change, with its reason, and answer it."""
+        w.new_rejected.append(
+            {
+                "stamp": ch.stamp, "table_name": ch.table, "record_id": ch.record_id,
+                "field": ch.field, "value": _dump(ch.value), "user_id": caller.user_id,
+                "device_id": caller.device_id, "reason": reason, "at": b.now_iso,
+            }
+        )  # fmt: skip
+        w.seen_rejected[ch.stamp] = reason
+        return Rejected(stamp=ch.stamp, reason=reason)
+
+    def _identity_step(
+        self, w: Working, caller: Caller, chs: list[PushChange], untrusted: dict[str, str]
+    ) -> dict[str, str]:
+        """Changes refused for who or what they claim to be (sync.server.trust): a
+        record id named with another table than its own, an author field naming
+        someone else, a new record without its required fields. {stamp: reason}"""
+        live = [c for c in chs if c.stamp not in untrusted and c.stamp not in w.seen_origin]
+        ids = {c.record_id for c in live}
+        stored: dict[str, str] = {}
+        for rid in ids:
+            rec = w.recs.get(rid)
+            if rec is not None:
+                stored[rid] = rec["table_name"]
+            elif w.by_record.get(rid):
+                stored[rid] = w.fs[(rid, next(iter(w.by_record[rid])))][0]
+        staff = self._staff_ids(w.conn, sorted(ids - set(stored)))
+        out = trust.identity_problems(live, stored, staff)
+        forged: dict[str, str] = {}  # new records with a forged author: refused whole
+        for c in live:
+            if c.stamp not in out:
+                problem = trust.authorship_problem(
+                    caller.role, caller.user_id, c.table, c.field, c.value
+                )
+                if problem is not None:
+                    out[c.stamp] = problem
+                    if c.record_id not in stored:
+                        forged[c.record_id] = problem
+        out |= {c.stamp: forged[c.record_id] for c in live if c.record_id in forged}
+        out |= trust.reference_problems(
+            [c for c in live if c.stamp not in out], self._tables_of(w, live, stored)
+        )
+        rest = [c for c in live if c.stamp not in out and c.stamp not in w.seen_rejected]
+        out |= trust.missing_required(rest, lambda rid: rid not in stored)
+        return out
+
+    def _tables_of(
+        self, w: Working, live: list[PushChange], stored: dict[str, str]
+    ) -> dict[str, str]:
+        """The table of every record id the pushed reference fields name: as the
+        server holds it, else as this push creates it."""
+        refs: set[str] = set()
+        for c in live:
+            spec = FIELDS.get(c.table, {}).get(c.field)
+            if spec is not None and spec.ref:
+                refs.update(trust.referenced_ids(spec, c.value))
+        out = {c.record_id: c.table for c in live if c.record_id not in stored}
+        out |= stored
+        todo = sorted(refs - set(stored))
+        for chunk in _chunks(todo):
+            out |= dict(
+                w.conn.execute(
+                    select(records.c.record_id, records.c.table_name).where(
+                        records.c.record_id.in_(chunk)
+                    )
+                ).all()
+            )
+        return out
+
+    def _staff_ids(self, conn: Connection, ids: list[str]) -> set[str]:
+        """Which of these ids are staff members (the server's accounts)."""
+        found: set[str] = set()
+        for chunk in _chunks(ids):
+            found |= {r[0] for r in conn.execute(select(users.c.id).where(users.c.id.in_(chunk)))}
+        return found
 
     def _refused_decisions(
         self, w: Working, caller: Caller, chs: list[PushChange]
@@ -591,7 +682,13 @@ class SyncEngine:
         the record (a new participant, owner or note), on where it moves to: a record
         cannot be moved into or out of a caseload the caller does not have."""
         pushed = b.fields.get(ch.record_id, {})
-        known = {**pushed, **current}
+        if current:
+            # A record the server holds belongs where it is stored, whatever the push
+            # claims: its link fields count only as a move, checked below.
+            links = _LINK_FIELDS.get(ch.table, ())
+            known = {**{k: v for k, v in pushed.items() if k not in links}, **current}
+        else:
+            known = pushed
         reason = self._scope_problem(w, scope, caller, ch.table, ch.record_id, known, current)
         if reason is None and current:
             after = {**current, **pushed}
@@ -651,7 +748,10 @@ class SyncEngine:
         conflict_id = str(uuid.uuid5(CONFLICT_NS, f"{record_id}/{field}/{lost[1]}/{kept[1]}"))
         w.load([conflict_id])
         if w.by_record.get(conflict_id):
-            return
+            if w.recs.get(conflict_id, {}).get("table_name", "conflicts") == "conflicts":
+                return  # recorded before
+            # a device took this id for another kind of record: never merge into it
+            conflict_id = str(uuid.uuid4())
         rec = w.recs.get(record_id, {})
         lost_by = ""
         if lost[1]:
@@ -680,8 +780,9 @@ class SyncEngine:
         with fresh server stamps, through the same merge and index as pushed changes."""
         w = Working(conn, SeqCounter(conn))
         for name, value in fields.items():
-            if name not in rules.TABLES[table]:
-                raise ValueError(f"unknown field {table}.{name}")
+            problem = validate_field(table, name, value)
+            if problem is not None:
+                raise ValueError(f"{table}: {problem}")
             cur = w.field(record_id, name)
             self._merge_field(
                 w, table, record_id, name, value, self.hlc.now(), cur[2] if cur else None, None
@@ -797,8 +898,7 @@ class SyncEngine:
         if owner_field:
             owner = known.get(owner_field)
             if table == "supervision_sessions":
-                specs = known.get("specialist_ids") or "[]"
-                members = set(json.loads(specs)) if isinstance(specs, str) else set()
+                members = _id_set(known.get("specialist_ids"))
                 if owner == caller.user_id or caller.user_id in members:
                     return None
                 return "not your supervision session"
@@ -1010,6 +1110,15 @@ def _executemany(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> Non
         conn.exec_driver_sql(compiled.string, [row_tuple(r) for r in rows])
     else:
         conn.exec_driver_sql(compiled.string, rows)
+
+
+def _id_set(value: Any) -> set[str]:
+    """A JSON list of ids (as sync carries it) as a set; empty when it is not one."""
+    try:
+        items = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return set()
+    return {str(i) for i in items} if isinstance(items, list) else set()
 
 
 def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
