@@ -76,6 +76,8 @@ class SyncResult:
     clock_offset_ms: int = 0
     clock_warning: str | None = None
     seconds: float = 0.0
+    # notes left signed (approved, billed) with content that does not match its hash
+    signature_problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +92,7 @@ class SyncResult:
             "clock_offset_ms": self.clock_offset_ms,
             "clock_warning": self.clock_warning,
             "seconds": round(self.seconds, 3),
+            "signature_problems": self.signature_problems,
         }
 
 
@@ -180,6 +183,10 @@ def _bad_reply() -> SyncError:
     )
 
 
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 def _timeout(nbytes: int) -> tuple[float, float]:
     """Connect 15 s; read long enough for the body at 8 KB/s on a bad link."""
     return (15.0, max(60.0, nbytes / 8000))
@@ -196,8 +203,12 @@ class SyncClient:
         pull_limit: int = 20000,
         max_rounds: int = 1000,
         timeout: tuple[float, float] | None = None,
+        clock: Callable[[], int] | None = None,
     ) -> None:
         self.replica = replica
+        # This device's clock in ms, the one its stamps follow (the replica's when it
+        # says; injectable for tests): the offset to the server is measured on it.
+        self.clock = clock or getattr(replica, "os_clock_ms", None) or _wall_ms
         self.url = url.rstrip("/")
         self.token = token
         self.session = session or make_session()
@@ -219,18 +230,23 @@ class SyncClient:
                 cursor=self.replica.cursor,
                 changes=changes,
                 pull_limit=self.pull_limit,
-                client_time_ms=int(time.time() * 1000),
+                client_time_ms=self.clock(),
             )
-            sent_at = time.time()
+            sent_at = self.clock()
             resp = acknowledged(self._post("/v1/sync", payload, SyncResponse, result), changes)
-            received_at = time.time()
-            result.clock_offset_ms = int(resp.server_time_ms - (sent_at + received_at) * 500)
+            received_at = self.clock()
+            # the server's time minus this device's (negative: this device is ahead)
+            result.clock_offset_ms = int(resp.server_time_ms - (sent_at + received_at) // 2)
             counts = self.replica.apply_response(resp)
             result.pushed += len(resp.accepted)
             result.rejected += [{"stamp": r.stamp, "reason": r.reason} for r in resp.rejected]
             result.pulled += counts["pulled"]
             result.conflicts += counts["conflicts"]
             result.evicted += counts["evicted"]
+            if counts.get("signature_problems"):
+                result.signature_problems += [
+                    rid for rid, _why in getattr(self.replica, "signature_problems", [])
+                ]
             if progress:
                 progress(result.pushed + len(result.rejected), max(total, 1))
             if not resp.more and (not changes or self.replica.pending_count() == 0):

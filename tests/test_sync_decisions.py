@@ -1,0 +1,196 @@
+"""Decisions carry the content they were made on, through the real server engine and
+real vaults (the in-process harness of tests/sync_harness.py): a signature that
+arrives after the note changed is refused whole and comes back to the signer as a
+conflict; the content hash the server computes is the app's; and an edit and a
+delete end the same whatever order they reach the server in. The same pairs over
+real HTTP are in tests/test_sync_pairs.py."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, time
+
+import pytest
+
+from app.domain import lifecycle
+from app.domain.records import (
+    Encounter,
+    Goal,
+    Modality,
+    NoteStatus,
+    Participant,
+    RecoveryDomain,
+    Role,
+    ServiceSetting,
+    User,
+)
+from app.store.digest import state_digest
+from app.store.signatures import signature_problems
+from sync import content, merge
+from tests.sync_harness import World
+
+ANN = User(id="spec-1", username="ann", display_name="Ann", role=Role.SPECIALIST)
+SAM = User(id="sup-1", username="sam", display_name="Sam", role=Role.SUPERVISOR)
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = World(tmp_path)
+    w.add_user(SAM.id, "sam", "supervisor")
+    w.add_user(ANN.id, "ann", "specialist", SAM.id)
+    w.add_device("a1", ANN.id, "specialist")
+    w.add_device("a2", ANN.id, "specialist")
+    w.add_device("s1", SAM.id, "supervisor")
+    yield w
+    w.close()
+
+
+def _draft(w: World) -> Encounter:
+    a1 = w.devices["a1"]
+    p = a1.repos.participants.add(
+        Participant(first_name="Orla", last_name="Fenwick", assigned_specialist_id=ANN.id)
+    )
+    g = a1.repos.goals.add(Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="x"))
+    n = a1.repos.encounters.add(
+        Encounter(
+            participant_id=p.id,
+            specialist_id=ANN.id,
+            service_date=date(2026, 3, 2),
+            start_time=time(9),
+            end_time=time(9, 45),
+            goal_ids=(g.id,),
+            modifiers=("HQ",),
+            setting=ServiceSetting.GROUP,
+            group_size=3,
+            modality=Modality.AUDIO,
+            goal_text="g",
+            intervention="Walked through the lease",
+            response="r",
+            plan="p",
+        )
+    )
+    w.settle(2)
+    return n
+
+
+def _conflicts(d, note_id):
+    return sorted(
+        d.store.conn.execute(
+            "SELECT field, kind, kept_value, lost_value, lost_by_id FROM conflicts "
+            "WHERE target_id = ? AND deleted = 0",
+            (note_id,),
+        ).fetchall()
+    )
+
+
+def test_the_server_hashes_a_note_as_the_app_does(world):
+    n = _draft(world)
+    a1 = world.devices["a1"]
+    signed = a1.repos.encounters.sign(n.id, ANN)
+    world.settle(2)
+    held = world.server_fields()[n.id]
+    assert content.stored_content_hash(held) == signed.content_hash == held["content_hash"]
+    assert lifecycle.content_hash(signed) == signed.content_hash
+    row = a1.store.conn.execute("SELECT * FROM encounters WHERE id = ?", (n.id,))
+    names = [c[0] for c in row.description]
+    stored = dict(zip(names, row.fetchone(), strict=True))
+    assert content.stored_content_hash(stored) == signed.content_hash
+    # a field at its default is left out of a new record: the server fills it in
+    assert "location_note" not in held
+    assert content.hash_problem(held) is None
+
+
+@pytest.mark.parametrize("first", ["edit", "sign"])
+def test_a_signature_races_an_offline_edit(world, first):
+    """A1 signs the draft while A2 (same specialist) edits it offline."""
+    n = _draft(world)
+    a1, a2, s1 = (world.devices[k] for k in ("a1", "a2", "s1"))
+    a1.repos.encounters.sign(n.id, ANN)
+    a2.repos.encounters.update(a2.repos.encounters.require(n.id).replace(plan="Call Tuesday"))
+    order = (a2, a1) if first == "edit" else (a1, a2)
+    for d in order:
+        world.sync(d)
+    world.settle(3)
+    digests = {state_digest(d.store) for d in (a1, a2, s1)}
+    assert len(digests) == 1
+    for d in (a1, a2, s1):
+        note = d.repos.encounters.require(n.id)
+        assert signature_problems(d.store.conn) == []
+        if first == "edit":  # the signature came too late: refused whole, signer told
+            assert note.status is NoteStatus.DRAFT and note.plan == "Call Tuesday"
+            assert note.content_hash == "" and note.signed_by_id == ""
+            assert _conflicts(d, n.id) == [
+                ("status", merge.SIGN_AGAIN, '"draft"', '"signed"', ANN.id)
+            ]
+        else:  # the edit came too late: refused (kept in A2's outbox with the reason)
+            assert note.status is NoteStatus.SIGNED and note.plan == "p"
+            assert note.content_hash == lifecycle.content_hash(note)
+    held = world.server_fields()[n.id]
+    assert content.hash_problem(held) is None
+    if first == "edit":
+        refused = {r["field"]: r["reason"] for r in a1.replica.rejected()}
+        assert set(refused) == {"status", "signed_by_id", "signed_at", "content_hash"}
+        assert refused["status"] == merge.SIGN_REFUSED
+        # the signer reads it and signs again: accepted, and everyone agrees
+        a1.repos.encounters.sign(n.id, ANN)
+        world.settle(3)
+        assert a2.repos.encounters.require(n.id).status is NoteStatus.SIGNED
+        assert content.hash_problem(world.server_fields()[n.id]) is None
+    else:
+        assert [r["field"] for r in a2.replica.rejected()] == ["plan"]
+    # the supervisor can approve the signed note (its hash matches)
+    if first == "sign":
+        s1.repos.encounters.approve(n.id, SAM, s1.repos.encounters.require(n.id).content_hash)
+        world.settle(3)
+        assert a1.repos.encounters.require(n.id).status is NoteStatus.APPROVED
+
+
+def test_an_approval_made_on_other_content_is_refused_whole(world):
+    n = _draft(world)
+    a1, s1 = world.devices["a1"], world.devices["s1"]
+    a1.repos.encounters.sign(n.id, ANN)
+    world.settle(2)
+    s1.repos.encounters.approve(n.id, SAM, s1.repos.encounters.require(n.id).content_hash)
+    # a forged (or stale) approved hash: the server refuses the decision whole
+    with s1.store.transaction():
+        s1.store.conn.execute(
+            "UPDATE encounters SET approved_content_hash = 'f00d' WHERE id = ?", (n.id,)
+        )
+    world.sync(s1)
+    refused = {r["field"] for r in s1.replica.rejected()}
+    assert {"status", "approved_content_hash", "reviewed_by_id"} <= refused
+    held = world.server_fields()[n.id]
+    assert held["status"] == "signed" and held.get("approved_content_hash", "") == ""
+
+
+def _note_state(d, note_id):
+    row = d.store.conn.execute(
+        "SELECT deleted, status, plan, intervention FROM encounters WHERE id = ?", (note_id,)
+    ).fetchone()
+    conflicts = [
+        (f, k, json.loads(kept)) for f, k, kept, _l, _b in _conflicts(d, note_id)
+    ]  # kept stamps are the same; their text is compared here
+    return row, conflicts
+
+
+@pytest.mark.parametrize("first", ["edit", "delete"])
+def test_edit_and_delete_end_the_same_in_either_order(world, first):
+    n = _draft(world)
+    a1, a2, s1 = (world.devices[k] for k in ("a1", "a2", "s1"))
+    a2.repos.encounters.update(a2.repos.encounters.require(n.id).replace(plan="Call Tuesday"))
+    a2.repos.encounters.update(
+        a2.repos.encounters.require(n.id).replace(plan="Call Wednesday", intervention="Lease")
+    )
+    a1.repos.encounters.delete(n.id)
+    for d in (a2, a1) if first == "edit" else (a1, a2):
+        world.sync(d)
+    world.settle(3)
+    states = {json.dumps(_note_state(d, n.id)) for d in (a1, a2, s1)}
+    assert len(states) == 1
+    row, conflicts = _note_state(a1, n.id)
+    assert row == (1, "draft", "Call Wednesday", "Lease")  # deleted, nothing lost
+    assert conflicts == [
+        ("intervention", "edited after delete", "Lease"),
+        ("plan", "edited after delete", "Call Wednesday"),
+    ]
+    assert len({state_digest(d.store) for d in (a1, a2, s1)}) == 1
