@@ -11,18 +11,25 @@
   billing fields (and batches) only by billing staff or a supervisor, on
   approved services, addenda never change, and a note's status moves only along
   the life-cycle graph, by the role allowed to move it.
-  A review decision is applied whole: when a push's status move on a note is
-  refused, so are its review fields of that note (``decision_problem``), and a
-  refused move made without seeing the status it would replace is kept as a
-  conflict (``keeps_refused``). Only a session's supervisor records a supervision
+  A decision (a signature, an approval or return, a billing mark) carries the
+  content hash it was made on and is applied only to that content
+  (``decision_hash_problem``), whole: when a push's status move on a note is
+  refused, so are its decision fields of that note (``decision_problem``,
+  ``with_decision``), and the refusal is kept as a conflict (``SIGN_AGAIN`` for a
+  signature, ``keeps_refused`` for two decisions that met). Two review decisions
+  made without seeing each other race by stamp: the later stands whole whichever
+  arrives first (``DECISION_SET``: what it leaves in the fields it does not write).
+  Only a session's supervisor records a supervision
   session, until they sign it; only a specialist named in it signs as specialist.
 * Deletes are tombstones: ``deleted`` is a field like any other. An edit of a
   record that is deleted is still applied (nothing lost) and logged, so a person
-  can bring the record back.
+  can bring the record back; a delete that arrives after edits its writer had not
+  seen logs the same conflicts (the server, by the device's cursor).
 * Clocks: a stamp more than ``MAX_FUTURE_MS`` ahead of the server's clock is
   re-stamped by the server on arrival, so a laptop whose clock runs far ahead
-  cannot make its edits win forever; clients warn when their clock is off by
-  more than ``WARN_OFFSET_MS``.
+  cannot make its edits win forever (a later edit based on a re-stamped one is
+  based on the stamp it became); clients warn when their clock is off by more
+  than ``WARN_OFFSET_MS``, saying which way and how far (``clock_warning``).
 
 docs/SYNC.md explains these rules with a worked example.
 """

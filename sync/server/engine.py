@@ -6,12 +6,15 @@ write transaction:
 1. lock the ``seq`` counter row (so sequence numbers are handed out in commit
    order and a cursor never skips a change that commits late);
 2. for each pushed change, in stamp order: answer a duplicate as before, check
-   scope and field permission (sync.merge.permission_problem), refuse the review
-   fields of a note whose status move in the same push is refused (worked out
-   before the loop, so stamp order does not matter) and keep a concurrent refused
-   move as a conflict, re-stamp a stamp far in the future, merge it
-   (sync.merge.decide), record a conflict for a concurrent loser, and keep the
-   change in ``changes``;
+   scope and field permission (sync.merge.permission_problem); judge each note's
+   decisions before the loop (so stamp order does not matter): a status move must
+   be allowed and made on the note's content (its hash), else it is refused with
+   its decision fields and kept as a conflict, and a later review decision
+   overturns an earlier concurrent one whole; re-stamp a stamp far in the future
+   (and map a base that was re-stamped), merge it (sync.merge.decide), record a
+   conflict for a concurrent loser or an edit of a deleted record (also when the
+   delete arrives after edits its device had not seen), keep the change in
+   ``changes``, and check the signature invariant on the notes it touched;
 3. pull: every visible field whose ``seq`` is past the cursor, grouped by record,
    plus whole records of participants newly assigned to this user and the ids of
    participants that left this user's caseload.
