@@ -194,3 +194,47 @@ def test_edit_and_delete_end_the_same_in_either_order(world, first):
         ("plan", "edited after delete", "Call Wednesday"),
     ]
     assert len({state_digest(d.store) for d in (a1, a2, s1)}) == 1
+
+
+def _reassign(w: World, pid: str, to: str) -> None:
+    with w.engine.begin() as c:
+        w.sync_engine.server_write(c, "participants", pid, {"assigned_specialist_id": to})
+
+
+def test_an_edit_made_before_a_reassignment_stands_but_not_a_later_or_moving_one(world):
+    world.add_user("spec-2", "bob", "specialist", SAM.id)
+    n = _draft(world)
+    a2 = world.devices["a2"]
+    pid = n.participant_id
+    a2.repos.participants.update(a2.repos.participants.require(pid).replace(county="Ward"))
+    _reassign(world, pid, "spec-2")
+    world.sync(a2)
+    assert world.server_fields()[pid]["county"] == "Ward"  # written while it was hers
+    assert a2.replica.rejected() == [] and a2.repos.participants.get(pid) is None  # left
+    # a forged request: an edit stamped after the reassignment, and one taking it back
+    from sync.hlc import Stamp
+    from sync.protocol import PushChange
+
+    reassigned = Stamp.parse(_stamp(world, pid)).wall_ms
+    later = str(Stamp(reassigned + 1000, 0, a2.replica.device_id))
+    for field, value in (("county", "Cass"), ("assigned_specialist_id", ANN.id)):
+        req = world.request(a2, changes=[PushChange(later, "participants", pid, field, value)])
+        req = req.model_copy(update={"cursor": 0})
+        resp = world.serve(a2, req)
+        assert [r.reason for r in resp.rejected] == ["not in your caseload"], field
+        later = str(Stamp(Stamp.parse(later).wall_ms + 1, 0, a2.replica.device_id))
+    held = world.server_fields()[pid]
+    assert held["county"] == "Ward" and held["assigned_specialist_id"] == "spec-2"
+
+
+def _stamp(w: World, pid: str) -> str:
+    from sqlalchemy import select
+
+    from sync.server.tables import field_state
+
+    with w.engine.connect() as c:
+        return c.execute(
+            select(field_state.c.stamp).where(
+                field_state.c.record_id == pid, field_state.c.field == "assigned_specialist_id"
+            )
+        ).scalar_one()

@@ -790,20 +790,22 @@ class SyncEngine:
         if reason == "not in your caseload" and current:
             after = {**current, **pushed}
             moved = any(after.get(f) != current.get(f) for f in _INDEXED.get(ch.table, ()))
-            if not moved and self._left_unseen(w, caller, ch.table, ch.record_id, known):
+            if not moved and self._left_unseen(w, caller, ch, known):
                 return None
         return reason
 
     def _left_unseen(
-        self, w: Working, caller: Caller, table: str, record_id: str, known: dict[str, Any]
+        self, w: Working, caller: Caller, ch: PushChange, known: dict[str, Any]
     ) -> bool:
         """Whether the participant this record belongs to left the caller's caseload
-        after the caller's device last pulled (its cursor): the device wrote while the
-        record was still in its caseload, so its edit stands, as it would have had it
-        arrived before the reassignment (reassign and edit commute). The device drops
-        the participant at the end of this same sync."""
+        after the caller's device last pulled (its cursor) and after the change was
+        written (by its stamp): the device wrote while the record was still in its
+        caseload, so its edit stands, as it would have had it arrived before the
+        reassignment (reassign and edit commute). The device drops the participant at
+        the end of this same sync."""
         if caller.role != "specialist":
             return False
+        table, record_id = ch.table, ch.record_id
         if table == "participants":
             pid = record_id
         elif table == "addenda":
@@ -814,6 +816,9 @@ class SyncEngine:
             pid = str(known.get(link) or "") if link else ""
         if not pid:
             return False
+        assigned = w.field(pid, "assigned_specialist_id")
+        if assigned is None or ch.stamp >= assigned[2]:
+            return False  # written after the reassignment (by its stamp)
         last = w.conn.execute(
             select(access_log.c.seq, access_log.c.granted)
             .where(access_log.c.user_id == caller.user_id, access_log.c.participant_id == pid)
