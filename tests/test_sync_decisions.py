@@ -238,3 +238,33 @@ def _stamp(w: World, pid: str) -> str:
                 field_state.c.record_id == pid, field_state.c.field == "assigned_specialist_id"
             )
         ).scalar_one()
+
+
+def test_check_reports_a_signed_note_whose_content_does_not_match(world):
+    from app.store.backup import check_vault
+
+    n = _draft(world)
+    a1 = world.devices["a1"]
+    a1.repos.encounters.sign(n.id, ANN)
+    vault = a1.store.vault
+    assert check_vault(vault).ok
+    with a1.store.transaction(mode="remote"):  # as a faulty sync once could leave it
+        a1.store.conn.execute("UPDATE encounters SET plan = 'changed' WHERE id = ?", (n.id,))
+    report = check_vault(vault)
+    assert "signed notes match their content (content hash)" in report.checked
+    assert report.problems == [
+        f"note {n.id}: this signed note's content does not match the content that was signed"
+    ]
+    assert [rid for rid, _why in signature_problems(a1.store.conn)] == [n.id]
+
+
+def test_the_client_reports_a_pulled_note_that_breaks_the_invariant(world):
+    n = _draft(world)
+    a1, s1 = world.devices["a1"], world.devices["s1"]
+    a1.repos.encounters.sign(n.id, ANN)
+    world.settle(2)
+    assert s1.replica.signature_problems == []
+    with world.engine.begin() as c:  # what the old rules let through (issue 12, case 1)
+        world.sync_engine.server_write(c, "encounters", n.id, {"plan": "changed later"})
+    world.sync(s1)
+    assert [rid for rid, _why in s1.replica.signature_problems] == [n.id]
