@@ -244,6 +244,30 @@ def test_approve_x_return(team, first, later, request):
     _remember(request, f"approve x return, {later} later", first, (note, conflicts))
 
 
+@pytest.mark.parametrize("first", ["sam1", "sam2"])
+def test_approve_x_approve(team, first, request):
+    _srv, laps = team
+    _p, n = _draft(laps, signed=True)
+    s1, s2 = laps["sam1"], laps["sam2"]
+
+    def approve(lap: Laptop):
+        return lambda: lap.repos.encounters.approve(
+            n.id, lap.user, lap.repos.encounters.require(n.id).content_hash
+        )
+
+    _race(laps, first, {"sam1": ("sam1", approve(s1)), "sam2": ("sam2", approve(s2))})
+    note, conflicts = _outcome(laps, "encounters", n.id, TEAM)
+    assert note["status"] == "approved" and note["approved_matches"]
+    # the same decision is no disagreement: at most the review time both wrote is
+    # logged, when the two differ (the later one stands)
+    assert all(c[1:3] == ["reviewed_at", "log"] for c in conflicts)
+    conflicts = [c for c in conflicts if c[1] != "reviewed_at"]
+    assert s1.replica.rejected() == [] or all(
+        r["record_id"] != n.id for r in s1.replica.rejected() + s2.replica.rejected()
+    )
+    _remember(request, "approve x approve", first, (note, conflicts))
+
+
 # -- reassign x edit ---------------------------------------------------------------
 
 
@@ -329,6 +353,7 @@ def test_every_cell_ends_the_same_in_both_orders():
         "edit x delete",
         "approve x return, return later",
         "approve x return, approve later",
+        "approve x approve",
         "reassign x edit",
         "addendum x approve",
     }

@@ -107,7 +107,7 @@ class SyncWorld(RuleBasedStateMachine):
     def edit_goal(self, dev, text):
         d = self.world.devices[dev]
         g = d.repos.goals.get(self.goals[self._owner(dev)])
-        if g is None:
+        if g is None or g.deleted:  # (deleted here: the app offers no edit)
             return
         d.repos.goals.update(g.replace(statement=text))
         self.saved_texts.add(text)
@@ -116,7 +116,7 @@ class SyncWorld(RuleBasedStateMachine):
     def edit_note(self, dev, field, text):
         d = self.world.devices[dev]
         n = d.repos.encounters.get(self.notes[self._owner(dev)])
-        if n is None or n.status is not NoteStatus.DRAFT:
+        if n is None or n.status is not NoteStatus.DRAFT or n.deleted:
             return
         d.repos.encounters.update(n.replace(**{field: text}))
         self.saved_texts.add(text)
@@ -132,7 +132,7 @@ class SyncWorld(RuleBasedStateMachine):
     def sign(self, dev):
         d = self.world.devices[dev]
         n = d.repos.encounters.get(self.notes[self._owner(dev)])
-        if n is None or n.status is not NoteStatus.DRAFT:
+        if n is None or n.status is not NoteStatus.DRAFT or n.deleted:
             return
         me = User(id=d.user_id, username=dev, display_name=dev, role=Role.SPECIALIST)
         d.repos.encounters.sign(n.id, me)
@@ -142,8 +142,9 @@ class SyncWorld(RuleBasedStateMachine):
         d = self.world.devices[dev]
         owner = self._owner(dev)
         if what == "goal":
-            if d.repos.goals.get(self.goals[owner]) is not None:
-                d.repos.goals.delete(self.goals[owner])
+            g = d.repos.goals.get(self.goals[owner])
+            if g is not None and not g.deleted:
+                d.repos.goals.delete(g.id)
             return
         n = d.repos.encounters.get(self.notes[owner])
         if n is not None and n.status is NoteStatus.DRAFT and not n.deleted:

@@ -855,7 +855,8 @@ class SyncEngine:
         if decision.concurrent and table != "conflicts" and cur is not None and not quiet:
             old = (json.loads(cur[1]) if cur[1] is not None else None, cur[2])
             kept, lost = ((value, stamp), old) if decision.applies else (old, (value, stamp))
-            self._record_conflict(w, table, record_id, field, kept, lost, caller)
+            if kept[0] != lost[0]:  # two writes of the same value lose nothing
+                self._record_conflict(w, table, record_id, field, kept, lost, caller)
         if table == "conflicts":
             return
         deleted = w.fs.get((record_id, "deleted"))
