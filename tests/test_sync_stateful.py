@@ -8,9 +8,10 @@ lost replies and duplicated requests. After everyone syncs:
 * every signed (returned, approved, billed) note's content matches its hash, on
   every device and on the server;
 * every device holds exactly the server's values for every record it may see;
-* every text a person saved is in a record, in a conflict, or in the server's
-  log of refused changes, unless someone replaced it knowing it was there (a
-  later change whose base is its stamp): nothing is silently lost.
+* every text a person saved is in a record, in a conflict, or in a refused change
+  its writer's laptop keeps and shows with the server's reason, unless someone
+  replaced it knowing it was there (a later change whose base is its stamp):
+  nothing is silently lost.
 """
 
 from __future__ import annotations
@@ -230,7 +231,15 @@ class SyncWorld(RuleBasedStateMachine):
                             decoded = json.loads(v)
                             if isinstance(decoded, str):
                                 kept.add(decoded)
-            kept |= {v for v in w.server_rejected_values() if isinstance(v, str)}
+            # a refused change stays with its writer, shown with the server's reason
+            for d in devs.values():
+                kept |= {
+                    v
+                    for (v,) in d.store.conn.execute(
+                        "SELECT value FROM outbox WHERE rejected_reason IS NOT NULL"
+                    )
+                    if isinstance(v, str)
+                }
             history = w.server_changes()
             bases = {b for _s, _o, b, _v in history if b}
             for text in self.saved_texts:
