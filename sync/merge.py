@@ -269,9 +269,7 @@ def decision_hash_problem(
     def carried(name: str) -> str:
         return str(decision[name] if name in decision else (note.get(name) or ""))
 
-    if after == "signed" and before == "draft":
-        return None if carried("content_hash") == current else SIGN_REFUSED
-    if after == "signed" and before == "returned":
+    if after == "signed":  # from a draft, a returned note, or again (another laptop)
         return None if carried("content_hash") == current else SIGN_REFUSED
     if after in ("approved", "returned") and carried("content_hash") != current:
         return REVIEW_REFUSED

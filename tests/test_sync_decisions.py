@@ -268,3 +268,26 @@ def test_the_client_reports_a_pulled_note_that_breaks_the_invariant(world):
         world.sync_engine.server_write(c, "encounters", n.id, {"plan": "changed later"})
     world.sync(s1)
     assert [rid for rid, _why in s1.replica.signature_problems] == [n.id]
+
+
+@pytest.mark.parametrize("first", ["a1", "a2"])
+def test_two_laptops_sign_different_content_the_first_signature_stands(world, first):
+    """A2 edits the draft and signs it; A1 signs the draft as it was. Whichever
+    signature reaches the server first stands; the other was made on other content:
+    refused whole, a "sign again" conflict. Never a hash that does not match."""
+    n = _draft(world)
+    a1, a2, s1 = (world.devices[k] for k in ("a1", "a2", "s1"))
+    a2.repos.encounters.update(a2.repos.encounters.require(n.id).replace(plan="Call Tuesday"))
+    a2.repos.encounters.sign(n.id, ANN)
+    a1.repos.encounters.sign(n.id, ANN)
+    for d in (a1, a2) if first == "a1" else (a2, a1):
+        world.sync(d)
+    world.settle(3)
+    assert content.hash_problem(world.server_fields()[n.id]) is None
+    for d in (a1, a2, s1):
+        assert signature_problems(d.store.conn) == []
+        note = d.repos.encounters.require(n.id)
+        assert note.status is NoteStatus.SIGNED
+        assert note.plan == ("p" if first == "a1" else "Call Tuesday")
+        assert [c[:2] for c in _conflicts(d, n.id)] == [("status", merge.SIGN_AGAIN)]
+    assert len({state_digest(d.store) for d in (a1, a2, s1)}) == 1

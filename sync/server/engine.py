@@ -637,8 +637,10 @@ class SyncEngine:
                 if editable and ch.stamp > stamps.get(ch.field, ""):
                     note[ch.field], stamps[ch.field] = ch.value, ch.stamp
                 continue
-            if ch.field != "status" or ch.value == status:
+            if ch.field != "status":
                 continue
+            if ch.value == status and not decision:
+                continue  # nothing moves and nothing is decided
             before = status
             if first and (source := self._overturned_from(w, record_id, ch)) is not None:
                 before = source
