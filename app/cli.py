@@ -394,6 +394,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(f"  refused by the server: {r['reason']}")
     if result.clock_warning:
         _err(result.clock_warning)
+    if result.signature_problems:
+        _err(f"{len(result.signature_problems)} signed note(s) do not match their content.")
     return EXIT_OK
 
 
