@@ -291,3 +291,32 @@ def test_two_laptops_sign_different_content_the_first_signature_stands(world, fi
         assert note.plan == ("p" if first == "a1" else "Call Tuesday")
         assert [c[:2] for c in _conflicts(d, n.id)] == [("status", merge.SIGN_AGAIN)]
     assert len({state_digest(d.store) for d in (a1, a2, s1)}) == 1
+
+
+def test_a_billing_mark_is_refused_whole_on_content_that_was_not_approved(world):
+    from sync.hlc import Stamp
+    from sync.protocol import PushChange
+
+    n = _draft(world)
+    a1, s1 = world.devices["a1"], world.devices["s1"]
+    a1.repos.encounters.sign(n.id, ANN)
+    world.settle(2)
+    s1.repos.encounters.approve(n.id, SAM, s1.repos.encounters.require(n.id).content_hash)
+    world.settle(2)
+    with world.engine.begin() as c:  # an approval hash that is not the content's
+        world.sync_engine.server_write(c, "encounters", n.id, {"approved_content_hash": "bad"})
+    status_stamp = Stamp.parse(s1.store.hlc.now())
+    changes = [
+        PushChange(str(status_stamp), "encounters", n.id, "status", "billed"),
+        PushChange(
+            str(Stamp(status_stamp.wall_ms, status_stamp.counter + 1, status_stamp.device)),
+            "encounters", n.id, "billing_batch_id", "batch-1",
+        ),
+    ]  # fmt: skip
+    resp = world.serve(s1, world.request(s1, changes=changes))
+    assert {r.reason for r in resp.rejected} == {
+        "the note changed after approval; it must be reviewed again"
+    }
+    assert len(resp.rejected) == 2  # the decision, whole
+    held = world.server_fields()[n.id]
+    assert held["status"] == "approved" and held.get("billing_batch_id", "") == ""
