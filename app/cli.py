@@ -277,6 +277,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         _err(result.clock_warning)
     if result.audit_warning:
         _err(result.audit_warning)
+    if result.signature_problems:
+        _err(f"{len(result.signature_problems)} signed note(s) do not match their content.")
     return EXIT_OK
 
 

@@ -81,6 +81,8 @@ class SyncResult:
     clock_warning: str | None = None
     audit_warning: str | None = None  # the server found the audit log rewritten or cut
     seconds: float = 0.0
+    # notes left signed (approved, billed) with content that does not match its hash
+    signature_problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +99,7 @@ class SyncResult:
             "clock_warning": self.clock_warning,
             "audit_warning": self.audit_warning,
             "seconds": round(self.seconds, 3),
+            "signature_problems": self.signature_problems,
         }
 
 
@@ -204,6 +207,10 @@ def _bad_reply() -> SyncError:
     )
 
 
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 def _timeout(nbytes: int) -> tuple[float, float]:
     """Connect 15 s; read long enough for the body at 8 KB/s on a bad link."""
     return (15.0, max(60.0, nbytes / 8000))
@@ -220,8 +227,12 @@ class SyncClient:
         pull_limit: int = 20000,
         max_rounds: int = 1000,
         timeout: tuple[float, float] | None = None,
+        clock: Callable[[], int] | None = None,
     ) -> None:
         self.replica = replica
+        # This device's clock in ms, the one its stamps follow (the replica's when it
+        # says; injectable for tests): the offset to the server is measured on it.
+        self.clock = clock or getattr(replica, "os_clock_ms", None) or _wall_ms
         self.url = url.rstrip("/")
         self.token = token
         self.session = session or make_session()
@@ -245,10 +256,10 @@ class SyncClient:
                 cursor=self.replica.cursor,
                 changes=changes,
                 pull_limit=self.pull_limit,
-                client_time_ms=int(time.time() * 1000),
+                client_time_ms=self.clock(),
                 audit=audit_head if round_no == 0 else None,
             )
-            sent_at = time.time()
+            sent_at = self.clock()
             try:
                 reply = self._post("/v1/sync", payload, SyncResponse, result)
             except SyncError as e:
@@ -263,8 +274,9 @@ class SyncClient:
             resp = acknowledged(reply, changes)
             if resp.audit is not None:
                 self._audit_verdict(resp.audit, result)
-            received_at = time.time()
-            result.clock_offset_ms = int(resp.server_time_ms - (sent_at + received_at) * 500)
+            received_at = self.clock()
+            # the server's time minus this device's (negative: this device is ahead)
+            result.clock_offset_ms = int(resp.server_time_ms - (sent_at + received_at) // 2)
             counts = self.replica.apply_response(resp)
             result.pushed += len(resp.accepted)
             result.rejected += [{"stamp": r.stamp, "reason": r.reason} for r in resp.rejected]
@@ -272,6 +284,10 @@ class SyncClient:
             result.conflicts += counts["conflicts"]
             result.evicted += counts["evicted"]
             result.quarantined += counts.get("quarantined", 0)
+            if counts.get("signature_problems"):
+                result.signature_problems += [
+                    rid for rid, _why in getattr(self.replica, "signature_problems", [])
+                ]
             if progress:
                 progress(result.pushed + len(result.rejected), max(total, 1))
             if not resp.more and (not changes or self.replica.pending_count() == 0):

@@ -54,6 +54,17 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+_ELAPSED = getattr(time, "CLOCK_BOOTTIME", None)
+
+
+def elapsed_ms() -> int:
+    """Milliseconds of a clock that only moves forward and is not set by hand
+    (counting sleep where the system offers such a clock: Linux's CLOCK_BOOTTIME)."""
+    if _ELAPSED is not None:
+        return time.clock_gettime_ns(_ELAPSED) // 1_000_000
+    return time.monotonic_ns() // 1_000_000
+
+
 class HybridLogicalClock:
     """A per-device hybrid logical clock (Kulkarni et al., 2014).
 
@@ -75,6 +86,12 @@ class HybridLogicalClock:
         if last:
             s = Stamp.parse(last)
             self._w, self._c = s.wall_ms, s.counter
+
+    @property
+    def wall_seen(self) -> int:
+        """The wall time of the last stamp issued or observed, read without the lock
+        (for the wall source itself, which runs under it)."""
+        return self._w
 
     @property
     def last(self) -> str:

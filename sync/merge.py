@@ -11,18 +11,25 @@
   billing fields (and batches) only by billing staff or a supervisor, on
   approved services, addenda never change, and a note's status moves only along
   the life-cycle graph, by the role allowed to move it.
-  A review decision is applied whole: when a push's status move on a note is
-  refused, so are its review fields of that note (``decision_problem``), and a
-  refused move made without seeing the status it would replace is kept as a
-  conflict (``keeps_refused``). Only a session's supervisor records a supervision
+  A decision (a signature, an approval or return, a billing mark) carries the
+  content hash it was made on and is applied only to that content
+  (``decision_hash_problem``), whole: when a push's status move on a note is
+  refused, so are its decision fields of that note (``decision_problem``,
+  ``with_decision``), and the refusal is kept as a conflict (``SIGN_AGAIN`` for a
+  signature, ``keeps_refused`` for two decisions that met). Two review decisions
+  made without seeing each other race by stamp: the later stands whole whichever
+  arrives first (``DECISION_SET``: what it leaves in the fields it does not write).
+  Only a session's supervisor records a supervision
   session, until they sign it; only a specialist named in it signs as specialist.
 * Deletes are tombstones: ``deleted`` is a field like any other. An edit of a
   record that is deleted is still applied (nothing lost) and logged, so a person
-  can bring the record back.
+  can bring the record back; a delete that arrives after edits its writer had not
+  seen logs the same conflicts (the server, by the device's cursor).
 * Clocks: a stamp more than ``MAX_FUTURE_MS`` ahead of the server's clock is
   re-stamped by the server on arrival, so a laptop whose clock runs far ahead
-  cannot make its edits win forever; clients warn when their clock is off by
-  more than ``WARN_OFFSET_MS``.
+  cannot make its edits win forever (a later edit based on a re-stamped one is
+  based on the stamp it became); clients warn when their clock is off by more
+  than ``WARN_OFFSET_MS``, saying which way and how far (``clock_warning``).
 
 docs/SYNC.md explains these rules with a worked example.
 """
@@ -35,7 +42,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sync import rules
+from sync import content, rules
 from sync.hlc import Stamp
 
 MAX_FUTURE_MS = 10 * 60 * 1000
@@ -90,16 +97,37 @@ def too_far_ahead(stamp: str, server_now_ms: int) -> bool:
 
 
 def clock_warning(offset_ms: int) -> str | None:
-    """A plain-words warning when this device's clock is off from the server's."""
+    """A plain-words warning when this device's clock is off from the server's.
+
+    ``offset_ms`` is the server's time minus this device's (what sync measures): a
+    negative offset means this device's clock is ahead, a positive one behind."""
     if abs(offset_ms) <= WARN_OFFSET_MS:
         return None
-    minutes = round(abs(offset_ms) / 60000)
-    way = "ahead of" if offset_ms > 0 else "behind"
-    amount = f"{minutes} minutes" if minutes < 120 else f"{round(minutes / 60)} hours"
+    way = "ahead of" if offset_ms < 0 else "behind"
     return (
-        f"This laptop's clock is {amount} {way} the server's. Set the date and time "
-        "correctly so your changes are ordered right."
+        f"This laptop's clock is {how_long(abs(offset_ms))} {way} the server's. Set its date "
+        "and time correctly so that your changes are put in the right order."
     )
+
+
+def how_long(ms: int) -> str:
+    """A duration in plain words: "12 minutes", "5 hours", "3 days", "about 1 year"."""
+    minutes = round(ms / 60000)
+    hours = round(ms / 3_600_000)
+    days = round(ms / 86_400_000)
+    if minutes < 120:
+        return _count(minutes, "minute")
+    if hours < 48:
+        return _count(hours, "hour")
+    if days < 60:
+        return _count(days, "day")
+    if days < 330:
+        return f"about {_count(round(days / 30.44), 'month')}"
+    return f"about {_count(round(days / 365.25), 'year')} ({_count(days, 'day')})"
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
 
 
 def permission_problem(
@@ -196,9 +224,9 @@ def decision_problem(
     role: str, user_id: str, moves: Iterable[Any], record: Mapping[str, Any]
 ) -> str | None:
     """Why a push's status moves of one note (their values, in stamp order) are
-    refused, else None. The note's review fields in the same push (see
-    ``with_decision``) share that answer: a review decision is applied whole or not
-    at all, so an approved note never carries the comment of a refused return."""
+    refused, else None. The note's decision fields in the same push (see
+    ``with_decision``) share that answer: a decision is applied whole or not at
+    all, so an approved note never carries the comment of a refused return."""
     status = record.get("status") or "draft"
     for value in moves:
         problem = permission_problem(
@@ -210,9 +238,52 @@ def decision_problem(
     return None
 
 
+SIGN_AGAIN = "sign again"  # conflict kind: a signature refused because the note changed
+SIGN_REFUSED = "changed on another device before your signature arrived: read it and sign again"
+REVIEW_REFUSED = (
+    "the note changed on another device before your decision arrived: read it and review it again"
+)
+
+# What a decision leaves in the note's decision fields it does not write itself
+# (the values the domain's life cycle gives them): a decision is applied whole, so a
+# return never leaves an approval's hash behind, nor an approval a return's comment.
+DECISION_SET: dict[str, dict[str, Any]] = {
+    "approved": {"review_comment": ""},
+    "returned": {"approved_content_hash": ""},
+}
+
+
+def decision_hash_problem(
+    before: str, after: str, decision: Mapping[str, Any], note: Mapping[str, Any]
+) -> str | None:
+    """Why a status move ``before`` -> ``after`` may not be applied to a note whose
+    stored fields are ``note`` (after the earlier changes of the same push), given
+    the decision's own field values ``decision``; None when its hash matches.
+
+    A signature carries the hash of the content it signed (``content_hash``), an
+    approval the hash it approved (``approved_content_hash``); a return and a
+    billing mark are made on the signed (approved) content, so that content must
+    still be the note's."""
+    current = content.stored_content_hash(note)
+
+    def carried(name: str) -> str:
+        return str(decision[name] if name in decision else (note.get(name) or ""))
+
+    if after == "signed":  # from a draft, a returned note, or again (another laptop)
+        return None if carried("content_hash") == current else SIGN_REFUSED
+    if after in ("approved", "returned") and carried("content_hash") != current:
+        return REVIEW_REFUSED
+    if after == "approved" and carried("approved_content_hash") != current:
+        return REVIEW_REFUSED
+    if after == "billed" and carried("approved_content_hash") != current:
+        return "the note changed after approval; it must be reviewed again"
+    return None
+
+
 def with_decision(table: str, field: str) -> bool:
-    """A review field stands or falls with its push's status move on the same note."""
-    return table == "encounters" and field in rules.NOTE_REVIEW
+    """A decision field (signature, review, billing mark, void reason) stands or falls
+    with its push's status move on the same note."""
+    return table == "encounters" and field in rules.NOTE_DECISION
 
 
 def keeps_refused(table: str, field: str, decision: Decision) -> bool:

@@ -40,11 +40,22 @@ NOTE_CONTENT: frozenset[str] = frozenset(
         "response", "plan", "data", "assessment",
     }
 )  # fmt: skip
+# Each content field's column default: a new note is sent without the fields that
+# hold their default, and its content hash is computed with them (sync.content).
+NOTE_CONTENT_DEFAULTS: dict[str, object] = {
+    "participant_id": "", "specialist_id": "", "service_date": None, "start_time": None,
+    "end_time": None, "modality": "in person", "place_of_service": "11", "location_note": "",
+    "setting": "individual", "group_size": 0, "service_code": "H0038", "modifiers": "[]",
+    "payer_id": "", "goal_ids": "[]", "note_format": "GIRP", "goal_text": "",
+    "intervention": "", "response": "", "plan": "", "data": "", "assessment": "",
+}  # fmt: skip
 NOTE_REVIEW: frozenset[str] = frozenset(
     {"reviewed_by_id", "reviewed_at", "review_comment", "approved_content_hash"}
 )
 NOTE_BILLING: frozenset[str] = frozenset({"billing_batch_id", "billed_at"})
 NOTE_SIGNING: frozenset[str] = frozenset({"signed_by_id", "signed_at", "content_hash"})
+# A decision's fields: applied with its status move, whole, or refused with it.
+NOTE_DECISION: frozenset[str] = NOTE_SIGNING | NOTE_REVIEW | NOTE_BILLING | {"void_reason"}
 
 # Note status moves, by the role that may make them (app.domain.lifecycle's graph).
 STATUS_MOVES: dict[str, frozenset[tuple[str, str]]] = {

@@ -110,8 +110,19 @@ def _in(prefix: str) -> list[str]:
     return found
 
 
-def test_domain_imports_nothing_of_app_or_sync() -> None:
-    assert _offenders(_in("app.domain"), ["app", "sync", *QT], allowed=["app.domain"]) == {}
+# The pure record facts both ends share (DESIGN §2: "the record schema is declared
+# once"): the domain may read them, nothing else of sync (no clock, no client).
+SHARED_CORE = ["sync.schema", "sync.content", "sync.rules"]
+
+
+def test_domain_imports_nothing_of_app_and_only_the_shared_record_core() -> None:
+    allowed = ["app.domain", *SHARED_CORE]
+    assert _offenders(_in("app.domain"), ["app", "sync", *QT], allowed=allowed) == {}
+
+
+def test_the_shared_record_core_is_pure() -> None:
+    """What the domain may import from sync imports nothing but itself."""
+    assert _offenders(SHARED_CORE, ["sync", "app", *QT], allowed=SHARED_CORE) == {}
 
 
 def test_services_import_the_core_but_never_the_ui_or_qt() -> None:

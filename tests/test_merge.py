@@ -63,10 +63,13 @@ def test_future_stamps_and_clock_warnings():
     assert not merge.too_far_ahead(str(Stamp(now + 9 * 60_000, 0, "devaaaa")), now)
     assert merge.too_far_ahead(str(Stamp(now + 11 * 60_000, 0, "devaaaa")), now)
     assert merge.clock_warning(4 * 60_000) is None
-    assert "ahead" in merge.clock_warning(6 * 60_000)
-    assert "behind" in merge.clock_warning(-86_400_000) and "24 hours" in merge.clock_warning(
-        -86_400_000
-    )
+    # the offset is the server's time minus this laptop's: negative = laptop ahead
+    assert "6 minutes behind" in merge.clock_warning(6 * 60_000)
+    assert "24 hours ahead" in merge.clock_warning(-86_400_000)
+    assert "about 1 year (365 days) ahead" in merge.clock_warning(-365 * 86_400_000)
+    assert "about 1 year (365 days) behind" in merge.clock_warning(365 * 86_400_000)
+    assert "3 days behind" in merge.clock_warning(3 * 86_400_000)
+    assert "1 minute" not in (merge.clock_warning(-6 * 60_000) or "")
 
 
 def P(role, table, field, value, record=None, is_set=False, user="u1"):

@@ -190,8 +190,12 @@ def test_two_supervisor_laptops_converge_and_an_approve_return_conflict_is_shown
         shown = review.open_for_review(lap.repos, clash.id)
         assert "Two review decisions met" in shown.conflict or "refused" in shown.conflict
         assert not shown.can_review
-    # s2's refused decision is kept on s2 with the server's reason
-    assert any(r["record_id"] == clash.id for r in s2.replica.rejected())
+    # the later decision (s2's return, made last) stands whole on every device; the
+    # approval that lost is the conflict both laptops show
+    for lap in (s1, s2, ann):
+        note = lap.repos.encounters.require(clash.id)
+        assert note.status is NoteStatus.RETURNED and note.approved_content_hash == ""
+        assert "who else" in note.review_comment
     # marking it seen resolves it everywhere after a sync
     assert review.mark_conflict_seen(s1.repos, clash.id).value >= 1
     s1.sync()

@@ -77,7 +77,7 @@ def test_a_supervisor_cannot_write_note_content(world):
     assert sam.repos.encounters.require(n.id).plan == "p"
 
 
-def test_approve_then_return_race_leaves_the_approval_alone(world):
+def test_approve_then_return_race_the_later_decision_stands_whole(world):
     ann, n = _signed_note(world)
     s1, s2 = (
         world.add_device("sam1", SAM.id, "supervisor"),
@@ -87,12 +87,11 @@ def test_approve_then_return_race_leaves_the_approval_alone(world):
     s1.repos.encounters.approve(n.id, SAM, s1.repos.encounters.require(n.id).content_hash)
     s2.repos.encounters.return_for_revision(n.id, SAM, "Fix the plan")
     world.sync(s1)
-    world.sync(s2)
+    world.sync(s2)  # the return is later: it overturns the approval, whole
     world.settle()
     note = ann.repos.encounters.require(n.id)
-    assert note.status is NoteStatus.APPROVED  # the first decision stands
-    refused = {r["field"] for r in s2.replica.rejected()}
-    assert "status" in refused
+    assert note.status is NoteStatus.RETURNED and note.review_comment == "Fix the plan"
+    assert note.approved_content_hash == ""  # nothing of the approval is left
 
 
 def test_a_refused_review_decision_is_refused_whole(world):
@@ -102,13 +101,14 @@ def test_a_refused_review_decision_is_refused_whole(world):
         world.add_device("sam2", SAM.id, "supervisor"),
     )
     world.settle()
-    s1.repos.encounters.approve(n.id, SAM, s1.repos.encounters.require(n.id).content_hash)
     s2.repos.encounters.return_for_revision(n.id, SAM, "Fix the plan")
+    s1.repos.encounters.approve(n.id, SAM, s1.repos.encounters.require(n.id).content_hash)
     world.sync(s1)
-    world.sync(s2)
+    world.sync(s2)  # the earlier return arrives last: refused whole
     world.settle()
     note = ann.repos.encounters.require(n.id)
     assert note.status is NoteStatus.APPROVED and note.review_comment == ""
+    assert {r["field"] for r in s2.replica.rejected()} == REVIEW
 
 
 def _session(w: World):
@@ -159,47 +159,67 @@ def _conflicts(d, note_id):
     ).fetchall()
 
 
-def _race(w: World, first: str):
-    """Two of Sam's laptops decide the same note offline; ``first`` syncs first."""
+def _race(w: World, first: str, later: str = "return"):
+    """Two of Sam's laptops decide the same note offline (``later``: the decision made
+    last, so with the greater stamp); ``first`` syncs first."""
     ann, n = _signed_note(w)
     s1, s2 = (
         w.add_device("sam1", SAM.id, "supervisor"),
         w.add_device("sam2", SAM.id, "supervisor"),
     )
     w.settle()
-    s1.repos.encounters.approve(n.id, SAM, s1.repos.encounters.require(n.id).content_hash)
-    s2.repos.encounters.return_for_revision(n.id, SAM, "Fix the plan")
+    steps = [
+        lambda: s1.repos.encounters.approve(
+            n.id, SAM, s1.repos.encounters.require(n.id).content_hash
+        ),
+        lambda: s2.repos.encounters.return_for_revision(n.id, SAM, "Fix the plan"),
+    ]
+    for step in steps if later == "return" else steps[::-1]:
+        step()
     winner, loser = (s1, s2) if first == "approve" else (s2, s1)
     w.sync(winner)
     w.sync(loser, duplicate=True)  # a retry after a lost reply gets the same answer
     w.settle()
-    return ann, n, winner, loser
+    return ann, n, s1, s2
 
 
-def test_the_refused_decision_is_kept_as_a_conflict_on_status_everywhere(world):
-    ann, n, s1, s2 = _race(world, "approve")
-    refused = s2.replica.rejected()
-    assert {r["field"] for r in refused} == REVIEW
-    assert all("refused whole" in r["reason"] for r in refused if r["field"] != "status")
+APPROVAL_LOST = [("status", '"returned"', '"approved"', SAM.id, "open")]
+RETURN_LOST = [
+    ("review_comment", '""', '"Fix the plan"', SAM.id, "open"),
+    ("status", '"approved"', '"returned"', SAM.id, "open"),
+]
+
+
+@pytest.mark.parametrize("first", ["approve", "return"])
+def test_a_later_return_stands_whole_whatever_reaches_the_server_first(world, first):
+    ann, n, s1, s2 = _race(world, first, later="return")
+    if first == "return":  # the approval arrives after a later return: refused whole
+        assert {r["field"] for r in s1.replica.rejected()} == {
+            "status", "reviewed_by_id", "reviewed_at", "approved_content_hash"
+        }  # fmt: skip
+    else:  # the return arrives after an earlier approval and overturns it
+        assert s1.replica.rejected() == [] and s2.replica.rejected() == []
     for d in (ann, s1, s2):  # the same single conflict on every device
-        assert _conflicts(d, n.id) == [("status", '"approved"', '"returned"', SAM.id, "open")]
-        note = d.repos.encounters.require(n.id)
-        assert note.status is NoteStatus.APPROVED and note.review_comment == ""
-        assert note.approved_content_hash == note.content_hash
-    # the comment is not lost: the server keeps the refused change with its value
-    assert "Fix the plan" in world.server_rejected_values()
-
-
-def test_a_return_that_reached_the_server_first_stands_whole(world):
-    ann, n, s2, s1 = _race(world, "return")
-    assert {r["field"] for r in s1.replica.rejected()} == {
-        "status", "reviewed_by_id", "reviewed_at", "approved_content_hash"
-    }  # fmt: skip
-    for d in (ann, s1, s2):
-        assert _conflicts(d, n.id) == [("status", '"returned"', '"approved"', SAM.id, "open")]
+        assert sorted(_conflicts(d, n.id)) == APPROVAL_LOST
         note = d.repos.encounters.require(n.id)
         assert note.status is NoteStatus.RETURNED and note.review_comment == "Fix the plan"
         assert note.approved_content_hash == ""
+
+
+@pytest.mark.parametrize("first", ["approve", "return"])
+def test_a_later_approval_stands_whole_and_the_return_comment_is_kept(world, first):
+    ann, n, s1, s2 = _race(world, first, later="approve")
+    if first == "approve":
+        refused = s2.replica.rejected()
+        assert {r["field"] for r in refused} == REVIEW
+        assert all("refused whole" in r["reason"] for r in refused if r["field"] != "status")
+    for d in (ann, s1, s2):  # both supervisors' devices (and Ann's) see the lost return
+        assert sorted(_conflicts(d, n.id)) == RETURN_LOST
+        note = d.repos.encounters.require(n.id)
+        assert note.status is NoteStatus.APPROVED and note.review_comment == ""
+        assert note.approved_content_hash == note.content_hash
+    # the comment is not lost: it is in the conflict (and the server keeps what it refused)
+    assert "Fix the plan" in json.dumps(world.server_fields())
 
 
 def test_a_decision_is_refused_whole_whatever_the_order_of_its_stamps(world):
@@ -211,9 +231,9 @@ def test_a_decision_is_refused_whole_whatever_the_order_of_its_stamps(world):
         world.add_device("sam2", SAM.id, "supervisor"),
     )
     world.settle()
+    s2.repos.encounters.return_for_revision(n.id, SAM, "Fix the plan")
     s1.repos.encounters.approve(n.id, SAM, s1.repos.encounters.require(n.id).content_hash)
     world.sync(s1)
-    s2.repos.encounters.return_for_revision(n.id, SAM, "Fix the plan")
     pending = s2.replica.pending(100)
     stamps = sorted(c.stamp for c in pending)
     others = [c for c in pending if c.field != "status"]

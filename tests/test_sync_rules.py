@@ -42,3 +42,24 @@ def test_status_moves_are_the_life_cycle_graph():
         ("returned", "void"),
     }
     assert allowed == graph
+
+
+def test_the_content_defaults_are_the_vaults_column_defaults(tmp_path):
+    """A new note travels without the fields at their default; the server hashes it
+    with sync.rules.NOTE_CONTENT_DEFAULTS, which must be the vault's defaults."""
+    from app.store.db import Store
+    from app.store.vault import Vault
+    from tests.conftest import FAST_KDF, PASSPHRASE
+
+    v = Vault(tmp_path / "v")
+    v.create(PASSPHRASE, FAST_KDF)
+    store = Store.open(v, owner_username="ann")
+    try:
+        cols = {r[1]: r[4] for r in store.conn.execute("PRAGMA table_info(encounters)")}
+        for name, default in rules.NOTE_CONTENT_DEFAULTS.items():
+            sql = cols[name]
+            got = None if sql is None else store.conn.execute(f"SELECT {sql}").fetchone()[0]
+            assert got == default, name
+        assert set(rules.NOTE_CONTENT_DEFAULTS) == rules.NOTE_CONTENT
+    finally:
+        store.close()

@@ -1,12 +1,17 @@
-"""Hypothesis stateful test: four devices (two laptops of one specialist, a second
-specialist, their supervisor) and the server; random edits, signing and review,
-random sync order, lost replies and duplicated requests. After everyone syncs:
+"""Hypothesis stateful test: five devices (two laptops of one specialist, a second
+specialist, two laptops of their supervisor) and the server; random edits, deletes,
+signing, approvals and returns (racing on the supervisor's two laptops), clock
+jumps (a laptop a year ahead, a day behind, set right again), random sync order,
+lost replies and duplicated requests. After everyone syncs:
 
 * the two laptops of one person hold identical state (same digest);
+* every signed (returned, approved, billed) note's content matches its hash, on
+  every device and on the server;
 * every device holds exactly the server's values for every record it may see;
-* every text a person saved is in a record, in a conflict, or in the server's
-  log of refused changes, unless someone replaced it knowing it was there (a
-  later change whose base is its stamp): nothing is silently lost.
+* every text a person saved is in a record, in a conflict, or in a refused change
+  its writer's laptop keeps and shows with the server's reason, unless someone
+  replaced it knowing it was there (a later change whose base is its stamp):
+  nothing is silently lost.
 """
 
 from __future__ import annotations
@@ -32,13 +37,17 @@ from app.domain.records import (
     User,
 )
 from app.store.digest import state_digest
+from app.store.signatures import signature_problems
+from sync import content
+from sync.hlc import now_ms
 from tests.sync_harness import World, device_fields
 
 TEXT = st.text(alphabet="abcdefghij klmnop'-", min_size=3, max_size=12).map(
     lambda s: "note " + s.strip()
 )
 SPECIALIST_DEVICES = st.sampled_from(["ann1", "ann2", "bob1"])
-ALL_DEVICES = st.sampled_from(["ann1", "ann2", "bob1", "sup1"])
+ALL_DEVICES = st.sampled_from(["ann1", "ann2", "bob1", "sup1", "sup2"])
+SKEWS = st.sampled_from([0, 0, 365 * 86_400_000, -86_400_000, 20 * 60_000])
 NARRATIVE = st.sampled_from(["goal_text", "intervention", "response", "plan"])
 
 
@@ -55,6 +64,7 @@ class SyncWorld(RuleBasedStateMachine):
             ("ann2", "u-ann", "specialist"),
             ("bob1", "u-bob", "specialist"),
             ("sup1", "u-sup", "supervisor"),
+            ("sup2", "u-sup", "supervisor"),
         ):
             w.add_device(name, uid, role)
         self.saved_texts: set[str] = set()
@@ -98,7 +108,7 @@ class SyncWorld(RuleBasedStateMachine):
     def edit_goal(self, dev, text):
         d = self.world.devices[dev]
         g = d.repos.goals.get(self.goals[self._owner(dev)])
-        if g is None:
+        if g is None or g.deleted:  # (deleted here: the app offers no edit)
             return
         d.repos.goals.update(g.replace(statement=text))
         self.saved_texts.add(text)
@@ -107,7 +117,7 @@ class SyncWorld(RuleBasedStateMachine):
     def edit_note(self, dev, field, text):
         d = self.world.devices[dev]
         n = d.repos.encounters.get(self.notes[self._owner(dev)])
-        if n is None or n.status is not NoteStatus.DRAFT:
+        if n is None or n.status is not NoteStatus.DRAFT or n.deleted:
             return
         d.repos.encounters.update(n.replace(**{field: text}))
         self.saved_texts.add(text)
@@ -123,14 +133,36 @@ class SyncWorld(RuleBasedStateMachine):
     def sign(self, dev):
         d = self.world.devices[dev]
         n = d.repos.encounters.get(self.notes[self._owner(dev)])
-        if n is None or n.status is not NoteStatus.DRAFT:
+        if n is None or n.status is not NoteStatus.DRAFT or n.deleted:
             return
         me = User(id=d.user_id, username=dev, display_name=dev, role=Role.SPECIALIST)
         d.repos.encounters.sign(n.id, me)
 
-    @rule(approve=st.booleans(), whose=st.sampled_from(["u-ann", "u-bob"]))
-    def review(self, approve, whose):
-        d = self.world.devices["sup1"]
+    @rule(dev=SPECIALIST_DEVICES, what=st.sampled_from(["note", "goal"]))
+    def delete(self, dev, what):
+        d = self.world.devices[dev]
+        owner = self._owner(dev)
+        if what == "goal":
+            g = d.repos.goals.get(self.goals[owner])
+            if g is not None and not g.deleted:
+                d.repos.goals.delete(g.id)
+            return
+        n = d.repos.encounters.get(self.notes[owner])
+        if n is not None and n.status is NoteStatus.DRAFT and not n.deleted:
+            d.repos.encounters.delete(n.id)
+
+    @rule(dev=ALL_DEVICES, skew=SKEWS)
+    def clock_jump(self, dev, skew):
+        """This laptop's clock is set wrong (or right again), as a person might."""
+        self.world.devices[dev].store.os_clock = lambda skew=skew: now_ms() + skew
+
+    @rule(
+        approve=st.booleans(),
+        whose=st.sampled_from(["u-ann", "u-bob"]),
+        dev=st.sampled_from(["sup1", "sup2"]),
+    )
+    def review(self, approve, whose, dev):
+        d = self.world.devices[dev]
         n = d.repos.encounters.get(self.notes[whose])
         if n is None or n.status is not NoteStatus.SIGNED:
             return
@@ -145,9 +177,10 @@ class SyncWorld(RuleBasedStateMachine):
 
     @rule(dev=ALL_DEVICES, how=st.sampled_from(["normal", "normal", "drop", "duplicate"]))
     def sync(self, dev, how):
-        self.world.sync(
-            self.world.devices[dev], drop_reply=how == "drop", duplicate=how == "duplicate"
-        )
+        d = self.world.devices[dev]
+        self.world.sync(d, drop_reply=how == "drop", duplicate=how == "duplicate")
+        if how != "drop":  # the offset the client measures, as sync.client does
+            d.replica.set_clock_offset(now_ms() - d.store.os_clock())
 
     def teardown(self):
         w = getattr(self, "world", None)
@@ -161,8 +194,15 @@ class SyncWorld(RuleBasedStateMachine):
                 assert d.replica.pending_count() == 0, d.name
             # one person's two laptops hold the same state
             assert state_digest(devs["ann1"].store) == state_digest(devs["ann2"].store)
+            assert state_digest(devs["sup1"].store) == state_digest(devs["sup2"].store)
+            # every signed note's content matches its hash, everywhere
+            for d in devs.values():
+                assert signature_problems(d.store.conn) == [], d.name
             # every device holds the server's values for everything it may see
             server = w.server_fields()
+            for rid, fields in server.items():
+                if "content_hash" in fields:
+                    assert content.hash_problem(fields) is None, rid
             tables = ["participants", "goals", "encounters", "addenda", "conflicts"]
             visible = {
                 "u-ann": {self.people["u-ann"]},
@@ -191,7 +231,15 @@ class SyncWorld(RuleBasedStateMachine):
                             decoded = json.loads(v)
                             if isinstance(decoded, str):
                                 kept.add(decoded)
-            kept |= {v for v in w.server_rejected_values() if isinstance(v, str)}
+            # a refused change stays with its writer, shown with the server's reason
+            for d in devs.values():
+                kept |= {
+                    v
+                    for (v,) in d.store.conn.execute(
+                        "SELECT value FROM outbox WHERE rejected_reason IS NOT NULL"
+                    )
+                    if isinstance(v, str)
+                }
             history = w.server_changes()
             bases = {b for _s, _o, b, _v in history if b}
             for text in self.saved_texts:
@@ -205,8 +253,8 @@ class SyncWorld(RuleBasedStateMachine):
 
 
 SyncWorld.TestCase.settings = settings(
-    max_examples=25,
-    stateful_step_count=20,
+    max_examples=20,
+    stateful_step_count=24,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )

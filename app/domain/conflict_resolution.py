@@ -24,6 +24,7 @@ from app.domain.records import Conflict
 TEXT = "text"
 LOG = "log"
 EDITED_AFTER_DELETE = "edited after delete"
+SIGN_AGAIN = "sign again"  # a signature refused: the note changed on another device first
 
 OPEN = "open"
 RESOLVED = "resolved"
@@ -43,6 +44,7 @@ CHOICES: dict[str, tuple[Choice, ...]] = {
     TEXT: (Choice.KEEP_CURRENT, Choice.KEEP_OTHER, Choice.MERGE),
     LOG: (Choice.SEEN,),
     EDITED_AFTER_DELETE: (Choice.RESTORE, Choice.LEAVE_DELETED),
+    SIGN_AGAIN: (Choice.SEEN,),
 }
 
 

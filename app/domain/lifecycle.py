@@ -15,8 +15,6 @@ cannot change at all until its batch is voided.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import operator
 from datetime import datetime
 
@@ -30,31 +28,11 @@ from app.domain.records import (
     User,
 )
 from app.domain.validation import HCPCS_RE, MODIFIER_RE, POS_RE, ValidationError
+from sync import content as sync_content
 
-# Fields that make up the note's content: frozen once signed, hashed at signing.
-CONTENT_FIELDS: tuple[str, ...] = (
-    "participant_id",
-    "specialist_id",
-    "service_date",
-    "start_time",
-    "end_time",
-    "modality",
-    "place_of_service",
-    "location_note",
-    "setting",
-    "group_size",
-    "service_code",
-    "modifiers",
-    "payer_id",
-    "goal_ids",
-    "note_format",
-    "goal_text",
-    "intervention",
-    "response",
-    "plan",
-    "data",
-    "assessment",
-)
+# Fields that make up the note's content: frozen once signed, hashed at signing
+# (sync.content holds the hash, so the server computes the same one).
+CONTENT_FIELDS: tuple[str, ...] = sync_content.CONTENT_FIELDS
 
 NARRATIVE_FIELDS: dict[NoteFormat, tuple[str, ...]] = {
     NoteFormat.GIRP: ("goal_text", "intervention", "response", "plan"),
@@ -91,23 +69,10 @@ _CONTENT_OF = operator.attrgetter(*CONTENT_FIELDS)
 
 
 def content_hash(note: Encounter) -> str:
-    """SHA-256 over the note's content fields, stable across runs and machines: the
+    """SHA-256 over the note's content fields (sync.content.content_hash): the
     sorted-key compact JSON of the fields, dates and times in ISO 8601, tuples as
-    arrays, enums as their values. (The JSON encoder turns what it cannot write
-    itself into plain values with ``_plain``; billing hashes 10,000 notes at once.)"""
-    payload = dict(zip(CONTENT_FIELDS, _CONTENT_OF(note), strict=True))
-    return hashlib.sha256(_HASH_JSON.encode(payload).encode()).hexdigest()
-
-
-def _plain(v: object) -> object:
-    if v is None or isinstance(v, str | int | float | bool):
-        return v
-    if isinstance(v, tuple | list):
-        return [_plain(x) for x in v]
-    return v.isoformat() if hasattr(v, "isoformat") else str(v)
-
-
-_HASH_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_plain)
+    arrays, enums as their values. Billing hashes 10,000 notes at once."""
+    return sync_content.content_hash(dict(zip(CONTENT_FIELDS, _CONTENT_OF(note), strict=True)))
 
 
 def signing_problems(note: Encounter) -> list[tuple[str, str]]:

@@ -25,6 +25,7 @@ import sqlcipher3
 from app.store import audit, migrations
 from app.store.db import Store
 from app.store.errors import DiskFull, StoreError, VaultDamaged
+from app.store.signatures import signature_problems
 from app.store.vault import DBFILE, KEYFILE, Vault, is_disk_full
 
 MANIFEST = "manifest.json"
@@ -153,8 +154,8 @@ class CheckReport:
 
 
 def check_vault(vault: Vault) -> CheckReport:
-    """SQLCipher page HMACs, SQLite quick_check and the audit chain. The vault must
-    be unlocked; nothing is written."""
+    """SQLCipher page HMACs, SQLite quick_check, the audit chain and the signature
+    invariant (app.store.signatures). The vault must be unlocked; nothing is written."""
     report = CheckReport()
     try:
         conn = vault.connect()
@@ -178,6 +179,12 @@ def check_vault(vault: Vault) -> CheckReport:
             report.problems.extend(f"audit log entry {b.seq} {b.reason}" for b in breaks)
         except sqlcipher3.DatabaseError as e:
             report.problems.append(f"audit log could not be read ({e})")
+        try:
+            broken = signature_problems(conn)
+            report.checked.append("signed notes match their content (content hash)")
+            report.problems.extend(f"note {rid}: {why}" for rid, why in broken)
+        except sqlcipher3.DatabaseError as e:
+            report.problems.append(f"signed notes could not be read ({e})")
     finally:
         conn.close()
     return report

@@ -25,7 +25,8 @@ from app.store.capture import CaptureContext
 from app.store.codec import codec
 from app.store.errors import CaptureViolation, DiskFull, StoreError, VaultDamaged
 from app.store.vault import Vault, is_disk_full
-from sync.hlc import HybridLogicalClock, now_ms
+from sync import merge
+from sync.hlc import HybridLogicalClock, elapsed_ms, now_ms
 
 
 def new_device_id() -> str:
@@ -48,7 +49,12 @@ class Store:
         self.user_id = ""
         self.migration_backup: Path | None = None
         self.os_clock = now_ms  # this laptop's clock (tests replace it)
+        self.elapsed_clock = elapsed_ms  # time that passed, whatever the clock says (tests too)
         self.clock_offset_ms = 0  # server time minus ours, measured by sync
+        # (this laptop's clock, elapsed clock) when the offset was measured or loaded:
+        # a change of the laptop's clock since shows as a jump between the two
+        self._clock_anchor: tuple[int, int] | None = None
+        self._offset_dirty = False
         self._load_meta()
 
     # -- opening -------------------------------------------------------------
@@ -162,6 +168,13 @@ class Store:
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     (self.hlc.last,),
                 )
+            if self._offset_dirty:  # a correction that ended: not applied after a restart
+                self.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('clock_offset_ms', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (str(self.clock_offset_ms),),
+                )
+                self._offset_dirty = False
             self.conn.execute("COMMIT")
         except BaseException as e:
             with contextlib.suppress(sqlcipher3.Error):
@@ -179,13 +192,55 @@ class Store:
         return self._depth > 0
 
     def corrected_now(self) -> int:
-        """Milliseconds since the epoch by this laptop's clock, corrected to the server's."""
-        return self.os_clock() + self.clock_offset_ms
+        """Milliseconds since the epoch by this laptop's clock, corrected to the server's
+        while the laptop's clock is still off the way sync measured it (see
+        ``_follow_clock_change``)."""
+        os_now = self.os_clock()
+        if self.clock_offset_ms:
+            self._follow_clock_change(os_now)
+        return os_now + self.clock_offset_ms
+
+    def _follow_clock_change(self, os_now: int) -> None:
+        """End or adjust the correction when this laptop's clock was set since it was
+        measured, so no stale correction is applied to new edits.
+
+        * Within a run, a change of the clock shows as a jump between the laptop's
+          clock and the elapsed clock. A jump that brings the clock to the server's
+          (within the warning threshold) ends the correction; a jump back that leaves
+          it still wrong keeps correcting what remains. A jump forward that does not
+          put it right is left alone (it may be a sleep the elapsed clock missed).
+        * After a restart: a laptop that ran ahead and was set right has corrected
+          time behind the stamps it already made, while its own clock is not: the
+          correction has ended.
+        """
+        elapsed = self.elapsed_clock()
+        if self._clock_anchor is None:
+            self._clock_anchor = (os_now, elapsed)
+            last = self.hlc.wall_seen if self.hlc is not None else 0
+            slack = merge.WARN_OFFSET_MS
+            if self.clock_offset_ms < 0 and os_now + self.clock_offset_ms < last - slack <= os_now:
+                self._end_correction(0)
+            return
+        os_at, elapsed_at = self._clock_anchor
+        jump = (os_now - os_at) - (elapsed - elapsed_at)
+        self._clock_anchor = (os_now, elapsed)
+        if abs(jump) <= merge.WARN_OFFSET_MS:
+            return
+        if abs(self.clock_offset_ms - jump) <= merge.WARN_OFFSET_MS:
+            self._end_correction(0)
+        elif jump < 0:
+            self._end_correction(self.clock_offset_ms - jump)
+
+    def _end_correction(self, offset_ms: int) -> None:
+        self.clock_offset_ms = offset_ms
+        self._offset_dirty = True  # saved with the next transaction
 
     def set_clock_offset(self, offset_ms: int) -> None:
         """Follow the server's clock (measured by sync) for new stamps."""
         self.set_meta("clock_offset_ms", str(int(offset_ms)))
         self.clock_offset_ms = int(offset_ms)
+        self._clock_anchor = (self.os_clock(), self.elapsed_clock())
+        self._offset_dirty = False
         if self.hlc is None:
             return
         pending = self.conn.execute(

@@ -22,6 +22,7 @@ from typing import Any
 from app.store import audit
 from app.store.db import Store, utcnow
 from app.store.errors import StoreError
+from app.store.signatures import signature_problems
 from sync import merge, rules
 from sync.protocol import AuditVerdict, PulledRecord, PushChange, SyncResponse
 from sync.schema import FIELDS, validate_field
@@ -54,6 +55,8 @@ class StoreReplica:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.conn = store.conn
+        # (note id, why) of notes the last reply left with a hash that does not match
+        self.signature_problems: list[tuple[str, str]] = []
 
     # -- identity and settings (kept inside the encrypted vault) -----------------
 
@@ -67,6 +70,10 @@ class StoreReplica:
 
     def set_clock_offset(self, offset_ms: int) -> None:
         self.store.set_clock_offset(offset_ms)
+
+    def os_clock_ms(self) -> int:
+        """This laptop's own clock (uncorrected): sync measures the offset on it."""
+        return int(self.store.os_clock())
 
     def server(self) -> dict[str, str]:
         raw = self.store.meta("sync_server")
@@ -188,6 +195,16 @@ class StoreReplica:
                 self.conn.execute(
                     "UPDATE field_stamps SET stamp = ? WHERE stamp = ?", (rs.new_stamp, rs.stamp)
                 )
+            if resp.restamped:  # later edits waiting in the outbox: on the stamp it became
+                moved = {rs.stamp: rs.new_stamp for rs in resp.restamped}
+                waiting = self.conn.execute(
+                    "SELECT stamp, base_stamp FROM outbox WHERE base_stamp IS NOT NULL "
+                    "AND acked_at IS NULL"
+                ).fetchall()
+                self.conn.executemany(
+                    "UPDATE outbox SET base_stamp = ? WHERE stamp = ?",
+                    [(moved[b], st) for st, b in waiting if b in moved],
+                )
             newest = ""
             local, tables = self._stamps_of(list({r.record_id for r in resp.records}))
             batch = _NewRows(self._existing(resp.records))
@@ -205,6 +222,10 @@ class StoreReplica:
                 stamp_rows,
             )
             self._reset_unset(force, resp)
+            # the signature invariant on every note this reply touched (reported)
+            notes = {r.record_id for r in resp.records if r.table == "encounters"}
+            self.signature_problems = signature_problems(self.conn, notes) if notes else []
+            counts["signature_problems"] = len(self.signature_problems)
             if resp.evict:
                 counts["evicted"] = self._evict(resp.evict)
             self.conn.execute(

@@ -6,12 +6,15 @@ write transaction:
 1. lock the ``seq`` counter row (so sequence numbers are handed out in commit
    order and a cursor never skips a change that commits late);
 2. for each pushed change, in stamp order: answer a duplicate as before, check
-   scope and field permission (sync.merge.permission_problem), refuse the review
-   fields of a note whose status move in the same push is refused (worked out
-   before the loop, so stamp order does not matter) and keep a concurrent refused
-   move as a conflict, re-stamp a stamp far in the future, merge it
-   (sync.merge.decide), record a conflict for a concurrent loser, and keep the
-   change in ``changes``;
+   scope and field permission (sync.merge.permission_problem); judge each note's
+   decisions before the loop (so stamp order does not matter): a status move must
+   be allowed and made on the note's content (its hash), else it is refused with
+   its decision fields and kept as a conflict, and a later review decision
+   overturns an earlier concurrent one whole; re-stamp a stamp far in the future
+   (and map a base that was re-stamped), merge it (sync.merge.decide), record a
+   conflict for a concurrent loser or an edit of a deleted record (also when the
+   delete arrives after edits its device had not seen), keep the change in
+   ``changes``, and check the signature invariant on the notes it touched;
 3. pull: every visible field whose ``seq`` is past the cursor, grouped by record,
    plus whole records of participants newly assigned to this user and the ids of
    participants that left this user's caseload.
@@ -20,6 +23,7 @@ write transaction:
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -33,7 +37,7 @@ from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert
 
-from sync import merge, rules
+from sync import content, merge, rules
 from sync.hlc import HybridLogicalClock
 from sync.protocol import (
     PROTOCOL_VERSION,
@@ -66,6 +70,7 @@ PULL_COLUMNS = (
     field_state.c.stamp,
     field_state.c.seq,
 )
+log = logging.getLogger("sync.server")
 CONFLICT_NS = uuid.UUID("6f1c8a52-3c0e-4a43-9a7f-5b8f3e1d2c90")
 GLOBAL_TABLES = ("users", "payers", "billing_providers", "billing_batches")
 
@@ -155,6 +160,12 @@ class Working:
         self.parsed: dict[str, dict[str, Any]] = {}
         self.supervisors: dict[str, str] = {}
         self.refused_decisions: dict[str, str] = {}  # note id -> why its status move is refused
+        # note id -> the stamp of a status move that overturns a concurrent decision
+        self.overturn: dict[str, str] = {}
+        # note id -> the push's decision fields of that note: field -> (value, stamp)
+        self.decisions: dict[str, dict[str, tuple[Any, str]]] = {}
+        self.cursor = 0  # the pushing device's cursor: what it had seen
+        self.signature_problems: list[str] = []  # notes whose hash does not match
 
     # -- loading -------------------------------------------------------------------
 
@@ -188,6 +199,12 @@ class Working:
         the records, notes and assignments that ``place`` (the changes whose values
         are valid; default all) name."""
         stamps = [c.stamp for c in chs]
+        # the device's own earlier changes that later ones are based on (a change
+        # re-stamped by the server is based on the stamp it became)
+        own = {c.stamp.rsplit(".", 1)[-1] for c in chs}
+        stamps += sorted(
+            {c.base for c in chs if c.base and c.base.rsplit(".", 1)[-1] in own} - set(stamps)
+        )
         for chunk in _chunks(stamps):
             for st, origin in self.conn.execute(
                 select(changes.c.stamp, changes.c.origin_stamp).where(
@@ -441,6 +458,7 @@ class SyncEngine:
         # used to load or place a record; then identity, authorship, completeness.
         untrusted = trust.value_problems(chs)
         w.load_pushed(chs, [c for c in chs if c.stamp not in untrusted])
+        w.cursor = req.cursor
         untrusted |= self._identity_step(w, caller, chs, untrusted)
         valid = [c for c in chs if c.stamp not in untrusted]
         w.refused_decisions = self._refused_decisions(w, caller, valid)
@@ -461,6 +479,7 @@ class SyncEngine:
                 accepted.append(ch.stamp)
                 if outcome is not None:
                     restamped.append(outcome)
+        self._check_signatures(w, chs)
         w.flush()
         created = frozenset(p for p in w.assign_new if w.assign[p] == caller.user_id)
         return Pushed(accepted, refused, restamped, seq.value, created, now_ms)
@@ -494,6 +513,17 @@ class SyncEngine:
             more=more,
         )
 
+    def _check_signatures(self, w: Working, chs: list[PushChange]) -> None:
+        """The invariant, on every note this push touched: a signed, returned, approved
+        or billed note's content hash is the hash of its content. The rules above keep
+        it; a note that breaks it (written before they did) is logged by id."""
+        notes = sorted({c.record_id for c in chs if c.table == "encounters"})
+        for record_id in notes:
+            problem = content.hash_problem(w.record_fields(record_id))
+            if problem is not None:
+                w.signature_problems.append(record_id)
+                log.warning("signature invariant broken on note %s: %s", record_id, problem)
+
     def _apply_one(
         self,
         w: Working,
@@ -519,7 +549,8 @@ class SyncEngine:
             reason = b.scope[key]
         else:
             reason = b.scope[key] = self._record_scope(w, scope, caller, ch, b, current)
-        if reason is None:
+        overturns = w.overturn.get(ch.record_id) == stamp
+        if reason is None and not overturns:  # an overturning move was judged already
             reason = merge.permission_problem(
                 caller.role,
                 caller.user_id,
@@ -530,26 +561,42 @@ class SyncEngine:
                 w.field(ch.record_id, ch.field) is not None,
             )
             if reason is not None:
-                self._keep_refused_decision(w, caller, ch)
+                self._keep_refused_decision(w, caller, ch, reason)
         if reason is None and merge.with_decision(ch.table, ch.field):
             reason = w.refused_decisions.get(ch.record_id)
+        elif reason is None and ch.table == "encounters" and ch.field == "status":
+            reason = w.refused_decisions.get(ch.record_id)
+            if reason is not None:
+                self._keep_refused_decision(w, caller, ch, reason)
         if reason is not None:
             return self._refuse(w, caller, ch, reason, b)
         value_json = _dump(ch.value)
 
         restamp = None
-        if stamp[:12] > b.future_hex:  # merge.too_far_ahead, on the stamp's text
+        if stamp[:12] > b.future_hex or self._loses_overturn(w, ch):
+            # merge.too_far_ahead, on the stamp's text; or a field of a decision that
+            # overturns another whose own field happens to carry a later stamp
             stamp = self.hlc.now()
             restamp = Restamped(stamp=ch.stamp, new_stamp=stamp)
+        # A base that was re-stamped (the device's own earlier edit, from a clock far
+        # ahead) is the stamp it became: re-stamping never makes a device conflict
+        # with itself.
+        base = w.seen_origin.get(ch.base, ch.base) if ch.base else ch.base
         w.change_user[stamp] = caller.user_id
+        loser = self._standing_decision(w, ch.record_id) if overturns else None
+        # the fields of a decision that overturns another: one conflict for the pair
+        quiet = ch.record_id in w.overturn and merge.with_decision(ch.table, ch.field)
         self._merge_field(
-            w, ch.table, ch.record_id, ch.field, ch.value, stamp, ch.base, caller, value_json
-        )
+            w, ch.table, ch.record_id, ch.field, ch.value, stamp, base, caller, value_json,
+            quiet=quiet or overturns,
+        )  # fmt: skip
+        if loser is not None:
+            self._overturn(w, caller, ch, stamp, loser)
         w.new_changes.append(
             {
                 "seq": w.seq.next(), "stamp": stamp, "origin_stamp": ch.stamp,
                 "table_name": ch.table, "record_id": ch.record_id, "field": ch.field,
-                "value": value_json, "base": ch.base, "user_id": caller.user_id,
+                "value": value_json, "base": base, "user_id": caller.user_id,
                 "device_id": caller.device_id, "received_at": b.now_iso,
             }
         )  # fmt: skip
@@ -639,34 +686,180 @@ class SyncEngine:
         self, w: Working, caller: Caller, chs: list[PushChange]
     ) -> dict[str, str]:
         """Notes whose status move in this push is refused (id -> reason): the push's
-        review fields of those notes are refused with it, whatever their stamp order."""
-        moves: dict[str, list[tuple[str, Any]]] = defaultdict(list)
+        decision fields of those notes are refused with it, whatever their stamp order.
+        Judged before the push is applied, on the note as it will be when the move is
+        reached: the server's fields with the push's earlier content edits on top."""
+        by_note: dict[str, list[PushChange]] = defaultdict(list)
+        moved: set[str] = set()
         for ch in chs:
             new = ch.stamp not in w.seen_origin and ch.stamp not in w.seen_rejected
-            if ch.table == "encounters" and ch.field == "status" and new:
-                moves[ch.record_id].append((ch.stamp, ch.value))
+            if ch.table == "encounters" and new:
+                by_note[ch.record_id].append(ch)
+                if ch.field == "status":
+                    moved.add(ch.record_id)
         out = {}
-        for record_id, stamped in moves.items():
-            values = [v for _s, v in sorted(stamped)]
-            reason = merge.decision_problem(
-                caller.role, caller.user_id, values, w.record_fields(record_id)
-            )
+        for record_id in sorted(moved):
+            notes = sorted(by_note[record_id], key=_by_stamp)
+            w.decisions[record_id] = {
+                c.field: (c.value, c.stamp) for c in notes if c.field in rules.NOTE_DECISION
+            }
+            reason = self._judge_decision(w, caller, record_id, notes)
             if reason is not None:
                 out[record_id] = reason
         return out
 
-    def _keep_refused_decision(self, w: Working, caller: Caller, ch: PushChange) -> None:
-        """A status move refused because another decision reached the note first is
-        kept as a conflict on ``status`` (kept: the status that stands)."""
+    def _judge_decision(
+        self, w: Working, caller: Caller, record_id: str, chs: list[PushChange]
+    ) -> str | None:
+        """Why the status moves among ``chs`` (one note's changes, in stamp order) are
+        refused, else None. Each move must be allowed from the status it leaves and
+        made on the content the note has then (sync.merge.decision_hash_problem)."""
+        note = dict(w.record_fields(record_id))
+        stamps = {
+            f: w.fs[(record_id, f)][2] for f in w.by_record.get(record_id, ()) if f != "status"
+        }
+        decision = {f: v for f, (v, _s) in w.decisions.get(record_id, {}).items()}
+        status = note.get("status") or "draft"
+        first = True
+        for ch in chs:
+            if ch.field in rules.NOTE_CONTENT:
+                # an edit that will be applied changes what a later move is made on
+                editable = status == "draft" and caller.role in ("specialist", "admin")
+                if editable and ch.stamp > stamps.get(ch.field, ""):
+                    note[ch.field], stamps[ch.field] = ch.value, ch.stamp
+                continue
+            if ch.field != "status":
+                continue
+            if ch.value == status and not decision:
+                continue  # nothing moves and nothing is decided
+            before = status
+            if first and (source := self._overturned_from(w, record_id, ch)) is not None:
+                before = source
+                w.overturn[record_id] = ch.stamp
+            first = False
+            problem = merge.permission_problem(
+                caller.role, caller.user_id, "encounters", "status", ch.value,
+                {**note, "status": before}, True,
+            )  # fmt: skip
+            if problem is not None:
+                w.overturn.pop(record_id, None)
+                return f"the review decision was refused whole: {problem}"
+            problem = merge.decision_hash_problem(before, ch.value, decision, note)
+            if problem is not None:
+                w.overturn.pop(record_id, None)
+                return problem
+            status = note["status"] = ch.value
+        return None
+
+    def _overturned_from(self, w: Working, record_id: str, ch: PushChange) -> str | None:
+        """The status a concurrent review decision moved the note from, when ``ch`` (a
+        review decision made on that same status, without seeing the other) overturns
+        it: review decisions race by stamp, the later one wins whole, whatever the
+        order they reach the server in. None when ``ch`` does not overturn one."""
+        cur = w.field(record_id, "status")
+        if cur is None or ch.base is None or ch.base == cur[2] or cur[3] != ch.base:
+            return None
+        if ch.stamp <= cur[2] or ch.value not in merge.DECISION_SET:
+            return None
+        if (json.loads(cur[1]) if cur[1] else None) not in merge.DECISION_SET:
+            return None
+        row = w.conn.execute(
+            select(changes.c.value).where(
+                or_(changes.c.stamp == ch.base, changes.c.origin_stamp == ch.base)
+            )
+        ).first()
+        source = json.loads(row[0]) if row and row[0] is not None else None
+        return "signed" if source == "signed" else None
+
+    def _loses_overturn(self, w: Working, ch: PushChange) -> bool:
+        """A field of an overturning decision whose stamp is below the overturned
+        decision's value of it (their stamps interleave): it must still win."""
+        if ch.record_id not in w.overturn or ch.field not in rules.NOTE_DECISION:
+            return False
         cur = w.field(ch.record_id, ch.field)
+        return cur is not None and cur[2] > ch.stamp
+
+    def _standing_decision(
+        self, w: Working, record_id: str
+    ) -> tuple[tuple[Any, str], tuple[Any, str] | None]:
+        """The note's standing review decision (status, stamp) and its comment."""
+        cur = w.fs[(record_id, "status")]
+        comment = w.field(record_id, "review_comment")
+        return (json.loads(cur[1]), cur[2]), (
+            (json.loads(comment[1]), comment[2]) if comment else None
+        )
+
+    def _overturn(
+        self,
+        w: Working,
+        caller: Caller,
+        ch: PushChange,
+        stamp: str,
+        loser: tuple[tuple[Any, str], tuple[Any, str] | None],
+    ) -> None:
+        """After an overturning status move: the decision fields it does not write take
+        the values its decision gives them (merge.DECISION_SET), so nothing of the
+        overturned decision is left on the note, and the two decisions are kept as a
+        conflict."""
+        pushed = w.decisions.get(ch.record_id, {})
+        for name, value in merge.DECISION_SET[ch.value].items():
+            cur = w.field(ch.record_id, name)
+            if name in pushed or cur is None or json.loads(cur[1]) == value:
+                continue
+            self._merge_field(
+                w, "encounters", ch.record_id, name, value, self.hlc.now(), cur[2], None
+            )
+        self._decision_conflict(w, caller, ch.record_id, (ch.value, stamp), *loser)
+
+    def _keep_refused_decision(
+        self, w: Working, caller: Caller, ch: PushChange, reason: str = ""
+    ) -> None:
+        """A status move refused because the note changed, or because another decision
+        reached the note first, is kept as a conflict on ``status`` (kept: the status
+        that stands): every device that sees the note shows it."""
+        if ch.table != "encounters" or ch.field != "status":
+            return
+        cur = w.field(ch.record_id, ch.field)
+        if reason in (merge.SIGN_REFUSED, merge.REVIEW_REFUSED):
+            # (a new note's status is left out while it is a draft, its default)
+            kept = (json.loads(cur[1]), cur[2]) if cur is not None else ("draft", "")
+            kind = merge.SIGN_AGAIN if ch.value == "signed" else "log"
+            self._record_conflict(
+                w, ch.table, ch.record_id, ch.field, kept, (ch.value, ch.stamp), caller, kind
+            )
+            return
         if cur is None:
             return
+        kept = (json.loads(cur[1]) if cur[1] is not None else None, cur[2])
         decision = merge.decide(cur[2], cur[3], ch.stamp, ch.base)
         if merge.keeps_refused(ch.table, ch.field, decision):
-            kept = (json.loads(cur[1]) if cur[1] is not None else None, cur[2])
-            self._record_conflict(
-                w, ch.table, ch.record_id, ch.field, kept, (ch.value, ch.stamp), caller
+            comment = w.decisions.get(ch.record_id, {}).get("review_comment")
+            self._decision_conflict(
+                w, caller, ch.record_id, kept, (ch.value, ch.stamp), comment or ("", ch.stamp)
             )
+
+    def _decision_conflict(
+        self,
+        w: Working,
+        caller: Caller | None,
+        record_id: str,
+        kept: tuple[Any, str],
+        lost: tuple[Any, str],
+        lost_comment: tuple[Any, str] | None,
+    ) -> None:
+        """Two review decisions met: the one that stands (``kept``: status, stamp) and
+        the one that lost, kept as a conflict on ``status``; a losing return's comment
+        is kept as a conflict on ``review_comment`` too (kept: the approval's empty
+        comment). The same records whichever of the two reached the server first.
+        The same decision made twice (two approvals) loses nothing: no conflict."""
+        if kept[0] == lost[0]:
+            return
+        self._record_conflict(w, "encounters", record_id, "status", kept, lost, caller)
+        if lost[0] == "returned" and lost_comment is not None:
+            self._record_conflict(
+                w, "encounters", record_id, "review_comment", ("", kept[1]), lost_comment,
+                caller,
+            )  # fmt: skip
 
     def _record_scope(
         self,
@@ -696,7 +889,45 @@ class SyncEngine:
                 reason = self._scope_problem(
                     w, scope, caller, ch.table, ch.record_id, after, current
                 )
+        if reason == "not in your caseload" and current:
+            after = {**current, **pushed}
+            moved = any(after.get(f) != current.get(f) for f in _INDEXED.get(ch.table, ()))
+            if not moved and self._left_unseen(w, caller, ch, known):
+                return None
         return reason
+
+    def _left_unseen(
+        self, w: Working, caller: Caller, ch: PushChange, known: dict[str, Any]
+    ) -> bool:
+        """Whether the participant this record belongs to left the caller's caseload
+        after the caller's device last pulled (its cursor) and after the change was
+        written (by its stamp): the device wrote while the record was still in its
+        caseload, so its edit stands, as it would have had it arrived before the
+        reassignment (reassign and edit commute). The device drops the participant at
+        the end of this same sync."""
+        if caller.role != "specialist":
+            return False
+        table, record_id = ch.table, ch.record_id
+        if table == "participants":
+            pid = record_id
+        elif table == "addenda":
+            rec = w.recs.get(str(known.get("encounter_id") or ""))
+            pid = rec["participant_id"] if rec else ""
+        else:
+            link = rules.PARTICIPANT_LINK.get(table)
+            pid = str(known.get(link) or "") if link else ""
+        if not pid:
+            return False
+        assigned = w.field(pid, "assigned_specialist_id")
+        if assigned is None or ch.stamp >= assigned[2]:
+            return False  # written after the reassignment (by its stamp)
+        last = w.conn.execute(
+            select(access_log.c.seq, access_log.c.granted)
+            .where(access_log.c.user_id == caller.user_id, access_log.c.participant_id == pid)
+            .order_by(access_log.c.seq.desc())
+            .limit(1)
+        ).first()
+        return last is not None and not last[1] and last[0] > w.cursor
 
     def _merge_field(
         self,
@@ -709,30 +940,74 @@ class SyncEngine:
         base: str | None,
         caller: Caller | None,
         value_json: str | None = None,
+        quiet: bool = False,
     ) -> None:
+        """Merge one field (``quiet``: the caller keeps the conflict, if any)."""
         cur = w.field(record_id, field)
         # a new field has nothing to merge with
         decision = _NEW_FIELD if cur is None else merge.decide(cur[2], cur[3], stamp, base)
         if decision.outcome is merge.Outcome.DUPLICATE:
             return
+        was_deleted = field == "deleted" and cur is not None and json.loads(cur[1]) in (1, True)
         if decision.applies:
             if value_json is None:
                 value_json = _dump(value)
             w.set_field(table, record_id, field, value, value_json, stamp, base)
             self._index(w, table, record_id, field, value)
-        if decision.concurrent and table != "conflicts" and cur is not None:
+        if decision.concurrent and table != "conflicts" and cur is not None and not quiet:
             old = (json.loads(cur[1]) if cur[1] is not None else None, cur[2])
             kept, lost = ((value, stamp), old) if decision.applies else (old, (value, stamp))
-            self._record_conflict(w, table, record_id, field, kept, lost, caller)
-        if (
-            field != "deleted"
-            and table != "conflicts"
-            and w.record_fields(record_id).get("deleted") in (1, True)
-        ):
-            self._record_conflict(
-                    w, table, record_id, field, (value, stamp), (None, ""), caller,
-                    kind="edited after delete",
-                )  # fmt: skip
+            if kept[0] != lost[0]:  # two writes of the same value lose nothing
+                self._record_conflict(w, table, record_id, field, kept, lost, caller)
+        if table == "conflicts":
+            return
+        deleted = w.fs.get((record_id, "deleted"))
+        if deleted is None or json.loads(deleted[1]) not in (1, True):
+            return
+        if field != "deleted":
+            self._after_delete(w, table, record_id, field, deleted[2], caller)
+        elif decision.applies and not was_deleted and caller is not None:
+            # A delete that arrives after edits its writer had not seen (they reached
+            # the server after the device's cursor, from other devices): the same
+            # conflicts as when the delete arrives first and the edits after it.
+            for name in sorted(w.by_record.get(record_id, ())):
+                row = w.fs[(record_id, name)]
+                if (
+                    name != "deleted"
+                    and row[4] > w.cursor
+                    and not row[2].endswith("." + caller.device_id)
+                ):
+                    self._after_delete(w, table, record_id, name, stamp, caller)
+
+    def _after_delete(
+        self,
+        w: Working,
+        table: str,
+        record_id: str,
+        field: str,
+        delete_stamp: str,
+        caller: Caller | None,
+    ) -> None:
+        """An "edited after delete" conflict: one per field and delete, holding the
+        field's value as it stands (the edit that came with or after the delete)."""
+        cur = w.fs[(record_id, field)]
+        kept = (json.loads(cur[1]) if cur[1] is not None else None, cur[2])
+        key = f"{record_id}/{field}/{delete_stamp}/edited after delete"
+        conflict_id = str(uuid.uuid5(CONFLICT_NS, key))
+        w.load([conflict_id])
+        if w.by_record.get(conflict_id):
+            old = w.fs.get((conflict_id, "kept_stamp"))
+            if old is not None and json.loads(old[1]) < kept[1]:
+                for name, v in (("kept_value", _dump(kept[0])), ("kept_stamp", kept[1])):
+                    prev = w.fs[(conflict_id, name)]
+                    self._merge_field(
+                        w, "conflicts", conflict_id, name, v, self.hlc.now(), prev[2], None
+                    )
+            return
+        self._record_conflict(
+            w, table, record_id, field, kept, (None, ""), caller,
+            kind="edited after delete", conflict_id=conflict_id,
+        )  # fmt: skip
 
     def _record_conflict(
         self,
@@ -744,8 +1019,11 @@ class SyncEngine:
         lost: tuple[Any, str],
         caller: Caller | None,
         kind: str | None = None,
+        conflict_id: str | None = None,
     ) -> None:
-        conflict_id = str(uuid.uuid5(CONFLICT_NS, f"{record_id}/{field}/{lost[1]}/{kept[1]}"))
+        if conflict_id is None:
+            key = f"{record_id}/{field}/{lost[1]}/{kept[1]}"
+            conflict_id = str(uuid.uuid5(CONFLICT_NS, key))
         w.load([conflict_id])
         if w.by_record.get(conflict_id):
             if w.recs.get(conflict_id, {}).get("table_name", "conflicts") == "conflicts":

@@ -53,6 +53,8 @@ KIND_LABELS: dict[str, str] = {
     cr.TEXT: "Two versions of a text",
     cr.LOG: "Value replaced (for your information)",
     cr.EDITED_AFTER_DELETE: "Edited after it was deleted",
+    cr.SIGN_AGAIN: "Changed on another device before your signature arrived: read it and "
+    "sign again",
 }
 
 
