@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from app.store.db import Store
+from app.store.enrolment_plan import Held, plan
 from app.store.replica import StoreReplica
 from sync.client import SyncClient, SyncError, make_session
 
@@ -68,6 +69,14 @@ def normalise_fingerprint(text: str) -> str:
             "usage",
         )
     return ":".join(raw[i : i + 2] for i in range(0, 64, 2))
+
+
+def not_sent(store: Store, role: str = "specialist") -> list[Held]:
+    """What enrolling this vault as ``role`` would keep on this laptop instead of
+    sending, by kind and reason (the server would refuse it: another person's user
+    record, a supervisor's decision, a participant assigned to somebody else).
+    Shown before enrolment; empty when everything in the vault is the person's own."""
+    return plan(store, role)
 
 
 def enroll(

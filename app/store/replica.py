@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from app.store import audit
+from app.store import audit, enrolment_plan
 from app.store.db import Store, utcnow
 from app.store.errors import StoreError
 from sync import merge, rules
@@ -65,17 +65,14 @@ class StoreReplica:
 
     def adopt_identity(self, server_user_id: str, role: str) -> None:
         """Become the server's user: every reference to the vault's local owner id
-        is rewritten (as captured changes, so they sync) and the local-only owner
-        record is removed."""
+        is rewritten (in the outbox where it waits, see ``_rewrite_owner``), the
+        local-only owner record is removed, and changes the server would refuse
+        this role are kept on this laptop with the reason (app.store.enrolment_plan)."""
         old = self.store.user_id
         if old == server_user_id:
             return
         with self.store.transaction():
-            for table, fields in USER_REF_FIELDS.items():
-                for f in fields:
-                    self.conn.execute(
-                        f'UPDATE {table} SET "{f}" = ? WHERE "{f}" = ?', (server_user_id, old)
-                    )
+            self._rewrite_owner(old, server_user_id)
             self.conn.execute(
                 "UPDATE meta SET value = ? WHERE key = 'owner_user_id'", (server_user_id,)
             )
@@ -83,9 +80,37 @@ class StoreReplica:
                 self.conn.execute("DELETE FROM users WHERE id = ?", (old,))
                 self.conn.execute("DELETE FROM outbox WHERE record_id = ?", (old,))
                 self.conn.execute("DELETE FROM field_stamps WHERE record_id = ?", (old,))
+            enrolment_plan.hold(self.store, role, server_user_id)
         self.store.user_id = server_user_id
         self.store.capture.user_id = server_user_id
         self.save_server(user_id=server_user_id, role=role)
+
+    def _rewrite_owner(self, old: str, new: str) -> None:
+        """Every reference to ``old`` becomes ``new``. A value still waiting in the
+        outbox is rewritten where it waits (the record's first push then carries
+        the right owner, whatever the order and size of the outbox: a rewrite
+        queued as a new change would arrive after the records it fixes, which the
+        server refuses); only values the server already has are captured anew."""
+        waiting = "acked_at IS NULL AND rejected_reason IS NULL"
+        self.conn.execute(
+            f"UPDATE outbox SET user_id = ? WHERE user_id = ? AND {waiting}", (new, old)
+        )
+        for table, fields in USER_REF_FIELDS.items():
+            for f in fields:
+                self.conn.execute(
+                    f"UPDATE outbox SET value = ? WHERE table_name = ? AND field = ? "
+                    f"AND value = ? AND {waiting}",
+                    (new, table, f, old),
+                )
+                # Captured: fields whose value the outbox does not hold (pulled ones).
+                self.conn.execute(
+                    f'UPDATE {table} SET "{f}" = ? WHERE "{f}" = ? AND id NOT IN '
+                    f"(SELECT record_id FROM outbox WHERE table_name = ? AND field = ? "
+                    f"AND {waiting})",
+                    (new, old, table, f),
+                )
+                with self.store.mode("remote"):  # the outbox holds these already
+                    self.conn.execute(f'UPDATE {table} SET "{f}" = ? WHERE "{f}" = ?', (new, old))
 
     # -- push ----------------------------------------------------------------------
 
