@@ -356,6 +356,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from app.store.refused import refused_changes
     from app.store.replica import StoreReplica, require_enrolled
     from sync.client import SyncClient, SyncError, make_session
 
@@ -379,10 +380,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 print(json.dumps({"error": e.code, "message": str(e), "waiting": waiting}))
             _err(f"{e} ({waiting} change(s) waiting.)")
             return EXIT_AUTH if e.code in ("revoked", "unauthorized") else EXIT_DAMAGED
+        # Every refused change still waiting for its writer (not only this sync's),
+        # with the server's reason and the full value (app.store.refused).
+        waiting_refused = [r.as_dict() for r in refused_changes(store)]
     finally:
         store.close()
     if args.json:
-        print(json.dumps(result.as_dict(), indent=2))
+        print(json.dumps(result.as_dict() | {"refused": waiting_refused}, indent=2))
         return EXIT_OK
     print(
         f"Sent {result.pushed} change(s), received {result.pulled}, "

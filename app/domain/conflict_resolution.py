@@ -25,6 +25,9 @@ from sync.hlc import ClockError, Stamp
 TEXT = "text"
 LOG = "log"
 EDITED_AFTER_DELETE = "edited after delete"
+# A change written offline for a record that has since left the writer's caseload
+# (sync.server.engine.UNDELIVERED): the record's specialist may take it or keep theirs.
+UNDELIVERED = "undelivered"
 
 OPEN = "open"
 RESOLVED = "resolved"
@@ -44,6 +47,7 @@ CHOICES: dict[str, tuple[Choice, ...]] = {
     TEXT: (Choice.KEEP_CURRENT, Choice.KEEP_OTHER, Choice.MERGE),
     LOG: (Choice.SEEN,),
     EDITED_AFTER_DELETE: (Choice.RESTORE, Choice.LEAVE_DELETED),
+    UNDELIVERED: (Choice.KEEP_CURRENT, Choice.KEEP_OTHER),
 }
 
 

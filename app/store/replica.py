@@ -144,12 +144,14 @@ class StoreReplica:
         ]
 
     def rejected(self) -> list[dict[str, Any]]:
-        """Changes the server refused, with its reason, newest first (for the UI)."""
+        """Changes the server refused (or enrolment kept on this laptop), with the
+        reason and the value written, newest first (for the UI and ``sync --json``).
+        They stay until the person resolves or dismisses them (app.store.refused)."""
         rows = self.conn.execute(
-            "SELECT stamp, table_name, record_id, field, rejected_reason, rejected_at "
+            "SELECT stamp, table_name, record_id, field, rejected_reason, rejected_at, value "
             "FROM outbox WHERE rejected_reason IS NOT NULL ORDER BY seq DESC"
         ).fetchall()
-        keys = ("stamp", "table", "record_id", "field", "reason", "at")
+        keys = ("stamp", "table", "record_id", "field", "reason", "at", "value")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     # -- apply a reply -----------------------------------------------------------------
@@ -352,7 +354,8 @@ class StoreReplica:
         return {r[1]: r[4] for r in self.conn.execute(f"PRAGMA table_info({table})")}
 
     def _evict(self, participant_ids: Iterable[str]) -> int:
-        """Remove participants that left this caseload, and everything of theirs."""
+        """Remove participants that left this caseload, and everything of theirs but
+        the changes this laptop wrote that the server has not accepted."""
         ids = list(participant_ids)
         marks = ",".join("?" for _ in ids)
         gone: list[str] = list(ids)
@@ -387,7 +390,9 @@ class StoreReplica:
                 ):  # fmt: skip
                     self.conn.execute(f"DELETE FROM {table} WHERE id IN ({cm})", chunk)
                 self.conn.execute(f"DELETE FROM field_stamps WHERE record_id IN ({cm})", chunk)
-                self.conn.execute(f"DELETE FROM outbox WHERE record_id IN ({cm})", chunk)
+        # The outbox keeps them: a refused change stays for its writer to see, and one
+        # not sent yet is sent, so the server keeps it for the record's new specialist
+        # (an "undelivered" conflict; docs/SYNC.md, "Refused changes").
         return len(ids)
 
 

@@ -192,6 +192,8 @@ class RejectedModel(RowsTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.ToolTipRole and col == self.COL_REASON:
             return r.reason
+        if role == Qt.ItemDataRole.ToolTipRole and col in (self.COL_RECORD, self.COL_FIELD):
+            return "" if r.value is None else str(r.value)  # what the person wrote, in full
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if col == self.COL_WHEN:

@@ -66,6 +66,7 @@ PULL_COLUMNS = (
 )
 CONFLICT_NS = uuid.UUID("6f1c8a52-3c0e-4a43-9a7f-5b8f3e1d2c90")
 GLOBAL_TABLES = ("users", "payers", "billing_providers", "billing_batches")
+UNDELIVERED = "undelivered"  # a conflict holding a change refused for a record's new owner
 
 
 @dataclass(frozen=True)
@@ -523,6 +524,7 @@ class SyncEngine:
                 }
             )  # fmt: skip
             w.seen_rejected[stamp] = reason
+            self._keep_undelivered(w, caller, ch, reason, b)
             return Rejected(stamp=stamp, reason=reason)
 
         restamp = None
@@ -576,6 +578,42 @@ class SyncEngine:
             self._record_conflict(
                 w, ch.table, ch.record_id, ch.field, kept, (ch.value, ch.stamp), caller
             )
+
+    def _keep_undelivered(
+        self, w: Working, caller: Caller, ch: PushChange, reason: str, b: _Batch
+    ) -> None:
+        """A change refused because its record is in another caseload now (the
+        participant was reassigned while the writer worked offline) is kept as an
+        "undelivered" conflict on that participant: the record's specialist and
+        their supervisor see it and decide; the writer keeps it in their outbox."""
+        if reason != "not in your caseload" or ch.table == "conflicts":
+            return
+        participant = self._participant_of(w, ch.table, ch.record_id, b)
+        if not participant or w.assigned_to(participant) is None:
+            return
+        cur = w.field(ch.record_id, ch.field)
+        kept = (json.loads(cur[1]) if cur[1] is not None else None, cur[2]) if cur else (None, "")
+        self._record_conflict(
+            w, ch.table, ch.record_id, ch.field, kept, (ch.value, ch.stamp), caller,
+            kind=UNDELIVERED, participant_id=participant,
+        )  # fmt: skip
+
+    def _participant_of(self, w: Working, table: str, record_id: str, b: _Batch) -> str:
+        """The participant a record belongs to: on the server, else as the batch places it."""
+        if table == "participants":
+            return record_id
+        rec = w.recs.get(record_id)
+        if rec and rec["participant_id"]:
+            return rec["participant_id"]
+        known = b.fields.get(record_id, {})
+        link = rules.PARTICIPANT_LINK.get(table)
+        if link and isinstance(known.get(link), str):
+            return known[link]
+        if table == "addenda" and known.get("encounter_id"):
+            w.load([str(known["encounter_id"])])
+            enc = w.recs.get(str(known["encounter_id"]))
+            return enc["participant_id"] if enc else ""
+        return ""
 
     def _record_scope(
         self,
@@ -647,6 +685,7 @@ class SyncEngine:
         lost: tuple[Any, str],
         caller: Caller | None,
         kind: str | None = None,
+        participant_id: str | None = None,
     ) -> None:
         conflict_id = str(uuid.uuid5(CONFLICT_NS, f"{record_id}/{field}/{lost[1]}/{kept[1]}"))
         w.load([conflict_id])
@@ -661,7 +700,7 @@ class SyncEngine:
             "table_name": table,
             "target_id": record_id,
             "field": field,
-            "participant_id": rec.get("participant_id", ""),
+            "participant_id": participant_id or rec.get("participant_id", ""),
             "owner_id": rec.get("owner_id", ""),
             "kind": kind or merge.conflict_kind(table, field),
             "kept_value": _dump(kept[0]),
