@@ -46,6 +46,8 @@ RecordId = Annotated[
 FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 TableName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 Scalar = str | int | float | bool | None
+ReplicaToken = Annotated[str, StringConstraints(max_length=64, pattern=r"^[0-9a-f.]*$")]
+MAX_WANT = 5000  # records a repair request asks for in full
 
 
 class _Model(BaseModel):
@@ -197,6 +199,12 @@ class SyncRequest(_Model):
     records: list[PushRecord] = Field(default_factory=list, max_length=MAX_PUSH_CHANGES)
     pull_limit: int = Field(DEFAULT_PULL_FIELDS, ge=1, le=MAX_PULL_FIELDS)
     client_time_ms: int = Field(ge=0)
+    # Self-healing (docs/SYNC.md, "Restores and repair"); all optional.
+    replica: ReplicaToken = ""  # the token the server's last reply gave this vault
+    full: bool = False  # a re-pull: include the changes this device wrote itself
+    check: bool = False  # end of the sync: answer with the scope digest
+    digests: bool = False  # repair: answer with every record's digest
+    want: list[RecordId] = Field(default_factory=list, max_length=MAX_WANT)
     _changes: list[PushChange] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="before")
@@ -234,9 +242,12 @@ class SyncRequest(_Model):
         pull_limit: int,
         client_time_ms: int,
         protocol: int = PROTOCOL_VERSION,
+        **heal: Any,
     ) -> dict[str, Any]:
         """The JSON form of a request straight from changes, without building the
-        model (the client's own changes; the server validates what arrives)."""
+        model (the client's own changes; the server validates what arrives).
+        ``heal``: the optional self-healing fields (replica, full, check, digests,
+        want), sent only when set."""
         return {
             "protocol": protocol,
             "device_id": device_id,
@@ -244,7 +255,7 @@ class SyncRequest(_Model):
             "pull_limit": pull_limit,
             "client_time_ms": client_time_ms,
             "records": group_changes(changes),
-        }
+        } | {k: v for k, v in heal.items() if v}
 
     def wire(self) -> dict[str, Any]:
         """The compact JSON form."""
@@ -327,6 +338,14 @@ class SyncResponse(_Model):
     evict: list[RecordId] = Field(default_factory=list)  # participants that left this caseload
     cursor: int = Field(ge=0)
     more: bool = False
+    # Self-healing (docs/SYNC.md, "Restores and repair"); all optional.
+    server_id: str = ""  # this server database's id (a new one: a new database)
+    epoch: int = 0  # raised by the administrator after restoring the database
+    top: int = 0  # the server's highest seq (a cursor above it: the server lost data)
+    replica: ReplicaToken = ""  # the token to send with the next request
+    reset: Literal["", "recent", "replica", "server"] = ""  # what the server detected
+    digest: str = ""  # the scope digest, when asked (``check``) on the last page
+    record_digests: dict[RecordId, str] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod

@@ -18,7 +18,7 @@ from typing import Any
 from app.store import audit, enrolment_plan
 from app.store.db import Store, utcnow
 from app.store.errors import StoreError
-from sync import merge, rules
+from sync import digests, merge, rules
 from sync.protocol import PulledRecord, PushChange, SyncResponse
 
 # Fields that hold a user id: rewritten when the vault adopts its server identity.
@@ -154,6 +154,82 @@ class StoreReplica:
         keys = ("stamp", "table", "record_id", "field", "reason", "at", "value")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
+    # -- self-healing (docs/SYNC.md, "Restores and repair") ----------------------------
+
+    @property
+    def replica_token(self) -> str:
+        return self.store.meta("sync_replica")
+
+    @property
+    def full_pull(self) -> bool:
+        """A re-pull from cursor 0 (with this device's own changes) is under way."""
+        return self.store.meta("sync_full") == "1"
+
+    def set_full_pull(self, on: bool) -> None:
+        self.store.set_meta("sync_full", "1" if on else "0")
+
+    def note_server(self, server_id: str, epoch: int) -> bool:
+        """Remember the server database's id and epoch; True when they changed (a
+        new or restored server database: re-pull and repair)."""
+        if not server_id:
+            return False
+        before = self.store.meta("sync_server_id")
+        old_epoch = int(self.store.meta("sync_server_epoch", "0") or 0)
+        if before == server_id and old_epoch == epoch:
+            return False
+        with self.store.transaction():
+            self.store.set_meta("sync_server_id", server_id)
+            self.store.set_meta("sync_server_epoch", str(epoch))
+        return bool(before) and (before != server_id or epoch > old_epoch)
+
+    _SCOPED = (
+        "FROM field_stamps WHERE stamp NOT IN "
+        "(SELECT stamp FROM outbox WHERE rejected_reason IS NOT NULL)"
+    )
+
+    def scope_digest(self) -> str:
+        """sync.digests.scope of what this vault holds in common with the server
+        (refused and held values, which the server does not have, left out)."""
+        rows = self.conn.execute(
+            f"SELECT table_name, count(*), max(stamp) {self._SCOPED} GROUP BY table_name"
+        ).fetchall()
+        return digests.scope(rows)
+
+    def record_digests(self) -> dict[str, str]:
+        rows = self.conn.execute(f"SELECT record_id, field, stamp {self._SCOPED}")
+        return digests.records(rows)
+
+    def requeue(self, record_ids: Sequence[str], server: dict[str, dict[str, str]]) -> int:
+        """Queue again what this device wrote that the server lacks or holds older
+        (``server``: record id -> field -> the server's stamp), with its original
+        stamp and the server's stamp as its base. Returns how many changes."""
+        mine = "." + self.device_id
+        rows: list[tuple[Any, ...]] = []
+        for rid in record_ids:
+            theirs = server.get(rid, {})
+            fields = self.conn.execute(
+                f"SELECT table_name, field, stamp {self._SCOPED} AND record_id = ?", (rid,)
+            ).fetchall()
+            for table, field, stamp in fields:
+                base = theirs.get(field)
+                if not stamp.endswith(mine) or (base is not None and base >= stamp):
+                    continue
+                if field not in self._columns(table):
+                    continue
+                value = self.conn.execute(
+                    f'SELECT "{field}" FROM {table} WHERE id = ?', (rid,)
+                ).fetchone()
+                if value is not None:
+                    rows.append((stamp, table, rid, field, value[0], base, self.store.user_id))
+        if rows:
+            with self.store.transaction():
+                self.conn.executemany(
+                    "INSERT INTO outbox (stamp, table_name, record_id, field, value, base_stamp, "
+                    "user_id) VALUES (?,?,?,?,?,?,?) ON CONFLICT (stamp) DO NOTHING",
+                    rows,
+                )
+        return len(rows)
+
     # -- apply a reply -----------------------------------------------------------------
 
     def apply_response(self, resp: SyncResponse) -> dict[str, int]:
@@ -191,10 +267,11 @@ class StoreReplica:
             self._reset_unset(force, resp)
             if resp.evict:
                 counts["evicted"] = self._evict(resp.evict)
-            self.conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('sync_cursor', ?) "
+            self.conn.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(resp.cursor),),
+                [("sync_cursor", str(resp.cursor))]
+                + ([("sync_replica", resp.replica)] if resp.replica else []),
             )
             if newest and self.store.hlc and not merge.too_far_ahead(newest, resp.server_time_ms):
                 self.store.hlc.observe(newest)

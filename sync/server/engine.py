@@ -29,11 +29,11 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert
 
-from sync import merge, rules
+from sync import digests, merge, rules
 from sync.hlc import HybridLogicalClock
 from sync.protocol import (
     PROTOCOL_VERSION,
@@ -44,6 +44,7 @@ from sync.protocol import (
     SyncRequest,
     SyncResponse,
 )
+from sync.server import replicas
 from sync.server.tables import (
     access_log,
     assignments,
@@ -384,6 +385,10 @@ class Pushed:
     top: int  # the highest seq handed out when the push committed
     created: frozenset[str]  # participants this push created (the device has them)
     now_ms: int
+    reset: str = ""  # sync.server.replicas.check: "", "replica" or "server"
+    replica: str = ""  # the token for the reply
+    server_id: str = ""
+    epoch: int = 0
 
 
 class Scope:
@@ -429,6 +434,15 @@ class SyncEngine:
         # Nothing to write: the committed counter is a safe top, no lock needed.
         chs = req.changes
         seq = SeqCounter(conn, lock=bool(chs))
+        server_id, epoch = replicas.identity(conn)
+        reset = replicas.check(conn, caller.device_id, req.replica, req.cursor, seq.value)
+        if reset == "replica":
+            # An older copy of this vault: nothing it sends is applied until it has
+            # re-pulled (its changes stay in its outbox and come again).
+            token = replicas.issue(conn, caller.device_id, "", seq.value)
+            return Pushed(
+                [], [], [], seq.value, frozenset(), now_ms, reset, token, server_id, epoch
+            )
         scope = Scope(conn, caller)
         w = Working(conn, seq)
         w.load_pushed(chs)
@@ -452,7 +466,11 @@ class SyncEngine:
                     restamped.append(outcome)
         w.flush()
         created = frozenset(p for p in w.assign_new if w.assign[p] == caller.user_id)
-        return Pushed(accepted, refused, restamped, seq.value, created, now_ms)
+        token = replicas.issue(conn, caller.device_id, req.replica, seq.value)
+        return Pushed(
+            accepted, refused, restamped, seq.value, created, now_ms,
+            reset, token, server_id, epoch,
+        )  # fmt: skip
 
     def pull(self, conn: Connection, caller: Caller, req: SyncRequest, p: Pushed) -> SyncResponse:
         """The answer: what changed since the cursor, up to ``p.top``. Every seq up to
@@ -460,9 +478,31 @@ class SyncEngine:
         (read-only) transaction; rows written since are left for the next sync."""
         scope = Scope(conn, caller)
         accepted, refused = p.accepted, p.refused
+        heal = {"server_id": p.server_id, "epoch": p.epoch, "top": p.top, "replica": p.replica}
+        if p.reset in ("replica", "server"):
+            # The device starts again from cursor 0 (with its own changes) and repairs.
+            return SyncResponse(
+                protocol=PROTOCOL_VERSION, server_time_ms=p.now_ms, accepted=accepted,
+                accepted_all=p.reset != "replica",  # an older copy's push was not applied
+                rejected=refused, restamped=p.restamped,
+                cursor=0, reset=p.reset, **heal,
+            )  # fmt: skip
+        cursor_in = req.cursor
         records_out, cursor, more, evict = self._pull(
-            conn, scope, req.cursor, req.pull_limit, p.top, p.created
-        )
+            conn, scope, cursor_in, req.pull_limit, p.top, p.created,
+            own=req.full or p.reset == "recent",
+        )  # fmt: skip
+        if req.want:
+            records_out += self._current(conn, scope, list(req.want))
+        if req.digests and caller.role != "billing":
+            fs = field_state.c
+            q = self._scoped(scope, p.top, fs.record_id, fs.field, fs.stamp)
+            heal["record_digests"] = digests.records(conn.execute(q))
+        if req.check and not more and caller.role != "billing":
+            q = self._scoped(
+                scope, p.top, field_state.c.table_name, func.count(), func.max(field_state.c.stamp)
+            ).group_by(field_state.c.table_name)
+            heal["digest"] = digests.scope(conn.execute(q))
         # A refused change leaves the device's copy different from the server's:
         # send the server's current fields of those records so the device can
         # put them back (it keeps the refused change, with the reason, to show).
@@ -481,7 +521,19 @@ class SyncEngine:
             evict=evict,
             cursor=cursor,
             more=more,
+            **heal,
         )
+
+    def _scoped(self, scope: Scope, top: int, *columns: Any):
+        """A query of ``columns`` over every field the caller sees, up to ``top``
+        (billing's scope is not by records: it gets no digest)."""
+        q = (
+            select(*columns)
+            .select_from(field_state.join(records, records.c.record_id == field_state.c.record_id))
+            .where(field_state.c.seq <= top)
+        )
+        visible = self._visible_clause(scope)
+        return q if visible is None else q.where(visible)
 
     def _apply_one(
         self, w: Working, scope: Scope, caller: Caller, ch: PushChange, b: _Batch
@@ -854,19 +906,22 @@ class SyncEngine:
         limit: int,
         top: int,
         created: frozenset[str] = frozenset(),
+        own: bool = False,
     ) -> tuple[list[PulledRecord], int, bool, list[str]]:
         """``top`` is the highest seq handed out when the push committed: every seq up
-        to it is visible here and none below it can appear later."""
+        to it is visible here and none below it can appear later. ``own``: include
+        what this device wrote (a re-pull after a restore)."""
         caller = scope.caller
         visible = self._visible_clause(scope)
         q = (
             select(*PULL_COLUMNS)
             .select_from(field_state.join(records, records.c.record_id == field_state.c.record_id))
             .where(field_state.c.seq > cursor, field_state.c.seq <= top)
-            .where(~field_state.c.stamp.endswith("." + caller.device_id))  # it has its own
             .order_by(field_state.c.seq)
             .limit(limit + 1)
         )
+        if not own:
+            q = q.where(~field_state.c.stamp.endswith("." + caller.device_id))  # it has its own
         if visible is not None:
             q = q.where(visible)
         rows = conn.execute(q).all()
