@@ -87,9 +87,7 @@ def test_server_restored_from_backup_heals_on_every_laptop(server, laptops, tmp_
     note = _note(ann1, p2, g2, "Written after the backup")
     ann1.sync()
     ann2.sync()
-    ann2.repos.participants.update(
-        ann2.repos.participants.require(p1.id).replace(phone="555-0199")
-    )
+    ann2.repos.participants.update(ann2.repos.participants.require(p1.id).replace(phone="555-0199"))
     ann2.sync()
     ann1.sync()
     sam.sync()
@@ -145,9 +143,7 @@ def test_vault_restored_from_its_backup_gets_everything_and_stale_values_lose(
 
     # After the backup: ann1 writes a note and changes p1's phone, and syncs.
     note = _note(ann1, p1, g1, "After the backup")
-    ann1.repos.participants.update(
-        ann1.repos.participants.require(p1.id).replace(phone="555-0123")
-    )
+    ann1.repos.participants.update(ann1.repos.participants.require(p1.id).replace(phone="555-0123"))
     ann1.sync()
     if syncs_after > 1:
         ann1.repos.participants.update(

@@ -2,15 +2,15 @@
 
 Every reply gives the device a fresh *replica token* (``<seq top in hex>.<random>``)
 that it sends with its next request. The server keeps, per device, the token it
-gave last and the one before (a reply may be lost; the device then repeats the
-request with the older one, and that pull includes what the device wrote itself,
-in case it is a copy from just before the lost reply). A request with any other
-token is a copy of the vault from an earlier time (restored from a backup, or a
-file copied back by hand): ``reset = "replica"``. A token whose seq top is above the top of the token the
-server remembers, or a cursor above the server's highest seq, means the device
-has seen a state of the server that this database does not hold (the server was
-restored from a backup): ``reset = "server"``. The database's id and the epoch
-(raised by ``peertrail-server restored``) travel in every reply too.
+gave last and the one before. The one before is a lost reply repeated, or a copy
+of the vault from just before that reply: ``reset = "recent"``, and that pull
+includes what the device wrote itself. Any other token comes from a copy of the
+vault from an earlier time (restored from a backup, or a file copied back by
+hand): ``reset = "replica"``. A token whose seq top is above the top of the token
+the server remembers, or a cursor above the server's highest seq, means the
+device has seen a state of the server that this database does not hold (the
+server was restored from a backup): ``reset = "server"``. The database's id and
+the epoch (raised by ``python -m sync.server restored``) travel in every reply too.
 
 State lives in ``server_meta`` (no table of its own): ``server_id``, ``epoch`` and
 ``replica.<device id>`` = ``{"cur": token, "prev": token}``.
