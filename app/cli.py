@@ -396,6 +396,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     )
     for r in result.rejected:
         print(f"  refused by the server: {r['reason']}")
+    if result.report():
+        print(result.report())
     if result.clock_warning:
         _err(result.clock_warning)
     return EXIT_OK

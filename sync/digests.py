@@ -1,31 +1,38 @@
 """Digests of a replica's scope, computed the same way by the client and the server.
 
-The end-of-sync check (``scope``) compares, per record type, how many fields the
-device holds and the newest stamp among them: a lost, extra or missing newest
-change shows, in one aggregate query on each side. The repair (``record``) gives
-each record a digest of its fields and their stamps (CRC-32 over ``field=stamp``
-in field order), so only the records that differ are exchanged again.
-docs/SYNC.md, "Restores and repair".
+Each field contributes ``field_hash(record id, field, stamp)`` (40 bits of
+BLAKE2b). The end-of-sync check (``scope``) compares, per record type, the number
+of fields the device holds and the sum of their hashes: a lost, extra or stale
+field changes it. Both ends keep these sums up to date as fields change (the
+server per caseload bucket in ``digest_sums``, the vault per table by triggers),
+so the check reads a few rows instead of every field. The repair (``records``)
+gives each record a digest of its fields and stamps, so only the records that
+differ are exchanged again. docs/SYNC.md, "Restores and repair".
 """
 
 from __future__ import annotations
 
-import zlib
+import hashlib
 from collections.abc import Iterable
 
+MASK = (1 << 64) - 1
 
-def scope(per_table: Iterable[tuple[str, int, str | None]]) -> str:
-    """``table:count:newest stamp`` for each table with fields, sorted, ``;``-joined."""
-    parts = sorted(f"{t}:{int(n)}:{top or ''}" for t, n, top in per_table if n)
-    return ";".join(parts)
+
+def field_hash(record_id: str, field: str, stamp: str) -> int:
+    raw = f"{record_id}\x1f{field}\x1f{stamp}".encode()
+    return int.from_bytes(hashlib.blake2b(raw, digest_size=5).digest(), "big")
+
+
+def scope(per_table: Iterable[tuple[str, int, int]]) -> str:
+    """``table:count:sum`` for each table with fields, sorted, ``;``-joined."""
+    return ";".join(sorted(f"{t}:{int(n)}:{int(h) & MASK:x}" for t, n, h in per_table if n))
 
 
 def records(rows: Iterable[tuple[str, str, str]]) -> dict[str, str]:
     """Record id -> digest, from (record id, field, stamp) rows in any order."""
-    by_record: dict[str, list[str]] = {}
+    sums: dict[str, list[int]] = {}
     for rid, field, stamp in rows:
-        by_record.setdefault(rid, []).append(f"{field}={stamp}")
-    return {
-        rid: f"{len(items)}.{zlib.crc32(';'.join(sorted(items)).encode()):08x}"
-        for rid, items in by_record.items()
-    }
+        acc = sums.setdefault(rid, [0, 0])
+        acc[0] += 1
+        acc[1] += field_hash(rid, field, stamp)
+    return {rid: f"{n}.{h & MASK:x}" for rid, (n, h) in sums.items()}

@@ -208,3 +208,21 @@ def test_a_difference_found_by_the_digest_check_is_repaired(server, laptops):
     assert ann1.repos.participants.require(victim.id).first_name == "P2"
     again = ann1.sync()
     assert again.digest_ok is True and again.repaired == 0
+
+
+def test_the_administrators_restored_mark_makes_every_laptop_heal(server, laptops):
+    ann1, sam = laptops("ann1", "ann"), laptops("sam1", "sam")
+    p, g = _person(ann1, "Juniper")
+    _note(ann1, p, g)
+    ann1.sync()
+    sam.sync()
+    done = server.cli("restored")
+    assert done.returncode == 0, done.stderr
+    assert "epoch 2" in done.stdout
+    for lap in (ann1, sam):
+        r = lap.sync()
+        assert r.healed == "server" and r.rejected == []
+        assert "fetched everything again" in r.report()
+    again = [lap.sync() for lap in (ann1, sam)]
+    assert all(r.healed == "" and r.digest_ok is True for r in again)
+    assert state_digest(ann1.store) == state_digest(sam.store)

@@ -188,12 +188,19 @@ class StoreReplica:
     )
 
     def scope_digest(self) -> str:
-        """sync.digests.scope of what this vault holds in common with the server
-        (refused and held values, which the server does not have, left out)."""
-        rows = self.conn.execute(
-            f"SELECT table_name, count(*), max(stamp) {self._SCOPED} GROUP BY table_name"
-        ).fetchall()
-        return digests.scope(rows)
+        """sync.digests.scope of what this vault holds in common with the server:
+        the running sums (digest_sums, kept by triggers) less the refused and held
+        values, which the server does not have."""
+        totals = {t: [n, h] for t, n, h in self.conn.execute("SELECT * FROM digest_sums")}
+        for table, n, h in self.conn.execute(
+            "SELECT fs.table_name, count(*), sum(pt_h(fs.record_id, fs.field, fs.stamp)) "
+            "FROM outbox o JOIN field_stamps fs ON fs.record_id = o.record_id "
+            "AND fs.field = o.field AND fs.stamp = o.stamp "
+            "WHERE o.rejected_reason IS NOT NULL GROUP BY fs.table_name"
+        ):
+            totals[table][0] -= n
+            totals[table][1] -= h
+        return digests.scope((t, n, h) for t, (n, h) in totals.items())
 
     def record_digests(self) -> dict[str, str]:
         rows = self.conn.execute(f"SELECT record_id, field, stamp {self._SCOPED}")

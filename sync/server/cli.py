@@ -108,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     pr.add_argument("id")
     pr.add_argument("--to", required=True, metavar="NAME", help="the specialist's username")
+
+    sub.add_parser(
+        "restored",
+        parents=[where],
+        help="after restoring the database from a backup: every laptop re-pulls, re-sends "
+        "what the server lost and repairs at its next sync",
+    )
     return p
 
 
@@ -429,6 +436,22 @@ def serve(args: argparse.Namespace) -> int:
 # -- entry ------------------------------------------------------------------------
 
 
+def restored(args: argparse.Namespace) -> int:
+    from sync.server import replicas
+
+    engine = _engine(args)
+    try:
+        with engine.begin() as conn:
+            epoch = replicas.raise_epoch(conn)
+    finally:
+        engine.dispose()
+    print(
+        f"Marked as restored (epoch {epoch}). Each laptop re-pulls and re-sends what this "
+        "database lacks at its next sync."
+    )
+    return OK
+
+
 COMMANDS = {
     ("serve", None): serve,
     ("users", "add"): users_add,
@@ -436,6 +459,7 @@ COMMANDS = {
     ("devices", "list"): devices_list,
     ("devices", "revoke"): devices_revoke,
     ("participants", "reassign"): participants_reassign,
+    ("restored", None): restored,
 }
 
 

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert
 
@@ -44,7 +44,7 @@ from sync.protocol import (
     SyncRequest,
     SyncResponse,
 )
-from sync.server import replicas
+from sync.server import digest_sums, replicas
 from sync.server.tables import (
     access_log,
     assignments,
@@ -137,6 +137,8 @@ class Working:
         self.seq = seq
         self.fs: dict[tuple[str, str], list[Any]] = {}  # key -> [table, value, stamp, base, seq]
         self.fs_new: set[tuple[str, str]] = set()
+        self.fs_orig: dict[tuple[str, str], str] = {}  # stamps as loaded (digest sums)
+        self.recs_orig: dict[str, tuple[str, str]] = {}  # placement as loaded
         self.fs_dirty: set[tuple[str, str]] = set()
         self.by_record: dict[str, set[str]] = defaultdict(set)
         self.loaded: set[str] = set()
@@ -174,6 +176,7 @@ class Working:
                 ).where(field_state.c.record_id.in_(chunk))
             ):
                 self.fs[(rid, f)] = [t, v, st, b, sq]
+                self.fs_orig[(rid, f)] = st
                 self.by_record[rid].add(f)
             for row in self.conn.execute(select(records).where(records.c.record_id.in_(chunk))):
                 self.recs[row.record_id] = {
@@ -182,6 +185,7 @@ class Working:
                     "owner_id": row.owner_id,
                     "status": row.status,
                 }
+                self.recs_orig[row.record_id] = (row.participant_id, row.owner_id)
 
     def load_pushed(self, chs: list[PushChange]) -> None:
         stamps = [c.stamp for c in chs]
@@ -366,6 +370,7 @@ class Working:
                 .values(specialist_id=bindparam("s")),
                 [{"k_pid": p, "s": self.assign[p]} for p in sorted(self.assign_dirty)],
             )
+        digest_sums.apply(c, self._digest_deltas())
         for table, rows in (
             (changes, self.new_changes),
             (rejected, self.new_rejected),
@@ -373,6 +378,33 @@ class Working:
         ):
             _executemany(c, table.insert(), rows)
         self.seq.save()
+
+    def _digest_deltas(self) -> digest_sums.Deltas:
+        """How this batch moves the scope digest's sums: each changed field's old
+        contribution out, its new one in; a record that moved to another bucket
+        (a new participant or owner) moves all its fields."""
+        d = digest_sums.new_deltas()
+        touched: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for key in self.fs_new | self.fs_dirty:
+            touched[key[0]].append(key)
+        for rid in self.recs_dirty:
+            touched.setdefault(rid, [])
+        for rid, keys in touched.items():
+            rec = self.recs.get(rid)
+            if rec is None:
+                continue
+            table = rec["table_name"]
+            new_b = digest_sums.bucket_of(table, rid, rec["participant_id"], rec["owner_id"])
+            orig = self.recs_orig.get(rid)
+            old_b = digest_sums.bucket_of(table, rid, *orig) if orig else new_b
+            if old_b != new_b:
+                keys = [(rid, f) for f in self.by_record.get(rid, ())]
+            for key in keys:
+                before = self.fs_orig.get(key)
+                if before is not None:
+                    digest_sums.add(d, old_b, table, rid, key[1], before, -1)
+                digest_sums.add(d, new_b, table, rid, key[1], self.fs[key][2], +1)
+        return d
 
 
 @dataclass(frozen=True)
@@ -389,6 +421,7 @@ class Pushed:
     replica: str = ""  # the token for the reply
     server_id: str = ""
     epoch: int = 0
+    digest: str = ""  # the caller's scope digest as of ``top`` (when asked)
 
 
 class Scope:
@@ -467,10 +500,25 @@ class SyncEngine:
         w.flush()
         created = frozenset(p for p in w.assign_new if w.assign[p] == caller.user_id)
         token = replicas.issue(conn, caller.device_id, req.replica, seq.value)
+        digest = self._scope_digest(conn, scope, seq) if req.check else ""
         return Pushed(
             accepted, refused, restamped, seq.value, created, now_ms,
-            reset, token, server_id, epoch,
+            reset, token, server_id, epoch, digest,
         )  # fmt: skip
+
+    def _scope_digest(self, conn: Connection, scope: Scope, seq: SeqCounter) -> str:
+        """The caller's scope digest as of ``seq.value`` (sync.server.digest_sums);
+        "" for billing (its scope is not by records) and when another push committed
+        meanwhile (a push that wrote holds the counter; one that did not may not)."""
+        if scope.caller.role == "billing":
+            return ""
+        buckets = digest_sums.caller_buckets(
+            conn, scope.caller.role, scope.caller.user_id, scope.team, scope.participant_ids()
+        )
+        digest = digest_sums.scope(conn, buckets)
+        if seq.start == seq.value and SeqCounter(conn, lock=False).value != seq.value:
+            return ""
+        return digest
 
     def pull(self, conn: Connection, caller: Caller, req: SyncRequest, p: Pushed) -> SyncResponse:
         """The answer: what changed since the cursor, up to ``p.top``. Every seq up to
@@ -498,11 +546,8 @@ class SyncEngine:
             fs = field_state.c
             q = self._scoped(scope, p.top, fs.record_id, fs.field, fs.stamp)
             heal["record_digests"] = digests.records(conn.execute(q))
-        if req.check and not more and caller.role != "billing":
-            q = self._scoped(
-                scope, p.top, field_state.c.table_name, func.count(), func.max(field_state.c.stamp)
-            ).group_by(field_state.c.table_name)
-            heal["digest"] = digests.scope(conn.execute(q))
+        if not more and p.digest:
+            heal["digest"] = p.digest
         # A refused change leaves the device's copy different from the server's:
         # send the server's current fields of those records so the device can
         # put them back (it keeps the refused change, with the reason, to show).

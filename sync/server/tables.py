@@ -121,6 +121,20 @@ access_log = Table(
     Index("access_log_by_user", "user_id", "seq"),
 )
 
+# The scope digest's running sums (sync/digests.py): per bucket (a participant's
+# records "p:<id>", a person's own "o:<id>", a supervision session "s:<id>",
+# global records "g") and record type, the number of fields and the sum of their
+# hashes. Kept by SyncEngine as fields change; the end-of-sync check adds up the
+# caller's buckets instead of reading every field.
+digest_sums = Table(
+    "digest_sums",
+    metadata,
+    Column("bucket", String(80), primary_key=True),
+    Column("table_name", String(64), primary_key=True),
+    Column("n", BigInteger, nullable=False),
+    Column("h", BigInteger, nullable=False),
+)
+
 # Changes the rules refused: kept, with their values, so nothing a person wrote is lost.
 rejected = Table(
     "rejected",
