@@ -352,6 +352,12 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"This laptop is enrolled as {answer.username} ({answer.role}). Run 'sync' to exchange.")
+    if answer.held:
+        print(
+            f"{answer.held} change(s) are not yours to send as a {answer.role} (for example a "
+            "demo's supervisor decisions); they stay on this laptop, listed with the refused "
+            "changes ('sync --json')."
+        )
     return EXIT_OK
 
 

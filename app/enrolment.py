@@ -36,6 +36,7 @@ class Enrolled:
     username: str
     role: str
     user_id: str
+    held: int = 0  # changes kept on this laptop, not sent (see ``not_sent``)
 
 
 def normalise_server(address: str) -> str:
@@ -112,7 +113,7 @@ def enroll(
                 "offline",
             ) from None
         raise EnrolmentError(str(e), e.code) from None
-    replica.adopt_identity(answer.user_id, answer.role)
+    held = replica.adopt_identity(answer.user_id, answer.role)
     replica.save_server(url=url, fingerprint=pin, token=answer.token, username=username)
-    store.audit("sync", how="enrolled")
-    return Enrolled(username=username, role=answer.role, user_id=answer.user_id)
+    store.audit("sync", how="enrolled", kept_on_laptop=held)
+    return Enrolled(username=username, role=answer.role, user_id=answer.user_id, held=held)

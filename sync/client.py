@@ -472,6 +472,8 @@ class _Healing:
         if not self.able or not resp.digest:
             return False
         ok = resp.digest == self.replica.scope_digest()
+        if not ok and hasattr(self.replica, "recount_digest"):
+            ok = resp.digest == self.replica.recount_digest()  # the sums, not the data?
         result.digest_ok = ok
         if (ok and not self.repair_owed) or self.repairs_left <= 0:
             return False

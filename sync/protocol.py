@@ -258,13 +258,17 @@ class SyncRequest(_Model):
         } | {k: v for k, v in heal.items() if v}
 
     def wire(self) -> dict[str, Any]:
-        """The compact JSON form."""
-        return self.model_dump(mode="json", exclude_defaults=False, exclude={"records"}) | {
+        """The compact JSON form (self-healing fields only when set, as ``wire_of``)."""
+        unset = {k for k in _HEAL_REQUEST if not getattr(self, k)}
+        return self.model_dump(mode="json", exclude_defaults=False, exclude={"records"} | unset) | {
             "records": [
                 r.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
                 for r in self.records
             ]
         }
+
+
+_HEAL_REQUEST = ("replica", "full", "check", "digests", "want")
 
 
 class Rejected(_Model):

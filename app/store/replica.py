@@ -63,14 +63,15 @@ class StoreReplica:
     def save_server(self, **settings: str) -> None:
         self.store.set_meta("sync_server", json.dumps({**self.server(), **settings}))
 
-    def adopt_identity(self, server_user_id: str, role: str) -> None:
+    def adopt_identity(self, server_user_id: str, role: str) -> int:
         """Become the server's user: every reference to the vault's local owner id
         is rewritten (in the outbox where it waits, see ``_rewrite_owner``), the
         local-only owner record is removed, and changes the server would refuse
-        this role are kept on this laptop with the reason (app.store.enrolment_plan)."""
+        this role are kept on this laptop with the reason (app.store.enrolment_plan).
+        Returns how many changes were kept."""
         old = self.store.user_id
         if old == server_user_id:
-            return
+            return 0
         with self.store.transaction():
             self._rewrite_owner(old, server_user_id)
             self.conn.execute(
@@ -80,10 +81,11 @@ class StoreReplica:
                 self.conn.execute("DELETE FROM users WHERE id = ?", (old,))
                 self.conn.execute("DELETE FROM outbox WHERE record_id = ?", (old,))
                 self.conn.execute("DELETE FROM field_stamps WHERE record_id = ?", (old,))
-            enrolment_plan.hold(self.store, role, server_user_id)
+            held = enrolment_plan.hold(self.store, role, server_user_id)
         self.store.user_id = server_user_id
         self.store.capture.user_id = server_user_id
         self.save_server(user_id=server_user_id, role=role)
+        return held
 
     def _rewrite_owner(self, old: str, new: str) -> None:
         """Every reference to ``old`` becomes ``new``. A value still waiting in the
@@ -201,6 +203,17 @@ class StoreReplica:
             totals[table][0] -= n
             totals[table][1] -= h
         return digests.scope((t, n, h) for t, (n, h) in totals.items())
+
+    def recount_digest(self) -> str:
+        """Rebuild the running sums from every field stamp (a full read: only when a
+        check failed, in case the sums themselves were wrong), then the digest."""
+        with self.store.transaction(mode="remote"):
+            self.conn.execute("DELETE FROM digest_sums")
+            self.conn.execute(
+                "INSERT INTO digest_sums (table_name, n, h) SELECT table_name, count(*), "
+                "sum(pt_h(record_id, field, stamp)) FROM field_stamps GROUP BY table_name"
+            )
+        return self.scope_digest()
 
     def record_digests(self) -> dict[str, str]:
         rows = self.conn.execute(f"SELECT record_id, field, stamp {self._SCOPED}")
