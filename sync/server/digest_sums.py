@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.engine import Connection
 
 from sync import digests
@@ -105,13 +105,20 @@ def caller_buckets(
         )
     }
     if role == "specialist":
+        # As the pull's visibility does it: sessions are among the records placed
+        # with nobody's participant (an index), membership read by primary key.
+        member = field_state.alias("member")
         sessions |= {
             r[0]
             for r in conn.execute(
-                select(field_state.c.record_id).where(
-                    field_state.c.table_name == "supervision_sessions",
-                    field_state.c.field == "specialist_ids",
-                    field_state.c.value.like(f"%{user_id}%"),
+                select(records.c.record_id).where(
+                    records.c.participant_id == "",
+                    records.c.table_name == "supervision_sessions",
+                    exists().where(
+                        member.c.record_id == records.c.record_id,
+                        member.c.field == "specialist_ids",
+                        member.c.value.like(f"%{user_id}%"),
+                    ),
                 )
             )
         }

@@ -102,6 +102,7 @@ records = Table(
     Column("status", String(16), nullable=False, server_default=""),
     Index("records_by_participant", "participant_id"),
     Index("records_by_owner", "owner_id"),
+    Index("records_by_table", "table_name", "participant_id"),  # sessions, for digests
 )
 
 # Which specialist each participant is assigned to, and every change of that.

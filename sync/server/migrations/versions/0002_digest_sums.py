@@ -1,5 +1,5 @@
 """The scope digest's running sums (``digest_sums``, sync/digests.py), filled from
-the fields already stored.
+the fields already stored, and an index of records by type.
 
 Revision ID: 0002
 Revises: 0001
@@ -30,6 +30,8 @@ def upgrade() -> None:
         sa.Column("n", sa.BigInteger, nullable=False),
         sa.Column("h", sa.BigInteger, nullable=False),
     )
+    # A supervision session is found by its type (the digest's session buckets).
+    op.create_index("records_by_table", "records", ["table_name", "participant_id"])
     conn = op.get_bind()
     acc: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     rows = conn.execute(
@@ -52,4 +54,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("records_by_table", "records")
     op.drop_table("digest_sums")
