@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -226,3 +227,28 @@ def test_the_administrators_restored_mark_makes_every_laptop_heal(server, laptop
     again = [lap.sync() for lap in (ann1, sam)]
     assert all(r.healed == "" and r.digest_ok is True for r in again)
     assert state_digest(ann1.store) == state_digest(sam.store)
+
+
+def test_digest_sums_of_an_upgraded_vault_match_its_field_stamps(tmp_path):
+    """Schema 7 fills the running sums from the stamps already there, and the
+    triggers keep them as fields change: the same as counting again from scratch."""
+    import json as _json
+
+    fixture = Path(__file__).parent / "fixtures" / "vault_v6"
+    shutil.copytree(fixture, tmp_path / "v6", ignore=shutil.ignore_patterns("expected.json"))
+    v = Vault(tmp_path / "v6")
+    v.unlock(_json.loads((fixture / "expected.json").read_text())["passphrase"])
+    store = Store.open(v)
+    try:
+        replica = StoreReplica(store)
+        before = replica.scope_digest()
+        assert before and before == replica.recount_digest()
+        repos = Repositories(store)
+        p = repos.participants.add(
+            Participant(first_name="New", last_name="Testperson", date_of_birth=date(1990, 2, 2))
+        )
+        repos.participants.update(repos.participants.require(p.id).replace(phone="555-0100"))
+        after = replica.scope_digest()
+        assert after != before and after == replica.recount_digest()
+    finally:
+        store.close()
