@@ -469,12 +469,14 @@ class _Healing:
     def finish(self, resp: SyncResponse, result: SyncResult, repair: Callable) -> bool:
         """At the end: compare digests; repair once if they differ or a reset asked
         for it. True when the repair queued changes to send."""
-        if not self.able or not resp.digest:
+        if not self.able or not (resp.digest or self.repair_owed):
             return False
-        ok = resp.digest == self.replica.scope_digest()
-        if not ok and hasattr(self.replica, "recount_digest"):
-            ok = resp.digest == self.replica.recount_digest()  # the sums, not the data?
-        result.digest_ok = ok
+        ok = False  # no digest (billing's scope): after a reset, repair all the same
+        if resp.digest:
+            ok = resp.digest == self.replica.scope_digest()
+            if not ok and hasattr(self.replica, "recount_digest"):
+                ok = resp.digest == self.replica.recount_digest()  # the sums, not the data?
+            result.digest_ok = ok
         if (ok and not self.repair_owed) or self.repairs_left <= 0:
             return False
         self.repairs_left -= 1
@@ -483,7 +485,8 @@ class _Healing:
         result.digest_ok = None  # checked again by the next round's reply
         if queued:
             return True
-        result.digest_ok = resp.digest == self.replica.scope_digest() or None
+        if resp.digest:
+            result.digest_ok = resp.digest == self.replica.scope_digest() or None
         return False
 
 

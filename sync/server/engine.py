@@ -542,7 +542,7 @@ class SyncEngine:
         )  # fmt: skip
         if req.want:
             records_out += self._current(conn, scope, list(req.want))
-        if req.digests and caller.role != "billing":
+        if req.digests:
             fs = field_state.c
             q = self._scoped(scope, p.top, fs.record_id, fs.field, fs.stamp)
             heal["record_digests"] = digests.records(conn.execute(q))
@@ -571,7 +571,7 @@ class SyncEngine:
 
     def _scoped(self, scope: Scope, top: int, *columns: Any):
         """A query of ``columns`` over every field the caller sees, up to ``top``
-        (billing's scope is not by records: it gets no digest)."""
+        (the repair's record digests; billing's too, after a reset)."""
         q = (
             select(*columns)
             .select_from(field_state.join(records, records.c.record_id == field_state.c.record_id))
