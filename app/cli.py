@@ -241,11 +241,17 @@ def cmd_enroll(args: argparse.Namespace) -> int:
                 return EXIT_USAGE
             return EXIT_AUTH if e.code == "unauthorized" else EXIT_DAMAGED
     print(f"This laptop is enrolled as {answer.username} ({answer.role}). Run 'sync' to exchange.")
+    if answer.held:
+        print(
+            f"{answer.held} change(s) are not yours to send as a {answer.role} (for example a "
+            "demo's supervisor decisions); they stay on this laptop, listed with the refused "
+            "changes ('sync --json')."
+        )
     return EXIT_OK
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from app.services.syncing import SyncError, pending_count, run_sync
+    from app.services.syncing import SyncError, pending_count, refused_waiting, run_sync
     from app.services.vaults import opened
 
     with opened(args.data_dir, _passphrase()) as repos:
@@ -257,8 +263,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 print(json.dumps({"error": e.code, "message": str(e), "waiting": waiting}))
             _err(f"{e} ({waiting} change(s) waiting.)")
             return EXIT_AUTH if e.code in ("revoked", "unauthorized") else EXIT_DAMAGED
+        # Every refused change still waiting for its writer (not only this sync's),
+        # with the server's reason and the full value.
+        waiting_refused = refused_waiting(repos.store)
     if args.json:
-        print(json.dumps(result.as_dict(), indent=2))
+        print(json.dumps(result.as_dict() | {"refused": waiting_refused}, indent=2))
         return EXIT_OK
     print(
         f"Sent {result.pushed} change(s), received {result.pulled}, "
@@ -273,6 +282,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
             f"  {result.quarantined} received value(s) did not fit the record schema and "
             "were set aside in the vault, not applied."
         )
+    if result.report():
+        print(result.report())
     if result.clock_warning:
         _err(result.clock_warning)
     if result.audit_warning:

@@ -32,6 +32,7 @@ from urllib3.util.retry import Retry
 from sync import merge
 from sync.protocol import (
     MAX_PUSH_CHANGES,
+    MAX_WANT,
     PROTOCOL_VERSION,
     AuditVerdict,
     EnrollRequest,
@@ -83,6 +84,11 @@ class SyncResult:
     seconds: float = 0.0
     # notes left signed (approved, billed) with content that does not match its hash
     signature_problems: list[str] = field(default_factory=list)
+    # Self-healing (docs/SYNC.md, "Restores and repair")
+    healed: str = ""  # "replica" (this vault was an older copy) or "server" (the server was)
+    repaired: int = 0  # records whose digests differed and were exchanged again
+    resent: int = 0  # changes of this device the server lacked, sent again
+    digest_ok: bool | None = None  # the end-of-sync check (None: not made)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -100,7 +106,33 @@ class SyncResult:
             "audit_warning": self.audit_warning,
             "seconds": round(self.seconds, 3),
             "signature_problems": self.signature_problems,
+            "healed": self.healed,
+            "repaired": self.repaired,
+            "resent": self.resent,
+            "digest_ok": self.digest_ok,
         }
+
+    def report(self) -> str:
+        """What self-healing did, in plain words ("" when nothing)."""
+        parts = []
+        if self.healed == "replica":
+            parts.append(
+                "This vault was an older copy of itself (restored from a backup); it "
+                "fetched everything again."
+            )
+        elif self.healed == "server":
+            parts.append(
+                "The server had lost changes (restored from a backup or replaced); this "
+                "laptop fetched everything again and sent what the server lacked."
+            )
+        if self.repaired:
+            parts.append(
+                f"{self.repaired} record(s) differed from the server's and were exchanged "
+                f"again ({self.resent} change(s) re-sent)."
+            )
+        if self.digest_ok is False:
+            parts.append("This laptop still differs from the server; the next sync retries.")
+        return " ".join(parts)
 
 
 _AUDIT_PROBLEMS = {
@@ -242,55 +274,32 @@ class SyncClient:
         self.timeout = timeout  # (connect, read) seconds; default: scaled to the payload
 
     def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncResult:
-        """Exchange until the outbox is empty and the pull has no more pages."""
+        """Exchange until the outbox is empty and the pull has no more pages; then
+        check the scope digest the last reply carries, and heal or repair when the
+        server says so (docs/SYNC.md, "Restores and repair")."""
         result = SyncResult()
         started = time.perf_counter()
         self._warm = self._preconnect()
         total = self.replica.pending_count()
+        heal = _Healing(self.replica)
         head_of = getattr(self.replica, "audit_head", None)  # optional for a replica
         audit_head = head_of() if head_of else None
         for round_no in range(self.max_rounds):
             changes = self.replica.pending(self.push_limit)
-            payload = SyncRequest.wire_of(
-                device_id=self.replica.device_id,
-                cursor=self.replica.cursor,
-                changes=changes,
-                pull_limit=self.pull_limit,
-                client_time_ms=self.clock(),
-                audit=audit_head if round_no == 0 else None,
-            )
-            sent_at = self.clock()
-            try:
-                reply = self._post("/v1/sync", payload, SyncResponse, result)
-            except SyncError as e:
-                refused = _invalid_changes(e, changes)
-                if not refused:
-                    raise
-                # Changes that do not fit the record schema: the server stored
-                # nothing; keep them refused, with the reason, and send the rest.
-                self.replica.refuse_locally(refused)
-                result.rejected += [{"stamp": r["stamp"], "reason": r["reason"]} for r in refused]
-                continue
-            resp = acknowledged(reply, changes)
-            if resp.audit is not None:
-                self._audit_verdict(resp.audit, result)
-            received_at = self.clock()
-            # the server's time minus this device's (negative: this device is ahead)
-            result.clock_offset_ms = int(resp.server_time_ms - (sent_at + received_at) // 2)
-            counts = self.replica.apply_response(resp)
-            result.pushed += len(resp.accepted)
-            result.rejected += [{"stamp": r.stamp, "reason": r.reason} for r in resp.rejected]
-            result.pulled += counts["pulled"]
-            result.conflicts += counts["conflicts"]
-            result.evicted += counts["evicted"]
-            result.quarantined += counts.get("quarantined", 0)
-            if counts.get("signature_problems"):
-                result.signature_problems += [
-                    rid for rid, _why in getattr(self.replica, "signature_problems", [])
-                ]
+            last = len(changes) >= self.replica.pending_count()
+            extra = heal.request(last)
+            if round_no == 0 and audit_head is not None:
+                extra = {**extra, "audit": audit_head}
+            resp = self._round(changes, result, extra)
+            if resp is None:
+                continue  # changes that do not fit the schema were refused here: the rest
             if progress:
                 progress(result.pushed + len(result.rejected), max(total, 1))
+            if heal.after(resp, result):
+                continue  # a reset or a repair step: go on from where it leaves the vault
             if not resp.more and (not changes or self.replica.pending_count() == 0):
+                if heal.finish(resp, result, self._repair):
+                    continue  # the repair queued changes the server lacks
                 break
         else:
             raise SyncError("The sync did not finish after many rounds; try again later.")
@@ -298,6 +307,81 @@ class SyncClient:
         self.replica.set_clock_offset(result.clock_offset_ms)
         result.seconds = time.perf_counter() - started
         return result
+
+    def _round(
+        self, changes: list[PushChange], result: SyncResult, extra: dict[str, Any]
+    ) -> SyncResponse | None:
+        """One request: push ``changes``, pull a page, apply the reply. None when the
+        server stored nothing because some changes did not fit the record schema:
+        those are refused here, with the reason, and the caller sends the rest."""
+        payload = SyncRequest.wire_of(
+            device_id=self.replica.device_id,
+            cursor=self.replica.cursor,
+            changes=changes,
+            pull_limit=self.pull_limit,
+            client_time_ms=self.clock(),
+            **extra,
+        )
+        sent_at = self.clock()
+        try:
+            reply = self._post("/v1/sync", payload, SyncResponse, result)
+        except SyncError as e:
+            refused = _invalid_changes(e, changes)
+            if not refused:
+                raise
+            self.replica.refuse_locally(refused)
+            result.rejected += [{"stamp": r["stamp"], "reason": r["reason"]} for r in refused]
+            return None
+        resp = acknowledged(reply, changes)
+        if resp.audit is not None:
+            self._audit_verdict(resp.audit, result)
+        received_at = self.clock()
+        # the server's time minus this device's (negative: this device is ahead)
+        result.clock_offset_ms = int(resp.server_time_ms - (sent_at + received_at) // 2)
+        counts = self.replica.apply_response(resp)
+        result.pushed += len(resp.accepted)
+        result.rejected += [{"stamp": r.stamp, "reason": r.reason} for r in resp.rejected]
+        result.pulled += counts["pulled"]
+        result.conflicts += counts["conflicts"]
+        result.evicted += counts["evicted"]
+        result.quarantined += counts.get("quarantined", 0)
+        if counts.get("signature_problems"):
+            result.signature_problems += [
+                rid for rid, _why in getattr(self.replica, "signature_problems", [])
+            ]
+        return resp
+
+    def _exchange(self, result: SyncResult, extra: dict[str, Any]) -> SyncResponse:
+        """A request that pushes nothing (a repair step): always answered."""
+        resp = self._round([], result, extra)
+        assert resp is not None  # nothing pushed, so nothing can be refused
+        return resp
+
+    def _repair(self, result: SyncResult) -> int:
+        """Compare every record's digest with the server's and exchange again only
+        the records that differ: the server's current fields come back (and merge by
+        stamp), and this device's own newer values the server lacks are queued to be
+        sent again. Returns how many changes were queued."""
+        extra = {"replica": self.replica.replica_token, "digests": True}
+        theirs = self._exchange(result, extra).record_digests
+        mine = self.replica.record_digests()
+        differ = sorted(r for r in set(theirs) | set(mine) if theirs.get(r) != mine.get(r))
+        result.repaired += len(differ)
+        queued = 0
+        for i in range(0, len(differ), MAX_WANT):
+            chunk = differ[i : i + MAX_WANT]
+            extra = {"replica": self.replica.replica_token, "want": chunk}
+            resp = self._exchange(result, extra)
+            wanted = set(chunk)
+            server: dict[str, dict[str, str]] = {}
+            for rec in resp.records:
+                if rec.record_id in wanted:
+                    server.setdefault(rec.record_id, {}).update(
+                        {f: st for f, (_v, st) in rec.fields.items()}
+                    )
+            queued += self.replica.requeue(chunk, server)
+        result.resent += queued
+        return queued
 
     _warm: threading.Thread | None = None
 
@@ -417,6 +501,73 @@ class SyncClient:
                 return model.model_validate(json.loads(data))
         except (ValidationError, ValueError, RecursionError):
             raise _bad_reply() from None
+
+
+class _Healing:
+    """The self-healing state of one sync: a re-pull under way, a repair owed."""
+
+    def __init__(self, replica: Any) -> None:
+        self.replica = replica
+        # Older replicas (tests' stand-ins) do not heal: every call is optional.
+        self.able = all(hasattr(replica, n) for n in ("replica_token", "full_pull", "requeue"))
+        self.repair_owed = self.able and replica.full_pull
+        self.repairs_left = 1
+
+    def request(self, last: bool) -> dict[str, Any]:
+        if not self.able:
+            return {}
+        return {
+            "replica": self.replica.replica_token,
+            "full": self.replica.full_pull,
+            "check": last,
+        }
+
+    def after(self, resp: SyncResponse, result: SyncResult) -> bool:
+        """After a reply is applied: start a re-pull on a reset (True: go on)."""
+        if not self.able:
+            return False
+        changed = self.replica.note_server(resp.server_id, resp.epoch)
+        if resp.reset == "recent":
+            # This page held our own changes too; so must the rest of this pull.
+            if resp.more:
+                self.replica.set_full_pull(True)
+            return False
+        if resp.reset or changed:
+            result.healed = resp.reset or "server"
+            if not resp.reset:  # the server did not know: start from 0 on our side
+                self.replica.apply_response(
+                    SyncResponse(protocol=resp.protocol, server_time_ms=resp.server_time_ms,
+                                 cursor=0, replica=resp.replica)
+                )  # fmt: skip
+            self.replica.set_full_pull(True)
+            self.repair_owed = True
+            return True
+        if self.replica.full_pull and not resp.more:
+            self.replica.set_full_pull(False)
+        return False
+
+    def finish(self, resp: SyncResponse, result: SyncResult, repair: Callable) -> bool:
+        """At the end: compare digests; repair once if they differ or a reset asked
+        for it. True when the repair queued changes to send."""
+        if not self.able or not (resp.digest or self.repair_owed):
+            return False
+        ok = False  # no digest (billing's scope): after a reset, repair all the same
+        if resp.digest:
+            ok = resp.digest == self.replica.scope_digest()
+            if not ok and hasattr(self.replica, "recount_digest"):
+                ok = resp.digest == self.replica.recount_digest()  # the sums, not the data?
+            result.digest_ok = ok
+        if (ok and not self.repair_owed) or self.repairs_left <= 0:
+            return False
+        self.repairs_left -= 1
+        self.repair_owed = False
+        queued = repair(result)
+        result.digest_ok = None  # checked again by the next round's reply
+        if queued:
+            return True
+        if resp.digest:
+            result.digest_ok = resp.digest == self.replica.scope_digest() or None
+        return False
 
 
 def _wire_size(r: requests.Response, raw: bytes) -> int:

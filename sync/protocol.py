@@ -50,6 +50,8 @@ RecordId = Annotated[
 FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 TableName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 Scalar = str | int | float | bool | None
+ReplicaToken = Annotated[str, StringConstraints(max_length=64, pattern=r"^[0-9a-f.]*$")]
+MAX_WANT = 5000  # records a repair request asks for in full
 
 
 class _Model(BaseModel):
@@ -235,6 +237,12 @@ class SyncRequest(_Model):
     pull_limit: Annotated[int, Strict()] = Field(DEFAULT_PULL_FIELDS, ge=1, le=MAX_PULL_FIELDS)
     client_time_ms: Annotated[int, Strict()] = Field(ge=0, le=MAX_CURSOR)
     audit: AuditHead | None = None  # optional: older clients do not send it
+    # Self-healing (docs/SYNC.md, "Restores and repair"); all optional.
+    replica: ReplicaToken = ""  # the token the server's last reply gave this vault
+    full: bool = False  # a re-pull: include the changes this device wrote itself
+    check: bool = False  # end of the sync: answer with the scope digest
+    digests: bool = False  # repair: answer with every record's digest
+    want: list[RecordId] = Field(default_factory=list, max_length=MAX_WANT)
     _changes: list[PushChange] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="before")
@@ -272,31 +280,33 @@ class SyncRequest(_Model):
         pull_limit: int,
         client_time_ms: int,
         protocol: int = PROTOCOL_VERSION,
-        audit: dict[str, Any] | None = None,
+        **extra: Any,
     ) -> dict[str, Any]:
         """The JSON form of a request straight from changes, without building the
-        model (the client's own changes; the server validates what arrives)."""
-        out = {
+        model (the client's own changes; the server validates what arrives).
+        ``extra``: the optional fields (audit, and the self-healing replica, full,
+        check, digests, want), sent only when set."""
+        return {
             "protocol": protocol,
             "device_id": device_id,
             "cursor": cursor,
             "pull_limit": pull_limit,
             "client_time_ms": client_time_ms,
             "records": group_changes(changes),
-        }
-        if audit is not None:
-            out["audit"] = audit
-        return out
+        } | {k: v for k, v in extra.items() if v}
 
     def wire(self) -> dict[str, Any]:
-        """The compact JSON form."""
-        skip = {"records"} if self.audit is not None else {"records", "audit"}
-        return self.model_dump(mode="json", exclude_defaults=False, exclude=skip) | {
+        """The compact JSON form (optional fields only when set, as ``wire_of``)."""
+        unset = {k for k in (*_HEAL_REQUEST, "audit") if not getattr(self, k)}
+        return self.model_dump(mode="json", exclude_defaults=False, exclude={"records"} | unset) | {
             "records": [
                 r.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
                 for r in self.records
             ]
         }
+
+
+_HEAL_REQUEST = ("replica", "full", "check", "digests", "want")
 
 
 class Rejected(_Model):
@@ -371,6 +381,14 @@ class SyncResponse(_Model):
     cursor: int = Field(ge=0, le=MAX_CURSOR)
     more: bool = False
     audit: AuditVerdict | None = None  # only when the request carried an audit head
+    # Self-healing (docs/SYNC.md, "Restores and repair"); all optional.
+    server_id: str = ""  # this server database's id (a new one: a new database)
+    epoch: int = 0  # raised by the administrator after restoring the database
+    top: int = 0  # the server's highest seq (a cursor above it: the server lost data)
+    replica: ReplicaToken = ""  # the token to send with the next request
+    reset: Literal["", "recent", "replica", "server"] = ""  # what the server detected
+    digest: str = ""  # the scope digest, when asked (``check``) on the last page
+    record_digests: dict[RecordId, str] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod

@@ -70,7 +70,7 @@ ROUNDING_RULES = ("cms-8-minute", "whole-units-only", "any-part-of-unit")
 CLAIM_GROUPINGS = ("participant-day", "participant-month")
 USAGE_INDICATORS = ("T", "P")
 BATCH_STATUSES = ("exported", "void")
-CONFLICT_KINDS = ("text", "log", "edited after delete", "sign again")
+CONFLICT_KINDS = ("text", "log", "edited after delete", "sign again", "undelivered")
 CONFLICT_STATUSES = ("open", "resolved")
 CONFLICT_RESOLUTIONS = ("", "kept", "other", "merged", "seen", "restored", "left deleted")
 

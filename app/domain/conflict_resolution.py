@@ -25,6 +25,9 @@ TEXT = "text"
 LOG = "log"
 EDITED_AFTER_DELETE = "edited after delete"
 SIGN_AGAIN = "sign again"  # a signature refused: the note changed on another device first
+# A change written offline for a record that has since left the writer's caseload
+# (sync.server.engine.UNDELIVERED): the record's specialist may take it or keep theirs.
+UNDELIVERED = "undelivered"
 
 OPEN = "open"
 RESOLVED = "resolved"
@@ -45,6 +48,7 @@ CHOICES: dict[str, tuple[Choice, ...]] = {
     LOG: (Choice.SEEN,),
     EDITED_AFTER_DELETE: (Choice.RESTORE, Choice.LEAVE_DELETED),
     SIGN_AGAIN: (Choice.SEEN,),
+    UNDELIVERED: (Choice.KEEP_CURRENT, Choice.KEEP_OTHER),
 }
 
 

@@ -15,9 +15,8 @@ from typing import Any
 from app.domain import conflict_resolution as cr
 from app.domain.records import Conflict, Encounter, NoteStatus, Role
 from app.services.changes import Changed, Done
-from app.services.syncing import parse_time
+from app.store import refused
 from app.store.db import Store, utcnow
-from app.store.replica import StoreReplica
 from app.store.repositories import Repositories, Repository
 from sync import merge
 from sync.hlc import ClockError, Stamp
@@ -232,21 +231,29 @@ class RejectedView:
     at: datetime | None
     participant_name: str
     record_date: str
+    value: Any = None  # the full value the person wrote
+    stamp: str = ""  # the change's id (to dismiss or resend it: app.store.refused)
+    record_id: str = ""
+    record_here: bool = True
 
 
 def rejected_changes(store: Store, limit: int = 500) -> list[RejectedView]:
-    """Changes the server refused, newest first, with its reason."""
+    """Changes the server refused, newest first, with its reason and the value."""
     out: list[RejectedView] = []
-    for r in StoreReplica(store).rejected()[:limit]:
-        name, day = _context(store, r["table"], r["record_id"])
+    for r in refused.refused_changes(store, limit):
+        name, day = _context(store, r.table, r.record_id)
         out.append(
             RejectedView(
-                table=r["table"],
-                field=r["field"],
-                reason=r["reason"] or "",
-                at=parse_time(r["at"] or ""),
+                table=r.table,
+                field=r.field,
+                reason=r.reason or "",
+                at=r.at,
                 participant_name=name,
                 record_date=day,
+                value=r.value,
+                stamp=r.stamp,
+                record_id=r.record_id,
+                record_here=r.record_here,
             )
         )
     return out

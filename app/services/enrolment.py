@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from app.store.db import Store
+from app.store.enrolment_plan import Held, plan
 from app.store.replica import StoreReplica
 from sync.client import SyncClient, SyncError, make_session
 from sync.protocol import DEFAULT_PORT, EnrollResponse
@@ -49,6 +50,7 @@ class Enrolled:
     username: str
     role: str
     user_id: str
+    held: int = 0  # changes kept on this laptop, not sent (see ``not_sent``)
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,14 @@ def normalise_fingerprint(text: str) -> str:
     return ":".join(raw[i : i + 2] for i in range(0, 64, 2))
 
 
+def not_sent(store: Store, role: str = "specialist") -> list[Held]:
+    """What enrolling this vault as ``role`` would keep on this laptop instead of
+    sending, by kind and reason (the server would refuse it: another person's user
+    record, a supervisor's decision, a participant assigned to somebody else).
+    Shown before enrolment; empty when everything in the vault is the person's own."""
+    return plan(store, role)
+
+
 def check_request(
     server: str, username: str, password: str, fingerprint: str = "", device_name: str = ""
 ) -> EnrolmentRequest:
@@ -173,13 +183,13 @@ def ask_server(request: EnrolmentRequest, device_id: str, retries: int = 4) -> E
 def adopt(store: Store, request: EnrolmentRequest, answer: EnrollResponse) -> Enrolled:
     """On the database thread: become the server's user and keep the device token."""
     replica = StoreReplica(store)
-    replica.adopt_identity(answer.user_id, answer.role)
+    held = replica.adopt_identity(answer.user_id, answer.role)
     replica.save_server(
         url=request.url, fingerprint=request.fingerprint, token=answer.token,
         username=request.username,
     )  # fmt: skip
-    store.audit("sync", how="enrolled")
-    return Enrolled(username=request.username, role=answer.role, user_id=answer.user_id)
+    store.audit("sync", how="enrolled", kept_on_laptop=held)
+    return Enrolled(username=request.username, role=answer.role, user_id=answer.user_id, held=held)
 
 
 def enroll(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from app.services.changes import Changed, Done
 from app.store.db import Store, utcnow
 from app.store.errors import EXIT_USAGE, StoreError
+from app.store.refused import refused_changes
 from app.store.replica import StoreReplica as StoreReplica  # the vault side of a sync
 from sync import rules
 from sync.client import Replica, SyncClient, SyncResult, make_session
@@ -145,3 +146,9 @@ def device_id(store: Store) -> str:
 
 def pending_count(store: Store) -> int:
     return StoreReplica(store).pending_count()
+
+
+def refused_waiting(store: Store) -> list[dict]:
+    """Every refused change still waiting for its writer (not only the last sync's),
+    with the server's reason and the full value, for ``sync --json``."""
+    return [r.as_dict() for r in refused_changes(store)]

@@ -25,6 +25,8 @@ from collections.abc import Callable
 
 import sqlcipher3
 
+from sync import digests
+
 MODES = ("local", "remote", "migrate", "purge")
 
 
@@ -116,3 +118,5 @@ class CaptureContext:
         conn.create_function("pt_capture_mode", 0, lambda: self.mode)
         conn.create_function("pt_stamp", 0, self._stamp)
         conn.create_function("pt_user", 0, lambda: self.user_id)
+        # The scope digest's field hash (sync/digests.py), for the digest_sums triggers.
+        conn.create_function("pt_h", 3, digests.field_hash, deterministic=True)

@@ -447,6 +447,44 @@ def _v6(conn: sqlcipher3.Connection) -> None:
     conn.execute("CREATE INDEX outbox_rejected ON outbox(seq) WHERE rejected_reason IS NOT NULL")
 
 
+V7_DIGEST_SUMS = """
+    CREATE TABLE digest_sums (
+        table_name TEXT PRIMARY KEY NOT NULL,
+        n INTEGER NOT NULL,
+        h INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO digest_sums (table_name, n, h)
+        SELECT table_name, count(*), sum(pt_h(record_id, field, stamp))
+        FROM field_stamps GROUP BY table_name;
+    CREATE TRIGGER field_stamps_sum_ins AFTER INSERT ON field_stamps BEGIN
+        INSERT INTO digest_sums (table_name, n, h)
+        VALUES (NEW.table_name, 1, pt_h(NEW.record_id, NEW.field, NEW.stamp))
+        ON CONFLICT (table_name) DO UPDATE SET n = n + 1, h = h + excluded.h;
+    END;
+    CREATE TRIGGER field_stamps_sum_upd AFTER UPDATE ON field_stamps
+    WHEN OLD.stamp IS NOT NEW.stamp OR OLD.record_id IS NOT NEW.record_id
+        OR OLD.field IS NOT NEW.field BEGIN
+        UPDATE digest_sums SET n = n - 1, h = h - pt_h(OLD.record_id, OLD.field, OLD.stamp)
+        WHERE table_name = OLD.table_name;
+        INSERT INTO digest_sums (table_name, n, h)
+        VALUES (NEW.table_name, 1, pt_h(NEW.record_id, NEW.field, NEW.stamp))
+        ON CONFLICT (table_name) DO UPDATE SET n = n + 1, h = h + excluded.h;
+    END;
+    CREATE TRIGGER field_stamps_sum_del AFTER DELETE ON field_stamps BEGIN
+        UPDATE digest_sums SET n = n - 1, h = h - pt_h(OLD.record_id, OLD.field, OLD.stamp)
+        WHERE table_name = OLD.table_name;
+    END;
+"""
+
+
+def _v7(conn: sqlcipher3.Connection) -> None:
+    """The end-of-sync scope digest's running sums (sync/digests.py): per record
+    type, the number of field stamps and the sum of their hashes, kept by triggers
+    on ``field_stamps``, so the check after every sync reads a few rows instead of
+    every field (0.9 s on a million fields)."""
+    _script(conn, V7_DIGEST_SUMS)
+
+
 MIGRATIONS: tuple[Callable[[sqlcipher3.Connection], None], ...] = (
     _v1,
     _v2,
@@ -454,6 +492,7 @@ MIGRATIONS: tuple[Callable[[sqlcipher3.Connection], None], ...] = (
     _v4,
     _v5,
     _v6,
+    _v7,
 )
 LATEST = len(MIGRATIONS)
 

@@ -19,11 +19,11 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from app.store import audit
+from app.store import audit, enrolment_plan, signatures
 from app.store.db import Store, utcnow
 from app.store.errors import StoreError
 from app.store.signatures import signature_problems
-from sync import merge, rules
+from sync import digests, merge, rules
 from sync.protocol import AuditVerdict, PulledRecord, PushChange, SyncResponse
 from sync.schema import FIELDS, validate_field
 
@@ -82,19 +82,19 @@ class StoreReplica:
     def save_server(self, **settings: str) -> None:
         self.store.set_meta("sync_server", json.dumps({**self.server(), **settings}))
 
-    def adopt_identity(self, server_user_id: str, role: str) -> None:
+    def adopt_identity(self, server_user_id: str, role: str) -> int:
         """Become the server's user: every reference to the vault's local owner id
-        is rewritten (as captured changes, so they sync) and the local-only owner
-        record is removed."""
+        is rewritten (in the outbox where it waits, see ``_rewrite_owner``), the
+        local-only owner record is removed, and changes the server would refuse
+        this role are kept on this laptop with the reason (app.store.enrolment_plan).
+        Returns how many changes were kept."""
         old = self.store.user_id
         if old == server_user_id:
-            return
+            return 0
         with self.store.transaction():
-            for table, fields in USER_REF_FIELDS.items():
-                for f in fields:
-                    self.conn.execute(
-                        f'UPDATE {table} SET "{f}" = ? WHERE "{f}" = ?', (server_user_id, old)
-                    )
+            signed = signatures.valid_signed_notes(self.conn, old)
+            self._rewrite_owner(old, server_user_id)
+            self._rehash(signatures.rehashed(self.conn, signed))
             self.conn.execute(
                 "UPDATE meta SET value = ? WHERE key = 'owner_user_id'", (server_user_id,)
             )
@@ -102,9 +102,60 @@ class StoreReplica:
                 self.conn.execute("DELETE FROM users WHERE id = ?", (old,))
                 self.conn.execute("DELETE FROM outbox WHERE record_id = ?", (old,))
                 self.conn.execute("DELETE FROM field_stamps WHERE record_id = ?", (old,))
+            held = enrolment_plan.hold(self.store, role, server_user_id)
         self.store.user_id = server_user_id
         self.store.capture.user_id = server_user_id
         self.save_server(user_id=server_user_id, role=role)
+        return held
+
+    def _rewrite_owner(self, old: str, new: str) -> None:
+        """Every reference to ``old`` becomes ``new``. A value still waiting in the
+        outbox is rewritten where it waits (the record's first push then carries
+        the right owner, whatever the order and size of the outbox: a rewrite
+        queued as a new change would arrive after the records it fixes, which the
+        server refuses); only values the server already has are captured anew."""
+        waiting = "acked_at IS NULL AND rejected_reason IS NULL"
+        self.conn.execute(
+            f"UPDATE outbox SET user_id = ? WHERE user_id = ? AND {waiting}", (new, old)
+        )
+        for table, fields in USER_REF_FIELDS.items():
+            for f in fields:
+                self.conn.execute(
+                    f"UPDATE outbox SET value = ? WHERE table_name = ? AND field = ? "
+                    f"AND value = ? AND {waiting}",
+                    (new, table, f, old),
+                )
+                # Captured: fields whose value the outbox does not hold (pulled ones).
+                self.conn.execute(
+                    f'UPDATE {table} SET "{f}" = ? WHERE "{f}" = ? AND id NOT IN '
+                    f"(SELECT record_id FROM outbox WHERE table_name = ? AND field = ? "
+                    f"AND {waiting})",
+                    (new, old, table, f),
+                )
+                with self.store.mode("remote"):  # the outbox holds these already
+                    self.conn.execute(f'UPDATE {table} SET "{f}" = ? WHERE "{f}" = ?', (new, old))
+
+    def _rehash(self, changes: list[tuple[str, str, str, str]]) -> None:
+        """The hashes of signed notes whose specialist id ``_rewrite_owner`` rewrote:
+        computed again on the rewritten content, where they wait in the outbox (or
+        captured anew for values the server already has), so every signature still
+        matches its content."""
+        waiting = "acked_at IS NULL AND rejected_reason IS NULL"
+        for note_id, field, old_hash, new_hash in changes:
+            held = self.conn.execute(
+                f"UPDATE outbox SET value = ? WHERE table_name = 'encounters' AND field = ? "
+                f"AND record_id = ? AND value = ? AND {waiting}",
+                (new_hash, field, note_id, old_hash),
+            ).rowcount
+            if held:
+                with self.store.mode("remote"):  # the outbox holds it already
+                    self.conn.execute(
+                        f'UPDATE encounters SET "{field}" = ? WHERE id = ?', (new_hash, note_id)
+                    )
+            else:
+                self.conn.execute(
+                    f'UPDATE encounters SET "{field}" = ? WHERE id = ?', (new_hash, note_id)
+                )
 
     # -- the audit chain's head, anchored on the server ---------------------------------
 
@@ -166,13 +217,109 @@ class StoreReplica:
             )
 
     def rejected(self) -> list[dict[str, Any]]:
-        """Changes the server refused, with its reason, newest first (for the UI)."""
+        """Changes the server refused (or enrolment kept on this laptop), with the
+        reason and the value written, newest first (for the UI and ``sync --json``).
+        They stay until the person resolves or dismisses them (app.store.refused)."""
         rows = self.conn.execute(
-            "SELECT stamp, table_name, record_id, field, rejected_reason, rejected_at "
+            "SELECT stamp, table_name, record_id, field, rejected_reason, rejected_at, value "
             "FROM outbox WHERE rejected_reason IS NOT NULL ORDER BY seq DESC"
         ).fetchall()
-        keys = ("stamp", "table", "record_id", "field", "reason", "at")
+        keys = ("stamp", "table", "record_id", "field", "reason", "at", "value")
         return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    # -- self-healing (docs/SYNC.md, "Restores and repair") ----------------------------
+
+    @property
+    def replica_token(self) -> str:
+        return self.store.meta("sync_replica")
+
+    @property
+    def full_pull(self) -> bool:
+        """A re-pull from cursor 0 (with this device's own changes) is under way."""
+        return self.store.meta("sync_full") == "1"
+
+    def set_full_pull(self, on: bool) -> None:
+        self.store.set_meta("sync_full", "1" if on else "0")
+
+    def note_server(self, server_id: str, epoch: int) -> bool:
+        """Remember the server database's id and epoch; True when they changed (a
+        new or restored server database: re-pull and repair)."""
+        if not server_id:
+            return False
+        before = self.store.meta("sync_server_id")
+        old_epoch = int(self.store.meta("sync_server_epoch", "0") or 0)
+        if before == server_id and old_epoch == epoch:
+            return False
+        with self.store.transaction():
+            self.store.set_meta("sync_server_id", server_id)
+            self.store.set_meta("sync_server_epoch", str(epoch))
+        return bool(before) and (before != server_id or epoch > old_epoch)
+
+    _SCOPED = (
+        "FROM field_stamps WHERE stamp NOT IN "
+        "(SELECT stamp FROM outbox WHERE rejected_reason IS NOT NULL)"
+    )
+
+    def scope_digest(self) -> str:
+        """sync.digests.scope of what this vault holds in common with the server:
+        the running sums (digest_sums, kept by triggers) less the refused and held
+        values, which the server does not have."""
+        totals = {t: [n, h] for t, n, h in self.conn.execute("SELECT * FROM digest_sums")}
+        for table, n, h in self.conn.execute(
+            "SELECT fs.table_name, count(*), sum(pt_h(fs.record_id, fs.field, fs.stamp)) "
+            "FROM outbox o JOIN field_stamps fs ON fs.record_id = o.record_id "
+            "AND fs.field = o.field AND fs.stamp = o.stamp "
+            "WHERE o.rejected_reason IS NOT NULL GROUP BY fs.table_name"
+        ):
+            totals[table][0] -= n
+            totals[table][1] -= h
+        return digests.scope((t, n, h) for t, (n, h) in totals.items())
+
+    def recount_digest(self) -> str:
+        """Rebuild the running sums from every field stamp (a full read: only when a
+        check failed, in case the sums themselves were wrong), then the digest."""
+        with self.store.transaction(mode="remote"):
+            self.conn.execute("DELETE FROM digest_sums")
+            self.conn.execute(
+                "INSERT INTO digest_sums (table_name, n, h) SELECT table_name, count(*), "
+                "sum(pt_h(record_id, field, stamp)) FROM field_stamps GROUP BY table_name"
+            )
+        return self.scope_digest()
+
+    def record_digests(self) -> dict[str, str]:
+        rows = self.conn.execute(f"SELECT record_id, field, stamp {self._SCOPED}")
+        return digests.records(rows)
+
+    def requeue(self, record_ids: Sequence[str], server: dict[str, dict[str, str]]) -> int:
+        """Queue again what this device wrote that the server lacks or holds older
+        (``server``: record id -> field -> the server's stamp), with its original
+        stamp and the server's stamp as its base. Returns how many changes."""
+        mine = "." + self.device_id
+        rows: list[tuple[Any, ...]] = []
+        for rid in record_ids:
+            theirs = server.get(rid, {})
+            fields = self.conn.execute(
+                f"SELECT table_name, field, stamp {self._SCOPED} AND record_id = ?", (rid,)
+            ).fetchall()
+            for table, field, stamp in fields:
+                base = theirs.get(field)
+                if not stamp.endswith(mine) or (base is not None and base >= stamp):
+                    continue
+                if field not in self._columns(table):
+                    continue
+                value = self.conn.execute(
+                    f'SELECT "{field}" FROM {table} WHERE id = ?', (rid,)
+                ).fetchone()
+                if value is not None:
+                    rows.append((stamp, table, rid, field, value[0], base, self.store.user_id))
+        if rows:
+            with self.store.transaction():
+                self.conn.executemany(
+                    "INSERT INTO outbox (stamp, table_name, record_id, field, value, base_stamp, "
+                    "user_id) VALUES (?,?,?,?,?,?,?) ON CONFLICT (stamp) DO NOTHING",
+                    rows,
+                )
+        return len(rows)
 
     # -- apply a reply -----------------------------------------------------------------
 
@@ -228,10 +375,11 @@ class StoreReplica:
             counts["signature_problems"] = len(self.signature_problems)
             if resp.evict:
                 counts["evicted"] = self._evict(resp.evict)
-            self.conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('sync_cursor', ?) "
+            self.conn.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(resp.cursor),),
+                [("sync_cursor", str(resp.cursor))]
+                + ([("sync_replica", resp.replica)] if resp.replica else []),
             )
             if newest and self.store.hlc and not merge.too_far_ahead(newest, resp.server_time_ms):
                 self.store.hlc.observe(newest)
@@ -447,7 +595,8 @@ class StoreReplica:
         return {r[1]: r[4] for r in self.conn.execute(f"PRAGMA table_info({table})")}
 
     def _evict(self, participant_ids: Iterable[str]) -> int:
-        """Remove participants that left this caseload, and everything of theirs."""
+        """Remove participants that left this caseload, and everything of theirs but
+        the changes this laptop wrote that the server has not accepted."""
         ids = list(participant_ids)
         marks = ",".join("?" for _ in ids)
         gone: list[str] = list(ids)
@@ -482,7 +631,9 @@ class StoreReplica:
                 ):  # fmt: skip
                     self.conn.execute(f"DELETE FROM {table} WHERE id IN ({cm})", chunk)
                 self.conn.execute(f"DELETE FROM field_stamps WHERE record_id IN ({cm})", chunk)
-                self.conn.execute(f"DELETE FROM outbox WHERE record_id IN ({cm})", chunk)
+        # The outbox keeps them: a refused change stays for its writer to see, and one
+        # not sent yet is sent, so the server keeps it for the record's new specialist
+        # (an "undelivered" conflict; docs/SYNC.md, "Refused changes").
         return len(ids)
 
 

@@ -142,6 +142,12 @@ def _parser() -> argparse.ArgumentParser:
         "backup", parents=[where], help="an encrypted copy of the SQLite database (0600)"
     )
     b.add_argument("--to", required=True, type=Path, metavar="FILE", help="a new file")
+    sub.add_parser(
+        "restored",
+        parents=[where],
+        help="after restoring the database from a backup: every laptop re-pulls, re-sends "
+        "what the server lost and repairs at its next sync",
+    )
     return p
 
 
@@ -572,6 +578,22 @@ def serve(args: argparse.Namespace) -> int:
 # -- entry ------------------------------------------------------------------------
 
 
+def restored(args: argparse.Namespace) -> int:
+    from sync.server import replicas
+
+    engine = _engine(args)
+    try:
+        with engine.begin() as conn:
+            epoch = replicas.raise_epoch(conn)
+    finally:
+        engine.dispose()
+    print(
+        f"Marked as restored (epoch {epoch}). Each laptop re-pulls and re-sends what this "
+        "database lacks at its next sync."
+    )
+    return OK
+
+
 COMMANDS = {
     ("serve", None): serve,
     ("users", "add"): users_add,
@@ -584,6 +606,7 @@ COMMANDS = {
     ("audit", "alarms"): audit_alarms,
     ("audit", "events"): audit_events,
     ("audit", "accept"): audit_accept,
+    ("restored", None): restored,
 }
 
 

@@ -200,4 +200,13 @@ def server_clock(engine: Engine) -> HybridLogicalClock:
 
 
 def build_sync_engine(engine: Engine) -> SyncEngine:
+    from sync.server import replicas
+
+    for _ in range(3):  # the database's id, made once (two processes may race)
+        try:
+            with engine.begin() as conn:
+                replicas.identity(conn)
+            break
+        except IntegrityError:
+            continue
     return SyncEngine(server_clock(engine))

@@ -37,7 +37,7 @@ from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert
 
-from sync import content, merge, rules
+from sync import content, digests, merge, rules
 from sync.hlc import HybridLogicalClock
 from sync.protocol import (
     PROTOCOL_VERSION,
@@ -49,7 +49,7 @@ from sync.protocol import (
     SyncResponse,
 )
 from sync.schema import FIELDS, validate_field
-from sync.server import trust
+from sync.server import digest_sums, replicas, trust
 from sync.server.tables import (
     access_log,
     assignments,
@@ -73,6 +73,7 @@ PULL_COLUMNS = (
 log = logging.getLogger("sync.server")
 CONFLICT_NS = uuid.UUID("6f1c8a52-3c0e-4a43-9a7f-5b8f3e1d2c90")
 GLOBAL_TABLES = ("users", "payers", "billing_providers", "billing_batches")
+UNDELIVERED = "undelivered"  # a conflict holding a change refused for a record's new owner
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,8 @@ class Working:
         self.seq = seq
         self.fs: dict[tuple[str, str], list[Any]] = {}  # key -> [table, value, stamp, base, seq]
         self.fs_new: set[tuple[str, str]] = set()
+        self.fs_orig: dict[tuple[str, str], str] = {}  # stamps as loaded (digest sums)
+        self.recs_orig: dict[str, tuple[str, str]] = {}  # placement as loaded
         self.fs_dirty: set[tuple[str, str]] = set()
         self.by_record: dict[str, set[str]] = defaultdict(set)
         self.loaded: set[str] = set()
@@ -185,6 +188,7 @@ class Working:
                 ).where(field_state.c.record_id.in_(chunk))
             ):
                 self.fs[(rid, f)] = [t, v, st, b, sq]
+                self.fs_orig[(rid, f)] = st
                 self.by_record[rid].add(f)
             for row in self.conn.execute(select(records).where(records.c.record_id.in_(chunk))):
                 self.recs[row.record_id] = {
@@ -193,6 +197,7 @@ class Working:
                     "owner_id": row.owner_id,
                     "status": row.status,
                 }
+                self.recs_orig[row.record_id] = (row.participant_id, row.owner_id)
 
     def load_pushed(self, chs: list[PushChange], place: list[PushChange] | None = None) -> None:
         """What the server has of a push: its stamps seen before (all of ``chs``) and
@@ -387,6 +392,7 @@ class Working:
                 .values(specialist_id=bindparam("s")),
                 [{"k_pid": p, "s": self.assign[p]} for p in sorted(self.assign_dirty)],
             )
+        digest_sums.apply(c, self._digest_deltas())
         for table, rows in (
             (changes, self.new_changes),
             (rejected, self.new_rejected),
@@ -394,6 +400,33 @@ class Working:
         ):
             _executemany(c, table.insert(), rows)
         self.seq.save()
+
+    def _digest_deltas(self) -> digest_sums.Deltas:
+        """How this batch moves the scope digest's sums: each changed field's old
+        contribution out, its new one in; a record that moved to another bucket
+        (a new participant or owner) moves all its fields."""
+        d = digest_sums.new_deltas()
+        touched: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for key in self.fs_new | self.fs_dirty:
+            touched[key[0]].append(key)
+        for rid in self.recs_dirty:
+            touched.setdefault(rid, [])
+        for rid, keys in touched.items():
+            rec = self.recs.get(rid)
+            if rec is None:
+                continue
+            table = rec["table_name"]
+            new_b = digest_sums.bucket_of(table, rid, rec["participant_id"], rec["owner_id"])
+            orig = self.recs_orig.get(rid)
+            old_b = digest_sums.bucket_of(table, rid, *orig) if orig else new_b
+            if old_b != new_b:
+                keys = [(rid, f) for f in self.by_record.get(rid, ())]
+            for key in keys:
+                before = self.fs_orig.get(key)
+                if before is not None:
+                    digest_sums.add(d, old_b, table, rid, key[1], before, -1)
+                digest_sums.add(d, new_b, table, rid, key[1], self.fs[key][2], +1)
+        return d
 
 
 @dataclass(frozen=True)
@@ -406,6 +439,11 @@ class Pushed:
     top: int  # the highest seq handed out when the push committed
     created: frozenset[str]  # participants this push created (the device has them)
     now_ms: int
+    reset: str = ""  # sync.server.replicas.check: "", "replica" or "server"
+    replica: str = ""  # the token for the reply
+    server_id: str = ""
+    epoch: int = 0
+    digest: str = ""  # the caller's scope digest as of ``top`` (when asked)
 
 
 class Scope:
@@ -452,6 +490,15 @@ class SyncEngine:
         chs = req.changes
         trust.check_stamps(caller.device_id, chs)  # a forged stamp: nothing is stored
         seq = SeqCounter(conn, lock=bool(chs))
+        server_id, epoch = replicas.identity(conn)
+        reset = replicas.check(conn, caller.device_id, req.replica, req.cursor, seq.value)
+        if reset == "replica":
+            # An older copy of this vault: nothing it sends is applied until it has
+            # re-pulled (its changes stay in its outbox and come again).
+            token = replicas.issue(conn, caller.device_id, "", seq.value)
+            return Pushed(
+                [], [], [], seq.value, frozenset(), now_ms, reset, token, server_id, epoch
+            )
         scope = Scope(conn, caller)
         w = Working(conn, seq)
         # Trust boundary (sync.server.trust): values first, before any of them is
@@ -482,7 +529,26 @@ class SyncEngine:
         self._check_signatures(w, chs)
         w.flush()
         created = frozenset(p for p in w.assign_new if w.assign[p] == caller.user_id)
-        return Pushed(accepted, refused, restamped, seq.value, created, now_ms)
+        token = replicas.issue(conn, caller.device_id, req.replica, seq.value)
+        digest = self._scope_digest(conn, scope, seq) if req.check else ""
+        return Pushed(
+            accepted, refused, restamped, seq.value, created, now_ms,
+            reset, token, server_id, epoch, digest,
+        )  # fmt: skip
+
+    def _scope_digest(self, conn: Connection, scope: Scope, seq: SeqCounter) -> str:
+        """The caller's scope digest as of ``seq.value`` (sync.server.digest_sums);
+        "" for billing (its scope is not by records) and when another push committed
+        meanwhile (a push that wrote holds the counter; one that did not may not)."""
+        if scope.caller.role == "billing":
+            return ""
+        buckets = digest_sums.caller_buckets(
+            conn, scope.caller.role, scope.caller.user_id, scope.team, scope.participant_ids()
+        )
+        digest = digest_sums.scope(conn, buckets)
+        if seq.start == seq.value and SeqCounter(conn, lock=False).value != seq.value:
+            return ""
+        return digest
 
     def pull(self, conn: Connection, caller: Caller, req: SyncRequest, p: Pushed) -> SyncResponse:
         """The answer: what changed since the cursor, up to ``p.top``. Every seq up to
@@ -490,9 +556,28 @@ class SyncEngine:
         (read-only) transaction; rows written since are left for the next sync."""
         scope = Scope(conn, caller)
         accepted, refused = p.accepted, p.refused
+        heal = {"server_id": p.server_id, "epoch": p.epoch, "top": p.top, "replica": p.replica}
+        if p.reset in ("replica", "server"):
+            # The device starts again from cursor 0 (with its own changes) and repairs.
+            return SyncResponse(
+                protocol=PROTOCOL_VERSION, server_time_ms=p.now_ms, accepted=accepted,
+                accepted_all=p.reset != "replica",  # an older copy's push was not applied
+                rejected=refused, restamped=p.restamped,
+                cursor=0, reset=p.reset, **heal,
+            )  # fmt: skip
+        cursor_in = req.cursor
         records_out, cursor, more, evict = self._pull(
-            conn, scope, req.cursor, req.pull_limit, p.top, p.created
-        )
+            conn, scope, cursor_in, req.pull_limit, p.top, p.created,
+            own=req.full or p.reset == "recent",
+        )  # fmt: skip
+        if req.want:
+            records_out += self._current(conn, scope, list(req.want))
+        if req.digests:
+            fs = field_state.c
+            q = self._scoped(scope, p.top, fs.record_id, fs.field, fs.stamp)
+            heal["record_digests"] = digests.records(conn.execute(q))
+        if not more and p.digest:
+            heal["digest"] = p.digest
         # A refused change leaves the device's copy different from the server's:
         # send the server's current fields of those records so the device can
         # put them back (it keeps the refused change, with the reason, to show).
@@ -511,6 +596,7 @@ class SyncEngine:
             evict=evict,
             cursor=cursor,
             more=more,
+            **heal,
         )
 
     def _check_signatures(self, w: Working, chs: list[PushChange]) -> None:
@@ -523,6 +609,17 @@ class SyncEngine:
             if problem is not None:
                 w.signature_problems.append(record_id)
                 log.warning("signature invariant broken on note %s: %s", record_id, problem)
+
+    def _scoped(self, scope: Scope, top: int, *columns: Any):
+        """A query of ``columns`` over every field the caller sees, up to ``top``
+        (the repair's record digests; billing's too, after a reset)."""
+        q = (
+            select(*columns)
+            .select_from(field_state.join(records, records.c.record_id == field_state.c.record_id))
+            .where(field_state.c.seq <= top)
+        )
+        visible = self._visible_clause(scope)
+        return q if visible is None else q.where(visible)
 
     def _apply_one(
         self,
@@ -569,6 +666,7 @@ class SyncEngine:
             if reason is not None:
                 self._keep_refused_decision(w, caller, ch, reason)
         if reason is not None:
+            self._keep_undelivered(w, caller, ch, reason, b)
             return self._refuse(w, caller, ch, reason, b)
         value_json = _dump(ch.value)
 
@@ -861,6 +959,42 @@ class SyncEngine:
                 caller,
             )  # fmt: skip
 
+    def _keep_undelivered(
+        self, w: Working, caller: Caller, ch: PushChange, reason: str, b: _Batch
+    ) -> None:
+        """A change refused because its record is in another caseload now (the
+        participant was reassigned while the writer worked offline) is kept as an
+        "undelivered" conflict on that participant: the record's specialist and
+        their supervisor see it and decide; the writer keeps it in their outbox."""
+        if reason != "not in your caseload" or ch.table == "conflicts":
+            return
+        participant = self._participant_of(w, ch.table, ch.record_id, b)
+        if not participant or w.assigned_to(participant) is None:
+            return
+        cur = w.field(ch.record_id, ch.field)
+        kept = (json.loads(cur[1]) if cur[1] is not None else None, cur[2]) if cur else (None, "")
+        self._record_conflict(
+            w, ch.table, ch.record_id, ch.field, kept, (ch.value, ch.stamp), caller,
+            kind=UNDELIVERED, participant_id=participant,
+        )  # fmt: skip
+
+    def _participant_of(self, w: Working, table: str, record_id: str, b: _Batch) -> str:
+        """The participant a record belongs to: on the server, else as the batch places it."""
+        if table == "participants":
+            return record_id
+        rec = w.recs.get(record_id)
+        if rec and rec["participant_id"]:
+            return rec["participant_id"]
+        known = b.fields.get(record_id, {})
+        link = rules.PARTICIPANT_LINK.get(table)
+        if link and isinstance(known.get(link), str):
+            return known[link]
+        if table == "addenda" and known.get("encounter_id"):
+            w.load([str(known["encounter_id"])])
+            enc = w.recs.get(str(known["encounter_id"]))
+            return enc["participant_id"] if enc else ""
+        return ""
+
     def _record_scope(
         self,
         w: Working,
@@ -1020,6 +1154,7 @@ class SyncEngine:
         caller: Caller | None,
         kind: str | None = None,
         conflict_id: str | None = None,
+        participant_id: str | None = None,
     ) -> None:
         if conflict_id is None:
             key = f"{record_id}/{field}/{lost[1]}/{kept[1]}"
@@ -1039,7 +1174,7 @@ class SyncEngine:
             "table_name": table,
             "target_id": record_id,
             "field": field,
-            "participant_id": rec.get("participant_id", ""),
+            "participant_id": participant_id or rec.get("participant_id", ""),
             "owner_id": rec.get("owner_id", ""),
             "kind": kind or merge.conflict_kind(table, field),
             "kept_value": _dump(kept[0]),
@@ -1193,19 +1328,22 @@ class SyncEngine:
         limit: int,
         top: int,
         created: frozenset[str] = frozenset(),
+        own: bool = False,
     ) -> tuple[list[PulledRecord], int, bool, list[str]]:
         """``top`` is the highest seq handed out when the push committed: every seq up
-        to it is visible here and none below it can appear later."""
+        to it is visible here and none below it can appear later. ``own``: include
+        what this device wrote (a re-pull after a restore)."""
         caller = scope.caller
         visible = self._visible_clause(scope)
         q = (
             select(*PULL_COLUMNS)
             .select_from(field_state.join(records, records.c.record_id == field_state.c.record_id))
             .where(field_state.c.seq > cursor, field_state.c.seq <= top)
-            .where(~field_state.c.stamp.endswith("." + caller.device_id))  # it has its own
             .order_by(field_state.c.seq)
             .limit(limit + 1)
         )
+        if not own:
+            q = q.where(~field_state.c.stamp.endswith("." + caller.device_id))  # it has its own
         if visible is not None:
             q = q.where(visible)
         rows = conn.execute(q).all()

@@ -102,6 +102,7 @@ records = Table(
     Column("status", String(16), nullable=False, server_default=""),
     Index("records_by_participant", "participant_id"),
     Index("records_by_owner", "owner_id"),
+    Index("records_by_table", "table_name", "participant_id"),  # sessions, for digests
 )
 
 # Which specialist each participant is assigned to, and every change of that.
@@ -119,6 +120,20 @@ access_log = Table(
     Column("user_id", String(64), nullable=False),
     Column("granted", Boolean, nullable=False),
     Index("access_log_by_user", "user_id", "seq"),
+)
+
+# The scope digest's running sums (sync/digests.py): per bucket (a participant's
+# records "p:<id>", a person's own "o:<id>", a supervision session "s:<id>",
+# global records "g") and record type, the number of fields and the sum of their
+# hashes. Kept by SyncEngine as fields change; the end-of-sync check adds up the
+# caller's buckets instead of reading every field.
+digest_sums = Table(
+    "digest_sums",
+    metadata,
+    Column("bucket", String(80), primary_key=True),
+    Column("table_name", String(64), primary_key=True),
+    Column("n", BigInteger, nullable=False),
+    Column("h", BigInteger, nullable=False),
 )
 
 # Changes the rules refused: kept, with their values, so nothing a person wrote is lost.

@@ -55,6 +55,7 @@ KIND_LABELS: dict[str, str] = {
     cr.EDITED_AFTER_DELETE: "Edited after it was deleted",
     cr.SIGN_AGAIN: "Changed on another device before your signature arrived: read it and "
     "sign again",
+    cr.UNDELIVERED: "Written on another laptop after the person left its caseload",
 }
 
 
@@ -144,6 +145,8 @@ class RejectedModel(RowsTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.ToolTipRole and col == self.COL_REASON:
             return r.reason
+        if role == Qt.ItemDataRole.ToolTipRole and col in (self.COL_RECORD, self.COL_FIELD):
+            return "" if r.value is None else str(r.value)  # what the person wrote, in full
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if col == self.COL_WHEN:

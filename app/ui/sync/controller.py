@@ -292,7 +292,12 @@ class SyncController(QObject):
             self._end(True, "", "", connection=ONLINE, clock_offset_ms=ov.clock_offset_ms)
             self._broadcast()
             quiet = self._reason != "button" and not (
-                result.pushed or result.pulled or result.conflicts or result.rejected
+                result.pushed
+                or result.pulled
+                or result.conflicts
+                or result.rejected
+                or getattr(result, "healed", "")
+                or getattr(result, "repaired", 0)
             )
             if message and not quiet:
                 self.ctx.status_message.emit(message)
@@ -318,9 +323,11 @@ class SyncController(QObject):
                     len(result.rejected), "1 refused by the server", "%1 refused by the server"
                 )
             )
+        # What self-healing did (a restored vault or server, a repair), in full.
+        healed = result.report() if hasattr(result, "report") else ""
         if not parts:
-            return self.tr("Synced: everything is up to date.")
-        return self.tr("Synced: ") + ", ".join(parts) + "."
+            return (self.tr("Synced: everything is up to date.") + " " + healed).strip()
+        return (self.tr("Synced: ") + ", ".join(parts) + ". " + healed).strip()
 
     def _broadcast(self) -> None:
         self.ctx.broadcast(syncing.SYNC_CHANGED, origin=self)

@@ -1,0 +1,146 @@
+"""What a vault that already holds work will not send when it is enrolled, and why.
+
+A vault used alone (or filled with a demo or an import) may hold records the
+enrolled role may not own on the server: other people's user records, a demo
+supervisor's approvals, participants assigned to somebody else. Sending them
+would only earn refusals. ``plan`` works out, before enrolment, which waiting
+changes the server would refuse for this role, with the server's own rules
+(sync.merge.permission_problem and the scope rules of sync/server/engine.py,
+for a server that does not know the records yet); ``hold`` keeps those changes
+on this laptop, marked with the reason (they stay visible with the refused
+changes, never sent, never deleted). Everything else is sent on the first sync.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from app.store.db import Store
+from sync import merge, rules
+
+HELD_PREFIX = "kept on this laptop, not sent: "
+_GLOBAL = ("users", "payers", "billing_providers", "billing_batches")
+_WAITING = "acked_at IS NULL AND rejected_reason IS NULL"
+
+
+@dataclass(frozen=True)
+class Held:
+    """Changes of one kind that will not be sent: ``changes`` field changes of
+    ``records`` records of ``table``, for ``reason`` (in the server's words)."""
+
+    table: str
+    reason: str
+    changes: int
+    records: int
+
+
+def _values(store: Store) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Record id -> (table, latest waiting value of each field), in outbox order."""
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    for table, rid, field, value in store.conn.execute(
+        f"SELECT table_name, record_id, field, value FROM outbox WHERE {_WAITING} ORDER BY seq"
+    ):
+        out.setdefault(rid, (table, {}))[1][field] = value
+    return out
+
+
+def _scope(role: str, user_id: str, table: str, known: dict[str, Any], recs) -> str | None:
+    """sync.server.engine.SyncEngine._scope_problem for records new to the server."""
+    if role == "admin" or table in _GLOBAL:
+        return None
+    if table == "participants":
+        if role != "specialist":
+            return "only specialists add participants"
+        if known.get("assigned_specialist_id") != user_id:
+            return "a new participant must be assigned to you"
+        return None
+    participant = None
+    link = rules.PARTICIPANT_LINK.get(table)
+    if link:
+        participant = known.get(link)
+    elif table == "addenda":
+        enc = recs.get(str(known.get("encounter_id") or ""))
+        participant = enc[1].get("participant_id") if enc else None
+        if enc is None:
+            return "the record it belongs to is missing"
+    if participant:
+        owner_rec = recs.get(str(participant))
+        assigned = owner_rec[1].get("assigned_specialist_id") if owner_rec else None
+        return None if assigned == user_id else "not in your caseload"
+    owner_field = rules.OWNER_LINK.get(table)
+    if owner_field:
+        owner = known.get(owner_field)
+        if table == "supervision_sessions":
+            specs = known.get("specialist_ids") or "[]"
+            try:
+                members = set(json.loads(specs)) if isinstance(specs, str) else set()
+            except ValueError:
+                members = set()
+            ok = owner == user_id or user_id in members
+            return None if ok else "not your supervision session"
+        return None if owner == user_id else "not your record"
+    return "the record it belongs to is missing"
+
+
+def _refusals(store: Store, role: str, user_id: str) -> list[tuple[int, str, str, str]]:
+    """(outbox seq, table, record id, reason) of every waiting change the server
+    would refuse, replaying the outbox in order as the server would apply it."""
+    recs = _values(store)
+    scope: dict[str, str | None] = {}
+    applied: dict[str, dict[str, Any]] = defaultdict(dict)
+    refused_moves: set[str] = set()
+    out = []
+    for seq, table, rid, field, value in store.conn.execute(
+        f"SELECT seq, table_name, record_id, field, value FROM outbox WHERE {_WAITING} ORDER BY seq"
+    ):
+        if table == "users" and rid == store.user_id:
+            continue  # the vault's own owner record: enrolment replaces it
+        if rid not in scope:
+            scope[rid] = _scope(role, user_id, table, recs[rid][1], recs)
+        current = applied[rid]
+        reason = scope[rid] or merge.permission_problem(
+            role, user_id, table, field, value, current, field in current
+        )
+        decision_field = field in rules.NOTE_REVIEW | rules.NOTE_BILLING
+        if reason is None and table == "encounters" and rid in refused_moves and decision_field:
+            reason = "the decision it belongs to is not yours to make"
+        if reason is not None:
+            if table == "encounters" and field == "status":
+                refused_moves.add(rid)
+            out.append((seq, table, rid, reason))
+        else:
+            current[field] = value
+    return out
+
+
+def plan(store: Store, role: str, user_id: str | None = None) -> list[Held]:
+    """What enrolling as ``role`` would not send, by table and reason (none for a
+    vault whose work is all the person's own). ``user_id`` defaults to the vault's
+    owner, which enrolment rewrites to the server's id for that person."""
+    uid = user_id or store.user_id
+    changes: Counter[tuple[str, str]] = Counter()
+    records: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for _seq, table, rid, reason in _refusals(store, role, uid):
+        changes[(table, reason)] += 1
+        records[(table, reason)].add(rid)
+    return [
+        Held(table=t, reason=r, changes=n, records=len(records[(t, r)]))
+        for (t, r), n in sorted(changes.items())
+    ]
+
+
+def hold(store: Store, role: str, user_id: str) -> int:
+    """Inside the enrolment transaction: mark the changes the server would refuse
+    as kept on this laptop (with the reason). Returns how many."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    rows = [
+        (HELD_PREFIX + reason, now, seq) for seq, _t, _r, reason in _refusals(store, role, user_id)
+    ]
+    store.conn.executemany(
+        "UPDATE outbox SET rejected_reason = ?, rejected_at = ? WHERE seq = ?", rows
+    )
+    return len(rows)

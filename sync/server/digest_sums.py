@@ -1,0 +1,145 @@
+"""The server's running sums for the end-of-sync scope digest (sync/digests.py).
+
+Every field of every record counts in one *bucket*, after how the record is
+placed (the same rules as ``SyncEngine._visible_clause``): global records in
+"g", a supervision session in "s:<id>", a participant's records in
+"p:<participant>", a person's own records in "o:<owner>", anything else in "x"
+(seen by administrators only). ``digest_sums`` holds, per bucket and record type,
+the number of fields and the sum of their hashes; the engine moves them as it
+writes fields (``deltas`` then ``apply``), and ``scope`` adds up the buckets a
+caller sees: a few hundred rows, not every field of the caseload.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy.engine import Connection
+
+from sync import digests
+from sync.server.tables import digest_sums, field_state, records
+
+GLOBAL_TABLES = ("users", "payers", "billing_providers", "billing_batches")
+
+
+def bucket_of(table: str, record_id: str, participant_id: str, owner_id: str) -> str:
+    if table in GLOBAL_TABLES:
+        return "g"
+    if table == "supervision_sessions":
+        return f"s:{record_id}"
+    if participant_id:
+        return f"p:{participant_id}"
+    if owner_id:
+        return f"o:{owner_id}"
+    return "x"
+
+
+Deltas = dict[tuple[str, str], list[int]]
+
+
+def new_deltas() -> Deltas:
+    return defaultdict(lambda: [0, 0])
+
+
+def add(d: Deltas, bucket: str, table: str, record_id: str, field: str, stamp: str, sign: int):
+    acc = d[(bucket, table)]
+    acc[0] += sign
+    acc[1] += sign * digests.field_hash(record_id, field, stamp)
+
+
+def apply(conn: Connection, d: Deltas) -> None:
+    """Add the deltas to ``digest_sums`` (rows made as needed)."""
+    changed = {k: v for k, v in d.items() if v[0] or v[1]}
+    if not changed:
+        return
+    keys = sorted(changed)
+    have: set[tuple[str, str]] = set()
+    buckets = sorted({b for b, _t in keys})
+    for i in range(0, len(buckets), 500):
+        chunk = buckets[i : i + 500]
+        have |= {
+            (b, t)
+            for b, t in conn.execute(
+                select(digest_sums.c.bucket, digest_sums.c.table_name).where(
+                    digest_sums.c.bucket.in_(chunk)
+                )
+            )
+        }
+    old = [k for k in keys if k in have]
+    if old:
+        conn.execute(
+            update(digest_sums)
+            .where(
+                digest_sums.c.bucket == bindparam("k_b"),
+                digest_sums.c.table_name == bindparam("k_t"),
+            )
+            .values(n=digest_sums.c.n + bindparam("dn"), h=digest_sums.c.h + bindparam("dh")),
+            [{"k_b": b, "k_t": t, "dn": changed[(b, t)][0], "dh": changed[(b, t)][1]}
+             for b, t in old],
+        )  # fmt: skip
+    new = [k for k in keys if k not in have]
+    if new:
+        conn.execute(
+            digest_sums.insert(),
+            [{"bucket": b, "table_name": t, "n": changed[(b, t)][0], "h": changed[(b, t)][1]}
+             for b, t in new],
+        )  # fmt: skip
+
+
+def caller_buckets(
+    conn: Connection, role: str, user_id: str, team: Iterable[str], participants: Iterable[str]
+) -> list[str] | None:
+    """The buckets a caller sees (None: all of them, for an administrator)."""
+    if role == "admin":
+        return None
+    team = sorted(team)
+    out = ["g"] + [f"p:{p}" for p in participants] + [f"o:{u}" for u in team]
+    sessions = {
+        r[0]
+        for r in conn.execute(
+            select(records.c.record_id).where(
+                records.c.table_name == "supervision_sessions", records.c.owner_id.in_(team)
+            )
+        )
+    }
+    if role == "specialist":
+        # As the pull's visibility does it: sessions are among the records placed
+        # with nobody's participant (an index), membership read by primary key.
+        member = field_state.alias("member")
+        sessions |= {
+            r[0]
+            for r in conn.execute(
+                select(records.c.record_id).where(
+                    records.c.participant_id == "",
+                    records.c.table_name == "supervision_sessions",
+                    exists().where(
+                        member.c.record_id == records.c.record_id,
+                        member.c.field == "specialist_ids",
+                        member.c.value.like(f"%{user_id}%"),
+                    ),
+                )
+            )
+        }
+    return out + [f"s:{s}" for s in sorted(sessions)]
+
+
+def scope(conn: Connection, buckets: list[str] | None) -> str:
+    """The scope digest of these buckets (all of them for None)."""
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    q = select(digest_sums.c.table_name, func.sum(digest_sums.c.n), func.sum(digest_sums.c.h))
+    if buckets is None:
+        parts = [q.group_by(digest_sums.c.table_name)]
+    else:
+        parts = [
+            q.where(digest_sums.c.bucket.in_(buckets[i : i + 500])).group_by(
+                digest_sums.c.table_name
+            )
+            for i in range(0, len(buckets), 500)
+        ]
+    for part in parts:
+        for table, n, h in conn.execute(part):
+            totals[table][0] += int(n or 0)
+            totals[table][1] += int(h or 0)
+    return digests.scope((t, n, h) for t, (n, h) in totals.items())

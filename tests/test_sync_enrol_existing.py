@@ -1,0 +1,121 @@
+"""Enrolling a vault that already holds work (issue 12, case 7), against the real
+server over HTTPS with real SQLCipher vaults: everything the person wrote reaches
+the server on the first sync with no refusals, whatever the order and size of the
+outbox; what the role may not own is explained before enrolment and kept on the
+laptop (visible, never sent, never refused)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.demo import fill_demo
+from app.domain.records import Participant
+from app.services import enrolment
+from app.store.db import Store
+from app.store.enrolment_plan import HELD_PREFIX
+from app.store.replica import StoreReplica
+from app.store.repositories import Repositories
+from app.store.vault import Vault
+from sync.client import SyncClient, make_session
+from tests.conftest import FAST_KDF, PASSPHRASE
+from tests.server_proc import DEFAULT_PASSWORD, start_server
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = start_server(tmp_path, extra_args=("--rate-limit", "0"))
+    s.sam = s.add_user("sam", "supervisor")
+    s.ann = s.add_user("ann", "specialist", supervisor="sam")
+    yield s
+    s.close()
+
+
+def _vault(tmp_path, name: str) -> Store:
+    v = Vault(tmp_path / name)
+    v.create(PASSPHRASE, FAST_KDF)
+    return Store.open(v, owner_username="ann")
+
+
+def _enrol_and_sync(store: Store, server, push_limit: int):
+    answer = enrolment.enroll(
+        store, server.url, "ann", DEFAULT_PASSWORD, fingerprint=server.fingerprint
+    )
+    replica = StoreReplica(store)
+    waiting = replica.pending_count()
+    client = SyncClient(
+        replica,
+        server.url,
+        replica.server()["token"],
+        session=make_session(server.fingerprint, retries=0),
+        push_limit=push_limit,
+    )
+    return answer, waiting, client.sync()
+
+
+def _server_fields(server, record_id: str) -> dict[str, str]:
+    return {r[1]: r[3] for r in server.rows("field_state") if r[0] == record_id}
+
+
+def test_demo_caseload_enrolled_then_synced_in_small_batches_has_no_refusals(server, tmp_path):
+    store = _vault(tmp_path, "alone")
+    try:
+        fill_demo(store, participants=6, years=1, seed=3, today=date(2026, 11, 2))
+        waiting = StoreReplica(store).pending_count()
+        # Explained before enrolment: the demo's supervisor decisions, other people's
+        # user records and billing settings are not a specialist's to send.
+        before = enrolment.not_sent(store, "specialist")
+        assert before, "the demo holds records a specialist does not own"
+        reasons = {h.reason for h in before}
+        assert any("administrator" in r for r in reasons)
+        assert not any(h.table == "participants" for h in before)
+        held = sum(h.changes for h in before)
+
+        answer, after_enrol, result = _enrol_and_sync(store, server, push_limit=300)
+        assert answer.role == "specialist"
+        assert result.rejected == []  # no refusal at all
+        replica = StoreReplica(store)
+        assert replica.pending_count() == 0
+        assert result.pushed == after_enrol
+        # only the held changes and the local owner's own user record were not sent
+        owner_record = waiting - held - after_enrol
+        assert 0 < owner_record < 20
+        kept = replica.rejected()
+        assert len(kept) == held and all(k["reason"].startswith(HELD_PREFIX) for k in kept)
+        # every participant is on the server, assigned to ann's server id
+        people = list(Repositories(store).participants.iter())
+        assert len(people) == 6
+        for p in people:
+            assert _server_fields(server, p.id)["assigned_specialist_id"] == f'"{server.ann}"'
+        notes = store.conn.execute("SELECT id, specialist_id FROM encounters").fetchall()
+        assert notes and all(s == server.ann for _i, s in notes)
+        for note_id, _s in notes[:50]:
+            assert _server_fields(server, note_id)["specialist_id"] == f'"{server.ann}"'
+    finally:
+        store.close()
+
+
+def test_imported_participants_enrolled_then_synced_have_no_refusals(server, tmp_path):
+    store = _vault(tmp_path, "imported")
+    try:
+        repos = Repositories(store)
+        repos.participants.add_many(
+            Participant(
+                first_name=f"Imported{i}",
+                last_name="Testperson",
+                date_of_birth=date(1980, 1, 1 + i % 28),
+                assigned_specialist_id=store.user_id,
+            )
+            for i in range(1000)
+        )
+        assert enrolment.not_sent(store, "specialist") == []
+        _answer, _waiting, result = _enrol_and_sync(store, server, push_limit=2000)
+        assert result.rejected == []
+        assert StoreReplica(store).pending_count() == 0
+        assert StoreReplica(store).rejected() == []
+        on_server = {r[0] for r in server.rows("assignments") if r[1] == server.ann}
+        ids = {r[0] for r in store.conn.execute("SELECT id FROM participants")}
+        assert ids == on_server and len(ids) == 1000
+    finally:
+        store.close()
