@@ -687,7 +687,9 @@ def create_app(
 
         def register() -> str:
             with engine.begin() as conn:
-                if staff.enrol_blocked(conn, user.id):
+                if staff.enrol_blocked(conn, user.id) and not staff.device_revoked(
+                    conn, req.device_id
+                ):  # a revoked device id is told so (403 revoked) by enroll_device
                     raise ApiError(
                         403,
                         "enrol_blocked",

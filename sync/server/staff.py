@@ -200,6 +200,11 @@ def enrol_blocked(conn: Connection, user_id: str) -> bool:
     return bool(conn.execute(select(users.c.enrol_blocked).where(users.c.id == user_id)).scalar())
 
 
+def device_revoked(conn: Connection, device_id: str) -> bool:
+    at = conn.execute(select(devices.c.revoked_at).where(devices.c.id == device_id)).scalar()
+    return bool(at)
+
+
 # -- invites ---------------------------------------------------------------------
 
 
