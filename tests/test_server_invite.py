@@ -92,7 +92,7 @@ def _post(server, code: str, password: str = DEFAULT_PASSWORD, device: str | Non
 
 
 def _make(server, name: str, *extra: str) -> tuple[str, invite.Invite]:
-    done = server.cli("users", "invite", name, "--server", "127.0.0.1:%d" % server.port, *extra)
+    done = server.cli("users", "invite", name, "--server", f"127.0.0.1:{server.port}", *extra)
     assert done.returncode == 0, done.stderr
     code = next(line for line in done.stdout.splitlines() if line.startswith("PT-"))
     return code, invite.decode(code)
@@ -169,7 +169,7 @@ def test_invite_needs_a_certificate_and_a_sane_address(tmp_path):
             "users", "invite", "ann", "--server", "h", "--tls-cert", str(tmp_path / "none.pem")
         )
         assert missing.returncode == 4 and "no certificate" in missing.stderr
-        code, inv = _make(server, "ann")
+        _code, inv = _make(server, "ann")
         assert inv.port == server.port
         default_port = server.cli("users", "invite", "ann", "--server", "sync.example.org")
         assert "PT-" in default_port.stdout
