@@ -7,6 +7,8 @@ and a security event for each. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
@@ -58,7 +60,7 @@ def _enroll(server, username: str, password: str = DEFAULT_PASSWORD) -> requests
 def _sync_raw(server, device_id: str, token: str) -> requests.Response:
     return requests.post(
         f"{server.url}/v1/sync",
-        json={"protocol": 2, "device_id": device_id, "cursor": 0, "changes": []},
+        json={"protocol": 2, "device_id": device_id, "client_time_ms": int(time.time() * 1000)},
         headers={"Authorization": f"Bearer {token}"},
         verify=server.verify,
         timeout=60,

@@ -367,8 +367,8 @@ def devices_revoke(args: argparse.Namespace) -> int:
     else:
         print(
             f"Revoked device {args.id} ({was.username}). It gets nothing at its next sync. "
-            f"{was.username} can enrol another laptop only with an invite (users invite) "
-            "or after 'users enable'."
+            f"If it was {was.username}'s last laptop, a new one needs an invite "
+            "(users invite) or 'users enable' first."
         )
     return OK
 

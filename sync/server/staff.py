@@ -6,8 +6,8 @@ laptops hold a copy (the ``users`` record's ``active`` and ``supervisor_id``, a
 participant's ``assigned_specialist_id``), written through
 ``SyncEngine.server_write`` so laptops get it at their next sync.
 
-The enrolment gate: revoking any device of a user sets ``users.enrol_blocked``;
-then that user cannot enrol a laptop with their password until an administrator
+The enrolment gate: revoking a user's last active device sets
+``users.enrol_blocked`` (a leaver's or a lost only laptop); then that user cannot enrol a laptop with their password until an administrator
 runs ``users enable NAME`` or makes an invite (``users invite NAME``) and the code
 is used. A disabled or removed user's tokens are refused at once (auth.lookup_token
 checks ``active`` on every request) and they cannot sign in or enrol.
@@ -144,8 +144,14 @@ def revoke_device(conn: Connection, device_id: str) -> str | None:
     at = auth.revoke_device(conn, device_id)
     if row is None or row.revoked_at:
         return at
-    conn.execute(update(users).where(users.c.id == row.user_id).values(enrol_blocked=True))
-    security.record_event(conn, DEVICE_REVOKED, user_id=row.user_id, device_id=device_id)
+    left = conn.execute(
+        select(devices.c.id).where(devices.c.user_id == row.user_id, devices.c.revoked_at.is_(None))
+    ).first()
+    if left is None:  # the user's last device: no new one without an administrator
+        conn.execute(update(users).where(users.c.id == row.user_id).values(enrol_blocked=True))
+    security.record_event(
+        conn, DEVICE_REVOKED, user_id=row.user_id, device_id=device_id, last=left is None
+    )
     return at
 
 
