@@ -9,8 +9,9 @@ participant's ``assigned_specialist_id``), written through
 The enrolment gate: revoking a user's last active device sets
 ``users.enrol_blocked`` (a leaver's, or a lost only laptop); then that user cannot
 enrol a laptop with their password until an administrator runs ``users enable
-NAME`` or makes an invite (``users invite NAME``) and the code is used. A disabled or removed user's tokens are refused at once (auth.lookup_token
-checks ``active`` on every request) and they cannot sign in or enrol.
+NAME`` or makes an invite (``users invite NAME``) and the code is used. A
+disabled or removed user's tokens are refused at once (auth.lookup_token checks
+``active`` on every request) and they cannot sign in or enrol.
 """
 
 from __future__ import annotations
