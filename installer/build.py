@@ -130,7 +130,8 @@ def pyinstaller(version_file: Path) -> None:
         import PyInstaller  # noqa: F401
     except ImportError:
         raise BuildError(
-            "PyInstaller is not installed. Install the build extra: pip install -e '.[desktop,build]'"
+            "PyInstaller is not installed. Install the build extras: "
+            "pip install -e '.[desktop,build]'"
         ) from None
     env = dict(os.environ, PEERTRAIL_VERSION_FILE=str(version_file))
     run(

@@ -1,21 +1,26 @@
 """``python -m sync.server``: run the sync server and administer it.
 
-    serve --data-dir DIR [--host H] [--port P] [--database-url URL]
-          [--tls-cert F --tls-key F] [--insecure-http]
+    serve [--host H] [--port P] [--tls-cert F --tls-key F] [--insecure-http]
+          [--rate-limit N] [--rate-burst N] [--metrics-token T] [--log-retention-days D]
     users add NAME --role ROLE [--supervisor NAME] [--display-name TEXT]
-    users list
-    devices list
-    devices revoke ID
-    participants reassign ID --to NAME
-    backup --to FILE
+    users list | passwd NAME | disable NAME | enable NAME | set-supervisor NAME SUP|-
+    users remove NAME [--to HEIR] | invite NAME --server HOST[:PORT] [--hours H] [--file F]
+    devices list | devices revoke ID
+    participants list [--specialist NAME] | participants reassign ID --to NAME
+    backup --out FILE (or --to) | restore FILE | mark-restored
     unlock NAME
     audit alarms | audit events | audit accept DEVICE
+    --version
 
 Every command takes --data-dir (SQLite in DIR/server.db) and/or --database-url
-(PostgreSQL; also read from PEERTRAIL_DATABASE_URL). The SQLite database is
+(PostgreSQL), before or after the command. Settings come from flags, then the
+environment (PEERTRAIL_ + the flag's name in capitals, e.g. PEERTRAIL_DATA_DIR),
+then a TOML config file (--config FILE, $PEERTRAIL_CONFIG or
+/etc/peertrail/server.toml) with the flags' names as keys. The SQLite database is
 encrypted (sync.server.atrest) with the key in DIR/server.db.key or in
 PEERTRAIL_SERVER_DB_KEY. Exit codes: 0 done, 1 refused or failed, 2 wrong usage,
-3 the database key is missing or wrong, 4 not found.
+3 the database key is missing or wrong, 4 not found, 5 the database is from a
+newer server.
 """
 
 from __future__ import annotations
