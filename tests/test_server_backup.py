@@ -171,3 +171,43 @@ def test_the_server_holds_its_folder_while_running(tmp_path):
     with backups.stopped(server.data_dir):
         pass
     server.close()
+
+
+def test_migrate_to_postgresql(tmp_path):
+    url = postgres_url()
+    if url is None:
+        pytest.skip(f"PostgreSQL not available: {postgres_skip_reason()}")
+    server = start_server(tmp_path, extra_args=FAST_SERVER)
+    server.add_user("ann", "specialist")
+    lap = Laptop(tmp_path, "ann-laptop", server, "ann")
+    try:
+        me = lap.user.id
+        lap.repos.participants.add_many(
+            [
+                Participant(first_name=f"M{i}", last_name="Moved", assigned_specialist_id=me)
+                for i in range(25)
+            ]
+        )
+        lap.sync()
+        before = server.state_digest()
+        running = server.cli("migrate-to-postgresql", "--to", url)
+        assert running.returncode == 1 and "stop it first" in running.stderr
+        server.stop()
+        done = server.cli("migrate-to-postgresql", "--to", url)
+        assert done.returncode == 0, done.stderr
+        again = server.cli("migrate-to-postgresql", "--to", url)
+        assert again.returncode == 1 and "already holds" in again.stderr
+
+        server.database_url = url
+        server._engine = None
+        assert server.state_digest() == before
+        server.start()  # the same port: the laptop knows it
+        lap.repos.participants.add(
+            Participant(first_name="N", last_name="New", assigned_specialist_id=me)
+        )
+        lap.sync()  # new request_log and change rows: the sequences were moved on
+        assert len(_participants(server)) == 26
+        assert server.cli("users", "list").stdout.count("ann") == 1
+    finally:
+        lap.close()
+        server.close()

@@ -7,7 +7,7 @@
     users remove NAME [--to HEIR] | invite NAME --server HOST[:PORT] [--hours H] [--file F]
     devices list | devices revoke ID
     participants list [--specialist NAME] | participants reassign ID --to NAME
-    backup --out FILE (or --to) | restore FILE | mark-restored
+    backup --out FILE (or --to) | restore FILE | mark-restored | migrate-to-postgresql --to URL
     unlock NAME
     audit alarms | audit events | audit accept DEVICE
     --version
@@ -113,6 +113,78 @@ def _parser() -> argparse.ArgumentParser:
         help="keep request_log rows this long (90; 0 keeps them all)",
     )
 
+    _users_parser(sub, where)
+
+    d = sub.add_parser("devices", help="list or revoke devices").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    d.add_parser("list", parents=[where], help="list enrolled devices")
+    dr = d.add_parser("revoke", parents=[where], help="revoke a device: it gets nothing more")
+    dr.add_argument("id")
+
+    pa = sub.add_parser("participants", help="list participants, move them between caseloads")
+    pas = pa.add_subparsers(dest="action", required=True, metavar="ACTION")
+    pr = pas.add_parser(
+        "reassign", parents=[where], help="assign a participant to another specialist"
+    )
+    pr.add_argument("id")
+    pr.add_argument("--to", required=True, metavar="NAME", help="the specialist's username")
+    pl = pas.add_parser(
+        "list", parents=[where], help="participant ids, specialist and initials (no names)"
+    )
+    pl.add_argument("--specialist", metavar="NAME", help="only this specialist's caseload")
+
+    un = sub.add_parser(
+        "unlock", parents=[where], help="clear an account's failed sign-ins and lockout"
+    )
+    un.add_argument("name", help="the username")
+
+    _maintenance_parser(sub, where)
+    return p
+
+
+def _maintenance_parser(sub, where: argparse.ArgumentParser) -> None:
+    au = sub.add_parser("audit", help="security events").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    au.add_parser(
+        "alarms", parents=[where], help="laptops whose audit log was rewritten or cut short"
+    )
+    au.add_parser("events", parents=[where], help="lockouts, unlocks and audit alarms")
+    acc = au.add_parser(
+        "accept",
+        parents=[where],
+        help="after looking into a device's alarm (e.g. a restored laptop): forget its "
+        "anchor; its next sync anchors its audit log afresh",
+    )
+    acc.add_argument("device", metavar="DEVICE")
+
+    b = sub.add_parser(
+        "backup",
+        parents=[where],
+        help="an encrypted copy of the SQLite database and the TLS certificate and key (0600)",
+    )
+    b.add_argument("--out", "--to", dest="out", required=True, type=Path, metavar="FILE")
+    r = sub.add_parser(
+        "restore",
+        parents=[where],
+        help="put a backup in place (server stopped); laptops then heal at their next sync",
+    )
+    r.add_argument("file", type=Path, metavar="FILE")
+    mv = sub.add_parser(
+        "migrate-to-postgresql",
+        parents=[where],
+        help="copy the (stopped) SQLite server's database into a new PostgreSQL database",
+    )
+    mv.add_argument("--to", required=True, metavar="URL", help="postgresql://user:pass@host/db")
+    sub.add_parser(
+        "mark-restored",
+        parents=[where],
+        help="after restoring PostgreSQL with pg_restore: record a new restore epoch",
+    )
+
+
+def _users_parser(sub, where: argparse.ArgumentParser) -> None:
     u = sub.add_parser("users", help="list or add users").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
@@ -148,64 +220,6 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--hours", type=float, default=72.0, help="how long the code is valid (72)")
     ui.add_argument("--tls-cert", type=Path, help="the certificate served (the self-signed one)")
     ui.add_argument("--file", type=Path, help="where to write it (DATA_DIR/invites/NAME.txt)")
-
-    d = sub.add_parser("devices", help="list or revoke devices").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
-    d.add_parser("list", parents=[where], help="list enrolled devices")
-    dr = d.add_parser("revoke", parents=[where], help="revoke a device: it gets nothing more")
-    dr.add_argument("id")
-
-    pa = sub.add_parser("participants", help="list participants, move them between caseloads")
-    pas = pa.add_subparsers(dest="action", required=True, metavar="ACTION")
-    pr = pas.add_parser(
-        "reassign", parents=[where], help="assign a participant to another specialist"
-    )
-    pr.add_argument("id")
-    pr.add_argument("--to", required=True, metavar="NAME", help="the specialist's username")
-    pl = pas.add_parser(
-        "list", parents=[where], help="participant ids, specialist and initials (no names)"
-    )
-    pl.add_argument("--specialist", metavar="NAME", help="only this specialist's caseload")
-
-    un = sub.add_parser(
-        "unlock", parents=[where], help="clear an account's failed sign-ins and lockout"
-    )
-    un.add_argument("name", help="the username")
-
-    au = sub.add_parser("audit", help="security events").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
-    au.add_parser(
-        "alarms", parents=[where], help="laptops whose audit log was rewritten or cut short"
-    )
-    au.add_parser("events", parents=[where], help="lockouts, unlocks and audit alarms")
-    acc = au.add_parser(
-        "accept",
-        parents=[where],
-        help="after looking into a device's alarm (e.g. a restored laptop): forget its "
-        "anchor; its next sync anchors its audit log afresh",
-    )
-    acc.add_argument("device", metavar="DEVICE")
-
-    b = sub.add_parser(
-        "backup",
-        parents=[where],
-        help="an encrypted copy of the SQLite database and the TLS certificate and key (0600)",
-    )
-    b.add_argument("--out", "--to", dest="out", required=True, type=Path, metavar="FILE")
-    r = sub.add_parser(
-        "restore",
-        parents=[where],
-        help="put a backup in place (server stopped); laptops then heal at their next sync",
-    )
-    r.add_argument("file", type=Path, metavar="FILE")
-    sub.add_parser(
-        "mark-restored",
-        parents=[where],
-        help="after restoring PostgreSQL with pg_restore: record a new restore epoch",
-    )
-    return p
 
 
 def _engine(args: argparse.Namespace) -> Engine:
@@ -696,6 +710,40 @@ def restore(args: argparse.Namespace) -> int:
     return OK
 
 
+def migrate_to_postgresql(args: argparse.Namespace) -> int:
+    from sync.server import move
+
+    if args.database_url:
+        raise CliError(USAGE, "give the SQLite server's --data-dir and the new database as --to")
+    db_file = _sqlite_only(args, "migrate-to-postgresql")
+    try:
+        target_url = db.normalise_url(args.to)
+    except db.DatabaseUrlError as exc:
+        raise CliError(USAGE, str(exc)) from None
+    if not target_url.startswith("postgresql"):
+        raise CliError(USAGE, "--to is a postgresql:// URL")
+    source = _engine(args)
+    target = db.open_engine(db_file.parent, target_url)
+    try:
+        with backups.stopped(db_file.parent):
+            counts = move.copy_database(source, target)
+    except backups.ServerRunning:
+        raise CliError(FAILED, "the server is running on this data folder; stop it first") from None
+    except move.TargetNotEmpty as exc:
+        raise CliError(
+            FAILED, f"the PostgreSQL database already holds {exc}; give an empty one"
+        ) from None
+    finally:
+        source.dispose()
+        target.dispose()
+    print(
+        f"Copied {sum(counts.values())} rows into PostgreSQL. Now give the server "
+        "database-url (config file, PEERTRAIL_DATABASE_URL or --database-url) and start it; "
+        "keep the SQLite folder (certificate, key) as it is."
+    )
+    return OK
+
+
 def mark_restored(args: argparse.Namespace) -> int:
     engine = _engine(args)
     try:
@@ -746,7 +794,7 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(args: argparse.Namespace) -> int:
+def _check_serve_args(args: argparse.Namespace) -> None:
     if not args.data_dir:
         raise CliError(USAGE, "serve needs --data-dir DIR (certificate, and SQLite by default)")
     if not 0 <= args.port <= 65535:
@@ -768,9 +816,11 @@ def serve(args: argparse.Namespace) -> int:
         if f and not f.is_file():
             raise CliError(NOT_FOUND, f"no such file: {f}")
 
+
+def serve(args: argparse.Namespace) -> int:
+    _check_serve_args(args)
     import uvicorn
 
-    from sync.server import tls
     from sync.server.app import create_app
 
     try:
@@ -789,22 +839,7 @@ def serve(args: argparse.Namespace) -> int:
         metrics_token=args.metrics_token or None,
     )
 
-    cert = key = None
-    if not args.insecure_http:
-        if args.tls_cert:
-            cert, key = args.tls_cert, args.tls_key
-        else:
-            cert, key = tls.ensure_self_signed(args.data_dir)
-        try:
-            fingerprint = tls.fingerprint_sha256(cert)
-        except ValueError:
-            raise CliError(USAGE, f"{cert} is not a PEM certificate") from None
-        except OSError as exc:
-            raise CliError(FAILED, f"cannot read the certificate {cert}: {exc.strerror}") from None
-        print(f"TLS certificate: {cert}", flush=True)
-        print(f"TLS certificate SHA-256 fingerprint: {fingerprint}", flush=True)
-    else:
-        print("WARNING: plain HTTP on a loopback address, for local testing only.", flush=True)
+    cert, key = _tls_files(args)
     where = "PostgreSQL" if engine.dialect.name == "postgresql" else "SQLite (encrypted)"
     print(f"Database: {where} {engine.url.render_as_string(hide_password=True)}", flush=True)
     print(f"PeerTrail server {_version()}", flush=True)
@@ -854,6 +889,28 @@ def serve(args: argparse.Namespace) -> int:
     return OK
 
 
+def _tls_files(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
+    """The certificate and key to serve (made when self-signed), announced; none for HTTP."""
+    from sync.server import tls
+
+    if args.insecure_http:
+        print("WARNING: plain HTTP on a loopback address, for local testing only.", flush=True)
+        return None, None
+    if args.tls_cert:
+        cert, key = args.tls_cert, args.tls_key
+    else:
+        cert, key = tls.ensure_self_signed(args.data_dir)
+    try:
+        fingerprint = tls.fingerprint_sha256(cert)
+    except ValueError:
+        raise CliError(USAGE, f"{cert} is not a PEM certificate") from None
+    except OSError as exc:
+        raise CliError(FAILED, f"cannot read the certificate {cert}: {exc.strerror}") from None
+    print(f"TLS certificate: {cert}", flush=True)
+    print(f"TLS certificate SHA-256 fingerprint: {fingerprint}", flush=True)
+    return cert, key
+
+
 def _reload_on_sighup(config, cert: Path | None, key: Path | None) -> None:
     """SIGHUP loads the certificate and key files again (after a renewal): new
     connections get the new certificate, open ones keep theirs."""
@@ -894,6 +951,7 @@ COMMANDS = {
     ("backup", None): backup,
     ("restore", None): restore,
     ("mark-restored", None): mark_restored,
+    ("migrate-to-postgresql", None): migrate_to_postgresql,
     ("unlock", None): unlock,
     ("audit", "alarms"): audit_alarms,
     ("audit", "events"): audit_events,
