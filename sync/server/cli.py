@@ -1078,11 +1078,11 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     os.umask(0o077)  # every file the server makes is the owner's only
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--version"]:
-        print(f"PeerTrail server {_version()}")
-        return OK
     try:
         argv, config = _hoist(argv)
+        if argv[:1] == ["--version"]:
+            print(f"PeerTrail server {_version()}")
+            return OK
         parser = _parser()
         _apply_defaults(parser, _config_values(config))
     except CliError as exc:
