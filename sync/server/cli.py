@@ -32,6 +32,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -519,7 +520,7 @@ def users_invite(args: argparse.Namespace) -> int:
     fd = os.open(target, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(invite_mod.file_text(code, args.name, expires))
-    until = invite_mod.file_text(code, args.name, expires).splitlines()[1].split("until ")[1]
+    until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires))
     print(f"Invite for {args.name} (single use, valid until {until}):")
     print(code)
     print(f"Written to {target}")
