@@ -92,7 +92,7 @@ def _post(server, code: str, password: str = DEFAULT_PASSWORD, device: str | Non
 
 
 def _make(server, name: str, *extra: str) -> tuple[str, invite.Invite]:
-    done = server.cli("users", "invite", name, "--server", f"127.0.0.1:{server.port}", *extra)
+    done = server.cli("users", "invite", name, "--address", f"127.0.0.1:{server.port}", *extra)
     assert done.returncode == 0, done.stderr
     code = next(line for line in done.stdout.splitlines() if line.startswith("PT-"))
     return code, invite.decode(code)
@@ -171,7 +171,10 @@ def test_invite_needs_a_certificate_and_a_sane_address(tmp_path):
         assert missing.returncode == 4 and "no certificate" in missing.stderr
         _code, inv = _make(server, "ann")
         assert inv.port == server.port
-        default_port = server.cli("users", "invite", "ann", "--server", "sync.example.org")
+        # --server: the first name of --address
+        default_port = server.cli(
+            "users", "invite", "ann", "--server", "sync.example.org"
+        )  # old name
         assert "PT-" in default_port.stdout
         assert invite.decode(default_port.stdout.split("\n")[1]).port == 8443
     finally:

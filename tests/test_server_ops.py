@@ -37,7 +37,7 @@ SCHEMA_NEWER = 5
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full = _env({"PEERTRAIL_USER_PASSWORD": "long enough password", **(env or {})})
-    for name in ("PEERTRAIL_DATA_DIR", "PEERTRAIL_CONFIG", "PEERTRAIL_METRICS_TOKEN"):
+    for name in ("PEERTRAIL_SERVER_DATA_DIR", "PEERTRAIL_CONFIG", "PEERTRAIL_SERVER_METRICS_TOKEN"):
         if name not in (env or {}):
             full.pop(name, None)
     return subprocess.run(
@@ -100,11 +100,11 @@ def test_health_ready_metrics_and_json_logs(tmp_path):
 
 def test_metrics_token_from_the_environment(tmp_path):
     proc = ServerProc(tmp_path / "server")
-    os.environ["PEERTRAIL_METRICS_TOKEN"] = "metrics-secret-123"
+    os.environ["PEERTRAIL_SERVER_METRICS_TOKEN"] = "metrics-secret-123"
     try:
         proc.start(0)
     finally:
-        del os.environ["PEERTRAIL_METRICS_TOKEN"]
+        del os.environ["PEERTRAIL_SERVER_METRICS_TOKEN"]
     try:
         s = proc.session()
         assert s.get(f"{proc.url}/metrics", timeout=30).status_code == 401
@@ -194,7 +194,7 @@ def test_version_data_dir_before_the_command_and_config_precedence(tmp_path):
         "e",
         "--role",
         "billing",
-        env={"PEERTRAIL_DATA_DIR": str(from_env), "PEERTRAIL_CONFIG": str(config)},
+        env={"PEERTRAIL_SERVER_DATA_DIR": str(from_env), "PEERTRAIL_CONFIG": str(config)},
     )
     _run(
         "users",
@@ -204,7 +204,7 @@ def test_version_data_dir_before_the_command_and_config_precedence(tmp_path):
         "billing",
         "--data-dir",
         str(from_flag),
-        env={"PEERTRAIL_DATA_DIR": str(from_env), "PEERTRAIL_CONFIG": str(config)},
+        env={"PEERTRAIL_SERVER_DATA_DIR": str(from_env), "PEERTRAIL_CONFIG": str(config)},
     )
     for where, name in ((from_file, "f"), (from_env, "e"), (from_flag, "g")):
         listed = _run("users", "list", "--data-dir", str(where)).stdout

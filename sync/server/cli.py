@@ -4,7 +4,7 @@
           [--rate-limit N] [--rate-burst N] [--metrics-token T] [--log-retention-days D]
     users add NAME --role ROLE [--supervisor NAME] [--display-name TEXT]
     users list | passwd NAME | disable NAME | enable NAME | set-supervisor NAME SUP|-
-    users remove NAME [--to HEIR] | invite NAME --server HOST[:PORT] [--hours H] [--file F]
+    users remove NAME [--to HEIR] | invite NAME --address HOST[:PORT] [--hours H] [--file F]
     devices list | devices revoke ID
     participants list [--specialist NAME] | participants reassign ID --to NAME
     backup --out FILE (or --to) | restore FILE | mark-restored | migrate-to-postgresql --to URL
@@ -14,7 +14,8 @@
 
 Every command takes --data-dir (SQLite in DIR/server.db) and/or --database-url
 (PostgreSQL), before or after the command. Settings come from flags, then the
-environment (PEERTRAIL_ + the flag's name in capitals, e.g. PEERTRAIL_DATA_DIR),
+environment (PEERTRAIL_SERVER_ + the flag's name in capitals with _ for -, e.g.
+PEERTRAIL_SERVER_DATA_DIR; PEERTRAIL_DATABASE_URL too),
 then a TOML config file (--config FILE, $PEERTRAIL_CONFIG or
 /etc/peertrail/server.toml) with the flags' names as keys. The SQLite database is
 encrypted (sync.server.atrest) with the key in DIR/server.db.key or in
@@ -216,7 +217,12 @@ def _users_parser(sub, where: argparse.ArgumentParser) -> None:
     )
     ui.add_argument("name")
     ui.add_argument(
-        "--server", required=True, metavar="HOST[:PORT]", help="the address laptops use"
+        "--address",
+        "--server",
+        dest="address",
+        required=True,
+        metavar="HOST[:PORT]",
+        help="the server's address as laptops reach it (port 8443 unless given)",
     )
     ui.add_argument("--hours", type=float, default=72.0, help="how long the code is valid (72)")
     ui.add_argument("--tls-cert", type=Path, help="the certificate served (the self-signed one)")
@@ -495,7 +501,7 @@ def users_remove(args: argparse.Namespace) -> int:
 
 
 def users_invite(args: argparse.Namespace) -> int:
-    host, port = _server_address(args.server)
+    host, port = _server_address(args.address)
     if not 0 < args.hours <= 24 * 30:
         raise CliError(USAGE, "--hours is more than 0 and at most 720 (30 days)")
     data_dir = args.data_dir or Path(".")
@@ -542,10 +548,10 @@ def _server_address(text: str) -> tuple[str, int]:
         port_text = ""
     if port_text:
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise CliError(USAGE, "the port in --server is 1-65535")
+            raise CliError(USAGE, "the port in --address is 1-65535")
         port = int(port_text)
     if not host or "/" in host or " " in host:
-        raise CliError(USAGE, "--server is HOST or HOST:PORT, as laptops reach the server")
+        raise CliError(USAGE, "--address is HOST or HOST:PORT, as laptops reach the server")
     return host, port
 
 
@@ -965,7 +971,8 @@ COMMANDS = {
 CONFIG_ENV = "PEERTRAIL_CONFIG"
 DEFAULT_CONFIG = Path("/etc/peertrail/server.toml")
 GLOBAL_OPTIONS = ("--data-dir", "--database-url", "--config")
-# The options a config file or the environment may set (PEERTRAIL_ + upper case, _ for -).
+# The options a config file or the environment may set (PEERTRAIL_SERVER_ + upper case,
+# _ for -; the database URL also as PEERTRAIL_DATABASE_URL).
 CONFIGURABLE = (
     "data-dir",
     "database-url",
@@ -978,12 +985,20 @@ CONFIGURABLE = (
     "rate-burst",
     "metrics-token",
     "log-retention-days",
-    "server",
+    "address",
 )
 
 
 def env_name(option: str) -> str:
-    return "PEERTRAIL_" + option.upper().replace("-", "_")
+    """PEERTRAIL_SERVER_DATA_DIR etc.: apart from the desktop app's PEERTRAIL_DATA_DIR."""
+    return "PEERTRAIL_SERVER_" + option.upper().replace("-", "_")
+
+
+def _from_env(option: str) -> str | None:
+    value = os.environ.get(env_name(option))
+    if not value and option == "database-url":
+        value = os.environ.get(DATABASE_URL_ENV)  # the name used since the first release
+    return value or None
 
 
 def _hoist(argv: list[str]) -> tuple[list[str], Path | None]:
@@ -1049,8 +1064,8 @@ def _apply_defaults(parser: argparse.ArgumentParser, config: dict[str, object]) 
         long = next((o[2:] for o in action.option_strings if o.startswith("--")), None)
         if long not in CONFIGURABLE:
             continue
-        raw = os.environ.get(env_name(long))
-        value: object = raw if raw not in (None, "") else config.get(long)
+        raw = _from_env(long)
+        value: object = raw if raw is not None else config.get(long)
         if value is None:
             continue
         if isinstance(action, argparse._StoreTrueAction):
