@@ -10,10 +10,10 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --upgrade pip >/dev/null
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e . && touch $@
+	$(BIN)/python -m pip install -e '.[desktop]' && touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e '.[test]' && touch $@ $(VENV)/.installed
+	$(BIN)/python -m pip install -e '.[desktop,server,test]' && touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(BIN)/python main.py
@@ -41,7 +41,7 @@ screenshots: $(VENV)/.installed-test
 	PEERTRAIL_THEME=dark $(BIN)/python -m tests.screenshot_tour screenshots-tmp/dark
 
 $(VENV)/.installed-build: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e '.[build]' && touch $@ $(VENV)/.installed
+	$(BIN)/python -m pip install -e '.[desktop,build]' && touch $@ $(VENV)/.installed
 
 installer: $(VENV)/.installed-build
 	$(BIN)/python installer/build.py

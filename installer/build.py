@@ -17,7 +17,7 @@ PyInstaller on installer/peertrail.spec (one folder in dist/), then package it:
 - macOS: dist/PeerTrail.app (from the same spec).
 
 Timings and sizes go to build/installer-report.json and are printed at the end.
-Needs the "build" extra: ``pip install -e '.[build]'``.
+Needs the "desktop" and "build" extras: ``pip install -e '.[desktop,build]'``.
 """
 
 from __future__ import annotations
@@ -130,7 +130,8 @@ def pyinstaller(version_file: Path) -> None:
         import PyInstaller  # noqa: F401
     except ImportError:
         raise BuildError(
-            "PyInstaller is not installed. Install the build extra: pip install -e '.[build]'"
+            "PyInstaller is not installed. Install the build extras: "
+            "pip install -e '.[desktop,build]'"
         ) from None
     env = dict(os.environ, PEERTRAIL_VERSION_FILE=str(version_file))
     run(

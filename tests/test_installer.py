@@ -48,7 +48,7 @@ BUILD_MARKS = [
     pytest.mark.skipif(not LINUX, reason="the .deb is built and tried on Linux only"),
     pytest.mark.skipif(
         not HAVE_PYINSTALLER,
-        reason="PyInstaller is not installed: pip install -e '.[build]' to build installers",
+        reason="PyInstaller is not installed: pip install -e '.[desktop,build]' to build them",
     ),
     pytest.mark.skipif(not HAVE_DPKG, reason="dpkg-deb/dpkg are not installed"),
 ]

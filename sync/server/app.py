@@ -3,6 +3,10 @@
 - ``GET /v1/health``: protocol versions and the server's clock.
 - ``POST /v1/enroll``: username and password in, a device token out (once).
 - ``POST /v1/sync``: one request pushes a device's changes and pulls what it may see.
+- ``POST /v1/enroll/invite``: an invite code (sync.invite) and the password instead of a username.
+- ``GET /v1/ready``: 200 when the database answers and its schema is current, else 503.
+- ``GET /metrics``: Prometheus metrics (sync.server.ops), loopback only unless a
+  metrics token is set, then only with it.
 
 Bodies may be compressed (``Content-Encoding: bzip2``, ``gzip`` or ``deflate``);
 they are read and decompressed incrementally against fixed limits, so an
@@ -21,11 +25,15 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import hmac
+import ipaddress
 import json
 import logging
 import math
+import re
 import threading
 import time
+import uuid
 import zlib
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -34,6 +42,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -43,6 +52,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync import hlc as hlc_mod
+from sync import invite
 from sync.protocol import (
     MAX_BODY_BYTES,
     MAX_COMPRESSED_BYTES,
@@ -57,7 +67,7 @@ from sync.protocol import (
     SyncResponse,
     dumps,
 )
-from sync.server import auth, security
+from sync.server import auth, ops, security, staff
 from sync.server.db import build_sync_engine, reading, server_clock  # noqa: F401
 from sync.server.engine import Caller, SyncEngine
 from sync.server.tables import devices, request_log
@@ -399,8 +409,10 @@ class RequestLogMiddleware:
     """Writes one ``request_log`` row per HTTP request in its own transaction, and
     puts the server's clock in an ``X-Server-Time-Ms`` header on every answer."""
 
-    def __init__(self, app, engine: Engine, clock: Callable[[], int]) -> None:
-        self.app, self.engine, self.clock = app, engine, clock
+    def __init__(
+        self, app, engine: Engine, clock: Callable[[], int], metrics: ops.Metrics | None = None
+    ) -> None:
+        self.app, self.engine, self.clock, self.metrics = app, engine, clock, metrics
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -409,6 +421,7 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         state = scope.setdefault("state", {})
         seen = {"in": 0, "out": 0, "status": 500}
+        request_id = _request_id(scope)
 
         async def counting_receive():
             message = await receive()
@@ -422,6 +435,7 @@ class RequestLogMiddleware:
                 headers = MutableHeaders(scope=message)
                 if "x-server-time-ms" not in headers:
                     headers["X-Server-Time-Ms"] = str(self.clock())
+                headers["X-Request-Id"] = request_id
             elif message["type"] == "http.response.body":
                 seen["out"] += len(message.get("body", b""))
             await send(message)
@@ -445,6 +459,13 @@ class RequestLogMiddleware:
                 bytes_out=int(seen["out"]),
                 ms=int((time.perf_counter() - started) * 1000),
             )
+            if self.metrics is not None:
+                self.metrics.observe(
+                    row["path"], row["status"], time.perf_counter() - started, state
+                )
+            ops.log_request(
+                {"request_id": request_id, **{k: v for k, v in row.items() if k != "user_id"}}
+            )
             await run_in_threadpool(self._write, row)
 
     def _write(self, row: dict[str, Any]) -> None:
@@ -453,6 +474,19 @@ class RequestLogMiddleware:
                 conn.execute(request_log.insert().values(**row))
         except Exception:
             log.warning("could not write the request log row for %s", row["path"])
+
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}\Z")
+
+
+def _request_id(scope) -> str:
+    """The caller's X-Request-Id when it is a plain token (a proxy's), else a new one."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            if _REQUEST_ID_RE.match(text):
+                return text
+    return uuid.uuid4().hex
 
 
 # -- the application ----------------------------------------------------------------
@@ -483,6 +517,7 @@ def create_app(
     sync_per_minute: float = DEFAULT_SYNC_PER_MINUTE,
     sync_burst: int = DEFAULT_SYNC_BURST,
     clock: Callable[[], int] = hlc_mod.now_ms,
+    metrics_token: str | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="PeerTrail sync server",
@@ -500,8 +535,12 @@ def create_app(
 
     # -- error answers, all ErrorBody --
 
+    metrics = ops.Metrics()
+    app.state.metrics = metrics
+
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        request.state.log_error = exc.error
         return _error_response(exc.status, exc.error, exc.message, exc.detail, exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
@@ -539,6 +578,31 @@ def create_app(
             "server_time_ms": clock(),
         }
 
+    @app.get("/v1/ready", summary="Ready: the database answers and its schema is current")
+    async def ready() -> JSONResponse:
+        ok, detail = await run_in_threadpool(ops.readiness, engine)
+        return JSONResponse(
+            {"ready": ok, **detail},
+            status_code=200 if ok else 503,
+            headers={"Cache-Control": "no-store", **({} if ok else {"Retry-After": "5"})},
+        )
+
+    @app.get("/metrics", summary="Prometheus metrics (loopback only, or the metrics token)")
+    async def prometheus(request: Request) -> Response:
+        if metrics_token:
+            given = request.headers.get("authorization", "").partition(" ")[2].strip()
+            if not hmac.compare_digest(given.encode(), metrics_token.encode()):
+                raise ApiError(
+                    401,
+                    "unauthorized",
+                    "Metrics need the metrics token (Bearer).",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+        elif not _loopback(request.client.host if request.client else ""):
+            raise ApiError(403, "forbidden", "Metrics are served on the loopback address only.")
+        payload = generate_latest(metrics.registry)
+        return Response(payload, media_type=CONTENT_TYPE_LATEST)
+
     def _run_db(work: Callable[[], Any]) -> Any:
         try:
             return work()
@@ -559,27 +623,16 @@ def create_app(
                 500, "server_error", "The server failed; nothing was changed. Try again later."
             ) from None
 
-    @app.post(
-        "/v1/enroll",
-        response_model=EnrollResponse,
-        summary="Enroll a device: username and password in, a device token out (once)",
-        openapi_extra=_body_doc(EnrollRequest),
-        responses=_errors_doc(400, 401, 403, 409, 413, 422, 426, 429, 500, 503),
-    )
-    async def enroll(request: Request) -> Response:
-        body = await read_body(request, MAX_ENROLL_BYTES, MAX_ENROLL_BYTES)
-        data = parse_json(body)
-        check_protocol(data, MIN_ENROLL_PROTOCOL)
-        req = validate(EnrollRequest, data)
-        request.state.log_device_id = req.device_id
-        ip = request.client.host if request.client else "?"
+    async def _sign_in(username: str, password: str, ip: str) -> auth.User:
+        """The password check of an enrolment: the per-address ceiling, the account
+        lockout, the same work and answer for an unknown user and a wrong password."""
         wait = ip_failures.wait(f"ip:{ip}")
         if wait > 0:
             raise _too_many(wait, "failed sign-ins from this address")
 
         def begin() -> int:
             with engine.begin() as conn:
-                return auth.begin_attempt(conn, req.username, clock())
+                return auth.begin_attempt(conn, username, clock())
 
         locked_ms = await run_in_threadpool(_run_db, begin)
         if locked_ms:
@@ -594,59 +647,102 @@ def create_app(
 
         def find() -> tuple[auth.User | None, str]:
             with reading(engine) as conn:
-                return auth.load_credentials(conn, req.username)
+                return auth.load_credentials(conn, username)
 
         user, stored = await run_in_threadpool(_run_db, find)
         # Unknown user or wrong password: the same work, the same answer.
-        ok = await run_in_threadpool(auth.verify_password, req.password, stored)
+        ok = await run_in_threadpool(auth.verify_password, password, stored)
         if user is None or not ok or not user.active:
             ip_failures.take(f"ip:{ip}")
 
             def failed() -> None:
                 with engine.begin() as conn:
-                    auth.attempt_failed(conn, req.username, user, ip)
+                    auth.attempt_failed(conn, username, user, ip)
 
             await run_in_threadpool(_run_db, failed)
             raise ApiError(401, "unauthorized", "Wrong username or password.")
-        request.state.log_user_id = user.id
 
         def succeeded() -> None:
             with engine.begin() as conn:
-                auth.attempt_succeeded(conn, req.username)
+                auth.attempt_succeeded(conn, username)
 
         await run_in_threadpool(_run_db, succeeded)
+        return user
+
+    @app.post(
+        "/v1/enroll",
+        response_model=EnrollResponse,
+        summary="Enroll a device: username and password in, a device token out (once)",
+        openapi_extra=_body_doc(EnrollRequest),
+        responses=_errors_doc(400, 401, 403, 409, 413, 422, 426, 429, 500, 503),
+    )
+    async def enroll(request: Request) -> Response:
+        body = await read_body(request, MAX_ENROLL_BYTES, MAX_ENROLL_BYTES)
+        data = parse_json(body)
+        check_protocol(data, MIN_ENROLL_PROTOCOL)
+        req = validate(EnrollRequest, data)
+        request.state.log_device_id = req.device_id
+        ip = request.client.host if request.client else "?"
+        user = await _sign_in(req.username, req.password, ip)
+        request.state.log_user_id = user.id
 
         def register() -> str:
             with engine.begin() as conn:
-                try:
-                    return auth.enroll_device(conn, user, req.device_id, req.device_name)
-                except auth.DeviceTaken:
-                    raise ApiError(
-                        409,
-                        "device_taken",
-                        "This device id is enrolled for another user. Start enrollment again "
-                        "from a new PeerTrail data folder.",
-                    ) from None
-                except auth.DeviceRevoked:
+                if staff.enrol_blocked(conn, user.id) and not staff.device_revoked(
+                    conn, req.device_id
+                ):  # a revoked device id is told so (403 revoked) by enroll_device
                     raise ApiError(
                         403,
-                        "revoked",
-                        "This device was revoked by an administrator and cannot be enrolled again.",
-                    ) from None
+                        "enrol_blocked",
+                        "A device of this account was revoked, so a new one needs an "
+                        "administrator's invite code (or 'users enable'). Ask your administrator.",
+                    )
+                return _enroll_device(conn, user, req.device_id, req.device_name)
 
         token = await run_in_threadpool(_run_db, register)
-        resp = EnrollResponse(
-            protocol=PROTOCOL_VERSION,
-            server_time_ms=clock(),
-            user_id=user.id,
-            role=user.role,  # type: ignore[arg-type]
-            token=token,
-        )
-        return Response(
-            resp.model_dump_json(),
-            media_type="application/json",
-            headers={"X-Server-Time-Ms": str(resp.server_time_ms), "Cache-Control": "no-store"},
-        )
+        return _enrolled(user, token, clock())
+
+    @app.post(
+        invite.ENROLL_PATH,
+        response_model=EnrollResponse,
+        summary="Enroll a device with an invite code (sync.invite) and the user's password",
+        openapi_extra=_body_doc(invite.InviteEnrollRequest),
+        responses=_errors_doc(400, 401, 403, 409, 413, 422, 426, 429, 500, 503),
+    )
+    async def enroll_invite(request: Request) -> Response:
+        body = await read_body(request, MAX_ENROLL_BYTES, MAX_ENROLL_BYTES)
+        data = parse_json(body)
+        check_protocol(data, MIN_ENROLL_PROTOCOL)
+        req = validate(invite.InviteEnrollRequest, data)
+        request.state.log_device_id = req.device_id
+        try:
+            code = invite.decode(req.code)
+        except invite.InviteError as exc:
+            raise ApiError(400, "bad_invite", str(exc)) from None
+        ip = request.client.host if request.client else "?"
+        wait = ip_failures.wait(f"ip:{ip}")
+        if wait > 0:
+            raise _too_many(wait, "failed sign-ins from this address")
+
+        def find() -> auth.User | None:
+            with reading(engine) as conn:
+                return staff.invite_user(conn, code.secret, clock() / 1000)
+
+        invited = await run_in_threadpool(_run_db, find)
+        if invited is None:
+            ip_failures.take(f"ip:{ip}")
+            raise _invite_invalid()
+        user = await _sign_in(invited.username, req.password, ip)
+        request.state.log_user_id = user.id
+
+        def register() -> str:
+            with engine.begin() as conn:
+                if not staff.use_invite(conn, code.secret, req.device_id, clock() / 1000):
+                    raise _invite_invalid()
+                return _enroll_device(conn, user, req.device_id, req.device_name)
+
+        token = await run_in_threadpool(_run_db, register)
+        return _enrolled(user, token, clock())
 
     @app.post(
         "/v1/sync",
@@ -743,7 +839,7 @@ def create_app(
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.add_middleware(RequestLogMiddleware, engine=engine, clock=clock)
+    app.add_middleware(RequestLogMiddleware, engine=engine, clock=clock, metrics=metrics)
     return app
 
 
@@ -758,6 +854,55 @@ def _anchor_audit(conn, caller: Caller, head: AuditHead) -> AuditVerdict:
         proofs={p.length: p.hash for p in head.proofs},
     )
     return AuditVerdict(ok=result.ok, problem=result.problem, anchored_length=result.length)
+
+
+def _enroll_device(conn, user: auth.User, device_id: str, device_name: str) -> str:
+    try:
+        return auth.enroll_device(conn, user, device_id, device_name)
+    except auth.DeviceTaken:
+        raise ApiError(
+            409,
+            "device_taken",
+            "This device id is enrolled for another user. Start enrollment again "
+            "from a new PeerTrail data folder.",
+        ) from None
+    except auth.DeviceRevoked:
+        raise ApiError(
+            403,
+            "revoked",
+            "This device was revoked by an administrator and cannot be enrolled again.",
+        ) from None
+
+
+def _enrolled(user: auth.User, token: str, now_ms: int) -> Response:
+    resp = EnrollResponse(
+        protocol=PROTOCOL_VERSION,
+        server_time_ms=now_ms,
+        user_id=user.id,
+        role=user.role,  # type: ignore[arg-type]
+        token=token,
+    )
+    return Response(
+        resp.model_dump_json(),
+        media_type="application/json",
+        headers={"X-Server-Time-Ms": str(now_ms), "Cache-Control": "no-store"},
+    )
+
+
+def _invite_invalid() -> ApiError:
+    return ApiError(
+        401,
+        "invite_invalid",
+        "This invite code is not valid: it was used already, has expired or was withdrawn. "
+        "Ask your administrator for a new one.",
+    )
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _revoked() -> ApiError:

@@ -156,8 +156,33 @@ def alembic_config() -> Config:
     return cfg
 
 
+class SchemaTooNew(Exception):
+    """The database was migrated by a newer server than this one (its revision is
+    not among this code's migrations)."""
+
+    def __init__(self, revision: str) -> None:
+        super().__init__(
+            f"the database was made by a newer PeerTrail server (schema {revision}, this one "
+            f"knows up to {head_revision()}). Install that version of the server (or newer); "
+            "nothing was changed"
+        )
+        self.revision = revision
+
+
+def known_revisions() -> set[str]:
+    return {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def check_not_newer(revision: str | None) -> None:
+    """Raise :class:`SchemaTooNew` when ``revision`` is not one of this code's."""
+    if revision and revision not in known_revisions():
+        raise SchemaTooNew(revision)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database to ``revision`` (head) in one transaction."""
+    """Migrate the database to ``revision`` (head) in one transaction; a database
+    from a newer server raises :class:`SchemaTooNew` before anything is done."""
+    check_not_newer(current_revision(engine))
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn

@@ -48,6 +48,9 @@ users = Table(
     Column("supervisor_id", String(64), nullable=False, server_default=""),
     Column("active", Boolean, nullable=False, server_default="1"),
     Column("created_at", String(40), nullable=False),
+    # A device of this user was revoked: no new enrolment until `users enable` or an invite.
+    Column("enrol_blocked", Boolean, nullable=False, server_default="0"),
+    Column("removed_at", String(40)),  # `users remove`: kept for history, never signs in
 )
 
 devices = Table(
@@ -206,4 +209,17 @@ security_events = Table(
     Column("user_id", String(64), nullable=False, server_default=""),
     Column("device_id", String(32), nullable=False, server_default=""),
     Column("detail", Text, nullable=False, server_default=""),
+)
+
+# One-code enrolment (sync/invite.py): the SHA-256 of each invite's secret, whose
+# user it enrols, until when (epoch seconds), and when and by which device it was used.
+invites = Table(
+    "invites",
+    metadata,
+    Column("secret_hash", String(64), primary_key=True),
+    Column("user_id", String(64), nullable=False, index=True),
+    Column("created_at", String(40), nullable=False),
+    Column("expires_at_s", BigInteger, nullable=False),
+    Column("used_at", String(40)),
+    Column("used_by_device", String(32), nullable=False, server_default=""),
 )
