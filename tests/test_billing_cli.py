@@ -43,7 +43,7 @@ def test_export_command_exit_codes(vault, tmp_path: Path):
     r = run_cli(*base, "--skip-invalid", env=ENV)
     assert r.returncode == 0, r.stderr
     files = sorted(out.iterdir())
-    assert sorted(f.suffix for f in files) == [".csv", ".pdf", ".x12"]
+    assert sorted(f.suffix for f in files) == [".csv", ".pdf", ".x12", ".xlsx"]
     x12 = next(f for f in files if f.suffix == ".x12")
     assert pyx12_errors(x12.read_text()) == []
     assert "personal data" in r.stdout

@@ -257,3 +257,17 @@ def rejected_changes(store: Store, limit: int = 500) -> list[RejectedView]:
             )
         )
     return out
+
+
+def dismiss_refused(store: Store, stamp: str) -> Done[None]:
+    """The writer has read a refused change and lets it go (audited; the only way,
+    with :func:`resend_refused`, that a refused change leaves the vault)."""
+    refused.dismiss(store, stamp)
+    return Done(None, Changed.of("outbox", "conflicts"))
+
+
+def resend_refused(store: Store, stamp: str) -> Done[None]:
+    """Write a refused value into its record again, as a new change the next sync
+    sends (the server judges it again)."""
+    refused.resend(store, stamp)
+    return Done(None, Changed.of("outbox", "conflicts"))

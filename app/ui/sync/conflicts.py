@@ -257,7 +257,61 @@ class ConflictsPage(Page):
         t2.setContentsMargins(12, 12, 12, 12)
         t2.addWidget(rej_intro)
         t2.addWidget(self.rejected, 1)
+        self.refused_error = QLabel()
+        self.refused_error.setObjectName("fieldError")
+        self.refused_error.setWordWrap(True)
+        self.refused_error.hide()
+        t2.addWidget(self.refused_error)
+        row = QHBoxLayout()
+        self.resend_button = QPushButton(self.tr("Send again"))
+        self.resend_button.setToolTip(
+            self.tr("Write this value into the record again; the next sync sends it.")
+        )
+        self.dismiss_button = QPushButton(self.tr("Dismiss"))
+        self.dismiss_button.setToolTip(self.tr("You have read it; let this change go."))
+        self.resend_button.clicked.connect(lambda: self._act_on_refused(resend=True))
+        self.dismiss_button.clicked.connect(lambda: self._act_on_refused(resend=False))
+        row.addStretch(1)
+        row.addWidget(self.resend_button)
+        row.addWidget(self.dismiss_button)
+        t2.addLayout(row)
+        self.rejected.selectionModel().currentRowChanged.connect(self._refused_selected)
+        self._refused_selected()
         return tab2
+
+    def _refused_view(self) -> conflicts.RejectedView | None:
+        row = self.rejected.currentIndex().row()
+        if not 0 <= row < self.rejected_model.rowCount():
+            return None
+        return self.rejected_model.row_at(row)
+
+    def _refused_selected(self, *_args: Any) -> None:
+        view = self._refused_view()
+        self.dismiss_button.setEnabled(view is not None)
+        self.resend_button.setEnabled(view is not None and view.record_here)
+
+    def _act_on_refused(self, resend: bool) -> None:
+        """Send a refused change again, or dismiss it: the only ways one leaves."""
+        view = self._refused_view()
+        if view is None:
+            return
+        self.refused_error.hide()
+        stamp = view.stamp
+        act = conflicts.resend_refused if resend else conflicts.dismiss_refused
+
+        def done(_none: Any) -> None:
+            self.ctx.status_message.emit(
+                self.tr("It will be sent again at the next sync.")
+                if resend
+                else self.tr("Refused change dismissed.")
+            )
+
+        def failed(exc: BaseException) -> None:
+            text = str(exc) if isinstance(exc, StoreError) else message_for(exc)
+            self.refused_error.setText(text)
+            self.refused_error.show()
+
+        self.ctx.run(lambda repos: act(repos.store, stamp), done, failed)
 
     # -- data ---------------------------------------------------------------------------
 
@@ -283,6 +337,7 @@ class ConflictsPage(Page):
         self.rejected.resizeRowsToContents()
         if rejected:
             self.rejected.selectRow(0)
+        self._refused_selected()
         self.tabs.setTabText(0, self.tr("To resolve (%1)").replace("%1", str(len(conflicts))))
         self.tabs.setTabText(
             1, self.tr("Refused by the server (%1)").replace("%1", str(len(rejected)))
