@@ -11,6 +11,7 @@ import threading
 from datetime import date, time
 
 import pytest
+from PySide6.QtCore import Qt
 
 from app.domain.records import Encounter, Goal, Participant, RecoveryDomain, Role
 from app.services.changes import Changed
@@ -439,6 +440,23 @@ def test_refused_changes_listed_with_the_servers_reason(qtbot, app_ctx, controll
     assert "administrator" in reason
     assert page.rejected_model.index(0, page.rejected_model.COL_PERSON).data() == "Sigrun Aas"
     assert "(1)" in page.tabs.tabText(1)
+
+    # "Send again" (a real click): the value goes back into the record and out at
+    # the next sync, where the server refuses it again: listed again, not lost.
+    page.tabs.setCurrentIndex(1)
+    assert page.resend_button.isEnabled() and page.dismiss_button.isEnabled()
+    qtbot.mouseClick(page.resend_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, app_ctx)
+    assert page.rejected_model.rowCount() == 0
+    assert "refused" in sync(qtbot, c)
+    settle(qtbot, app_ctx)
+    assert page.rejected_model.rowCount() == 1
+    # "Dismiss": the person has read it and lets it go; only then does it leave.
+    qtbot.mouseClick(page.dismiss_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, app_ctx)
+    assert page.rejected_model.rowCount() == 0 and "(0)" in page.tabs.tabText(1)
+    assert not page.dismiss_button.isEnabled()
+    assert "refused" not in sync(qtbot, c)
 
 
 def test_enrolment_from_the_preferences_dialog(qtbot, app_ctx, controller, server, ann, tmp_path):

@@ -971,12 +971,28 @@ class SyncEngine:
         participant = self._participant_of(w, ch.table, ch.record_id, b)
         if not participant or w.assigned_to(participant) is None:
             return
+        if not self._lost_access(w, caller, participant):
+            return  # never the writer's: a plain refusal, no conflict for others to see
         cur = w.field(ch.record_id, ch.field)
         kept = (json.loads(cur[1]) if cur[1] is not None else None, cur[2]) if cur else (None, "")
         self._record_conflict(
             w, ch.table, ch.record_id, ch.field, kept, (ch.value, ch.stamp), caller,
             kind=UNDELIVERED, participant_id=participant,
         )  # fmt: skip
+
+    def _lost_access(self, w: Working, caller: Caller, participant: str) -> bool:
+        """Whether the caller once had this participant and has lost them (the
+        access log's last entry for the pair is a removal)."""
+        last = w.conn.execute(
+            select(access_log.c.granted)
+            .where(
+                access_log.c.user_id == caller.user_id,
+                access_log.c.participant_id == participant,
+            )
+            .order_by(access_log.c.seq.desc())
+            .limit(1)
+        ).first()
+        return last is not None and not last[0]
 
     def _participant_of(self, w: Working, table: str, record_id: str, b: _Batch) -> str:
         """The participant a record belongs to: on the server, else as the batch places it."""
@@ -1039,8 +1055,8 @@ class SyncEngine:
         caseload, so its edit stands, as it would have had it arrived before the
         reassignment (reassign and edit commute). The device drops the participant at
         the end of this same sync."""
-        if caller.role != "specialist":
-            return False
+        if caller.role != "specialist" or ch.field == "deleted":
+            return False  # a delete from outside the caseload never stands (undelivered)
         table, record_id = ch.table, ch.record_id
         if table == "participants":
             pid = record_id
@@ -1061,7 +1077,12 @@ class SyncEngine:
             .order_by(access_log.c.seq.desc())
             .limit(1)
         ).first()
-        return last is not None and not last[1] and last[0] > w.cursor
+        if last is None or last[1]:
+            return False
+        # Unseen by the cursor the device claims and by what this server has sent it
+        # (a device that was already sent the reassignment cannot back-date edits
+        # past it by claiming an old cursor or old stamps).
+        return last[0] > w.cursor and last[0] > replicas.issued_top(w.conn, caller.device_id)
 
     def _merge_field(
         self,

@@ -90,3 +90,10 @@ def issue(conn: Connection, device_id: str, token: str, top: int) -> str:
     new = f"{top:x}.{secrets.token_hex(6)}"
     _put(conn, f"replica.{device_id}", json.dumps({"cur": new, "prev": token}))
     return new
+
+
+def issued_top(conn: Connection, device_id: str) -> int:
+    """The seq top of the last reply this server gave the device (-1: none): what
+    the server knows the device was sent, whatever cursor it claims later."""
+    raw = _get(conn, f"replica.{device_id}")
+    return _top_of(json.loads(raw).get("cur") or "") if raw else -1
