@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import ssl
 import stat
 import subprocess
@@ -592,6 +593,9 @@ def test_openapi(server):
     for name in ("SyncRequest", "SyncResponse", "PushRecord", "PulledRecord", "ErrorBody"):
         assert name in schemas, name
     assert "426" in post["responses"] and "413" in post["responses"]
+    # every $ref points at a schema that is there (InviteEnrollRequest's once dangled)
+    refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(doc)))
+    assert "InviteEnrollRequest" in refs and refs <= set(schemas), refs - set(schemas)
 
 
 # -- admin commands ------------------------------------------------------------------

@@ -830,7 +830,7 @@ def create_app(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (SyncRequest, EnrollRequest):
+        for model in (SyncRequest, EnrollRequest, invite.InviteEnrollRequest):
             doc = model.model_json_schema(ref_template="#/components/schemas/{model}")
             for name, sub in doc.pop("$defs", {}).items():
                 components.setdefault(name, sub)
