@@ -127,3 +127,23 @@ def test_the_lane_replica_has_every_member_the_sync_client_uses():
 
     wanted = {n for n in vars(Replica) if not n.startswith("_")}
     assert wanted and wanted <= set(dir(LaneReplica))
+
+
+def test_the_lane_replica_has_every_optional_member_the_client_looks_for():
+    """SyncClient also uses members a replica may lack (audit anchoring, signature
+    checks, self-healing); the desktop's replica must not lack any the vault has,
+    or those features would silently switch off in the app. Only the vault's own
+    clock is left out on purpose (the app uses the wall clock)."""
+    import re
+    from pathlib import Path
+
+    import sync.client
+    from app.store.replica import StoreReplica
+
+    text = Path(sync.client.__file__).read_text(encoding="utf-8")
+    used = set(re.findall(r"replica\.([a-z_]+)", text))
+    used |= set(re.findall(r"(?:getattr|hasattr)\((?:self\.)?replica, \"([a-z_]+)\"", text))
+    wanted = {n for n in used if hasattr(StoreReplica, n) or n == "signature_problems"}
+    wanted -= {"os_clock_ms"}
+    assert "replica_token" in wanted and "audit_head" in wanted
+    assert wanted <= set(dir(LaneReplica)), wanted - set(dir(LaneReplica))

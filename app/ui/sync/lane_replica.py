@@ -85,3 +85,45 @@ class LaneReplica:
 
     def set_clock_offset(self, offset_ms: int) -> None:
         self._on_db(lambda r: r.set_clock_offset(offset_ms))
+
+    def refuse_locally(self, refused: list[dict[str, str]]) -> None:
+        self._on_db(lambda r: r.refuse_locally(refused))
+
+    # -- optional members the client uses when a replica has them ---------------------
+    # (audit anchoring, the signature check, self-healing: docs/SYNC.md)
+
+    def audit_head(self) -> dict[str, Any]:
+        return self._on_db(lambda r: r.audit_head())
+
+    def audit_verdict(self, verdict: Any) -> None:
+        self._on_db(lambda r: r.audit_verdict(verdict))
+
+    @property
+    def signature_problems(self) -> list[tuple[str, str]]:
+        return self._on_db(lambda r: list(r.signature_problems))
+
+    @property
+    def replica_token(self) -> str:
+        return self._on_db(lambda r: r.replica_token)
+
+    @property
+    def full_pull(self) -> bool:
+        return self._on_db(lambda r: r.full_pull)
+
+    def set_full_pull(self, on: bool) -> None:
+        self._on_db(lambda r: r.set_full_pull(on))
+
+    def note_server(self, server_id: str, epoch: int) -> bool:
+        return self._on_db(lambda r: r.note_server(server_id, epoch))
+
+    def scope_digest(self) -> str:
+        return self._on_db(lambda r: r.scope_digest())
+
+    def recount_digest(self) -> str:
+        return self._on_db(lambda r: r.recount_digest())
+
+    def record_digests(self) -> dict[str, str]:
+        return self._on_db(lambda r: r.record_digests())
+
+    def requeue(self, record_ids: Any, server: dict[str, dict[str, str]]) -> int:
+        return self._on_db(lambda r: r.requeue(list(record_ids), server))
