@@ -379,10 +379,23 @@ def cmd_batches(args: argparse.Namespace) -> int:
 
 
 def cmd_void_batch(args: argparse.Namespace) -> int:
-    from app.services.billing import void_batch
+    from app.services.billing import void_batch, write_void_file
     from app.services.vaults import opened
 
+    if not args.reason.strip():
+        raise UsageError("Say why the batch is voided: --reason is required.")
+    refs = {}
+    for item in args.ref or []:
+        claim, sep, icn = item.partition("=")
+        if not sep or not claim or not icn:
+            raise UsageError(
+                "--ref takes CLAIM=PAYER_CLAIM_NUMBER, e.g. --ref 00000000100001=2026A1"
+            )
+        refs[claim] = icn
     with opened(args.data_dir, _passphrase()) as repos:
+        if args.submitted_to is not None:
+            path = write_void_file(repos.store, args.batch_id, args.submitted_to, refs or None)
+            print(f"Void claim file (frequency 8) for the payer: {path}")
         batch = void_batch(repos.store, args.batch_id, args.reason)
     print(
         f"Batch {batch.interchange_control:09d} is void; its {len(batch.encounter_ids)} "
@@ -462,6 +475,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("batch_id")
     p.add_argument("--reason", required=True)
+    p.add_argument(
+        "--submitted-to",
+        type=Path,
+        metavar="DIR",
+        help="the payer already has the batch: first write its void (8) claim file in DIR",
+    )
+    p.add_argument(
+        "--ref",
+        action="append",
+        metavar="CLAIM=NUMBER",
+        help="the payer's claim control number for a claim (REF*F8); default its own id",
+    )
     add("passwd", cmd_passwd, "change the passphrase")
     add("recover", cmd_recover, "set a new passphrase using the recovery key")
     return parser

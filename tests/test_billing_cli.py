@@ -1,5 +1,6 @@
 """``python main.py export``: exit 5 when pre-flight problems stop it (record ids only
-on the terminal), 0 when files were written; --skip-invalid, --dry-run, void-batch."""
+on the terminal), 0 when files were written; --skip-invalid, --dry-run, void-batch
+(with the void file of a batch the payer already has)."""
 
 from __future__ import annotations
 
@@ -55,9 +56,17 @@ def test_export_command_exit_codes(vault, tmp_path: Path):
     (batch,) = repos.billing_batches.list()
     store.close()
 
+    bad = run_cli("void-batch", "--data-dir", str(vault.dir), batch.id, "--reason", "x",
+                  "--submitted-to", str(out), "--ref", "no-equals-sign", env=ENV)  # fmt: skip
+    assert bad.returncode == 2 and "--ref" in bad.stderr
+    voids = out / "void"
+    voids.mkdir()
     r = run_cli("void-batch", "--data-dir", str(vault.dir), batch.id, "--reason", "Wrong receiver",
-                env=ENV)  # fmt: skip
+                "--submitted-to", str(voids), env=ENV)  # fmt: skip
     assert r.returncode == 0, r.stderr
+    (void_file,) = voids.iterdir()
+    assert void_file.name.endswith("-void.x12") and str(void_file) in r.stdout
+    assert pyx12_errors(void_file.read_text()) == [] and "REF*F8*" in void_file.read_text()
     r = run_cli("batches", "--data-dir", str(vault.dir), env=ENV)
     assert "void: Wrong receiver" in r.stdout
 

@@ -18,7 +18,15 @@ from app.billing.preflight import claim_diagnoses, run_preflight
 from app.billing.summary_pdf import held_back_services
 from app.billing.worksheet import plain_id
 from app.domain.records import NoteStatus
-from app.services.billing import ExportRequest, batches, export, load_data, void_batch
+from app.services.billing import (
+    BillingRefused,
+    ExportRequest,
+    batches,
+    export,
+    load_data,
+    void_batch,
+    write_void_file,
+)
 from app.store.repositories import Repositories
 from tests.billing_world import TODAY, make_world, read_837, read_csv, service
 from tests.x12check import pyx12_errors
@@ -83,3 +91,33 @@ def test_rebill_files_name_the_voided_batch_and_void_file_passes_pyx12(repos: Re
     assert "have not been billed before" not in text
     assert "Services held back (1)" in text and "signed but not approved" in text
     assert "payer id NDTEST1915I" in text and "receiver id NDMMIS" in text
+
+
+def test_voiding_a_submitted_batch_writes_its_void_file_under_a_new_number(
+    repos: Repositories, out: Path, tmp_path: Path
+):
+    """The services' path (the CLI's `void-batch --submitted-to`): the void (8)
+    file of the batch as it was sent, pyx12-clean, REF*F8 per claim (the payer's
+    number where given), under the next control number; then the batch is voided."""
+    w = make_world(repos, people=2)
+    for i, p in enumerate(w.people):
+        service(w, p, date(2026, 10, 5), start=(9 + i, 0))
+    batch = export(repos.store, ExportRequest(*OCT, out, today=TODAY)).batches[0].batch
+    first_claim = f"{batch.interchange_control:09d}00001"  # CLM01 of its first claim
+    void_dir = tmp_path / "void"
+    void_dir.mkdir()
+    path = write_void_file(repos.store, batch.id, void_dir, {first_claim: "PAYER-ICN-1"})
+    body = path.read_text(encoding="ascii")
+    assert path.name.endswith(f"-{batch.interchange_control + 1:09d}-void.x12")
+    assert pyx12_errors(body) == []
+    figures = read_837(body)
+    assert figures["cents"] == batch.total_cents
+    assert int(figures["isa13"]) == batch.interchange_control + 1
+    assert body.count("REF*F8*") == batch.claim_count
+    assert "REF*F8*PAYER-ICN-1~" in body
+    void_batch(repos.store, batch.id, "wrong rate")
+    with pytest.raises(BillingRefused):  # a void batch has nothing left to void
+        write_void_file(repos.store, batch.id, void_dir)
+    # the next export uses a number after the void file's
+    again = export(repos.store, ExportRequest(*OCT, tmp_path, today=TODAY)).batches[0].batch
+    assert again.interchange_control == batch.interchange_control + 2

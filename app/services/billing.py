@@ -31,7 +31,7 @@ from pathlib import Path
 
 from app.billing.claims import Claim, build_claims
 from app.billing.codes import code_tables
-from app.billing.files import BatchFiles, render_batch_files, replaced_batch
+from app.billing.files import BatchFiles, render_batch_files, replaced_batch, void_claim_file
 from app.billing.preflight import (
     BillingData,
     Preflight,
@@ -498,6 +498,53 @@ def void_batch(store: Store, batch_id: str, reason: str) -> BillingBatch:
         repos.billing_batches.update(after)  # type: ignore[arg-type]
         repos.encounters.unbill_many(still, batch_id, reason.strip())
     return after  # type: ignore[return-value]
+
+
+def write_void_file(
+    store: Store, batch_id: str, out_dir: Path, references: dict[str, str] | None = None
+) -> Path:
+    """The void (frequency 8) 837P of a batch the payer already received, written to
+    ``out_dir`` under a new interchange control number, before the batch is voided
+    (``void_batch``). Each claim carries REF*F8: ``references[CLM01]`` (the payer's
+    claim control number) where given, else the original CLM01."""
+    if not Path(out_dir).is_dir():
+        raise BillingRefused("Choose an existing folder to write the void file to.")
+    repos = Repositories(store)
+    with store.transaction():
+        batch = repos.billing_batches.get(batch_id)
+        if batch is None or batch.deleted or batch.status is BatchStatus.VOID:
+            raise BillingRefused("Only an exported batch that is not void can be voided.")
+        billed = [repos.encounters.require(i) for i in batch.encounter_ids]
+        data = load_data(store, batch.period_from, batch.period_to)
+        people = sorted({e.participant_id for e in billed})
+        data.participants.update({p.id: p for p in repos.participants.list() if p.id in people})
+        control = next_control(store)
+        try:
+            body, _claims = void_claim_file(
+                batch=batch, encounters=billed, data=data, control=control,
+                created_at=utcnow(), references=references,
+            )  # fmt: skip
+        except (ValueError, KeyError) as e:
+            raise BillingRefused(
+                "The void file cannot be built as the batch was sent (payer settings "
+                "changed since); void the claims through the payer's portal."
+            ) from e
+        payer = data.payers[batch.payer_id]
+        path = Path(out_dir) / f"837P-{_slug(payer.payer_id or payer.name)}-{control:09d}-void.x12"
+        _write_new(path, body.encode("ascii"))
+        try:
+            store.conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (CONTROL_META, str(control)),
+            )
+            store.audit(
+                "export", "billing_batches", batch.id, how="void claim file", file=path.name
+            )
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+    return path
 
 
 def export_with(
