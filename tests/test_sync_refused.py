@@ -15,34 +15,13 @@ from app.domain.records import Goal, RecoveryDomain
 from app.services.conflicts import open_conflicts, rejected_changes
 from app.store import refused
 from app.store.errors import StoreError
+from tests import test_sync_e2e as e2e
 from tests.conftest import PASSPHRASE
 from tests.helpers import run_cli
-from tests.server_proc import start_server
-from tests.test_sync_e2e import FAST_SERVER, Laptop, _note, _person
+from tests.test_sync_e2e import _note, _person
 
-
-@pytest.fixture
-def server(tmp_path):
-    s = start_server(tmp_path, extra_args=FAST_SERVER)
-    s.sup = s.add_user("sam", "supervisor")
-    s.ann = s.add_user("ann", "specialist", supervisor="sam")
-    s.bob = s.add_user("bob", "specialist", supervisor="sam")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def laptops(tmp_path, server):
-    made: list[Laptop] = []
-
-    def make(name: str, username: str) -> Laptop:
-        made.append(Laptop(tmp_path, name, server, username))
-        return made[-1]
-
-    yield make
-    for lap in made:
-        lap.close()
-
+server = e2e.server  # the same fixtures as the end-to-end tests
+laptops = e2e.laptops
 
 PHONE = "555-0142 (new, after the move)"
 

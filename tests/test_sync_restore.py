@@ -21,9 +21,15 @@ from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from sync.server import atrest
+from tests import test_sync_e2e as e2e
 from tests.conftest import PASSPHRASE
 from tests.server_proc import start_server
-from tests.test_sync_e2e import FAST_SERVER, Laptop, _note, _person
+from tests.test_sync_e2e import (
+    FAST_SERVER,
+    Laptop,
+    _note,
+    _person,
+)
 
 
 @pytest.fixture
@@ -35,17 +41,7 @@ def server(tmp_path):
     s.close()
 
 
-@pytest.fixture
-def laptops(tmp_path, server):
-    made: list[Laptop] = []
-
-    def make(name: str, username: str) -> Laptop:
-        made.append(Laptop(tmp_path, name, server, username))
-        return made[-1]
-
-    yield make
-    for lap in made:
-        lap.close()
+laptops = e2e.laptops  # the end-to-end tests' fixture, on this module's server
 
 
 def _backup_server(server, to) -> None:
