@@ -247,7 +247,8 @@ class ConflictsPage(Page):
         rej_intro = QLabel(
             self.tr(
                 "The server did not accept these changes, so the record shows the "
-                "server's version. The reason is the server's own words."
+                "server's version. The reason is the server's own words. Each stays "
+                "here until you send it again or dismiss it."
             )
         )
         rej_intro.setObjectName("hint")
