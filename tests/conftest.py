@@ -52,4 +52,4 @@ def repos(store: Store) -> Repositories:
     return Repositories(store)
 
 
-from tests.ui_support import app_ctx, app_ctx_for  # noqa: E402, F401  (fixtures for page tests)
+from tests.ui_support import app_ctx, app_ctx_for, make_window  # noqa: E402, F401  (fixtures)

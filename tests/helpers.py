@@ -10,7 +10,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from app.domain.records import Participant
+from app.domain.records import Encounter, Participant
 from app.store.repositories import Repositories
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def add_person(repos: Repositories, first: str, last: str, **kw) -> Participant:
     kw.setdefault("date_of_birth", date(1988, 4, 9))
     return repos.participants.add(Participant(first_name=first, last_name=last, **kw))
+
+
+def add_note(repos: Repositories, **fields) -> Encounter:
+    """A draft note of ``fields`` (Encounter's); the GIRP texts default to one letter each."""
+    for name, text in (("goal_text", "g"), ("intervention", "i"), ("response", "r"), ("plan", "p")):
+        fields.setdefault(name, text)
+    return repos.encounters.add(Encounter(**fields))
 
 
 def snapshot(folder: Path) -> dict[str, str]:

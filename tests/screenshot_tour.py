@@ -36,35 +36,21 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.demo import fill_demo
 from app.domain.records import Conflict, NoteStatus
 from app.services.changes import Changed
 from app.store import vault as vault_module
 from app.store.codec import codec
-from app.store.db import Store
 from app.store.repositories import Repositories
-from app.store.vault import Vault
 from app.ui.common.table_model import ID_ROLE, KEY_ROLE
 from app.ui.shell.app import load_style_sheet, make_application
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.theme import apply_theme
 from app.ui.sync.sync_state import OFFLINE, ONLINE, SyncState, error_message
+from tests.conftest import FAST_KDF
+from tests.shots_support import make_demo_vault, wait_until
 
 PASSPHRASE = "screenshot tour passphrase"
 TODAY = date.today()  # the app counts "days since contact" from the real today
-FAST_KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
-
-
-def wait_until(check: Callable[[], bool], timeout_ms: int = 20_000) -> None:
-    """Run the event loop until ``check()`` is true (or fail after the timeout)."""
-    waited = 0
-    while not check():
-        if waited >= timeout_ms:
-            raise TimeoutError("the screen did not settle")
-        loop = QEventLoop()
-        QTimer.singleShot(20, loop.quit)
-        loop.exec()
-        waited += 20
 
 
 def settle(window: MainWindow) -> None:
@@ -82,18 +68,6 @@ def save(widget: QWidget, out: Path, name: str) -> None:
     path = out / f"{name}.png"
     widget.grab().save(str(path))
     print(path)
-
-
-def make_demo_vault(folder: Path, participants: int = 24, years: int = 2) -> None:
-    vault_module.DEFAULT_KDF = FAST_KDF  # a tour, not a security test
-    vault = Vault(folder)
-    vault.create(PASSPHRASE)
-    store = Store.open(vault)
-    try:
-        fill_demo(store, participants=participants, years=years, seed=3, today=TODAY)
-    finally:
-        store.close()
-        vault.lock()
 
 
 def record_steps(window: MainWindow) -> list[tuple[str, Callable[[], None]]]:
@@ -524,7 +498,7 @@ def tour(out: Path) -> None:
         first_start(tmp, out)
 
         folder = tmp / "vault"
-        make_demo_vault(folder)
+        make_demo_vault(folder, PASSPHRASE, TODAY)
         window = MainWindow(folder)
         window.resize(1000, 700)
         window.show()

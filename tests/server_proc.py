@@ -258,18 +258,7 @@ class ServerProc:
     ) -> tuple[str, str]:
         """Enroll a device (a new random id unless given); returns (device_id, token)."""
         device_id = device_id or new_device_id()
-        r = requests.post(
-            f"{self.url}/v1/enroll",
-            json={
-                "protocol": 1,
-                "username": username,
-                "password": password,
-                "device_id": device_id,
-                "device_name": name,
-            },
-            verify=self.verify,
-            timeout=30,
-        )
+        r = enroll_raw(self, username, password, device_id, name)
         r.raise_for_status()
         return device_id, r.json()["token"]
 
@@ -317,6 +306,40 @@ def new_device_id() -> str:
     import base64
 
     return base64.b32encode(os.urandom(10)).decode().lower()
+
+
+def enroll_raw(
+    server: ServerProc,
+    username: str,
+    password: str = DEFAULT_PASSWORD,
+    device_id: str | None = None,
+    name: str | None = "t",
+) -> requests.Response:
+    """POST /v1/enroll as a laptop would, unchecked (tests read the status)."""
+    body: dict[str, Any] = {
+        "protocol": 1,
+        "username": username,
+        "password": password,
+        "device_id": device_id or new_device_id(),
+    }
+    if name is not None:
+        body["device_name"] = name
+    return requests.post(f"{server.url}/v1/enroll", json=body, verify=server.verify, timeout=60)
+
+
+def sync_raw(server: ServerProc, token: str, payload: dict[str, Any]) -> requests.Response:
+    """POST /v1/sync with ``payload`` compressed as the client sends it, unchecked."""
+    from sync.client import compress
+
+    body, coding = compress(json.dumps(payload).encode())
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Encoding": coding,
+        "Content-Type": "application/json",
+    }
+    return requests.post(
+        f"{server.url}/v1/sync", data=body, headers=headers, verify=server.verify, timeout=60
+    )
 
 
 def start_server(
@@ -456,6 +479,19 @@ def _admin_url() -> str | None:
         _pg_reason = f"the throwaway PostgreSQL does not answer: {problem}"
         _pg_admin_url = None
     return _pg_admin_url
+
+
+def backend_url(backend: str) -> str | None:
+    """The database URL for a test parametrised over ``sqlite``/``postgresql``:
+    None for SQLite; a fresh PostgreSQL database, or the test is skipped (saying why)."""
+    if backend == "sqlite":
+        return None
+    import pytest
+
+    url = postgres_url()
+    if url is None:
+        pytest.skip(f"PostgreSQL not available: {postgres_skip_reason()}")
+    return url
 
 
 def postgres_url() -> str | None:

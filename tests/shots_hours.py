@@ -11,13 +11,11 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.demo import fill_demo
@@ -31,22 +29,10 @@ from app.ui.search.search import SearchBar
 from app.ui.shell.app import make_application
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
+from tests.conftest import FAST_KDF
+from tests.shots_support import wait_until
 
 TODAY = date(2026, 11, 20)
-KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
-
-
-def wait_until(check: Callable[[], bool], timeout_ms: int = 20_000) -> None:
-    waited = 0
-    while not check():
-        if waited >= timeout_ms:
-            raise TimeoutError("the screen did not settle")
-        loop = QEventLoop()
-        QTimer.singleShot(20, loop.quit)
-        loop.exec()
-        waited += 20
-    for _ in range(5):
-        QCoreApplication.processEvents()
 
 
 def main(out: Path) -> None:
@@ -54,7 +40,7 @@ def main(out: Path) -> None:
     make_application([])
     with tempfile.TemporaryDirectory(prefix="peertrail-shots-") as tmp:
         vault = Vault(Path(tmp) / "vault")
-        vault.create("screenshot passphrase", KDF)
+        vault.create("screenshot passphrase", FAST_KDF)
         store = Store.open(vault)
         fill_demo(store, participants=12, years=1, seed=3, today=TODAY)
         user = Repositories(store).users.require(store.user_id)

@@ -33,8 +33,7 @@ from app.ui.caseload.models import CaseloadModel
 from app.ui.shell.app import make_application
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
-
-FAST_KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
+from tests.conftest import FAST_KDF
 
 
 def wait(tasks: TaskManager) -> None:

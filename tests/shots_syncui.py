@@ -19,7 +19,7 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication, QStatusBar, QVBoxLayout, QWidget
 
-from app.domain.records import Encounter, Goal, Participant, Payer, RecoveryDomain
+from app.domain.records import Goal, Participant, Payer, RecoveryDomain
 from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
@@ -34,8 +34,9 @@ from app.ui.sync.controller import SyncController
 from app.ui.sync.status_widget import SyncStatus
 from app.ui.sync.sync_state import OFFLINE, ONLINE, SyncState, error_message
 from tests.conftest import FAST_KDF, PASSPHRASE
+from tests.helpers import add_note
 from tests.server_proc import DEFAULT_PASSWORD, start_server
-from tests.test_ui_sync import OtherLaptop
+from tests.test_sync_e2e import Laptop
 
 PEOPLE = [
     ("Wrenna", "Halstad"),
@@ -157,7 +158,7 @@ def main(out: Path) -> None:
         save(prefs, out, "preferences-connected", scale)
         prefs.close()
 
-        other = OtherLaptop(tmp, server, "ann")
+        other = Laptop(tmp, "other-laptop", server, "ann")
         repos = other.repos
         payer = Payer(name="Invented Medicaid Plan")
         notes = []
@@ -167,7 +168,7 @@ def main(out: Path) -> None:
                     first_name=first,
                     last_name=last,
                     date_of_birth=date(1980, 1, 1),
-                    assigned_specialist_id=other.user_id,
+                    assigned_specialist_id=other.user.id,
                     payer_id=payer.id,
                 )
             )
@@ -179,19 +180,18 @@ def main(out: Path) -> None:
                 )
             )
             notes.append(
-                repos.encounters.add(
-                    Encounter(
-                        participant_id=p.id,
-                        specialist_id=other.user_id,
-                        service_date=date(2026, 11, 2),
-                        start_time=time(10, 0),
-                        end_time=time(10, 50),
-                        goal_ids=(g.id,),
-                        goal_text="Housing stability",
-                        intervention="Went over the lease together.",
-                        response="Relieved; asked good questions.",
-                        plan="Call the landlord on Friday.",
-                    )
+                add_note(
+                    repos,
+                    participant_id=p.id,
+                    specialist_id=other.user.id,
+                    service_date=date(2026, 11, 2),
+                    start_time=time(10, 0),
+                    end_time=time(10, 50),
+                    goal_ids=(g.id,),
+                    goal_text="Housing stability",
+                    intervention="Went over the lease together.",
+                    response="Relieved; asked good questions.",
+                    plan="Call the landlord on Friday.",
                 )
             )
         other.sync()

@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.conftest import FAST_KDF as KDF
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PySide6.QtWidgets import QApplication
@@ -30,8 +32,6 @@ from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
 from app.ui.supervision.supervision_page import SupervisionPage
 from app.ui.team.team_page import TeamPage
-
-KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
 
 
 def settle(app: QApplication, tasks: TaskManager) -> None:

@@ -9,26 +9,20 @@ from __future__ import annotations
 import json
 
 import pytest
-import requests
 from sqlalchemy import select
 
 from app.domain.records import Participant
 from app.store import audit
 from app.store.replica import AUDIT_ANCHORED_KEY, AUDIT_SENT_KEY
-from sync.client import compress
 from sync.protocol import SyncRequest
 from sync.server.tables import audit_anchors
-from tests.server_proc import postgres_skip_reason, postgres_url, start_server
+from tests.server_proc import backend_url, start_server, sync_raw
 from tests.test_sync_e2e import Laptop
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def server(request, tmp_path):
-    url = None
-    if request.param == "postgresql":
-        url = postgres_url()
-        if url is None:
-            pytest.skip(f"PostgreSQL not available: {postgres_skip_reason()}")
+    url = backend_url(request.param)
     s = start_server(tmp_path, database_url=url, extra_args=("--rate-limit", "0"))
     s.add_user("ann", "specialist")
     s.add_user("bob", "specialist")
@@ -178,19 +172,8 @@ def test_lost_reply_and_forgotten_lengths_raise_no_lasting_alarm(server, tmp_pat
         client_time_ms=1,
         audit=head,
     )
-    body, coding = compress(json.dumps(payload).encode())
     token = lap.replica.server()["token"]
-    r = requests.post(
-        f"{server.url}/v1/sync",
-        data=body,
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Content-Encoding": coding,
-            "Content-Type": "application/json",
-        },
-        verify=server.verify,
-        timeout=30,
-    )
+    r = sync_raw(server, token, payload)
     assert r.status_code == 200 and r.json()["audit"]["ok"] is True
     assert _anchor(server, lap.replica.device_id)[0] == head["length"]
     _work(lap, 1)
@@ -213,32 +196,10 @@ def test_old_client_without_audit_head_is_served_as_before(server, tmp_path):
         device_id=lap.replica.device_id, cursor=0, changes=[], pull_limit=100, client_time_ms=1
     )
     assert "audit" not in payload
-    body, coding = compress(json.dumps(payload).encode())
-    r = requests.post(
-        f"{server.url}/v1/sync",
-        data=body,
-        headers={
-            "Authorization": f"Bearer {lap.replica.server()['token']}",
-            "Content-Encoding": coding,
-            "Content-Type": "application/json",
-        },
-        verify=server.verify,
-        timeout=30,
-    )
+    r = sync_raw(server, lap.replica.server()["token"], payload)
     assert r.status_code == 200 and "audit" not in r.json()
     assert _anchor(server, lap.replica.device_id) is None
     bad = dict(payload, audit={"length": 3, "hash": "zz"})
-    body, coding = compress(json.dumps(bad).encode())
-    r = requests.post(
-        f"{server.url}/v1/sync",
-        data=body,
-        headers={
-            "Authorization": f"Bearer {lap.replica.server()['token']}",
-            "Content-Encoding": coding,
-            "Content-Type": "application/json",
-        },
-        verify=server.verify,
-        timeout=30,
-    )
+    r = sync_raw(server, lap.replica.server()["token"], bad)
     assert r.status_code == 422
     lap.close()

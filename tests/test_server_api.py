@@ -36,9 +36,9 @@ from tests.server_proc import (
     DEFAULT_PASSWORD,
     ROOT,
     ServerProc,
+    backend_url,
+    enroll_raw,
     new_device_id,
-    postgres_skip_reason,
-    postgres_url,
     start_server,
 )
 
@@ -46,18 +46,9 @@ SERVE = (sys.executable, "-m", "sync.server", "serve")
 SECRET = "Quixmorvantle-Zephyrine"  # a value that must never appear in logs or errors
 
 
-def _backend_url(backend: str) -> str | None:
-    if backend == "sqlite":
-        return None
-    url = postgres_url()
-    if url is None:
-        pytest.skip(f"PostgreSQL not available: {postgres_skip_reason()}")
-    return url
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def server(request, tmp_path_factory):
-    url = _backend_url(request.param)
+    url = backend_url(request.param)
     srv = start_server(tmp_path_factory.mktemp(request.param), database_url=url)
     try:
         srv.users = {  # type: ignore[attr-defined]
@@ -150,29 +141,15 @@ def test_fingerprint_is_what_the_server_presents(server):
         requests.get(f"{server.url}/v1/health", timeout=10)
 
 
-def _enroll(server, username, password, device_id=None):
-    return requests.post(
-        f"{server.url}/v1/enroll",
-        json={
-            "protocol": 1,
-            "username": username,
-            "password": password,
-            "device_id": device_id or new_device_id(),
-        },
-        verify=server.verify,
-        timeout=30,
-    )
-
-
 def test_enroll_good_and_bad_password(server):
-    ok = _enroll(server, "pat", DEFAULT_PASSWORD)
+    ok = enroll_raw(server, "pat", DEFAULT_PASSWORD)
     assert ok.status_code == 200, ok.text
     body = ok.json()
     assert body["user_id"] == server.users["pat"]
     assert body["role"] == "specialist" and len(body["token"]) >= 40
     assert ok.headers.get("cache-control") == "no-store"
-    wrong = _enroll(server, "pat", "not the password")
-    unknown = _enroll(server, "nobody-here", "not the password")
+    wrong = enroll_raw(server, "pat", "not the password")
+    unknown = enroll_raw(server, "nobody-here", "not the password")
     assert _error(wrong, 401, "unauthorized") == _error(unknown, 401, "unauthorized")
     # only the hash of the token is stored
     tokens = [r[3] for r in server.rows("devices")]
@@ -192,7 +169,7 @@ def test_reenroll_replaces_token_and_other_users_device_is_refused(server):
         timeout=30,
     )
     _error(old, 401, "unauthorized")
-    _error(_enroll(server, "sam", DEFAULT_PASSWORD, device_id), 409, "device_taken")
+    _error(enroll_raw(server, "sam", DEFAULT_PASSWORD, device_id), 409, "device_taken")
 
 
 def test_empty_sync(device):
@@ -529,7 +506,7 @@ def test_revoked_device_gets_401_and_nothing(server):
     # revoking again is fine; enrolling the revoked id again is not
     again = server.cli("devices", "revoke", dev.id)
     assert again.returncode == 0 and "already revoked" in again.stdout
-    _error(_enroll(server, "pat", DEFAULT_PASSWORD, dev.id), 403, "revoked")
+    _error(enroll_raw(server, "pat", DEFAULT_PASSWORD, dev.id), 403, "revoked")
     listed = server.cli("devices", "list")
     line = next(ln for ln in listed.stdout.splitlines() if ln.startswith(dev.id))
     assert "revoked" in line and "pat" in line
@@ -736,7 +713,7 @@ def test_migration_matches_tables(tmp_path, backend):
 
     from sync.server import db, tables
 
-    url = _backend_url(backend)
+    url = backend_url(backend)
     engine = db.open_engine(tmp_path / "m", url)
     try:
         db.upgrade(engine)

@@ -25,8 +25,7 @@ from tests.helpers import ROOT, invented_names, snapshot
 from tests.server_proc import (
     DEFAULT_PASSWORD,
     ServerProc,
-    postgres_skip_reason,
-    postgres_url,
+    backend_url,
     start_server,
 )
 from tests.test_no_plaintext import _leaks, _needles
@@ -49,19 +48,24 @@ def _server_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None):
     )
 
 
+def _sync_people(server, tmp_path, names: list[tuple[str, str]]) -> None:
+    """ann's laptop registers ``names`` and syncs them to ``server``."""
+    server.add_user("ann", "specialist")
+    lap = Laptop(tmp_path, "ann-laptop", server, "ann")
+    lap.repos.participants.add_many(
+        Participant(first_name=f, last_name=last, assigned_specialist_id=lap.user.id)
+        for f, last in names
+    )
+    lap.sync()
+    lap.close()
+
+
 def test_names_synced_through_the_server_are_not_on_its_disk(tmp_path):
     names = invented_names(1000, seed=13)
     needles = _needles(names)
     server = start_server(tmp_path, extra_args=("--rate-limit", "0"))
     try:
-        server.add_user("ann", "specialist")
-        lap = Laptop(tmp_path, "ann-laptop", server, "ann")
-        lap.repos.participants.add_many(
-            Participant(first_name=f, last_name=last, assigned_specialist_id=lap.user.id)
-            for f, last in names
-        )
-        lap.sync()
-        lap.close()
+        _sync_people(server, tmp_path, names)
         data = server.data_dir
         assert (data / "server.db-wal").exists()  # scanned while the WAL holds the sync
         backups = tmp_path / "backups"
@@ -100,9 +104,7 @@ def test_names_synced_through_the_server_are_not_on_its_disk(tmp_path):
 def test_postgresql_server_logs_hold_no_names_and_hide_the_password(tmp_path):
     """PostgreSQL is encrypted by its volume (docs/SERVER.md); what PeerTrail can
     check: the server logs no record content and never prints the password."""
-    url = postgres_url()
-    if url is None:
-        pytest.skip(f"PostgreSQL not available: {postgres_skip_reason()}")
+    url = backend_url("postgresql")
     from sqlalchemy.engine import make_url
 
     with_password = (
@@ -112,14 +114,7 @@ def test_postgresql_server_logs_hold_no_names_and_hide_the_password(tmp_path):
     names = invented_names(200, seed=19)
     server = start_server(tmp_path, database_url=url, extra_args=("--rate-limit", "0"))
     try:
-        server.add_user("ann", "specialist")
-        lap = Laptop(tmp_path, "ann-laptop", server, "ann")
-        lap.repos.participants.add_many(
-            Participant(first_name=f, last_name=last, assigned_specialist_id=lap.user.id)
-            for f, last in names
-        )
-        lap.sync()
-        lap.close()
+        _sync_people(server, tmp_path, names)
         assert not (server.data_dir / "server.db").exists()  # no SQLite file beside it
         printed = "".join(server.output).lower()
         assert "database: postgresql" in printed

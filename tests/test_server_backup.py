@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from app.domain.records import Participant
 from sync.server import atrest, backups, epoch
-from tests.server_proc import postgres_skip_reason, postgres_url, start_server
+from tests.server_proc import backend_url, start_server
 from tests.test_sync_e2e import FAST_SERVER, Laptop
 
 SCHEMA_NEWER, KEY_PROBLEM = 5, 3
@@ -141,9 +141,7 @@ def test_restore_refuses_a_newer_backup_and_another_key(tmp_path):
 
 
 def test_mark_restored_on_postgresql(tmp_path):
-    url = postgres_url()
-    if url is None:
-        pytest.skip(f"PostgreSQL not available: {postgres_skip_reason()}")
+    url = backend_url("postgresql")
     server = start_server(tmp_path, database_url=url)
     try:
         refused = server.cli("backup", "--out", str(tmp_path / "x"))
@@ -174,9 +172,7 @@ def test_the_server_holds_its_folder_while_running(tmp_path):
 
 
 def test_migrate_to_postgresql(tmp_path):
-    url = postgres_url()
-    if url is None:
-        pytest.skip(f"PostgreSQL not available: {postgres_skip_reason()}")
+    url = backend_url("postgresql")
     server = start_server(tmp_path, extra_args=FAST_SERVER)
     server.add_user("ann", "specialist")
     lap = Laptop(tmp_path, "ann-laptop", server, "ann")

@@ -8,42 +8,21 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 from sqlalchemy import update
 
 from sync.server import auth
 from sync.server.tables import login_failures
 from tests.server_proc import (
     DEFAULT_PASSWORD,
-    new_device_id,
-    postgres_skip_reason,
-    postgres_url,
+    backend_url,
+    enroll_raw,
     start_server,
 )
 
 
-def _enroll(server, username: str, password: str) -> requests.Response:
-    return requests.post(
-        f"{server.url}/v1/enroll",
-        json={
-            "protocol": 1,
-            "username": username,
-            "password": password,
-            "device_id": new_device_id(),
-            "device_name": "t",
-        },
-        verify=server.verify,
-        timeout=60,
-    )
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def server(request, tmp_path):
-    url = None
-    if request.param == "postgresql":
-        url = postgres_url()
-        if url is None:
-            pytest.skip(f"PostgreSQL not available: {postgres_skip_reason()}")
+    url = backend_url(request.param)
     s = start_server(tmp_path, database_url=url)
     s.add_user("ann", "specialist")
     s.add_user("bob", "specialist")
@@ -62,26 +41,26 @@ def _expire_lock(server, username: str) -> None:
 
 def test_lockout_is_per_account_grows_and_is_unlocked_by_an_admin(server):
     for _ in range(auth.LOCKOUT_AFTER):
-        assert _enroll(server, "ann", "wrong password!").status_code == 401
-    locked = _enroll(server, "ann", DEFAULT_PASSWORD)  # the right one, too late
+        assert enroll_raw(server, "ann", "wrong password!").status_code == 401
+    locked = enroll_raw(server, "ann", DEFAULT_PASSWORD)  # the right one, too late
     assert locked.status_code == 429
     assert "unlock" in locked.json()["message"]
     assert 55 <= int(locked.headers["Retry-After"]) <= 60
 
     # a colleague on the same address signs in, and fails, on her own account
-    assert _enroll(server, "bob", DEFAULT_PASSWORD).status_code == 200
-    assert _enroll(server, "bob", "not bob's password").status_code == 401
-    assert _enroll(server, "bob", DEFAULT_PASSWORD).status_code == 200
+    assert enroll_raw(server, "bob", DEFAULT_PASSWORD).status_code == 200
+    assert enroll_raw(server, "bob", "not bob's password").status_code == 401
+    assert enroll_raw(server, "bob", DEFAULT_PASSWORD).status_code == 200
 
     # when the lock runs out, one more failure locks for twice as long
     _expire_lock(server, "ann")
-    assert _enroll(server, "ann", "wrong again!!").status_code == 401
-    again = _enroll(server, "ann", DEFAULT_PASSWORD)
+    assert enroll_raw(server, "ann", "wrong again!!").status_code == 401
+    again = enroll_raw(server, "ann", DEFAULT_PASSWORD)
     assert again.status_code == 429 and 115 <= int(again.headers["Retry-After"]) <= 120
 
     done = server.cli("unlock", "ann")
     assert done.returncode == 0 and "Unlocked ann" in done.stdout, done.stderr
-    assert _enroll(server, "ann", DEFAULT_PASSWORD).status_code == 200
+    assert enroll_raw(server, "ann", DEFAULT_PASSWORD).status_code == 200
     assert server.cli("unlock", "ann").returncode == 0  # nothing to clear: still fine
     assert server.cli("unlock", "nobody-here").returncode == 4
 
@@ -96,16 +75,16 @@ def test_lockout_is_per_account_grows_and_is_unlocked_by_an_admin(server):
 
 def test_unknown_user_is_locked_alike_and_parallel_guesses_are_counted(server):
     for _ in range(auth.LOCKOUT_AFTER):
-        assert _enroll(server, "nosuchuser", "guess guess").status_code == 401
-    assert _enroll(server, "nosuchuser", "guess guess").status_code == 429
+        assert enroll_raw(server, "nosuchuser", "guess guess").status_code == 401
+    assert enroll_raw(server, "nosuchuser", "guess guess").status_code == 429
 
     with ThreadPoolExecutor(12) as pool:
         codes = list(
-            pool.map(lambda i: _enroll(server, "bob", f"guess {i:04d}").status_code, range(24))
+            pool.map(lambda i: enroll_raw(server, "bob", f"guess {i:04d}").status_code, range(24))
         )
     assert codes.count(401) == auth.LOCKOUT_AFTER, codes  # only five were ever checked
     assert codes.count(429) == 24 - auth.LOCKOUT_AFTER
-    assert _enroll(server, "ann", DEFAULT_PASSWORD).status_code == 200
+    assert enroll_raw(server, "ann", DEFAULT_PASSWORD).status_code == 200
 
 
 def test_lockout_durations():

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 from sqlalchemy import text
 
 from sync.server import db, tls
@@ -27,8 +26,7 @@ from tests.server_proc import (
     ROOT,
     ServerProc,
     _env,
-    postgres_skip_reason,
-    postgres_url,
+    backend_url,
     start_server,
 )
 
@@ -117,9 +115,7 @@ def test_metrics_token_from_the_environment(tmp_path):
 
 
 def test_ready_is_503_while_postgresql_is_unreachable(tmp_path):
-    url = postgres_url()
-    if url is None:
-        pytest.skip(f"PostgreSQL not available: {postgres_skip_reason()}")
+    url = backend_url("postgresql")
     from sqlalchemy.engine import make_url
 
     real = make_url(url)

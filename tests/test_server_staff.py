@@ -15,10 +15,8 @@ import requests
 from app.domain.records import Participant
 from sync.server import auth, security, staff
 from tests.server_proc import (
-    DEFAULT_PASSWORD,
-    new_device_id,
-    postgres_skip_reason,
-    postgres_url,
+    backend_url,
+    enroll_raw,
     start_server,
 )
 from tests.test_sync_e2e import FAST_SERVER, Laptop
@@ -28,11 +26,7 @@ NEW_PASSWORD = "a brand new password"
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def server(request, tmp_path):
-    url = None
-    if request.param == "postgresql":
-        url = postgres_url()
-        if url is None:
-            pytest.skip(f"PostgreSQL not available: {postgres_skip_reason()}")
+    url = backend_url(request.param)
     s = start_server(tmp_path, database_url=url, extra_args=FAST_SERVER)
     s.sam = s.add_user("sam", "supervisor")
     s.tia = s.add_user("tia", "supervisor")
@@ -40,21 +34,6 @@ def server(request, tmp_path):
     s.bob = s.add_user("bob", "specialist", supervisor="sam")
     yield s
     s.close()
-
-
-def _enroll(server, username: str, password: str = DEFAULT_PASSWORD) -> requests.Response:
-    return requests.post(
-        f"{server.url}/v1/enroll",
-        json={
-            "protocol": 1,
-            "username": username,
-            "password": password,
-            "device_id": new_device_id(),
-            "device_name": "t",
-        },
-        verify=server.verify,
-        timeout=60,
-    )
 
 
 def _sync_raw(server, device_id: str, token: str) -> requests.Response:
@@ -80,8 +59,8 @@ def test_passwd_disable_enable_and_supervisor(server, tmp_path):
     lap = Laptop(tmp_path, "ann-laptop", server, "ann")
     try:
         _ok(server.cli("users", "passwd", "ann", password=NEW_PASSWORD))
-        assert _enroll(server, "ann").status_code == 401  # the old password is gone
-        assert _enroll(server, "ann", NEW_PASSWORD).status_code == 200
+        assert enroll_raw(server, "ann").status_code == 401  # the old password is gone
+        assert enroll_raw(server, "ann", NEW_PASSWORD).status_code == 200
         lap.sync()  # a password reset leaves enrolled laptops syncing
 
         _ok(server.cli("users", "set-supervisor", "ann", "tia"))
@@ -95,13 +74,13 @@ def test_passwd_disable_enable_and_supervisor(server, tmp_path):
         device = lap.replica.device_id
         r = _sync_raw(server, device, token)
         assert r.status_code == 401 and r.json()["error"] == "revoked"
-        assert _enroll(server, "ann", NEW_PASSWORD).status_code == 401
+        assert enroll_raw(server, "ann", NEW_PASSWORD).status_code == 401
         listed = server.cli("users", "list").stdout
         assert any(line.startswith("ann ") and " no " in line for line in listed.splitlines())
 
         _ok(server.cli("users", "enable", "ann"))
         lap.sync()
-        assert _enroll(server, "ann", NEW_PASSWORD).status_code == 200
+        assert enroll_raw(server, "ann", NEW_PASSWORD).status_code == 200
     finally:
         lap.close()
     kinds = [e.kind for e in _events(server) if e.user_id == server.ann]
@@ -146,7 +125,7 @@ def test_remove_hands_the_caseload_over_through_sync(server, tmp_path):
             owner = auth.lookup_token(conn, token)
             assert owner is not None and owner.revoked
             assert staff.removed_at(conn, server.ann)
-        assert _enroll(server, "ann").status_code == 401
+        assert enroll_raw(server, "ann").status_code == 401
         again = server.cli("users", "enable", "ann")
         assert again.returncode == 1 and "removed" in again.stderr
     finally:
@@ -159,18 +138,18 @@ def test_remove_hands_the_caseload_over_through_sync(server, tmp_path):
 
 
 def test_a_revoked_device_bars_new_enrolments_until_an_admin_says_so(server):
-    first = _enroll(server, "bob")
+    first = enroll_raw(server, "bob")
     assert first.status_code == 200
     devices = server.cli("devices", "list").stdout
     device_id = next(line.split()[0] for line in devices.splitlines() if " bob " in line)
     _ok(server.cli("devices", "revoke", device_id))
 
-    blocked = _enroll(server, "bob")
+    blocked = enroll_raw(server, "bob")
     assert blocked.status_code == 403 and blocked.json()["error"] == "enrol_blocked"
-    assert _enroll(server, "ann").status_code == 200  # only bob is barred
+    assert enroll_raw(server, "ann").status_code == 200  # only bob is barred
     assert "enrol blocked" in server.cli("users", "list").stdout
 
     _ok(server.cli("users", "enable", "bob"))
-    assert _enroll(server, "bob").status_code == 200
+    assert enroll_raw(server, "bob").status_code == 200
     kinds = [e.kind for e in _events(server)]
     assert "device_revoked" in kinds and "user_enabled" in kinds

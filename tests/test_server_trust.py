@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from sync import schema
 from sync.protocol import PROTOCOL_VERSION, PushChange, group_changes
-from tests.server_proc import postgres_skip_reason, postgres_url, start_server
+from tests.server_proc import backend_url, start_server
 from tests.test_sync_e2e import Laptop
 
 SECRET_FIRST, SECRET_LAST = "Quenby", "Zarathustrine"  # pat's participant: never seen by others
@@ -105,11 +105,7 @@ def accepted(answer: dict, sent: list[dict]) -> set[str]:
 def world(request, tmp_path_factory):
     """sam (specialist) under sue (supervisor); pat (specialist) under val; bill
     (billing). pat's caseload has one record of every kind, and a conflict."""
-    url = None
-    if request.param == "postgresql":
-        url = postgres_url()
-        if url is None:
-            pytest.skip(f"PostgreSQL not available: {postgres_skip_reason()}")
+    url = backend_url(request.param)
     srv = start_server(
         tmp_path_factory.mktemp("trust"), database_url=url, extra_args=("--rate-limit", "0")
     )

@@ -15,7 +15,7 @@ from app.store.digest import state_digest
 from app.store.errors import StoreError, WrongPassphrase
 from tests.conftest import PASSPHRASE
 from tests.server_proc import start_server
-from tests.test_sync_e2e import FAST_SERVER, Laptop, _note, _person
+from tests.test_sync_e2e import FAST_SERVER, Laptop, _note, _person, answer_the_return
 
 
 @pytest.fixture
@@ -85,13 +85,7 @@ def test_review_round_trip_offline_decisions(server, laptops):
     assert views == 3  # the note, the participant and the goal it addresses
     assert not sam.sync().rejected
 
-    # the specialist sees both outcomes and answers the return with an addendum
-    ann.sync()
-    assert ann.repos.encounters.require(n1.id).status is NoteStatus.APPROVED
-    back = ann.repos.encounters.require(n2.id)
-    assert back.status is NoteStatus.RETURNED and "how long" in back.review_comment
-    ann.repos.encounters.add_addendum(n2.id, ann.user, "Reviewer asked", "The call took 12 minutes")
-    ann.sync()
+    answer_the_return(ann, n1, n2)  # the specialist sees both outcomes and answers
 
     # the note is back in the supervisor's queue, with its addendum; approve it
     sam.sync()
@@ -174,6 +168,12 @@ def test_two_supervisor_laptops_converge_and_an_approve_return_conflict_is_shown
     h = review.open_for_review(s1.repos, clash.id).loaded_hash
     assert review.approve(s1.repos, s1.vault, PASSPHRASE, [(clash.id, h)]).approved
     review.return_for_revision(s2.repos, clash.id, "Please add who else was present")
+    # "later" is the stamps' order (milliseconds, then counter and device), which two
+    # decisions made in the same millisecond may not share with the wall clock
+    stamp_sql = "SELECT stamp FROM field_stamps WHERE record_id = ? AND field = 'status'"
+    approved_at, returned_at = (
+        lap.store.conn.execute(stamp_sql, (clash.id,)).fetchone()[0] for lap in (s1, s2)
+    )
     s1.sync()
     s2.sync()
     for _ in range(2):
@@ -191,11 +191,14 @@ def test_two_supervisor_laptops_converge_and_an_approve_return_conflict_is_shown
         assert "Two review decisions met" in shown.conflict or "refused" in shown.conflict
         assert not shown.can_review
     # the later decision (s2's return, made last) stands whole on every device; the
-    # approval that lost is the conflict both laptops show
+    # one that lost is the conflict both laptops show
     for lap in (s1, s2, ann):
         note = lap.repos.encounters.require(clash.id)
-        assert note.status is NoteStatus.RETURNED and note.approved_content_hash == ""
-        assert "who else" in note.review_comment
+        if returned_at > approved_at:
+            assert note.status is NoteStatus.RETURNED and note.approved_content_hash == ""
+            assert "who else" in note.review_comment
+        else:  # the same millisecond, and s1's device id sorts later
+            assert note.status is NoteStatus.APPROVED and note.review_comment == ""
     # marking it seen resolves it everywhere after a sync
     assert review.mark_conflict_seen(s1.repos, clash.id).value >= 1
     s1.sync()

@@ -13,7 +13,6 @@ from datetime import date, time
 import pytest
 
 from app.domain.records import (
-    Encounter,
     Goal,
     NoteStatus,
     Participant,
@@ -24,6 +23,7 @@ from app.domain.records import (
 )
 from sync.hlc import Stamp
 from sync.protocol import PROTOCOL_VERSION, PushChange, SyncRequest
+from tests.helpers import add_note
 from tests.sync_harness import World
 
 SAM = User(id="sup-1", username="sam", display_name="Sam", role=Role.SUPERVISOR)
@@ -48,22 +48,28 @@ def _signed_note(w: World):
         Participant(first_name="Vesper", last_name="Quale", assigned_specialist_id=ANN.id)
     )
     g = ann.repos.goals.add(Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="x"))
-    n = ann.repos.encounters.add(
-        Encounter(
-            participant_id=p.id,
-            specialist_id=ANN.id,
-            service_date=date(2026, 3, 2),
-            start_time=time(9),
-            end_time=time(10),
-            goal_ids=(g.id,),
-            goal_text="g",
-            intervention="i",
-            response="r",
-            plan="p",
-        )
+    n = add_note(
+        ann.repos,
+        participant_id=p.id,
+        specialist_id=ANN.id,
+        service_date=date(2026, 3, 2),
+        start_time=time(9),
+        end_time=time(10),
+        goal_ids=(g.id,),
     )
     ann.repos.encounters.sign(n.id, ANN)
     return ann, n
+
+
+def _sam_twice(w: World):
+    """Two laptops of the same supervisor, both up to date with the signed note."""
+    s1, s2 = (w.add_device(f"sam{i}", SAM.id, "supervisor") for i in (1, 2))
+    w.settle()
+    return s1, s2
+
+
+def _approve(sup, n) -> None:
+    sup.repos.encounters.approve(n.id, SAM, sup.repos.encounters.require(n.id).content_hash)
 
 
 def test_a_supervisor_cannot_write_note_content(world):
@@ -79,12 +85,8 @@ def test_a_supervisor_cannot_write_note_content(world):
 
 def test_approve_then_return_race_the_later_decision_stands_whole(world):
     ann, n = _signed_note(world)
-    s1, s2 = (
-        world.add_device("sam1", SAM.id, "supervisor"),
-        world.add_device("sam2", SAM.id, "supervisor"),
-    )
-    world.settle()
-    s1.repos.encounters.approve(n.id, SAM, s1.repos.encounters.require(n.id).content_hash)
+    s1, s2 = _sam_twice(world)
+    _approve(s1, n)
     s2.repos.encounters.return_for_revision(n.id, SAM, "Fix the plan")
     world.sync(s1)
     world.sync(s2)  # the return is later: it overturns the approval, whole
@@ -96,13 +98,9 @@ def test_approve_then_return_race_the_later_decision_stands_whole(world):
 
 def test_a_refused_review_decision_is_refused_whole(world):
     ann, n = _signed_note(world)
-    s1, s2 = (
-        world.add_device("sam1", SAM.id, "supervisor"),
-        world.add_device("sam2", SAM.id, "supervisor"),
-    )
-    world.settle()
+    s1, s2 = _sam_twice(world)
     s2.repos.encounters.return_for_revision(n.id, SAM, "Fix the plan")
-    s1.repos.encounters.approve(n.id, SAM, s1.repos.encounters.require(n.id).content_hash)
+    _approve(s1, n)
     world.sync(s1)
     world.sync(s2)  # the earlier return arrives last: refused whole
     world.settle()
@@ -226,13 +224,9 @@ def test_a_decision_is_refused_whole_whatever_the_order_of_its_stamps(world):
     """A push whose review fields are stamped before its status move (another
     client, another column order) is still refused whole."""
     _ann, n = _signed_note(world)
-    s1, s2 = (
-        world.add_device("sam1", SAM.id, "supervisor"),
-        world.add_device("sam2", SAM.id, "supervisor"),
-    )
-    world.settle()
+    s1, s2 = _sam_twice(world)
     s2.repos.encounters.return_for_revision(n.id, SAM, "Fix the plan")
-    s1.repos.encounters.approve(n.id, SAM, s1.repos.encounters.require(n.id).content_hash)
+    _approve(s1, n)
     world.sync(s1)
     pending = s2.replica.pending(100)
     stamps = sorted(c.stamp for c in pending)

@@ -27,6 +27,7 @@ from app.domain.records import (
 from app.store.digest import state_digest
 from app.store.signatures import signature_problems
 from sync import content, merge
+from tests.helpers import add_note
 from tests.sync_harness import World
 
 ANN = User(id="spec-1", username="ann", display_name="Ann", role=Role.SPECIALIST)
@@ -51,23 +52,19 @@ def _draft(w: World) -> Encounter:
         Participant(first_name="Orla", last_name="Fenwick", assigned_specialist_id=ANN.id)
     )
     g = a1.repos.goals.add(Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="x"))
-    n = a1.repos.encounters.add(
-        Encounter(
-            participant_id=p.id,
-            specialist_id=ANN.id,
-            service_date=date(2026, 3, 2),
-            start_time=time(9),
-            end_time=time(9, 45),
-            goal_ids=(g.id,),
-            modifiers=("HQ",),
-            setting=ServiceSetting.GROUP,
-            group_size=3,
-            modality=Modality.AUDIO,
-            goal_text="g",
-            intervention="Walked through the lease",
-            response="r",
-            plan="p",
-        )
+    n = add_note(
+        a1.repos,
+        participant_id=p.id,
+        specialist_id=ANN.id,
+        service_date=date(2026, 3, 2),
+        start_time=time(9),
+        end_time=time(9, 45),
+        goal_ids=(g.id,),
+        modifiers=("HQ",),
+        setting=ServiceSetting.GROUP,
+        group_size=3,
+        modality=Modality.AUDIO,
+        intervention="Walked through the lease",
     )
     w.settle(2)
     return n

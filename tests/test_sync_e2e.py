@@ -36,9 +36,9 @@ from app.store.repositories import Repositories
 from app.store.vault import Vault
 from sync.client import SyncClient, SyncError, make_session
 from tests.conftest import FAST_KDF, PASSPHRASE
-from tests.helpers import ROOT, run_cli
+from tests.helpers import ROOT, add_note, run_cli
 from tests.netproxy import LinkShape, Proxy
-from tests.server_proc import DEFAULT_PASSWORD, start_server
+from tests.server_proc import DEFAULT_PASSWORD, backend_url, start_server
 
 FAST_SERVER = ("--rate-limit", "0")
 
@@ -118,20 +118,32 @@ def _person(lap: Laptop, first: str) -> tuple[Participant, Goal]:
     return p, g
 
 
+def answer_the_return(ann: Laptop, approved: Encounter, returned: Encounter) -> None:
+    """The specialist syncs, finds one note approved and one returned ("how long"),
+    answers the return with an addendum and syncs it."""
+    ann.sync()
+    assert ann.repos.encounters.require(approved.id).status is NoteStatus.APPROVED
+    back = ann.repos.encounters.require(returned.id)
+    assert back.status is NoteStatus.RETURNED and "how long" in back.review_comment
+    ann.repos.encounters.add_addendum(
+        returned.id, ann.user, "Reviewer asked", "The call took 12 minutes"
+    )
+    ann.sync()
+
+
 def _note(lap: Laptop, p: Participant, g: Goal, text: str = "Mock interview") -> Encounter:
-    return lap.repos.encounters.add(
-        Encounter(
-            participant_id=p.id,
-            specialist_id=lap.user.id,
-            service_date=date(2026, 11, 2),
-            start_time=time(10, 0),
-            end_time=time(10, 50),
-            goal_ids=(g.id,),
-            goal_text="Work",
-            intervention=text,
-            response="Engaged",
-            plan="Apply Friday",
-        )
+    return add_note(
+        lap.repos,
+        participant_id=p.id,
+        specialist_id=lap.user.id,
+        service_date=date(2026, 11, 2),
+        start_time=time(10, 0),
+        end_time=time(10, 50),
+        goal_ids=(g.id,),
+        goal_text="Work",
+        intervention=text,
+        response="Engaged",
+        plan="Apply Friday",
     )
 
 
@@ -154,12 +166,7 @@ def test_review_round_trip_between_three_vaults(server, laptops):
     sam.repos.encounters.approve(n1.id, sam.user, a.content_hash)
     sam.repos.encounters.return_for_revision(n2.id, sam.user, "Say how long the call took")
     assert not sam.sync().rejected
-    ann.sync()
-    assert ann.repos.encounters.require(n1.id).status is NoteStatus.APPROVED
-    back = ann.repos.encounters.require(n2.id)
-    assert back.status is NoteStatus.RETURNED and "how long" in back.review_comment
-    ann.repos.encounters.add_addendum(n2.id, ann.user, "Reviewer asked", "The call took 12 minutes")
-    ann.sync()
+    answer_the_return(ann, n1, n2)
     sam.sync()
     again = sam.repos.encounters.require(n2.id)
     assert again.status is NoteStatus.SIGNED
@@ -486,11 +493,7 @@ def test_malformed_replies_lose_nothing(server, laptops, status, body, code, enc
 
 def test_two_specialists_and_a_supervisor_on_postgresql(tmp_path):
     """The same review round trip with the server's store on a real PostgreSQL."""
-    from tests.server_proc import postgres_skip_reason, postgres_url
-
-    url = postgres_url()
-    if url is None:
-        pytest.skip(f"no PostgreSQL could be started: {postgres_skip_reason()}")
+    url = backend_url("postgresql")
     server = start_server(tmp_path, database_url=url, extra_args=FAST_SERVER)
     made: list[Laptop] = []
     try:

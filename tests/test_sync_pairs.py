@@ -21,6 +21,7 @@ from app.domain.records import Encounter, Goal, Participant, RecoveryDomain
 from app.store.digest import state_digest
 from app.store.signatures import signature_problems
 from sync import merge
+from tests.helpers import add_note
 from tests.server_proc import start_server
 from tests.test_sync_e2e import FAST_SERVER, Laptop
 
@@ -67,19 +68,18 @@ def _draft(laps: dict[str, Laptop], signed: bool = False) -> tuple[Participant, 
         Participant(first_name="Tamsin", last_name="Okoro", assigned_specialist_id=ann.user.id)
     )
     g = ann.repos.goals.add(Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="x"))
-    n = ann.repos.encounters.add(
-        Encounter(
-            participant_id=p.id,
-            specialist_id=ann.user.id,
-            service_date=date(2026, 10, 5),
-            start_time=time(13, 0),
-            end_time=time(13, 40),
-            goal_ids=(g.id,),
-            goal_text="Housing",
-            intervention="Reviewed the lease",
-            response="Relieved",
-            plan="Call the landlord",
-        )
+    n = add_note(
+        ann.repos,
+        participant_id=p.id,
+        specialist_id=ann.user.id,
+        service_date=date(2026, 10, 5),
+        start_time=time(13, 0),
+        end_time=time(13, 40),
+        goal_ids=(g.id,),
+        goal_text="Housing",
+        intervention="Reviewed the lease",
+        response="Relieved",
+        plan="Call the landlord",
     )
     if signed:
         ann.repos.encounters.sign(n.id, ann.user)
@@ -140,6 +140,10 @@ def _race(laps, first: str, ops: dict[str, tuple[str, Any]]) -> None:
     settle(laps)
 
 
+def _edit(lap, n, **fields: str) -> None:
+    lap.repos.encounters.update(lap.repos.encounters.require(n.id).replace(**fields))
+
+
 TEAM = ["ann1", "ann2", "sam1", "sam2"]
 
 
@@ -157,9 +161,7 @@ def test_edit_x_delete(team, first, request):
         {
             "edit": (
                 "ann2",
-                lambda: a2.repos.encounters.update(
-                    a2.repos.encounters.require(n.id).replace(plan="Call on Friday")
-                ),
+                lambda: _edit(a2, n, plan="Call on Friday"),
             ),
             "delete": ("ann1", lambda: a1.repos.encounters.delete(n.id)),
         },
@@ -187,9 +189,7 @@ def test_sign_x_edit(team, first, request):
             "sign": ("ann1", lambda: a1.repos.encounters.sign(n.id, a1.user)),
             "edit": (
                 "ann2",
-                lambda: a2.repos.encounters.update(
-                    a2.repos.encounters.require(n.id).replace(intervention="Read it aloud")
-                ),
+                lambda: _edit(a2, n, intervention="Read it aloud"),
             ),
         },
     )

@@ -7,6 +7,7 @@ from datetime import date, time
 import pytest
 
 from app.domain.records import Encounter, Goal, Participant, RecoveryDomain, Role, User
+from tests.helpers import add_note
 from tests.sync_harness import World
 
 
@@ -41,12 +42,9 @@ def _two_notes(w: World) -> tuple[Participant, Participant, Encounter, Encounter
         g = ann.repos.goals.add(
             Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="x")
         )
-        n = ann.repos.encounters.add(
-            Encounter(
-                participant_id=p.id, specialist_id="u-ann", service_date=date(2026, 10, 1),
-                start_time=time(9), end_time=time(10), goal_ids=(g.id,), goal_text="g",
-                intervention="i", response="r", plan="p",
-            )
+        n = add_note(
+            ann.repos, participant_id=p.id, specialist_id="u-ann",
+            service_date=date(2026, 10, 1), start_time=time(9), end_time=time(10), goal_ids=(g.id,),
         )  # fmt: skip
         ann.repos.encounters.sign(n.id, me)
         people.append(p)

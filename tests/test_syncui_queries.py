@@ -10,10 +10,11 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from app.domain import conflict_resolution as cr
-from app.domain.records import Conflict, Encounter, Goal, Participant, RecoveryDomain, Role
+from app.domain.records import Conflict, Goal, Participant, RecoveryDomain, Role
 from app.services import conflicts, syncing
 from app.store.codec import codec
 from app.store.repositories import Repositories
+from tests.helpers import add_note
 
 OTHER_DEVICE = "zzzzyyyyxxxxwwww"
 
@@ -99,19 +100,18 @@ def test_open_conflicts_give_context_and_merge_writes_through_the_repository(rep
 def test_signed_note_cannot_take_the_other_text_and_nothing_changes(repos, person, store):
     p, g = person
     me = repos.users.require(store.user_id)
-    n = repos.encounters.add(
-        Encounter(
-            participant_id=p.id,
-            specialist_id=me.id,
-            service_date=date(2026, 11, 2),
-            start_time=time(10, 0),
-            end_time=time(10, 45),
-            goal_ids=(g.id,),
-            goal_text="Health",
-            intervention="Walked together",
-            response="Good",
-            plan="Again Tuesday",
-        )
+    n = add_note(
+        repos,
+        participant_id=p.id,
+        specialist_id=me.id,
+        service_date=date(2026, 11, 2),
+        start_time=time(10, 0),
+        end_time=time(10, 45),
+        goal_ids=(g.id,),
+        goal_text="Health",
+        intervention="Walked together",
+        response="Good",
+        plan="Again Tuesday",
     )
     repos.encounters.sign(n.id, me)
     c = put_conflict(

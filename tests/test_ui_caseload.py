@@ -20,6 +20,7 @@ from app.ui.caseload import models as cl
 from app.ui.shell import main_window as mw
 from app.ui.shell.main_window import TITLE, MainWindow
 from tests.conftest import PASSPHRASE
+from tests.ui_support import settle
 
 PEOPLE = [
     Participant(
@@ -168,16 +169,8 @@ def data_dir(tmp_path: Path, fast_kdf) -> Path:
 
 
 @pytest.fixture
-def window(qtbot, data_dir):
-    w = MainWindow(data_dir)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.close()
-
-
-def settle(qtbot, w: MainWindow) -> None:
-    qtbot.waitUntil(lambda: not w.tasks.busy, timeout=10_000)
+def window(make_window, data_dir):
+    return make_window(data_dir)
 
 
 def unlock(qtbot, w: MainWindow) -> None:

@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
 from app.domain.records import NoteStatus, TimeCategory
 from app.store.db import Store
 from app.store.digest import state_digest
-from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from app.ui.caseload.participant_form import ParticipantForm
@@ -52,10 +51,9 @@ from app.ui.participant.record_dialogs import GoalDialog
 from app.ui.shell import settings as prefs
 from app.ui.shell.main_window import TITLE, MainWindow
 from app.ui.sync.conflicts import ConflictsPage
-from sync.client import SyncClient, make_session
-from tests.conftest import FAST_KDF
 from tests.note_support import FakeClock
 from tests.server_proc import DEFAULT_PASSWORD, start_server
+from tests.test_sync_e2e import Laptop
 
 PASSPHRASE = "cottonwood leaves along the Sheyenne"
 USERNAME = "marta"
@@ -102,32 +100,6 @@ def preferences(tmp_path, monkeypatch) -> Path:
     real.at(str(path)).set(prefs.AUTO_SYNC, False)
     monkeypatch.setattr(prefs, "Settings", lambda *_a: real.at(str(path)))
     return path
-
-
-class OtherLaptop:
-    """The same specialist's second laptop: its own real vault, enrolled with the
-    server as the same user, synced with the plain client (no window)."""
-
-    def __init__(self, root: Path, server) -> None:
-        self.vault = Vault(root / "other-laptop")
-        self.vault.create(PASSPHRASE, FAST_KDF)
-        self.store = Store.open(self.vault, owner_username=USERNAME)
-        self.replica = StoreReplica(self.store)
-        self.repos = Repositories(self.store)
-        self.server = server
-        client = SyncClient(self.replica, server.url, "", session=make_session(server.fingerprint))
-        answer = client.enroll(USERNAME, DEFAULT_PASSWORD, device_name="kitchen laptop")
-        self.replica.adopt_identity(answer.user_id, answer.role)
-        self.replica.save_server(url=server.url, fingerprint=server.fingerprint, token=answer.token)
-
-    def sync(self):
-        token = self.replica.server()["token"]
-        session = make_session(self.server.fingerprint, retries=0)
-        return SyncClient(self.replica, self.server.url, token, session=session).sync()
-
-    def close(self) -> None:
-        self.store.close()
-        self.vault.lock()
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -511,7 +483,7 @@ def test_a_working_day_through_the_main_window(qtbot, fast_kdf, tmp_path, server
     draft_id = editor.current_note_id()
     assert not editor.dirty and not editor.text_edits["intervention"].isReadOnly()
     assert "sent" in f5_sync(qtbot, w)
-    other = OtherLaptop(tmp_path, server)
+    other = Laptop(tmp_path, "other-laptop", server, USERNAME)
     try:
         other.sync()
         theirs = other.repos.encounters.require(draft_id)

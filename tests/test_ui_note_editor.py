@@ -33,6 +33,7 @@ from app.store.vault import Vault
 from app.ui.common.table_model import ID_ROLE
 from app.ui.notes.note_editor import NoteEditorPage
 from tests.conftest import PASSPHRASE
+from tests.helpers import add_note
 from tests.note_support import FakeClock, person_with_goals
 from tests.ui_support import ctx_repos, settle
 
@@ -64,19 +65,18 @@ def fill_complete(qtbot, page: NoteEditorPage) -> None:
 
 
 def signed_note(repos: Repositories, pid: str, goal_id: str, user: User) -> Encounter:
-    note = repos.encounters.add(
-        Encounter(
-            participant_id=pid,
-            specialist_id=user.id,
-            service_date=date(2025, 3, 3),
-            start_time=time(13, 0),
-            end_time=time(13, 40),
-            goal_ids=(goal_id,),
-            goal_text="Walking",
-            intervention="Walked and talked",
-            response="Felt calmer",
-            plan="Walk again Friday",
-        )
+    note = add_note(
+        repos,
+        participant_id=pid,
+        specialist_id=user.id,
+        service_date=date(2025, 3, 3),
+        start_time=time(13, 0),
+        end_time=time(13, 40),
+        goal_ids=(goal_id,),
+        goal_text="Walking",
+        intervention="Walked and talked",
+        response="Felt calmer",
+        plan="Walk again Friday",
     )
     return repos.encounters.sign(note.id, user)
 

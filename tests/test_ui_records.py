@@ -16,7 +16,6 @@ from app.domain.records import (
     Barc10,
     Consent,
     ConsentKind,
-    Encounter,
     Modality,
     NoteStatus,
     ParticipantStatus,
@@ -34,7 +33,7 @@ from app.ui.caseload.participant_form import ParticipantForm
 from app.ui.common.table_model import ID_ROLE
 from app.ui.participant.models import Barc10Model, ConsentModel, TimelineModel
 from app.ui.participant.participant_page import TAB_GOALS, TAB_TIMELINE, ParticipantPage
-from tests.helpers import add_person
+from tests.helpers import add_note, add_person
 from tests.ui_support import ctx_repos, settle
 
 TODAY = date.today()
@@ -53,12 +52,11 @@ def rows(repos):
     b = add_person(repos, "Lorcan", "Featherby", program="SUD Voucher")
     add_person(repos, "Mirela", "Stonebrook", program="1915(i)", status=ParticipantStatus.ON_HOLD)
     for p in (a, b):
-        repos.encounters.add(
-            Encounter(
-                participant_id=p.id,
-                specialist_id=repos.store.user_id,
-                service_date=TODAY - timedelta(days=2 if p is a else 60),
-            )
+        add_note(
+            repos,
+            participant_id=p.id,
+            specialist_id=repos.store.user_id,
+            service_date=TODAY - timedelta(days=2 if p is a else 60),
         )
     return caseload_rows(repos, TODAY)
 
@@ -318,14 +316,13 @@ def person(app_ctx):
     repos = ctx_repos(app_ctx)
     p = add_person(repos, "Odessa", "Brightwater", program="1915(i)", pronouns="she/her")
     for d in range(3):
-        repos.encounters.add(
-            Encounter(
-                participant_id=p.id,
-                specialist_id=repos.store.user_id,
-                service_date=TODAY - timedelta(days=7 * d),
-                start_time=time(9, 0),
-                end_time=time(9, 40),
-            )
+        add_note(
+            repos,
+            participant_id=p.id,
+            specialist_id=repos.store.user_id,
+            service_date=TODAY - timedelta(days=7 * d),
+            start_time=time(9, 0),
+            end_time=time(9, 40),
         )
     return p
 

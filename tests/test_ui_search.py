@@ -11,11 +11,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from app.domain.records import Encounter
 from app.store.search import SearchHit
 from app.ui.search.results import SearchResultsModel, snippet_html
 from app.ui.search.search import SearchBar
-from tests.helpers import add_person
+from tests.helpers import add_note, add_person
 from tests.ui_support import ctx_repos, settle
 
 
@@ -24,15 +23,14 @@ def found(qtbot, app_ctx):
     repos = ctx_repos(app_ctx)
     ada = add_person(repos, "Ada", "Quillfeather", county="Ward")
     bo = add_person(repos, "Bo", "Strandberg", county="Cass")
-    note = repos.encounters.add(
-        Encounter(
-            participant_id=bo.id,
-            specialist_id=repos.store.user_id,
-            service_date=date(2026, 3, 2),
-            start_time=time(9),
-            end_time=time(10),
-            intervention="Practiced a quilting pattern as a calming routine.",
-        )
+    note = add_note(
+        repos,
+        participant_id=bo.id,
+        specialist_id=repos.store.user_id,
+        service_date=date(2026, 3, 2),
+        start_time=time(9),
+        end_time=time(10),
+        intervention="Practiced a quilting pattern as a calming routine.",
     )
     host = QWidget()
     qtbot.addWidget(host)

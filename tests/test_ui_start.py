@@ -22,6 +22,7 @@ from app.store.vault import DBFILE, KEYFILE, Vault
 from app.ui.shell.main_window import DEMO_TITLE, TITLE, MainWindow
 from app.ui.shell.tasks import TaskManager
 from tests.conftest import PASSPHRASE
+from tests.ui_support import settle
 
 NEW_PASSPHRASE = "a brand new passphrase"
 
@@ -29,27 +30,6 @@ NEW_PASSPHRASE = "a brand new passphrase"
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
-
-
-@pytest.fixture
-def make_window(qtbot, fast_kdf):
-    windows: list[MainWindow] = []
-
-    def make(data_dir: Path) -> MainWindow:
-        w = MainWindow(data_dir)
-        qtbot.addWidget(w)
-        w.show()
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        w.close()
-
-
-def settle(qtbot, window: MainWindow, timeout: int = 10_000) -> None:
-    """Wait until the database thread has finished and its callbacks have run."""
-    qtbot.waitUntil(lambda: not window.tasks.busy, timeout=timeout)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -249,17 +229,24 @@ def test_wrong_passphrase_shows_a_message_and_changes_nothing(qtbot, make_window
     assert "Type your passphrase" in page.error.text()
 
 
-def test_truncated_database_shows_its_message_and_is_left_alone(qtbot, make_window, data_dir):
-    make_vault(data_dir, ("Ada", "Birchwood"))
-    db = data_dir / DBFILE
-    db.write_bytes(db.read_bytes()[:5000])
+def _unlock_damaged(qtbot, make_window, data_dir: Path):
+    """Open the window on a damaged vault folder and try the right passphrase:
+    (window, unlock page, the folder's snapshot from before)."""
     before = snapshot(data_dir)
     w = make_window(data_dir)
+    assert w.start.currentWidget() is w.start.unlock_page  # never offered "create"
     page = w.start.unlock_page
     page.passphrase.setText(PASSPHRASE)
     qtbot.mouseClick(page.submit_button, Qt.MouseButton.LeftButton)
     settle(qtbot, w)
+    return w, page, before
 
+
+def test_truncated_database_shows_its_message_and_is_left_alone(qtbot, make_window, data_dir):
+    make_vault(data_dir, ("Ada", "Birchwood"))
+    db = data_dir / DBFILE
+    db.write_bytes(db.read_bytes()[:5000])
+    w, page, before = _unlock_damaged(qtbot, make_window, data_dir)
     assert w.session is None
     assert w.pages.currentWidget() is w.start
     assert "truncated" in page.error.text()
@@ -272,14 +259,7 @@ def test_missing_database_is_not_created(qtbot, make_window, data_dir):
     (data_dir / DBFILE).unlink()
     for leftover in data_dir.glob(DBFILE + "-*"):
         leftover.unlink()
-    before = snapshot(data_dir)
-    w = make_window(data_dir)
-    assert w.start.currentWidget() is w.start.unlock_page  # never offered "create"
-    page = w.start.unlock_page
-    page.passphrase.setText(PASSPHRASE)
-    qtbot.mouseClick(page.submit_button, Qt.MouseButton.LeftButton)
-    settle(qtbot, w)
-
+    _w, page, before = _unlock_damaged(qtbot, make_window, data_dir)
     assert "missing" in page.error.text()
     assert snapshot(data_dir) == before
     assert not (data_dir / DBFILE).exists()
@@ -288,13 +268,7 @@ def test_missing_database_is_not_created(qtbot, make_window, data_dir):
 def test_missing_key_file_is_reported(qtbot, make_window, data_dir):
     make_vault(data_dir)
     (data_dir / KEYFILE).unlink()
-    before = snapshot(data_dir)
-    w = make_window(data_dir)
-    page = w.start.unlock_page
-    page.passphrase.setText(PASSPHRASE)
-    qtbot.mouseClick(page.submit_button, Qt.MouseButton.LeftButton)
-    settle(qtbot, w)
-
+    _w, page, before = _unlock_damaged(qtbot, make_window, data_dir)
     assert "key file" in page.error.text()
     assert snapshot(data_dir) == before
 

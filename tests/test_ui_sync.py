@@ -15,20 +15,18 @@ from PySide6.QtCore import Qt
 
 from app.domain.records import Encounter, Goal, Participant, RecoveryDomain, Role
 from app.services.changes import Changed
-from app.store.db import Store
 from app.store.digest import state_digest
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
-from app.store.vault import Vault
 from app.ui.shell.tasks import NET
 from app.ui.sync.conflicts import ConflictsPage
 from app.ui.sync.controller import SyncController, Timing
 from app.ui.sync.lane_replica import LaneReplica
 from app.ui.sync.status_widget import SyncStatus
 from app.ui.sync.sync_state import OFFLINE, ONLINE
-from sync.client import SyncClient, make_session
-from tests.conftest import FAST_KDF, PASSPHRASE
+from tests.helpers import add_note
 from tests.server_proc import DEFAULT_PASSWORD, start_server
+from tests.test_sync_e2e import Laptop
 from tests.ui_support import ctx_repos, settle
 
 SYNC_TIMEOUT = 60_000
@@ -53,34 +51,9 @@ def ann(server) -> str:
     return name
 
 
-class OtherLaptop:
-    """Ann's second laptop, synced with the plain client (no UI)."""
-
-    def __init__(self, root, server, username: str) -> None:
-        self.vault = Vault(root / "other-laptop")
-        self.vault.create(PASSPHRASE, FAST_KDF)
-        self.store = Store.open(self.vault, owner_username=username)
-        self.replica = StoreReplica(self.store)
-        self.repos = Repositories(self.store)
-        self.server = server
-        client = SyncClient(self.replica, server.url, "", session=make_session(server.fingerprint))
-        answer = client.enroll(username, DEFAULT_PASSWORD, device_name="other")
-        self.replica.adopt_identity(answer.user_id, answer.role)
-        self.replica.save_server(url=server.url, fingerprint=server.fingerprint, token=answer.token)
-        self.user_id = answer.user_id
-
-    def sync(self):
-        token = self.replica.server()["token"]
-        session = make_session(self.server.fingerprint, retries=0)
-        return SyncClient(self.replica, self.server.url, token, session=session).sync()
-
-    def close(self) -> None:
-        self.store.close()
-
-
 @pytest.fixture
 def other(tmp_path, server, ann):
-    lap = OtherLaptop(tmp_path, server, ann)
+    lap = Laptop(tmp_path, "other-laptop", server, ann)
     yield lap
     lap.close()
 
@@ -277,19 +250,18 @@ def _note(repos: Repositories, user_id: str) -> tuple[Participant, Encounter]:
     g = repos.goals.add(
         Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="Keep my place")
     )
-    n = repos.encounters.add(
-        Encounter(
-            participant_id=p.id,
-            specialist_id=user_id,
-            service_date=date(2026, 11, 2),
-            start_time=time(10, 0),
-            end_time=time(10, 50),
-            goal_ids=(g.id,),
-            goal_text="Housing",
-            intervention="Went over the lease together",
-            response="Relieved",
-            plan="Call the landlord",
-        )
+    n = add_note(
+        repos,
+        participant_id=p.id,
+        specialist_id=user_id,
+        service_date=date(2026, 11, 2),
+        start_time=time(10, 0),
+        end_time=time(10, 50),
+        goal_ids=(g.id,),
+        goal_text="Housing",
+        intervention="Went over the lease together",
+        response="Relieved",
+        plan="Call the landlord",
     )
     return p, n
 
@@ -299,7 +271,7 @@ def test_conflict_from_a_real_sync_resolved_on_the_page_and_both_converge(
 ):
     c = controller(qtbot, app_ctx)
     enroll(qtbot, c, server, ann)
-    _p, note = _note(other.repos, other.user_id)
+    _p, note = _note(other.repos, other.user.id)
     other.sync()
     sync(qtbot, c)
     assert on_db(qtbot, app_ctx, lambda repos: repos.encounters.get(note.id)) is not None
@@ -367,7 +339,7 @@ def test_keep_the_other_version_and_a_signed_note_offers_only_keep(
 ):
     c = controller(qtbot, app_ctx)
     enroll(qtbot, c, server, ann)
-    _p, note = _note(other.repos, other.user_id)
+    _p, note = _note(other.repos, other.user.id)
     g2 = note.goal_ids[0]
     other.sync()
     sync(qtbot, c)

@@ -18,6 +18,7 @@ from app.ui.shell.main_window import MainWindow
 from app.ui.start.welcome import WELCOME_POINTS
 from tests.conftest import PASSPHRASE
 from tests.server_proc import DEFAULT_PASSWORD, start_server
+from tests.ui_support import settle as wait
 
 NEW_PASSPHRASE = "prairie wind over the coulee"
 
@@ -36,16 +37,12 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def window(qtbot, fast_kdf, data_dir):
-    w = MainWindow(data_dir)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.close()
+def window(make_window, data_dir):
+    return make_window(data_dir)
 
 
 def settle(qtbot, w: MainWindow) -> None:
-    qtbot.waitUntil(lambda: not w.tasks.busy, timeout=20_000)
+    wait(qtbot, w, 20_000)
 
 
 def click(qtbot, button) -> None:

@@ -2,7 +2,8 @@
 SQLCipher file, the real database worker thread and a real Qt event loop.
 
 ``app_ctx`` gives an :class:`app.ui.shell.context.AppContext` for the vault's owner (a
-specialist); ``app_ctx_for(role)`` makes one whose owner has another role.
+specialist); ``app_ctx_for(role)`` makes one whose owner has another role; ``make_window(data_dir)``
+shows the real main window.
 Tests wait for the worker with :func:`settle`, never with sleeps. Data is set up
 with ``ctx_repos(ctx)`` before the page is shown (the worker is idle then).
 """
@@ -10,6 +11,7 @@ with ``ctx_repos(ctx)`` before the page is shown (the worker is idle then).
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -18,11 +20,13 @@ from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.ui.shell.context import AppContext
+from app.ui.shell.main_window import MainWindow
 from app.ui.shell.tasks import TaskManager
 
 
-def settle(qtbot, ctx: AppContext, timeout: int = 10_000) -> None:
-    """Wait until the database worker has nothing queued and its callbacks ran."""
+def settle(qtbot, ctx: AppContext | MainWindow, timeout: int = 10_000) -> None:
+    """Wait until the database worker (of a page's context or of the main window)
+    has nothing queued and its callbacks ran."""
     qtbot.waitUntil(lambda: not ctx.tasks.busy, timeout=timeout)
 
 
@@ -57,3 +61,21 @@ def app_ctx_for(qtbot, vault):
 @pytest.fixture
 def app_ctx(app_ctx_for) -> AppContext:
     return app_ctx_for(Role.SPECIALIST)
+
+
+@pytest.fixture
+def make_window(qtbot, fast_kdf):
+    """``make_window(data_dir)``: the real main window on ``data_dir``, shown (closed
+    after the test)."""
+    windows: list[MainWindow] = []
+
+    def make(data_dir: Path) -> MainWindow:
+        w = MainWindow(data_dir)
+        qtbot.addWidget(w)
+        w.show()
+        windows.append(w)
+        return w
+
+    yield make
+    for w in windows:
+        w.close()

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -76,3 +78,26 @@ def copy_of_demo_vault(dest: Path) -> Vault:
 
 if __name__ == "__main__":
     print(cached_vault())
+
+
+def search_queries(store: Store, n: int, seed: int, narrative: str) -> list[str]:
+    """What people type into search: the first letters of a name (two in five), or of
+    one to three words from the notes' ``narrative`` SQL expression."""
+    rng = random.Random(seed)
+    names = [
+        (r[0], r[1])
+        for r in store.conn.execute("SELECT first_name, last_name FROM participants ORDER BY id")
+    ]
+    words: list[str] = []
+    for (text,) in store.conn.execute(f"SELECT {narrative} FROM encounters ORDER BY id LIMIT 2000"):
+        words += re.findall(r"[^\W\d_]{4,}", text)
+    prefix = lambda w: w[: rng.randint(min(2, len(w)), min(6, len(w)))]  # noqa: E731
+    out = []
+    for i in range(n):
+        if i % 5 < 2:
+            first, last = rng.choice(names)
+            last = re.findall(r"[^\W\d_]+", last)[0]
+            out.append(prefix(first) if rng.random() < 0.5 else f"{prefix(first)} {prefix(last)}")
+        else:
+            out.append(" ".join(prefix(rng.choice(words)) for _ in range(rng.randint(1, 3))))
+    return out

@@ -21,8 +21,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import random
-import re
 import resource
 import statistics
 import time
@@ -36,6 +34,7 @@ from app.store import vault as vault_module
 from app.store.db import Store
 from app.store.search import search
 from app.store.vault import Vault
+from tests.benchmarks.demo_cache import search_queries
 
 PASSPHRASE = "benchmark passphrase 2026"
 TODAY = date(2026, 11, 20)  # fixed, so every run builds the same caseload
@@ -157,28 +156,8 @@ def test_unlock(five_year_vault: Path) -> None:
 
 
 def _queries(store: Store, n: int = 100) -> list[str]:
-    """What people type: the first letters of a name, or of words in their notes."""
-    rng = random.Random(2026)
-    names = [
-        (r[0], r[1])
-        for r in store.conn.execute("SELECT first_name, last_name FROM participants ORDER BY id")
-    ]
-    words: list[str] = []
-    for (text,) in store.conn.execute(
-        "SELECT intervention || ' ' || response || ' ' || plan || ' ' || data "
-        "FROM encounters ORDER BY id LIMIT 2000"
-    ):
-        words += [w for w in re.findall(r"[^\W\d_]{4,}", text)]
-    prefix = lambda w: w[: rng.randint(2, min(6, len(w)))]  # noqa: E731
-    out = []
-    for i in range(n):
-        if i % 5 < 2:  # two in five look for a person
-            first, last = rng.choice(names)
-            last = re.findall(r"[^\W\d_]+", last)[0]
-            out.append(prefix(first) if rng.random() < 0.5 else f"{prefix(first)} {prefix(last)}")
-        else:
-            out.append(" ".join(prefix(rng.choice(words)) for _ in range(rng.randint(1, 3))))
-    return out
+    narrative = "intervention || ' ' || response || ' ' || plan || ' ' || data"
+    return search_queries(store, n, 2026, narrative)
 
 
 def test_search(five_year_vault: Path) -> None:

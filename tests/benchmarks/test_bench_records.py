@@ -52,13 +52,14 @@ from app.ui.caseload.models import CaseloadModel
 from app.ui.participant.participant_page import TAB_TIMELINE, ParticipantPage
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
+from tests.conftest import FAST_KDF
 
 PASSPHRASE = "bench passphrase 2026"
 TODAY = date(2026, 11, 20)
 RESULTS = Path(__file__).parent / "results" / "records.json"
 OPEN_TARGET_MS = 150.0
 CASELOAD_TARGET_MS = 300.0
-FAST_KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
+
 BIG_NAME = ("Benchmarkia", "Fivehundredsson")
 
 figures: dict[str, dict] = {}

@@ -20,8 +20,6 @@ Target: keystroke to results p95 <= 100 ms.
 from __future__ import annotations
 
 import json
-import random
-import re
 import statistics
 import time
 from pathlib import Path
@@ -38,7 +36,7 @@ from app.store.search import search
 from app.ui.search.search import SearchBar
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
-from tests.benchmarks.demo_cache import PASSPHRASE, copy_of_demo_vault
+from tests.benchmarks.demo_cache import PASSPHRASE, copy_of_demo_vault, search_queries
 
 RESULTS = Path(__file__).parent / "results" / "search_ui.json"
 TARGET_P95_MS = 100.0
@@ -52,27 +50,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _queries(store: Store, n: int = 60) -> list[str]:
-    rng = random.Random(4)
-    names = [
-        (r[0], r[1])
-        for r in store.conn.execute("SELECT first_name, last_name FROM participants ORDER BY id")
-    ]
-    words: list[str] = []
-    for (text,) in store.conn.execute(
-        "SELECT intervention || ' ' || response || ' ' || plan FROM encounters "
-        "ORDER BY id LIMIT 2000"
-    ):
-        words += re.findall(r"[^\W\d_]{4,}", text)
-    prefix = lambda w: w[: rng.randint(min(2, len(w)), min(6, len(w)))]  # noqa: E731
-    out = []
-    for i in range(n):
-        if i % 5 < 2:
-            first, last = rng.choice(names)
-            last = re.findall(r"[^\W\d_]+", last)[0]
-            out.append(prefix(first) if rng.random() < 0.5 else f"{prefix(first)} {prefix(last)}")
-        else:
-            out.append(" ".join(prefix(rng.choice(words)) for _ in range(rng.randint(1, 3))))
-    return out
+    return search_queries(store, n, 4, "intervention || ' ' || response || ' ' || plan")
 
 
 def type_key(qtbot, widget: QWidget, ch: str) -> None:

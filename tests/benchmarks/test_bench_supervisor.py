@@ -34,10 +34,11 @@ from app.ui.review.review_page import ReviewPage
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
 from app.ui.team.team_page import TeamPage
+from tests.conftest import FAST_KDF as KDF
 
 TODAY = date(2026, 11, 20)
 RESULTS = Path(__file__).parent / "results" / "supervisor.json"
-KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
+
 TEAM_TARGET_S = 1.0
 QUEUE_TARGET_S = 0.5
 PENDING = 2000

@@ -5,6 +5,8 @@ object names)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QFrame,
@@ -17,6 +19,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from app.services.vaults import MIN_PASSPHRASE
 
 
 def label(text: str, name: str = "", wrap: bool = True) -> QLabel:
@@ -114,6 +118,49 @@ class Page(QWidget):
     def add_status(self) -> None:
         self.body.addWidget(self.error)
         self.body.addWidget(self.busy_bar)
+
+    def button(self, make: Callable[[str], QPushButton], text: str, on_click) -> QPushButton:
+        """A button made by ``make`` (primary, link) that clicks ``on_click`` and is
+        disabled while the page is busy."""
+        button = make(text)
+        button.clicked.connect(on_click)
+        self._inputs.append(button)
+        return button
+
+    def add_buttons(self, left: list[QWidget], right: list[QWidget], spacing: int = 8) -> None:
+        """A row of buttons under the form: ``left`` ones, a stretch, ``right`` ones."""
+        row = QHBoxLayout()
+        for w in left:
+            row.addWidget(w)
+        row.addStretch(1)
+        for w in right:
+            row.addWidget(w)
+        if spacing:
+            self.body.addSpacing(spacing)
+        self.body.addLayout(row)
+
+    def clear(self, *edits: QLineEdit) -> None:
+        """Back to the page's first state: ``edits`` empty, no message, not busy."""
+        for edit in edits:
+            edit.clear()
+        self.show_error("")
+        self.set_busy(False)
+
+    def new_passphrase_ok(
+        self, first: QLineEdit, again: QLineEdit, too_short: str, the_two: str
+    ) -> bool:
+        """A new passphrase typed twice: long enough and the same both times, or the
+        message (``too_short``; "``the_two`` are not the same") by the right field."""
+        if len(first.text()) < MIN_PASSPHRASE:
+            self.show_error(too_short)
+            first.setFocus()
+            return False
+        if first.text() != again.text():
+            self.show_error(f"{the_two} are not the same. Type them again.")
+            again.clear()
+            again.setFocus()
+            return False
+        return True
 
     def show_error(self, text: str) -> None:
         self.error.setText(text)
