@@ -300,8 +300,9 @@ def test_specialist_with_an_unusable_name_is_held_back():
 
 
 def test_patient_address_from_structured_fields_else_the_parsed_text():
+    female = AdministrativeSex.FEMALE
     p = replace(PERSON, address_line1="12 Elm St", address_line2="Apt 3", city="Minot",
-                state="ND", zip_code="58701-1234", administrative_sex=AdministrativeSex.FEMALE)  # fmt: skip
+                state="ND", zip_code="58701-1234", administrative_sex=female)  # fmt: skip
     pf, data = check([enc(person=p)], people=(p,))
     body, _ = render(pf, data)
     assert "N3*12 ELM ST*APT 3~" in body and "N4*MINOT*ND*587011234~" in body
