@@ -94,13 +94,18 @@ class Saved:
     missing: dict[str, str] = field(default_factory=dict)
 
 
-def _split(rec: Record, problems: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """(refused, missing): a problem of a field left empty only says it is missing."""
+def _split(
+    rec: Record, problems: dict[str, str], values: Mapping[str, Any]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(refused, missing): a problem of a field left empty only says it is missing;
+    something typed that fails its check is refused."""
     refused, missing = {}, {}
     for key, msg in problems.items():
-        value = getattr(rec, _RECORD_NAME.get(key, key), None)
-        empty = value in ("", 0, ()) and key not in ("name",)
-        (missing if empty else refused)[key] = msg
+        if key in values:
+            empty = not str(values[key] or "").strip()
+        else:
+            empty = getattr(rec, _RECORD_NAME.get(key, key), None) in ("", 0, ())
+        (missing if empty and key != "name" else refused)[key] = msg
     return refused, missing
 
 
@@ -380,7 +385,7 @@ def save_provider(repos: Repositories, values: Mapping[str, Any]) -> Done[Saved]
     with repos.store.transaction():
         base = provider_of(repos)
         rec, problems = provider_from_values(values, base)
-        refused, missing = _split(rec, problems)
+        refused, missing = _split(rec, problems, values)
         if refused:
             raise SettingsRefused(refused)
         repo = repos.billing_providers
@@ -403,7 +408,7 @@ def save_payer(
         )
         if twin and rec.payer_id:
             problems["payer_id"] = "Another payer already has this payer id"
-        refused, missing = _split(rec, problems)
+        refused, missing = _split(rec, problems, values)
         if refused:
             raise SettingsRefused(refused)
         saved = repos.payers.add(rec) if base is None else repos.payers.update(rec)
