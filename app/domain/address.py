@@ -79,3 +79,30 @@ def parse_one_line(text: str) -> PostalAddress | None:
         state=m["state"].upper(),
         zip_code=format_zip(m["zip"]),
     )
+
+
+def address_problems(line1: str, city: str, state: str, zip_code: str) -> dict[str, str]:
+    """What is wrong with an address in parts, by field (an address may be left out
+    entirely; once any part is there, a claim needs street, city, state and ZIP)."""
+    out: dict[str, str] = {}
+    why = zip_problem(zip_code)
+    if why:
+        out["zip_code"] = why
+    if state.strip() and not STATE_RE.match(state.strip().upper()):
+        out["state"] = "State is a two-letter code such as ND or MN"
+    if line1.strip() or city.strip() or zip_code.strip():
+        for name, value, what in (("address_line1", line1, "street"), ("city", city, "city"),
+                                  ("zip_code", zip_code, "ZIP code"),
+                                  ("state", state, "state")):  # fmt: skip
+            if not value.strip():
+                out.setdefault(name, f"The {what} is needed for a complete address")
+    return out
+
+
+SEX_WORDS = {"f": "F", "female": "F", "m": "M", "male": "M", "u": "U", "unknown": "U", "": ""}
+
+
+def parse_sex(text: str) -> str | None:
+    """The administrative sex code ("F", "M", "U", or "" for not recorded) of what
+    was typed, or None when it is none of them."""
+    return SEX_WORDS.get(text.strip().lower())
