@@ -16,6 +16,7 @@ users, which on a team only an administrator changes.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -120,22 +121,29 @@ def _connected(store: Store) -> bool:
     return '"token"' in store.meta("sync_server")
 
 
+def _role(store: Store) -> str | None:
+    """The vault user's role: the server's word once enrolled (the user record may
+    not have arrived yet), else the user record's."""
+    try:
+        server_role = json.loads(store.meta("sync_server") or "{}").get("role")
+    except (ValueError, AttributeError):
+        server_role = None
+    user = Repositories(store).users.get(store.user_id)
+    return server_role or (user.role.value if user is not None else None)
+
+
 def settings_refusal(store: Store) -> str | None:
     """Why this vault's user may not change the provider and payers, or None."""
-    user = Repositories(store).users.get(store.user_id)
-    if user is None:
-        return "this vault has no user"
-    if user.role in (Role.BILLING, Role.ADMIN) or not _connected(store):
+    if not _connected(store):
+        return None
+    if _role(store) in (Role.BILLING.value, Role.ADMIN.value):
         return None
     return "only billing staff or an administrator change billing settings"
 
 
 def specialists_refusal(store: Store) -> str | None:
     """Why this vault's user may not change specialists' claim identity, or None."""
-    user = Repositories(store).users.get(store.user_id)
-    if user is None:
-        return "this vault has no user"
-    if user.role is Role.ADMIN or not _connected(store):
+    if not _connected(store) or _role(store) == Role.ADMIN.value:
         return None
     return "only an administrator changes a specialist's name, NPI and taxonomy"
 
