@@ -16,7 +16,7 @@ from app.domain.records import Role, User
 from app.ui.billing.settings_dialogs import PayerDialog, SpecialistDialog
 from app.ui.billing.settings_page import BillingSettingsPage
 from app.ui.shell.app import load_style_sheet
-from tests.ui_support import app_ctx_for, ctx_repos, settle  # noqa: F401
+from tests.ui_support import ctx_repos, settle
 
 LEFT = Qt.MouseButton.LeftButton
 
