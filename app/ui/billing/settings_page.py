@@ -13,10 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -40,6 +38,7 @@ from app.services.billing_settings import (
 from app.services.failures import message_for
 from app.ui.billing.settings_dialogs import PayerDialog, SpecialistDialog, form_group
 from app.ui.billing.settings_models import PayerModel, PayerRow, SpecialistModel
+from app.ui.common.columns import ColumnFitter, read_only_table
 from app.ui.common.forms import FieldsMixin, combo, line_edit, set_value
 from app.ui.common.table_model import ID_ROLE
 from app.ui.shell.context import AppContext, Page
@@ -134,20 +133,13 @@ class BillingSettingsPage(FieldsMixin, Page):
         scroll.setWidget(body)
         return scroll
 
-    def _table(self, model: Any) -> QTableView:
-        view = QTableView()
-        view.setModel(model)
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        view.verticalHeader().hide()
-        view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        view.horizontalHeader().setStretchLastSection(True)
-        return view
+    def _table(self, name: str, model: Any) -> tuple[QTableView, ColumnFitter]:
+        view = read_only_table(name, model=model)
+        return view, ColumnFitter(view, elastic=(0, 5), stretch=(0,), hide_order=(3, 5))
 
     def _payers_tab(self) -> QWidget:
         self.payer_model = PayerModel(self)
-        self.payer_view = self._table(self.payer_model)
+        self.payer_view, self.payer_fitter = self._table("payerTable", self.payer_model)
         self.payer_view.setAccessibleName(self.tr("Payers"))
         self.payer_view.doubleClicked.connect(lambda *_: self.edit_payer())
         self.add_payer_button = QPushButton(self.tr("Add payer…"))
@@ -161,7 +153,9 @@ class BillingSettingsPage(FieldsMixin, Page):
 
     def _specialists_tab(self) -> QWidget:
         self.specialist_model = SpecialistModel(self)
-        self.specialist_view = self._table(self.specialist_model)
+        self.specialist_view, self.specialist_fitter = self._table(
+            "specialistTable", self.specialist_model
+        )
         self.specialist_view.setAccessibleName(self.tr("Specialists"))
         self.specialist_view.doubleClicked.connect(lambda *_: self.edit_specialist())
         self.edit_specialist_button = QPushButton(self.tr("Edit claim details…"))
@@ -196,6 +190,8 @@ class BillingSettingsPage(FieldsMixin, Page):
             [PayerRow(p, len(s.problems.get(p.id, {}))) for p in s.payers if not p.deleted]
         )
         self.specialist_model.set_rows(s.specialists)
+        self.payer_fitter.measure()
+        self.specialist_fitter.measure()
         self._set_editable(s.can_edit, s.can_edit_specialists)
 
     def _set_editable(self, billing: bool, specialists: bool) -> None:
