@@ -61,13 +61,23 @@ SPECIALIST_OPTIONS = {
 }
 
 
+# Other spellings accepted for an option (the record's field names, common words).
+ALIASES = {
+    "--address": ("--address-line1", "--street"), "--zip": ("--zip-code",),
+    "--phone": ("--contact-phone",), "--tax-id": ("--ein",),
+    "--rounding": ("--rounding-rule",), "--usage": ("--usage-indicator",),
+    "--filing-code": ("--claim-filing-code",), "--grouping": ("--claim-grouping",),
+    "--modifiers": ("--allowed-modifiers",), "--rate": ("--rate-per-unit",),
+}  # fmt: skip
+
+
 def _err(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
 def _options(p: argparse.ArgumentParser, options: dict[str, tuple[str, str]]) -> None:
     for name, (flag, help_) in options.items():
-        p.add_argument(flag, dest=f"v_{name}", metavar="VALUE", help=help_)
+        p.add_argument(flag, *ALIASES.get(flag, ()), dest=f"v_{name}", metavar="VALUE", help=help_)
 
 
 def _values(args: argparse.Namespace, options: dict[str, tuple[str, str]]) -> dict[str, str]:
@@ -119,7 +129,7 @@ def _act(repos: Any, bs: Any, what: str, action: str, args: Any, values: dict) -
             _show(bs.provider_values(settings.provider), PROVIDER_OPTIONS)
             problems = settings.problems.get(settings.provider.id, {}) if settings.provider else {}
             for name, msg in problems.items():
-                print(f"  to fix: {PROVIDER_OPTIONS[name][0]}: {msg}")
+                print(f"  to fix: {PROVIDER_OPTIONS[name][0]}: {msg[:1].upper()}{msg[1:]}")
             if settings.provider is None:
                 print("  (not set up yet: use 'billing provider set')")
             return EXIT_OK

@@ -259,6 +259,16 @@ def test_an_agency_set_up_from_nothing_exports_a_file_pyx12_accepts(vault, tmp_p
     assert "N3*200 DEMO AVE*SUITE 4" in segs and "N4*BISMARCK*ND*585014410" in segs
     assert "REF*EI*123456789" in segs
 
+    bad = _cli(vault, "billing", "payer", "set", "NDMCD", "--rate", "abc")
+    assert bad.returncode == 5 and "error: --rate:" in bad.stderr and "abc" not in bad.stderr
+    assert _cli(vault, "billing", "payer", "set", "ndmcd", "--rate-per-unit", "17").returncode == 0
+    used = _cli(vault, "billing", "payer", "remove", "NDMCD")
+    assert used.returncode == 1 and "participant(s) are billed" in used.stderr
+    assert _cli(vault, "billing", "payer", "set", "NDMCD").returncode == 2  # nothing to change
+    store = Store.open(vault)
+    assert Repositories(store).payers.list()[0].rate_cents_per_unit == 1700
+    store.close()
+
 
 # -- the server ------------------------------------------------------------------------------
 
