@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from app import __version__
+from app.cli_billing import add_billing_commands
 from app.paths import default_data_dir
 from app.services.failures import (
     EXIT_AUTH,
@@ -487,6 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CLAIM=NUMBER",
         help="the payer's claim control number for a claim (REF*F8); default its own id",
     )
+    add_billing_commands(sub, common, _passphrase)
     add("passwd", cmd_passwd, "change the passphrase")
     add("recover", cmd_recover, "set a new passphrase using the recovery key")
     return parser

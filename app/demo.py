@@ -36,7 +36,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
+from app.domain.address import one_line
 from app.domain.records import (
+    AdministrativeSex,
     Barc10,
     BillingBatch,
     BillingProvider,
@@ -570,6 +572,55 @@ SUPERVISION_ACTIONS = (
 )
 
 
+# Invented street names; real towns with their main ZIP code.
+STREETS = (
+    "Prairie Rose",
+    "Juniper",
+    "Coteau",
+    "Sheyenne",
+    "Meadowlark",
+    "Butte View",
+    "Larkspur",
+    "Cottonwood",
+    "Badlands",
+    "Riverbend",
+    "Wheatland",
+    "Buffalo Grass",
+)
+TOWNS = {
+    "ND": (("Bismarck", "58501"), ("Fargo", "58102"), ("Minot", "58701"),
+           ("Grand Forks", "58201"), ("Williston", "58801"), ("Dickinson", "58601"),
+           ("Jamestown", "58401")),
+    "MN": (("Moorhead", "56560"), ("Duluth", "55802"), ("Bemidji", "56601"),
+           ("St. Cloud", "56301")),
+}  # fmt: skip
+
+
+def claim_names(user: User) -> User:
+    """A demo user's first and last name fields from their (invented, two-word)
+    display name."""
+    first, _, last = user.display_name.partition(" ")
+    return user.replace(first_name=first, last_name=last)  # type: ignore[return-value]
+
+
+def with_address(rec: Participant) -> Participant:
+    """An invented address in parts (and on one line) and the sex on the Medicaid
+    card, drawn from the record's id so the rest of the demo stays as it was."""
+    rng = random.Random(f"address-{rec.id}")
+    sex = rng.choice((AdministrativeSex.FEMALE, AdministrativeSex.MALE) * 9
+                     + (AdministrativeSex.NOT_RECORDED, AdministrativeSex.UNKNOWN))  # fmt: skip
+    if rng.random() < 0.12:
+        return rec.replace(administrative_sex=sex)  # type: ignore[return-value]
+    city, zip5 = rng.choice(TOWNS.get(rec.state, TOWNS["ND"]))
+    line1 = f"{rng.randrange(100, 4999)} {rng.choice(STREETS)} {rng.choice(('Ave', 'St', 'Dr'))}"
+    line2 = f"Apt {rng.randrange(1, 40)}" if rng.random() < 0.25 else ""
+    zip_code = f"{zip5}-{rng.randrange(10**4):04d}" if rng.random() < 0.5 else zip5
+    return rec.replace(  # type: ignore[return-value]
+        address_line1=line1, address_line2=line2, city=city, zip_code=zip_code,
+        address=one_line(line1, line2, city, rec.state, zip_code), administrative_sex=sex,
+    )  # fmt: skip
+
+
 @dataclass
 class _Person:
     rec: Participant
@@ -651,28 +702,32 @@ class _DemoBuilder:
     # -- users and payers ---------------------------------------------------------
 
     def supervisor(self) -> User:
-        return User(
-            id=self.uid(),
-            username="demo-supervisor",
-            display_name=f"{self.pick(FIRST_NAMES)} {self.pick(LAST_NAMES)}",
-            role=Role.SUPERVISOR,
-            credential=Credential.LICENSED,
-            peer_kind=PeerKind.RECOVERY,
-            npi=self.npi(),
+        return claim_names(
+            User(
+                id=self.uid(),
+                username="demo-supervisor",
+                display_name=f"{self.pick(FIRST_NAMES)} {self.pick(LAST_NAMES)}",
+                role=Role.SUPERVISOR,
+                credential=Credential.LICENSED,
+                peer_kind=PeerKind.RECOVERY,
+                npi=self.npi(),
+            )
         )
 
     def owner(self, owner: User, supervisor: User) -> User:
         certified = self.today - timedelta(days=self.rng.randint(200, 600))
-        return owner.replace(  # type: ignore[return-value]
-            display_name=f"{self.pick(FIRST_NAMES)} {self.pick(LAST_NAMES)}",
-            role=Role.SPECIALIST,
-            credential=Credential.ND_CPSS_II,
-            peer_kind=PeerKind.RECOVERY,
-            npi=self.npi(),
-            supervisor_id=supervisor.id,
-            certified_on=certified,
-            recertify_by=certified + timedelta(days=730),
-            active=True,
+        return claim_names(
+            owner.replace(  # type: ignore[arg-type]
+                display_name=f"{self.pick(FIRST_NAMES)} {self.pick(LAST_NAMES)}",
+                role=Role.SPECIALIST,
+                credential=Credential.ND_CPSS_II,
+                peer_kind=PeerKind.RECOVERY,
+                npi=self.npi(),
+                supervisor_id=supervisor.id,
+                certified_on=certified,
+                recertify_by=certified + timedelta(days=730),
+                active=True,
+            )
         )
 
     def payers(self) -> dict[str, Payer]:
@@ -767,7 +822,7 @@ class _DemoBuilder:
             if rng.random() < 0.7
             else "",
         )
-        p = _Person(rec=rec, span=span, billable=bool(medicaid and dx))
+        p = _Person(rec=with_address(rec), span=span, billable=bool(medicaid and dx))
         p.goals = self.goals_for(p)
         return p
 
@@ -1134,6 +1189,8 @@ class _DemoBuilder:
             contact_name="Demo Billing Office",
             contact_phone="701-555-0100",
             submitter_id="DEMOSUB0001",
+            submitter_name="Demo Billing Office",
+            time_zone="America/Chicago",
         )
 
     def history_batches(

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 
-from app.demo import FIRST_NAMES, LAST_NAMES, _DemoBuilder, _utc
+from app.demo import FIRST_NAMES, LAST_NAMES, _DemoBuilder, _utc, claim_names
 from app.domain import lifecycle
 from app.domain.records import (
     Addendum,
@@ -177,6 +177,7 @@ def fill_demo_team(
         npi=b0.npi(),
         active=True,
     )
+    supervisor = claim_names(supervisor)
     payers = b0.payers()
     now = b0.now
     w = _Writer(store)
@@ -207,6 +208,7 @@ def fill_demo_team(
                 spec = spec.replace(  # type: ignore[assignment]
                     display_name=f"{b.pick(FIRST_NAMES)} {b.pick(LAST_NAMES)}"
                 )
+            spec = claim_names(spec)
             seen_names.add(spec.display_name)
             team.append(spec)
             device = f"demolaptop{'abcdefghijklmnopqrstuvwxyz'[k % 26]}"

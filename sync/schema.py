@@ -69,6 +69,8 @@ SUPERVISION_TOPICS = ("caseload review", "ethics and boundaries", "documentation
 ROUNDING_RULES = ("cms-8-minute", "whole-units-only", "any-part-of-unit")
 CLAIM_GROUPINGS = ("participant-day", "participant-month")
 USAGE_INDICATORS = ("T", "P")
+UNIT_BASES = ("", "per_service", "day_total")  # "": the code tables' rule (billing.json)
+ADMINISTRATIVE_SEXES = ("", "F", "M", "U")  # as on the Medicaid card (837P DMG03)
 BATCH_STATUSES = ("exported", "void")
 CONFLICT_KINDS = ("text", "log", "edited after delete", "sign again", "undelivered")
 CONFLICT_STATUSES = ("open", "resolved")
@@ -174,6 +176,9 @@ SCHEMA: dict[str, tuple[FieldSpec, ...]] = {
         day("certified_on"),
         day("recertify_by"),
         boolean("active", 1),
+        text("first_name", NAME),  # as on the NPI record (837P 2310B NM1*82)
+        text("last_name", NAME),
+        text("taxonomy", 16),  # the specialist's own NUCC taxonomy (PRV*PE)
     ),
     "payers": (
         DELETED,
@@ -192,6 +197,10 @@ SCHEMA: dict[str, tuple[FieldSpec, ...]] = {
         enum("claim_grouping", CLAIM_GROUPINGS, "participant-day"),
         text("claim_filing_code", 8, "MC"),
         enum("usage_indicator", USAGE_INDICATORS, "T"),
+        enum("unit_basis", UNIT_BASES, ""),
+        text_list("telehealth_places", 20, 8),
+        text_list("video_modifiers", 20, 8),
+        text_list("audio_modifiers", 20, 8),
     ),
     "participants": (
         DELETED,
@@ -221,6 +230,11 @@ SCHEMA: dict[str, tuple[FieldSpec, ...]] = {
         boolean("ok_to_leave_message"),
         text("emergency_contact", LINE),
         day("recovery_plan_completed_on"),
+        text("address_line1", NAME),  # 837P 2010BA N3/N4, with state
+        text("address_line2", NAME),
+        text("city", NAME),
+        text("zip_code", 16),
+        enum("administrative_sex", ADMINISTRATIVE_SEXES, ""),
     ),
     "consents": (
         DELETED,
@@ -366,6 +380,8 @@ SCHEMA: dict[str, tuple[FieldSpec, ...]] = {
         text("contact_name", NAME),
         text("contact_phone", 64),
         text("submitter_id", 80),
+        text("time_zone", 64),  # IANA name; "": America/Chicago
+        text("submitter_name", NAME),  # 1000A NM103; "": the agency name
     ),
     "billing_batches": (
         DELETED,

@@ -9,9 +9,8 @@ import io
 import json
 import re
 import zipfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
-from typing import ClassVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -34,12 +33,14 @@ from app.billing.worksheet import plain_id, write_worksheet, write_worksheet_xls
 from app.billing.x12 import Interchange, render_837p
 from app.domain.lifecycle import content_hash
 from app.domain.records import (
+    AdministrativeSex,
     Encounter,
     Modality,
     NoteStatus,
     Participant,
     Payer,
     RoundingRuleName,
+    UnitBasis,
     User,
 )
 from app.paths import resource_path
@@ -298,31 +299,10 @@ def test_specialist_with_an_unusable_name_is_held_back():
 # -- 4. 837P content -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PersonWithAddress(Participant):
-    """A participant with the structured fields the record schema is getting."""
-
-    TABLE: ClassVar[str] = "participants"
-    address_line1: str = ""
-    address_line2: str = ""
-    city: str = ""
-    zip_code: str = ""
-    administrative_sex: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SpecialistWithNames(User):
-    TABLE: ClassVar[str] = "users"
-    first_name: str = ""
-    last_name: str = ""
-    taxonomy: str = ""
-
-
 def test_patient_address_from_structured_fields_else_the_parsed_text():
-    p = PersonWithAddress(**{f: getattr(PERSON, f) for f in ("id", "first_name", "last_name",
-                          "date_of_birth", "medicaid_id", "payer_id", "diagnoses")},
-                          address_line1="12 Elm St", address_line2="Apt 3", city="Minot",
-                          state="ND", zip_code="58701-1234", administrative_sex="F")  # fmt: skip
+    female = AdministrativeSex.FEMALE
+    p = replace(PERSON, address_line1="12 Elm St", address_line2="Apt 3", city="Minot",
+                state="ND", zip_code="58701-1234", administrative_sex=female)  # fmt: skip
     pf, data = check([enc(person=p)], people=(p,))
     body, _ = render(pf, data)
     assert "N3*12 ELM ST*APT 3~" in body and "N4*MINOT*ND*587011234~" in body
@@ -342,7 +322,7 @@ def test_specialist_names_and_taxonomy():
     assert split_display_name("Ludwig van der Berg, CPSS II") == ("van der Berg", "Ludwig")
     assert split_display_name("Tove Lindgard") == ("Lindgard", "Tove")
     maria = replace(SPEC2, display_name="Maria de la Cruz, CPSS")
-    own = SpecialistWithNames(id=SPEC.id, username="t", display_name="T. L., CPSS",
+    own = User(id=SPEC.id, username="t", display_name="T. L., CPSS",
                               npi=SPECIALIST_NPI, first_name="Tove", last_name="Lind Gard",
                               taxonomy="175T00000X")  # fmt: skip
     other = replace(
@@ -555,7 +535,7 @@ def test_duplicate_modifiers_an_implausible_birth_date_and_a_bad_structured_zip(
     e = enc()
     pf, _ = check([e], people=(replace(PERSON, date_of_birth=date(1890, 1, 1)),))
     assert "birth-date" in checks_of(pf, e.id) and not pf.lines
-    p = PersonWithAddress(id=PERSON.id, first_name="A", last_name="Bee", medicaid_id="770000001",
+    p = Participant(id=PERSON.id, first_name="A", last_name="Bee", medicaid_id="770000001",
                           date_of_birth=date(1980, 1, 1), diagnoses=("F33.1",),
                           address_line1="1 Main St", city="Minot", zip_code="5870")  # fmt: skip
     pf, _ = check([e], people=(p,))
@@ -564,23 +544,13 @@ def test_duplicate_modifiers_an_implausible_birth_date_and_a_bad_structured_zip(
     assert pf.problems == []
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PayerWithRules(Payer):
-    """A payer with the rule fields the record schema may get."""
-
-    TABLE: ClassVar[str] = "payers"
-    unit_basis: str = ""
-    telehealth_places: tuple[str, ...] = ()
-
-
 def test_payer_record_rule_fields_override_the_data():
-    fields = ("id", "name", "payer_id", "receiver_id", "rate_cents_per_unit")
-    payer = PayerWithRules(**{f: getattr(PAYER, f) for f in fields}, unit_basis="day_total")
+    payer = replace(PAYER, unit_basis=UnitBasis.DAY_TOTAL)
     a, b = enc((9, 0), 10), enc((14, 0), 10)
     pf, data = check([a, b], payers=(payer,))
     assert pf.problems == [] and sum(ln.units for ln in pf.lines) == 1
     render(pf, data, payer=payer)
-    only_10 = replace(payer, unit_basis="", telehealth_places=("10",))
+    only_10 = replace(payer, unit_basis=UnitBasis.CODE_TABLES, telehealth_places=("10",))
     e = enc(modality=V, place_of_service="02", modifiers=("95",))
     assert "telehealth" in checks_of(check([e], payers=(only_10,))[0], e.id)
     assert check([e], payers=(replace(only_10, telehealth_places=()),))[0].problems == []

@@ -18,6 +18,7 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
+from app.domain.records import Payer
 from app.paths import resource_path
 
 
@@ -106,22 +107,20 @@ def code_tables() -> CodeTables:
     return read_code_tables(resource_path("codes", "billing.json"))
 
 
-# Payer record fields that override the data when a Payer has them (not yet in the
-# schema): a non-empty value wins over billing.json.
-PAYER_RULE_FIELDS = ("unit_basis", "telehealth_places", "video_modifiers", "audio_modifiers")
-
-
-def rules_for_payer(tables: CodeTables, payer) -> PayerRules:
+def rules_for_payer(tables: CodeTables, payer: Payer) -> PayerRules:
     """A payer's rules: billing.json (default, then by payer id), then the payer
-    record's own rule fields where it has them and they are set."""
+    record's own rule fields (Billing settings) where they are set: a unit basis
+    other than "" and non-empty lists win."""
     rules = payer_rules(tables, payer.payer_id)
-    over = {}
-    for name in PAYER_RULE_FIELDS:
-        value = getattr(payer, name, None)
+    over: dict = {}
+    if payer.unit_basis.value in UNIT_BASES:
+        over["unit_basis"] = payer.unit_basis.value
+    if payer.telehealth_places:
+        over["telehealth_places"] = frozenset(v.strip() for v in payer.telehealth_places)
+    for name in ("video_modifiers", "audio_modifiers"):
+        value = getattr(payer, name)
         if value:
-            over[name] = value if isinstance(value, str) else frozenset(v.upper() for v in value)
-    if over.get("unit_basis", "per_service") not in UNIT_BASES:
-        over.pop("unit_basis")
+            over[name] = frozenset(v.strip().upper() for v in value)
     return replace(rules, **over) if over else rules
 
 

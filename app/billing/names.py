@@ -9,8 +9,8 @@ vowels in Arabic, no word breaks in Chinese): such a name is refused in the
 pre-flight, naming the record, so someone enters the name as on the person's
 Medicaid card. A name that would come out empty is refused too.
 
-A specialist's (last, first) comes from separate fields when the user record has
-them; otherwise from the display name: credentials after a comma are dropped
+A specialist's (last, first) comes from the user's first and last name fields
+when they are filled in; otherwise from the display name: credentials after a comma are dropped
 ("Jane Smith, CPSS" -> Smith, Jane), and a surname particle (de, de la, van,
 von, da, del, di, du, le, la, bin, ibn, ...) starts the last name ("Maria de la
 Cruz" -> de la Cruz, Maria); else the last word is the last name.
@@ -99,9 +99,9 @@ def split_display_name(display_name: str) -> tuple[str, str]:
 
 def specialist_name(user) -> tuple[str, str]:
     """(last, first) of a rendering specialist: the user's first_name/last_name
-    fields when the record has them and they are filled, else the display name."""
-    last = (getattr(user, "last_name", "") or "").strip()
-    first = (getattr(user, "first_name", "") or "").strip()
+    fields when the last name is filled in, else split from the display name."""
+    last = user.last_name.strip()
+    first = user.first_name.strip()
     if last:
         return last, first
     return split_display_name(user.display_name)

@@ -215,7 +215,9 @@ def _settings_checks(encs: list[Encounter], data: BillingData) -> list[Problem]:
             problems += _missing(group, "payer", "the service has no payer to bill")
             continue
         ids = tuple(e.id for e in group)
-        for msg in payer_problems(payer, set(data.codes.modifiers)):
+        for msg in payer_problems(
+            payer, set(data.codes.modifiers), set(data.codes.places_of_service)
+        ):
             problems.append(Problem("payers", pid, "payer-settings", msg, ids))
     return problems
 
@@ -374,10 +376,13 @@ def _person_problems(p: Participant, sets: CodeSets) -> Iterable[tuple[str, str]
         yield "birth-date", "the person's date of birth is missing (the claim needs it)"
     if p.state.strip() and p.state.strip().upper() not in sets.states:
         yield "state", "the person's state is not a USPS state code"
-    if str(getattr(p, "address_line1", "") or "").strip():  # structured address fields
-        zip_digits = "".join(c for c in str(getattr(p, "zip_code", "") or "") if c.isdigit())
-        if len(zip_digits) not in (5, 9) or not str(getattr(p, "city", "") or "").strip():
-            yield "address", "the person's address needs a city and a 5- or 9-digit ZIP code"
+    if p.address_line1.strip():  # the address in parts
+        zip_digits = "".join(c for c in p.zip_code if c.isdigit())
+        if len(zip_digits) not in (5, 9) or not p.city.strip() or not p.state.strip():
+            yield (
+                "address",
+                "the person's address needs a city, a state and a 5- or 9-digit ZIP code",
+            )
     if not p.first_name.strip() or not p.last_name.strip():
         yield "name", "the person needs a first and last name on the claim"
     else:

@@ -19,20 +19,21 @@ written. Content rules (docs/BILLING.md, "What the 837P says"):
 
 * ISA09/10, GS04/05 and BHT04/05 are the agency's local date and time
   (settings.agency_time, America/Chicago unless the agency says otherwise).
-* 2010BA N3/N4: the participant's structured address fields (address_line1,
-  address_line2, city, state, zip_code) when the record has them and they are
-  complete; else the free-text address when it parses as "street, city, ST zip".
-* DMG03: the participant's administrative sex (F, M) when the record has it, else U.
+* 2010BA N3/N4: the participant's address in parts (address_line1,
+  address_line2, city, state, zip_code) when complete; with no parts entered, an
+  older record's one-line address when it reads as "street[, line 2], city, ST zip"
+  (app.domain.address.parse_one_line); else no N3/N4.
+* DMG03: the participant's administrative sex (F, M), else U.
+* 1000A NM1*41: the submitter name (the agency name when none is set).
 * 2310B NM1*82: names.specialist_name (first/last fields, else the display name
   without credentials, surname particles kept); PRV*PE: the specialist's own
-  taxonomy when the user record has one, else the agency's.
+  taxonomy when set, else the agency's.
 * CLM05-3 is the claim's frequency (1, or 7/8 for a replacement/void, with
   REF*F8 naming the original claim; see claims.resubmitted).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -46,13 +47,11 @@ from app.billing.claims import (
 from app.billing.names import specialist_name, split_display_name, x12_text
 from app.billing.preflight import claim_member_id
 from app.billing.settings import TAXONOMY_RE, agency_time, digits
+from app.domain.address import parse_one_line
 from app.domain.records import BillingProvider, Participant, Payer, User
 
 ELEMENT, COMPONENT, REPETITION, SEGMENT = "*", ":", "^", "~"
 VERSION = "005010X222A1"
-ADDRESS_RE = re.compile(
-    r"^(?P<street>[^,]+),\s*(?P<city>[^,]+),\s*(?P<state>[A-Za-z]{2})\s+(?P<zip>[0-9]{5}(?:-?[0-9]{4})?)\s*\Z"
-)
 
 
 text = x12_text  # upper-case X12 basic characters (names.py)
@@ -74,27 +73,23 @@ def split_name(display_name: str) -> tuple[str, str]:
     return split_display_name(display_name)
 
 
-SEX_CODES = {"F": "F", "FEMALE": "F", "M": "M", "MALE": "M"}
-
-
 def sex_code(p: Participant) -> str:
-    """DMG03 from the participant's administrative sex when recorded, else U."""
-    raw = getattr(p, "administrative_sex", "") or getattr(p, "sex", "") or ""
-    return SEX_CODES.get(str(raw).strip().upper(), "U")
+    """DMG03: the participant's administrative sex (F, M), else U (unknown)."""
+    return p.administrative_sex.value if p.administrative_sex.value in ("F", "M") else "U"
 
 
 def patient_address(p: Participant) -> tuple[str, str, str, str, str] | None:
-    """(line1, line2, city, state, zip) for 2010BA N3/N4, or None when unknown."""
-    line1 = str(getattr(p, "address_line1", "") or "").strip()
-    city = str(getattr(p, "city", "") or "").strip()
-    zip_code = digits(str(getattr(p, "zip_code", "") or ""))
-    state = p.state.strip().upper()
+    """(line1, line2, city, state, zip) for 2010BA N3/N4 from the address in parts;
+    an older record's one-line address when it reads cleanly; else None."""
+    line1, city, state = p.address_line1.strip(), p.city.strip(), p.state.strip().upper()
+    zip_code = digits(p.zip_code)
     if line1 and city and len(state) == 2 and len(zip_code) in (5, 9):
-        line2 = str(getattr(p, "address_line2", "") or "").strip()
-        return line1, line2, city, state, zip_code
-    m = ADDRESS_RE.match(p.address.strip())
-    if m:
-        return m["street"], "", m["city"], m["state"].upper(), digits(m["zip"])
+        return line1, p.address_line2.strip(), city, state, zip_code
+    if line1:
+        return None  # parts entered but incomplete: the pre-flight says so
+    parsed = parse_one_line(p.address)
+    if parsed is not None:
+        return parsed.line1, parsed.line2, parsed.city, parsed.state, digits(parsed.zip_code)
     return None
 
 
@@ -152,7 +147,8 @@ def render_837p(ix: Interchange, check: bool = True) -> str:
     s.add("ST", "837", st02, VERSION)
     s.add("BHT", "0019", "00", text(ix.batch_ref, 50), d8, hm, "CH")
     # 1000A submitter, 1000B receiver
-    s.add("NM1", "41", "2", text(prov.name, 60), "", "", "", "", "46", submitter)
+    submitter_name = prov.submitter_name.strip() or prov.name
+    s.add("NM1", "41", "2", text(submitter_name, 60), "", "", "", "", "46", submitter)
     s.add("PER", "IC", text(prov.contact_name, 60), "TE", digits(prov.contact_phone))
     s.add(
         "NM1",
@@ -241,7 +237,7 @@ def _claim(s: _Segments, c: Claim, specialist: User, prov: BillingProvider) -> N
     )
     last, first = specialist_name(specialist)
     s.add("NM1", "82", "1", text(last, 60), text(first, 35), "", "", "", "XX", specialist.npi)
-    taxonomy = str(getattr(specialist, "taxonomy", "") or "").strip().upper()
+    taxonomy = specialist.taxonomy.strip().upper()
     s.add("PRV", "PE", "PXC", text(taxonomy if TAXONOMY_RE.match(taxonomy) else prov.taxonomy, 10))
     for n, cl in enumerate(c.lines, 1):
         ln = cl.line

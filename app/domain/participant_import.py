@@ -12,8 +12,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from app.domain.records import Participant, ParticipantStatus
+from app.domain.address import address_problems, format_zip, parse_sex
+from app.domain.records import AdministrativeSex, Participant, ParticipantStatus
 from app.domain.validation import (
     birth_date_problem,
     icd10_problem,
@@ -34,6 +36,11 @@ OPTIONAL = (
     "status",
     "intake_date",
     "referral_source",
+    "address_line1",
+    "address_line2",
+    "city",
+    "zip_code",
+    "administrative_sex",
 )
 ALIASES = {
     "dob": "date_of_birth",
@@ -52,6 +59,15 @@ ALIASES = {
     "funding_stream": "program",
     "diagnosis": "diagnoses",
     "icd10": "diagnoses",
+    "street": "address_line1",
+    "address_1": "address_line1",
+    "address1": "address_line1",
+    "address_2": "address_line2",
+    "address2": "address_line2",
+    "zip": "zip_code",
+    "zipcode": "zip_code",
+    "postal_code": "zip_code",
+    "sex": "administrative_sex",
 }
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -80,6 +96,21 @@ class ImportPlan:
 def normalize_header(name: str) -> str:
     key = re.sub(r"[\s.\-/]+", "_", name.strip().lower()).strip("_")
     return ALIASES.get(key, key)
+
+
+def _address(row: dict[str, str], state: str, errs: list[str]) -> dict[str, Any]:
+    """The optional address-in-parts and administrative sex columns of a row."""
+    parts = {n: row.get(n, "") for n in ("address_line1", "address_line2", "city")}
+    zip_code = format_zip(row.get("zip_code", ""))
+    for name, why in address_problems(
+        parts["address_line1"], parts["city"], state, zip_code
+    ).items():
+        errs.append(f"{name}: {why[:1].lower()}{why[1:]}")
+    sex = parse_sex(row.get("administrative_sex", ""))
+    if sex is None:
+        errs.append("administrative_sex must be F, M or U (as on the Medicaid card)")
+        sex = ""
+    return {**parts, "zip_code": zip_code, "administrative_sex": AdministrativeSex(sex)}
 
 
 def plan_import(
@@ -186,6 +217,7 @@ def plan_import(
         if not re.fullmatch(r"[A-Z]{2}", state):
             errs.append("state must be a two-letter code such as ND or MN")
 
+        address = _address(row, state, errs)
         if errs:
             plan.errors.extend(Problem(line, e) for e in errs)
             continue
@@ -221,6 +253,7 @@ def plan_import(
                     phone=row.get("phone", ""),
                     email=row.get("email", ""),
                     assigned_specialist_id=assigned_specialist_id,
+                    **address,
                 ),
             )
         )

@@ -13,9 +13,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
+from app.domain.address import address_problems, format_zip, one_line, parse_sex
 from app.domain.records import (
     BARC10_ITEMS,
+    AdministrativeSex,
     Barc10,
     Consent,
     ConsentKind,
@@ -133,6 +136,14 @@ def check_participant(
     state = v.get("state", "").strip().upper()
     if state and not STATE_RE.match(state):
         p["state"] = "State is a two-letter code such as ND or MN"
+    parts = {n: " ".join(v.get(n, "").split()) for n in ("address_line1", "address_line2", "city")}
+    zip_code = format_zip(v.get("zip_code", ""))
+    for name, why in address_problems(parts["address_line1"], parts["city"], state,
+                                      zip_code).items():  # fmt: skip
+        p.setdefault(name, why)
+    sex = parse_sex(v.get("administrative_sex", ""))
+    if sex is None:
+        p["administrative_sex"] = "Pick F, M or U as on the Medicaid card"
 
     diagnoses = split_codes(v.get("diagnoses", ""))
     bad = [i for i, c in enumerate(diagnoses, 1) if icd10_problem(c)]
@@ -199,7 +210,10 @@ def check_participant(
         tribal_affiliation=v.get("tribal_affiliation", "").strip(),
         phone=v.get("phone", "").strip(),
         email=email,
-        address=v.get("address", "").strip(),
+        address=_one_line_address(parts, state, zip_code, v, base),
+        **parts,
+        zip_code=zip_code,
+        administrative_sex=AdministrativeSex(sex or ""),
         contact_methods=methods,
         contact_best_times=v.get("contact_best_times", "").strip(),
         ok_to_leave_message=ok_to_leave_message,
@@ -208,6 +222,19 @@ def check_participant(
     )
     record = base.replace(**fields) if base is not None else Participant(**fields)
     return Checked(record=record)
+
+
+def _one_line_address(
+    parts: Mapping[str, str], state: str, zip_code: str, v: Mapping[str, str], base: Any
+) -> str:
+    """The one-line ``address`` kept beside the parts (older versions show it): the
+    parts written on one line; with no parts, what the form or the record had."""
+    if parts["address_line1"]:
+        return one_line(parts["address_line1"], parts["address_line2"], parts["city"], state,
+                        zip_code)  # fmt: skip
+    if "address" in v:
+        return v["address"].strip()
+    return base.address if base is not None else ""
 
 
 def check_consent(values: Mapping[str, str], *, participant_id: str, today: date) -> Checked:

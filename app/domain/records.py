@@ -152,6 +152,23 @@ class ClaimGrouping(StrEnum):
     PER_MONTH = "participant-month"  # per participant per month (e.g. ND SUD Voucher invoices)
 
 
+class UnitBasis(StrEnum):
+    """How a payer counts units: each service on its own, or the day's total minutes."""
+
+    CODE_TABLES = ""  # the rule in the agency's code tables (resources/codes/billing.json)
+    PER_SERVICE = "per_service"
+    DAY_TOTAL = "day_total"
+
+
+class AdministrativeSex(StrEnum):
+    """The sex on the person's Medicaid card (837P DMG03), not gender identity."""
+
+    NOT_RECORDED = ""
+    FEMALE = "F"
+    MALE = "M"
+    UNKNOWN = "U"
+
+
 class BatchStatus(StrEnum):
     EXPORTED = "exported"
     VOID = "void"
@@ -185,6 +202,9 @@ class User(Record):
     certified_on: date | None = None
     recertify_by: date | None = None
     active: bool = True
+    first_name: str = ""  # as on the NPI record; "" falls back to the display name
+    last_name: str = ""
+    taxonomy: str = ""  # the specialist's NUCC taxonomy; "" uses the agency's
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -205,6 +225,10 @@ class Payer(Record):
     claim_grouping: ClaimGrouping = ClaimGrouping.PER_DAY
     claim_filing_code: str = "MC"  # SBR09: MC = Medicaid
     usage_indicator: str = "T"  # ISA15: T while the payer tests the files, then P
+    unit_basis: UnitBasis = UnitBasis.CODE_TABLES
+    telehealth_places: tuple[str, ...] = ()  # places of service for telehealth; () default
+    video_modifiers: tuple[str, ...] = ()  # audio-and-video telehealth (95, GT); () default
+    audio_modifiers: tuple[str, ...] = ()  # audio-only telehealth (93); () default
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -236,6 +260,11 @@ class Participant(Record):
     ok_to_leave_message: bool = False
     emergency_contact: str = ""
     recovery_plan_completed_on: date | None = None
+    address_line1: str = ""  # the postal address in parts; ``state`` is its state
+    address_line2: str = ""
+    city: str = ""
+    zip_code: str = ""  # 5 or 9 digits (ZIP+4)
+    administrative_sex: AdministrativeSex = AdministrativeSex.NOT_RECORDED
 
     @property
     def display_name(self) -> str:
@@ -460,6 +489,8 @@ class BillingProvider(Record):
     contact_name: str = ""
     contact_phone: str = ""
     submitter_id: str = ""  # the trading-partner id the state assigned (ISA06, 1000A)
+    time_zone: str = ""  # IANA zone that dates the files; "" is America/Chicago
+    submitter_name: str = ""  # 1000A NM103; "" is the agency name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

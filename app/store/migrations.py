@@ -10,6 +10,7 @@ an old one (tests/test_migrations.py upgrades vault files saved at every version
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -485,6 +486,68 @@ def _v7(conn: sqlcipher3.Connection) -> None:
     _script(conn, V7_DIGEST_SUMS)
 
 
+V8_BILLING_SETUP = """
+    ALTER TABLE users ADD COLUMN "first_name" TEXT NOT NULL DEFAULT '';
+    ALTER TABLE users ADD COLUMN "last_name" TEXT NOT NULL DEFAULT '';
+    ALTER TABLE users ADD COLUMN "taxonomy" TEXT NOT NULL DEFAULT '';
+    ALTER TABLE payers ADD COLUMN "unit_basis" TEXT NOT NULL DEFAULT '';
+    ALTER TABLE payers ADD COLUMN "telehealth_places" TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE payers ADD COLUMN "video_modifiers" TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE payers ADD COLUMN "audio_modifiers" TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE participants ADD COLUMN "address_line1" TEXT NOT NULL DEFAULT '';
+    ALTER TABLE participants ADD COLUMN "address_line2" TEXT NOT NULL DEFAULT '';
+    ALTER TABLE participants ADD COLUMN "city" TEXT NOT NULL DEFAULT '';
+    ALTER TABLE participants ADD COLUMN "zip_code" TEXT NOT NULL DEFAULT '';
+    ALTER TABLE participants ADD COLUMN "administrative_sex" TEXT NOT NULL DEFAULT '';
+    ALTER TABLE billing_providers ADD COLUMN "time_zone" TEXT NOT NULL DEFAULT '';
+    ALTER TABLE billing_providers ADD COLUMN "submitter_name" TEXT NOT NULL DEFAULT '';
+"""
+
+# A frozen copy (schema 8) of app.domain.address.parse_one_line's rule:
+# "street[, second line], city, ST 12345[-6789]".
+_V8_LAST_PART = re.compile(r"^([A-Za-z]{2})\s+([0-9]{5})(?:-?([0-9]{4}))?\Z")
+
+
+def _v8_parse(text: str) -> tuple[str, str, str, str, str] | None:
+    parts = [" ".join(p.split()) for p in text.split(",")]
+    if len(parts) not in (3, 4) or not all(parts):
+        return None
+    m = _V8_LAST_PART.match(parts[-1])
+    if m is None:
+        return None
+    zip_code = m[2] + (f"-{m[3]}" if m[3] else "")
+    return parts[0], parts[1] if len(parts) == 4 else "", parts[-2], m[1].upper(), zip_code
+
+
+def _v8(conn: sqlcipher3.Connection) -> None:
+    """Billing set-up: specialists' first and last name and taxonomy; payers' unit
+    basis and telehealth rules; participants' address in parts and administrative
+    sex; the agency's time zone and submitter name.
+
+    A participant's free-text address that reads cleanly as "street[, line 2],
+    city, ST ZIP" (and names the same state as the record, or the record has none)
+    fills the new parts; the free text stays as it was. The parts are filled on this
+    device only (not sent: every device derives the same from the same text, and a
+    sync that changes the text later finds the parts as a person left them)."""
+    _script(conn, V8_BILLING_SETUP)
+    capture.drop(conn, "participants")  # the guards refuse writes outside the store
+    rows = conn.execute(
+        "SELECT id, address, state FROM participants WHERE address != '' AND address_line1 = ''"
+    ).fetchall()
+    for pid, address, state in rows:
+        parsed = _v8_parse(address)
+        if parsed is None or state.strip().upper() not in ("", parsed[3]):
+            continue
+        line1, line2, city, st, zip_code = parsed
+        conn.execute(
+            'UPDATE participants SET "address_line1" = ?, "address_line2" = ?, "city" = ?, '
+            '"zip_code" = ?, "state" = ? WHERE id = ?',
+            (line1, line2, city, zip_code, st, pid),
+        )
+    for table in ("users", "payers", "participants", "billing_providers"):
+        capture.install(conn, table)
+
+
 MIGRATIONS: tuple[Callable[[sqlcipher3.Connection], None], ...] = (
     _v1,
     _v2,
@@ -493,6 +556,7 @@ MIGRATIONS: tuple[Callable[[sqlcipher3.Connection], None], ...] = (
     _v5,
     _v6,
     _v7,
+    _v8,
 )
 LATEST = len(MIGRATIONS)
 

@@ -54,7 +54,9 @@ class ImportDialog(QDialog):
         intro = QLabel(
             tr(
                 "Save the spreadsheet as CSV. The first line names the columns; these are "
-                "needed: {0}. Nothing is added until you confirm."
+                "needed: {0}. Optional for claims: address line1, address line2, city, state, "
+                "zip code, administrative sex (F, M or U as on the Medicaid card). Nothing is "
+                "added until you confirm."
             ).format(", ".join(c.replace("_", " ") for c in REQUIRED))
         )
         intro.setWordWrap(True)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.address import PostalAddress, parse_one_line
 from app.domain.record_forms import check_participant
 from app.domain.records import ContactMethod, Participant, ParticipantStatus, Payer
 from app.services.failures import message_for
@@ -167,6 +168,22 @@ class ParticipantForm(FormDialog):
                 ),
                 (tr("Date of birth"), f("date_of_birth", date_edit(tr("Date of birth")))),
                 (
+                    tr("Sex on Medicaid card"),
+                    f(
+                        "administrative_sex",
+                        combo(
+                            tr("Sex as on the Medicaid card"),
+                            [
+                                (tr("Not recorded"), ""),
+                                (tr("F — female"), "F"),
+                                (tr("M — male"), "M"),
+                                (tr("U — unknown"), "U"),
+                            ],
+                        ),
+                        tr("As on the Medicaid card (claims need it); not gender identity."),
+                    ),
+                ),
+                (
                     tr("Tribal affiliation"),
                     f(
                         "tribal_affiliation",
@@ -204,10 +221,6 @@ class ParticipantForm(FormDialog):
                     ),
                 ),
                 (tr("County"), f("county", line_edit(tr("County")))),
-                (
-                    tr("State"),
-                    f("state", combo(tr("State"), [(s, s) for s in STATES], editable=True)),
-                ),
                 (tr("Referral source"), f("referral_source", line_edit(tr("Referral source")))),
             ],
         )
@@ -247,7 +260,20 @@ class ParticipantForm(FormDialog):
             [
                 (tr("Phone"), f("phone", line_edit(tr("Phone"), "701-555-0100"))),
                 (tr("E-mail"), f("email", line_edit(tr("E-mail")))),
-                (tr("Address"), f("address", line_edit(tr("Address")))),
+                (
+                    tr("Street"),
+                    f("address_line1", line_edit(tr("Street address")), self._old_address_hint()),
+                ),
+                (
+                    tr("Second line"),
+                    f("address_line2", line_edit(tr("Second address line"), tr("Apartment, unit"))),
+                ),
+                (tr("City"), f("city", line_edit(tr("City")))),
+                (
+                    tr("State"),
+                    f("state", combo(tr("State"), [(s, s) for s in STATES], editable=True)),
+                ),
+                (tr("ZIP code"), f("zip_code", line_edit(tr("ZIP code"), "58501 or 58501-1234"))),
                 (tr("Contact by"), methods),
                 ("", self.message_box),
                 (
@@ -266,6 +292,14 @@ class ParticipantForm(FormDialog):
                 ),
             ],
         )
+
+    def _old_address_hint(self) -> str:
+        """A record's one-line address that could not be read in parts, shown so a
+        person can enter it in parts (claims need the parts)."""
+        p = self.base
+        if p is None or p.address_line1 or not p.address or parse_one_line(p.address):
+            return ""
+        return self.tr("Written before on one line: {0}").format(p.address)
 
     def _build_buttons(self) -> None:
         self.buttons = QDialogButtonBox()
@@ -320,10 +354,16 @@ class ParticipantForm(FormDialog):
             "discharge_reason": p.discharge_reason,
             "phone": p.phone,
             "email": p.email,
-            "address": p.address,
+            "administrative_sex": p.administrative_sex.value,
             "contact_best_times": p.contact_best_times,
             "emergency_contact": p.emergency_contact,
         }
+        parts = PostalAddress(p.address_line1, p.address_line2, p.city, p.state, p.zip_code)
+        parsed = None if p.address_line1 else parse_one_line(p.address)
+        if parsed is not None and p.state.upper() in ("", parsed.state):
+            parts = parsed  # an older record: its one-line address, read in parts
+        text |= {"address_line1": parts.line1, "address_line2": parts.line2,
+                 "city": parts.city, "state": parts.state, "zip_code": parts.zip_code}  # fmt: skip
         for name, value in text.items():
             set_value(self.fields[name].widget, value)
         for m, box in self.method_boxes.items():

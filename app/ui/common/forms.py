@@ -110,13 +110,11 @@ class Field(QWidget):
         self.widget.setAccessibleDescription(message)
 
 
-class FormDialog(QDialog):
-    """A dialog of :class:`Field` s keyed by field name."""
+class FieldsMixin:
+    """:class:`Field` s keyed by field name, their values, and their messages (for a
+    dialog or a page; the class sets ``self.fields = {}``)."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.fields: dict[str, Field] = {}
-        self.setWindowModality(Qt.WindowModality.WindowModal)
+    fields: dict[str, Field]
 
     def field(self, name: str, widget: QWidget, hint: str = "") -> Field:
         f = Field(widget, hint)
@@ -126,16 +124,16 @@ class FormDialog(QDialog):
     def values(self) -> dict[str, str]:
         return {name: value_of(f.widget) for name, f in self.fields.items()}
 
-    def show_problems(self, problems: Mapping[str, str]) -> None:
-        """Messages next to their fields; the first field with a problem gets the focus.
-        Nothing typed is touched."""
+    def show_problems(self, problems: Mapping[str, str], focus: bool = True) -> None:
+        """Messages next to their fields; the first field with a problem gets the focus
+        (with ``focus``). Nothing typed is touched."""
         first: QWidget | None = None
         for name, f in self.fields.items():
             msg = problems.get(name, "")
             f.set_error(msg)
             if msg and first is None:
                 first = f.widget
-        if first is not None:
+        if first is not None and focus:
             first.setFocus(Qt.FocusReason.OtherFocusReason)
             parent = first.parentWidget()
             while parent is not None:
@@ -147,6 +145,15 @@ class FormDialog(QDialog):
 
     def problems_shown(self) -> dict[str, str]:
         return {n: f.error.text() for n, f in self.fields.items() if f.error.text()}
+
+
+class FormDialog(FieldsMixin, QDialog):
+    """A dialog of :class:`Field` s keyed by field name."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.fields = {}
+        self.setWindowModality(Qt.WindowModality.WindowModal)
 
 
 def set_busy(buttons: list[QAbstractButton], busy: bool) -> None:

@@ -19,8 +19,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.address import one_line
 from app.domain.datetext import day_text
 from app.domain.records import Participant
+
+SEX_TEXT = {"F": "F (female)", "M": "M (male)", "U": "U (unknown)"}
+
+
+def _address_text(p: Participant) -> str:
+    """The address in parts on one line, else the one-line address as written."""
+    if p.address_line1:
+        return one_line(p.address_line1, p.address_line2, p.city, p.state, p.zip_code)
+    return p.address
 
 
 def value_label() -> QLabel:
@@ -48,6 +58,7 @@ class ProfileTabMixin:
                 ("preferred", tr("Preferred name")),
                 ("pronouns", tr("Pronouns")),
                 ("dob", tr("Date of birth")),
+                ("sex", tr("Sex (Medicaid card)")),
                 ("tribal", tr("Tribal affiliation")),
                 ("status", tr("Status")),
                 ("program", tr("Program")),
@@ -143,7 +154,8 @@ class ProfileTabMixin:
             "place": ", ".join(x for x in (p.county, p.state) if x) or dash,
             "phone": p.phone or dash,
             "email": p.email or dash,
-            "address": p.address or dash,
+            "address": _address_text(p) or dash,
+            "sex": SEX_TEXT.get(p.administrative_sex.value, "") or tr("Not recorded"),
             "methods": ", ".join(p.contact_methods) or dash,
             "times": p.contact_best_times or dash,
             "message": tr("Yes") if p.ok_to_leave_message else tr("No"),

@@ -23,6 +23,7 @@ from app.services.caseload import CaseloadRow, caseload_rows
 from app.services.failures import message_for
 from app.services.vaults import Session, close_session, load_user, vault_exists
 from app.ui.billing.billing_dialog import BillingDialog
+from app.ui.billing.settings_page import BillingSettingsPage
 from app.ui.caseload.caseload import CaseloadView
 from app.ui.caseload.models import CaseloadModel
 from app.ui.hours.hours_page import HoursPage
@@ -142,12 +143,19 @@ class MainWindow(QMainWindow):
         )
         self.billing_action.triggered.connect(self.show_billing)
         self.billing_action.setEnabled(False)
+        self.billing_settings_action = QAction(self.tr("Billing &settings…"), self)
+        self.billing_settings_action.setStatusTip(
+            self.tr("The agency, payers and specialists' details that claims are written from")
+        )
+        self.billing_settings_action.triggered.connect(self.show_billing_settings)
+        self.billing_settings_action.setEnabled(False)
         self.about_action = QAction(self.tr("&About PeerTrail"), self)
         self.about_action.triggered.connect(lambda: show_about(self, self.data_dir))
         self.menu = menu = self.menuBar().addMenu(self.tr("&PeerTrail"))
         menu.addAction(self.find_action)
         self.sync_anchor = menu.addSeparator()
         menu.addAction(self.billing_action)
+        menu.addAction(self.billing_settings_action)
         menu.addAction(self.prefs_action)
         menu.addAction(self.lock_action)
         menu.addSeparator()
@@ -243,6 +251,7 @@ class MainWindow(QMainWindow):
         ws.show_page("team" if "team" in ws.pages else "caseload")
         self.find_action.setEnabled(True)
         self.billing_action.setEnabled(ctx.can_bill or ctx.role is Role.SPECIALIST)
+        self.billing_settings_action.setEnabled("billing_settings" in ws.pages)
         controller = self.sync_controller = SyncController(ctx, auto=self.settings.auto_sync)
         self.addAction(controller.action)
         self.menu.insertAction(self.sync_anchor, controller.action)
@@ -267,6 +276,10 @@ class MainWindow(QMainWindow):
             pages.append(("hours", self.tr("Hours"), HoursPage(ctx)))
             # Supervisors log sessions; specialists read and sign the ones they were in.
             pages.append(("supervision", self.tr("Supervision"), SupervisionPage(ctx)))
+        if ctx.role in (Role.BILLING, Role.ADMIN):
+            pages.append(
+                ("billing_settings", self.tr("Billing settings"), BillingSettingsPage(ctx))
+            )
         return pages
 
     def show_preferences(self) -> None:
@@ -289,6 +302,11 @@ class MainWindow(QMainWindow):
         self.billing_dialog.show()
         self.billing_dialog.raise_()
 
+    def show_billing_settings(self) -> None:
+        """The Billing settings page (billing staff and administrators)."""
+        if self.workspace is not None and "billing_settings" in self.workspace.pages:
+            self.workspace.show_page("billing_settings")
+
     def _billing_closed(self, *_: object) -> None:
         dialog, self.billing_dialog = self.billing_dialog, None
         if dialog is not None:
@@ -300,6 +318,12 @@ class MainWindow(QMainWindow):
             self._open_participant(record_id)
         elif table == "encounters":
             self._open_note(record_id, "")
+        elif (
+            table in ("payers", "billing_providers", "users")
+            and self.workspace is not None
+            and ("billing_settings" in self.workspace.pages)
+        ):
+            self.show_billing_settings()
         else:
             self.statusBar().showMessage(
                 self.tr("Payers and the billing provider are set by your agency's billing staff."),
@@ -389,6 +413,7 @@ class MainWindow(QMainWindow):
         self.search = None
         self.find_action.setEnabled(False)
         self.billing_action.setEnabled(False)
+        self.billing_settings_action.setEnabled(False)
         if self.billing_dialog is not None:  # its store is closing: nothing may stay shown
             self.billing_dialog.reject()
             self.billing_dialog.deleteLater()
