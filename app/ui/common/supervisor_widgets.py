@@ -26,17 +26,13 @@ from PySide6.QtWidgets import (
 
 from app.domain.datetext import month_day_text
 from app.services.review import TrailEntry
+from app.ui.common.text import plural
 from app.ui.shell.theme import themed
 
 #: One colour per specialist: distinguishable, dark enough on white.
 SERIES_COLOURS = (
     "#1f6f78", "#c0632b", "#6a4c93", "#3d8b3d", "#b03a5b", "#8a6d00", "#2f5fa8", "#5b5b5b",
 )  # fmt: skip
-
-
-def plural(obj: QObject, n: int, one: str, many: str) -> str:
-    """The singular or plural sentence for ``n`` (``{n}`` in ``many`` is replaced)."""
-    return obj.tr(one) if n == 1 else obj.tr(many).format(n=n)
 
 
 def titled_page(page: QWidget, title: str, body: QWidget) -> QLabel:
