@@ -35,9 +35,7 @@ def test_days():
 def test_day_ranges_say_a_month_or_year_once():
     assert dt.day_range_text(date(2025, 3, 3), date(2025, 3, 9)) == "Mar 3 – 9, 2025"
     assert dt.day_range_text(date(2025, 2, 24), date(2025, 3, 2)) == "Feb 24 – Mar 2, 2025"
-    assert (
-        dt.day_range_text(date(2025, 12, 29), date(2026, 1, 4)) == "Dec 29, 2025 – Jan 4, 2026"
-    )
+    assert dt.day_range_text(date(2025, 12, 29), date(2026, 1, 4)) == "Dec 29, 2025 – Jan 4, 2026"
     assert dt.day_range_text(date(2025, 3, 3), date(2025, 3, 3)) == "Mar 3, 2025"
 
 

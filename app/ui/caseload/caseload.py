@@ -110,9 +110,7 @@ class CaseloadView(QWidget):
         self.new_note_action.setStatusTip(self.tr("Write a new note for this participant"))
         self.new_note_action.triggered.connect(self.new_note_for_current)
         self.open_action = QAction(self.tr("Open record"), self)
-        self.open_action.triggered.connect(
-            lambda: self._on_activated(self.table.currentIndex())
-        )
+        self.open_action.triggered.connect(lambda: self._on_activated(self.table.currentIndex()))
         self.addAction(self.new_note_action)
         top = QHBoxLayout()
         top.addWidget(title)
@@ -437,7 +435,12 @@ class CaseloadView(QWidget):
             self.count_label.setText(plural(self, total, "%n participant", "%n participants"))
         else:
             self.count_label.setText(
-                plural(self, total, "Showing {shown} of %n participant", "Showing {shown} of %n participants").format(shown=shown)
+                plural(
+                    self,
+                    total,
+                    "Showing {shown} of %n participant",
+                    "Showing {shown} of %n participants",
+                ).format(shown=shown)
             )
 
     def row_menu(self) -> QMenu:

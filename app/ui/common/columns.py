@@ -217,7 +217,8 @@ def read_only_table(
     name: str, accessible: str = "", model: QAbstractItemModel | None = None
 ) -> QTableView:
     """A list of records as the app shows them: whole rows selected one at a time,
-    not editable, alternating rows, no grid, no row numbers, headers left-aligned."""
+    not editable, alternating rows, no grid, no row numbers, headers left-aligned;
+    Tab moves on to the next control (the arrows move within the table)."""
     t = QTableView()
     t.setObjectName(name)
     if accessible:
@@ -227,6 +228,7 @@ def read_only_table(
     t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.setTabKeyNavigation(False)
     t.setAlternatingRowColors(True)
     t.setWordWrap(False)
     t.setShowGrid(False)

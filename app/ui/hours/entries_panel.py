@@ -38,6 +38,7 @@ class EntriesPanelMixin:
         """The week's entries with their buttons, or the form in their place."""
         self.entries_model = EntriesModel(self)
         self.entries = QTableView()
+        self.entries.setTabKeyNavigation(False)  # Tab leaves the table
         self.entries.setObjectName("hoursEntries")
         self.entries.setModel(self.entries_model)
         self.entries.setAccessibleName(self.tr("Entries this week"))

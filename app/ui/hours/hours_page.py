@@ -153,6 +153,7 @@ class HoursPage(EntriesPanelMixin, Page):
         """The timesheet: kinds of work by day."""
         self.week_model = WeekModel(self)
         self.sheet = QTableView()
+        self.sheet.setTabKeyNavigation(False)  # Tab leaves the table
         self.sheet.setObjectName("timesheet")
         self.sheet.setModel(self.week_model)
         self.sheet.setAccessibleName(self.tr("Timesheet for the week"))

@@ -284,6 +284,10 @@ class MainWindow(QMainWindow):
         self.menu.insertAction(self.sync_anchor, controller.action)
         self.sync_status.set_controller(controller)
         self.sync_status.show()
+        # "Conflicts" only once this laptop has a server (or conflicts to show): a
+        # laptop that never connected can have none, and the word only puzzles.
+        ws.set_in_nav("conflicts", False)
+        controller.state_changed.connect(self._show_conflicts_nav)
         self.idle.start()
         self._restore_where(session)
 
@@ -341,6 +345,16 @@ class MainWindow(QMainWindow):
                 self.tr("Payers and the billing provider are set by your agency's billing staff."),
                 10_000,
             )
+
+    def _show_conflicts_nav(self, state: object) -> None:
+        if self.workspace is None:
+            return
+        shown = bool(
+            getattr(state, "enrolled", False)
+            or getattr(state, "open_conflicts", 0)
+            or getattr(state, "rejected", 0)
+        )
+        self.workspace.set_in_nav("conflicts", shown)
 
     def _show_conflicts(self) -> None:
         if self.workspace is not None and "conflicts" in self.workspace.pages:

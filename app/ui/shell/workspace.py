@@ -68,6 +68,20 @@ class Workspace(QWidget):
             self.nav.addItem(item)
         self._fit_nav()
 
+    def set_in_nav(self, key: str, shown: bool) -> None:
+        """Show or hide a page's navigation item (the page itself stays reachable)."""
+        for row in range(self.nav.count()):
+            item = self.nav.item(row)
+            if item.data(KEY_ROLE) == key and item.isHidden() == shown:
+                item.setHidden(not shown)
+
+    def in_nav(self, key: str) -> bool:
+        """Whether the page's navigation item is listed and not hidden."""
+        return any(
+            self.nav.item(r).data(KEY_ROLE) == key and not self.nav.item(r).isHidden()
+            for r in range(self.nav.count())
+        )
+
     def show_page(self, key: str) -> QWidget:
         page = self.pages[key]
         self.stack.setCurrentWidget(page)

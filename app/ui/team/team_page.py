@@ -110,6 +110,7 @@ class TeamPage(Page):
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
         self.table = QTableView()
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table
         self.table.setObjectName("teamTable")
         self.table.setAccessibleName(self.tr("Specialists on your team"))
         self.table.setModel(self.proxy)
