@@ -111,7 +111,10 @@ def test_approve_with_the_passphrase(qtbot, page, sup_ctx):
     qtbot.mouseClick(page.approve_button, Qt.MouseButton.LeftButton)
     sign_dialog(qtbot, page, "wrong passphrase here")
     settle(qtbot, sup_ctx)
-    assert "does not unlock" in page.result_label.text()
+    assert page.result_label.text() == (
+        "That passphrase is not right. Nothing was signed; try again."
+    )
+    assert page.result_label.isVisible()
     assert status(sup_ctx, note_id) is NoteStatus.SIGNED
     qtbot.mouseClick(page.approve_button, Qt.MouseButton.LeftButton)
     page.dialog.ok_button.click()  # empty: asked again in place, nothing sent

@@ -116,6 +116,12 @@ def date_pattern() -> str:
     return str(current_locale().date_formats["medium"].pattern)
 
 
+def skeleton_pattern(skeleton: str) -> str:
+    """The locale's pattern for a CLDR skeleton ('yMMMM' -> 'MMMM y', 'yMMMEd' ->
+    'E, MMM d, y'), for date boxes that show a month or a weekday."""
+    return str(current_locale().datetime_skeletons[skeleton].pattern)
+
+
 def uses_24_hour() -> bool:
     """Whether the locale writes times on a 24-hour clock (no AM/PM)."""
     return "a" not in str(current_locale().time_formats["short"].pattern)

@@ -16,7 +16,35 @@ from PySide6.QtCore import QDate, QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QKeyEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QCalendarWidget, QLineEdit, QVBoxLayout, QWidget
 
+from app.domain.datetext import date_pattern
 from app.domain.record_forms import parse_date
+
+
+def qt_date_format(cldr: str | None = None) -> str:
+    """A CLDR date pattern ('MMM d, y'; the locale's medium date when None) as a
+    Qt display format ('MMM d, yyyy'), for QDateEdit boxes that read like every
+    other date of the app."""
+    pattern = date_pattern() if cldr is None else cldr
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "'":  # a quoted literal is the same in both
+            end = pattern.find("'", i + 1)
+            end = len(pattern) - 1 if end < 0 else end
+            out.append(pattern[i : end + 1])
+            i = end + 1
+            continue
+        run = len(pattern[i:]) - len(pattern[i:].lstrip(ch))
+        if ch == "y":
+            out.append("yy" if run == 2 else "yyyy")
+        elif ch in "Ec":
+            out.append("dddd" if run >= 4 else "ddd")
+        elif ch == "L":
+            out.append("M" * min(run, 4))
+        else:
+            out.append(ch * run)
+        i += run
+    return "".join(out)
 
 
 def calendar_icon(color: str = "#1f6f78", size: int = 32) -> QIcon:

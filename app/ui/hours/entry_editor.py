@@ -27,11 +27,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import hours
+from app.domain.datetext import skeleton_pattern
 from app.domain.hours import EDITABLE_CATEGORIES, EntryForm, format_hm
 from app.domain.records import TimeCategory, TimeEntry
 from app.domain.validation import ValidationError
 from app.services import hours as hours_service
 from app.services.failures import message_for
+from app.ui.common.date_picker import qt_date_format
 from app.ui.hours.models import category_labels
 from app.ui.shell.context import AppContext
 
@@ -79,7 +81,7 @@ class EntryEditor(QFrame):
         self.category.currentIndexChanged.connect(self._show_kind)
         self.entry_date = QDateEdit()
         self.entry_date.setCalendarPopup(True)
-        self.entry_date.setDisplayFormat("ddd MMM d, yyyy")
+        self.entry_date.setDisplayFormat(qt_date_format(skeleton_pattern("yMMMEd")))
         self.entry_date.setAccessibleName(self.tr("Date"))
         self.duration = self._line(self.tr("Time spent"), self.tr("for example 1:30 or 45m"))
         self.travel_from = self._line(self.tr("From"), self.tr("for example Office"))

@@ -44,6 +44,7 @@ from app.domain.records import TimeCategory
 from app.services import hours as hours_service
 from app.services.failures import message_for
 from app.services.hours import HoursSnapshot
+from app.ui.common.date_picker import qt_date_format
 from app.ui.hours.entries_panel import EntriesPanelMixin
 from app.ui.hours.hours_chart import HoursChart
 from app.ui.hours.models import WeekModel, category_labels, week_title
@@ -110,7 +111,7 @@ class HoursPage(EntriesPanelMixin, Page):
         self.week_label.setAccessibleName(self.tr("Week shown"))
         self.go_date = QDateEdit()
         self.go_date.setCalendarPopup(True)
-        self.go_date.setDisplayFormat("MMM d, yyyy")
+        self.go_date.setDisplayFormat(qt_date_format())
         self.go_date.setAccessibleName(self.tr("Go to the week of a date"))
         self.go_date.setToolTip(self.tr("Go to the week of a date"))
         self.go_date.dateChanged.connect(self._on_go_date)

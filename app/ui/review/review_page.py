@@ -56,9 +56,12 @@ class ReviewPage(Page):
         self.splitter.setObjectName("reviewSplitter")
         self.splitter.addWidget(self._build_queue())
         self.splitter.addWidget(self._build_reader())
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 1)
+        # The note is what is read: it gets most of the width (and more of any room
+        # the window gains); the queue keeps what its columns need.
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
         self.splitter.setChildrenCollapsible(False)
+        self._split_done = False
 
         self.count_label = titled_page(self, self.tr("Review"), self.splitter)
 
@@ -158,7 +161,7 @@ class ReviewPage(Page):
         self.comment.setPlaceholderText(
             self.tr("What needs revising (required to return the note)")
         )
-        self.comment.setFixedHeight(self.fontMetrics().lineSpacing() * 3 + 20)
+        self.comment.setFixedHeight(self.fontMetrics().lineSpacing() * 2 + 20)
         self.comment.textChanged.connect(lambda: self.comment_error.hide())
         self.comment_error = QLabel()
         self.comment_error.setObjectName("error")
@@ -174,18 +177,15 @@ class ReviewPage(Page):
         rv = QVBoxLayout(right)
         rv.setContentsMargins(8, 0, 0, 0)
         rv.addWidget(self.conflict_label)
-        # The audit trail link sits above the note: beside the two buttons it squeezed
-        # "Return for revision" until its text was cut.
-        above = QHBoxLayout()
-        above.addWidget(self.seen_button)
-        above.addStretch(1)
-        above.addWidget(self.trail_button)
-        rv.addLayout(above)
+        rv.addWidget(self.seen_button, 0, Qt.AlignmentFlag.AlignLeft)
+        # The note starts level with the queue's filters: every line of height is
+        # for reading. The audit trail link shares the row of the two buttons.
         rv.addWidget(self.reader, 1)
         rv.addWidget(self.comment)
         rv.addWidget(self.comment_error)
         rv.addWidget(self.result_label)
         actions = QHBoxLayout()
+        actions.addWidget(self.trail_button)
         actions.addStretch(1)
         for button in (self.return_button, self.approve_button):
             button.ensurePolished()
@@ -219,6 +219,20 @@ class ReviewPage(Page):
         self.not_supervisor.setObjectName("hint")
         self.not_supervisor.setWordWrap(True)
 
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if not self._split_done:
+            self._split_done = True
+            self._split()
+
+    def _split(self) -> None:
+        """Once, when first shown: about a third of the width for the queue (at least
+        what its filters need), the rest for the note; the divider can be moved."""
+        total = sum(self.splitter.sizes())
+        queue = max(int(total * 0.36), self.splitter.widget(0).minimumSizeHint().width())
+        if total > queue:
+            self.splitter.setSizes([queue, total - queue])
+
     # -- the queue ----------------------------------------------------------------------
 
     def refresh(self) -> None:
@@ -246,7 +260,10 @@ class ReviewPage(Page):
             keep_part,
         )
         self._apply_filter()
-        self.fitter.set_natural(measure_columns(self.table))
+        natural = measure_columns(self.table)
+        if not any(self.model.flag_text(r) for r in rows):
+            natural[5] = 4  # no flags: the flag column takes no room from the names
+        self.fitter.set_natural(natural)
         if self.current is not None and self.current.note.id not in {r.id for r in rows}:
             still = self.current.note.id
             self._load(still)  # decided elsewhere or here: show what it is now
