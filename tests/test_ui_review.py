@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.demo_team import fill_demo_team
+from app.domain.datetext import duration_text
 from app.domain.records import NoteStatus, Role
 from app.ui.common.table_model import ID_ROLE
 from app.ui.review.models import QueueModel
@@ -90,7 +91,7 @@ def test_reading_pane_shows_the_note_and_audits_the_read(qtbot, page, sup_ctx):
     assert rn is not None
     text = page.reader.toPlainText()
     assert rn.participant_name in text and rn.goals[0].statement in text
-    assert f"{rn.minutes} minutes" in text
+    assert duration_text(rn.minutes) in text
     views = (
         ctx_repos(sup_ctx)
         .store.conn.execute(

@@ -119,6 +119,11 @@ class ColumnFitter(QObject):
                 self.minimum[col] = min(natural, least)
             else:
                 self.minimum[col] = natural
+        # Qt never makes a section narrower than the header's minimum: plan with it.
+        floor = self.table.horizontalHeader().minimumSectionSize()
+        for col in self.natural:
+            self.natural[col] = max(self.natural[col], floor)
+            self.minimum[col] = max(self.minimum[col], floor)
         self.apply()
 
     def measure(self, extra: Callable[[int], int] | None = None) -> None:

@@ -65,7 +65,7 @@ h2 { color: #173b3f; margin: 0 0 2px 0; font-size: large; }
 h3 { color: #173b3f; margin: 10px 0 2px 0; font-size: medium; }
 p { margin: 0 0 6px 0; }
 ul { margin: 0 0 4px 0; }
-p.meta { color: #3a4a4f; }
+p.meta { color: #3a4a4f; font-size: small; }
 p.warn { color: #8a1c1c; }
 p.comment { background: #fff6e0; }
 p.addendum { background: #f4f7f2; }

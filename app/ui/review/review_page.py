@@ -61,7 +61,8 @@ class ReviewPage(Page):
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setChildrenCollapsible(False)
-        self._split_done = False
+        self._user_split = False  # once the person moves the divider, it stays theirs
+        self.splitter.splitterMoved.connect(self._moved)
 
         self.count_label = titled_page(self, self.tr("Review"), self.splitter)
 
@@ -79,7 +80,7 @@ class ReviewPage(Page):
         self.participant_filter.setObjectName("participantFilter")
         self.participant_filter.setAccessibleName(self.tr("Show notes about participant"))
         for combo in (self.specialist_filter, self.participant_filter):
-            combo.setMinimumContentsLength(14)
+            combo.setMinimumContentsLength(9)
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
@@ -95,14 +96,15 @@ class ReviewPage(Page):
         # again only when the person clicks a column header.
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
-        # Participant and specialist names give up room first, then Waiting and Units
-        # are hidden, so the queue never scrolls sideways (app/ui/common/columns.py).
+        # Participant and specialist names give up room first, then Waiting, Units
+        # and Specialist (there is a filter for it) are hidden, so the queue never
+        # scrolls sideways and the note keeps most of the width (common/columns.py).
         self.fitter = ColumnFitter(
             self.table,
             elastic=(5, 2, 1),
             stretch=(1, 2),
-            hide_order=(4, 3),
-            min_chars={1: 15, 2: 12, 5: 6},
+            hide_order=(4, 3, 2),
+            min_chars={1: 14, 2: 10, 5: 6},
         )
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # batch
         h = self.table.horizontalHeader()
@@ -161,7 +163,10 @@ class ReviewPage(Page):
         self.comment.setPlaceholderText(
             self.tr("What needs revising (required to return the note)")
         )
-        self.comment.setFixedHeight(self.fontMetrics().lineSpacing() * 2 + 20)
+        self.comment.setFixedHeight(self.fontMetrics().lineSpacing() * 3 + 20)
+        # Shown when "Return for revision" is pressed (or while it holds text): the
+        # height is the note's until then.
+        self.comment.hide()
         self.comment.textChanged.connect(lambda: self.comment_error.hide())
         self.comment_error = QLabel()
         self.comment_error.setObjectName("error")
@@ -219,19 +224,26 @@ class ReviewPage(Page):
         self.not_supervisor.setObjectName("hint")
         self.not_supervisor.setWordWrap(True)
 
-    def showEvent(self, event: Any) -> None:
-        super().showEvent(event)
-        if not self._split_done:
-            self._split_done = True
+    def _moved(self, *_: Any) -> None:
+        if not self._splitting:
+            self._user_split = True
+
+    _splitting = False
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        if not self._user_split:
             self._split()
 
     def _split(self) -> None:
-        """Once, when first shown: about a third of the width for the queue (at least
-        what its filters need), the rest for the note; the divider can be moved."""
-        total = sum(self.splitter.sizes())
+        """About a third of the width for the queue (at least what its filters
+        need), the rest for the note, until the person moves the divider."""
+        total = self.splitter.width() - self.splitter.handleWidth()
         queue = max(int(total * 0.36), self.splitter.widget(0).minimumSizeHint().width())
         if total > queue:
+            self._splitting = True
             self.splitter.setSizes([queue, total - queue])
+            self._splitting = False
 
     # -- the queue ----------------------------------------------------------------------
 
@@ -330,8 +342,11 @@ class ReviewPage(Page):
     def _set_actions(self) -> None:
         sup = self.ctx.is_supervisor
         rn = self.current
-        for w in (self.approve_button, self.return_button, self.comment, self.batch_button):
+        for w in (self.approve_button, self.return_button, self.batch_button):
             w.setVisible(sup)
+        self.comment.setVisible(
+            sup and bool(self.comment.toPlainText() or self.comment_error.text())
+        )
         self.not_supervisor.setVisible(not sup)
         self.trail_button.setEnabled(rn is not None)
         can = sup and rn is not None and rn.can_review
@@ -346,6 +361,8 @@ class ReviewPage(Page):
             combo.clear()
         self.reader.setPlainText(self.placeholder)
         self.comment.clear()
+        self.comment_error.clear()
+        self.comment.hide()
         self.conflict_label.clear()
         self.result_label.clear()
         if self.dialog is not None:
@@ -425,6 +442,7 @@ class ReviewPage(Page):
             return
         comment = self.comment.toPlainText()
         if not comment.strip():
+            self.comment.show()
             self.comment_error.setText(
                 self.tr("Say what needs revising: a comment is required to return a note.")
             )
@@ -434,6 +452,7 @@ class ReviewPage(Page):
 
         def done(_note: Any) -> None:
             self.comment.clear()
+            self.comment.hide()
             self.ctx.status_message.emit(self.tr("Note returned for revision"))
 
         def failed(exc: BaseException) -> None:
