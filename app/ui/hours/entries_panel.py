@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import hours
-from app.domain.datetext import weekday_text
-from app.domain.hours import DAYS_IN_WEEK, format_hm
+from app.domain.datetext import duration_text, weekday_text
+from app.domain.hours import DAYS_IN_WEEK
 from app.domain.records import TimeCategory, TimeEntry
 from app.services import hours as hours_service
 from app.services.failures import message_for
@@ -192,7 +192,7 @@ class EntriesPanelMixin:
             self.tr("Delete this {kind} entry of {day} ({time})?").format(
                 kind=self.labels[r.category].lower(),
                 day=weekday_text(r.day),
-                time=format_hm(r.minutes),
+                time=duration_text(r.minutes),
             )
         )
         self.confirm.show()

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import hours
-from app.domain.datetext import skeleton_pattern
-from app.domain.hours import EDITABLE_CATEGORIES, EntryForm, format_hm
+from app.domain.datetext import duration_text, skeleton_pattern
+from app.domain.hours import EDITABLE_CATEGORIES, EntryForm
 from app.domain.records import TimeCategory, TimeEntry
 from app.domain.validation import ValidationError
 from app.services import hours as hours_service
@@ -237,7 +237,7 @@ class EntryEditor(QFrame):
         self.category.setCurrentIndex(max(0, self.category.findData(entry.category.value)))
         d = entry.entry_date
         self.entry_date.setDate(QDate(d.year, d.month, d.day))
-        self.duration.setText(format_hm(entry.minutes))
+        self.duration.setText(duration_text(entry.minutes))
         self.miles.setText(f"{entry.miles:g}" if entry.miles else "")
         self.travel_from.setText(entry.travel_from)
         self.travel_to.setText(entry.travel_to)

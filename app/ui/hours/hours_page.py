@@ -39,7 +39,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import hours
-from app.domain.hours import DAYS_IN_WEEK, format_hours
+from app.domain.datetext import duration_text, number_text
+from app.domain.hours import DAYS_IN_WEEK
 from app.domain.records import TimeCategory
 from app.services import hours as hours_service
 from app.services.failures import message_for
@@ -306,13 +307,13 @@ class HoursPage(EntriesPanelMixin, Page):
         self._select_id(selected)
         week = snap.week
         summary = [
-            self.tr("{h} hours this week").format(h=format_hours(week.total, 2)),
+            self.tr("{h} this week").format(h=duration_text(week.total)),
             self.tr("{h} of direct service").format(
-                h=format_hours(week.category_total(TimeCategory.DIRECT), 2)
+                h=duration_text(week.category_total(TimeCategory.DIRECT))
             ),
         ]
         if week.miles:
-            summary.append(self.tr("{m} miles driven").format(m=f"{week.miles:,.1f}"))
+            summary.append(self.tr("{m} miles driven").format(m=number_text(week.miles, 1)))
         if not week.services and not week.entries:
             summary.append(self.tr("nothing logged yet: press Add entry (Insert) to log time"))
         self.sheet_summary.setText(" · ".join(summary) + ".")
