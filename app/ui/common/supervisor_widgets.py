@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.datetext import month_day_text
+from app.domain.datetext import moment_text, month_day_text, number_text
 from app.services.review import TrailEntry
 from app.ui.common.text import plural
 from app.ui.shell.theme import themed
@@ -135,7 +135,7 @@ class HoursChart(QWidget):
         self.setAccessibleDescription(
             plural(self, len(self.series), "1 specialist, ", "{n} specialists, ")
             + self.tr("{weeks} weeks, {hours} hours in all").format(
-                weeks=len(self.weeks), hours=f"{total:.0f}"
+                weeks=len(self.weeks), hours=number_text(total)
             )
         )
         self.update()
@@ -229,7 +229,7 @@ class HoursChart(QWidget):
 class AuditTrailDialog(QDialog):
     """A note's audit trail: who did what, when, and where the entry comes from."""
 
-    HEADERS = ("When (UTC)", "Who", "What", "Detail", "From")
+    HEADERS = ("When", "Who", "What", "Detail", "From")
 
     def __init__(self, entries: Sequence[TrailEntry], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -254,7 +254,7 @@ class AuditTrailDialog(QDialog):
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
         for r, e in enumerate(entries):
-            cells = (f"{e.at:%Y-%m-%d %H:%M}", e.who, e.action, e.detail, e.source)
+            cells = (moment_text(e.at), e.who, e.action, e.detail, e.source)
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
