@@ -18,6 +18,7 @@ from app.domain.records import Participant, ParticipantStatus
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
+from app.ui.caseload import models as cl
 from app.ui.common.date_picker import DateLineEdit
 from app.ui.common.forms import date_edit
 from app.ui.shell import help as helpmod
@@ -288,3 +289,48 @@ def test_conflicts_are_not_offered_before_the_laptop_ever_connected(qtbot, windo
 
     window.sync_controller.state_changed.emit(SyncState(enrolled=True))
     assert ws.in_nav("conflicts")
+
+
+def test_a_larger_text_size_cuts_no_text_where_there_is_room(qtbot, window):
+    """At 16 pt (Preferences → Text size) the navigation and the caseload's columns
+    are measured again: "Supervision" is whole, and no column is cut short while the
+    table has room to spare."""
+    from app.ui.shell.settings import BASE_FONT_PT, apply_font_size
+
+    unlock(qtbot, window)
+    app = QApplication.instance()
+    try:
+        nav = window.workspace.nav
+        before = nav.fontMetrics().horizontalAdvance("Supervision")
+        apply_font_size(app, 16)
+
+        def nav_fits() -> bool:
+            fm = nav.fontMetrics()
+            if fm.horizontalAdvance("Supervision") < before * 1.3:
+                return False  # the larger font is not in place yet
+            room = nav.viewport().width() - 2 * 12  # the items' padding in the sheet
+            shown = [nav.item(r) for r in range(nav.count()) if not nav.item(r).isHidden()]
+            return all(fm.horizontalAdvance(i.text()) <= room for i in shown)
+
+        qtbot.waitUntil(nav_fits, timeout=3_000)
+        table = window.caseload.table
+
+        def whole() -> bool:
+            """No column's text is cut while another column is wider than it needs."""
+            fm, model = table.fontMetrics(), table.model()
+            if fm.horizontalAdvance("Supervision") < before * 1.3:
+                return False
+            cut, spare = False, False
+            for c in range(model.columnCount()):
+                if table.isColumnHidden(c) or c == cl.COL_ATTENTION:
+                    continue
+                texts = [str(model.index(r, c).data() or "") for r in range(model.rowCount())]
+                need = max(fm.horizontalAdvance(t) for t in texts) + 16
+                cut = cut or need > table.columnWidth(c)
+                head = fm.horizontalAdvance(str(model.headerData(c, Qt.Orientation.Horizontal)))
+                spare = spare or table.columnWidth(c) > max(need, head + 16 + fm.height()) + 40
+            return not (cut and spare)
+
+        qtbot.waitUntil(whole, timeout=3_000)
+    finally:
+        apply_font_size(app, BASE_FONT_PT)

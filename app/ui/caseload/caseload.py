@@ -200,6 +200,7 @@ class CaseloadView(QWidget):
             hide_order=(COL_INTAKE, COL_COUNTY, COL_MEDICAID, COL_LAST_CONTACT, COL_PROGRAM),
             min_chars={COL_NAME: 16, COL_PROGRAM: 12, COL_COUNTY: 10},
         )
+
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.table.setAccessibleName(self.tr("Caseload"))
         self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it

@@ -106,6 +106,7 @@ class ReviewPage(Page):
             hide_order=(4, 3, 2),
             min_chars={1: 14, 2: 10, 5: 6},
         )
+        self.fitter.remeasure = self._fit_queue
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # batch
         h = self.table.horizontalHeader()
         h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -272,14 +273,17 @@ class ReviewPage(Page):
             keep_part,
         )
         self._apply_filter()
-        natural = measure_columns(self.table)
-        if not any(self.model.flag_text(r) for r in rows):
-            natural[5] = 4  # no flags: the flag column takes no room from the names
-        self.fitter.set_natural(natural)
+        self._fit_queue()
         if self.current is not None and self.current.note.id not in {r.id for r in rows}:
             still = self.current.note.id
             self._load(still)  # decided elsewhere or here: show what it is now
         self._set_actions()
+
+    def _fit_queue(self) -> None:
+        natural = measure_columns(self.table)
+        if not any(self.model.flag_text(r) for r in self.model.rows()):
+            natural[5] = 4  # no flags: the flag column takes no room from the names
+        self.fitter.set_natural(natural)
 
     def _fill_filter(
         self, combo: QComboBox, all_text: str, items: dict[str, str], keep: str
