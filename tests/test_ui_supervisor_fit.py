@@ -18,7 +18,9 @@ from app.domain.records import Role
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
+from app.ui.shell.app import load_style_sheet, make_application
 from app.ui.shell.main_window import MainWindow
+from app.ui.shell.theme import apply_theme
 from tests.conftest import PASSPHRASE
 
 TODAY = date(2026, 3, 18)
@@ -42,7 +44,17 @@ def data_dir(tmp_path: Path, fast_kdf) -> Path:
 
 
 @pytest.fixture
-def window(qtbot, data_dir):
+def styled(qtbot):
+    """The app's own look (fonts, paddings), as a person sees it; put back after."""
+    app = make_application([])
+    before = app.styleSheet()
+    apply_theme(app, load_style_sheet(), dark=False)
+    yield app
+    app.setStyleSheet(before)
+
+
+@pytest.fixture
+def window(qtbot, data_dir, styled):
     w = MainWindow(data_dir)
     qtbot.addWidget(w)
     w.resize(1000, 700)
@@ -137,3 +149,27 @@ def test_save_session_is_visible_without_scrolling(qtbot, window):
     settle(qtbot, window)
     shown = [k for k, label in page.errors.items() if label.isVisible()]
     assert "specialist_ids" in shown
+
+
+def test_a_signed_session_looks_read_only(qtbot, window):
+    page = go(qtbot, window, "Supervision")
+    qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=10_000)
+    signed = next(
+        r for r in range(page.model.rowCount()) if page.model.row_at(r).session.supervisor_signed_at
+    )
+    qtbot.mouseClick(
+        page.table.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=page.table.visualRect(page.model.index(signed, 0)).center(),
+    )
+    settle(qtbot, window)
+    assert not page.format.isEnabled() and not page.actions.isEnabled()
+    locked = {w: w.grab().toImage() for w in (page.format, page.actions, page.minutes)}
+    qtbot.mouseClick(page.new_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, window)
+    assert page.format.isEnabled()
+    for widget, image in locked.items():
+        open_image = widget.grab().toImage()
+        x, y = image.width() // 2, 3  # inside the border, above the text
+        grey, white = image.pixelColor(x, y), open_image.pixelColor(x, y)
+        assert white.lightnessF() - grey.lightnessF() > 0.04, (widget, grey.name(), white.name())
