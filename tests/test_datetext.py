@@ -103,3 +103,10 @@ def test_the_locale_comes_from_the_environment_with_us_english_for_c(monkeypatch
     monkeypatch.setenv("LC_TIME", "de_DE.UTF-8")
     assert dt.clock_text(time(21, 5)) == "21:05"
     assert str(dt.set_locale("xx_not_a_locale")) == "de_DE"  # unknown: the environment's
+
+
+def test_the_packed_duration_of_a_timesheet_reads_the_same_way():
+    assert dt.short_duration_text(1076) == "17h 56m"
+    assert dt.short_duration_text(45) == "45m"
+    assert dt.short_duration_text(120) == "2h"
+    assert dt.short_duration_text(0) == "0m"

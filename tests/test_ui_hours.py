@@ -337,12 +337,12 @@ def test_week_model_cells_totals_and_today(qtbot):
     assert m.headerData(1, Qt.Orientation.Horizontal) == "Mon 2"
     assert m.headerData(5, Qt.Orientation.Horizontal, Qt.ItemDataRole.FontRole).bold()  # Fri 6
     assert m.data(m.index(0, 0)) == "Direct service"
-    assert m.data(m.index(0, 1)) == "1 h 30 min"
+    assert m.data(m.index(0, 1)) == "1h 30m"
     assert m.data(m.index(1, 1)) == "–"
     assert m.data(m.index(6, 0)) == "Total"
-    assert m.data(m.index(6, 2)) == "45 min"
-    assert m.data(m.index(6, 8)) == "2 h 15 min"
-    assert m.data(m.index(1, 8)) == "45 min"
+    assert m.data(m.index(6, 2)) == "45m"
+    assert m.data(m.index(6, 8)) == "2h 15m"
+    assert m.data(m.index(1, 8)) == "45m"
     assert m.data(m.index(1, 2), Qt.ItemDataRole.AccessibleTextRole) == "Travel, Tue, Mar 3: 45 min"
     assert m.data(m.index(1, 2), CATEGORY_ROLE) is TRAVEL
 

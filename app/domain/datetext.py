@@ -188,6 +188,12 @@ def duration_text(minutes: int | None) -> str:
     return sign + " ".join(parts)
 
 
+def short_duration_text(minutes: int) -> str:
+    """The same reading, packed for a grid of figures (the week's timesheet):
+    '17h 56m', '45m', '2h'."""
+    return duration_text(minutes).replace(" h", "h").replace(" min", "m")
+
+
 def whole_hours_text(minutes: int) -> str:
     """'1,500 h': a target or a requirement counted in whole hours (rounded down)."""
     return f"{number_text(math.floor(minutes / 60))} h"

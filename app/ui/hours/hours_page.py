@@ -356,7 +356,10 @@ class HoursPage(EntriesPanelMixin, Page):
         widest = max((bfm.horizontalAdvance(t) for t in figures), default=0)
         pad = 2 * 6 + margins  # the sheet's item padding (hours.qss) and the style's
         day = max(bfm.horizontalAdvance("Wed 30"), widest) + pad
-        week = max(bfm.horizontalAdvance(t) for t in (self.tr("Week"), "00:00")) + pad
+        totals = [
+            model.data(model.index(r, DAYS_IN_WEEK + 1)) or "" for r in range(model.rowCount())
+        ]
+        week = max(bfm.horizontalAdvance(t) for t in (self.tr("Week"), *totals)) + pad
         kinds = max(fm.horizontalAdvance(t) for t in model.labels.values()) + pad
         compact = self.sheet.viewport().width() < kinds + DAYS_IN_WEEK * day + week
         if compact != model.compact:

@@ -16,6 +16,7 @@ from app.domain.datetext import (
     day_range_text,
     day_text,
     duration_text,
+    short_duration_text,
     time_range_text,
     weekday_text,
 )
@@ -157,8 +158,8 @@ class WeekModel(RowsTableModel):
                 return self.short_labels[cat] if self.compact else self.labels[cat]
             minutes = self.minutes(row, col)
             if minutes == 0:
-                return duration_text(0) if total_row or col == DAYS_IN_WEEK + 1 else "–"
-            return duration_text(minutes)
+                return short_duration_text(0) if total_row or col == DAYS_IN_WEEK + 1 else "–"
+            return short_duration_text(minutes)  # (the packed form: a grid of figures)
         if role == Qt.ItemDataRole.AccessibleTextRole and col > 0:
             what = self.tr("Total") if total_row else self.full_labels[cat]
             when = self.tr("this week") if col == DAYS_IN_WEEK + 1 else weekday_text(self.day(col))
