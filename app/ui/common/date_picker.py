@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QCalendarWidget, QLineEdit, QVBoxLayout, QWidget
 
 from app.domain.datetext import date_pattern
 from app.domain.record_forms import parse_date
+from app.ui.shell.theme import themed
 
 
 def qt_date_format(cldr: str | None = None) -> str:
@@ -105,7 +106,8 @@ class DateLineEdit(QLineEdit):
         self.setPlaceholderText(self.tr("YYYY-MM-DD"))
         self.setMaxLength(10)
         self.popup: CalendarPopup | None = None
-        self.pick_action = QAction(calendar_icon(), self.tr("Pick a date"), self)
+        icon = calendar_icon(themed("#1f6f78").name())  # (light teal on a dark box)
+        self.pick_action = QAction(icon, self.tr("Pick a date"), self)
         self.pick_action.setObjectName("pickDate")
         self.pick_action.setToolTip(self.tr("Pick the date from a calendar (Alt+Down)"))
         self.pick_action.triggered.connect(self.open_calendar)
@@ -132,7 +134,12 @@ class DateLineEdit(QLineEdit):
             self.popup.picked.connect(self._picked)
         d = self.typed_date() or date.today()
         self.popup.calendar.setSelectedDate(QDate(d.year, d.month, d.day))
-        self.popup.adjustSize()
+        fm = self.popup.calendar.fontMetrics()
+        cell = fm.horizontalAdvance("Wed") + fm.averageCharWidth() * 3
+        self.popup.resize(
+            max(self.popup.sizeHint().width(), 7 * cell + 8),
+            max(self.popup.sizeHint().height(), fm.height() * 13),
+        )
         below = self.mapToGlobal(QPoint(0, self.height()))
         self.popup.move(below)
         self.popup.show()
