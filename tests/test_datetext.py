@@ -110,3 +110,29 @@ def test_the_packed_duration_of_a_timesheet_reads_the_same_way():
     assert dt.short_duration_text(45) == "45m"
     assert dt.short_duration_text(120) == "2h"
     assert dt.short_duration_text(0) == "0m"
+
+
+def test_screens_and_reports_write_no_dates_or_counts_of_their_own():
+    """Dates, times and hours go through this module; counts say '1 service' and
+    '2 services', never 'service(s)'; US English. (The note editor and the billing
+    dialog are checked by their own owners.)"""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "app"
+    skip = ("ui/notes/", "ui/billing/")
+    bad = re.compile(r"strftime\(|%H:%M|:%02d|organis")
+    maybe_plural = re.compile(r"\w\((?:s|es)\)[\s\"',.]")
+    found = []
+    for path in [*root.glob("ui/**/*.py"), *root.glob("reports/*.py"), *root.glob("services/*.py")]:
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith(skip):
+            continue
+        if rel == "ui/common/text.py":  # (it states the rule)
+            continue
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            m = maybe_plural.search(line)
+            # "(s)" counts only inside a string (an odd number of quotes before it)
+            if bad.search(line) or (m and line[: m.start()].count('"') % 2):
+                found.append(f"{rel}:{n}: {line.strip()}")
+    assert not found, "\n".join(found)
