@@ -22,7 +22,7 @@ class TeamModel(RowsTableModel):
 
     HEADERS = (
         "Specialist", "Case-\nload", "Services\nwk / mo", "Units\nwk / mo", "To\nreview",
-        "Late\n(mo)", "Old\ndrafts", "Direct h\n(mo)", "CE h\n(12 mo)",
+        "Late\n(mo)", "Old\ndrafts", "Direct\n(mo)", "CE\n(12 mo)",
     )  # fmt: skip
     TIPS = (
         "",
