@@ -23,6 +23,7 @@ from typing import NoReturn
 
 from app import __version__
 from app.cli_billing import add_billing_commands
+from app.domain.datetext import count_text
 from app.paths import default_data_dir
 from app.services.failures import (
     EXIT_AUTH,
@@ -133,13 +134,15 @@ def cmd_import(args: argparse.Namespace) -> int:
         if plan.errors and not args.skip_invalid:
             bad_lines = len({e.line for e in plan.errors})
             _err(
-                f"Nothing was imported: {bad_lines} line(s) have problems. Fix them, or use "
+                f"Nothing was imported: {count_text(bad_lines, 'line has', 'lines have')} "
+                "problems. Fix them, or use "
                 "--skip-invalid to import only the valid rows."
             )
             return EXIT_VALIDATION
         n = import_participants(repos, [p for _line, p in plan.participants], path.name).value
     skipped = len({e.line for e in plan.errors})
-    print(f"Imported {n} participant(s)" + (f"; skipped {skipped} line(s)." if skipped else "."))
+    done = f"Imported {count_text(n, 'participant', 'participants')}"
+    print(done + (f"; skipped {count_text(skipped, 'line', 'lines')}." if skipped else "."))
     return EXIT_OK
 
 
@@ -244,7 +247,8 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     print(f"This laptop is enrolled as {answer.username} ({answer.role}). Run 'sync' to exchange.")
     if answer.held:
         print(
-            f"{answer.held} change(s) are not yours to send as a {answer.role} (for example a "
+            f"{count_text(answer.held, 'change is', 'changes are')} not yours to send as a "
+            f"{answer.role} (for example a "
             "demo's supervisor decisions); they stay on this laptop, listed with the refused "
             "changes ('sync --json')."
         )
@@ -262,7 +266,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             waiting = pending_count(repos.store)
             if args.json:
                 print(json.dumps({"error": e.code, "message": str(e), "waiting": waiting}))
-            _err(f"{e} ({waiting} change(s) waiting.)")
+            _err(f"{e} ({count_text(waiting, 'change', 'changes')} waiting.)")
             return EXIT_AUTH if e.code in ("revoked", "unauthorized") else EXIT_DAMAGED
         # Every refused change still waiting for its writer (not only this sync's),
         # with the server's reason and the full value.
@@ -271,16 +275,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict() | {"refused": waiting_refused}, indent=2))
         return EXIT_OK
     print(
-        f"Sent {result.pushed} change(s), received {result.pulled}, "
-        f"{result.conflicts} conflict(s), {len(result.rejected)} refused; "
-        f"{result.requests} request(s), {result.bytes_sent} bytes sent, "
+        f"Sent {count_text(result.pushed, 'change', 'changes')}, received {result.pulled}, "
+        f"{count_text(result.conflicts, 'conflict', 'conflicts')}, "
+        f"{len(result.rejected)} refused; "
+        f"{count_text(result.requests, 'request', 'requests')}, {result.bytes_sent} bytes sent, "
         f"{result.bytes_received} received, {result.seconds:.1f} s."
     )
     for r in result.rejected:
         print(f"  refused by the server: {r['reason']}")
     if result.quarantined:
         print(
-            f"  {result.quarantined} received value(s) did not fit the record schema and "
+            f"  {count_text(result.quarantined, 'received value', 'received values')} did not "
+            "fit the record schema and "
             "were set aside in the vault, not applied."
         )
     if result.report():
@@ -290,7 +296,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if result.audit_warning:
         _err(result.audit_warning)
     if result.signature_problems:
-        _err(f"{len(result.signature_problems)} signed note(s) do not match their content.")
+        bad = len(result.signature_problems)
+        _err(f"{count_text(bad, 'signed note does', 'signed notes do')} not match their content.")
     return EXIT_OK
 
 
@@ -447,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p = add("restore", cmd_restore, "restore a backup (the current vault is kept aside)")
     p.add_argument("file", type=Path)
-    p = add("enroll", cmd_enroll, "connect this vault to the organisation's sync server")
+    p = add("enroll", cmd_enroll, "connect this vault to the organization's sync server")
     p.add_argument("--server", required=True, help="https://host:port")
     p.add_argument("--username", required=True)
     p.add_argument("--fingerprint", help="SHA-256 of a self-signed server certificate")

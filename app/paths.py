@@ -13,10 +13,10 @@ from pathlib import Path
 import platformdirs
 
 APP_NAME = "PeerTrail"
-#: The organisation name for platformdirs and QSettings (the folder the data and
+#: The organization name for platformdirs and QSettings (the folder the data and
 #: settings live under on Windows and macOS).
 APP_AUTHOR = "PeerTrail"
-#: The organisation domain for QSettings on macOS (``org.peertrail.PeerTrail``).
+#: The organization domain for QSettings on macOS (``org.peertrail.PeerTrail``).
 APP_DOMAIN = "peertrail.org"
 #: The .desktop file name on Linux (without ".desktop"), so the window is linked
 #: to its menu entry and icon.

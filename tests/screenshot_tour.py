@@ -11,7 +11,9 @@ folder (vaults and preferences), with invented people only:
   page, the status bar's sync states, Preferences, the billing export with its
   pre-flight list, About, the smallest window and the locked screen;
 - the supervisor's team demo, opened from the start screen as a person would
-  (app.services.demos): Team, Review with a note selected, Supervision.
+  (app.services.demos): Team, Review with a note selected, Supervision (and a new
+  session), and the oversight report PDF (with PNGs of its pages when pdftoppm is
+  installed). ``PEERTRAIL_TOUR=supervisor`` makes only these.
 
 It saves ``<screen>.png`` files into OUT_DIR (the Makefile uses the ignored folder
 ``screenshots-tmp/``); dialogs are grabbed on their own. Scaling comes from
@@ -470,6 +472,9 @@ def supervisor_day(window: MainWindow, out: Path) -> None:
     team.table.selectRow(0)
     settle(window)
     save(window, out, "70-team")
+    team.export_report(out / "73-oversight.pdf")
+    settle(window)
+    pdf_pages(out / "73-oversight.pdf")
     review = shown(window, "review")
     wait_until(lambda: review.table.model().rowCount() > 0)
     review.table.selectRow(0)
@@ -480,8 +485,21 @@ def supervisor_day(window: MainWindow, out: Path) -> None:
     sup.table.selectRow(0)
     settle(window)
     save(window, out, "72-supervision")
+    sup.new_session()
+    settle(window)
+    save(window, out, "72-supervision-new")
     window.lock()
     settle(window)
+
+
+def pdf_pages(pdf: Path) -> None:
+    """PNGs of a PDF's pages beside it, when poppler's pdftoppm is installed."""
+    import shutil
+    import subprocess
+
+    tool = shutil.which("pdftoppm")
+    if tool and pdf.is_file():
+        subprocess.run([tool, "-png", "-r", "80", str(pdf), str(pdf.with_suffix(""))], check=False)
 
 
 def tour(out: Path) -> None:
@@ -495,6 +513,15 @@ def tour(out: Path) -> None:
         # Preferences go to the temporary folder, not the person's own settings.
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp))
+        if os.environ.get("PEERTRAIL_TOUR") == "supervisor":  # only the supervisor's screens
+            window = MainWindow(tmp / "vault")
+            window.resize(1000, 700)
+            window.show()
+            settle(window)
+            supervisor_day(window, out)
+            window.close()
+            QApplication.processEvents()
+            return
         first_start(tmp, out)
 
         folder = tmp / "vault"

@@ -335,7 +335,7 @@ def test_entry_from_form_clears_fields_of_other_kinds_and_keeps_identity():
 def test_day_limit():
     assert hours.day_limit_problem(23 * 60, 60) is None
     msg = hours.day_limit_problem(23 * 60, 61)
-    assert msg and "23:00" in msg and "1:00 more" in msg
+    assert msg and "has 23 h logged" in msg and "1 h more" in msg
     spans = [span(TODAY, "09:00", "10:00")]
     typed = [entry(TODAY, TimeCategory.TRAVEL, 30, id="t1"), entry(TODAY, TimeCategory.OTHER, 15)]
     assert hours.day_minutes(TODAY, spans, typed) == 105

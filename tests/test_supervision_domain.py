@@ -179,7 +179,7 @@ def test_oversight_pdf_reads_back():
     reader = PdfReader(BytesIO(blob))
     text = "\n".join(p.extract_text() for p in reader.pages)
     for expected in ("Oversight report", "February 2026", "Quorra Vantablack", "Ysolde",
-                     "supervisor only", "(overdue)", "Review outcomes"):  # fmt: skip
+                     "Supervisor only", "(overdue)", "Review outcomes"):  # fmt: skip
         assert expected in text
     assert reader.metadata.title == "Oversight report February 2026"
     assert month.units == 5 and month.overdue == 1

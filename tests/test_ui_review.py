@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.demo_team import fill_demo_team
+from app.domain.datetext import duration_text
 from app.domain.records import NoteStatus, Role
 from app.ui.common.table_model import ID_ROLE
 from app.ui.review.models import QueueModel
@@ -90,7 +91,7 @@ def test_reading_pane_shows_the_note_and_audits_the_read(qtbot, page, sup_ctx):
     assert rn is not None
     text = page.reader.toPlainText()
     assert rn.participant_name in text and rn.goals[0].statement in text
-    assert f"{rn.minutes} minutes" in text
+    assert duration_text(rn.minutes) in text
     views = (
         ctx_repos(sup_ctx)
         .store.conn.execute(
@@ -111,7 +112,10 @@ def test_approve_with_the_passphrase(qtbot, page, sup_ctx):
     qtbot.mouseClick(page.approve_button, Qt.MouseButton.LeftButton)
     sign_dialog(qtbot, page, "wrong passphrase here")
     settle(qtbot, sup_ctx)
-    assert "does not unlock" in page.result_label.text()
+    assert page.result_label.text() == (
+        "That passphrase is not right. Nothing was signed; try again."
+    )
+    assert page.result_label.isVisible()
     assert status(sup_ctx, note_id) is NoteStatus.SIGNED
     qtbot.mouseClick(page.approve_button, Qt.MouseButton.LeftButton)
     page.dialog.ok_button.click()  # empty: asked again in place, nothing sent

@@ -55,8 +55,8 @@ def test_team_model_without_widgets():
         "4",
         "2",
         "1",
-        "10.2",
-        "14.0",
+        "10 h 15 min",
+        "14 h",
     ]
     assert m.data(m.index(0, 0), ID_ROLE) == "s1"
     assert m.headerData(4, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)

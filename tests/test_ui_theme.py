@@ -9,6 +9,7 @@ import pytest
 
 from app.ui.shell.app import load_style_sheet, make_application
 from app.ui.shell.theme import (
+    DARK_FOCUS,
     HEX,
     apply_theme,
     contrast,
@@ -49,7 +50,7 @@ def test_apply_theme_sets_sheet_and_palette(qtbot):
     light = load_style_sheet()
     try:
         assert apply_theme(app, light, dark=True)
-        assert app.styleSheet() == dark_sheet(light)
+        assert app.styleSheet() == dark_sheet(light) + DARK_FOCUS
         assert app.palette().window().color().lightnessF() < 0.2
         assert not apply_theme(app, light, dark=False)
         assert app.styleSheet() == light
@@ -64,3 +65,18 @@ def test_lines_marked_same_in_dark_keep_their_colour():
     assert "#173b3f" in dark
     assert "#1e2a2f" not in dark
     assert "#173b3f; /* same in dark */" in dark_sheet(load_style_sheet())
+
+
+def test_dark_buttons_have_a_clearly_visible_focus_ring():
+    """WCAG 2.2 (focus appearance): the ring contrasts 3:1 or more with what it
+    surrounds, on plain and primary buttons alike, in the dark scheme."""
+    light = load_style_sheet()
+    ring = re.search(r"QPushButton:focus[^{]*\{\s*border: 2px solid (#[0-9a-f]{6})", DARK_FOCUS)[1]
+    inner = re.search(r"#primary:focus \{\s*border: 3px solid (#[0-9a-f]{6})", DARK_FOCUS)[1]
+    plain = re.search(r"QPushButton \{\s*background: (#[0-9a-f]{6})", light).group(1)
+    primary = re.search(r"QPushButton#primary \{\s*background: (#[0-9a-f]{6})", light).group(1)
+    window = re.search(r"QMainWindow[^{]*\{\s*background: (#[0-9a-f]{6})", light).group(1)
+    for surface in (plain, window):
+        dark_surface = dark_color(surface[1:])
+        assert contrast(ring, dark_surface) >= 3.0, (surface, dark_surface)
+    assert contrast(inner, dark_color(primary[1:])) >= 3.0

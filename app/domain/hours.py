@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from typing import Any
 
+from app.domain.datetext import duration_text
 from app.domain.records import (
     NoteStatus,
     ServiceSetting,
@@ -561,8 +562,8 @@ def day_limit_problem(minutes_on_day_without_entry: int, entry_minutes: int) -> 
     if minutes_on_day_without_entry + entry_minutes > MINUTES_PER_DAY:
         left = max(0, MINUTES_PER_DAY - minutes_on_day_without_entry)
         return (
-            f"That day already has {format_hm(minutes_on_day_without_entry)} logged; "
-            f"at most {format_hm(left) or '0:00'} more fits in 24 hours."
+            f"That day already has {duration_text(minutes_on_day_without_entry)} logged; "
+            f"at most {duration_text(left)} more fits in 24 hours."
         )
     return None
 

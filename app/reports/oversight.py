@@ -4,6 +4,11 @@ A pure module: :class:`OversightMonth` holds the figures (gathered by
 app.services.reports.oversight_month) and :func:`render_pdf` turns them
 into PDF bytes with reportlab, in memory, so nothing is written until the
 supervisor's chosen file is. Participants appear by initials only.
+
+On paper: every table spans the text width, numbers are right-aligned, values
+read as words ("Waiting for review", not "signed"), dates, times and hours are
+written by app.domain.datetext (in the computer's local time), and each page
+says "Page n of m".
 """
 
 from __future__ import annotations
@@ -12,10 +17,10 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-from reportlab.lib.units import inch
 from reportlab.platypus import (
     KeepTogether,
     Paragraph,
@@ -24,13 +29,25 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from app.domain.datetext import (
+    count_text,
+    day_text,
+    duration_text,
+    long_month_year_text,
+    moment_text,
+)
 from app.domain.supervision import ReviewOutcomes
-from app.reports.pdf import document
+from app.reports.pdf import build_numbered, document
 
-MONTHS = (
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
-)  # fmt: skip
+#: How a note's status reads on paper.
+STATUS_WORDS = {
+    "draft": "Draft",
+    "signed": "Waiting for review",
+    "returned": "Returned",
+    "approved": "Approved",
+    "billed": "Billed",
+    "void": "Void",
+}
 TEAL = colors.HexColor("#1f6f78")
 LIGHT = colors.HexColor("#e4ebe7")
 GRID = colors.HexColor("#cfd6d0")
@@ -78,7 +95,7 @@ class OversightMonth:
 
     @property
     def period(self) -> str:
-        return f"{MONTHS[self.month - 1]} {self.year}"
+        return long_month_year_text(date(self.year, self.month, 1))
 
     @property
     def units(self) -> int:
@@ -98,25 +115,148 @@ class OversightMonth:
 
 
 def _hours(h: float) -> str:
-    return f"{h:.1f}"
+    """Hours of the report (kept as hours) as every screen writes a duration."""
+    return duration_text(round(h * 60))
 
 
-def _table(rows: list[list[str]], widths: list[float], header: bool = True) -> Table:
-    t = Table(rows, colWidths=widths, repeatRows=1 if header else 0)
-    style = [
+def words(value: str) -> str:
+    """A stored value as a person reads it: 'telehealth audio-only' -> 'Telehealth
+    audio-only', 'signed' -> 'Waiting for review'."""
+    return STATUS_WORDS.get(value, value[:1].upper() + value[1:])
+
+
+def _table(
+    rows: list[list[Any]],
+    fractions: list[float],
+    width: float,
+    numbers: tuple[int, ...] = (),
+    total_row: bool = False,
+) -> Table:
+    """A table across the whole text ``width`` (columns in proportion to
+    ``fractions``), its ``numbers`` columns right-aligned, header shaded."""
+    scale = width / sum(fractions)
+    t = Table(rows, colWidths=[f * scale for f in fractions], repeatRows=1)
+    style: list[tuple[Any, ...]] = [
         ("FONTSIZE", (0, 0), (-1, -1), 9),
-        ("GRID", (0, 0), (-1, -1), 0.5, GRID),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.5, GRID),
+        ("BOX", (0, 0), (-1, -1), 0.5, GRID),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("TOPPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), 5),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 5),
+        ("BACKGROUND", (0, 0), (-1, 0), LIGHT),
+        ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
     ]
-    if header:
-        style += [
-            ("BACKGROUND", (0, 0), (-1, 0), LIGHT),
-            ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
-        ]
+    for col in numbers:
+        style.append(("ALIGN", (col, 0), (col, -1), "RIGHT"))
+    if total_row:
+        style.append(("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"))
     t.setStyle(TableStyle(style))
     return t
+
+
+def _signed(s: SessionLine) -> str:
+    if s.supervisor_signed and s.specialist_signed:
+        return "Both"
+    if s.supervisor_signed:
+        return "Supervisor only"
+    return "Specialist only" if s.specialist_signed else "Not yet"
+
+
+def _sections(m: OversightMonth, width: float, h2: Any, body: Any, small: Any) -> list[Any]:
+    """The summary, review outcomes and hours tables."""
+    o = m.outcomes
+    sessions = count_text(len(m.sessions), "session", "sessions")
+    story: list[Any] = [
+        Paragraph("Summary", h2),
+        _table(
+            [
+                ["Services", "Units", "Direct service", "Supervision", "Overdue notes"],
+                [
+                    str(m.service_count),
+                    str(m.units),
+                    _hours(m.hours.get("direct service", 0.0)),
+                    f"{duration_text(m.supervision_minutes)} in {sessions}",
+                    str(m.overdue),
+                ],
+            ],
+            [1, 1, 1.3, 2, 1.3],
+            width,
+            numbers=(0, 1, 2, 4),
+        ),
+        Paragraph(
+            f"A note is overdue when it was signed more than {m.overdue_days} days after "
+            "the service, or is still unsigned after that.",
+            small,
+        ),
+        Paragraph("Review outcomes", h2),
+        _table(
+            [
+                ["Approved", "Billed", "Returned", "Waiting for review", "Drafts", "Void"],
+                [str(v) for v in (o.approved, o.billed, o.returned, o.waiting, o.drafts, o.void)],
+            ],
+            [1, 1, 1, 1.6, 1, 1],
+            width,
+            numbers=(0, 1, 2, 3, 4, 5),
+        ),
+        Paragraph("Hours by kind of work", h2),
+    ]
+    if m.hours:
+        rows: list[list[Any]] = [["Kind of work", "Time"]]
+        rows += [[words(k), _hours(v)] for k, v in m.hours.items()]
+        rows.append(["Total", _hours(sum(m.hours.values()))])
+        story.append(_table(rows, [5, 2], width, numbers=(1,), total_row=True))
+    else:
+        story.append(Paragraph("No hours were logged this month.", body))
+    return story
+
+
+def _lists(m: OversightMonth, width: float, h2: Any, body: Any, small: Any) -> list[Any]:
+    """The supervision sessions and the services, one line each."""
+    story: list[Any] = [Paragraph("Supervision", h2)]
+    if m.sessions:
+        head = ["Date", "Time", "Format", "Modality", "Topics", "Cases", "Signed"]
+        rows: list[list[Any]] = [head]
+        for s in m.sessions:
+            rows.append(
+                [
+                    day_text(s.session_date),
+                    duration_text(s.minutes),
+                    words(s.format),
+                    words(s.modality),
+                    Paragraph(", ".join(s.topics), small),
+                    str(s.cases),
+                    _signed(s),
+                ]
+            )
+        story.append(_table(rows, [1.1, 0.9, 0.9, 1.4, 2.2, 0.6, 1.2], width, numbers=(1, 5)))
+    else:
+        story.append(Paragraph("No supervision was logged this month.", body))
+
+    story.append(Paragraph("Services", h2))
+    if m.encounters:
+        rows = [["Date", "Participant", "Modality", "Time", "Units", "Status", "Signed after"]]
+        for e in m.encounters:
+            days = e.signed_after_days
+            after = "" if days is None else count_text(days, "day", "days")
+            if e.overdue:
+                after = f"{after} (overdue)" if after else "Overdue"
+            rows.append(
+                [
+                    day_text(e.service_date),
+                    e.participant,
+                    words(e.modality),
+                    duration_text(e.minutes),
+                    str(e.units),
+                    words(e.status),
+                    after,
+                ]
+            )
+        story.append(_table(rows, [1.1, 0.9, 1.6, 0.9, 0.6, 1.5, 1.3], width, numbers=(3, 4)))
+    else:
+        story.append(Paragraph("No services this month.", body))
+    return story
 
 
 def render_pdf(m: OversightMonth) -> bytes:
@@ -132,133 +272,20 @@ def render_pdf(m: OversightMonth) -> bytes:
     def esc(s: str) -> str:
         return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
-    story: list = [
+    story: list[Any] = [
         Paragraph(f"Oversight report — {esc(m.period)}", h1),
         Paragraph(
             f"Specialist: <b>{esc(m.specialist)}</b>"
             + (f" ({esc(m.credential)})" if m.credential else "")
             + f"<br/>Supervisor: {esc(m.supervisor)}"
             + (f"<br/>Agency: {esc(m.agency)}" if m.agency else "")
-            + f"<br/>Prepared {m.generated_at:%Y-%m-%d %H:%M} UTC with PeerTrail",
+            + f"<br/>Prepared {esc(moment_text(m.generated_at))} with PeerTrail",
             body,
         ),
         Spacer(1, 6),
     ]
-    o = m.outcomes
-    summary = [
-        ["Services", "Units", "Direct hours", "Supervision", "Overdue notes"],
-        [
-            str(m.service_count),
-            str(m.units),
-            _hours(m.hours.get("direct service", 0.0)),
-            f"{m.supervision_minutes} min in {len(m.sessions)} session(s)",
-            f"{m.overdue} (signed > {m.overdue_days} days after service)",
-        ],
-    ]
-    story += [
-        Paragraph("Summary", h2),
-        _table(summary, [0.9 * inch, 0.8 * inch, 1.1 * inch, 1.9 * inch, 2.3 * inch]),
-    ]
-
-    story.append(Paragraph("Review outcomes", h2))
-    story.append(
-        _table(
-            [
-                ["Approved", "Billed", "Returned", "Waiting for review", "Drafts", "Void"],
-                [
-                    str(o.approved),
-                    str(o.billed),
-                    str(o.returned),
-                    str(o.waiting),
-                    str(o.drafts),
-                    str(o.void),
-                ],
-            ],
-            [1.0 * inch] * 3 + [1.5 * inch, 1.0 * inch, 0.9 * inch],
-        )
-    )
-
-    story.append(Paragraph("Hours by kind of work", h2))
-    if m.hours:
-        rows = [["Kind of work", "Hours"]] + [
-            [k.capitalize(), _hours(v)] for k, v in m.hours.items()
-        ]
-        rows.append(["Total", _hours(sum(m.hours.values()))])
-        story.append(_table(rows, [3.0 * inch, 1.0 * inch]))
-    else:
-        story.append(Paragraph("No hours were logged this month.", body))
-
-    story.append(Paragraph("Supervision", h2))
-    if m.sessions:
-        rows = [["Date", "Minutes", "Format", "Modality", "Topics", "Cases", "Signed"]]
-        for s in m.sessions:
-            signed = "both" if s.supervisor_signed and s.specialist_signed else (
-                "supervisor only" if s.supervisor_signed else (
-                    "specialist only" if s.specialist_signed else "not yet"
-                )
-            )  # fmt: skip
-            rows.append(
-                [
-                    s.session_date.isoformat(),
-                    str(s.minutes),
-                    s.format,
-                    s.modality,
-                    Paragraph(esc(", ".join(s.topics)), small),
-                    str(s.cases),
-                    signed,
-                ]
-            )
-        story.append(
-            _table(
-                rows,
-                [
-                    0.85 * inch,
-                    0.6 * inch,
-                    0.75 * inch,
-                    1.15 * inch,
-                    1.9 * inch,
-                    0.5 * inch,
-                    1.1 * inch,
-                ],
-            )
-        )
-    else:
-        story.append(Paragraph("No supervision was logged this month.", body))
-
-    story.append(Paragraph("Services", h2))
-    if m.encounters:
-        rows = [["Date", "Participant", "Modality", "Minutes", "Units", "Status", "Signed after"]]
-        for e in m.encounters:
-            after = "" if e.signed_after_days is None else f"{e.signed_after_days} d"
-            if e.overdue:
-                after += " (overdue)"
-            rows.append(
-                [
-                    e.service_date.isoformat(),
-                    e.participant,
-                    e.modality,
-                    str(e.minutes),
-                    str(e.units),
-                    e.status,
-                    after,
-                ]
-            )
-        story.append(
-            _table(
-                rows,
-                [
-                    0.85 * inch,
-                    0.8 * inch,
-                    1.45 * inch,
-                    0.65 * inch,
-                    0.5 * inch,
-                    0.8 * inch,
-                    1.25 * inch,
-                ],
-            )
-        )
-    else:
-        story.append(Paragraph("No services this month.", body))
+    story += _sections(m, doc.width, h2, body, small)
+    story += _lists(m, doc.width, h2, body, small)
     story.append(Spacer(1, 14))
     story.append(
         KeepTogether(
@@ -272,5 +299,5 @@ def render_pdf(m: OversightMonth) -> bytes:
             ]
         )
     )
-    doc.build(story)
+    build_numbered(doc, story, footer=f"Oversight report — {m.period}")
     return buf.getvalue()

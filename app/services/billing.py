@@ -41,6 +41,7 @@ from app.billing.preflight import (
     run_preflight,
 )
 from app.billing.summary_pdf import held_back_services
+from app.domain.datetext import clock_text, day_text
 from app.domain.records import (
     BatchStatus,
     BillingBatch,
@@ -214,8 +215,8 @@ def problem_labels(problems: list[Problem], data: BillingData) -> dict[tuple[str
             e = enc[p.record_id]
             person = data.participants.get(e.participant_id)
             who = f"{person.last_name}, {person.first_name}" if person else "unknown person"
-            when = e.start_time.strftime("%H:%M") if e.start_time else ""
-            out[key] = f"Service {e.service_date.isoformat()} {when} · {who}".replace("  ", " ")
+            when = f"{day_text(e.service_date)} {clock_text(e.start_time)}".strip()
+            out[key] = f"Service {when} · {who}"
         else:
             out[key] = f"{p.table} {p.record_id}"
     return out

@@ -1,4 +1,4 @@
-"""Enrolment: connect an unlocked vault to the organisation's sync server once.
+"""Enrolment: connect an unlocked vault to the organization's sync server once.
 
 The one copy both the command line (``peertrail enroll``) and the desktop (the
 first-start welcome and the sync controller) use, with one set of rules for what

@@ -39,7 +39,7 @@ from app.services.team import (
 from app.services.vaults import check_passphrase as _check_vault_passphrase
 from app.store import audit
 from app.store.db import utcnow
-from app.store.errors import StoreError
+from app.store.errors import StoreError, WrongPassphrase
 from app.store.repositories import Repositories, Repository
 from app.store.vault import Vault
 
@@ -250,12 +250,21 @@ def open_for_review(repos: Repositories, encounter_id: str) -> ReviewNote:
 # -- review decisions -----------------------------------------------------------------------
 
 
+#: What a signer reads when the passphrase typed to sign is not theirs: said as a
+#: signature, not as an unlock ("does not unlock this vault" puzzled supervisors).
+WRONG_SIGNING_PASSPHRASE = "That passphrase is not right. Nothing was signed; try again."
+
+
 def check_passphrase(vault: Vault, passphrase: str) -> None:
     """Re-enter the passphrase: the supervisor's electronic signature. Raises
-    :class:`NotSigned` when empty, WrongPassphrase when it does not unlock the vault."""
+    :class:`NotSigned` when empty, WrongPassphrase (with
+    :data:`WRONG_SIGNING_PASSPHRASE`) when it is not the vault's passphrase."""
     if not passphrase:
         raise NotSigned()
-    _check_vault_passphrase(vault, passphrase)
+    try:
+        _check_vault_passphrase(vault, passphrase)
+    except WrongPassphrase:
+        raise WrongPassphrase(message=WRONG_SIGNING_PASSPHRASE) from None
 
 
 @dataclass(frozen=True)

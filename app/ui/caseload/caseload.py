@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -46,6 +47,7 @@ from app.ui.caseload.models import (
     display_text,
 )
 from app.ui.common.columns import ColumnFitter
+from app.ui.common.text import plural
 
 
 class CaseloadView(QWidget):
@@ -101,6 +103,15 @@ class CaseloadView(QWidget):
         self.import_action.triggered.connect(self.import_participants)
         self.addAction(self.add_action)
         self.addAction(self.import_action)
+        # A note for the person in the selected row, without opening the record first.
+        self.new_note_action = QAction(self.tr("New note"), self)
+        self.new_note_action.setShortcut(QKeySequence("Ctrl+Shift+N"))
+        self.new_note_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.new_note_action.setStatusTip(self.tr("Write a new note for this participant"))
+        self.new_note_action.triggered.connect(self.new_note_for_current)
+        self.open_action = QAction(self.tr("Open record"), self)
+        self.open_action.triggered.connect(lambda: self._on_activated(self.table.currentIndex()))
+        self.addAction(self.new_note_action)
         top = QHBoxLayout()
         top.addWidget(title)
         top.addStretch(1)
@@ -189,9 +200,13 @@ class CaseloadView(QWidget):
             hide_order=(COL_INTAKE, COL_COUNTY, COL_MEDICAID, COL_LAST_CONTACT, COL_PROGRAM),
             min_chars={COL_NAME: 16, COL_PROGRAM: 12, COL_COUNTY: 10},
         )
+
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.table.setAccessibleName(self.tr("Caseload"))
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
         self.table.activated.connect(self._on_activated)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._row_menu)
 
         self.empty_label = QLabel(
             self.tr(
@@ -264,7 +279,13 @@ class CaseloadView(QWidget):
         self._set_attached(False)
 
     def _set_attached(self, on: bool) -> None:
-        for w in (self.add_button, self.import_button, self.add_action, self.import_action):
+        for w in (
+            self.add_button,
+            self.import_button,
+            self.add_action,
+            self.import_action,
+            self.new_note_action,
+        ):
             w.setEnabled(on)
 
     def _keep(self, dialog: QDialog) -> QDialog:
@@ -411,11 +432,45 @@ class CaseloadView(QWidget):
             w.setEnabled(total > 0)
         self.attention_filter.setEnabled(total > 0)
         self.reset_filters_button.setVisible(self.proxy.filtering)
-        noun = "participant" if total == 1 else "participants"
         if shown == total:
-            self.count_label.setText(f"{total} {noun}")
+            self.count_label.setText(plural(self, total, "%n participant", "%n participants"))
         else:
-            self.count_label.setText(f"Showing {shown} of {total} {noun}")
+            self.count_label.setText(
+                plural(
+                    self,
+                    total,
+                    "Showing {shown} of %n participant",
+                    "Showing {shown} of %n participants",
+                ).format(shown=shown)
+            )
+
+    def row_menu(self) -> QMenu:
+        """What can be done with the selected row: open the record, write a note."""
+        menu = QMenu(self.table)
+        menu.setAccessibleName(self.tr("Participant actions"))
+        menu.addAction(self.open_action)
+        menu.addAction(self.new_note_action)
+        return menu
+
+    def _row_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        if not index.isValid() or self.ctx is None:
+            return
+        self.table.setCurrentIndex(index)
+        self.table.selectRow(index.row())
+        self.row_menu().exec(self.table.viewport().mapToGlobal(pos))
+
+    def current_participant(self) -> str:
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return ""
+        return self.proxy.data(index, ID_ROLE) or ""
+
+    def new_note_for_current(self) -> None:
+        """A new note for the participant in the selected row (the note editor opens)."""
+        pid = self.current_participant()
+        if pid and self.ctx is not None:
+            self.ctx.open_note.emit("", pid)
 
     def _on_activated(self, index: QModelIndex) -> None:
         record_id = self.proxy.data(index, ID_ROLE)

@@ -79,6 +79,7 @@ class ImportDialog(QDialog):
 
         self.model = PreviewModel(self)
         self.table = QTableView()
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table
         self.table.setObjectName("importPreview")
         self.table.setAccessibleName(tr("Rows of the spreadsheet and what will happen to each"))
         self.table.setModel(self.model)

@@ -37,6 +37,7 @@ from app.domain.records import ContactMethod, Participant, ParticipantStatus, Pa
 from app.services.failures import message_for
 from app.services.records import Duplicate, SaveOutcome, form_choices, save_participant
 from app.ui.common.forms import FormDialog, combo, date_edit, line_edit, set_value
+from app.ui.common.text import plural
 
 PRONOUNS = ("", "she/her", "he/him", "they/them", "she/they", "he/they")
 STATES = ("ND", "MN", "SD", "MT", "WI", "IA")
@@ -410,9 +411,12 @@ class ParticipantForm(FormDialog):
             self.show_problems(checked.problems)
             n = len(checked.problems)
             self.banner.setText(
-                self.tr("Please fix the field marked below.")
-                if n == 1
-                else self.tr("Please fix the {0} fields marked below.").format(n)
+                plural(
+                    self,
+                    n,
+                    "Please fix the field marked below.",
+                    "Please fix the %n fields marked below.",
+                )
             )
             self.banner.show()
             return

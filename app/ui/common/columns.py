@@ -12,6 +12,10 @@ again. Room left over goes to the
 ``stretch`` columns. The widths are worked out again whenever the viewport
 changes size (the window is resized, a vertical scroll bar comes or goes).
 
+When the text size changes (Preferences), the widths are measured again with the
+new font (:attr:`ColumnFitter.remeasure`), so no text is cut while another column
+has room.
+
 A person can still choose: right-clicking the header lists the columns; showing
 a column that was hidden for lack of room keeps it shown (the table may then
 scroll sideways, as they asked), and hiding one keeps it hidden.
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from PySide6.QtCore import QAbstractItemModel, QEvent, QObject, QPoint, Qt
+from PySide6.QtCore import QAbstractItemModel, QEvent, QObject, QPoint, Qt, QTimer
 from PySide6.QtGui import QAction, QFont, QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView
 
@@ -85,6 +89,11 @@ class ColumnFitter(QObject):
         self.pinned: set[int] = set()  # shown by the person, never hidden for room
         self.user_hidden: set[int] = set()
         self._applying = False
+        #: Measures the natural widths again (set by :meth:`measure`, or by a page
+        #: that measures its own); called when the table's font changes.
+        self.remeasure: Callable[[], None] | None = None
+        self._remeasure_queued = False
+        table.installEventFilter(self)
         header = table.horizontalHeader()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -119,11 +128,22 @@ class ColumnFitter(QObject):
                 self.minimum[col] = min(natural, least)
             else:
                 self.minimum[col] = natural
+        # Qt never makes a section narrower than the header's minimum: plan with it.
+        floor = self.table.horizontalHeader().minimumSectionSize()
+        for col in self.natural:
+            self.natural[col] = max(self.natural[col], floor)
+            self.minimum[col] = max(self.minimum[col], floor)
         self.apply()
 
     def measure(self, extra: Callable[[int], int] | None = None) -> None:
         """Measure every column's texts and fit."""
+        self.remeasure = lambda: self.measure(extra)
         self.set_natural(measure_columns(self.table, extra=extra))
+
+    def _font_changed(self) -> None:
+        self._remeasure_queued = False
+        if self.remeasure is not None and self.natural:
+            self.remeasure()
 
     def available(self) -> int:
         return self.table.viewport().width()
@@ -178,6 +198,13 @@ class ColumnFitter(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize and watched is self.table.viewport():
             self.apply()
+        elif (
+            watched is self.table
+            and event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange)
+            and not self._remeasure_queued
+        ):
+            self._remeasure_queued = True  # once the new font is in place everywhere
+            QTimer.singleShot(0, self._font_changed)
         return False
 
     # -- choosing columns ------------------------------------------------------------------
@@ -217,7 +244,8 @@ def read_only_table(
     name: str, accessible: str = "", model: QAbstractItemModel | None = None
 ) -> QTableView:
     """A list of records as the app shows them: whole rows selected one at a time,
-    not editable, alternating rows, no grid, no row numbers, headers left-aligned."""
+    not editable, alternating rows, no grid, no row numbers, headers left-aligned;
+    Tab moves on to the next control (the arrows move within the table)."""
     t = QTableView()
     t.setObjectName(name)
     if accessible:
@@ -227,6 +255,7 @@ def read_only_table(
     t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.setTabKeyNavigation(False)
     t.setAlternatingRowColors(True)
     t.setWordWrap(False)
     t.setShowGrid(False)

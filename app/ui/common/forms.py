@@ -30,10 +30,11 @@ def line_edit(accessible: str, placeholder: str = "", name: str = "") -> QLineEd
 
 
 def date_edit(accessible: str) -> QLineEdit:
-    """Dates are typed (2024-03-09 or 3/9/2024) and may be left empty."""
-    edit = line_edit(accessible, "YYYY-MM-DD")
-    edit.setMaxLength(10)
-    return edit
+    """Dates are typed (2024-03-09 or 3/9/2024) or picked from a calendar, and may be
+    left empty (app/ui/common/date_picker.py)."""
+    from app.ui.common.date_picker import DateLineEdit
+
+    return DateLineEdit(accessible)
 
 
 def combo(accessible: str, items: list[tuple[str, Any]], editable: bool = False) -> QComboBox:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,19 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.datetext import month_day_text
+from app.domain.datetext import moment_text, month_day_text, number_text
 from app.services.review import TrailEntry
+from app.ui.common.text import plural
 from app.ui.shell.theme import themed
 
 #: One colour per specialist: distinguishable, dark enough on white.
 SERIES_COLOURS = (
     "#1f6f78", "#c0632b", "#6a4c93", "#3d8b3d", "#b03a5b", "#8a6d00", "#2f5fa8", "#5b5b5b",
 )  # fmt: skip
-
-
-def plural(obj: QObject, n: int, one: str, many: str) -> str:
-    """The singular or plural sentence for ``n`` (``{n}`` in ``many`` is replaced)."""
-    return obj.tr(one) if n == 1 else obj.tr(many).format(n=n)
 
 
 def titled_page(page: QWidget, title: str, body: QWidget) -> QLabel:
@@ -139,7 +135,7 @@ class HoursChart(QWidget):
         self.setAccessibleDescription(
             plural(self, len(self.series), "1 specialist, ", "{n} specialists, ")
             + self.tr("{weeks} weeks, {hours} hours in all").format(
-                weeks=len(self.weeks), hours=f"{total:.0f}"
+                weeks=len(self.weeks), hours=number_text(total)
             )
         )
         self.update()
@@ -233,7 +229,7 @@ class HoursChart(QWidget):
 class AuditTrailDialog(QDialog):
     """A note's audit trail: who did what, when, and where the entry comes from."""
 
-    HEADERS = ("When (UTC)", "Who", "What", "Detail", "From")
+    HEADERS = ("When", "Who", "What", "Detail", "From")
 
     def __init__(self, entries: Sequence[TrailEntry], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -253,11 +249,12 @@ class AuditTrailDialog(QDialog):
         self.table.setHorizontalHeaderLabels([self.tr(h) for h in self.HEADERS])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
         for r, e in enumerate(entries):
-            cells = (f"{e.at:%Y-%m-%d %H:%M}", e.who, e.action, e.detail, e.source)
+            cells = (moment_text(e.at), e.who, e.action, e.detail, e.source)
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()

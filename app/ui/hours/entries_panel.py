@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import hours
-from app.domain.datetext import weekday_text
-from app.domain.hours import DAYS_IN_WEEK, format_hm
+from app.domain.datetext import duration_text, weekday_text
+from app.domain.hours import DAYS_IN_WEEK
 from app.domain.records import TimeCategory, TimeEntry
 from app.services import hours as hours_service
 from app.services.failures import message_for
@@ -38,6 +38,7 @@ class EntriesPanelMixin:
         """The week's entries with their buttons, or the form in their place."""
         self.entries_model = EntriesModel(self)
         self.entries = QTableView()
+        self.entries.setTabKeyNavigation(False)  # Tab leaves the table
         self.entries.setObjectName("hoursEntries")
         self.entries.setModel(self.entries_model)
         self.entries.setAccessibleName(self.tr("Entries this week"))
@@ -191,7 +192,7 @@ class EntriesPanelMixin:
             self.tr("Delete this {kind} entry of {day} ({time})?").format(
                 kind=self.labels[r.category].lower(),
                 day=weekday_text(r.day),
-                time=format_hm(r.minutes),
+                time=duration_text(r.minutes),
             )
         )
         self.confirm.show()

@@ -27,11 +27,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import hours
-from app.domain.hours import EDITABLE_CATEGORIES, EntryForm, format_hm
+from app.domain.datetext import duration_text, skeleton_pattern
+from app.domain.hours import EDITABLE_CATEGORIES, EntryForm
 from app.domain.records import TimeCategory, TimeEntry
 from app.domain.validation import ValidationError
 from app.services import hours as hours_service
 from app.services.failures import message_for
+from app.ui.common.date_picker import qt_date_format
 from app.ui.hours.models import category_labels
 from app.ui.shell.context import AppContext
 
@@ -79,7 +81,7 @@ class EntryEditor(QFrame):
         self.category.currentIndexChanged.connect(self._show_kind)
         self.entry_date = QDateEdit()
         self.entry_date.setCalendarPopup(True)
-        self.entry_date.setDisplayFormat("ddd MMM d, yyyy")
+        self.entry_date.setDisplayFormat(qt_date_format(skeleton_pattern("yMMMEd")))
         self.entry_date.setAccessibleName(self.tr("Date"))
         self.duration = self._line(self.tr("Time spent"), self.tr("for example 1:30 or 45m"))
         self.travel_from = self._line(self.tr("From"), self.tr("for example Office"))
@@ -235,7 +237,7 @@ class EntryEditor(QFrame):
         self.category.setCurrentIndex(max(0, self.category.findData(entry.category.value)))
         d = entry.entry_date
         self.entry_date.setDate(QDate(d.year, d.month, d.day))
-        self.duration.setText(format_hm(entry.minutes))
+        self.duration.setText(duration_text(entry.minutes))
         self.miles.setText(f"{entry.miles:g}" if entry.miles else "")
         self.travel_from.setText(entry.travel_from)
         self.travel_to.setText(entry.travel_to)

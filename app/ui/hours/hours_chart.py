@@ -27,8 +27,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from app.domain.datetext import month_day_text
-from app.domain.hours import SHEET_CATEGORIES, WeekBar, format_hours
+from app.domain.datetext import duration_text, month_day_text
+from app.domain.hours import SHEET_CATEGORIES, WeekBar
 from app.domain.records import TimeCategory
 from app.ui.shell.theme import themed
 
@@ -91,9 +91,9 @@ class HoursChart(QWidget):
         parts = []
         for bar in self.bars:
             kinds = ", ".join(
-                f"{self.labels[c]} {format_hours(m)}" for c, m in bar.minutes.items() if m
+                f"{self.labels[c]} {duration_text(m)}" for c, m in bar.minutes.items() if m
             )
-            total = self.tr("{hours} hours").format(hours=format_hours(bar.total))
+            total = duration_text(bar.total)
             parts.append(
                 f"{self.tr('Week of')} {month_day_text(bar.start)}: {total}"
                 + (f" ({kinds})" if kinds else "")
@@ -301,12 +301,11 @@ class HoursChart(QWidget):
     def tooltip_for(self, index: int) -> str:
         bar = self.bars[index]
         lines = [
-            f"<b>{self.tr('Week of')} {month_day_text(bar.start)}</b>: "
-            f"{format_hours(bar.total)} {self.tr('h')}"
+            f"<b>{self.tr('Week of')} {month_day_text(bar.start)}</b>: {duration_text(bar.total)}"
         ]
         for cat in SHEET_CATEGORIES:
             if bar.minutes.get(cat):
-                lines.append(f"{self.labels[cat]}: {format_hours(bar.minutes[cat])} {self.tr('h')}")
+                lines.append(f"{self.labels[cat]}: {duration_text(bar.minutes[cat])}")
         return "<br>".join(lines)
 
     def event(self, event) -> bool:  # type: ignore[override]

@@ -39,11 +39,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import hours
-from app.domain.hours import DAYS_IN_WEEK, format_hours
+from app.domain.datetext import duration_text, number_text
+from app.domain.hours import DAYS_IN_WEEK
 from app.domain.records import TimeCategory
 from app.services import hours as hours_service
 from app.services.failures import message_for
 from app.services.hours import HoursSnapshot
+from app.ui.common.date_picker import qt_date_format
 from app.ui.hours.entries_panel import EntriesPanelMixin
 from app.ui.hours.hours_chart import HoursChart
 from app.ui.hours.models import WeekModel, category_labels, week_title
@@ -110,7 +112,7 @@ class HoursPage(EntriesPanelMixin, Page):
         self.week_label.setAccessibleName(self.tr("Week shown"))
         self.go_date = QDateEdit()
         self.go_date.setCalendarPopup(True)
-        self.go_date.setDisplayFormat("MMM d, yyyy")
+        self.go_date.setDisplayFormat(qt_date_format())
         self.go_date.setAccessibleName(self.tr("Go to the week of a date"))
         self.go_date.setToolTip(self.tr("Go to the week of a date"))
         self.go_date.dateChanged.connect(self._on_go_date)
@@ -153,6 +155,7 @@ class HoursPage(EntriesPanelMixin, Page):
         """The timesheet: kinds of work by day."""
         self.week_model = WeekModel(self)
         self.sheet = QTableView()
+        self.sheet.setTabKeyNavigation(False)  # Tab leaves the table
         self.sheet.setObjectName("timesheet")
         self.sheet.setModel(self.week_model)
         self.sheet.setAccessibleName(self.tr("Timesheet for the week"))
@@ -304,13 +307,13 @@ class HoursPage(EntriesPanelMixin, Page):
         self._select_id(selected)
         week = snap.week
         summary = [
-            self.tr("{h} hours this week").format(h=format_hours(week.total, 2)),
+            self.tr("{h} this week").format(h=duration_text(week.total)),
             self.tr("{h} of direct service").format(
-                h=format_hours(week.category_total(TimeCategory.DIRECT), 2)
+                h=duration_text(week.category_total(TimeCategory.DIRECT))
             ),
         ]
         if week.miles:
-            summary.append(self.tr("{m} miles driven").format(m=f"{week.miles:,.1f}"))
+            summary.append(self.tr("{m} miles driven").format(m=number_text(week.miles, 1)))
         if not week.services and not week.entries:
             summary.append(self.tr("nothing logged yet: press Add entry (Insert) to log time"))
         self.sheet_summary.setText(" · ".join(summary) + ".")
@@ -353,7 +356,10 @@ class HoursPage(EntriesPanelMixin, Page):
         widest = max((bfm.horizontalAdvance(t) for t in figures), default=0)
         pad = 2 * 6 + margins  # the sheet's item padding (hours.qss) and the style's
         day = max(bfm.horizontalAdvance("Wed 30"), widest) + pad
-        week = max(bfm.horizontalAdvance(t) for t in (self.tr("Week"), "00:00")) + pad
+        totals = [
+            model.data(model.index(r, DAYS_IN_WEEK + 1)) or "" for r in range(model.rowCount())
+        ]
+        week = max(bfm.horizontalAdvance(t) for t in (self.tr("Week"), *totals)) + pad
         kinds = max(fm.horizontalAdvance(t) for t in model.labels.values()) + pad
         compact = self.sheet.viewport().width() < kinds + DAYS_IN_WEEK * day + week
         if compact != model.compact:

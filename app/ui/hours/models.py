@@ -12,14 +12,19 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QFont
 
-from app.domain.datetext import day_text, weekday_text
+from app.domain.datetext import (
+    day_range_text,
+    day_text,
+    duration_text,
+    short_duration_text,
+    time_range_text,
+    weekday_text,
+)
 from app.domain.hours import (
     DAYS_IN_WEEK,
     SHEET_CATEGORIES,
     ServiceSpan,
     WeekSheet,
-    format_hm,
-    format_hours,
 )
 from app.domain.records import TimeCategory, TimeEntry
 from app.ui.common.table_model import CATEGORY_ROLE, DATE_ROLE, ID_ROLE, AnyIndex, RowsTableModel
@@ -41,12 +46,7 @@ def category_labels(tr: Callable[[str], str]) -> dict[TimeCategory, str]:
 
 
 def week_title(start: date) -> str:
-    end = start + timedelta(days=DAYS_IN_WEEK - 1)
-    if start.month == end.month:
-        return f"{start:%b} {start.day} – {end.day}, {end.year}"
-    if start.year == end.year:
-        return f"{start:%b} {start.day} – {end:%b} {end.day}, {end.year}"
-    return f"{start:%b} {start.day}, {start.year} – {end:%b} {end.day}, {end.year}"
+    return day_range_text(start, start + timedelta(days=DAYS_IN_WEEK - 1))
 
 
 class WeekModel(RowsTableModel):
@@ -158,12 +158,12 @@ class WeekModel(RowsTableModel):
                 return self.short_labels[cat] if self.compact else self.labels[cat]
             minutes = self.minutes(row, col)
             if minutes == 0:
-                return "0:00" if total_row or col == DAYS_IN_WEEK + 1 else "–"
-            return format_hm(minutes)
+                return short_duration_text(0) if total_row or col == DAYS_IN_WEEK + 1 else "–"
+            return short_duration_text(minutes)  # (the packed form: a grid of figures)
         if role == Qt.ItemDataRole.AccessibleTextRole and col > 0:
             what = self.tr("Total") if total_row else self.full_labels[cat]
             when = self.tr("this week") if col == DAYS_IN_WEEK + 1 else weekday_text(self.day(col))
-            return f"{what}, {when}: {format_hours(self.minutes(row, col), 2)} {self.tr('hours')}"
+            return f"{what}, {when}: {duration_text(self.minutes(row, col))}"
         if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         bold_total = total_row and (col == 0 or not self.compact)  # narrow days: plain
@@ -254,7 +254,7 @@ class EntriesModel(RowsTableModel):
 
     def _service_text(self, s: ServiceSpan, names: dict[str, str]) -> str:
         who = names.get(s.participant_id, self.tr("(a participant)"))
-        when = f"{s.start:%H:%M}–{s.end:%H:%M}" if s.start and s.end else self.tr("no times yet")
+        when = time_range_text(s.start, s.end) if s.start and s.end else self.tr("no times yet")
         extra = f" · {self.tr('group')}" if s.setting == "group" else ""
         return f"{who} · {when}{extra} · {self.tr('note')} {s.status}"
 
@@ -298,7 +298,7 @@ class EntriesModel(RowsTableModel):
             return (
                 weekday_text(r.day),
                 self.labels[r.category],
-                format_hm(r.minutes) or "0:00",
+                duration_text(r.minutes),
                 r.details,
             )[col]
         if role == Qt.ItemDataRole.TextAlignmentRole and col == 2:

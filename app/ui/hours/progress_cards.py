@@ -7,8 +7,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from app.domain.datetext import day_text
-from app.domain.hours import AdvanceProgress, CeProgress, format_hours
+from app.domain.datetext import day_text, duration_text, whole_hours_text
+from app.domain.hours import AdvanceProgress, CeProgress
 
 
 class ProgressCard(QFrame):
@@ -54,31 +54,31 @@ class AdvanceCard(ProgressCard):
     """Direct service hours toward the next credential."""
 
     def show_progress(self, p: AdvanceProgress) -> None:
-        done = format_hours(p.done_minutes)
+        done = duration_text(p.done_minutes)
         if not p.target:
             self.title.setText(self.tr("Direct service"))
             self.show_values(
                 0.0,
-                self.tr("{h} h").format(h=done),
-                self.tr("{h} hours of direct service in all.").format(h=done),
+                done,
+                self.tr("{h} of direct service in all.").format(h=done),
             )
             return
         self.title.setText(self.tr("Toward {target}").format(target=p.target))
-        target = format_hours(p.target_minutes, 0)
+        target = whole_hours_text(p.target_minutes)
         if p.reached:
             self.show_values(
                 1.0,
                 self.tr("{target} held").format(target=p.target),
-                self.tr("You hold {target}. {h} hours of direct service logged in all.").format(
+                self.tr("You hold {target}. {h} of direct service logged in all.").format(
                     target=p.target, h=done
                 ),
             )
             return
         self.show_values(
             p.fraction,
-            self.tr("{done} of {target} h").format(done=done, target=target),
-            self.tr("{left} hours of direct service to go. Hours come from your notes.").format(
-                left=format_hours(p.remaining_minutes)
+            self.tr("{done} of {target}").format(done=done, target=target),
+            self.tr("{left} of direct service to go. Hours come from your notes.").format(
+                left=duration_text(p.remaining_minutes)
             ),
         )
 
@@ -90,19 +90,19 @@ class CeCard(ProgressCard):
         if not ce.required_minutes and not credential:
             self.show_values(
                 0.0,
-                self.tr("{h} h").format(h=format_hours(ce.minutes)),
-                self.tr("{h} hours of training in the last two years.").format(
-                    h=format_hours(ce.minutes)
+                duration_text(ce.minutes),
+                self.tr("{h} of training in the last two years.").format(
+                    h=duration_text(ce.minutes)
                 ),
                 self.tr("Your credential is not set, so no recertification is tracked."),
             )
             return
-        needed = format_hours(ce.required_minutes, 0)
-        bar = self.tr("{done} of {need} h").format(done=format_hours(ce.minutes), need=needed)
+        needed = whole_hours_text(ce.required_minutes)
+        bar = self.tr("{done} of {need}").format(done=duration_text(ce.minutes), need=needed)
         lines = [
-            self.tr("Ethics: {done} of {need} h").format(
-                done=format_hours(ce.ethics_minutes),
-                need=format_hours(ce.ethics_required_minutes),
+            self.tr("Ethics: {done} of {need}").format(
+                done=duration_text(ce.ethics_minutes),
+                need=duration_text(ce.ethics_required_minutes),
             )
             + (" ✓" if ce.ethics_minutes >= ce.ethics_required_minutes else ""),
         ]

@@ -11,6 +11,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from app.domain.datetext import day_text, month_year_text
 from app.ui.shell.theme import themed
 
 LOW, HIGH = 10, 60
@@ -47,11 +48,11 @@ class Barc10Chart(QWidget):
             text = self.tr("No BARC-10 assessments yet.")
         elif len(pts) == 1:
             text = self.tr("One assessment: total {0} on {1}.").format(
-                pts[0][1], pts[0][0].isoformat()
+                pts[0][1], day_text(pts[0][0])
             )
         else:
             text = self.tr("{0} assessments; total went from {1} on {2} to {3} on {4}.").format(
-                len(pts), pts[0][1], pts[0][0].isoformat(), pts[-1][1], pts[-1][0].isoformat()
+                len(pts), pts[0][1], day_text(pts[0][0]), pts[-1][1], day_text(pts[-1][0])
             )
         self.setAccessibleDescription(text)
         self.setToolTip(text)
@@ -122,13 +123,13 @@ class Barc10Chart(QWidget):
         p.drawText(
             QRectF(r.left(), y, r.width() / 2, fm.height() + 2),
             int(Qt.AlignmentFlag.AlignLeft),
-            f"{first:%b} {first.year}",
+            month_year_text(first),
         )
         if len(self._points) > 1:
             p.drawText(
                 QRectF(r.center().x(), y, r.width() / 2, fm.height() + 2),
                 int(Qt.AlignmentFlag.AlignRight),
-                f"{last:%b} {last.year}",
+                month_year_text(last),
             )
         bold = QFont(self.font())
         bold.setBold(True)

@@ -34,6 +34,7 @@ from app.domain.attention import Reason
 from app.services import records
 from app.services.failures import message_for
 from app.ui.common.columns import ColumnFitter, read_only_table
+from app.ui.common.text import plural
 from app.ui.participant.barc_tab import BarcTabMixin
 from app.ui.participant.consents_tab import ConsentsTabMixin
 from app.ui.participant.goals_tab import GoalsTabMixin
@@ -279,9 +280,9 @@ class ParticipantPage(ProfileTabMixin, GoalsTabMixin, ConsentsTabMixin, BarcTabM
         self.timeline_model.set_rows(record.timeline)
         n = len(record.timeline)
         unsigned = record.row.facts.unsigned_notes
-        text = self.tr("{0} encounters").format(n) if n != 1 else self.tr("1 encounter")
+        text = plural(self, n, "%n encounter", "%n encounters")
         if unsigned:
-            text += self.tr(" · {0} not signed yet").format(unsigned)
+            text += " · " + plural(self, unsigned, "%n not signed yet", "%n not signed yet")
         self.timeline_summary.setText(text if n else self.tr("No encounters yet."))
         self.timeline_fitter.measure()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 
-from app.domain.datetext import day_text, moment_text
+from app.domain.datetext import count_text, day_text, duration_text, moment_text, time_range_text
 from app.domain.lifecycle import NARRATIVE_FIELDS, NARRATIVE_LABELS
 from app.services import review
 
@@ -17,11 +17,11 @@ def note_html(rn: review.ReviewNote) -> str:
     e = html.escape
     when = day_text(n.service_date)
     if n.start_time and n.end_time:
-        when += f", {n.start_time:%H:%M}–{n.end_time:%H:%M}"
-    unit_word = "unit" if rn.units == 1 else "units"
+        when += ", " + time_range_text(n.start_time, n.end_time)
+    units = count_text(rn.units, "unit", "units")
     parts = [
         f"<h2>{e(rn.participant_name)}</h2>",
-        f"<p class='meta'>{e(when)} · {rn.minutes} minutes · {rn.units} {unit_word} "
+        f"<p class='meta'>{e(when)} · {duration_text(rn.minutes)} · {units} "
         f"({e(n.service_code)}{' ' + e(' '.join(n.modifiers)) if n.modifiers else ''})<br>"
         f"{e(str(n.modality).capitalize())}, {e(str(n.setting))}"
         f"{f' (group of {n.group_size})' if n.group_size else ''}"
@@ -41,7 +41,8 @@ def note_html(rn: review.ReviewNote) -> str:
     for g in rn.goals:
         parts.append(f"<li><b>{e(str(g.domain))}:</b> {e(g.statement)}</li>")
     if rn.missing_goals:
-        parts.append(f"<li><i>{rn.missing_goals} goal(s) not in this vault</i></li>")
+        missing = count_text(rn.missing_goals, "goal", "goals")
+        parts.append(f"<li><i>{missing} not in this vault</i></li>")
     if not rn.goals and not rn.missing_goals:
         parts.append("<li><i>No goal chosen</i></li>")
     parts.append("</ul>")
@@ -60,9 +61,11 @@ def note_html(rn: review.ReviewNote) -> str:
 
 
 READING_CSS = """
-h2 { color: #173b3f; margin: 0 0 4px 0; }
-h3 { color: #173b3f; margin: 14px 0 4px 0; }
-p.meta { color: #3a4a4f; }
+h2 { color: #173b3f; margin: 0 0 2px 0; font-size: large; }
+h3 { color: #173b3f; margin: 10px 0 2px 0; font-size: medium; }
+p { margin: 0 0 6px 0; }
+ul { margin: 0 0 4px 0; }
+p.meta { color: #3a4a4f; font-size: small; }
 p.warn { color: #8a1c1c; }
 p.comment { background: #fff6e0; }
 p.addendum { background: #f4f7f2; }

@@ -56,9 +56,13 @@ class ReviewPage(Page):
         self.splitter.setObjectName("reviewSplitter")
         self.splitter.addWidget(self._build_queue())
         self.splitter.addWidget(self._build_reader())
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 1)
+        # The note is what is read: it gets most of the width (and more of any room
+        # the window gains); the queue keeps what its columns need.
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
         self.splitter.setChildrenCollapsible(False)
+        self._user_split = False  # once the person moves the divider, it stays theirs
+        self.splitter.splitterMoved.connect(self._moved)
 
         self.count_label = titled_page(self, self.tr("Review"), self.splitter)
 
@@ -76,7 +80,7 @@ class ReviewPage(Page):
         self.participant_filter.setObjectName("participantFilter")
         self.participant_filter.setAccessibleName(self.tr("Show notes about participant"))
         for combo in (self.specialist_filter, self.participant_filter):
-            combo.setMinimumContentsLength(14)
+            combo.setMinimumContentsLength(9)
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
@@ -92,15 +96,17 @@ class ReviewPage(Page):
         # again only when the person clicks a column header.
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
-        # Participant and specialist names give up room first, then Waiting and Units
-        # are hidden, so the queue never scrolls sideways (app/ui/common/columns.py).
+        # Participant and specialist names give up room first, then Waiting, Units
+        # and Specialist (there is a filter for it) are hidden, so the queue never
+        # scrolls sideways and the note keeps most of the width (common/columns.py).
         self.fitter = ColumnFitter(
             self.table,
             elastic=(5, 2, 1),
             stretch=(1, 2),
-            hide_order=(4, 3),
-            min_chars={1: 15, 2: 12, 5: 6},
+            hide_order=(4, 3, 2),
+            min_chars={1: 14, 2: 10, 5: 6},
         )
+        self.fitter.remeasure = self._fit_queue
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # batch
         h = self.table.horizontalHeader()
         h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -159,6 +165,9 @@ class ReviewPage(Page):
             self.tr("What needs revising (required to return the note)")
         )
         self.comment.setFixedHeight(self.fontMetrics().lineSpacing() * 3 + 20)
+        # Shown when "Return for revision" is pressed (or while it holds text): the
+        # height is the note's until then.
+        self.comment.hide()
         self.comment.textChanged.connect(lambda: self.comment_error.hide())
         self.comment_error = QLabel()
         self.comment_error.setObjectName("error")
@@ -174,18 +183,15 @@ class ReviewPage(Page):
         rv = QVBoxLayout(right)
         rv.setContentsMargins(8, 0, 0, 0)
         rv.addWidget(self.conflict_label)
-        # The audit trail link sits above the note: beside the two buttons it squeezed
-        # "Return for revision" until its text was cut.
-        above = QHBoxLayout()
-        above.addWidget(self.seen_button)
-        above.addStretch(1)
-        above.addWidget(self.trail_button)
-        rv.addLayout(above)
+        rv.addWidget(self.seen_button, 0, Qt.AlignmentFlag.AlignLeft)
+        # The note starts level with the queue's filters: every line of height is
+        # for reading. The audit trail link shares the row of the two buttons.
         rv.addWidget(self.reader, 1)
         rv.addWidget(self.comment)
         rv.addWidget(self.comment_error)
         rv.addWidget(self.result_label)
         actions = QHBoxLayout()
+        actions.addWidget(self.trail_button)
         actions.addStretch(1)
         for button in (self.return_button, self.approve_button):
             button.ensurePolished()
@@ -219,6 +225,27 @@ class ReviewPage(Page):
         self.not_supervisor.setObjectName("hint")
         self.not_supervisor.setWordWrap(True)
 
+    def _moved(self, *_: Any) -> None:
+        if not self._splitting:
+            self._user_split = True
+
+    _splitting = False
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        if not self._user_split:
+            self._split()
+
+    def _split(self) -> None:
+        """About a third of the width for the queue (at least what its filters
+        need), the rest for the note, until the person moves the divider."""
+        total = self.splitter.width() - self.splitter.handleWidth()
+        queue = max(int(total * 0.36), self.splitter.widget(0).minimumSizeHint().width())
+        if total > queue:
+            self._splitting = True
+            self.splitter.setSizes([queue, total - queue])
+            self._splitting = False
+
     # -- the queue ----------------------------------------------------------------------
 
     def refresh(self) -> None:
@@ -246,11 +273,17 @@ class ReviewPage(Page):
             keep_part,
         )
         self._apply_filter()
-        self.fitter.set_natural(measure_columns(self.table))
+        self._fit_queue()
         if self.current is not None and self.current.note.id not in {r.id for r in rows}:
             still = self.current.note.id
             self._load(still)  # decided elsewhere or here: show what it is now
         self._set_actions()
+
+    def _fit_queue(self) -> None:
+        natural = measure_columns(self.table)
+        if not any(self.model.flag_text(r) for r in self.model.rows()):
+            natural[5] = 4  # no flags: the flag column takes no room from the names
+        self.fitter.set_natural(natural)
 
     def _fill_filter(
         self, combo: QComboBox, all_text: str, items: dict[str, str], keep: str
@@ -313,8 +346,11 @@ class ReviewPage(Page):
     def _set_actions(self) -> None:
         sup = self.ctx.is_supervisor
         rn = self.current
-        for w in (self.approve_button, self.return_button, self.comment, self.batch_button):
+        for w in (self.approve_button, self.return_button, self.batch_button):
             w.setVisible(sup)
+        self.comment.setVisible(
+            sup and bool(self.comment.toPlainText() or self.comment_error.text())
+        )
         self.not_supervisor.setVisible(not sup)
         self.trail_button.setEnabled(rn is not None)
         can = sup and rn is not None and rn.can_review
@@ -329,6 +365,8 @@ class ReviewPage(Page):
             combo.clear()
         self.reader.setPlainText(self.placeholder)
         self.comment.clear()
+        self.comment_error.clear()
+        self.comment.hide()
         self.conflict_label.clear()
         self.result_label.clear()
         if self.dialog is not None:
@@ -408,6 +446,7 @@ class ReviewPage(Page):
             return
         comment = self.comment.toPlainText()
         if not comment.strip():
+            self.comment.show()
             self.comment_error.setText(
                 self.tr("Say what needs revising: a comment is required to return a note.")
             )
@@ -417,6 +456,7 @@ class ReviewPage(Page):
 
         def done(_note: Any) -> None:
             self.comment.clear()
+            self.comment.hide()
             self.ctx.status_message.emit(self.tr("Note returned for revision"))
 
         def failed(exc: BaseException) -> None:

@@ -10,7 +10,8 @@ box — otherwise it is dropped and the newest text is asked for. So a fast typi
 never queues a backlog, and a stale answer never replaces a newer one.
 
 Keys: Down/Up move through the results, Enter (or a double-click) opens the
-person's record or the note, Esc clears the box. The main window binds Ctrl+F to
+person's record or the note, Ctrl+Shift+N (or the right-click menu) starts a new
+note for the highlighted result's person, Esc clears the box. The main window binds Ctrl+F to
 :meth:`SearchBox.focus_search` and calls :meth:`SearchBox.clear` when the vault
 locks. :class:`SearchBar` is the strip the box sits in above the pages.
 """
@@ -28,7 +29,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListView,
+    QMenu,
     QVBoxLayout,
     QWidget,
 )
@@ -115,6 +117,8 @@ class SearchBox(QWidget):
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setAccessibleName(self.tr("Search results"))
         self.list.doubleClicked.connect(lambda index: self.open_row(index.row()))
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._row_menu)
         self.status = QLabel()
         self.status.setObjectName("searchStatus")
         self.status.setWordWrap(True)
@@ -249,6 +253,9 @@ class SearchBox(QWidget):
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is self.edit:
+            if event.type() == QEvent.Type.ShortcutOverride and self._is_new_note(event):  # type: ignore[arg-type]
+                event.accept()  # Ctrl+Shift+N here is for the highlighted result
+                return True
             if event.type() == QEvent.Type.KeyPress and self._key(event):  # type: ignore[arg-type]
                 return True
             if event.type() == QEvent.Type.FocusOut:
@@ -267,8 +274,43 @@ class SearchBox(QWidget):
         if not self.edit.hasFocus():
             self.popup.hide()
 
+    def _is_new_note(self, event: QKeyEvent) -> bool:
+        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        wanted = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+        return event.key() == Qt.Key.Key_N and mods == wanted and self.model.rowCount() > 0
+
+    def _row_menu(self, pos: QPoint) -> None:
+        index = self.list.indexAt(pos)
+        if self.model.hit(index.row()) is None:
+            return
+        self.list.setCurrentIndex(index)
+        self.row_menu(index.row()).exec(self.list.viewport().mapToGlobal(pos))
+
+    def row_menu(self, row: int) -> QMenu:
+        """Open the result, or write a new note for its person."""
+        menu = QMenu(self.list)
+        menu.setAccessibleName(self.tr("Search result actions"))
+        hit = self.model.hit(row)
+        opening = self.tr("Open note") if hit and hit.kind == "note" else self.tr("Open record")
+        menu.addAction(opening, lambda: self.open_row(row))
+        new = menu.addAction(self.tr("New note for this person"), lambda: self.new_note_row(row))
+        new.setShortcut(QKeySequence("Ctrl+Shift+N"))
+        return menu
+
+    def new_note_row(self, row: int) -> None:
+        """A new note for the person of the result in ``row`` (a person or a note)."""
+        hit = self.model.hit(row)
+        if hit is None or not hit.participant_id:
+            return
+        self.popup.hide()
+        self.ctx.open_note.emit("", hit.participant_id)
+
     def _key(self, event: QKeyEvent) -> bool:
         key = event.key()
+        if self._is_new_note(event):
+            row = self.list.currentIndex().row()
+            self.new_note_row(row if row >= 0 else self.model.first_hit_row())
+            return True
         if key == Qt.Key.Key_Escape:
             if self.edit.text() or self.popup.isVisible():
                 self.clear()

@@ -27,7 +27,7 @@ from app.paths import APP_NAME, default_data_dir, resource_path
 ABOUT_TEXT = (
     "Caseload, service notes and hours for peer support specialists. Your records "
     "stay in an encrypted vault on this computer and work with no connection; they "
-    "are shared only with your organisation's own server, if it has one."
+    "are shared only with your organization's own server, if it has one."
 )
 
 

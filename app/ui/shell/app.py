@@ -6,10 +6,12 @@ import logging
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QLocale
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app import __version__
+from app.domain import datetext
 from app.paths import APP_AUTHOR, APP_DOMAIN, APP_NAME, DESKTOP_ID, icon_files, resource_path
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.settings import BASE_FONT_PT, Settings, apply_font_size
@@ -53,6 +55,8 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationDomain(APP_DOMAIN)
     app.setDesktopFileName(DESKTOP_ID)
     app.setWindowIcon(app_icon())
+    # Dates, times and numbers everywhere (screens, reports) in the system's locale.
+    datetext.set_locale(QLocale.system().name())
     app.setStyle("Fusion")  # the same look on Windows, macOS and Linux; the sheet builds on it
     follow_system(app, load_style_sheet())  # light or dark, as the system is
     return app

@@ -26,6 +26,7 @@ from app.ui.billing.billing_dialog import BillingDialog
 from app.ui.billing.settings_page import BillingSettingsPage
 from app.ui.caseload.caseload import CaseloadView
 from app.ui.caseload.models import CaseloadModel
+from app.ui.common.text import plural
 from app.ui.hours.hours_page import HoursPage
 from app.ui.notes.note_editor import NoteEditorPage
 from app.ui.participant.participant_page import ParticipantPage
@@ -34,6 +35,7 @@ from app.ui.search.search import SearchBar
 from app.ui.shell import settings as prefs
 from app.ui.shell.about import show_about
 from app.ui.shell.context import AppContext
+from app.ui.shell.help import GuideBrowser, ShortcutsDialog
 from app.ui.shell.idle import IdleWatcher
 from app.ui.shell.preferences import PreferencesDialog
 from app.ui.shell.tasks import TaskManager
@@ -165,6 +167,40 @@ class MainWindow(QMainWindow):
         self.addAction(self.prefs_action)
         self.addAction(self.billing_action)
         self.billing_dialog: BillingDialog | None = None
+        self._build_help_menu()
+
+    def _build_help_menu(self) -> None:
+        """Help: the user guide (F1) and the keyboard shortcuts, locked or not."""
+        self.guide_action = QAction(self.tr("PeerTrail &user guide"), self)
+        self.guide_action.setShortcut(QKeySequence.StandardKey.HelpContents)
+        self.guide_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.guide_action.triggered.connect(self.show_guide)
+        self.shortcuts_action = QAction(self.tr("&Keyboard shortcuts"), self)
+        self.shortcuts_action.setShortcut(QKeySequence("Ctrl+/"))
+        self.shortcuts_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        self.help_menu = self.menuBar().addMenu(self.tr("&Help"))
+        self.help_menu.addAction(self.guide_action)
+        self.help_menu.addAction(self.shortcuts_action)
+        self.addAction(self.guide_action)
+        self.addAction(self.shortcuts_action)
+        self.guide_window: GuideBrowser | None = None
+        self.shortcuts_window: ShortcutsDialog | None = None
+
+    def show_guide(self) -> GuideBrowser:
+        """The user guide in its own window (one at a time; raised when open)."""
+        if self.guide_window is None:
+            self.guide_window = GuideBrowser(self)
+        self.guide_window.show()
+        self.guide_window.raise_()
+        return self.guide_window
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        if self.shortcuts_window is None:
+            self.shortcuts_window = ShortcutsDialog(self)
+        self.shortcuts_window.show()
+        self.shortcuts_window.raise_()
+        return self.shortcuts_window
 
     def _build_status_bar(self) -> None:
         """The vault, the caseload count and the sync status."""
@@ -257,6 +293,10 @@ class MainWindow(QMainWindow):
         self.menu.insertAction(self.sync_anchor, controller.action)
         self.sync_status.set_controller(controller)
         self.sync_status.show()
+        # "Conflicts" only once this laptop has a server (or conflicts to show): a
+        # laptop that never connected can have none, and the word only puzzles.
+        ws.set_in_nav("conflicts", False)
+        controller.state_changed.connect(self._show_conflicts_nav)
         self.idle.start()
         self._restore_where(session)
 
@@ -329,6 +369,16 @@ class MainWindow(QMainWindow):
                 self.tr("Payers and the billing provider are set by your agency's billing staff."),
                 10_000,
             )
+
+    def _show_conflicts_nav(self, state: object) -> None:
+        if self.workspace is None:
+            return
+        shown = bool(
+            getattr(state, "enrolled", False)
+            or getattr(state, "open_conflicts", 0)
+            or getattr(state, "rejected", 0)
+        )
+        self.workspace.set_in_nav("conflicts", shown)
 
     def _show_conflicts(self) -> None:
         if self.workspace is not None and "conflicts" in self.workspace.pages:
@@ -448,9 +498,8 @@ class MainWindow(QMainWindow):
                 return  # locked meanwhile: never show these rows
             self.model.set_rows(rows)
             self.caseload.fit_columns()
-            one = len(rows) == 1
-            text = self.tr("{n} participant") if one else self.tr("{n} participants")
-            self.count_label.setText(text.format(n=len(rows)))
+            n = len(rows)
+            self.count_label.setText(plural(self, n, "%n participant", "%n participants"))
 
         def failed(exc: BaseException) -> None:
             if generation != self._generation:

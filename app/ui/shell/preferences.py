@@ -1,5 +1,5 @@
 """The Preferences dialog: idle lock time, text size, default payer, automatic
-sync, and connecting this laptop to the organisation's server (enrolment).
+sync, and connecting this laptop to the organization's server (enrolment).
 
 Preferences are stored through app.ui.shell.settings (QSettings, no personal data).
 The server connection lives in the vault and is made by
@@ -212,7 +212,7 @@ class PreferencesDialog(QDialog):
     def _load_session(self) -> None:
         if self.ctx is None or self.controller is None:
             self.server_status.setText(
-                self.tr("Unlock PeerTrail to connect this laptop to your organisation's server.")
+                self.tr("Unlock PeerTrail to connect this laptop to your organization's server.")
             )
             self.enrol_form.hide()
             self.payer.setEnabled(False)

@@ -10,7 +10,7 @@ caseload, not from the list).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
@@ -44,6 +44,7 @@ class Workspace(QWidget):
         self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.nav.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.nav.currentItemChanged.connect(self._on_nav)
+        self.nav.installEventFilter(self)  # refit when the text size changes
         self.stack = QStackedWidget()
         self.stack.setObjectName("pageStack")
         layout = QHBoxLayout(self)
@@ -67,6 +68,20 @@ class Workspace(QWidget):
             item.setData(KEY_ROLE, key)
             self.nav.addItem(item)
         self._fit_nav()
+
+    def set_in_nav(self, key: str, shown: bool) -> None:
+        """Show or hide a page's navigation item (the page itself stays reachable)."""
+        for row in range(self.nav.count()):
+            item = self.nav.item(row)
+            if item.data(KEY_ROLE) == key and item.isHidden() == shown:
+                item.setHidden(not shown)
+
+    def in_nav(self, key: str) -> bool:
+        """Whether the page's navigation item is listed and not hidden."""
+        return any(
+            self.nav.item(r).data(KEY_ROLE) == key and not self.nav.item(r).isHidden()
+            for r in range(self.nav.count())
+        )
 
     def show_page(self, key: str) -> QWidget:
         page = self.pages[key]
@@ -115,6 +130,14 @@ class Workspace(QWidget):
             default=80,
         )
         self.nav.setFixedWidth(width + 2 * metrics.averageCharWidth() + 34)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.nav and event.type() in (
+            QEvent.Type.FontChange,
+            QEvent.Type.StyleChange,
+        ):
+            QTimer.singleShot(0, self._fit_nav)  # after the new font is polished in
+        return False
 
     def showEvent(self, event: object) -> None:
         super().showEvent(event)  # type: ignore[arg-type]

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from app.domain.datetext import day_text, moment_text
 from app.domain.records import Modality, SupervisionFormat, SupervisionSession
 from app.domain.supervision import MAX_SESSION_MINUTES, TOPICS
+from app.ui.common.date_picker import qt_date_format
 from app.ui.common.supervisor_widgets import plural
 from app.ui.supervision.models import ID_ROLE
 
@@ -49,8 +50,9 @@ def _error_label() -> QLabel:
 class SessionFormMixin:
     """The session form of the supervision page."""
 
-    def _build_form(self) -> QScrollArea:
-        """The session form (laid out; the fields are made by _make_form_fields)."""
+    def _build_form(self) -> QWidget:
+        """The session form in a scroll area, with Save under it (laid out; the
+        fields are made by _make_form_fields)."""
         self._make_form_fields()
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -108,16 +110,24 @@ class SessionFormMixin:
         self.form_fields.setLayout(form)
         form.setContentsMargins(0, 0, 0, 0)
         fv.addWidget(self.form_fields)
-        fv.addWidget(self.form_error)
-        fb = QHBoxLayout()
-        fb.addStretch(1)
-        fb.addWidget(self.save_button)
-        fv.addLayout(fb)
         fv.addStretch(1)
         scroll = QScrollArea()
         scroll.setObjectName("sessionFormScroll")
         scroll.setWidgetResizable(True)
         scroll.setWidget(form_box)
+        # The message and "Save session" stay under the form, never scrolled out of
+        # sight however long the form is.
+        pane = QWidget()
+        pane.setObjectName("sessionFormPane")
+        pv = QVBoxLayout(pane)
+        pv.setContentsMargins(0, 0, 0, 0)
+        pv.setSpacing(6)
+        pv.addWidget(scroll, 1)
+        pv.addWidget(self.form_error)
+        fb = QHBoxLayout()
+        fb.addStretch(1)
+        fb.addWidget(self.save_button)
+        pv.addLayout(fb)
         self.form_inputs: list[QWidget] = [
             self.format, self.session_date, self.minutes, self.modality, self.specialists,
             *self.topic_boxes.values(), self.cases, self.actions, self.has_next, self.next_date,
@@ -125,7 +135,7 @@ class SessionFormMixin:
         ]  # fmt: skip
         self.form_scroll = scroll
         self.form_box = form_box
-        return scroll
+        return pane
 
     def _make_form_fields(self) -> None:
         self.form_title = QLabel(self.tr("New session"))
@@ -140,7 +150,7 @@ class SessionFormMixin:
         self.session_date = QDateEdit()
         self.session_date.setAccessibleName(self.tr("Date of the session"))
         self.session_date.setCalendarPopup(True)
-        self.session_date.setDisplayFormat("MMM d, yyyy")
+        self.session_date.setDisplayFormat(qt_date_format())
         self.minutes = QSpinBox()
         self.minutes.setAccessibleName(self.tr("Minutes"))
         self.minutes.setRange(0, MAX_SESSION_MINUTES)
@@ -178,7 +188,7 @@ class SessionFormMixin:
         self.next_date = QDateEdit()
         self.next_date.setAccessibleName(self.tr("Date of the next session"))
         self.next_date.setCalendarPopup(True)
-        self.next_date.setDisplayFormat("MMM d, yyyy")
+        self.next_date.setDisplayFormat(qt_date_format())
         self.has_next.toggled.connect(self.next_date.setEnabled)
         self.errors = {
             k: _error_label()
@@ -202,7 +212,7 @@ class SessionFormMixin:
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
-        date_w = self.fontMetrics().horizontalAdvance("Sep 30, 2026") + 48
+        date_w = self.fontMetrics().horizontalAdvance(day_text(date(2026, 9, 30))) + 48
         for d in (self.session_date, self.next_date):
             d.setMinimumWidth(date_w)
             d.setSizePolicy(QSizePolicy.Policy.Ignored, d.sizePolicy().verticalPolicy())
@@ -215,8 +225,8 @@ class SessionFormMixin:
         if not signed:
             state = self.tr("Not signed yet.")
         else:
-            state = self.tr("Signed by the supervisor {at} UTC; it cannot change.").format(
-                at=moment_text(s.supervisor_signed_at, in_local_time=False)
+            state = self.tr("Signed by the supervisor {at}; it cannot change.").format(
+                at=moment_text(s.supervisor_signed_at)
             )
         self.form_state.setText(state)
         self.format.setCurrentIndex(max(0, self.format.findData(str(s.format))))

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from app.domain.records import SupervisionSession
 from app.services import supervision
 from app.services.failures import message_for
-from app.ui.common.columns import ColumnFitter, measure_columns, read_only_table
+from app.ui.common.columns import ColumnFitter, read_only_table
 from app.ui.common.supervisor_widgets import PassphraseDialog, plural, titled_page
 from app.ui.shell.context import AppContext, Page
 from app.ui.supervision.models import ID_ROLE, SessionModel
@@ -161,7 +161,7 @@ class SupervisionPage(SessionFormMixin, Page):
 
     def _show_sessions(self, rows: list[supervision.SessionRow]) -> None:
         self.model.set_rows(rows)
-        self.fitter.set_natural(measure_columns(self.table))
+        self.fitter.measure()
         noun = plural(self, len(rows), "1 session", "{n} sessions")
         self.count_label.setText(noun)
         if self._selected_id:

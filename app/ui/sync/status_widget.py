@@ -10,6 +10,7 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton, QWidget
 
+from app.domain.datetext import moment_text
 from app.ui.sync.controller import SyncController
 from app.ui.sync.sync_state import OFFLINE, ONLINE, SyncState, _tr, ago, count_text, error_message
 
@@ -112,7 +113,7 @@ class SyncStatus(QWidget):
         self.last.setText(self.tr("Last sync: %1").replace("%1", ago(state.last_ok_at)))
         self._wanted[self.last] = state.enrolled
         if state.last_ok_at is not None:
-            self.last.setToolTip(state.last_ok_at.astimezone().strftime("%Y-%m-%d %H:%M"))
+            self.last.setToolTip(moment_text(state.last_ok_at))
 
         n = state.open_conflicts
         self.conflicts.setText(count_text(n, "1 conflict", "%1 conflicts") if n else "")

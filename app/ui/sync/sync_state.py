@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from app.domain.datetext import clock_text, day_text
 from sync import merge
 
 
@@ -97,7 +98,8 @@ class SyncState:
 
 
 def ago(when: datetime | None, now: datetime | None = None) -> str:
-    """'just now', '5 min ago', 'today 09:12', 'yesterday', '3 Nov' — plain and short."""
+    """'just now', '5 min ago', 'today 9:12 AM', 'yesterday 4:05 PM', '3 days ago',
+    'Nov 3, 2026' — plain and short, in the locale's clock and dates."""
     if when is None:
         return _tr("never")
     now = now or datetime.now(UTC)
@@ -108,10 +110,10 @@ def ago(when: datetime | None, now: datetime | None = None) -> str:
         return _tr("%1 min ago").replace("%1", str(int(seconds // 60)))
     local, local_now = when.astimezone(), now.astimezone()
     if local.date() == local_now.date():
-        return _tr("today %1").replace("%1", local.strftime("%H:%M"))
+        return _tr("today %1").replace("%1", clock_text(local.time()))
     days = (local_now.date() - local.date()).days
     if days == 1:
-        return _tr("yesterday %1").replace("%1", local.strftime("%H:%M"))
+        return _tr("yesterday %1").replace("%1", clock_text(local.time()))
     if days < 7:
         return _tr("%1 days ago").replace("%1", str(days))
-    return f"{local.day} {local.strftime('%b %Y')}"
+    return day_text(local.date())

@@ -11,6 +11,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
+from app.domain.datetext import duration_text
 from app.domain.supervision import SpecialistSummary
 from app.ui.common.table_model import ID_ROLE, SORT_ROLE, AnyIndex, RowsTableModel
 from app.ui.shell.theme import themed
@@ -21,7 +22,7 @@ class TeamModel(RowsTableModel):
 
     HEADERS = (
         "Specialist", "Case-\nload", "Services\nwk / mo", "Units\nwk / mo", "To\nreview",
-        "Late\n(mo)", "Old\ndrafts", "Direct h\n(mo)", "CE h\n(12 mo)",
+        "Late\n(mo)", "Old\ndrafts", "Direct\n(mo)", "CE\n(12 mo)",
     )  # fmt: skip
     TIPS = (
         "",
@@ -75,8 +76,8 @@ def cell_text(r: SpecialistSummary, col: int) -> str:
         4: str(r.awaiting_review),
         5: str(r.overdue_month),
         6: str(r.stale_drafts),
-        7: f"{r.direct_hours_month:.1f}",
-        8: f"{r.ce_hours_year:.1f}",
+        7: duration_text(round(r.direct_hours_month * 60)),
+        8: duration_text(round(r.ce_hours_year * 60)),
     }
     return values.get(col, "")
 

@@ -33,9 +33,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.datetext import skeleton_pattern
 from app.domain.supervision import MAX_OVERDUE_DAYS, TeamOverview
 from app.services import reports, team
 from app.services.failures import message_for
+from app.ui.common.date_picker import qt_date_format
 from app.ui.common.supervisor_widgets import HoursChart, plural
 from app.ui.shell.context import AppContext, Page
 from app.ui.team.models import ID_ROLE, SORT_ROLE, TeamModel, cell_text
@@ -110,6 +112,7 @@ class TeamPage(Page):
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
         self.table = QTableView()
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table
         self.table.setObjectName("teamTable")
         self.table.setAccessibleName(self.tr("Specialists on your team"))
         self.table.setModel(self.proxy)
@@ -133,7 +136,7 @@ class TeamPage(Page):
         """The month and the oversight report button."""
         self.month = QDateEdit()
         self.month.setObjectName("reportMonth")
-        self.month.setDisplayFormat("MMMM yyyy")
+        self.month.setDisplayFormat(qt_date_format(skeleton_pattern("yMMMM")))
         self.month.setCalendarPopup(False)
         self.month.setAccessibleName(self.tr("Month of the oversight report"))
         today = date.today()
