@@ -1,6 +1,13 @@
 """The note editor: write a service note (GIRP, or DAP), time the service, see the
-units the payer will pay, sign it with the passphrase, and amend a signed note
-with an addendum.
+units the payer will pay, sign it with a signing PIN (or the passphrase), and amend
+a signed note with an addendum.
+
+The page is built around writing: the note opens with the cursor in the first
+narrative field, the goals sit above "Goal", and the service details fold into one
+summary line (filled from the person's last note) that opens on a click or when
+signing needs something from it. Esc goes back to the person's record (the draft is
+saved; nothing is asked). Tab and Shift+Tab go round the page's own fields, and
+focus never leaves the page when a control it is on gets disabled.
 
 Nothing typed is ever lost. A draft is saved on the database worker a few seconds
 after a change (at most every ``autosave_ms`` while typing goes on), whenever focus
@@ -49,13 +56,15 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import note_form
-from app.domain.datetext import clock_text
+from app.domain.note_times import DEFAULT_POLICY, TimePolicy
 from app.domain.records import Encounter, Modality, ServiceSetting, new_id
 from app.services import notes
 from app.services.notes import NoteBundle
 from app.ui.common.table_model import ID_ROLE
-from app.ui.notes.narrative import NarrativeCard
+from app.ui.notes.goals_part import GoalsPartMixin
+from app.ui.notes.narrative import NarrativeCard, first_field
 from app.ui.notes.note_banners import NoteBannersMixin
+from app.ui.notes.note_extras import NoteExtrasMixin
 from app.ui.notes.note_saving import NoteSavingMixin
 from app.ui.notes.note_signing import NoteSigningMixin
 from app.ui.notes.note_widgets import card, load_codes
@@ -68,6 +77,8 @@ log = logging.getLogger(__name__)
 
 class NoteEditorPage(
     NoteBannersMixin,
+    GoalsPartMixin,
+    NoteExtrasMixin,
     ServiceCardMixin,
     ServiceTimerMixin,
     NoteSavingMixin,
@@ -91,6 +102,8 @@ class NoteEditorPage(
     addendum_added = Signal(str)
     #: Signing was refused (wrong passphrase or problems); the message in plain words.
     sign_refused = Signal(str)
+    #: The note was written as a PDF (its path).
+    pdf_saved = Signal(str)
 
     def __init__(
         self,
@@ -121,6 +134,10 @@ class NoteEditorPage(
         self._modality_shown: Modality = Modality.IN_PERSON
         self._baseline: Encounter | None = None  # the content as last loaded or saved
         self._resume_timer_at: datetime | None = None
+        self.time_policy: TimePolicy = DEFAULT_POLICY
+        self._times_confirmed: tuple[Any, Any] | None = None
+        self._phrases: list[str] = []
+        self._adding = False
 
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
@@ -151,7 +168,7 @@ class NoteEditorPage(
         header = QFrame()
         header.setObjectName("noteHeader")
         hl = QHBoxLayout(header)
-        hl.setContentsMargins(20, 12, 20, 12)
+        hl.setContentsMargins(16, 6, 16, 6)
         self.back_button = QPushButton(self.tr("← Record"))
         self.back_button.setObjectName("link")
         self.back_button.setAccessibleName(self.tr("Back to the person's record"))
@@ -167,11 +184,16 @@ class NoteEditorPage(
         self.save_state.setObjectName("saveState")
         self.save_state.setAccessibleName(self.tr("Save status"))
         self.save_state.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.pdf_button = QPushButton(self.tr("Save as PDF…"))
+        self.pdf_button.setObjectName("link")
+        self.pdf_button.setAccessibleName(self.tr("Print or save this note as a PDF"))
+        self.pdf_button.clicked.connect(self.ask_pdf)
         hl.addWidget(self.back_button)
         hl.addWidget(self.heading, 1)
         hl.addWidget(self.status_chip)
         hl.addSpacing(12)
         hl.addWidget(self.save_state)
+        hl.addWidget(self.pdf_button)
         outer.addWidget(header)
 
         scroll = QScrollArea()
@@ -181,15 +203,14 @@ class NoteEditorPage(
         body = QWidget()
         body.setObjectName("noteBody")
         self.body = QVBoxLayout(body)
-        self.body.setContentsMargins(20, 8, 20, 20)
-        self.body.setSpacing(12)
+        self.body.setContentsMargins(16, 4, 16, 12)
+        self.body.setSpacing(8)
         scroll.setWidget(body)
         self.scroll = scroll
         outer.addWidget(scroll, 1)
 
         self._build_banners()
-        self._build_service()
-        self._build_goals()
+        self._build_stale_timer()
         self.narrative = NarrativeCard()
         self.narrative.changed.connect(self._changed)
         self.body.addWidget(self.narrative)
@@ -201,6 +222,12 @@ class NoteEditorPage(
             n.text_errors,
             n.text_blocks,
         )
+        n.insert_before("goal_text", self._build_goals())
+        n.copy_button.clicked.connect(self.copy_from_last)
+        for edit in self.text_edits.values():
+            edit.phrases = lambda: list(self._phrases)
+            edit.save_phrases = self.save_phrases
+        self._build_service()
         self._build_sign()
         self._build_addenda()
         self.body.addStretch(1)
@@ -217,6 +244,8 @@ class NoteEditorPage(
             ("Ctrl+Return", self.sign),
             ("Ctrl+Enter", self.sign),
             ("Ctrl+T", self.toggle_timer),
+            ("Escape", self.leave),
+            ("Ctrl+P", self.ask_pdf),
         ):
             sc = QShortcut(QKeySequence(keys), self)
             sc.setContext(ctx_)
@@ -234,10 +263,12 @@ class NoteEditorPage(
         # Another note starts at its top (its status, a returned note's comment).
         self.scroll.verticalScrollBar().setValue(0)
         self.heading.setText(self.tr("Opening the note…"))
+        self.load_phrases()
 
         def done(bundle: NoteBundle) -> None:
             if generation == self._generation:
                 self._show_bundle(bundle)
+                self._focus_first()
 
         def failed(exc: BaseException) -> None:
             if generation != self._generation:
@@ -300,6 +331,12 @@ class NoteEditorPage(
         self._autosave.stop()
         self._stop_tick()
         self._timer_started = None
+        self._stale_started = None
+        self._times_confirmed = None
+        self._ampm_chosen.clear()
+        self.stale_box.hide()
+        self.time_questions.ask([])
+        self.service_summary.setChecked(False)
         self._bundle = None
         self._baseline = None
         self._note = None
@@ -315,6 +352,7 @@ class NoteEditorPage(
                 edit.clear()
             self.goals_list.clear()
             self.passphrase_edit.clear()
+            self.new_goal_edit.clear()
             self.addendum_reason.clear()
             self.addendum_text.clear()
             self.review_comment.clear()
@@ -355,12 +393,30 @@ class NoteEditorPage(
         self._update_units()
         self._baseline = self.draft()
         resume, self._resume_timer_at = self._resume_timer_at, None
-        if resume is not None and self._editable and note.end_time is None:
-            self._run_timer_from(resume)
+        resume = bundle.timer_started or resume
+        if (
+            resume is not None
+            and self._editable
+            and note.end_time is None
+            and self._timer_started is None
+            and self._stale_started is None
+        ):
+            self._resume_timer(resume)
+        self.copy_button_state()
         self._show_save_state()
-        if self._editable and not self._has_focus_inside():
-            self.start_edit.setFocus()
+        self._show_summary()
+        self._show_sign_mode()
         self.loaded.emit(note.id)
+
+    def _first_field(self) -> str:
+        return first_field(self.narrative.note_format())
+
+    def _focus_first(self) -> None:
+        """A note opens with the cursor at the end of its first narrative part."""
+        edit = self.text_edits[self._first_field()]
+        if self.isVisible():
+            edit.setFocus(Qt.FocusReason.OtherFocusReason)
+            edit.moveCursor(edit.textCursor().MoveOperation.End)
 
     def _fill(self, note: Encounter, bundle: NoteBundle) -> None:
         """Put the record's values in the widgets, touching only those that differ
@@ -372,8 +428,8 @@ class NoteEditorPage(
             qd = QDate(note.service_date.year, note.service_date.month, note.service_date.day)
             if self.date_edit.date() != qd:
                 self.date_edit.setDate(qd)
-            self._set_text(self.start_edit, clock_text(note.start_time))
-            self._set_text(self.end_edit, clock_text(note.end_time))
+            self._set_time(self.start_edit, note.start_time)
+            self._set_time(self.end_edit, note.end_time)
             self._set_combo(self.modality_combo, note.modality.value)
             if self.pos_combo.findData(note.place_of_service) < 0:
                 self.pos_combo.addItem(note.place_of_service, note.place_of_service)
@@ -413,6 +469,8 @@ class NoteEditorPage(
             w.setEnabled(True)
         for w in (
             self.date_edit,
+            self.start_ampm,
+            self.end_ampm,
             self.modality_combo,
             self.pos_combo,
             self.setting_combo,
@@ -435,8 +493,9 @@ class NoteEditorPage(
             self._loading = True
             item.setFlags(flags)
             self._loading = False
-        for w in (self.passphrase_edit, self.sign_button):
+        for w in (self.passphrase_edit, self.sign_button, self.sign_all_button):
             w.setEnabled(editable)
+        self.narrative.copy_button.setVisible(editable)
         self.timer_button.setVisible(editable)
         self.timer_clock.setVisible(editable)
         self.save_state.setVisible(editable)
@@ -508,6 +567,48 @@ class NoteEditorPage(
         self.save_now()
         if self._note is not None:
             self.ctx.open_participant.emit(self._note.participant_id)
+
+    def leave(self) -> None:
+        """Esc: back to the person's record. The draft is saved on the way, so nothing
+        is asked; a save that is failing keeps the person here (the banner says why)."""
+        if self._save_error and self.dirty:
+            self.save_now()
+            self.save_error_box.show()
+            self.retry_button.setFocus()
+            return
+        self._back()
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab and Shift+Tab go round the page's own fields: past the last one, back
+        to the first (never on to the navigation list)."""
+        chain = self._focus_chain()
+        if not chain:
+            return super().focusNextPrevChild(next)
+        current = QApplication.focusWidget()
+        i = chain.index(current) if current in chain else (-1 if next else 0)
+        target = chain[(i + (1 if next else -1)) % len(chain)]
+        reason = Qt.FocusReason.TabFocusReason if next else Qt.FocusReason.BacktabFocusReason
+        target.setFocus(reason)
+        if isinstance(target, QLineEdit) and reason is Qt.FocusReason.TabFocusReason:
+            target.selectAll()
+        self.scroll.ensureWidgetVisible(target, 10, 10)
+        return True
+
+    def _focus_chain(self) -> list[QWidget]:
+        """The widgets Tab stops at, in Qt's focus order, within this page."""
+        out: list[QWidget] = []
+        w = self.nextInFocusChain()
+        while w is not self and w is not None and len(out) < 500:
+            if (
+                self.isAncestorOf(w)
+                and w.isVisibleTo(self)
+                and w.isEnabled()
+                and w.focusPolicy() & Qt.FocusPolicy.TabFocus
+                and w.focusProxy() is None
+            ):
+                out.append(w)
+            w = w.nextInFocusChain()
+        return out
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
