@@ -20,23 +20,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.lifecycle import NARRATIVE_FIELDS
 from app.domain.records import Encounter, Goal, NoteFormat, RecoveryDomain
 from app.services import records
 from app.services.notes import NoteBundle
 from app.ui.common.table_model import ID_ROLE
-from app.ui.notes.note_widgets import FieldError
+from app.ui.notes.note_widgets import FieldError, field_label
 
 
 class GoalsPartMixin:
     """Goals list, the "Add a goal" form, and the Goal text that follows the ticks."""
 
-    def _build_goals(self) -> QWidget:
+    def _build_goals(self) -> tuple[QLabel, QWidget]:
+        """The goals' label and box, for the narrative card."""
         box = QWidget()
         lay = QVBoxLayout(box)
-        lay.setContentsMargins(0, 2, 0, 0)
+        lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
-        title = QLabel(self.tr("Goals worked on"))
-        title.setObjectName("fieldLabel")
+        title = field_label(self.tr("Goa&ls"), None)
         self.goals_list = QListWidget()
         self.goals_list.setObjectName("goalList")
         self.goals_list.setAccessibleName(self.tr("Goals worked on"))
@@ -44,17 +45,20 @@ class GoalsPartMixin:
         self.goals_list.setWordWrap(True)
         self.goals_list.itemChanged.connect(self._goal_toggled)
         self.goals_list.itemActivated.connect(self._goal_activated)
+        self.goals_list.itemPressed.connect(self._goal_pressed)
+        self.goals_list.itemClicked.connect(self._goal_clicked)
+        self._pressed_state: Qt.CheckState | None = None
         self.goals_empty = QLabel()
         self.goals_empty.setObjectName("hint")
         self.goals_empty.setWordWrap(True)
         self.goals_error = FieldError(self.tr("Goals problem"))
-        lay.addWidget(title)
+        title.setBuddy(self.goals_list)
         lay.addWidget(self.goals_list)
         lay.addWidget(self.goals_empty)
         lay.addWidget(self._build_add_goal())
         lay.addWidget(self.goals_error)
         self._auto_goal_text = ""
-        return box
+        return title, box
 
     def _build_add_goal(self) -> QWidget:
         self.add_goal_form = QWidget()
@@ -136,6 +140,26 @@ class GoalsPartMixin:
         if self._editable and item.flags() & Qt.ItemFlag.ItemIsUserCheckable:
             checked = item.checkState() == Qt.CheckState.Checked
             item.setCheckState(Qt.CheckState.Unchecked if checked else Qt.CheckState.Checked)
+
+    def _goal_pressed(self, item: QListWidgetItem) -> None:
+        self._pressed_state = item.checkState()
+
+    def _goal_clicked(self, item: QListWidgetItem) -> None:
+        """A click anywhere on a goal ticks it (not only on its small box)."""
+        pressed, self._pressed_state = self._pressed_state, None
+        if pressed is not None and item.checkState() == pressed:
+            self._goal_activated(item)
+        if item.checkState() == Qt.CheckState.Checked:
+            self._write_next()
+
+    def _write_next(self) -> None:
+        """After a goal is ticked with the mouse, the cursor goes on to the first
+        empty part of the note (the goal's words are in "Goal" already)."""
+        for name in NARRATIVE_FIELDS[self.narrative.note_format()]:
+            edit = self.text_edits[name]
+            if not edit.toPlainText().strip():
+                edit.setFocus(Qt.FocusReason.OtherFocusReason)
+                return
 
     def add_goal(self) -> None:
         """Add the typed goal to the person's record and tick it on this note."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -86,16 +87,31 @@ class NarrativeCard(QFrame):
         fmt_row.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
         return fmt_row
 
-    def insert_before(self, name: str, widget: QWidget) -> None:
-        """Place ``widget`` (the goals) just above the part ``name``."""
+    def insert_before(self, name: str, label: QLabel, widget: QWidget) -> None:
+        """Place ``widget`` (the goals) with its ``label`` just above the part ``name``."""
         block = self.text_blocks[name]
-        self.layout_.insertWidget(self.layout_.indexOf(block), widget)
+        self.layout_.insertWidget(self.layout_.indexOf(block), self._row(label, widget))
+
+    def _row(self, label: QLabel, content: QWidget) -> QWidget:
+        """A label on the left (top-aligned, one width for all), its content right."""
+        row = QWidget()
+        rl = QHBoxLayout(row)
+        rl.setContentsMargins(0, 2, 0, 0)
+        rl.setSpacing(10)
+        bold = QFont(label.font())
+        bold.setBold(True)
+        bold.setPointSizeF(bold.pointSizeF() * 1.1)  # the style sheet's label font, and some
+        label.setFixedWidth(QFontMetrics(bold).horizontalAdvance("Intervention") + 16)
+        label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        rl.addWidget(label, 0, Qt.AlignmentFlag.AlignTop)
+        rl.addWidget(content, 1)
+        return row
 
     def _part(self, name: str) -> QWidget:
         label, hint = NARRATIVE_TEXT[name]
-        block = QWidget()
-        bl = QVBoxLayout(block)
-        bl.setContentsMargins(0, 2, 0, 0)
+        inner = QWidget()
+        bl = QVBoxLayout(inner)
+        bl.setContentsMargins(0, 0, 0, 0)
         bl.setSpacing(2)
         edit = NoteTextEdit()
         edit.setObjectName("narrative")
@@ -104,9 +120,9 @@ class NarrativeCard(QFrame):
         edit.setPlaceholderText(self.tr(hint))
         edit.textChanged.connect(self.changed)
         err = FieldError(self.tr(label.replace("&", "")) + " problem")
-        bl.addWidget(field_label(self.tr(label), edit))
         bl.addWidget(edit)
         bl.addWidget(err)
+        block = self._row(field_label(self.tr(label), edit), inner)
         self.text_edits[name] = edit
         self.text_errors[name] = err
         self.text_blocks[name] = block

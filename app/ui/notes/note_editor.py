@@ -211,6 +211,7 @@ class NoteEditorPage(
 
         self._build_banners()
         self._build_stale_timer()
+        self._build_service()
         self.narrative = NarrativeCard()
         self.narrative.changed.connect(self._changed)
         self.body.addWidget(self.narrative)
@@ -222,15 +223,19 @@ class NoteEditorPage(
             n.text_errors,
             n.text_blocks,
         )
-        n.insert_before("goal_text", self._build_goals())
+        n.insert_before("goal_text", *self._build_goals())
         n.copy_button.clicked.connect(self.copy_from_last)
         for edit in self.text_edits.values():
             edit.phrases = lambda: list(self._phrases)
             edit.save_phrases = self.save_phrases
-        self._build_service()
         self._build_sign()
         self._build_addenda()
         self.body.addStretch(1)
+        # The Sign bar stays in view under the note, whatever its length.
+        self.body.removeWidget(self.sign_card)
+        self.sign_card.setObjectName("signBar")
+        self.sign_card.layout().setContentsMargins(16, 6, 16, 6)
+        outer.addWidget(self.sign_card)
 
     def _card(self, title: str) -> tuple[QFrame, QVBoxLayout]:
         frame, lay = card(title)
@@ -581,10 +586,12 @@ class NoteEditorPage(
     def focusNextPrevChild(self, next: bool) -> bool:
         """Tab and Shift+Tab go round the page's own fields: past the last one, back
         to the first (never on to the navigation list)."""
+        current = QApplication.focusWidget()
+        if not self.isVisible() or current is None or not self.isAncestorOf(current):
+            return super().focusNextPrevChild(next)  # the page is being hidden: Qt's way
         chain = self._focus_chain()
         if not chain:
             return super().focusNextPrevChild(next)
-        current = QApplication.focusWidget()
         i = chain.index(current) if current in chain else (-1 if next else 0)
         target = chain[(i + (1 if next else -1)) % len(chain)]
         reason = Qt.FocusReason.TabFocusReason if next else Qt.FocusReason.BacktabFocusReason

@@ -60,13 +60,14 @@ class NoteSigningMixin(PinFormMixin):
         row.addWidget(self.sign_button)
         row.addWidget(self.sign_all_button)
         lay.addLayout(row)
-        self.set_pin_link = QPushButton(
-            self.tr("Set a signing PIN, to sign without the passphrase")
+        self.set_pin_link = QPushButton(self.tr("Set a signing PIN…"))
+        self.set_pin_link.setToolTip(
+            self.tr("A short PIN, set once, signs your notes instead of the passphrase")
         )
         self.set_pin_link.setObjectName("link")
         self.set_pin_link.setAccessibleName(self.tr("Set a signing PIN"))
         self.set_pin_link.clicked.connect(self.show_pin_form)
-        lay.addWidget(self.set_pin_link, 0, Qt.AlignmentFlag.AlignLeft)
+        row.addWidget(self.set_pin_link)
         lay.addWidget(self._build_pin_form())
         self.demo_hint = QLabel(
             self.tr("Demo vault: the passphrase is “{0}”.").format(DEMO_PASSPHRASE)

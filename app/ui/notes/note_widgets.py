@@ -128,11 +128,12 @@ def card(title: str) -> tuple[QFrame, QVBoxLayout]:
     return frame, lay
 
 
-def field_label(text: str, buddy: QWidget) -> QLabel:
+def field_label(text: str, buddy: QWidget | None) -> QLabel:
     """A field's label (its mnemonic moves the focus to ``buddy``)."""
     lab = QLabel(text)
     lab.setObjectName("fieldLabel")
-    lab.setBuddy(buddy)
+    if buddy is not None:
+        lab.setBuddy(buddy)
     return lab
 
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -37,6 +38,7 @@ class ServiceCardMixin:
     def _build_service(self) -> None:
         self.service_card, lay = self._card("")
         lay.setSpacing(4)
+        lay.setContentsMargins(8, 4, 8, 4)
         top = QHBoxLayout()
         top.setSpacing(8)
         self.service_summary = QPushButton()
@@ -46,6 +48,10 @@ class ServiceCardMixin:
         self.service_summary.setAccessibleName(self.tr("Service details"))
         self.service_summary.setToolTip(self.tr("Show or hide the service details"))
         self.service_summary.toggled.connect(self.expand_service)
+        # The line takes the room there is (a long one is cut, in full in its tooltip);
+        # the timer beside it always shows in full.
+        self.service_summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.service_summary.setMinimumWidth(120)
         self.timer_button = QPushButton(self.tr("Start timer"))
         self.timer_button.setObjectName("timerButton")
         self.timer_button.setAccessibleName(self.tr("Start the service timer"))
@@ -104,6 +110,9 @@ class ServiceCardMixin:
         )
         arrow = "▾" if self.service_details.isVisible() else "▸"
         self.service_summary.setText(f"{arrow}  {line}")
+        self.service_summary.setToolTip(
+            line + "\n" + self.tr("Click to show or hide the service details")
+        )
 
     def _build_service_times(self) -> QGridLayout:
         """Date, start and end (each with AM/PM), and the units."""
