@@ -130,6 +130,7 @@ def windows(qtbot):
     for w in made:
         w.close()
 
+
 def start(qtbot, data_dir: Path, windows: list) -> MainWindow:
     w = MainWindow(data_dir)
     windows.append(w)
@@ -163,9 +164,7 @@ def open_new_note(qtbot, w: MainWindow, c: Counter) -> NoteEditorPage:
     """Click the person's row, Enter, click New note: the note opens (2 clicks, 1 key)."""
     table = w.caseload.table
     model = table.model()
-    row = next(
-        r for r in range(model.rowCount()) if "Tamsin" in str(model.index(r, 0).data())
-    )
+    row = next(r for r in range(model.rowCount()) if "Tamsin" in str(model.index(r, 0).data()))
     rect = table.visualRect(model.index(row, 0))
     c.click(table.viewport(), rect.center())
     c.key(Qt.Key.Key_Return)
@@ -239,7 +238,8 @@ def test_signing_keeps_the_person_in_the_note(qtbot, data_dir, windows):
     c.key(Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
     page.clock.advance(minutes=30)
     c.key(Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
-    c.click(page.goals_list.viewport(), page.goals_list.visualItemRect(page.goals_list.item(0)).center())
+    goals = page.goals_list
+    c.click(goals.viewport(), goals.visualItemRect(goals.item(0)).center())
     for i, text in enumerate(GIRP.values()):
         c.write(text)
         if i < 2:
