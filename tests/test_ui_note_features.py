@@ -318,7 +318,7 @@ def test_quick_phrases_are_kept_in_the_vault_and_inserted(qtbot, app_ctx):
 
 def test_copy_from_last_note_fills_only_the_empty_parts(qtbot, app_ctx):
     repos = ctx_repos(app_ctx)
-    p, goals, _payer = person_with_goals(repos)
+    p, _goals, _payer = person_with_goals(repos)
     repos.encounters.add(
         Encounter(
             participant_id=p.id,
@@ -358,9 +358,7 @@ def test_a_note_as_pdf_carries_the_part_2_notice_when_needed(qtbot, app_ctx, tmp
     target = tmp_path / "note.pdf"
     with qtbot.waitSignal(page.pdf_saved, timeout=10_000):
         page.save_pdf(str(target))
-    text = " ".join(
-        pg.extract_text() for pg in PdfReader(io.BytesIO(target.read_bytes())).pages
-    )
+    text = " ".join(pg.extract_text() for pg in PdfReader(io.BytesIO(target.read_bytes())).pages)
     text = " ".join(text.split())
     assert "Wrenna Halvorsby" in text and "intervention words" in text
     assert "9:30 AM" in text and "Page 1" in text
