@@ -62,9 +62,10 @@ from app.services import notes
 from app.services.notes import NoteBundle
 from app.ui.common.table_model import ID_ROLE
 from app.ui.notes.goals_part import GoalsPartMixin
-from app.ui.notes.narrative import NarrativeCard, first_field
+from app.ui.notes.narrative import NarrativeCard
 from app.ui.notes.note_banners import NoteBannersMixin
 from app.ui.notes.note_extras import NoteExtrasMixin
+from app.ui.notes.note_focus import NoteFocusMixin
 from app.ui.notes.note_saving import NoteSavingMixin
 from app.ui.notes.note_signing import NoteSigningMixin
 from app.ui.notes.note_widgets import card, load_codes
@@ -79,6 +80,7 @@ class NoteEditorPage(
     NoteBannersMixin,
     GoalsPartMixin,
     NoteExtrasMixin,
+    NoteFocusMixin,
     ServiceCardMixin,
     ServiceTimerMixin,
     NoteSavingMixin,
@@ -413,16 +415,6 @@ class NoteEditorPage(
         self._show_sign_mode()
         self.loaded.emit(note.id)
 
-    def _first_field(self) -> str:
-        return first_field(self.narrative.note_format())
-
-    def _focus_first(self) -> None:
-        """A note opens with the cursor at the end of its first narrative part."""
-        edit = self.text_edits[self._first_field()]
-        if self.isVisible():
-            edit.setFocus(Qt.FocusReason.OtherFocusReason)
-            edit.moveCursor(edit.textCursor().MoveOperation.End)
-
     def _fill(self, note: Encounter, bundle: NoteBundle) -> None:
         """Put the record's values in the widgets, touching only those that differ
         (a refresh must not move the cursor of a field that did not change)."""
@@ -572,50 +564,6 @@ class NoteEditorPage(
         self.save_now()
         if self._note is not None:
             self.ctx.open_participant.emit(self._note.participant_id)
-
-    def leave(self) -> None:
-        """Esc: back to the person's record. The draft is saved on the way, so nothing
-        is asked; a save that is failing keeps the person here (the banner says why)."""
-        if self._save_error and self.dirty:
-            self.save_now()
-            self.save_error_box.show()
-            self.retry_button.setFocus()
-            return
-        self._back()
-
-    def focusNextPrevChild(self, next: bool) -> bool:
-        """Tab and Shift+Tab go round the page's own fields: past the last one, back
-        to the first (never on to the navigation list)."""
-        current = QApplication.focusWidget()
-        if not self.isVisible() or current is None or not self.isAncestorOf(current):
-            return super().focusNextPrevChild(next)  # the page is being hidden: Qt's way
-        chain = self._focus_chain()
-        if not chain:
-            return super().focusNextPrevChild(next)
-        i = chain.index(current) if current in chain else (-1 if next else 0)
-        target = chain[(i + (1 if next else -1)) % len(chain)]
-        reason = Qt.FocusReason.TabFocusReason if next else Qt.FocusReason.BacktabFocusReason
-        target.setFocus(reason)
-        if isinstance(target, QLineEdit) and reason is Qt.FocusReason.TabFocusReason:
-            target.selectAll()
-        self.scroll.ensureWidgetVisible(target, 10, 10)
-        return True
-
-    def _focus_chain(self) -> list[QWidget]:
-        """The widgets Tab stops at, in Qt's focus order, within this page."""
-        out: list[QWidget] = []
-        w = self.nextInFocusChain()
-        while w is not self and w is not None and len(out) < 500:
-            if (
-                self.isAncestorOf(w)
-                and w.isVisibleTo(self)
-                and w.isEnabled()
-                and w.focusPolicy() & Qt.FocusPolicy.TabFocus
-                and w.focusProxy() is None
-            ):
-                out.append(w)
-            w = w.nextInFocusChain()
-        return out
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
