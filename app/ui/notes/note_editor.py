@@ -71,6 +71,7 @@ from app.ui.notes.note_signing import NoteSigningMixin
 from app.ui.notes.note_widgets import card, load_codes
 from app.ui.notes.service_card import ServiceCardMixin
 from app.ui.notes.service_timer import ServiceTimerMixin
+from app.ui.notes.spelling import Speller
 from app.ui.shell.context import AppContext, Page
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,8 @@ class NoteEditorPage(
         self._times_confirmed: tuple[Any, Any] | None = None
         self._phrases: list[str] = []
         self._adding = False
+        self._polished_locked: bool | None = None
+        self._phrases_loaded = False
 
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
@@ -270,7 +273,8 @@ class NoteEditorPage(
         # Another note starts at its top (its status, a returned note's comment).
         self.scroll.verticalScrollBar().setValue(0)
         self.heading.setText(self.tr("Opening the note…"))
-        self.load_phrases()
+        if not self._phrases_loaded:
+            self.load_phrases()
 
         def done(bundle: NoteBundle) -> None:
             if generation == self._generation:
@@ -327,6 +331,7 @@ class NoteEditorPage(
         """Forget every personal value (the vault is locking). Call save_now() first."""
         self._generation += 1
         self._reset()
+        self._phrases, self._phrases_loaded = [], False
         self.heading.setText(self.tr("Service note"))
 
     def current_note_id(self) -> str:
@@ -498,10 +503,12 @@ class NoteEditorPage(
         self.save_state.setVisible(editable)
         for w in (self.addendum_reason, self.addendum_text, self.addendum_button):
             w.setEnabled(True)
-        self._repolish(self)
-        for w in self.findChildren(QWidget):
-            if isinstance(w, QLineEdit | QPlainTextEdit | QListWidget):
-                self._repolish(w)
+        if self._polished_locked is not (not editable):  # restyling costs; only on a change
+            self._polished_locked = not editable
+            self._repolish(self)
+            for w in self.findChildren(QWidget):
+                if isinstance(w, QLineEdit | QPlainTextEdit | QListWidget):
+                    self._repolish(w)
 
     def _set_enabled_all(self, enabled: bool) -> None:
         """Before a note is loaded nothing can be typed (it would have nowhere to go)."""
@@ -566,6 +573,7 @@ class NoteEditorPage(
             self.ctx.open_participant.emit(self._note.participant_id)
 
     def showEvent(self, event: Any) -> None:
+        Speller.shared().start()
         super().showEvent(event)
         self._set_enabled_all(self._note is not None)
 

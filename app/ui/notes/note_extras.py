@@ -54,6 +54,7 @@ class NoteExtrasMixin:
     def load_phrases(self) -> None:
         def done(phrases: list[str]) -> None:
             self._phrases = phrases
+            self._phrases_loaded = True
 
         self.ctx.run(notes.quick_phrases, done, lambda _e: None, args=(self.ctx.user,))
 

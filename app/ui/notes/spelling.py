@@ -2,7 +2,8 @@
 
 Words are checked with pyspellchecker (a maintained library with its English
 word-frequency dictionary; no word list of our own). The dictionary loads once per
-process on a background thread, so opening a note never waits for it; fields are
+process on a background thread when the note editor is first shown, so opening a
+note never waits for it; fields are
 checked again when it is ready. A misspelled word gets a red wavy underline
 (:class:`SpellHighlighter`, a QSyntaxHighlighter) and its suggestions at the top of
 the field's context menu (right click, the Menu key or Shift+F10), which also holds
@@ -40,13 +41,20 @@ class Speller(QObject):
         self.ignored: set[str] = set()
         self._unknown: dict[str, bool] = {}
         self._lock = threading.Lock()
+        self._started = False
 
     @classmethod
     def shared(cls) -> Speller:
         if cls._instance is None:
             cls._instance = cls()
-            threading.Thread(target=cls._instance._load, daemon=True).start()
         return cls._instance
+
+    def start(self) -> None:
+        """Load the dictionary in the background (once; the note editor asks when it
+        is first shown, so unlocking never waits for it)."""
+        if not self._started:
+            self._started = True
+            threading.Thread(target=self._load, name="spelling", daemon=True).start()
 
     def _load(self) -> None:
         try:
