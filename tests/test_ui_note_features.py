@@ -141,7 +141,7 @@ def test_an_unusual_time_or_a_long_service_is_asked_before_signing(qtbot, app_ct
     page.end_ampm.setFocus()
     qtbot.keyClick(page.end_ampm, Qt.Key.Key_Up)
     assert page.time_questions.isVisible()
-    assert "3:00 AM is outside your usual hours" in page.time_questions.label.text()
+    assert "(3:00–3:40 AM) is outside your usual hours" in page.time_questions.label.text()
     qtbot.keyClicks(page.passphrase_edit, PASSPHRASE)
     with qtbot.waitSignal(page.sign_refused, timeout=10_000) as refused:
         qtbot.keyClick(page.passphrase_edit, Qt.Key.Key_Return)

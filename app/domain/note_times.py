@@ -124,12 +124,19 @@ def time_questions(
     """What to ask before a note with these times is signed: a time outside the
     usual hours, a service longer than the policy's limit."""
     out = []
-    for t in (start, end):
-        if t is not None and not policy.day_starts <= t <= policy.day_ends:
-            out.append(
-                f"{clock_text(t)} is outside your usual hours "
-                f"({clock_text(policy.day_starts)}–{clock_text(policy.day_ends)})"
-            )
+    outside = [
+        t for t in (start, end) if t is not None and not policy.day_starts <= t <= policy.day_ends
+    ]
+    if outside:
+        what = (
+            f"The service ({span_text(start, end)})"
+            if len(outside) == 2
+            else clock_text(outside[0])
+        )
+        out.append(
+            f"{what} is outside your usual hours "
+            f"({clock_text(policy.day_starts)}–{clock_text(policy.day_ends)})"
+        )
     if start is not None and end is not None:
         minutes = minutes_between(start, end)
         if minutes > policy.longest_minutes:
