@@ -116,7 +116,7 @@ def test_3_00_and_4_15_are_afternoon_and_say_so(qtbot, app_ctx):
     type_time(qtbot, page, "3:00", "4:15")
     assert (page.start_ampm.currentText(), page.end_ampm.currentText()) == ("PM", "PM")
     assert (page.start_edit.text(), page.end_edit.text()) == ("3:00 PM", "4:15 PM")
-    assert "3:00–4:15 PM" in page.service_summary.text()
+    assert "3:00–4:15 PM" in page.service_summary.full_text()
     assert page.units_label.text() == "75 min = 5 units"
     assert not page.time_questions.isVisible()
     draft = page.draft()

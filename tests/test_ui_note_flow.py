@@ -191,15 +191,18 @@ def test_everyday_task_counts_3_clicks_and_at_most_12_keys_without_scrolling(
     # The cursor is in the first narrative part; the service is one line, from the
     # last note (the library, place 99).
     assert QApplication.focusWidget() is page.text_edits["goal_text"]
-    assert "Today" in page.service_summary.text() and "H0038" in page.service_summary.text()
+    assert (
+        "Today" in page.service_summary.full_text() and "H0038" in page.service_summary.full_text()
+    )
     assert page.pos_combo.currentData() == "99" and page.location_edit.text() == "public library"
     assert not page.service_details.isVisible()
     # The service timer: Ctrl+T when the meeting starts and when it ends.
     c.key(Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
     page.clock.advance(minutes=50)
     c.key(Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
-    assert "10:00–10:50 AM" in page.service_summary.text()
-    assert "3 units" in page.service_summary.text()  # 50 min by the 8-minute rule
+    assert "10:00–10:50 AM" in page.service_summary.full_text()
+    assert "3 units" in page.service_summary.full_text()  # 50 min by the 8-minute rule
+    assert page.service_summary.text() == page.service_summary.full_text()  # not cut
     # A click on the goal ticks it, fills "Goal" and moves on to Intervention.
     goals = page.goals_list
     c.click(goals.viewport(), goals.visualItemRect(goals.item(0)).center())

@@ -29,6 +29,22 @@ from app.services.signing import MAX_TRIES, PinProblem, PinState
 from app.ui.notes.note_widgets import FieldError, GrowingTextEdit, field_label
 from app.ui.notes.pin_form import PinFormMixin
 
+#: Problems that belong to the Service details (which then open by themselves).
+SERVICE_FIELDS = frozenset(
+    {
+        "times",
+        "start_time",
+        "end_time",
+        "service_date",
+        "place_of_service",
+        "group_size",
+        "service_code",
+        "modifiers",
+        "modality",
+        "setting",
+    }
+)
+
 
 class NoteSigningMixin(PinFormMixin):
     """The Sign and Addenda cards of the note editor."""
@@ -310,6 +326,8 @@ class NoteSigningMixin(PinFormMixin):
     def _show_problems(self, problems: list[tuple[str, str]]) -> None:
         """Each problem next to its field, in plain words."""
         by = note_form.problems_by_field(problems)
+        if by.keys() & SERVICE_FIELDS:
+            self.expand_service(True)  # what needs the person is never folded away
         time_msgs = by.get("start_time", []) + by.get("end_time", []) + by.get("service_date", [])
         if "times" not in by:  # unreadable times keep their detailed message
             self.time_error.show_messages(time_msgs)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QLocale, QSize
+from PySide6.QtCore import QLocale, QSize, Qt
 from PySide6.QtWidgets import (
     QBoxLayout,
     QFrame,
@@ -183,3 +183,29 @@ class TimeQuestions(QFrame):
     @property
     def open(self) -> bool:
         return not self.isHidden()
+
+
+class ElidedButton(QPushButton):
+    """A flat button whose one line of text ends in "…" when the room is short (the
+    whole text is in its tooltip)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._full = ""
+
+    def full_text(self) -> str:
+        return self._full
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self._elide()
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        room = self.width() - 24
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, room)
+        if self.text() != shown:
+            self.setText(shown)

@@ -28,7 +28,13 @@ from PySide6.QtWidgets import (
 
 from app.domain import note_form, note_times
 from app.domain.records import Modality, ServiceSetting
-from app.ui.notes.note_widgets import FieldError, TimeQuestions, field_label, twelve_hour_locale
+from app.ui.notes.note_widgets import (
+    ElidedButton,
+    FieldError,
+    TimeQuestions,
+    field_label,
+    twelve_hour_locale,
+)
 
 
 class ServiceCardMixin:
@@ -41,7 +47,7 @@ class ServiceCardMixin:
         lay.setContentsMargins(8, 4, 8, 4)
         top = QHBoxLayout()
         top.setSpacing(8)
-        self.service_summary = QPushButton()
+        self.service_summary = ElidedButton()
         self.service_summary.setObjectName("serviceSummary")
         self.service_summary.setFlat(True)
         self.service_summary.setCheckable(True)
@@ -85,7 +91,7 @@ class ServiceCardMixin:
     def _show_summary(self) -> None:
         draft = self.draft() if self._note is not None else None
         if draft is None:
-            self.service_summary.setText("")
+            self.service_summary.set_full_text("")
             return
         twelve = self._twelve_hour
         parts = [
@@ -109,7 +115,7 @@ class ServiceCardMixin:
             ]
         )
         arrow = "▾" if self.service_details.isVisible() else "▸"
-        self.service_summary.setText(f"{arrow}  {line}")
+        self.service_summary.set_full_text(f"{arrow}  {line}")
         self.service_summary.setToolTip(
             line + "\n" + self.tr("Click to show or hide the service details")
         )

@@ -103,10 +103,11 @@ class SpellHighlighter(QSyntaxHighlighter):
         self.fmt = QTextCharFormat()
         self.fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.SpellCheckUnderline)
         self.fmt.setUnderlineColor(QColor("#d32f2f"))
+        self.active = True  # off in a signed note: nothing there can be corrected
         speller.ready_changed.connect(self.rehighlight, Qt.ConnectionType.QueuedConnection)
 
     def highlightBlock(self, text: str) -> None:
-        if not self.speller.ready:
+        if not self.active or not self.speller.ready:
             return
         for m in _WORD.finditer(text):
             if self.speller.misspelled(m.group()):
@@ -125,6 +126,12 @@ class NoteTextEdit(GrowingTextEdit):
         self.highlighter = SpellHighlighter(self.document(), self.speller)
         self.phrases: Callable[[], list[str]] = list
         self.save_phrases: Callable[[list[str]], None] = lambda _p: None
+
+    def setReadOnly(self, read_only: bool) -> None:
+        super().setReadOnly(read_only)
+        if self.highlighter.active == read_only:
+            self.highlighter.active = not read_only
+            self.highlighter.rehighlight()
 
     def word_at(self, cursor: QTextCursor) -> QTextCursor:
         c = QTextCursor(cursor)
