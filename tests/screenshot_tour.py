@@ -407,6 +407,9 @@ def specialist_day(window: MainWindow, out: Path) -> None:
     wait_until(lambda: bool(loaded))
     editor.loaded.disconnect(loaded.append)
     settle(window)
+    # A representative afternoon: the service from 2:10 to 3:05 PM (a fixed clock).
+    day = datetime.now().date()
+    editor.clock = lambda: datetime.combine(day, datetime.min.time()).replace(hour=14, minute=10)
     editor.start_timer()
     if editor.goals_list.count():
         editor.goals_list.item(0).setCheckState(Qt.CheckState.Checked)  # fills "Goal"
@@ -419,7 +422,10 @@ def specialist_day(window: MainWindow, out: Path) -> None:
     editor.save_now()
     wait_until(lambda: not window.tasks.busy and not editor.dirty)
     settle(window)
+    editor.clock = lambda: datetime.combine(day, datetime.min.time()).replace(hour=14, minute=52)
+    editor._show_timer()
     save(window, out, "35-note-new-draft")
+    editor.clock = lambda: datetime.combine(day, datetime.min.time()).replace(hour=15, minute=5)
     editor.stop_timer()
     settle(window)
     editor.expand_service(True)  # the service details, opened from the summary line
