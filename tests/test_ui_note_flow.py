@@ -335,3 +335,22 @@ def test_escape_leaves_a_saved_note_without_asking(qtbot, data_dir, windows):
     )
     qtbot.waitUntil(lambda: bool(box), timeout=WAIT)
     assert [n.goal_text for n in box[0]] == ["Talked about the weekend"]
+
+
+def test_tab_through_a_record_never_changes_the_page(qtbot, data_dir, windows):
+    """Tab past a record's last field reaches the navigation list: it never opens
+    the Caseload by itself (the cause was the list making its first row current)."""
+    w = start(qtbot, data_dir, windows)
+    c = Counter(qtbot)
+    table = w.caseload.table
+    c.click(table.viewport(), table.visualRect(table.model().index(0, 0)).center())
+    c.key(Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: w.workspace.current_key() == "participant", timeout=WAIT)
+    settle(qtbot, w)
+    nav = w.workspace.nav
+    visited_nav = False
+    for _ in range(80):
+        c.key(Qt.Key.Key_Tab)
+        visited_nav = visited_nav or QApplication.focusWidget() is nav
+        assert w.workspace.current_key() == "participant" and nav.currentRow() == -1
+    assert visited_nav
