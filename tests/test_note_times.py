@@ -176,3 +176,16 @@ def test_sign_finished_signs_only_the_days_complete_drafts(repos, vault):
     assert status[other_day.id] is NoteStatus.DRAFT
     for n in signed:
         assert n.content_hash == lifecycle.content_hash(n)
+
+
+def test_a_draft_with_unusual_times_is_not_finished_unless_answered(repos, vault):
+    owner = repos.users.require(repos.store.user_id)
+    p, goals, _payer = person_with_goals(repos)
+    signing.set_pin(repos, vault, PASSPHRASE, owner, "5937")
+    night = repos.encounters.add(_note(p, goals[0], owner, start_time=time(2), end_time=time(3)))
+    ready, waiting = signing.finished_drafts(repos, owner, date(2025, 3, 4))
+    assert ready == [] and waiting == 1
+    signed, waiting = signing.sign_finished(
+        repos, vault, owner, "5937", True, date(2025, 3, 4), None, frozenset({night.id})
+    ).value
+    assert [n.id for n in signed] == [night.id] and waiting == 0

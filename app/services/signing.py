@@ -26,6 +26,7 @@ from datetime import date
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from app.domain import lifecycle
+from app.domain.note_times import time_questions
 from app.domain.records import Encounter, NoteStatus, User
 from app.services.changes import Changed, Done
 from app.services.notes import save_draft, set_timer
@@ -150,13 +151,23 @@ def authenticate(
         repos.store.set_meta(_failures_key(user), "0")
 
 
-def finished_drafts(repos: Repositories, user: User, day: date) -> tuple[list[Encounter], int]:
-    """The signer's drafts for ``day`` that can be signed, and how many cannot yet."""
+def finished_drafts(
+    repos: Repositories, user: User, day: date, confirmed: frozenset[str] = frozenset()
+) -> tuple[list[Encounter], int]:
+    """The signer's drafts for ``day`` that can be signed, and how many cannot yet: a
+    draft is finished when the life-cycle rules let it be signed and its times raise
+    no question (a time outside usual hours, a long service), unless the person
+    answered that question for it (its id in ``confirmed``)."""
     drafts = repos.encounters.list(
         "specialist_id = ? AND status = ? AND service_date = ?",
         (user.id, NoteStatus.DRAFT.value, day.isoformat()),
     )
-    ready = [d for d in drafts if not lifecycle.signing_problems(d)]
+    ready = [
+        d
+        for d in drafts
+        if not lifecycle.signing_problems(d)
+        and (d.id in confirmed or not time_questions(d.start_time, d.end_time))
+    ]
     return ready, len(drafts) - len(ready)
 
 
@@ -168,15 +179,19 @@ def sign_finished(
     with_pin: bool,
     day: date,
     first: Encounter | None = None,
+    confirmed: frozenset[str] = frozenset(),
 ) -> Done[tuple[list[Encounter], int]]:
     """Save ``first`` (the draft on screen), check the signer once, then sign each
-    of the day's finished drafts. Returns the signed notes and how many drafts of the
-    day still need work."""
+    of the day's finished drafts (see :func:`finished_drafts`). Returns the signed
+    notes and how many drafts of the day still need work."""
     if first is not None:
         save_draft(repos, first)
     authenticate(repos, vault, user, secret, with_pin)
-    ready, waiting = finished_drafts(repos, user, day)
-    signed = [repos.encounters.sign(d.id, user) for d in ready]
+    ready, waiting = finished_drafts(repos, user, day, confirmed)
+    signed = []
+    for d in ready:
+        set_timer(repos, d.id, None)
+        signed.append(repos.encounters.sign(d.id, user))
     return Done((signed, waiting), Changed.of(repos.encounters.table, ids=[n.id for n in signed]))
 
 

@@ -273,6 +273,7 @@ class NoteEditorPage(
         # Another note starts at its top (its status, a returned note's comment).
         self.scroll.verticalScrollBar().setValue(0)
         self.heading.setText(self.tr("Opening the note…"))
+        self.ctx.status_message.emit("")  # nothing said about the note before stays
         if not self._phrases_loaded:
             self.load_phrases()
 

@@ -175,7 +175,7 @@ class NoteSigningMixin(PinFormMixin):
             return
         problems = self._sign_problems(draft)
         self._show_problems(problems)
-        if problems or self.time_questions.open:
+        if problems or self._ask_about_times():
             self.save_now()  # a sign attempt is a natural moment to keep the draft
             if problems:
                 message = self.tr("Not signed yet: fix what is marked ({0}).").format(len(problems))

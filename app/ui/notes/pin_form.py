@@ -100,15 +100,20 @@ class PinFormMixin:
         one PIN; drafts that still need something stay drafts and are counted."""
         if not self._editable or self._signing:
             return
+        draft = self.draft()
+        if draft is None:
+            return
+        if self._ask_about_times():  # this note's unusual times are answered first
+            self._refuse(self.tr("Not signed yet: answer the question about the times."))
+            self.time_questions.keep_button.setFocus()
+            return
         secret = self.passphrase_edit.text()
         if not secret:
             self._refuse(self._ask_secret_text())
             self.passphrase_edit.setFocus()
             return
-        draft = self.draft()
-        if draft is None:
-            return
         day = draft.service_date
+        confirmed = frozenset({draft.id})  # its times raise no question, or were answered
         self._start_signing()
         rev, generation = self._rev, self._generation
         self._queued_rev = rev
@@ -145,6 +150,14 @@ class PinFormMixin:
             signing.sign_finished,
             done,
             failed,
-            args=(self.ctx.session.vault, self.ctx.user, secret, self._pin.usable, day, draft),
+            args=(
+                self.ctx.session.vault,
+                self.ctx.user,
+                secret,
+                self._pin.usable,
+                day,
+                draft,
+                confirmed,
+            ),
             origin=self,
         )
