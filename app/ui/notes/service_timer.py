@@ -159,7 +159,9 @@ class ServiceTimerMixin:
         if self._timer_started is None:
             return
         seconds = (self.clock() - self._timer_started).total_seconds()
-        self.timer_clock.setText(self.tr("Running {0}").format(note_form.elapsed_text(seconds)))
+        clock = self.timer_clock
+        clock.setText(self.tr("Running {0}").format(note_form.elapsed_text(seconds)))
+        clock.setMinimumWidth(max(clock.minimumWidth(), clock.sizeHint().width()))  # no jitter
         self._update_units()
 
     @property
