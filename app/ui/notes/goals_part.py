@@ -42,7 +42,10 @@ class GoalsPartMixin:
         self.goals_list.setObjectName("goalList")
         self.goals_list.setAccessibleName(self.tr("Goals worked on"))
         self.goals_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.goals_list.setWordWrap(True)
+        # One line a goal (the whole goal in its tooltip): the list's height is known.
+        self.goals_list.setWordWrap(False)
+        self.goals_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.goals_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.goals_list.itemChanged.connect(self._goal_toggled)
         self.goals_list.itemActivated.connect(self._goal_activated)
         self.goals_list.itemPressed.connect(self._goal_pressed)
@@ -93,6 +96,7 @@ class GoalsPartMixin:
             if g.status.value != "active":
                 text += f" ({g.status.value})"
             item = QListWidgetItem(text)
+            item.setToolTip(text)
             item.setData(ID_ROLE, g.id)
             item.setData(Qt.ItemDataRole.UserRole + 7, g.statement)
             item.setFlags(
@@ -113,7 +117,10 @@ class GoalsPartMixin:
         self.add_goal_form.setVisible(not has and self._editable)
         rows = max(1, min(self.goals_list.count(), 4))
         row_h = self.goals_list.fontMetrics().height() + 9  # item padding and check box
-        self.goals_list.setFixedHeight(rows * row_h + 8)
+        if self.goals_list.count():
+            row_h = max(row_h, self.goals_list.sizeHintForRow(0))
+        frame = 2 * self.goals_list.frameWidth()
+        self.goals_list.setFixedHeight(rows * row_h + frame + 4)
         self._auto_goal_text = self._ticked_goal_text()
 
     def _ticked_goal_text(self) -> str:
