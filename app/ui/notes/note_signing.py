@@ -83,7 +83,7 @@ class NoteSigningMixin(PinFormMixin):
         self.set_pin_link.setObjectName("link")
         self.set_pin_link.setAccessibleName(self.tr("Set a signing PIN"))
         self.set_pin_link.clicked.connect(self.show_pin_form)
-        row.addWidget(self.set_pin_link)
+        lay.addWidget(self.set_pin_link, 0, Qt.AlignmentFlag.AlignLeft)  # gone once set
         lay.addWidget(self._build_pin_form())
         self.demo_hint = QLabel(
             self.tr("Demo vault: the passphrase is “{0}”.").format(DEMO_PASSPHRASE)

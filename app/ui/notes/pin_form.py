@@ -6,7 +6,8 @@ Part of :class:`app.ui.notes.note_editor.NoteEditorPage`.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGridLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from app.domain.records import Encounter
 from app.services import signing
@@ -22,27 +23,29 @@ class PinFormMixin:
         self.pin_form = QWidget()
         lay = QVBoxLayout(self.pin_form)
         lay.setContentsMargins(0, 4, 0, 0)
-        row = QHBoxLayout()
+        grid = QGridLayout()  # two rows, so it fits the smallest window
         self.new_pin_edit, self.repeat_pin_edit, self.pin_passphrase_edit = (
             QLineEdit(),
             QLineEdit(),
             QLineEdit(),
         )
-        for edit, label, name in (
-            (self.new_pin_edit, self.tr("New P&IN"), self.tr("New signing PIN")),
-            (self.repeat_pin_edit, self.tr("Again"), self.tr("The new PIN again")),
-            (self.pin_passphrase_edit, self.tr("Passphrase"), self.tr("Your passphrase")),
+        for i, (edit, label, name) in enumerate(
+            (
+                (self.new_pin_edit, self.tr("New P&IN"), self.tr("New signing PIN")),
+                (self.repeat_pin_edit, self.tr("Again"), self.tr("The new PIN again")),
+                (self.pin_passphrase_edit, self.tr("Passphrase"), self.tr("Your passphrase")),
+            )
         ):
             edit.setEchoMode(QLineEdit.EchoMode.Password)
             edit.setAccessibleName(name)
             edit.returnPressed.connect(self.save_pin)
-            row.addWidget(field_label(label, edit))
-            row.addWidget(edit, 1)
+            grid.addWidget(field_label(label, edit), i // 2, (i % 2) * 2)
+            grid.addWidget(edit, i // 2, (i % 2) * 2 + 1)
         self.save_pin_button = QPushButton(self.tr("Set PIN"))
         self.save_pin_button.setAccessibleName(self.tr("Set the signing PIN"))
         self.save_pin_button.clicked.connect(self.save_pin)
-        row.addWidget(self.save_pin_button)
-        lay.addLayout(row)
+        grid.addWidget(self.save_pin_button, 1, 2, 1, 2, Qt.AlignmentFlag.AlignLeft)
+        lay.addLayout(grid)
         self.pin_error = FieldError(self.tr("Signing PIN problem"))
         lay.addWidget(self.pin_error)
         self.pin_form.hide()
