@@ -383,23 +383,31 @@ def specialist_day(window: MainWindow, out: Path) -> None:
     wait_until(lambda: bool(loaded))
     editor.loaded.disconnect(loaded.append)
     settle(window)
+    # A representative afternoon: the service from 2:10 to 3:05 PM (a fixed clock).
+    day = datetime.now().date()
+    editor.clock = lambda: datetime.combine(day, datetime.min.time()).replace(hour=14, minute=10)
     editor.start_timer()
     if editor.goals_list.count():
-        editor.goals_list.item(0).setCheckState(Qt.CheckState.Checked)
-    editor.text_edits[next(iter(editor.text_edits))].setPlainText(
-        "Find a steady place to live before winter."
+        editor.goals_list.item(0).setCheckState(Qt.CheckState.Checked)  # fills "Goal"
+    else:
+        editor.text_edits["goal_text"].setPlainText("Find a steady place to live before winter.")
+    editor.text_edits["intervention"].setPlainText(
+        "Went through three rental listings together and practised what to say "
+        "when calling a landlord."
     )
-    if "intervention" in editor.text_edits:
-        editor.text_edits["intervention"].setPlainText(
-            "Went through three rental listings together and practised what to say "
-            "when calling a landlord."
-        )
     editor.save_now()
     wait_until(lambda: not window.tasks.busy and not editor.dirty)
     settle(window)
+    editor.clock = lambda: datetime.combine(day, datetime.min.time()).replace(hour=14, minute=52)
+    editor._show_timer()
     save(window, out, "35-note-new-draft")
+    editor.clock = lambda: datetime.combine(day, datetime.min.time()).replace(hour=15, minute=5)
     editor.stop_timer()
     settle(window)
+    editor.expand_service(True)  # the service details, opened from the summary line
+    settle(window)
+    save(window, out, "36-note-service-details")
+    editor.expand_service(False)
 
     # Conflicts: two edits that crossed during a sync.
     ask(window, make_conflicts, picked["draft"][0])

@@ -356,6 +356,9 @@ def test_a_working_day_through_the_main_window(qtbot, fast_kdf, tmp_path, server
     editor.goals_list.setCurrentRow(0)
     qtbot.keyClick(editor.goals_list, Qt.Key.Key_Space)
     assert editor.goals_list.item(0).checkState() == Qt.CheckState.Checked
+    goal_edit = editor.text_edits["goal_text"]
+    assert goal_edit.toPlainText() == GOAL  # a ticked goal fills "Goal"; the person rewrites it
+    qtbot.keyClick(goal_edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     for name, words in GIRP.items():
         qtbot.keyClicks(editor.text_edits[name], words)
     assert editor.dirty and editor.save_state.text() == "Unsaved changes"

@@ -8,21 +8,27 @@ Each takes a :class:`Repositories` first, so the UI hands them to
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from pathlib import Path
 
+from app.domain.lifecycle import EDITABLE_STATUSES, NARRATIVE_FIELDS, STATUS_TEXT
 from app.domain.note_form import with_content
 from app.domain.records import (
     Addendum,
+    ConsentKind,
     Encounter,
     Goal,
     GoalStatus,
+    NoteStatus,
     Participant,
     Payer,
     User,
 )
 from app.domain.units import DEFAULT_RULE, RoundingRule
+from app.reports.note_pdf import NotePrint, render
 from app.services.changes import Changed, Done
 from app.services.vaults import check_passphrase
 from app.store.repositories import NotFound, Repositories
@@ -39,6 +45,9 @@ class NoteBundle:
     payer: Payer | None
     addenda: list[Addendum] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # user id -> name to show
+    timer_started: datetime | None = None  # a service timer running in this draft
+    last_note: Encounter | None = None  # the participant's previous note by this author
+    part2: bool = False  # 42 CFR Part 2 governs this person's records
 
     @property
     def rule(self) -> RoundingRule:
@@ -77,18 +86,112 @@ def load_note(repos: Repositories, encounter_id: str, participant_id: str) -> No
     if note:
         ids |= {note.specialist_id, note.signed_by_id, note.reviewed_by_id}
     names = {i: _user_name(repos.users.get(i)) for i in ids if i}
-    return NoteBundle(note, participant, goals, payer, addenda, names)
+    timer = timer_started(repos, note.id) if note is not None else None
+    author = note.specialist_id if note else repos.store.user_id
+    last = last_note(repos, participant_id, author, note.id if note else "")
+    return NoteBundle(
+        note, participant, goals, payer, addenda, names, timer, last, is_part2(repos, participant)
+    )
+
+
+def is_part2(repos: Repositories, participant: Participant) -> bool:
+    """Whether 42 CFR Part 2 governs the person's records: a Part 2 consent on file,
+    or a substance use program."""
+    program = participant.program.lower()
+    if any(word in program for word in ("sud", "substance", "part 2", "opioid")):
+        return True
+    return bool(
+        repos.consents.list(
+            "participant_id = ? AND kind = ?", (participant.id, ConsentKind.PART2.value), limit=1
+        )
+    )
+
+
+def last_note(
+    repos: Repositories, participant_id: str, author_id: str, not_id: str = ""
+) -> Encounter | None:
+    """The person's most recent other note written by ``author_id`` (for defaults
+    and "Copy from last note")."""
+    rows = repos.encounters.list(
+        "participant_id = ? AND specialist_id = ? AND id != ? AND status != ?",
+        (participant_id, author_id, not_id, NoteStatus.VOID.value),
+        order_by="service_date DESC, start_time DESC, rowid DESC",
+        limit=1,
+    )
+    return rows[0] if rows else None
+
+
+#: What a new note takes from the person's last note (the service, not the story).
+DEFAULT_FIELDS = (
+    "modality",
+    "place_of_service",
+    "location_note",
+    "setting",
+    "group_size",
+    "service_code",
+    "modifiers",
+    "note_format",
+)
 
 
 def new_draft(bundle: NoteBundle, author: User, today: date, note_id: str) -> Encounter:
-    """A fresh draft for the bundle's participant (not saved until the person types)."""
-    return Encounter(
+    """A fresh draft for the bundle's participant (not saved until the person types),
+    with the service details of this person's last note."""
+    draft = Encounter(
         id=note_id,
         participant_id=bundle.participant.id,
         specialist_id=author.id,
         service_date=today,
         payer_id=bundle.participant.payer_id,
     )
+    last = bundle.last_note
+    if last is None or last.specialist_id != author.id:
+        return draft
+    return draft.replace(**{f: getattr(last, f) for f in DEFAULT_FIELDS})  # type: ignore[return-value]
+
+
+# -- the service timer, kept in the vault with the draft --------------------------------
+
+
+def _timer_key(note_id: str) -> str:
+    return f"note_timer:{note_id}"
+
+
+def timer_started(repos: Repositories, note_id: str) -> datetime | None:
+    raw = repos.store.meta(_timer_key(note_id))
+    try:
+        return datetime.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def set_timer(repos: Repositories, note_id: str, started: datetime | None) -> datetime | None:
+    """Keep (or, with None, forget) when the draft's service timer started. The editor
+    queues the draft's save first, so the timer is never kept for a note not saved."""
+    repos.store.set_meta(_timer_key(note_id), started.isoformat() if started else "")
+    return started
+
+
+# -- quick phrases (the specialist's own, kept in the vault) ------------------------------
+
+PHRASES_KEY = "quick_phrases"
+MAX_PHRASES = 40
+
+
+def quick_phrases(repos: Repositories, user: User) -> list[str]:
+    raw = repos.store.meta(f"{PHRASES_KEY}:{user.id}")
+    try:
+        value = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    return [p for p in value if isinstance(p, str)] if isinstance(value, list) else []
+
+
+def save_quick_phrases(repos: Repositories, user: User, phrases: Sequence[str]) -> list[str]:
+    """Keep ``phrases`` (trimmed, no repeats, at most :data:`MAX_PHRASES`)."""
+    kept = list(dict.fromkeys(p.strip() for p in phrases if p.strip()))[:MAX_PHRASES]
+    repos.store.set_meta(f"{PHRASES_KEY}:{user.id}", json.dumps(kept))
+    return kept
 
 
 def save_draft(
@@ -116,6 +219,7 @@ def sign_draft(
     passphrase, then sign. Raises WrongPassphrase, ValidationError or LifecycleError."""
     save_draft(repos, draft)
     check_passphrase(vault, passphrase)
+    repos.store.set_meta(_timer_key(draft.id), "")
     signed = repos.encounters.sign(draft.id, signer)
     return Done(signed, Changed.of(repos.encounters.table, ids=[draft.id]))
 
@@ -126,3 +230,62 @@ def add_addendum(
     added = repos.encounters.add_addendum(encounter_id, author, reason, text)
     tables = (repos.encounters.table, repos.addenda.table)
     return Done(added, Changed.of(*tables, ids=[encounter_id, added.id]))
+
+
+# -- one note as a PDF -------------------------------------------------------------------
+
+
+def write_note_pdf(
+    repos: Repositories,
+    draft: Encounter,
+    service_rows: Sequence[tuple[str, str]],
+    path: str,
+    printed_at: datetime,
+) -> str:
+    """Write the note as shown (``draft``; ``service_rows`` in the editor's words) to
+    ``path`` as a PDF, with the 42 CFR Part 2 notice when the person's records need
+    it; the export is audited. Returns the path."""
+    bundle = load_note(repos, "", draft.participant_id)
+    goals = {g.id: g for g in repos.goals.list("participant_id = ?", (draft.participant_id,))}
+    headings = {
+        "goal_text": "Goal",
+        "intervention": "Intervention",
+        "response": "Response",
+        "plan": "Plan",
+        "data": "Data",
+        "assessment": "Assessment",
+    }
+    stored = repos.encounters.get(draft.id)
+    note = stored if stored is not None and not lifecycle_editable(stored) else draft
+    signature = ""
+    if note.signed_by_id:
+        who = _user_name(repos.users.get(note.signed_by_id)) or "the author"
+        at = note.signed_at
+        signature = f"Electronically signed by {who}" + (
+            f" on {at:%b} {at.day}, {at.year}" if at else ""
+        )
+    addenda = [
+        (a.reason, a.text, f"{_user_name(repos.users.get(a.author_id))}, {a.written_at:%b %d, %Y}")
+        for a in (repos.encounters.addenda(note.id) if stored else [])
+    ]
+    data = NotePrint(
+        person=bundle.participant.display_name,
+        service_date=note.service_date,
+        start=note.start_time,
+        end=note.end_time,
+        service=list(service_rows),
+        goals=[goals[g].statement for g in note.goal_ids if g in goals],
+        parts=[(headings[f], getattr(note, f)) for f in NARRATIVE_FIELDS[note.note_format]],
+        status=STATUS_TEXT[note.status],
+        signature=signature,
+        addenda=addenda,
+        part2=bundle.part2,
+        printed_at=printed_at,
+    )
+    Path(path).write_bytes(render(data))
+    repos.store.audit("export", "encounters", note.id, what="note PDF", part2=bundle.part2)
+    return path
+
+
+def lifecycle_editable(note: Encounter) -> bool:
+    return note.status in EDITABLE_STATUSES

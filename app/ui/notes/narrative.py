@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
+    QPushButton,
     QRadioButton,
     QVBoxLayout,
     QWidget,
@@ -25,13 +27,19 @@ from app.domain.records import NoteFormat
 from app.ui.notes.note_widgets import (
     NARRATIVE_TEXT,
     FieldError,
-    GrowingTextEdit,
     Reflow,
     field_label,
 )
+from app.ui.notes.spelling import NoteTextEdit
 
 #: The order of the narrative's parts on screen (each template shows its own).
 ORDER = ("data", "goal_text", "intervention", "response", "assessment", "plan")
+
+
+def first_field(fmt: NoteFormat) -> str:
+    """The narrative part the cursor starts in."""
+    shown = set(NARRATIVE_FIELDS[fmt])
+    return next(n for n in ORDER if n in shown)
 
 
 class NarrativeCard(QFrame):
@@ -44,11 +52,9 @@ class NarrativeCard(QFrame):
         super().__init__(parent)
         self.setObjectName("card")
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(16, 12, 16, 14)
-        lay.setSpacing(6)
-        title = QLabel(self.tr("Note"))
-        title.setObjectName("sectionTitle")
-        lay.addWidget(title)
+        lay.setContentsMargins(16, 10, 16, 12)
+        lay.setSpacing(4)
+        self.layout_ = lay
         lay.addLayout(self._template_row())
         self.text_edits: dict[str, QPlainTextEdit] = {}
         self.text_errors: dict[str, FieldError] = {}
@@ -59,12 +65,14 @@ class NarrativeCard(QFrame):
 
     def _template_row(self) -> QHBoxLayout:
         fmt_row = QHBoxLayout()
-        fmt_label = QLabel(self.tr("Template:"))
-        fmt_label.setObjectName("fieldLabel")
-        self.girp_radio = QRadioButton(self.tr("GIRP (goal, intervention, response, plan)"))
+        fmt_label = QLabel(self.tr("Note:"))
+        fmt_label.setObjectName("sectionTitle")
+        self.girp_radio = QRadioButton(self.tr("GIRP"))
         self.girp_radio.setAccessibleName(self.tr("GIRP template"))
-        self.dap_radio = QRadioButton(self.tr("DAP (data, assessment, plan)"))
+        self.girp_radio.setToolTip(self.tr("Goal, intervention, response, plan"))
+        self.dap_radio = QRadioButton(self.tr("DAP"))
         self.dap_radio.setAccessibleName(self.tr("DAP template"))
+        self.dap_radio.setToolTip(self.tr("Data, assessment, plan"))
         self.format_group = QButtonGroup(self)
         self.format_group.addButton(self.girp_radio)
         self.format_group.addButton(self.dap_radio)
@@ -72,27 +80,51 @@ class NarrativeCard(QFrame):
         self.girp_radio.toggled.connect(self._format_changed)
         fmt_row.addWidget(fmt_label, 0, Qt.AlignmentFlag.AlignTop)
         fmt_row.addWidget(Reflow([self.girp_radio, self.dap_radio]), 1)
+        self.copy_button = QPushButton(self.tr("Copy from last note"))
+        self.copy_button.setObjectName("link")
+        self.copy_button.setAccessibleName(self.tr("Copy the text of this person's last note"))
+        self.copy_button.setToolTip(
+            self.tr("Fill the empty parts of this note with the text of the last note")
+        )
+        fmt_row.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
         return fmt_row
+
+    def insert_before(self, name: str, label: QLabel, widget: QWidget) -> None:
+        """Place ``widget`` (the goals) with its ``label`` just above the part ``name``."""
+        block = self.text_blocks[name]
+        self.layout_.insertWidget(self.layout_.indexOf(block), self._row(label, widget))
+
+    def _row(self, label: QLabel, content: QWidget) -> QWidget:
+        """A label on the left (top-aligned, one width for all), its content right."""
+        row = QWidget()
+        rl = QHBoxLayout(row)
+        rl.setContentsMargins(0, 2, 0, 0)
+        rl.setSpacing(10)
+        bold = QFont(label.font())
+        bold.setBold(True)
+        bold.setPointSizeF(bold.pointSizeF() * 1.1)  # the style sheet's label font, and some
+        label.setFixedWidth(QFontMetrics(bold).horizontalAdvance("Intervention") + 28)
+        label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        rl.addWidget(label, 0, Qt.AlignmentFlag.AlignTop)
+        rl.addWidget(content, 1)
+        return row
 
     def _part(self, name: str) -> QWidget:
         label, hint = NARRATIVE_TEXT[name]
-        block = QWidget()
-        bl = QVBoxLayout(block)
-        bl.setContentsMargins(0, 4, 0, 0)
+        inner = QWidget()
+        bl = QVBoxLayout(inner)
+        bl.setContentsMargins(0, 0, 0, 0)
         bl.setSpacing(2)
-        edit = GrowingTextEdit()
+        edit = NoteTextEdit()
         edit.setObjectName("narrative")
         edit.setAccessibleName(self.tr(label.replace("&", "")))
         edit.setAccessibleDescription(self.tr(hint))
+        edit.setPlaceholderText(self.tr(hint))
         edit.textChanged.connect(self.changed)
-        hint_label = QLabel(self.tr(hint))
-        hint_label.setObjectName("hint")
-        hint_label.setWordWrap(True)
         err = FieldError(self.tr(label.replace("&", "")) + " problem")
-        bl.addWidget(field_label(self.tr(label), edit))
-        bl.addWidget(hint_label)
         bl.addWidget(edit)
         bl.addWidget(err)
+        block = self._row(field_label(self.tr(label), edit), inner)
         self.text_edits[name] = edit
         self.text_errors[name] = err
         self.text_blocks[name] = block

@@ -1,6 +1,13 @@
 """The note editor: write a service note (GIRP, or DAP), time the service, see the
-units the payer will pay, sign it with the passphrase, and amend a signed note
-with an addendum.
+units the payer will pay, sign it with a signing PIN (or the passphrase), and amend
+a signed note with an addendum.
+
+The page is built around writing: the note opens with the cursor in the first
+narrative field, the goals sit above "Goal", and the service details fold into one
+summary line (filled from the person's last note) that opens on a click or when
+signing needs something from it. Esc goes back to the person's record (the draft is
+saved; nothing is asked). Tab and Shift+Tab go round the page's own fields, and
+focus never leaves the page when a control it is on gets disabled.
 
 Nothing typed is ever lost. A draft is saved on the database worker a few seconds
 after a change (at most every ``autosave_ms`` while typing goes on), whenever focus
@@ -49,18 +56,22 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import note_form
-from app.domain.datetext import clock_text
+from app.domain.note_times import DEFAULT_POLICY, TimePolicy
 from app.domain.records import Encounter, Modality, ServiceSetting, new_id
 from app.services import notes
 from app.services.notes import NoteBundle
 from app.ui.common.table_model import ID_ROLE
+from app.ui.notes.goals_part import GoalsPartMixin
 from app.ui.notes.narrative import NarrativeCard
 from app.ui.notes.note_banners import NoteBannersMixin
+from app.ui.notes.note_extras import NoteExtrasMixin
+from app.ui.notes.note_focus import NoteFocusMixin
 from app.ui.notes.note_saving import NoteSavingMixin
 from app.ui.notes.note_signing import NoteSigningMixin
 from app.ui.notes.note_widgets import card, load_codes
 from app.ui.notes.service_card import ServiceCardMixin
 from app.ui.notes.service_timer import ServiceTimerMixin
+from app.ui.notes.spelling import Speller
 from app.ui.shell.context import AppContext, Page
 
 log = logging.getLogger(__name__)
@@ -68,6 +79,9 @@ log = logging.getLogger(__name__)
 
 class NoteEditorPage(
     NoteBannersMixin,
+    GoalsPartMixin,
+    NoteExtrasMixin,
+    NoteFocusMixin,
     ServiceCardMixin,
     ServiceTimerMixin,
     NoteSavingMixin,
@@ -91,6 +105,8 @@ class NoteEditorPage(
     addendum_added = Signal(str)
     #: Signing was refused (wrong passphrase or problems); the message in plain words.
     sign_refused = Signal(str)
+    #: The note was written as a PDF (its path).
+    pdf_saved = Signal(str)
 
     def __init__(
         self,
@@ -121,6 +137,12 @@ class NoteEditorPage(
         self._modality_shown: Modality = Modality.IN_PERSON
         self._baseline: Encounter | None = None  # the content as last loaded or saved
         self._resume_timer_at: datetime | None = None
+        self.time_policy: TimePolicy = DEFAULT_POLICY
+        self._times_confirmed: tuple[Any, Any] | None = None
+        self._phrases: list[str] = []
+        self._adding = False
+        self._polished_locked: bool | None = None
+        self._phrases_loaded = False
 
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
@@ -151,7 +173,7 @@ class NoteEditorPage(
         header = QFrame()
         header.setObjectName("noteHeader")
         hl = QHBoxLayout(header)
-        hl.setContentsMargins(20, 12, 20, 12)
+        hl.setContentsMargins(16, 6, 16, 6)
         self.back_button = QPushButton(self.tr("← Record"))
         self.back_button.setObjectName("link")
         self.back_button.setAccessibleName(self.tr("Back to the person's record"))
@@ -167,11 +189,16 @@ class NoteEditorPage(
         self.save_state.setObjectName("saveState")
         self.save_state.setAccessibleName(self.tr("Save status"))
         self.save_state.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.pdf_button = QPushButton(self.tr("Save as PDF…"))
+        self.pdf_button.setObjectName("link")
+        self.pdf_button.setAccessibleName(self.tr("Print or save this note as a PDF"))
+        self.pdf_button.clicked.connect(self.ask_pdf)
         hl.addWidget(self.back_button)
         hl.addWidget(self.heading, 1)
         hl.addWidget(self.status_chip)
         hl.addSpacing(12)
         hl.addWidget(self.save_state)
+        hl.addWidget(self.pdf_button)
         outer.addWidget(header)
 
         scroll = QScrollArea()
@@ -181,15 +208,15 @@ class NoteEditorPage(
         body = QWidget()
         body.setObjectName("noteBody")
         self.body = QVBoxLayout(body)
-        self.body.setContentsMargins(20, 8, 20, 20)
-        self.body.setSpacing(12)
+        self.body.setContentsMargins(16, 4, 16, 12)
+        self.body.setSpacing(8)
         scroll.setWidget(body)
         self.scroll = scroll
         outer.addWidget(scroll, 1)
 
         self._build_banners()
+        self._build_stale_timer()
         self._build_service()
-        self._build_goals()
         self.narrative = NarrativeCard()
         self.narrative.changed.connect(self._changed)
         self.body.addWidget(self.narrative)
@@ -201,9 +228,19 @@ class NoteEditorPage(
             n.text_errors,
             n.text_blocks,
         )
+        n.insert_before("goal_text", *self._build_goals())
+        n.copy_button.clicked.connect(self.copy_from_last)
+        for edit in self.text_edits.values():
+            edit.phrases = lambda: list(self._phrases)
+            edit.save_phrases = self.save_phrases
         self._build_sign()
         self._build_addenda()
         self.body.addStretch(1)
+        # The Sign bar stays in view under the note, whatever its length.
+        self.body.removeWidget(self.sign_card)
+        self.sign_card.setObjectName("signBar")
+        self.sign_card.layout().setContentsMargins(16, 6, 16, 6)
+        outer.addWidget(self.sign_card)
 
     def _card(self, title: str) -> tuple[QFrame, QVBoxLayout]:
         frame, lay = card(title)
@@ -217,6 +254,8 @@ class NoteEditorPage(
             ("Ctrl+Return", self.sign),
             ("Ctrl+Enter", self.sign),
             ("Ctrl+T", self.toggle_timer),
+            ("Escape", self.leave),
+            ("Ctrl+P", self.ask_pdf),
         ):
             sc = QShortcut(QKeySequence(keys), self)
             sc.setContext(ctx_)
@@ -234,10 +273,14 @@ class NoteEditorPage(
         # Another note starts at its top (its status, a returned note's comment).
         self.scroll.verticalScrollBar().setValue(0)
         self.heading.setText(self.tr("Opening the note…"))
+        self.ctx.status_message.emit("")  # nothing said about the note before stays
+        if not self._phrases_loaded:
+            self.load_phrases()
 
         def done(bundle: NoteBundle) -> None:
             if generation == self._generation:
                 self._show_bundle(bundle)
+                self._focus_first()
 
         def failed(exc: BaseException) -> None:
             if generation != self._generation:
@@ -289,6 +332,7 @@ class NoteEditorPage(
         """Forget every personal value (the vault is locking). Call save_now() first."""
         self._generation += 1
         self._reset()
+        self._phrases, self._phrases_loaded = [], False
         self.heading.setText(self.tr("Service note"))
 
     def current_note_id(self) -> str:
@@ -300,6 +344,12 @@ class NoteEditorPage(
         self._autosave.stop()
         self._stop_tick()
         self._timer_started = None
+        self._stale_started = None
+        self._times_confirmed = None
+        self._ampm_chosen.clear()
+        self.stale_box.hide()
+        self.time_questions.ask([])
+        self.service_summary.setChecked(False)
         self._bundle = None
         self._baseline = None
         self._note = None
@@ -315,6 +365,7 @@ class NoteEditorPage(
                 edit.clear()
             self.goals_list.clear()
             self.passphrase_edit.clear()
+            self.new_goal_edit.clear()
             self.addendum_reason.clear()
             self.addendum_text.clear()
             self.review_comment.clear()
@@ -355,11 +406,19 @@ class NoteEditorPage(
         self._update_units()
         self._baseline = self.draft()
         resume, self._resume_timer_at = self._resume_timer_at, None
-        if resume is not None and self._editable and note.end_time is None:
-            self._run_timer_from(resume)
+        resume = bundle.timer_started or resume
+        if (
+            resume is not None
+            and self._editable
+            and note.end_time is None
+            and self._timer_started is None
+            and self._stale_started is None
+        ):
+            self._resume_timer(resume)
+        self.copy_button_state()
         self._show_save_state()
-        if self._editable and not self._has_focus_inside():
-            self.start_edit.setFocus()
+        self._show_summary()
+        self._show_sign_mode()
         self.loaded.emit(note.id)
 
     def _fill(self, note: Encounter, bundle: NoteBundle) -> None:
@@ -372,8 +431,8 @@ class NoteEditorPage(
             qd = QDate(note.service_date.year, note.service_date.month, note.service_date.day)
             if self.date_edit.date() != qd:
                 self.date_edit.setDate(qd)
-            self._set_text(self.start_edit, clock_text(note.start_time))
-            self._set_text(self.end_edit, clock_text(note.end_time))
+            self._set_time(self.start_edit, note.start_time)
+            self._set_time(self.end_edit, note.end_time)
             self._set_combo(self.modality_combo, note.modality.value)
             if self.pos_combo.findData(note.place_of_service) < 0:
                 self.pos_combo.addItem(note.place_of_service, note.place_of_service)
@@ -413,6 +472,8 @@ class NoteEditorPage(
             w.setEnabled(True)
         for w in (
             self.date_edit,
+            self.start_ampm,
+            self.end_ampm,
             self.modality_combo,
             self.pos_combo,
             self.setting_combo,
@@ -435,17 +496,20 @@ class NoteEditorPage(
             self._loading = True
             item.setFlags(flags)
             self._loading = False
-        for w in (self.passphrase_edit, self.sign_button):
+        for w in (self.passphrase_edit, self.sign_button, self.sign_all_button):
             w.setEnabled(editable)
+        self.narrative.copy_button.setVisible(editable)
         self.timer_button.setVisible(editable)
         self.timer_clock.setVisible(editable)
         self.save_state.setVisible(editable)
         for w in (self.addendum_reason, self.addendum_text, self.addendum_button):
             w.setEnabled(True)
-        self._repolish(self)
-        for w in self.findChildren(QWidget):
-            if isinstance(w, QLineEdit | QPlainTextEdit | QListWidget):
-                self._repolish(w)
+        if self._polished_locked is not (not editable):  # restyling costs; only on a change
+            self._polished_locked = not editable
+            self._repolish(self)
+            for w in self.findChildren(QWidget):
+                if isinstance(w, QLineEdit | QPlainTextEdit | QListWidget):
+                    self._repolish(w)
 
     def _set_enabled_all(self, enabled: bool) -> None:
         """Before a note is loaded nothing can be typed (it would have nowhere to go)."""
@@ -510,6 +574,7 @@ class NoteEditorPage(
             self.ctx.open_participant.emit(self._note.participant_id)
 
     def showEvent(self, event: Any) -> None:
+        Speller.shared().start()
         super().showEvent(event)
         self._set_enabled_all(self._note is not None)
 

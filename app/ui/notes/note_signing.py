@@ -21,42 +21,70 @@ from app.domain import note_form
 from app.domain.datetext import moment_text
 from app.domain.records import Addendum, Encounter
 from app.domain.validation import ValidationError
-from app.services import notes
+from app.services import notes, signing
 from app.services.demos import DEMO_PASSPHRASE
 from app.services.failures import DiskFull, WrongPassphrase
 from app.services.notes import NoteBundle
+from app.services.signing import MAX_TRIES, PinProblem, PinState
 from app.ui.notes.note_widgets import FieldError, GrowingTextEdit, field_label
+from app.ui.notes.pin_form import PinFormMixin
+
+#: Problems that belong to the Service details (which then open by themselves).
+SERVICE_FIELDS = frozenset(
+    {
+        "times",
+        "start_time",
+        "end_time",
+        "service_date",
+        "place_of_service",
+        "group_size",
+        "service_code",
+        "modifiers",
+        "modality",
+        "setting",
+    }
+)
 
 
-class NoteSigningMixin:
+class NoteSigningMixin(PinFormMixin):
     """The Sign and Addenda cards of the note editor."""
 
     def _build_sign(self) -> None:
-        self.sign_card, lay = self._card(self.tr("Sign"))
-        intro = QLabel(
-            self.tr(
-                "Signing locks the note. Afterwards it can only be amended with an "
-                "addendum. Enter your passphrase to sign."
-            )
-        )
-        intro.setObjectName("hint")
-        intro.setWordWrap(True)
-        lay.addWidget(intro)
+        self.sign_card, lay = self._card("")
+        lay.setSpacing(4)
         row = QHBoxLayout()
         self.passphrase_edit = QLineEdit()
         self.passphrase_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.passphrase_edit.setAccessibleName(self.tr("Your passphrase, to sign"))
-        self.passphrase_edit.setPlaceholderText(self.tr("Passphrase"))
+        self.passphrase_edit.setAccessibleName(self.tr("Your signing PIN or passphrase"))
         self.passphrase_edit.returnPressed.connect(self.sign)
+        self.sign_label = field_label(self.tr("Signing &PIN"), self.passphrase_edit)
         self.sign_button = QPushButton(self.tr("Sign note"))
         self.sign_button.setObjectName("primary")
         self.sign_button.setAccessibleName(self.tr("Sign the note"))
-        self.sign_button.setToolTip(self.tr("Sign the note (Ctrl+Enter)"))
+        self.sign_button.setToolTip(
+            self.tr("Signing locks the note; later changes are addenda (Ctrl+Enter)")
+        )
         self.sign_button.clicked.connect(self.sign)
-        row.addWidget(field_label(self.tr("Passp&hrase"), self.passphrase_edit))
+        self.sign_all_button = QPushButton(self.tr("Sign finished notes"))
+        self.sign_all_button.setAccessibleName(self.tr("Sign all of today's finished notes"))
+        self.sign_all_button.setToolTip(
+            self.tr("Sign every complete draft of this day, with one PIN")
+        )
+        self.sign_all_button.clicked.connect(self.sign_finished)
+        row.addWidget(self.sign_label)
         row.addWidget(self.passphrase_edit, 1)
         row.addWidget(self.sign_button)
+        row.addWidget(self.sign_all_button)
         lay.addLayout(row)
+        self.set_pin_link = QPushButton(self.tr("Set a signing PIN…"))
+        self.set_pin_link.setToolTip(
+            self.tr("A short PIN, set once, signs your notes instead of the passphrase")
+        )
+        self.set_pin_link.setObjectName("link")
+        self.set_pin_link.setAccessibleName(self.tr("Set a signing PIN"))
+        self.set_pin_link.clicked.connect(self.show_pin_form)
+        lay.addWidget(self.set_pin_link, 0, Qt.AlignmentFlag.AlignLeft)  # gone once set
+        lay.addWidget(self._build_pin_form())
         self.demo_hint = QLabel(
             self.tr("Demo vault: the passphrase is “{0}”.").format(DEMO_PASSPHRASE)
         )
@@ -66,6 +94,7 @@ class NoteSigningMixin:
         lay.addWidget(self.demo_hint)
         self.sign_error = FieldError(self.tr("Signing problem"))
         lay.addWidget(self.sign_error)
+        self._pin = PinState(False, MAX_TRIES)
 
     def _build_addenda(self) -> None:
         self.addenda_card, lay = self._card(self.tr("Addenda"))
@@ -137,7 +166,8 @@ class NoteSigningMixin:
                 w.deleteLater()
 
     def sign(self) -> None:
-        """Check the note, then the passphrase on the worker, then sign and lock it."""
+        """Check the note, then the PIN (or passphrase) on the worker, then sign and
+        lock it. Focus stays in the note throughout."""
         if not self._editable or self._signing:
             return
         draft = self.draft()
@@ -145,27 +175,25 @@ class NoteSigningMixin:
             return
         problems = self._sign_problems(draft)
         self._show_problems(problems)
-        if problems:
+        if problems or self._ask_about_times():
             self.save_now()  # a sign attempt is a natural moment to keep the draft
-            message = self.tr("Not signed yet: fix what is marked ({0}).").format(len(problems))
-            self.sign_error.show_messages([message])
-            self.sign_refused.emit(message)
+            if problems:
+                message = self.tr("Not signed yet: fix what is marked ({0}).").format(len(problems))
+            else:
+                message = self.tr("Not signed yet: answer the question about the times.")
+                self.time_questions.keep_button.setFocus()
+            self._refuse(message)
             return
-        passphrase = self.passphrase_edit.text()
-        if not passphrase:
-            self.sign_error.show_messages([self.tr("Enter your passphrase to sign.")])
+        secret = self.passphrase_edit.text()
+        if not secret:
+            self._refuse(self._ask_secret_text())
             self.passphrase_edit.setFocus()
             return
-        self.passphrase_edit.clear()
-        self._signing = True
-        self._autosave.stop()
-        self._editable = False  # nothing typed while signing could be kept in a signed note
-        self._apply_lock()
-        self.sign_button.setText(self.tr("Checking…"))
-        self.sign_error.show_messages([])
+        self._start_signing()
         rev = self._rev
         self._queued_rev = rev
         generation = self._generation
+        with_pin = self._pin.usable
 
         def done(note: Encounter) -> None:
             self._signing = False
@@ -184,12 +212,59 @@ class NoteSigningMixin:
                 self._sign_failed(exc, draft, rev)
 
         self.ctx.run(
-            notes.sign_draft,
+            signing.sign_note,
             done,
             failed,
-            args=(self.ctx.session.vault, passphrase, draft, self.ctx.user),
+            args=(self.ctx.session.vault, self.ctx.user, secret, with_pin, draft),
             origin=self,
         )
+
+    def _ask_secret_text(self) -> str:
+        if self._pin.usable:
+            return self.tr("Enter your signing PIN to sign.")
+        return self.tr("Enter your passphrase to sign.")
+
+    def _start_signing(self) -> None:
+        """Lock the note while it is signed; the focus moves first to the note's text
+        (read-only meanwhile), never out of the page."""
+        self.passphrase_edit.clear()
+        self._signing = True
+        self._autosave.stop()
+        first = self.text_edits[self._first_field()]
+        if self._has_focus_inside() or not self.window().isActiveWindow():
+            first.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._editable = False  # nothing typed while signing could be kept in a signed note
+        self._apply_lock()
+        self.sign_button.setText(self.tr("Checking…"))
+        self.sign_error.show_messages([])
+        self.ctx.status_message.emit("")
+
+    def _refuse(self, message: str) -> None:
+        """Say why the note was not signed, here and in the status bar (so an earlier
+        "Note signed." never stays there)."""
+        self.sign_error.show_messages([message])
+        self.ctx.status_message.emit(message)
+        self.sign_refused.emit(message)
+
+    def _show_sign_mode(self) -> None:
+        """Ask for the PIN when one is set and usable, else for the passphrase."""
+        if not self._editable:
+            return
+
+        def done(state: PinState) -> None:
+            self._pin = state
+            self._apply_sign_mode()
+
+        self.ctx.run(signing.pin_state, done, lambda _e: None, args=(self.ctx.user,))
+
+    def _apply_sign_mode(self) -> None:
+        pin = self._pin.usable
+        self.sign_label.setText(self.tr("Signing &PIN") if pin else self.tr("Passp&hrase"))
+        self.passphrase_edit.setPlaceholderText(
+            self.tr("Your signing PIN") if pin else self.tr("Your passphrase")
+        )
+        self.set_pin_link.setVisible(not self._pin.is_set and not self.pin_form.isVisible())
+        self.demo_hint.setVisible(self.ctx.demo and not pin)
 
     def _sign_problems(self, draft: Encounter) -> list[tuple[str, str]]:
         """What stops the draft from being signed, by field."""
@@ -207,14 +282,18 @@ class NoteSigningMixin:
         """Signing was refused or failed: say why; the note stays editable."""
         self._editable = self._note is not None and note_form.can_edit(self._note, self.ctx.user.id)
         self._apply_lock()
-        if isinstance(exc, WrongPassphrase | ValidationError):
+        if isinstance(exc, WrongPassphrase | ValidationError | PinProblem):
             # The draft itself was saved before the passphrase was checked.
             self._saved_rev = max(self._saved_rev, rev)
             self._stored = True
             self._baseline = draft
             self._last_saved_at = self.clock()
             self._show_save_state()
-        if isinstance(exc, WrongPassphrase):
+        if isinstance(exc, PinProblem):
+            message = self.tr("{0} The note was not signed; it is saved.").format(str(exc))
+            self._pin = PinState(self._pin.is_set, exc.tries_left)
+            self._apply_sign_mode()
+        elif isinstance(exc, WrongPassphrase):
             message = self.tr(
                 "That passphrase is not the one for this vault, so the note was not "
                 "signed. Your note is saved. Try again."
@@ -228,9 +307,8 @@ class NoteSigningMixin:
         else:
             self._queued_rev = -1
             message = self._message(exc)
-        self.sign_error.show_messages([message])
         self.passphrase_edit.setFocus()
-        self.sign_refused.emit(message)
+        self._refuse(message)
 
     def _all_errors(self) -> list[FieldError]:
         return [
@@ -248,6 +326,8 @@ class NoteSigningMixin:
     def _show_problems(self, problems: list[tuple[str, str]]) -> None:
         """Each problem next to its field, in plain words."""
         by = note_form.problems_by_field(problems)
+        if by.keys() & SERVICE_FIELDS:
+            self.expand_service(True)  # what needs the person is never folded away
         time_msgs = by.get("start_time", []) + by.get("end_time", []) + by.get("service_date", [])
         if "times" not in by:  # unreadable times keep their detailed message
             self.time_error.show_messages(time_msgs)
@@ -295,21 +375,24 @@ class NoteSigningMixin:
         if missing:
             (self.addendum_reason if not reason else self.addendum_text).setFocus()
             return
-        self.addendum_button.setEnabled(False)
+        if self._adding:
+            return
+        self._adding = True  # the button stays enabled (and focused): no focus jump
         generation = self._generation
 
         def done(_a: Addendum) -> None:
-            self.addendum_button.setEnabled(True)
+            self._adding = False
             if generation != self._generation:
                 return
             self.addendum_reason.clear()
             self.addendum_text.clear()
+            self.addendum_text.setFocus()
             self.ctx.status_message.emit(self.tr("Addendum added."))
             self.addendum_added.emit(note.id)
             self._reload(note.id)
 
         def failed(exc: BaseException) -> None:
-            self.addendum_button.setEnabled(True)
+            self._adding = False
             if generation != self._generation:
                 return
             if isinstance(exc, DiskFull):

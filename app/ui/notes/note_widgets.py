@@ -7,8 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize
-from PySide6.QtWidgets import QBoxLayout, QFrame, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtCore import QLocale, QSize, Qt
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.domain import note_form
 from app.domain.note_form import BUILT_IN_CODES, CodeFileError, NoteCodes
@@ -119,9 +128,84 @@ def card(title: str) -> tuple[QFrame, QVBoxLayout]:
     return frame, lay
 
 
-def field_label(text: str, buddy: QWidget) -> QLabel:
+def field_label(text: str, buddy: QWidget | None) -> QLabel:
     """A field's label (its mnemonic moves the focus to ``buddy``)."""
     lab = QLabel(text)
     lab.setObjectName("fieldLabel")
-    lab.setBuddy(buddy)
+    if buddy is not None:
+        lab.setBuddy(buddy)
     return lab
+
+
+def twelve_hour_locale() -> bool:
+    """Whether times are written with AM/PM here: the system locale's short time
+    format says so (the C locale of a bare system counts as US English)."""
+    loc = QLocale()
+    if loc.language() in (QLocale.Language.C, QLocale.Language.AnyLanguage):
+        return True
+    return "a" in loc.timeFormat(QLocale.FormatType.ShortFormat).lower()
+
+
+class TimeQuestions(QFrame):
+    """A question above the Sign card about a time outside usual hours or a long
+    service: "Yes, that is right" keeps the times; "Change the times" goes to them.
+    The page's ``_times_answered(keep)`` receives the answer."""
+
+    def __init__(self, page: Any) -> None:
+        super().__init__()
+        self.setObjectName("timeQuestion")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(12, 8, 12, 8)
+        self.label = QLabel()
+        self.label.setObjectName("fieldError")
+        self.label.setWordWrap(True)
+        self.label.setAccessibleName("Question about the times")
+        row = QHBoxLayout()
+        self.keep_button = QPushButton(self.tr("Yes, that is right"))
+        self.keep_button.setAccessibleName(self.tr("Keep these times"))
+        self.keep_button.clicked.connect(lambda: page._times_answered(True))
+        self.change_button = QPushButton(self.tr("Change the times"))
+        self.change_button.setAccessibleName(self.tr("Change the times"))
+        self.change_button.clicked.connect(lambda: page._times_answered(False))
+        row.addWidget(self.keep_button)
+        row.addWidget(self.change_button)
+        row.addStretch(1)
+        lay.addWidget(self.label)
+        lay.addLayout(row)
+        self.hide()
+
+    def ask(self, questions: list[str]) -> None:
+        if questions:
+            text = " ".join(note_form.plain_sentence(q) for q in questions)
+            self.label.setText(text + " " + self.tr("Is that right?"))
+        self.setVisible(bool(questions))
+
+    @property
+    def open(self) -> bool:
+        return not self.isHidden()
+
+
+class ElidedButton(QPushButton):
+    """A flat button whose one line of text ends in "…" when the room is short (the
+    whole text is in its tooltip)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._full = ""
+
+    def full_text(self) -> str:
+        return self._full
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self._elide()
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        room = self.width() - 24
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, room)
+        if self.text() != shown:
+            self.setText(shown)

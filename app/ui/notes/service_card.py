@@ -1,7 +1,10 @@
-"""The note editor's Service and Goals cards: date and times, modality, place of
+"""The note editor's Service card: one summary line ("Today 2:10–3:05 PM · In person
+· Office · H0038 · 4 units") with the timer, opening on a click into the date and
+times (each with an explicit AM/PM control in a 12-hour locale), modality, place of
 service, setting and group size, service code and modifiers (which follow the
-modality and setting), the goals worked on, and the billing units the payer's
-rounding rule gives. Part of :class:`app.ui.notes.note_editor.NoteEditorPage`.
+modality and setting), and the billing units the payer's rounding rule gives; a time
+outside usual hours or a long service is asked about before the note is signed.
+Part of :class:`app.ui.notes.note_editor.NoteEditorPage`.
 """
 
 from __future__ import annotations
@@ -10,38 +13,115 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDateEdit,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
+    QVBoxLayout,
+    QWidget,
 )
 
-from app.domain import note_form
-from app.domain.datetext import clock_text
-from app.domain.note_form import parse_clock_time
-from app.domain.records import Encounter, Modality, ServiceSetting
-from app.services.notes import NoteBundle
-from app.ui.common.table_model import ID_ROLE
-from app.ui.notes.note_widgets import FieldError, field_label
+from app.domain import note_form, note_times
+from app.domain.records import Modality, ServiceSetting
+from app.ui.notes.note_widgets import (
+    ElidedButton,
+    FieldError,
+    TimeQuestions,
+    field_label,
+    twelve_hour_locale,
+)
 
 
 class ServiceCardMixin:
-    """The Service and Goals cards of the note editor (built, filled, checked)."""
+    """The Service card of the note editor: a one-line summary (with the timer) that
+    opens on a click, or by itself when something in it needs the person."""
 
     def _build_service(self) -> None:
-        _card, lay = self._card(self.tr("Service"))
-        lay.addLayout(self._build_service_times())
-        lay.addLayout(self._build_service_kind())
+        self.service_card, lay = self._card("")
+        lay.setSpacing(4)
+        lay.setContentsMargins(8, 4, 8, 4)
+        top = QHBoxLayout()
+        top.setSpacing(8)
+        self.service_summary = ElidedButton()
+        self.service_summary.setObjectName("serviceSummary")
+        self.service_summary.setFlat(True)
+        self.service_summary.setCheckable(True)
+        self.service_summary.setAccessibleName(self.tr("Service details"))
+        self.service_summary.setToolTip(self.tr("Show or hide the service details"))
+        self.service_summary.toggled.connect(self.expand_service)
+        # The line takes the room there is (a long one is cut, in full in its tooltip);
+        # the timer beside it always shows in full.
+        self.service_summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.service_summary.setMinimumWidth(120)
+        self.timer_button = QPushButton(self.tr("Start timer"))
+        self.timer_button.setObjectName("timerButton")
+        self.timer_button.setAccessibleName(self.tr("Start the service timer"))
+        self.timer_button.setToolTip(self.tr("Start or stop the service timer (Ctrl+T)"))
+        self.timer_button.clicked.connect(self.toggle_timer)
+        self.timer_clock = QLabel()
+        self.timer_clock.setObjectName("timerClock")
+        self.timer_clock.setAccessibleName(self.tr("Time running"))
+        top.addWidget(self.service_summary, 1)
+        top.addWidget(self.timer_clock)
+        top.addWidget(self.timer_button)
+        lay.addLayout(top)
+        self.service_details = QWidget()
+        dl = QVBoxLayout(self.service_details)
+        dl.setContentsMargins(0, 4, 0, 0)
+        dl.addLayout(self._build_service_times())
+        dl.addLayout(self._build_service_kind())
+        lay.addWidget(self.service_details)
+        self.service_details.hide()
+        self.time_questions = TimeQuestions(self)
+        lay.addWidget(self.time_questions)
+
+    def expand_service(self, show: bool = True) -> None:
+        """Show (or fold back into the summary) the service details."""
+        if self.service_summary.isChecked() != show:
+            self.service_summary.setChecked(show)  # comes back here through toggled
+            return
+        self.service_details.setVisible(show)
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        draft = self.draft() if self._note is not None else None
+        if draft is None:
+            self.service_summary.set_full_text("")
+            return
+        twelve = self._twelve_hour
+        parts = [
+            note_times.when_text(draft.service_date, self.clock().date()),
+            note_times.span_text(draft.start_time, draft.end_time, twelve),
+        ]
+        when = " ".join(p for p in parts if p)
+        if not draft.start_time:
+            when += " · " + self.tr("no times yet")
+        place = self.codes.place_label(draft.place_of_service) or draft.place_of_service
+        units = self.units_label.text() if draft.end_time else ""
+        if units and "=" in units:
+            units = units.split("=", 1)[1].strip()
+        line = note_times.summary_line(
+            [
+                when,
+                self.modality_combo.currentText(),
+                place,
+                draft.service_code + ("-" + "-".join(draft.modifiers) if draft.modifiers else ""),
+                units,
+            ]
+        )
+        arrow = "▾" if self.service_details.isVisible() else "▸"
+        self.service_summary.set_full_text(f"{arrow}  {line}")
+        self.service_summary.setToolTip(
+            line + "\n" + self.tr("Click to show or hide the service details")
+        )
 
     def _build_service_times(self) -> QGridLayout:
-        """Date, start and end, the timer and the units."""
+        """Date, start and end (each with AM/PM), and the units."""
         grid = QGridLayout()
         grid.setHorizontalSpacing(12)
         grid.setVerticalSpacing(4)
@@ -51,25 +131,27 @@ class ServiceCardMixin:
         self.date_edit.setDisplayFormat("MMM d, yyyy")
         self.date_edit.setAccessibleName(self.tr("Service date"))
         self.date_edit.dateChanged.connect(self._changed)
+        self._twelve_hour = twelve_hour_locale()
+        self._ampm_chosen: set[str] = set()
         self.start_edit = QLineEdit()
-        self.start_edit.setPlaceholderText(self.tr("e.g. 9:30 AM"))
+        self.start_edit.setPlaceholderText(self.tr("e.g. 9:30"))
         self.start_edit.setAccessibleName(self.tr("Start time"))
         self.end_edit = QLineEdit()
-        self.end_edit.setPlaceholderText(self.tr("e.g. 10:15 AM"))
+        self.end_edit.setPlaceholderText(self.tr("e.g. 10:15"))
         self.end_edit.setAccessibleName(self.tr("End time"))
-        for edit in (self.start_edit, self.end_edit):
+        self.start_ampm, self.end_ampm = QComboBox(), QComboBox()
+        for edit, ampm, which in (
+            (self.start_edit, self.start_ampm, "start"),
+            (self.end_edit, self.end_ampm, "end"),
+        ):
             edit.setObjectName("noteField")
             edit.textEdited.connect(self._times_edited)
             edit.editingFinished.connect(self._tidy_times)
-            edit.setMaximumWidth(150)
-        self.timer_button = QPushButton(self.tr("Start timer"))
-        self.timer_button.setObjectName("timerButton")
-        self.timer_button.setAccessibleName(self.tr("Start the service timer"))
-        self.timer_button.setToolTip(self.tr("Start or stop the service timer (Ctrl+T)"))
-        self.timer_button.clicked.connect(self.toggle_timer)
-        self.timer_clock = QLabel()
-        self.timer_clock.setObjectName("timerClock")
-        self.timer_clock.setAccessibleName(self.tr("Time running"))
+            edit.setMaximumWidth(120)
+            ampm.addItems([note_times.AM, note_times.PM])
+            ampm.setAccessibleName(self.tr("AM or PM, {0} time").format(which))
+            ampm.setVisible(self._twelve_hour)
+            ampm.activated.connect(lambda _i, w=which: self._ampm_picked(w))
         self.units_label = QLabel()
         self.units_label.setObjectName("units")
         self.units_label.setAccessibleName(self.tr("Billing units"))
@@ -80,23 +162,20 @@ class ServiceCardMixin:
 
         grid.addWidget(field_label(self.tr("Service &date"), self.date_edit), 0, 0)
         grid.addWidget(field_label(self.tr("&Start"), self.start_edit), 0, 1)
-        grid.addWidget(field_label(self.tr("&End"), self.end_edit), 0, 2)
+        grid.addWidget(field_label(self.tr("&End"), self.end_edit), 0, 3)
         grid.addWidget(self.date_edit, 1, 0)
         grid.addWidget(self.start_edit, 1, 1)
-        grid.addWidget(self.end_edit, 1, 2)
-        timer_row = QHBoxLayout()
-        timer_row.addWidget(self.timer_button)
-        timer_row.addWidget(self.timer_clock)
-        timer_row.addStretch(1)
-        grid.addLayout(timer_row, 1, 3)
+        grid.addWidget(self.start_ampm, 1, 2)
+        grid.addWidget(self.end_edit, 1, 3)
+        grid.addWidget(self.end_ampm, 1, 4)
         self.time_error = FieldError(self.tr("Time problem"))
-        grid.addWidget(self.time_error, 2, 0, 1, 4)
+        grid.addWidget(self.time_error, 2, 0, 1, 6)
         units_row = QHBoxLayout()
         units_row.setSpacing(10)
         units_row.addWidget(self.units_label)
         units_row.addWidget(self.rule_label, 1)
-        grid.addLayout(units_row, 3, 0, 1, 4)
-        grid.setColumnStretch(3, 1)
+        grid.addLayout(units_row, 3, 0, 1, 6)
+        grid.setColumnStretch(5, 1)
         return grid
 
     def _build_service_kind(self) -> QGridLayout:
@@ -180,25 +259,6 @@ class ServiceCardMixin:
             grid2.setColumnStretch(col, 1)
         return grid2
 
-    def _build_goals(self) -> None:
-        _card, lay = self._card(self.tr("Goals worked on"))
-        self.goals_list = QListWidget()
-        self.goals_list.setObjectName("goalList")
-        self.goals_list.setAccessibleName(self.tr("Goals worked on"))
-        self.goals_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.goals_list.setWordWrap(True)
-        self.goals_list.itemChanged.connect(self._goal_toggled)
-        self.goals_list.itemActivated.connect(self._goal_activated)
-        self.goals_empty = QLabel(
-            self.tr("This person has no active recovery goals yet. Add one on their record.")
-        )
-        self.goals_empty.setObjectName("hint")
-        self.goals_empty.setWordWrap(True)
-        self.goals_error = FieldError(self.tr("Goals problem"))
-        lay.addWidget(self.goals_list)
-        lay.addWidget(self.goals_empty)
-        lay.addWidget(self.goals_error)
-
     def _match_heights(self) -> None:
         """Combo, date and spin boxes keep the platform's look, as tall as the fields."""
         self.start_edit.ensurePolished()
@@ -215,75 +275,123 @@ class ServiceCardMixin:
         fm = self.date_edit.fontMetrics()
         self.date_edit.setMinimumWidth(fm.horizontalAdvance("Sep 30, 2026") + 56)
 
-    def _fill_goals(self, bundle: NoteBundle, note: Encounter) -> None:
-        chosen = set(note.goal_ids)
-        self.goals_list.clear()
-        goals = bundle.goals
-        if not self._editable:  # a finished note shows the goals it worked on
-            goals = [g for g in goals if g.id in chosen]
-        for g in goals:
-            text = f"{g.domain.value}: {g.statement}"
-            if g.status.value != "active":
-                text += f" ({g.status.value})"
-            item = QListWidgetItem(text)
-            item.setData(ID_ROLE, g.id)
-            item.setFlags(
-                Qt.ItemFlag.ItemIsEnabled
-                | Qt.ItemFlag.ItemIsUserCheckable
-                | Qt.ItemFlag.ItemIsSelectable
-            )
-            item.setCheckState(Qt.CheckState.Checked if g.id in chosen else Qt.CheckState.Unchecked)
-            self.goals_list.addItem(item)
-        has = bool(goals)
-        self.goals_empty.setText(
-            self.tr("This person has no active recovery goals yet. Add one on their record.")
-            if self._editable
-            else self.tr("No goals were linked to this note.")
-        )
-        self.goals_list.setVisible(has)
-        self.goals_empty.setVisible(not has)
-        rows = max(1, min(self.goals_list.count(), 6))
-        row_h = self.goals_list.fontMetrics().height() + 9  # item padding and check box
-        self.goals_list.setFixedHeight(rows * row_h + 12)
-
     def _times_edited(self, *_: Any) -> None:
+        sender = self.sender()
+        which = "end" if sender is self.end_edit else "start"
+        self._follow_meridiem(which)
         self._check_times()
         self._changed()
 
+    def _follow_meridiem(self, which: str) -> None:
+        """The AM/PM control follows what is typed: an AM or PM in the text, else the
+        likelier half of the day (shown, never hidden) until the person picks one."""
+        edit, ampm = self._time_widgets(which)
+        text = edit.text()
+        said = note_times.meridiem_in(text)
+        if not said and which not in self._ampm_chosen:
+            after = self._parsed(self.start_edit) if which == "end" else None
+            said = note_times.guess_meridiem(text, after)
+        hour = note_times.typed_hour(text)
+        if hour is not None and (hour == 0 or hour > 12):
+            said = note_times.meridiem_of(self._parsed(edit))
+        if not text.strip():
+            self._ampm_chosen.discard(which)
+        if said and ampm.currentText() != said:
+            ampm.setCurrentText(said)
+        if which == "start" and self.end_edit.text():
+            self._follow_meridiem("end")
+
+    def _ampm_picked(self, which: str) -> None:
+        """The person chose AM or PM: it stands, and the time says so."""
+        self._ampm_chosen.add(which)
+        edit, ampm = self._time_widgets(which)
+        hour = note_times.typed_hour(edit.text())
+        if hour is not None and 1 <= hour <= 12 and self._editable:
+            t = note_times.parse_time(
+                edit.text().split(" ")[0].rstrip("apmAPM."), ampm.currentText()
+            )
+            edit.setText(note_times.time_text(t, self._twelve_hour))
+        self._check_times()
+        self._changed()
+        self._ask_about_times()
+
+    def _time_widgets(self, which: str) -> tuple[QLineEdit, QComboBox]:
+        if which == "end":
+            return self.end_edit, self.end_ampm
+        return self.start_edit, self.start_ampm
+
     def _tidy_times(self) -> None:
-        """When a time field is left, write a valid time the standard way."""
+        """When a time field is left, write a valid time in full (with AM or PM)."""
         if not self._editable:
             return
         for edit in (self.start_edit, self.end_edit):
             try:
-                t = parse_clock_time(edit.text())
+                t = self._parse(edit)
             except ValueError:
                 continue
-            tidy = clock_text(t)
+            tidy = note_times.time_text(t, self._twelve_hour)
             if edit.text() != tidy:
                 edit.setText(tidy)
         self._check_times()
+        self._ask_about_times()
+
+    def _parse(self, edit: QLineEdit) -> Any:
+        ampm = self.end_ampm if edit is self.end_edit else self.start_ampm
+        meridiem = ampm.currentText() if self._twelve_hour else ""
+        return note_times.parse_time(edit.text(), meridiem)
 
     def _parsed(self, edit: QLineEdit) -> Any:
         try:
-            return parse_clock_time(edit.text())
+            return self._parse(edit)
         except ValueError:
             return None
+
+    def _set_time(self, edit: QLineEdit, t: Any) -> None:
+        """Show a time (filled by the timer or from the record) and its AM/PM."""
+        text = note_times.time_text(t, self._twelve_hour)
+        if edit.text() != text:
+            edit.setText(text)
+        ampm = self.end_ampm if edit is self.end_edit else self.start_ampm
+        if t is not None:
+            ampm.setCurrentText(note_times.meridiem_of(t))
 
     def _check_times(self) -> bool:
         messages = []
         for name, edit in (("start", self.start_edit), ("end", self.end_edit)):
             try:
-                parse_clock_time(edit.text())
+                self._parse(edit)
             except ValueError:
                 messages.append(self.tr("The {0} time is not a time we can read.").format(name))
         start, end = self._parsed(self.start_edit), self._parsed(self.end_edit)
         if start and end and note_form.minutes_between(start, end) <= 0:
             messages.append(self.tr("The end time must be after the start time."))
         if messages:
-            messages.append(self.tr(note_form.TIME_HINT))
+            messages.append(self.tr(note_times.TIME_HINT))
+            if not self._loading:
+                self.expand_service(True)  # a problem is never folded away
         self.time_error.show_messages(messages)
         return not messages
+
+    def _ask_about_times(self) -> bool:
+        """Ask about a time outside usual hours or a long service (once per answer);
+        True when there is an open question."""
+        start, end = self._parsed(self.start_edit), self._parsed(self.end_edit)
+        questions = note_times.time_questions(start, end, self.time_policy)
+        if not questions or (start, end) == self._times_confirmed:
+            self.time_questions.ask([])
+            return False
+        self.time_questions.ask(questions)
+        return True
+
+    def _times_answered(self, keep: bool) -> None:
+        if keep:
+            self._times_confirmed = (self._parsed(self.start_edit), self._parsed(self.end_edit))
+            self.time_questions.ask([])
+            self.text_edits[self._first_field()].setFocus()
+        else:
+            self.expand_service(True)
+            self.start_edit.setFocus()
+            self.start_edit.selectAll()
 
     def _modality_changed(self, *_: Any) -> None:
         if self._loading or not self._editable:
@@ -328,16 +436,6 @@ class ServiceCardMixin:
     def _setting(self) -> ServiceSetting:
         return ServiceSetting(self.setting_combo.currentData() or ServiceSetting.INDIVIDUAL.value)
 
-    def _goal_toggled(self, _item: QListWidgetItem) -> None:
-        if not self._loading:
-            self.goals_error.show_messages([])
-            self._changed()
-
-    def _goal_activated(self, item: QListWidgetItem) -> None:
-        if self._editable and item.flags() & Qt.ItemFlag.ItemIsUserCheckable:
-            checked = item.checkState() == Qt.CheckState.Checked
-            item.setCheckState(Qt.CheckState.Unchecked if checked else Qt.CheckState.Checked)
-
     def units(self) -> int:
         draft = self.draft()
         if draft is None or self._bundle is None:
@@ -359,3 +457,4 @@ class ServiceCardMixin:
         tip = self.tr(note_form.rule_explanation(rule))
         self.units_label.setToolTip(tip)
         self.rule_label.setToolTip(tip)
+        self._show_summary()

@@ -24,6 +24,25 @@ from app.ui.common.table_model import KEY_ROLE
 from app.ui.shell.context import AppContext
 
 
+class NavList(QListWidget):
+    """The navigation list. Receiving focus never changes the page: Qt's item views
+    make the first row current when they gain focus without a current row (Tab past
+    a page's last field, a disabled widget handing on its focus, the window becoming
+    active again), which would open the Caseload in the middle of someone's note.
+    Only a click or the arrow keys choose a page."""
+
+    def focusInEvent(self, event: object) -> None:
+        had_current = self.currentRow() >= 0
+        self.blockSignals(True)
+        try:
+            super().focusInEvent(event)  # type: ignore[arg-type]
+            if not had_current and self.currentRow() >= 0:
+                self.setCurrentRow(-1)  # what Qt chose on its own is undone
+                self.clearSelection()
+        finally:
+            self.blockSignals(False)
+
+
 class Workspace(QWidget):
     """Navigation list + page stack."""
 
@@ -37,7 +56,7 @@ class Workspace(QWidget):
         self.setObjectName("workspace")
         self.ctx = ctx
         self.pages: dict[str, QWidget] = {}
-        self.nav = QListWidget()
+        self.nav = NavList()
         self.nav.setObjectName("navList")
         self.nav.setAccessibleName("Sections")
         self.nav.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
