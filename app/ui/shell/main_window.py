@@ -28,6 +28,7 @@ from app.ui.caseload.models import CaseloadModel
 from app.ui.hours.hours_page import HoursPage
 from app.ui.notes.note_editor import NoteEditorPage
 from app.ui.participant.participant_page import ParticipantPage
+from app.ui.reports.program_page import ProgramReportPage
 from app.ui.review.review_page import ReviewPage
 from app.ui.search.search import SearchBar
 from app.ui.shell import settings as prefs
@@ -267,6 +268,8 @@ class MainWindow(QMainWindow):
             pages.append(("hours", self.tr("Hours"), HoursPage(ctx)))
             # Supervisors log sessions; specialists read and sign the ones they were in.
             pages.append(("supervision", self.tr("Supervision"), SupervisionPage(ctx)))
+        # Directors, supervisors and billing see the team or agency; a specialist their own.
+        pages.append(("program_report", self.tr("Program report"), ProgramReportPage(ctx)))
         return pages
 
     def show_preferences(self) -> None:
