@@ -102,7 +102,7 @@ def xlsx_bytes(r: ProgramReport) -> bytes:
 
 
 def _table(rows: list[list], widths: Sequence[float]) -> Table:
-    t = Table(rows, colWidths=list(widths), repeatRows=1)
+    t = Table(rows, colWidths=list(widths), repeatRows=1, hAlign="LEFT")
     t.setStyle(
         TableStyle(
             [
@@ -135,6 +135,7 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float]) -> Dra
     chart.categoryAxis.labels.boxAnchor = "e"
     chart.categoryAxis.reverseDirection = True
     chart.valueAxis.valueMin = 0
+    chart.valueAxis.valueMax = max([*values, 1]) * 1.12  # room for the last bar's label
     chart.valueAxis.labels.fontSize = 8
     chart.barLabelFormat = "%d"
     chart.barLabels.fontSize = 7
@@ -207,11 +208,11 @@ def pdf_bytes(r: ProgramReport, agency: str = "") -> bytes:
         _table(
             [
                 [
-                    "Direct-service hours",
-                    "Travel hours",
+                    "Direct-service\nhours",
+                    "Travel\nhours",
                     "Miles",
-                    "Supervision sessions",
-                    "Supervision hours",
+                    "Supervision\nsessions",
+                    "Supervision\nhours",
                 ],
                 [
                     hours(r.direct_minutes),
@@ -238,6 +239,7 @@ def pdf_bytes(r: ProgramReport, agency: str = "") -> bytes:
         bar_chart(
             "Units by payer", [ln.label for ln in r.by_payer], [ln.units for ln in r.by_payer]
         ),
+        Spacer(1, 8),
     ]
     for title, lines in (
         ("Program", r.by_program),

@@ -183,7 +183,7 @@ class ProgramReportPage(Page):
         }
         charts = QGridLayout()
         for i, chart in enumerate(self.charts.values()):
-            charts.addWidget(chart, i // 2, i % 2)
+            charts.addWidget(chart, i // 2, i % 2, Qt.AlignmentFlag.AlignTop)
         v.addLayout(charts)
         self.table = QTableWidget(0, 4)
         self.table.setObjectName("reportTable")
