@@ -186,7 +186,7 @@ def independent(conn, first: date, last: date, program: str | None, spec: str | 
     out["new"] = sum(1 for p in in_scope if p[5] and a <= p[5] <= b)
     out["closed"] = sum(1 for p in in_scope if p[6] and a <= p[6] <= b)
     note_program = {
-        r[0]: _program(people[r[1]][1]) if r[1] in people else "No program"
+        r[0]: _program(people[r[1]][1]) if r[1] in people else None  # a deleted person's
         for r in conn.execute("SELECT id, participant_id FROM encounters WHERE deleted = 0")
     }
     tm, miles = 0, 0.0

@@ -47,9 +47,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 
-from app.domain.supervision import NoteFacts, units_by_note
+from app.domain.units import DEFAULT_RULE, RoundingRule
 
 #: Smallest count shown as it is; 1..THRESHOLD-1 become SMALL.
 THRESHOLD = 11
@@ -91,21 +91,26 @@ class ServiceRow:
     participant_id: str
     specialist_id: str
     service_date: date
-    start: time | None
-    end: time | None
+    start: int | None  # minute of the day; None when not recorded
+    minutes: int  # end minus start (0 without both)
     status: str
     payer_id: str
     service_code: str
     modality: str
     place_of_service: str
 
-    @property
-    def minutes(self) -> int:
-        if self.start is None or self.end is None:
-            return 0
-        return max(
-            0, (self.end.hour * 60 + self.end.minute) - (self.start.hour * 60 + self.start.minute)
-        )
+
+def minute_of_day(text: str | None) -> int | None:
+    """``HH:MM`` (or ``HH:MM:SS``) as minutes after midnight."""
+    if not text:
+        return None
+    return int(text[:2]) * 60 + int(text[3:5])
+
+
+def span(start: str | None, end: str | None) -> tuple[int | None, int]:
+    """A note's start minute and its minutes (0 unless both times are there)."""
+    a, b = minute_of_day(start), minute_of_day(end)
+    return a, (max(0, b - a) if a is not None and b is not None else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +136,7 @@ class TravelRow:
     entry_date: date
     minutes: int
     miles: float
-    encounter_id: str
+    participant_id: str  # of the (not deleted) note the travel was for; "" if none
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,45 +362,50 @@ def counted_services(rows: Rows, c: Choice, people: Mapping[str, PersonRow]) -> 
 
 def _units(rows: Rows, c: Choice) -> dict[str, int]:
     """Units of every counted service in the period in the vault (the daily cap looks
-    at a person's whole day, whoever wrote the notes)."""
-    facts = [
-        NoteFacts(
-            id=s.id,
-            specialist_id=s.specialist_id,
-            participant_id=s.participant_id,
-            service_date=s.service_date,
-            minutes=s.minutes,
-            status=s.status,
-            payer_id=s.payer_id,
-            service_code=s.service_code,
-        )
-        for s in rows.services
-        if s.status in COUNTED_STATUSES and _in(s.service_date, c)
-    ]
-    return units_by_note(facts, rows.payers)  # type: ignore[arg-type]
+    at a person's whole day, whoever wrote the notes): each payer's rule, the cap
+    applied per person per day per payer in id order (as units_by_note does)."""
+    groups: dict[tuple[str, date, str], list[tuple[str, int]]] = defaultdict(list)
+    for s in rows.services:
+        if s.status in COUNTED_STATUSES and s.service_code and _in(s.service_date, c):
+            groups[(s.participant_id, s.service_date, s.payer_id)].append((s.id, s.minutes))
+    rules: dict[str, RoundingRule] = {}
+    out: dict[str, int] = {}
+    for (_p, _d, payer_id), group in groups.items():
+        rule = rules.get(payer_id)
+        if rule is None:
+            payer = rows.payers.get(payer_id)
+            rule = rules[payer_id] = RoundingRule.for_payer(payer) if payer else DEFAULT_RULE  # type: ignore[arg-type]
+        if len(group) == 1 and not rule.max_units_per_day:
+            out[group[0][0]] = rule.units(group[0][1])
+            continue
+        group.sort()
+        for (sid, _m), u in zip(group, rule.units_for_day([m for _i, m in group]), strict=True):
+            out[sid] = u
+    return out
 
 
-def _lines(
-    services: Iterable[ServiceRow], units: Mapping[str, int], key, order: Sequence[str] = ()
-) -> tuple[ServiceLine, ...]:
-    count: dict[str, int] = defaultdict(int)
-    total: dict[str, int] = defaultdict(int)
+def _breakdowns(
+    services: Iterable[ServiceRow], units: Mapping[str, int], keys: Sequence
+) -> list[tuple[ServiceLine, ...]]:
+    """Services and units per label, for each labelling function in ``keys`` (one pass)."""
+    tallies: list[dict[str, list[int]]] = [{} for _ in keys]
     for s in services:
-        k = key(s)
-        count[k] += 1
-        total[k] += units.get(s.id, 0)
-    labels = [k for k in order if k in count] + sorted(k for k in count if k not in order)
-    return tuple(ServiceLine(k, count[k], total[k]) for k in labels)
+        u = units.get(s.id, 0)
+        for key, tally in zip(keys, tallies, strict=True):
+            cell = tally.setdefault(key(s), [0, 0])
+            cell[0] += 1
+            cell[1] += u
+    return [
+        tuple(ServiceLine(k, tally[k][0], tally[k][1]) for k in sorted(tally)) for tally in tallies
+    ]
 
 
 def direct_minutes(services: Iterable[ServiceRow]) -> int:
     """Per specialist per day, the union of the services' intervals."""
     spans: dict[tuple[str, date], list[tuple[int, int]]] = defaultdict(list)
     for s in services:
-        if s.minutes > 0:
-            assert s.start is not None and s.end is not None
-            a = s.start.hour * 60 + s.start.minute
-            spans[(s.specialist_id, s.service_date)].append((a, a + s.minutes))
+        if s.minutes > 0 and s.start is not None:
+            spans[(s.specialist_id, s.service_date)].append((s.start, s.start + s.minutes))
     total = 0
     for intervals in spans.values():
         end = -1
@@ -464,12 +474,13 @@ def _barc(rows: Rows, served: set[str], last: date) -> BarcChange:
 
 
 def _travel(rows: Rows, c: Choice, people: Mapping[str, PersonRow]) -> tuple[int, float]:
-    program_of_note = {s.id: _program_of(people.get(s.participant_id)) for s in rows.services}
     minutes, miles = 0, 0.0
     for t in rows.travel:
         if not (_in(t.entry_date, c) and _scoped(t.specialist_id, c)):
             continue
-        if c.program is not None and program_of_note.get(t.encounter_id) != c.program:
+        if c.program is not None and (
+            t.participant_id not in people or _program_of(people[t.participant_id]) != c.program
+        ):
             continue
         minutes += t.minutes
         miles += t.miles
@@ -513,7 +524,17 @@ def compute(rows: Rows, c: Choice, generated_at: datetime) -> ProgramReport:
     new, closed = _enrolments(rows, c)
     travel_minutes, miles = _travel(rows, c, people)
     sessions, sup_minutes, received = _supervision(rows, c)
-    places = rows.place_labels
+    places, payer_names = rows.place_labels, rows.payer_names
+    by_program, by_payer, by_modality, by_place = _breakdowns(
+        services,
+        units,
+        (
+            lambda s: _program_of(people[s.participant_id]),
+            lambda s: payer_names.get(s.payer_id, "No payer"),
+            lambda s: s.modality.capitalize(),
+            lambda s: f"{s.place_of_service} {places.get(s.place_of_service, '')}".strip(),
+        ),
+    )
     return ProgramReport(
         choice=c,
         generated_at=generated_at,
@@ -522,14 +543,10 @@ def compute(rows: Rows, c: Choice, generated_at: datetime) -> ProgramReport:
         closed_enrolments=closed,
         services=len(services),
         units=sum(units.get(s.id, 0) for s in services),
-        by_program=_lines(services, units, lambda s: _program_of(people[s.participant_id])),
-        by_payer=_lines(services, units, lambda s: rows.payer_names.get(s.payer_id, "No payer")),
-        by_modality=_lines(services, units, lambda s: s.modality.capitalize()),
-        by_place=_lines(
-            services,
-            units,
-            lambda s: f"{s.place_of_service} {places.get(s.place_of_service, '')}".strip(),
-        ),
+        by_program=by_program,
+        by_payer=by_payer,
+        by_modality=by_modality,
+        by_place=by_place,
         direct_minutes=direct_minutes(services),
         travel_minutes=travel_minutes,
         miles=miles,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -110,6 +110,8 @@ def choice_for(
 ) -> pr.Choice:
     """The report's scope after the role rules: a specialist always gets their own
     caseload and is refused anyone else's."""
+    if last < first:
+        raise StoreError("The period ends before it starts; choose the dates again.")
     owner = me(repos)
     allowed = {u.id: u for u in allowed_specialists(repos)}
     if owner.role not in SEES_TEAM:
@@ -138,10 +140,6 @@ def _day(v: str | None) -> date | None:
     return date.fromisoformat(v) if v else None
 
 
-def _clock(v: str | None) -> time | None:
-    return time.fromisoformat(v) if v else None
-
-
 @lru_cache(maxsize=1)
 def place_labels() -> dict[str, str]:
     data = json.loads(resource_path("codes", "note_codes.json").read_text(encoding="utf-8"))
@@ -149,9 +147,9 @@ def place_labels() -> dict[str, str]:
 
 
 def read_rows(repos: Repositories, first: date, last: date) -> pr.Rows:
-    """The vault's records the report may count (never a deleted one). Services,
-    travel and sessions are read for the period only; people, goals and BARC-10
-    whole (first scores may be older than the period)."""
+    """The vault's records the report may count (never a deleted one). Services
+    (signed, approved or billed only), travel and sessions are read for the period;
+    people, goals and BARC-10 whole (first scores may be older than the period)."""
     q = repos.store.conn.execute
     people = [
         pr.PersonRow(
@@ -163,27 +161,30 @@ def read_rows(repos: Repositories, first: date, last: date) -> pr.Rows:
         )
     ]
     period = (first.isoformat(), last.isoformat())
-    services = [
-        pr.ServiceRow(
-            r[0],
-            r[1],
-            r[2],
-            date.fromisoformat(r[3]),
-            _clock(r[4]),
-            _clock(r[5]),
-            r[6],
-            r[7] or "",
-            r[8] or "",
-            r[9],
-            r[10] or "",
+    services = []
+    for r in q(
+        "SELECT id, participant_id, specialist_id, service_date, start_time, end_time, "
+        "status, payer_id, service_code, modality, place_of_service FROM encounters "
+        "WHERE deleted = 0 AND status IN ('signed', 'approved', 'billed') "
+        "AND service_date BETWEEN ? AND ?",
+        period,
+    ):
+        start, minutes = pr.span(r[4], r[5])
+        services.append(
+            pr.ServiceRow(
+                r[0],
+                r[1],
+                r[2],
+                date.fromisoformat(r[3]),
+                start,
+                minutes,
+                r[6],
+                r[7] or "",
+                r[8] or "",
+                r[9],
+                r[10] or "",
+            )
         )
-        for r in q(
-            "SELECT id, participant_id, specialist_id, service_date, start_time, end_time, "
-            "status, payer_id, service_code, modality, place_of_service FROM encounters "
-            "WHERE deleted = 0 AND service_date BETWEEN ? AND ?",
-            period,
-        )
-    ]
     goals = [
         pr.GoalRow(r[0], r[1], r[2], _day(r[3]), _day(r[4]))
         for r in q(
@@ -202,8 +203,10 @@ def read_rows(repos: Repositories, first: date, last: date) -> pr.Rows:
     travel = [
         pr.TravelRow(r[0], date.fromisoformat(r[1]), int(r[2]), float(r[3] or 0), r[4] or "")
         for r in q(
-            "SELECT specialist_id, entry_date, minutes, miles, encounter_id FROM time_entries "
-            "WHERE deleted = 0 AND category = 'travel' AND entry_date BETWEEN ? AND ?",
+            "SELECT t.specialist_id, t.entry_date, t.minutes, t.miles, e.participant_id "
+            "FROM time_entries t LEFT JOIN encounters e ON e.id = t.encounter_id "
+            "AND e.deleted = 0 AND t.encounter_id != '' WHERE t.deleted = 0 "
+            "AND t.category = 'travel' AND t.entry_date BETWEEN ? AND ?",
             period,
         )
     ]
