@@ -197,10 +197,8 @@ class ProgramReportPage(Page):
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         v.addWidget(self.table)
         return body
 
@@ -271,23 +269,23 @@ class ProgramReportPage(Page):
         self.charts["modality"].set_data([(ln.label, ln.services) for ln in report.by_modality])
         self.charts["goals"].set_data([(g.domain, g.achieved) for g in report.goals])
         rows = [r for r in table_rows(report) if r[0] != "Report"]
+        self.table.setUpdatesEnabled(False)
         self.table.setRowCount(len(rows))
         previous = ""
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         for i, row in enumerate(rows):
             for col, text in enumerate(row):
-                shown = "" if col == 0 and text == previous else text
-                item = QTableWidgetItem(shown)
+                item = QTableWidgetItem("" if col == 0 and text == previous else text)
                 if col == 3:
-                    item.setTextAlignment(
-                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-                    )
+                    item.setTextAlignment(right)
                 self.table.setItem(i, col, item)
             previous = row[0]
-        self.table.resizeRowsToContents()
-        height = self.table.horizontalHeader().height() + sum(
-            self.table.rowHeight(r) for r in range(len(rows))
-        )
-        self.table.setFixedHeight(height + 2 * self.table.frameWidth() + 4)
+        for col in (0, 2, 3):  # once, after filling (not per cell)
+            self.table.resizeColumnToContents(col)
+        self.table.setUpdatesEnabled(True)
+        rows_height = len(rows) * self.table.verticalHeader().defaultSectionSize()
+        header = self.table.horizontalHeader().sizeHint().height()
+        self.table.setFixedHeight(header + rows_height + 2 * self.table.frameWidth() + 4)
 
     def _failed(self, exc: BaseException) -> None:
         self._set_busy(False)
