@@ -53,6 +53,8 @@ def main(out: Path) -> None:
     settle(app, tasks)
     page.run_report()
     settle(app, tasks)
+    page.show_button.setFocus()
+    app.processEvents()
     page.grab().save(str(out / "80-program-report.png"))
     page.scroll.verticalScrollBar().setValue(page.scroll.verticalScrollBar().maximum() // 3)
     app.processEvents()
