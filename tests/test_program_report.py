@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
+from pypdf.generic import ContentStream
 
 from app.demo_team import fill_demo_team
 from app.domain.records import Role
@@ -424,6 +425,17 @@ def test_a_small_specialist_caseload_is_not_broken_down(repos):
 # -- files ---------------------------------------------------------------------------
 
 
+def _teal_bars(reader: PdfReader, page) -> int:
+    """Rectangles filled with the charts' teal (#1f6f78) on a page."""
+    fill, n = None, 0
+    for operands, op in ContentStream(page.get_contents(), reader).operations:
+        if op == b"rg":
+            fill = tuple(round(float(x) * 255) for x in operands)
+        elif op == b"re" and fill == (0x1F, 0x6F, 0x78):
+            n += 1
+    return n
+
+
 def test_pdf_csv_and_xlsx_read_back(repos, tmp_path):
     report = svc.program_report(repos, *YEAR)
     pdf = svc.write_report(repos, report, tmp_path / "report.pdf")
@@ -437,9 +449,10 @@ def test_pdf_csv_and_xlsx_read_back(repos, tmp_path):
         assert needle in text, needle
     for ln in report.by_program:
         assert ln.label in text
-    # the chart pages hold vector drawings: bars are filled rectangles in the content
-    drawn = [i for i, p in enumerate(reader.pages) if b" re" in p.get_contents().get_data()]
-    assert drawn, "a page with the bar charts"
+    # the charts are vector drawings: one teal rectangle per bar (tables are grey)
+    bars = [_teal_bars(reader, page) for page in reader.pages]
+    assert bars[0] == len(report.by_program) + len(report.by_payer), bars
+    assert sum(bars) == bars[0] + sum(1 for g in report.goals if g.achieved)
     names = {r[0] for r in repos.store.conn.execute("SELECT last_name FROM participants")}
     assert not any(n in text for n in names if len(n) > 4)
     csv_path = svc.write_report(repos, report, tmp_path / "report.csv")
