@@ -419,14 +419,18 @@ def cmd_report(args: argparse.Namespace) -> int:
         if path is not None and path.suffix.lower() != f".{kind}":
             raise UsageError(f"--{kind} takes a file name ending in .{kind}.")
     with opened(args.data_dir, _passphrase()) as repos:
-        spec = svc.find_specialist(repos, args.specialist) if args.specialist else None
+        try:
+            spec = svc.find_specialist(repos, args.specialist) if args.specialist else None
+        except StoreError as e:
+            raise UsageError(str(e)) from None
         report = svc.program_report(repos, args.date_from, args.date_to, args.program, spec)
         written = [svc.write_report(repos, report, p) for p in paths]
     for section, item, measure, value in table_rows(report):
-        if section in ("Report", "Summary", "Hours", "Supervision"):
-            print(
-                f"{item}{' (' + measure + ')' if measure and section != 'Summary' else ''}: {value}"
-            )
+        if section in ("Report", "Summary"):
+            print(f"{item}: {value}")
+        elif section in ("Hours", "Supervision"):
+            unit = f" ({measure})" if measure in ("hours", "miles") else ""
+            print(f"{section} - {item.lower()}{unit}: {value}")
     for path in written:
         print(f"wrote {path}")
     print("Counts of people from 1 to 10 are shown as <11; keep the files in a protected folder.")

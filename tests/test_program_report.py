@@ -553,6 +553,10 @@ def test_command_line_writes_the_three_files(team_vault, tmp_path):
     bad = run_cli("report", "--data-dir", str(v.dir), "--from", "2026-02-01", "--to",
                   "2026-01-01", "--csv", str(out[1]), env=env)  # fmt: skip
     assert bad.returncode == 2
+    nobody = run_cli("report", "--data-dir", str(v.dir), "--from", "2026-01-01", "--to",
+                     "2026-02-01", "--specialist", "Nobody Here", "--csv", str(out[1]),
+                     env=env)  # fmt: skip
+    assert nobody.returncode == 2 and "No specialist" in nobody.stderr
     none = run_cli("report", "--data-dir", str(v.dir), "--from", "2026-01-01", "--to",
                    "2026-02-01", env=env)  # fmt: skip
     assert none.returncode == 2 and "--pdf" in none.stderr
