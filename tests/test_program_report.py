@@ -21,7 +21,7 @@ from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
 from app.demo_team import fill_demo_team
-from app.domain.records import Role
+from app.domain.records import Role, User
 from app.reports import program as pr
 from app.services import program_report as svc
 from app.store.db import Store
@@ -530,6 +530,16 @@ def test_billing_and_admin_see_the_agency(repos):
 def test_a_supervisor_cannot_report_on_someone_outside_the_team(repos):
     with pytest.raises(svc.StoreError):
         svc.program_report(repos, *YEAR, None, "not-a-user")
+    outsider = User(username="other-team-1", display_name="Vokelo Marandi", supervisor_id="")
+    repos.users.add(outsider)  # a specialist in the vault, supervised by someone else
+    try:
+        assert outsider.id not in {i for i, _n in svc.options(repos).specialists}
+        with pytest.raises(svc.StoreError, match="not on your team"):
+            svc.program_report(repos, *YEAR, None, outsider.id)
+        with pytest.raises(svc.StoreError):
+            svc.find_specialist(repos, "Vokelo Marandi")
+    finally:
+        repos.users.delete(outsider.id)
 
 
 # -- the command line ------------------------------------------------------------------
