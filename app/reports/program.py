@@ -36,10 +36,11 @@ The rules, as the user guide states them for directors:
 Small-cell suppression (CMS cell-size rule): in every table that counts *people*
 (demographics, the BARC-10 n), a count from 1 to 10 is shown as "<11". So that a
 hidden count cannot be worked out from the table's total, more cells are hidden
-(shown "*", smallest first) until at least two are hidden, the hidden cells add up
-to 11 or more, and they are not all at their largest possible value. A table of
-fewer than 11 people, or one that no choice of hidden cells protects, is not broken
-down at all. BARC-10 means are not shown for fewer than 11 people.
+(shown "*", smallest first) until the hidden cells add up to 11 or more and none is
+pinned to one value by the total, the shown cells and the rule itself ("<11" holds
+1 to 10; "*" holds 0 or 11 and more). A table of fewer than 11 people, or one that
+no choice of hidden cells protects, is not broken down at all. BARC-10 means are
+not shown for fewer than 11 people.
 """
 
 from __future__ import annotations
@@ -275,29 +276,52 @@ class ProgramReport:
 def suppress(counts: Sequence[int], total: int) -> list[str]:
     """What each count of a one-way table of people may show, given that the table's
     ``total`` is published: 1..10 as SMALL, and complementary cells as HIDDEN
-    (smallest first) until no hidden cell can be worked out from the total: at least
-    two hidden, adding up to THRESHOLD or more, and not all at their largest possible
-    value (two "<11" cells adding up to 20 would both be 10). An empty list when no
-    choice of cells can reach that: the table must not be broken down."""
+    (smallest non-zero first) until every hidden cell could hold at least two values
+    for a reader who knows the total, the shown cells and the rule itself (a "<11"
+    cell holds 1 to 10; a "*" cell 0 or 11 and more). An empty list when no choice of
+    cells gets there: the table must not be broken down. The hidden cells also add
+    up to 11 or more, since their sum is the total less the cells shown."""
     shown = [str(c) if c == 0 or c >= THRESHOLD else SMALL for c in counts]
     hidden = {i for i, s in enumerate(shown) if s == SMALL}
     if not hidden:
         return shown
-    order = sorted((i for i in range(len(counts)) if i not in hidden), key=lambda i: (counts[i], i))
-    while order and not _safe(counts, hidden, HIDDEN in shown):
-        need_sum = sum(counts[i] for i in hidden) < THRESHOLD
-        pick = next((i for i in order if counts[i] > 0), order[0]) if need_sum else order[0]
-        order.remove(pick)
+    order = sorted(
+        (i for i in range(len(counts)) if i not in hidden),
+        key=lambda i: (counts[i] == 0, counts[i], i),
+    )
+    while not _safe(counts, hidden, total):
+        if not order:
+            return []
+        pick = order.pop(0)
         hidden.add(pick)
         shown[pick] = HIDDEN
-    return shown if _safe(counts, hidden, HIDDEN in shown) else []
+    return shown
 
 
-def _safe(counts: Sequence[int], hidden: set[int], any_complement: bool) -> bool:
-    hidden_sum = sum(counts[i] for i in hidden)
-    if len(hidden) < 2 or hidden_sum < THRESHOLD:
+def _domain(count: int, total: int) -> tuple[int, int]:
+    """An interval the reader must allow for a hidden cell that holds its true value
+    (a sub-interval of what the reader allows, so what it leaves open is open)."""
+    if 0 < count < THRESHOLD:
+        return 1, THRESHOLD - 1
+    return (0, 0) if count == 0 else (THRESHOLD, total)
+
+
+def _safe(counts: Sequence[int], hidden: set[int], total: int) -> bool:
+    """At least two cells hidden, together 11 or more (their sum can be worked out, so
+    it must not be a small count itself), and none pinned to one value by the total
+    and the other cells' bounds."""
+    s = sum(counts[i] for i in hidden)
+    if len(hidden) < 2 or s < THRESHOLD:
         return False
-    return any_complement or hidden_sum < (THRESHOLD - 1) * len(hidden)
+    bounds = {i: _domain(counts[i], total) for i in hidden}
+    lo_all = sum(lo for lo, _hi in bounds.values())
+    hi_all = sum(hi for _lo, hi in bounds.values())
+    for lo, hi in bounds.values():
+        low = max(lo, s - (hi_all - hi))
+        high = min(hi, s - (lo_all - lo))
+        if high <= low:
+            return False
+    return True
 
 
 def people_table(title: str, counts: Mapping[str, int], order: Sequence[str] = ()) -> PeopleTable:

@@ -37,10 +37,12 @@ HEADER = ("Section", "Item", "Measure", "Value")
 
 SUPPRESSION_NOTE = (
     f"Counts of people from 1 to {THRESHOLD - 1} are shown as \u201c{SMALL}\u201d (the CMS "
-    f"cell-size rule). A cell shown as \u201c{HIDDEN}\u201d is hidden as well, so that a "
-    "small count cannot be worked out from the table's total; it may hold any number. "
-    f"A table of fewer than {THRESHOLD} people is not broken down. BARC-10 means are shown "
-    f"only for {THRESHOLD} people or more."
+    f"cell-size rule). A cell shown as \u201c{HIDDEN}\u201d (0, or {THRESHOLD} or more) is "
+    "hidden as well, so that no small count can be worked out from the table's total: the "
+    f"hidden cells of a table add up to {THRESHOLD} or more and none can be pinned down. A "
+    "table that cannot be protected that way (fewer than "
+    f"{THRESHOLD} people, for one) is not broken down. BARC-10 means are shown only for "
+    f"{THRESHOLD} people or more."
 )
 RULES_NOTE = (
     "A service is a note signed by its specialist (approved and billed notes included); "
