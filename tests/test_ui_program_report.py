@@ -137,6 +137,6 @@ def test_the_page_is_in_the_navigation_for_every_role(qtbot, app_ctx_for):
         ctx = app_ctx_for(role)
         built = MainWindow._extra_pages(QObject(), ctx)  # the page list only needs tr()
         pages = {key: label for key, label, _page in built}
-        assert pages.get("program_report") == "Program report", role
+        assert pages.get("program_report") == "Reports", role
         for _key, _label, page in built:
             page.deleteLater()

@@ -92,7 +92,7 @@ class ProgramReportPage(Page):
         edit.setAccessibleName(accessible)
         return edit
 
-    def _build_choices(self) -> QHBoxLayout:
+    def _build_choices(self) -> QVBoxLayout:
         today = date.today()
         self.first = self._date_edit("reportFrom", date(today.year, 1, 1), self.tr("From"))
         self.last = self._date_edit("reportTo", today, self.tr("To"))
@@ -103,26 +103,30 @@ class ProgramReportPage(Page):
         self.scope = QComboBox()
         self.scope.setObjectName("reportScope")
         self.scope.setAccessibleName(self.tr("Team or specialist"))
-        self.scope.setMinimumContentsLength(18)
+        self.scope.setMinimumContentsLength(14)
         self.show_button = QPushButton(self.tr("Show report"))
         self.show_button.setObjectName("primary")
         self.show_button.setAccessibleName(self.tr("Show the report"))
         self.show_button.clicked.connect(self.run_report)
-        row = QHBoxLayout()
-        for text, widget in (
-            (self.tr("From"), self.first),
-            (self.tr("To"), self.last),
-            (self.tr("Program"), self.program),
-            (self.tr("Team or specialist"), self.scope),
+        rows = QVBoxLayout()
+        period, who = QHBoxLayout(), QHBoxLayout()
+        for row, text, widget in (
+            (period, self.tr("From"), self.first),
+            (period, self.tr("To"), self.last),
+            (period, self.tr("Program"), self.program),
+            (who, self.tr("Team or specialist"), self.scope),
         ):
             label = QLabel(text)
             label.setBuddy(widget)
             row.addWidget(label)
             row.addWidget(widget)
             row.addSpacing(6)
-        row.addStretch(1)
-        row.addWidget(self.show_button)
-        return row
+        period.addStretch(1)
+        who.addStretch(1)
+        who.addWidget(self.show_button)
+        rows.addLayout(period)
+        rows.addLayout(who)
+        return rows
 
     def _build_exports(self) -> QHBoxLayout:
         note = QLabel(
@@ -168,9 +172,10 @@ class ProgramReportPage(Page):
         for i, (key, text) in enumerate(names):
             value = QLabel("–")
             value.setObjectName(f"card_{key}")
-            value.setStyleSheet("font-size: 18pt; font-weight: 600;")
+            value.setStyleSheet("font-size: 15pt; font-weight: 600;")
             caption = QLabel(self.tr(text))
             caption.setObjectName("hint")
+            caption.setWordWrap(True)
             grid.addWidget(value, (i // 5) * 2, i % 5)
             grid.addWidget(caption, (i // 5) * 2 + 1, i % 5)
             self.cards[key] = value

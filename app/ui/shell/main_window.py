@@ -269,7 +269,7 @@ class MainWindow(QMainWindow):
             # Supervisors log sessions; specialists read and sign the ones they were in.
             pages.append(("supervision", self.tr("Supervision"), SupervisionPage(ctx)))
         # Directors, supervisors and billing see the team or agency; a specialist their own.
-        pages.append(("program_report", self.tr("Program report"), ProgramReportPage(ctx)))
+        pages.append(("program_report", self.tr("Reports"), ProgramReportPage(ctx)))
         return pages
 
     def show_preferences(self) -> None:
