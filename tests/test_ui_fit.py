@@ -162,6 +162,7 @@ def pages_to_check(window: MainWindow):
     pid = window.caseload.proxy.data(first, ID_ROLE)
     yield "caseload", lambda: ws.show_page("caseload")
     yield "hours", lambda: ws.show_page("hours")
+    yield "program report", lambda: ws.show_page("program_report")
     record = ws.pages["participant"]
     yield "record", lambda: window._open_participant(pid)
     for i in range(1, record.tabs.count()):

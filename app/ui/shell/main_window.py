@@ -30,6 +30,7 @@ from app.ui.common.text import plural
 from app.ui.hours.hours_page import HoursPage
 from app.ui.notes.note_editor import NoteEditorPage
 from app.ui.participant.participant_page import ParticipantPage
+from app.ui.reports.program_page import ProgramReportPage
 from app.ui.review.review_page import ReviewPage
 from app.ui.search.search import SearchBar
 from app.ui.shell import settings as prefs
@@ -320,6 +321,8 @@ class MainWindow(QMainWindow):
             pages.append(
                 ("billing_settings", self.tr("Billing settings"), BillingSettingsPage(ctx))
             )
+        # Directors, supervisors and billing see the team or agency; a specialist their own.
+        pages.append(("program_report", self.tr("Reports"), ProgramReportPage(ctx)))
         return pages
 
     def show_preferences(self) -> None:

@@ -1,0 +1,1 @@
+"""The program report screen (directors, supervisors, billing; a specialist sees their own)."""
