@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from app import __version__
 from app.paths import default_data_dir
@@ -217,29 +217,42 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from app.services.enrolment import EnrolmentError, check_request, enroll
+    from app.services import enrolment, site_settings
     from app.services.vaults import opened
 
+    site = site_settings.load()
+    if site.problem:
+        _err(f"Ignored: {site.problem}")
+    invite_given = bool(args.invite or args.invite_file)
+    check = _enrol_check(args, site, invite_given)
     try:  # check what was typed before asking for anything
-        check_request(args.server, args.username, "-", args.fingerprint or "")
-    except EnrolmentError as e:
-        raise UsageError(str(e)) from None
+        check("-")
+    except enrolment.EnrolmentError as e:
+        if e.code == "usage":
+            raise UsageError(str(e)) from None
+        _err(str(e))
+        return EXIT_AUTH if e.code in _AUTH_CODES else EXIT_DAMAGED
     with opened(args.data_dir, _passphrase()) as repos:
+        for held in enrolment.not_sent(repos.store):
+            print(
+                f"Will stay on this laptop, not sent: {held.changes} change(s) to "
+                f"{held.records} {held.table} record(s) ({held.reason})."
+            )
         password = _secret("PEERTRAIL_SERVER_PASSWORD", "Server password: ")
         try:
-            answer = enroll(
-                repos.store,
-                args.server,
-                args.username,
-                password,
-                fingerprint=args.fingerprint or "",
-                device_name=args.device_name,
-            )
-        except EnrolmentError as e:
+            request = check(password)
+            if invite_given:
+                answer = enrolment.enroll_invite(repos.store, request)
+            else:
+                answer = enrolment.enroll(
+                    repos.store, request.url, request.username, password,
+                    request.fingerprint, args.device_name,
+                )  # fmt: skip
+        except enrolment.EnrolmentError as e:
             _err(str(e))
             if e.code == "usage":
                 return EXIT_USAGE
-            return EXIT_AUTH if e.code == "unauthorized" else EXIT_DAMAGED
+            return EXIT_AUTH if e.code in _AUTH_CODES else EXIT_DAMAGED
     print(f"This laptop is enrolled as {answer.username} ({answer.role}). Run 'sync' to exchange.")
     if answer.held:
         print(
@@ -248,6 +261,40 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             "changes ('sync --json')."
         )
     return EXIT_OK
+
+
+def _enrol_check(args: argparse.Namespace, site: Any, invite_given: bool) -> Callable[[str], Any]:
+    """The check of what was typed, for a password: an invite or address and user name
+    (the address and pinned fingerprint default to the machine-wide settings)."""
+    from app.services import enrolment
+
+    if invite_given:
+        if args.username or args.fingerprint or args.server:
+            raise UsageError("An invite code holds the server and the user: give only the code.")
+
+        def check_invite(password: str) -> Any:
+            return enrolment.check_invite(
+                args.invite or "", password, file=args.invite_file or "",
+                pinned=site.fingerprint, device_name=args.device_name,
+            )  # fmt: skip
+
+        return check_invite
+    server = args.server or site.server
+    fingerprint = args.fingerprint or ("" if args.server else site.fingerprint)
+    if not server or not args.username:
+        raise UsageError("Give --invite CODE (or --invite-file), or --server and --username.")
+
+    def check_typed(password: str) -> Any:
+        return enrolment.check_request(
+            server, args.username, password, fingerprint, args.device_name
+        )
+
+    return check_typed
+
+
+#: Enrolment refusals that are about who is asking (exit 3): the rest are exit 4.
+_AUTH_CODES = {"unauthorized", "invite_invalid", "invite_expired", "bad_invite", "forbidden",
+               "enrol_blocked", "revoked"}  # fmt: skip
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -447,8 +494,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("restore", cmd_restore, "restore a backup (the current vault is kept aside)")
     p.add_argument("file", type=Path)
     p = add("enroll", cmd_enroll, "connect this vault to the organisation's sync server")
-    p.add_argument("--server", required=True, help="https://host:port")
-    p.add_argument("--username", required=True)
+    p.add_argument("--invite", help="the invite code from 'users invite' (PT-…)")
+    p.add_argument("--invite-file", type=Path, help="a file written by 'users invite'")
+    p.add_argument("--server", help="https://host:port (default: the machine-wide settings)")
+    p.add_argument("--username")
     p.add_argument("--fingerprint", help="SHA-256 of a self-signed server certificate")
     p.add_argument("--device-name", default="", help="a name for this laptop (no personal data)")
     p = add("sync", cmd_sync, "send waiting changes and receive the team's")
