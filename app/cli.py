@@ -297,6 +297,36 @@ _AUTH_CODES = {"unauthorized", "invite_invalid", "invite_expired", "bad_invite",
                "enrol_blocked", "revoked"}  # fmt: skip
 
 
+def cmd_site_config(args: argparse.Namespace) -> int:
+    """Write (or show) the machine-wide settings file that pre-sets the server."""
+    from app.services import enrolment, site_settings
+
+    if args.show:
+        site = site_settings.load()
+        if site.problem:
+            _err(site.problem)
+            return EXIT_VALIDATION
+        if not site.source:
+            print("No machine-wide settings file; looked in: "
+                  + ", ".join(str(p) for p in site_settings.candidates()))  # fmt: skip
+            return EXIT_OK
+        print(f"{site.source}: server {site.server or '-'}, fingerprint "
+              f"{site.fingerprint or '-'}, invite file {site.invite_file or '-'}")  # fmt: skip
+        return EXIT_OK
+    if not args.server:
+        raise UsageError("Give --server ADDRESS (and --fingerprint when self-signed), or --show.")
+    try:
+        text = site_settings.file_text(args.server, args.fingerprint or "", args.invite_file or "")
+    except enrolment.EnrolmentError as e:
+        raise UsageError(str(e)) from None
+    out = Path(args.out) if args.out else site_settings.default_path()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    out.chmod(0o644)  # every user of the computer reads it; only an administrator writes it
+    print(f"Wrote {out}: every user of this computer enrols with {site_settings.read(out).server}.")
+    return EXIT_OK
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     from app.services.syncing import SyncError, pending_count, refused_waiting, run_sync
     from app.services.vaults import opened
@@ -500,6 +530,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--username")
     p.add_argument("--fingerprint", help="SHA-256 of a self-signed server certificate")
     p.add_argument("--device-name", default="", help="a name for this laptop (no personal data)")
+    p = add(
+        "site-config",
+        cmd_site_config,
+        "write the machine-wide settings file that pre-sets the sync server for every user "
+        "of this computer (run as an administrator), or --show it",
+    )
+    p.add_argument("--server", help="the server's address, e.g. sync.example.org:8443")
+    p.add_argument("--fingerprint", help="the server certificate's SHA-256 (self-signed)")
+    p.add_argument("--invite-file", help="an invite file for the one person of this laptop")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="where (default: /etc/peertrail/desktop.toml on Linux, "
+        "%%ProgramData%%\\PeerTrail\\desktop.toml on Windows)",
+    )
+    p.add_argument("--show", action="store_true", help="print the settings in effect")
     p = add("sync", cmd_sync, "send waiting changes and receive the team's")
     p.add_argument("--json", action="store_true")
     p = add(

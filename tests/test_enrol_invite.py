@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
+import tempfile
 import time
 from pathlib import Path
 
@@ -265,3 +267,41 @@ def test_a_typo_in_the_last_character_is_caught(host):
         if c != code[-1]:
             with pytest.raises(invite.InviteError):
                 invite.decode(code[:-1] + c)
+
+
+def test_site_config_writes_the_file_the_app_reads(tmp_path):
+    out = tmp_path / "etc" / "desktop.toml"
+    fp = "ab" * 32
+    done = run_cli("site-config", "--server", "sync.example.org", "--fingerprint", fp,
+                   "--out", str(out), env=NO_SITE)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert oct(out.stat().st_mode & 0o777) == "0o644"
+    site = site_settings.read(out)
+    assert site.server == "https://sync.example.org:8443" and site.fingerprint == ":".join(
+        ["AB"] * 32
+    )
+    shown = run_cli("site-config", "--show", env={"PEERTRAIL_DESKTOP_CONFIG": str(out)})
+    assert shown.returncode == 0 and "https://sync.example.org:8443" in shown.stdout
+    bad = run_cli("site-config", "--server", "http://sync.example.org", "--out", str(out))
+    assert bad.returncode == 2 and "https://" in bad.stderr
+    assert site_settings.read(out).server == "https://sync.example.org:8443"  # unchanged
+
+
+def test_the_windows_setup_writes_what_the_app_reads():
+    """The Inno Setup script's /SERVER, /FINGERPRINT and /INVITE write desktop.toml with
+    the keys app.services.site_settings reads, in the folder platformdirs names."""
+    iss = (Path(__file__).resolve().parent.parent / "installer/windows/peertrail.iss").read_text()
+    for switch in ("SERVER", "FINGERPRINT", "INVITE"):
+        assert f"ParamText('{switch}')" in iss
+    keys = set(re.findall(r"'(\w+) = \"'", iss))
+    keys |= set(re.findall(r"'(invite_file) = ", iss))
+    assert keys == {"address", "fingerprint", "invite_file"}
+    assert "{commonappdata}\\PeerTrail" in iss and "desktop.toml" in iss
+    assert "PrivilegesRequiredOverridesAllowed=commandline dialog" in iss
+    # what the script writes for an invite, read back the way the app reads it
+    sample = '[server]\r\naddress = "sync.example.org:8443"\r\ninvite_file = "invite.txt"\r\n'
+    root = Path(tempfile.mkdtemp())
+    (root / "desktop.toml").write_text(sample)
+    site = site_settings.read(root / "desktop.toml")
+    assert site.server == "https://sync.example.org:8443"
+    assert site.invite_file == str(root / "invite.txt")

@@ -70,6 +70,15 @@ def candidates() -> list[Path]:
     return found
 
 
+def default_path() -> Path:
+    """Where ``peertrail site-config`` writes: /etc/peertrail/desktop.toml on Linux (what
+    the .deb documents), the site config folder elsewhere (``%ProgramData%\\PeerTrail``)."""
+    if sys.platform.startswith("linux"):
+        return Path("/etc/peertrail") / FILE_NAME
+    site = platformdirs.site_config_dir("PeerTrail", appauthor=False, multipath=False)
+    return Path(site) / FILE_NAME
+
+
 def load(paths: list[Path] | None = None) -> SiteSettings:
     """The machine-wide settings (empty :class:`SiteSettings` when there is no file)."""
     for path in candidates() if paths is None else paths:
