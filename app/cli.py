@@ -223,6 +223,8 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     site = site_settings.load()
     if site.problem:
         _err(f"Ignored: {site.problem}")
+    if not (args.invite or args.invite_file or args.server or args.username) and site.invite_file:
+        args.invite_file = Path(site.invite_file)  # a laptop prepared for one person
     invite_given = bool(args.invite or args.invite_file)
     check = _enrol_check(args, site, invite_given)
     try:  # check what was typed before asking for anything

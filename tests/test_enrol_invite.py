@@ -305,3 +305,24 @@ def test_the_windows_setup_writes_what_the_app_reads():
     site = site_settings.read(root / "desktop.toml")
     assert site.server == "https://sync.example.org:8443"
     assert site.invite_file == str(root / "invite.txt")
+
+
+def test_an_invite_whose_file_cannot_be_written_is_not_made(server, tmp_path):
+    """The code's file is opened first: when it cannot be written (or the user may not
+    have an invite), no invite is recorded and no empty file is left."""
+    from sync.server import security
+
+    def made() -> int:
+        with server.engine().begin() as conn:
+            return [e.kind for e in security.list_events(conn)].count("invite_made")
+
+    before = made()
+    nowhere = server.cli("users", "invite", "ann", "--address", "h",
+                         "--file", str(tmp_path / "no" / "such" / "x.txt"))  # fmt: skip
+    assert nowhere.returncode != 0 and made() == before
+    server.add_user("gil", "specialist")
+    assert server.cli("users", "disable", "gil").returncode == 0
+    refused = server.cli("users", "invite", "gil", "--address", "h",
+                         "--file", str(tmp_path / "gil.txt"))  # fmt: skip
+    assert refused.returncode == 1 and made() == before
+    assert not (tmp_path / "gil.txt").exists()

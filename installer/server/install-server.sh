@@ -74,6 +74,9 @@ install -d -m 755 "$PREFIX/docs"
 for doc in SERVER.md SYNC.md; do
     if [ -f "$HERE/../../docs/$doc" ]; then install -m 644 "$HERE/../../docs/$doc" "$PREFIX/docs/"; fi
 done
+if command -v runuser >/dev/null && ! runuser -u "$SERVICE_USER" -- "$PREFIX/bin/python" -c pass 2>/dev/null; then
+    fail "the user $SERVICE_USER cannot run $PREFIX/bin/python (it points to $(readlink -f "$PREFIX/bin/python"), in a folder only root can read, e.g. a pyenv Python under /root): remove $PREFIX and run this again with PYTHON=/usr/bin/python3"
+fi
 VERSION=$("$PREFIX/bin/python" -m sync.server --version)
 echo "Installed: $VERSION"
 
