@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from app import __version__
 from app.cli_billing import add_billing_commands
@@ -221,29 +221,44 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from app.services.enrolment import EnrolmentError, check_request, enroll
+    from app.services import enrolment, site_settings
     from app.services.vaults import opened
 
+    site = site_settings.load()
+    if site.problem:
+        _err(f"Ignored: {site.problem}")
+    if not (args.invite or args.invite_file or args.server or args.username) and site.invite_file:
+        args.invite_file = Path(site.invite_file)  # a laptop prepared for one person
+    invite_given = bool(args.invite or args.invite_file)
+    check = _enrol_check(args, site, invite_given)
     try:  # check what was typed before asking for anything
-        check_request(args.server, args.username, "-", args.fingerprint or "")
-    except EnrolmentError as e:
-        raise UsageError(str(e)) from None
+        check("-")
+    except enrolment.EnrolmentError as e:
+        if e.code == "usage":
+            raise UsageError(str(e)) from None
+        _err(str(e))
+        return EXIT_AUTH if e.code in _AUTH_CODES else EXIT_DAMAGED
     with opened(args.data_dir, _passphrase()) as repos:
+        for held in enrolment.not_sent(repos.store):
+            print(
+                f"Will stay on this laptop, not sent: {held.changes} change(s) to "
+                f"{held.records} {held.table} record(s) ({held.reason})."
+            )
         password = _secret("PEERTRAIL_SERVER_PASSWORD", "Server password: ")
         try:
-            answer = enroll(
-                repos.store,
-                args.server,
-                args.username,
-                password,
-                fingerprint=args.fingerprint or "",
-                device_name=args.device_name,
-            )
-        except EnrolmentError as e:
+            request = check(password)
+            if invite_given:
+                answer = enrolment.enroll_invite(repos.store, request)
+            else:
+                answer = enrolment.enroll(
+                    repos.store, request.url, request.username, password,
+                    request.fingerprint, args.device_name,
+                )  # fmt: skip
+        except enrolment.EnrolmentError as e:
             _err(str(e))
             if e.code == "usage":
                 return EXIT_USAGE
-            return EXIT_AUTH if e.code == "unauthorized" else EXIT_DAMAGED
+            return EXIT_AUTH if e.code in _AUTH_CODES else EXIT_DAMAGED
     print(f"This laptop is enrolled as {answer.username} ({answer.role}). Run 'sync' to exchange.")
     if answer.held:
         print(
@@ -252,6 +267,70 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             "demo's supervisor decisions); they stay on this laptop, listed with the refused "
             "changes ('sync --json')."
         )
+    return EXIT_OK
+
+
+def _enrol_check(args: argparse.Namespace, site: Any, invite_given: bool) -> Callable[[str], Any]:
+    """The check of what was typed, for a password: an invite or address and user name
+    (the address and pinned fingerprint default to the machine-wide settings)."""
+    from app.services import enrolment
+
+    if invite_given:
+        if args.username or args.fingerprint or args.server:
+            raise UsageError("An invite code holds the server and the user: give only the code.")
+
+        def check_invite(password: str) -> Any:
+            return enrolment.check_invite(
+                args.invite or "", password, file=args.invite_file or "",
+                pinned=site.fingerprint, device_name=args.device_name,
+            )  # fmt: skip
+
+        return check_invite
+    server = args.server or site.server
+    fingerprint = args.fingerprint or ("" if args.server else site.fingerprint)
+    if not server or not args.username:
+        raise UsageError("Give --invite CODE (or --invite-file), or --server and --username.")
+
+    def check_typed(password: str) -> Any:
+        return enrolment.check_request(
+            server, args.username, password, fingerprint, args.device_name
+        )
+
+    return check_typed
+
+
+#: Enrolment refusals that are about who is asking (exit 3): the rest are exit 4.
+_AUTH_CODES = {"unauthorized", "invite_invalid", "invite_expired", "bad_invite", "forbidden",
+               "enrol_blocked", "revoked"}  # fmt: skip
+
+
+def cmd_site_config(args: argparse.Namespace) -> int:
+    """Write (or show) the machine-wide settings file that pre-sets the server."""
+    from app.services import enrolment, site_settings
+
+    if args.show:
+        site = site_settings.load()
+        if site.problem:
+            _err(site.problem)
+            return EXIT_VALIDATION
+        if not site.source:
+            print("No machine-wide settings file; looked in: "
+                  + ", ".join(str(p) for p in site_settings.candidates()))  # fmt: skip
+            return EXIT_OK
+        print(f"{site.source}: server {site.server or '-'}, fingerprint "
+              f"{site.fingerprint or '-'}, invite file {site.invite_file or '-'}")  # fmt: skip
+        return EXIT_OK
+    if not args.server:
+        raise UsageError("Give --server ADDRESS (and --fingerprint when self-signed), or --show.")
+    try:
+        text = site_settings.file_text(args.server, args.fingerprint or "", args.invite_file or "")
+    except enrolment.EnrolmentError as e:
+        raise UsageError(str(e)) from None
+    out = Path(args.out) if args.out else site_settings.default_path()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    out.chmod(0o644)  # every user of the computer reads it; only an administrator writes it
+    print(f"Wrote {out}: every user of this computer enrols with {site_settings.read(out).server}.")
     return EXIT_OK
 
 
@@ -488,10 +567,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("restore", cmd_restore, "restore a backup (the current vault is kept aside)")
     p.add_argument("file", type=Path)
     p = add("enroll", cmd_enroll, "connect this vault to the organization's sync server")
-    p.add_argument("--server", required=True, help="https://host:port")
-    p.add_argument("--username", required=True)
+    p.add_argument("--invite", help="the invite code from 'users invite' (PT-…)")
+    p.add_argument("--invite-file", type=Path, help="a file written by 'users invite'")
+    p.add_argument("--server", help="https://host:port (default: the machine-wide settings)")
+    p.add_argument("--username")
     p.add_argument("--fingerprint", help="SHA-256 of a self-signed server certificate")
     p.add_argument("--device-name", default="", help="a name for this laptop (no personal data)")
+    p = add(
+        "site-config",
+        cmd_site_config,
+        "write the machine-wide settings file that pre-sets the sync server for every user "
+        "of this computer (run as an administrator), or --show it",
+    )
+    p.add_argument("--server", help="the server's address, e.g. sync.example.org:8443")
+    p.add_argument("--fingerprint", help="the server certificate's SHA-256 (self-signed)")
+    p.add_argument("--invite-file", help="an invite file for the one person of this laptop")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="where (default: /etc/peertrail/desktop.toml on Linux, "
+        "%%ProgramData%%\\PeerTrail\\desktop.toml on Windows)",
+    )
+    p.add_argument("--show", action="store_true", help="print the settings in effect")
     p = add("sync", cmd_sync, "send waiting changes and receive the team's")
     p.add_argument("--json", action="store_true")
     p = add(

@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -50,7 +51,7 @@ INSTALL_DIR = "/opt/peertrail"
 #: libraries Qt's platform plugins load (tests/test_installer.py checks that every
 #: library the bundle links to is either in it or provided by one of these).
 DEB_DEPENDS = (
-    "libc6 (>= 2.36)",
+    "libc6 (>= {glibc})",
     "libegl1",
     "libgl1",
     "libfontconfig1",
@@ -154,6 +155,33 @@ def pyinstaller(version_file: Path) -> None:
 # -- Linux: .deb --------------------------------------------------------------------
 
 
+#: The oldest systems the .deb is for: Ubuntu 22.04 LTS has glibc 2.35, Debian 12
+#: has 2.36. PySide6's wheels are built for manylinux_2_34 (glibc 2.34), so Qt itself
+#: runs there; what else the bundle picks up from the build machine decides the rest.
+GLIBC_TARGET = (2, 35)
+
+
+def glibc_floor(app_dir: Path) -> tuple[int, int]:
+    """The newest GLIBC_x.y symbol version any ELF file in the bundle needs (objdump -T):
+    the oldest C library the app runs on. The .deb's libc6 dependency is this."""
+    newest = (2, 17)
+    for path in app_dir.rglob("*"):
+        if not path.is_file() or path.is_symlink():
+            continue
+        with path.open("rb") as f:
+            if f.read(4) != b"\x7fELF":
+                continue
+        dump = subprocess.run(["objdump", "-T", str(path)], capture_output=True, text=True)
+        for major, minor in re.findall(r"GLIBC_(\d+)\.(\d+)", dump.stdout):
+            newest = max(newest, (int(major), int(minor)))
+    return newest
+
+
+def deb_depends(app_dir: Path) -> list[str]:
+    floor = glibc_floor(app_dir)
+    return [d.format(glibc=f"{floor[0]}.{floor[1]}") for d in DEB_DEPENDS]
+
+
 def deb_arch() -> str:
     if shutil.which("dpkg"):
         out = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True)
@@ -200,7 +228,7 @@ def build_deb(app_dir: Path, version: str) -> Path:
         f"Architecture: {arch}\n"
         "Maintainer: PeerTrail <support@peertrail.org>\n"
         f"Installed-Size: {installed_kib}\n"
-        f"Depends: {', '.join(DEB_DEPENDS)}\n"
+        f"Depends: {', '.join(deb_depends(app_dir))}\n"
         "Section: misc\n"
         "Priority: optional\n"
         "Homepage: https://peertrail.org\n"
@@ -280,6 +308,15 @@ def main(argv: list[str] | None = None) -> int:
             app_dir = DIST / "peertrail"
         report["app_dir"] = str(app_dir)
         report["app_dir_bytes"] = folder_size(app_dir)
+        if sys.platform.startswith("linux"):
+            floor = glibc_floor(app_dir)
+            report["glibc_floor"] = f"{floor[0]}.{floor[1]}"
+            if floor > GLIBC_TARGET:
+                print(
+                    f"warning: the bundle needs glibc {floor[0]}.{floor[1]}, newer than Ubuntu "
+                    "22.04's 2.35: build on an older system (installer/README.md)",
+                    file=sys.stderr,
+                )
         if sys.platform.startswith("linux") and not args.no_deb:
             deb = build_deb(app_dir, version)
             report["deb"] = str(deb)
@@ -301,6 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("deb", "setup"):
         if key in report:
             print(f"  {key:11} {report[key]}  ({int(report[key + '_bytes']) / mib:.1f} MiB)")
+    if "glibc_floor" in report:
+        floor = report["glibc_floor"]
+        print(f"  needs glibc {floor} or newer (Ubuntu 22.04: 2.35, Debian 12: 2.36)")
     return 0
 
 

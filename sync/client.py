@@ -30,6 +30,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from sync import merge
+from sync.invite import ENROLL_PATH, InviteEnrollRequest
 from sync.protocol import (
     MAX_PUSH_CHANGES,
     MAX_WANT,
@@ -443,6 +444,18 @@ class SyncClient:
         )
         return self._post("/v1/enroll", req.model_dump(mode="json"), EnrollResponse, None)
 
+    def enroll_invite(self, code: str, password: str, device_name: str = "") -> EnrollResponse:
+        """Enrol with an administrator's invite code (sync.invite) and the password.
+        The session should pin the certificate the code names (app.services.enrolment)."""
+        req = InviteEnrollRequest(
+            protocol=PROTOCOL_VERSION,
+            code=code,
+            password=password,
+            device_id=self.replica.device_id,
+            device_name=device_name,
+        )
+        return self._post(ENROLL_PATH, req.model_dump(mode="json"), EnrollResponse, None)
+
     def _post(self, path: str, payload: dict[str, Any], model: Any, result: SyncResult | None):
         body, coding = compress(
             json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
@@ -608,6 +621,8 @@ def _error_for(r: requests.Response) -> SyncError:
             "laptop; contact your administrator.",
             "revoked",
         )
+    if r.status_code == 401 and code == "invite_invalid":
+        return SyncError(message, "invite_invalid")
     if r.status_code == 401:
         return SyncError(
             message or "The server did not accept this laptop's sign-in.", "unauthorized"

@@ -120,7 +120,10 @@ def _b32decode(text: str) -> bytes:
         n = (n << 5) | _VALUE[ch]
     bits = len(text) * 5
     nbytes = bits // 8
-    return (n >> (bits - nbytes * 8)).to_bytes(nbytes, "big")
+    spare = bits - nbytes * 8
+    if n & ((1 << spare) - 1):  # the padding bits are zero: a typo there is caught too
+        raise InviteError("the invite code has a typing mistake; check it character by character")
+    return (n >> spare).to_bytes(nbytes, "big")
 
 
 def encode(invite: Invite, group: int = 4) -> str:

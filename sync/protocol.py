@@ -437,6 +437,9 @@ class EnrollResponse(_Model):
     user_id: RecordId
     role: Literal["specialist", "supervisor", "billing", "admin"]
     token: str
+    #: The account's user name (optional: older servers do not send it); an invite
+    #: enrolment learns it from here.
+    username: str = ""
 
 
 class ErrorBody(_Model):

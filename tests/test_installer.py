@@ -217,7 +217,7 @@ def test_bundle_needs_only_libraries_the_package_depends_on(root: Path):
         sys.path.remove(str(ROOT / "installer"))
     app = root / "opt/peertrail"
     bundled = {p.name for p in app.rglob("*.so*")}
-    wanted = {d.split()[0] for d in DEB_DEPENDS}
+    wanted = {d.split()[0] for d in DEB_DEPENDS}  # names only: the libc6 floor is a template
     closure = subprocess.run(
         ["apt-cache", "depends", "--recurse", "--no-suggests", "--no-recommends",
          "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", *wanted],
@@ -405,3 +405,22 @@ def test_apt_installs_and_removes_it_on_this_machine(deb: Path, tmp_path: Path):
     assert not Path("/opt/peertrail").exists()
     assert not Path("/usr/bin/peertrail").exists()
     assert not Path("/usr/share/applications/peertrail.desktop").exists()
+
+
+def test_the_glibc_floor_is_read_from_the_bundle(tmp_path: Path):
+    """The .deb's libc6 dependency is the newest GLIBC_ symbol version a bundled ELF
+    file needs (not a fixed number), so a build on an older system installs there."""
+    if not shutil.which("objdump"):
+        pytest.skip("objdump (binutils) is not installed")
+    sys.path.insert(0, str(ROOT / "installer"))
+    try:
+        import build
+    finally:
+        sys.path.remove(str(ROOT / "installer"))
+    (tmp_path / "notes.txt").write_text("not an ELF file")
+    shutil.copy(sys.executable, tmp_path / "python")
+    dump = subprocess.run(["objdump", "-T", sys.executable], capture_output=True, text=True)
+    versions = [tuple(map(int, v)) for v in re.findall(r"GLIBC_(\d+)\.(\d+)", dump.stdout)]
+    assert build.glibc_floor(tmp_path) == max(versions)
+    floor = "{}.{}".format(*max(versions))
+    assert f"libc6 (>= {floor})" in build.deb_depends(tmp_path)

@@ -16,18 +16,32 @@ Enrolling is three steps so the desktop can run the network part off the databas
 thread: :func:`check_request` (what was typed), :func:`ask_server` (network only),
 :func:`adopt` (writes the identity and the device token into the encrypted vault).
 :func:`enroll` does all three in a row. The password is sent once, never stored.
+
+**With an invite code** (``users invite NAME`` on the server, sync.invite): the person
+types the code (or picks the invite file) and their password only.
+:func:`check_invite` reads the code (typing mistakes, expiry, and, when the laptop's
+machine-wide settings pin a server, that the code is for that server);
+:func:`ask_server_invite` reads the certificate the server presents, checks it
+against the fingerprint in the code, then enrols over a connection pinned to that
+full fingerprint (so a certificate swapped between the two connections is refused
+too) and returns the request :func:`adopt` keeps. :func:`enroll_invite` does it all.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
+import ssl
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from app.store.db import Store
 from app.store.enrolment_plan import Held, plan
 from app.store.replica import StoreReplica
+from sync import invite as invites
 from sync.client import SyncClient, SyncError, make_session
 from sync.protocol import DEFAULT_PORT, EnrollResponse
 
@@ -205,3 +219,137 @@ def enroll(
     request = check_request(server, username, password, fingerprint, device_name)
     answer = ask_server(request, StoreReplica(store).device_id)
     return adopt(store, request, answer)
+
+
+# -- invite codes ------------------------------------------------------------------------------
+
+CERT_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True)
+class InviteRequest:
+    """An invite code read and checked, with the password to send once."""
+
+    invite: invites.Invite
+    code: str  # as the server reads it (sync.invite.encode)
+    password: str
+    device_name: str = ""
+
+
+def read_invite(code: str = "", file: str | Path = "") -> invites.Invite:
+    """The invite in a typed code or an invite file; :class:`EnrolmentError` ("bad_invite")."""
+    try:
+        if file:
+            return invites.read_file(Path(file))
+        if not code.strip():
+            raise EnrolmentError(
+                "Type the invite code your administrator gave you (it starts with PT).",
+                "usage",
+            )
+        return invites.decode(code)
+    except OSError:
+        raise EnrolmentError(
+            "The invite file cannot be read; check the file and try again.", "bad_invite"
+        ) from None
+    except invites.InviteError as e:
+        raise EnrolmentError(_sentence(str(e)), "bad_invite") from None
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return (text[:1].upper() + text[1:]).rstrip(".") + "."
+
+
+def check_invite(
+    code: str = "",
+    password: str = "",
+    *,
+    file: str | Path = "",
+    pinned: str = "",
+    device_name: str = "",
+    now: float | None = None,
+) -> InviteRequest:
+    """Check an invite (code or file) and the password before anything is sent.
+    ``pinned`` is the fingerprint the machine-wide settings pin, if any: a code for
+    another server is refused ("tls")."""
+    found = read_invite(code, file)
+    if found.expired(now):
+        until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(found.expires_at))
+        raise EnrolmentError(
+            f"This invite code expired on {until}. Ask your administrator for a new one.",
+            "invite_expired",
+        )
+    if pinned and not found.fingerprint_matches(normalise_fingerprint(pinned)):
+        raise EnrolmentError(
+            "This invite code is for a different server than the one this computer is "
+            "set up for. Nothing was sent. Ask your administrator.",
+            "tls",
+        )
+    if not password:
+        raise EnrolmentError("Type your password (the one your administrator set).", "usage")
+    return InviteRequest(found, invites.encode(found), password, device_name)
+
+
+def server_fingerprint(host: str, port: int, timeout: float = CERT_TIMEOUT_S) -> str:
+    """The SHA-256 fingerprint (``AB:CD:…``) of the certificate the server presents
+    (not trusted yet: the caller compares it with what it expects)."""
+    try:
+        pem = ssl.get_server_certificate((host, port), timeout=timeout)
+    except ssl.SSLError:
+        raise EnrolmentError(
+            "The server at the invite's address did not answer with a secure connection; "
+            "this laptop was not enrolled. Ask your administrator.",
+            "tls",
+        ) from None
+    except (OSError, ValueError):  # refused, unknown name, timeout, no route
+        raise EnrolmentError(
+            "The server cannot be reached, so this laptop was not enrolled; nothing was "
+            "changed. Check the connection (and that you are on the agency's network if "
+            "you need to be), then try again.",
+            "offline",
+        ) from None
+    digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, 64, 2))
+
+
+_INVITE_ERRORS = {
+    "unauthorized": "The server did not accept that password for this invite code. Check "
+    "the password and try again.",
+    "tls": "The server's certificate does not match the invite code, so nothing was sent "
+    "and this laptop was not enrolled. Ask your administrator before going on.",
+}
+
+
+def ask_server_invite(
+    request: InviteRequest, device_id: str, retries: int = 4
+) -> tuple[EnrolmentRequest, EnrollResponse]:
+    """Network only: check the server's certificate against the code, enrol over a
+    pinned connection. Returns what :func:`adopt` keeps and the server's answer."""
+    inv = request.invite
+    fingerprint = server_fingerprint(inv.host, inv.port)
+    if not inv.fingerprint_matches(fingerprint):
+        raise EnrolmentError(_INVITE_ERRORS["tls"], "tls")
+    session = make_session(fingerprint, retries=retries)
+    client = SyncClient(_Device(device_id), inv.server_url, token="", session=session)  # type: ignore[arg-type]
+    try:
+        answer = client.enroll_invite(request.code, request.password, request.device_name)
+    except SyncError as e:
+        if e.code == "offline":
+            raise EnrolmentError(
+                "The server cannot be reached, so this laptop was not enrolled; nothing "
+                "was changed. Check the connection, then try again.",
+                "offline",
+            ) from None
+        raise EnrolmentError(_INVITE_ERRORS.get(e.code, str(e)), e.code) from None
+    finally:
+        session.close()
+    kept = EnrolmentRequest(
+        inv.server_url, fingerprint, answer.username, "", request.device_name
+    )  # the password is not kept
+    return kept, answer
+
+
+def enroll_invite(store: Store, request: InviteRequest) -> Enrolled:
+    """Enrol this vault with an invite; on any error the vault is as it was."""
+    kept, answer = ask_server_invite(request, StoreReplica(store).device_id)
+    return adopt(store, kept, answer)

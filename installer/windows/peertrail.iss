@@ -8,6 +8,12 @@
 ; - The uninstaller removes the program. It leaves the person's data folder
 ;   (%LOCALAPPDATA%\PeerTrail\PeerTrail: the encrypted vault) unless the person
 ;   says yes to deleting it; a silent uninstall never deletes it.
+; - For an agency's roll-out, run as an administrator for every user of the
+;   computer and pre-set the sync server (app/services/site_settings.py reads it):
+;     PeerTrail-X.Y.Z-setup.exe /VERYSILENT /SUPPRESSMSGBOXES /NORESTART /ALLUSERS
+;         /SERVER=sync.example.org:8443 /FINGERPRINT=11:7B:...:8D [/INVITE=D:\ann.txt]
+;   writes %ProgramData%\PeerTrail\desktop.toml (and copies the invite file beside
+;   it as invite.txt); see installer/README.md, "Rolling out laptops".
 
 #ifndef AppVersion
   #error Pass /DAppVersion=X.Y.Z (installer/build.py does)
@@ -34,7 +40,7 @@ DefaultDirName={autopf}\{#AppName}
 DefaultGroupName={#AppName}
 DisableProgramGroupPage=yes
 PrivilegesRequired=lowest
-PrivilegesRequiredOverridesAllowed=dialog
+PrivilegesRequiredOverridesAllowed=commandline dialog
 ArchitecturesAllowed=x64compatible
 ArchitecturesInstallIn64BitMode=x64compatible
 OutputBaseFilename=PeerTrail-{#AppVersion}-setup
@@ -68,6 +74,117 @@ Filename: "{app}\{#AppExe}"; Description: "{cm:LaunchProgram,{#AppName}}"; Flags
 Type: filesandordirs; Name: "{app}\__pycache__"
 
 [Code]
+const
+  ADDRESS_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:/[]';
+  FINGERPRINT_CHARS = '0123456789abcdefABCDEF: ';
+
+function SiteDir(): String;
+begin
+  { platformdirs.site_config_dir("PeerTrail", appauthor=False) on Windows }
+  Result := ExpandConstant('{commonappdata}\PeerTrail');
+end;
+
+function ParamText(const Name: String): String;
+begin
+  Result := Trim(ExpandConstant('{param:' + Name + '|}'));
+end;
+
+function OnlyChars(const Text, Chars: String): Boolean;
+var
+  I: Integer;
+begin
+  Result := True;
+  for I := 1 to Length(Text) do
+    if Pos(Text[I], Chars) = 0 then
+    begin
+      Result := False;
+      exit;
+    end;
+end;
+
+function HexDigits(const Text: String): Integer;
+var
+  I: Integer;
+begin
+  Result := 0;
+  for I := 1 to Length(Text) do
+    if (Text[I] <> ':') and (Text[I] <> ' ') then
+      Result := Result + 1;
+end;
+
+{ /SERVER=, /FINGERPRINT= and /INVITE= are checked before anything is installed:
+  a typo stops the setup (exit code 1 when silent) instead of a laptop that cannot
+  connect. The app checks the file again when it reads it. }
+function SiteSettingsProblem(): String;
+var
+  Server, Fingerprint, Invite: String;
+begin
+  Result := '';
+  Server := ParamText('SERVER');
+  Fingerprint := ParamText('FINGERPRINT');
+  Invite := ParamText('INVITE');
+  if (Server = '') and (Fingerprint = '') and (Invite = '') then
+    exit;
+  if not IsAdminInstallMode then
+    Result := '/SERVER, /FINGERPRINT and /INVITE set PeerTrail up for every user of this '
+      + 'computer: run the setup as an administrator with /ALLUSERS.'
+  else if not OnlyChars(Server, ADDRESS_CHARS) then
+    Result := '/SERVER is an address such as sync.example.org:8443.'
+  else if (Fingerprint <> '') and (Server = '') then
+    Result := '/FINGERPRINT needs /SERVER as well.'
+  else if (Fingerprint <> '') and (not OnlyChars(Fingerprint, FINGERPRINT_CHARS) or (HexDigits(Fingerprint) <> 64)) then
+    Result := '/FINGERPRINT is the 64 hex digits the server printed (AB:CD:...).'
+  else if (Invite <> '') and not FileExists(Invite) then
+    Result := '/INVITE names a file that does not exist: ' + Invite;
+end;
+
+function InitializeSetup(): Boolean;
+var
+  Problem: String;
+begin
+  Problem := SiteSettingsProblem();
+  Result := Problem = '';
+  if not Result then
+  begin
+    Log('PeerTrail setup stopped: ' + Problem);
+    SuppressibleMsgBox(Problem, mbCriticalError, MB_OK, IDOK);
+  end;
+end;
+
+procedure WriteSiteSettings();
+var
+  Server, Fingerprint, Invite, Text: String;
+begin
+  Server := ParamText('SERVER');
+  Fingerprint := ParamText('FINGERPRINT');
+  Invite := ParamText('INVITE');
+  if (Server = '') and (Fingerprint = '') and (Invite = '') then
+    exit;
+  ForceDirectories(SiteDir());
+  Text := '# PeerTrail: the agency''s sync server for every user of this computer (written by setup).'
+    + #13#10 + '[server]' + #13#10;
+  if Server <> '' then
+    Text := Text + 'address = "' + Server + '"' + #13#10;
+  if Fingerprint <> '' then
+    Text := Text + 'fingerprint = "' + Fingerprint + '"' + #13#10;
+  if Invite <> '' then
+  begin
+    if not FileCopy(Invite, SiteDir() + '\invite.txt', False) then
+      Log('PeerTrail setup: could not copy ' + Invite);
+    Text := Text + 'invite_file = "invite.txt"' + #13#10;
+  end;
+  if SaveStringToFile(SiteDir() + '\desktop.toml', Text, False) then
+    Log('PeerTrail setup: wrote ' + SiteDir() + '\desktop.toml')
+  else
+    Log('PeerTrail setup: could not write ' + SiteDir() + '\desktop.toml');
+end;
+
+procedure CurStepChanged(CurStep: TSetupStep);
+begin
+  if CurStep = ssPostInstall then
+    WriteSiteSettings();
+end;
+
 function DataDir(): String;
 begin
   { platformdirs.user_data_dir("PeerTrail", "PeerTrail") on Windows }

@@ -742,7 +742,7 @@ def create_app(
                 return _enroll_device(conn, user, req.device_id, req.device_name)
 
         token = await run_in_threadpool(_run_db, register)
-        return _enrolled(user, token, clock())
+        return _enrolled(user, token, clock(), with_name=True)
 
     @app.post(
         "/v1/sync",
@@ -874,16 +874,19 @@ def _enroll_device(conn, user: auth.User, device_id: str, device_name: str) -> s
         ) from None
 
 
-def _enrolled(user: auth.User, token: str, now_ms: int) -> Response:
+def _enrolled(user: auth.User, token: str, now_ms: int, with_name: bool = False) -> Response:
+    """The answer to an enrolment. ``username`` only for an invite (the laptop does not
+    know it): a client older than the field would refuse an answer holding it."""
     resp = EnrollResponse(
         protocol=PROTOCOL_VERSION,
         server_time_ms=now_ms,
         user_id=user.id,
         role=user.role,  # type: ignore[arg-type]
         token=token,
+        username=user.username if with_name else "",
     )
     return Response(
-        resp.model_dump_json(),
+        resp.model_dump_json(exclude_defaults=True),
         media_type="application/json",
         headers={"X-Server-Time-Ms": str(now_ms), "Cache-Control": "no-store"},
     )

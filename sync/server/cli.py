@@ -523,14 +523,19 @@ def users_invite(args: argparse.Namespace) -> int:
     except ValueError:
         raise CliError(USAGE, f"{cert} is not a PEM certificate") from None
     made: list[tuple[bytes, int]] = []
-    _staff_change(
-        args, lambda conn, _s, user: made.append(staff.make_invite(conn, user, args.hours))
-    )
-    secret, expires = made[0]
-    code = invite_mod.encode(invite_mod.Invite(host, port, prefix, secret, expires))
     target = args.file or db.ensure_private_dir(data_dir / "invites") / f"{args.name}.txt"
+    # the file first: an invite whose code cannot be written is never made
     fd = os.open(target, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
+        try:
+            _staff_change(
+                args, lambda conn, _s, user: made.append(staff.make_invite(conn, user, args.hours))
+            )
+        except BaseException:
+            Path(target).unlink(missing_ok=True)
+            raise
+        secret, expires = made[0]
+        code = invite_mod.encode(invite_mod.Invite(host, port, prefix, secret, expires))
         f.write(invite_mod.file_text(code, args.name, expires))
     until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires))
     print(f"Invite for {args.name} (single use, valid until {until}):")

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services import syncing
+from app.services import enrolment, site_settings, syncing
 from app.ui.shell import settings as s
 from app.ui.shell.context import AppContext
 from app.ui.sync.controller import SyncController
@@ -157,6 +157,15 @@ class PreferencesDialog(QDialog):
         self.server_status = QLabel()
         self.server_status.setObjectName("serverStatus")
         self.server_status.setWordWrap(True)
+        self.invite = QLineEdit()
+        self.invite.setObjectName("inviteEdit")
+        self.invite.setPlaceholderText(self.tr("PT-… (then only your password)"))
+        self.invite.setAccessibleName(self.tr("Invite code"))
+        self.invite_error = _field_error()
+        self.not_sent_note = QLabel()
+        self.not_sent_note.setObjectName("warning")
+        self.not_sent_note.setWordWrap(True)
+        self.not_sent_note.hide()
         self.address = QLineEdit()
         self.address.setPlaceholderText("https://sync.example.org")
         self.address.setAccessibleName(self.tr("Server address"))
@@ -185,7 +194,9 @@ class PreferencesDialog(QDialog):
         ef = QFormLayout(self.enrol_form)
         ef.setContentsMargins(0, 0, 0, 0)
         ef.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        ef.addRow("", self.not_sent_note)
         for text, edit, err in (
+            (self.tr("&Invite code"), self.invite, self.invite_error),
             (self.tr("&Address"), self.address, self.address_error),
             (self.tr("&Fingerprint"), self.fingerprint, self.fingerprint_error),
             (self.tr("&User name"), self.username, self.username_error),
@@ -219,14 +230,19 @@ class PreferencesDialog(QDialog):
             return
         self.server_status.setText(self.tr("Reading…"))
 
-        def read(repos: Any) -> tuple[dict[str, str], list[tuple[str, str]]]:
+        self._apply_site()
+
+        def read(repos: Any) -> tuple[dict[str, str], list[tuple[str, str]], list[Any]]:
             payers = [(p.id, p.name) for p in repos.payers.list(order_by="name")]
-            return syncing.sync_server(repos.store), payers
+            server = syncing.sync_server(repos.store)
+            held = [] if server.get("token") else enrolment.not_sent(repos.store)
+            return server, payers, held
 
         self.ctx.run(read, self._fill_session)
 
-    def _fill_session(self, data: tuple[dict[str, str], list[tuple[str, str]]]) -> None:
-        server, payers = data
+    def _fill_session(self, data: tuple[dict[str, str], list[tuple[str, str]], list[Any]]) -> None:
+        server, payers, held = data
+        self._show_not_sent(held)
         chosen = self.settings.default_payer_id
         for pid, name in payers:
             self.payer.addItem(name, pid)
@@ -248,8 +264,8 @@ class PreferencesDialog(QDialog):
             self.server_status.setText(
                 self.tr(
                     "This laptop is not connected to a server: your work stays here only. "
-                    "Your administrator gives you the address, the fingerprint and your "
-                    "user name."
+                    "Your administrator gives you an invite code, or the address, the "
+                    "fingerprint and your user name."
                 )
             )
             self.enrol_form.show()
@@ -257,7 +273,46 @@ class PreferencesDialog(QDialog):
 
     # -- enrolment ---------------------------------------------------------------------------
 
+    def _apply_site(self) -> None:
+        """The machine-wide settings pre-set (and pin) the server's address and fingerprint."""
+        site = site_settings.load()
+        if site.presets_server:
+            self.address.setText(site.server)
+            self.fingerprint.setText(site.fingerprint)
+        self.address.setReadOnly(site.presets_server)
+        self.fingerprint.setReadOnly(site.presets_server)
+
+    def _show_not_sent(self, held: list[Any]) -> None:
+        """What enrolling keeps on this laptop (the service's plan), before enrolling."""
+        if not held:
+            self.not_sent_note.hide()
+            return
+        lines = [
+            self.tr("%1 change(s) to %2 %3 record(s): %4")
+            .replace("%1", str(h.changes))
+            .replace("%2", str(h.records))
+            .replace("%3", h.table)
+            .replace("%4", h.reason)
+            for h in held
+        ]
+        self.not_sent_note.setText(
+            self.tr("Connecting keeps these on this laptop; they will not be sent:")
+            + "\n"
+            + "\n".join(lines)
+        )
+        self.not_sent_note.show()
+
     def validate_enrolment(self) -> bool:
+        if self.invite.text().strip():
+            problem = "" if self.password.text() else "Enter your password."
+            for label in (self.address_error, self.fingerprint_error, self.username_error):
+                label.hide()
+            self.invite_error.hide()
+            self.password_error.setText(self.tr(problem) if problem else "")
+            self.password_error.setVisible(bool(problem))
+            self._fit()
+            return not problem
+        self.invite_error.hide()
         checks = (
             (self.address_error, check_address(self.address.text())),
             (self.fingerprint_error, check_fingerprint(self.fingerprint.text())),
@@ -287,6 +342,11 @@ class PreferencesDialog(QDialog):
             return
         self.connect_button.setEnabled(False)
         self.connect_button.setText(self.tr("Connecting…"))
+        if self.invite.text().strip():
+            self.controller.enroll_invite(
+                self.invite.text(), self.password.text(), QApplication.applicationName()
+            )
+            return
         self.controller.enroll(
             self.address.text(),
             self.fingerprint.text().strip(),
@@ -301,9 +361,11 @@ class PreferencesDialog(QDialog):
         if ok:
             self.password.clear()
             self.enrol_result.setObjectName("success")
+            self.invite.clear()
+            self.not_sent_note.hide()
             self._show_server(
                 {
-                    "url": self.address.text().strip().rstrip("/"),
+                    "url": self.address.text().strip().rstrip("/") or self.tr("the server"),
                     "token": "yes",
                     "username": self.username.text().strip(),
                 }

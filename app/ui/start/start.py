@@ -32,7 +32,7 @@ from app.services.demos import (
     open_demo_team,
     progress_fraction,
 )
-from app.services.enrolment import EnrolmentError, enroll
+from app.services.enrolment import EnrolmentError, InviteRequest, enroll, enroll_invite
 from app.services.failures import log_failure, message_for
 from app.services.vaults import (
     Session,
@@ -101,6 +101,7 @@ class StartScreen(QStackedWidget):
         self.welcome_page.start_requested.connect(self._start_setup)
         self.welcome_page.demo_requested.connect(self._open_demo)
         self.enrol_page.submitted.connect(self._enrol)
+        self.enrol_page.invite_submitted.connect(self._enrol_invite)
         self.enrol_page.skipped.connect(self._finish_setup)
         self.show_first()
 
@@ -174,7 +175,7 @@ class StartScreen(QStackedWidget):
         if self.pending is not None and self._enrol_after_create:
             self.enrol_page.reset()
             self.setCurrentWidget(self.enrol_page)
-            self.enrol_page.server.setFocus()
+            self.enrol_page.invite.setFocus()
             return
         self._finish_setup()
 
@@ -199,6 +200,33 @@ class StartScreen(QStackedWidget):
 
         def done(message: str) -> None:
             log.info("enrolled with the sync server")
+            self.enrolled.emit(message)
+            self._finish_setup()
+
+        def failed(exc: BaseException) -> None:
+            if isinstance(exc, EnrolmentError):
+                page.failed(str(exc), wrong_password=exc.code == "unauthorized")
+            else:
+                page.failed(message_for(exc))
+
+        self.tasks.run(work, done, failed)
+
+    def _enrol_invite(self, request: InviteRequest) -> None:
+        """Enrol the new vault with an invite code and the password (on the database
+        thread: the certificate check against the code, then the pinned enrolment)."""
+        session = self.pending
+        if session is None:
+            return
+        page = self.enrol_page
+        page.set_busy(True)
+
+        def work() -> str:  # on the database thread
+            done = enroll_invite(session.store, request)
+            return f"This laptop is connected to your agency's server as {done.username}."
+
+        def done(message: str) -> None:
+            log.info("enrolled with the sync server (invite)")
+            page.invite.clear()
             self.enrolled.emit(message)
             self._finish_setup()
 

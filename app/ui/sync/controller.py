@@ -34,7 +34,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 
 from app.domain.records import Role
-from app.services import enrolment, syncing
+from app.services import enrolment, site_settings, syncing
 from app.services.failures import log_failure
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import NET, LaneClosed
@@ -456,6 +456,11 @@ class SyncController(QObject):
             answer = enrolment.ask_server(request, replica.device_id, retries=1)
             return replica.on_store(lambda store: enrolment.adopt(store, request, answer))
 
+        self._run_enrolment(talk)
+
+    def _run_enrolment(self, talk: Callable[[], enrolment.Enrolled]) -> None:
+        """Run ``talk`` on the network lane; then the identity, the state and the first sync."""
+
         def done(enrolled: enrolment.Enrolled) -> None:
             if not self._usable():
                 return
@@ -481,6 +486,28 @@ class SyncController(QObject):
 
         if not self._net(talk, done, failed):
             self.enrolment_finished.emit(False, error_message("cancelled"))
+
+    def enroll_invite(self, code: str, password: str, device_name: str = "") -> None:
+        """Connect this vault with an invite code and the password (the certificate is
+        checked against the code, then pinned); ends with :attr:`enrolment_finished`."""
+        if not self._usable():
+            return
+        try:
+            site = site_settings.load()
+            request = enrolment.check_invite(
+                code, password, pinned=site.fingerprint, device_name=device_name
+            )
+        except enrolment.EnrolmentError as e:
+            self.enrolment_finished.emit(False, str(e))
+            return
+        ctx, cancelled = self.ctx, self._cancelled
+
+        def talk() -> enrolment.Enrolled:  # on the network lane
+            replica = LaneReplica(ctx, cancelled)
+            kept, answer = enrolment.ask_server_invite(request, replica.device_id, retries=1)
+            return replica.on_store(lambda store: enrolment.adopt(store, kept, answer))
+
+        self._run_enrolment(talk)
 
     # -- life cycle ----------------------------------------------------------------------------
 
