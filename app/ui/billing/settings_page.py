@@ -80,7 +80,7 @@ class BillingSettingsPage(FieldsMixin, Page):
             (tr("Agency name *"), f("name", line_edit(tr("Agency name")),
                                     tr("As on the agency's NPI record"))),
             (tr("NPI"), f("npi", line_edit(tr("Agency NPI"), "10 digits"),
-                          tr("The agency's organisation (type 2) NPI"))),
+                          tr("The agency's organization (type 2) NPI"))),
             (tr("Tax id (EIN)"), f("tax_id", line_edit(tr("Tax id, EIN"), "12-3456789"))),
             (tr("Taxonomy"), f("taxonomy", line_edit(tr("Taxonomy code"), "175T00000X"),
                                tr("NUCC code; 175T00000X is peer specialist"))),
