@@ -251,6 +251,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from app.services.duplicates import known_count
     from app.services.syncing import SyncError, pending_count, refused_waiting, run_sync
     from app.services.vaults import opened
 
@@ -266,8 +267,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
         # Every refused change still waiting for its writer (not only this sync's),
         # with the server's reason and the full value.
         waiting_refused = refused_waiting(repos.store)
+        duplicates = known_count(repos)
     if args.json:
-        print(json.dumps(result.as_dict() | {"refused": waiting_refused}, indent=2))
+        extra = {"refused": waiting_refused, "duplicates": duplicates}
+        print(json.dumps(result.as_dict() | extra, indent=2))
         return EXIT_OK
     print(
         f"Sent {result.pushed} change(s), received {result.pulled}, "
@@ -284,6 +287,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         )
     if result.report():
         print(result.report())
+    if duplicates:
+        print(f"  {duplicates} possible duplicate record(s): see Possible duplicates.")
     if result.clock_warning:
         _err(result.clock_warning)
     if result.audit_warning:

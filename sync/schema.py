@@ -221,6 +221,12 @@ SCHEMA: dict[str, tuple[FieldSpec, ...]] = {
         boolean("ok_to_leave_message"),
         text("emergency_contact", LINE),
         day("recovery_plan_completed_on"),
+        # One person, one record (app/services/duplicates.py): a merged record is a
+        # tombstone pointing at the record it was merged into (only supervisors and
+        # administrators set it); pairs marked "not the same person" are kept on the
+        # record with the smaller id.
+        ref("merged_into", "participants"),
+        id_list("distinct_from", "participants", 200),
     ),
     "consents": (
         DELETED,

@@ -236,6 +236,12 @@ class Participant(Record):
     ok_to_leave_message: bool = False
     emergency_contact: str = ""
     recovery_plan_completed_on: date | None = None
+    merged_into: str = ""  # a merged record: the Participant.id it was merged into
+    distinct_from: tuple[str, ...] = ()  # ids marked "not the same person"
+
+    @property
+    def merged(self) -> bool:
+        return bool(self.merged_into)
 
     @property
     def display_name(self) -> str:

@@ -27,6 +27,7 @@ from app.domain.records import (
     minutes_between,
 )
 from app.paths import resource_path
+from app.services import duplicates
 from app.services.caseload import CaseloadRow, caseload_row
 from app.services.changes import Changed, Done
 from app.store.errors import StoreError
@@ -69,13 +70,15 @@ class ParticipantRecord:
 
 
 def timeline(repos: Repositories, participant_id: str) -> list[TimelineRow]:
-    """Newest first; one query on the (participant_id, service_date) index."""
+    """Newest first; one query on the (participant_id, service_date) index. The notes
+    of every record merged into this one are its notes (app.services.duplicates)."""
+    group = duplicates.group_ids(repos, participant_id)
     rows = repos.store.conn.execute(
         "SELECT id, service_date, start_time, end_time, modality, status, service_code,"
         f" substr(CASE WHEN goal_text != '' THEN goal_text ELSE data END, 1, {PREVIEW_CHARS})"
-        " FROM encounters WHERE participant_id = ? AND deleted = 0"
-        " ORDER BY service_date DESC, start_time DESC",
-        (participant_id,),
+        " FROM encounters WHERE participant_id IN (SELECT value FROM json_each(?))"
+        " AND deleted = 0 ORDER BY service_date DESC, start_time DESC",
+        (json.dumps(group),),
     )
     return [
         TimelineRow(
@@ -95,8 +98,11 @@ def timeline(repos: Repositories, participant_id: str) -> list[TimelineRow]:
 def load_record(
     repos: Repositories, participant_id: str, today: date | None = None, audited: bool = True
 ) -> ParticipantRecord:
-    """Everything the record page shows, in one call; opening it is audited."""
+    """Everything the record page shows, in one call; opening it is audited. A
+    record merged into another opens as the record it was merged into, with the
+    consents, goals, scores and notes of both."""
     today = today or date.today()
+    participant_id = duplicates.survivor_of(repos, participant_id)
     if audited:
         p = repos.participants.open(participant_id)
     else:
@@ -104,14 +110,15 @@ def load_record(
     if p.deleted:
         raise StoreError("That participant was removed from this vault.")
     payer = repos.payers.get(p.payer_id) if p.payer_id else None
-    by = "participant_id = ?"
+    by = "participant_id IN (SELECT value FROM json_each(?))"
+    group = (json.dumps(duplicates.group_ids(repos, p.id)),)
     return ParticipantRecord(
         participant=p,
         row=caseload_row(repos, p, today),
         payer_name=payer.name if payer else "",
-        consents=repos.consents.list(by, (p.id,), order_by="signed_on DESC"),
-        goals=repos.goals.list(by, (p.id,), order_by="started_on, rowid"),
-        barc10=repos.barc10.list(by, (p.id,), order_by="assessed_on"),
+        consents=repos.consents.list(by, group, order_by="signed_on DESC"),
+        goals=repos.goals.list(by, group, order_by="started_on, rowid"),
+        barc10=repos.barc10.list(by, group, order_by="assessed_on"),
         timeline=timeline(repos, p.id),
     )
 

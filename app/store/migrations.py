@@ -485,6 +485,21 @@ def _v7(conn: sqlcipher3.Connection) -> None:
     _script(conn, V7_DIGEST_SUMS)
 
 
+V8_MERGE = """
+    ALTER TABLE participants ADD COLUMN "merged_into" TEXT NOT NULL DEFAULT '';
+    ALTER TABLE participants ADD COLUMN "distinct_from" TEXT NOT NULL DEFAULT '[]';
+    CREATE INDEX participants_merged ON participants(merged_into) WHERE merged_into != '';
+"""
+
+
+def _v8(conn: sqlcipher3.Connection) -> None:
+    """One person, one record: a merged participant points at the record it was
+    merged into (``merged_into``); pairs a person marked "not the same person" are
+    kept in ``distinct_from``. Capture triggers regenerated for the new columns."""
+    _script(conn, V8_MERGE)
+    capture.install(conn, "participants")
+
+
 MIGRATIONS: tuple[Callable[[sqlcipher3.Connection], None], ...] = (
     _v1,
     _v2,
@@ -493,6 +508,7 @@ MIGRATIONS: tuple[Callable[[sqlcipher3.Connection], None], ...] = (
     _v5,
     _v6,
     _v7,
+    _v8,
 )
 LATEST = len(MIGRATIONS)
 
