@@ -175,7 +175,7 @@ def permission_problem(
     if table == "participants" and field == "assigned_specialist_id" and value != user_id:
         return "only an administrator reassigns participants"
     if table == "participants" and role == "supervisor":
-        return _supervisor_participant_problem(field, record)
+        return _supervisor_participant_problem(field, value, record)
     if table == "participants" and field == "merged_into":
         return "only a supervisor merges records"
     if table == "encounters":
@@ -304,13 +304,18 @@ _NEVER_FILLED = frozenset({"assigned_specialist_id", "deleted", "status"})
 EMPTY_VALUES = (None, "", "[]")
 
 
-def _supervisor_participant_problem(field: str, record: Mapping[str, Any]) -> str | None:
+def _supervisor_participant_problem(
+    field: str, value: Any, record: Mapping[str, Any]
+) -> str | None:
     """A supervisor merges records (``merged_into``), marks pairs "not the same
     person" (``distinct_from``) and, merging, fills in the kept record's empty
-    fields; everything else about a participant is the specialist's."""
+    fields (or writes the value they already hold: the same merge made on two
+    laptops); everything else about a participant is the specialist's."""
     if field in MERGE_FIELDS:
         return None
-    if not record or field in _NEVER_FILLED or record.get(field) not in EMPTY_VALUES:
+    if not record or field in _NEVER_FILLED:
+        return "a supervisor only fills in a participant's empty fields when merging records"
+    if record.get(field) not in EMPTY_VALUES and record.get(field) != value:
         return "a supervisor only fills in a participant's empty fields when merging records"
     return None
 
