@@ -232,3 +232,20 @@ def test_only_a_supervisor_merges(repos):
     duplicates.mark_distinct(repos, b.id, a.id)
     assert duplicates.find_duplicates(repos) == []
     assert duplicates.known_count(repos) == 0
+
+
+def test_after_a_merge_the_kept_record_saves_and_bills_as_one_person(repos, store):
+    from app.services import billing, records
+
+    a, b = _people(repos)
+    duplicates.merge(repos, a.id, b.id)
+    kept = repos.participants.require(a.id)
+    # the kept record now holds the merged record's Medicaid ID: not "another's"
+    out = records.save_participant(repos, kept.replace(county="Morton"), False, False)
+    assert out.saved is not None and not out.problems and not out.duplicates
+    # a note of the merged record is billed for the person the merge kept
+    data = billing.load_data(store, date(2026, 9, 1), date(2026, 9, 30))
+    notes = {e.participant_id for e in data.encounters}
+    assert notes == {a.id, b.id}
+    assert {data.participants[pid].id for pid in notes} == {a.id}
+    assert data.participants[b.id].medicaid_id == "ND7770001"

@@ -167,8 +167,8 @@ def save_participant(
     another participant's."""
     p = participant
     if p.medicaid_id:
-        other = repos.participants.list(
-            "medicaid_id = ? AND id != ?", (p.medicaid_id, p.id), limit=1
+        other = repos.participants.list(  # a record merged into another is not "another"
+            "medicaid_id = ? AND id != ? AND merged_into = ''", (p.medicaid_id, p.id), limit=1
         )
         if other:
             return SaveOutcome(
@@ -178,7 +178,7 @@ def save_participant(
         dupes = [
             d
             for d in repos.participants.find_duplicates(p.first_name, p.last_name, p.date_of_birth)
-            if d.id != p.id
+            if d.id != p.id and not d.merged_into
         ]
         if dupes:
             return SaveOutcome(
