@@ -298,6 +298,35 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    """Likely duplicates by record id (names stay in the vault), merge, or mark."""
+    from app.services import duplicates
+    from app.services.vaults import opened
+
+    with opened(args.data_dir, _passphrase()) as repos:
+        if args.merge:
+            done = duplicates.merge(repos, *args.merge).value
+            print(
+                f"Merged {done.merged.id} into {done.kept.id}; filled: "
+                f"{', '.join(done.filled) or 'nothing'}; different on both: "
+                f"{', '.join(done.conflicting) or 'nothing'}."
+            )
+        elif args.distinct:
+            duplicates.mark_distinct(repos, *args.distinct)
+            print("Marked as two different people.")
+        pairs = [
+            {"ids": list(p.ids), "reason": p.reason} for p in duplicates.find_duplicates(repos)
+        ]
+        duplicates.refresh_count(repos)
+    if args.json:
+        print(json.dumps({"duplicates": pairs}, indent=2))
+    else:
+        for p in pairs:
+            print(f"{p['ids'][0]}  {p['ids'][1]}  {p['reason']}")
+        print(f"{len(pairs)} possible duplicate pair(s).")
+    return EXIT_OK
+
+
 def _date_arg(text: str) -> date:
     from app.domain.validation import parse_iso_date
 
@@ -457,6 +486,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fingerprint", help="SHA-256 of a self-signed server certificate")
     p.add_argument("--device-name", default="", help="a name for this laptop (no personal data)")
     p = add("sync", cmd_sync, "send waiting changes and receive the team's")
+    p.add_argument("--json", action="store_true")
+    p = add(
+        "duplicates",
+        cmd_duplicates,
+        "list likely duplicate participants (record ids and why); a supervisor merges a pair "
+        "(--merge KEEP OTHER); anyone marks a pair not the same person (--distinct A B)",
+    )
+    p.add_argument("--merge", nargs=2, metavar=("KEEP", "OTHER"))
+    p.add_argument("--distinct", nargs=2, metavar=("A", "B"))
     p.add_argument("--json", action="store_true")
     p = add(
         "export",

@@ -5,6 +5,7 @@ the merge rules the server applies, and the duplicates service on a real vault."
 
 from __future__ import annotations
 
+import json
 import string
 from datetime import date, timedelta
 
@@ -249,3 +250,31 @@ def test_after_a_merge_the_kept_record_saves_and_bills_as_one_person(repos, stor
     assert notes == {a.id, b.id}
     assert {data.participants[pid].id for pid in notes} == {a.id}
     assert data.participants[b.id].medicaid_id == "ND7770001"
+
+
+def test_the_command_line_lists_merges_and_marks(vault, store, repos):
+    from tests.conftest import PASSPHRASE
+    from tests.helpers import run_cli
+
+    a, b = _people(repos)
+    c = repos.participants.add(
+        Participant(first_name="Rob", last_name="Twocrows", date_of_birth=BORN,
+                    assigned_specialist_id=repos.store.user_id)
+    )  # fmt: skip
+    store.close()
+    env = {"PEERTRAIL_PASSPHRASE": PASSPHRASE}
+    d = str(vault.dir)
+
+    def cli(*args: str) -> dict:
+        out = run_cli("duplicates", "--json", *args, "--data-dir", d, env=env)
+        assert out.returncode == 0, out.stderr
+        text = out.stdout
+        return json.loads(text[text.index("{") :])
+
+    assert len(cli()["duplicates"]) == 3  # every pair of the three
+    assert len(cli("--merge", a.id, b.id)["duplicates"]) == 1
+    left = cli("--distinct", c.id, a.id)["duplicates"]
+    assert left == []
+    out = run_cli("duplicates", "--merge", c.id, c.id, "--data-dir", d, env=env)
+    assert out.returncode != 0 and "two different records" in out.stderr
+    assert "Twocrows" not in out.stderr + out.stdout  # ids, never names
