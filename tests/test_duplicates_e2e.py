@@ -229,3 +229,38 @@ def test_a_specialist_setting_merged_into_over_raw_http_is_refused(server, lapto
     synced(ann, rounds=1)
     assert len(live_people(ann)) == 2
     assert ann.repos.participants.require(pb.id).first_name == "Adah"
+
+
+def test_work_written_offline_before_the_merge_was_seen(server, laptops):
+    """Bob, offline, edits his record's goal before the supervisor merges his record
+    into Ann's, and writes a new note after it: the edit commutes with the merge (it
+    stands and follows the kept record, as an edit does with a reassignment); the new
+    note is undelivered (as after a reassignment: kept on his laptop with the reason,
+    and shown to the kept record's specialist and supervisor). Nothing is lost."""
+    ann, bob, sam = laptops("ann1", "ann"), laptops("bob1", "bob"), laptops("sam1", "sam")
+    pa = register(ann, "Nakoma", "Redcloud")
+    pb = register(bob, "Nakoma", "Red Cloud")
+    synced(ann, bob, sam, rounds=1)
+    # bob, offline: an edit before the merge, a new note after it (by their stamps)
+    goal = bob.repos.goals.list("participant_id = ?", (pb.id,))[0]
+    bob.repos.goals.update(goal.replace(statement="Keep the apartment through winter"))
+    duplicates.merge(sam.repos, pa.id, pb.id)
+    synced(sam, rounds=1)
+    late = bob.repos.encounters.add(
+        Encounter(participant_id=pb.id, specialist_id=bob.user.id,
+                  service_date=date(2026, 11, 20), data="Written offline")
+    )  # fmt: skip
+    r = syncing.run_sync(bob.store).value
+    assert [x["reason"] for x in r.rejected] == ["not in your caseload"] * len(r.rejected)
+    assert r.rejected and r.evicted == 1
+    assert {row["record_id"] for row in bob.replica.rejected()} == {late.id}  # kept
+    assert live_people(bob) == []
+    synced(ann, sam, rounds=1)
+    for lap in (ann, sam):
+        rec = records.load_record(lap.repos, pa.id)
+        assert "Keep the apartment through winter" in [g.statement for g in rec.goals]
+        undelivered = lap.store.conn.execute(
+            "SELECT count(*) FROM conflicts WHERE kind = 'undelivered' AND target_id = ?",
+            (late.id,),
+        ).fetchone()[0]
+        assert undelivered > 0, lap.dir.name

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert
 
@@ -1087,8 +1087,11 @@ class SyncEngine:
             pid = str(known.get(link) or "") if link else ""
         if not pid:
             return False
-        assigned = w.field(pid, "assigned_specialist_id")
-        if assigned is None or ch.stamp >= assigned[2]:
+        # the participant moved by a reassignment or by a merge (its merge group went
+        # to the survivor's specialist: ``_place_group``)
+        moves = [f[2] for f in (w.field(pid, "assigned_specialist_id"), w.field(pid, "merged_into"))
+                 if f is not None]  # fmt: skip
+        if not moves or ch.stamp >= max(moves):
             return False  # written after the reassignment (by its stamp)
         last = w.conn.execute(
             select(access_log.c.seq, access_log.c.granted)
@@ -1311,8 +1314,8 @@ class SyncEngine:
                 linked.add(str(target))
             stored = w.conn.execute(
                 select(field_state.c.record_id).where(
+                    _MERGED_INTO,  # a literal: the partial index field_state_merged applies
                     field_state.c.table_name == "participants",
-                    field_state.c.field == "merged_into",
                     field_state.c.value == _dump(pid),
                 )
             )
@@ -1583,6 +1586,7 @@ _INDEXED: dict[str, frozenset[str]] = {
 
 
 _NEW_FIELD = merge.decide(None, None, "", None)
+_MERGED_INTO = text("field_state.field = 'merged_into'")
 
 
 def _by_stamp(ch: PushChange) -> str:
