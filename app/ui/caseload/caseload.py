@@ -272,23 +272,19 @@ class CaseloadView(QWidget):
         """The vault is unlocked: adding and importing work through ``ctx``."""
         self.ctx = ctx
         self._set_attached(True)
-        ctx.data_changed.connect(self._on_data_changed)
-        self.check_duplicates()
-
-    def _on_data_changed(self, tables: frozenset[str]) -> None:
-        if "participants" in tables:
-            self.check_duplicates()
 
     def check_duplicates(self) -> None:
-        """Count the likely duplicates on the database thread; show the banner."""
+        """Count the likely duplicates on the database thread and show the banner
+        (the main window counts them with every caseload read: after a sync and
+        after any change of a participant)."""
         ctx = self.ctx
         if ctx is None:
             return
         ctx.run(
-            lambda repos: len(find_duplicates(repos)), self._show_duplicate_count, lambda _e: None
+            lambda repos: len(find_duplicates(repos)), self.show_duplicate_count, lambda _e: None
         )
 
-    def _show_duplicate_count(self, n: int) -> None:
+    def show_duplicate_count(self, n: int) -> None:
         self.duplicate_count = n
         if self.ctx is None or not n:
             self.duplicates_banner.hide()
@@ -307,6 +303,7 @@ class CaseloadView(QWidget):
         from app.ui.caseload.duplicates_dialog import DuplicatesDialog
 
         dialog = DuplicatesDialog(self.ctx, parent=self)
+        dialog.changed.connect(self.check_duplicates)
         self._keep(dialog).open()
         return dialog
 
