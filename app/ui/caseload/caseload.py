@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -209,10 +210,10 @@ class CaseloadView(QWidget):
     def _build_duplicates_banner(self) -> None:
         """A line above the table when records may be one person twice (looked for
         after every sync and every change of a participant)."""
-        self.duplicates_banner = QWidget()
-        self.duplicates_banner.setObjectName("attentionBanner")
+        self.duplicates_banner = QFrame()
+        self.duplicates_banner.setObjectName("duplicateWarning")  # the form's warning style
         row = QHBoxLayout(self.duplicates_banner)
-        row.setContentsMargins(0, 0, 0, 0)
+        row.setContentsMargins(12, 6, 8, 6)
         self.duplicates_label = QLabel()
         self.duplicates_label.setObjectName("duplicatesLabel")
         self.duplicates_button = QPushButton(self.tr("Review possible duplicates"))
