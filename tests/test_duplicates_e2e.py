@@ -226,9 +226,16 @@ def test_a_specialist_setting_merged_into_over_raw_http_is_refused(server, lapto
         "a supervisor only fills in a participant's empty fields when merging records",
         "merged_into: a record cannot be merged into itself",
     ]
+    reply = sup.push(sup.changes("participants", pb.id, {"merged_into": server.ann}))
+    assert [r["reason"] for r in reply["rejected"]] == [
+        "merged_into: refers to a record that is not one of participants"  # the trust step
+    ]
+    reply = sup.push(sup.changes("participants", pb.id, {"merged_into": "no-such-record"}))
+    assert [r["reason"] for r in reply["rejected"]] == ["merged_into: must name a participant"]
     synced(ann, rounds=1)
     assert len(live_people(ann)) == 2
     assert ann.repos.participants.require(pb.id).first_name == "Adah"
+    assert ann.repos.participants.require(pb.id).merged_into == ""
 
 
 def test_work_written_offline_before_the_merge_was_seen(server, laptops):
