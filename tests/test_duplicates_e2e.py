@@ -22,7 +22,7 @@ from datetime import date, time
 import pytest
 
 from app.domain.records import Barc10, Encounter, Goal, Participant, RecoveryDomain
-from app.services import duplicates, records, syncing
+from app.services import duplicates, records, syncing, team
 from sync import content
 from tests.server_proc import start_server
 from tests.test_server_trust import Raw
@@ -205,6 +205,10 @@ def test_merges_made_at_once_on_two_laptops_converge(server, laptops, first, dir
     assert len(digests) == 1
     leaver = next(lap for lap in (ann, bob) if lap not in holders)
     assert live_people(leaver) == []
+    # the team overview counts one person (the merged record is not another one)
+    for sup in (s1, s2):
+        sizes = {r.specialist_id: r.caseload for r in team.team_overview(sup.repos).rows}
+        assert sorted(sizes.values()) == [0, 1], sizes
 
 
 def test_a_specialist_setting_merged_into_over_raw_http_is_refused(server, laptops):

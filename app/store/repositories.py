@@ -229,7 +229,7 @@ class ParticipantRepository(Repository[Participant]):
     def caseload(self, specialist_id: str | None = None) -> list[Participant]:
         """The live records (a record merged into another is not listed, unless the
         merges formed a cycle and it is the survivor: app.services.duplicates)."""
-        cycle = self._cycle_survivors()
+        cycle = self.cycle_survivors()
         live = "(merged_into = '' OR id IN (SELECT value FROM json_each(?)))"
         if specialist_id:
             return self.list(
@@ -239,7 +239,7 @@ class ParticipantRepository(Repository[Participant]):
             )
         return self.list(live, (json.dumps(cycle),), order_by="last_name, first_name")
 
-    def _cycle_survivors(self) -> list[str]:
+    def cycle_survivors(self) -> list[str]:
         """Merged records that are their own survivor (merges made at once on two
         laptops that point at each other: sync.merge.survivor)."""
         rows = self.store.conn.execute(
