@@ -25,6 +25,12 @@
   record that is deleted is still applied (nothing lost) and logged, so a person
   can bring the record back; a delete that arrives after edits its writer had not
   seen logs the same conflicts (the server, by the device's cursor).
+* Merged participants (one person, one record): ``merged_into`` points a
+  tombstone at the record it was merged into; only supervisors and administrators
+  write it, and a supervisor otherwise only fills a participant's empty fields.
+  Children are never rewritten: they belong to ``survivor`` (follow
+  ``merged_into``; in a cycle the smallest id), a pure function of the converged
+  fields, so every replica agrees and concurrent merges converge.
 * Clocks: a stamp more than ``MAX_FUTURE_MS`` ahead of the server's clock is
   re-stamped by the server on arrival, so a laptop whose clock runs far ahead
   cannot make its edits win forever (a later edit based on a re-stamped one is
