@@ -69,16 +69,24 @@ class ParticipantRecord:
     timeline: list[TimelineRow] = field(default_factory=list)
 
 
+def _group_filter(repos: Repositories, participant_id: str) -> tuple[str, tuple[str]]:
+    """The SQL condition (and its parameter) for the children of a participant and
+    of every record merged into it; one indexed equality when there are none."""
+    group = duplicates.group_ids(repos, participant_id)
+    if len(group) == 1:
+        return "participant_id = ?", (group[0],)
+    return "participant_id IN (SELECT value FROM json_each(?))", (json.dumps(group),)
+
+
 def timeline(repos: Repositories, participant_id: str) -> list[TimelineRow]:
     """Newest first; one query on the (participant_id, service_date) index. The notes
     of every record merged into this one are its notes (app.services.duplicates)."""
-    group = duplicates.group_ids(repos, participant_id)
+    by, group = _group_filter(repos, participant_id)
     rows = repos.store.conn.execute(
         "SELECT id, service_date, start_time, end_time, modality, status, service_code,"
         f" substr(CASE WHEN goal_text != '' THEN goal_text ELSE data END, 1, {PREVIEW_CHARS})"
-        " FROM encounters WHERE participant_id IN (SELECT value FROM json_each(?))"
-        " AND deleted = 0 ORDER BY service_date DESC, start_time DESC",
-        (json.dumps(group),),
+        f" FROM encounters WHERE {by} AND deleted = 0 ORDER BY service_date DESC, start_time DESC",
+        group,
     )
     return [
         TimelineRow(
@@ -110,8 +118,7 @@ def load_record(
     if p.deleted:
         raise StoreError("That participant was removed from this vault.")
     payer = repos.payers.get(p.payer_id) if p.payer_id else None
-    by = "participant_id IN (SELECT value FROM json_each(?))"
-    group = (json.dumps(duplicates.group_ids(repos, p.id)),)
+    by, group = _group_filter(repos, p.id)
     return ParticipantRecord(
         participant=p,
         row=caseload_row(repos, p, today),
