@@ -335,6 +335,7 @@ def cmd_site_config(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from app.services.duplicates import known_count
     from app.services.syncing import SyncError, pending_count, refused_waiting, run_sync
     from app.services.vaults import opened
 
@@ -350,8 +351,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
         # Every refused change still waiting for its writer (not only this sync's),
         # with the server's reason and the full value.
         waiting_refused = refused_waiting(repos.store)
+        duplicates = known_count(repos)
     if args.json:
-        print(json.dumps(result.as_dict() | {"refused": waiting_refused}, indent=2))
+        extra = {"refused": waiting_refused, "duplicates": duplicates}
+        print(json.dumps(result.as_dict() | extra, indent=2))
         return EXIT_OK
     print(
         f"Sent {count_text(result.pushed, 'change', 'changes')}, received {result.pulled}, "
@@ -370,6 +373,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         )
     if result.report():
         print(result.report())
+    if duplicates:
+        print(f"  {duplicates} possible duplicate record(s): see Possible duplicates.")
     if result.clock_warning:
         _err(result.clock_warning)
     if result.audit_warning:
@@ -377,6 +382,35 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if result.signature_problems:
         bad = len(result.signature_problems)
         _err(f"{count_text(bad, 'signed note does', 'signed notes do')} not match their content.")
+    return EXIT_OK
+
+
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    """Likely duplicates by record id (names stay in the vault), merge, or mark."""
+    from app.services import duplicates
+    from app.services.vaults import opened
+
+    with opened(args.data_dir, _passphrase()) as repos:
+        if args.merge:
+            done = duplicates.merge(repos, *args.merge).value
+            print(
+                f"Merged {done.merged.id} into {done.kept.id}; filled: "
+                f"{', '.join(done.filled) or 'nothing'}; different on both: "
+                f"{', '.join(done.conflicting) or 'nothing'}."
+            )
+        elif args.distinct:
+            duplicates.mark_distinct(repos, *args.distinct)
+            print("Marked as two different people.")
+        pairs = [
+            {"ids": list(p.ids), "reason": p.reason} for p in duplicates.find_duplicates(repos)
+        ]
+        duplicates.refresh_count(repos)
+    if args.json:
+        print(json.dumps({"duplicates": pairs}, indent=2))
+    else:
+        for p in pairs:
+            print(f"{p['ids'][0]}  {p['ids'][1]}  {p['reason']}")
+        print(f"{len(pairs)} possible duplicate pair(s).")
     return EXIT_OK
 
 
@@ -590,6 +624,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--show", action="store_true", help="print the settings in effect")
     p = add("sync", cmd_sync, "send waiting changes and receive the team's")
+    p.add_argument("--json", action="store_true")
+    p = add(
+        "duplicates",
+        cmd_duplicates,
+        "list likely duplicate participants (record ids and why); a supervisor merges a pair "
+        "(--merge KEEP OTHER); anyone marks a pair not the same person (--distinct A B)",
+    )
+    p.add_argument("--merge", nargs=2, metavar=("KEEP", "OTHER"))
+    p.add_argument("--distinct", nargs=2, metavar=("A", "B"))
     p.add_argument("--json", action="store_true")
     p = add(
         "export",

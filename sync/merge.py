@@ -25,6 +25,12 @@
   record that is deleted is still applied (nothing lost) and logged, so a person
   can bring the record back; a delete that arrives after edits its writer had not
   seen logs the same conflicts (the server, by the device's cursor).
+* Merged participants (one person, one record): ``merged_into`` points a
+  tombstone at the record it was merged into; only supervisors and administrators
+  write it, and a supervisor otherwise only fills a participant's empty fields.
+  Children are never rewritten: they belong to ``survivor`` (follow
+  ``merged_into``; in a cycle the smallest id), a pure function of the converged
+  fields, so every replica agrees and concurrent merges converge.
 * Clocks: a stamp more than ``MAX_FUTURE_MS`` ahead of the server's clock is
   re-stamped by the server on arrival, so a laptop whose clock runs far ahead
   cannot make its edits win forever (a later edit based on a re-stamped one is
@@ -174,6 +180,10 @@ def permission_problem(
         return _session_problem(role, user_id, field, value, record)
     if table == "participants" and field == "assigned_specialist_id" and value != user_id:
         return "only an administrator reassigns participants"
+    if table == "participants" and role == "supervisor":
+        return _supervisor_participant_problem(field, value, record)
+    if table == "participants" and field == "merged_into":
+        return "only a supervisor merges records"
     if table == "encounters":
         return _note_problem(role, user_id, field, value, record)
     if role != "specialist":
@@ -291,6 +301,56 @@ def keeps_refused(table: str, field: str, decision: Decision) -> bool:
     (two decisions met, e.g. approved on one laptop, returned on another) is kept as
     a conflict on ``status``, so every device sees both decisions."""
     return table == "encounters" and field == "status" and decision.concurrent
+
+
+# A supervisor's merge (app/services/duplicates.py): the tombstone's pointer, the
+# "not the same person" marks, and the kept record's fields that were still empty.
+MERGE_FIELDS = frozenset({"merged_into", "distinct_from"})
+_NEVER_FILLED = frozenset({"assigned_specialist_id", "deleted", "status"})
+EMPTY_VALUES = (None, "", "[]")
+
+
+def _supervisor_participant_problem(
+    field: str, value: Any, record: Mapping[str, Any]
+) -> str | None:
+    """A supervisor merges records (``merged_into``), marks pairs "not the same
+    person" (``distinct_from``) and, merging, fills in the kept record's empty
+    fields (or writes the value they already hold: the same merge made on two
+    laptops); everything else about a participant is the specialist's."""
+    if field in MERGE_FIELDS:
+        return None
+    if not record or field in _NEVER_FILLED:
+        return "a supervisor only fills in a participant's empty fields when merging records"
+    if record.get(field) not in EMPTY_VALUES and record.get(field) != value:
+        return "a supervisor only fills in a participant's empty fields when merging records"
+    return None
+
+
+def survivor(participant_id: str, merged_into: Mapping[str, str]) -> str:
+    """The live record a participant's data belongs to: follow ``merged_into`` until a
+    record that is not merged. Merges made on two laptops at once can form a cycle
+    (A into B on one, B into A on the other): then the smallest id in the cycle is
+    the survivor and its own ``merged_into`` is ignored. A pure function of the
+    converged fields, so the server and every device agree on it."""
+    path: list[str] = []
+    on_path: set[str] = set()
+    current = participant_id
+    while True:
+        target = merged_into.get(current) or ""
+        if not target or target == current:
+            return current
+        if current in on_path:
+            return min(path[path.index(current) :])
+        path.append(current)
+        on_path.add(current)
+        current = target
+
+
+def merge_groups(merged_into: Mapping[str, str]) -> dict[str, str]:
+    """Every participant that ``merged_into`` names (as merged or as target) ->
+    its survivor."""
+    ids = set(merged_into) | {t for t in merged_into.values() if t}
+    return {pid: survivor(pid, merged_into) for pid in sorted(ids)}
 
 
 def _session_problem(

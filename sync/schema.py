@@ -235,6 +235,12 @@ SCHEMA: dict[str, tuple[FieldSpec, ...]] = {
         text("city", NAME),
         text("zip_code", 16),
         enum("administrative_sex", ADMINISTRATIVE_SEXES, ""),
+        # One person, one record (app/services/duplicates.py): a merged record is a
+        # tombstone pointing at the record it was merged into (only supervisors and
+        # administrators set it); pairs marked "not the same person" are kept on the
+        # record with the smaller id.
+        ref("merged_into", "participants"),
+        id_list("distinct_from", "participants", 200),
     ),
     "consents": (
         DELETED,

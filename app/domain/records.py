@@ -265,6 +265,12 @@ class Participant(Record):
     city: str = ""
     zip_code: str = ""  # 5 or 9 digits (ZIP+4)
     administrative_sex: AdministrativeSex = AdministrativeSex.NOT_RECORDED
+    merged_into: str = ""  # a merged record: the Participant.id it was merged into
+    distinct_from: tuple[str, ...] = ()  # ids marked "not the same person"
+
+    @property
+    def merged(self) -> bool:
+        return bool(self.merged_into)
 
     @property
     def display_name(self) -> str:

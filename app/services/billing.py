@@ -52,6 +52,7 @@ from app.domain.records import (
     Role,
     new_id,
 )
+from app.services import duplicates
 from app.services.changes import NOTHING, Changed
 from app.store.db import Store, utcnow
 from app.store.errors import EXIT_USAGE, StoreError
@@ -172,22 +173,31 @@ def load_data(store: Store, period_from: date, period_to: date) -> BillingData:
         f"status IN ({','.join('?' * len(statuses))}) AND service_date BETWEEN ? AND ?",
         (*statuses, period_from.isoformat(), period_to.isoformat()),
     )
-    person_ids = sorted({e.participant_id for e in encounters})
-    participants = {}
-    consents: dict[str, list[Consent]] = defaultdict(list)
+    # A note of a record merged into another is billed for the person the merge
+    # kept: their details and the consents of every record of the merge group.
+    groups = duplicates.survivors(repos)
+    by_record = {e.participant_id: groups.get(e.participant_id, e.participant_id)
+                 for e in encounters}  # fmt: skip
+    person_ids = sorted(set(by_record.values()))
+    person_ids = sorted({*person_ids, *(m for m, s in groups.items() if s in person_ids)})
+    found = {}
+    group_consents: dict[str, list[Consent]] = defaultdict(list)
     for i in range(0, len(person_ids), 500):
         chunk = person_ids[i : i + 500]
         marks = ",".join("?" * len(chunk))
         for p in repos.participants.iter(f"id IN ({marks})", chunk):
-            participants[p.id] = p
+            found[p.id] = p
         for c in repos.consents.iter(f"participant_id IN ({marks})", chunk):
-            consents[c.participant_id].append(c)
+            group_consents[groups.get(c.participant_id, c.participant_id)].append(c)
+    participants = {top: found[top] for top in set(by_record.values()) if top in found}
+    participants |= {rid: found[top] for rid, top in by_record.items() if top in found}
+    consents = {rid: group_consents[top] for rid, top in by_record.items() if top in group_consents}
     return BillingData(
         provider=current_provider(repos),
         payers={p.id: p for p in repos.payers.list()},
         participants=participants,
         users={u.id: u for u in repos.users.list(include_deleted=True)},
-        consents=dict(consents),
+        consents=consents,
         encounters=encounters,
         codes=code_tables(),
     )

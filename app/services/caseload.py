@@ -16,6 +16,7 @@ from datetime import date
 from app.domain.attention import AttentionFacts, Flag, reasons
 from app.domain.records import Participant
 from app.store.repositories import Repositories
+from sync.merge import merge_groups
 
 #: Notes in these states still need the specialist's signature.
 UNSIGNED = ("draft", "returned")
@@ -86,10 +87,38 @@ def _facts(repos: Repositories, ids: list[str] | None, today: date) -> dict[str,
     return facts
 
 
+def _fold_merged(facts: dict[str, dict[str, object]], groups: dict[str, str]) -> None:
+    """A merged record's facts count for the record it was merged into (its notes,
+    goals and consents are that record's: app.services.duplicates)."""
+    for member, top in groups.items():
+        if member == top or member not in facts:
+            continue
+        mine, into = facts.pop(member), facts.setdefault(top, {})
+        for key, value in mine.items():
+            old = into.get(key)
+            if old is None:
+                into[key] = value
+            elif key in ("unsigned_notes", "overdue_goals"):
+                into[key] = int(old) + int(value)  # type: ignore[call-overload]
+            elif key in ("has_consent", "consent_open_ended"):
+                into[key] = bool(old) or bool(value)
+            elif value is not None:
+                into[key] = max(old, value)  # type: ignore[type-var]
+
+
 def rows_for(
     repos: Repositories, people: list[Participant], today: date, ids: list[str] | None = None
 ) -> list[CaseloadRow]:
+    groups = merge_groups(
+        {r[0]: r[1] for r in repos.store.conn.execute(
+            "SELECT id, merged_into FROM participants WHERE merged_into != ''"
+        )}
+    )  # fmt: skip
+    if ids is not None and groups:
+        tops = {groups.get(i, i) for i in ids}
+        ids = sorted(set(ids) | {m for m, t in groups.items() if t in tops})
     facts = _facts(repos, ids, today)
+    _fold_merged(facts, groups)
     out = []
     for p in people:
         f = AttentionFacts(status=p.status, intake_date=p.intake_date, **facts.get(p.id, {}))  # type: ignore[arg-type]

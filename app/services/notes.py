@@ -29,6 +29,7 @@ from app.domain.records import (
 )
 from app.domain.units import DEFAULT_RULE, RoundingRule
 from app.reports.note_pdf import NotePrint, render
+from app.services import duplicates
 from app.services.changes import Changed, Done
 from app.services.vaults import check_passphrase
 from app.store.repositories import NotFound, Repositories
@@ -72,11 +73,16 @@ def load_note(repos: Repositories, encounter_id: str, participant_id: str) -> No
         participant_id = note.participant_id
     if not participant_id:
         raise NotFound("That note is not in this vault.")
+    if note is None:  # a new note is written for the record a merge kept
+        participant_id = duplicates.survivor_of(repos, participant_id)
     participant = repos.participants.require(participant_id)
     linked = set(note.goal_ids) if note else set()
+    group = json.dumps(duplicates.group_ids(repos, participant_id))
     goals = [
         g
-        for g in repos.goals.list("participant_id = ?", (participant_id,), order_by="domain")
+        for g in repos.goals.list(
+            "participant_id IN (SELECT value FROM json_each(?))", (group,), order_by="domain"
+        )
         if g.status is GoalStatus.ACTIVE or g.id in linked
     ]
     payer_id = (note.payer_id if note else "") or participant.payer_id

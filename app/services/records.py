@@ -27,6 +27,7 @@ from app.domain.records import (
     minutes_between,
 )
 from app.paths import resource_path
+from app.services import duplicates
 from app.services.caseload import CaseloadRow, caseload_row
 from app.services.changes import Changed, Done
 from app.store.errors import StoreError
@@ -68,14 +69,24 @@ class ParticipantRecord:
     timeline: list[TimelineRow] = field(default_factory=list)
 
 
+def _group_filter(repos: Repositories, participant_id: str) -> tuple[str, tuple[str]]:
+    """The SQL condition (and its parameter) for the children of a participant and
+    of every record merged into it; one indexed equality when there are none."""
+    group = duplicates.group_ids(repos, participant_id)
+    if len(group) == 1:
+        return "participant_id = ?", (group[0],)
+    return "participant_id IN (SELECT value FROM json_each(?))", (json.dumps(group),)
+
+
 def timeline(repos: Repositories, participant_id: str) -> list[TimelineRow]:
-    """Newest first; one query on the (participant_id, service_date) index."""
+    """Newest first; one query on the (participant_id, service_date) index. The notes
+    of every record merged into this one are its notes (app.services.duplicates)."""
+    by, group = _group_filter(repos, participant_id)
     rows = repos.store.conn.execute(
         "SELECT id, service_date, start_time, end_time, modality, status, service_code,"
         f" substr(CASE WHEN goal_text != '' THEN goal_text ELSE data END, 1, {PREVIEW_CHARS})"
-        " FROM encounters WHERE participant_id = ? AND deleted = 0"
-        " ORDER BY service_date DESC, start_time DESC",
-        (participant_id,),
+        f" FROM encounters WHERE {by} AND deleted = 0 ORDER BY service_date DESC, start_time DESC",
+        group,
     )
     return [
         TimelineRow(
@@ -95,8 +106,11 @@ def timeline(repos: Repositories, participant_id: str) -> list[TimelineRow]:
 def load_record(
     repos: Repositories, participant_id: str, today: date | None = None, audited: bool = True
 ) -> ParticipantRecord:
-    """Everything the record page shows, in one call; opening it is audited."""
+    """Everything the record page shows, in one call; opening it is audited. A
+    record merged into another opens as the record it was merged into, with the
+    consents, goals, scores and notes of both."""
     today = today or date.today()
+    participant_id = duplicates.survivor_of(repos, participant_id)
     if audited:
         p = repos.participants.open(participant_id)
     else:
@@ -104,14 +118,14 @@ def load_record(
     if p.deleted:
         raise StoreError("That participant was removed from this vault.")
     payer = repos.payers.get(p.payer_id) if p.payer_id else None
-    by = "participant_id = ?"
+    by, group = _group_filter(repos, p.id)
     return ParticipantRecord(
         participant=p,
         row=caseload_row(repos, p, today),
         payer_name=payer.name if payer else "",
-        consents=repos.consents.list(by, (p.id,), order_by="signed_on DESC"),
-        goals=repos.goals.list(by, (p.id,), order_by="started_on, rowid"),
-        barc10=repos.barc10.list(by, (p.id,), order_by="assessed_on"),
+        consents=repos.consents.list(by, group, order_by="signed_on DESC"),
+        goals=repos.goals.list(by, group, order_by="started_on, rowid"),
+        barc10=repos.barc10.list(by, group, order_by="assessed_on"),
         timeline=timeline(repos, p.id),
     )
 
@@ -160,8 +174,8 @@ def save_participant(
     another participant's."""
     p = participant
     if p.medicaid_id:
-        other = repos.participants.list(
-            "medicaid_id = ? AND id != ?", (p.medicaid_id, p.id), limit=1
+        other = repos.participants.list(  # a record merged into another is not "another"
+            "medicaid_id = ? AND id != ? AND merged_into = ''", (p.medicaid_id, p.id), limit=1
         )
         if other:
             return SaveOutcome(
@@ -171,7 +185,7 @@ def save_participant(
         dupes = [
             d
             for d in repos.participants.find_duplicates(p.first_name, p.last_name, p.date_of_birth)
-            if d.id != p.id
+            if d.id != p.id and not d.merged_into
         ]
         if dupes:
             return SaveOutcome(

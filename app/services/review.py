@@ -22,6 +22,7 @@ from app.domain.records import (
     NoteStatus,
     Role,
 )
+from app.services import duplicates
 from app.services.changes import NOTHING, Changed, Done
 from app.services.team import (
     FACT_COLUMNS,
@@ -145,9 +146,9 @@ def review_queue(
     if specialist_id:
         where.append("e.specialist_id = ?")
         params.append(specialist_id)
-    if participant_id:
-        where.append("e.participant_id = ?")
-        params.append(participant_id)
+    if participant_id:  # and every record merged into it
+        where.append("e.participant_id IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(duplicates.group_ids(repos, participant_id)))
     rows = repos.store.conn.execute(
         f"SELECT {fact_columns('e')}, "
         "coalesce(nullif(u.display_name, ''), u.username, ''), "

@@ -1,9 +1,9 @@
 """Syncing with the agency's server: what the sync status shows (enrolled or not,
 changes waiting, open conflicts, refused changes, the last successful sync, the
-measured clock offset), the exchange itself (sync.client against the vault's
-replica), and the command line's whole sync. The desktop runs the exchange on its
-network lane and the vault parts on the database lane; the command line runs
-:func:`run_sync` in one go.
+measured clock offset, the likely duplicate participants found after it), the
+exchange itself (sync.client against the vault's replica), and the command
+line's whole sync. The desktop runs the exchange on its network lane and the
+vault parts on the database lane; the command line runs :func:`run_sync` in one go.
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from app.services import duplicates
 from app.services.changes import Changed, Done
 from app.store.db import Store, utcnow
 from app.store.errors import EXIT_USAGE, StoreError
 from app.store.refused import refused_changes
 from app.store.replica import StoreReplica as StoreReplica  # the vault side of a sync
+from app.store.repositories import Repositories
 from sync import rules
 from sync.client import Replica, SyncClient, SyncResult, make_session
 from sync.client import SyncError as SyncError  # what a failed exchange raises
@@ -41,6 +43,7 @@ class SyncOverview:
     rejected: int
     last_ok_at: datetime | None
     clock_offset_ms: int
+    duplicates: int = 0  # likely duplicate pairs found after the last sync
 
 
 def sync_server(store: Store) -> dict[str, str]:
@@ -66,11 +69,15 @@ def overview(store: Store) -> SyncOverview:
         rejected=int(rejected),
         last_ok_at=parse_time(store.meta(LAST_SYNC_KEY)),
         clock_offset_ms=int(store.clock_offset_ms),
+        duplicates=duplicates.known_count(Repositories(store)),
     )
 
 
 def record_sync_success(store: Store, at: datetime | None = None) -> SyncOverview:
-    """Note a finished sync (kept in the vault) and return the new overview."""
+    """Note a finished sync (kept in the vault), look for likely duplicate
+    participants among what it brought (app.services.duplicates) and return the new
+    overview."""
+    duplicates.refresh_count(Repositories(store))
     store.set_meta(LAST_SYNC_KEY, (at or utcnow()).astimezone(UTC).isoformat(timespec="seconds"))
     return overview(store)
 

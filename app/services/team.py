@@ -7,6 +7,7 @@ database thread; every function takes the repositories first.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -169,9 +170,11 @@ def team_overview(repos: Repositories, today: date | None = None) -> sv.TeamOver
         repos.store.conn.execute(
             "SELECT assigned_specialist_id, count(*) FROM participants WHERE deleted = 0 "
             "AND status IN ('active', 'referred', 'on hold') "
+            # a record merged into another is not a person of its own
+            "AND (merged_into = '' OR id IN (SELECT value FROM json_each(?))) "
             f"AND assigned_specialist_id IN ({marks}) "
             "GROUP BY assigned_specialist_id",
-            ids,
+            [json.dumps(repos.participants.cycle_survivors()), *ids],
         ).fetchall()
     )
     first_week = sv.week_start(today) - timedelta(weeks=sv.CHART_WEEKS)

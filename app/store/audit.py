@@ -37,6 +37,7 @@ ACTIONS = frozenset(
         "restore",
         "passphrase",
         "unlock",
+        "merge",
     }
 )
 

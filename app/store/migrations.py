@@ -548,6 +548,21 @@ def _v8(conn: sqlcipher3.Connection) -> None:
         capture.install(conn, table)
 
 
+V9_MERGE = """
+    ALTER TABLE participants ADD COLUMN "merged_into" TEXT NOT NULL DEFAULT '';
+    ALTER TABLE participants ADD COLUMN "distinct_from" TEXT NOT NULL DEFAULT '[]';
+    CREATE INDEX participants_merged ON participants(merged_into) WHERE merged_into != '';
+"""
+
+
+def _v9(conn: sqlcipher3.Connection) -> None:
+    """One person, one record: a merged participant points at the record it was
+    merged into (``merged_into``); pairs a person marked "not the same person" are
+    kept in ``distinct_from``. Capture triggers regenerated for the new columns."""
+    _script(conn, V9_MERGE)
+    capture.install(conn, "participants")
+
+
 MIGRATIONS: tuple[Callable[[sqlcipher3.Connection], None], ...] = (
     _v1,
     _v2,
@@ -557,6 +572,7 @@ MIGRATIONS: tuple[Callable[[sqlcipher3.Connection], None], ...] = (
     _v6,
     _v7,
     _v8,
+    _v9,
 )
 LATEST = len(MIGRATIONS)
 

@@ -38,6 +38,7 @@ from app.store import audit
 from app.store.codec import codec
 from app.store.db import Store, utcnow
 from app.store.errors import StoreError
+from sync import merge
 
 R = TypeVar("R", bound=Record)
 
@@ -226,11 +227,26 @@ class ParticipantRepository(Repository[Participant]):
         return {r[0] for r in rows}
 
     def caseload(self, specialist_id: str | None = None) -> list[Participant]:
+        """The live records (a record merged into another is not listed, unless the
+        merges formed a cycle and it is the survivor: app.services.duplicates)."""
+        cycle = self.cycle_survivors()
+        live = "(merged_into = '' OR id IN (SELECT value FROM json_each(?)))"
         if specialist_id:
             return self.list(
-                "assigned_specialist_id = ?", (specialist_id,), order_by="last_name, first_name"
+                f"assigned_specialist_id = ? AND {live}",
+                (specialist_id, json.dumps(cycle)),
+                order_by="last_name, first_name",
             )
-        return self.list(order_by="last_name, first_name")
+        return self.list(live, (json.dumps(cycle),), order_by="last_name, first_name")
+
+    def cycle_survivors(self) -> list[str]:
+        """Merged records that are their own survivor (merges made at once on two
+        laptops that point at each other: sync.merge.survivor)."""
+        rows = self.store.conn.execute(
+            "SELECT id, merged_into FROM participants WHERE merged_into != ''"
+        )
+        edges = {r[0]: r[1] for r in rows}
+        return sorted(p for p in edges if merge.survivor(p, edges) == p)
 
 
 class EncounterRepository(Repository[Encounter]):

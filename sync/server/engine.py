@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert
 
@@ -659,6 +659,8 @@ class SyncEngine:
             )
             if reason is not None:
                 self._keep_refused_decision(w, caller, ch, reason)
+        if reason is None and ch.table == "participants" and ch.field == "merged_into":
+            reason = self._merge_target_problem(w, scope, caller, ch)
         if reason is None and merge.with_decision(ch.table, ch.field):
             reason = w.refused_decisions.get(ch.record_id)
         elif reason is None and ch.table == "encounters" and ch.field == "status":
@@ -700,6 +702,23 @@ class SyncEngine:
         )  # fmt: skip
         w.seen_origin[ch.stamp] = stamp
         return restamp
+
+    def _merge_target_problem(
+        self, w: Working, scope: Scope, caller: Caller, ch: PushChange
+    ) -> str | None:
+        """A merge names another participant the server holds, in the caller's reach."""
+        target = str(ch.value or "")
+        if not target:
+            return None  # undoing a merge
+        if target == ch.record_id:
+            return "merged_into: a record cannot be merged into itself"
+        w.load([target])
+        rec = w.recs.get(target)
+        if rec is None or rec["table_name"] != "participants":
+            return "merged_into: must name a participant"
+        if caller.role == "admin":
+            return None
+        return None if w.assigned_to(target) in scope.team else "not in your caseload"
 
     def _refuse(
         self, w: Working, caller: Caller, ch: PushChange, reason: str, b: _Batch
@@ -1068,8 +1087,11 @@ class SyncEngine:
             pid = str(known.get(link) or "") if link else ""
         if not pid:
             return False
-        assigned = w.field(pid, "assigned_specialist_id")
-        if assigned is None or ch.stamp >= assigned[2]:
+        # the participant moved by a reassignment or by a merge (its merge group went
+        # to the survivor's specialist: ``_place_group``)
+        moves = [f[2] for f in (w.field(pid, "assigned_specialist_id"), w.field(pid, "merged_into"))
+                 if f is not None]  # fmt: skip
+        if not moves or ch.stamp >= max(moves):
             return False  # written after the reassignment (by its stamp)
         last = w.conn.execute(
             select(access_log.c.seq, access_log.c.granted)
@@ -1257,8 +1279,55 @@ class SyncEngine:
             changes_to["participant_id"] = enc["participant_id"] if enc else ""
         if changes_to:
             w.update_record(record_id, **changes_to)
-        if table == "participants" and field == "assigned_specialist_id":
-            self._assign(w, record_id, value or "")
+        if table == "participants" and field in ("assigned_specialist_id", "merged_into"):
+            placed = record_id in w.recs_new and field == "assigned_specialist_id"
+            self._place_group(w, record_id, placed, value)
+
+    def _place_group(self, w: Working, participant_id: str, new: bool, value: Any) -> None:
+        """A merged record is in the caseload of its survivor's specialist
+        (``merge.survivor``), so whoever holds the kept record holds everything merged
+        into it: every member of the participant's merge group is assigned (in
+        ``assignments``, which scope, pulls and evictions read) to the specialist the
+        survivor's ``assigned_specialist_id`` names. A participant in no group keeps
+        its own assignment; a new one cannot be in a group yet."""
+        if new:
+            self._assign(w, participant_id, value or "")
+            return
+        members = self._merge_group(w, participant_id)
+        edges = {m: str(w.record_fields(m).get("merged_into") or "") for m in members}
+        top = merge.survivor(participant_id, edges)
+        to = str(w.record_fields(top).get("assigned_specialist_id") or "")
+        for member in sorted(members):
+            if w.record_fields(member) or member == participant_id:
+                self._assign(w, member, to)
+
+    def _merge_group(self, w: Working, participant_id: str) -> set[str]:
+        """Every participant linked to this one by ``merged_into``, either way
+        (the stored values, with this push's on top)."""
+        group = {participant_id}
+        todo = [participant_id]
+        while todo:
+            pid = todo.pop()
+            linked = set()
+            target = w.record_fields(pid).get("merged_into")
+            if target:
+                linked.add(str(target))
+            stored = w.conn.execute(
+                select(field_state.c.record_id).where(
+                    _MERGED_INTO,  # a literal: the partial index field_state_merged applies
+                    field_state.c.table_name == "participants",
+                    field_state.c.value == _dump(pid),
+                )
+            )
+            linked |= {r[0] for r in stored}
+            linked |= {k[0] for k in w.fs_new | w.fs_dirty if k[1] == "merged_into"}
+            for other in sorted(linked - group):
+                w.load_assignments([other])
+                fields = w.record_fields(other)
+                if other == target or fields.get("merged_into") == pid:
+                    group.add(other)
+                    todo.append(other)
+        return group
 
     def _assign(self, w: Working, participant_id: str, to: str) -> None:
         before = w.assigned_to(participant_id) or ""
@@ -1511,12 +1580,13 @@ _LINK_FIELDS: dict[str, tuple[str, ...]] = {
 _INDEXED: dict[str, frozenset[str]] = {
     t: frozenset(_LINK_FIELDS[t])
     | ({"status"} if t == "encounters" else set())
-    | ({"assigned_specialist_id"} if t == "participants" else set())
+    | ({"assigned_specialist_id", "merged_into"} if t == "participants" else set())
     for t in rules.TABLES
 }
 
 
 _NEW_FIELD = merge.decide(None, None, "", None)
+_MERGED_INTO = text("field_state.field = 'merged_into'")
 
 
 def _by_stamp(ch: PushChange) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
@@ -92,6 +93,13 @@ field_state = Table(
     Column("base", String(64)),
     Column("seq", BigInteger, nullable=False),
     Index("field_state_by_seq", "seq"),
+    # the records merged into a participant (SyncEngine._merge_group): few rows
+    Index(
+        "field_state_merged",
+        "value",
+        sqlite_where=text("field = 'merged_into'"),
+        postgresql_where=text("field = 'merged_into'"),
+    ),
 )
 
 # One row per record: what it belongs to, for authorization and pulls.

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.attention import Reason
 from app.domain.records import ParticipantStatus
+from app.services.duplicates import find_duplicates
 from app.ui.caseload.attention_delegate import AttentionDelegate
 from app.ui.caseload.models import (
     ANY_REASON,
@@ -218,6 +220,24 @@ class CaseloadView(QWidget):
         self.empty_label.setWordWrap(True)
         self.no_match_label = QLabel(self.tr("Nobody matches these filters."))
         self.no_match_label.setObjectName("hint")
+        self._build_duplicates_banner()
+
+    def _build_duplicates_banner(self) -> None:
+        """A line above the table when records may be one person twice (looked for
+        after every sync and every change of a participant)."""
+        self.duplicates_banner = QFrame()
+        self.duplicates_banner.setObjectName("duplicateWarning")  # the form's warning style
+        row = QHBoxLayout(self.duplicates_banner)
+        row.setContentsMargins(12, 6, 8, 6)
+        self.duplicates_label = QLabel()
+        self.duplicates_label.setObjectName("duplicatesLabel")
+        self.duplicates_button = QPushButton(self.tr("Review possible duplicates"))
+        self.duplicates_button.setObjectName("duplicatesButton")
+        self.duplicates_button.clicked.connect(self.show_duplicates)
+        row.addWidget(self.duplicates_label, 1)
+        row.addWidget(self.duplicates_button)
+        self.duplicates_banner.hide()
+        self.duplicate_count = 0
 
     def _build_layout(self, top: QHBoxLayout) -> None:
         # The filter box and the three choices share a row when there is room; on
@@ -257,6 +277,7 @@ class CaseloadView(QWidget):
         layout.addLayout(filters)
         layout.addLayout(self._choices_row)
         layout.addLayout(counts)
+        layout.addWidget(self.duplicates_banner)
         layout.addWidget(self.empty_label)
         layout.addWidget(self.no_match_label)
         layout.addWidget(self.table, 1)
@@ -268,10 +289,45 @@ class CaseloadView(QWidget):
         self.ctx = ctx
         self._set_attached(True)
 
+    def check_duplicates(self) -> None:
+        """Count the likely duplicates on the database thread and show the banner
+        (the main window counts them with every caseload read: after a sync and
+        after any change of a participant)."""
+        ctx = self.ctx
+        if ctx is None:
+            return
+        ctx.run(
+            lambda repos: len(find_duplicates(repos)), self.show_duplicate_count, lambda _e: None
+        )
+
+    def show_duplicate_count(self, n: int) -> None:
+        self.duplicate_count = n
+        if self.ctx is None or not n:
+            self.duplicates_banner.hide()
+            return
+        self.duplicates_label.setText(
+            self.tr("1 pair of records may be the same person.")
+            if n == 1
+            else self.tr("%1 pairs of records may be the same person.").replace("%1", str(n))
+        )
+        self.duplicates_banner.show()
+
+    def show_duplicates(self) -> QDialog | None:
+        """The "Possible duplicates" list (merging is for supervisors)."""
+        if self.ctx is None:
+            return None
+        from app.ui.caseload.duplicates_dialog import DuplicatesDialog
+
+        dialog = DuplicatesDialog(self.ctx, parent=self)
+        dialog.changed.connect(self.check_duplicates)
+        self._keep(dialog).open()
+        return dialog
+
     def detach(self) -> None:
         """The vault is locking: close any dialog (forgetting what it showed) and
         disable adding and importing."""
         self.ctx = None
+        self.duplicates_banner.hide()
         for dialog in self._dialogs:
             dialog.close()
             dialog.deleteLater()

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QVBoxLayout, 
 
 from app.domain.records import Role, User
 from app.services.caseload import CaseloadRow, caseload_rows
+from app.services.duplicates import find_duplicates
 from app.services.failures import message_for
 from app.services.vaults import Session, close_session, load_user, vault_exists
 from app.ui.billing.billing_dialog import BillingDialog
@@ -57,6 +58,12 @@ DEMO_TITLE = "PeerTrail — Demo"
 def load_caseload(session: Session) -> list[CaseloadRow]:
     """On the database thread: the caseload with what needs attention."""
     return caseload_rows(session.repos)
+
+
+def load_caseload_and_duplicates(session: Session) -> tuple[list[CaseloadRow], int]:
+    """On the database thread: the caseload and the number of likely duplicate
+    pairs (the caseload's "possible duplicates" line), in one task."""
+    return load_caseload(session), len(find_duplicates(session.repos))
 
 
 class MainWindow(QMainWindow):
@@ -496,10 +503,12 @@ class MainWindow(QMainWindow):
             return
         generation = self._generation
 
-        def done(rows: list[CaseloadRow]) -> None:
+        def done(found: tuple[list[CaseloadRow], int]) -> None:
             if generation != self._generation or self.session is not session:
                 return  # locked meanwhile: never show these rows
+            rows, duplicates = found
             self.model.set_rows(rows)
+            self.caseload.show_duplicate_count(duplicates)
             self.caseload.fit_columns()
             n = len(rows)
             self.count_label.setText(plural(self, n, "%n participant", "%n participants"))
@@ -512,7 +521,7 @@ class MainWindow(QMainWindow):
                 self.tr("The caseload could not be read. ") + message_for(exc), 0
             )
 
-        self.tasks.run(load_caseload, done, failed, args=(session,))
+        self.tasks.run(load_caseload_and_duplicates, done, failed, args=(session,))
 
     def lock(self) -> None:
         """Hide every record now; close the store and forget the key on the worker."""
