@@ -12,7 +12,7 @@ import json
 import random
 import zipfile
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -21,7 +21,7 @@ from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
 from app.demo_team import fill_demo_team
-from app.domain.records import Role, User
+from app.domain.records import Goal, RecoveryDomain, Role, User
 from app.reports import program as pr
 from app.services import program_report as svc
 from app.store.db import Store
@@ -593,3 +593,37 @@ def test_command_line_writes_the_three_files(team_vault, tmp_path):
     none = run_cli("report", "--data-dir", str(v.dir), "--from", "2026-01-01", "--to",
                    "2026-02-01", env=env)  # fmt: skip
     assert none.returncode == 2 and "--pdf" in none.stderr
+
+
+def test_a_merged_person_is_counted_once_with_all_their_services(tmp_path):
+    """Two records of one person merged by a supervisor (app.services.duplicates):
+    one person served, every service of both records counted."""
+    from app.services import duplicates
+    from tests.helpers import add_note, add_person
+
+    v = Vault(tmp_path / "vault")
+    v.create(PASSPHRASE, FAST_KDF)
+    store = Store.open(v)
+    try:
+        repos = Repositories(store)
+        _set_role(store, store.user_id, Role.ADMIN.value)
+        me = repos.users.require(store.user_id)
+        day = date(2026, 5, 4)
+        people = [add_person(repos, first, "Oyelaran") for first in ("Wendeline", "Wendy")]
+        for p, hour in zip(people, (9, 13), strict=True):
+            goal = repos.goals.add(
+                Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="A home")
+            )
+            note = add_note(
+                repos, participant_id=p.id, specialist_id=me.id, service_date=day,
+                start_time=time(hour), end_time=time(hour, 45), goal_ids=(goal.id,),
+            )  # fmt: skip
+            repos.encounters.sign(note.id, me)
+        before = svc.program_report(repos, *YEAR)
+        assert (before.people_served, before.services) == (2, 2)
+        duplicates.merge(repos, people[0].id, people[1].id)
+        after = svc.program_report(repos, *YEAR)
+        assert (after.people_served, after.services) == (1, 2)
+        assert after.direct_minutes == before.direct_minutes == 90
+    finally:
+        store.close()

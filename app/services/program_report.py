@@ -21,6 +21,7 @@ from pathlib import Path
 from app.domain.records import Role, User
 from app.paths import resource_path
 from app.reports import program as pr
+from app.services import duplicates
 from app.services.team import me, payers_by_id, team
 from app.store.db import utcnow
 from app.store.errors import StoreError
@@ -149,8 +150,16 @@ def place_labels() -> dict[str, str]:
 def read_rows(repos: Repositories, first: date, last: date) -> pr.Rows:
     """The vault's records the report may count (never a deleted one). Services
     (signed, approved or billed only), travel and sessions are read for the period;
-    people, goals and BARC-10 whole (first scores may be older than the period)."""
+    people, goals and BARC-10 whole (first scores may be older than the period).
+    A person merged into another (app.services.duplicates) is counted once, as the
+    record it was merged into: its own row is left out and its records count for
+    the survivor."""
     q = repos.store.conn.execute
+    groups = duplicates.survivors(repos)
+
+    def top(pid: str) -> str:
+        return groups.get(pid, pid) if pid else pid
+
     people = [
         pr.PersonRow(
             r[0], r[1] or "", r[2] or "", r[3] or "", _day(r[4]), _day(r[5]), _day(r[6]), r[7] or ""
@@ -159,6 +168,7 @@ def read_rows(repos: Repositories, first: date, last: date) -> pr.Rows:
             "SELECT id, program, county, tribal_affiliation, date_of_birth, intake_date, "
             "discharge_date, assigned_specialist_id FROM participants WHERE deleted = 0"
         )
+        if top(r[0]) == r[0]
     ]
     period = (first.isoformat(), last.isoformat())
     services = []
@@ -173,7 +183,7 @@ def read_rows(repos: Repositories, first: date, last: date) -> pr.Rows:
         services.append(
             pr.ServiceRow(
                 r[0],
-                r[1],
+                top(r[1]),
                 r[2],
                 date.fromisoformat(r[3]),
                 start,
@@ -186,14 +196,14 @@ def read_rows(repos: Repositories, first: date, last: date) -> pr.Rows:
             )
         )
     goals = [
-        pr.GoalRow(r[0], r[1], r[2], _day(r[3]), _day(r[4]))
+        pr.GoalRow(top(r[0]), r[1], r[2], _day(r[3]), _day(r[4]))
         for r in q(
             "SELECT participant_id, domain, status, started_on, achieved_on FROM goals "
             "WHERE deleted = 0"
         )
     ]
     barc = [
-        pr.BarcRow(r[0], r[1], date.fromisoformat(r[2]), sum(json.loads(r[3])))
+        pr.BarcRow(r[0], top(r[1]), date.fromisoformat(r[2]), sum(json.loads(r[3])))
         for r in q(
             "SELECT id, participant_id, assessed_on, scores FROM barc10 "
             "WHERE deleted = 0 AND assessed_on <= ?",
@@ -201,7 +211,7 @@ def read_rows(repos: Repositories, first: date, last: date) -> pr.Rows:
         )
     ]
     travel = [
-        pr.TravelRow(r[0], date.fromisoformat(r[1]), int(r[2]), float(r[3] or 0), r[4] or "")
+        pr.TravelRow(r[0], date.fromisoformat(r[1]), int(r[2]), float(r[3] or 0), top(r[4] or ""))
         for r in q(
             "SELECT t.specialist_id, t.entry_date, t.minutes, t.miles, e.participant_id "
             "FROM time_entries t LEFT JOIN encounters e ON e.id = t.encounter_id "
