@@ -31,19 +31,22 @@ class CountPage(Page):
         self.count = -1
 
 
-def test_run_gives_repositories_on_the_worker_and_results_on_the_ui_thread(qtbot, app_ctx):
-    add_person(ctx_repos(app_ctx), "Wren", "Halvorsen")
+def _shown(qtbot, app_ctx) -> CountPage:
     page = CountPage(app_ctx)
     qtbot.addWidget(page)
     page.show()
+    return page
+
+
+def test_run_gives_repositories_on_the_worker_and_results_on_the_ui_thread(qtbot, app_ctx):
+    add_person(ctx_repos(app_ctx), "Wren", "Halvorsen")
+    page = _shown(qtbot, app_ctx)
     settle(qtbot, app_ctx)
     assert page.count == 1
 
 
 def test_changed_refreshes_visible_pages_and_marks_hidden_ones_stale(qtbot, app_ctx):
-    page = CountPage(app_ctx)
-    qtbot.addWidget(page)
-    page.show()
+    page = _shown(qtbot, app_ctx)
     settle(qtbot, app_ctx)
     assert page.count == 0
     add_person(ctx_repos(app_ctx), "Wren", "Halvorsen")
@@ -61,9 +64,7 @@ def test_changed_refreshes_visible_pages_and_marks_hidden_ones_stale(qtbot, app_
 
 
 def test_results_after_deactivate_are_dropped(qtbot, app_ctx):
-    page = CountPage(app_ctx)
-    qtbot.addWidget(page)
-    page.show()
+    page = _shown(qtbot, app_ctx)
     app_ctx.deactivate()  # locked before the worker answered
     settle(qtbot, app_ctx)
     assert page.count == -1
@@ -83,9 +84,7 @@ def test_a_services_write_is_broadcast_after_on_done_and_its_value_handed_over(q
     from app.domain.records import Participant
     from app.services import records
 
-    page = CountPage(app_ctx)
-    qtbot.addWidget(page)
-    page.show()
+    page = _shown(qtbot, app_ctx)
     settle(qtbot, app_ctx)
     events: list = []
     app_ctx.changes.connect(lambda c: events.append(("broadcast", c, app_ctx.origin)))

@@ -240,15 +240,23 @@ def test_add_participant_with_a_validation_error_then_fixed(qtbot, app_ctx, case
     assert not form.isVisible()
 
 
-def test_duplicate_warning_then_knowingly_saved(qtbot, app_ctx, caseload):
-    first = add_person(ctx_repos(app_ctx), "Odessa", "Brightwater", date_of_birth=date(1987, 5, 2))
+def _register_odessa_again(qtbot, app_ctx, caseload, first: str, last: str, born: str):
+    """Odessa Brightwater is on the caseload; the add form is filled in and submitted
+    for her again, as typed. Returns (her record, the form)."""
+    known = add_person(ctx_repos(app_ctx), "Odessa", "Brightwater", date_of_birth=date(1987, 5, 2))
     form = caseload.add_participant()
     settle(qtbot, app_ctx)
-    form.fields["first_name"].widget.setText("ODESSA")
-    form.fields["last_name"].widget.setText("brightwater")
-    form.fields["date_of_birth"].widget.setText("5/2/1987")
+    for name, text in (("first_name", first), ("last_name", last), ("date_of_birth", born)):
+        form.fields[name].widget.setText(text)
     form.submit()
     settle(qtbot, app_ctx)
+    return known, form
+
+
+def test_duplicate_warning_then_knowingly_saved(qtbot, app_ctx, caseload):
+    first, form = _register_odessa_again(
+        qtbot, app_ctx, caseload, "ODESSA", "brightwater", "5/2/1987"
+    )
     assert form.duplicate_box.isVisible()
     assert "Odessa Brightwater" in form.duplicate_text.text()
     assert ctx_repos(app_ctx).participants.count() == 1
@@ -264,14 +272,9 @@ def test_duplicate_warning_then_knowingly_saved(qtbot, app_ctx, caseload):
 
 
 def test_duplicate_warning_can_open_the_existing_record(qtbot, app_ctx, caseload):
-    first = add_person(ctx_repos(app_ctx), "Odessa", "Brightwater", date_of_birth=date(1987, 5, 2))
-    form = caseload.add_participant()
-    settle(qtbot, app_ctx)
-    form.fields["first_name"].widget.setText("Odessa")
-    form.fields["last_name"].widget.setText("Brightwater")
-    form.fields["date_of_birth"].widget.setText("1987-05-02")
-    form.submit()
-    settle(qtbot, app_ctx)
+    first, form = _register_odessa_again(
+        qtbot, app_ctx, caseload, "Odessa", "Brightwater", "1987-05-02"
+    )
     with qtbot.waitSignal(app_ctx.open_participant) as sig:
         form.open_existing_button.click()
     assert sig.args == [first.id]
