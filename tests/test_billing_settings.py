@@ -263,7 +263,7 @@ def test_an_agency_set_up_from_nothing_exports_a_file_pyx12_accepts(vault, tmp_p
     assert bad.returncode == 5 and "error: --rate:" in bad.stderr and "abc" not in bad.stderr
     assert _cli(vault, "billing", "payer", "set", "ndmcd", "--rate-per-unit", "17").returncode == 0
     used = _cli(vault, "billing", "payer", "remove", "NDMCD")
-    assert used.returncode == 1 and "participant(s) are billed" in used.stderr
+    assert used.returncode == 1 and "1 participant is billed" in used.stderr
     assert _cli(vault, "billing", "payer", "set", "NDMCD").returncode == 2  # nothing to change
     store = Store.open(vault)
     assert Repositories(store).payers.list()[0].rate_cents_per_unit == 1700

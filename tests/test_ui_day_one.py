@@ -299,6 +299,9 @@ def test_a_larger_text_size_cuts_no_text_where_there_is_room(qtbot, window):
 
     unlock(qtbot, window)
     app = QApplication.instance()
+    # Put back exactly what was there (the tests after this one run at the font and
+    # sheet they expect, not at the base text size of Preferences).
+    font, sheet, base = app.font(), app.styleSheet(), app.property("peertrail_base_sheet")
     try:
         nav = window.workspace.nav
         before = nav.fontMetrics().horizontalAdvance("Supervision")
@@ -334,3 +337,6 @@ def test_a_larger_text_size_cuts_no_text_where_there_is_room(qtbot, window):
         qtbot.waitUntil(whole, timeout=3_000)
     finally:
         apply_font_size(app, BASE_FONT_PT)
+        app.setFont(font)
+        app.setStyleSheet(sheet)
+        app.setProperty("peertrail_base_sheet", base)

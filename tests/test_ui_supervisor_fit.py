@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from app.demo_team import fill_demo_team
+from app.domain import datetext
 from app.domain.records import Role
 from app.store.db import Store
 from app.store.repositories import Repositories
@@ -46,11 +48,19 @@ def data_dir(tmp_path: Path, fast_kdf) -> Path:
 @pytest.fixture
 def styled(qtbot):
     """The app's own look (fonts, paddings), as a person sees it; put back after."""
+    app = QApplication.instance()
+    before = (app.styleSheet(), app.style().name(), app.palette(), app.font())
+    locale = datetext.current_locale()
     app = make_application([])
-    before = app.styleSheet()
     apply_theme(app, load_style_sheet(), dark=False)
     yield app
-    app.setStyleSheet(before)
+    # Exactly as it was (make_application also sets the style, palette and locale).
+    sheet, style, palette, font = before
+    app.setStyleSheet(sheet)
+    app.setStyle(style)
+    app.setPalette(palette)
+    app.setFont(font)
+    datetext.set_locale(str(locale))
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import inch
 from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
 
+from app.domain.datetext import moment_text
 from app.reports.pdf import document
 from app.reports.program import (
     HIDDEN,
@@ -186,7 +187,7 @@ def pdf_bytes(r: ProgramReport, agency: str = "") -> bytes:
             f"Period: <b>{_esc(r.period)}</b><br/>Program: {_esc(r.program_label)}"
             f"<br/>Scope: {_esc(r.choice.scope_label)}"
             + (f"<br/>Agency: {_esc(agency)}" if agency else "")
-            + f"<br/>Prepared {r.generated_at:%Y-%m-%d %H:%M} UTC with PeerTrail",
+            + f"<br/>Prepared {_esc(moment_text(r.generated_at))} with PeerTrail",
             body,
         ),
         Paragraph("Summary", h2),

@@ -31,6 +31,7 @@ from app.billing.settings import (
     provider_field_problems,
 )
 from app.domain.address import format_zip
+from app.domain.datetext import count_text
 from app.domain.records import (
     BillingProvider,
     ClaimGrouping,
@@ -433,7 +434,8 @@ def remove_payer(repos: Repositories, payer_id: str) -> Done[Payer]:
         ).fetchone()[0]
         if in_use:
             raise StoreError(
-                f"{in_use} participant(s) are billed to this payer; give them another payer "
+                f"{count_text(in_use, 'participant is', 'participants are')} billed to this "
+                "payer; give them another payer "
                 "first. Nothing was changed."
             )
         saved = repos.payers.delete(payer.id)

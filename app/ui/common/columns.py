@@ -204,7 +204,7 @@ class ColumnFitter(QObject):
             and not self._remeasure_queued
         ):
             self._remeasure_queued = True  # once the new font is in place everywhere
-            QTimer.singleShot(0, self._font_changed)
+            QTimer.singleShot(0, self, self._font_changed)  # not after the table is gone
         return False
 
     # -- choosing columns ------------------------------------------------------------------

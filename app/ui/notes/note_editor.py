@@ -500,7 +500,7 @@ class NoteEditorPage(
             w.setEnabled(editable)
         self.narrative.copy_button.setVisible(editable)
         self.timer_button.setVisible(editable)
-        self.timer_clock.setVisible(editable)
+        self.timer_clock.setVisible(editable and self.timer_running)  # room for the line
         self.save_state.setVisible(editable)
         for w in (self.addendum_reason, self.addendum_text, self.addendum_button):
             w.setEnabled(True)

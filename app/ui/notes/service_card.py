@@ -150,7 +150,10 @@ class ServiceCardMixin:
             edit.setMaximumWidth(120)
             ampm.addItems([note_times.AM, note_times.PM])
             ampm.setAccessibleName(self.tr("AM or PM, {0} time").format(which))
-            ampm.setVisible(self._twelve_hour)
+            # Only ever hidden here: showing a widget that has no parent yet opens it
+            # as a window of its own (which takes the main window's activation).
+            if not self._twelve_hour:
+                ampm.hide()
             ampm.activated.connect(lambda _i, w=which: self._ampm_picked(w))
         self.units_label = QLabel()
         self.units_label.setObjectName("units")

@@ -136,7 +136,14 @@ class ServiceTimerMixin:
         self._set_time(self.start_edit, span.start)
         self._set_time(self.end_edit, span.end)
         minutes = note_form.minutes_between(span.start, span.end)
-        self.timer_clock.setText(self.tr("{0} min timed").format(minutes))
+        # The times are in the summary line now; the line needs the clock's room in the
+        # smallest window (1000 x 700), so the timed minutes go to the button's tip.
+        self.timer_clock.clear()
+        self.timer_clock.hide()  # shown again while a timer runs
+        self.service_card.layout().activate()  # the line has the room before it is written
+        self.timer_button.setToolTip(
+            self.tr("{0} min timed. Start or stop the service timer (Ctrl+T)").format(minutes)
+        )
         self._check_times()
         if span.cut_at_midnight:
             self.time_error.show_messages(
@@ -150,6 +157,9 @@ class ServiceTimerMixin:
 
     def _stop_tick(self) -> None:
         self._tick.stop()
+        # The running clock's width (kept so it does not jitter) is not kept after:
+        # the summary line gets the room back.
+        self.timer_clock.setMinimumWidth(0)
         self.timer_button.setText(self.tr("Start timer"))
         self.timer_button.setAccessibleName(self.tr("Start the service timer"))
         self.timer_button.setProperty("running", False)
@@ -161,6 +171,7 @@ class ServiceTimerMixin:
         seconds = (self.clock() - self._timer_started).total_seconds()
         clock = self.timer_clock
         clock.setText(self.tr("Running {0}").format(note_form.elapsed_text(seconds)))
+        clock.show()
         clock.setMinimumWidth(max(clock.minimumWidth(), clock.sizeHint().width()))  # no jitter
         self._update_units()
 

@@ -155,7 +155,7 @@ class Workspace(QWidget):
             QEvent.Type.FontChange,
             QEvent.Type.StyleChange,
         ):
-            QTimer.singleShot(0, self._fit_nav)  # after the new font is polished in
+            QTimer.singleShot(0, self, self._fit_nav)  # after the new font is polished in
         return False
 
     def showEvent(self, event: object) -> None:
