@@ -39,6 +39,9 @@ from sync.protocol import (
     EnrollResponse,
     ErrorBody,
     PushChange,
+    ReserveBatch,
+    ReserveRequest,
+    ReserveResponse,
     SyncRequest,
     SyncResponse,
     acknowledged,
@@ -442,6 +445,18 @@ class SyncClient:
             device_name=device_name,
         )
         return self._post("/v1/enroll", req.model_dump(mode="json"), EnrollResponse, None)
+
+    def reserve(self, batches: list[ReserveBatch], release: list[str]) -> ReserveResponse:
+        """Reserve services for export batches and release others, in one request
+        (``POST /v1/billing/reserve``). SyncError ``already_billed`` (its ``detail``:
+        the services and the batches holding them), ``not_billable``, ``offline``, …"""
+        req = ReserveRequest(
+            protocol=PROTOCOL_VERSION,
+            device_id=self.replica.device_id,
+            batches=batches,
+            release=release,
+        )
+        return self._post("/v1/billing/reserve", req.model_dump(mode="json"), ReserveResponse, None)
 
     def _post(self, path: str, payload: dict[str, Any], model: Any, result: SyncResult | None):
         body, coding = compress(

@@ -12,9 +12,11 @@ checked is what gets marked. A failure before the commit removes the files it
 wrote. ``void_batch`` voids a batch with a reason and puts its services back to
 approved, to be billed again.
 
-Interchange control numbers grow across exports and devices: the next is one
-more than the largest over every batch this vault knows (synced from other
-devices too) and the last one this device used.
+Interchange control numbers come from this device's own range (its billing
+number from the server, then a sequence: app.services.double_billing), so two
+devices never use the same one; before files are written the export reserves its
+services on the server in one request, and a service another live batch holds
+stops it.
 """
 
 from __future__ import annotations
@@ -52,6 +54,13 @@ from app.domain.records import (
     new_id,
 )
 from app.services.changes import NOTHING, Changed
+from app.services.double_billing import (
+    PlannedBatch,
+    control_range,
+    other_live_batch,
+    release_on_server,
+    reserve_on_server,
+)
 from app.store.db import Store, utcnow
 from app.store.errors import EXIT_USAGE, StoreError
 from app.store.repositories import Repositories
@@ -105,6 +114,13 @@ class ExportResult:
     totals: list[PayerTotals] = field(default_factory=list)
     batches: list[WrittenBatch] = field(default_factory=list)
     labels: dict[tuple[str, str], str] = field(default_factory=dict)  # for the UI only
+    server_checked: bool = False  # the server reserved every service first
+    warning: str = ""  # e.g. not checked with the server (offline)
+    round_trips: int = 0  # requests to the server (at most 1)
+
+    @property
+    def held_back(self) -> int:
+        return len(self.preflight.blocked_ids)
 
     @property
     def problems(self) -> list[Problem]:
@@ -225,19 +241,29 @@ def problem_labels(problems: list[Problem], data: BillingData) -> dict[tuple[str
 
 
 def next_control(store: Store) -> int:
-    """One more than the largest control number any batch this vault knows has
-    used (including other devices' synced batches and voided ones)."""
-    row = store.conn.execute("SELECT max(interchange_control) FROM billing_batches").fetchone()
-    top = max(int(row[0] or 0), int(store.meta(CONTROL_META, "0") or 0))
+    """One more than the largest control number in this device's range
+    (double_billing.control_range: its billing number, then a sequence) that any
+    batch this vault knows has used, including voided ones and void claim files."""
+    lo, hi = control_range(store)
+    row = store.conn.execute(
+        "SELECT max(interchange_control) FROM billing_batches "
+        "WHERE interchange_control BETWEEN ? AND ?",
+        (lo, hi),
+    ).fetchone()
+    last = int(store.meta(CONTROL_META, "0") or 0)
+    top = max(int(row[0] or 0), last if lo <= last <= hi else 0, lo - 1)
     nxt = top + 1
-    if nxt > 999_999_999:
-        raise BillingRefused("The interchange control numbers are used up (999999999).")
+    if nxt > hi:
+        raise BillingRefused(
+            "This laptop has used all of its interchange control numbers; ask the "
+            "administrator to enrol it again for a new billing number."
+        )
     return nxt
 
 
 # -- export --------------------------------------------------------------------------
 
-Progress = Callable[[str], None]
+Progress = Callable[[str, int, int], None]  # what, steps done, steps in all
 
 
 def preflight(store: Store, request: ExportRequest) -> tuple[Preflight, BillingData]:
@@ -257,19 +283,23 @@ def preflight(store: Store, request: ExportRequest) -> tuple[Preflight, BillingD
 
 
 def export(store: Store, request: ExportRequest, progress: Progress | None = None) -> ExportResult:
-    """Check, then (unless stopped or a dry run) write and mark billed. See the module.
+    """Check, then (unless stopped or a dry run) reserve on the server, write and mark
+    billed. See the module.
 
     A real export runs in one write transaction from reading the services to marking
     them billed, so no other writer can change a service between the pre-flight
     check and the marking (the marking relies on that check and does not read the
-    services again). A failure anywhere rolls it all back and removes every file
-    this export wrote."""
-    say = progress or (lambda _msg: None)
+    services again). Before any file is written, every batch's services are reserved
+    on the sync server in one request (app.services.double_billing): a service in
+    another live batch stops the export (AlreadyBilled); a server that cannot be
+    reached lets it go on with a warning. A failure anywhere rolls it all back,
+    removes every file this export wrote and gives the reservation back."""
+    say = progress or (lambda _msg, _done=0, _total=0: None)
     refusal = billing_refusal(store)
     if refusal:
         raise BillingRefused(f"This vault cannot export claims: {refusal}.")
     if request.dry_run:
-        say("checking")
+        say("checking", 0, 1)
         return _checked(store, request)[0]
     out = request.out_dir
     if out is None or not Path(out).is_dir():
@@ -277,35 +307,65 @@ def export(store: Store, request: ExportRequest, progress: Progress | None = Non
     if not os.access(out, os.W_OK):
         raise BillingRefused("PeerTrail cannot write into that folder; choose another.")
     written: list[Path] = []
+    planned: list[PlannedBatch] = []
+    reserved = False
     try:
         with store.page_cache(BULK_CACHE_MIB), store.transaction():
-            say("checking")
+            say("checking", 0, 1)
             result, data = _checked(store, request)
             if result.outcome != "ready":
                 return result
             by_payer: dict[str, list[ServiceLine]] = defaultdict(list)
             for ln in result.preflight.lines:
                 by_payer[ln.payer_id].append(ln)
-            for t in result.totals:
-                payer = data.payers[t.payer_id]
-                say(f"writing {payer.name}")
+            planned = _plan(store, result.totals, by_payer)
+            steps = 2 + len(planned)
+            say("checking with the server", 1, steps)
+            check = reserve_on_server(store, planned)
+            reserved = check.checked
+            result.server_checked, result.warning = check.checked, check.warning
+            result.round_trips = check.round_trips
+            for i, plan in enumerate(planned):
+                payer = data.payers[plan.payer_id]
+                say(f"writing {payer.name}", 2 + i, steps)
                 result.batches.append(
                     _write_batch(
-                        store,
-                        request,
-                        data,
-                        payer,
-                        by_payer[t.payer_id],
-                        written,
-                        result.preflight,
+                        store, request, data, payer, by_payer[plan.payer_id], written,
+                        result.preflight, plan,
                     )
-                )
+                )  # fmt: skip
+            say("done", steps, steps)
             result.outcome = "written"
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
+        if reserved:
+            release_on_server(store, [p.batch_id for p in planned], remember=True)
         raise
     return result
+
+
+def _plan(
+    store: Store, totals: list[PayerTotals], by_payer: dict[str, list[ServiceLine]]
+) -> list[PlannedBatch]:
+    """One batch per payer: its id, its interchange control number (from this
+    device's range, double_billing.control_range) and its services."""
+    first = next_control(store)
+    _lo, hi = control_range(store)
+    if first + len(totals) - 1 > hi:
+        raise BillingRefused(
+            "This laptop has used all of its interchange control numbers; ask the "
+            "administrator to enrol it again for a new billing number."
+        )
+    return [
+        PlannedBatch(
+            batch_id=new_id(),
+            control=first + i,
+            payer_id=t.payer_id,
+            encounter_ids=tuple(ln.encounter_id for ln in by_payer[t.payer_id]),
+        )
+        for i, t in enumerate(totals)
+    ]
 
 
 def _checked(store: Store, request: ExportRequest) -> tuple[ExportResult, BillingData]:
@@ -350,13 +410,13 @@ def _write_batch(
     lines: list[ServiceLine],
     written: list[Path],
     pf: Preflight,
+    plan: PlannedBatch,
 ) -> WrittenBatch:
     """Write one payer's four files (added to ``written``), record the batch and mark
     its services billed, inside the export's transaction. ``pf``: the pre-flight
     that checked these records (its content hashes, and what it held back)."""
     repos = Repositories(store)
-    control = next_control(store)
-    batch_id = new_id()
+    control, batch_id = plan.control, plan.batch_id
     now = utcnow()
     dx = {pid: claim_diagnoses(p) for pid, p in data.participants.items()}
     claims: list[Claim] = build_claims(lines, payer, dx, f"{control:09d}")
@@ -495,8 +555,19 @@ def void_batch(store: Store, batch_id: str, reason: str) -> BillingBatch:
             voided_at=utcnow(),
             void_reason=reason.strip(),
         )
+        # A service another live batch also bills (a double bill) stays billed there.
+        elsewhere = other_live_batch(store, batch_id)
+        for keep in sorted(set(elsewhere.values())):
+            repos.encounters.rebill_many(
+                [e for e in still if elsewhere.get(e) == keep], batch_id, keep
+            )
         repos.billing_batches.update(after)  # type: ignore[arg-type]
-        repos.encounters.unbill_many(still, batch_id, reason.strip())
+        repos.encounters.unbill_many(
+            [e for e in still if e not in elsewhere], batch_id, reason.strip()
+        )
+    # Give its reservations back on the server now when it can be reached (else the
+    # server releases them once this void has synced).
+    release_on_server(store, [batch_id], remember=False)
     return after  # type: ignore[return-value]
 
 
