@@ -251,6 +251,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from app.services.double_billing import billing_conflicts
     from app.services.syncing import SyncError, pending_count, refused_waiting, run_sync
     from app.services.vaults import opened
 
@@ -266,8 +267,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
         # Every refused change still waiting for its writer (not only this sync's),
         # with the server's reason and the full value.
         waiting_refused = refused_waiting(repos.store)
+        double = billing_conflicts(repos.store)
     if args.json:
-        print(json.dumps(result.as_dict() | {"refused": waiting_refused}, indent=2))
+        extra = {"refused": waiting_refused, "billing_conflicts": [d.as_dict() for d in double]}
+        print(json.dumps(result.as_dict() | extra, indent=2))
         return EXIT_OK
     print(
         f"Sent {result.pushed} change(s), received {result.pulled}, "
@@ -290,6 +293,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         _err(result.audit_warning)
     if result.signature_problems:
         _err(f"{len(result.signature_problems)} signed note(s) do not match their content.")
+    for d in double:
+        controls = " and ".join(f"{b.control:09d}" for b in d.batches)
+        _err(f"Billing conflict: batches {controls}. {d.advice}")
     return EXIT_OK
 
 
@@ -356,6 +362,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             print(f"  wrote {path}")
     if result.problems:
         print(f"{len(pf.blocked_ids)} service(s) with problems were left for a later export.")
+    if result.server_checked:
+        print("Checked with the server: no other batch bills these services.")
+    if result.warning:
+        _err(f"Warning: {result.warning}")
     print(PRIVACY_NOTE)
     return EXIT_OK
 

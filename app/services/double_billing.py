@@ -301,3 +301,12 @@ def other_live_batch(store: Store, batch_id: str) -> dict[str, str]:
 
 def shows_billing_conflicts(role: Role | str | None) -> bool:
     return str(getattr(role, "value", role)) in {r.value for r in BILLING_VIEWERS}
+
+
+def billing_conflicts(store: Store) -> list[DoubleBill]:
+    """The double bills this vault's user is shown: billing staff, supervisors and
+    administrators (a specialist's screens never list them)."""
+    row = store.conn.execute("SELECT role FROM users WHERE id = ?", (store.user_id,)).fetchone()
+    if row is None or not shows_billing_conflicts(row[0]):
+        return []
+    return double_bills(store)

@@ -116,7 +116,8 @@ def _usernames(conn: Connection, user_ids: Iterable[str]) -> dict[str, str]:
     ids = sorted({u for u in user_ids if u})
     out: dict[str, str] = {}
     for part in _chunks(ids):
-        out.update(conn.execute(select(users.c.id, users.c.username).where(users.c.id.in_(part))))
+        q = select(users.c.id, users.c.username).where(users.c.id.in_(part))
+        out.update((str(u), str(n)) for u, n in conn.execute(q))
     return {u: str(n) for u, n in out.items()}
 
 
