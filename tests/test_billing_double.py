@@ -89,8 +89,9 @@ def team(tmp_path, server):
                 Encounter(
                     participant_id=p.id, specialist_id=ann.user.id,
                     service_date=date(2026, 11, day), start_time=time(9 + i, 0),
-                    end_time=time(9 + i, 50), payer_id=payer.id, goal_ids=(g.id,), goal_text="Housing",
-                    intervention="Went over the lease", response="Engaged", plan="Call",
+                    end_time=time(9 + i, 50), payer_id=payer.id, goal_ids=(g.id,),
+                    goal_text="Housing", intervention="Went over the lease", response="Engaged",
+                    plan="Call",
                 )
             )  # fmt: skip
             notes.append(ann.repos.encounters.sign(e.id, ann.user))
