@@ -885,19 +885,21 @@ def create_app(
         caller = Caller(user_id=owner.user_id, role=owner.role, device_id=owner.device_id)
 
         def run() -> ReserveResponse:
-            with engine.begin() as conn:
-                still = conn.execute(
-                    select(devices.c.revoked_at).where(devices.c.id == owner.device_id)
-                ).first()
-                if still is None or still[0]:
-                    raise _revoked()
-                try:
+            try:
+                with engine.begin() as conn:
+                    still = conn.execute(
+                        select(devices.c.revoked_at).where(devices.c.id == owner.device_id)
+                    ).first()
+                    if still is None or still[0]:
+                        raise _revoked()
                     done = billing_mod.reserve(conn, caller, req, auth.now_iso())
-                except billing_mod.BillingRefusal as exc:
-                    raise ApiError(exc.status, exc.code, exc.message, detail=exc.detail) from None
-                number = billing_mod.billing_number(
-                    conn, owner.device_id, owner.role, auth.now_iso()
-                )
+                    number = billing_mod.billing_number(
+                        conn, owner.device_id, owner.role, auth.now_iso()
+                    )
+            except billing_mod.BillingRefusal as exc:
+                with engine.begin() as conn:  # the refusal stored nothing; log it alone
+                    billing_mod.record_refusal(conn, caller, req, exc)
+                raise ApiError(exc.status, exc.code, exc.message, detail=exc.detail) from None
             return ReserveResponse(
                 protocol=PROTOCOL_VERSION,
                 server_time_ms=clock(),

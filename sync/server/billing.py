@@ -286,10 +286,6 @@ def reserve(conn: Connection, caller, req: ReserveRequest, now_iso: str) -> Rese
     others, not_billable = _elsewhere(conn, req)
     if others:
         first = others[0]
-        security.record_event(
-            conn, "billing_refused", user_id=caller.user_id, device_id=caller.device_id,
-            batches=[b.batch_id for b in req.batches], services=len(others),
-        )  # fmt: skip
         raise BillingRefusal(
             409,
             "already_billed",
@@ -324,6 +320,15 @@ def reserve(conn: Connection, caller, req: ReserveRequest, now_iso: str) -> Rese
         released=list(req.release)[:MAX_DETAIL],
     )  # fmt: skip
     return Reserved(reserved, released)
+
+
+def record_refusal(conn: Connection, caller, req: ReserveRequest, exc: BillingRefusal) -> None:
+    """The security log's entry for a refused reservation (its own transaction)."""
+    security.record_event(
+        conn, "billing_refused", user_id=caller.user_id, device_id=caller.device_id,
+        code=exc.code, batches=[b.batch_id for b in req.batches][:MAX_DETAIL],
+        services=len(exc.detail) if isinstance(exc.detail, list) else 0,
+    )  # fmt: skip
 
 
 def billing_number(conn: Connection, device_id: str, role: str, now_iso: str) -> int:
