@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import platformdirs
+
 from app.billing.claims import Claim, build_claims
 from app.billing.codes import code_tables
 from app.billing.files import BatchFiles, render_batch_files, replaced_batch, void_claim_file
@@ -53,10 +55,11 @@ from app.domain.records import (
     Role,
     new_id,
 )
-from app.services.changes import NOTHING, Changed
+from app.services.changes import NOTHING, Changed, Done
 from app.services.double_billing import (
     PlannedBatch,
     control_range,
+    double_bills,
     other_live_batch,
     release_on_server,
     reserve_on_server,
@@ -89,6 +92,7 @@ class ExportRequest:
     skip_invalid: bool = False  # go on with the valid services when there are problems
     dry_run: bool = False  # check and count; write nothing, mark nothing
     today: date | None = None  # for timely filing (tests)
+    create_folder: bool = False  # make out_dir first (the dialog's default folder)
 
 
 @dataclass(frozen=True)
@@ -302,6 +306,11 @@ def export(store: Store, request: ExportRequest, progress: Progress | None = Non
         say("checking", 0, 1)
         return _checked(store, request)[0]
     out = request.out_dir
+    if out is not None and request.create_folder:
+        try:
+            Path(out).mkdir(parents=True, exist_ok=True)
+        except OSError:
+            raise BillingRefused("PeerTrail cannot make that folder; choose another.") from None
     if out is None or not Path(out).is_dir():
         raise BillingRefused("Choose an existing folder to write the files to.")
     if not os.access(out, os.W_OK):
@@ -631,3 +640,70 @@ def payer_names(repos: Repositories) -> list[str]:
 
 def batches(store: Store) -> list[BillingBatch]:
     return Repositories(store).billing_batches.list(order_by="interchange_control DESC")
+
+
+def default_export_folder() -> Path:
+    """Where the dialog offers to write billing files: the person's Documents folder,
+    "PeerTrail billing" (made at the first export)."""
+    return Path(platformdirs.user_documents_dir()) / "PeerTrail billing"
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """One batch as the billing dialog lists it (no personal data)."""
+
+    id: str
+    control: str
+    payer: str
+    period: str
+    claims: int
+    services: int
+    total_cents: int
+    exported_by: str
+    exported_at: str
+    status: str  # "exported", "void: reason", "billed twice: void one"
+
+
+def batch_rows(repos: Repositories) -> list[BatchRow]:
+    store = repos.store
+    payers = {p.id: p.name for p in repos.payers.list()}
+    users = {u.id: u.display_name or u.username for u in repos.users.list(include_deleted=True)}
+    twice = {b.id for d in double_bills(store) for b in d.batches}
+    out = []
+    for b in batches(store):
+        if b.status is BatchStatus.VOID:
+            state = f"void: {b.void_reason}"
+        else:
+            state = "billed twice: void one" if b.id in twice else "exported"
+        out.append(
+            BatchRow(
+                id=b.id, control=f"{b.interchange_control:09d}", payer=payers.get(b.payer_id, ""),
+                period=f"{b.period_from} to {b.period_to}", claims=b.claim_count,
+                services=len(b.encounter_ids), total_cents=b.total_cents,
+                exported_by=users.get(b.created_by_id, ""),
+                exported_at=b.created_at.strftime("%Y-%m-%d %H:%M") if b.created_at else "",
+                status=state,
+            )
+        )  # fmt: skip
+    return out
+
+
+@dataclass(frozen=True)
+class Voided:
+    batch: BillingBatch
+    void_file: Path | None  # the void (8) claim file, when the batch was submitted
+
+
+def void_with_file(
+    repos: Repositories, batch_id: str, reason: str, submitted_to: Path | None
+) -> Done[Voided]:
+    """The dialog's Void: when the batch's file was already sent to the payer
+    (``submitted_to``: the folder for the void file), write its void (8) claim file
+    first (write_void_file), then void the batch (void_batch)."""
+    if not reason.strip():
+        raise BillingRefused("Say why the batch is voided: a reason is required.")
+    path = None
+    if submitted_to is not None:
+        path = write_void_file(repos.store, batch_id, submitted_to)
+    batch = void_batch(repos.store, batch_id, reason)
+    return Done(Voided(batch, path), Changed.of("encounters", "billing_batches", ids=[batch_id]))
