@@ -69,9 +69,12 @@ def test_two_live_batches_are_a_double_bill_until_one_is_voided(vault, tmp_path)
 
 
 def test_the_conflicts_page_shows_billing_conflicts_to_billing_only(
-    qtbot, vault, tmp_path, app_ctx_for
-):  # noqa: F811
-    first, other, _ids = _twice(vault, tmp_path)
+    qtbot,
+    vault,
+    tmp_path,
+    app_ctx_for,  # noqa: F811 - the fixture
+):
+    first, _other, _ids = _twice(vault, tmp_path)
     ctx = app_ctx_for(Role.BILLING)
     page = ConflictsPage(ctx)
     qtbot.addWidget(page)
