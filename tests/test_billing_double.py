@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from datetime import date, time
 from pathlib import Path
+from xml.dom import minidom
 
 import pytest
 
@@ -120,9 +122,19 @@ def _claim_ids(x12: str) -> set[str]:
 
 
 def _read_back(result: billing.ExportResult) -> str:
+    """The 837P passes pyx12; the .xlsx worksheet is well-formed and holds the
+    claim ids as text cells."""
     (x12,) = [p for p in result.files if p.suffix == ".x12"]
     text = x12.read_text()
     assert pyx12_errors(text) == []
+    (xlsx,) = [p for p in result.files if p.suffix == ".xlsx"]
+    with zipfile.ZipFile(xlsx) as z:
+        parts = {n: z.read(n).decode() for n in z.namelist() if n.endswith(".xml")}
+    for body in parts.values():
+        minidom.parseString(body)  # well-formed XML
+    strings = parts["xl/sharedStrings.xml"]
+    assert all(f"<t>{c}</t>" in strings for c in _claim_ids(text))
+    assert 'formatCode="@"' in parts["xl/styles.xml"]
     return text
 
 

@@ -203,6 +203,7 @@ def test_bench_billing_export(tmp_path: Path):
         "export_runs_s": [round(x, 3) for x in full],
         "void_median_s": round(statistics.median(voids), 3),
         "server_reservation_median_s": round(statistics.median(server_s), 3),
+        "server_reservation_runs_s": [round(x, 3) for x in server_s],
         "server_round_trips": result.round_trips,
         "cpu_median_s": {k: round(statistics.median(v), 3) for k, v in cpu.items()},
         "load_average_before_after": [round(load_before, 2), round(load_after, 2)],
