@@ -57,12 +57,12 @@ from app.domain.records import (
 )
 from app.services.changes import NOTHING, Changed, Done
 from app.services.double_billing import (
+    PendingReservation,
     PlannedBatch,
     control_range,
     double_bills,
     other_live_batch,
     release_on_server,
-    reserve_on_server,
 )
 from app.store.db import Store, utcnow
 from app.store.errors import EXIT_USAGE, StoreError
@@ -121,6 +121,7 @@ class ExportResult:
     server_checked: bool = False  # the server reserved every service first
     warning: str = ""  # e.g. not checked with the server (offline)
     round_trips: int = 0  # requests to the server (at most 1)
+    server_seconds: float = 0.0  # the reservation request's wall time
 
     @property
     def held_back(self) -> int:
@@ -317,7 +318,7 @@ def export(store: Store, request: ExportRequest, progress: Progress | None = Non
         raise BillingRefused("PeerTrail cannot write into that folder; choose another.")
     written: list[Path] = []
     planned: list[PlannedBatch] = []
-    reserved = False
+    pending: PendingReservation | None = None
     try:
         with store.page_cache(BULK_CACHE_MIB), store.transaction():
             say("checking", 0, 1)
@@ -330,25 +331,27 @@ def export(store: Store, request: ExportRequest, progress: Progress | None = Non
             planned = _plan(store, result.totals, by_payer)
             steps = 2 + len(planned)
             say("checking with the server", 1, steps)
-            check = reserve_on_server(store, planned)
-            reserved = check.checked
+            # The request runs while the files are rendered in memory; its answer
+            # comes before any file is written.
+            pending = PendingReservation(store, planned)
+            rendered = [
+                _render_batch(store, request, data, by_payer[p.payer_id], result.preflight, p)
+                for p in planned
+            ]
+            check = pending.result()
             result.server_checked, result.warning = check.checked, check.warning
-            result.round_trips = check.round_trips
-            for i, plan in enumerate(planned):
-                payer = data.payers[plan.payer_id]
-                say(f"writing {payer.name}", 2 + i, steps)
+            result.round_trips, result.server_seconds = check.round_trips, check.seconds
+            for i, r in enumerate(rendered):
+                say(f"writing {r.payer.name}", 2 + i, steps)
                 result.batches.append(
-                    _write_batch(
-                        store, request, data, payer, by_payer[plan.payer_id], written,
-                        result.preflight, plan,
-                    )
-                )  # fmt: skip
+                    _write_batch(store, request, data, r, written, result.preflight)
+                )
             say("done", steps, steps)
             result.outcome = "written"
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
-        if reserved:
+        if pending is not None and pending.reserved():
             release_on_server(store, [p.batch_id for p in planned], remember=True)
         raise
     return result
@@ -411,25 +414,48 @@ def _slug(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", value).strip("-")[:24] or "payer"
 
 
+@dataclass(frozen=True)
+class _Rendered:
+    """One payer's batch, built in memory before the server has answered."""
+
+    plan: PlannedBatch
+    payer: Payer
+    lines: list[ServiceLine]
+    claims: list[Claim]
+    files: BatchFiles
+    now: datetime
+
+
+def _render_batch(
+    store: Store,
+    request: ExportRequest,
+    data: BillingData,
+    lines: list[ServiceLine],
+    pf: Preflight,
+    plan: PlannedBatch,
+) -> _Rendered:
+    """One payer's claims and four files, in memory (nothing written yet)."""
+    payer = data.payers[plan.payer_id]
+    now = utcnow()
+    dx = {pid: claim_diagnoses(p) for pid, p in data.participants.items()}
+    claims: list[Claim] = build_claims(lines, payer, dx, f"{plan.control:09d}")
+    files = _render_files(request, data, payer, claims, plan.batch_id, plan.control, now, store, pf)
+    return _Rendered(plan, payer, lines, claims, files, now)
+
+
 def _write_batch(
     store: Store,
     request: ExportRequest,
     data: BillingData,
-    payer: Payer,
-    lines: list[ServiceLine],
+    r: _Rendered,
     written: list[Path],
     pf: Preflight,
-    plan: PlannedBatch,
 ) -> WrittenBatch:
     """Write one payer's four files (added to ``written``), record the batch and mark
     its services billed, inside the export's transaction. ``pf``: the pre-flight
-    that checked these records (its content hashes, and what it held back)."""
+    that checked these records (its content hashes)."""
     repos = Repositories(store)
-    control, batch_id = plan.control, plan.batch_id
-    now = utcnow()
-    dx = {pid: claim_diagnoses(p) for pid, p in data.participants.items()}
-    claims: list[Claim] = build_claims(lines, payer, dx, f"{control:09d}")
-    files = _render_files(request, data, payer, claims, batch_id, control, now, store, pf)
+    control, batch_id, claims, files = r.plan.control, r.plan.batch_id, r.claims, r.files
     out_dir = Path(request.out_dir)  # type: ignore[arg-type]
     paths = []
     for name, blob in zip(files.names, files.blobs, strict=True):
@@ -439,37 +465,37 @@ def _write_batch(
         paths.append(path)
     batch = BillingBatch(
         id=batch_id,
-        payer_id=payer.id,
+        payer_id=r.payer.id,
         period_from=request.period_from,
         period_to=request.period_to,
         interchange_control=control,
         files=files.names,
         file_hashes=tuple(hashlib.sha256(b).hexdigest() for b in files.blobs),
-        encounter_ids=tuple(ln.encounter_id for ln in lines),
+        encounter_ids=tuple(ln.encounter_id for ln in r.lines),
         claim_count=len(claims),
         line_count=sum(len(c.lines) for c in claims),  # a day-total rule joins lines
         unit_count=sum(c.units for c in claims),
         total_cents=sum(c.charge_cents for c in claims),
         created_by_id=store.user_id,
-        created_at=now,
+        created_at=r.now,
     )
     notes = {e.id: e for e in data.encounters}
     repos.billing_batches.add(batch)
     repos.encounters.mark_billed_many(
         [notes[i] for i in batch.encounter_ids],  # read and checked in this transaction
         batch_id,
-        at=now,
+        at=r.now,
         content_hashes=pf.content_hashes,
         files=list(files.names),
         interchange_control=control,
-        payer_id=payer.id,
+        payer_id=r.payer.id,
     )
     store.conn.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (CONTROL_META, str(control)),
     )
-    return WrittenBatch(batch, payer.name, tuple(paths))
+    return WrittenBatch(batch, r.payer.name, tuple(paths))
 
 
 def _render_files(

@@ -1,7 +1,9 @@
 """No double bill, online or offline: the server reservation an export makes before
 it writes files, this device's control-number range, and billing conflicts.
 
-* :func:`reserve_on_server` — one ``POST /v1/billing/reserve`` (sync.client) for
+* :class:`PendingReservation` / :func:`reserve_on_server` — one ``POST
+  /v1/billing/reserve`` (sync.client, on its own thread while the files are
+  rendered in memory; answered before any file is written) for
   every batch of an export, plus the batches whose reservations this device still
   owes back. A service in another live batch refuses the export
   (:class:`AlreadyBilled`, naming that batch, who exported it and when); an
@@ -17,8 +19,11 @@ it writes files, this device's control-number range, and billing conflicts.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from app.domain.records import Role
 from app.store.db import Store
@@ -35,6 +40,10 @@ OFFLINE_WARNING = (
     "services. Sync soon; a service in two batches then shows as a billing conflict "
     "on the Conflicts page, and one of the batches must be voided."
 )
+WHY_UNCHECKED = {
+    "not_found": "the server is an older version",
+    "offline": "the server cannot be reached",
+}
 BILLING_VIEWERS = (Role.BILLING, Role.SUPERVISOR, Role.ADMIN)
 
 
@@ -61,6 +70,7 @@ class ServerCheck:
     checked: bool  # the server reserved every service for its batch
     warning: str = ""  # why not, for the person ("" for a vault with no server)
     round_trips: int = 0
+    seconds: float = 0.0  # the request's wall time
 
 
 # -- control numbers -----------------------------------------------------------------
@@ -122,41 +132,90 @@ REFUSING = {"not_billable", "control_taken", "batch_void", "forbidden", "device_
             "invalid", "revoked", "unauthorized", "too_large", "tls"}  # fmt: skip
 
 
+class _DeviceOnly:
+    """What the sync client needs of a replica to reserve: the device id (so the
+    request thread never touches the vault's connection)."""
+
+    def __init__(self, device_id: str) -> None:
+        self.device_id = device_id
+
+
+class PendingReservation:
+    """The reservation request, under way on its own thread while the export
+    renders its files in memory; :meth:`result` waits for it (before any file is
+    written) and applies the answer to the vault on the caller's thread."""
+
+    def __init__(self, store: Store, planned: list[PlannedBatch]) -> None:
+        self.store = store
+        self.seconds = 0.0
+        self._answer: Any = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if not enrolled(store):
+            return
+        batches = [
+            ReserveBatch(
+                batch_id=p.batch_id, control=f"{p.control:09d}", payer_id=p.payer_id,
+                encounter_ids=list(p.encounter_ids),
+            )
+            for p in planned
+        ]  # fmt: skip
+        s = _server(store)
+        session = make_session(s.get("fingerprint") or None, retries=0)
+        client = SyncClient(
+            _DeviceOnly(store.device_id), s["url"], s["token"], session, timeout=RESERVE_TIMEOUT
+        )  # type: ignore[arg-type]
+        release = _pending(store)
+        self._thread = threading.Thread(
+            target=self._run, args=(client, batches, release), name="billing-reserve", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, client: SyncClient, batches: list[ReserveBatch], release: list[str]) -> None:
+        started = time.perf_counter()
+        try:
+            self._answer = client.reserve(batches, release)
+        except BaseException as e:  # handed to the export's thread by result()
+            self._error = e
+        finally:
+            self.seconds = time.perf_counter() - started
+            client.session.close()
+
+    def reserved(self) -> bool:
+        """Wait; True when the server reserved the services (for a clean-up)."""
+        if self._thread is not None:
+            self._thread.join()
+        return self._answer is not None
+
+    def result(self) -> ServerCheck:
+        """Wait for the answer. Raises AlreadyBilled or StoreError when the server
+        refuses; returns a warning when it cannot be asked. Called inside the
+        export's transaction (the meta it writes commits with the export)."""
+        if self._thread is None:
+            return ServerCheck(False)
+        self._thread.join()
+        e = self._error
+        if isinstance(e, SyncError):
+            if e.code == "already_billed":
+                others = e.detail if isinstance(e.detail, list) else []
+                msg = _already_billed_message(self.store, others, str(e))
+                raise AlreadyBilled(msg, others) from None
+            if e.code in REFUSING:
+                raise StoreError(f"The server refused the export: {e} Nothing was exported.")
+            why = WHY_UNCHECKED.get(e.code, "the server did not answer")
+            return ServerCheck(False, OFFLINE_WARNING.format(why=why), 1, self.seconds)
+        if e is not None:
+            raise e
+        _write_meta(self.store, PENDING_RELEASE_KEY, "[]")
+        if self._answer.billing_number:
+            _write_meta(self.store, BILLING_NUMBER_KEY, str(self._answer.billing_number))
+        return ServerCheck(True, "", 1, self.seconds)
+
+
 def reserve_on_server(store: Store, planned: list[PlannedBatch]) -> ServerCheck:
-    """Reserve the planned batches' services on the server in one request (see the
-    module). Raises AlreadyBilled or StoreError when the server refuses; returns a
-    warning when it cannot be asked. Called inside the export's transaction."""
-    if not enrolled(store):
-        return ServerCheck(False)
-    batches = [
-        ReserveBatch(
-            batch_id=p.batch_id, control=f"{p.control:09d}", payer_id=p.payer_id,
-            encounter_ids=list(p.encounter_ids),
-        )
-        for p in planned
-    ]  # fmt: skip
-    client = _client(store)
-    try:
-        answer = client.reserve(batches, _pending(store))
-    except SyncError as e:
-        if e.code == "already_billed":
-            others = e.detail if isinstance(e.detail, list) else []
-            raise AlreadyBilled(_already_billed_message(store, others, str(e)), others) from None
-        if e.code in REFUSING:
-            raise StoreError(f"The server refused the export: {e} Nothing was exported.") from None
-        why = {
-            "not_found": "the server is an older version",
-            "offline": "the server cannot be reached",
-        }
-        return ServerCheck(
-            False, OFFLINE_WARNING.format(why=why.get(e.code, "the server did not answer")), 1
-        )
-    finally:
-        client.session.close()
-    _write_meta(store, PENDING_RELEASE_KEY, "[]")
-    if answer.billing_number:
-        _write_meta(store, BILLING_NUMBER_KEY, str(answer.billing_number))
-    return ServerCheck(True, "", 1)
+    """Reserve the planned batches' services on the server in one request and wait
+    for the answer (PendingReservation.result)."""
+    return PendingReservation(store, planned).result()
 
 
 def _already_billed_message(store: Store, others: list, fallback: str) -> str:
