@@ -373,14 +373,18 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_batches(args: argparse.Namespace) -> int:
     from app.billing.worksheet import money
     from app.services.billing import batches
+    from app.services.double_billing import double_bills
     from app.services.vaults import opened
 
     with opened(args.data_dir, _passphrase()) as repos:
         found = batches(repos.store)
+        twice = {b.id for d in double_bills(repos.store) for b in d.batches}
     if not found:
         print("No billing batches yet.")
     for b in found:
         state = f"void: {b.void_reason}" if b.status.value == "void" else "exported"
+        if b.id in twice and b.status.value != "void":
+            state = "exported; billed twice with another batch: void one (see sync)"
         print(
             f"{b.interchange_control:09d}  {b.id}  {b.period_from}..{b.period_to}  "
             f"{b.claim_count} claim(s)  {b.unit_count} unit(s)  ${money(b.total_cents)}  {state}"

@@ -390,9 +390,6 @@ class SyncResponse(_Model):
     reset: Literal["", "recent", "replica", "server"] = ""  # what the server detected
     digest: str = ""  # the scope digest, when asked (``check``) on the last page
     record_digests: dict[RecordId, str] = Field(default_factory=dict)
-    # The device's billing number (1-9999) for control numbers that cannot collide
-    # (docs/BILLING.md); only for devices whose user may bill, left out when 0.
-    billing_number: Annotated[int, Field(ge=0, le=MAX_BILLING_NUMBER)] = 0
 
     @model_validator(mode="before")
     @classmethod
@@ -423,8 +420,6 @@ class SyncResponse(_Model):
         )
         if self.accepted_all:
             out["accepted"] = []
-        if not out.get("billing_number"):
-            out.pop("billing_number", None)  # an older client knows no such field
         out["records"] = _pulled_wire(self.records)
         return out
 
@@ -443,7 +438,6 @@ class EnrollResponse(_Model):
     user_id: RecordId
     role: Literal["specialist", "supervisor", "billing", "admin"]
     token: str
-    billing_number: Annotated[int, Field(ge=0, le=MAX_BILLING_NUMBER)] = 0  # see SyncResponse
 
 
 class ErrorBody(_Model):
@@ -519,4 +513,6 @@ class ReserveResponse(_Model):
     server_time_ms: int
     reserved: int = 0
     released: int = 0
+    # The device's billing number (1-9999): the first four digits of its interchange
+    # control numbers (docs/BILLING.md). A request with no batches only asks for it.
     billing_number: Annotated[int, Field(ge=0, le=MAX_BILLING_NUMBER)] = 0

@@ -193,7 +193,16 @@ def test_offline_double_bill_becomes_a_billing_conflict(tmp_path, server, team, 
 
 def test_online_second_export_is_refused_naming_the_first(tmp_path, server, team):
     b1, b2 = team["bill1"], team["bill2"]
-    r1 = _export(b1, tmp_path / "out1")
+    # an export that fails after its reservation (a file in the way) gives it back
+    out1 = tmp_path / "out1"
+    out1.mkdir()
+    number = b1.replica.billing_number
+    (out1 / f"837P-NDTEST1915I-{number:04d}00001.x12").write_text("in the way")
+    with pytest.raises(billing.BillingRefused, match="already exists"):
+        _export(b1, out1)
+    assert server.rows("billing_reservations") == [] and billing.batches(b1.store) == []
+    (out1 / f"837P-NDTEST1915I-{number:04d}00001.x12").unlink()
+    r1 = _export(b1, out1)
     assert r1.outcome == "written" and r1.server_checked and not r1.warning
     assert r1.round_trips == 1
     _read_back(r1)

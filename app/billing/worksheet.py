@@ -95,11 +95,15 @@ def write_worksheet(
     claims: Iterable[Claim],
     participants: dict[str, Participant],
     specialists: dict[str, User],
+    rows: list[tuple] | None = None,
 ) -> None:
-    """The CSV worksheet (ids in the ="…" text form)."""
+    """The CSV worksheet (ids in the ="…" text form). ``rows``: worksheet_rows' rows
+    when the caller made them already (for the .xlsx too)."""
     w = csv.writer(fh, lineterminator="\r\n")
     w.writerow(COLUMNS)
-    for row in worksheet_rows(batch_id, control, payer, claims, participants, specialists):
+    if rows is None:
+        rows = list(worksheet_rows(batch_id, control, payer, claims, participants, specialists))
+    for row in rows:
         w.writerow(
             csv_text_id(v) if k in _ID_INDEX and isinstance(v, str) else v
             for k, v in enumerate(row)
@@ -114,6 +118,7 @@ def write_worksheet_xlsx(
     claims: Iterable[Claim],
     participants: dict[str, Participant],
     specialists: dict[str, User],
+    rows: list[tuple] | None = None,
 ) -> None:
     """The same worksheet as an .xlsx: ids and names are text cells, counts are
     numbers, amounts are numbers with two decimals.
@@ -123,7 +128,8 @@ def write_worksheet_xlsx(
     grow with the batch — the sheet's cells and the shared strings — are then
     written here as XML text in one pass, which for 10,000 lines is about twenty
     times faster than XlsxWriter's cell-by-cell calls (190,000 cells took 2-5 s)."""
-    rows = list(worksheet_rows(batch_id, control, payer, claims, participants, specialists))
+    if rows is None:
+        rows = list(worksheet_rows(batch_id, control, payer, claims, participants, specialists))
     template, styles = _xlsx_template(len(rows))
     sheet_xml, strings_xml = _xlsx_parts(template, rows, styles)
     with (

@@ -188,7 +188,6 @@ def adopt(store: Store, request: EnrolmentRequest, answer: EnrollResponse) -> En
         url=request.url, fingerprint=request.fingerprint, token=answer.token,
         username=request.username,
     )  # fmt: skip
-    replica.set_billing_number(answer.billing_number)
     store.audit("sync", how="enrolled", kept_on_laptop=held)
     return Enrolled(username=request.username, role=answer.role, user_id=answer.user_id, held=held)
 

@@ -91,6 +91,13 @@ class StoreReplica:
         except ValueError:
             return 0
 
+    @property
+    def wants_billing_number(self) -> bool:
+        """This device may bill and has no billing number yet: the sync client asks
+        the server for it (an empty POST /v1/billing/reserve) after a sync."""
+        role = self.server().get("role", "")
+        return role in ("billing", "supervisor", "admin") and self.billing_number == 0
+
     def set_billing_number(self, number: int) -> None:
         if number and number != self.billing_number:
             self.store.set_meta(BILLING_NUMBER_KEY, str(int(number)))
@@ -346,12 +353,6 @@ class StoreReplica:
         self._quarantine: list[dict[str, Any]] = []
         with self.store.transaction(mode="remote"):
             self._ack(resp.accepted)
-            if resp.billing_number:
-                self.conn.execute(
-                    "INSERT INTO meta (key, value) VALUES (?, ?) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (BILLING_NUMBER_KEY, str(resp.billing_number)),
-                )
             for r in resp.rejected:
                 row = self.conn.execute(
                     "UPDATE outbox SET rejected_reason = ?, rejected_at = ? WHERE stamp = ? "

@@ -701,12 +701,12 @@ def create_app(
                         "administrator's invite code (or 'users enable'). Ask your administrator.",
                     )
                 token = _enroll_device(conn, user, req.device_id, req.device_name)
-                return token, billing_mod.billing_number(
-                    conn, req.device_id, user.role, auth.now_iso()
-                )
+                # the device's billing number is given at enrolment (asked for later)
+                billing_mod.billing_number(conn, req.device_id, user.role, auth.now_iso())
+                return token
 
-        token, number = await run_in_threadpool(_run_db, register)
-        return _enrolled(user, token, clock(), number)
+        token = await run_in_threadpool(_run_db, register)
+        return _enrolled(user, token, clock())
 
     @app.post(
         invite.ENROLL_PATH,
@@ -746,12 +746,12 @@ def create_app(
                 if not staff.use_invite(conn, code.secret, req.device_id, clock() / 1000):
                     raise _invite_invalid()
                 token = _enroll_device(conn, user, req.device_id, req.device_name)
-                return token, billing_mod.billing_number(
-                    conn, req.device_id, user.role, auth.now_iso()
-                )
+                # the device's billing number is given at enrolment (asked for later)
+                billing_mod.billing_number(conn, req.device_id, user.role, auth.now_iso())
+                return token
 
-        token, number = await run_in_threadpool(_run_db, register)
-        return _enrolled(user, token, clock(), number)
+        token = await run_in_threadpool(_run_db, register)
+        return _enrolled(user, token, clock())
 
     @app.post(
         "/v1/sync",
@@ -811,17 +811,11 @@ def create_app(
                 pushed = sync_engine.push(conn, caller, req, clock())
                 verdict = _anchor_audit(conn, caller, req.audit) if req.audit else None
                 auth.touch_device(conn, owner.device_id)
-                number = billing_mod.billing_number(
-                    conn, owner.device_id, owner.role, auth.now_iso()
-                )
             # Pull after the commit, which releases the seq counter lock: other
             # devices' pushes need not wait for this one's pull.
             with reading(engine) as conn:
                 resp = sync_engine.pull(conn, caller, req, pushed)
-            extra: dict[str, Any] = {"billing_number": number} if number else {}
-            if verdict:
-                extra["audit"] = verdict
-            return resp.model_copy(update=extra) if extra else resp
+            return resp.model_copy(update={"audit": verdict}) if verdict else resp
 
         resp = await run_in_threadpool(_run_db, run)
         request.state.log_pulled = sum(len(r.fields) for r in resp.records)
@@ -970,18 +964,16 @@ def _enroll_device(conn, user: auth.User, device_id: str, device_name: str) -> s
         ) from None
 
 
-def _enrolled(user: auth.User, token: str, now_ms: int, number: int = 0) -> Response:
+def _enrolled(user: auth.User, token: str, now_ms: int) -> Response:
     resp = EnrollResponse(
         protocol=PROTOCOL_VERSION,
         server_time_ms=now_ms,
         user_id=user.id,
         role=user.role,  # type: ignore[arg-type]
         token=token,
-        billing_number=number,
     )
     return Response(
-        # an older client knows no billing_number: left out when there is none
-        resp.model_dump_json(exclude={"billing_number"} if not number else None),
+        resp.model_dump_json(),
         media_type="application/json",
         headers={"X-Server-Time-Ms": str(now_ms), "Cache-Control": "no-store"},
     )
