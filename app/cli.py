@@ -241,8 +241,10 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     with opened(args.data_dir, _passphrase()) as repos:
         for held in enrolment.not_sent(repos.store):
             print(
-                f"Will stay on this laptop, not sent: {held.changes} change(s) to "
-                f"{held.records} {held.table} record(s) ({held.reason})."
+                f"Will stay on this laptop, not sent: "
+                f"{count_text(held.changes, 'change', 'changes')} to "
+                f"{count_text(held.records, held.table + ' record', held.table + ' records')} "
+                f"({held.reason})."
             )
         password = _secret("PEERTRAIL_SERVER_PASSWORD", "Server password: ")
         try:
@@ -335,6 +337,7 @@ def cmd_site_config(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from app.services.double_billing import billing_conflicts
     from app.services.duplicates import known_count
     from app.services.syncing import SyncError, pending_count, refused_waiting, run_sync
     from app.services.vaults import opened
@@ -352,8 +355,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
         # with the server's reason and the full value.
         waiting_refused = refused_waiting(repos.store)
         duplicates = known_count(repos)
+        double = billing_conflicts(repos.store)
     if args.json:
-        extra = {"refused": waiting_refused, "duplicates": duplicates}
+        extra = {
+            "refused": waiting_refused,
+            "duplicates": duplicates,
+            "billing_conflicts": [d.as_dict() for d in double],
+        }
         print(json.dumps(result.as_dict() | extra, indent=2))
         return EXIT_OK
     print(
@@ -374,7 +382,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if result.report():
         print(result.report())
     if duplicates:
-        print(f"  {duplicates} possible duplicate record(s): see Possible duplicates.")
+        found = count_text(duplicates, "possible duplicate record", "possible duplicate records")
+        print(f"  {found}: see Possible duplicates.")
     if result.clock_warning:
         _err(result.clock_warning)
     if result.audit_warning:
@@ -382,6 +391,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if result.signature_problems:
         bad = len(result.signature_problems)
         _err(f"{count_text(bad, 'signed note does', 'signed notes do')} not match their content.")
+    for d in double:
+        controls = " and ".join(f"{b.control:09d}" for b in d.batches)
+        _err(f"Billing conflict: batches {controls}. {d.advice}")
     return EXIT_OK
 
 
@@ -410,7 +422,7 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
     else:
         for p in pairs:
             print(f"{p['ids'][0]}  {p['ids'][1]}  {p['reason']}")
-        print(f"{len(pairs)} possible duplicate pair(s).")
+        print(f"{count_text(len(pairs), 'possible duplicate pair', 'possible duplicate pairs')}.")
     return EXIT_OK
 
 
@@ -447,7 +459,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         when = f" {p.service_date.isoformat()}" if p.service_date else ""
         _err(
             f"problem: {p.table} {rid}{when} [{p.check}] {p.message}"
-            f" ({len(p.encounter_ids)} service(s) held back)"
+            f" ({count_text(len(p.encounter_ids), 'service', 'services')} held back)"
         )
     if result.outcome == "stopped":
         held = len(pf.blocked_ids)
@@ -455,13 +467,18 @@ def cmd_export(args: argparse.Namespace) -> int:
             _err("Nothing was exported: fix the billing settings above first.")
         else:
             _err(
-                f"Nothing was exported: {len(result.problems)} problem(s) hold back {held} of "
-                f"{pf.considered} service(s). Fix them, or add --skip-invalid to export the "
-                f"{len(pf.lines)} valid service(s) only."
+                "Nothing was exported: "
+                f"{count_text(len(result.problems), 'problem holds', 'problems hold')} back "
+                f"{held} of {count_text(pf.considered, 'service', 'services')}. Fix them, or add "
+                "--skip-invalid to export the "
+                f"{count_text(len(pf.lines), 'valid service', 'valid services')} only."
             )
         return EXIT_VALIDATION
     for t in result.totals:
-        print(f"{t.payer_name}: {t.services} service(s), {t.units} unit(s), ${money(t.cents)}")
+        print(
+            f"{t.payer_name}: {count_text(t.services, 'service', 'services')}, "
+            f"{count_text(t.units, 'unit', 'units')}, ${money(t.cents)}"
+        )
     if result.outcome == "nothing":
         print("There is nothing to bill in that period: no approved, unbilled services.")
         return EXIT_OK
@@ -471,12 +488,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     for b in result.batches:
         print(
             f"Batch {b.batch.id} ({b.payer_name}), interchange control number "
-            f"{b.batch.interchange_control:09d}: {b.batch.claim_count} claim(s)."
+            f"{b.batch.interchange_control:09d}: "
+            f"{count_text(b.batch.claim_count, 'claim', 'claims')}."
         )
         for path in b.paths:
             print(f"  wrote {path}")
     if result.problems:
-        print(f"{len(pf.blocked_ids)} service(s) with problems were left for a later export.")
+        left = count_text(
+            len(pf.blocked_ids), "service with problems was", "services with problems were"
+        )
+        print(f"{left} left for a later export.")
+    if result.server_checked:
+        print("Checked with the server: no other batch bills these services.")
+    if result.warning:
+        _err(f"Warning: {result.warning}")
     print(PRIVACY_NOTE)
     return EXIT_OK
 
@@ -484,17 +509,22 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_batches(args: argparse.Namespace) -> int:
     from app.billing.worksheet import money
     from app.services.billing import batches
+    from app.services.double_billing import double_bills
     from app.services.vaults import opened
 
     with opened(args.data_dir, _passphrase()) as repos:
         found = batches(repos.store)
+        twice = {b.id for d in double_bills(repos.store) for b in d.batches}
     if not found:
         print("No billing batches yet.")
     for b in found:
         state = f"void: {b.void_reason}" if b.status.value == "void" else "exported"
+        if b.id in twice and b.status.value != "void":
+            state = "exported; billed twice with another batch: void one (see sync)"
         print(
             f"{b.interchange_control:09d}  {b.id}  {b.period_from}..{b.period_to}  "
-            f"{b.claim_count} claim(s)  {b.unit_count} unit(s)  ${money(b.total_cents)}  {state}"
+            f"{count_text(b.claim_count, 'claim', 'claims')}  "
+            f"{count_text(b.unit_count, 'unit', 'units')}  ${money(b.total_cents)}  {state}"
         )
     return EXIT_OK
 
@@ -519,8 +549,8 @@ def cmd_void_batch(args: argparse.Namespace) -> int:
             print(f"Void claim file (frequency 8) for the payer: {path}")
         batch = void_batch(repos.store, args.batch_id, args.reason)
     print(
-        f"Batch {batch.interchange_control:09d} is void; its {len(batch.encounter_ids)} "
-        "service(s) can be billed again."
+        f"Batch {batch.interchange_control:09d} is void; its "
+        f"{count_text(len(batch.encounter_ids), 'service', 'services')} can be billed again."
     )
     return EXIT_OK
 

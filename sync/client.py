@@ -40,6 +40,9 @@ from sync.protocol import (
     EnrollResponse,
     ErrorBody,
     PushChange,
+    ReserveBatch,
+    ReserveRequest,
+    ReserveResponse,
     SyncRequest,
     SyncResponse,
     acknowledged,
@@ -306,8 +309,25 @@ class SyncClient:
             raise SyncError("The sync did not finish after many rounds; try again later.")
         result.clock_warning = merge.clock_warning(result.clock_offset_ms)
         self.replica.set_clock_offset(result.clock_offset_ms)
+        self._ask_billing_number(result)
         result.seconds = time.perf_counter() - started
         return result
+
+    def _ask_billing_number(self, result: SyncResult) -> None:
+        """A device that may bill and has no billing number asks for it once, with an
+        empty reservation request (an older server without the endpoint: no number,
+        and the export says to sync first). Never fails the sync."""
+        if not getattr(self.replica, "wants_billing_number", False):
+            return
+        try:
+            req = ReserveRequest(protocol=PROTOCOL_VERSION, device_id=self.replica.device_id)
+            answer = self._post(
+                "/v1/billing/reserve", req.model_dump(mode="json"), ReserveResponse, result
+            )
+        except SyncError:
+            return
+        if answer.billing_number:
+            self.replica.set_billing_number(answer.billing_number)
 
     def _round(
         self, changes: list[PushChange], result: SyncResult, extra: dict[str, Any]
@@ -455,6 +475,18 @@ class SyncClient:
             device_name=device_name,
         )
         return self._post(ENROLL_PATH, req.model_dump(mode="json"), EnrollResponse, None)
+
+    def reserve(self, batches: list[ReserveBatch], release: list[str]) -> ReserveResponse:
+        """Reserve services for export batches and release others, in one request
+        (``POST /v1/billing/reserve``). SyncError ``already_billed`` (its ``detail``:
+        the services and the batches holding them), ``not_billable``, ``offline``, …"""
+        req = ReserveRequest(
+            protocol=PROTOCOL_VERSION,
+            device_id=self.replica.device_id,
+            batches=batches,
+            release=release,
+        )
+        return self._post("/v1/billing/reserve", req.model_dump(mode="json"), ReserveResponse, None)
 
     def _post(self, path: str, payload: dict[str, Any], model: Any, result: SyncResult | None):
         body, coding = compress(

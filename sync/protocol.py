@@ -37,6 +37,7 @@ MAX_PULL_FIELDS = 20000
 DEFAULT_PULL_FIELDS = 20000
 MAX_BODY_BYTES = 8 * 1024 * 1024  # after decompression
 MAX_COMPRESSED_BYTES = 2 * 1024 * 1024
+MAX_BILLING_NUMBER = 9999  # a device's billing number: the first 4 digits of ISA13
 MAX_CURSOR = 2**63 - 1  # cursors are seq numbers: 64-bit signed in both databases
 
 _STAMP_RE = r"^[0-9a-f]{12}\.[0-9a-f]{4}\.[a-z2-7]{4,32}$"
@@ -465,3 +466,56 @@ def acknowledged(resp: SyncResponse, sent: list[PushChange]) -> SyncResponse:
         return resp
     refused = {r.stamp for r in resp.rejected}
     return resp.model_copy(update={"accepted": [c.stamp for c in sent if c.stamp not in refused]})
+
+
+# -- billing reservations (POST /v1/billing/reserve) -----------------------------------
+
+MAX_RESERVE_BATCHES = 100  # batches (one per payer) in one request
+MAX_RESERVE_SERVICES = 50_000  # services over all batches of one request
+MAX_RELEASE = 1000
+ControlStr = Annotated[str, StringConstraints(pattern=r"^[0-9]{9}$")]
+
+
+class ReserveBatch(_Model):
+    """One batch an export is about to write: its id, its interchange control
+    number (9 digits), its payer's record id and the services (encounter ids) it bills."""
+
+    batch_id: RecordId
+    control: ControlStr
+    payer_id: Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9-]*$")] = ""
+    encounter_ids: list[RecordId] = Field(min_length=1, max_length=MAX_RESERVE_SERVICES)
+
+
+class ReserveRequest(_Model):
+    """Reserve services for batches before their files are written, and release the
+    reservations of batches voided or never written (``release``), in one request."""
+
+    protocol: Annotated[int, Strict()]
+    device_id: DeviceId
+    batches: list[ReserveBatch] = Field(default_factory=list, max_length=MAX_RESERVE_BATCHES)
+    release: list[RecordId] = Field(default_factory=list, max_length=MAX_RELEASE)
+
+
+class BilledElsewhere(_Model):
+    """A service already in another live batch: which batch, who exported it, when."""
+
+    encounter_id: RecordId
+    batch_id: RecordId
+    control: str  # the other batch's interchange control number (9 digits)
+    user: str  # the other batch's exporter (username)
+    at: str  # when it was exported or reserved (ISO date-time, UTC)
+
+
+class ReserveResponse(_Model):
+    """``reserved``: every service of every batch is now held for its batch (a
+    repeated request answers the same). A service in another live batch is a 409
+    ``already_billed`` whose ``detail`` lists :class:`BilledElsewhere`; then nothing
+    of the request is stored."""
+
+    protocol: int
+    server_time_ms: int
+    reserved: int = 0
+    released: int = 0
+    # The device's billing number (1-9999): the first four digits of its interchange
+    # control numbers (docs/BILLING.md). A request with no batches only asks for it.
+    billing_number: Annotated[int, Field(ge=0, le=MAX_BILLING_NUMBER)] = 0

@@ -193,7 +193,7 @@ def test_import_wrong_columns(filled, tmp_path):
     csv.write_text("name,birthday,medicaid\nUma Vance,1990-01-01,123456789\n")
     out = run_cli("import", "participants", str(csv), "--data-dir", str(filled), env=ENV)
     assert out.returncode == 5
-    assert "missing column(s): first_name, last_name, date_of_birth, county, program" in out.stderr
+    assert "missing columns: first_name, last_name, date_of_birth, county, program" in out.stderr
 
 
 def test_import_skip_invalid(filled, tmp_path):

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from app.billing.claims import Claim, original_claims, resubmitted
 from app.billing.preflight import BillingData
 from app.billing.summary_pdf import HeldBack, Replaces, write_summary
-from app.billing.worksheet import write_worksheet, write_worksheet_xlsx
+from app.billing.worksheet import worksheet_rows, write_worksheet, write_worksheet_xlsx
 from app.billing.x12 import Interchange, render_837p
 from app.domain.records import (
     BatchStatus,
@@ -58,10 +58,13 @@ def render_batch_files(
     ix = Interchange(control, created_at, batch_id, provider, payer, claims, participants,
                      specialists)  # fmt: skip
     x12 = render_837p(ix).encode("ascii")
+    rows = list(worksheet_rows(batch_id, control, payer, claims, participants, specialists))
     csv_buf = io.StringIO()
-    write_worksheet(csv_buf, batch_id, control, payer, claims, participants, specialists)
+    write_worksheet(csv_buf, batch_id, control, payer, claims, participants, specialists, rows)
     xlsx_buf = io.BytesIO()
-    write_worksheet_xlsx(xlsx_buf, batch_id, control, payer, claims, participants, specialists)
+    write_worksheet_xlsx(
+        xlsx_buf, batch_id, control, payer, claims, participants, specialists, rows
+    )
     pdf_buf = io.BytesIO()
     write_summary(
         pdf_buf, batch_id=batch_id, control=control, period=period, created_at=created_at,

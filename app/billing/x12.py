@@ -11,8 +11,9 @@ transaction set (ST/SE) for one payer:
           2400 service line (LX, SV1, DTP*472, REF*6R)
 
 The interchange control number (ISA13/IEA02) is the batch's; GS06/GE02 is the
-same number and ST02/SE02 its last digits, so a file's numbers always match and
-grow from export to export. Text is upper case ASCII with the separators
+same number and ST02/SE02 the same 9 digits, so a file's numbers always match;
+they come from the exporting device's own range (docs/BILLING.md), so two
+devices never write the same ones. Text is upper case ASCII with the separators
 (* : ^ ~) taken out (names.x12_text: accents stripped, Cyrillic and Greek
 transliterated). Every claim passes :func:`claims.claim_problems` before it is
 written. Content rules (docs/BILLING.md, "What the 837P says"):
@@ -130,7 +131,7 @@ def render_837p(ix: Interchange, check: bool = True) -> str:
             if problems:
                 raise ClaimRejected(c.claim_id, problems)
     ctrl = f"{ix.control:09d}"
-    st02 = f"{ix.control % 10000:04d}"
+    st02 = ctrl  # the whole number (AN 4-9): unique across devices like ISA13
     submitter = text(prov.submitter_id, 15)
     receiver = text(payer.receiver_id, 15)
     local = agency_time(ix.created, prov)

@@ -132,10 +132,12 @@ def plan_import(
     cols = [normalize_header(h) for h in header]
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
-        plan.errors.append(Problem(1, "missing column(s): " + ", ".join(missing)))
+        label = "missing column: " if len(missing) == 1 else "missing columns: "
+        plan.errors.append(Problem(1, label + ", ".join(missing)))
     dupes = sorted({c for c in cols if cols.count(c) > 1 and c})
     if dupes:
-        plan.errors.append(Problem(1, "column(s) named twice: " + ", ".join(dupes)))
+        label = "column named twice: " if len(dupes) == 1 else "columns named twice: "
+        plan.errors.append(Problem(1, label + ", ".join(dupes)))
     unknown = [h.strip() for h, c in zip(header, cols, strict=True) if c not in REQUIRED + OPTIONAL]
     if unknown:
         plan.warnings.append(Problem(1, "column(s) not imported: " + ", ".join(unknown)))

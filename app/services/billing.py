@@ -12,9 +12,11 @@ checked is what gets marked. A failure before the commit removes the files it
 wrote. ``void_batch`` voids a batch with a reason and puts its services back to
 approved, to be billed again.
 
-Interchange control numbers grow across exports and devices: the next is one
-more than the largest over every batch this vault knows (synced from other
-devices too) and the last one this device used.
+Interchange control numbers come from this device's own range (its billing
+number from the server, then a sequence: app.services.double_billing), so two
+devices never use the same one; before files are written the export reserves its
+services on the server in one request, and a service another live batch holds
+stops it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+
+import platformdirs
 
 from app.billing.claims import Claim, build_claims
 from app.billing.codes import code_tables
@@ -53,7 +57,15 @@ from app.domain.records import (
     new_id,
 )
 from app.services import duplicates
-from app.services.changes import NOTHING, Changed
+from app.services.changes import NOTHING, Changed, Done
+from app.services.double_billing import (
+    PendingReservation,
+    PlannedBatch,
+    control_range,
+    double_bills,
+    other_live_batch,
+    release_on_server,
+)
 from app.store.db import Store, utcnow
 from app.store.errors import EXIT_USAGE, StoreError
 from app.store.repositories import Repositories
@@ -82,6 +94,7 @@ class ExportRequest:
     skip_invalid: bool = False  # go on with the valid services when there are problems
     dry_run: bool = False  # check and count; write nothing, mark nothing
     today: date | None = None  # for timely filing (tests)
+    create_folder: bool = False  # make out_dir first (the dialog's default folder)
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,14 @@ class ExportResult:
     totals: list[PayerTotals] = field(default_factory=list)
     batches: list[WrittenBatch] = field(default_factory=list)
     labels: dict[tuple[str, str], str] = field(default_factory=dict)  # for the UI only
+    server_checked: bool = False  # the server reserved every service first
+    warning: str = ""  # e.g. not checked with the server (offline)
+    round_trips: int = 0  # requests to the server (at most 1)
+    server_seconds: float = 0.0  # the reservation request's wall time
+
+    @property
+    def held_back(self) -> int:
+        return len(self.preflight.blocked_ids)
 
     @property
     def problems(self) -> list[Problem]:
@@ -236,19 +257,29 @@ def problem_labels(problems: list[Problem], data: BillingData) -> dict[tuple[str
 
 
 def next_control(store: Store) -> int:
-    """One more than the largest control number any batch this vault knows has
-    used (including other devices' synced batches and voided ones)."""
-    row = store.conn.execute("SELECT max(interchange_control) FROM billing_batches").fetchone()
-    top = max(int(row[0] or 0), int(store.meta(CONTROL_META, "0") or 0))
+    """One more than the largest control number in this device's range
+    (double_billing.control_range: its billing number, then a sequence) that any
+    batch this vault knows has used, including voided ones and void claim files."""
+    lo, hi = control_range(store)
+    row = store.conn.execute(
+        "SELECT max(interchange_control) FROM billing_batches "
+        "WHERE interchange_control BETWEEN ? AND ?",
+        (lo, hi),
+    ).fetchone()
+    last = int(store.meta(CONTROL_META, "0") or 0)
+    top = max(int(row[0] or 0), last if lo <= last <= hi else 0, lo - 1)
     nxt = top + 1
-    if nxt > 999_999_999:
-        raise BillingRefused("The interchange control numbers are used up (999999999).")
+    if nxt > hi:
+        raise BillingRefused(
+            "This laptop has used all of its interchange control numbers; ask the "
+            "administrator to enrol it again for a new billing number."
+        )
     return nxt
 
 
 # -- export --------------------------------------------------------------------------
 
-Progress = Callable[[str], None]
+Progress = Callable[[str, int, int], None]  # what, steps done, steps in all
 
 
 def preflight(store: Store, request: ExportRequest) -> tuple[Preflight, BillingData]:
@@ -268,55 +299,96 @@ def preflight(store: Store, request: ExportRequest) -> tuple[Preflight, BillingD
 
 
 def export(store: Store, request: ExportRequest, progress: Progress | None = None) -> ExportResult:
-    """Check, then (unless stopped or a dry run) write and mark billed. See the module.
+    """Check, then (unless stopped or a dry run) reserve on the server, write and mark
+    billed. See the module.
 
     A real export runs in one write transaction from reading the services to marking
     them billed, so no other writer can change a service between the pre-flight
     check and the marking (the marking relies on that check and does not read the
-    services again). A failure anywhere rolls it all back and removes every file
-    this export wrote."""
-    say = progress or (lambda _msg: None)
+    services again). Before any file is written, every batch's services are reserved
+    on the sync server in one request (app.services.double_billing): a service in
+    another live batch stops the export (AlreadyBilled); a server that cannot be
+    reached lets it go on with a warning. A failure anywhere rolls it all back,
+    removes every file this export wrote and gives the reservation back."""
+    say = progress or (lambda _msg, _done=0, _total=0: None)
     refusal = billing_refusal(store)
     if refusal:
         raise BillingRefused(f"This vault cannot export claims: {refusal}.")
     if request.dry_run:
-        say("checking")
+        say("checking", 0, 1)
         return _checked(store, request)[0]
     out = request.out_dir
+    if out is not None and request.create_folder:
+        try:
+            Path(out).mkdir(parents=True, exist_ok=True)
+        except OSError:
+            raise BillingRefused("PeerTrail cannot make that folder; choose another.") from None
     if out is None or not Path(out).is_dir():
         raise BillingRefused("Choose an existing folder to write the files to.")
     if not os.access(out, os.W_OK):
         raise BillingRefused("PeerTrail cannot write into that folder; choose another.")
     written: list[Path] = []
+    planned: list[PlannedBatch] = []
+    pending: PendingReservation | None = None
     try:
         with store.page_cache(BULK_CACHE_MIB), store.transaction():
-            say("checking")
+            say("checking", 0, 1)
             result, data = _checked(store, request)
             if result.outcome != "ready":
                 return result
             by_payer: dict[str, list[ServiceLine]] = defaultdict(list)
             for ln in result.preflight.lines:
                 by_payer[ln.payer_id].append(ln)
-            for t in result.totals:
-                payer = data.payers[t.payer_id]
-                say(f"writing {payer.name}")
+            planned = _plan(store, result.totals, by_payer)
+            steps = 2 + len(planned)
+            say("checking with the server", 1, steps)
+            # The request runs while the files are rendered in memory; its answer
+            # comes before any file is written.
+            pending = PendingReservation(store, planned)
+            rendered = [
+                _render_batch(store, request, data, by_payer[p.payer_id], result.preflight, p)
+                for p in planned
+            ]
+            check = pending.result()
+            result.server_checked, result.warning = check.checked, check.warning
+            result.round_trips, result.server_seconds = check.round_trips, check.seconds
+            for i, r in enumerate(rendered):
+                say(f"writing {r.payer.name}", 2 + i, steps)
                 result.batches.append(
-                    _write_batch(
-                        store,
-                        request,
-                        data,
-                        payer,
-                        by_payer[t.payer_id],
-                        written,
-                        result.preflight,
-                    )
+                    _write_batch(store, request, data, r, written, result.preflight)
                 )
+            say("done", steps, steps)
             result.outcome = "written"
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
+        if pending is not None and pending.reserved():
+            release_on_server(store, [p.batch_id for p in planned], remember=True)
         raise
     return result
+
+
+def _plan(
+    store: Store, totals: list[PayerTotals], by_payer: dict[str, list[ServiceLine]]
+) -> list[PlannedBatch]:
+    """One batch per payer: its id, its interchange control number (from this
+    device's range, double_billing.control_range) and its services."""
+    first = next_control(store)
+    _lo, hi = control_range(store)
+    if first + len(totals) - 1 > hi:
+        raise BillingRefused(
+            "This laptop has used all of its interchange control numbers; ask the "
+            "administrator to enrol it again for a new billing number."
+        )
+    return [
+        PlannedBatch(
+            batch_id=new_id(),
+            control=first + i,
+            payer_id=t.payer_id,
+            encounter_ids=tuple(ln.encounter_id for ln in by_payer[t.payer_id]),
+        )
+        for i, t in enumerate(totals)
+    ]
 
 
 def _checked(store: Store, request: ExportRequest) -> tuple[ExportResult, BillingData]:
@@ -353,25 +425,48 @@ def _slug(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", value).strip("-")[:24] or "payer"
 
 
+@dataclass(frozen=True)
+class _Rendered:
+    """One payer's batch, built in memory before the server has answered."""
+
+    plan: PlannedBatch
+    payer: Payer
+    lines: list[ServiceLine]
+    claims: list[Claim]
+    files: BatchFiles
+    now: datetime
+
+
+def _render_batch(
+    store: Store,
+    request: ExportRequest,
+    data: BillingData,
+    lines: list[ServiceLine],
+    pf: Preflight,
+    plan: PlannedBatch,
+) -> _Rendered:
+    """One payer's claims and four files, in memory (nothing written yet)."""
+    payer = data.payers[plan.payer_id]
+    now = utcnow()
+    dx = {pid: claim_diagnoses(p) for pid, p in data.participants.items()}
+    claims: list[Claim] = build_claims(lines, payer, dx, f"{plan.control:09d}")
+    files = _render_files(request, data, payer, claims, plan.batch_id, plan.control, now, store, pf)
+    return _Rendered(plan, payer, lines, claims, files, now)
+
+
 def _write_batch(
     store: Store,
     request: ExportRequest,
     data: BillingData,
-    payer: Payer,
-    lines: list[ServiceLine],
+    r: _Rendered,
     written: list[Path],
     pf: Preflight,
 ) -> WrittenBatch:
     """Write one payer's four files (added to ``written``), record the batch and mark
     its services billed, inside the export's transaction. ``pf``: the pre-flight
-    that checked these records (its content hashes, and what it held back)."""
+    that checked these records (its content hashes)."""
     repos = Repositories(store)
-    control = next_control(store)
-    batch_id = new_id()
-    now = utcnow()
-    dx = {pid: claim_diagnoses(p) for pid, p in data.participants.items()}
-    claims: list[Claim] = build_claims(lines, payer, dx, f"{control:09d}")
-    files = _render_files(request, data, payer, claims, batch_id, control, now, store, pf)
+    control, batch_id, claims, files = r.plan.control, r.plan.batch_id, r.claims, r.files
     out_dir = Path(request.out_dir)  # type: ignore[arg-type]
     paths = []
     for name, blob in zip(files.names, files.blobs, strict=True):
@@ -381,37 +476,37 @@ def _write_batch(
         paths.append(path)
     batch = BillingBatch(
         id=batch_id,
-        payer_id=payer.id,
+        payer_id=r.payer.id,
         period_from=request.period_from,
         period_to=request.period_to,
         interchange_control=control,
         files=files.names,
         file_hashes=tuple(hashlib.sha256(b).hexdigest() for b in files.blobs),
-        encounter_ids=tuple(ln.encounter_id for ln in lines),
+        encounter_ids=tuple(ln.encounter_id for ln in r.lines),
         claim_count=len(claims),
         line_count=sum(len(c.lines) for c in claims),  # a day-total rule joins lines
         unit_count=sum(c.units for c in claims),
         total_cents=sum(c.charge_cents for c in claims),
         created_by_id=store.user_id,
-        created_at=now,
+        created_at=r.now,
     )
     notes = {e.id: e for e in data.encounters}
     repos.billing_batches.add(batch)
     repos.encounters.mark_billed_many(
         [notes[i] for i in batch.encounter_ids],  # read and checked in this transaction
         batch_id,
-        at=now,
+        at=r.now,
         content_hashes=pf.content_hashes,
         files=list(files.names),
         interchange_control=control,
-        payer_id=payer.id,
+        payer_id=r.payer.id,
     )
     store.conn.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (CONTROL_META, str(control)),
     )
-    return WrittenBatch(batch, payer.name, tuple(paths))
+    return WrittenBatch(batch, r.payer.name, tuple(paths))
 
 
 def _render_files(
@@ -506,8 +601,19 @@ def void_batch(store: Store, batch_id: str, reason: str) -> BillingBatch:
             voided_at=utcnow(),
             void_reason=reason.strip(),
         )
+        # A service another live batch also bills (a double bill) stays billed there.
+        elsewhere = other_live_batch(store, batch_id)
+        for keep in sorted(set(elsewhere.values())):
+            repos.encounters.rebill_many(
+                [e for e in still if elsewhere.get(e) == keep], batch_id, keep
+            )
         repos.billing_batches.update(after)  # type: ignore[arg-type]
-        repos.encounters.unbill_many(still, batch_id, reason.strip())
+        repos.encounters.unbill_many(
+            [e for e in still if e not in elsewhere], batch_id, reason.strip()
+        )
+    # Give its reservations back on the server now when it can be reached (else the
+    # server releases them once this void has synced).
+    release_on_server(store, [batch_id], remember=False)
     return after  # type: ignore[return-value]
 
 
@@ -571,3 +677,70 @@ def payer_names(repos: Repositories) -> list[str]:
 
 def batches(store: Store) -> list[BillingBatch]:
     return Repositories(store).billing_batches.list(order_by="interchange_control DESC")
+
+
+def default_export_folder() -> Path:
+    """Where the dialog offers to write billing files: the person's Documents folder,
+    "PeerTrail billing" (made at the first export)."""
+    return Path(platformdirs.user_documents_dir()) / "PeerTrail billing"
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """One batch as the billing dialog lists it (no personal data)."""
+
+    id: str
+    control: str
+    payer: str
+    period: str
+    claims: int
+    services: int
+    total_cents: int
+    exported_by: str
+    exported_at: str
+    status: str  # "exported", "void: reason", "billed twice: void one"
+
+
+def batch_rows(repos: Repositories) -> list[BatchRow]:
+    store = repos.store
+    payers = {p.id: p.name for p in repos.payers.list()}
+    users = {u.id: u.display_name or u.username for u in repos.users.list(include_deleted=True)}
+    twice = {b.id for d in double_bills(store) for b in d.batches}
+    out = []
+    for b in batches(store):
+        if b.status is BatchStatus.VOID:
+            state = f"void: {b.void_reason}"
+        else:
+            state = "billed twice: void one" if b.id in twice else "exported"
+        out.append(
+            BatchRow(
+                id=b.id, control=f"{b.interchange_control:09d}", payer=payers.get(b.payer_id, ""),
+                period=f"{b.period_from} to {b.period_to}", claims=b.claim_count,
+                services=len(b.encounter_ids), total_cents=b.total_cents,
+                exported_by=users.get(b.created_by_id, ""),
+                exported_at=b.created_at.strftime("%Y-%m-%d %H:%M") if b.created_at else "",
+                status=state,
+            )
+        )  # fmt: skip
+    return out
+
+
+@dataclass(frozen=True)
+class Voided:
+    batch: BillingBatch
+    void_file: Path | None  # the void (8) claim file, when the batch was submitted
+
+
+def void_with_file(
+    repos: Repositories, batch_id: str, reason: str, submitted_to: Path | None
+) -> Done[Voided]:
+    """The dialog's Void: when the batch's file was already sent to the payer
+    (``submitted_to``: the folder for the void file), write its void (8) claim file
+    first (write_void_file), then void the batch (void_batch)."""
+    if not reason.strip():
+        raise BillingRefused("Say why the batch is voided: a reason is required.")
+    path = None
+    if submitted_to is not None:
+        path = write_void_file(repos.store, batch_id, submitted_to)
+    batch = void_batch(repos.store, batch_id, reason)
+    return Done(Voided(batch, path), Changed.of("encounters", "billing_batches", ids=[batch_id]))

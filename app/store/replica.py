@@ -51,6 +51,9 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+BILLING_NUMBER_KEY = "billing_device_number"  # meta: this device's billing number
+
+
 class StoreReplica:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -78,6 +81,26 @@ class StoreReplica:
     def server(self) -> dict[str, str]:
         raw = self.store.meta("sync_server")
         return json.loads(raw) if raw else {}
+
+    @property
+    def billing_number(self) -> int:
+        """This device's billing number from the server (0: none yet); the first four
+        digits of its interchange control numbers (docs/BILLING.md)."""
+        try:
+            return int(self.store.meta(BILLING_NUMBER_KEY, "0") or 0)
+        except ValueError:
+            return 0
+
+    @property
+    def wants_billing_number(self) -> bool:
+        """This device may bill and has no billing number yet: the sync client asks
+        the server for it (an empty POST /v1/billing/reserve) after a sync."""
+        role = self.server().get("role", "")
+        return role in ("billing", "supervisor", "admin") and self.billing_number == 0
+
+    def set_billing_number(self, number: int) -> None:
+        if number and number != self.billing_number:
+            self.store.set_meta(BILLING_NUMBER_KEY, str(int(number)))
 
     def save_server(self, **settings: str) -> None:
         self.store.set_meta("sync_server", json.dumps({**self.server(), **settings}))

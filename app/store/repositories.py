@@ -391,6 +391,22 @@ class EncounterRepository(Repository[Encounter]):
             self._bulk_audit("change", batch_id, ids, reason=reason)
         return len(ids)
 
+    def rebill_many(self, record_ids: Sequence[str], from_batch: str, to_batch: str) -> int:
+        """Services billed in ``from_batch`` (being voided) that another live batch also
+        bills stay billed, under that batch (a double bill resolved by voiding one of
+        the two batches). One set-based UPDATE; returns how many."""
+        ids = list(dict.fromkeys(record_ids))
+        if not ids:
+            return 0
+        with self.store.transaction():
+            values = (NoteStatus.BILLED, to_batch, utcnow())
+            self._bulk_update(
+                ids, values, NoteStatus.BILLED, "this service is not billed in that batch",
+                from_batch,
+            )  # fmt: skip
+            self._bulk_audit("change", to_batch, ids, reason="kept in the batch that stands")
+        return len(ids)
+
     _BILLING_FIELDS = ("status", "billing_batch_id", "billed_at")
 
     def _records_in_transaction(self, notes: Sequence[str | Encounter]) -> list[Encounter]:

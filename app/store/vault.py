@@ -378,8 +378,9 @@ def check_pages(conn: sqlcipher3.Connection, path: Path) -> None:
         bad = [("unreadable",)]
     if bad:
         raise VaultDamaged(
-            f"The vault's database ({path.name}) is damaged: {len(bad)} part(s) of it fail "
-            "their checks. Nothing was read or written; it was left as it is. Run 'check' "
+            f"The vault's database ({path.name}) is damaged: "
+            + ("1 part of it fails its" if len(bad) == 1 else f"{len(bad)} parts of it fail their")
+            + " checks. Nothing was read or written; it was left as it is. Run 'check' "
             "for details, or restore a backup (peertrail restore FILE)."
         )
 

@@ -63,11 +63,14 @@ from sync.protocol import (
     EnrollRequest,
     EnrollResponse,
     ErrorBody,
+    ReserveRequest,
+    ReserveResponse,
     SyncRequest,
     SyncResponse,
     dumps,
 )
 from sync.server import auth, ops, security, staff
+from sync.server import billing as billing_mod
 from sync.server.db import build_sync_engine, reading, server_clock  # noqa: F401
 from sync.server.engine import Caller, SyncEngine
 from sync.server.tables import devices, request_log
@@ -697,7 +700,10 @@ def create_app(
                         "A device of this account was revoked, so a new one needs an "
                         "administrator's invite code (or 'users enable'). Ask your administrator.",
                     )
-                return _enroll_device(conn, user, req.device_id, req.device_name)
+                token = _enroll_device(conn, user, req.device_id, req.device_name)
+                # the device's billing number is given at enrolment (asked for later)
+                billing_mod.billing_number(conn, req.device_id, user.role, auth.now_iso())
+                return token
 
         token = await run_in_threadpool(_run_db, register)
         return _enrolled(user, token, clock())
@@ -739,7 +745,10 @@ def create_app(
             with engine.begin() as conn:
                 if not staff.use_invite(conn, code.secret, req.device_id, clock() / 1000):
                     raise _invite_invalid()
-                return _enroll_device(conn, user, req.device_id, req.device_name)
+                token = _enroll_device(conn, user, req.device_id, req.device_name)
+                # the device's billing number is given at enrolment (asked for later)
+                billing_mod.billing_number(conn, req.device_id, user.role, auth.now_iso())
+                return token
 
         token = await run_in_threadpool(_run_db, register)
         return _enrolled(user, token, clock(), with_name=True)
@@ -819,6 +828,87 @@ def create_app(
         headers["Vary"] = "Accept-Encoding"
         return Response(payload, media_type="application/json", headers=headers)
 
+    @app.post(
+        "/v1/billing/reserve",
+        response_model=ReserveResponse,
+        summary="Reserve services for export batches before their files are written",
+        description=(
+            "Authorization: Bearer TOKEN (billing staff, a supervisor or an administrator; "
+            "an enrolled device that is not revoked). One request reserves every batch of an "
+            "export and releases the batches listed in `release`; a service in another live "
+            "batch is a 409 already_billed naming that batch (control number, user, date), and "
+            "nothing is stored. See sync/server/billing.py."
+        ),
+        openapi_extra=_body_doc(ReserveRequest),
+        responses=_errors_doc(400, 401, 403, 409, 413, 415, 422, 426, 429, 500, 503),
+    )
+    async def billing_reserve(request: Request) -> Response:
+        token = _bearer(request)
+        owner = await run_in_threadpool(_run_db, lambda: _lookup(token))
+        if owner is None:
+            raise ApiError(
+                401,
+                "unauthorized",
+                "This device's sign-in is not valid. Enroll it with the server again.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        request.state.log_device_id = owner.device_id
+        request.state.log_user_id = owner.user_id
+        if owner.revoked:
+            raise _revoked()
+        if owner.role not in billing_mod.RESERVE_ROLES:
+            raise ApiError(
+                403,
+                "forbidden",
+                "Only billing staff, a supervisor or an administrator reserve services.",
+            )
+        wait = sync_limit.take(owner.device_id)
+        if wait > 0:
+            raise _too_many(wait, "requests")
+        body = await read_body(request, MAX_COMPRESSED_BYTES, MAX_BODY_BYTES)
+        data = parse_json(body)
+        check_protocol(data)
+        req = validate(ReserveRequest, data)
+        if req.device_id != owner.device_id:
+            raise ApiError(
+                403,
+                "device_mismatch",
+                "This sign-in belongs to another device. Enroll this device with the server.",
+            )
+        request.state.log_pushed = sum(len(b.encounter_ids) for b in req.batches)
+        caller = Caller(user_id=owner.user_id, role=owner.role, device_id=owner.device_id)
+
+        def run() -> ReserveResponse:
+            try:
+                with engine.begin() as conn:
+                    still = conn.execute(
+                        select(devices.c.revoked_at).where(devices.c.id == owner.device_id)
+                    ).first()
+                    if still is None or still[0]:
+                        raise _revoked()
+                    done = billing_mod.reserve(conn, caller, req, auth.now_iso())
+                    number = billing_mod.billing_number(
+                        conn, owner.device_id, owner.role, auth.now_iso()
+                    )
+            except billing_mod.BillingRefusal as exc:
+                with engine.begin() as conn:  # the refusal stored nothing; log it alone
+                    billing_mod.record_refusal(conn, caller, req, exc)
+                raise ApiError(exc.status, exc.code, exc.message, detail=exc.detail) from None
+            return ReserveResponse(
+                protocol=PROTOCOL_VERSION,
+                server_time_ms=clock(),
+                reserved=done.reserved,
+                released=done.released,
+                billing_number=number,
+            )
+
+        resp = await run_in_threadpool(_run_db, run)
+        return Response(
+            resp.model_dump_json(),
+            media_type="application/json",
+            headers={"X-Server-Time-Ms": str(resp.server_time_ms), "Cache-Control": "no-store"},
+        )
+
     def _lookup(token: str) -> auth.TokenOwner | None:
         with reading(engine) as conn:
             return auth.lookup_token(conn, token)
@@ -830,7 +920,7 @@ def create_app(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (SyncRequest, EnrollRequest, invite.InviteEnrollRequest):
+        for model in (SyncRequest, EnrollRequest, invite.InviteEnrollRequest, ReserveRequest):
             doc = model.model_json_schema(ref_template="#/components/schemas/{model}")
             for name, sub in doc.pop("$defs", {}).items():
                 components.setdefault(name, sub)

@@ -231,3 +231,28 @@ invites = Table(
     Column("used_at", String(40)),
     Column("used_by_device", String(32), nullable=False, server_default=""),
 )
+
+# Billing reservations (sync/server/billing.py): a service (encounter) held for the
+# export batch that is about to bill it, so no second batch bills it while the first
+# is live. Released when the batch is voided (explicitly or once its void syncs).
+billing_reservations = Table(
+    "billing_reservations",
+    metadata,
+    Column("encounter_id", String(64), primary_key=True),
+    Column("batch_id", String(64), nullable=False, index=True),
+    Column("control", String(9), nullable=False),
+    Column("payer_id", String(64), nullable=False, server_default=""),
+    Column("user_id", String(64), nullable=False),
+    Column("device_id", String(32), nullable=False),
+    Column("reserved_at", String(40), nullable=False),
+)
+
+# A device's billing number (1-9999): the first four digits of its interchange
+# control numbers, so batches of two devices exporting offline never share one.
+billing_numbers = Table(
+    "billing_numbers",
+    metadata,
+    Column("device_id", String(32), primary_key=True),
+    Column("number", Integer, nullable=False, unique=True),
+    Column("assigned_at", String(40), nullable=False),
+)

@@ -1,5 +1,7 @@
 """The billing export dialog: pick a period and a payer, see the pre-flight problems,
-choose a folder, export.
+export to the default folder (Documents/PeerTrail billing) or another, and see the
+result screen (counts, batches, "Open folder"); the Batches tab lists every batch
+with a Void button (app.ui.billing.panels).
 
 All database work (the check, the export) runs through the context
 (``AppContext.run``) on the database thread, through the same service as
@@ -8,8 +10,10 @@ export marked billed, so every page showing notes refreshes. Each problem row
 names its record; a double-click emits ``open_record(table, record_id)`` for the
 main window to open it. When some services have problems, Export needs the
 person to confirm that only the valid ones go (the others wait for a later
-export). The dialog says that exported files are the only place personal data
-leaves the vault. Its title never names a person.
+export). A progress bar follows the export's steps (check, server reservation,
+one step per payer). The dialog says that exported files are the only place
+personal data leaves the vault. Its title never names a person. Every control has
+an accessible name.
 """
 
 from __future__ import annotations
@@ -29,8 +33,11 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
+    QStackedWidget,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -40,11 +47,14 @@ from app.services.billing import (
     PRIVACY_NOTE,
     ExportRequest,
     ExportResult,
+    default_export_folder,
     export_with,
     payer_names,
 )
 from app.services.failures import StoreError
 from app.ui.billing.models import ProblemModel, rows_from
+from app.ui.billing.panels import BatchesPanel, ResultPanel, named
+from app.ui.common.text import plural
 from app.ui.shell.context import AppContext
 
 ALL_PAYERS = "All payers"
@@ -61,6 +71,7 @@ class BillingDialog(QDialog):
     open_record = Signal(str, str)  # table, record id
     checked = Signal()  # a pre-flight check finished (tests and the status line)
     exported = Signal()  # an export finished (files written or refused)
+    progressed = Signal(str, int, int)  # from the database thread: step, done, total
 
     def __init__(
         self,
@@ -80,16 +91,33 @@ class BillingDialog(QDialog):
         top = self._build_period()
         self._build_problems()
         folder_row, buttons = self._build_export()
+        self.result_panel = ResultPanel()
+        self.result_panel.back.connect(self._back_to_check)
+        check_page = QWidget()
+        check_layout = QVBoxLayout(check_page)
+        check_layout.setContentsMargins(0, 0, 0, 0)
+        for w in (self.summary, self.table, self.hint, self.confirm):
+            check_layout.addWidget(w, 1 if w is self.table else 0)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(check_page)
+        self.pages.addWidget(self.result_panel)
 
-        layout = QVBoxLayout(self)
+        export_tab = QWidget()
+        layout = QVBoxLayout(export_tab)
         layout.addLayout(top)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.hint)
-        layout.addWidget(self.confirm)
+        layout.addWidget(self.pages, 1)
         layout.addLayout(folder_row)
+        layout.addWidget(self.progress)
         layout.addWidget(self.privacy)
         layout.addLayout(buttons)
+        self.batches = BatchesPanel(ctx, self.folder)
+        self.tabs = named(QTabWidget(), "Billing")
+        self.tabs.addTab(export_tab, "Export")
+        self.tabs.addTab(self.batches, "Batches")
+        self.tabs.currentChanged.connect(self._tab_changed)
+        outer = QVBoxLayout(self)
+        outer.addWidget(self.tabs)
+        self.progressed.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
         self._update_buttons()
         self.check_button.setFocus()
         ctx.run(payer_names, self._payers_loaded, self._failed)
@@ -108,6 +136,10 @@ class BillingDialog(QDialog):
         self.payer.currentIndexChanged.connect(self._invalidate)
         self.check_button = QPushButton("Check")
         self.check_button.clicked.connect(self.run_check)
+        named(self.date_from, "First day of the period")
+        named(self.date_to, "Last day of the period")
+        named(self.payer, "Payer")
+        named(self.check_button, "Check", "Run the pre-flight checks for the period")
 
         top = QHBoxLayout()
         for label, w in (("From", self.date_from), ("To", self.date_to), ("Payer", self.payer)):
@@ -140,17 +172,25 @@ class BillingDialog(QDialog):
         self.table.doubleClicked.connect(self._open)
         self.hint = QLabel("Double-click a problem to open its record.")
         self.hint.setObjectName("hint")
+        named(self.summary, "Check summary")
+        named(self.table, "Pre-flight problems", "Double-click a problem to open its record")
+        named(self.hint, "Hint")
 
     def _build_export(self) -> tuple[QHBoxLayout, QHBoxLayout]:
         """The confirmation, the folder, the privacy note and the Export button."""
         self.confirm = QCheckBox()
         self.confirm.setVisible(False)
         self.confirm.toggled.connect(self._update_buttons)
-        self.folder = QLineEdit()
+        self.folder = named(QLineEdit(), "Export folder")
         self.folder.setPlaceholderText("Folder for the claim file, worksheet and summary")
+        self.default_folder = default_export_folder()
+        self.folder.setText(str(self.default_folder))
         self.folder.textChanged.connect(self._update_buttons)
-        browse = QPushButton("Choose…")
+        browse = named(QPushButton("Choose…"), "Choose the export folder")
         browse.clicked.connect(self._choose_folder)
+        self.progress = named(QProgressBar(), "Export progress")
+        self.progress.setVisible(False)
+        self.progress.setTextVisible(True)
         folder_row = QHBoxLayout()
         folder_row.addWidget(QLabel("Save to"))
         folder_row.addWidget(self.folder, 1)
@@ -163,10 +203,13 @@ class BillingDialog(QDialog):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.export_button = QPushButton("Export")
+        self.export_button = named(QPushButton("Export"), "Export", "Write the claim files")
         self.export_button.setDefault(True)
         self.export_button.clicked.connect(self.run_export)
-        close = QPushButton("Close")
+        named(self.confirm, "Export the valid services only")
+        named(self.privacy, "Privacy note")
+        named(self.status, "Export status")
+        close = named(QPushButton("Close"), "Close")
         close.clicked.connect(self.reject)
         buttons = QHBoxLayout()
         buttons.addWidget(self.status, 1)
@@ -186,6 +229,7 @@ class BillingDialog(QDialog):
             skip_invalid=True if dry_run else self.confirm.isChecked(),
             dry_run=dry_run,
             today=self.today,
+            create_folder=Path(self.folder.text().strip()) == self.default_folder,
         )
 
     def set_period(self, first: date, last: date) -> None:
@@ -195,6 +239,7 @@ class BillingDialog(QDialog):
     # -- work on the database thread -------------------------------------------------
 
     def run_check(self) -> None:
+        self.pages.setCurrentIndex(0)
         self._busy("Checking the period's services…")
         self.ctx.run(export_with, self._checked, self._failed, args=(self.request(True),))
 
@@ -203,8 +248,11 @@ class BillingDialog(QDialog):
             self.run_check()
             return
         self._busy("Writing the files…")
+        self.progress.setRange(0, 0)  # busy until the first step is known
+        self.progress.setVisible(True)
         # through the context: what the export marked billed is broadcast to every page
-        self.ctx.run(export_with, self._exported, self._failed, args=(self.request(False),))
+        args = (self.request(False), self.progressed.emit)
+        self.ctx.run(export_with, self._exported, self._failed, args=args)
 
     # -- results on the UI thread ------------------------------------------------------
 
@@ -227,19 +275,24 @@ class BillingDialog(QDialog):
             text = "No services to bill in this period (nothing approved and not yet billed)."
         else:
             text = (
-                f"{pf.considered} service(s) in the period: {valid} ready to bill "
-                f"({units} units, ${money(cents)})"
+                plural(self, pf.considered, "%n service in the period", "%n services in the period")
+                + f": {valid} ready to bill ("
+                + plural(self, units, "%n unit", "%n units")
+                + f", ${money(cents)})"
             )
             text += (
-                f"; {len(pf.blocked_ids)} held back by {len(result.problems)} problem(s) below."
+                f"; {len(pf.blocked_ids)} held back by "
+                + plural(self, len(result.problems), "%n problem below.", "%n problems below.")
                 if result.problems
                 else "; no problems found."
             )
         self.summary.setText(text)
         held = len(pf.blocked_ids)
         self.confirm.setText(
-            f"Export the {valid} valid service(s) only; the {held} with problems wait "
-            "for a later export."
+            plural(
+                self, valid, "Export the %n valid service only", "Export the %n valid services only"
+            )
+            + f"; the {held} with problems wait for a later export."
         )
         self.confirm.setChecked(False)
         self.confirm.setVisible(bool(result.problems) and valid > 0 and not pf.stopped_everything)
@@ -251,12 +304,16 @@ class BillingDialog(QDialog):
         self._idle()
         self.last_error = ""
         if result.outcome == "written":
-            files = ", ".join(p.name for p in result.files)
             claims = sum(b.batch.claim_count for b in result.batches)
+            folder = Path(self.folder.text().strip())
             self.status.setText(
-                f"Exported {claims} claim(s) in {len(result.batches)} batch(es) "
-                f"to {self.folder.text().strip()}: {files}"
+                plural(self, claims, "Exported %n claim", "Exported %n claims")
+                + " "
+                + plural(self, len(result.batches), "in %n batch", "in %n batches")
+                + f" to {folder}."
             )
+            self.result_panel.show_result(result, folder)
+            self.pages.setCurrentWidget(self.result_panel)
             self.result = None  # the billed services are gone from the period: check again
             self.model.set_rows([])
             self.confirm.setVisible(False)
@@ -280,6 +337,20 @@ class BillingDialog(QDialog):
 
     # -- small things -------------------------------------------------------------------
 
+    def _on_progress(self, step: str, done: int, total: int) -> None:
+        if not self._working:
+            return
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{step} (%p%)")
+
+    def _back_to_check(self) -> None:
+        self.pages.setCurrentIndex(0)
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.batches:
+            self.batches.refresh()
+
     def _invalidate(self) -> None:
         self.result = None
         self.model.set_rows([])
@@ -295,6 +366,7 @@ class BillingDialog(QDialog):
 
     def _idle(self) -> None:
         self._working = False
+        self.progress.setVisible(False)
         self.check_button.setEnabled(True)
         self._update_buttons()
 

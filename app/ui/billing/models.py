@@ -1,5 +1,5 @@
-"""The billing dialog's table model: the pre-flight problems of an export, one row
-per record and check, with how many services each holds back.
+"""The billing dialog's table models: the pre-flight problems of an export, one row
+per record and check, with how many services each holds back; and the batches.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt
 
-from app.services.billing import ExportResult
+from app.billing.worksheet import money
+from app.services.billing import BatchRow, ExportResult
 from app.ui.common.table_model import RECORD_ROLE, RowsTableModel
 
 
@@ -54,3 +55,26 @@ def rows_from(result: ExportResult) -> list[ProblemRow]:
         )
         for p in result.problems
     ]
+
+
+class BatchModel(RowsTableModel):
+    """The billing batches this vault knows (app.services.billing.batch_rows)."""
+
+    HEADERS = ("Control", "Payer", "Period", "Claims", "Services", "Total", "Exported by",
+               "When", "Status")  # fmt: skip
+    BATCH_ROLE = RECORD_ROLE  # the batch id
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        r: BatchRow = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (
+                r.control, r.payer, r.period, str(r.claims), str(r.services),
+                f"${money(r.total_cents)}", r.exported_by, r.exported_at, r.status,
+            )[index.column()]  # fmt: skip
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (3, 4, 5):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == self.BATCH_ROLE:
+            return r.id
+        return None

@@ -41,6 +41,7 @@ from app.ui.billing.settings_models import PayerModel, PayerRow, SpecialistModel
 from app.ui.common.columns import ColumnFitter, read_only_table
 from app.ui.common.forms import FieldsMixin, combo, line_edit, set_value
 from app.ui.common.table_model import ID_ROLE
+from app.ui.common.text import plural
 from app.ui.shell.context import AppContext, Page
 
 ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
@@ -225,8 +226,12 @@ class BillingSettingsPage(FieldsMixin, Page):
         n = len(saved.missing)
         text = self.tr("Saved.")
         if n:
-            text += " " + self.tr("{0} setting(s) marked below are still needed before claims "
-                                  "can be exported.").format(n)  # fmt: skip
+            text += " " + plural(
+                self,
+                n,
+                "%n setting marked below is still needed before claims can be exported.",
+                "%n settings marked below are still needed before claims can be exported.",
+            )
         self.agency_banner.setObjectName("formNote" if n else "formSaved")
         self.agency_banner.setText(text)
         self.agency_banner.show()

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services import enrolment, site_settings, syncing
+from app.ui.common.text import plural
 from app.ui.shell import settings as s
 from app.ui.shell.context import AppContext
 from app.ui.sync.controller import SyncController
@@ -288,11 +289,12 @@ class PreferencesDialog(QDialog):
             self.not_sent_note.hide()
             return
         lines = [
-            self.tr("%1 change(s) to %2 %3 record(s): %4")
-            .replace("%1", str(h.changes))
-            .replace("%2", str(h.records))
-            .replace("%3", h.table)
-            .replace("%4", h.reason)
+            plural(self, h.changes, "%n change", "%n changes")
+            + " "
+            + plural(self, h.records, "to %n {table} record", "to %n {table} records").format(
+                table=h.table
+            )
+            + f": {h.reason}"
             for h in held
         ]
         self.not_sent_note.setText(

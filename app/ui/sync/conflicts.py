@@ -8,7 +8,9 @@ an editable text. The choice is an ordinary edit through the repositories (so it
 syncs) plus the conflict's resolution (app.services.conflicts.resolve_conflict).
 A log entry (another field) is only looked at and marked seen; an edit of a record
 deleted elsewhere can restore it. The second tab lists the changes the server
-refused, with its reason.
+refused, with its reason. The third, for billing staff, supervisors and
+administrators, lists billing conflicts: services billed in two live batches
+(app.services.double_billing), with which batches and what to do.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from PySide6.QtWidgets import (
 from app.domain import conflict_resolution as cr
 from app.domain.lifecycle import LifecycleError
 from app.services import conflicts
+from app.services.double_billing import DoubleBill, billing_conflicts, shows_billing_conflicts
 from app.services.failures import StoreError, message_for
 from app.ui.common.columns import read_only_table
 from app.ui.shell.context import AppContext, Page
@@ -75,7 +78,9 @@ class _Side(QFrame):
 
 class ConflictsPage(Page):
     title = "Conflicts"
-    tables = frozenset({"conflicts", "encounters", "goals", "supervision_sessions"})
+    tables = frozenset(
+        {"conflicts", "encounters", "goals", "supervision_sessions", "billing_batches"}
+    )
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -102,6 +107,8 @@ class ConflictsPage(Page):
 
         self.tabs.addTab(self._build_conflicts_tab(), self.tr("To resolve"))
         self.tabs.addTab(self._build_refused_tab(), self.tr("Refused by the server"))
+        self.tabs.addTab(self._build_billing_tab(), self.tr("Billing"))
+        self.tabs.setTabVisible(2, shows_billing_conflicts(ctx.role))
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 12)
@@ -280,6 +287,47 @@ class ConflictsPage(Page):
         self._refused_selected()
         return tab2
 
+    def _build_billing_tab(self) -> QWidget:
+        """Services billed in two live batches (two laptops exporting offline)."""
+        intro = QLabel(
+            self.tr(
+                "Services billed in two batches that are both live: two billing laptops "
+                "exported them while offline. Keep one batch and void the other in the "
+                "billing dialog's Batches tab (with the void claim file if its file was "
+                "already sent to the payer)."
+            )
+        )
+        intro.setObjectName("hint")
+        intro.setWordWrap(True)
+        self.billing_text = QPlainTextEdit()
+        self.billing_text.setObjectName("billingConflicts")
+        self.billing_text.setReadOnly(True)
+        self.billing_text.setAccessibleName(self.tr("Billing conflicts"))
+        tab = QWidget()
+        t = QVBoxLayout(tab)
+        t.setContentsMargins(12, 12, 12, 12)
+        t.addWidget(intro)
+        t.addWidget(self.billing_text, 1)
+        return tab
+
+    def _fill_billing(self, found: list[DoubleBill]) -> None:
+        lines = []
+        for d in found:
+            lines.append(
+                "Batches "
+                + " and ".join(
+                    f"{b.control:09d} ({b.payer}, exported by {b.exported_by} on "
+                    f"{b.exported_at[:10]})"
+                    for b in d.batches
+                )
+            )
+            lines.append(d.advice)
+            lines.append("")
+        self.billing_text.setPlainText(
+            "\n".join(lines) if lines else self.tr("No service is billed in two batches.")
+        )
+        self.tabs.setTabText(2, self.tr("Billing (%1)").replace("%1", str(len(found))))
+
     def _refused_view(self) -> conflicts.RejectedView | None:
         row = self.rejected.currentIndex().row()
         if not 0 <= row < self.rejected_model.rowCount():
@@ -320,15 +368,18 @@ class ConflictsPage(Page):
         super().refresh()
         role = self.ctx.role
 
-        def read(repos: Any) -> tuple[list[conflicts.ConflictView], list[conflicts.RejectedView]]:
-            return conflicts.open_conflicts(repos, role), conflicts.rejected_changes(repos.store)
+        def read(repos: Any) -> tuple[list, list, list[DoubleBill]]:
+            return (
+                conflicts.open_conflicts(repos, role),
+                conflicts.rejected_changes(repos.store),
+                billing_conflicts(repos.store),
+            )
 
         self.ctx.run(read, self._fill)
 
-    def _fill(
-        self, data: tuple[list[conflicts.ConflictView], list[conflicts.RejectedView]]
-    ) -> None:
-        conflicts, rejected = data
+    def _fill(self, data: tuple[list, list, list[DoubleBill]]) -> None:
+        conflicts, rejected, double = data
+        self._fill_billing(double)
         keep = self._current.id if self._current else ""
         self.model.set_rows(conflicts)
         self.rejected_model.set_rows(rejected)
@@ -359,6 +410,7 @@ class ConflictsPage(Page):
         self.model.clear()
         self.rejected_model.clear()
         self.merge_edit.clear()
+        self.billing_text.clear()
         self._show(None)
         self._stale = True
 

@@ -99,6 +99,13 @@ class LaneReplica:
         self._on_db(lambda r: r.audit_verdict(verdict))
 
     @property
+    def wants_billing_number(self) -> bool:
+        return self._on_db(lambda r: r.wants_billing_number)
+
+    def set_billing_number(self, number: int) -> None:
+        self._on_db(lambda r: r.set_billing_number(number))
+
+    @property
     def signature_problems(self) -> list[tuple[str, str]]:
         return self._on_db(lambda r: list(r.signature_problems))
 
