@@ -319,6 +319,7 @@ def test_patient_address_from_structured_fields_else_the_parsed_text():
 def test_specialist_names_and_taxonomy():
     assert split_display_name("Jane Smith, CPSS") == ("Smith", "Jane")
     assert split_display_name("Maria de la Cruz") == ("de la Cruz", "Maria")
+    assert split_display_name("Ana Ruiz -") == ("Ruiz", "Ana")  # a stray dash is no name
     assert split_display_name("Ludwig van der Berg, CPSS II") == ("van der Berg", "Ludwig")
     assert split_display_name("Tove Lindgard") == ("Lindgard", "Tove")
     maria = replace(SPEC2, display_name="Maria de la Cruz, CPSS")

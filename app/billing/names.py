@@ -88,7 +88,7 @@ def name_problem(value: str, what: str) -> str | None:
 def split_display_name(display_name: str) -> tuple[str, str]:
     """(last, first) from a display name such as "Jane Smith, CPSS" or "Maria de la Cruz"."""
     name = display_name.split(",", 1)[0].strip()
-    parts = name.split()
+    parts = [p for p in name.split() if any(c.isalnum() for c in p)]  # a stray "-" is no name
     if len(parts) < 2:
         return name, ""
     start = len(parts) - 1
