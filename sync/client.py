@@ -190,11 +190,14 @@ class _Pace:
     protocol's limits (MAX_PUSH_CHANGES, the pull limit) in a few requests."""
 
     def __init__(self, push_limit: int, pull_limit: int, first_bytes: int) -> None:
-        self.push_limit = max(1, push_limit)
-        self.pull_limit = max(1, min(pull_limit, MAX_PULL_FIELDS))
+        self.limit(push_limit, pull_limit)
         self.budget = float(max(MIN_REQUEST_BYTES, first_bytes))
         self.per_change = 3.0  # bytes (bzip2) per pushed change: 1,000 participants' 2.7
         self.per_field = 3.0  # bytes per pulled field
+
+    def limit(self, push_limit: int, pull_limit: int) -> None:
+        self.push_limit = max(1, min(push_limit, MAX_PUSH_CHANGES))
+        self.pull_limit = max(1, min(pull_limit, MAX_PULL_FIELDS))
 
     def push_changes(self) -> int:
         return max(1, min(self.push_limit, int(self.budget / self.per_change)))
@@ -339,7 +342,7 @@ class SyncClient:
         timeout: tuple[float, float] | None = None,
         clock: Callable[[], int] | None = None,
         retries: int | None = None,
-        first_bytes: int = FIRST_REQUEST_BYTES,
+        first_bytes: int | None = None,
     ) -> None:
         self.replica = replica
         # This device's clock in ms, the one its stamps follow (the replica's when it
@@ -355,8 +358,8 @@ class SyncClient:
         # Requests cut off in a row that are tried again, smaller, before the sync
         # gives up (by default the session's own retry count).
         self.retries = _session_retries(self.session) if retries is None else retries
-        self.first_bytes = first_bytes
-        self.pace = _Pace(push_limit, pull_limit, first_bytes)
+        self.first_bytes = FIRST_REQUEST_BYTES if first_bytes is None else first_bytes
+        self.pace = _Pace(push_limit, pull_limit, self.first_bytes)
 
     def sync(
         self,
@@ -373,9 +376,10 @@ class SyncClient:
         one). A request cut off is tried again, smaller, up to ``retries`` times in a
         row. ``progress(done, total)`` and ``on_progress(SyncProgress)`` report after
         every reply; ``cancel()`` returning True stops the sync between requests
-        (SyncError "cancelled"; what was acknowledged stays acknowledged)."""
+        (SyncError "stopped"; what was acknowledged stays acknowledged)."""
         result = SyncResult()
         started = time.perf_counter()
+        self.pace.limit(self.push_limit, self.pull_limit)  # as set now (tests change them)
         self._warm = self._preconnect()
         total = self.replica.pending_count()
         heal = _Healing(self.replica)
@@ -384,7 +388,11 @@ class SyncClient:
         drops = 0
         for _round_no in range(self.max_rounds):
             if cancel is not None and cancel():
-                raise SyncError("The sync was cancelled; what was sent is kept.", "cancelled")
+                raise SyncError(
+                    "The sync was stopped. What was sent and received is kept; the rest "
+                    "goes at the next sync.",
+                    "stopped",
+                )
             changes = self.replica.pending(self.pace.push_changes())
             last = len(changes) >= self.replica.pending_count()
             extra = heal.request(last)
