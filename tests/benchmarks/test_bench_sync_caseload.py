@@ -25,7 +25,8 @@ got there.
 bandwidth + one round trip per TLS handshake (the proxy accepts TCP itself) + one
 per HTTP request: what the link alone costs for what was sent, had nothing else
 taken time. ``vault_mb``: the vault file (and its WAL) after A's push, against B's
-after its fresh pull of the same data.
+after its fresh pull of the same data, each after ``syncing.record_sync_success``
+(what the app and ``main.py sync`` run after a sync; ``after_sync_s`` its time).
 
 Run alone (long: about 10 minutes):
 ``.venv/bin/python -m pytest tests/benchmarks/test_bench_sync_caseload.py -s -p no:cacheprovider``.
@@ -47,7 +48,7 @@ from typing import Any
 import pytest
 
 from app.demo import fill_demo
-from app.services import enrolment
+from app.services import enrolment, syncing
 from app.store.db import Store
 from app.store.replica import StoreReplica
 from app.store.vault import Vault
@@ -127,6 +128,7 @@ def _measure(store: Store, proxy: Proxy, url: str, server, shape: tuple) -> dict
     cpu0 = _cpu(server.proc.pid)
     t0 = time.perf_counter()
     syncs, requests, pushed, pulled, sync_drops, finished, errors = 0, 0, 0, 0, 0, False, []
+    refused: list[dict[str, str]] = []
     while time.perf_counter() - t0 < DEADLINE_S:
         syncs += 1
         client = _client(store, url, server.fingerprint)
@@ -135,6 +137,7 @@ def _measure(store: Store, proxy: Proxy, url: str, server, shape: tuple) -> dict
             requests += r.requests
             pushed, pulled = pushed + r.pushed, pulled + r.pulled
             sync_drops += getattr(r, "drops", 0)
+            refused += r.rejected
             finished = True
             break
         except SyncError as e:
@@ -158,6 +161,8 @@ def _measure(store: Store, proxy: Proxy, url: str, server, shape: tuple) -> dict
         "client_retries": sync_drops,
         "pushed": pushed,
         "pulled": pulled,
+        "refused": len(refused),
+        "refused_reasons": sorted({r["reason"][:80] for r in refused})[:5],
         "wire_kb_up": round(wire_up / 1000, 1),
         "wire_kb_down": round(wire_down / 1000, 1),
         "server_cpu_s": round(_cpu(server.proc.pid) - cpu0, 2),
@@ -186,6 +191,9 @@ def _run_link(name: str, demo: Path, root: Path) -> dict[str, Any]:
             if laptop == "A":
                 out["changes"] = StoreReplica(store).pending_count()
             out[workload] = _measure(store, proxy, url, server, shape)
+            t0 = time.perf_counter()
+            syncing.record_sync_success(store)  # what the app and main.py do after a sync
+            out[workload]["after_sync_s"] = round(time.perf_counter() - t0, 2)
             store.close()
             out[workload]["vault_mb"] = _size_mb(folder)
         out["vault_after_push_over_fresh_pull"] = round(
