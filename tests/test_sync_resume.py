@@ -79,9 +79,11 @@ def test_acknowledged_parts_are_kept_when_the_sync_gives_up(server, laptops):
     acknowledged before is out of the outbox and on the server; the next sync
     sends only the rest."""
     a1, a2 = laptops("ann1", "ann"), laptops("ann2", "ann")
-    _caseload(a1, 100)
+    _caseload(a1, 200)
     waiting = a1.replica.pending_count()
-    proxy = Proxy(server.port, LinkShape(drop_every_bytes=12_000))
+    # 24 KB a window: the handshake and the first small parts get through, the
+    # whole outbox (well over 24 KB) cannot
+    proxy = Proxy(server.port, LinkShape(drop_every_bytes=24_000))
     try:
         with pytest.raises(SyncError) as e:
             # small first requests, and no second try: it stops at the first cut
