@@ -523,15 +523,29 @@ class SyncClient:
         stamp), and this device's own newer values the server lacks are queued to be
         sent again. Returns how many changes were queued."""
         extra = {"replica": self.replica.replica_token, "digests": True}
-        theirs = self._exchange(result, extra).record_digests
+        drops = 0
+        while True:
+            try:
+                theirs = self._exchange(result, extra).record_digests
+                break
+            except SyncError as e:  # cut off: ask again (it cannot be made smaller)
+                drops = self._after_drop(e, drops, result)
         mine = self.replica.record_digests()
         differ = sorted(r for r in set(theirs) | set(mine) if theirs.get(r) != mine.get(r))
         result.repaired += len(differ)
-        queued = 0
-        for i in range(0, len(differ), MAX_WANT):
-            chunk = differ[i : i + MAX_WANT]
+        queued, i, drops = 0, 0, 0
+        while i < len(differ):
+            # as many whole records as the pull budget holds (about 20 fields each)
+            size = max(1, min(MAX_WANT, self.pace.pull_fields() // 20))
+            chunk = differ[i : i + size]
             extra = {"replica": self.replica.replica_token, "want": chunk}
-            resp = self._exchange(result, extra)
+            try:
+                resp = self._exchange(result, extra)
+            except SyncError as e:  # cut off: again, fewer records at a time
+                drops = self._after_drop(e, drops, result)
+                self.pace.dropped(0, 0)
+                continue
+            drops, i = 0, i + len(chunk)
             wanted = set(chunk)
             server: dict[str, dict[str, str]] = {}
             for rec in resp.records:
