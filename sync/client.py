@@ -260,7 +260,9 @@ def make_session(
     retry = Retry(
         total=retries,
         connect=retries,
-        read=retries,
+        # a request cut off is not re-sent here at the same size: the sync client
+        # tries it again itself, smaller (_Pace), within the same retry count
+        read=0,
         status=retries,
         backoff_factor=backoff,
         backoff_max=30,
