@@ -32,6 +32,7 @@ from urllib3.util.retry import Retry
 from sync import merge
 from sync.invite import ENROLL_PATH, InviteEnrollRequest
 from sync.protocol import (
+    MAX_PULL_FIELDS,
     MAX_PUSH_CHANGES,
     MAX_WANT,
     PROTOCOL_VERSION,
@@ -93,6 +94,7 @@ class SyncResult:
     repaired: int = 0  # records whose digests differed and were exchanged again
     resent: int = 0  # changes of this device the server lacked, sent again
     digest_ok: bool | None = None  # the end-of-sync check (None: not made)
+    drops: int = 0  # requests cut off and tried again (smaller) within this sync
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -114,6 +116,7 @@ class SyncResult:
             "repaired": self.repaired,
             "resent": self.resent,
             "digest_ok": self.digest_ok,
+            "drops": self.drops,
         }
 
     def report(self) -> str:
@@ -156,6 +159,84 @@ def audit_warning(verdict: AuditVerdict) -> str:
     )
 
 
+@dataclass
+class SyncProgress:
+    """How far a sync is, after each reply (for a progress bar)."""
+
+    sent: int = 0  # changes acknowledged (accepted or refused) so far
+    to_send: int = 0  # changes waiting when the sync started (and any queued since)
+    received: int = 0  # fields pulled so far
+    more_to_receive: bool = False  # the server has more pages to send
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    seconds: float = 0.0
+    seconds_left: float | None = None  # an estimate; None: not known yet
+    drops: int = 0
+
+
+#: Error codes of a request that was cut off (or whose reply was): tried again smaller.
+_DROPPED = frozenset({"offline", "bad_reply", "server_error", "busy"})
+
+#: The first request's compressed body, each way, before anything is known of the
+#: link: 64 KB is 1 s at 512 kbit/s and 8 s at 64 kbit/s.
+FIRST_REQUEST_BYTES = 64 * 1024
+MIN_REQUEST_BYTES = 2 * 1024
+MAX_REQUEST_BYTES = 1024 * 1024  # the server takes 2 MB compressed at most
+
+
+class _Pace:
+    """Request sizes that follow the link. A request's push (changes) and pull
+    (fields) are each sized to a byte budget using the compressed bytes per change
+    and per field measured on the requests before. The budget starts at
+    ``first_bytes``, doubles after every acknowledged request and is quartered
+    after one that was cut off, so on a link that keeps dropping the requests
+    settle to what gets through between drops, and on a good one they grow to the
+    protocol's limits (MAX_PUSH_CHANGES, the pull limit) in a few requests."""
+
+    def __init__(self, push_limit: int, pull_limit: int, first_bytes: int) -> None:
+        self.limit(push_limit, pull_limit)
+        self.budget = float(max(MIN_REQUEST_BYTES, first_bytes))
+        self.per_change = 3.0  # bytes (bzip2) per pushed change: 1,000 participants' 2.7
+        self.per_field = 3.0  # bytes per pulled field
+
+    def limit(self, push_limit: int, pull_limit: int) -> None:
+        self.push_limit = max(1, min(push_limit, MAX_PUSH_CHANGES))
+        self.pull_limit = max(1, min(pull_limit, MAX_PULL_FIELDS))
+
+    def push_changes(self) -> int:
+        return max(1, min(self.push_limit, int(self.budget / self.per_change)))
+
+    def pull_fields(self) -> int:
+        return max(1, min(self.pull_limit, int(self.budget / self.per_field)))
+
+    def acknowledged(self, changes: int, sent: int, fields: int, received: int) -> None:
+        # Only big enough samples: a few changes' bytes are mostly the envelope.
+        if changes >= 200:
+            self.per_change = max(0.5, sent / changes)
+        if fields >= 200:
+            self.per_field = max(0.5, received / fields)
+        self.budget = min(MAX_REQUEST_BYTES, self.budget * 2)
+
+    def dropped(self, changes: int, sent: int) -> None:
+        """A request cut off: its body's size still tells the bytes per change."""
+        if changes >= 200 and sent:
+            self.per_change = max(0.5, sent / changes)
+        self.budget = max(MIN_REQUEST_BYTES, self.budget / 4)
+
+
+def _session_retries(session: requests.Session) -> int:
+    """The retry count the session was made with (``make_session(retries=…)``)."""
+    retry = getattr(session.get_adapter("https://"), "max_retries", None)
+    total = getattr(retry, "total", None)
+    return total if isinstance(total, int) and total >= 0 else 4
+
+
+def _session_backoff(session: requests.Session) -> float:
+    retry = getattr(session.get_adapter("https://"), "max_retries", None)
+    factor = getattr(retry, "backoff_factor", None)
+    return float(factor) if isinstance(factor, int | float) else 0.5
+
+
 class _PinnedAdapter(HTTPAdapter):
     """Accept exactly the server certificate with this SHA-256 fingerprint."""
 
@@ -183,7 +264,9 @@ def make_session(
     retry = Retry(
         total=retries,
         connect=retries,
-        read=retries,
+        # a request cut off is not re-sent here at the same size: the sync client
+        # tries it again itself, smaller (_Pace), within the same retry count
+        read=0,
         status=retries,
         backoff_factor=backoff,
         backoff_max=30,
@@ -264,6 +347,8 @@ class SyncClient:
         max_rounds: int = 1000,
         timeout: tuple[float, float] | None = None,
         clock: Callable[[], int] | None = None,
+        retries: int | None = None,
+        first_bytes: int | None = None,
     ) -> None:
         self.replica = replica
         # This device's clock in ms, the one its stamps follow (the replica's when it
@@ -276,29 +361,65 @@ class SyncClient:
         self.pull_limit = pull_limit
         self.max_rounds = max_rounds
         self.timeout = timeout  # (connect, read) seconds; default: scaled to the payload
+        # Requests cut off in a row that are tried again, smaller, before the sync
+        # gives up (by default the session's own retry count).
+        self.retries = _session_retries(self.session) if retries is None else retries
+        self.first_bytes = FIRST_REQUEST_BYTES if first_bytes is None else first_bytes
+        self.pace = _Pace(push_limit, pull_limit, self.first_bytes)
 
-    def sync(self, progress: Callable[[int, int], None] | None = None) -> SyncResult:
+    def sync(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        on_progress: Callable[[SyncProgress], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> SyncResult:
         """Exchange until the outbox is empty and the pull has no more pages; then
         check the scope digest the last reply carries, and heal or repair when the
-        server says so (docs/SYNC.md, "Restores and repair")."""
+        server says so (docs/SYNC.md, "Restores and repair").
+
+        Each request is sized by ``_Pace`` to the link; each acknowledged one is kept
+        (the server applied it in one transaction, the vault applied its reply in
+        one). A request cut off is tried again, smaller, up to ``retries`` times in a
+        row. ``progress(done, total)`` and ``on_progress(SyncProgress)`` report after
+        every reply; ``cancel()`` returning True stops the sync between requests
+        (SyncError "stopped"; what was acknowledged stays acknowledged)."""
         result = SyncResult()
         started = time.perf_counter()
+        self.pace.limit(self.push_limit, self.pull_limit)  # as set now (tests change them)
         self._warm = self._preconnect()
         total = self.replica.pending_count()
         heal = _Healing(self.replica)
         head_of = getattr(self.replica, "audit_head", None)  # optional for a replica
         audit_head = head_of() if head_of else None
-        for round_no in range(self.max_rounds):
-            changes = self.replica.pending(self.push_limit)
+        drops = 0
+        for _round_no in range(self.max_rounds):
+            if cancel is not None and cancel():
+                raise SyncError(
+                    "The sync was stopped. What was sent and received is kept; the rest "
+                    "goes at the next sync.",
+                    "stopped",
+                )
+            changes = self.replica.pending(self.pace.push_changes())
             last = len(changes) >= self.replica.pending_count()
             extra = heal.request(last)
-            if round_no == 0 and audit_head is not None:
+            if audit_head is not None:
                 extra = {**extra, "audit": audit_head}
-            resp = self._round(changes, result, extra)
-            if resp is None:
-                continue  # changes that do not fit the schema were refused here: the rest
+            try:
+                resp = self._round(changes, result, extra)
+            except SyncError as e:
+                drops = self._after_drop(e, drops, result)
+                self.pace.dropped(len(changes), self._last_sent)
+                continue
+            drops = 0
+            audit_head = None  # anchored by the first acknowledged request
+            if resp is not None:
+                total = max(total, result.pushed + len(result.rejected))
             if progress:
                 progress(result.pushed + len(result.rejected), max(total, 1))
+            if on_progress:
+                on_progress(self._progress_of(result, total, started, resp))
+            if resp is None:
+                continue  # changes that do not fit the schema were refused here: the rest
             if heal.after(resp, result):
                 continue  # a reset or a repair step: go on from where it leaves the vault
             if not resp.more and (not changes or self.replica.pending_count() == 0):
@@ -329,6 +450,46 @@ class SyncClient:
         if answer.billing_number:
             self.replica.set_billing_number(answer.billing_number)
 
+    def _after_drop(self, e: SyncError, drops: int, result: SyncResult) -> int:
+        """A request that was cut off (or whose reply was): nothing of it is lost (the
+        outbox keeps what was not acknowledged; the server answers a replay the same
+        way). Shrink the next request and go on, unless this was one drop too many
+        in a row (then the error stands). Returns the drops in a row so far."""
+        if e.code not in _DROPPED or drops >= self.retries:
+            raise e
+        drops += 1
+        result.drops += 1
+        wait = 0.0 if drops == 1 else min(8.0, self._backoff * 2 ** (drops - 1))
+        if wait:
+            time.sleep(wait)
+        return drops
+
+    @property
+    def _backoff(self) -> float:
+        return _session_backoff(self.session)
+
+    def _progress_of(
+        self, result: SyncResult, total: int, started: float, resp: SyncResponse | None
+    ) -> SyncProgress:
+        done = result.pushed + len(result.rejected)
+        elapsed = time.perf_counter() - started
+        left = None
+        if 0 < done < total:
+            left = elapsed * (total - done) / done
+        elif done >= total and resp is not None and not resp.more:
+            left = 0.0
+        return SyncProgress(
+            sent=done,
+            to_send=total,
+            received=result.pulled,
+            more_to_receive=bool(resp is not None and resp.more),
+            bytes_sent=result.bytes_sent,
+            bytes_received=result.bytes_received,
+            seconds=elapsed,
+            seconds_left=left,
+            drops=result.drops,
+        )
+
     def _round(
         self, changes: list[PushChange], result: SyncResult, extra: dict[str, Any]
     ) -> SyncResponse | None:
@@ -339,7 +500,7 @@ class SyncClient:
             device_id=self.replica.device_id,
             cursor=self.replica.cursor,
             changes=changes,
-            pull_limit=self.pull_limit,
+            pull_limit=self.pace.pull_fields(),
             client_time_ms=self.clock(),
             **extra,
         )
@@ -360,6 +521,7 @@ class SyncClient:
         # the server's time minus this device's (negative: this device is ahead)
         result.clock_offset_ms = int(resp.server_time_ms - (sent_at + received_at) // 2)
         counts = self.replica.apply_response(resp)
+        self.pace.acknowledged(len(changes), self._last_sent, counts["pulled"], self._last_received)
         result.pushed += len(resp.accepted)
         result.rejected += [{"stamp": r.stamp, "reason": r.reason} for r in resp.rejected]
         result.pulled += counts["pulled"]
@@ -384,15 +546,29 @@ class SyncClient:
         stamp), and this device's own newer values the server lacks are queued to be
         sent again. Returns how many changes were queued."""
         extra = {"replica": self.replica.replica_token, "digests": True}
-        theirs = self._exchange(result, extra).record_digests
+        drops = 0
+        while True:
+            try:
+                theirs = self._exchange(result, extra).record_digests
+                break
+            except SyncError as e:  # cut off: ask again (it cannot be made smaller)
+                drops = self._after_drop(e, drops, result)
         mine = self.replica.record_digests()
         differ = sorted(r for r in set(theirs) | set(mine) if theirs.get(r) != mine.get(r))
         result.repaired += len(differ)
-        queued = 0
-        for i in range(0, len(differ), MAX_WANT):
-            chunk = differ[i : i + MAX_WANT]
+        queued, i, drops = 0, 0, 0
+        while i < len(differ):
+            # as many whole records as the pull budget holds (about 20 fields each)
+            size = max(1, min(MAX_WANT, self.pace.pull_fields() // 20))
+            chunk = differ[i : i + size]
             extra = {"replica": self.replica.replica_token, "want": chunk}
-            resp = self._exchange(result, extra)
+            try:
+                resp = self._exchange(result, extra)
+            except SyncError as e:  # cut off: again, fewer records at a time
+                drops = self._after_drop(e, drops, result)
+                self.pace.dropped(0, 0)
+                continue
+            drops, i = 0, i + len(chunk)
             wanted = set(chunk)
             server: dict[str, dict[str, str]] = {}
             for rec in resp.records:
@@ -405,6 +581,8 @@ class SyncClient:
         return queued
 
     _warm: threading.Thread | None = None
+    _last_sent = 0  # compressed bytes of the last request's body
+    _last_received = 0  # ... and of its reply's, on the wire
 
     def _audit_verdict(self, verdict: AuditVerdict, result: SyncResult) -> None:
         keep = getattr(self.replica, "audit_verdict", None)
@@ -493,6 +671,7 @@ class SyncClient:
             json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         )
         headers = {"Content-Type": "application/json", "Content-Encoding": coding}
+        self._last_sent, self._last_received = len(body), 0
         self._await_preconnect()
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -530,10 +709,11 @@ class SyncClient:
                 "be sent at the next sync.",
                 "offline",
             ) from None
+        self._last_received = _wire_size(r, raw)
         if result is not None:
             result.requests += 1
-            result.bytes_sent += len(body)
-            result.bytes_received += _wire_size(r, raw)
+            result.bytes_sent += self._last_sent
+            result.bytes_received += self._last_received
         if r.status_code != 200:
             raise _error_for(r)
         try:

@@ -23,6 +23,10 @@ class LinkShape:
     # once the client has sent this many bytes (past the TLS handshake), hold every
     # byte the server sends back: the request arrives, the reply never does
     hold_reply_after_up: int | None = None
+    # the whole link goes down (every open connection is cut, whatever is on the way
+    # is lost) every this many seconds, or every this many bytes carried either way
+    drop_every_s: float | None = None
+    drop_every_bytes: int | None = None
 
 
 class Proxy:
@@ -41,13 +45,34 @@ class Proxy:
         self._lock = threading.Lock()
         self._stop = False
         self._conns: list[socket.socket] = []
+        self.drops = 0  # times the link went down (drop_every_s / drop_every_bytes)
+        self._since_drop = 0
         threading.Thread(target=self._accept, daemon=True).start()
+        if self.shape.drop_every_s:
+            threading.Thread(target=self._drop_timer, daemon=True).start()
 
     def close(self) -> None:
         self._stop = True
         self.sock.close()
         for conn in list(self._conns):
             _close(conn)
+
+    def drop_all(self) -> None:
+        """The link goes down: every open connection is cut at once."""
+        with self._lock:
+            conns, self._conns = self._conns, []
+            self.drops += 1
+            self._since_drop = 0
+        for conn in conns:
+            _close(conn)
+
+    def _drop_timer(self) -> None:
+        period = self.shape.drop_every_s or 0.0
+        stop = threading.Event()
+        while not self._stop:
+            stop.wait(period)
+            if not self._stop:
+                self.drop_all()
 
     def _track(self, *socks: socket.socket) -> None:
         with self._lock:
@@ -138,6 +163,9 @@ class Proxy:
                 cut = limit is not None and moved + len(data) > limit
                 if cut:
                     data = data[: max(0, limit - moved)]  # type: ignore[operator]
+                drop = self._count_towards_drop(len(data))
+                if drop is not None:
+                    data, cut = data[:drop], True
                 now = time.monotonic()
                 start = max(now, link_free_at)
                 link_free_at = start + (len(data) / shape.bytes_per_s if shape.bytes_per_s else 0)
@@ -149,11 +177,25 @@ class Proxy:
                     else:
                         self.bytes_down += len(data)
                 if cut:
+                    if drop is not None:
+                        self.drop_all()
                     break  # the link drops here
         except OSError:
             pass
         finally:
             q.put(None)
+
+    def _count_towards_drop(self, n: int) -> int | None:
+        """With ``drop_every_bytes``: how many of these ``n`` bytes get through before
+        the link goes down (None: all, and it stays up)."""
+        every = self.shape.drop_every_bytes
+        if not every:
+            return None
+        with self._lock:
+            if self._since_drop + n < every:
+                self._since_drop += n
+                return None
+            return max(0, every - self._since_drop)
 
 
 def _close(*socks: socket.socket) -> None:

@@ -19,8 +19,9 @@ from app.store.errors import EXIT_USAGE, StoreError
 from app.store.refused import refused_changes
 from app.store.replica import StoreReplica as StoreReplica  # the vault side of a sync
 from app.store.repositories import Repositories
+from app.store.vault import reclaim_space
 from sync import rules
-from sync.client import Replica, SyncClient, SyncResult, make_session
+from sync.client import Replica, SyncClient, SyncProgress, SyncResult, make_session
 from sync.client import SyncError as SyncError  # what a failed exchange raises
 
 #: A sync can write every synced table: screens showing any of them refresh.
@@ -75,10 +76,11 @@ def overview(store: Store) -> SyncOverview:
 
 def record_sync_success(store: Store, at: datetime | None = None) -> SyncOverview:
     """Note a finished sync (kept in the vault), look for likely duplicate
-    participants among what it brought (app.services.duplicates) and return the new
-    overview."""
+    participants among what it brought (app.services.duplicates), give the space the
+    acknowledged outbox rows took back to the disk, and return the new overview."""
     duplicates.refresh_count(Repositories(store))
     store.set_meta(LAST_SYNC_KEY, (at or utcnow()).astimezone(UTC).isoformat(timespec="seconds"))
+    reclaim_space(store.conn)
     return overview(store)
 
 
@@ -107,12 +109,17 @@ def exchange(
     server: dict[str, str],
     retries: int = 4,
     progress: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[SyncProgress], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
 ) -> SyncResult:
     """Send the waiting changes and receive the team's (network; the replica is
-    called for every vault access). Raises SyncError with a plain message."""
+    called for every vault access). Raises SyncError with a plain message.
+    ``on_progress`` hears after every reply (changes, bytes, time left);
+    ``cancel()`` True stops the sync between requests (SyncError "stopped";
+    every part the server acknowledged is kept)."""
     client = sync_client(replica, server, retries)
     try:
-        return client.sync(progress=progress)
+        return client.sync(progress=progress, on_progress=on_progress, cancel=cancel)
     finally:
         client.session.close()
 

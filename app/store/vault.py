@@ -405,6 +405,8 @@ def open_encrypted(path: Path, data_key: bytes, create: bool = False) -> sqlciph
         conn.execute(f"PRAGMA key = \"x'{data_key.hex()}'\"")
         conn.execute("PRAGMA cipher_compatibility = 4")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        if create:  # before any table: free pages can be given back (reclaim_space)
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
@@ -417,3 +419,43 @@ def open_encrypted(path: Path, data_key: bytes, create: bool = False) -> sqlciph
             "It was left as it is. Restore it from a backup."
         ) from None
     return conn
+
+
+#: Rewrite the whole file (VACUUM) when at least this share of it is free pages.
+REPACK_FREE_SHARE = 0.25
+
+
+def reclaim_space(conn: sqlcipher3.Connection) -> dict[str, int]:
+    """Give the file's free pages back to the disk (after a sync emptied the outbox).
+
+    A vault made before incremental auto-vacuum (or one a quarter free, its pages
+    scattered by a big sync) is rewritten once with VACUUM, which switches it to
+    ``auto_vacuum = INCREMENTAL`` and packs its tables; afterwards an
+    ``incremental_vacuum`` returns the free pages at the end of every sync in
+    milliseconds. Runs outside any transaction, on the thread that owns the
+    connection (the database worker in the app, never the UI thread). Returns the
+    page counts before and after."""
+    try:
+        return _reclaim(conn)
+    except sqlcipher3.OperationalError as e:  # busy or locked: the next sync tries again
+        if is_disk_full(e):
+            raise DiskFull() from None
+        return {}
+
+
+def _reclaim(conn: sqlcipher3.Connection) -> dict[str, int]:
+    pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
+    free = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+    mode = int(conn.execute("PRAGMA auto_vacuum").fetchone()[0])
+    if mode != 2 or (pages and free / pages >= REPACK_FREE_SHARE):
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        conn.execute("VACUUM")
+        repacked = 1
+    elif free:
+        conn.execute("PRAGMA incremental_vacuum").fetchall()
+        repacked = 0
+    else:
+        return {"pages_before": pages, "pages_after": pages, "repacked": 0}
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    after = int(conn.execute("PRAGMA page_count").fetchone()[0])
+    return {"pages_before": pages, "pages_after": after, "repacked": repacked}

@@ -579,12 +579,17 @@ class SyncEngine:
         if not more and p.digest:
             heal["digest"] = p.digest
         # A refused change leaves the device's copy different from the server's:
-        # send the server's current fields of those records so the device can
-        # put them back (it keeps the refused change, with the reason, to show).
+        # send the server's current value of each refused field so the device can
+        # put it back (it keeps the refused change, with the reason, to show). Only
+        # those fields: the device has the rest of the record already.
         refused_stamps = {r.stamp for r in refused}
-        refused_ids = sorted({c.record_id for c in req.changes if c.stamp in refused_stamps})
-        if refused_ids:
-            records_out += self._current(conn, scope, refused_ids)
+        refused_fields: dict[str, set[str]] = {}
+        for c in req.changes:
+            if c.stamp in refused_stamps:
+                refused_fields.setdefault(c.record_id, set()).add(c.field)
+        if refused_fields:
+            current = self._current(conn, scope, sorted(refused_fields))
+            records_out += _only_fields(current, refused_fields)
         return SyncResponse(
             protocol=PROTOCOL_VERSION,
             server_time_ms=p.now_ms,
@@ -1643,3 +1648,20 @@ def _group(rows: list[Any]) -> list[PulledRecord]:
         PulledRecord.model_construct(table=t, record_id=rid, fields=fields)
         for rid, (t, fields) in by_record.items()
     ]
+
+
+def _only_fields(recs: list[PulledRecord], wanted: dict[str, set[str]]) -> list[PulledRecord]:
+    """Each record cut to the ``wanted`` fields. A record the server holds none of
+    those fields of keeps one field (its oldest), so the device still learns the
+    server has the record (a refused field the server never had goes back to its
+    default there)."""
+    out = []
+    for rec in recs:
+        keep = {f: v for f, v in rec.fields.items() if f in wanted.get(rec.record_id, ())}
+        if not keep and rec.fields:
+            first = min(rec.fields, key=lambda f: rec.fields[f][1])
+            keep = {first: rec.fields[first]}
+        out.append(
+            PulledRecord.model_construct(table=rec.table, record_id=rec.record_id, fields=keep)
+        )
+    return out

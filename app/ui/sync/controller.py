@@ -94,6 +94,7 @@ class SyncController(QObject):
         self.auto = auto
         self.state = SyncState()
         self._cancelled = threading.Event()  # set on close: the exchange stops
+        self._stop = threading.Event()  # set by stop(): this sync ends after its request
         self._server: dict[str, str] = {}
         self._again = False
         self._closed = False
@@ -225,8 +226,9 @@ class SyncController(QObject):
         self._reason = reason
         self._settle.stop()
         self._periodic.stop()
+        self._stop.clear()
         self._set(syncing=True, error="", error_code="", progress_done=0, progress_total=0,
-                  received=0)  # fmt: skip
+                  received=0, bytes_moved=0, seconds_left=None)  # fmt: skip
         self.long_sync = False
         self._show_progress.start()
         self.started.emit()
@@ -251,15 +253,20 @@ class SyncController(QObject):
         self._set(progress_total=pending, pending=pending)
         ctx, cancelled, retries = self.ctx, self._cancelled, self.retries
 
-        def progress(done: int, total: int) -> None:
-            self._progress.emit((done, total, None))
+        stop = self._stop
 
-        def applied(counts: dict[str, int]) -> None:
-            self._progress.emit((None, None, counts.get("pulled", 0)))
+        def progress(p: Any) -> None:  # a sync.client.SyncProgress, after each reply
+            self._progress.emit(p)
 
         def exchange() -> Any:
-            replica = LaneReplica(ctx, cancelled, applied)
-            return syncing.exchange(replica, server, retries, progress)  # type: ignore[arg-type]
+            replica = LaneReplica(ctx, cancelled)
+            return syncing.exchange(
+                replica,  # type: ignore[arg-type]
+                server,
+                retries,
+                on_progress=progress,
+                cancel=stop.is_set,
+            )
 
         if not self._net(exchange, self._on_exchanged, self._on_failed):
             self._end(False, "cancelled", error_message("cancelled"))
@@ -268,18 +275,22 @@ class SyncController(QObject):
     _progress = Signal(object)
 
     @Slot(object)
-    def _on_progress(self, item: tuple[int | None, int | None, int | None]) -> None:
-        done, total, pulled = item
+    def _on_progress(self, p: Any) -> None:
         if self._closed or not self.state.syncing:
             return
-        changes: dict[str, Any] = {}
-        if done is not None:
-            changes["progress_done"] = done
-        if total is not None and total > 1:
-            changes["progress_total"] = total
-        if pulled:
-            changes["received"] = self.state.received + pulled
-        self._set(**changes)
+        self._set(
+            progress_done=p.sent,
+            progress_total=max(p.to_send, p.sent),
+            received=p.received,
+            bytes_moved=p.bytes_sent + p.bytes_received,
+            seconds_left=p.seconds_left,
+        )
+
+    def stop(self) -> None:
+        """Stop the running sync after the request under way (what was acknowledged
+        stays acknowledged; the rest goes at the next sync)."""
+        if self.state.syncing:
+            self._stop.set()
 
     def _on_exchanged(self, result: Any) -> None:
         if not self._usable():
@@ -347,7 +358,7 @@ class SyncController(QObject):
             connection = ONLINE  # the server answered
         self._end(False, code, text, connection=connection)
         self.refresh_state()
-        if code != "cancelled" and (self._reason == "button" or code != "offline"):
+        if code not in ("cancelled", "stopped") and (self._reason == "button" or code != "offline"):
             self.ctx.status_message.emit(text)  # automatic syncs offline: the status shows it
         self.finished.emit(False, text)
 

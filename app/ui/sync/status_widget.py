@@ -12,7 +12,16 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QT
 
 from app.domain.datetext import moment_text
 from app.ui.sync.controller import SyncController
-from app.ui.sync.sync_state import OFFLINE, ONLINE, SyncState, _tr, ago, count_text, error_message
+from app.ui.sync.sync_state import (
+    OFFLINE,
+    ONLINE,
+    SyncState,
+    _tr,
+    ago,
+    count_text,
+    error_message,
+    progress_text,
+)
 
 
 class SyncStatus(QWidget):
@@ -52,6 +61,18 @@ class SyncStatus(QWidget):
         self.progress.setAccessibleName(self.tr("Sync progress"))
         self.progress.setFixedWidth(140)
         self.progress.setTextVisible(False)
+        # beside the bar: changes and bytes so far, time left; and a way to stop
+        self.progress_text = QLabel()
+        self.progress_text.setObjectName("syncProgressText")
+        self.progress_text.setAccessibleName(self.tr("Sync progress"))
+        self.stop = QToolButton()
+        self.stop.setObjectName("syncStop")
+        self.stop.setText(self.tr("Stop"))
+        self.stop.setAccessibleName(self.tr("Stop the sync"))
+        self.stop.setToolTip(
+            self.tr("Stop after the part under way; what was sent and received is kept")
+        )
+        self.stop.clicked.connect(self._stop_sync)
         self.button = QToolButton()
         self.button.setObjectName("syncButton")
         self.button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -68,12 +89,15 @@ class SyncStatus(QWidget):
             self.conflicts,
             self.clock,
             self.progress,
+            self.progress_text,
+            self.stop,
             self.button,
         ):
             layout.addWidget(w)
         layout.insertStretch(0, 1)  # room to spare stays on the left, not in the buttons
         #: Shown only when the state wants them and there is room (see _fit).
         self._optional = (self.pending, self.last)
+        self._during = (self.conflicts, self.clock, self.progress, self.progress_text, self.stop)
         self.show_state(SyncState())
 
     def set_controller(self, controller: SyncController | None) -> None:
@@ -94,6 +118,10 @@ class SyncStatus(QWidget):
         self.button.clicked.connect(controller.action.trigger)
         self.show_state(controller.state)
         self.show()
+
+    def _stop_sync(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
 
     def show_state(self, state: SyncState) -> None:
         self._state = state
@@ -134,6 +162,11 @@ class SyncStatus(QWidget):
         self._wanted[self.clock] = bool(warning)
 
         self._wanted[self.progress] = state.syncing and long_sync
+        self.progress_text.setText(progress_text(state) if state.syncing else "")
+        self._wanted[self.progress_text] = self._wanted[self.progress] and bool(
+            self.progress_text.text()
+        )
+        self._wanted[self.stop] = self._wanted[self.progress]
         if state.progress_total > 0 and state.progress_done < state.progress_total:
             self.progress.setRange(0, state.progress_total)
             self.progress.setValue(state.progress_done)
@@ -198,7 +231,7 @@ class SyncStatus(QWidget):
         """What the state wants shown, and the same without what can go when room is
         short: the last sync time, then "All changes sent" (both stay in tooltips)."""
         full = [self.connection] + [w for w in self._optional if self._wanted.get(w)]
-        full += [w for w in (self.conflicts, self.clock, self.progress) if self._wanted.get(w)]
+        full += [w for w in self._during if self._wanted.get(w)]
         full.append(self.button)
         compact = [w for w in full if w is not self.last]
         if not self._state.pending:
@@ -220,7 +253,7 @@ class SyncStatus(QWidget):
         full, compact = self._sets()
         room = self.width() if self.isVisible() else 1 << 20
         shown = full if room >= self._width_of(full) else compact
-        for w in (*self._optional, self.conflicts, self.clock, self.progress):
+        for w in (*self._optional, *self._during):
             w.setVisible(w in shown)
         left_out = " · ".join(w.text() for w in full if w not in shown)
         self.setToolTip(left_out)  # what was left out, on hovering the sync status

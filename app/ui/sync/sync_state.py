@@ -63,6 +63,10 @@ def error_message(code: str, fallback: str = "") -> str:
             "This laptop is not connected to a server yet. Connect it in Preferences."
         ),
         "cancelled": _tr("The sync stopped because PeerTrail was locked."),
+        "stopped": _tr(
+            "You stopped the sync. What was already sent and received is kept; the "
+            "rest goes at the next sync."
+        ),
     }
     if code in messages:
         return messages[code]
@@ -91,6 +95,8 @@ class SyncState:
     progress_done: int = 0
     progress_total: int = 0
     received: int = 0
+    bytes_moved: int = 0  # compressed bytes sent and received so far in this sync
+    seconds_left: float | None = None  # the client's estimate; None: not known yet
 
     @property
     def clock_warning(self) -> str | None:
@@ -117,3 +123,26 @@ def ago(when: datetime | None, now: datetime | None = None) -> str:
     if days < 7:
         return _tr("%1 days ago").replace("%1", str(days))
     return day_text(local.date())
+
+
+def progress_text(state: SyncState) -> str:
+    """'1,200 of 5,000 changes sent · 84 KB · about 2 min left' (what is known)."""
+    parts = []
+    if state.progress_total > 0:
+        parts.append(
+            _tr("%1 of %2 changes sent")
+            .replace("%1", f"{min(state.progress_done, state.progress_total):,}")
+            .replace("%2", f"{state.progress_total:,}")
+        )
+    if state.received:
+        parts.append(_tr("%1 received").replace("%1", f"{state.received:,}"))
+    if state.bytes_moved:
+        kb = state.bytes_moved / 1000
+        parts.append(f"{kb:,.0f} KB" if kb < 1000 else f"{kb / 1000:,.1f} MB")
+    left = state.seconds_left
+    if left is not None and left >= 1:
+        if left < 60:
+            parts.append(_tr("about %1 s left").replace("%1", str(round(left))))
+        else:
+            parts.append(_tr("about %1 min left").replace("%1", str(round(left / 60))))
+    return " · ".join(parts)

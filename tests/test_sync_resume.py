@@ -1,0 +1,135 @@
+"""A sync over a link that keeps going down finishes and loses nothing.
+
+The real server process on 127.0.0.1, real SQLCipher vaults and the real client
+engine; between them tests/netproxy.py takes the whole link down (every open
+connection cut, whatever is on the way lost) every N bytes or every N seconds.
+The client sizes its requests to what gets through (``sync.client._Pace``: it
+starts at ``first_bytes``, doubles after an acknowledged request, quarters after
+a cut one) and keeps every acknowledged part, so it gets there in one sync."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from app.store.digest import state_digest
+from sync.client import SyncClient, SyncError, _Pace, make_session
+from tests import test_sync_e2e as e2e
+from tests.netproxy import LinkShape, Proxy
+from tests.test_sync_e2e import _note, _person
+
+server = e2e.server  # the same fixtures as the end-to-end tests
+laptops = e2e.laptops
+
+
+def _client(lap, url: str, retries: int, first_bytes: int | None = None) -> SyncClient:
+    kw = {} if first_bytes is None else {"first_bytes": first_bytes}
+    return SyncClient(
+        lap.replica,
+        url,
+        lap.replica.server()["token"],
+        session=make_session(lap.fingerprint, retries=retries, backoff=0),
+        **kw,
+    )
+
+
+def _caseload(lap, people: int) -> None:
+    for i in range(people):
+        p, g = _person(lap, f"Dro{i}")
+        # text that does not compress away: each note adds a few hundred bytes
+        words = hashlib.sha256(f"note {i}".encode()).hexdigest()
+        _note(lap, p, g, text=f"Practised the interview ({words} {words[::-1]}).")
+
+
+def _no_duplicates(server) -> None:
+    stamps = [row[1] for row in server.rows("changes")]
+    assert len(stamps) == len(set(stamps))
+
+
+def test_push_and_first_pull_finish_when_the_link_drops_every_few_kilobytes(server, laptops):
+    a1, a2 = laptops("ann1", "ann"), laptops("ann2", "ann")
+    _caseload(a1, 100)
+    waiting = a1.replica.pending_count()
+    assert waiting > 1500
+    # The link carries 14 KB (the TLS handshake included), then goes down: the whole
+    # outbox in one request (tens of KB) can never get through.
+    proxy = Proxy(server.port, LinkShape(drop_every_bytes=14_000))
+    url = f"https://127.0.0.1:{proxy.port}"
+    try:
+        pushed = _client(a1, url, retries=10).sync()
+        assert proxy.drops >= 2 and pushed.drops >= 1
+        assert pushed.requests >= 3  # in parts, each kept when acknowledged
+        assert pushed.pushed == waiting and not pushed.rejected
+        assert a1.replica.pending_count() == 0
+        drops_before = proxy.drops
+        pulled = _client(a2, url, retries=10).sync()
+        assert proxy.drops > drops_before and pulled.drops >= 1
+        assert pulled.pulled >= waiting
+    finally:
+        proxy.close()
+    _no_duplicates(server)
+    a1.sync()
+    a2.sync()
+    assert state_digest(a1.store) == state_digest(a2.store)
+
+
+def test_acknowledged_parts_are_kept_when_the_sync_gives_up(server, laptops):
+    """Too many cuts in a row end the sync with an error, but every part the server
+    acknowledged before is out of the outbox and on the server; the next sync
+    sends only the rest."""
+    a1, a2 = laptops("ann1", "ann"), laptops("ann2", "ann")
+    _caseload(a1, 200)
+    waiting = a1.replica.pending_count()
+    # 24 KB a window: the handshake and the first small parts get through, the
+    # whole outbox (well over 24 KB) cannot
+    proxy = Proxy(server.port, LinkShape(drop_every_bytes=24_000))
+    try:
+        with pytest.raises(SyncError) as e:
+            # small first requests, and no second try: it stops at the first cut
+            _client(a1, f"https://127.0.0.1:{proxy.port}", retries=0, first_bytes=2048).sync()
+        assert e.value.code in ("offline", "bad_reply")
+    finally:
+        proxy.close()
+    left = a1.replica.pending_count()
+    assert 0 < left < waiting  # some parts were acknowledged and kept
+    on_server = len(server.rows("changes"))
+    assert on_server >= waiting - left
+    r = a1.sync()
+    assert r.pushed == left  # the rest only (a part whose reply was lost: accepted again)
+    assert a1.replica.pending_count() == 0
+    _no_duplicates(server)
+    a2.sync()
+    assert state_digest(a1.store) == state_digest(a2.store)
+
+
+def test_a_timed_drop_on_a_slow_link(server, laptops):
+    """The link (100 KB/s) goes down every 0.6 s: a first request sized for an
+    unknown link is cut, and the sync settles to requests that fit."""
+    a1 = laptops("ann1", "ann")
+    _caseload(a1, 60)
+    waiting = a1.replica.pending_count()
+    proxy = Proxy(server.port, LinkShape(bytes_per_s=100_000, drop_every_s=0.6))
+    try:
+        r = _client(a1, f"https://127.0.0.1:{proxy.port}", retries=12).sync()
+    finally:
+        proxy.close()
+    assert r.pushed == waiting and a1.replica.pending_count() == 0
+    _no_duplicates(server)
+
+
+def test_pace_grows_while_requests_succeed_and_shrinks_after_a_drop() -> None:
+    pace = _Pace(push_limit=20000, pull_limit=20000, first_bytes=8192)
+    first = pace.push_changes()
+    pace.acknowledged(changes=first, sent=first * 8, fields=1000, received=4000)
+    assert pace.per_change == 8 and pace.per_field == 4
+    grown = pace.push_changes()
+    assert grown == int(2 * 8192 / 8)
+    pace.dropped(changes=grown, sent=grown * 8)
+    assert pace.push_changes() == int(2 * 8192 / 8 / 4)
+    for _ in range(20):
+        pace.dropped(0, 0)
+    assert pace.push_changes() >= 1 and pace.pull_fields() >= 1
+    for _ in range(40):
+        pace.acknowledged(0, 0, 0, 0)
+    assert pace.push_changes() == 20000 and pace.pull_fields() == 20000
