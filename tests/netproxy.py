@@ -53,6 +53,10 @@ class Proxy:
 
     def close(self) -> None:
         self._stop = True
+        # shutdown wakes the thread blocked in accept(): a close alone can leave the
+        # port listening (and accepting) until that call returns
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
         for conn in list(self._conns):
             _close(conn)

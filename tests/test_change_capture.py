@@ -41,6 +41,7 @@ READS = {
     "caseload",
     "for_participant",
     "addenda",
+    "cycle_survivors",
 }
 WRITES = {
     "add",
@@ -56,6 +57,7 @@ WRITES = {
     "unbill",
     "mark_billed_many",
     "unbill_many",
+    "rebill_many",
     "void",
 }
 
@@ -265,11 +267,19 @@ def test_walk_every_write_method(store):
     )
     cur = r.encounters.require(note.id)
     walk(
+        "rebill_many",
+        "encounters",
+        note.id,
+        cur,
+        lambda: r.encounters.rebill_many([note.id], "b2", "b3"),
+    )
+    cur = r.encounters.require(note.id)
+    walk(
         "unbill_many",
         "encounters",
         note.id,
         cur,
-        lambda: r.encounters.unbill_many([note.id], "b2", "batch voided"),
+        lambda: r.encounters.unbill_many([note.id], "b3", "batch voided"),
     )
 
     draft = Encounter(participant_id=p.id, specialist_id=me.id, service_date=date(2026, 1, 7))

@@ -48,14 +48,15 @@ RESTORED = st.sampled_from(["ann1", "ann1", "ann1", "sup1"])  # mostly the write
 
 
 class _Reply:
-    def __init__(self, body: bytes) -> None:
-        self.status_code = 200
+    def __init__(self, body: bytes, status: int = 200) -> None:
+        self.status_code = status
         self.content = body
         self.headers: dict[str, str] = {}
 
 
 class InProcess:
-    """A requests.Session stand-in: POST /v1/sync straight into the server engine."""
+    """A requests.Session stand-in: POST /v1/sync straight into the server engine
+    (any other path answers 404, as a server without that endpoint would)."""
 
     verify = True
 
@@ -70,6 +71,8 @@ class InProcess:
         pass
 
     def post(self, url: str, data: bytes, headers: dict[str, str], **_kw: Any) -> _Reply:
+        if not url.endswith("/v1/sync"):
+            return _Reply(b'{"detail": "Not Found"}', 404)
         coding = headers.get("Content-Encoding")
         raw = bz2.decompress(data) if coding == "bzip2" else gzip.decompress(data)
         req = SyncRequest.model_validate_json(raw)

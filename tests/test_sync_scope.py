@@ -90,18 +90,21 @@ def test_supervisor_writes_review_fields_but_not_the_caseload(world):
     p_ok, _p2, _approved, signed = _two_notes(world)
     sup = world.devices["sup1"]
     with sup.store.transaction():
-        sup.store.conn.execute("UPDATE participants SET county = 'Ward' WHERE id = ?", (p_ok.id,))
+        sup.store.conn.execute(
+            "UPDATE participants SET first_name = 'Changed' WHERE id = ?", (p_ok.id,)
+        )
         sup.store.conn.execute(
             "UPDATE encounters SET plan = 'sup rewrote it' WHERE id = ?", (signed.id,)
         )
     resp = world.serve(sup, world.request(sup))
     reasons = sorted(r.reason for r in resp.rejected)
     assert reasons == [
-        "a supervisor does not change participants",
         "a supervisor does not edit notes",
+        # only a merge's filling of empty fields (sync.merge) is a supervisor's
+        "a supervisor only fills in a participant's empty fields when merging records",
     ]
     sup.replica.apply_response(resp)
-    assert sup.repos.participants.require(p_ok.id).county == ""  # put back
+    assert sup.repos.participants.require(p_ok.id).first_name == p_ok.first_name  # put back
     assert sup.repos.encounters.require(signed.id).plan == "p"
 
 

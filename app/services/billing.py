@@ -45,7 +45,7 @@ from app.billing.preflight import (
     run_preflight,
 )
 from app.billing.summary_pdf import held_back_services
-from app.domain.datetext import clock_text, day_text
+from app.domain.datetext import clock_text, day_text, moment_text
 from app.domain.records import (
     BatchStatus,
     BillingBatch,
@@ -718,7 +718,7 @@ def batch_rows(repos: Repositories) -> list[BatchRow]:
                 period=f"{b.period_from} to {b.period_to}", claims=b.claim_count,
                 services=len(b.encounter_ids), total_cents=b.total_cents,
                 exported_by=users.get(b.created_by_id, ""),
-                exported_at=b.created_at.strftime("%Y-%m-%d %H:%M") if b.created_at else "",
+                exported_at=moment_text(b.created_at),
                 status=state,
             )
         )  # fmt: skip

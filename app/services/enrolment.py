@@ -33,11 +33,12 @@ import hashlib
 import ipaddress
 import re
 import ssl
-import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from app.domain.datetext import moment_text
 from app.store.db import Store
 from app.store.enrolment_plan import Held, plan
 from app.store.replica import StoreReplica
@@ -274,7 +275,7 @@ def check_invite(
     another server is refused ("tls")."""
     found = read_invite(code, file)
     if found.expired(now):
-        until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(found.expires_at))
+        until = moment_text(datetime.fromtimestamp(found.expires_at, UTC))
         raise EnrolmentError(
             f"This invite code expired on {until}. Ask your administrator for a new one.",
             "invite_expired",

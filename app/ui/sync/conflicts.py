@@ -15,6 +15,7 @@ administrators, lists billing conflicts: services billed in two live batches
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import conflict_resolution as cr
+from app.domain.datetext import day_text
 from app.domain.lifecycle import LifecycleError
 from app.services import conflicts
 from app.services.double_billing import DoubleBill, billing_conflicts, shows_billing_conflicts
@@ -317,7 +319,7 @@ class ConflictsPage(Page):
                 "Batches "
                 + " and ".join(
                     f"{b.control:09d} ({b.payer}, exported by {b.exported_by} on "
-                    f"{b.exported_at[:10]})"
+                    f"{day_text(date.fromisoformat(b.exported_at[:10]))})"
                     for b in d.batches
                 )
             )
