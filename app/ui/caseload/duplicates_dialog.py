@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.datetext import day_text
 from app.services import duplicates
 from app.services.team import user_names
 
@@ -56,9 +57,7 @@ def load_pairs(repos: Any) -> list[PairRow]:
     out = []
     for pair in duplicates.find_duplicates(repos):
         born = pair.a.date_of_birth or pair.b.date_of_birth
-        out.append(
-            PairRow(side(pair.a), side(pair.b), born.isoformat() if born else "", pair.reason)
-        )
+        out.append(PairRow(side(pair.a), side(pair.b), day_text(born) if born else "", pair.reason))
     return out
 
 
