@@ -113,6 +113,16 @@ def _address(row: dict[str, str], state: str, errs: list[str]) -> dict[str, Any]
     return {**parts, "zip_code": zip_code, "administrative_sex": AdministrativeSex(sex)}
 
 
+@dataclass
+class _Seen:
+    """What the rows checked so far and the vault already hold, for duplicates."""
+
+    medicaid_ids: set[str]
+    people: set[tuple[str, str, date]]
+    ids_on_line: dict[str, int] = field(default_factory=dict)
+    people_on_line: dict[tuple[str, str, date], int] = field(default_factory=dict)
+
+
 def plan_import(
     rows: Iterable[Sequence[str]],
     *,
@@ -125,10 +135,39 @@ def plan_import(
     """Check every row; ``existing_people`` holds (first, last, dob) lower-cased."""
     plan = ImportPlan()
     it = iter(rows)
-    header = next(it, None)
+    cols = _columns(next(it, None), plan)
+    if cols is None:
+        return plan
+    programs = {p.lower(): p for p in known_programs}
+    seen = _Seen(existing_medicaid_ids, existing_people)
+    for line, raw in enumerate(it, start=2):
+        if not any(cell.strip() for cell in raw):
+            continue  # blank line
+        plan.rows_read += 1
+        if len(raw) != len(cols):
+            plan.errors.append(
+                Problem(line, f"has {len(raw)} cells but the header names {len(cols)} columns")
+            )
+            continue
+        row = {c: v.strip() for c, v in zip(cols, raw, strict=True)}
+        errs: list[str] = []
+        fields = _row_fields(row, errs, programs, today, (line, seen))
+        if errs:
+            plan.errors.extend(Problem(line, e) for e in errs)
+            continue
+        _warn_same_person(row, fields["date_of_birth"], line, seen, plan)
+        record = Participant(**fields, assigned_specialist_id=assigned_specialist_id)
+        plan.participants.append((line, record))
+    if plan.rows_read == 0 and not plan.errors:
+        plan.errors.append(Problem(1, "the file has a header but no rows"))
+    return plan
+
+
+def _columns(header: Sequence[str] | None, plan: ImportPlan) -> list[str] | None:
+    """The header's column names, or None (with the problems in ``plan``)."""
     if header is None or not any(h.strip() for h in header):
         plan.errors.append(Problem(1, "the file is empty; the first line must name the columns"))
-        return plan
+        return None
     cols = [normalize_header(h) for h in header]
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
@@ -141,124 +180,125 @@ def plan_import(
     unknown = [h.strip() for h, c in zip(header, cols, strict=True) if c not in REQUIRED + OPTIONAL]
     if unknown:
         plan.warnings.append(Problem(1, "column(s) not imported: " + ", ".join(unknown)))
-    if plan.errors:
-        return plan
+    return None if plan.errors else cols
 
-    programs = {p.lower(): p for p in known_programs}
-    seen_ids: dict[str, int] = {}
-    seen_people: dict[tuple[str, str, date], int] = {}
-    for line, raw in enumerate(it, start=2):
-        if not any(cell.strip() for cell in raw):
-            continue  # blank line
-        plan.rows_read += 1
-        if len(raw) != len(cols):
-            plan.errors.append(
-                Problem(line, f"has {len(raw)} cells but the header names {len(cols)} columns")
-            )
-            continue
-        row = {c: v.strip() for c, v in zip(cols, raw, strict=True)}
-        errs: list[str] = []
 
-        for name in ("first_name", "last_name"):
-            if not row[name]:
-                errs.append(f"{name} is empty")
-        dob: date | None = None
-        if not row["date_of_birth"]:
-            errs.append("date_of_birth is empty")
-        else:
-            try:
-                dob = parse_iso_date(row["date_of_birth"])
-                why = birth_date_problem(dob, today)
-                if why:
-                    errs.append(why)
-            except ValueError as e:
-                errs.append(f"date_of_birth: {e}")
+def _row_fields(
+    row: dict[str, str],
+    errs: list[str],
+    programs: dict[str, str],
+    today: date,
+    where: tuple[int, _Seen],
+) -> dict[str, Any]:
+    """A row's participant fields, each problem added to ``errs`` in column order."""
+    for name in ("first_name", "last_name"):
+        if not row[name]:
+            errs.append(f"{name} is empty")
+    dob = _birth_date(row, errs, today)
+    mid = normalize_medicaid_id(row["medicaid_id"])
+    _check_medicaid_id(mid, *where, errs)
+    program = row["program"]
+    if program and program.lower() not in programs:
+        known = ", ".join(programs.values())
+        errs.append(f"program is not one of: {known} (edit programs.json)")
+    diagnoses, status, intake = _diagnoses(row, errs), _status(row, errs), _intake(row, errs)
+    if row.get("email") and not EMAIL_RE.match(row["email"]):
+        errs.append("email is not an e-mail address")
+    state = (row.get("state") or "ND").upper()
+    if not re.fullmatch(r"[A-Z]{2}", state):
+        errs.append("state must be a two-letter code such as ND or MN")
+    return dict(
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        preferred_name=row.get("preferred_name", ""),
+        pronouns=row.get("pronouns", ""),
+        date_of_birth=dob,
+        medicaid_id=mid,
+        program=programs.get(program.lower(), program) if program else "",
+        county=row["county"],
+        state=state,
+        diagnoses=diagnoses,
+        status=status,
+        intake_date=intake,
+        referral_source=row.get("referral_source", ""),
+        tribal_affiliation=row.get("tribal_affiliation", ""),
+        phone=row.get("phone", ""),
+        email=row.get("email", ""),
+        **_address(row, state, errs),
+    )
 
-        mid = normalize_medicaid_id(row["medicaid_id"])
-        if mid:
-            why = medicaid_id_problem(mid)
-            if why:
-                errs.append(why)
-            elif mid in existing_medicaid_ids:
-                errs.append("Medicaid ID already belongs to a participant in this vault")
-            elif mid in seen_ids:
-                errs.append(f"Medicaid ID is the same as on line {seen_ids[mid]}")
-            else:
-                seen_ids[mid] = line
 
-        program = row["program"]
-        if program and program.lower() not in programs:
-            errs.append(
-                "program is not one of: " + ", ".join(known_programs) + " (edit programs.json)"
-            )
+def _birth_date(row: dict[str, str], errs: list[str], today: date) -> date | None:
+    if not row["date_of_birth"]:
+        errs.append("date_of_birth is empty")
+        return None
+    try:
+        dob = parse_iso_date(row["date_of_birth"])
+    except ValueError as e:
+        errs.append(f"date_of_birth: {e}")
+        return None
+    why = birth_date_problem(dob, today)
+    if why:
+        errs.append(why)
+    return dob
 
-        diagnoses: tuple[str, ...] = ()
-        if row.get("diagnoses"):
-            diagnoses = tuple(d.strip().upper() for d in re.split(r"[;,|]", row["diagnoses"]))
-            diagnoses = tuple(d for d in diagnoses if d)
-            if any(icd10_problem(d) for d in diagnoses):
-                errs.append("diagnoses: each must be an ICD-10-CM code, separated by ;")
 
-        status = ParticipantStatus.ACTIVE
-        if row.get("status"):
-            try:
-                status = ParticipantStatus(row["status"].lower())
-            except ValueError:
-                errs.append(
-                    "status must be one of: " + ", ".join(s.value for s in ParticipantStatus)
-                )
-        intake: date | None = None
-        if row.get("intake_date"):
-            try:
-                intake = parse_iso_date(row["intake_date"])
-            except ValueError as e:
-                errs.append(f"intake_date: {e}")
-        if row.get("email") and not EMAIL_RE.match(row["email"]):
-            errs.append("email is not an e-mail address")
-        state = (row.get("state") or "ND").upper()
-        if not re.fullmatch(r"[A-Z]{2}", state):
-            errs.append("state must be a two-letter code such as ND or MN")
+def _diagnoses(row: dict[str, str], errs: list[str]) -> tuple[str, ...]:
+    if not row.get("diagnoses"):
+        return ()
+    codes = tuple(d.strip().upper() for d in re.split(r"[;,|]", row["diagnoses"]))
+    codes = tuple(d for d in codes if d)
+    if any(icd10_problem(d) for d in codes):
+        errs.append("diagnoses: each must be an ICD-10-CM code, separated by ;")
+    return codes
 
-        address = _address(row, state, errs)
-        if errs:
-            plan.errors.extend(Problem(line, e) for e in errs)
-            continue
-        assert dob is not None
-        person = (row["first_name"].lower(), row["last_name"].lower(), dob)
-        if person in existing_people:
-            plan.warnings.append(
-                Problem(line, "same name and date of birth as a participant already in the vault")
-            )
-        elif person in seen_people:
-            plan.warnings.append(
-                Problem(line, f"same name and date of birth as line {seen_people[person]}")
-            )
-        seen_people.setdefault(person, line)
-        plan.participants.append(
-            (
-                line,
-                Participant(
-                    first_name=row["first_name"],
-                    last_name=row["last_name"],
-                    preferred_name=row.get("preferred_name", ""),
-                    pronouns=row.get("pronouns", ""),
-                    date_of_birth=dob,
-                    medicaid_id=mid,
-                    program=programs.get(program.lower(), program) if program else "",
-                    county=row["county"],
-                    state=state,
-                    diagnoses=diagnoses,
-                    status=status,
-                    intake_date=intake,
-                    referral_source=row.get("referral_source", ""),
-                    tribal_affiliation=row.get("tribal_affiliation", ""),
-                    phone=row.get("phone", ""),
-                    email=row.get("email", ""),
-                    assigned_specialist_id=assigned_specialist_id,
-                    **address,
-                ),
-            )
+
+def _status(row: dict[str, str], errs: list[str]) -> ParticipantStatus:
+    if not row.get("status"):
+        return ParticipantStatus.ACTIVE
+    try:
+        return ParticipantStatus(row["status"].lower())
+    except ValueError:
+        errs.append("status must be one of: " + ", ".join(s.value for s in ParticipantStatus))
+        return ParticipantStatus.ACTIVE
+
+
+def _intake(row: dict[str, str], errs: list[str]) -> date | None:
+    if not row.get("intake_date"):
+        return None
+    try:
+        return parse_iso_date(row["intake_date"])
+    except ValueError as e:
+        errs.append(f"intake_date: {e}")
+        return None
+
+
+def _check_medicaid_id(mid: str, line: int, seen: _Seen, errs: list[str]) -> None:
+    """A Medicaid ID must be well formed and new to the vault and to the file."""
+    if not mid:
+        return
+    why = medicaid_id_problem(mid)
+    if why:
+        errs.append(why)
+    elif mid in seen.medicaid_ids:
+        errs.append("Medicaid ID already belongs to a participant in this vault")
+    elif mid in seen.ids_on_line:
+        errs.append(f"Medicaid ID is the same as on line {seen.ids_on_line[mid]}")
+    else:
+        seen.ids_on_line[mid] = line
+
+
+def _warn_same_person(
+    row: dict[str, str], dob: date, line: int, seen: _Seen, plan: ImportPlan
+) -> None:
+    """Same name and date of birth as someone in the vault or earlier in the file."""
+    person = (row["first_name"].lower(), row["last_name"].lower(), dob)
+    if person in seen.people:
+        plan.warnings.append(
+            Problem(line, "same name and date of birth as a participant already in the vault")
         )
-    if plan.rows_read == 0 and not plan.errors:
-        plan.errors.append(Problem(1, "the file has a header but no rows"))
-    return plan
+    elif person in seen.people_on_line:
+        plan.warnings.append(
+            Problem(line, f"same name and date of birth as line {seen.people_on_line[person]}")
+        )
+    seen.people_on_line.setdefault(person, line)

@@ -112,27 +112,69 @@ def check_participant(
     id and the fields the form does not show)."""
     p: dict[str, str] = {}
     v = {k: (s or "") for k, s in values.items()}
+    who = _check_identity(v, p, known_programs, today)
+    place = _check_place(v, p)
+    diagnoses = _check_diagnoses(v, p)
+    dates = _check_enrolment(v, p, who["date_of_birth"])
+    contact = _check_contact(v, p, contact_methods)
+    if p:
+        return Checked(problems=p)
+    text = {n: v.get(n, "").strip() for n in _PLAIN_FIELDS}
+    address = _one_line_address(place["parts"], place["state"], place["zip_code"], v, base)
+    fields = dict(
+        **text,
+        **who,
+        **dates,
+        **contact,
+        **place["parts"],
+        diagnoses=diagnoses,
+        state=place["state"],
+        zip_code=place["zip_code"],
+        administrative_sex=place["administrative_sex"],
+        address=address,
+        ok_to_leave_message=ok_to_leave_message,
+    )
+    record = base.replace(**fields) if base is not None else Participant(**fields)
+    return Checked(record=record)
+
+
+# Fields the form takes as typed (trimmed), with no check of their own.
+_PLAIN_FIELDS = (
+    "preferred_name", "pronouns", "payer_id", "county", "referral_source",
+    "discharge_reason", "tribal_affiliation", "phone", "contact_best_times",
+    "emergency_contact",
+)  # fmt: skip
+
+
+def _check_identity(
+    v: dict[str, str], p: dict[str, str], known_programs: Sequence[str], today: date
+) -> dict[str, Any]:
+    """Name, date of birth, Medicaid ID and program."""
     first, last = v.get("first_name", "").strip(), v.get("last_name", "").strip()
     if not first:
         p["first_name"] = "First name is needed"
     if not last:
         p["last_name"] = "Last name is needed"
-
     dob = _date(v, "date_of_birth", p)
     if dob is not None:
         why = birth_date_problem(dob, today)
         if why:
             p["date_of_birth"] = why.capitalize()
-
     mid = normalize_medicaid_id(v.get("medicaid_id", ""))
     why = medicaid_id_problem(mid)
     if why:
         p["medicaid_id"] = why
-
     program = v.get("program", "").strip()
     if program and known_programs and program not in known_programs:
         p["program"] = "Pick a program from the list"
+    return dict(
+        first_name=first, last_name=last, date_of_birth=dob, medicaid_id=mid,
+        program=program,
+    )  # fmt: skip
 
+
+def _check_place(v: dict[str, str], p: dict[str, str]) -> dict[str, Any]:
+    """State, the address in parts, ZIP code and the sex on the Medicaid card."""
     state = v.get("state", "").strip().upper()
     if state and not STATE_RE.match(state):
         p["state"] = "State is a two-letter code such as ND or MN"
@@ -144,7 +186,14 @@ def check_participant(
     sex = parse_sex(v.get("administrative_sex", ""))
     if sex is None:
         p["administrative_sex"] = "Pick F, M or U as on the Medicaid card"
+    return dict(
+        state=state, parts=parts, zip_code=zip_code,
+        administrative_sex=AdministrativeSex(sex or ""),
+    )  # fmt: skip
 
+
+def _check_diagnoses(v: dict[str, str], p: dict[str, str]) -> tuple[str, ...]:
+    """The ICD-10-CM codes, each checked (the problem names them by position)."""
     diagnoses = split_codes(v.get("diagnoses", ""))
     bad = [i for i, c in enumerate(diagnoses, 1) if icd10_problem(c)]
     if bad:
@@ -152,13 +201,16 @@ def check_participant(
         p["diagnoses"] = (
             f"Code {which} is not an ICD-10-CM code (like F11.20); separate codes with ;"
         )
+    return diagnoses
 
+
+def _check_enrolment(v: dict[str, str], p: dict[str, str], dob: date | None) -> dict[str, Any]:
+    """Status, intake, discharge and recovery plan dates, and how they fit together."""
     try:
         status = ParticipantStatus(v.get("status", "") or ParticipantStatus.ACTIVE)
     except ValueError:
         p["status"] = "Pick a status from the list"
         status = ParticipantStatus.ACTIVE
-
     intake = _date(v, "intake_date", p)
     discharge = _date(v, "discharge_date", p)
     plan_done = _date(v, "recovery_plan_completed_on", p)
@@ -170,7 +222,16 @@ def check_participant(
         p["discharge_date"] = "A discharged participant needs a discharge date"
     if discharge and status is not ParticipantStatus.DISCHARGED:
         p["status"] = "Set the status to discharged, or clear the discharge date"
+    return dict(
+        status=status, intake_date=intake, discharge_date=discharge,
+        recovery_plan_completed_on=plan_done,
+    )  # fmt: skip
 
+
+def _check_contact(
+    v: dict[str, str], p: dict[str, str], contact_methods: Sequence[str]
+) -> dict[str, Any]:
+    """Phone, e-mail and the contact methods that need them."""
     phone_why = phone_problem(v.get("phone", ""))
     if phone_why:
         p["phone"] = phone_why
@@ -187,41 +248,7 @@ def check_participant(
         "phone", ""
     ).strip():
         p.setdefault("phone", "Phone or text is a contact method: add the number")
-
-    if p:
-        return Checked(problems=p)
-    fields = dict(
-        first_name=first,
-        last_name=last,
-        preferred_name=v.get("preferred_name", "").strip(),
-        pronouns=v.get("pronouns", "").strip(),
-        date_of_birth=dob,
-        medicaid_id=mid,
-        program=program,
-        payer_id=v.get("payer_id", "").strip(),
-        county=v.get("county", "").strip(),
-        state=state,
-        diagnoses=diagnoses,
-        status=status,
-        referral_source=v.get("referral_source", "").strip(),
-        intake_date=intake,
-        discharge_date=discharge,
-        discharge_reason=v.get("discharge_reason", "").strip(),
-        tribal_affiliation=v.get("tribal_affiliation", "").strip(),
-        phone=v.get("phone", "").strip(),
-        email=email,
-        address=_one_line_address(parts, state, zip_code, v, base),
-        **parts,
-        zip_code=zip_code,
-        administrative_sex=AdministrativeSex(sex or ""),
-        contact_methods=methods,
-        contact_best_times=v.get("contact_best_times", "").strip(),
-        ok_to_leave_message=ok_to_leave_message,
-        emergency_contact=v.get("emergency_contact", "").strip(),
-        recovery_plan_completed_on=plan_done,
-    )
-    record = base.replace(**fields) if base is not None else Participant(**fields)
-    return Checked(record=record)
+    return dict(email=email, contact_methods=methods)
 
 
 def _one_line_address(
