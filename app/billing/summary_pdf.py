@@ -114,18 +114,7 @@ def write_summary(
     """Write the summary. ``held_back``: the period's services kept out of this
     file (``held_back_services``; None: the section is left out, as the caller
     did not say); ``replaces``: set on a re-bill of a voided batch."""
-    per_spec: dict[str, _Row] = defaultdict(_Row)
-    per_person: dict[str, _Row] = defaultdict(_Row)
-    total = _Row()
-    for c in claims:
-        lines = len(c.lines)
-        units = int(sum(cl.units for cl in c.lines))
-        for row in (per_spec[c.specialist_id], per_person[c.participant_id], total):
-            row.claims += 1
-            row.lines += lines
-            row.units += units
-            row.cents += c.charge_cents
-
+    per_spec, per_person, total = _totals(claims)
     styles = getSampleStyleSheet()
     body = styles["BodyText"]
     story: list = _header(styles, batch_id, control, period, created_at, created_by,
@@ -139,18 +128,58 @@ def write_summary(
         ),
         Spacer(1, 10),
         Paragraph("Per specialist (rendering provider)", styles["Heading2"]),
+        _per_specialist(per_spec, total, specialists),
+        Spacer(1, 10),
+        Paragraph("Per participant", styles["Heading2"]),
+        _per_participant(per_person, total, participants),
     ]
-    head = ["Claims", "Lines", "Units", "Amount"]
-    rows = [["Specialist", "NPI", *head]]
+    if held_back is not None:
+        story += _held_back_story(list(held_back), styles)
+    story += [
+        Spacer(1, 10),
+        Paragraph("Files", styles["Heading2"]),
+        *[Paragraph(_pdf_text(f), body) for f in files],
+        Spacer(1, 24),
+        _signature(replaces, body),
+    ]
+    # no personal data in the metadata
+    doc = document(fh, f"Billing summary {control:09d}", side=0.75 * inch, bottom=0.8 * inch)
+    doc.build(story, onFirstPage=_footer, onLaterPages=_footer)
+
+
+_HEAD = ["Claims", "Lines", "Units", "Amount"]
+_WIDTHS = [2.6 * inch, 1.1 * inch, 0.7 * inch, 0.7 * inch, 0.7 * inch, 1.0 * inch]
+
+
+def _totals(claims: Iterable[Claim]) -> tuple[dict[str, _Row], dict[str, _Row], _Row]:
+    """Claims, lines, units and amounts per specialist, per participant and in all."""
+    per_spec: dict[str, _Row] = defaultdict(_Row)
+    per_person: dict[str, _Row] = defaultdict(_Row)
+    total = _Row()
+    for c in claims:
+        lines = len(c.lines)
+        units = int(sum(cl.units for cl in c.lines))
+        for row in (per_spec[c.specialist_id], per_person[c.participant_id], total):
+            row.claims += 1
+            row.lines += lines
+            row.units += units
+            row.cents += c.charge_cents
+    return per_spec, per_person, total
+
+
+def _per_specialist(per_spec: dict[str, _Row], total: _Row, specialists: dict[str, User]):
+    rows = [["Specialist", "NPI", *_HEAD]]
     for sid, r in sorted(per_spec.items(), key=lambda kv: specialists[kv[0]].display_name):
         s = specialists[sid]
         rows.append([_cell(s.display_name), s.npi, *_nums(r)])
     rows.append(["Total", "", *_nums(total)])
-    story.append(
-        _table(rows, [2.6 * inch, 1.1 * inch, 0.7 * inch, 0.7 * inch, 0.7 * inch, 1.0 * inch])
-    )
-    story += [Spacer(1, 10), Paragraph("Per participant", styles["Heading2"])]
-    rows = [["Participant", "Medicaid ID", *head]]
+    return _table(rows, _WIDTHS)
+
+
+def _per_participant(
+    per_person: dict[str, _Row], total: _Row, participants: dict[str, Participant]
+):
+    rows = [["Participant", "Medicaid ID", *_HEAD]]
     order = sorted(
         per_person.items(),
         key=lambda kv: (
@@ -162,34 +191,20 @@ def write_summary(
         p = participants[pid]
         rows.append([_cell(f"{p.last_name}, {p.first_name}"), p.medicaid_id, *_nums(r)])
     rows.append(["Total", "", *_nums(total)])
-    story.append(
-        _table(rows, [2.6 * inch, 1.1 * inch, 0.7 * inch, 0.7 * inch, 0.7 * inch, 1.0 * inch])
+    return _table(rows, _WIDTHS)
+
+
+def _footer(canvas, doc) -> None:
+    canvas.saveState()
+    canvas.setFont("Helvetica", 7.5)
+    canvas.setFillColor(colors.grey)
+    canvas.drawString(
+        0.75 * inch,
+        0.5 * inch,
+        "Contains protected health information. Keep it where the agency keeps claims.",
     )
-    if held_back is not None:
-        story += _held_back_story(list(held_back), styles)
-    story += [
-        Spacer(1, 10),
-        Paragraph("Files", styles["Heading2"]),
-        *[Paragraph(_pdf_text(f), body) for f in files],
-        Spacer(1, 24),
-        _signature(replaces, body),
-    ]
-
-    def footer(canvas, doc) -> None:
-        canvas.saveState()
-        canvas.setFont("Helvetica", 7.5)
-        canvas.setFillColor(colors.grey)
-        canvas.drawString(
-            0.75 * inch,
-            0.5 * inch,
-            "Contains protected health information. Keep it where the agency keeps claims.",
-        )
-        canvas.drawRightString(LETTER[0] - 0.75 * inch, 0.5 * inch, f"Page {doc.page}")
-        canvas.restoreState()
-
-    # no personal data in the metadata
-    doc = document(fh, f"Billing summary {control:09d}", side=0.75 * inch, bottom=0.8 * inch)
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    canvas.drawRightString(LETTER[0] - 0.75 * inch, 0.5 * inch, f"Page {doc.page}")
+    canvas.restoreState()
 
 
 def _header(styles, batch_id: str, control: int, period: tuple[date, date],

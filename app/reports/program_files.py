@@ -176,34 +176,57 @@ def _esc(s: str) -> str:
 def pdf_bytes(r: ProgramReport, agency: str = "") -> bytes:
     buf = io.BytesIO()
     doc = document(buf, f"Program report {r.period}", subject="Program report for funders")
-    ss = getSampleStyleSheet()
-    h1 = ParagraphStyle("h1", parent=ss["Heading1"], textColor=TEAL, fontSize=17, spaceAfter=4)
-    h2 = ParagraphStyle("h2", parent=ss["Heading2"], textColor=TEAL, fontSize=12.5, spaceBefore=8)
-    body = ParagraphStyle("body", parent=ss["BodyText"], fontSize=9.5, leading=12.5)
-    small = ParagraphStyle("small", parent=body, fontSize=8, textColor=colors.HexColor("#4a585c"))
+    st = _styles()
     story: list = [
-        Paragraph("Program report", h1),
+        Paragraph("Program report", st["h1"]),
         Paragraph(
             f"Period: <b>{_esc(r.period)}</b><br/>Program: {_esc(r.program_label)}"
             f"<br/>Scope: {_esc(r.choice.scope_label)}"
             + (f"<br/>Agency: {_esc(agency)}" if agency else "")
             + f"<br/>Prepared {_esc(moment_text(r.generated_at))} with PeerTrail",
-            body,
+            st["body"],
         ),
-        Paragraph("Summary", h2),
+        *_summary_story(r, st),
+        *_services_story(r, st),
+        *_goals_story(r, st),
+        Paragraph("Demographics of the people served", st["h2"]),
+    ]
+    for t in r.demographics:
+        story += _people_table(t, st["body"])
+    story += [
+        Spacer(1, 8),
+        KeepTogether(
+            [Paragraph(SUPPRESSION_NOTE, st["small"]), Spacer(1, 3),
+             Paragraph(RULES_NOTE, st["small"])]
+        ),
+    ]  # fmt: skip
+    doc.build(story)
+    return buf.getvalue()
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    ss = getSampleStyleSheet()
+    body = ParagraphStyle("body", parent=ss["BodyText"], fontSize=9.5, leading=12.5)
+    return {
+        "h1": ParagraphStyle("h1", parent=ss["Heading1"], textColor=TEAL, fontSize=17,
+                             spaceAfter=4),
+        "h2": ParagraphStyle("h2", parent=ss["Heading2"], textColor=TEAL, fontSize=12.5,
+                             spaceBefore=8),
+        "body": body,
+        "small": ParagraphStyle("small", parent=body, fontSize=8,
+                                textColor=colors.HexColor("#4a585c")),
+    }  # fmt: skip
+
+
+def _summary_story(r: ProgramReport, st: dict[str, ParagraphStyle]) -> list:
+    """People, enrolments, services and units; hours, miles and supervision."""
+    counts = (r.people_served, r.new_enrolments, r.closed_enrolments, r.services, r.units)
+    return [
+        Paragraph("Summary", st["h2"]),
         _table(
             [
                 ["People served", "New enrolments", "Closed enrolments", "Services", "Units"],
-                [
-                    str(v)
-                    for v in (
-                        r.people_served,
-                        r.new_enrolments,
-                        r.closed_enrolments,
-                        r.services,
-                        r.units,
-                    )
-                ],
+                [str(v) for v in counts],
             ],
             [1.36 * inch] * 5,
         ),
@@ -230,9 +253,15 @@ def pdf_bytes(r: ProgramReport, agency: str = "") -> bytes:
         Paragraph(
             f"Supervision received by the specialists: {hours(r.supervision_received_minutes)} "
             "hours (a group session counts for each specialist in it).",
-            small,
+            st["small"],
         ),
-        Paragraph("Services", h2),
+    ]
+
+
+def _services_story(r: ProgramReport, st: dict[str, ParagraphStyle]) -> list:
+    """Charts of services by program and units by payer, then the four tables."""
+    story: list = [
+        Paragraph("Services", st["h2"]),
         bar_chart(
             "Services by program",
             [ln.label for ln in r.by_program],
@@ -251,20 +280,23 @@ def pdf_bytes(r: ProgramReport, agency: str = "") -> bytes:
         ("Place of service", r.by_place),
     ):
         story += _service_table(title, lines)
-    story.append(Paragraph("Recovery goals", h2))
-    story.append(
+    return story
+
+
+def _goals_story(r: ProgramReport, st: dict[str, ParagraphStyle]) -> list:
+    """Goals set and achieved per life area, and the paired BARC-10 change."""
+    rows = [["Life area", "Goals set", "Goals achieved"]]
+    rows += [[g.domain, str(g.set), str(g.achieved)] for g in r.goals]
+    n, first, latest, change = r.barc.shown
+    return [
+        Paragraph("Recovery goals", st["h2"]),
         bar_chart(
             "Goals achieved by life area",
             [g.domain for g in r.goals],
             [g.achieved for g in r.goals],
-        )
-    )
-    rows = [["Life area", "Goals set", "Goals achieved"]]
-    rows += [[g.domain, str(g.set), str(g.achieved)] for g in r.goals]
-    story += [_table(rows, [2.4 * inch, 1.2 * inch, 1.2 * inch])]
-    n, first, latest, change = r.barc.shown
-    story += [
-        Paragraph("BARC-10: first and latest total (paired)", h2),
+        ),
+        _table(rows, [2.4 * inch, 1.2 * inch, 1.2 * inch]),
+        Paragraph("BARC-10: first and latest total (paired)", st["h2"]),
         _table(
             [
                 ["People with two or more", "Mean first", "Mean latest", "Mean change"],
@@ -272,15 +304,4 @@ def pdf_bytes(r: ProgramReport, agency: str = "") -> bytes:
             ],
             [1.7 * inch, 1.2 * inch, 1.2 * inch, 1.2 * inch],
         ),
-        Paragraph("Demographics of the people served", h2),
     ]
-    for t in r.demographics:
-        story += _people_table(t, body)
-    story += [
-        Spacer(1, 8),
-        KeepTogether(
-            [Paragraph(SUPPRESSION_NOTE, small), Spacer(1, 3), Paragraph(RULES_NOTE, small)]
-        ),
-    ]
-    doc.build(story)
-    return buf.getvalue()
