@@ -12,11 +12,12 @@ every file written is audited (what, the period, the program; never a figure).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from app.domain.records import Role, User
 from app.paths import resource_path
@@ -160,18 +161,35 @@ def read_rows(repos: Repositories, first: date, last: date) -> pr.Rows:
     def top(pid: str) -> str:
         return groups.get(pid, pid) if pid else pid
 
-    people = [
+    period = (first.isoformat(), last.isoformat())
+    names = {r[0]: r[1] for r in q("SELECT id, name FROM payers")}
+    return pr.Rows(
+        _people(q, top), _services(q, top, period), _goals(q, top), _barc(q, top, last),
+        _travel(q, top, period), _sessions(q, period), payers_by_id(repos), names,
+        place_labels(),
+    )  # fmt: skip
+
+
+Query = Callable[..., Any]
+Top = Callable[[str], str]
+
+
+def _people(q: Query, top: Top) -> list[pr.PersonRow]:
+    rows = q(
+        "SELECT id, program, county, tribal_affiliation, date_of_birth, intake_date, "
+        "discharge_date, assigned_specialist_id FROM participants WHERE deleted = 0"
+    )
+    return [
         pr.PersonRow(
             r[0], r[1] or "", r[2] or "", r[3] or "", _day(r[4]), _day(r[5]), _day(r[6]), r[7] or ""
         )
-        for r in q(
-            "SELECT id, program, county, tribal_affiliation, date_of_birth, intake_date, "
-            "discharge_date, assigned_specialist_id FROM participants WHERE deleted = 0"
-        )
+        for r in rows
         if top(r[0]) == r[0]
     ]
-    period = (first.isoformat(), last.isoformat())
-    services = []
+
+
+def _services(q: Query, top: Top, period: tuple[str, str]) -> list[pr.ServiceRow]:
+    out = []
     for r in q(
         "SELECT id, participant_id, specialist_id, service_date, start_time, end_time, "
         "status, payer_id, service_code, modality, place_of_service FROM encounters "
@@ -180,29 +198,24 @@ def read_rows(repos: Repositories, first: date, last: date) -> pr.Rows:
         period,
     ):
         start, minutes = pr.span(r[4], r[5])
-        services.append(
-            pr.ServiceRow(
-                r[0],
-                top(r[1]),
-                r[2],
-                date.fromisoformat(r[3]),
-                start,
-                minutes,
-                r[6],
-                r[7] or "",
-                r[8] or "",
-                r[9],
-                r[10] or "",
-            )
-        )
-    goals = [
+        row = pr.ServiceRow(r[0], top(r[1]), r[2], date.fromisoformat(r[3]), start, minutes,
+                            r[6], r[7] or "", r[8] or "", r[9], r[10] or "")  # fmt: skip
+        out.append(row)
+    return out
+
+
+def _goals(q: Query, top: Top) -> list[pr.GoalRow]:
+    return [
         pr.GoalRow(top(r[0]), r[1], r[2], _day(r[3]), _day(r[4]))
         for r in q(
             "SELECT participant_id, domain, status, started_on, achieved_on FROM goals "
             "WHERE deleted = 0"
         )
     ]
-    barc = [
+
+
+def _barc(q: Query, top: Top, last: date) -> list[pr.BarcRow]:
+    return [
         pr.BarcRow(r[0], top(r[1]), date.fromisoformat(r[2]), sum(json.loads(r[3])))
         for r in q(
             "SELECT id, participant_id, assessed_on, scores FROM barc10 "
@@ -210,7 +223,10 @@ def read_rows(repos: Repositories, first: date, last: date) -> pr.Rows:
             (last.isoformat(),),
         )
     ]
-    travel = [
+
+
+def _travel(q: Query, top: Top, period: tuple[str, str]) -> list[pr.TravelRow]:
+    return [
         pr.TravelRow(r[0], date.fromisoformat(r[1]), int(r[2]), float(r[3] or 0), top(r[4] or ""))
         for r in q(
             "SELECT t.specialist_id, t.entry_date, t.minutes, t.miles, e.participant_id "
@@ -220,7 +236,10 @@ def read_rows(repos: Repositories, first: date, last: date) -> pr.Rows:
             period,
         )
     ]
-    sessions = [
+
+
+def _sessions(q: Query, period: tuple[str, str]) -> list[pr.SessionRow]:
+    return [
         pr.SessionRow(
             r[0], date.fromisoformat(r[1]), int(r[2]), tuple(json.loads(r[3])), bool(r[4])
         )
@@ -230,9 +249,6 @@ def read_rows(repos: Repositories, first: date, last: date) -> pr.Rows:
             period,
         )
     ]
-    names = {r[0]: r[1] for r in q("SELECT id, name FROM payers")}
-    return pr.Rows(people, services, goals, barc, travel, sessions, payers_by_id(repos), names,
-                   place_labels())  # fmt: skip
 
 
 # -- the report and its files ---------------------------------------------------------------
