@@ -194,31 +194,58 @@ def team_overview(
         raise ValueError(f"the overdue limit is 0 to {MAX_OVERDUE_DAYS} days")
     monday = week_start(today)
     month_first, _ = month_bounds(today.year, today.month)
-    year_ago = today - timedelta(days=365)
     ids = {s.id for s in specialists}
     notes = [n for n in notes if n.specialist_id in ids]
     units = units_by_note((n for n in notes if n.service_date >= min(monday, month_first)), payers)
     stats: dict[str, dict[str, float]] = {s.id: defaultdict(float) for s in specialists}
     for n in notes:
-        st = stats[n.specialist_id]
-        live = n.status != NoteStatus.VOID
-        in_week = monday <= n.service_date <= today
-        in_month = month_first <= n.service_date <= today
-        if live and in_week:
-            st["encounters_week"] += 1
-            st["units_week"] += units.get(n.id, 0)
-        if live and in_month:
-            st["encounters_month"] += 1
-            st["units_month"] += units.get(n.id, 0)
-        if n.status == NoteStatus.SIGNED:
-            st["awaiting_review"] += 1
-        if live and n.service_date >= month_first and is_overdue(n, overdue_days):
-            st["overdue_month"] += 1
-        if is_stale_draft(n, today, overdue_days):
-            st["stale_drafts"] += 1
+        _count_note(stats[n.specialist_id], n, units.get(n.id, 0), today, overdue_days)
     mondays = tuple(monday - timedelta(weeks=k) for k in range(weeks - 1, -1, -1))
+    per_week = _count_hours(stats, hours, today, mondays)
+    rows = [_summary(s, stats[s.id], caseloads.get(s.id, 0)) for s in specialists]
+    rows.sort(key=lambda r: r.name.casefold())
+    return TeamOverview(
+        today=today,
+        overdue_days=overdue_days,
+        rows=tuple(rows),
+        weeks=mondays,
+        hours={k: tuple(round(v, 2) for v in vals) for k, vals in per_week.items()},
+    )
+
+
+def _count_note(
+    st: dict[str, float], n: NoteFacts, units: float, today: date, overdue_days: int
+) -> None:
+    """Adds one note to its specialist's week and month figures."""
+    monday = week_start(today)
+    month_first, _ = month_bounds(today.year, today.month)
+    live = n.status != NoteStatus.VOID
+    if live and monday <= n.service_date <= today:
+        st["encounters_week"] += 1
+        st["units_week"] += units
+    if live and month_first <= n.service_date <= today:
+        st["encounters_month"] += 1
+        st["units_month"] += units
+    if n.status == NoteStatus.SIGNED:
+        st["awaiting_review"] += 1
+    if live and n.service_date >= month_first and is_overdue(n, overdue_days):
+        st["overdue_month"] += 1
+    if is_stale_draft(n, today, overdue_days):
+        st["stale_drafts"] += 1
+
+
+def _count_hours(
+    stats: dict[str, dict[str, float]],
+    hours: Iterable[HoursFacts],
+    today: date,
+    mondays: tuple[date, ...],
+) -> dict[str, list[float]]:
+    """Adds the month's direct hours and the year's CE and supervision hours to
+    ``stats``; returns each specialist's hours per week of ``mondays``."""
+    month_first, _ = month_bounds(today.year, today.month)
+    year_ago = today - timedelta(days=365)
     index = {m: i for i, m in enumerate(mondays)}
-    per_week: dict[str, list[float]] = {s.id: [0.0] * weeks for s in specialists}
+    per_week: dict[str, list[float]] = {sid: [0.0] * len(mondays) for sid in stats}
     for h in hours:
         if h.specialist_id not in stats:
             continue
@@ -233,34 +260,25 @@ def team_overview(
         i = index.get(week_start(h.entry_date))
         if i is not None and h.entry_date <= today:
             per_week[h.specialist_id][i] += h.minutes / 60
-    rows = []
-    for s in specialists:
-        st = stats[s.id]
-        rows.append(
-            SpecialistSummary(
-                specialist_id=s.id,
-                name=s.display_name or s.username,
-                credential=str(s.credential),
-                caseload=caseloads.get(s.id, 0),
-                encounters_week=int(st["encounters_week"]),
-                encounters_month=int(st["encounters_month"]),
-                units_week=int(st["units_week"]),
-                units_month=int(st["units_month"]),
-                awaiting_review=int(st["awaiting_review"]),
-                overdue_month=int(st["overdue_month"]),
-                stale_drafts=int(st["stale_drafts"]),
-                direct_hours_month=round(st["direct_minutes_month"] / 60, 1),
-                ce_hours_year=round(st["ce_minutes_year"] / 60, 1),
-                supervision_hours_year=round(st["supervision_minutes_year"] / 60, 1),
-            )
-        )
-    rows.sort(key=lambda r: r.name.casefold())
-    return TeamOverview(
-        today=today,
-        overdue_days=overdue_days,
-        rows=tuple(rows),
-        weeks=mondays,
-        hours={k: tuple(round(v, 2) for v in vals) for k, vals in per_week.items()},
+    return per_week
+
+
+def _summary(s: User, st: dict[str, float], caseload: int) -> SpecialistSummary:
+    return SpecialistSummary(
+        specialist_id=s.id,
+        name=s.display_name or s.username,
+        credential=str(s.credential),
+        caseload=caseload,
+        encounters_week=int(st["encounters_week"]),
+        encounters_month=int(st["encounters_month"]),
+        units_week=int(st["units_week"]),
+        units_month=int(st["units_month"]),
+        awaiting_review=int(st["awaiting_review"]),
+        overdue_month=int(st["overdue_month"]),
+        stale_drafts=int(st["stale_drafts"]),
+        direct_hours_month=round(st["direct_minutes_month"] / 60, 1),
+        ce_hours_year=round(st["ce_minutes_year"] / 60, 1),
+        supervision_hours_year=round(st["supervision_minutes_year"] / 60, 1),
     )
 
 
