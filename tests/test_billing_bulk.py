@@ -14,7 +14,8 @@ from app.billing.codes import code_tables
 from app.billing.preflight import BillingData, run_preflight
 from app.domain.lifecycle import LifecycleError
 from app.domain.records import Encounter, NoteStatus, Payer, ServiceSetting
-from app.services.billing import BillingRefused, ExportRequest, export, next_control, void_batch
+from app.services.billing import BillingRefused, ExportRequest, export, next_control
+from app.services.billing_batches import void_batch
 from app.store.errors import StoreError
 from app.store.repositories import NotFound, Repositories
 from tests.billing_world import TODAY, make_world, service

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 from app.domain.records import BillingBatch, NoteStatus, Role
-from app.services import billing
+from app.services import billing, billing_batches
 from app.services.double_billing import control_range, double_bills
 from app.store.db import Store
 from app.store.replica import BILLING_NUMBER_KEY
@@ -57,10 +57,10 @@ def test_two_live_batches_are_a_double_bill_until_one_is_voided(vault, tmp_path)
         assert [b.id for b in d.batches] == [first.id, other.id]  # the first exported first
         assert set(d.encounter_ids) == set(ids)
         assert "void" in d.advice and f"{other.interchange_control:09d}" in d.advice
-        rows = billing.batch_rows(Repositories(store))
+        rows = billing_batches.batch_rows(Repositories(store))
         assert {r.status for r in rows} == {"billed twice: void one"}
         # the services point at the first batch; voiding it keeps them billed in the other
-        billing.void_batch(store, first.id, "Billed twice")
+        billing_batches.void_batch(store, first.id, "Billed twice")
         assert double_bills(store) == []
         for e in Repositories(store).encounters.list():
             assert e.status is NoteStatus.BILLED and e.billing_batch_id == other.id

@@ -23,7 +23,7 @@ from xml.dom import minidom
 import pytest
 
 from app.domain.records import Encounter, Goal, NoteStatus, Participant, Payer, RecoveryDomain
-from app.services import billing
+from app.services import billing, billing_batches
 from app.services.double_billing import AlreadyBilled, billing_conflicts, double_bills
 from tests.billing_world import AGENCY, SPECIALIST_NPI
 from tests.conftest import PASSPHRASE
@@ -181,7 +181,7 @@ def test_offline_double_bill_becomes_a_billing_conflict(tmp_path, server, team, 
     # resolve: void the later batch; every service stays billed in the one kept
     keep, drop = conflict.batches
     owner = b1 if drop.id == r1.batches[0].batch.id else b2
-    billing.void_batch(owner.store, drop.id, "Billed twice")
+    billing_batches.void_batch(owner.store, drop.id, "Billed twice")
     for lap in (owner, b1, b2, sam, owner, b1, b2, sam):
         lap.sync()
     for lap in (b1, b2, sam):
@@ -224,7 +224,7 @@ def test_online_second_export_is_refused_naming_the_first(tmp_path, server, team
     with pytest.raises(AlreadyBilled):
         _export(b2, out2)
     # voiding the batch (online) releases it; once the void synced b2 may bill them
-    billing.void_batch(b1.store, first.id, "Wrong period")
+    billing_batches.void_batch(b1.store, first.id, "Wrong period")
     assert server.rows("billing_reservations") == []
     b1.sync()
     b2.sync()

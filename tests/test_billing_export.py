@@ -24,8 +24,8 @@ from app.services.billing import (
     ExportRequest,
     export,
     next_control,
-    void_batch,
 )
+from app.services.billing_batches import void_batch
 from app.store.repositories import Repositories
 from tests.billing_world import TODAY, make_world, read_837, read_csv, read_pdf, service
 from tests.x12check import pyx12_errors

@@ -24,9 +24,8 @@ from app.services.billing import (
     batches,
     export,
     load_data,
-    void_batch,
-    write_void_file,
 )
+from app.services.billing_batches import void_batch, write_void_file
 from app.store.repositories import Repositories
 from tests.billing_world import TODAY, make_world, read_837, read_csv, service
 from tests.x12check import pyx12_errors

@@ -31,6 +31,7 @@ CORE_MODULES = [
     "app.services.vaults",
     "app.services.review",
     "app.services.billing",
+    "app.services.billing_batches",
     "app.services.syncing",
     "app.paths",
     "sync.hlc",

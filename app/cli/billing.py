@@ -116,7 +116,7 @@ def cmd_batches(args: argparse.Namespace) -> int:
 
 
 def cmd_void_batch(args: argparse.Namespace) -> int:
-    from app.services.billing import void_batch, write_void_file
+    from app.services.billing_batches import void_batch, write_void_file
     from app.services.vaults import opened
 
     if not args.reason.strip():

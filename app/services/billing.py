@@ -9,7 +9,7 @@ the batch id (both sync, so no other device bills them again) and logs the
 export (who, when, which services, which files). A real export is one store
 transaction from reading the services to marking them: what the pre-flight
 checked is what gets marked. A failure before the commit removes the files it
-wrote. ``void_batch`` voids a batch with a reason and puts its services back to
+wrote. ``billing_batches.void_batch`` voids a batch with a reason and puts its services back to
 approved, to be billed again.
 
 Interchange control numbers come from this device's own range (its billing
@@ -35,7 +35,7 @@ import platformdirs
 
 from app.billing.claims import Claim, build_claims
 from app.billing.codes import code_tables
-from app.billing.files import BatchFiles, render_batch_files, replaced_batch, void_claim_file
+from app.billing.files import BatchFiles, render_batch_files, replaced_batch
 from app.billing.preflight import (
     BillingData,
     Preflight,
@@ -45,9 +45,8 @@ from app.billing.preflight import (
     run_preflight,
 )
 from app.billing.summary_pdf import held_back_services
-from app.domain.datetext import clock_text, day_text, moment_text
+from app.domain.datetext import clock_text, day_text
 from app.domain.records import (
-    BatchStatus,
     BillingBatch,
     BillingProvider,
     Consent,
@@ -57,13 +56,11 @@ from app.domain.records import (
     new_id,
 )
 from app.services import duplicates
-from app.services.changes import NOTHING, Changed, Done
+from app.services.changes import NOTHING, Changed
 from app.services.double_billing import (
     PendingReservation,
     PlannedBatch,
     control_range,
-    double_bills,
-    other_live_batch,
     release_on_server,
 )
 from app.store.db import Store, utcnow
@@ -421,7 +418,7 @@ def _checked(store: Store, request: ExportRequest) -> tuple[ExportResult, Billin
     return result, data
 
 
-def _slug(value: str) -> str:
+def slug(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", value).strip("-")[:24] or "payer"
 
 
@@ -471,7 +468,7 @@ def _write_batch(
     paths = []
     for name, blob in zip(files.names, files.blobs, strict=True):
         path = out_dir / name
-        _write_new(path, blob)
+        write_new_file(path, blob)
         written.append(path)
         paths.append(path)
     batch = BillingBatch(
@@ -528,7 +525,7 @@ def _render_files(
     me = data.users.get(store.user_id)
     created_by = me.display_name or me.username if me else "unknown"
     return render_batch_files(
-        stem=f"837P-{_slug(payer.payer_id or payer.name)}-{control:09d}",
+        stem=f"837P-{slug(payer.payer_id or payer.name)}-{control:09d}",
         batch_id=batch_id,
         control=control,
         created_at=now,
@@ -546,7 +543,7 @@ def _render_files(
     )
 
 
-def _write_new(path: Path, blob: bytes) -> None:
+def write_new_file(path: Path, blob: bytes) -> None:
     """Write a new file (never over an existing one), flushed to disk."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -570,100 +567,6 @@ def _write_new(path: Path, blob: bytes) -> None:
         ) from None
 
 
-# -- voiding ---------------------------------------------------------------------------
-
-
-def void_batch(store: Store, batch_id: str, reason: str) -> BillingBatch:
-    """Void an exported batch with a reason; its services become approved again."""
-    refusal = billing_refusal(store)
-    if refusal:
-        raise BillingRefused(f"This vault cannot void batches: {refusal}.")
-    if not reason.strip():
-        raise BillingRefused("Say why the batch is voided: a reason is required.")
-    repos = Repositories(store)
-    with store.page_cache(BULK_CACHE_MIB), store.transaction():
-        batch = repos.billing_batches.get(batch_id)
-        if batch is None or batch.deleted:
-            raise BillingRefused("That billing batch is not in this vault.")
-        if batch.status is BatchStatus.VOID:
-            raise BillingRefused("That billing batch is already void.")
-        still = [
-            row[0]
-            for row in store.conn.execute(
-                "SELECT id FROM encounters WHERE billing_batch_id = ? AND billing_batch_id != '' "
-                "AND status = ? AND deleted = 0",
-                (batch_id, NoteStatus.BILLED.value),
-            )
-        ]
-        after = batch.replace(
-            status=BatchStatus.VOID,
-            voided_by_id=store.user_id,
-            voided_at=utcnow(),
-            void_reason=reason.strip(),
-        )
-        # A service another live batch also bills (a double bill) stays billed there.
-        elsewhere = other_live_batch(store, batch_id)
-        for keep in sorted(set(elsewhere.values())):
-            repos.encounters.rebill_many(
-                [e for e in still if elsewhere.get(e) == keep], batch_id, keep
-            )
-        repos.billing_batches.update(after)  # type: ignore[arg-type]
-        repos.encounters.unbill_many(
-            [e for e in still if e not in elsewhere], batch_id, reason.strip()
-        )
-    # Give its reservations back on the server now when it can be reached (else the
-    # server releases them once this void has synced).
-    release_on_server(store, [batch_id], remember=False)
-    return after  # type: ignore[return-value]
-
-
-def write_void_file(
-    store: Store, batch_id: str, out_dir: Path, references: dict[str, str] | None = None
-) -> Path:
-    """The void (frequency 8) 837P of a batch the payer already received, written to
-    ``out_dir`` under a new interchange control number, before the batch is voided
-    (``void_batch``). Each claim carries REF*F8: ``references[CLM01]`` (the payer's
-    claim control number) where given, else the original CLM01."""
-    if not Path(out_dir).is_dir():
-        raise BillingRefused("Choose an existing folder to write the void file to.")
-    repos = Repositories(store)
-    with store.transaction():
-        batch = repos.billing_batches.get(batch_id)
-        if batch is None or batch.deleted or batch.status is BatchStatus.VOID:
-            raise BillingRefused("Only an exported batch that is not void can be voided.")
-        billed = [repos.encounters.require(i) for i in batch.encounter_ids]
-        data = load_data(store, batch.period_from, batch.period_to)
-        people = sorted({e.participant_id for e in billed})
-        data.participants.update({p.id: p for p in repos.participants.list() if p.id in people})
-        control = next_control(store)
-        try:
-            body, _claims = void_claim_file(
-                batch=batch, encounters=billed, data=data, control=control,
-                created_at=utcnow(), references=references,
-            )  # fmt: skip
-        except (ValueError, KeyError) as e:
-            raise BillingRefused(
-                "The void file cannot be built as the batch was sent (payer settings "
-                "changed since); void the claims through the payer's portal."
-            ) from e
-        payer = data.payers[batch.payer_id]
-        path = Path(out_dir) / f"837P-{_slug(payer.payer_id or payer.name)}-{control:09d}-void.x12"
-        _write_new(path, body.encode("ascii"))
-        try:
-            store.conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (CONTROL_META, str(control)),
-            )
-            store.audit(
-                "export", "billing_batches", batch.id, how="void claim file", file=path.name
-            )
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-    return path
-
-
 def export_with(
     repos: Repositories, request: ExportRequest, progress: Progress | None = None
 ) -> ExportResult:
@@ -683,64 +586,3 @@ def default_export_folder() -> Path:
     """Where the dialog offers to write billing files: the person's Documents folder,
     "PeerTrail billing" (made at the first export)."""
     return Path(platformdirs.user_documents_dir()) / "PeerTrail billing"
-
-
-@dataclass(frozen=True)
-class BatchRow:
-    """One batch as the billing dialog lists it (no personal data)."""
-
-    id: str
-    control: str
-    payer: str
-    period: str
-    claims: int
-    services: int
-    total_cents: int
-    exported_by: str
-    exported_at: str
-    status: str  # "exported", "void: reason", "billed twice: void one"
-
-
-def batch_rows(repos: Repositories) -> list[BatchRow]:
-    store = repos.store
-    payers = {p.id: p.name for p in repos.payers.list()}
-    users = {u.id: u.display_name or u.username for u in repos.users.list(include_deleted=True)}
-    twice = {b.id for d in double_bills(store) for b in d.batches}
-    out = []
-    for b in batches(store):
-        if b.status is BatchStatus.VOID:
-            state = f"void: {b.void_reason}"
-        else:
-            state = "billed twice: void one" if b.id in twice else "exported"
-        out.append(
-            BatchRow(
-                id=b.id, control=f"{b.interchange_control:09d}", payer=payers.get(b.payer_id, ""),
-                period=f"{b.period_from} to {b.period_to}", claims=b.claim_count,
-                services=len(b.encounter_ids), total_cents=b.total_cents,
-                exported_by=users.get(b.created_by_id, ""),
-                exported_at=moment_text(b.created_at),
-                status=state,
-            )
-        )  # fmt: skip
-    return out
-
-
-@dataclass(frozen=True)
-class Voided:
-    batch: BillingBatch
-    void_file: Path | None  # the void (8) claim file, when the batch was submitted
-
-
-def void_with_file(
-    repos: Repositories, batch_id: str, reason: str, submitted_to: Path | None
-) -> Done[Voided]:
-    """The dialog's Void: when the batch's file was already sent to the payer
-    (``submitted_to``: the folder for the void file), write its void (8) claim file
-    first (write_void_file), then void the batch (void_batch)."""
-    if not reason.strip():
-        raise BillingRefused("Say why the batch is voided: a reason is required.")
-    path = None
-    if submitted_to is not None:
-        path = write_void_file(repos.store, batch_id, submitted_to)
-    batch = void_batch(repos.store, batch_id, reason)
-    return Done(Voided(batch, path), Changed.of("encounters", "billing_batches", ids=[batch_id]))

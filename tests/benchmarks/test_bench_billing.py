@@ -35,7 +35,8 @@ from pathlib import Path
 
 from app.domain.records import Encounter, Goal, Participant, RecoveryDomain, Role, User
 from app.domain.validation import npi_check_digit
-from app.services.billing import ExportRequest, export, void_batch
+from app.services.billing import ExportRequest, export
+from app.services.billing_batches import void_batch
 from app.store.db import Store
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories

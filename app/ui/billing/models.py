@@ -10,7 +10,8 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, Qt
 
 from app.billing.worksheet import money
-from app.services.billing import BatchRow, ExportResult
+from app.services.billing import ExportResult
+from app.services.billing_batches import BatchRow
 from app.ui.common.table_model import RECORD_ROLE, RowsTableModel
 
 
@@ -58,7 +59,7 @@ def rows_from(result: ExportResult) -> list[ProblemRow]:
 
 
 class BatchModel(RowsTableModel):
-    """The billing batches this vault knows (app.services.billing.batch_rows)."""
+    """The billing batches this vault knows (app.services.billing_batches.batch_rows)."""
 
     HEADERS = ("Control", "Payer", "Period", "Claims", "Services", "Total", "Exported by",
                "When", "Status")  # fmt: skip

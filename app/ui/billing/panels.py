@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.billing.worksheet import money
-from app.services.billing import ExportResult, Voided, batch_rows, void_with_file
+from app.services.billing import ExportResult
+from app.services.billing_batches import Voided, batch_rows, void_with_file
 from app.services.failures import StoreError
 from app.ui.billing.models import BatchModel
 from app.ui.shell.context import AppContext
