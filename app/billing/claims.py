@@ -20,12 +20,12 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from app.billing.preflight import BillingData, ServiceLine, claim_diagnoses, rebuild_lines
+from app.billing.record_checks import MAX_DIAGNOSES
 from app.domain.records import ClaimGrouping, Encounter, Payer
 from app.domain.validation import npi_is_valid
 
 MAX_LINES_PER_CLAIM = 50
 MAX_CLAIMS_PER_SUBSCRIBER = 100
-MAX_DIAGNOSES = 12
 CLAIM_ICD10_RE = re.compile(r"^[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}\Z")
 
 

@@ -29,12 +29,16 @@ services it keeps out of the export. Checks:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from app.billing.codes import CodeSets, CodeTables, PayerRules, code_sets, rules_for_payer
-from app.billing.names import name_problem, specialist_name
+from app.billing.record_checks import (
+    MAX_DIAGNOSES,
+    person_problems,
+    service_problems,
+    specialist_problems,
+)
 from app.billing.settings import payer_problems, provider_problems
 from app.domain import lifecycle
 from app.domain.records import (
@@ -42,7 +46,6 @@ from app.domain.records import (
     Consent,
     ConsentKind,
     Encounter,
-    Modality,
     NoteStatus,
     Participant,
     Payer,
@@ -51,14 +54,10 @@ from app.domain.records import (
 )
 from app.domain.units import RoundingRule
 from app.domain.validation import (
-    icd10_problem,
-    medicaid_id_problem,
     normalize_icd10,
     normalize_medicaid_id,
-    npi_is_valid,
 )
 
-MAX_DIAGNOSES = 12
 MAX_AGE = 120  # a birth date further back is a typing error
 
 
@@ -255,7 +254,7 @@ def _participant_checks(encs: list[Encounter], data: BillingData) -> list[Proble
             problems += _missing(group, "participant", "the person served is not in this vault")
             continue
         ids = tuple(e.id for e in group)
-        for check, msg in _person_problems(person, sets):
+        for check, msg in person_problems(person, sets):
             problems.append(Problem("participants", pid, check, msg, ids))
         dob = person.date_of_birth
         if dob is None:
@@ -280,7 +279,7 @@ def _specialist_checks(encs: list[Encounter], data: BillingData) -> list[Problem
             problems += _missing(group, "specialist", "the note's author is not in this vault")
             continue
         ids = tuple(e.id for e in group)
-        for check, msg in _specialist_problems(user):
+        for check, msg in specialist_problems(user):
             problems.append(Problem("users", uid, check, msg, ids))
         problems += _overlaps(group)
     return problems
@@ -294,7 +293,7 @@ def _service_checks(
     for e in encs:
         payer = data.payers.get(payer_of(e, data.participants))
         rules = rules_by_id.get(payer.id) if payer is not None else None
-        for check, msg in _service_problems(e, payer, data.codes, rules, today):
+        for check, msg in service_problems(e, payer, data.codes, rules, today):
             problems.append(Problem("encounters", e.id, check, msg, (e.id,), e.service_date))
         if payer is not None and e.minutes > 0:
             problems += _payer_date_problems(e, payer, data, today)
@@ -352,126 +351,6 @@ def rebuild_lines(data: BillingData, encounters: list[Encounter]) -> list[Servic
     for e in encs:
         payer = data.payers[payer_of(e, data.participants)]
         out.append(service_line(e, payer, units.get(e.id, 0), rules[payer.id].day_total))
-    return out
-
-
-def _person_problems(p: Participant, sets: CodeSets) -> Iterable[tuple[str, str]]:
-    if not p.medicaid_id.strip():
-        yield "medicaid-id", "the person has no Medicaid ID"
-    elif medicaid_id_problem(p.medicaid_id):
-        yield "medicaid-id", "the Medicaid ID must be 6 to 14 letters or digits"
-    if not p.diagnoses:
-        yield "diagnosis", "the person has no diagnosis code"
-    elif any(icd10_problem(c) for c in p.diagnoses):
-        yield "icd10", "a diagnosis is not a well-formed ICD-10-CM code"
-    elif len(p.diagnoses) > MAX_DIAGNOSES:
-        yield "icd10", f"a claim holds at most {MAX_DIAGNOSES} diagnosis codes"
-    elif not all(sets.icd10_billable(c) for c in p.diagnoses):
-        yield (
-            "icd10",
-            "a diagnosis is not a billable ICD-10-CM code "
-            f"({sets.icd10cm_version}); a category such as F11 needs its full code",
-        )
-    if p.date_of_birth is None:
-        yield "birth-date", "the person's date of birth is missing (the claim needs it)"
-    if p.state.strip() and p.state.strip().upper() not in sets.states:
-        yield "state", "the person's state is not a USPS state code"
-    if p.address_line1.strip():  # the address in parts
-        zip_digits = "".join(c for c in p.zip_code if c.isdigit())
-        if len(zip_digits) not in (5, 9) or not p.city.strip() or not p.state.strip():
-            yield (
-                "address",
-                "the person's address needs a city, a state and a 5- or 9-digit ZIP code",
-            )
-    if not p.first_name.strip() or not p.last_name.strip():
-        yield "name", "the person needs a first and last name on the claim"
-    else:
-        for value, what in ((p.last_name, "last name"), (p.first_name, "first name")):
-            msg = name_problem(value, f"person's {what}")
-            if msg:
-                yield "name", msg
-
-
-def _specialist_problems(user: User) -> Iterable[tuple[str, str]]:
-    if not user.npi:
-        yield "npi", "the specialist has no NPI (rendering provider)"
-    elif not npi_is_valid(user.npi):
-        yield "npi", "the specialist's NPI fails the check digit (Luhn with 80840)"
-    last, first = specialist_name(user)
-    if not last.strip() or not first.strip():
-        yield "name", "the specialist needs a first and last name"
-        return
-    for value, what in ((last, "last name"), (first, "first name")):
-        msg = name_problem(value, f"specialist's {what}")
-        if msg:
-            yield "name", msg
-
-
-def _service_problems(
-    e: Encounter, payer, codes: CodeTables, rules: PayerRules | None, today: date
-) -> Iterable[tuple[str, str]]:
-    if e.service_date > today:
-        yield "service-date", "the service date is in the future"
-    if e.start_time is None or e.end_time is None or e.minutes <= 0:
-        yield "times", "the service has no start and end time"
-    if e.service_code.upper() not in codes.hcpcs:
-        yield "code", "the service code is not in the billing code table"
-    mods = [m.upper() for m in e.modifiers]
-    if len(mods) > 4:
-        yield "modifier", "a service line holds at most four modifiers"
-    if len(set(mods)) < len(mods):
-        yield "modifier", "a modifier is listed twice"
-    for m in mods:
-        if m not in codes.modifiers:
-            yield "modifier", "a modifier is not in the modifier code table"
-            break
-        if payer is not None and payer.allowed_modifiers and m not in payer.allowed_modifiers:
-            yield "modifier", "the payer does not accept one of the service's modifiers"
-            break
-    if e.place_of_service not in codes.places_of_service:
-        yield "place-of-service", "the place of service is not in the code table"
-    if (
-        e.setting is ServiceSetting.GROUP
-        and codes.group_modifiers
-        and not set(mods) & codes.group_modifiers
-    ):
-        yield (
-            "modifier",
-            "a group service needs the group modifier ("
-            + ", ".join(sorted(codes.group_modifiers))
-            + ")",
-        )
-    if rules is not None:
-        for msg in telehealth_problems(e.modality, e.place_of_service, set(mods), rules):
-            yield "telehealth", msg
-
-
-def telehealth_problems(
-    modality: Modality, pos: str, mods: set[str], rules: PayerRules
-) -> list[str]:
-    """Place of service x modality x modifier under a payer's rules (codes.PayerRules)."""
-    out: list[str] = []
-    remote = modality is not Modality.IN_PERSON
-    tele_pos = pos in rules.telehealth_places
-    tele_mods = mods & (rules.video_modifiers | rules.audio_modifiers)
-    places = ", ".join(sorted(rules.telehealth_places))
-    if not remote and tele_pos:
-        out.append(f"an in-person service cannot use a telehealth place of service ({places})")
-    if not remote and tele_mods:
-        out.append("an in-person service cannot carry a telehealth modifier")
-    if remote and not tele_pos and rules.telehealth_needs_telehealth_place:
-        out.append(f"a telehealth service needs a telehealth place of service ({places})")
-    if modality is Modality.AUDIO and mods & rules.video_modifiers:
-        audio = ", ".join(sorted(rules.audio_modifiers)) or "the audio-only modifier"
-        out.append(f"an audio-only service cannot be coded as audio-video; use {audio}")
-    if modality is Modality.VIDEO and mods & rules.audio_modifiers:
-        out.append("an audio-and-video service cannot carry the audio-only modifier")
-    if remote and rules.telehealth_modifier_required:
-        wanted = rules.audio_modifiers if modality is Modality.AUDIO else rules.video_modifiers
-        if wanted and not mods & wanted:
-            out.append(
-                "the payer requires a telehealth modifier (" + ", ".join(sorted(wanted)) + ")"
-            )
     return out
 
 
