@@ -23,6 +23,7 @@ from pypdf.generic import ContentStream
 from app.demo_team import fill_demo_team
 from app.domain.records import Goal, RecoveryDomain, Role, User
 from app.reports import program as pr
+from app.reports import suppression as sup
 from app.services import program_report as svc
 from app.store.db import Store
 from app.store.repositories import Repositories
@@ -349,14 +350,14 @@ def test_deleted_records_never_count(repos):
 def _possible(shown: list[str], total: int) -> list[set[int]]:
     """Every value each cell can hold for a reader who knows the total, the shown cells
     and the rule: "<11" holds 1..10, "*" holds 0 or 11..total (exact, by subset sums)."""
-    hidden_sum = total - sum(int(s) for s in shown if s not in (pr.SMALL, pr.HIDDEN))
+    hidden_sum = total - sum(int(s) for s in shown if s not in (sup.SMALL, sup.HIDDEN))
     domains = [
-        set(range(1, 11)) if s == pr.SMALL
-        else {0, *range(11, total + 1)} if s == pr.HIDDEN
+        set(range(1, 11)) if s == sup.SMALL
+        else {0, *range(11, total + 1)} if s == sup.HIDDEN
         else {int(s)}
         for s in shown
     ]  # fmt: skip
-    hidden = [i for i, s in enumerate(shown) if s in (pr.SMALL, pr.HIDDEN)]
+    hidden = [i for i, s in enumerate(shown) if s in (sup.SMALL, sup.HIDDEN)]
     out = []
     for i, dom in enumerate(domains):
         if i not in hidden:
@@ -379,14 +380,14 @@ def sum_masks(mask: int, values: set[int], limit: int) -> int:
 
 
 def test_suppression_examples():
-    assert pr.suppress([3, 50], 53) == ["<11", "*"]
-    assert pr.suppress([3, 4, 50], 57) == ["<11", "<11", "*"]  # 3 + 4 = 7 is itself small
-    assert pr.suppress([1, 11], 12) == []  # "*" >= 11 would pin "<11" to 1
-    assert pr.suppress([1, 12, 30], 43) == ["<11", "*", "30"]
-    assert pr.suppress([12, 15], 27) == ["12", "15"]
-    assert pr.suppress([5, 20, 30], 55) == ["<11", "*", "30"]
-    assert pr.suppress([9, 10, 12], 31) == ["<11", "<11", "12"]
-    assert pr.suppress([10, 10], 20) == []  # both would be 10: not broken down
+    assert sup.suppress([3, 50], 53) == ["<11", "*"]
+    assert sup.suppress([3, 4, 50], 57) == ["<11", "<11", "*"]  # 3 + 4 = 7 is itself small
+    assert sup.suppress([1, 11], 12) == []  # "*" >= 11 would pin "<11" to 1
+    assert sup.suppress([1, 12, 30], 43) == ["<11", "*", "30"]
+    assert sup.suppress([12, 15], 27) == ["12", "15"]
+    assert sup.suppress([5, 20, 30], 55) == ["<11", "*", "30"]
+    assert sup.suppress([9, 10, 12], 31) == ["<11", "<11", "12"]
+    assert sup.suppress([10, 10], 20) == []  # both would be 10: not broken down
     t = pr.people_table("County", {"Cass": 4, "Ward": 3})
     assert t.withheld and t.cells == () and t.total_shown == "<11"
     t = pr.people_table("County", {"Cass": 40, "Ward": 3, "Stark": 0})
@@ -398,20 +399,20 @@ def test_suppression_examples():
 @given(st.lists(st.integers(0, 40), min_size=1, max_size=7))
 def test_no_small_cell_can_be_worked_out_from_the_total(counts):
     total = sum(counts)
-    shown = pr.suppress(counts, total)
+    shown = sup.suppress(counts, total)
     if not shown:
         return  # the table is not broken down at all
     for c, s in zip(counts, shown, strict=True):
         if 1 <= c <= 10:
-            assert s == pr.SMALL
-        elif s not in (pr.SMALL, pr.HIDDEN):
+            assert s == sup.SMALL
+        elif s not in (sup.SMALL, sup.HIDDEN):
             assert int(s) == c
-    hidden = [c for c, s in zip(counts, shown, strict=True) if s in (pr.SMALL, pr.HIDDEN)]
+    hidden = [c for c, s in zip(counts, shown, strict=True) if s in (sup.SMALL, sup.HIDDEN)]
     if hidden:
         assert len(hidden) >= 2 and sum(hidden) >= 11  # their sum is not a small count
     for c, values, s in zip(counts, _possible(shown, total), shown, strict=True):
         assert c in values
-        if s in (pr.SMALL, pr.HIDDEN):
+        if s in (sup.SMALL, sup.HIDDEN):
             assert len(values) >= 2, (counts, shown)  # a hidden cell is never pinned down
 
 
@@ -419,29 +420,29 @@ def test_small_cells_are_hidden_in_the_report_and_files(repos, tmp_path):
     report = svc.program_report(repos, *YEAR)
     small = [c for t in report.demographics for c in t.cells if 1 <= c.count <= 10]
     assert small, "the caseload has small cells"
-    assert all(c.shown == pr.SMALL for c in small)
+    assert all(c.shown == sup.SMALL for c in small)
     for t in report.demographics:
         if not t.withheld:
-            hidden = [i for i, c in enumerate(t.cells) if c.shown in (pr.SMALL, pr.HIDDEN)]
+            hidden = [i for i, c in enumerate(t.cells) if c.shown in (sup.SMALL, sup.HIDDEN)]
             assert not hidden or len(hidden) >= 2
             possible = _possible([c.shown for c in t.cells], t.total)
             assert all(len(v) >= 2 for v, c in zip(possible, t.cells, strict=True)
-                       if c.shown in (pr.SMALL, pr.HIDDEN))  # fmt: skip
+                       if c.shown in (sup.SMALL, sup.HIDDEN))  # fmt: skip
     path = svc.write_report(repos, report, tmp_path / "r.csv")
     rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
     demo_titles = {t.title for t in report.demographics}
     for section, item, _m, value in rows[1:]:
         if section in demo_titles and item != "Total":
-            assert value in (pr.SMALL, pr.HIDDEN, "0") or int(value) >= 11
+            assert value in (sup.SMALL, sup.HIDDEN, "0") or int(value) >= 11
 
 
 def test_a_small_specialist_caseload_is_not_broken_down(repos):
     spec = _specialists(repos.store.conn)[0]
     r = svc.program_report(repos, date(2026, 11, 1), date(2026, 11, 7), None, spec)
     assert 0 < r.people_served < 11
-    assert all(t.withheld and t.total_shown == pr.SMALL for t in r.demographics)
+    assert all(t.withheld and t.total_shown == sup.SMALL for t in r.demographics)
     assert r.barc.n < 11
-    assert r.barc.shown in {("0", "", "", ""), (pr.SMALL, pr.HIDDEN, pr.HIDDEN, pr.HIDDEN)}
+    assert r.barc.shown in {("0", "", "", ""), (sup.SMALL, sup.HIDDEN, sup.HIDDEN, sup.HIDDEN)}
     assert pr.BarcChange(11, 20.0, 25.5, 5.5).shown == ("11", "20.0", "25.5", "+5.5")
 
 

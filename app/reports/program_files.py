@@ -20,16 +20,8 @@ from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyl
 
 from app.domain.datetext import moment_text
 from app.reports.pdf import document
-from app.reports.program import (
-    HIDDEN,
-    SMALL,
-    THRESHOLD,
-    PeopleTable,
-    ProgramReport,
-    ServiceLine,
-    hours,
-    table_rows,
-)
+from app.reports.program import ProgramReport, ServiceLine, hours, table_rows
+from app.reports.suppression import HIDDEN, SMALL, THRESHOLD, PeopleTable
 
 TEAL = colors.HexColor("#1f6f78")
 LIGHT = colors.HexColor("#e4ebe7")
