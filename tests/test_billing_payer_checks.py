@@ -29,7 +29,7 @@ from app.billing.names import name_problem, split_display_name, x12_text
 from app.billing.preflight import BillingData, claim_diagnoses, run_preflight
 from app.billing.settings import provider_problems
 from app.billing.summary_pdf import Replaces, held_back_services, write_summary
-from app.billing.worksheet import plain_id, write_worksheet, write_worksheet_xlsx
+from app.billing.worksheet import plain_id, worksheet_rows, write_worksheet, write_worksheet_xlsx
 from app.billing.x12 import Interchange, render_837p
 from app.domain.lifecycle import content_hash
 from app.domain.records import (
@@ -224,7 +224,7 @@ def test_two_10_minute_services_are_one_unit_under_a_day_total_rule():
     assert got["lines"] == 1 and got["units"] == 1 and got["cents"] == 1650
     assert {s.encounter_id for s in claims[0].lines[0].services} == {a.id, b.id}
     buf = io.StringIO()
-    write_worksheet(buf, "b", 42, PAYER, claims, data.participants, data.users)
+    write_worksheet(buf, worksheet_rows("b", 42, PAYER, claims, data.participants, data.users))
     rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
     assert rows[0]["minutes"] == "20" and rows[0]["units"] == "1"
     assert set(rows[0]["encounter_id"].split()) == {a.id, b.id}
@@ -424,15 +424,16 @@ def test_a_rebill_names_the_voided_batch_and_does_not_certify_first_billing(tmp_
 
 def test_worksheet_keeps_ids_as_text_in_csv_and_xlsx(tmp_path):
     _pdf, _held, claims, data = _files(tmp_path)
+    sheet_rows = list(worksheet_rows("batch-42", 42, PAYER, claims, data.participants, data.users))
     buf = io.StringIO()
-    write_worksheet(buf, "batch-42", 42, PAYER, claims, data.participants, data.users)
+    write_worksheet(buf, sheet_rows)
     rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
     assert rows[0]["interchange_control"] == '="000000042"'
     assert rows[0]["claim_id"] == '="00000004200001"'
     assert plain_id(rows[0]["claim_id"]) == claims[0].claim_id
     assert plain_id(rows[0]["medicaid_id"]) == PERSON.medicaid_id
     out = io.BytesIO()
-    write_worksheet_xlsx(out, "batch-42", 42, PAYER, claims, data.participants, data.users)
+    write_worksheet_xlsx(out, sheet_rows)
     with zipfile.ZipFile(io.BytesIO(out.getvalue())) as z:
         shared = z.read("xl/sharedStrings.xml").decode()
         sheet = z.read("xl/worksheets/sheet1.xml").decode()

@@ -60,11 +60,9 @@ def render_batch_files(
     x12 = render_837p(ix).encode("ascii")
     rows = list(worksheet_rows(batch_id, control, payer, claims, participants, specialists))
     csv_buf = io.StringIO()
-    write_worksheet(csv_buf, batch_id, control, payer, claims, participants, specialists, rows)
+    write_worksheet(csv_buf, rows)
     xlsx_buf = io.BytesIO()
-    write_worksheet_xlsx(
-        xlsx_buf, batch_id, control, payer, claims, participants, specialists, rows
-    )
+    write_worksheet_xlsx(xlsx_buf, rows)
     pdf_buf = io.BytesIO()
     write_summary(
         pdf_buf, batch_id=batch_id, control=control, period=period, created_at=created_at,

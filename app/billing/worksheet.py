@@ -87,22 +87,10 @@ def worksheet_rows(
     )  # fmt: skip
 
 
-def write_worksheet(
-    fh: TextIO,
-    batch_id: str,
-    control: int,
-    payer: Payer,
-    claims: Iterable[Claim],
-    participants: dict[str, Participant],
-    specialists: dict[str, User],
-    rows: list[tuple] | None = None,
-) -> None:
-    """The CSV worksheet (ids in the ="…" text form). ``rows``: worksheet_rows' rows
-    when the caller made them already (for the .xlsx too)."""
+def write_worksheet(fh: TextIO, rows: Iterable[tuple]) -> None:
+    """The CSV worksheet of ``worksheet_rows``' rows (ids in the ="…" text form)."""
     w = csv.writer(fh, lineterminator="\r\n")
     w.writerow(COLUMNS)
-    if rows is None:
-        rows = list(worksheet_rows(batch_id, control, payer, claims, participants, specialists))
     for row in rows:
         w.writerow(
             csv_text_id(v) if k in _ID_INDEX and isinstance(v, str) else v
@@ -110,16 +98,7 @@ def write_worksheet(
         )
 
 
-def write_worksheet_xlsx(
-    fh: BinaryIO,
-    batch_id: str,
-    control: int,
-    payer: Payer,
-    claims: Iterable[Claim],
-    participants: dict[str, Participant],
-    specialists: dict[str, User],
-    rows: list[tuple] | None = None,
-) -> None:
+def write_worksheet_xlsx(fh: BinaryIO, rows: list[tuple]) -> None:
     """The same worksheet as an .xlsx: ids and names are text cells, counts are
     numbers, amounts are numbers with two decimals.
 
@@ -128,8 +107,6 @@ def write_worksheet_xlsx(
     grow with the batch — the sheet's cells and the shared strings — are then
     written here as XML text in one pass, which for 10,000 lines is about twenty
     times faster than XlsxWriter's cell-by-cell calls (190,000 cells took 2-5 s)."""
-    if rows is None:
-        rows = list(worksheet_rows(batch_id, control, payer, claims, participants, specialists))
     template, styles = _xlsx_template(len(rows))
     sheet_xml, strings_xml = _xlsx_parts(template, rows, styles)
     with (
