@@ -23,6 +23,7 @@ from app.domain.records import Role, User
 from app.paths import resource_path
 from app.reports import program as pr
 from app.services import duplicates
+from app.services.files import save_export
 from app.services.team import me, payers_by_id, team
 from app.store.db import utcnow
 from app.store.errors import StoreError
@@ -295,16 +296,7 @@ def kind_of(path: Path) -> str:
 
 def write_report(repos: Repositories, report: pr.ProgramReport, path: Path) -> Path:
     """Write a report already computed (and allowed) to ``path``; logged."""
-    path = Path(path)
-    blob = render(report, kind_of(path))
-    try:
-        path.write_bytes(blob)
-    except OSError as e:
-        path.unlink(missing_ok=True)
-        raise StoreError(
-            f"The report could not be written there ({e.strerror or type(e).__name__}). "
-            "Choose another folder; nothing else was changed."
-        ) from None
+    path = save_export(path, render(report, kind_of(Path(path))))
     sid = next(iter(report.choice.specialist_ids or ()), "")
     repos.store.audit("export", "users", sid, what=f"program report ({path.suffix.lstrip('.')})",
                       **_period(report.choice))  # fmt: skip

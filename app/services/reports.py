@@ -13,9 +13,9 @@ from app.domain import supervision as sv
 from app.domain.records import (
     TimeEntry,
 )
+from app.services.files import save_export
 from app.services.team import OutsideTeam, me, overdue_days, payers_by_id, team_ids
 from app.store.db import utcnow
-from app.store.errors import StoreError
 from app.store.repositories import Repositories
 
 # -- the oversight report -------------------------------------------------------------------
@@ -119,16 +119,7 @@ def export_oversight(
     from app.reports.oversight import render_pdf
 
     data = oversight_month(repos, specialist_id, year, month)
-    blob = render_pdf(data)
-    path = Path(path)
-    try:
-        path.write_bytes(blob)
-    except OSError as e:
-        path.unlink(missing_ok=True)
-        raise StoreError(
-            f"The report could not be written there ({e.strerror or type(e).__name__}). "
-            "Choose another folder; nothing else was changed."
-        ) from None
+    path = save_export(path, render_pdf(data))
     repos.store.audit(
         "export", "users", specialist_id, what="oversight report", period=f"{year}-{month:02d}"
     )
