@@ -10,9 +10,9 @@ from pathlib import Path
 from app.cli.common import (
     Adder,
     UsageError,
-    _date_arg,
     _err,
     _passphrase,
+    add_period,
 )
 from app.domain.datetext import count_text
 from app.services.failures import (
@@ -149,8 +149,7 @@ def add_commands(add: Adder) -> None:
         "billing export: check the period's approved services, then write an 837P claim "
         "file, a CSV worksheet and a PDF summary per payer and mark the services billed",
     )
-    p.add_argument("--from", dest="date_from", type=_date_arg, required=True, metavar="YYYY-MM-DD")
-    p.add_argument("--to", dest="date_to", type=_date_arg, required=True, metavar="YYYY-MM-DD")
+    add_period(p)
     p.add_argument("--out", type=Path, help="an existing folder for the files")
     p.add_argument("--payer", help="only this payer (name or payer id)")
     p.add_argument("--dry-run", action="store_true", help="check and count; write nothing")

@@ -61,3 +61,9 @@ def _date_arg(text: str) -> date:
         return parse_iso_date(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_period(p: argparse.ArgumentParser) -> None:
+    """The --from and --to dates of a command that covers a period."""
+    p.add_argument("--from", dest="date_from", type=_date_arg, required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", type=_date_arg, required=True, metavar="YYYY-MM-DD")

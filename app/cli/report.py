@@ -8,8 +8,8 @@ from pathlib import Path
 from app.cli.common import (
     Adder,
     UsageError,
-    _date_arg,
     _passphrase,
+    add_period,
 )
 from app.services.failures import (
     EXIT_OK,
@@ -61,8 +61,7 @@ def add_commands(add: Adder) -> None:
         "program report for funders: people served, services, units, hours, demographics "
         "(small counts suppressed), goals, BARC-10 change, supervision",
     )
-    p.add_argument("--from", dest="date_from", type=_date_arg, required=True, metavar="YYYY-MM-DD")
-    p.add_argument("--to", dest="date_to", type=_date_arg, required=True, metavar="YYYY-MM-DD")
+    add_period(p)
     p.add_argument("--program", help="only people in this program (default: all programs)")
     p.add_argument(
         "--specialist", metavar="NAME", help="one specialist's caseload (name or user name)"
