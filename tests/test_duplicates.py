@@ -278,3 +278,29 @@ def test_the_command_line_lists_merges_and_marks(vault, store, repos):
     out = run_cli("duplicates", "--merge", c.id, c.id, "--data-dir", d, env=env)
     assert out.returncode != 0 and "two different records" in out.stderr
     assert "Twocrows" not in out.stderr + out.stdout  # ids, never names
+
+
+def test_search_finds_a_merged_person_as_the_record_kept(repos):
+    from app.services import search
+
+    a, b = _people(repos)
+    repos.encounters.add(
+        Encounter(participant_id=b.id, specialist_id=repos.store.user_id,
+                  service_date=date(2026, 9, 2), data="Talked about fishing at the lake")
+    )  # fmt: skip
+    before = {h.record_id for h in search.find(repos, "Bob", 10) if h.kind == "participant"}
+    assert before == {b.id}
+    duplicates.merge(repos, a.id, b.id)
+    # the merged record's own name finds the person kept, under the kept name
+    people = [h for h in search.find(repos, "Bob", 10) if h.kind == "participant"]
+    assert [(h.record_id, h.participant_id, h.title) for h in people] == [
+        (a.id, a.id, "Robert Two Crows")
+    ]
+    # a name both records share lists the person once
+    both = [h for h in search.find(repos, "Two", 10) if h.kind == "participant"]
+    assert [h.record_id for h in both] == [a.id]
+    # a note of the merged record opens the kept person; the note itself is kept
+    notes = [h for h in search.find(repos, "fishing", 10) if h.kind == "note"]
+    assert len(notes) == 1 and notes[0].participant_id == a.id
+    assert notes[0].title == "Robert Two Crows"
+    assert repos.encounters.require(notes[0].record_id).participant_id == b.id
