@@ -12,43 +12,32 @@ import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QApplication
 
-from app.domain.records import Participant, ParticipantStatus
+from app.domain.records import ParticipantStatus
 from app.store.repositories import Repositories
 from app.ui.caseload import models as cl
 from app.ui.shell import main_window as mw
 from app.ui.shell.main_window import TITLE, MainWindow
 from tests.conftest import PASSPHRASE
+from tests.helpers import person
 from tests.ui_support import new_vault, settle
 from tests.ui_support import unlock as unlock_window
 
 PEOPLE = [
-    Participant(
-        first_name="Theodora",
-        last_name="Quillfeather",
+    person(
+        "Theodora",
+        "Quillfeather",
         preferred_name="Teddy",
-        program="1915(i)",
-        county="Cass",
-        state="ND",
         medicaid_id="ND1234567",
-        status=ParticipantStatus.ACTIVE,
         intake_date=date(2024, 3, 4),
     ),
-    Participant(
-        first_name="marcus",
-        last_name="abernathy",
-        program="SUD Voucher",
-        county="Clay",
-        state="MN",
-        status=ParticipantStatus.REFERRED,
-    ),
-    Participant(
-        first_name="Ruth",
-        last_name="Moberg",
-        program="1915(i)",
-        county="Polk",
-        state="MN",
-        medicaid_id="MN7654321",
+    person("marcus", "abernathy", "Clay", "MN", "SUD Voucher", ParticipantStatus.REFERRED),
+    person(
+        "Ruth",
+        "Moberg",
+        "Polk",
+        "MN",
         status=ParticipantStatus.DISCHARGED,
+        medicaid_id="MN7654321",
         intake_date=date(2022, 11, 30),
     ),
 ]

@@ -14,36 +14,19 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QMenu, QTableView
 
-from app.domain.records import Participant, ParticipantStatus
 from app.store.repositories import Repositories
 from app.ui.caseload import models as cl
 from app.ui.common.date_picker import DateLineEdit
 from app.ui.common.forms import date_edit
 from app.ui.shell import help as helpmod
 from app.ui.shell.main_window import MainWindow
+from tests.helpers import person
 from tests.ui_support import new_vault, settle
 from tests.ui_support import unlock as unlock_window
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PEOPLE = [
-    Participant(
-        first_name="Odalys",
-        last_name="Fennimore",
-        program="1915(i)",
-        county="Cass",
-        state="ND",
-        status=ParticipantStatus.ACTIVE,
-    ),
-    Participant(
-        first_name="Casimir",
-        last_name="Brightwater",
-        program="1915(i)",
-        county="Ward",
-        state="ND",
-        status=ParticipantStatus.ACTIVE,
-    ),
-]
+PEOPLE = [person("Odalys", "Fennimore"), person("Casimir", "Brightwater", "Ward")]
 
 
 @pytest.fixture
