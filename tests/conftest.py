@@ -52,4 +52,5 @@ def repos(store: Store) -> Repositories:
     return Repositories(store)
 
 
+from tests.laptop import laptops  # noqa: E402, F401  (fixture)
 from tests.ui_support import app_ctx, app_ctx_for, make_window  # noqa: E402, F401  (fixtures)

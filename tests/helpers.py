@@ -10,10 +10,32 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from app.domain.records import Encounter, Participant
+from app.domain.records import Encounter, Participant, ParticipantStatus
 from app.store.repositories import Repositories
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def person(
+    first: str,
+    last: str,
+    county: str = "Cass",
+    state: str = "ND",
+    program: str = "1915(i)",
+    status: ParticipantStatus = ParticipantStatus.ACTIVE,
+    **kw,
+) -> Participant:
+    """An invented participant (not stored): active in the 1915(i) program in Cass
+    County, ND, unless told otherwise; ``kw`` are other Participant fields."""
+    return Participant(
+        first_name=first,
+        last_name=last,
+        county=county,
+        state=state,
+        program=program,
+        status=status,
+        **kw,
+    )
 
 
 def add_person(repos: Repositories, first: str, last: str, **kw) -> Participant:

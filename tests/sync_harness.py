@@ -2,10 +2,13 @@
 SQLite file (SQLAlchemy), and real SQLCipher vaults as devices. Requests and
 replies go through the real pydantic wire models (serialised to JSON and back);
 only the HTTP hop is left out, so thousands of exchanges stay fast. The HTTP
-path is tested end to end in tests/test_sync_e2e.py."""
+path is tested end to end in tests/test_sync_e2e.py. ``SAM`` (a supervisor) and
+``ANN`` (a specialist) are the usual team; ``note_for`` puts a person, a goal and a
+note on a device."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from dataclasses import dataclass, field
@@ -14,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, select
 
+from app.domain.records import Encounter, Goal, Participant, RecoveryDomain, Role, User
 from app.store.db import Store
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
@@ -30,6 +34,8 @@ from sync.protocol import (
 from sync.server.engine import Caller, SyncEngine
 from sync.server.tables import changes, field_state, metadata, rejected, users
 
+ANN = User(id="spec-1", username="ann", display_name="Ann", role=Role.SPECIALIST)
+SAM = User(id="sup-1", username="sam", display_name="Sam", role=Role.SUPERVISOR)
 KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
 
 
@@ -165,3 +171,24 @@ def device_fields(d: Device, tables: list[str]) -> dict[str, dict[str, Any]]:
             rec = dict(zip(names, row, strict=True))
             out[rec.pop("id")] = rec
     return out
+
+
+def note_for(d: Device, first: str, last: str, specialist_id: str, **note) -> Encounter:
+    """A new person (assigned to ``specialist_id``) with a goal and a draft note of
+    theirs on ``d``, on 2 March 2026 from 9 o'clock; ``note`` are other note fields."""
+    from tests.helpers import add_note
+
+    p = d.repos.participants.add(
+        Participant(first_name=first, last_name=last, assigned_specialist_id=specialist_id)
+    )
+    g = d.repos.goals.add(Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="x"))
+    note.setdefault("end_time", dt.time(10))
+    return add_note(
+        d.repos,
+        participant_id=p.id,
+        specialist_id=specialist_id,
+        service_date=dt.date(2026, 3, 2),
+        start_time=dt.time(9),
+        goal_ids=(g.id,),
+        **note,
+    )

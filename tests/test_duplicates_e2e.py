@@ -25,36 +25,18 @@ import pytest
 from app.domain.records import Barc10, Encounter, Goal, Participant, RecoveryDomain
 from app.services import duplicates, records, syncing, team
 from sync import content
-from tests.server_proc import start_server
+from tests.laptop import Laptop, team_server
 from tests.test_server_trust import Raw
-from tests.test_sync_e2e import FAST_SERVER, Laptop
 
 BIRTH = date(1979, 4, 11)
 
 
 @pytest.fixture
 def server(tmp_path):
-    s = start_server(tmp_path, extra_args=FAST_SERVER)
-    s.sup = s.add_user("sam", "supervisor")
-    s.ann = s.add_user("ann", "specialist", supervisor="sam")
-    s.bob = s.add_user("bob", "specialist", supervisor="sam")
+    s = team_server(tmp_path)
     s.users = {"sam": s.sup, "ann": s.ann, "bob": s.bob}  # for the raw-HTTP devices
     yield s
     s.close()
-
-
-@pytest.fixture
-def laptops(tmp_path, server):
-    made: list[Laptop] = []
-
-    def make(name: str, username: str) -> Laptop:
-        lap = Laptop(tmp_path, name, server, username)
-        made.append(lap)
-        return lap
-
-    yield make
-    for lap in made:
-        lap.close()
 
 
 def register(lap: Laptop, first: str, last: str, **extra) -> Participant:

@@ -15,7 +15,7 @@ from app.store.digest import state_digest
 from app.store.errors import StoreError, WrongPassphrase
 from tests.conftest import PASSPHRASE
 from tests.server_proc import start_server
-from tests.test_sync_e2e import FAST_SERVER, Laptop, _note, _person, answer_the_return
+from tests.test_sync_e2e import FAST_SERVER, _note, _person, answer_the_return, signed_note
 
 
 @pytest.fixture
@@ -28,20 +28,6 @@ def server(tmp_path):
     s.cyd = s.add_user("cyd", "specialist", supervisor="opal")  # another team
     yield s
     s.close()
-
-
-@pytest.fixture
-def laptops(tmp_path, server):
-    made: list[Laptop] = []
-
-    def make(name: str, username: str) -> Laptop:
-        lap = Laptop(tmp_path, name, server, username)
-        made.append(lap)
-        return lap
-
-    yield make
-    for lap in made:
-        lap.close()
 
 
 def test_review_round_trip_offline_decisions(server, laptops):
@@ -108,10 +94,7 @@ def test_review_round_trip_offline_decisions(server, laptops):
 
 def test_a_specialist_cannot_approve(server, laptops):
     ann, sam = laptops("ann1", "ann"), laptops("sam1", "sam")
-    p, g = _person(ann, "Ivo")
-    n = _note(ann, p, g)
-    ann.repos.encounters.sign(n.id, ann.user)
-    ann.sync()
+    _p, _g, n = signed_note(ann, "Ivo")
     # the client never offers it: the queries refuse a specialist's vault
     assert ann.user.role is Role.SPECIALIST
     assert team.team(ann.repos) == [] and review.review_queue(ann.repos) == []
@@ -134,10 +117,7 @@ def test_a_specialist_cannot_approve(server, laptops):
 
 def test_wrong_or_missing_passphrase_and_changed_content_are_refused(server, laptops):
     ann, sam = laptops("ann1", "ann"), laptops("sam1", "sam")
-    p, g = _person(ann, "Lark")
-    n = _note(ann, p, g)
-    ann.repos.encounters.sign(n.id, ann.user)
-    ann.sync()
+    _p, _g, n = signed_note(ann, "Lark")
     sam.sync()
     opened = review.open_for_review(sam.repos, n.id)
     with pytest.raises(review.NotSigned):

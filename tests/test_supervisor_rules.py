@@ -8,26 +8,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import time as clock
-from datetime import date, time
+from datetime import date
 
 import pytest
 
 from app.domain.records import (
-    Goal,
     NoteStatus,
-    Participant,
-    RecoveryDomain,
     Role,
     SupervisionSession,
     User,
 )
 from sync.hlc import Stamp
 from sync.protocol import PROTOCOL_VERSION, PushChange, SyncRequest
-from tests.helpers import add_note
-from tests.sync_harness import World
+from tests.sync_harness import ANN, SAM, World, note_for
 
-SAM = User(id="sup-1", username="sam", display_name="Sam", role=Role.SUPERVISOR)
-ANN = User(id="spec-1", username="ann", display_name="Ann", role=Role.SPECIALIST)
 SUE = User(id="sup-2", username="sue", display_name="Sue", role=Role.SUPERVISOR)
 REVIEW = {"status", "reviewed_by_id", "reviewed_at", "review_comment"}
 
@@ -44,19 +38,7 @@ def world(tmp_path):
 
 def _signed_note(w: World):
     ann = w.add_device("ann", ANN.id, "specialist")
-    p = ann.repos.participants.add(
-        Participant(first_name="Vesper", last_name="Quale", assigned_specialist_id=ANN.id)
-    )
-    g = ann.repos.goals.add(Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="x"))
-    n = add_note(
-        ann.repos,
-        participant_id=p.id,
-        specialist_id=ANN.id,
-        service_date=date(2026, 3, 2),
-        start_time=time(9),
-        end_time=time(10),
-        goal_ids=(g.id,),
-    )
+    n = note_for(ann, "Vesper", "Quale", ANN.id)
     ann.repos.encounters.sign(n.id, ANN)
     return ann, n
 

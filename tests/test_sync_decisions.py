@@ -8,30 +8,21 @@ real HTTP are in tests/test_sync_pairs.py."""
 from __future__ import annotations
 
 import json
-from datetime import date, time
+from datetime import time
 
 import pytest
 
 from app.domain import lifecycle
 from app.domain.records import (
     Encounter,
-    Goal,
     Modality,
     NoteStatus,
-    Participant,
-    RecoveryDomain,
-    Role,
     ServiceSetting,
-    User,
 )
 from app.store.digest import state_digest
 from app.store.signatures import signature_problems
 from sync import content, merge
-from tests.helpers import add_note
-from tests.sync_harness import World
-
-ANN = User(id="spec-1", username="ann", display_name="Ann", role=Role.SPECIALIST)
-SAM = User(id="sup-1", username="sam", display_name="Sam", role=Role.SUPERVISOR)
+from tests.sync_harness import ANN, SAM, World, note_for
 
 
 @pytest.fixture
@@ -48,18 +39,12 @@ def world(tmp_path):
 
 def _draft(w: World) -> Encounter:
     a1 = w.devices["a1"]
-    p = a1.repos.participants.add(
-        Participant(first_name="Orla", last_name="Fenwick", assigned_specialist_id=ANN.id)
-    )
-    g = a1.repos.goals.add(Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="x"))
-    n = add_note(
-        a1.repos,
-        participant_id=p.id,
-        specialist_id=ANN.id,
-        service_date=date(2026, 3, 2),
-        start_time=time(9),
+    n = note_for(
+        a1,
+        "Orla",
+        "Fenwick",
+        ANN.id,
         end_time=time(9, 45),
-        goal_ids=(g.id,),
         modifiers=("HQ",),
         setting=ServiceSetting.GROUP,
         group_size=3,

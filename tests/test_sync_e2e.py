@@ -16,7 +16,6 @@ import sys
 import textwrap
 import threading
 from datetime import date, time
-from pathlib import Path
 
 import pytest
 
@@ -26,81 +25,24 @@ from app.domain.records import (
     NoteStatus,
     Participant,
     RecoveryDomain,
-    Role,
-    User,
 )
 from app.store.db import Store
 from app.store.digest import state_digest
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
-from app.store.vault import Vault
-from sync.client import SyncClient, SyncError, make_session
-from tests.conftest import FAST_KDF, PASSPHRASE
+from sync.client import SyncError
+from tests.conftest import PASSPHRASE
 from tests.helpers import ROOT, add_note, run_cli
+from tests.laptop import FAST_SERVER, Laptop, team_server
 from tests.netproxy import LinkShape, Proxy
 from tests.server_proc import DEFAULT_PASSWORD, backend_url, start_server
-
-FAST_SERVER = ("--rate-limit", "0")
-
-
-class Laptop:
-    """A vault enrolled with the server, synced with the real client."""
-
-    def __init__(self, root: Path, name: str, server, username: str, url: str | None = None):
-        self.dir = root / name
-        self.vault = Vault(self.dir)
-        self.vault.create(PASSPHRASE, FAST_KDF)
-        self.store = Store.open(self.vault, owner_username=username)
-        self.replica = StoreReplica(self.store)
-        self.repos = Repositories(self.store)
-        self.fingerprint = server.fingerprint
-        self.url = url or server.url
-        client = SyncClient(self.replica, self.url, "", session=make_session(self.fingerprint))
-        answer = client.enroll(username, DEFAULT_PASSWORD, device_name=name)
-        self.replica.adopt_identity(answer.user_id, answer.role)
-        self.replica.save_server(url=self.url, fingerprint=self.fingerprint, token=answer.token)
-        self.user = User(
-            id=answer.user_id, username=username, display_name=username, role=Role(answer.role)
-        )
-
-    def client(self, url: str | None = None, retries: int = 0) -> SyncClient:
-        server = self.replica.server()
-        return SyncClient(
-            self.replica,
-            url or self.url,
-            server["token"],
-            session=make_session(self.fingerprint, retries=retries, backoff=0),
-        )
-
-    def sync(self, url: str | None = None, retries: int = 0):
-        return self.client(url, retries).sync()
-
-    def close(self) -> None:
-        self.store.close()
 
 
 @pytest.fixture
 def server(tmp_path):
-    s = start_server(tmp_path, extra_args=FAST_SERVER)
-    s.sup = s.add_user("sam", "supervisor")
-    s.ann = s.add_user("ann", "specialist", supervisor="sam")
-    s.bob = s.add_user("bob", "specialist", supervisor="sam")
+    s = team_server(tmp_path)
     yield s
     s.close()
-
-
-@pytest.fixture
-def laptops(tmp_path, server):
-    made: list[Laptop] = []
-
-    def make(name: str, username: str, url: str | None = None) -> Laptop:
-        lap = Laptop(tmp_path, name, server, username, url)
-        made.append(lap)
-        return lap
-
-    yield make
-    for lap in made:
-        lap.close()
 
 
 def _person(lap: Laptop, first: str) -> tuple[Participant, Goal]:
@@ -147,6 +89,15 @@ def _note(lap: Laptop, p: Participant, g: Goal, text: str = "Mock interview") ->
     )
 
 
+def signed_note(lap: Laptop, first: str) -> tuple[Participant, Goal, Encounter]:
+    """A new person with a goal and a note the laptop's user signed, synced."""
+    p, g = _person(lap, first)
+    n = _note(lap, p, g)
+    lap.repos.encounters.sign(n.id, lap.user)
+    lap.sync()
+    return p, g, lap.repos.encounters.require(n.id)
+
+
 def test_review_round_trip_between_three_vaults(server, laptops):
     ann, bob, sam = laptops("ann1", "ann"), laptops("bob1", "bob"), laptops("sam1", "sam")
     p, g = _person(ann, "Wren")
@@ -179,10 +130,7 @@ def test_review_round_trip_between_three_vaults(server, laptops):
 
 def test_specialist_cannot_review_or_read_another_caseload(server, laptops):
     ann, bob = laptops("ann1", "ann"), laptops("bob1", "bob")
-    p, g = _person(ann, "Ivo")
-    n = _note(ann, p, g)
-    ann.repos.encounters.sign(n.id, ann.user)
-    ann.sync()
+    p, _g, n = signed_note(ann, "Ivo")
     # forge a supervisor's review field on the specialist's own laptop (raw SQL in a
     # store transaction: still captured, so it is pushed and judged by the server)
     with ann.store.transaction():

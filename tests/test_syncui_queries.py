@@ -24,8 +24,22 @@ def _stamp(device: str, minute: int) -> str:
     return f"{ms:012x}.0000.{device}"
 
 
-def put_conflict(repos: Repositories, **kw) -> Conflict:
-    c = Conflict(**kw)
+def put_conflict(
+    repos: Repositories, target: tuple[str, str, str], pid: str, kept, lost=None, **kw
+) -> Conflict:
+    """A conflict on ``target`` (table, record id, field) of participant ``pid``;
+    ``kept`` and ``lost`` are field values (``lost`` None: no lost value)."""
+    table, target_id, field = target
+    kw.setdefault("kind", "text")
+    c = Conflict(
+        table_name=table,
+        target_id=target_id,
+        field=field,
+        participant_id=pid,
+        kept_value=json.dumps(kept),
+        lost_value="" if lost is None else json.dumps(lost),
+        **kw,
+    )
     cc = codec(Conflict)
     with repos.store.transaction(mode="remote"):
         marks = ", ".join("?" for _ in cc.names)
@@ -65,14 +79,11 @@ def test_open_conflicts_give_context_and_merge_writes_through_the_repository(rep
     repos.goals.update(g.replace(statement="Walk every morning"))
     c = put_conflict(
         repos,
-        table_name="goals",
-        target_id=g.id,
-        field="statement",
-        participant_id=p.id,
-        kind="text",
-        kept_value=json.dumps("Walk every morning"),
+        ("goals", g.id, "statement"),
+        p.id,
+        "Walk every morning",
+        "Walk to the lake",
         kept_stamp=_stamp(repos.store.device_id, 5),
-        lost_value=json.dumps("Walk to the lake"),
         lost_stamp=_stamp(OTHER_DEVICE, 3),
     )
     views = conflicts.open_conflicts(repos)
@@ -116,14 +127,11 @@ def test_signed_note_cannot_take_the_other_text_and_nothing_changes(repos, perso
     repos.encounters.sign(n.id, me)
     c = put_conflict(
         repos,
-        table_name="encounters",
-        target_id=n.id,
-        field="plan",
-        participant_id=p.id,
-        kind="text",
-        kept_value=json.dumps("Again Tuesday"),
+        ("encounters", n.id, "plan"),
+        p.id,
+        "Again Tuesday",
+        "Again Thursday",
         kept_stamp=_stamp(store.device_id, 5),
-        lost_value=json.dumps("Again Thursday"),
         lost_stamp=_stamp(OTHER_DEVICE, 3),
     )
     [v] = conflicts.open_conflicts(repos)
@@ -138,41 +146,21 @@ def test_signed_note_cannot_take_the_other_text_and_nothing_changes(repos, perso
 
 def test_a_supervisor_cannot_rewrite_a_goal(repos, person):
     p, g = person
-    put_conflict(
-        repos,
-        table_name="goals",
-        target_id=g.id,
-        field="statement",
-        participant_id=p.id,
-        kind="text",
-        kept_value=json.dumps("Walk daily"),
-        lost_value=json.dumps("Swim"),
-    )
+    put_conflict(repos, ("goals", g.id, "statement"), p.id, "Walk daily", "Swim")
     [v] = conflicts.open_conflicts(repos, Role.SUPERVISOR)
     assert "supervisor" in v.locked_reason
 
 
 def test_log_entry_seen_and_edited_after_delete_restored(repos, person):
     p, g = person
-    log = put_conflict(
-        repos,
-        table_name="participants",
-        target_id=p.id,
-        field="county",
-        participant_id=p.id,
-        kind="log",
-        kept_value=json.dumps("Cass"),
-        lost_value=json.dumps("Clay"),
-    )
+    log = put_conflict(repos, ("participants", p.id, "county"), p.id, "Cass", "Clay", kind="log")
     repos.goals.delete(g.id)
     gone = put_conflict(
         repos,
-        table_name="goals",
-        target_id=g.id,
-        field="statement",
-        participant_id=p.id,
+        ("goals", g.id, "statement"),
+        p.id,
+        "Walk daily, rain or shine",
         kind="edited after delete",
-        kept_value=json.dumps("Walk daily, rain or shine"),
         kept_stamp=_stamp(OTHER_DEVICE, 7),
     )
     views = conflicts.open_conflicts(repos)

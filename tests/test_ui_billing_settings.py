@@ -200,28 +200,18 @@ def test_on_a_team_only_billing_staff_and_admins_change_settings(qtbot, app_ctx_
 
 
 @pytest.mark.parametrize("role", [Role.BILLING, Role.ADMIN, Role.SPECIALIST])
-def test_the_main_window_offers_billing_settings_to_billing_and_admin(qtbot, tmp_path, fast_kdf,
-                                                                       role):  # fmt: skip
-    from app.store.db import Store
+def test_the_main_window_offers_billing_settings_to_billing_and_admin(
+    qtbot, tmp_path, make_window, role
+):
     from app.store.repositories import Repositories
-    from app.store.vault import Vault
-    from app.ui.shell.main_window import MainWindow
-    from tests.conftest import PASSPHRASE
+    from tests.ui_support import new_vault, unlock
 
     folder = tmp_path / "data"
-    vault = Vault(folder)
-    vault.create(PASSPHRASE)
-    store = Store.open(vault)
-    repos = Repositories(store)
-    repos.users.update(repos.users.require(store.user_id).replace(role=role))
-    store.close()
-    vault.lock()
-    w = MainWindow(folder)
-    qtbot.addWidget(w)
-    w.show()
-    w.start.unlock_page.passphrase.setText(PASSPHRASE)
-    QTest.mouseClick(w.start.unlock_page.submit_button, LEFT)
-    qtbot.waitUntil(lambda: w.workspace is not None and not w.tasks.busy, timeout=10_000)
+    with new_vault(folder) as store:
+        repos = Repositories(store)
+        repos.users.update(repos.users.require(store.user_id).replace(role=role))
+    w = make_window(folder)
+    unlock(qtbot, w)
     offered = role in (Role.BILLING, Role.ADMIN)
     assert ("billing_settings" in w.workspace.pages) is offered
     assert w.billing_settings_action.isEnabled() is offered

@@ -12,44 +12,32 @@ import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QApplication
 
-from app.domain.records import Participant, ParticipantStatus
-from app.store.db import Store
+from app.domain.records import ParticipantStatus
 from app.store.repositories import Repositories
-from app.store.vault import Vault
 from app.ui.caseload import models as cl
 from app.ui.shell import main_window as mw
 from app.ui.shell.main_window import TITLE, MainWindow
 from tests.conftest import PASSPHRASE
-from tests.ui_support import settle
+from tests.helpers import person
+from tests.ui_support import new_vault, settle
+from tests.ui_support import unlock as unlock_window
 
 PEOPLE = [
-    Participant(
-        first_name="Theodora",
-        last_name="Quillfeather",
+    person(
+        "Theodora",
+        "Quillfeather",
         preferred_name="Teddy",
-        program="1915(i)",
-        county="Cass",
-        state="ND",
         medicaid_id="ND1234567",
-        status=ParticipantStatus.ACTIVE,
         intake_date=date(2024, 3, 4),
     ),
-    Participant(
-        first_name="marcus",
-        last_name="abernathy",
-        program="SUD Voucher",
-        county="Clay",
-        state="MN",
-        status=ParticipantStatus.REFERRED,
-    ),
-    Participant(
-        first_name="Ruth",
-        last_name="Moberg",
-        program="1915(i)",
-        county="Polk",
-        state="MN",
-        medicaid_id="MN7654321",
+    person("marcus", "abernathy", "Clay", "MN", "SUD Voucher", ParticipantStatus.REFERRED),
+    person(
+        "Ruth",
+        "Moberg",
+        "Polk",
+        "MN",
         status=ParticipantStatus.DISCHARGED,
+        medicaid_id="MN7654321",
         intake_date=date(2022, 11, 30),
     ),
 ]
@@ -157,14 +145,8 @@ def test_filter_matches_every_word_in_name_program_county_or_status():
 @pytest.fixture
 def data_dir(tmp_path: Path, fast_kdf) -> Path:
     folder = tmp_path / "data"
-    vault = Vault(folder)
-    vault.create(PASSPHRASE)
-    store = Store.open(vault)
-    try:
+    with new_vault(folder) as store:
         Repositories(store).participants.add_many(PEOPLE)
-    finally:
-        store.close()
-        vault.lock()
     return folder
 
 
@@ -174,9 +156,7 @@ def window(make_window, data_dir):
 
 
 def unlock(qtbot, w: MainWindow) -> None:
-    w.start.unlock_page.passphrase.setText(PASSPHRASE)
-    qtbot.mouseClick(w.start.unlock_page.submit_button, Qt.MouseButton.LeftButton)
-    settle(qtbot, w)
+    unlock_window(qtbot, w)
     assert w.current_page() is w.caseload
 
 
@@ -307,11 +287,8 @@ def test_unlock_returns_to_the_record_the_person_had_open(qtbot, window):
     settle(qtbot, window)
     assert window.workspace is None
     assert window.pages.currentWidget() is window.start
-    window.start.unlock_page.passphrase.setText(PASSPHRASE)
-    qtbot.mouseClick(window.start.unlock_page.submit_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.workspace is not None, timeout=10_000)
+    unlock_window(qtbot, window)
     page = window.workspace.pages["participant"]
-    settle(qtbot, window)
     assert page.record is not None and page.record.participant.id == opened
     assert window.current_page() is page
     assert page.tabs.currentIndex() == 2

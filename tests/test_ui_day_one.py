@@ -14,71 +14,36 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QMenu, QTableView
 
-from app.domain.records import Participant, ParticipantStatus
-from app.store.db import Store
 from app.store.repositories import Repositories
-from app.store.vault import Vault
 from app.ui.caseload import models as cl
 from app.ui.common.date_picker import DateLineEdit
 from app.ui.common.forms import date_edit
 from app.ui.shell import help as helpmod
 from app.ui.shell.main_window import MainWindow
-from tests.conftest import PASSPHRASE
+from tests.helpers import person
+from tests.ui_support import new_vault, settle
+from tests.ui_support import unlock as unlock_window
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PEOPLE = [
-    Participant(
-        first_name="Odalys",
-        last_name="Fennimore",
-        program="1915(i)",
-        county="Cass",
-        state="ND",
-        status=ParticipantStatus.ACTIVE,
-    ),
-    Participant(
-        first_name="Casimir",
-        last_name="Brightwater",
-        program="1915(i)",
-        county="Ward",
-        state="ND",
-        status=ParticipantStatus.ACTIVE,
-    ),
-]
+PEOPLE = [person("Odalys", "Fennimore"), person("Casimir", "Brightwater", "Ward")]
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path, fast_kdf) -> Path:
     folder = tmp_path / "data"
-    vault = Vault(folder)
-    vault.create(PASSPHRASE)
-    store = Store.open(vault)
-    try:
+    with new_vault(folder) as store:
         Repositories(store).participants.add_many(PEOPLE)
-    finally:
-        store.close()
-        vault.lock()
     return folder
 
 
 @pytest.fixture
-def window(qtbot, data_dir):
-    w = MainWindow(data_dir)
-    qtbot.addWidget(w)
-    w.resize(1000, 700)
-    w.show()
-    yield w
-    w.close()
-
-
-def settle(qtbot, w: MainWindow) -> None:
-    qtbot.waitUntil(lambda: not w.tasks.busy, timeout=10_000)
+def window(make_window, data_dir):
+    return make_window(data_dir, (1000, 700))
 
 
 def unlock(qtbot, w: MainWindow) -> None:
-    w.start.unlock_page.passphrase.setText(PASSPHRASE)
-    qtbot.mouseClick(w.start.unlock_page.submit_button, Qt.MouseButton.LeftButton)
-    settle(qtbot, w)
+    unlock_window(qtbot, w)
     assert w.current_page() is w.caseload
     qtbot.waitUntil(lambda: w.caseload.proxy.rowCount() == len(PEOPLE), timeout=10_000)
 

@@ -16,15 +16,13 @@ from PySide6.QtWidgets import QAbstractScrollArea, QTableView, QWidget
 from app.demo import fill_demo
 from app.domain import hours
 from app.domain.records import TimeCategory
-from app.store.db import Store
-from app.store.vault import Vault
 from app.ui.common.columns import ColumnFitter
 from app.ui.common.table_model import ID_ROLE
 from app.ui.hours.models import WeekModel
 from app.ui.shell.app import load_style_sheet, make_application
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.theme import apply_theme, themed
-from tests.conftest import PASSPHRASE
+from tests.ui_support import new_vault, unlock
 
 # -- the column fitter -----------------------------------------------------------------------
 
@@ -130,14 +128,8 @@ def test_painted_colours_follow_the_dark_scheme(qtbot):
 @pytest.fixture
 def demo_dir(tmp_path: Path, fast_kdf) -> Path:
     folder = tmp_path / "demo"
-    vault = Vault(folder)
-    vault.create(PASSPHRASE)
-    store = Store.open(vault)
-    try:
+    with new_vault(folder) as store:
         fill_demo(store, participants=12, years=1, seed=3)
-    finally:
-        store.close()
-        vault.lock()
     return folder
 
 
@@ -170,15 +162,11 @@ def pages_to_check(window: MainWindow):
 
 
 @pytest.mark.parametrize("size", [(1000, 700), (720, 560)])
-def test_no_page_scrolls_sideways(qtbot, demo_dir, size):
+def test_no_page_scrolls_sideways(qtbot, make_window, demo_dir, size):
     app = make_application([])
     apply_theme(app, load_style_sheet(), dark=False)
-    window = MainWindow(demo_dir)
-    qtbot.addWidget(window)
-    window.resize(*size)
-    window.show()
-    window.start.unlock_page.passphrase.setText(PASSPHRASE)
-    qtbot.mouseClick(window.start.unlock_page.submit_button, Qt.MouseButton.LeftButton)
+    window = make_window(demo_dir, size)
+    unlock(qtbot, window, timeout=20_000)
     qtbot.waitUntil(lambda: window.model.rowCount() > 0 and not window.tasks.busy, timeout=20_000)
     assert (window.width(), window.height()) == size
     for name, show in pages_to_check(window):

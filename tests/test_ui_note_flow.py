@@ -22,13 +22,13 @@ from app.domain.records import (
     RecoveryDomain,
 )
 from app.services import signing
-from app.store.db import Store
 from app.store.repositories import Repositories
-from app.store.vault import Vault
 from app.ui.notes.note_editor import NoteEditorPage
 from app.ui.shell.main_window import MainWindow
 from tests.helpers import add_person
 from tests.note_support import FakeClock
+from tests.ui_support import new_vault
+from tests.ui_support import settle as ui_settle
 
 PASSPHRASE = "juniper smoke over the Missouri breaks"
 PIN = "4826"
@@ -47,10 +47,7 @@ def data_dir(tmp_path: Path, fast_kdf) -> Path:
     """A vault with one person who has a goal and a note from yesterday (in person
     at the library, telehealth modifiers none), and the owner's signing PIN set."""
     folder = tmp_path / "data"
-    vault = Vault(folder)
-    vault.create(PASSPHRASE)
-    store = Store.open(vault)
-    try:
+    with new_vault(folder, PASSPHRASE) as store:
         repos = Repositories(store)
         owner = repos.users.require(store.user_id)
         p = add_person(repos, "Tamsin", "Oyelaran")
@@ -75,10 +72,7 @@ def data_dir(tmp_path: Path, fast_kdf) -> Path:
                 plan="Call landlords",
             )
         )
-        signing.set_pin(repos, vault, PASSPHRASE, owner, PIN)
-    finally:
-        store.close()
-        vault.lock()
+        signing.set_pin(repos, store.vault, PASSPHRASE, owner, PIN)
     return folder
 
 
@@ -157,7 +151,7 @@ def editor(w: MainWindow) -> NoteEditorPage:
 
 
 def settle(qtbot, w: MainWindow) -> None:
-    qtbot.waitUntil(lambda: not w.tasks.busy, timeout=WAIT)
+    ui_settle(qtbot, w, WAIT)
 
 
 def open_new_note(qtbot, w: MainWindow, c: Counter) -> NoteEditorPage:

@@ -17,13 +17,11 @@ from PySide6.QtWidgets import QApplication
 from app.demo_team import fill_demo_team
 from app.domain import datetext
 from app.domain.records import Role
-from app.store.db import Store
 from app.store.repositories import Repositories
-from app.store.vault import Vault
 from app.ui.shell.app import load_style_sheet, make_application
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.theme import apply_theme
-from tests.conftest import PASSPHRASE
+from tests.ui_support import new_vault, settle, unlock
 
 TODAY = date(2026, 3, 18)
 
@@ -31,17 +29,11 @@ TODAY = date(2026, 3, 18)
 @pytest.fixture
 def data_dir(tmp_path: Path, fast_kdf) -> Path:
     folder = tmp_path / "data"
-    vault = Vault(folder)
-    vault.create(PASSPHRASE)
-    store = Store.open(vault)
-    try:
+    with new_vault(folder) as store:
         repos = Repositories(store)
         me = repos.users.require(store.user_id)
         repos.users.update(dataclasses.replace(me, role=Role.SUPERVISOR))
         fill_demo_team(store, specialists=3, participants=6, today=TODAY)
-    finally:
-        store.close()
-        vault.lock()
     return folder
 
 
@@ -64,21 +56,10 @@ def styled(qtbot):
 
 
 @pytest.fixture
-def window(qtbot, data_dir, styled):
-    w = MainWindow(data_dir)
-    qtbot.addWidget(w)
-    w.resize(1000, 700)
-    w.show()
-    w.start.unlock_page.passphrase.setText(PASSPHRASE)
-    qtbot.mouseClick(w.start.unlock_page.submit_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: w.workspace is not None, timeout=10_000)
-    settle(qtbot, w)
-    yield w
-    w.close()
-
-
-def settle(qtbot, w: MainWindow) -> None:
-    qtbot.waitUntil(lambda: not w.tasks.busy, timeout=10_000)
+def window(qtbot, make_window, data_dir, styled):
+    w = make_window(data_dir, (1000, 700))
+    unlock(qtbot, w)
+    return w
 
 
 def go(qtbot, w: MainWindow, label: str):

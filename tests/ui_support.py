@@ -3,7 +3,8 @@ SQLCipher file, the real database worker thread and a real Qt event loop.
 
 ``app_ctx`` gives an :class:`app.ui.shell.context.AppContext` for the vault's owner (a
 specialist); ``app_ctx_for(role)`` makes one whose owner has another role; ``make_window(data_dir)``
-shows the real main window.
+shows the real main window; ``new_vault(folder)`` makes a locked vault for it to open and
+``unlock(qtbot, window)`` opens it as a person does.
 Tests wait for the worker with :func:`settle`, never with sleeps. Data is set up
 with ``ctx_repos(ctx)`` before the page is shown (the worker is idle then).
 """
@@ -11,14 +12,18 @@ with ``ctx_repos(ctx)`` before the page is shown (the worker is idle then).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from app.domain.records import Role
 from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
+from app.store.vault import Vault
 from app.ui.shell.context import AppContext
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.tasks import TaskManager
@@ -34,6 +39,32 @@ def ctx_repos(ctx: AppContext) -> Repositories:
     """Repositories for setting up data in a test while the worker is idle."""
     assert not ctx.tasks.busy, "set up data only while the worker is idle"
     return Repositories(ctx.session.store)
+
+
+@contextmanager
+def new_vault(folder: Path, passphrase: str | None = None) -> Iterator[Store]:
+    """Create a vault in ``folder`` (the test passphrase unless given) and yield its open
+    store to fill; closed and locked after, for a window to unlock."""
+    if passphrase is None:
+        from tests.conftest import PASSPHRASE as passphrase
+    vault = Vault(folder)
+    vault.create(passphrase)
+    store = Store.open(vault)
+    try:
+        yield store
+    finally:
+        store.close()
+        vault.lock()
+
+
+def unlock(qtbot, w: MainWindow, passphrase: str | None = None, timeout: int = 10_000) -> None:
+    """Type the passphrase on the unlock page, click Unlock and wait until the
+    workspace is up and the worker idle."""
+    if passphrase is None:
+        from tests.conftest import PASSPHRASE as passphrase
+    w.start.unlock_page.passphrase.setText(passphrase)
+    qtbot.mouseClick(w.start.unlock_page.submit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.workspace is not None and not w.tasks.busy, timeout=timeout)
 
 
 @pytest.fixture
@@ -65,13 +96,15 @@ def app_ctx(app_ctx_for) -> AppContext:
 
 @pytest.fixture
 def make_window(qtbot, fast_kdf):
-    """``make_window(data_dir)``: the real main window on ``data_dir``, shown (closed
-    after the test)."""
+    """``make_window(data_dir, size)``: the real main window on ``data_dir``, of ``size``
+    (width, height) if given, shown (closed after the test)."""
     windows: list[MainWindow] = []
 
-    def make(data_dir: Path) -> MainWindow:
+    def make(data_dir: Path, size: tuple[int, int] | None = None) -> MainWindow:
         w = MainWindow(data_dir)
         qtbot.addWidget(w)
+        if size is not None:
+            w.resize(*size)
         w.show()
         windows.append(w)
         return w

@@ -54,6 +54,7 @@ from app.services.billing import (
 from app.services.failures import StoreError
 from app.ui.billing.models import ProblemModel, rows_from
 from app.ui.billing.panels import BatchesPanel, ResultPanel, named
+from app.ui.common.forms import wrapped_label
 from app.ui.common.text import plural
 from app.ui.shell.context import AppContext
 
@@ -151,9 +152,7 @@ class BillingDialog(QDialog):
 
     def _build_problems(self) -> None:
         """The summary of the check and the table of problems."""
-        self.summary = QLabel("Pick a period and press Check.")
-        self.summary.setWordWrap(True)
-        self.summary.setObjectName("billingSummary")
+        self.summary = wrapped_label("Pick a period and press Check.", "billingSummary")
         self.model = ProblemModel(self)
         self.table = QTableView()
         self.table.setObjectName("preflightProblems")
@@ -196,9 +195,7 @@ class BillingDialog(QDialog):
         folder_row.addWidget(self.folder, 1)
         folder_row.addWidget(browse)
 
-        self.privacy = QLabel(PRIVACY_NOTE)
-        self.privacy.setWordWrap(True)
-        self.privacy.setObjectName("privacyNote")
+        self.privacy = wrapped_label(PRIVACY_NOTE, "privacyNote")
         # Its colours are in resources/styles/billing.qss (turned for the dark scheme).
         self.status = QLabel("")
         self.status.setWordWrap(True)

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialogButtonBox,
-    QFormLayout,
     QFrame,
     QGroupBox,
     QLabel,
@@ -30,7 +28,15 @@ from app.services.billing_settings import (
     save_specialist,
 )
 from app.services.failures import message_for
-from app.ui.common.forms import FormDialog, combo, line_edit, set_value
+from app.ui.common.forms import (
+    FormDialog,
+    align_form_labels,
+    combo,
+    form_group,
+    line_edit,
+    set_value,
+    wrapped_label,
+)
 
 ROUNDING = {
     RoundingRuleName.CMS_8_MINUTE: "CMS 8-minute rule",
@@ -41,22 +47,6 @@ UNIT_BASIS = (("Agency default (code tables)", ""), ("Each service on its own", 
               ("The day's total minutes", "day_total"))  # fmt: skip
 
 
-def form_group(title: str, rows: list[tuple[str, QWidget]]) -> QGroupBox:
-    """A titled group of labelled rows, labels right-aligned (as the other forms)."""
-    box = QGroupBox(title)
-    form = QFormLayout(box)
-    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-    form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-    form.setVerticalSpacing(8)
-    form.setHorizontalSpacing(14)
-    for label, widget in rows:
-        lab = QLabel(label)
-        lab.setObjectName("formLabel")
-        lab.setBuddy(getattr(widget, "widget", widget))
-        form.addRow(lab, widget)
-    return box
-
-
 class _SettingsDialog(FormDialog):
     """Shared: heading, banner, scrolled groups, Save/Cancel; saving on the worker."""
 
@@ -64,10 +54,7 @@ class _SettingsDialog(FormDialog):
         self.setWindowTitle(title)
         heading = QLabel(title)
         heading.setObjectName("pageTitle")
-        self.banner = QLabel()
-        self.banner.setObjectName("formError")
-        self.banner.setWordWrap(True)
-        self.banner.hide()
+        self.banner = wrapped_label(name="formError", hidden=True)
         body = QWidget()
         blay = QVBoxLayout(body)
         blay.setContentsMargins(4, 4, 12, 4)
@@ -91,10 +78,7 @@ class _SettingsDialog(FormDialog):
         layout.addWidget(self.banner)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.buttons)
-        labels = [w for w in body.findChildren(QLabel) if w.objectName() == "formLabel"]
-        width = max((w.sizeHint().width() for w in labels), default=0)
-        for w in labels:
-            w.setMinimumWidth(width)
+        align_form_labels(body)
 
     def submit(self) -> None:
         raise NotImplementedError

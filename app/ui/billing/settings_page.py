@@ -36,10 +36,18 @@ from app.services.billing_settings import (
     save_provider,
 )
 from app.services.failures import message_for
-from app.ui.billing.settings_dialogs import PayerDialog, SpecialistDialog, form_group
+from app.ui.billing.settings_dialogs import PayerDialog, SpecialistDialog
 from app.ui.billing.settings_models import PayerModel, PayerRow, SpecialistModel
 from app.ui.common.columns import ColumnFitter, read_only_table
-from app.ui.common.forms import FieldsMixin, combo, line_edit, set_value
+from app.ui.common.forms import (
+    FieldsMixin,
+    align_form_labels,
+    combo,
+    form_group,
+    line_edit,
+    set_value,
+    wrapped_label,
+)
 from app.ui.common.table_model import ID_ROLE
 from app.ui.common.text import plural
 from app.ui.shell.context import AppContext, Page
@@ -59,9 +67,7 @@ class BillingSettingsPage(FieldsMixin, Page):
         self.settings: BillingSettings | None = None
         heading = QLabel(self.tr("Billing settings"))
         heading.setObjectName("pageTitle")
-        self.notice = QLabel()
-        self.notice.setObjectName("hint")
-        self.notice.setWordWrap(True)
+        self.notice = wrapped_label()
         self.tabs = QTabWidget()
         self.tabs.addTab(self._agency_tab(), self.tr("Agency"))
         self.tabs.addTab(self._payers_tab(), self.tr("Payers"))
@@ -106,10 +112,7 @@ class BillingSettingsPage(FieldsMixin, Page):
                                                    [(z, z) for z in ZONES], editable=True),
                                 tr("Dates the files and the summary"))),
         ])  # fmt: skip
-        self.agency_banner = QLabel()
-        self.agency_banner.setObjectName("formError")
-        self.agency_banner.setWordWrap(True)
-        self.agency_banner.hide()
+        self.agency_banner = wrapped_label(name="formError", hidden=True)
         self.save_button = QPushButton(self.tr("Save agency settings"))
         self.save_button.setObjectName("primary")
         self.save_button.clicked.connect(self.save_agency)
@@ -124,10 +127,7 @@ class BillingSettingsPage(FieldsMixin, Page):
             v.addWidget(g)
         v.addLayout(buttons)
         v.addStretch(1)
-        labels = [w for w in body.findChildren(QLabel) if w.objectName() == "formLabel"]
-        width = max((w.sizeHint().width() for w in labels), default=0)
-        for w in labels:
-            w.setMinimumWidth(width)
+        align_form_labels(body)
         self.agency_scroll = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)

@@ -49,6 +49,7 @@ from app.ui.caseload.models import (
     display_text,
 )
 from app.ui.common.columns import ColumnFitter
+from app.ui.common.forms import wrapped_label
 from app.ui.common.text import plural
 
 
@@ -210,14 +211,12 @@ class CaseloadView(QWidget):
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._row_menu)
 
-        self.empty_label = QLabel(
+        self.empty_label = wrapped_label(
             self.tr(
                 "No participants yet. Add a participant (Ctrl+N) or import your caseload "
                 "from a spreadsheet; they will be listed here."
             )
         )
-        self.empty_label.setObjectName("hint")
-        self.empty_label.setWordWrap(True)
         self.no_match_label = QLabel(self.tr("Nobody matches these filters."))
         self.no_match_label.setObjectName("hint")
         self._build_duplicates_banner()

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.domain.datetext import day_text
 from app.services import duplicates
 from app.services.team import user_names
+from app.ui.common.forms import wrapped_label
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +111,7 @@ class DuplicatesDialog(QDialog):
         self.distinct_button = QPushButton(self.tr("Not the same person"))
         self.distinct_button.setObjectName("distinctButton")
         self.distinct_button.clicked.connect(self.mark_selected_distinct)
-        self.status = QLabel()
-        self.status.setObjectName("hint")
-        self.status.setWordWrap(True)
+        self.status = wrapped_label()
         close = QPushButton(self.tr("Close"))
         close.clicked.connect(self.accept)
 

@@ -32,6 +32,7 @@ from app.domain.participant_import import REQUIRED
 from app.services import importing
 from app.services.failures import message_for
 from app.ui.caseload.models import BAD, WARNING, PreviewModel
+from app.ui.common.forms import wrapped_label
 
 
 class ImportDialog(QDialog):
@@ -51,7 +52,7 @@ class ImportDialog(QDialog):
 
         heading = QLabel(tr("Import participants from a spreadsheet"))
         heading.setObjectName("dialogTitle")
-        intro = QLabel(
+        intro = wrapped_label(
             tr(
                 "Save the spreadsheet as CSV. The first line names the columns; these are "
                 "needed: {0}. Optional for claims: address line1, address line2, city, state, "
@@ -59,8 +60,6 @@ class ImportDialog(QDialog):
                 "added until you confirm."
             ).format(", ".join(c.replace("_", " ") for c in REQUIRED))
         )
-        intro.setWordWrap(True)
-        intro.setObjectName("hint")
         self.choose_button = QPushButton(tr("Choose file…"))
         self.choose_button.setAccessibleName(tr("Choose the spreadsheet file (Ctrl+O)"))
         self.choose_button.setShortcut("Ctrl+O")
@@ -68,14 +67,9 @@ class ImportDialog(QDialog):
         self.file_label = QLabel(tr("No file chosen."))
         self.file_label.setObjectName("hint")
         self.file_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.summary = QLabel()
-        self.summary.setObjectName("importSummary")
-        self.summary.setWordWrap(True)
+        self.summary = wrapped_label(name="importSummary")
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
-        self.error = QLabel()
-        self.error.setObjectName("formError")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = wrapped_label(name="formError", hidden=True)
 
         self.model = PreviewModel(self)
         self.table = QTableView()

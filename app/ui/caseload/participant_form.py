@@ -20,7 +20,6 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialogButtonBox,
-    QFormLayout,
     QFrame,
     QGroupBox,
     QHBoxLayout,
@@ -36,7 +35,16 @@ from app.domain.record_forms import check_participant
 from app.domain.records import ContactMethod, Participant, ParticipantStatus, Payer
 from app.services.failures import message_for
 from app.services.records import Duplicate, SaveOutcome, form_choices, save_participant
-from app.ui.common.forms import FormDialog, combo, date_edit, line_edit, set_value
+from app.ui.common.forms import (
+    FormDialog,
+    align_form_labels,
+    combo,
+    date_edit,
+    form_group,
+    line_edit,
+    set_value,
+    wrapped_label,
+)
 from app.ui.common.text import plural
 
 PRONOUNS = ("", "she/her", "he/him", "they/them", "she/they", "he/they")
@@ -67,16 +75,11 @@ class ParticipantForm(FormDialog):
 
         heading = QLabel(self.windowTitle())
         heading.setObjectName("pageTitle")
-        intro = QLabel(
+        intro = wrapped_label(
             self.tr("Only first and last name are needed now; fill in the rest when you know it.")
         )
-        intro.setObjectName("hint")
-        intro.setWordWrap(True)
 
-        self.banner = QLabel()
-        self.banner.setObjectName("formError")
-        self.banner.setWordWrap(True)
-        self.banner.hide()
+        self.banner = wrapped_label(name="formError", hidden=True)
         self._build_duplicate_box()
         groups = (
             self._who_group(),
@@ -109,10 +112,7 @@ class ParticipantForm(FormDialog):
         layout.addWidget(self.scroll, 1)
         layout.addWidget(self.buttons)
 
-        labels = [w for w in body.findChildren(QLabel) if w.objectName() == "formLabel"]
-        width = max((w.sizeHint().width() for w in labels), default=0)
-        for w in labels:
-            w.setMinimumWidth(width)  # the groups' fields line up
+        align_form_labels(body)  # the groups' fields line up
         for name in ("first_name", "last_name", "date_of_birth"):
             self.fields[name].widget.textEdited.connect(self._identity_edited)  # type: ignore[attr-defined]
         self.save_button.setEnabled(False)  # until the programs and payers are read
@@ -151,7 +151,7 @@ class ParticipantForm(FormDialog):
 
     def _who_group(self) -> QGroupBox:
         tr, f = self.tr, self.field
-        return self._group(
+        return form_group(
             tr("Who they are"),
             [
                 (tr("First name *"), f("first_name", line_edit(tr("First name")))),
@@ -203,7 +203,7 @@ class ParticipantForm(FormDialog):
             tr("Status"), [(tr(s.value.capitalize()), s.value) for s in ParticipantStatus]
         )
         status.setCurrentIndex(status.findData(ParticipantStatus.ACTIVE.value))
-        return self._group(
+        return form_group(
             tr("Program and billing"),
             [
                 (tr("Status"), f("status", status)),
@@ -228,7 +228,7 @@ class ParticipantForm(FormDialog):
 
     def _dates_group(self) -> QGroupBox:
         tr, f = self.tr, self.field
-        return self._group(
+        return form_group(
             tr("Dates"),
             [
                 (tr("Intake"), f("intake_date", date_edit(tr("Intake date")))),
@@ -256,7 +256,7 @@ class ParticipantForm(FormDialog):
         mlay.addStretch(1)
         self.message_box = QCheckBox(tr("OK to leave a message"))
         self.message_box.setAccessibleName(tr("OK to leave a message"))
-        return self._group(
+        return form_group(
             tr("How to reach them"),
             [
                 (tr("Phone"), f("phone", line_edit(tr("Phone"), "701-555-0100"))),
@@ -316,24 +316,6 @@ class ParticipantForm(FormDialog):
         self.save_button.clicked.connect(self.submit)
         self.cancel_button.clicked.connect(self.reject)
         QShortcut(QKeySequence.StandardKey.Save, self, activated=self.submit)
-
-    def _group(self, title: str, rows: list[tuple[str, QWidget]]) -> QGroupBox:
-        box = QGroupBox(title)
-        form = QFormLayout(box)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-        form.setVerticalSpacing(8)
-        form.setHorizontalSpacing(14)
-        for label, widget in rows:
-            if label:
-                lab = QLabel(label)
-                lab.setObjectName("formLabel")
-                target = getattr(widget, "widget", widget)
-                lab.setBuddy(target)
-                form.addRow(lab, widget)
-            else:
-                form.addRow("", widget)
-        return box
 
     def _fill(self, p: Participant) -> None:
         text = {

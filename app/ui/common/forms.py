@@ -1,5 +1,6 @@
 """Small helpers the record forms share: a field with its in-place error message,
-a date box, and a form dialog that keeps what was typed when a check fails."""
+a date box, labelled form rows (and groups of them, their labels one width), a
+wrapped label, and a form dialog that keeps what was typed when a check fails."""
 
 from __future__ import annotations
 
@@ -11,12 +12,66 @@ from PySide6.QtWidgets import (
     QAbstractButton,
     QComboBox,
     QDialog,
+    QFormLayout,
+    QGroupBox,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QVBoxLayout,
     QWidget,
 )
+
+
+def wrapped_label(text: str = "", name: str = "hint", hidden: bool = False) -> QLabel:
+    """A word-wrapped label styled by ``name`` (a hint, an error, a banner), hidden
+    until it has something to say when ``hidden``."""
+    lab = QLabel(text)
+    lab.setObjectName(name)
+    lab.setWordWrap(True)
+    if hidden:
+        lab.hide()
+    return lab
+
+
+def form_rows(
+    rows: list[tuple[str, QWidget]],
+    parent: QWidget | None = None,
+    spacing: int = 14,
+    grow: bool = True,
+) -> QFormLayout:
+    """Labelled rows (labels right-aligned, each the buddy of its field; an empty label:
+    the widget alone), on ``parent`` if given. With ``grow`` the fields grow with the form."""
+    form = QFormLayout(parent) if parent is not None else QFormLayout()
+    if grow:
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+    form.setVerticalSpacing(8)
+    form.setHorizontalSpacing(spacing)
+    for text, widget in rows:
+        if not text:
+            form.addRow("", widget)
+            continue
+        lab = QLabel(text)
+        lab.setObjectName("formLabel")
+        lab.setBuddy(getattr(widget, "widget", widget))
+        form.addRow(lab, widget)
+    return form
+
+
+def form_group(title: str, rows: list[tuple[str, QWidget]]) -> QGroupBox:
+    """A titled group of labelled rows (:func:`form_rows`)."""
+    box = QGroupBox(title)
+    form_rows(rows, box)
+    return box
+
+
+def align_form_labels(body: QWidget) -> None:
+    """Give every form label under ``body`` the widest one's width, so that the
+    fields of its groups line up."""
+    labels = [w for w in body.findChildren(QLabel) if w.objectName() == "formLabel"]
+    width = max((w.sizeHint().width() for w in labels), default=0)
+    for w in labels:
+        w.setMinimumWidth(width)
 
 
 def line_edit(accessible: str, placeholder: str = "", name: str = "") -> QLineEdit:
@@ -82,19 +137,13 @@ class Field(QWidget):
         super().__init__(parent)
         self.widget = widget
         self.accessible = widget.accessibleName()
-        self.error = QLabel()
-        self.error.setObjectName("fieldError")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = wrapped_label(name="fieldError", hidden=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(widget)
         if hint:
-            label = QLabel(hint)
-            label.setObjectName("hint")
-            label.setWordWrap(True)
-            layout.addWidget(label)
+            layout.addWidget(wrapped_label(hint))
         layout.addWidget(self.error)
         for signal in ("textEdited", "textChanged", "currentIndexChanged", "toggled"):
             sig = getattr(widget, signal, None)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.datetext import moment_text, month_day_text, number_text
 from app.services.review import TrailEntry
+from app.ui.common.forms import wrapped_label
 from app.ui.common.text import plural
 from app.ui.shell.theme import themed
 
@@ -65,18 +66,13 @@ class PassphraseDialog(QDialog):
         self.setObjectName("passphraseDialog")
         self.setWindowTitle(self.tr("Sign with your passphrase"))
         self.setModal(True)
-        intro = QLabel(what)
-        intro.setObjectName("intro")
-        intro.setWordWrap(True)
+        intro = wrapped_label(what, "intro")
         self.passphrase = QLineEdit()
         self.passphrase.setObjectName("passphraseEdit")
         self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
         self.passphrase.setAccessibleName(self.tr("Your passphrase"))
         self.passphrase.setPlaceholderText(self.tr("Your passphrase"))
-        self.error = QLabel()
-        self.error.setObjectName("error")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = wrapped_label(name="error", hidden=True)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -235,14 +231,12 @@ class AuditTrailDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("auditTrailDialog")
         self.setWindowTitle(self.tr("Audit trail of this note"))
-        intro = QLabel(
+        intro = wrapped_label(
             self.tr(
                 "Entries marked “this device” come from this laptop's audit log; entries "
                 "marked “synced record” are read from the note as it arrived by sync."
             )
         )
-        intro.setObjectName("hint")
-        intro.setWordWrap(True)
         self.table = QTableWidget(len(entries), len(self.HEADERS))
         self.table.setObjectName("auditTrailTable")
         self.table.setAccessibleName(self.tr("Audit trail"))

@@ -34,6 +34,7 @@ from app.domain.validation import ValidationError
 from app.services import hours as hours_service
 from app.services.failures import message_for
 from app.ui.common.date_picker import qt_date_format
+from app.ui.common.forms import wrapped_label
 from app.ui.hours.models import category_labels
 from app.ui.shell.context import AppContext
 
@@ -69,10 +70,7 @@ class EntryEditor(QFrame):
 
         self.heading = QLabel()
         self.heading.setObjectName("sectionTitle")
-        self.form_error = QLabel()
-        self.form_error.setObjectName("error")
-        self.form_error.setWordWrap(True)
-        self.form_error.hide()
+        self.form_error = wrapped_label(name="error", hidden=True)
 
         self.category = QComboBox()
         for cat in EDITABLE_CATEGORIES:
@@ -177,10 +175,7 @@ class EntryEditor(QFrame):
         lab = QLabel(label)
         lab.setObjectName("fieldLabel")
         lab.setBuddy(widget)
-        err = QLabel()
-        err.setObjectName("fieldError")
-        err.setWordWrap(True)
-        err.hide()
+        err = wrapped_label(name="fieldError", hidden=True)
         err.setAccessibleName(self.tr("Problem"))
         grid.addWidget(lab, r, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         grid.addWidget(widget, r, 1)

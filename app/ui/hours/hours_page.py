@@ -46,6 +46,7 @@ from app.services import hours as hours_service
 from app.services.failures import message_for
 from app.services.hours import HoursSnapshot
 from app.ui.common.date_picker import qt_date_format
+from app.ui.common.forms import wrapped_label
 from app.ui.hours.entries_panel import EntriesPanelMixin
 from app.ui.hours.hours_chart import HoursChart
 from app.ui.hours.models import WeekModel, category_labels, week_title
@@ -174,9 +175,7 @@ class HoursPage(EntriesPanelMixin, Page):
         header.setMinimumSectionSize(8)
         self.sheet.viewport().installEventFilter(self)
         self.sheet.activated.connect(self._on_sheet_activated)
-        self.sheet_summary = QLabel()
-        self.sheet_summary.setObjectName("hint")
-        self.sheet_summary.setWordWrap(True)
+        self.sheet_summary = wrapped_label()
 
     def _build_progress(self) -> None:
         """The two progress cards, placed by _arrange."""
@@ -207,10 +206,7 @@ class HoursPage(EntriesPanelMixin, Page):
         self.chart.week_clicked.connect(self.show_week)
         self.chart.setMinimumHeight(240)
 
-        self.error = QLabel()
-        self.error.setObjectName("error")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = wrapped_label(name="error", hidden=True)
 
         content = QWidget()
         content.setObjectName("hoursContent")

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from app.domain.datetext import day_text, duration_text, whole_hours_text
 from app.domain.hours import AdvanceProgress, CeProgress
+from app.ui.common.forms import wrapped_label
 
 
 class ProgressCard(QFrame):
@@ -21,14 +22,9 @@ class ProgressCard(QFrame):
         self.bar.setObjectName("hoursProgress")
         self.bar.setRange(0, 1000)
         self.bar.setAccessibleName(title)
-        self.lines = QLabel()
-        self.lines.setObjectName("cardText")
-        self.lines.setWordWrap(True)
+        self.lines = wrapped_label(name="cardText")
         self.lines.setTextFormat(Qt.TextFormat.PlainText)
-        self.warning = QLabel()
-        self.warning.setObjectName("cardWarning")
-        self.warning.setWordWrap(True)
-        self.warning.hide()
+        self.warning = wrapped_label(name="cardWarning", hidden=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.setSpacing(6)

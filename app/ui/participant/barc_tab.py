@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.domain.records import BARC10_ITEMS
 from app.services import records
 from app.ui.common.columns import ColumnFitter, read_only_table
+from app.ui.common.forms import wrapped_label
 from app.ui.participant.barc_chart import Barc10Chart
 from app.ui.participant.models import Barc10Model
 from app.ui.participant.record_dialogs import Barc10Dialog
@@ -39,9 +40,7 @@ class BarcTabMixin:
         self.barc_table.setModel(self.barc_model)
         self.barc_fitter = ColumnFitter(self.barc_table, elastic=(0,), stretch=(0,))
         self.barc_table.selectionModel().currentRowChanged.connect(self._barc_selected)
-        self.barc_items = QLabel()
-        self.barc_items.setObjectName("barcItems")
-        self.barc_items.setWordWrap(True)
+        self.barc_items = wrapped_label(name="barcItems")
         self.barc_items.setTextFormat(Qt.TextFormat.PlainText)
         self.add_barc_button = QPushButton(tr("Add BARC-10…"))
         self.add_barc_button.setAccessibleName(tr("Add a BARC-10 assessment"))

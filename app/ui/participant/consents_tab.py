@@ -14,6 +14,7 @@ from app.domain.attention import ConsentState
 from app.domain.datetext import day_text
 from app.services import records
 from app.ui.common.columns import ColumnFitter, read_only_table
+from app.ui.common.forms import wrapped_label
 from app.ui.participant.models import ConsentModel
 from app.ui.participant.record_dialogs import ConsentDialog, RevokeDialog
 
@@ -27,9 +28,7 @@ class ConsentsTabMixin:
         self.consent_table = read_only_table("consentTable", tr("Consents"))
         self.consent_table.setModel(self.consent_model)
         self.consent_table.selectionModel().currentRowChanged.connect(self._consent_selected)
-        self.consent_detail = QLabel()
-        self.consent_detail.setObjectName("consentDetail")
-        self.consent_detail.setWordWrap(True)
+        self.consent_detail = wrapped_label(name="consentDetail")
         self.consent_detail.setTextFormat(Qt.TextFormat.PlainText)
         self.consent_detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.add_consent_button = QPushButton(tr("Add consent…"))

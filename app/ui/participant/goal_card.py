@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.datetext import day_text
 from app.domain.records import Goal, GoalStatus
+from app.ui.common.forms import wrapped_label
 
 if TYPE_CHECKING:
     from app.ui.participant.participant_page import ParticipantPage
@@ -34,13 +34,9 @@ class GoalCard(QFrame):
         self.page = page
         self.goal = goal
         tr = self.tr
-        self.statement = QLabel(goal.statement)
-        self.statement.setObjectName("goalStatement")
-        self.statement.setWordWrap(True)
+        self.statement = wrapped_label(goal.statement, "goalStatement")
         self.statement.setTextFormat(Qt.TextFormat.PlainText)
-        self.meta = QLabel()
-        self.meta.setObjectName("hint")
-        self.meta.setWordWrap(True)
+        self.meta = wrapped_label()
         self.progress = QProgressBar()
         self.progress.setObjectName("goalProgress")
         self.progress.setRange(0, max(1, len(goal.steps)))

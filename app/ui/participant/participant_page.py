@@ -34,6 +34,7 @@ from app.domain.attention import Reason
 from app.services import records
 from app.services.failures import message_for
 from app.ui.common.columns import ColumnFitter, read_only_table
+from app.ui.common.forms import wrapped_label
 from app.ui.common.text import plural
 from app.ui.participant.barc_tab import BarcTabMixin
 from app.ui.participant.consents_tab import ConsentsTabMixin
@@ -94,10 +95,7 @@ class ParticipantPage(ProfileTabMixin, GoalsTabMixin, ConsentsTabMixin, BarcTabM
         )
         self.new_note_button.setShortcut(QKeySequence("Ctrl+Shift+N"))
         self.new_note_button.clicked.connect(self.new_note)
-        self.message = QLabel()
-        self.message.setObjectName("formError")
-        self.message.setWordWrap(True)
-        self.message.hide()
+        self.message = wrapped_label(name="formError", hidden=True)
 
         # The back link and the buttons share the first row, so the name, the
         # summary and the badges have the page's whole width below them.

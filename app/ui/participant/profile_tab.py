@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.domain.address import one_line
 from app.domain.datetext import day_text
 from app.domain.records import Participant
+from app.ui.common.forms import form_rows, wrapped_label
 
 SEX_TEXT = {"F": "F (female)", "M": "M (male)", "U": "U (unknown)"}
 
@@ -34,9 +35,7 @@ def _address_text(p: Participant) -> str:
 
 
 def value_label() -> QLabel:
-    lab = QLabel()
-    lab.setObjectName("profileValue")
-    lab.setWordWrap(True)
+    lab = wrapped_label(name="profileValue")
     lab.setTextFormat(Qt.TextFormat.PlainText)
     lab.setTextInteractionFlags(
         Qt.TextInteractionFlag.TextSelectableByMouse
@@ -84,19 +83,12 @@ class ProfileTabMixin:
         self.profile_grid = grid
         self.profile_forms: list[QFormLayout] = []
         for c, rows in enumerate(columns):
-            form = QFormLayout()
+            for key, label in rows:
+                self.profile[key] = value = value_label()
+                value.setAccessibleName(label)
+            form = form_rows([(label, self.profile[k]) for k, label in rows], None, 12, False)
             form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
             self.profile_forms.append(form)
-            form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-            form.setVerticalSpacing(8)
-            form.setHorizontalSpacing(12)
-            for key, label in rows:
-                lab = QLabel(label)
-                lab.setObjectName("formLabel")
-                value = value_label()
-                value.setAccessibleName(label)
-                self.profile[key] = value
-                form.addRow(lab, value)
             grid.addLayout(form, 0, c, Qt.AlignmentFlag.AlignTop)
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)

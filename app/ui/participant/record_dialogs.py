@@ -43,7 +43,16 @@ from app.domain.records import (
 )
 from app.services import records
 from app.services.failures import message_for
-from app.ui.common.forms import Field, FormDialog, combo, date_edit, line_edit, set_value
+from app.ui.common.forms import (
+    Field,
+    FormDialog,
+    combo,
+    date_edit,
+    form_rows,
+    line_edit,
+    set_value,
+    wrapped_label,
+)
 
 
 class _RecordDialog(FormDialog):
@@ -57,10 +66,7 @@ class _RecordDialog(FormDialog):
         self.setWindowTitle(title)
         heading = QLabel(title)
         heading.setObjectName("dialogTitle")
-        self.banner = QLabel()
-        self.banner.setObjectName("formError")
-        self.banner.setWordWrap(True)
-        self.banner.hide()
+        self.banner = wrapped_label(name="formError", hidden=True)
         self.body = QVBoxLayout()
         self.buttons = QDialogButtonBox()
         self.save_button = self.buttons.addButton(save_text, QDialogButtonBox.ButtonRole.AcceptRole)
@@ -81,17 +87,7 @@ class _RecordDialog(FormDialog):
         layout.addWidget(self.buttons)
 
     def form(self, rows: list[tuple[str, QWidget]]) -> QFormLayout:
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-        form.setVerticalSpacing(8)
-        form.setHorizontalSpacing(14)
-        for label, w in rows:
-            lab = QLabel(label)
-            lab.setObjectName("formLabel")
-            lab.setBuddy(getattr(w, "widget", w))
-            form.addRow(lab, w)
-        return form
+        return form_rows(rows)
 
     def check(self) -> Checked:
         raise NotImplementedError

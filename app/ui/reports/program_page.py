@@ -34,6 +34,7 @@ from app.domain.records import Role
 from app.reports.program import THRESHOLD, ProgramReport, hours, table_rows
 from app.services import program_report as svc
 from app.services.failures import message_for
+from app.ui.common.forms import wrapped_label
 from app.ui.reports.bar_chart import BarChart
 from app.ui.shell.context import AppContext, Page
 
@@ -129,15 +130,13 @@ class ProgramReportPage(Page):
         return rows
 
     def _build_exports(self) -> QHBoxLayout:
-        note = QLabel(
+        note = wrapped_label(
             self.tr(
                 "Counts of people from 1 to {top} show as “<11”; “*” hides a cell so a small "
                 "count cannot be worked out from the total. Only signed, approved and billed "
                 "notes count as services."
             ).format(top=THRESHOLD - 1)
         )
-        note.setObjectName("hint")
-        note.setWordWrap(True)
         row = QHBoxLayout()
         row.addWidget(note, 1)
         self.export_buttons: dict[str, QPushButton] = {}
@@ -173,9 +172,7 @@ class ProgramReportPage(Page):
             value = QLabel("–")
             value.setObjectName(f"card_{key}")
             value.setStyleSheet("font-size: 15pt; font-weight: 600;")
-            caption = QLabel(self.tr(text))
-            caption.setObjectName("hint")
-            caption.setWordWrap(True)
+            caption = wrapped_label(self.tr(text))
             grid.addWidget(value, (i // 5) * 2, i % 5)
             grid.addWidget(caption, (i // 5) * 2 + 1, i % 5)
             self.cards[key] = value

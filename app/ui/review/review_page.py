@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from app.services import review
 from app.services.failures import message_for
 from app.ui.common.columns import ColumnFitter, measure_columns, read_only_table
+from app.ui.common.forms import wrapped_label
 from app.ui.common.supervisor_widgets import AuditTrailDialog, PassphraseDialog, plural, titled_page
 from app.ui.review.models import ID_ROLE, QueueFilter, QueueModel
 from app.ui.review.note_html import READING_CSS, note_html
@@ -140,10 +141,7 @@ class ReviewPage(Page):
 
     def _build_reader(self) -> QWidget:
         """The right side: the note to read, the comment and the actions."""
-        self.conflict_label = QLabel()
-        self.conflict_label.setObjectName("error")
-        self.conflict_label.setWordWrap(True)
-        self.conflict_label.hide()
+        self.conflict_label = wrapped_label(name="error", hidden=True)
         self.seen_button = QPushButton(self.tr("Mark conflict as seen"))
         self.seen_button.setAccessibleName(self.tr("Mark the review conflict as seen"))
         self.seen_button.clicked.connect(self._mark_seen)
@@ -169,14 +167,8 @@ class ReviewPage(Page):
         # height is the note's until then.
         self.comment.hide()
         self.comment.textChanged.connect(lambda: self.comment_error.hide())
-        self.comment_error = QLabel()
-        self.comment_error.setObjectName("error")
-        self.comment_error.setWordWrap(True)
-        self.comment_error.hide()
-        self.result_label = QLabel()
-        self.result_label.setObjectName("error")
-        self.result_label.setWordWrap(True)
-        self.result_label.hide()
+        self.comment_error = wrapped_label(name="error", hidden=True)
+        self.result_label = wrapped_label(name="error", hidden=True)
         self._build_actions()
 
         right = QWidget()
@@ -219,11 +211,9 @@ class ReviewPage(Page):
         self.trail_button.setObjectName("link")
         self.trail_button.setAccessibleName(self.tr("Show the note's audit trail"))
         self.trail_button.clicked.connect(self.show_trail)
-        self.not_supervisor = QLabel(
+        self.not_supervisor = wrapped_label(
             self.tr("Only supervisors review notes. Your notes are reviewed by your supervisor.")
         )
-        self.not_supervisor.setObjectName("hint")
-        self.not_supervisor.setWordWrap(True)
 
     def _moved(self, *_: Any) -> None:
         if not self._splitting:

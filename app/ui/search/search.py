@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListView,
     QMenu,
@@ -44,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from app.services.failures import message_for
 from app.services.search import SearchHit, find
+from app.ui.common.forms import wrapped_label
 from app.ui.search.results import LIMIT, ResultDelegate, SearchResultsModel
 from app.ui.shell.context import AppContext
 
@@ -119,9 +119,7 @@ class SearchBox(QWidget):
         self.list.doubleClicked.connect(lambda index: self.open_row(index.row()))
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._row_menu)
-        self.status = QLabel()
-        self.status.setObjectName("searchStatus")
-        self.status.setWordWrap(True)
+        self.status = wrapped_label(name="searchStatus")
         pl = QVBoxLayout(self.popup)
         pl.setContentsMargins(1, 1, 1, 1)
         pl.setSpacing(0)

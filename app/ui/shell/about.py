@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.paths import APP_NAME, default_data_dir, resource_path
+from app.ui.common.forms import wrapped_label
 
 ABOUT_TEXT = (
     "Caseload, service notes and hours for peer support specialists. Your records "
@@ -59,16 +60,12 @@ class AboutDialog(QDialog):
         text = QLabel(ABOUT_TEXT)
         text.setWordWrap(True)
         folder = data_dir or default_data_dir()
-        self.folder_label = QLabel(f"Your data folder: {folder}")
-        self.folder_label.setObjectName("hint")
-        self.folder_label.setWordWrap(True)
+        self.folder_label = wrapped_label(f"Your data folder: {folder}")
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        parts = QLabel(
+        parts = wrapped_label(
             f"Python {platform.python_version()} · Qt {qVersion()} · "
             f"PySide6 {PySide6.__version__} · {platform.system()} {platform.machine()}"
         )
-        parts.setObjectName("hint")
-        parts.setWordWrap(True)
 
         column = QVBoxLayout()
         column.setSpacing(6)

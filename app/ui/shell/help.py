@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHeaderView,
-    QLabel,
     QTableWidget,
     QTableWidgetItem,
     QTextBrowser,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.paths import resource_path
+from app.ui.common.forms import wrapped_label
 
 GUIDE = ("help", "USER_GUIDE.md")
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
@@ -125,9 +125,7 @@ class ShortcutsDialog(QDialog):
         self.setObjectName("shortcutsDialog")
         self.setWindowTitle(self.tr("Keyboard shortcuts"))
         rows = shortcuts()
-        intro = QLabel(self.tr("Keys that work in PeerTrail (on a Mac, Cmd for Ctrl)."))
-        intro.setObjectName("hint")
-        intro.setWordWrap(True)
+        intro = wrapped_label(self.tr("Keys that work in PeerTrail (on a Mac, Cmd for Ctrl)."))
         self.table = QTableWidget(len(rows), 2)
         self.table.setObjectName("shortcutsTable")
         self.table.setAccessibleName(self.tr("Keyboard shortcuts"))

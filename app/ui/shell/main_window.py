@@ -27,6 +27,7 @@ from app.ui.billing.billing_dialog import BillingDialog
 from app.ui.billing.settings_page import BillingSettingsPage
 from app.ui.caseload.caseload import CaseloadView
 from app.ui.caseload.models import CaseloadModel
+from app.ui.common.forms import wrapped_label
 from app.ui.common.text import plural
 from app.ui.hours.hours_page import HoursPage
 from app.ui.notes.note_editor import NoteEditorPage
@@ -89,14 +90,13 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.pages.addWidget(self.start)
 
-        self.demo_banner = QLabel(
+        self.demo_banner = wrapped_label(
             self.tr(
                 "DEMO — everyone here is invented. This is practice data, "
                 "not your caseload, and your own vault is not touched."
-            )
+            ),
+            "demoBanner",
         )
-        self.demo_banner.setObjectName("demoBanner")
-        self.demo_banner.setWordWrap(True)
         self.demo_banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.demo_banner.hide()
 

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services import enrolment, site_settings, syncing
+from app.ui.common.forms import wrapped_label
 from app.ui.common.text import plural
 from app.ui.shell import settings as s
 from app.ui.shell.context import AppContext
@@ -155,18 +156,13 @@ class PreferencesDialog(QDialog):
 
     def _build_server(self) -> QGroupBox:
         """The server this laptop syncs with, and the form that connects it."""
-        self.server_status = QLabel()
-        self.server_status.setObjectName("serverStatus")
-        self.server_status.setWordWrap(True)
+        self.server_status = wrapped_label(name="serverStatus")
         self.invite = QLineEdit()
         self.invite.setObjectName("inviteEdit")
         self.invite.setPlaceholderText(self.tr("PT-… (then only your password)"))
         self.invite.setAccessibleName(self.tr("Invite code"))
         self.invite_error = _field_error()
-        self.not_sent_note = QLabel()
-        self.not_sent_note.setObjectName("warning")
-        self.not_sent_note.setWordWrap(True)
-        self.not_sent_note.hide()
+        self.not_sent_note = wrapped_label(name="warning", hidden=True)
         self.address = QLineEdit()
         self.address.setPlaceholderText("https://sync.example.org")
         self.address.setAccessibleName(self.tr("Server address"))
@@ -186,10 +182,7 @@ class PreferencesDialog(QDialog):
         self.connect_button.setObjectName("primary")
         self.connect_button.setAccessibleName(self.tr("Connect this laptop to the server"))
         self.connect_button.clicked.connect(self.start_enrolment)
-        self.enrol_result = QLabel()
-        self.enrol_result.setObjectName("error")
-        self.enrol_result.setWordWrap(True)
-        self.enrol_result.hide()
+        self.enrol_result = wrapped_label(name="error", hidden=True)
 
         self.enrol_form = QWidget()
         ef = QFormLayout(self.enrol_form)

@@ -188,32 +188,23 @@ class StartScreen(QStackedWidget):
             self.opened.emit(session)
 
     def _enrol(self, server: str, fingerprint: str, username: str, password: str) -> None:
-        session = self.pending
-        if session is None:
-            return
-        page = self.enrol_page
-        page.set_busy(True)
-
-        def work() -> str:  # on the database thread
-            done = enroll(session.store, server, username, password, fingerprint)
-            return f"This laptop is connected to your agency's server as {done.username}."
-
-        def done(message: str) -> None:
-            log.info("enrolled with the sync server")
-            self.enrolled.emit(message)
-            self._finish_setup()
-
-        def failed(exc: BaseException) -> None:
-            if isinstance(exc, EnrolmentError):
-                page.failed(str(exc), wrong_password=exc.code == "unauthorized")
-            else:
-                page.failed(message_for(exc))
-
-        self.tasks.run(work, done, failed)
+        self._run_enrolment(
+            lambda store: enroll(store, server, username, password, fingerprint),
+            "enrolled with the sync server",
+        )
 
     def _enrol_invite(self, request: InviteRequest) -> None:
         """Enrol the new vault with an invite code and the password (on the database
         thread: the certificate check against the code, then the pinned enrolment)."""
+        self._run_enrolment(
+            lambda store: enroll_invite(store, request),
+            "enrolled with the sync server (invite)",
+            clear_invite=True,
+        )
+
+    def _run_enrolment(self, enrol, what: str, clear_invite: bool = False) -> None:
+        """Run ``enrol(store)`` for the pending new vault on the database thread; say
+        who this laptop is connected as, or show why it failed on the enrol page."""
         session = self.pending
         if session is None:
             return
@@ -221,12 +212,13 @@ class StartScreen(QStackedWidget):
         page.set_busy(True)
 
         def work() -> str:  # on the database thread
-            done = enroll_invite(session.store, request)
+            done = enrol(session.store)
             return f"This laptop is connected to your agency's server as {done.username}."
 
         def done(message: str) -> None:
-            log.info("enrolled with the sync server (invite)")
-            page.invite.clear()
+            log.info(what)
+            if clear_invite:
+                page.invite.clear()
             self.enrolled.emit(message)
             self._finish_setup()
 

@@ -35,15 +35,13 @@ from app.domain.datetext import day_text, moment_text
 from app.domain.records import Modality, SupervisionFormat, SupervisionSession
 from app.domain.supervision import MAX_SESSION_MINUTES, TOPICS
 from app.ui.common.date_picker import qt_date_format
+from app.ui.common.forms import wrapped_label
 from app.ui.common.supervisor_widgets import plural
 from app.ui.supervision.models import ID_ROLE
 
 
 def _error_label() -> QLabel:
-    label = QLabel()
-    label.setObjectName("fieldError")
-    label.setWordWrap(True)
-    label.hide()
+    label = wrapped_label(name="fieldError", hidden=True)
     return label
 
 
@@ -140,9 +138,7 @@ class SessionFormMixin:
     def _make_form_fields(self) -> None:
         self.form_title = QLabel(self.tr("New session"))
         self.form_title.setObjectName("sectionTitle")
-        self.form_state = QLabel()
-        self.form_state.setObjectName("hint")
-        self.form_state.setWordWrap(True)
+        self.form_state = wrapped_label()
         self.format = QComboBox()
         self.format.setAccessibleName(self.tr("Format"))
         for f in SupervisionFormat:
@@ -194,10 +190,7 @@ class SessionFormMixin:
             k: _error_label()
             for k in ("specialist_ids", "minutes", "session_date", "topics", "next_date")
         }
-        self.form_error = QLabel()
-        self.form_error.setObjectName("error")
-        self.form_error.setWordWrap(True)
-        self.form_error.hide()
+        self.form_error = wrapped_label(name="error", hidden=True)
         self.save_button = QPushButton(self.tr("Save session"))
         self.save_button.setObjectName("primary")
         self.save_button.setAccessibleName(self.tr("Save the session"))

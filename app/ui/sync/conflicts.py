@@ -40,6 +40,7 @@ from app.services import conflicts
 from app.services.double_billing import DoubleBill, billing_conflicts, shows_billing_conflicts
 from app.services.failures import StoreError, message_for
 from app.ui.common.columns import read_only_table
+from app.ui.common.forms import wrapped_label
 from app.ui.shell.context import AppContext, Page
 from app.ui.sync.conflict_models import (
     ConflictListModel,
@@ -58,9 +59,7 @@ class _Side(QFrame):
         self.setObjectName("conflictSide")
         self.heading = QLabel(heading)
         self.heading.setObjectName("conflictHeading")
-        self.meta = QLabel()
-        self.meta.setObjectName("hint")
-        self.meta.setWordWrap(True)
+        self.meta = wrapped_label()
         self.text = QPlainTextEdit()
         self.text.setObjectName("conflictText")
         self.text.setReadOnly(True)
@@ -94,14 +93,13 @@ class ConflictsPage(Page):
 
         title = QLabel(self.tr("Conflicts"))
         title.setObjectName("pageTitle")
-        intro = QLabel(
+        intro = wrapped_label(
             self.tr(
                 "When the same text was changed on two devices before they synced, both "
                 "versions are kept here. Compare them and choose which to keep, or merge them."
-            )
+            ),
+            "intro",
         )
-        intro.setObjectName("intro")
-        intro.setWordWrap(True)
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("conflictTabs")
@@ -132,23 +130,14 @@ class ConflictsPage(Page):
         row_h = self.list.verticalHeader().defaultSectionSize()
         head_h = self.list.horizontalHeader().sizeHint().height()
         self.list.setMinimumHeight(min(190, head_h + row_h * 5 // 2 + 4))
-        self.empty = QLabel(
-            self.tr("No conflicts. Everything you and your team wrote fits together.")
+        self.empty = wrapped_label(
+            self.tr("No conflicts. Everything you and your team wrote fits together."), "emptyHint"
         )
-        self.empty.setObjectName("emptyHint")
-        self.empty.setWordWrap(True)
 
-        self.record = QLabel()
-        self.record.setObjectName("conflictRecord")
-        self.record.setWordWrap(True)
+        self.record = wrapped_label(name="conflictRecord")
         self.record.setTextFormat(Qt.TextFormat.RichText)
-        self.locked = QLabel()
-        self.locked.setObjectName("hint")
-        self.locked.setWordWrap(True)
-        self.error = QLabel()
-        self.error.setObjectName("error")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.locked = wrapped_label()
+        self.error = wrapped_label(name="error", hidden=True)
 
         self.detail = QStackedWidget()
         self.detail.addWidget(self._build_compare())
@@ -226,14 +215,12 @@ class ConflictsPage(Page):
         self.cancel_merge.setAccessibleName(self.tr("Back to comparing; the merged text is kept"))
         self.cancel_merge.clicked.connect(lambda: self.detail.setCurrentIndex(0))
         QShortcut(QKeySequence("Ctrl+Return"), self.merge_edit, self._save_merge)
-        merge_hint = QLabel(
+        merge_hint = wrapped_label(
             self.tr(
                 "Both versions are below, the one in the record first. Edit them into the "
                 "text to keep, then save. Saving replaces the text in the record."
             )
         )
-        merge_hint.setObjectName("hint")
-        merge_hint.setWordWrap(True)
 
         merge = QWidget()
         ml = QVBoxLayout(merge)
@@ -253,24 +240,19 @@ class ConflictsPage(Page):
         self.rejected.setAccessibleName(self.tr("Changes the server refused"))
         self.rejected.setWordWrap(True)
         self.rejected.setTextElideMode(Qt.TextElideMode.ElideNone)
-        rej_intro = QLabel(
+        rej_intro = wrapped_label(
             self.tr(
                 "The server did not accept these changes, so the record shows the "
                 "server's version. The reason is the server's own words. Each stays "
                 "here until you send it again or dismiss it."
             )
         )
-        rej_intro.setObjectName("hint")
-        rej_intro.setWordWrap(True)
         tab2 = QWidget()
         t2 = QVBoxLayout(tab2)
         t2.setContentsMargins(12, 12, 12, 12)
         t2.addWidget(rej_intro)
         t2.addWidget(self.rejected, 1)
-        self.refused_error = QLabel()
-        self.refused_error.setObjectName("fieldError")
-        self.refused_error.setWordWrap(True)
-        self.refused_error.hide()
+        self.refused_error = wrapped_label(name="fieldError", hidden=True)
         t2.addWidget(self.refused_error)
         row = QHBoxLayout()
         self.resend_button = QPushButton(self.tr("Send again"))
@@ -291,7 +273,7 @@ class ConflictsPage(Page):
 
     def _build_billing_tab(self) -> QWidget:
         """Services billed in two live batches (two laptops exporting offline)."""
-        intro = QLabel(
+        intro = wrapped_label(
             self.tr(
                 "Services billed in two batches that are both live: two billing laptops "
                 "exported them while offline. Keep one batch and void the other in the "
@@ -299,8 +281,6 @@ class ConflictsPage(Page):
                 "already sent to the payer)."
             )
         )
-        intro.setObjectName("hint")
-        intro.setWordWrap(True)
         self.billing_text = QPlainTextEdit()
         self.billing_text.setObjectName("billingConflicts")
         self.billing_text.setReadOnly(True)

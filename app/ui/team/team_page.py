@@ -38,6 +38,7 @@ from app.domain.supervision import MAX_OVERDUE_DAYS, TeamOverview
 from app.services import reports, team
 from app.services.failures import message_for
 from app.ui.common.date_picker import qt_date_format
+from app.ui.common.forms import wrapped_label
 from app.ui.common.supervisor_widgets import HoursChart, plural
 from app.ui.shell.context import AppContext, Page
 from app.ui.team.models import ID_ROLE, SORT_ROLE, TeamModel, cell_text
@@ -73,15 +74,13 @@ class TeamPage(Page):
         overdue_label.setBuddy(self.overdue)
 
         self._build_table()
-        self.empty_label = QLabel(
+        self.empty_label = wrapped_label(
             self.tr(
                 "No specialists on your team yet. They appear here after your first sync, "
                 "once the administrator has set you as their supervisor."
-            )
+            ),
+            hidden=True,
         )
-        self.empty_label.setObjectName("hint")
-        self.empty_label.setWordWrap(True)
-        self.empty_label.hide()
 
         chart_title = QLabel(self.tr("Hours per week (last 12 weeks, all kinds of work)"))
         chart_title.setObjectName("sectionTitle")
