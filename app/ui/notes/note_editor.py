@@ -241,6 +241,8 @@ class NoteEditorPage(
         self.sign_card.setObjectName("signBar")
         self.sign_card.layout().setContentsMargins(16, 6, 16, 6)
         outer.addWidget(self.sign_card)
+        # So does the addendum form under a signed note (one of the two is shown).
+        outer.addWidget(self.addendum_form)
 
     def _card(self, title: str) -> tuple[QFrame, QVBoxLayout]:
         frame, lay = card(title)
@@ -379,6 +381,7 @@ class NoteEditorPage(
         self.returned_box.hide()
         self.locked_box.hide()
         self.addenda_card.hide()
+        self.addendum_form.hide()
         self.status_chip.clear()
         self.save_state.clear()
         self.units_label.clear()
