@@ -91,7 +91,9 @@ class NoteEditorPage(
     """One service note at a time. Page key "note"."""
 
     title = "Note"
-    tables = frozenset({"encounters", "addenda", "goals", "participants", "payers"})
+    tables = frozenset(
+        {"encounters", "addenda", "goals", "participants", "payers", notes.PREFERENCES}
+    )
 
     #: A save reached the vault (encounter id).
     saved = Signal(str)
@@ -160,6 +162,7 @@ class NoteEditorPage(
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.focusChanged.connect(self._on_focus_changed)
+        ctx.data_changed.connect(self._on_preferences)
         self._set_enabled_all(False)
 
     # == building ======================================================================
@@ -330,6 +333,20 @@ class NoteEditorPage(
 
         self.ctx.run(notes.load_note, done, lambda _e: None, args=(note_id, pid))
 
+    def _on_preferences(self, tables: frozenset[str]) -> None:
+        """New usual hours or service limit (Preferences) apply to the note at once,
+        even while it is being written (a refresh then waits for the save)."""
+        if notes.PREFERENCES not in tables or self._note is None:
+            return
+
+        def done(policy: TimePolicy) -> None:
+            if self._note is not None:
+                self.time_policy = policy
+                if self._editable:
+                    self._ask_about_times()
+
+        self.ctx.run(notes.time_policy, done, lambda _e: None, args=(self.ctx.user.id,))
+
     def clear(self) -> None:
         """Forget every personal value (the vault is locking). Call save_now() first."""
         self._generation += 1
@@ -399,6 +416,7 @@ class NoteEditorPage(
         else:
             note = notes.new_draft(bundle, self.ctx.user, self.clock().date(), new_id())
         self._note = note
+        self.time_policy = bundle.time_policy
         self._modality_shown = note.modality
         self._editable = note_form.can_edit(note, self.ctx.user.id)
         self._fill(note, bundle)

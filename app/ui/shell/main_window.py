@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
@@ -67,9 +67,13 @@ def load_caseload_and_duplicates(session: Session) -> tuple[list[CaseloadRow], i
 
 
 class MainWindow(QMainWindow):
+    #: The background check of every page ended (session, error or None); from its thread.
+    _pages_checked = Signal(object, object)
+
     def __init__(self, data_dir: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
+        self._pages_checked.connect(self._on_pages_checked)
         self.setWindowTitle(TITLE)
         self.resize(1000, 700)
         self.setMinimumSize(720, 560)
@@ -272,6 +276,15 @@ class MainWindow(QMainWindow):
             self.lock()
 
         self.tasks.run(load_user, with_user, failed, args=(session,))
+        session.store.when_pages_checked(lambda error: self._pages_checked.emit(session, error))
+
+    def _on_pages_checked(self, session: Session, error: BaseException | None) -> None:
+        """A damaged page found after unlocking (nothing was written): lock, and say so
+        where the passphrase is typed."""
+        if error is None or session is not self.session:
+            return
+        self.lock()
+        self.start.unlock_page.show_error(message_for(error))
 
     def _build_workspace(self, session: Session, user: User) -> None:
         """A fresh context and fresh pages for this unlock."""
