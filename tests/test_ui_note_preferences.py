@@ -72,10 +72,14 @@ def set_preferences(qtbot, w: MainWindow, ends_earlier_by: int, longest: str) ->
     qtbot.keyClick(focus, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
     assert seen and not seen[0].isVisible()
     settle(qtbot, w)
+    w.activateWindow()  # the offscreen platform does not give it back by itself
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=WAIT)
 
 
 def test_usual_hours_and_longest_service_are_the_persons_preference(
-    qtbot, data_dir: Path, windows
+    qtbot,
+    data_dir: Path,  # noqa: F811  (the fixture)
+    windows,  # noqa: F811
 ) -> None:
     w = start(qtbot, data_dir, windows)
     page = open_new_note(qtbot, w, Counter(qtbot))
@@ -114,7 +118,11 @@ def test_usual_hours_and_longest_service_are_the_persons_preference(
         vault.lock()
 
 
-def test_impossible_hours_are_refused_next_to_the_fields(qtbot, data_dir: Path, windows) -> None:
+def test_impossible_hours_are_refused_next_to_the_fields(
+    qtbot,
+    data_dir: Path,  # noqa: F811  (the fixture)
+    windows,  # noqa: F811
+) -> None:
     w = start(qtbot, data_dir, windows)
     dialog = PreferencesDialog(w.settings, w.ctx, w.sync_controller, w)
     qtbot.addWidget(dialog)
