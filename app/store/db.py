@@ -73,14 +73,15 @@ class Store:
         """The vault's store. Every page's HMAC is checked before anything is written
         (a damaged page: VaultDamaged, nothing written): before opening, or with
         ``check_in_background`` (the desktop's unlock) on a thread of its own while
-        the store is read, the first write waiting for it (app.store.page_check).
+        the store is read (started by :meth:`start_page_check` or the first write,
+        which waits for it; app.store.page_check).
         An open that must write (a migration, a new vault's identity) checks first."""
         conn = vault.connect() if check_in_background else vault.connect_checked()
         try:
             store = cls(conn, vault)
             if check_in_background:
                 if migrations.version(conn) == migrations.LATEST and store.device_id:
-                    store.page_check = BackgroundPageCheck(vault.connect(), vault.db_path).start()
+                    store.page_check = BackgroundPageCheck(vault.connect(), vault.db_path)
                 else:
                     check_pages(conn, vault.db_path)
             store.migration_backup = migrations.migrate(conn, vault.db_path, vault.data_key.hex())
@@ -152,6 +153,12 @@ class Store:
         with contextlib.suppress(sqlcipher3.Error):
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.conn.close()
+
+    def start_page_check(self) -> None:
+        """Begin the background check of every page (if one is waiting; any thread)."""
+        check = self.page_check
+        if check is not None:
+            check.start()
 
     def when_pages_checked(self, listener: Listener) -> None:
         """``listener(None)`` once every page passed its check, ``listener(error)``

@@ -6,8 +6,10 @@ opens (as the command line does), it made unlocking a five-year caseload miss it
 1.5 s target many times over. The desktop instead opens the store at once and runs
 the check on a connection and thread of their own: reads go on meanwhile (SQLCipher
 checks each page's HMAC as it reads it anyway), and the store's first write waits
-for the check and is refused with :class:`VaultDamaged` if any page failed, so a
-damaged vault is still never written to. Qt-free.
+for the check (starting it if it has not started) and is refused with
+:class:`VaultDamaged` if any page failed, so a damaged vault is still never written
+to. The desktop starts it once the caseload is on screen, so the check does not
+compete with it for the processor. Qt-free.
 """
 
 from __future__ import annotations
@@ -35,10 +37,15 @@ class BackgroundPageCheck:
         self._listeners: list[Listener] = []
         self.error: BaseException | None = None
         self._stopping = False
+        self._started = False
         self._thread = threading.Thread(target=self._run, name="page-check", daemon=True)
 
     def start(self) -> BackgroundPageCheck:
-        self._thread.start()
+        """Begin (once; from any thread)."""
+        with self._lock:
+            if not self._started:
+                self._started = True
+                self._thread.start()
         return self
 
     def _run(self) -> None:
@@ -62,7 +69,9 @@ class BackgroundPageCheck:
         return self._done.is_set()
 
     def wait(self) -> None:
-        """Block until the check ended; raise what it found (every time)."""
+        """Block until the check ended (starting it if it was not); raise what it
+        found (every time)."""
+        self.start()
         self._done.wait()
         if self.error is not None:
             raise self.error
@@ -78,7 +87,14 @@ class BackgroundPageCheck:
 
     def stop(self) -> None:
         """The store is closing: cut the check short and wait for its thread."""
-        self._stopping = True
+        with self._lock:
+            self._stopping = True
+            started = self._started
+            self._started = True  # never starts after this
+        if not started:
+            with contextlib.suppress(sqlcipher3.Error):
+                self._conn.close()
+            return
         if not self._done.is_set():
             with contextlib.suppress(sqlcipher3.Error):
                 self._conn.interrupt()

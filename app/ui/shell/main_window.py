@@ -265,6 +265,9 @@ class MainWindow(QMainWindow):
             # The caseload is read first: the worker runs tasks in order, and the
             # sync status and other pages' reads can wait until it is on screen.
             self.refresh()
+            # Then every page of the vault is checked, beside the work (the first
+            # write waits for it): after the caseload's rows reached the screen.
+            self.tasks.run(lambda: None, lambda _r: session.store.start_page_check())
             self._build_workspace(session, user)
 
         def failed(exc: BaseException) -> None:
