@@ -9,6 +9,7 @@ Each takes a :class:`Repositories` first, so the UI hands them to
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -220,6 +221,21 @@ def save_time_policy(repos: Repositories, user_id: str, policy: TimePolicy) -> D
         raise ValidationError([("time_policy", problem)])
     repos.store.set_meta(f"{TIMES_KEY}:{user_id}", json.dumps(policy_to_json(policy)))
     return Done(policy, Changed.of(PREFERENCES))
+
+
+# -- the names of the people in the vault (spell check leaves them alone) ---------------
+
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def known_names(repos: Repositories) -> frozenset[str]:
+    """Every word of the names of the participants and of the team (users), lower
+    case: "Mary-Kate O'Neil" gives mary, kate and o'neil."""
+    rows = repos.store.conn.execute(
+        "SELECT first_name || ' ' || last_name || ' ' || preferred_name FROM participants "
+        "UNION ALL SELECT display_name || ' ' || username FROM users"
+    ).fetchall()
+    return frozenset(w.lower() for (text,) in rows for w in _NAME_WORD.findall(text or ""))
 
 
 # -- quick phrases (the specialist's own, kept in the vault) ------------------------------

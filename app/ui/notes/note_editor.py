@@ -162,7 +162,7 @@ class NoteEditorPage(
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.focusChanged.connect(self._on_focus_changed)
-        ctx.data_changed.connect(self._on_preferences)
+        ctx.data_changed.connect(self._on_tables)
         self._set_enabled_all(False)
 
     # == building ======================================================================
@@ -281,6 +281,7 @@ class NoteEditorPage(
         self.ctx.status_message.emit("")  # nothing said about the note before stays
         if not self._phrases_loaded:
             self.load_phrases()
+            self.load_names()
 
         def done(bundle: NoteBundle) -> None:
             if generation == self._generation:
@@ -333,9 +334,12 @@ class NoteEditorPage(
 
         self.ctx.run(notes.load_note, done, lambda _e: None, args=(note_id, pid))
 
-    def _on_preferences(self, tables: frozenset[str]) -> None:
-        """New usual hours or service limit (Preferences) apply to the note at once,
-        even while it is being written (a refresh then waits for the save)."""
+    def _on_tables(self, tables: frozenset[str]) -> None:
+        """New names (a person added or renamed) are known to spell check; new usual
+        hours or service limit (Preferences) apply to the note at once, even while it
+        is being written (a refresh waits for the save)."""
+        if self._phrases_loaded and tables & {"participants", "users"}:
+            self.load_names()
         if notes.PREFERENCES not in tables or self._note is None:
             return
 
@@ -352,6 +356,7 @@ class NoteEditorPage(
         self._generation += 1
         self._reset()
         self._phrases, self._phrases_loaded = [], False
+        Speller.shared().set_names(frozenset())  # no one's name stays after a lock
         self.heading.setText(self.tr("Service note"))
 
     def current_note_id(self) -> str:
