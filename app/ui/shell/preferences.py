@@ -200,7 +200,7 @@ class PreferencesDialog(QDialog):
         form.addRow(label, hours)
         form.addRow(self.tr("Ask about services &longer than"), self.longest)
         form.addRow("", self.times_error)
-        form.addRow("", self.times_hint)
+        form.addRow(self.times_hint)  # the whole width: a sentence, not a field
         self._policy: TimePolicy | None = None  # as read from the vault
         self._show_policy(TimePolicy())
         group.setEnabled(False)  # until read from the vault (never when locked)
@@ -216,6 +216,7 @@ class PreferencesDialog(QDialog):
         self._policy = policy
         self._show_policy(policy)
         self.times_group.setEnabled(True)
+        self._fit()
 
     def time_policy(self) -> TimePolicy:
         """The usual hours and longest service as the form shows them."""
@@ -295,16 +296,18 @@ class PreferencesDialog(QDialog):
     # -- session parts ---------------------------------------------------------------------
 
     def _load_session(self) -> None:
+        if self.ctx is not None:
+            self.ctx.run(notes.time_policy, self._fill_times, args=(self.ctx.user.id,))
+        else:
+            self.times_hint.setText(self.tr("Unlock PeerTrail to set your usual hours."))
         if self.ctx is None or self.controller is None:
             self.server_status.setText(
                 self.tr("Unlock PeerTrail to connect this laptop to your organization's server.")
             )
             self.enrol_form.hide()
             self.payer.setEnabled(False)
-            self.times_hint.setText(self.tr("Unlock PeerTrail to set your usual hours."))
             return
         self.server_status.setText(self.tr("Reading…"))
-        self.ctx.run(notes.time_policy, self._fill_times, args=(self.ctx.user.id,))
 
         self._apply_site()
 
@@ -409,7 +412,11 @@ class PreferencesDialog(QDialog):
 
     def _fit(self) -> None:
         """Grow to show every message in full (never shrink under the person)."""
+        self.layout().activate()
         hint = self.sizeHint()
+        width = max(hint.width(), self.width())
+        if self.layout().hasHeightForWidth():  # wrapped sentences: their height at this width
+            hint.setHeight(max(hint.height(), self.layout().totalHeightForWidth(width)))
         if hint.width() > self.width() or hint.height() > self.height():
             self.resize(max(hint.width(), self.width()), max(hint.height(), self.height()))
 
