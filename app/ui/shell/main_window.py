@@ -12,6 +12,7 @@ forgets the key, and goes back to the start screen. The window title is fixed
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -301,11 +302,10 @@ class MainWindow(QMainWindow):
         self.caseload.title = "Caseload"
         self.caseload.attach(ctx)
         ws.add_page("caseload", self.caseload, self.tr("Caseload"))
-        for key, label, page in self._extra_pages(ctx):
-            ws.add_page(key, page, label, in_nav=bool(label))
-        participant = ws.pages["participant"]
-        assert isinstance(participant, ParticipantPage)
-        participant.back_requested.connect(lambda: ws.show_page("caseload"))
+        # The other pages are built when first needed, or soon after the caseload's
+        # rows are on screen (see refresh): unlocking does not wait for them.
+        for key, label, factory in self._extra_pages(ctx):
+            ws.add_page_later(key, factory, label, in_nav=bool(label))
         self.pages.addWidget(ws)
         self.pages.setCurrentWidget(ws)
         ws.show_page("team" if "team" in ws.pages else "caseload")
@@ -324,29 +324,38 @@ class MainWindow(QMainWindow):
         self.idle.start()
         self._restore_where(session)
 
-    def _extra_pages(self, ctx: AppContext) -> list[tuple[str, str, QWidget]]:
+    def _extra_pages(self, ctx: AppContext) -> list[tuple[str, str, Callable[[], QWidget]]]:
         """The pages beside the caseload for this user: (key, navigation label or
-        "" for pages reached from elsewhere, page)."""
-        pages: list[tuple[str, str, QWidget]] = []
+        "" for pages reached from elsewhere, what builds the page)."""
+        pages: list[tuple[str, str, Callable[[], QWidget]]] = []
         if ctx.is_supervisor:
             pages += [
-                ("team", self.tr("Team"), TeamPage(ctx)),
-                ("review", self.tr("Review"), ReviewPage(ctx)),
+                ("team", self.tr("Team"), lambda: TeamPage(ctx)),
+                ("review", self.tr("Review"), lambda: ReviewPage(ctx)),
             ]
-        pages.append(("participant", "", ParticipantPage(ctx)))
-        pages.append(("note", "", NoteEditorPage(ctx)))
-        pages.append(("conflicts", self.tr("Conflicts"), ConflictsPage(ctx)))
+        pages.append(("participant", "", lambda: self._participant_page(ctx)))
+        pages.append(("note", "", lambda: NoteEditorPage(ctx)))
+        pages.append(("conflicts", self.tr("Conflicts"), lambda: ConflictsPage(ctx)))
         if ctx.role in (Role.SPECIALIST, Role.SUPERVISOR, Role.ADMIN):
-            pages.append(("hours", self.tr("Hours"), HoursPage(ctx)))
+            pages.append(("hours", self.tr("Hours"), lambda: HoursPage(ctx)))
             # Supervisors log sessions; specialists read and sign the ones they were in.
-            pages.append(("supervision", self.tr("Supervision"), SupervisionPage(ctx)))
+            pages.append(("supervision", self.tr("Supervision"), lambda: SupervisionPage(ctx)))
         if ctx.role in (Role.BILLING, Role.ADMIN):
             pages.append(
-                ("billing_settings", self.tr("Billing settings"), BillingSettingsPage(ctx))
+                ("billing_settings", self.tr("Billing settings"), lambda: BillingSettingsPage(ctx))
             )
         # Directors, supervisors and billing see the team or agency; a specialist their own.
-        pages.append(("program_report", self.tr("Reports"), ProgramReportPage(ctx)))
+        pages.append(("program_report", self.tr("Reports"), lambda: ProgramReportPage(ctx)))
         return pages
+
+    def _participant_page(self, ctx: AppContext) -> ParticipantPage:
+        page = ParticipantPage(ctx)
+        page.back_requested.connect(lambda: self._show_caseload(ctx))
+        return page
+
+    def _show_caseload(self, ctx: AppContext) -> None:
+        if self.workspace is not None and self.ctx is ctx:
+            self.workspace.show_page("caseload")
 
     def show_preferences(self) -> None:
         dialog = PreferencesDialog(self.settings, self.ctx, self.sync_controller, self)
@@ -528,6 +537,8 @@ class MainWindow(QMainWindow):
             self.caseload.fit_columns()
             n = len(rows)
             self.count_label.setText(plural(self, n, "%n participant", "%n participants"))
+            if self.workspace is not None:
+                self.workspace.build_pending_soon()  # the caseload is on screen: the rest
 
         def failed(exc: BaseException) -> None:
             if generation != self._generation:
