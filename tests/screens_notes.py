@@ -2,10 +2,13 @@
 
     QT_QPA_PLATFORM=offscreen python tests/screens_notes.py OUT_DIR [SUFFIX]
     QT_SCALE_FACTOR=2 QT_QPA_PLATFORM=offscreen python tests/screens_notes.py OUT_DIR @2x
+    PEERTRAIL_THEME=dark QT_QPA_PLATFORM=offscreen python tests/screens_notes.py OUT_DIR
 
 Saves: a new GIRP note (timer running), a DAP note, sign problems marked next to
-their fields, a signed note with an addendum, a returned note, and the full-disk
-message. Every person and every word in them is invented.
+their fields, a note just signed with the PIN (the addendum form in view under it),
+a signed note with an addendum, a returned note, the full-disk message, and the
+Preferences dialog (usual hours). Every person and every word in them is invented.
+The style sheet is the app's, light or (``PEERTRAIL_THEME=dark``) dark.
 """
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from app.ui.notes.note_editor import NoteEditorPage
-from app.ui.shell.app import make_application
+from app.ui.shell.app import load_style_sheet, make_application
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
+from app.ui.shell.theme import apply_theme
 
 FAST_KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
 TODAY = date.today()
@@ -58,6 +62,7 @@ def wait(cond: Callable[[], bool], ms: int = 15_000) -> None:
 def main(out: Path, suffix: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     app = make_application([])
+    apply_theme(app, load_style_sheet(), dark=os.environ.get("PEERTRAIL_THEME") == "dark")
     folder = Path(tempfile.mkdtemp(prefix="peertrail-shots-"))
     vault = Vault(folder / "vault")
     vault.create("screenshot passphrase", FAST_KDF)
@@ -162,6 +167,32 @@ def main(out: Path, suffix: str) -> None:
     page3.scroll.ensureWidgetVisible(page3.text_edits["plan"], 0, 10)
     shot(page3, "note-dap-text")
 
+    # Signed with the PIN: the addendum form is in view under the signed note.
+    from app.services import signing
+
+    signing.set_pin(repos, vault, "screenshot passphrase", owner, "4826")
+    page7 = page_for(clock)
+    open_(page7, "", person.id)
+    page7.girp_radio.setChecked(True)  # the DAP note above is the person's last one
+    page7.goals_list.item(0).setCheckState(Qt.CheckState.Checked)
+    page7.start_edit.setText("10:05 AM")
+    page7.end_edit.setText("10:50 AM")
+    page7.text_edits["intervention"].setPlainText("Went through two rental listings together.")
+    page7.text_edits["response"].setPlainText("Chose one to call and practiced what to say.")
+    page7.text_edits["plan"].setPlainText("Call Thursday; meet again next week.")
+    wait(lambda: not tasks.busy)
+    page7._show_sign_mode()
+    wait(lambda: not tasks.busy)
+    page7.passphrase_edit.setText("4826")
+    signed: list[str] = []
+    page7.signed.connect(signed.append)
+    page7.sign_refused.connect(lambda m: signed.append("refused: " + m))
+    page7.sign()
+    wait(lambda: bool(signed) and not tasks.busy)
+    if signed[0].startswith("refused"):
+        raise RuntimeError(signed[0] + str(page7._sign_problems(page7.draft())))
+    shot(page7, "note-just-signed")
+
     # A signed note with an addendum.
     page4 = page_for(clock)
     open_(page4, with_addendum.id)
@@ -187,6 +218,16 @@ def main(out: Path, suffix: str) -> None:
     wait(lambda: bool(failed) and not tasks.busy)
     shot(page6, "note-disk-full")
     store.conn.execute("PRAGMA max_page_count = 1073741823")
+
+    # Preferences: the usual hours and the longest service, read from the vault.
+    from app.ui.shell.preferences import PreferencesDialog
+    from app.ui.shell.settings import Settings
+
+    prefs = PreferencesDialog(Settings.at(str(folder / "prefs.ini")), ctx)
+    prefs.show()
+    wait(lambda: prefs.times_group.isEnabled() and not tasks.busy)
+    shot(prefs, "preferences")
+    prefs.reject()
 
     tasks.shutdown(final=ctx.session.close)
 

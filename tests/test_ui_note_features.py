@@ -20,6 +20,7 @@ from PySide6.QtGui import QTextCharFormat
 from app.domain import lifecycle
 from app.domain.records import Consent, ConsentKind, Encounter, NoteStatus
 from app.services import notes, signing
+from app.services.changes import Changed
 from app.ui.notes.note_editor import NoteEditorPage
 from app.ui.notes.spelling import Speller
 from tests.conftest import PASSPHRASE
@@ -270,27 +271,63 @@ def test_a_goal_is_added_from_the_note(qtbot, app_ctx):
     )
 
 
+def underlined_words(edit) -> list[str]:
+    text = edit.toPlainText()
+    layout = edit.document().firstBlock().layout()
+    return [
+        text[r.start : r.start + r.length]
+        for r in layout.formats()
+        if r.format.underlineStyle() == QTextCharFormat.UnderlineStyle.SpellCheckUnderline
+    ]
+
+
 def test_spelling_is_underlined_and_corrected_from_the_menu(qtbot, app_ctx):
     p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
+    add_person(ctx_repos(app_ctx), "Odalys", "Thistlewood")  # another person in the vault
     page = make_page(qtbot, app_ctx)
     open_note(qtbot, page, "", p.id)
     edit = page.text_edits["intervention"]
     qtbot.waitUntil(lambda: Speller.shared().ready, timeout=20_000)
-    qtbot.keyClicks(edit, "We talked about the recieve form with Wrenna")
-    layout = edit.document().firstBlock().layout()
-    underlined = [
-        edit.toPlainText()[r.start : r.start + r.length]
-        for r in layout.formats()
-        if r.format.underlineStyle() == QTextCharFormat.UnderlineStyle.SpellCheckUnderline
-    ]
-    assert underlined == ["recieve"]  # names (capitalized) are not checked
+    qtbot.waitUntil(lambda: "thistlewood" in Speller.shared().names, timeout=10_000)
+    qtbot.keyClicks(
+        edit,
+        "We talked about the recieve form with Wrenna Halvorsby's sister and "
+        "Odalys at the DHS office. Recieved a call from Brastonville Housing.",
+    )
+    # Capitalized words are checked too (the second "Recieved", an unknown place);
+    # the names of the people in the vault and acronyms (DHS) are not.
+    assert underlined_words(edit) == ["recieve", "Recieved", "Brastonville"]
     cursor = edit.textCursor()
     cursor.setPosition(edit.toPlainText().index("recieve") + 2)
     menu = edit.context_menu(edit.cursorRect(cursor).center())
     texts = [a.text() for a in menu.actions()]
     assert texts[0] == "receive"
     menu.actions()[0].trigger()
-    assert edit.toPlainText() == "We talked about the receive form with Wrenna"
+    assert edit.toPlainText().startswith("We talked about the receive form with Wrenna")
+    # A capitalized word's suggestions are offered too.
+    cursor.setPosition(edit.toPlainText().index("Recieved") + 2)
+    menu = edit.context_menu(edit.cursorRect(cursor).center())
+    assert "received" in [a.text() for a in menu.actions()][:5]
+
+
+def test_a_person_added_later_is_known_to_spell_check_and_lock_forgets(qtbot, app_ctx):
+    p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
+    page = make_page(qtbot, app_ctx)
+    open_note(qtbot, page, "", p.id)
+    qtbot.waitUntil(lambda: Speller.shared().ready, timeout=20_000)
+    edit = page.text_edits["plan"]
+    qtbot.keyClicks(edit, "Call Quenby on Monday")
+    qtbot.waitUntil(lambda: underlined_words(edit) == ["Quenby"], timeout=10_000)
+    done: list[object] = []
+    app_ctx.run(
+        lambda repos: add_person(repos, "Quenby", "Marchetti"),
+        lambda _p: done.append(1),
+    )
+    qtbot.waitUntil(lambda: bool(done), timeout=10_000)
+    app_ctx.broadcast(Changed.of("participants"))  # as the record form's save does
+    qtbot.waitUntil(lambda: underlined_words(edit) == [], timeout=10_000)
+    page.clear()  # the vault locks
+    assert Speller.shared().names == frozenset()
 
 
 def test_quick_phrases_are_kept_in_the_vault_and_inserted(qtbot, app_ctx):

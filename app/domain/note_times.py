@@ -38,6 +38,42 @@ class TimePolicy:
 
 
 DEFAULT_POLICY = TimePolicy()
+#: The limits a person can set for the longest service signed without a question.
+LONGEST_RANGE = (15, 16 * 60)
+
+
+def policy_problem(policy: TimePolicy) -> str:
+    """Why ``policy`` cannot be a specialist's usual hours ("" when it can)."""
+    if policy.day_starts >= policy.day_ends:
+        return "Usual hours end after they start."
+    low, high = LONGEST_RANGE
+    if not low <= policy.longest_minutes <= high:
+        return f"The longest service is between {low} minutes and {high // 60} hours."
+    return ""
+
+
+def policy_to_json(policy: TimePolicy) -> dict[str, object]:
+    return {
+        "day_starts": policy.day_starts.strftime("%H:%M"),
+        "day_ends": policy.day_ends.strftime("%H:%M"),
+        "longest_minutes": policy.longest_minutes,
+    }
+
+
+def policy_from_json(data: object) -> TimePolicy:
+    """The policy kept as JSON; :data:`DEFAULT_POLICY`'s values for anything missing
+    or unreadable (a damaged value never stops a note from being written)."""
+    if not isinstance(data, dict):
+        return DEFAULT_POLICY
+    try:
+        policy = TimePolicy(
+            day_starts=time.fromisoformat(str(data.get("day_starts", "07:00"))),
+            day_ends=time.fromisoformat(str(data.get("day_ends", "21:00"))),
+            longest_minutes=int(data.get("longest_minutes", DEFAULT_POLICY.longest_minutes)),
+        )
+    except (TypeError, ValueError):
+        return DEFAULT_POLICY
+    return DEFAULT_POLICY if policy_problem(policy) else policy
 
 
 def meridiem_in(text: str) -> str:

@@ -9,6 +9,7 @@ Each takes a :class:`Repositories` first, so the UI hands them to
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,6 +17,13 @@ from pathlib import Path
 
 from app.domain.lifecycle import EDITABLE_STATUSES, NARRATIVE_FIELDS, STATUS_TEXT
 from app.domain.note_form import with_content
+from app.domain.note_times import (
+    DEFAULT_POLICY,
+    TimePolicy,
+    policy_from_json,
+    policy_problem,
+    policy_to_json,
+)
 from app.domain.records import (
     Addendum,
     ConsentKind,
@@ -28,6 +36,7 @@ from app.domain.records import (
     User,
 )
 from app.domain.units import DEFAULT_RULE, RoundingRule
+from app.domain.validation import ValidationError
 from app.reports.note_pdf import NotePrint, render
 from app.services import duplicates
 from app.services.changes import Changed, Done
@@ -49,6 +58,7 @@ class NoteBundle:
     timer_started: datetime | None = None  # a service timer running in this draft
     last_note: Encounter | None = None  # the participant's previous note by this author
     part2: bool = False  # 42 CFR Part 2 governs this person's records
+    time_policy: TimePolicy = DEFAULT_POLICY  # the vault owner's usual hours and limit
 
     @property
     def rule(self) -> RoundingRule:
@@ -96,7 +106,16 @@ def load_note(repos: Repositories, encounter_id: str, participant_id: str) -> No
     author = note.specialist_id if note else repos.store.user_id
     last = last_note(repos, participant_id, author, note.id if note else "")
     return NoteBundle(
-        note, participant, goals, payer, addenda, names, timer, last, is_part2(repos, participant)
+        note,
+        participant,
+        goals,
+        payer,
+        addenda,
+        names,
+        timer,
+        last,
+        is_part2(repos, participant),
+        time_policy(repos, repos.store.user_id),
     )
 
 
@@ -176,6 +195,47 @@ def set_timer(repos: Repositories, note_id: str, started: datetime | None) -> da
     queues the draft's save first, so the timer is never kept for a note not saved."""
     repos.store.set_meta(_timer_key(note_id), started.isoformat() if started else "")
     return started
+
+
+# -- usual hours and the longest service (the specialist's own, kept in the vault) -------
+
+TIMES_KEY = "note_times"
+#: What a change to these preferences is broadcast as (the note editor reads them).
+PREFERENCES = "preferences"
+
+
+def time_policy(repos: Repositories, user_id: str) -> TimePolicy:
+    """The specialist's usual hours and longest service (the defaults until set)."""
+    raw = repos.store.meta(f"{TIMES_KEY}:{user_id}")
+    try:
+        return policy_from_json(json.loads(raw)) if raw else DEFAULT_POLICY
+    except ValueError:
+        return DEFAULT_POLICY
+
+
+def save_time_policy(repos: Repositories, user_id: str, policy: TimePolicy) -> Done[TimePolicy]:
+    """Keep the specialist's usual hours and longest service in the vault; the time
+    questions before signing use them. Raises ValidationError for impossible values."""
+    problem = policy_problem(policy)
+    if problem:
+        raise ValidationError([("time_policy", problem)])
+    repos.store.set_meta(f"{TIMES_KEY}:{user_id}", json.dumps(policy_to_json(policy)))
+    return Done(policy, Changed.of(PREFERENCES))
+
+
+# -- the names of the people in the vault (spell check leaves them alone) ---------------
+
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def known_names(repos: Repositories) -> frozenset[str]:
+    """Every word of the names of the participants and of the team (users), lower
+    case: "Mary-Kate O'Neil" gives mary, kate and o'neil."""
+    rows = repos.store.conn.execute(
+        "SELECT first_name || ' ' || last_name || ' ' || preferred_name FROM participants "
+        "UNION ALL SELECT display_name || ' ' || username FROM users"
+    ).fetchall()
+    return frozenset(w.lower() for (text,) in rows for w in _NAME_WORD.findall(text or ""))
 
 
 # -- quick phrases (the specialist's own, kept in the vault) ------------------------------

@@ -29,7 +29,7 @@ from app.domain import lifecycle
 from app.domain.note_times import time_questions
 from app.domain.records import Encounter, NoteStatus, User
 from app.services.changes import Changed, Done
-from app.services.notes import save_draft, set_timer
+from app.services.notes import save_draft, set_timer, time_policy
 from app.services.vaults import check_passphrase
 from app.store.repositories import Repositories
 from app.store.vault import Vault
@@ -156,17 +156,19 @@ def finished_drafts(
 ) -> tuple[list[Encounter], int]:
     """The signer's drafts for ``day`` that can be signed, and how many cannot yet: a
     draft is finished when the life-cycle rules let it be signed and its times raise
-    no question (a time outside usual hours, a long service), unless the person
+    no question (a time outside the signer's usual hours, a service longer than the
+    signer's limit: Preferences), unless the person
     answered that question for it (its id in ``confirmed``)."""
     drafts = repos.encounters.list(
         "specialist_id = ? AND status = ? AND service_date = ?",
         (user.id, NoteStatus.DRAFT.value, day.isoformat()),
     )
+    policy = time_policy(repos, user.id)
     ready = [
         d
         for d in drafts
         if not lifecycle.signing_problems(d)
-        and (d.id in confirmed or not time_questions(d.start_time, d.end_time))
+        and (d.id in confirmed or not time_questions(d.start_time, d.end_time, policy))
     ]
     return ready, len(drafts) - len(ready)
 

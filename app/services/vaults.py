@@ -57,10 +57,20 @@ def vault_exists(data_dir: Path) -> bool:
     return Vault(data_dir).exists()
 
 
-def open_session(vault: Vault, demo: bool = False, owner_username: str | None = None) -> Session:
-    """The store of an unlocked vault; the key is locked again if it does not open."""
+def open_session(
+    vault: Vault,
+    demo: bool = False,
+    owner_username: str | None = None,
+    check_in_background: bool = False,
+) -> Session:
+    """The store of an unlocked vault; the key is locked again if it does not open.
+    ``check_in_background``: every page's check runs beside the first reads (the
+    first write waits for it; see app.store.page_check)."""
     try:
-        return Session(vault, Store.open(vault, owner_username=owner_username), demo)
+        store = Store.open(
+            vault, owner_username=owner_username, check_in_background=check_in_background
+        )
+        return Session(vault, store, demo)
     except BaseException:
         vault.lock()
         raise
@@ -110,8 +120,10 @@ def unlock(data_dir: Path, passphrase: str) -> Vault:
     return vault
 
 
-def unlock_vault(data_dir: Path, passphrase: str) -> Session:
-    return open_session(unlock(data_dir, passphrase))
+def unlock_vault(data_dir: Path, passphrase: str, check_in_background: bool = False) -> Session:
+    """The vault unlocked and its store open (the desktop checks its pages in the
+    background; a command checks them before anything else)."""
+    return open_session(unlock(data_dir, passphrase), check_in_background=check_in_background)
 
 
 def recover_vault(data_dir: Path, recovery_key: str, new_passphrase: str) -> Session:

@@ -24,7 +24,8 @@ from app.store import audit, migrations
 from app.store.capture import CaptureContext
 from app.store.codec import codec
 from app.store.errors import CaptureViolation, DiskFull, StoreError, VaultDamaged
-from app.store.vault import Vault, is_disk_full
+from app.store.page_check import BackgroundPageCheck, Listener
+from app.store.vault import Vault, check_pages, is_disk_full
 from sync import merge
 from sync.hlc import HybridLogicalClock, elapsed_ms, now_ms
 
@@ -48,6 +49,8 @@ class Store:
         self.device_id = ""
         self.user_id = ""
         self.migration_backup: Path | None = None
+        #: The check of every page still running in the background (see open()).
+        self.page_check: BackgroundPageCheck | None = None
         self.os_clock = now_ms  # this laptop's clock (tests replace it)
         self.elapsed_clock = elapsed_ms  # time that passed, whatever the clock says (tests too)
         self.clock_offset_ms = 0  # server time minus ours, measured by sync
@@ -61,11 +64,26 @@ class Store:
 
     @classmethod
     def open(
-        cls, vault: Vault, owner_username: str | None = None, owner_id: str | None = None
+        cls,
+        vault: Vault,
+        owner_username: str | None = None,
+        owner_id: str | None = None,
+        check_in_background: bool = False,
     ) -> Store:
-        conn = vault.connect_checked()  # a damaged page: VaultDamaged, nothing written
+        """The vault's store. Every page's HMAC is checked before anything is written
+        (a damaged page: VaultDamaged, nothing written): before opening, or with
+        ``check_in_background`` (the desktop's unlock) on a thread of its own while
+        the store is read (started by :meth:`start_page_check` or the first write,
+        which waits for it; app.store.page_check).
+        An open that must write (a migration, a new vault's identity) checks first."""
+        conn = vault.connect() if check_in_background else vault.connect_checked()
         try:
             store = cls(conn, vault)
+            if check_in_background:
+                if migrations.version(conn) == migrations.LATEST and store.device_id:
+                    store.page_check = BackgroundPageCheck(vault.connect(), vault.db_path)
+                else:
+                    check_pages(conn, vault.db_path)
             store.migration_backup = migrations.migrate(conn, vault.db_path, vault.data_key.hex())
             store._ensure_identity(owner_username, owner_id)
         except sqlcipher3.DatabaseError as e:
@@ -130,9 +148,34 @@ class Store:
         self._load_meta()
 
     def close(self) -> None:
+        if self.page_check is not None:
+            self.page_check.stop()
         with contextlib.suppress(sqlcipher3.Error):
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.conn.close()
+
+    def start_page_check(self) -> None:
+        """Begin the background check of every page (if one is waiting; any thread)."""
+        check = self.page_check
+        if check is not None:
+            check.start()
+
+    def when_pages_checked(self, listener: Listener) -> None:
+        """``listener(None)`` once every page passed its check, ``listener(error)``
+        if one failed (at once when the check is over or was done before opening;
+        else on the check's thread)."""
+        if self.page_check is None:
+            listener(None)
+        else:
+            self.page_check.on_done(listener)
+
+    def _pages_checked(self) -> None:
+        """Writes wait for the background check of every page; a damaged vault is
+        never written to (VaultDamaged, each time)."""
+        check = self.page_check
+        if check is not None:
+            check.wait()
+            self.page_check = None
 
     # -- clock and transactions -----------------------------------------------
 
@@ -153,6 +196,7 @@ class Store:
             finally:
                 self._depth -= 1
             return
+        self._pages_checked()
         clock_before = self.hlc.last if self.hlc else None
         try:
             self.conn.execute("BEGIN IMMEDIATE")

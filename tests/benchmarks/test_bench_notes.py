@@ -1,7 +1,8 @@
 """Note editor benchmarks: how long an autosave, opening a note and signing take.
 
-Workload ``notes-40x2``: a vault with the real default Argon2id settings, filled
-with ``fill_demo(participants=40, years=2, seed=1)`` (a realistic caseload). Then:
+Workload ``notes-300x5``: a private copy of the cached five-year demo vault
+(tests/benchmarks/demo_cache.py: ``fill_demo(participants=300, years=5, seed=1)``,
+about 33,000 notes, the real default Argon2id settings). Then:
 
 * ``autosave``: 100 saves of one growing draft through ``note_queries.save_draft``
   (the first inserts, then each writes a response 40 characters longer, up to
@@ -28,20 +29,17 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from datetime import date
 from datetime import time as clock_time
 from pathlib import Path
 
-from app.demo import fill_demo
 from app.domain.records import Encounter, GoalStatus
 from app.services import notes as note_queries
 from app.services import signing
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
+from tests.benchmarks.demo_cache import PASSPHRASE, TODAY, copy_of_demo_vault
 
-PASSPHRASE = "benchmark passphrase 2026"
-TODAY = date(2026, 11, 20)
 RESULTS = Path(__file__).parent / "results" / "notes.json"
 
 
@@ -62,11 +60,15 @@ def _pin_signs(repos: Repositories, vault: Vault, owner, draft: Encounter) -> li
     return out
 
 
+def _five_year_vault(folder: Path) -> Vault:
+    vault = copy_of_demo_vault(folder / "vault")
+    vault.unlock(PASSPHRASE)
+    return vault
+
+
 def test_note_editor_work(tmp_path: Path) -> None:
-    vault = Vault(tmp_path / "vault")
-    vault.create(PASSPHRASE)
+    vault = _five_year_vault(tmp_path)
     store = Store.open(vault)
-    fill_demo(store, participants=40, years=2, seed=1, today=TODAY)
     repos = Repositories(store)
     owner = repos.users.require(store.user_id)
     person = next(
@@ -147,10 +149,8 @@ def test_note_editor_page(tmp_path: Path, qtbot) -> None:
     from app.ui.shell.context import AppContext
     from app.ui.shell.tasks import TaskManager
 
-    vault = Vault(tmp_path / "vault")
-    vault.create(PASSPHRASE)
+    vault = _five_year_vault(tmp_path)
     store = Store.open(vault)
-    fill_demo(store, participants=40, years=2, seed=1, today=TODAY)
     repos = Repositories(store)
     owner = repos.users.require(store.user_id)
     ids = [e.id for e in repos.encounters.list(limit=30, order_by="service_date DESC")]

@@ -6,7 +6,10 @@ here without leaving the note. Part of :class:`app.ui.notes.note_editor.NoteEdit
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -16,6 +19,8 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +31,20 @@ from app.services import records
 from app.services.notes import NoteBundle
 from app.ui.common.table_model import ID_ROLE
 from app.ui.notes.note_widgets import FieldError, field_label
+from app.ui.shell.theme import indicator_palette, is_dark
+
+
+class _TickDelegate(QStyledItemDelegate):
+    """Fusion draws a tick box's edge from the window colour made darker: on a dark
+    window the unticked goals' boxes were invisible. The checkboxes' own palette
+    (app.ui.shell.theme.indicator_palette) gives them an edge in the dark scheme."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: Any) -> None:
+        super().initStyleOption(option, index)
+        if is_dark():
+            option.palette.setColor(
+                QPalette.ColorRole.Window, indicator_palette(True).color(QPalette.ColorRole.Window)
+            )
 
 
 class GoalsPartMixin:
@@ -46,6 +65,7 @@ class GoalsPartMixin:
         self.goals_list.setWordWrap(False)
         self.goals_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.goals_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.goals_list.setItemDelegate(_TickDelegate(self.goals_list))
         self.goals_list.itemChanged.connect(self._goal_toggled)
         self.goals_list.itemActivated.connect(self._goal_activated)
         self.goals_list.itemPressed.connect(self._goal_pressed)

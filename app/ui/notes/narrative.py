@@ -120,7 +120,9 @@ class NarrativeCard(QFrame):
         edit.setAccessibleName(self.tr(label.replace("&", "")))
         edit.setAccessibleDescription(self.tr(hint))
         edit.setPlaceholderText(self.tr(hint))
-        edit.textChanged.connect(self.changed)
+        # Not textChanged: the spell checker's underlines (rehighlight) emit it too,
+        # and a note must not count as changed because its underlines did.
+        edit.document().contentsChange.connect(self._text_changed)
         err = FieldError(self.tr(label.replace("&", "")) + " problem")
         bl.addWidget(edit)
         bl.addWidget(err)
@@ -142,6 +144,10 @@ class NarrativeCard(QFrame):
         shown = set(NARRATIVE_FIELDS[fmt])
         for name, block in self.text_blocks.items():
             block.setVisible(name in shown)
+
+    def _text_changed(self, _position: int, removed: int, added: int) -> None:
+        if removed or added:
+            self.changed.emit()
 
     def _format_changed(self, *_: Any) -> None:
         self.show_format(self.note_format())

@@ -91,7 +91,9 @@ class NoteEditorPage(
     """One service note at a time. Page key "note"."""
 
     title = "Note"
-    tables = frozenset({"encounters", "addenda", "goals", "participants", "payers"})
+    tables = frozenset(
+        {"encounters", "addenda", "goals", "participants", "payers", notes.PREFERENCES}
+    )
 
     #: A save reached the vault (encounter id).
     saved = Signal(str)
@@ -160,6 +162,7 @@ class NoteEditorPage(
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.focusChanged.connect(self._on_focus_changed)
+        ctx.data_changed.connect(self._on_tables)
         self._set_enabled_all(False)
 
     # == building ======================================================================
@@ -241,6 +244,8 @@ class NoteEditorPage(
         self.sign_card.setObjectName("signBar")
         self.sign_card.layout().setContentsMargins(16, 6, 16, 6)
         outer.addWidget(self.sign_card)
+        # So does the addendum form under a signed note (one of the two is shown).
+        outer.addWidget(self.addendum_form)
 
     def _card(self, title: str) -> tuple[QFrame, QVBoxLayout]:
         frame, lay = card(title)
@@ -276,6 +281,7 @@ class NoteEditorPage(
         self.ctx.status_message.emit("")  # nothing said about the note before stays
         if not self._phrases_loaded:
             self.load_phrases()
+            self.load_names()
 
         def done(bundle: NoteBundle) -> None:
             if generation == self._generation:
@@ -328,11 +334,29 @@ class NoteEditorPage(
 
         self.ctx.run(notes.load_note, done, lambda _e: None, args=(note_id, pid))
 
+    def _on_tables(self, tables: frozenset[str]) -> None:
+        """New names (a person added or renamed) are known to spell check; new usual
+        hours or service limit (Preferences) apply to the note at once, even while it
+        is being written (a refresh waits for the save)."""
+        if self._phrases_loaded and tables & {"participants", "users"}:
+            self.load_names()
+        if notes.PREFERENCES not in tables or self._note is None:
+            return
+
+        def done(policy: TimePolicy) -> None:
+            if self._note is not None:
+                self.time_policy = policy
+                if self._editable:
+                    self._ask_about_times()
+
+        self.ctx.run(notes.time_policy, done, lambda _e: None, args=(self.ctx.user.id,))
+
     def clear(self) -> None:
         """Forget every personal value (the vault is locking). Call save_now() first."""
         self._generation += 1
         self._reset()
         self._phrases, self._phrases_loaded = [], False
+        Speller.shared().set_names(frozenset())  # no one's name stays after a lock
         self.heading.setText(self.tr("Service note"))
 
     def current_note_id(self) -> str:
@@ -379,6 +403,7 @@ class NoteEditorPage(
         self.returned_box.hide()
         self.locked_box.hide()
         self.addenda_card.hide()
+        self.addendum_form.hide()
         self.status_chip.clear()
         self.save_state.clear()
         self.units_label.clear()
@@ -396,6 +421,7 @@ class NoteEditorPage(
         else:
             note = notes.new_draft(bundle, self.ctx.user, self.clock().date(), new_id())
         self._note = note
+        self.time_policy = bundle.time_policy
         self._modality_shown = note.modality
         self._editable = note_form.can_edit(note, self.ctx.user.id)
         self._fill(note, bundle)

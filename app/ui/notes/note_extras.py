@@ -1,7 +1,8 @@
 """The note editor's helpers around writing: "Copy from last note" (fills the empty
 narrative parts with the text of the person's previous note by the same author),
 the person's quick phrases (kept in the vault, offered in each field's context
-menu), and saving or printing one note as a PDF. Part of
+menu), the people's names spell check leaves alone, and saving or printing one note
+as a PDF. Part of
 :class:`app.ui.notes.note_editor.NoteEditorPage`.
 """
 
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.domain.lifecycle import NARRATIVE_FIELDS
 from app.services import notes
+from app.ui.notes.spelling import Speller
 
 
 class NoteExtrasMixin:
@@ -57,6 +59,10 @@ class NoteExtrasMixin:
             self._phrases_loaded = True
 
         self.ctx.run(notes.quick_phrases, done, lambda _e: None, args=(self.ctx.user,))
+
+    def load_names(self) -> None:
+        """The names of the people in the vault, which spell check leaves alone."""
+        self.ctx.run(notes.known_names, Speller.shared().set_names, lambda _e: None, args=())
 
     def save_phrases(self, phrases: list[str]) -> None:
         def done(kept: list[str]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -97,6 +98,9 @@ class NoteSigningMixin(PinFormMixin):
         self._pin = PinState(False, MAX_TRIES)
 
     def _build_addenda(self) -> None:
+        """The addenda written so far (a card under the note) and the form to add one
+        (a bar under the page, like the Sign bar of a draft: in view without
+        scrolling as soon as the note is signed)."""
         self.addenda_card, lay = self._card(self.tr("Addenda"))
         self.addenda_box = QVBoxLayout()
         self.addenda_box.setSpacing(8)
@@ -104,17 +108,20 @@ class NoteSigningMixin(PinFormMixin):
         self.addenda_none = QLabel(self.tr("No addenda yet."))
         self.addenda_none.setObjectName("hint")
         lay.addWidget(self.addenda_none)
+        self.addenda_card.hide()
 
-        self.addendum_form = QWidget()
-        fl = QVBoxLayout(self.addendum_form)
-        fl.setContentsMargins(0, 8, 0, 0)
-        fl.setSpacing(4)
+        self.addendum_form = QFrame()
+        self.addendum_form.setObjectName("addendumBar")
+        grid = QGridLayout(self.addendum_form)
+        grid.setContentsMargins(16, 6, 16, 6)
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(4)
         self.addendum_reason = QLineEdit()
         self.addendum_reason.setAccessibleName(self.tr("Reason for the addendum"))
         self.addendum_reason.setPlaceholderText(
             self.tr("e.g. correcting the end time, answering my supervisor")
         )
-        self.addendum_text = GrowingTextEdit()
+        self.addendum_text = GrowingTextEdit(min_lines=2, max_lines=6)
         self.addendum_text.setObjectName("addendumEdit")
         self.addendum_text.setAccessibleName(self.tr("Addendum text"))
         self.addendum_button = QPushButton(self.tr("Add addendum"))
@@ -122,14 +129,17 @@ class NoteSigningMixin(PinFormMixin):
         self.addendum_button.setAccessibleName(self.tr("Add the addendum to the note"))
         self.addendum_button.clicked.connect(self.add_addendum)
         self.addendum_error = FieldError(self.tr("Addendum problem"))
-        fl.addWidget(field_label(self.tr("Reas&on"), self.addendum_reason))
-        fl.addWidget(self.addendum_reason)
-        fl.addWidget(field_label(self.tr("Addendum te&xt"), self.addendum_text))
-        fl.addWidget(self.addendum_text)
-        fl.addWidget(self.addendum_error)
-        fl.addWidget(self.addendum_button, 0, Qt.AlignmentFlag.AlignLeft)
-        lay.addWidget(self.addendum_form)
-        self.addenda_card.hide()
+        grid.addWidget(field_label(self.tr("Reas&on"), self.addendum_reason), 0, 0)
+        grid.addWidget(self.addendum_reason, 0, 1)
+        grid.addWidget(self.addendum_button, 0, 2)
+        text_label = field_label(self.tr("Addendum te&xt"), self.addendum_text)
+        grid.addWidget(text_label, 1, 0, Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(self.addendum_text, 1, 1, 1, 2)
+        grid.addWidget(self.addendum_error, 2, 1, 1, 2)
+        grid.setColumnStretch(1, 1)
+        QWidget.setTabOrder(self.addendum_reason, self.addendum_text)
+        QWidget.setTabOrder(self.addendum_text, self.addendum_button)
+        self.addendum_form.hide()
 
     def _show_addenda(self, addenda: list[Addendum], bundle: NoteBundle) -> None:
         self._clear_addenda()
@@ -413,8 +423,8 @@ class NoteSigningMixin(PinFormMixin):
         )
 
     def _go_to_addendum(self) -> None:
-        self.addendum_reason.setFocus()
-        self.scroll.ensureWidgetVisible(self.addendum_form, 0, 40)
+        """The addendum form is in the bar under the note: the cursor goes to it."""
+        self.addendum_reason.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _reload(self, note_id: str) -> None:
         generation = self._generation

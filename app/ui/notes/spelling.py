@@ -8,8 +8,10 @@ checked again when it is ready. A misspelled word gets a red wavy underline
 (:class:`SpellHighlighter`, a QSyntaxHighlighter) and its suggestions at the top of
 the field's context menu (right click, the Menu key or Shift+F10), which also holds
 the person's quick phrases: insert one at the cursor, save the selected text as one,
-or remove one. Capitalized words (names, places) and words with digits are not
-checked; "Ignore" hides a word until the app closes.
+or remove one. Capitalized words are checked too, except the names of the people in
+the vault (participants and the team: :meth:`Speller.set_names`, forgotten at lock)
+and all-capital acronyms ("GIRP", "SUD"); words with digits are not checked.
+"Ignore" hides a word until the app closes.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Speller(QObject):
         super().__init__()
         self._checker: Any = None
         self.ignored: set[str] = set()
+        self.names: frozenset[str] = frozenset()  # known names, lower case
         self._unknown: dict[str, bool] = {}
         self._lock = threading.Lock()
         self._started = False
@@ -71,11 +74,22 @@ class Speller(QObject):
     def ready(self) -> bool:
         return self._checker is not None
 
+    def set_names(self, names: frozenset[str]) -> None:
+        """The people's names in the open vault (lower case): never marked. Fields
+        are checked again."""
+        if names != self.names:
+            self.names = names
+            self.ready_changed.emit()
+
     def misspelled(self, word: str) -> bool:
-        if self._checker is None or not word or word[0].isupper() or len(word) < 2:
+        """Whether to underline ``word``: not in the dictionary, not a known name,
+        not an acronym (two or more capitals), not ignored."""
+        if self._checker is None or len(word) < 2 or word.isupper():
             return False
         w = word.lower().strip("'")
-        if w in self.ignored:
+        if w.endswith("'s"):
+            w = w[:-2]
+        if not w or w in self.ignored or w in self.names:
             return False
         known = self._unknown.get(w)
         if known is None:

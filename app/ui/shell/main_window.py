@@ -12,9 +12,10 @@ forgets the key, and goes back to the start screen. The window title is fixed
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
@@ -68,9 +69,13 @@ def load_caseload_and_duplicates(session: Session) -> tuple[list[CaseloadRow], i
 
 
 class MainWindow(QMainWindow):
+    #: The background check of every page ended (session, error or None); from its thread.
+    _pages_checked = Signal(object, object)
+
     def __init__(self, data_dir: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
+        self._pages_checked.connect(self._on_pages_checked)
         self.setWindowTitle(TITLE)
         self.resize(1000, 700)
         self.setMinimumSize(720, 560)
@@ -261,6 +266,9 @@ class MainWindow(QMainWindow):
             # The caseload is read first: the worker runs tasks in order, and the
             # sync status and other pages' reads can wait until it is on screen.
             self.refresh()
+            # Then every page of the vault is checked, beside the work (the first
+            # write waits for it): after the caseload's rows reached the screen.
+            self.tasks.run(lambda: None, lambda _r: session.store.start_page_check())
             self._build_workspace(session, user)
 
         def failed(exc: BaseException) -> None:
@@ -272,6 +280,15 @@ class MainWindow(QMainWindow):
             self.lock()
 
         self.tasks.run(load_user, with_user, failed, args=(session,))
+        session.store.when_pages_checked(lambda error: self._pages_checked.emit(session, error))
+
+    def _on_pages_checked(self, session: Session, error: BaseException | None) -> None:
+        """A damaged page found after unlocking (nothing was written): lock, and say so
+        where the passphrase is typed."""
+        if error is None or session is not self.session:
+            return
+        self.lock()
+        self.start.unlock_page.show_error(message_for(error))
 
     def _build_workspace(self, session: Session, user: User) -> None:
         """A fresh context and fresh pages for this unlock."""
@@ -285,11 +302,10 @@ class MainWindow(QMainWindow):
         self.caseload.title = "Caseload"
         self.caseload.attach(ctx)
         ws.add_page("caseload", self.caseload, self.tr("Caseload"))
-        for key, label, page in self._extra_pages(ctx):
-            ws.add_page(key, page, label, in_nav=bool(label))
-        participant = ws.pages["participant"]
-        assert isinstance(participant, ParticipantPage)
-        participant.back_requested.connect(lambda: ws.show_page("caseload"))
+        # The other pages are built when first needed, or soon after the caseload's
+        # rows are on screen (see refresh): unlocking does not wait for them.
+        for key, label, factory in self._extra_pages(ctx):
+            ws.add_page_later(key, factory, label, in_nav=bool(label))
         self.pages.addWidget(ws)
         self.pages.setCurrentWidget(ws)
         ws.show_page("team" if "team" in ws.pages else "caseload")
@@ -308,29 +324,38 @@ class MainWindow(QMainWindow):
         self.idle.start()
         self._restore_where(session)
 
-    def _extra_pages(self, ctx: AppContext) -> list[tuple[str, str, QWidget]]:
+    def _extra_pages(self, ctx: AppContext) -> list[tuple[str, str, Callable[[], QWidget]]]:
         """The pages beside the caseload for this user: (key, navigation label or
-        "" for pages reached from elsewhere, page)."""
-        pages: list[tuple[str, str, QWidget]] = []
+        "" for pages reached from elsewhere, what builds the page)."""
+        pages: list[tuple[str, str, Callable[[], QWidget]]] = []
         if ctx.is_supervisor:
             pages += [
-                ("team", self.tr("Team"), TeamPage(ctx)),
-                ("review", self.tr("Review"), ReviewPage(ctx)),
+                ("team", self.tr("Team"), lambda: TeamPage(ctx)),
+                ("review", self.tr("Review"), lambda: ReviewPage(ctx)),
             ]
-        pages.append(("participant", "", ParticipantPage(ctx)))
-        pages.append(("note", "", NoteEditorPage(ctx)))
-        pages.append(("conflicts", self.tr("Conflicts"), ConflictsPage(ctx)))
+        pages.append(("participant", "", lambda: self._participant_page(ctx)))
+        pages.append(("note", "", lambda: NoteEditorPage(ctx)))
+        pages.append(("conflicts", self.tr("Conflicts"), lambda: ConflictsPage(ctx)))
         if ctx.role in (Role.SPECIALIST, Role.SUPERVISOR, Role.ADMIN):
-            pages.append(("hours", self.tr("Hours"), HoursPage(ctx)))
+            pages.append(("hours", self.tr("Hours"), lambda: HoursPage(ctx)))
             # Supervisors log sessions; specialists read and sign the ones they were in.
-            pages.append(("supervision", self.tr("Supervision"), SupervisionPage(ctx)))
+            pages.append(("supervision", self.tr("Supervision"), lambda: SupervisionPage(ctx)))
         if ctx.role in (Role.BILLING, Role.ADMIN):
             pages.append(
-                ("billing_settings", self.tr("Billing settings"), BillingSettingsPage(ctx))
+                ("billing_settings", self.tr("Billing settings"), lambda: BillingSettingsPage(ctx))
             )
         # Directors, supervisors and billing see the team or agency; a specialist their own.
-        pages.append(("program_report", self.tr("Reports"), ProgramReportPage(ctx)))
+        pages.append(("program_report", self.tr("Reports"), lambda: ProgramReportPage(ctx)))
         return pages
+
+    def _participant_page(self, ctx: AppContext) -> ParticipantPage:
+        page = ParticipantPage(ctx)
+        page.back_requested.connect(lambda: self._show_caseload(ctx))
+        return page
+
+    def _show_caseload(self, ctx: AppContext) -> None:
+        if self.workspace is not None and self.ctx is ctx:
+            self.workspace.show_page("caseload")
 
     def show_preferences(self) -> None:
         dialog = PreferencesDialog(self.settings, self.ctx, self.sync_controller, self)
@@ -512,6 +537,8 @@ class MainWindow(QMainWindow):
             self.caseload.fit_columns()
             n = len(rows)
             self.count_label.setText(plural(self, n, "%n participant", "%n participants"))
+            if self.workspace is not None:
+                self.workspace.build_pending_soon()  # the caseload is on screen: the rest
 
         def failed(exc: BaseException) -> None:
             if generation != self._generation:

@@ -1,7 +1,10 @@
 """The Preferences dialog: idle lock time, text size, default payer, automatic
-sync, and connecting this laptop to the organization's server (enrolment).
+sync, the specialist's usual hours and longest service (asked about before a note
+is signed), and connecting this laptop to the organization's server (enrolment).
 
-Preferences are stored through app.ui.shell.settings (QSettings, no personal data).
+Preferences are stored through app.ui.shell.settings (QSettings, no personal data),
+except the usual hours and longest service: they are the person's own, kept in the
+vault (app.services.notes.time_policy) and read and written on the database worker.
 The server connection lives in the vault and is made by
 :meth:`app.ui.sync.controller.SyncController.enroll` on the network and database
 threads; this dialog only collects and checks what the person types, shows the
@@ -14,7 +17,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTime, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -29,13 +32,16 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QTimeEdit,
     QVBoxLayout,
     QWidget,
 )
 
-from app.services import enrolment, site_settings, syncing
+from app.domain.note_times import LONGEST_RANGE, TimePolicy, policy_problem
+from app.services import enrolment, notes, site_settings, syncing
 from app.ui.common.forms import wrapped_label
 from app.ui.common.text import plural
+from app.ui.notes.note_widgets import twelve_hour_locale
 from app.ui.shell import settings as s
 from app.ui.shell.context import AppContext
 from app.ui.sync.controller import SyncController
@@ -98,6 +104,7 @@ class PreferencesDialog(QDialog):
         self.controller = controller
 
         general = self._build_general()
+        times = self._build_times()
         server = self._build_server()
 
         self.buttons = QDialogButtonBox(
@@ -113,6 +120,7 @@ class PreferencesDialog(QDialog):
         layout.setContentsMargins(20, 18, 20, 14)
         layout.setSpacing(12)
         layout.addWidget(general)
+        layout.addWidget(times)
         layout.addWidget(server)
         layout.addStretch(1)
         layout.addWidget(line)
@@ -153,6 +161,72 @@ class PreferencesDialog(QDialog):
         form.addRow(self.tr("&Payer for new notes"), self.payer)
         form.addRow("", self.auto_sync)
         return general
+
+    def _build_times(self) -> QGroupBox:
+        """The specialist's usual hours and longest service (kept in the vault)."""
+        fmt = "h:mm AP" if twelve_hour_locale() else "HH:mm"
+        self.day_starts = QTimeEdit()
+        self.day_ends = QTimeEdit()
+        for edit, name in (
+            (self.day_starts, self.tr("Usual hours start")),
+            (self.day_ends, self.tr("Usual hours end")),
+        ):
+            edit.setDisplayFormat(fmt)
+            edit.setAccessibleName(name)
+        self.longest = QSpinBox()
+        self.longest.setRange(*LONGEST_RANGE)
+        self.longest.setSingleStep(15)
+        self.longest.setSuffix(self.tr(" minutes"))
+        self.longest.setAccessibleName(self.tr("Ask about services longer than"))
+        self.times_error = _field_error()
+        self.times_hint = QLabel(
+            self.tr(
+                "A note with a time outside these hours, or a longer service, asks you "
+                "before it is signed."
+            )
+        )
+        self.times_hint.setObjectName("hint")
+        self.times_hint.setWordWrap(True)
+        hours = QHBoxLayout()
+        hours.addWidget(self.day_starts)
+        hours.addWidget(QLabel(self.tr("to")))
+        hours.addWidget(self.day_ends)
+        hours.addStretch(1)
+        group = QGroupBox(self.tr("Your notes"))
+        form = QFormLayout(group)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        label = QLabel(self.tr("&Usual hours"))
+        label.setBuddy(self.day_starts)
+        form.addRow(label, hours)
+        form.addRow(self.tr("Ask about services &longer than"), self.longest)
+        form.addRow("", self.times_error)
+        form.addRow(self.times_hint)  # the whole width: a sentence, not a field
+        self._policy: TimePolicy | None = None  # as read from the vault
+        self._show_policy(TimePolicy())
+        group.setEnabled(False)  # until read from the vault (never when locked)
+        self.times_group = group
+        return group
+
+    def _show_policy(self, policy: TimePolicy) -> None:
+        self.day_starts.setTime(QTime(policy.day_starts.hour, policy.day_starts.minute))
+        self.day_ends.setTime(QTime(policy.day_ends.hour, policy.day_ends.minute))
+        self.longest.setValue(policy.longest_minutes)
+
+    def _fill_times(self, policy: TimePolicy) -> None:
+        self._policy = policy
+        self._show_policy(policy)
+        self.times_group.setEnabled(True)
+        self._fit()
+
+    def time_policy(self) -> TimePolicy:
+        """The usual hours and longest service as the form shows them."""
+        start, end = self.day_starts.time(), self.day_ends.time()
+        return TimePolicy(
+            day_starts=start.toPython(),
+            day_ends=end.toPython(),
+            longest_minutes=self.longest.value(),
+        )
 
     def _build_server(self) -> QGroupBox:
         """The server this laptop syncs with, and the form that connects it."""
@@ -215,6 +289,10 @@ class PreferencesDialog(QDialog):
     # -- session parts ---------------------------------------------------------------------
 
     def _load_session(self) -> None:
+        if self.ctx is not None:
+            self.ctx.run(notes.time_policy, self._fill_times, args=(self.ctx.user.id,))
+        else:
+            self.times_hint.setText(self.tr("Unlock PeerTrail to set your usual hours."))
         if self.ctx is None or self.controller is None:
             self.server_status.setText(
                 self.tr("Unlock PeerTrail to connect this laptop to your organization's server.")
@@ -327,7 +405,11 @@ class PreferencesDialog(QDialog):
 
     def _fit(self) -> None:
         """Grow to show every message in full (never shrink under the person)."""
+        self.layout().activate()
         hint = self.sizeHint()
+        width = max(hint.width(), self.width())
+        if self.layout().hasHeightForWidth():  # wrapped sentences: their height at this width
+            hint.setHeight(max(hint.height(), self.layout().totalHeightForWidth(width)))
         if hint.width() > self.width() or hint.height() > self.height():
             self.resize(max(hint.width(), self.width()), max(hint.height(), self.height()))
 
@@ -400,7 +482,28 @@ class PreferencesDialog(QDialog):
             self.controller.auto = self.settings.auto_sync
         return changed
 
+    def save_times(self) -> bool:
+        """Keep new usual hours and longest service in the vault (on the worker; the
+        note editor hears of it). False, with the reason by the fields, when the
+        values cannot be used."""
+        if self._policy is None or self.ctx is None:
+            return True  # not read (locked): nothing to keep
+        policy = self.time_policy()
+        problem = policy_problem(policy)
+        self.times_error.setText(self.tr(problem) if problem else "")
+        self.times_error.setVisible(bool(problem))
+        if problem:
+            self._fit()
+            self.day_ends.setFocus()
+            return False
+        if policy != self._policy:
+            self.ctx.run(notes.save_time_policy, args=(self.ctx.user.id, policy))
+            self._policy = policy
+        return True
+
     def accept(self) -> None:
+        if not self.save_times():
+            return
         changed = self.save()
         super().accept()
         if changed:

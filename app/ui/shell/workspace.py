@@ -5,10 +5,16 @@ The main window builds a new workspace for every unlock and throws it away on
 lock, so nothing a page showed survives a lock. Pages are
 :class:`app.ui.shell.context.Page` widgets added with :meth:`Workspace.add_page`; a page
 can be left out of the navigation list (a participant's record is reached from the
-caseload, not from the list).
+caseload, not from the list). A page added with :meth:`Workspace.add_page_later` is
+listed at once but built when first asked for (``pages[key]``, a click) or by
+:meth:`Workspace.build_pending_soon`, one page per turn of the event loop: building
+every page (and polishing it in the style sheet) took most of the time between
+Unlock and the caseload on screen.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -43,6 +49,39 @@ class NavList(QListWidget):
             self.blockSignals(False)
 
 
+class PageSet(dict):
+    """The workspace's pages by key. A page not built yet counts as there (``in``,
+    ``len``, iterating the keys), and ``pages[key]`` / ``pages.get(key)`` build it;
+    ``values()`` and ``items()`` are the pages built so far (nothing is built to be
+    saved or cleared)."""
+
+    def __init__(self, build: Callable[[str], None]) -> None:
+        super().__init__()
+        self.pending: dict[str, Callable[[], QWidget]] = {}
+        self._build = build
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or key in self.pending
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        yield from dict.keys(self)
+        yield from list(self.pending)
+
+    def keys(self):  # type: ignore[no-untyped-def, override]
+        return list(self)
+
+    def __len__(self) -> int:
+        return dict.__len__(self) + len(self.pending)
+
+    def __getitem__(self, key: str) -> QWidget:
+        if not dict.__contains__(self, key) and key in self.pending:
+            self._build(key)
+        return dict.__getitem__(self, key)
+
+    def get(self, key: str, default: QWidget | None = None) -> QWidget | None:  # type: ignore[override]
+        return self[key] if key in self else default  # noqa: SIM401 (builds the page)
+
+
 class Workspace(QWidget):
     """Navigation list + page stack."""
 
@@ -55,7 +94,7 @@ class Workspace(QWidget):
         super().__init__(parent)
         self.setObjectName("workspace")
         self.ctx = ctx
-        self.pages: dict[str, QWidget] = {}
+        self.pages = PageSet(self._build_page)
         self.nav = NavList()
         self.nav.setObjectName("navList")
         self.nav.setAccessibleName("Sections")
@@ -87,6 +126,33 @@ class Workspace(QWidget):
             item.setData(KEY_ROLE, key)
             self.nav.addItem(item)
         self._fit_nav()
+
+    def add_page_later(
+        self, key: str, factory: Callable[[], QWidget], label: str = "", in_nav: bool = True
+    ) -> None:
+        """List the page now; build it (``factory()``) when it is first needed."""
+        self.pages.pending[key] = factory
+        if in_nav:
+            item = QListWidgetItem(label or key)
+            item.setData(KEY_ROLE, key)
+            self.nav.addItem(item)
+        self._fit_nav()
+
+    def _build_page(self, key: str) -> None:
+        page = self.pages.pending.pop(key)()
+        dict.__setitem__(self.pages, key, page)
+        self.stack.addWidget(page)
+
+    def build_pending_soon(self, delay_ms: int = 50) -> None:
+        """Build the pages not built yet, one per turn of the event loop (input and
+        painting go on in between)."""
+        if self.pages.pending:
+            QTimer.singleShot(delay_ms, self, self._build_next)
+
+    def _build_next(self) -> None:
+        if self.pages.pending:
+            self._build_page(next(iter(self.pages.pending)))
+            QTimer.singleShot(0, self, self._build_next)
 
     def set_in_nav(self, key: str, shown: bool) -> None:
         """Show or hide a page's navigation item (the page itself stays reachable)."""

@@ -245,7 +245,9 @@ class StartScreen(QStackedWidget):
             page.passphrase.selectAll()
             page.passphrase.setFocus()
 
-        self.tasks.run(self._tracked(unlock_vault), done, failed, args=(self.data_dir, passphrase))
+        self.tasks.run(
+            self._tracked(unlock_vault), done, failed, args=(self.data_dir, passphrase, True)
+        )
 
     def _recover(self, key: str, new_passphrase: str) -> None:
         page = self.recover_page
