@@ -13,9 +13,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 
-from app.domain.lifecycle import EDITABLE_STATUSES, NARRATIVE_FIELDS, STATUS_TEXT
+from app.domain.lifecycle import (
+    EDITABLE_STATUSES,
+    NARRATIVE_FIELDS,
+    NARRATIVE_LABELS,
+    STATUS_TEXT,
+)
 from app.domain.note_form import with_content
 from app.domain.note_times import (
     DEFAULT_POLICY,
@@ -40,6 +44,7 @@ from app.domain.validation import ValidationError
 from app.reports.note_pdf import NotePrint, render
 from app.services import duplicates
 from app.services.changes import Changed, Done
+from app.services.files import save_export
 from app.services.vaults import check_passphrase
 from app.store.repositories import NotFound, Repositories
 from app.store.vault import Vault
@@ -313,14 +318,6 @@ def write_note_pdf(
     it; the export is audited. Returns the path."""
     bundle = load_note(repos, "", draft.participant_id)
     goals = {g.id: g for g in repos.goals.list("participant_id = ?", (draft.participant_id,))}
-    headings = {
-        "goal_text": "Goal",
-        "intervention": "Intervention",
-        "response": "Response",
-        "plan": "Plan",
-        "data": "Data",
-        "assessment": "Assessment",
-    }
     stored = repos.encounters.get(draft.id)
     note = stored if stored is not None and not lifecycle_editable(stored) else draft
     signature = ""
@@ -341,14 +338,14 @@ def write_note_pdf(
         end=note.end_time,
         service=list(service_rows),
         goals=[goals[g].statement for g in note.goal_ids if g in goals],
-        parts=[(headings[f], getattr(note, f)) for f in NARRATIVE_FIELDS[note.note_format]],
+        parts=[(NARRATIVE_LABELS[f], getattr(note, f)) for f in NARRATIVE_FIELDS[note.note_format]],
         status=STATUS_TEXT[note.status],
         signature=signature,
         addenda=addenda,
         part2=bundle.part2,
         printed_at=printed_at,
     )
-    Path(path).write_bytes(render(data))
+    path = save_export(path, render(data), what="note PDF")
     repos.store.audit("export", "encounters", note.id, what="note PDF", part2=bundle.part2)
     return path
 
