@@ -232,3 +232,41 @@ def test_preferences_enrol_an_existing_vault_with_a_code(
     settle_ctx(qtbot, app_ctx)
     assert c.state.enrolled
     c.close()
+
+
+def test_preferences_take_an_invite_file(qtbot, app_ctx, server, tmp_path, monkeypatch):
+    """Preferences' "Open an invite file…": a file that is not an invite says so under
+    the field; the file from ``users invite --file`` fills the code, and the laptop
+    connects with only the password typed."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.ui.shell.preferences import PreferencesDialog
+    from app.ui.shell.settings import Settings
+    from app.ui.sync.controller import SyncController
+    from tests.ui_support import settle as settle_ctx
+
+    c = SyncController(app_ctx, auto=False, retries=0)
+    d = PreferencesDialog(Settings.at(str(tmp_path / "prefs.ini")), app_ctx, c)
+    qtbot.addWidget(d)
+    d.show()
+    settle_ctx(qtbot, app_ctx)
+    chosen: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (chosen[-1], ""))
+    not_invite = tmp_path / "notes.txt"
+    not_invite.write_text("shopping list\n", encoding="utf-8")
+    chosen.append(str(not_invite))
+    qtbot.mouseClick(d.invite_file_button, Qt.MouseButton.LeftButton)
+    assert d.invite.text() == "" and not d.invite_error.isHidden()
+    assert "invite" in d.invite_error.text().lower()
+    good = tmp_path / "invite.txt"
+    invite_code(server, "ann", "--file", str(good))
+    chosen.append(str(good))
+    qtbot.mouseClick(d.invite_file_button, Qt.MouseButton.LeftButton)
+    assert d.invite.text().startswith("PT-") and d.invite_error.isHidden()
+    assert d.password.hasFocus()
+    qtbot.keyClicks(d.password, DEFAULT_PASSWORD)
+    with qtbot.waitSignal(c.enrolment_finished, timeout=60_000) as blk:
+        qtbot.mouseClick(d.connect_button, Qt.MouseButton.LeftButton)
+    assert blk.args[0] is True, blk.args[1]
+    assert "ann" in d.enrol_result.text()
+    c.close()

@@ -256,6 +256,12 @@ def read_invite(code: str = "", file: str | Path = "") -> invites.Invite:
         raise EnrolmentError(_sentence(str(e)), "bad_invite") from None
 
 
+def invite_code_from_file(path: str | Path) -> str:
+    """The invite code an invite file (written by ``users invite``) holds, to show in
+    the invite field; :class:`EnrolmentError` for a file that holds none."""
+    return invites.encode(read_invite(file=path))
+
+
 def _sentence(text: str) -> str:
     text = text.strip()
     return (text[:1].upper() + text[1:]).rstrip(".") + "."

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QFrame,
     QGroupBox,
@@ -236,6 +237,11 @@ class PreferencesDialog(QDialog):
         self.invite.setPlaceholderText(self.tr("PT-… (then only your password)"))
         self.invite.setAccessibleName(self.tr("Invite code"))
         self.invite_error = _field_error()
+        self.invite_file_button = QPushButton(self.tr("Open an invite &file…"))
+        self.invite_file_button.setObjectName("link")
+        self.invite_file_button.setFlat(True)
+        self.invite_file_button.setAccessibleName(self.tr("Open an invite file"))
+        self.invite_file_button.clicked.connect(self._choose_invite_file)
         self.not_sent_note = wrapped_label(name="warning", hidden=True)
         self.address = QLineEdit()
         self.address.setPlaceholderText("https://sync.example.org")
@@ -274,6 +280,8 @@ class PreferencesDialog(QDialog):
             label.setBuddy(edit)
             ef.addRow(label, edit)
             ef.addRow("", err)
+            if edit is self.invite:
+                ef.addRow("", self.invite_file_button)
         row = QHBoxLayout()
         row.addWidget(self.connect_button)
         row.addStretch(1)
@@ -285,6 +293,26 @@ class PreferencesDialog(QDialog):
         sl.addWidget(self.enrol_form)
         sl.addWidget(self.enrol_result)
         return server
+
+    def _choose_invite_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Open an invite file"), "", self.tr("Invite files (*.txt);;All files (*)")
+        )
+        if path:
+            self.use_invite_file(path)
+
+    def use_invite_file(self, path: str) -> bool:
+        """Fills the invite code from an invite file (its error under the field)."""
+        try:
+            code = enrolment.invite_code_from_file(path)
+        except enrolment.EnrolmentError as e:
+            self.invite_error.setText(str(e))
+            self.invite_error.show()
+            return False
+        self.invite.setText(code)
+        self.invite_error.hide()
+        self.password.setFocus()
+        return True
 
     # -- session parts ---------------------------------------------------------------------
 

@@ -26,14 +26,13 @@ from PySide6.QtWidgets import (
 from app.services.enrolment import (
     EnrolmentError,
     check_invite,
+    invite_code_from_file,
     normalise_fingerprint,
     normalise_server,
-    read_invite,
 )
 from app.services.site_settings import SiteSettings
 from app.services.site_settings import load as load_site_settings
 from app.ui.start.pages import Page, label, link, primary
-from sync.invite import encode
 
 WELCOME_POINTS = (
     (
@@ -219,12 +218,12 @@ class EnrolPage(Page):
 
     def use_invite_file(self, path: str, quiet: bool = False) -> bool:
         try:
-            found = read_invite(file=path)
+            code = invite_code_from_file(path)
         except EnrolmentError as e:
             if not quiet:
                 self.show_error(str(e))
             return False
-        self.invite.setText(encode(found))
+        self.invite.setText(code)
         self.show_error("")
         self.password.setFocus()
         return True
