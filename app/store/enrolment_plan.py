@@ -5,15 +5,14 @@ enrolled role may not own on the server: other people's user records, a demo
 supervisor's approvals, participants assigned to somebody else. Sending them
 would only earn refusals. ``plan`` works out, before enrolment, which waiting
 changes the server would refuse for this role, with the server's own rules
-(sync.merge.permission_problem and the scope rules of sync/server/engine.py,
-for a server that does not know the records yet); ``hold`` keeps those changes
+(sync.merge.permission_problem and sync.scope, the scope rule the server
+applies, for a server that does not know the records yet); ``hold`` keeps those changes
 on this laptop, marked with the reason (they stay visible with the refused
 changes, never sent, never deleted). Everything else is sent on the first sync.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,9 +20,9 @@ from typing import Any
 
 from app.store.db import Store
 from sync import merge, rules
+from sync.scope import scope_problem
 
 HELD_PREFIX = "kept on this laptop, not sent: "
-_GLOBAL = ("users", "payers", "billing_providers", "billing_batches")
 _WAITING = "acked_at IS NULL AND rejected_reason IS NULL"
 
 
@@ -48,48 +47,31 @@ def _values(store: Store) -> dict[str, tuple[str, dict[str, Any]]]:
     return out
 
 
-def _scope(role: str, user_id: str, table: str, known: dict[str, Any], recs) -> str | None:
-    """sync.server.engine.SyncEngine._scope_problem for records new to the server."""
-    if role == "admin" or table in _GLOBAL:
+class _NewToServer:
+    """sync.scope's facts for a vault about to enrol: every record is new to the
+    server, and what records link to is read from the vault's waiting changes."""
+
+    def __init__(self, user_id: str, recs: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        self.team = (user_id,)
+        self.recs = recs
+
+    def known_assignee(self, participant_id: str) -> str | None:
         return None
-    if table == "participants":
-        if role != "specialist":
-            return "only specialists add participants"
-        if known.get("assigned_specialist_id") != user_id:
-            return "a new participant must be assigned to you"
-        return None
-    participant = None
-    link = rules.PARTICIPANT_LINK.get(table)
-    if link:
-        participant = known.get(link)
-    elif table == "addenda":
-        enc = recs.get(str(known.get("encounter_id") or ""))
-        participant = enc[1].get("participant_id") if enc else None
-        if enc is None:
-            return "the record it belongs to is missing"
-    if participant:
-        owner_rec = recs.get(str(participant))
-        assigned = owner_rec[1].get("assigned_specialist_id") if owner_rec else None
-        return None if assigned == user_id else "not in your caseload"
-    owner_field = rules.OWNER_LINK.get(table)
-    if owner_field:
-        owner = known.get(owner_field)
-        if table == "supervision_sessions":
-            specs = known.get("specialist_ids") or "[]"
-            try:
-                members = set(json.loads(specs)) if isinstance(specs, str) else set()
-            except ValueError:
-                members = set()
-            ok = owner == user_id or user_id in members
-            return None if ok else "not your supervision session"
-        return None if owner == user_id else "not your record"
-    return "the record it belongs to is missing"
+
+    def assignee(self, participant_id: str) -> str | None:
+        rec = self.recs.get(participant_id)
+        return rec[1].get("assigned_specialist_id") if rec else None
+
+    def encounter_participant(self, encounter_id: str) -> str | None:
+        rec = self.recs.get(encounter_id)
+        return rec[1].get("participant_id") if rec else None
 
 
 def _refusals(store: Store, role: str, user_id: str) -> list[tuple[int, str, str, str]]:
     """(outbox seq, table, record id, reason) of every waiting change the server
     would refuse, replaying the outbox in order as the server would apply it."""
     recs = _values(store)
+    facts = _NewToServer(user_id, recs)
     scope: dict[str, str | None] = {}
     applied: dict[str, dict[str, Any]] = defaultdict(dict)
     refused_moves: set[str] = set()
@@ -100,7 +82,10 @@ def _refusals(store: Store, role: str, user_id: str) -> list[tuple[int, str, str
         if table == "users" and rid == store.user_id:
             continue  # the vault's own owner record: enrolment replaces it
         if rid not in scope:
-            scope[rid] = _scope(role, user_id, table, recs[rid][1], recs)
+            known = recs[rid][1]
+            scope[rid] = scope_problem(
+                role, user_id, table, rid, known, facts, status=known.get("status")
+            )
         current = applied[rid]
         reason = scope[rid] or merge.permission_problem(
             role, user_id, table, field, value, current, field in current
