@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import sqlcipher3
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -74,6 +75,10 @@ def test_reads_go_on_and_the_first_write_is_refused_on_a_damaged_page(clean, tmp
             store.set_meta("note_times:x", "{}")
         with pytest.raises(VaultDamaged):  # every write, not only the first
             Repositories(store).participants.add(Participant(first_name="A", last_name="B"))
+        # An audited read writes its audit entry outside a transaction: refused too.
+        person = Repositories(store).participants.caseload()[0]
+        with pytest.raises(sqlcipher3.DatabaseError):
+            Repositories(store).participants.open(person.id)
         store.when_pages_checked(heard.append)
     finally:
         store.close()
@@ -94,6 +99,9 @@ def test_an_undamaged_vault_writes_after_the_check(clean, tmp_path):
     store = Store.open(vault, check_in_background=True)
     heard: list[BaseException | None] = []
     try:
+        person = Repositories(store).participants.caseload()[0]
+        Repositories(store).participants.open(person.id)  # an audited read waits for it
+        assert store.page_check is not None and store.page_check.done
         store.set_meta("note_times:x", "{}")
         assert store.page_check is None  # the write waited for it, and it passed
         store.when_pages_checked(heard.append)

@@ -29,6 +29,9 @@ from app.store.vault import Vault, check_pages, is_disk_full
 from sync import merge
 from sync.hlc import HybridLogicalClock, elapsed_ms, now_ms
 
+#: SQLite authorizer actions that write rows.
+_WRITES = frozenset({sqlcipher3.SQLITE_INSERT, sqlcipher3.SQLITE_UPDATE, sqlcipher3.SQLITE_DELETE})
+
 
 def new_device_id() -> str:
     return base64.b32encode(os.urandom(10)).decode().lower()  # 16 chars of a-z2-7
@@ -82,6 +85,9 @@ class Store:
             if check_in_background:
                 if migrations.version(conn) == migrations.LATEST and store.device_id:
                     store.page_check = BackgroundPageCheck(vault.connect(), vault.db_path)
+                    # Every statement that writes (also an audited read's entry, written
+                    # outside transaction()) waits for the check when it is prepared.
+                    conn.set_authorizer(store._writes_wait_for_check)
                 else:
                     check_pages(conn, vault.db_path)
             store.migration_backup = migrations.migrate(conn, vault.db_path, vault.data_key.hex())
@@ -169,6 +175,21 @@ class Store:
         else:
             self.page_check.on_done(listener)
 
+    def _writes_wait_for_check(self, action: int, *_: object) -> int:
+        """SQLite's authorizer while the background check runs: a statement that
+        inserts, updates or deletes is prepared only once every page passed (it waits
+        for the check) and is refused if one failed."""
+        if action not in _WRITES:
+            return sqlcipher3.SQLITE_OK
+        check = self.page_check
+        if check is None:
+            return sqlcipher3.SQLITE_OK
+        try:
+            check.wait()
+        except BaseException:
+            return sqlcipher3.SQLITE_DENY
+        return sqlcipher3.SQLITE_OK
+
     def _pages_checked(self) -> None:
         """Writes wait for the background check of every page; a damaged vault is
         never written to (VaultDamaged, each time)."""
@@ -176,6 +197,7 @@ class Store:
         if check is not None:
             check.wait()
             self.page_check = None
+            self.conn.set_authorizer(None)  # every page passed: writes go as before
 
     # -- clock and transactions -----------------------------------------------
 

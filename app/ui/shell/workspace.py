@@ -146,14 +146,19 @@ class Workspace(QWidget):
     def build_pending_soon(self, delay_ms: int = 300) -> None:
         """Build the pages not built yet, starting in ``delay_ms`` (the caseload is
         painted first), one every few milliseconds (a 0 ms chain would run ahead of
-        input, painting and other timers)."""
+        input, painting and other timers), and only while the database worker is
+        idle (what the person just asked for comes first)."""
         if self.pages.pending:
             QTimer.singleShot(delay_ms, self, self._build_next)
 
     def _build_next(self) -> None:
-        if self.pages.pending:
-            self._build_page(next(iter(self.pages.pending)))
-            QTimer.singleShot(30, self, self._build_next)
+        if not self.pages.pending:
+            return
+        if self.ctx.tasks.busy:  # a page is loading what the person asked for: after it
+            QTimer.singleShot(100, self, self._build_next)
+            return
+        self._build_page(next(iter(self.pages.pending)))
+        QTimer.singleShot(30, self, self._build_next)
 
     def set_in_nav(self, key: str, shown: bool) -> None:
         """Show or hide a page's navigation item (the page itself stays reachable)."""
