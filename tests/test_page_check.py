@@ -71,14 +71,18 @@ def test_reads_go_on_and_the_first_write_is_refused_on_a_damaged_page(clean, tmp
     heard: list[BaseException | None] = []
     try:
         assert len(Repositories(store).participants.caseload()) == 400
+        # An audited read goes on while the check has not ended; its entry is held.
+        person = Repositories(store).participants.caseload()[0]
+        assert Repositories(store).participants.open(person.id).id == person.id
         with pytest.raises(VaultDamaged):
             store.set_meta("note_times:x", "{}")
         with pytest.raises(VaultDamaged):  # every write, not only the first
             Repositories(store).participants.add(Participant(first_name="A", last_name="B"))
-        # An audited read writes its audit entry outside a transaction: refused too.
-        person = Repositories(store).participants.caseload()[0]
-        with pytest.raises(sqlcipher3.DatabaseError):
+        with pytest.raises(VaultDamaged):  # and, the damage known, every audited read
             Repositories(store).participants.open(person.id)
+        # A write outside transaction() (straight on the connection) is refused too.
+        with pytest.raises(sqlcipher3.DatabaseError):
+            store.conn.execute("UPDATE meta SET value = value WHERE key = 'device_id'")
         store.when_pages_checked(heard.append)
     finally:
         store.close()
@@ -100,10 +104,13 @@ def test_an_undamaged_vault_writes_after_the_check(clean, tmp_path):
     heard: list[BaseException | None] = []
     try:
         person = Repositories(store).participants.caseload()[0]
-        Repositories(store).participants.open(person.id)  # an audited read waits for it
-        assert store.page_check is not None and store.page_check.done
+        Repositories(store).participants.open(person.id)  # read at once, entry held
         store.set_meta("note_times:x", "{}")
         assert store.page_check is None  # the write waited for it, and it passed
+        views = store.conn.execute(
+            "SELECT record_id FROM audit_log WHERE action = 'view' ORDER BY seq"
+        ).fetchall()
+        assert views[-1] == (person.id,)  # the held entry was written first
         store.when_pages_checked(heard.append)
         assert store.meta("note_times:x") == "{}"
     finally:
