@@ -208,6 +208,7 @@ def main(out: Path, suffix: str) -> None:
     # The full-disk message.
     page6 = page_for(clock)
     open_(page6, "", person.id)
+    page6.girp_radio.setChecked(True)  # the text below goes in the GIRP parts
     pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
     store.conn.execute(f"PRAGMA max_page_count = {pages}")
     page6.text_edits["goal_text"].setPlainText("Keep the job at the hardware store.")

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import sqlcipher3
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -70,10 +71,18 @@ def test_reads_go_on_and_the_first_write_is_refused_on_a_damaged_page(clean, tmp
     heard: list[BaseException | None] = []
     try:
         assert len(Repositories(store).participants.caseload()) == 400
+        # An audited read goes on while the check has not ended; its entry is held.
+        person = Repositories(store).participants.caseload()[0]
+        assert Repositories(store).participants.open(person.id).id == person.id
         with pytest.raises(VaultDamaged):
             store.set_meta("note_times:x", "{}")
         with pytest.raises(VaultDamaged):  # every write, not only the first
             Repositories(store).participants.add(Participant(first_name="A", last_name="B"))
+        with pytest.raises(VaultDamaged):  # and, the damage known, every audited read
+            Repositories(store).participants.open(person.id)
+        # A write outside transaction() (straight on the connection) is refused too.
+        with pytest.raises(sqlcipher3.DatabaseError):
+            store.conn.execute("UPDATE meta SET value = value WHERE key = 'device_id'")
         store.when_pages_checked(heard.append)
     finally:
         store.close()
@@ -94,8 +103,14 @@ def test_an_undamaged_vault_writes_after_the_check(clean, tmp_path):
     store = Store.open(vault, check_in_background=True)
     heard: list[BaseException | None] = []
     try:
+        person = Repositories(store).participants.caseload()[0]
+        Repositories(store).participants.open(person.id)  # read at once, entry held
         store.set_meta("note_times:x", "{}")
         assert store.page_check is None  # the write waited for it, and it passed
+        views = store.conn.execute(
+            "SELECT record_id FROM audit_log WHERE action = 'view' ORDER BY seq"
+        ).fetchall()
+        assert views[-1] == (person.id,)  # the held entry was written first
         store.when_pages_checked(heard.append)
         assert store.meta("note_times:x") == "{}"
     finally:
@@ -104,16 +119,26 @@ def test_an_undamaged_vault_writes_after_the_check(clean, tmp_path):
     assert heard == [None]
 
 
-def test_locking_at_once_cuts_the_check_short(clean, tmp_path):
-    folder = _copy(clean, tmp_path, damaged=False)
+def test_locking_does_not_wait_for_a_check_under_way(clean, tmp_path):
+    folder = _copy(clean, tmp_path, damaged=True)
     vault = Vault(folder)
     vault.unlock(PASSPHRASE)
     store = Store.open(vault, check_in_background=True)
     heard: list[BaseException | None] = []
     store.when_pages_checked(heard.append)
-    store.close()  # joins the check's thread
+    store.start_page_check()
+    check = store.page_check
+    assert check is not None
+    store.close()  # returns at once; the check reads on by itself
     vault.lock()
-    assert heard in ([], [None])  # an interrupted check reports nothing
+    check.stop(wait=True)
+    assert check.done and heard == []  # a store that closed hears nothing more
+    # A check never started is dropped at close, its connection closed.
+    vault.unlock(PASSPHRASE)
+    store = Store.open(vault, check_in_background=True)
+    store.close()
+    vault.lock()
+    assert store.page_check is not None and not store.page_check.done
 
 
 def test_the_window_locks_and_says_so_when_a_page_is_damaged(qtbot, clean, tmp_path):

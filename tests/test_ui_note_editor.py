@@ -491,7 +491,11 @@ def test_a_returned_note_shows_the_comment_and_what_to_do(qtbot, app_ctx):
     assert "addendum" in page.next_step.text()
     assert page.status_chip.text() == "Returned for revision"
     assert all(e.isReadOnly() for e in page.text_edits.values())
-    page.answer_button.click()
+    qtbot.mouseClick(page.answer_button, Qt.MouseButton.LeftButton)
+    # The cursor is in the addendum form, which is in view under the note.
+    assert page.focusWidget() is page.addendum_reason
+    region = page.addendum_reason.visibleRegion().boundingRect()
+    assert region.size() == page.addendum_reason.rect().size()
     qtbot.keyClicks(page.addendum_reason, "Answering my supervisor")
     qtbot.keyClicks(page.addendum_text, "We looked at listings for the housing goal.")
     with qtbot.waitSignal(page.loaded, timeout=10_000):

@@ -29,6 +29,9 @@ from app.store.vault import Vault, check_pages, is_disk_full
 from sync import merge
 from sync.hlc import HybridLogicalClock, elapsed_ms, now_ms
 
+#: SQLite authorizer actions that write rows.
+_WRITES = frozenset({sqlcipher3.SQLITE_INSERT, sqlcipher3.SQLITE_UPDATE, sqlcipher3.SQLITE_DELETE})
+
 
 def new_device_id() -> str:
     return base64.b32encode(os.urandom(10)).decode().lower()  # 16 chars of a-z2-7
@@ -51,6 +54,8 @@ class Store:
         self.migration_backup: Path | None = None
         #: The check of every page still running in the background (see open()).
         self.page_check: BackgroundPageCheck | None = None
+        #: Audit entries of reads made while that check runs, written once it passed.
+        self._held_audit: list[dict] = []
         self.os_clock = now_ms  # this laptop's clock (tests replace it)
         self.elapsed_clock = elapsed_ms  # time that passed, whatever the clock says (tests too)
         self.clock_offset_ms = 0  # server time minus ours, measured by sync
@@ -82,6 +87,9 @@ class Store:
             if check_in_background:
                 if migrations.version(conn) == migrations.LATEST and store.device_id:
                     store.page_check = BackgroundPageCheck(vault.connect(), vault.db_path)
+                    # Every statement that writes (also an audited read's entry, written
+                    # outside transaction()) waits for the check when it is prepared.
+                    conn.set_authorizer(store._writes_wait_for_check)
                 else:
                     check_pages(conn, vault.db_path)
             store.migration_backup = migrations.migrate(conn, vault.db_path, vault.data_key.hex())
@@ -148,11 +156,45 @@ class Store:
         self._load_meta()
 
     def close(self) -> None:
+        if self._held_audit:  # reads made during the check: their entries are kept
+            with contextlib.suppress(StoreError, sqlcipher3.Error):
+                self.flush_held_audit()
         if self.page_check is not None:
             self.page_check.stop()
         with contextlib.suppress(sqlcipher3.Error):
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.conn.close()
+
+    def audit_view(self, record_type: str, record_id: str) -> None:
+        """Audit a person's read of a record. While the background page check runs the
+        entry is held (a read must not wait seconds for it) and written, in order, by
+        the next transaction, :meth:`flush_held_audit` or close, once the check passed."""
+        entry = {
+            "at": utcnow(),
+            "user_id": self.user_id,
+            "device_id": self.device_id,
+            "action": "view",
+            "record_type": record_type,
+            "record_id": record_id,
+            "detail": None,
+        }
+        check = self.page_check
+        if check is not None and not check.done and not self._depth:
+            self._held_audit.append(entry)
+            return
+        if check is not None and check.error is not None:
+            raise check.error  # a damaged vault: nothing is written
+        if self._held_audit and not self._depth:
+            with self.transaction():  # writes the held entries first
+                audit.append(self.conn, **entry)
+            return
+        audit.append(self.conn, **entry)
+
+    def flush_held_audit(self) -> None:
+        """Write the audit entries held during the page check (waits for the check)."""
+        if self._held_audit:
+            with self.transaction():
+                pass  # the transaction writes them
 
     def start_page_check(self) -> None:
         """Begin the background check of every page (if one is waiting; any thread)."""
@@ -169,6 +211,21 @@ class Store:
         else:
             self.page_check.on_done(listener)
 
+    def _writes_wait_for_check(self, action: int, *_: object) -> int:
+        """SQLite's authorizer while the background check runs: a statement that
+        inserts, updates or deletes is prepared only once every page passed (it waits
+        for the check) and is refused if one failed."""
+        if action not in _WRITES:
+            return sqlcipher3.SQLITE_OK
+        check = self.page_check
+        if check is None:
+            return sqlcipher3.SQLITE_OK
+        try:
+            check.wait()
+        except BaseException:
+            return sqlcipher3.SQLITE_DENY
+        return sqlcipher3.SQLITE_OK
+
     def _pages_checked(self) -> None:
         """Writes wait for the background check of every page; a damaged vault is
         never written to (VaultDamaged, each time)."""
@@ -176,6 +233,7 @@ class Store:
         if check is not None:
             check.wait()
             self.page_check = None
+            self.conn.set_authorizer(None)  # every page passed: writes go as before
 
     # -- clock and transactions -----------------------------------------------
 
@@ -204,7 +262,10 @@ class Store:
             raise _translate(e) from None
         self.capture.mode = mode
         self._depth = 1
+        held, self._held_audit = self._held_audit, []
         try:
+            for entry in held:  # reads audited during the page check, in their order
+                audit.append(self.conn, **entry)
             yield self.conn
             if self.hlc is not None and self.hlc.last != clock_before:
                 self.conn.execute(
@@ -223,6 +284,7 @@ class Store:
         except BaseException as e:
             with contextlib.suppress(sqlcipher3.Error):
                 self.conn.execute("ROLLBACK")
+            self._held_audit = held + self._held_audit  # rolled back: kept for the next
             if isinstance(e, sqlcipher3.Error):
                 raise _translate(e) from None
             raise

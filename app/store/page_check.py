@@ -85,8 +85,11 @@ class BackgroundPageCheck:
                 return
         listener(self.error)
 
-    def stop(self) -> None:
-        """The store is closing: cut the check short and wait for its thread."""
+    def stop(self, wait: bool = False) -> None:
+        """The store is closing: nothing more is reported. A check under way is not
+        waited for (SQLCipher's check cannot be interrupted, and locking must not
+        wait seconds for it): it reads on and closes its own read-only connection
+        (and, with it, its copy of the key) when it ends; ``wait`` joins it."""
         with self._lock:
             self._stopping = True
             started = self._started
@@ -95,7 +98,7 @@ class BackgroundPageCheck:
             with contextlib.suppress(sqlcipher3.Error):
                 self._conn.close()
             return
-        if not self._done.is_set():
-            with contextlib.suppress(sqlcipher3.Error):
-                self._conn.interrupt()
-        self._thread.join()
+        with contextlib.suppress(sqlcipher3.Error):
+            self._conn.interrupt()
+        if wait:
+            self._thread.join()

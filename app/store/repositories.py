@@ -72,7 +72,7 @@ class Repository(Generic[R]):
     def open(self, record_id: str) -> R:
         """Read a record for a person to look at: the read is audited."""
         rec = self.require(record_id)
-        self._audit("view", rec.id)
+        self.store.audit_view(self.table, rec.id)
         return rec
 
     def list(

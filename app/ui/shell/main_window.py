@@ -285,7 +285,10 @@ class MainWindow(QMainWindow):
     def _on_pages_checked(self, session: Session, error: BaseException | None) -> None:
         """A damaged page found after unlocking (nothing was written): lock, and say so
         where the passphrase is typed."""
-        if error is None or session is not self.session:
+        if session is not self.session:
+            return
+        if error is None:  # the reads audited meanwhile are written now
+            self.tasks.run(session.store.flush_held_audit, None, lambda _e: None)
             return
         self.lock()
         self.start.unlock_page.show_error(message_for(error))

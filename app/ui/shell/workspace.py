@@ -7,7 +7,7 @@ lock, so nothing a page showed survives a lock. Pages are
 can be left out of the navigation list (a participant's record is reached from the
 caseload, not from the list). A page added with :meth:`Workspace.add_page_later` is
 listed at once but built when first asked for (``pages[key]``, a click) or by
-:meth:`Workspace.build_pending_soon`, one page per turn of the event loop: building
+:meth:`Workspace.build_pending_soon`, one after the other shortly after: building
 every page (and polishing it in the style sheet) took most of the time between
 Unlock and the caseload on screen.
 """
@@ -143,16 +143,22 @@ class Workspace(QWidget):
         dict.__setitem__(self.pages, key, page)
         self.stack.addWidget(page)
 
-    def build_pending_soon(self, delay_ms: int = 50) -> None:
-        """Build the pages not built yet, one per turn of the event loop (input and
-        painting go on in between)."""
+    def build_pending_soon(self, delay_ms: int = 300) -> None:
+        """Build the pages not built yet, starting in ``delay_ms`` (the caseload is
+        painted first: started at once, the chain ran ahead of painting), one after
+        the other, and only while the database worker is idle (what the person just
+        asked for comes first)."""
         if self.pages.pending:
             QTimer.singleShot(delay_ms, self, self._build_next)
 
     def _build_next(self) -> None:
-        if self.pages.pending:
-            self._build_page(next(iter(self.pages.pending)))
-            QTimer.singleShot(0, self, self._build_next)
+        if not self.pages.pending:
+            return
+        if self.ctx.tasks.busy:  # a page is loading what the person asked for: after it
+            QTimer.singleShot(100, self, self._build_next)
+            return
+        self._build_page(next(iter(self.pages.pending)))
+        QTimer.singleShot(0, self, self._build_next)
 
     def set_in_nav(self, key: str, shown: bool) -> None:
         """Show or hide a page's navigation item (the page itself stays reachable)."""
