@@ -127,7 +127,7 @@ def main(out: Path, suffix: str) -> None:
     page.goals_list.item(0).setCheckState(Qt.CheckState.Checked)
     page.text_edits["goal_text"].setPlainText("Find a steady place to live before winter.")
     page.text_edits["intervention"].setPlainText(
-        "Went through three rental listings together and practised what to say when calling."
+        "Went through three rental listings together and practiced what to say when calling."
     )
     page.save_now()
     wait(lambda: not tasks.busy and not page.dirty)

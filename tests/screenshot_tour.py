@@ -392,7 +392,7 @@ def specialist_day(window: MainWindow, out: Path) -> None:
     else:
         editor.text_edits["goal_text"].setPlainText("Find a steady place to live before winter.")
     editor.text_edits["intervention"].setPlainText(
-        "Went through three rental listings together and practised what to say "
+        "Went through three rental listings together and practiced what to say "
         "when calling a landlord."
     )
     editor.save_now()

@@ -139,7 +139,7 @@ OTHER_VALUE: dict[str, object] = {
     "note_format": NoteFormat.DAP,
     "goal_text": "Find stable housing.",
     "intervention": "Role-played the landlord call",
-    "response": "Laughed, then practised twice",
+    "response": "Laughed, then practiced twice",
     "plan": "Call the landlord on Monday",
     "data": "some data",
     "assessment": "some assessment",

@@ -37,7 +37,7 @@ TODAY = date.today()
 NOW = datetime.combine(TODAY, time(10, 0))
 GIRP = {
     "intervention": "Went through two rental listings together",
-    "response": "Chose one to call and practised what to say",
+    "response": "Chose one to call and practiced what to say",
     "plan": "Call Thursday; meet again next week",
 }
 
