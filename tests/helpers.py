@@ -1,4 +1,5 @@
-"""Small helpers shared by tests: invented people, folder snapshots, CLI runs."""
+"""Small helpers shared by tests: invented people, vaults made and opened in a folder,
+folder snapshots, CLI runs."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import os
 import random
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 from app.domain.records import Encounter, Participant, ParticipantStatus
+from app.store.db import Store
 from app.store.repositories import Repositories
+from app.store.vault import Vault
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,6 +53,38 @@ def add_note(repos: Repositories, **fields) -> Encounter:
     for name, text in (("goal_text", "g"), ("intervention", "i"), ("response", "r"), ("plan", "p")):
         fields.setdefault(name, text)
     return repos.encounters.add(Encounter(**fields))
+
+
+@contextmanager
+def new_vault(folder: Path, passphrase: str | None = None, kdf=None) -> Iterator[Store]:
+    """Create a vault in ``folder`` (the test passphrase unless given; ``kdf``: its key
+    derivation) and yield its open store to fill; closed and locked after."""
+    if passphrase is None:
+        from tests.conftest import PASSPHRASE as passphrase
+    vault = Vault(folder)
+    vault.create(passphrase, kdf)
+    with opened(vault) as store:
+        yield store
+
+
+@contextmanager
+def opened_vault(folder: Path, passphrase: str) -> Iterator[Store]:
+    """The store of the existing vault in ``folder``, unlocked with ``passphrase``;
+    closed and locked after."""
+    vault = Vault(folder)
+    vault.unlock(passphrase)
+    with opened(vault) as store:
+        yield store
+
+
+@contextmanager
+def opened(vault: Vault) -> Iterator[Store]:
+    store = Store.open(vault)
+    try:
+        yield store
+    finally:
+        store.close()
+        vault.lock()
 
 
 def snapshot(folder: Path) -> dict[str, str]:

@@ -18,8 +18,8 @@ from app.ui.caseload import models as cl
 from app.ui.shell import main_window as mw
 from app.ui.shell.main_window import TITLE, MainWindow
 from tests.conftest import PASSPHRASE
-from tests.helpers import person
-from tests.ui_support import new_vault, settle
+from tests.helpers import new_vault, person
+from tests.ui_support import settle
 from tests.ui_support import unlock as unlock_window
 
 PEOPLE = [

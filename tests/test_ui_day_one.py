@@ -20,8 +20,8 @@ from app.ui.common.date_picker import DateLineEdit
 from app.ui.common.forms import date_edit
 from app.ui.shell import help as helpmod
 from app.ui.shell.main_window import MainWindow
-from tests.helpers import person
-from tests.ui_support import new_vault, settle
+from tests.helpers import new_vault, person
+from tests.ui_support import settle
 from tests.ui_support import unlock as unlock_window
 
 ROOT = Path(__file__).resolve().parent.parent

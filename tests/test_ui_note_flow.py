@@ -25,9 +25,8 @@ from app.services import signing
 from app.store.repositories import Repositories
 from app.ui.notes.note_editor import NoteEditorPage
 from app.ui.shell.main_window import MainWindow
-from tests.helpers import add_person
+from tests.helpers import add_person, new_vault
 from tests.note_support import FakeClock
-from tests.ui_support import new_vault
 from tests.ui_support import settle as ui_settle
 
 PASSPHRASE = "juniper smoke over the Missouri breaks"

@@ -17,7 +17,7 @@ from app.ui.common.table_model import ID_ROLE
 from app.ui.review.models import QueueModel
 from app.ui.review.review_page import ReviewPage
 from tests.conftest import PASSPHRASE
-from tests.ui_support import ctx_repos, settle
+from tests.ui_support import ctx_repos, settle, shown
 
 TODAY = date(2026, 3, 18)
 
@@ -31,12 +31,7 @@ def sup_ctx(app_ctx_for):
 
 @pytest.fixture
 def page(qtbot, sup_ctx):
-    p = ReviewPage(sup_ctx)
-    qtbot.addWidget(p)
-    p.resize(1000, 700)
-    p.show()
-    settle(qtbot, sup_ctx)
-    return p
+    return shown(qtbot, ReviewPage(sup_ctx), sup_ctx)
 
 
 def status(ctx, note_id):
@@ -187,10 +182,7 @@ def test_return_needs_a_comment_and_keeps_what_was_typed(qtbot, page, sup_ctx):
 
 
 def test_a_specialist_is_never_offered_review(qtbot, app_ctx):
-    p = ReviewPage(app_ctx)
-    qtbot.addWidget(p)
-    p.show()
-    settle(qtbot, app_ctx)
+    p = shown(qtbot, ReviewPage(app_ctx), app_ctx, None)
     assert not p.approve_button.isVisible() and not p.return_button.isVisible()
     assert not p.batch_button.isVisible() and p.not_supervisor.isVisible()
     p.approve_current()

@@ -14,7 +14,7 @@ from app.domain.records import Role, SupervisionSession, SupervisionTopic, TimeC
 from app.services import supervision
 from app.ui.supervision.supervision_page import SupervisionPage
 from tests.conftest import PASSPHRASE
-from tests.ui_support import ctx_repos, settle
+from tests.ui_support import ctx_repos, settle, shown
 
 
 @pytest.fixture
@@ -25,12 +25,7 @@ def sup_ctx(app_ctx_for):
 
 
 def make_page(qtbot, ctx):
-    p = SupervisionPage(ctx)
-    qtbot.addWidget(p)
-    p.resize(1000, 700)
-    p.show()
-    settle(qtbot, ctx)
-    return p
+    return shown(qtbot, SupervisionPage(ctx), ctx)
 
 
 def sign(qtbot, page):

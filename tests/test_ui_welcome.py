@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from app.store.db import Store
 from app.store.replica import StoreReplica
 from app.store.vault import Vault
 from app.ui.shell.main_window import MainWindow
 from app.ui.start.welcome import WELCOME_POINTS
 from tests.conftest import PASSPHRASE
-from tests.server_proc import DEFAULT_PASSWORD, start_server
+from tests.helpers import opened_vault
+from tests.server_proc import DEFAULT_PASSWORD, specialists_server
 from tests.ui_support import settle as wait
 
 NEW_PASSPHRASE = "prairie wind over the coulee"
@@ -25,8 +25,7 @@ NEW_PASSPHRASE = "prairie wind over the coulee"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    s = start_server(tmp_path_factory.mktemp("welcome-server"), extra_args=("--rate-limit", "0"))
-    s.add_user("ann", "specialist")
+    s = specialists_server(tmp_path_factory.mktemp("welcome-server"), "ann")
     yield s
     s.close()
 
@@ -67,14 +66,8 @@ def set_up_vault(qtbot, w: MainWindow, with_server: bool) -> None:
 
 
 def server_settings(data_dir: Path) -> dict[str, str]:
-    vault = Vault(data_dir)
-    vault.unlock(NEW_PASSPHRASE)
-    store = Store.open(vault)
-    try:
+    with opened_vault(data_dir, NEW_PASSPHRASE) as store:
         return StoreReplica(store).server()
-    finally:
-        store.close()
-        vault.lock()
 
 
 def test_first_start_explains_the_passphrase_and_recovery_key(window):
