@@ -9,7 +9,7 @@ import random
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -21,26 +21,19 @@ from app.store.vault import Vault
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def person(
-    first: str,
-    last: str,
-    county: str = "Cass",
-    state: str = "ND",
-    program: str = "1915(i)",
-    status: ParticipantStatus = ParticipantStatus.ACTIVE,
-    **kw,
-) -> Participant:
+def person(first: str, last: str, county: str = "Cass", state: str = "ND", **kw) -> Participant:
     """An invented participant (not stored): active in the 1915(i) program in Cass
     County, ND, unless told otherwise; ``kw`` are other Participant fields."""
-    return Participant(
-        first_name=first,
-        last_name=last,
-        county=county,
-        state=state,
-        program=program,
-        status=status,
-        **kw,
-    )
+    kw.setdefault("program", "1915(i)")
+    kw.setdefault("status", ParticipantStatus.ACTIVE)
+    return Participant(first_name=first, last_name=last, county=county, state=state, **kw)
+
+
+def vault_of_people(folder: Path, people: list[Participant]) -> Path:
+    """``folder`` holding a new locked vault (test passphrase) with ``people`` in it."""
+    with new_vault(folder) as store:
+        Repositories(store).participants.add_many(people)
+    return folder
 
 
 def add_person(repos: Repositories, first: str, last: str, **kw) -> Participant:
@@ -79,12 +72,10 @@ def opened_vault(folder: Path, passphrase: str) -> Iterator[Store]:
 
 @contextmanager
 def opened(vault: Vault) -> Iterator[Store]:
-    store = Store.open(vault)
-    try:
-        yield store
-    finally:
-        store.close()
-        vault.lock()
+    """The unlocked vault's store; closed, and the vault locked, after."""
+    with ExitStack() as after:
+        after.callback(vault.lock)
+        yield after.enter_context(closing(Store.open(vault)))
 
 
 def snapshot(folder: Path) -> dict[str, str]:

@@ -47,9 +47,8 @@ from app.ui.common.table_model import ID_ROLE, KEY_ROLE
 from app.ui.shell.app import load_style_sheet, make_application
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.theme import apply_theme
-from app.ui.sync.sync_state import OFFLINE, ONLINE, SyncState, error_message
 from tests.conftest import FAST_KDF
-from tests.shots_support import make_demo_vault, wait_until
+from tests.shots_support import make_demo_vault, sync_states, wait_until
 
 PASSPHRASE = "screenshot tour passphrase"
 TODAY = date.today()  # the app counts "days since contact" from the real today
@@ -109,6 +108,16 @@ def shown(window: MainWindow, key: str) -> QWidget:
     assert ws is not None
     page = ws.show_page(key)
     settle(window)
+    return page
+
+
+def first_row_saved(window: MainWindow, key: str, out: Path, name: str) -> QWidget:
+    """The page ``key`` with the first row of its table selected, saved as ``name``."""
+    page = shown(window, key)
+    wait_until(lambda: page.table.model().rowCount() > 0)
+    page.table.selectRow(0)
+    settle(window)
+    save(window, out, name)
     return page
 
 
@@ -223,46 +232,10 @@ def first_start(tmp: Path, out: Path) -> None:
 def status_states(window: MainWindow, out: Path) -> None:
     """The sync part of the status bar in each state, one PNG each and all of them
     stacked in one (``47-status-bar-states``)."""
-    now = datetime.now(UTC)
+    named = sync_states()
     states = [
-        ("not-connected", SyncState(enrolled=False, pending=3)),
-        (
-            "online",
-            SyncState(enrolled=True, connection=ONLINE, last_ok_at=now - timedelta(minutes=3)),
-        ),
-        (
-            "offline",
-            SyncState(
-                enrolled=True,
-                connection=OFFLINE,
-                pending=14,
-                error_code="offline",
-                error=error_message("offline"),
-                last_ok_at=now - timedelta(days=2),
-            ),
-        ),
-        ("syncing", SyncState(enrolled=True, connection=ONLINE, syncing=True, pending=42)),
-        (
-            "problem",
-            SyncState(
-                enrolled=True,
-                connection=ONLINE,
-                pending=5,
-                error_code="server_error",
-                error=error_message("server_error"),
-                last_ok_at=now - timedelta(hours=5),
-            ),
-        ),
-        (
-            "conflicts",
-            SyncState(
-                enrolled=True,
-                connection=ONLINE,
-                open_conflicts=2,
-                clock_offset_ms=38 * 60_000,
-                last_ok_at=now - timedelta(minutes=1),
-            ),
-        ),
+        (name, named[name])
+        for name in ("not-connected", "online", "offline", "syncing", "problem", "conflicts")
     ]
     bar = window.statusBar()
     status = window.sync_status
@@ -475,24 +448,12 @@ def supervisor_day(window: MainWindow, out: Path) -> None:
     settle(window)
     ws = window.workspace
     assert ws is not None and "team" in ws.pages
-    team = shown(window, "team")
-    wait_until(lambda: team.table.model().rowCount() > 0)
-    team.table.selectRow(0)
-    settle(window)
-    save(window, out, "70-team")
+    team = first_row_saved(window, "team", out, "70-team")
     team.export_report(out / "73-oversight.pdf")
     settle(window)
     pdf_pages(out / "73-oversight.pdf")
-    review = shown(window, "review")
-    wait_until(lambda: review.table.model().rowCount() > 0)
-    review.table.selectRow(0)
-    settle(window)
-    save(window, out, "71-review")
-    sup = shown(window, "supervision")
-    wait_until(lambda: sup.table.model().rowCount() > 0)
-    sup.table.selectRow(0)
-    settle(window)
-    save(window, out, "72-supervision")
+    first_row_saved(window, "review", out, "71-review")
+    sup = first_row_saved(window, "supervision", out, "72-supervision")
     sup.new_session()
     settle(window)
     save(window, out, "72-supervision-new")

@@ -39,11 +39,10 @@ NO_SITE = {"PEERTRAIL_DESKTOP_CONFIG": "/nonexistent/peertrail-desktop.toml"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    s = specialists_server(
+    with specialists_server(
         tmp_path_factory.mktemp("invite-server"), "ann", "bob", "cal", "dee", "eve"
-    )
-    yield s
-    s.close()
+    ) as s:
+        yield s
 
 
 @pytest.fixture(autouse=True)

@@ -104,9 +104,8 @@ def test_a_request_is_checked_before_anything_is_sent() -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    s = specialists_server(tmp_path_factory.mktemp("enrol-server"), "ann")
-    yield s
-    s.close()
+    with specialists_server(tmp_path_factory.mktemp("enrol-server"), "ann") as s:
+        yield s
 
 
 @pytest.fixture

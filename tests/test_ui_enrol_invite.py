@@ -21,9 +21,8 @@ from tests.test_ui_welcome import click, server_settings, set_up_vault, settle
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    s = specialists_server(tmp_path_factory.mktemp("ui-invite"), "ann", "bob", "cal")
-    yield s
-    s.close()
+    with specialists_server(tmp_path_factory.mktemp("ui-invite"), "ann", "bob", "cal") as s:
+        yield s
 
 
 @pytest.fixture

@@ -10,23 +10,20 @@ from datetime import date
 import pytest
 from PySide6.QtCore import Qt
 
-from app.demo_team import fill_demo_team
 from app.domain.datetext import duration_text
-from app.domain.records import NoteStatus, Role
+from app.domain.records import NoteStatus
 from app.ui.common.table_model import ID_ROLE
 from app.ui.review.models import QueueModel
 from app.ui.review.review_page import ReviewPage
 from tests.conftest import PASSPHRASE
-from tests.ui_support import ctx_repos, settle, shown
+from tests.ui_support import ctx_repos, settle, shown, team_ctx
 
 TODAY = date(2026, 3, 18)
 
 
 @pytest.fixture
 def sup_ctx(app_ctx_for):
-    ctx = app_ctx_for(Role.SUPERVISOR)
-    fill_demo_team(ctx.session.store, specialists=3, participants=8, today=TODAY)
-    return ctx
+    return team_ctx(app_ctx_for, specialists=3, participants=8, today=TODAY)
 
 
 @pytest.fixture

@@ -10,21 +10,18 @@ import pytest
 from pypdf import PdfReader
 from PySide6.QtCore import Qt
 
-from app.demo_team import fill_demo_team
 from app.domain.records import Role
 from app.domain.supervision import SpecialistSummary
 from app.services import team
 from app.ui.common.table_model import ID_ROLE
 from app.ui.team.models import TeamModel
 from app.ui.team.team_page import TeamPage
-from tests.ui_support import ctx_repos, settle, shown
+from tests.ui_support import ctx_repos, settle, shown, team_ctx
 
 
 @pytest.fixture
 def sup_ctx(app_ctx_for):
-    ctx = app_ctx_for(Role.SUPERVISOR)
-    fill_demo_team(ctx.session.store, specialists=3, participants=6)
-    return ctx
+    return team_ctx(app_ctx_for, specialists=3, participants=6)
 
 
 @pytest.fixture

@@ -25,9 +25,8 @@ NEW_PASSPHRASE = "prairie wind over the coulee"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    s = specialists_server(tmp_path_factory.mktemp("welcome-server"), "ann")
-    yield s
-    s.close()
+    with specialists_server(tmp_path_factory.mktemp("welcome-server"), "ann") as s:
+        yield s
 
 
 @pytest.fixture

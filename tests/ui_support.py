@@ -81,6 +81,16 @@ def app_ctx_for(qtbot, vault):
         tasks.shutdown(final=session.close)
 
 
+def team_ctx(app_ctx_for, **team) -> AppContext:
+    """A supervisor's context on a vault filled with the invented demo team (``team``:
+    :func:`app.demo_team.fill_demo_team`'s arguments)."""
+    from app.demo_team import fill_demo_team
+
+    ctx = app_ctx_for(Role.SUPERVISOR)
+    fill_demo_team(ctx.session.store, **team)
+    return ctx
+
+
 @pytest.fixture
 def app_ctx(app_ctx_for) -> AppContext:
     return app_ctx_for(Role.SPECIALIST)
