@@ -53,6 +53,7 @@ from app.ui.common.forms import (
     set_value,
     wrapped_label,
 )
+from app.ui.common.layouts import column
 
 
 class _RecordDialog(FormDialog):
@@ -78,13 +79,10 @@ class _RecordDialog(FormDialog):
         self.save_button.clicked.connect(self.submit)
         cancel.clicked.connect(self.reject)
         QShortcut(QKeySequence.StandardKey.Save, self, activated=self.submit)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 16, 20, 16)
-        layout.setSpacing(10)
-        layout.addWidget(heading)
-        layout.addWidget(self.banner)
-        layout.addLayout(self.body, 1)
-        layout.addWidget(self.buttons)
+        column(
+            heading, self.banner, (self.body, 1), self.buttons,
+            parent=self, margins=(20, 16, 20, 16), spacing=10,
+        )  # fmt: skip
 
     def form(self, rows: list[tuple[str, QWidget]]) -> QFormLayout:
         return form_rows(rows)
