@@ -1,10 +1,19 @@
 """Boxes of widgets declared in one call: :func:`column` and :func:`row` lay out
 widgets, layouts, stretches (an int) and (item, stretch) pairs in order, with the
-box's margins and spacing, so a page's build code reads as what it shows."""
+box's margins and spacing, so a page's build code reads as what it shows;
+:func:`scrolled` puts a body in a frameless scroll area."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QFrame,
+    QHBoxLayout,
+    QLayout,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 Item = QWidget | QLayout | int | tuple[QWidget | QLayout, int]
 
@@ -30,6 +39,18 @@ def row(
     """A horizontal box of ``items``, as :func:`column`."""
     box = QHBoxLayout(parent) if parent is not None else QHBoxLayout()
     return _filled(box, items, margins, spacing)
+
+
+def scrolled(body: QWidget, name: str = "") -> QScrollArea:
+    """``body`` in a frameless scroll area that resizes it to its width (named ``name``
+    for the style sheet and tests, if given)."""
+    scroll = QScrollArea()
+    if name:
+        scroll.setObjectName(name)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(body)
+    return scroll
 
 
 def _filled(box, items, margins, spacing):

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QFont, QPainter, QPen
+from PySide6.QtGui import QFont, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -26,6 +26,7 @@ from app.domain.datetext import moment_text, month_day_text, number_text
 from app.services.review import TrailEntry
 from app.ui.common.forms import wrapped_label
 from app.ui.common.layouts import column, row
+from app.ui.common.painting import card_painter
 from app.ui.common.text import plural
 from app.ui.shell.theme import themed
 
@@ -140,13 +141,7 @@ class HoursChart(QWidget):
         return float((int(peak) // 20 + 1) * 20)
 
     def paintEvent(self, _event: object) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = QRectF(self.rect())
-        p.fillRect(rect, themed("#ffffff"))
-        p.setPen(QPen(themed("#cfd6d0")))
-        p.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
-        fm = p.fontMetrics()
+        p, rect, fm = card_painter(self)
         line = fm.height()
         if not self.weeks or not self.series:
             p.setPen(themed("#4a585c"))

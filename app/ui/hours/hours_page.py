@@ -26,12 +26,10 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QBoxLayout,
     QDateEdit,
-    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QScrollArea,
     QStyle,
     QTableView,
     QVBoxLayout,
@@ -47,7 +45,7 @@ from app.services.failures import message_for
 from app.services.hours import HoursSnapshot
 from app.ui.common.date_picker import qt_date_format
 from app.ui.common.forms import wrapped_label
-from app.ui.common.layouts import column
+from app.ui.common.layouts import column, scrolled
 from app.ui.hours.entries_panel import EntriesPanelMixin
 from app.ui.hours.hours_chart import HoursChart
 from app.ui.hours.models import WeekModel, category_labels, week_title
@@ -215,11 +213,7 @@ class HoursPage(EntriesPanelMixin, Page):
             top, self.error, self.sheet, self.sheet_summary, self.middle, chart_title, self.chart,
             parent=content, margins=(20, 16, 20, 20), spacing=12,
         )  # fmt: skip
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("hoursScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setWidget(content)
+        self.scroll = scrolled(content, "hoursScroll")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.scroll)

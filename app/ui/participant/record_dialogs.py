@@ -15,13 +15,11 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QDialogButtonBox,
     QFormLayout,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QRadioButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -53,7 +51,7 @@ from app.ui.common.forms import (
     set_value,
     wrapped_label,
 )
-from app.ui.common.layouts import column
+from app.ui.common.layouts import column, scrolled
 
 
 class _RecordDialog(FormDialog):
@@ -348,10 +346,7 @@ class Barc10Dialog(_RecordDialog):
             self.item_fields.append(fld)
             grid.addWidget(fld, i, 0)
             grid.addWidget(row, i, 1, Qt.AlignmentFlag.AlignTop)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(items)
+        scroll = scrolled(items)
         self.body.addWidget(scroll, 1)
         self._update_total()
 
