@@ -1,9 +1,10 @@
 """Small helpers shared by tests: invented people, vaults made and opened in a folder,
-folder snapshots, CLI runs."""
+conflicts written as sync writes them, folder snapshots, CLI runs."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import subprocess
@@ -13,7 +14,8 @@ from contextlib import ExitStack, closing, contextmanager
 from datetime import date
 from pathlib import Path
 
-from app.domain.records import Encounter, Participant, ParticipantStatus
+from app.domain.records import Conflict, Encounter, Participant, ParticipantStatus
+from app.store.codec import codec
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
@@ -76,6 +78,31 @@ def opened(vault: Vault) -> Iterator[Store]:
     with ExitStack() as after:
         after.callback(vault.lock)
         yield after.enter_context(closing(Store.open(vault)))
+
+
+def put_conflict(
+    repos: Repositories, target: tuple[str, str, str], pid: str, kept, lost=None, **kw
+) -> Conflict:
+    """A conflict written as sync writes it (in ``remote`` mode): on ``target`` (table,
+    record id, field) of participant ``pid``; ``kept`` and ``lost`` are field values
+    (``lost`` None: no lost value); ``kw`` are other Conflict fields (kind: "text")."""
+    table, target_id, field = target
+    kw.setdefault("kind", "text")
+    c = Conflict(
+        table_name=table,
+        target_id=target_id,
+        field=field,
+        participant_id=pid,
+        kept_value=json.dumps(kept),
+        lost_value="" if lost is None else json.dumps(lost),
+        **kw,
+    )
+    cc = codec(Conflict)
+    with repos.store.transaction(mode="remote"):
+        marks = ", ".join("?" for _ in cc.names)
+        cols = ", ".join(f'"{n}"' for n in cc.names)
+        repos.store.conn.execute(f"INSERT INTO conflicts ({cols}) VALUES ({marks})", cc.to_row(c))
+    return c
 
 
 def snapshot(folder: Path) -> dict[str, str]:

@@ -55,14 +55,7 @@ def sync_states() -> dict[str, SyncState]:
         "online": SyncState(
             enrolled=True, connection=ONLINE, last_ok_at=now - timedelta(minutes=3)
         ),
-        "offline": SyncState(
-            enrolled=True,
-            connection=OFFLINE,
-            pending=14,
-            error_code="offline",
-            error=error_message("offline"),
-            last_ok_at=now - timedelta(days=2),
-        ),
+        "offline": _failing(OFFLINE, "offline", 14, now - timedelta(days=2)),
         "syncing": SyncState(enrolled=True, connection=ONLINE, syncing=True, pending=42),
         "syncing-long": SyncState(
             enrolled=True,
@@ -72,14 +65,7 @@ def sync_states() -> dict[str, SyncState]:
             progress_total=900,
             progress_done=380,
         ),
-        "problem": SyncState(
-            enrolled=True,
-            connection=ONLINE,
-            pending=5,
-            error_code="server_error",
-            error=error_message("server_error"),
-            last_ok_at=now - timedelta(hours=5),
-        ),
+        "problem": _failing(ONLINE, "server_error", 5, now - timedelta(hours=5)),
         "conflicts": SyncState(
             enrolled=True,
             connection=ONLINE,
@@ -88,3 +74,15 @@ def sync_states() -> dict[str, SyncState]:
             last_ok_at=now - timedelta(minutes=1),
         ),
     }
+
+
+def _failing(connection: str, code: str, pending: int, last_ok: datetime) -> SyncState:
+    """The last sync failed with ``code`` (its own message), ``pending`` changes waiting."""
+    return SyncState(
+        enrolled=True,
+        connection=connection,
+        pending=pending,
+        error_code=code,
+        error=error_message(code),
+        last_ok_at=last_ok,
+    )

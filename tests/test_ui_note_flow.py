@@ -255,10 +255,7 @@ def test_signing_keeps_the_person_in_the_note(qtbot, data_dir, windows):
     c.type_keys(PIN)
     with qtbot.waitSignal(page.signed, timeout=WAIT):
         c.click(page.sign_button)
-    settle(qtbot, w)
-    assert w.current_page() is page and nav.currentRow() == -1
-    focus = QApplication.focusWidget()
-    assert focus is not None and page.isAncestorOf(focus)
+    still_in_the_note(qtbot, w, page)
     # Add addendum with a click: the same. The form is under the signed note; with the
     # full style sheet at 1000x700 a person scrolls down to it first.
     qtbot.waitUntil(page.addendum_reason.isVisible, timeout=WAIT)
@@ -270,8 +267,14 @@ def test_signing_keeps_the_person_in_the_note(qtbot, data_dir, windows):
     c.write("The call is on Friday, not Thursday.")
     with qtbot.waitSignal(page.addendum_added, timeout=WAIT):
         c.click(page.addendum_button)
+    still_in_the_note(qtbot, w, page)
+
+
+def still_in_the_note(qtbot, w: MainWindow, page: NoteEditorPage) -> None:
+    """Once the worker is done: the note is still the page (no navigation entry
+    chosen) and the focus is inside it."""
     settle(qtbot, w)
-    assert w.current_page() is page and nav.currentRow() == -1
+    assert w.current_page() is page and w.workspace.nav.currentRow() == -1
     focus = QApplication.focusWidget()
     assert focus is not None and page.isAncestorOf(focus)
 

@@ -100,8 +100,8 @@ def test_the_demo_can_be_tried_from_the_welcome(qtbot, window, data_dir, monkeyp
     assert not data_dir.exists()  # no real vault was made
 
 
-def test_setting_up_without_a_server_opens_the_caseload(qtbot, window, data_dir):
-    set_up_vault(qtbot, window, with_server=False)
+def caseload_then_locked_without_a_server(qtbot, window, data_dir) -> None:
+    """The new vault's caseload is shown; locked, the vault names no server."""
     settle(qtbot, window)
     assert window.current_page() is window.caseload
     assert window.session is not None and not window.session.demo
@@ -110,17 +110,18 @@ def test_setting_up_without_a_server_opens_the_caseload(qtbot, window, data_dir)
     assert server_settings(data_dir) == {}
 
 
+def test_setting_up_without_a_server_opens_the_caseload(qtbot, window, data_dir):
+    set_up_vault(qtbot, window, with_server=False)
+    caseload_then_locked_without_a_server(qtbot, window, data_dir)
+
+
 def test_enrolment_can_be_skipped(qtbot, window, data_dir):
     set_up_vault(qtbot, window, with_server=True)
     page = window.start.enrol_page
     assert window.start.currentWidget() is page
     assert window.session is None  # nothing shown before this step is done or skipped
     click(qtbot, page.skip_button)
-    settle(qtbot, window)
-    assert window.current_page() is window.caseload
-    window.lock()
-    settle(qtbot, window)
-    assert server_settings(data_dir) == {}
+    caseload_then_locked_without_a_server(qtbot, window, data_dir)
 
 
 def test_bad_enrolment_input_is_explained_and_nothing_is_sent(qtbot, window, data_dir):
