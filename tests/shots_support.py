@@ -78,11 +78,5 @@ def sync_states() -> dict[str, SyncState]:
 
 def _failing(connection: str, code: str, pending: int, last_ok: datetime) -> SyncState:
     """The last sync failed with ``code`` (its own message), ``pending`` changes waiting."""
-    return SyncState(
-        enrolled=True,
-        connection=connection,
-        pending=pending,
-        error_code=code,
-        error=error_message(code),
-        last_ok_at=last_ok,
-    )
+    failure = {"error_code": code, "error": error_message(code), "last_ok_at": last_ok}
+    return SyncState(enrolled=True, connection=connection, pending=pending, **failure)
