@@ -1,41 +1,41 @@
-"""Small helpers shared by tests: invented people, folder snapshots, CLI runs."""
+"""Small helpers shared by tests: invented people, vaults made and opened in a folder,
+conflicts written as sync writes them, folder snapshots, CLI runs."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, closing, contextmanager
 from datetime import date
 from pathlib import Path
 
-from app.domain.records import Encounter, Participant, ParticipantStatus
+from app.domain.records import Conflict, Encounter, Participant, ParticipantStatus
+from app.store.codec import codec
+from app.store.db import Store
 from app.store.repositories import Repositories
+from app.store.vault import Vault
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def person(
-    first: str,
-    last: str,
-    county: str = "Cass",
-    state: str = "ND",
-    program: str = "1915(i)",
-    status: ParticipantStatus = ParticipantStatus.ACTIVE,
-    **kw,
-) -> Participant:
+def person(first: str, last: str, county: str = "Cass", state: str = "ND", **kw) -> Participant:
     """An invented participant (not stored): active in the 1915(i) program in Cass
     County, ND, unless told otherwise; ``kw`` are other Participant fields."""
-    return Participant(
-        first_name=first,
-        last_name=last,
-        county=county,
-        state=state,
-        program=program,
-        status=status,
-        **kw,
-    )
+    kw.setdefault("program", "1915(i)")
+    kw.setdefault("status", ParticipantStatus.ACTIVE)
+    return Participant(first_name=first, last_name=last, county=county, state=state, **kw)
+
+
+def vault_of_people(folder: Path, people: list[Participant]) -> Path:
+    """``folder`` holding a new locked vault (test passphrase) with ``people`` in it."""
+    with new_vault(folder) as store:
+        Repositories(store).participants.add_many(people)
+    return folder
 
 
 def add_person(repos: Repositories, first: str, last: str, **kw) -> Participant:
@@ -48,6 +48,61 @@ def add_note(repos: Repositories, **fields) -> Encounter:
     for name, text in (("goal_text", "g"), ("intervention", "i"), ("response", "r"), ("plan", "p")):
         fields.setdefault(name, text)
     return repos.encounters.add(Encounter(**fields))
+
+
+@contextmanager
+def new_vault(folder: Path, passphrase: str | None = None, kdf=None) -> Iterator[Store]:
+    """Create a vault in ``folder`` (the test passphrase unless given; ``kdf``: its key
+    derivation) and yield its open store to fill; closed and locked after."""
+    if passphrase is None:
+        from tests.conftest import PASSPHRASE as passphrase
+    vault = Vault(folder)
+    vault.create(passphrase, kdf)
+    with opened(vault) as store:
+        yield store
+
+
+@contextmanager
+def opened_vault(folder: Path, passphrase: str) -> Iterator[Store]:
+    """The store of the existing vault in ``folder``, unlocked with ``passphrase``;
+    closed and locked after."""
+    vault = Vault(folder)
+    vault.unlock(passphrase)
+    with opened(vault) as store:
+        yield store
+
+
+@contextmanager
+def opened(vault: Vault) -> Iterator[Store]:
+    """The unlocked vault's store; closed, and the vault locked, after."""
+    with ExitStack() as after:
+        after.callback(vault.lock)
+        yield after.enter_context(closing(Store.open(vault)))
+
+
+def put_conflict(
+    repos: Repositories, target: tuple[str, str, str], pid: str, kept, lost=None, **kw
+) -> Conflict:
+    """A conflict written as sync writes it (in ``remote`` mode): on ``target`` (table,
+    record id, field) of participant ``pid``; ``kept`` and ``lost`` are field values
+    (``lost`` None: no lost value); ``kw`` are other Conflict fields (kind: "text")."""
+    table, target_id, field = target
+    kw.setdefault("kind", "text")
+    c = Conflict(
+        table_name=table,
+        target_id=target_id,
+        field=field,
+        participant_id=pid,
+        kept_value=json.dumps(kept),
+        lost_value="" if lost is None else json.dumps(lost),
+        **kw,
+    )
+    cc = codec(Conflict)
+    with repos.store.transaction(mode="remote"):
+        marks = ", ".join("?" for _ in cc.names)
+        cols = ", ".join(f'"{n}"' for n in cc.names)
+        repos.store.conn.execute(f"INSERT INTO conflicts ({cols}) VALUES ({marks})", cc.to_row(c))
+    return c
 
 
 def snapshot(folder: Path) -> dict[str, str]:

@@ -23,7 +23,6 @@ The guide (docs/USER_GUIDE.md) embeds a few of the 100 % light PNGs.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -38,18 +37,17 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.domain.records import Conflict, NoteStatus
+from app.domain.records import NoteStatus
 from app.services.changes import Changed
 from app.store import vault as vault_module
-from app.store.codec import codec
 from app.store.repositories import Repositories
 from app.ui.common.table_model import ID_ROLE, KEY_ROLE
 from app.ui.shell.app import load_style_sheet, make_application
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.theme import apply_theme
-from app.ui.sync.sync_state import OFFLINE, ONLINE, SyncState, error_message
 from tests.conftest import FAST_KDF
-from tests.shots_support import make_demo_vault, wait_until
+from tests.helpers import put_conflict
+from tests.shots_support import make_demo_vault, sync_states, wait_until
 
 PASSPHRASE = "screenshot tour passphrase"
 TODAY = date.today()  # the app counts "days since contact" from the real today
@@ -112,6 +110,16 @@ def shown(window: MainWindow, key: str) -> QWidget:
     return page
 
 
+def first_row_saved(window: MainWindow, key: str, out: Path, name: str) -> QWidget:
+    """The page ``key`` with the first row of its table selected, saved as ``name``."""
+    page = shown(window, key)
+    wait_until(lambda: page.table.model().rowCount() > 0)
+    page.table.selectRow(0)
+    settle(window)
+    save(window, out, name)
+    return page
+
+
 # -- situations set up in the demo vault (on the database thread) ------------------------
 
 
@@ -154,46 +162,24 @@ def make_conflicts(repos: Repositories, draft_id: str) -> int:
     draft = repos.encounters.require(draft_id)
     goal = next(g for g in repos.goals.list("participant_id = ?", (draft.participant_id,)))
     other = "officelaptop"  # a device id (base32 letters)
-    rows = [
-        Conflict(
-            table_name="encounters",
-            target_id=draft.id,
-            field="intervention",
-            participant_id=draft.participant_id,
-            owner_id=store.user_id,
-            kind="text",
-            kept_value=json.dumps(draft.intervention),
-            kept_stamp=_stamp(now - timedelta(minutes=20), store.device_id),
-            lost_value=json.dumps(
-                draft.intervention + " Also walked over to the food shelf together and "
-                "signed up for the Thursday delivery."
-            ),
-            lost_stamp=_stamp(now - timedelta(minutes=35), other),
-            lost_by_id=store.user_id,
-            detected_at=now.isoformat(),
-        ),
-        Conflict(
-            table_name="goals",
-            target_id=goal.id,
-            field="statement",
-            participant_id=goal.participant_id,
-            owner_id=store.user_id,
-            kind="text",
-            kept_value=json.dumps(goal.statement),
-            kept_stamp=_stamp(now - timedelta(hours=2), store.device_id),
-            lost_value=json.dumps(goal.statement + " (in my own words: one step at a time)"),
-            lost_stamp=_stamp(now - timedelta(hours=3), other),
-            lost_by_id=store.user_id,
-            detected_at=(now - timedelta(minutes=1)).isoformat(),
-        ),
-    ]
-    c = codec(Conflict)
-    cols = ", ".join(f'"{n}"' for n in c.names)
-    marks = ", ".join("?" for _ in c.names)
-    with store.transaction(mode="remote"):  # written the way sync writes them
-        for row in rows:
-            store.conn.execute(f"INSERT INTO conflicts ({cols}) VALUES ({marks})", c.to_row(row))
-    return len(rows)
+
+    def crossed(target, pid, kept, lost, kept_ago, lost_ago, detected_ago) -> None:
+        put_conflict(
+            repos, target, pid, kept, lost,
+            owner_id=store.user_id, lost_by_id=store.user_id,
+            kept_stamp=_stamp(now - kept_ago, store.device_id),
+            lost_stamp=_stamp(now - lost_ago, other),
+            detected_at=(now - detected_ago).isoformat(),
+        )  # fmt: skip
+
+    minutes = timedelta(minutes=1)
+    more = " Also walked over to the food shelf together and signed up for the Thursday delivery."
+    crossed(("encounters", draft.id, "intervention"), draft.participant_id, draft.intervention,
+            draft.intervention + more, 20 * minutes, 35 * minutes, 0 * minutes)  # fmt: skip
+    own_words = goal.statement + " (in my own words: one step at a time)"
+    crossed(("goals", goal.id, "statement"), goal.participant_id, goal.statement, own_words,
+            120 * minutes, 180 * minutes, minutes)  # fmt: skip
+    return 2
 
 
 # -- the parts of the tour -----------------------------------------------------------------
@@ -223,46 +209,10 @@ def first_start(tmp: Path, out: Path) -> None:
 def status_states(window: MainWindow, out: Path) -> None:
     """The sync part of the status bar in each state, one PNG each and all of them
     stacked in one (``47-status-bar-states``)."""
-    now = datetime.now(UTC)
+    named = sync_states()
     states = [
-        ("not-connected", SyncState(enrolled=False, pending=3)),
-        (
-            "online",
-            SyncState(enrolled=True, connection=ONLINE, last_ok_at=now - timedelta(minutes=3)),
-        ),
-        (
-            "offline",
-            SyncState(
-                enrolled=True,
-                connection=OFFLINE,
-                pending=14,
-                error_code="offline",
-                error=error_message("offline"),
-                last_ok_at=now - timedelta(days=2),
-            ),
-        ),
-        ("syncing", SyncState(enrolled=True, connection=ONLINE, syncing=True, pending=42)),
-        (
-            "problem",
-            SyncState(
-                enrolled=True,
-                connection=ONLINE,
-                pending=5,
-                error_code="server_error",
-                error=error_message("server_error"),
-                last_ok_at=now - timedelta(hours=5),
-            ),
-        ),
-        (
-            "conflicts",
-            SyncState(
-                enrolled=True,
-                connection=ONLINE,
-                open_conflicts=2,
-                clock_offset_ms=38 * 60_000,
-                last_ok_at=now - timedelta(minutes=1),
-            ),
-        ),
+        (name, named[name])
+        for name in ("not-connected", "online", "offline", "syncing", "problem", "conflicts")
     ]
     bar = window.statusBar()
     status = window.sync_status
@@ -475,24 +425,12 @@ def supervisor_day(window: MainWindow, out: Path) -> None:
     settle(window)
     ws = window.workspace
     assert ws is not None and "team" in ws.pages
-    team = shown(window, "team")
-    wait_until(lambda: team.table.model().rowCount() > 0)
-    team.table.selectRow(0)
-    settle(window)
-    save(window, out, "70-team")
+    team = first_row_saved(window, "team", out, "70-team")
     team.export_report(out / "73-oversight.pdf")
     settle(window)
     pdf_pages(out / "73-oversight.pdf")
-    review = shown(window, "review")
-    wait_until(lambda: review.table.model().rowCount() > 0)
-    review.table.selectRow(0)
-    settle(window)
-    save(window, out, "71-review")
-    sup = shown(window, "supervision")
-    wait_until(lambda: sup.table.model().rowCount() > 0)
-    sup.table.selectRow(0)
-    settle(window)
-    save(window, out, "72-supervision")
+    first_row_saved(window, "review", out, "71-review")
+    sup = first_row_saved(window, "supervision", out, "72-supervision")
     sup.new_session()
     settle(window)
     save(window, out, "72-supervision-new")

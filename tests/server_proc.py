@@ -349,6 +349,15 @@ def start_server(
     return ServerProc(Path(tmp_path) / "server", database_url, extra_args).start(0)
 
 
+def specialists_server(tmp_path: Path, *names: str) -> ServerProc:
+    """The real server without a rate limit (:func:`start_server`), with a specialist
+    account (no supervisor, :data:`DEFAULT_PASSWORD`) for each of ``names``."""
+    srv = start_server(tmp_path, extra_args=("--rate-limit", "0"))
+    for name in names:
+        srv.add_user(name, "specialist")
+    return srv
+
+
 @atexit.register
 def _stop_all() -> None:
     for srv in list(_live):

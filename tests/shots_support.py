@@ -1,10 +1,11 @@
 """What the screenshot scripts share (not a test module): waiting for the event loop
-to settle, and a demo vault of invented people with cheap key derivation."""
+to settle, a demo vault of invented people with cheap key derivation, and the sync
+states the status bar is shown in."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
@@ -13,6 +14,7 @@ from app.demo import fill_demo
 from app.store import vault as vault_module
 from app.store.db import Store
 from app.store.vault import Vault
+from app.ui.sync.sync_state import OFFLINE, ONLINE, SyncState, error_message
 from tests.conftest import FAST_KDF
 
 
@@ -43,3 +45,38 @@ def make_demo_vault(
     finally:
         store.close()
         vault.lock()
+
+
+def sync_states() -> dict[str, SyncState]:
+    """The sync part of the status bar's states by name, as of now."""
+    now = datetime.now(UTC)
+    return {
+        "not-connected": SyncState(enrolled=False, pending=3),
+        "online": SyncState(
+            enrolled=True, connection=ONLINE, last_ok_at=now - timedelta(minutes=3)
+        ),
+        "offline": _failing(OFFLINE, "offline", 14, now - timedelta(days=2)),
+        "syncing": SyncState(enrolled=True, connection=ONLINE, syncing=True, pending=42),
+        "syncing-long": SyncState(
+            enrolled=True,
+            connection=ONLINE,
+            syncing=True,
+            pending=420,
+            progress_total=900,
+            progress_done=380,
+        ),
+        "problem": _failing(ONLINE, "server_error", 5, now - timedelta(hours=5)),
+        "conflicts": SyncState(
+            enrolled=True,
+            connection=ONLINE,
+            open_conflicts=2,
+            clock_offset_ms=38 * 60_000,
+            last_ok_at=now - timedelta(minutes=1),
+        ),
+    }
+
+
+def _failing(connection: str, code: str, pending: int, last_ok: datetime) -> SyncState:
+    """The last sync failed with ``code`` (its own message), ``pending`` changes waiting."""
+    failure = {"error_code": code, "error": error_message(code), "last_ok_at": last_ok}
+    return SyncState(enrolled=True, connection=connection, pending=pending, **failure)

@@ -10,10 +10,11 @@ Every person is invented. PNGs are written as OUTDIR/<name>-<scale>.png.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import tempfile
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, time
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop
@@ -32,10 +33,10 @@ from app.ui.shell.tasks import TaskManager
 from app.ui.sync.conflicts import ConflictsPage
 from app.ui.sync.controller import SyncController
 from app.ui.sync.status_widget import SyncStatus
-from app.ui.sync.sync_state import OFFLINE, ONLINE, SyncState, error_message
 from tests.conftest import FAST_KDF, PASSPHRASE
 from tests.helpers import add_note
 from tests.server_proc import DEFAULT_PASSWORD, start_server
+from tests.shots_support import sync_states
 from tests.test_sync_e2e import Laptop
 
 PEOPLE = [
@@ -64,33 +65,10 @@ def save(widget: QWidget, out: Path, name: str, scale: str) -> None:
 
 
 def status_bars(out: Path, scale: str) -> None:
-    now = datetime.now(UTC)
+    named = sync_states()
     states = [
-        SyncState(enrolled=False),
-        SyncState(enrolled=True, connection=ONLINE, last_ok_at=now - timedelta(minutes=3)),
-        SyncState(
-            enrolled=True,
-            connection=OFFLINE,
-            pending=14,
-            error_code="offline",
-            error=error_message("offline"),
-            last_ok_at=now - timedelta(days=2),
-        ),
-        SyncState(
-            enrolled=True,
-            connection=ONLINE,
-            syncing=True,
-            pending=420,
-            progress_total=900,
-            progress_done=380,
-        ),
-        SyncState(
-            enrolled=True,
-            connection=ONLINE,
-            open_conflicts=2,
-            clock_offset_ms=38 * 60_000,
-            last_ok_at=now - timedelta(minutes=1),
-        ),
+        dataclasses.replace(named["not-connected"], pending=0),
+        *(named[name] for name in ("online", "offline", "syncing-long", "conflicts")),
     ]
     box = QWidget()
     box.setObjectName("workspace")

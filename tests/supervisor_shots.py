@@ -46,6 +46,16 @@ def settle(app: QApplication, tasks: TaskManager) -> None:
         time.sleep(0.01)
 
 
+def first_row_shown(page, app: QApplication, tasks: TaskManager):
+    """``page`` at 1000x700, shown with its first row selected, once the worker is idle."""
+    page.resize(1000, 700)
+    page.show()
+    settle(app, tasks)
+    page.table.selectRow(0)
+    settle(app, tasks)
+    return page
+
+
 def main(out: Path, suffix: str = "100") -> None:
     app = make_application(["shots"])
     out.mkdir(parents=True, exist_ok=True)
@@ -59,20 +69,10 @@ def main(out: Path, suffix: str = "100") -> None:
     tasks = TaskManager()
     ctx = AppContext(tasks, Session(vault, store, demo=True), user)
 
-    team = TeamPage(ctx)
-    team.resize(1000, 700)
-    team.show()
-    settle(app, tasks)
-    team.table.selectRow(0)
-    settle(app, tasks)
+    team = first_row_shown(TeamPage(ctx), app, tasks)
     team.grab().save(str(out / f"team-{suffix}.png"))
 
-    review = ReviewPage(ctx)
-    review.resize(1000, 700)
-    review.show()
-    settle(app, tasks)
-    review.table.selectRow(0)
-    settle(app, tasks)
+    review = first_row_shown(ReviewPage(ctx), app, tasks)
     review.grab().save(str(out / f"review-{suffix}.png"))
     review.comment.setPlainText("")
     review.return_current()  # the in-place message for a missing comment
@@ -89,12 +89,7 @@ def main(out: Path, suffix: str = "100") -> None:
         review.dialog.grab().save(str(out / f"review-passphrase-{suffix}.png"))
         review.dialog.reject()
 
-    sup = SupervisionPage(ctx)
-    sup.resize(1000, 700)
-    sup.show()
-    settle(app, tasks)
-    sup.table.selectRow(0)
-    settle(app, tasks)
+    sup = first_row_shown(SupervisionPage(ctx), app, tasks)
     sup.grab().save(str(out / f"supervision-{suffix}.png"))
     sup.new_session()
     sup.minutes.setValue(0)

@@ -40,6 +40,15 @@ def _work(lap: Laptop, n: int = 3) -> None:
         lap.store.audit("view", "participants", p.id)
 
 
+def _anchored_laptop(tmp_path, server, name: str) -> Laptop:
+    """A laptop that worked and synced twice: the server holds an anchor of its chain."""
+    lap = Laptop(tmp_path, name, server, name)
+    for _ in range(2):
+        _work(lap)
+        lap.sync()
+    return lap
+
+
 def _anchor(server, device_id: str) -> tuple[int, str] | None:
     with server.engine().begin() as conn:
         row = conn.execute(
@@ -104,11 +113,7 @@ def test_intact_chain_is_anchored_and_moves_forward(server, tmp_path):
 
 
 def test_rewritten_chain_raises_an_alarm_until_accepted(server, tmp_path):
-    lap = Laptop(tmp_path, "ann", server, "ann")
-    _work(lap)
-    lap.sync()
-    _work(lap)
-    lap.sync()
+    lap = _anchored_laptop(tmp_path, server, "ann")
     anchored = _anchor(server, lap.replica.device_id)
     _rewrite_entry(lap, 2)
     _work(lap, 1)
@@ -134,11 +139,7 @@ def test_rewritten_chain_raises_an_alarm_until_accepted(server, tmp_path):
 
 
 def test_truncated_chain_raises_an_alarm(server, tmp_path):
-    lap = Laptop(tmp_path, "bob", server, "bob")
-    _work(lap)
-    lap.sync()
-    _work(lap)
-    lap.sync()
+    lap = _anchored_laptop(tmp_path, server, "bob")
     anchored_len = _anchor(server, lap.replica.device_id)[0]
     _truncate(lap, anchored_len - 2)
     result = lap.sync()

@@ -29,8 +29,8 @@ from sync import invite
 from sync.server import tls
 from sync.server.tables import invites
 from tests.conftest import FAST_KDF, PASSPHRASE
-from tests.helpers import run_cli
-from tests.server_proc import DEFAULT_PASSWORD, start_server
+from tests.helpers import opened_vault, run_cli
+from tests.server_proc import DEFAULT_PASSWORD, specialists_server
 
 ENV = {"PEERTRAIL_PASSPHRASE": PASSPHRASE}
 PW_ENV = {**ENV, "PEERTRAIL_SERVER_PASSWORD": DEFAULT_PASSWORD}
@@ -39,11 +39,10 @@ NO_SITE = {"PEERTRAIL_DESKTOP_CONFIG": "/nonexistent/peertrail-desktop.toml"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    s = start_server(tmp_path_factory.mktemp("invite-server"), extra_args=("--rate-limit", "0"))
-    for name in ("ann", "bob", "cal", "dee", "eve"):
-        s.add_user(name, "specialist")
-    yield s
-    s.close()
+    with specialists_server(
+        tmp_path_factory.mktemp("invite-server"), "ann", "bob", "cal", "dee", "eve"
+    ) as s:
+        yield s
 
 
 @pytest.fixture(autouse=True)
@@ -64,14 +63,8 @@ def new_vault(tmp_path: Path, name: str) -> Path:
 
 
 def vault_server(d: Path) -> dict[str, str]:
-    vault = Vault(d)
-    vault.unlock(PASSPHRASE)
-    store = Store.open(vault)
-    try:
+    with opened_vault(d, PASSPHRASE) as store:
         return StoreReplica(store).server()
-    finally:
-        store.close()
-        vault.lock()
 
 
 def enroll_cli(d: Path, *args: str, password: str = DEFAULT_PASSWORD, env=None):

@@ -16,7 +16,7 @@ from app.store.vault import Vault
 from sync.protocol import DEFAULT_PORT
 from sync.server import cli as server_cli
 from tests.conftest import FAST_KDF, PASSPHRASE
-from tests.server_proc import DEFAULT_PASSWORD, start_server
+from tests.server_proc import DEFAULT_PASSWORD, specialists_server
 
 FP = "".join(f"{i:02X}" for i in range(32))  # 64 hex digits
 FP_COLONS = ":".join(FP[i : i + 2] for i in range(0, 64, 2))
@@ -104,10 +104,8 @@ def test_a_request_is_checked_before_anything_is_sent() -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    s = start_server(tmp_path_factory.mktemp("enrol-server"), extra_args=("--rate-limit", "0"))
-    s.add_user("ann", "specialist")
-    yield s
-    s.close()
+    with specialists_server(tmp_path_factory.mktemp("enrol-server"), "ann") as s:
+        yield s
 
 
 @pytest.fixture

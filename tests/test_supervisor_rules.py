@@ -106,14 +106,19 @@ def _session(w: World):
     return sam, ann, s
 
 
+def _write_raw(device, session_id: str, **values) -> None:
+    """Set a supervision session's columns on ``device`` in raw SQL, in a store
+    transaction: captured like any write, so the next sync sends it to be judged."""
+    cols = ", ".join(f"{name} = ?" for name in values)
+    with device.store.transaction():
+        device.store.conn.execute(
+            f"UPDATE supervision_sessions SET {cols} WHERE id = ?", (*values.values(), session_id)
+        )
+
+
 def test_a_supervisor_cannot_sign_for_the_specialist(world):
     sam, _ann, s = _session(world)
-    with sam.store.transaction():
-        sam.store.conn.execute(
-            "UPDATE supervision_sessions SET specialist_signed_at = '2026-03-02T10:00:00+00:00' "
-            "WHERE id = ?",
-            (s.id,),
-        )
+    _write_raw(sam, s.id, specialist_signed_at="2026-03-02T10:00:00+00:00")
     world.sync(sam)
     assert any(r["field"] == "specialist_signed_at" for r in sam.replica.rejected())
 
@@ -121,12 +126,7 @@ def test_a_supervisor_cannot_sign_for_the_specialist(world):
 def test_a_specialist_cannot_rewrite_a_session(world):
     _sam, ann, s = _session(world)
     world.settle()
-    with ann.store.transaction():
-        ann.store.conn.execute(
-            "UPDATE supervision_sessions SET minutes = 240, "
-            "supervisor_signed_at = '2026-03-02T10:00:00+00:00' WHERE id = ?",
-            (s.id,),
-        )
+    _write_raw(ann, s.id, minutes=240, supervisor_signed_at="2026-03-02T10:00:00+00:00")
     world.sync(ann)
     assert {r["field"] for r in ann.replica.rejected()} >= {"minutes", "supervisor_signed_at"}
 
@@ -254,21 +254,10 @@ def test_a_refusal_that_is_not_a_race_writes_no_conflict(world):
 
 def test_a_signed_session_is_locked_but_the_specialist_still_signs_it(world):
     sam, ann, s = _session(world)
-    with sam.store.transaction():
-        sam.store.conn.execute(
-            "UPDATE supervision_sessions SET supervisor_signed_at = '2026-03-02T10:00:00+00:00' "
-            "WHERE id = ?",
-            (s.id,),
-        )
+    _write_raw(sam, s.id, supervisor_signed_at="2026-03-02T10:00:00+00:00")
     world.settle()
-    with sam.store.transaction():
-        sam.store.conn.execute("UPDATE supervision_sessions SET minutes = 90 WHERE id = ?", (s.id,))
-    with ann.store.transaction():
-        ann.store.conn.execute(
-            "UPDATE supervision_sessions SET specialist_signed_at = '2026-03-02T11:00:00+00:00' "
-            "WHERE id = ?",
-            (s.id,),
-        )
+    _write_raw(sam, s.id, minutes=90)
+    _write_raw(ann, s.id, specialist_signed_at="2026-03-02T11:00:00+00:00")
     world.settle()
     assert [(r["field"], r["reason"]) for r in sam.replica.rejected()] == [
         ("minutes", "this session is signed; what it records cannot change")

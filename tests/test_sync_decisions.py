@@ -127,12 +127,19 @@ def test_a_signature_races_an_offline_edit(world, first):
         assert a1.repos.encounters.require(n.id).status is NoteStatus.APPROVED
 
 
-def test_an_approval_made_on_other_content_is_refused_whole(world):
+def _approved_on_s1(world):
+    """A draft signed on a1, synced, and approved on s1 (not synced yet): the note,
+    a1 and s1."""
     n = _draft(world)
     a1, s1 = world.devices["a1"], world.devices["s1"]
     a1.repos.encounters.sign(n.id, ANN)
     world.settle(2)
     s1.repos.encounters.approve(n.id, SAM, s1.repos.encounters.require(n.id).content_hash)
+    return n, a1, s1
+
+
+def test_an_approval_made_on_other_content_is_refused_whole(world):
+    n, _a1, s1 = _approved_on_s1(world)
     # a forged (or stale) approved hash: the server refuses the decision whole
     with s1.store.transaction():
         s1.store.conn.execute(
@@ -279,11 +286,7 @@ def test_a_billing_mark_is_refused_whole_on_content_that_was_not_approved(world)
     from sync.hlc import Stamp
     from sync.protocol import PushChange
 
-    n = _draft(world)
-    a1, s1 = world.devices["a1"], world.devices["s1"]
-    a1.repos.encounters.sign(n.id, ANN)
-    world.settle(2)
-    s1.repos.encounters.approve(n.id, SAM, s1.repos.encounters.require(n.id).content_hash)
+    n, _a1, s1 = _approved_on_s1(world)
     world.settle(2)
     with world.engine.begin() as c:  # an approval hash that is not the content's
         world.sync_engine.server_write(c, "encounters", n.id, {"approved_content_hash": "bad"})

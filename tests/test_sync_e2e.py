@@ -31,11 +31,14 @@ from app.store.digest import state_digest
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from sync.client import SyncError
+from tests import laptop
 from tests.conftest import PASSPHRASE
 from tests.helpers import ROOT, add_note, run_cli
 from tests.laptop import FAST_SERVER, Laptop, team_server
 from tests.netproxy import LinkShape, Proxy
 from tests.server_proc import DEFAULT_PASSWORD, backend_url, start_server
+
+laptops = laptop.laptops  # (conftest's; some modules take the fixture from here)
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from tests.helpers import run_cli
 from tests.test_sync_e2e import _note, _person
 
 server = e2e.server  # the same fixtures as the end-to-end tests
-laptops = e2e.laptops
 
 PHONE = "555-0142 (new, after the move)"
 

@@ -21,7 +21,6 @@ from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from sync.server import atrest
-from tests import test_sync_e2e as e2e
 from tests.conftest import PASSPHRASE
 from tests.server_proc import start_server
 from tests.test_sync_e2e import (
@@ -39,9 +38,6 @@ def server(tmp_path):
     s.ann = s.add_user("ann", "specialist", supervisor="sam")
     yield s
     s.close()
-
-
-laptops = e2e.laptops  # the end-to-end tests' fixture, on this module's server
 
 
 def _backup_server(server, to) -> None:

@@ -4,17 +4,14 @@ so they sync). Conflicts are put in as sync puts them: in ``remote`` mode."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, time
 
 import pytest
 
 from app.domain import conflict_resolution as cr
-from app.domain.records import Conflict, Goal, Participant, RecoveryDomain, Role
+from app.domain.records import Goal, Participant, RecoveryDomain, Role
 from app.services import conflicts, syncing
-from app.store.codec import codec
-from app.store.repositories import Repositories
-from tests.helpers import add_note
+from tests.helpers import add_note, put_conflict
 
 OTHER_DEVICE = "zzzzyyyyxxxxwwww"
 
@@ -22,30 +19,6 @@ OTHER_DEVICE = "zzzzyyyyxxxxwwww"
 def _stamp(device: str, minute: int) -> str:
     ms = int(datetime(2026, 11, 2, 9, minute, tzinfo=UTC).timestamp() * 1000)
     return f"{ms:012x}.0000.{device}"
-
-
-def put_conflict(
-    repos: Repositories, target: tuple[str, str, str], pid: str, kept, lost=None, **kw
-) -> Conflict:
-    """A conflict on ``target`` (table, record id, field) of participant ``pid``;
-    ``kept`` and ``lost`` are field values (``lost`` None: no lost value)."""
-    table, target_id, field = target
-    kw.setdefault("kind", "text")
-    c = Conflict(
-        table_name=table,
-        target_id=target_id,
-        field=field,
-        participant_id=pid,
-        kept_value=json.dumps(kept),
-        lost_value="" if lost is None else json.dumps(lost),
-        **kw,
-    )
-    cc = codec(Conflict)
-    with repos.store.transaction(mode="remote"):
-        marks = ", ".join("?" for _ in cc.names)
-        cols = ", ".join(f'"{n}"' for n in cc.names)
-        repos.store.conn.execute(f"INSERT INTO conflicts ({cols}) VALUES ({marks})", cc.to_row(c))
-    return c
 
 
 @pytest.fixture

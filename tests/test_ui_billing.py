@@ -42,10 +42,9 @@ def world(vault):
     return Session(vault, store), w
 
 
-@pytest.fixture
-def dialog(qtbot, world):
+def _shown_dialog(qtbot, world):
+    """The billing dialog on the world's vault, shown once it has read; shut down after."""
     session, _w = world
-    QApplication.instance().setStyleSheet(load_style_sheet())
     tasks = TaskManager()
     owner = Repositories(session.store).users.get(session.store.user_id)
     dlg = BillingDialog(AppContext(tasks, session, owner), today=TODAY)
@@ -54,6 +53,12 @@ def dialog(qtbot, world):
     qtbot.waitUntil(lambda: not tasks.busy)
     yield dlg
     tasks.shutdown(final=session.close)
+
+
+@pytest.fixture
+def dialog(qtbot, world):
+    QApplication.instance().setStyleSheet(load_style_sheet())
+    yield from _shown_dialog(qtbot, world)
 
 
 def test_check_lists_problems_and_rows_open_their_records(qtbot, dialog, world):
@@ -141,15 +146,7 @@ def test_a_refused_export_says_why_and_writes_nothing(qtbot, dialog, tmp_path):
 @pytest.fixture
 def iso_dialog(qtbot, platformdirs_isolated, world):
     """The dialog with platformdirs' folders (Documents) under the test's tmp_path."""
-    session, _w = world
-    tasks = TaskManager()
-    owner = Repositories(session.store).users.get(session.store.user_id)
-    dlg = BillingDialog(AppContext(tasks, session, owner), today=TODAY)
-    qtbot.addWidget(dlg)
-    dlg.show()
-    qtbot.waitUntil(lambda: not tasks.busy)
-    yield dlg
-    tasks.shutdown(final=session.close)
+    yield from _shown_dialog(qtbot, world)
 
 
 def _click(qtbot, widget) -> None:

@@ -16,7 +16,7 @@ from app.domain.records import Role, User
 from app.ui.billing.settings_dialogs import PayerDialog, SpecialistDialog
 from app.ui.billing.settings_page import BillingSettingsPage
 from app.ui.shell.app import load_style_sheet
-from tests.ui_support import ctx_repos, settle
+from tests.ui_support import ctx_repos, settle, shown
 
 LEFT = Qt.MouseButton.LeftButton
 
@@ -43,12 +43,7 @@ def pick(combo: QComboBox, data: str) -> None:
 
 def make_page(qtbot, ctx) -> BillingSettingsPage:
     QApplication.instance().setStyleSheet(load_style_sheet())
-    page = BillingSettingsPage(ctx)
-    qtbot.addWidget(page)
-    page.resize(1000, 860)
-    page.show()
-    settle(qtbot, ctx)
-    return page
+    return shown(qtbot, BillingSettingsPage(ctx), ctx, (1000, 860))
 
 
 AGENCY = {
@@ -204,7 +199,8 @@ def test_the_main_window_offers_billing_settings_to_billing_and_admin(
     qtbot, tmp_path, make_window, role
 ):
     from app.store.repositories import Repositories
-    from tests.ui_support import new_vault, unlock
+    from tests.helpers import new_vault
+    from tests.ui_support import unlock
 
     folder = tmp_path / "data"
     with new_vault(folder) as store:

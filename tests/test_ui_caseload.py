@@ -13,13 +13,12 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QApplication
 
 from app.domain.records import ParticipantStatus
-from app.store.repositories import Repositories
 from app.ui.caseload import models as cl
 from app.ui.shell import main_window as mw
 from app.ui.shell.main_window import TITLE, MainWindow
 from tests.conftest import PASSPHRASE
-from tests.helpers import person
-from tests.ui_support import new_vault, settle
+from tests.helpers import person, vault_of_people
+from tests.ui_support import settle
 from tests.ui_support import unlock as unlock_window
 
 PEOPLE = [
@@ -30,7 +29,14 @@ PEOPLE = [
         medicaid_id="ND1234567",
         intake_date=date(2024, 3, 4),
     ),
-    person("marcus", "abernathy", "Clay", "MN", "SUD Voucher", ParticipantStatus.REFERRED),
+    person(
+        "marcus",
+        "abernathy",
+        "Clay",
+        "MN",
+        program="SUD Voucher",
+        status=ParticipantStatus.REFERRED,
+    ),
     person(
         "Ruth",
         "Moberg",
@@ -144,10 +150,7 @@ def test_filter_matches_every_word_in_name_program_county_or_status():
 
 @pytest.fixture
 def data_dir(tmp_path: Path, fast_kdf) -> Path:
-    folder = tmp_path / "data"
-    with new_vault(folder) as store:
-        Repositories(store).participants.add_many(PEOPLE)
-    return folder
+    return vault_of_people(tmp_path / "data", PEOPLE)
 
 
 @pytest.fixture

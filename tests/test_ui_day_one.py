@@ -14,14 +14,13 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QMenu, QTableView
 
-from app.store.repositories import Repositories
 from app.ui.caseload import models as cl
 from app.ui.common.date_picker import DateLineEdit
 from app.ui.common.forms import date_edit
 from app.ui.shell import help as helpmod
 from app.ui.shell.main_window import MainWindow
-from tests.helpers import person
-from tests.ui_support import new_vault, settle
+from tests.helpers import person, vault_of_people
+from tests.ui_support import settle
 from tests.ui_support import unlock as unlock_window
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,10 +30,7 @@ PEOPLE = [person("Odalys", "Fennimore"), person("Casimir", "Brightwater", "Ward"
 
 @pytest.fixture
 def data_dir(tmp_path: Path, fast_kdf) -> Path:
-    folder = tmp_path / "data"
-    with new_vault(folder) as store:
-        Repositories(store).participants.add_many(PEOPLE)
-    return folder
+    return vault_of_people(tmp_path / "data", PEOPLE)
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ from app.ui.hours.models import WeekModel
 from app.ui.shell.app import load_style_sheet, make_application
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.theme import apply_theme, themed
-from tests.ui_support import new_vault, unlock
+from tests.helpers import new_vault
+from tests.ui_support import unlock
 
 # -- the column fitter -----------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from app.ui.common.table_model import CATEGORY_ROLE
 from app.ui.hours.hours_page import HoursPage
 from app.ui.hours.models import EntriesModel, WeekModel
 from tests.helpers import add_person
-from tests.ui_support import ctx_repos, settle
+from tests.ui_support import ctx_repos, settle, shown
 
 TODAY = date(2026, 3, 6)  # a Friday
 MON, TUE = date(2026, 3, 2), date(2026, 3, 3)
@@ -70,12 +70,7 @@ def setup(qtbot, app_ctx):
         note(repos, bo, TUE, "15:00", "15:30", setting=ServiceSetting.GROUP, group_size=2),
         note(repos, bo, date(2026, 2, 20), "10:00", "12:00"),  # an earlier week
     ]
-    page = HoursPage(app_ctx, today=lambda: TODAY)
-    qtbot.addWidget(page)
-    page.resize(1000, 900)
-    page.show()
-    settle(qtbot, app_ctx)
-    return page, notes
+    return shown(qtbot, HoursPage(app_ctx, today=lambda: TODAY), app_ctx, (1000, 900)), notes
 
 
 def cell(page: HoursPage, category: TimeCategory | None, day: date | None) -> int:

@@ -25,9 +25,8 @@ from app.services import signing
 from app.store.repositories import Repositories
 from app.ui.notes.note_editor import NoteEditorPage
 from app.ui.shell.main_window import MainWindow
-from tests.helpers import add_person
+from tests.helpers import add_person, new_vault
 from tests.note_support import FakeClock
-from tests.ui_support import new_vault
 from tests.ui_support import settle as ui_settle
 
 PASSPHRASE = "juniper smoke over the Missouri breaks"
@@ -256,10 +255,7 @@ def test_signing_keeps_the_person_in_the_note(qtbot, data_dir, windows):
     c.type_keys(PIN)
     with qtbot.waitSignal(page.signed, timeout=WAIT):
         c.click(page.sign_button)
-    settle(qtbot, w)
-    assert w.current_page() is page and nav.currentRow() == -1
-    focus = QApplication.focusWidget()
-    assert focus is not None and page.isAncestorOf(focus)
+    still_in_the_note(qtbot, w, page)
     # Add addendum with a click: the same. The form is in view under the signed note
     # at 1000x700 with the full style sheet, without scrolling.
     qtbot.waitUntil(page.addendum_reason.isVisible, timeout=WAIT)
@@ -273,8 +269,14 @@ def test_signing_keeps_the_person_in_the_note(qtbot, data_dir, windows):
     c.write("The call is on Friday, not Thursday.")
     with qtbot.waitSignal(page.addendum_added, timeout=WAIT):
         c.click(page.addendum_button)
+    still_in_the_note(qtbot, w, page)
+
+
+def still_in_the_note(qtbot, w: MainWindow, page: NoteEditorPage) -> None:
+    """Once the worker is done: the note is still the page (no navigation entry
+    chosen) and the focus is inside it."""
     settle(qtbot, w)
-    assert w.current_page() is page and nav.currentRow() == -1
+    assert w.current_page() is page and w.workspace.nav.currentRow() == -1
     focus = QApplication.focusWidget()
     assert focus is not None and page.isAncestorOf(focus)
 

@@ -16,21 +16,18 @@ from PySide6.QtCore import QDate, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog
 
-from app.demo_team import fill_demo_team
 from app.domain.records import Role
 from app.reports import program as pr
 from app.services import program_report as svc
 from app.ui.reports.program_page import ProgramReportPage
-from tests.ui_support import ctx_repos, settle
+from tests.ui_support import ctx_repos, settle, team_ctx
 
 TODAY = date(2026, 11, 30)
 
 
 @pytest.fixture
 def sup_ctx(app_ctx_for):
-    ctx = app_ctx_for(Role.SUPERVISOR)
-    fill_demo_team(ctx.session.store, specialists=3, participants=8, today=TODAY)
-    return ctx
+    return team_ctx(app_ctx_for, specialists=3, participants=8, today=TODAY)
 
 
 def _page(qtbot, ctx) -> ProgramReportPage:

@@ -10,33 +10,25 @@ from datetime import date
 import pytest
 from PySide6.QtCore import Qt
 
-from app.demo_team import fill_demo_team
 from app.domain.datetext import duration_text
-from app.domain.records import NoteStatus, Role
+from app.domain.records import NoteStatus
 from app.ui.common.table_model import ID_ROLE
 from app.ui.review.models import QueueModel
 from app.ui.review.review_page import ReviewPage
 from tests.conftest import PASSPHRASE
-from tests.ui_support import ctx_repos, settle
+from tests.ui_support import ctx_repos, settle, shown, team_ctx
 
 TODAY = date(2026, 3, 18)
 
 
 @pytest.fixture
 def sup_ctx(app_ctx_for):
-    ctx = app_ctx_for(Role.SUPERVISOR)
-    fill_demo_team(ctx.session.store, specialists=3, participants=8, today=TODAY)
-    return ctx
+    return team_ctx(app_ctx_for, specialists=3, participants=8, today=TODAY)
 
 
 @pytest.fixture
 def page(qtbot, sup_ctx):
-    p = ReviewPage(sup_ctx)
-    qtbot.addWidget(p)
-    p.resize(1000, 700)
-    p.show()
-    settle(qtbot, sup_ctx)
-    return p
+    return shown(qtbot, ReviewPage(sup_ctx), sup_ctx)
 
 
 def status(ctx, note_id):
@@ -187,10 +179,7 @@ def test_return_needs_a_comment_and_keeps_what_was_typed(qtbot, page, sup_ctx):
 
 
 def test_a_specialist_is_never_offered_review(qtbot, app_ctx):
-    p = ReviewPage(app_ctx)
-    qtbot.addWidget(p)
-    p.show()
-    settle(qtbot, app_ctx)
+    p = shown(qtbot, ReviewPage(app_ctx), app_ctx, None)
     assert not p.approve_button.isVisible() and not p.return_button.isVisible()
     assert not p.batch_button.isVisible() and p.not_supervisor.isVisible()
     p.approve_current()

@@ -9,28 +9,20 @@ from datetime import UTC, date, datetime
 import pytest
 from PySide6.QtCore import Qt
 
-from app.demo_team import fill_demo_team
 from app.domain.records import Role, SupervisionSession, SupervisionTopic, TimeCategory, User
 from app.services import supervision
 from app.ui.supervision.supervision_page import SupervisionPage
 from tests.conftest import PASSPHRASE
-from tests.ui_support import ctx_repos, settle
+from tests.ui_support import ctx_repos, settle, shown, team_ctx
 
 
 @pytest.fixture
 def sup_ctx(app_ctx_for):
-    ctx = app_ctx_for(Role.SUPERVISOR)
-    fill_demo_team(ctx.session.store, specialists=2, participants=3)
-    return ctx
+    return team_ctx(app_ctx_for, specialists=2, participants=3)
 
 
 def make_page(qtbot, ctx):
-    p = SupervisionPage(ctx)
-    qtbot.addWidget(p)
-    p.resize(1000, 700)
-    p.show()
-    settle(qtbot, ctx)
-    return p
+    return shown(qtbot, SupervisionPage(ctx), ctx)
 
 
 def sign(qtbot, page):

@@ -21,7 +21,8 @@ from app.store.repositories import Repositories
 from app.ui.shell.app import load_style_sheet, make_application
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.theme import apply_theme
-from tests.ui_support import new_vault, settle, unlock
+from tests.helpers import new_vault
+from tests.ui_support import settle, unlock
 
 TODAY = date(2026, 3, 18)
 

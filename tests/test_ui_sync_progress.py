@@ -57,7 +57,10 @@ def _pending(qtbot, ctx) -> int:
     return on_db(qtbot, ctx, lambda repos: syncing.pending_count(repos.store))
 
 
-def _setup(qtbot, app_ctx, controller, server, ann, slow_link):
+@pytest.fixture
+def slow_sync(qtbot, app_ctx, controller, server, ann, slow_link):
+    """A controller enrolled as ann (through the slow link), 300 people waiting to be
+    sent, and the link slowed to 0.2 s each way."""
     c = controller(qtbot, app_ctx, progress_after_ms=0)
     server_url = server.url
     server.url = f"https://127.0.0.1:{slow_link.port}"  # enrol through the proxy
@@ -71,15 +74,8 @@ def _setup(qtbot, app_ctx, controller, server, ann, slow_link):
     return c
 
 
-def test_a_long_sync_shows_changes_bytes_and_time_left(
-    qtbot,
-    app_ctx,
-    controller,
-    server,
-    ann,
-    slow_link,
-):
-    c = _setup(qtbot, app_ctx, controller, server, ann, slow_link)
+def test_a_long_sync_shows_changes_bytes_and_time_left(qtbot, app_ctx, slow_sync):
+    c = slow_sync
     status = SyncStatus()
     qtbot.addWidget(status)
     status.set_controller(c)
@@ -113,15 +109,8 @@ def test_a_long_sync_shows_changes_bytes_and_time_left(
     assert not c.state.syncing and progress_text(c.state).startswith(f"{waiting:,} of")
 
 
-def test_stop_keeps_what_was_acknowledged(
-    qtbot,
-    app_ctx,
-    controller,
-    server,
-    ann,
-    slow_link,
-):
-    c = _setup(qtbot, app_ctx, controller, server, ann, slow_link)
+def test_stop_keeps_what_was_acknowledged(qtbot, app_ctx, slow_sync):
+    c = slow_sync
     waiting = _pending(qtbot, app_ctx)
 
     def stop_after_first_part(state) -> None:

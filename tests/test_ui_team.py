@@ -10,31 +10,23 @@ import pytest
 from pypdf import PdfReader
 from PySide6.QtCore import Qt
 
-from app.demo_team import fill_demo_team
 from app.domain.records import Role
 from app.domain.supervision import SpecialistSummary
 from app.services import team
 from app.ui.common.table_model import ID_ROLE
 from app.ui.team.models import TeamModel
 from app.ui.team.team_page import TeamPage
-from tests.ui_support import ctx_repos, settle
+from tests.ui_support import ctx_repos, settle, shown, team_ctx
 
 
 @pytest.fixture
 def sup_ctx(app_ctx_for):
-    ctx = app_ctx_for(Role.SUPERVISOR)
-    fill_demo_team(ctx.session.store, specialists=3, participants=6)
-    return ctx
+    return team_ctx(app_ctx_for, specialists=3, participants=6)
 
 
 @pytest.fixture
 def page(qtbot, sup_ctx):
-    p = TeamPage(sup_ctx)
-    qtbot.addWidget(p)
-    p.resize(1000, 700)
-    p.show()
-    settle(qtbot, sup_ctx)
-    return p
+    return shown(qtbot, TeamPage(sup_ctx), sup_ctx)
 
 
 def test_team_model_without_widgets():
@@ -124,8 +116,5 @@ def test_report_to_an_unwritable_place_says_so(qtbot, page, sup_ctx, tmp_path):
 
 def test_no_team_yet(qtbot, app_ctx_for):
     ctx = app_ctx_for(Role.SUPERVISOR)
-    p = TeamPage(ctx)
-    qtbot.addWidget(p)
-    p.show()
-    settle(qtbot, ctx)
+    p = shown(qtbot, TeamPage(ctx), ctx, None)
     assert p.empty_label.isVisible() and not p.table.isVisible()

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from app.store.db import Store
 from app.store.replica import StoreReplica
 from app.store.vault import Vault
 from app.ui.shell.main_window import MainWindow
 from app.ui.start.welcome import WELCOME_POINTS
 from tests.conftest import PASSPHRASE
-from tests.server_proc import DEFAULT_PASSWORD, start_server
+from tests.helpers import opened_vault
+from tests.server_proc import DEFAULT_PASSWORD, specialists_server
 from tests.ui_support import settle as wait
 
 NEW_PASSPHRASE = "prairie wind over the coulee"
@@ -25,10 +25,8 @@ NEW_PASSPHRASE = "prairie wind over the coulee"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    s = start_server(tmp_path_factory.mktemp("welcome-server"), extra_args=("--rate-limit", "0"))
-    s.add_user("ann", "specialist")
-    yield s
-    s.close()
+    with specialists_server(tmp_path_factory.mktemp("welcome-server"), "ann") as s:
+        yield s
 
 
 @pytest.fixture
@@ -67,14 +65,8 @@ def set_up_vault(qtbot, w: MainWindow, with_server: bool) -> None:
 
 
 def server_settings(data_dir: Path) -> dict[str, str]:
-    vault = Vault(data_dir)
-    vault.unlock(NEW_PASSPHRASE)
-    store = Store.open(vault)
-    try:
+    with opened_vault(data_dir, NEW_PASSPHRASE) as store:
         return StoreReplica(store).server()
-    finally:
-        store.close()
-        vault.lock()
 
 
 def test_first_start_explains_the_passphrase_and_recovery_key(window):
@@ -108,8 +100,8 @@ def test_the_demo_can_be_tried_from_the_welcome(qtbot, window, data_dir, monkeyp
     assert not data_dir.exists()  # no real vault was made
 
 
-def test_setting_up_without_a_server_opens_the_caseload(qtbot, window, data_dir):
-    set_up_vault(qtbot, window, with_server=False)
+def caseload_then_locked_without_a_server(qtbot, window, data_dir) -> None:
+    """The new vault's caseload is shown; locked, the vault names no server."""
     settle(qtbot, window)
     assert window.current_page() is window.caseload
     assert window.session is not None and not window.session.demo
@@ -118,17 +110,18 @@ def test_setting_up_without_a_server_opens_the_caseload(qtbot, window, data_dir)
     assert server_settings(data_dir) == {}
 
 
+def test_setting_up_without_a_server_opens_the_caseload(qtbot, window, data_dir):
+    set_up_vault(qtbot, window, with_server=False)
+    caseload_then_locked_without_a_server(qtbot, window, data_dir)
+
+
 def test_enrolment_can_be_skipped(qtbot, window, data_dir):
     set_up_vault(qtbot, window, with_server=True)
     page = window.start.enrol_page
     assert window.start.currentWidget() is page
     assert window.session is None  # nothing shown before this step is done or skipped
     click(qtbot, page.skip_button)
-    settle(qtbot, window)
-    assert window.current_page() is window.caseload
-    window.lock()
-    settle(qtbot, window)
-    assert server_settings(data_dir) == {}
+    caseload_then_locked_without_a_server(qtbot, window, data_dir)
 
 
 def test_bad_enrolment_input_is_explained_and_nothing_is_sent(qtbot, window, data_dir):

@@ -3,8 +3,8 @@ SQLCipher file, the real database worker thread and a real Qt event loop.
 
 ``app_ctx`` gives an :class:`app.ui.shell.context.AppContext` for the vault's owner (a
 specialist); ``app_ctx_for(role)`` makes one whose owner has another role; ``make_window(data_dir)``
-shows the real main window; ``new_vault(folder)`` makes a locked vault for it to open and
-``unlock(qtbot, window)`` opens it as a person does.
+shows the real main window (tests.helpers.new_vault makes a locked vault for it to open)
+and ``unlock(qtbot, window)`` opens it as a person does.
 Tests wait for the worker with :func:`settle`, never with sleeps. Data is set up
 with ``ctx_repos(ctx)`` before the page is shown (the worker is idle then).
 """
@@ -12,8 +12,6 @@ with ``ctx_repos(ctx)`` before the page is shown (the worker is idle then).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,6 @@ from app.domain.records import Role
 from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
-from app.store.vault import Vault
 from app.ui.shell.context import AppContext
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.tasks import TaskManager
@@ -35,26 +32,21 @@ def settle(qtbot, ctx: AppContext | MainWindow, timeout: int = 10_000) -> None:
     qtbot.waitUntil(lambda: not ctx.tasks.busy, timeout=timeout)
 
 
+def shown(qtbot, page, ctx: AppContext, size: tuple[int, int] | None = (1000, 700)):
+    """``page`` (a widget on ``ctx``) of ``size`` (None: its own), shown, once the worker
+    has read what it asked for."""
+    qtbot.addWidget(page)
+    if size is not None:
+        page.resize(*size)
+    page.show()
+    settle(qtbot, ctx)
+    return page
+
+
 def ctx_repos(ctx: AppContext) -> Repositories:
     """Repositories for setting up data in a test while the worker is idle."""
     assert not ctx.tasks.busy, "set up data only while the worker is idle"
     return Repositories(ctx.session.store)
-
-
-@contextmanager
-def new_vault(folder: Path, passphrase: str | None = None) -> Iterator[Store]:
-    """Create a vault in ``folder`` (the test passphrase unless given) and yield its open
-    store to fill; closed and locked after, for a window to unlock."""
-    if passphrase is None:
-        from tests.conftest import PASSPHRASE as passphrase
-    vault = Vault(folder)
-    vault.create(passphrase)
-    store = Store.open(vault)
-    try:
-        yield store
-    finally:
-        store.close()
-        vault.lock()
 
 
 def unlock(qtbot, w: MainWindow, passphrase: str | None = None, timeout: int = 10_000) -> None:
@@ -87,6 +79,16 @@ def app_ctx_for(qtbot, vault):
     yield make
     for tasks, session in made:
         tasks.shutdown(final=session.close)
+
+
+def team_ctx(app_ctx_for, **team) -> AppContext:
+    """A supervisor's context on a vault filled with the invented demo team (``team``:
+    :func:`app.demo_team.fill_demo_team`'s arguments)."""
+    from app.demo_team import fill_demo_team
+
+    ctx = app_ctx_for(Role.SUPERVISOR)
+    fill_demo_team(ctx.session.store, **team)
+    return ctx
 
 
 @pytest.fixture

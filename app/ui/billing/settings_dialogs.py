@@ -10,10 +10,8 @@ from typing import Any
 
 from PySide6.QtWidgets import (
     QDialogButtonBox,
-    QFrame,
     QGroupBox,
     QLabel,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -37,6 +35,7 @@ from app.ui.common.forms import (
     set_value,
     wrapped_label,
 )
+from app.ui.common.layouts import scrolled
 
 ROUNDING = {
     RoundingRuleName.CMS_8_MINUTE: "CMS 8-minute rule",
@@ -61,10 +60,7 @@ class _SettingsDialog(FormDialog):
         for g in groups:
             blay.addWidget(g)
         blay.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(body)
+        scroll = scrolled(body)
         self.buttons = QDialogButtonBox()
         self.save_button = self.buttons.addButton(save_text, QDialogButtonBox.ButtonRole.AcceptRole)
         self.save_button.setObjectName("primary")

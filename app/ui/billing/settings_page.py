@@ -13,12 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QFrame,
     QHBoxLayout,
     QLabel,
     QMessageBox,
     QPushButton,
-    QScrollArea,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -48,6 +46,7 @@ from app.ui.common.forms import (
     set_value,
     wrapped_label,
 )
+from app.ui.common.layouts import scrolled
 from app.ui.common.table_model import ID_ROLE
 from app.ui.common.text import plural
 from app.ui.shell.context import AppContext, Page
@@ -128,10 +127,7 @@ class BillingSettingsPage(FieldsMixin, Page):
         v.addLayout(buttons)
         v.addStretch(1)
         align_form_labels(body)
-        self.agency_scroll = scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(body)
+        self.agency_scroll = scroll = scrolled(body)
         return scroll
 
     def _table(self, name: str, model: Any) -> tuple[QTableView, ColumnFitter]:

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -45,6 +44,7 @@ from app.ui.common.forms import (
     set_value,
     wrapped_label,
 )
+from app.ui.common.layouts import scrolled
 from app.ui.common.text import plural
 
 PRONOUNS = ("", "she/her", "he/him", "they/them", "she/they", "he/they")
@@ -95,11 +95,7 @@ class ParticipantForm(FormDialog):
         for g in groups:
             blay.addWidget(g)
         blay.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("formScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setWidget(body)
+        self.scroll = scrolled(body, "formScroll")
         self._build_buttons()
 
         layout = QVBoxLayout(self)

@@ -8,25 +8,25 @@ from collections.abc import Sequence
 from datetime import date
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QFont, QPainter, QPen
+from PySide6.QtGui import QFont, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
 from app.domain.datetext import moment_text, month_day_text, number_text
 from app.services.review import TrailEntry
 from app.ui.common.forms import wrapped_label
+from app.ui.common.layouts import column, row
+from app.ui.common.painting import card_painter
 from app.ui.common.text import plural
 from app.ui.shell.theme import themed
 
@@ -43,15 +43,8 @@ def titled_page(page: QWidget, title: str, body: QWidget) -> QLabel:
     heading.setObjectName("pageTitle")
     count = QLabel()
     count.setObjectName("hint")
-    top = QHBoxLayout()
-    top.addWidget(heading)
-    top.addStretch(1)
-    top.addWidget(count)
-    layout = QVBoxLayout(page)
-    layout.setContentsMargins(24, 20, 24, 16)
-    layout.setSpacing(10)
-    layout.addLayout(top)
-    layout.addWidget(body, 1)
+    top = row(heading, 1, count)
+    column(top, (body, 1), parent=page, margins=(24, 20, 24, 16), spacing=10)
     return count
 
 
@@ -85,13 +78,10 @@ class PassphraseDialog(QDialog):
         )
         self.buttons.accepted.connect(self._submit)
         self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 18, 20, 16)
-        layout.setSpacing(10)
-        layout.addWidget(intro)
-        layout.addWidget(self.passphrase)
-        layout.addWidget(self.error)
-        layout.addWidget(self.buttons)
+        column(
+            intro, self.passphrase, self.error, self.buttons,
+            parent=self, margins=(20, 18, 20, 16), spacing=10,
+        )  # fmt: skip
         self.setMinimumWidth(420)
 
     def _submit(self) -> None:
@@ -151,13 +141,7 @@ class HoursChart(QWidget):
         return float((int(peak) // 20 + 1) * 20)
 
     def paintEvent(self, _event: object) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = QRectF(self.rect())
-        p.fillRect(rect, themed("#ffffff"))
-        p.setPen(QPen(themed("#cfd6d0")))
-        p.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
-        fm = p.fontMetrics()
+        p, rect, fm = card_painter(self)
         line = fm.height()
         if not self.weeks or not self.series:
             p.setPen(themed("#4a585c"))
@@ -257,8 +241,5 @@ class AuditTrailDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         buttons.button(QDialogButtonBox.StandardButton.Close).setAccessibleName(self.tr("Close"))
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(buttons)
+        column(intro, (self.table, 1), buttons, parent=self)
         self.resize(760, 420)

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QStackedWidget,
     QTableView,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -27,6 +26,7 @@ from app.domain.records import TimeCategory, TimeEntry
 from app.services import hours as hours_service
 from app.services.failures import message_for
 from app.ui.common.columns import ColumnFitter
+from app.ui.common.layouts import column
 from app.ui.hours.entry_editor import EntryEditor
 from app.ui.hours.models import EntriesModel
 
@@ -101,12 +101,10 @@ class EntriesPanelMixin:
         buttons.addWidget(self.edit_button)
         buttons.addWidget(self.add_button)
         list_panel = QWidget()
-        lp = QVBoxLayout(list_panel)
-        lp.setContentsMargins(0, 0, 0, 0)
-        lp.setSpacing(8)
-        lp.addLayout(buttons)
-        lp.addWidget(self.confirm)
-        lp.addWidget(self.entries, 1)
+        column(
+            buttons, self.confirm, (self.entries, 1),
+            parent=list_panel, margins=(0, 0, 0, 0), spacing=8,
+        )  # fmt: skip
 
         self.editor = EntryEditor(self.ctx, self.today)
         self.editor.saved.connect(self._on_saved)

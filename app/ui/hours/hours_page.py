@@ -26,12 +26,10 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QBoxLayout,
     QDateEdit,
-    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QScrollArea,
     QStyle,
     QTableView,
     QVBoxLayout,
@@ -47,6 +45,7 @@ from app.services.failures import message_for
 from app.services.hours import HoursSnapshot
 from app.ui.common.date_picker import qt_date_format
 from app.ui.common.forms import wrapped_label
+from app.ui.common.layouts import column, scrolled
 from app.ui.hours.entries_panel import EntriesPanelMixin
 from app.ui.hours.hours_chart import HoursChart
 from app.ui.hours.models import WeekModel, category_labels, week_title
@@ -210,21 +209,11 @@ class HoursPage(EntriesPanelMixin, Page):
 
         content = QWidget()
         content.setObjectName("hoursContent")
-        layout = QVBoxLayout(content)
-        layout.setContentsMargins(20, 16, 20, 20)
-        layout.setSpacing(12)
-        layout.addLayout(top)
-        layout.addWidget(self.error)
-        layout.addWidget(self.sheet)
-        layout.addWidget(self.sheet_summary)
-        layout.addLayout(self.middle)
-        layout.addWidget(chart_title)
-        layout.addWidget(self.chart)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("hoursScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setWidget(content)
+        column(
+            top, self.error, self.sheet, self.sheet_summary, self.middle, chart_title, self.chart,
+            parent=content, margins=(20, 16, 20, 20), spacing=12,
+        )  # fmt: skip
+        self.scroll = scrolled(content, "hoursScroll")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.scroll)

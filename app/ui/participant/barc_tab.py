@@ -11,11 +11,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QBoxLayout,
     QDialog,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +22,7 @@ from app.domain.records import BARC10_ITEMS
 from app.services import records
 from app.ui.common.columns import ColumnFitter, read_only_table
 from app.ui.common.forms import wrapped_label
+from app.ui.common.layouts import scrolled
 from app.ui.participant.barc_chart import Barc10Chart
 from app.ui.participant.models import Barc10Model
 from app.ui.participant.record_dialogs import Barc10Dialog
@@ -54,10 +53,7 @@ class BarcTabMixin:
         # the whole tab scrolls when the window is short.
         self.barc_lower = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self.barc_lower.addWidget(self.barc_table, 1)
-        items_scroll = QScrollArea()
-        items_scroll.setWidgetResizable(True)
-        items_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        items_scroll.setWidget(self.barc_items)
+        items_scroll = scrolled(self.barc_items)
         self.barc_lower.addWidget(items_scroll, 1)
         self.barc_table.setMinimumHeight(self.fontMetrics().height() * 9)
         items_scroll.setMinimumHeight(self.fontMetrics().height() * 9)
@@ -68,10 +64,7 @@ class BarcTabMixin:
         v.addLayout(top)
         v.addWidget(self.chart, 3)
         v.addLayout(self.barc_lower, 2)
-        self.barc_scroll = QScrollArea()
-        self.barc_scroll.setWidgetResizable(True)
-        self.barc_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.barc_scroll.setWidget(w)
+        self.barc_scroll = scrolled(w)
         self.barc_scroll.viewport().installEventFilter(self)
         return self.barc_scroll
 

@@ -14,12 +14,12 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QProgressBar,
     QPushButton,
-    QVBoxLayout,
 )
 
 from app.domain.datetext import day_text
 from app.domain.records import Goal, GoalStatus
 from app.ui.common.forms import wrapped_label
+from app.ui.common.layouts import column
 
 if TYPE_CHECKING:
     from app.ui.participant.participant_page import ParticipantPage
@@ -48,12 +48,9 @@ class GoalCard(QFrame):
         head = QHBoxLayout()
         head.addWidget(self.statement, 1)
         head.addWidget(self.edit_button, 0, Qt.AlignmentFlag.AlignTop)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 10, 14, 10)
-        layout.setSpacing(6)
-        layout.addLayout(head)
-        layout.addWidget(self.meta)
-        layout.addWidget(self.progress)
+        layout = column(
+            head, self.meta, self.progress, parent=self, margins=(14, 10, 14, 10), spacing=6
+        )
         self.boxes: list[QCheckBox] = []
         for i, step in enumerate(goal.steps):
             box = QCheckBox(step)

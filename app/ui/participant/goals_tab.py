@@ -10,13 +10,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
-    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.domain.records import Goal, GoalStatus, RecoveryDomain
 from app.services import records
 from app.services.failures import message_for
+from app.ui.common.layouts import scrolled
 from app.ui.participant.goal_card import GoalCard
 from app.ui.participant.record_dialogs import GoalDialog
 
@@ -67,10 +66,7 @@ class GoalsTabMixin:
         v.addLayout(top)
         v.addLayout(self.goals_layout)
         v.addStretch(1)
-        self.goals_scroll = QScrollArea()
-        self.goals_scroll.setWidgetResizable(True)
-        self.goals_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.goals_scroll.setWidget(body)
+        self.goals_scroll = scrolled(body)
         self.goals_scroll.viewport().installEventFilter(self)
         return self.goals_scroll
 

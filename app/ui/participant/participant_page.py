@@ -35,6 +35,7 @@ from app.services import records
 from app.services.failures import message_for
 from app.ui.common.columns import ColumnFitter, read_only_table
 from app.ui.common.forms import wrapped_label
+from app.ui.common.layouts import column
 from app.ui.common.text import plural
 from app.ui.participant.barc_tab import BarcTabMixin
 from app.ui.participant.consents_tab import ConsentsTabMixin
@@ -129,12 +130,9 @@ class ParticipantPage(ProfileTabMixin, GoalsTabMixin, ConsentsTabMixin, BarcTabM
             action.triggered.connect(lambda _c=False, n=i: self.tabs.setCurrentIndex(n))
             self.addAction(action)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 12, 24, 12)
-        layout.setSpacing(10)
-        layout.addLayout(head)
-        layout.addWidget(self.message)
-        layout.addWidget(self.tabs, 1)
+        column(
+            head, self.message, (self.tabs, 1), parent=self, margins=(24, 12, 24, 12), spacing=10
+        )
         self._set_enabled(False)
 
     # -- building the tabs -------------------------------------------------------------

@@ -11,10 +11,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
-    QFrame,
     QGridLayout,
     QLabel,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -23,6 +21,7 @@ from app.domain.address import one_line
 from app.domain.datetext import day_text
 from app.domain.records import Participant
 from app.ui.common.forms import form_rows, wrapped_label
+from app.ui.common.layouts import scrolled
 
 SEX_TEXT = {"F": "F (female)", "M": "M (male)", "U": "U (unknown)"}
 
@@ -98,10 +97,7 @@ class ProfileTabMixin:
         v.setContentsMargins(16, 16, 16, 16)
         v.addLayout(grid)
         v.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(body)
+        scroll = scrolled(body)
         self.profile_scroll = scroll
         scroll.viewport().installEventFilter(self)
         return scroll

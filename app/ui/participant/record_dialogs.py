@@ -15,13 +15,11 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QDialogButtonBox,
     QFormLayout,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QRadioButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -53,6 +51,7 @@ from app.ui.common.forms import (
     set_value,
     wrapped_label,
 )
+from app.ui.common.layouts import column, scrolled
 
 
 class _RecordDialog(FormDialog):
@@ -78,13 +77,10 @@ class _RecordDialog(FormDialog):
         self.save_button.clicked.connect(self.submit)
         cancel.clicked.connect(self.reject)
         QShortcut(QKeySequence.StandardKey.Save, self, activated=self.submit)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 16, 20, 16)
-        layout.setSpacing(10)
-        layout.addWidget(heading)
-        layout.addWidget(self.banner)
-        layout.addLayout(self.body, 1)
-        layout.addWidget(self.buttons)
+        column(
+            heading, self.banner, (self.body, 1), self.buttons,
+            parent=self, margins=(20, 16, 20, 16), spacing=10,
+        )  # fmt: skip
 
     def form(self, rows: list[tuple[str, QWidget]]) -> QFormLayout:
         return form_rows(rows)
@@ -350,10 +346,7 @@ class Barc10Dialog(_RecordDialog):
             self.item_fields.append(fld)
             grid.addWidget(fld, i, 0)
             grid.addWidget(row, i, 1, Qt.AlignmentFlag.AlignTop)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(items)
+        scroll = scrolled(items)
         self.body.addWidget(scroll, 1)
         self._update_total()
 

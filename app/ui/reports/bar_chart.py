@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from app.ui.common.painting import card_painter
 from app.ui.shell.theme import themed
 
 BAR = "#1f6f78"
@@ -43,13 +43,7 @@ class BarChart(QWidget):
         return QSize(240, self.sizeHint().height())
 
     def paintEvent(self, _event: object) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = QRectF(self.rect())
-        p.fillRect(rect, themed("#ffffff"))
-        p.setPen(QPen(themed("#cfd6d0")))
-        p.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
-        fm = p.fontMetrics()
+        p, rect, fm = card_painter(self)
         line = fm.height()
         p.setPen(themed("#1f6f78"))
         font = p.font()

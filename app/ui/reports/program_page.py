@@ -17,13 +17,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QFileDialog,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -35,6 +33,7 @@ from app.reports.program import THRESHOLD, ProgramReport, hours, table_rows
 from app.services import program_report as svc
 from app.services.failures import message_for
 from app.ui.common.forms import wrapped_label
+from app.ui.common.layouts import scrolled
 from app.ui.reports.bar_chart import BarChart
 from app.ui.shell.context import AppContext, Page
 
@@ -76,10 +75,7 @@ class ProgramReportPage(Page):
         layout.addLayout(top)
         layout.addLayout(self._build_choices())
         layout.addLayout(self._build_exports())
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setWidget(self._build_body())
+        self.scroll = scrolled(self._build_body())
         layout.addWidget(self.scroll, 1)
         self._set_busy(False)
 

@@ -41,6 +41,7 @@ from app.services.double_billing import DoubleBill, billing_conflicts, shows_bil
 from app.services.failures import StoreError, message_for
 from app.ui.common.columns import read_only_table
 from app.ui.common.forms import wrapped_label
+from app.ui.common.layouts import column, row
 from app.ui.shell.context import AppContext, Page
 from app.ui.sync.conflict_models import (
     ConflictListModel,
@@ -110,12 +111,7 @@ class ConflictsPage(Page):
         self.tabs.addTab(self._build_billing_tab(), self.tr("Billing"))
         self.tabs.setTabVisible(2, shows_billing_conflicts(ctx.role))
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 12)
-        layout.setSpacing(10)
-        layout.addWidget(title)
-        layout.addWidget(intro)
-        layout.addWidget(self.tabs, 1)
+        column(title, intro, (self.tabs, 1), parent=self, margins=(24, 20, 24, 12), spacing=10)
         self._show(None)
 
     def _build_conflicts_tab(self) -> QWidget:
@@ -143,21 +139,16 @@ class ConflictsPage(Page):
         self.detail.addWidget(self._build_compare())
         self.detail.addWidget(self._build_merge())
         self.detail_box = QWidget()
-        dl = QVBoxLayout(self.detail_box)
-        dl.setContentsMargins(0, 4, 0, 0)
-        dl.setSpacing(8)
-        dl.addWidget(self.record)
-        dl.addWidget(self.detail, 1)
-        dl.addWidget(self.locked)
-        dl.addWidget(self.error)
+        column(
+            self.record, (self.detail, 1), self.locked, self.error,
+            parent=self.detail_box, margins=(0, 4, 0, 0), spacing=8,
+        )  # fmt: skip
 
         tab1 = QWidget()
-        t1 = QVBoxLayout(tab1)
-        t1.setContentsMargins(12, 12, 12, 12)
-        t1.setSpacing(10)
-        t1.addWidget(self.empty)
-        t1.addWidget(self.list)
-        t1.addWidget(self.detail_box, 1)
+        column(
+            self.empty, self.list, (self.detail_box, 1),
+            parent=tab1, margins=(12, 12, 12, 12), spacing=10,
+        )  # fmt: skip
         return tab1
 
     def _build_compare(self) -> QWidget:
@@ -223,15 +214,8 @@ class ConflictsPage(Page):
         )
 
         merge = QWidget()
-        ml = QVBoxLayout(merge)
-        ml.setContentsMargins(0, 0, 0, 0)
-        ml.addWidget(merge_hint)
-        ml.addWidget(self.merge_edit, 1)
-        mb = QHBoxLayout()
-        mb.addWidget(self.save_merge)
-        mb.addWidget(self.cancel_merge)
-        mb.addStretch(1)
-        ml.addLayout(mb)
+        buttons = row(self.save_merge, self.cancel_merge, 1)
+        column(merge_hint, (self.merge_edit, 1), buttons, parent=merge, margins=(0, 0, 0, 0))
         return merge
 
     def _build_refused_tab(self) -> QWidget:

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QTableView,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -39,6 +38,7 @@ from app.services import reports, team
 from app.services.failures import message_for
 from app.ui.common.date_picker import qt_date_format
 from app.ui.common.forms import wrapped_label
+from app.ui.common.layouts import column
 from app.ui.common.supervisor_widgets import HoursChart, plural
 from app.ui.shell.context import AppContext, Page
 from app.ui.team.models import ID_ROLE, SORT_ROLE, TeamModel, cell_text
@@ -93,15 +93,10 @@ class TeamPage(Page):
         top.addWidget(overdue_label)
         top.addWidget(self.overdue)
         report = self._build_report()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 16)
-        layout.setSpacing(10)
-        layout.addLayout(top)
-        layout.addWidget(self.empty_label)
-        layout.addWidget(self.table)
-        layout.addLayout(report)
-        layout.addWidget(chart_title)
-        layout.addWidget(self.chart, 1)
+        column(
+            top, self.empty_label, self.table, report, chart_title, (self.chart, 1),
+            parent=self, margins=(24, 20, 24, 16), spacing=10,
+        )  # fmt: skip
         self._update_buttons()
 
     def _build_table(self) -> None:
