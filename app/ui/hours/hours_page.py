@@ -52,14 +52,6 @@ from app.ui.hours.models import WeekModel, category_labels, week_title
 from app.ui.hours.progress_cards import AdvanceCard, CeCard
 from app.ui.shell.context import AppContext, Page
 
-# -- the entry form --------------------------------------------------------------------------
-
-
-# -- progress cards ----------------------------------------------------------------------------
-
-
-# -- the page ----------------------------------------------------------------------------------
-
 
 class HoursPage(EntriesPanelMixin, Page):
     """The weekly timesheet and credential progress of the signed-in person."""
