@@ -168,7 +168,7 @@ def test_pace_grows_while_requests_succeed_and_shrinks_after_a_drop() -> None:
     assert pace._bytes() == 1024
     _request(pace, clock, 0.5, ok=False)
     _request(pace, clock, 1.0, ok=False, sent=int(whole))  # the first request cut: smaller
-    assert pace.fit == whole * 0.6
+    assert pace.fit == pytest.approx(whole * 0.6, rel=1e-3)
     for _ in range(20):
         pace.dropped(0, 0)
     assert pace.push_changes() >= 1 and pace.pull_fields() >= 1
@@ -177,3 +177,38 @@ def test_pace_grows_while_requests_succeed_and_shrinks_after_a_drop() -> None:
         _request(pace, clock, 2.0, ok=True, sent=1000)
     assert pace.fit is None
     assert pace.push_changes() == 20000 and pace.pull_fields() == 20000
+
+
+def test_a_push_through_a_slow_link_that_drops_faster_than_small_requests_cross(server, laptops):
+    """A link (400 ms round trip, 24 KB/s) that goes down every 2 s, the ratios of
+    the slow-drop benchmark (2 s round trip, a drop every 10 s) scaled down: after
+    the handshake a few round trips fit between two drops, so sizes must follow
+    the time the link stays up, not only bytes. Quartering the size after each
+    cut and doubling it after each success (the pace before) settled on small
+    requests whose round trips ate each up period; the pace now sends one request
+    as big as crosses right after each reconnect. The push finishes in one sync,
+    within a bounded number of link drops, matches the server (no repair) and
+    loses nothing."""
+    a1, a2 = laptops("ann1", "ann"), laptops("ann2", "ann")
+    _caseload(a1, 300)
+    waiting = a1.replica.pending_count()
+    proxy = Proxy(server.port, LinkShape(one_way_delay_s=0.2, bytes_per_s=24_000, drop_every_s=2.0))
+    try:
+        r = _client(a1, f"https://127.0.0.1:{proxy.port}", retries=6).sync()
+        periods = proxy.drops
+    finally:
+        proxy.close()
+    print(f"pushed {r.pushed} of {waiting} in {r.requests} requests, {periods} link drops")
+    assert r.pushed == waiting and not r.rejected and a1.replica.pending_count() == 0
+    assert r.digest_ok is True and r.repaired == 0
+    assert periods <= PERIODS_BOUND and r.requests <= PERIODS_BOUND
+    _no_duplicates(server)
+    a2.sync()
+    a1.sync()
+    assert state_digest(a1.store) == state_digest(a2.store)
+
+
+#: Link drops (up periods of 2 s) the push may take, and acknowledged requests:
+#: 3-6 drops and 3-4 requests with the pace that keeps time, 10 drops and 13
+#: requests with the pace before (measured on this machine, 2 cores under load).
+PERIODS_BOUND = 8
