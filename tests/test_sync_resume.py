@@ -212,3 +212,27 @@ def test_a_push_through_a_slow_link_that_drops_faster_than_small_requests_cross(
 #: 3-6 drops and 3-4 requests with the pace that keeps time, 10 drops and 13
 #: requests with the pace before (measured on this machine, 2 cores under load).
 PERIODS_BOUND = 8
+
+
+def test_a_repair_whose_reply_cannot_cross_does_not_undo_the_sync(server, laptops):
+    """The repair's first step asks for every record's digest in one reply, which
+    cannot be made smaller; on a link that cuts every reply over a few kilobytes
+    it never crosses. The exchange before it was acknowledged part by part, so
+    the sync ends (it does not fail): nothing is waiting, the server has it all,
+    and the result says this laptop could not be checked (the next sync checks)."""
+    a1 = laptops("ann1", "ann")
+    _caseload(a1, 150)
+    a1.sync()
+    assert a1.replica.pending_count() == 0
+    p, _g = _person(a1, "Late")  # something still to send
+    waiting = a1.replica.pending_count()
+    a1.replica.set_full_pull(True)  # a re-pull, and a repair after it
+    proxy = Proxy(server.port, LinkShape(cut_downstream_after=9_000))
+    try:
+        r = _client(a1, f"https://127.0.0.1:{proxy.port}", retries=3).sync()
+    finally:
+        proxy.close()
+    assert r.pushed == waiting and a1.replica.pending_count() == 0
+    assert r.digest_ok is False and "still differs" in r.report()
+    assert p.id in {row[0] for row in server.rows("field_state")}
+    assert a1.sync().digest_ok is not False  # on a good link the check passes again
