@@ -594,8 +594,8 @@ WHERE base IS NOT NULL
 
 
 def _v10(conn: sqlcipher3.Connection) -> None:
-    """The server's stamps of fields whose value here is kept back (see
-    V10_SERVER_STAMPS), so the end-of-sync digests of a vault holding changes
+    """``server_stamps``: the server's stamps of fields whose value here is kept
+    back (see V10_SERVER_STAMPS), so the end-of-sync digests of a vault holding changes
     back match the server's."""
     _script(conn, V10_SERVER_STAMPS)
     conn.execute(V10_FILL_SERVER_STAMPS)
