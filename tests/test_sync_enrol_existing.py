@@ -119,3 +119,38 @@ def test_imported_participants_enrolled_then_synced_have_no_refusals(server, tmp
         assert ids == on_server and len(ids) == 1000
     finally:
         store.close()
+
+
+def test_a_vault_holding_changes_back_matches_the_server_without_repair(server, tmp_path):
+    """The demo supervisor's decisions on ann's notes stay on the laptop: the note's
+    ``status`` here is a held value, and the server holds ann's older one. The
+    end-of-sync digests count the server's stamp for such a field (remembered at
+    enrolment), so the first sync and every later one match the server with no
+    repair (before, each sync fetched the differing notes again)."""
+    store = _vault(tmp_path, "holding")
+    try:
+        fill_demo(store, participants=6, years=1, seed=3, today=date(2026, 11, 2))
+        _answer, _after_enrol, first = _enrol_and_sync(store, server, push_limit=2000)
+        replica = StoreReplica(store)
+        held_status = store.conn.execute(
+            "SELECT count(*) FROM outbox o JOIN field_stamps fs ON fs.stamp = o.stamp "
+            "WHERE o.rejected_reason IS NOT NULL AND o.table_name = 'encounters' "
+            "AND o.field = 'status'"
+        ).fetchone()[0]
+        assert held_status > 0  # notes whose status here is the held decision
+        assert first.digest_ok is True and first.repaired == 0 and first.resent == 0
+        client = SyncClient(
+            replica,
+            server.url,
+            replica.server()["token"],
+            session=make_session(server.fingerprint, retries=0),
+        )
+        again = client.sync()
+        assert again.digest_ok is True and again.repaired == 0 and again.requests == 1
+        # the held values are still here, and not on the server
+        kept = {(k["record_id"], k["field"]): k["value"] for k in replica.rejected()}
+        for (rid, field), value in list(kept.items())[:30]:
+            if field == "status":
+                assert _server_fields(server, rid).get("status") != value
+    finally:
+        store.close()

@@ -59,7 +59,7 @@ def test_push_and_first_pull_finish_when_the_link_drops_every_few_kilobytes(serv
     try:
         pushed = _client(a1, url, retries=10).sync()
         assert proxy.drops >= 2 and pushed.drops >= 1
-        assert pushed.requests >= 3  # in parts, each kept when acknowledged
+        assert pushed.requests >= 2  # in parts, each kept when acknowledged
         assert pushed.pushed == waiting and not pushed.rejected
         assert a1.replica.pending_count() == 0
         drops_before = proxy.drops
@@ -118,18 +118,121 @@ def test_a_timed_drop_on_a_slow_link(server, laptops):
     _no_duplicates(server)
 
 
+class _Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _request(pace: _Pace, clock: _Clock, seconds: float, ok: bool, sent: int = 0) -> None:
+    pace.begin()
+    clock.t += seconds
+    if ok:
+        pace.arrived()
+        pace.acknowledged(0, sent, 0, 0)
+    else:
+        pace.dropped(0, sent)
+
+
 def test_pace_grows_while_requests_succeed_and_shrinks_after_a_drop() -> None:
-    pace = _Pace(push_limit=20000, pull_limit=20000, first_bytes=8192)
+    clock = _Clock()
+    pace = _Pace(push_limit=20000, pull_limit=20000, first_bytes=8192, clock=clock)
     first = pace.push_changes()
+    pace.begin()
+    clock.t += 1
     pace.acknowledged(changes=first, sent=first * 8, fields=1000, received=4000)
     assert pace.per_change == 8 and pace.per_field == 4
     grown = pace.push_changes()
     assert grown == int(2 * 8192 / 8)
-    pace.dropped(changes=grown, sent=grown * 8)
-    assert pace.push_changes() == int(2 * 8192 / 8 / 4)
+    _request(pace, clock, 3.0, ok=False, sent=grown * 8)
+    # the first cut: a quarter, and that is the first size after a reconnect
+    assert pace.fit == 2 * 8192 / 4 and pace.push_changes() == int(2 * 8192 / 8 / 4)
+    # up 10 s from the reconnect to the next cut (a request that got through first)
+    _request(pace, clock, 4.0, ok=True, sent=4096)
+    assert pace.fit == 4096 * 1.25  # it crossed in one up period: the next one tries more
+    _request(pace, clock, 6.0, ok=False)
+    assert pace.uptime == 10.0
+    fit = pace.fit
+    # right after the reconnect: the whole fit; later in the period, its share
+    assert pace._bytes() == fit
+    _request(pace, clock, 2.0, ok=True, sent=int(fit))
+    whole = pace.fit
+    assert whole == fit * 1.25
+    early = pace._bytes()
+    clock.t += 4.0
+    late = pace._bytes()
+    assert whole > early > late
+    clock.t += 4.0  # past the time the link is expected to stay up: the smallest
+    assert pace._bytes() == 1024
+    _request(pace, clock, 0.5, ok=False)
+    _request(pace, clock, 1.0, ok=False, sent=int(whole))  # the first request cut: smaller
+    assert pace.fit == pytest.approx(whole * 0.6, rel=1e-3)
     for _ in range(20):
         pace.dropped(0, 0)
     assert pace.push_changes() >= 1 and pace.pull_fields() >= 1
+    # the link stays up (more than three up-times): sizes follow the bytes again
     for _ in range(40):
-        pace.acknowledged(0, 0, 0, 0)
+        _request(pace, clock, 2.0, ok=True, sent=1000)
+    assert pace.fit is None
     assert pace.push_changes() == 20000 and pace.pull_fields() == 20000
+
+
+def test_a_push_through_a_slow_link_that_drops_faster_than_small_requests_cross(server, laptops):
+    """A link (400 ms round trip, 24 KB/s) that goes down every 2 s, the ratios of
+    the slow-drop benchmark (2 s round trip, a drop every 10 s) scaled down: after
+    the handshake a few round trips fit between two drops, so sizes must follow
+    the time the link stays up, not only bytes. Quartering the size after each
+    cut and doubling it after each success (the pace before) settled on small
+    requests whose round trips ate each up period; the pace now sends one request
+    as big as crosses right after each reconnect. The push finishes in one sync,
+    within a bounded number of link drops, matches the server (no repair) and
+    loses nothing."""
+    a1, a2 = laptops("ann1", "ann"), laptops("ann2", "ann")
+    _caseload(a1, 300)
+    waiting = a1.replica.pending_count()
+    proxy = Proxy(server.port, LinkShape(one_way_delay_s=0.2, bytes_per_s=24_000, drop_every_s=2.0))
+    try:
+        r = _client(a1, f"https://127.0.0.1:{proxy.port}", retries=6).sync()
+        periods = proxy.drops
+    finally:
+        proxy.close()
+    print(f"pushed {r.pushed} of {waiting} in {r.requests} requests, {periods} link drops")
+    assert r.pushed == waiting and not r.rejected and a1.replica.pending_count() == 0
+    assert r.digest_ok is True and r.repaired == 0
+    assert periods <= PERIODS_BOUND and r.requests <= PERIODS_BOUND
+    _no_duplicates(server)
+    a2.sync()
+    a1.sync()
+    assert state_digest(a1.store) == state_digest(a2.store)
+
+
+#: Link drops (up periods of 2 s) the push may take, and acknowledged requests:
+#: 3-6 drops and 3-4 requests with the pace that keeps time, 10 drops and 13
+#: requests with the pace before (measured on this machine, 2 cores under load).
+PERIODS_BOUND = 8
+
+
+def test_a_repair_whose_reply_cannot_cross_does_not_undo_the_sync(server, laptops):
+    """The repair's first step asks for every record's digest in one reply, which
+    cannot be made smaller; on a link that cuts every reply over a few kilobytes
+    it never crosses. The exchange before it was acknowledged part by part, so
+    the sync ends (it does not fail): nothing is waiting, the server has it all,
+    and the result says this laptop could not be checked (the next sync checks)."""
+    a1 = laptops("ann1", "ann")
+    _caseload(a1, 150)
+    a1.sync()
+    assert a1.replica.pending_count() == 0
+    p, _g = _person(a1, "Late")  # something still to send
+    waiting = a1.replica.pending_count()
+    a1.replica.set_full_pull(True)  # a re-pull, and a repair after it
+    proxy = Proxy(server.port, LinkShape(cut_downstream_after=9_000))
+    try:
+        r = _client(a1, f"https://127.0.0.1:{proxy.port}", retries=3).sync()
+    finally:
+        proxy.close()
+    assert r.pushed == waiting and a1.replica.pending_count() == 0
+    assert r.digest_ok is False and "still differs" in r.report()
+    assert p.id in {row[0] for row in server.rows("field_state")}
+    assert a1.sync().digest_ok is not False  # on a good link the check passes again

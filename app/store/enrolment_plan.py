@@ -8,7 +8,9 @@ changes the server would refuse for this role, with the server's own rules
 (sync.merge.permission_problem and sync.scope, the scope rule the server
 applies, for a server that does not know the records yet); ``hold`` keeps those changes
 on this laptop, marked with the reason (they stay visible with the refused
-changes, never sent, never deleted). Everything else is sent on the first sync.
+changes, never sent, never deleted), and remembers the stamp the server will
+hold for each such field (``remember_server_stamps``). Everything else is sent
+on the first sync.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.store.db import Store
+from app.store.migrations import V10_FILL_SERVER_STAMPS
 from sync import merge, rules
 from sync.scope import scope_problem
 
@@ -128,4 +131,16 @@ def hold(store: Store, role: str, user_id: str) -> int:
     store.conn.executemany(
         "UPDATE outbox SET rejected_reason = ?, rejected_at = ? WHERE seq = ?", rows
     )
+    if rows:
+        remember_server_stamps(store)
     return len(rows)
+
+
+def remember_server_stamps(store: Store) -> None:
+    """For each field whose value here is a change kept back: the stamp the server
+    will hold, the newest change of that field that is sent (the base chain of
+    the kept-back ones). The digests count it in place of the kept-back stamp
+    (app.store.replica), so a vault that holds changes back still matches the
+    server at the end of a sync. A field with no change sent is left out: the
+    server does not have it."""
+    store.conn.execute(V10_FILL_SERVER_STAMPS)

@@ -563,6 +563,44 @@ def _v9(conn: sqlcipher3.Connection) -> None:
     capture.install(conn, "participants")
 
 
+#: The server's stamp of a field whose value in this vault is a change kept back
+#: (held at enrolment or refused): the digests count it in place of the vault's
+#: own stamp (app.store.replica). Filled for what a vault holds back already from
+#: the chain of base stamps (the newest change of the field that was sent).
+V10_SERVER_STAMPS = """
+CREATE TABLE IF NOT EXISTS server_stamps (
+    record_id TEXT NOT NULL,
+    field TEXT NOT NULL,
+    table_name TEXT NOT NULL,
+    stamp TEXT NOT NULL,
+    PRIMARY KEY (record_id, field)
+) WITHOUT ROWID;
+"""
+V10_FILL_SERVER_STAMPS = """
+WITH RECURSIVE chain (record_id, field, table_name, base) AS (
+    SELECT o.record_id, o.field, o.table_name, o.base_stamp FROM outbox o
+    JOIN field_stamps fs ON fs.record_id = o.record_id AND fs.field = o.field
+        AND fs.stamp = o.stamp
+    WHERE o.rejected_reason IS NOT NULL
+    UNION ALL
+    SELECT c.record_id, c.field, c.table_name, o.base_stamp FROM chain c
+    JOIN outbox o ON o.stamp = c.base WHERE o.rejected_reason IS NOT NULL
+)
+INSERT OR IGNORE INTO server_stamps (record_id, field, table_name, stamp)
+SELECT record_id, field, table_name, base FROM chain
+WHERE base IS NOT NULL
+    AND base NOT IN (SELECT stamp FROM outbox WHERE rejected_reason IS NOT NULL)
+"""
+
+
+def _v10(conn: sqlcipher3.Connection) -> None:
+    """``server_stamps``: the server's stamps of fields whose value here is kept
+    back (see V10_SERVER_STAMPS), so the end-of-sync digests of a vault holding changes
+    back match the server's."""
+    _script(conn, V10_SERVER_STAMPS)
+    conn.execute(V10_FILL_SERVER_STAMPS)
+
+
 MIGRATIONS: tuple[Callable[[sqlcipher3.Connection], None], ...] = (
     _v1,
     _v2,
@@ -573,6 +611,7 @@ MIGRATIONS: tuple[Callable[[sqlcipher3.Connection], None], ...] = (
     _v7,
     _v8,
     _v9,
+    _v10,
 )
 LATEST = len(MIGRATIONS)
 

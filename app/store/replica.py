@@ -283,10 +283,20 @@ class StoreReplica:
         "(SELECT stamp FROM outbox WHERE rejected_reason IS NOT NULL)"
     )
 
+    # The fields whose value here is a change kept back (refused, or held at
+    # enrolment): the server has not got that value, but may hold an older one of
+    # its own, whose stamp ``server_stamps`` remembers.
+    _KEPT_BACK = (
+        "FROM server_stamps ss JOIN field_stamps fs ON fs.record_id = ss.record_id "
+        "AND fs.field = ss.field JOIN outbox o ON o.stamp = fs.stamp "
+        "WHERE o.rejected_reason IS NOT NULL"
+    )
+
     def scope_digest(self) -> str:
         """sync.digests.scope of what this vault holds in common with the server:
         the running sums (digest_sums, kept by triggers) less the refused and held
-        values, which the server does not have."""
+        values, which the server does not have, plus the server's own stamp of
+        such a field where it has one (``server_stamps``)."""
         totals = {t: [n, h] for t, n, h in self.conn.execute("SELECT * FROM digest_sums")}
         for table, n, h in self.conn.execute(
             "SELECT fs.table_name, count(*), sum(pt_h(fs.record_id, fs.field, fs.stamp)) "
@@ -296,6 +306,13 @@ class StoreReplica:
         ):
             totals[table][0] -= n
             totals[table][1] -= h
+        for table, n, h in self.conn.execute(
+            "SELECT ss.table_name, count(*), sum(pt_h(ss.record_id, ss.field, ss.stamp)) "
+            f"{self._KEPT_BACK} GROUP BY ss.table_name"
+        ):
+            acc = totals.setdefault(table, [0, 0])
+            acc[0] += n
+            acc[1] += h
         return digests.scope((t, n, h) for t, (n, h) in totals.items())
 
     def recount_digest(self) -> str:
@@ -310,7 +327,10 @@ class StoreReplica:
         return self.scope_digest()
 
     def record_digests(self) -> dict[str, str]:
-        rows = self.conn.execute(f"SELECT record_id, field, stamp {self._SCOPED}")
+        rows = self.conn.execute(
+            f"SELECT record_id, field, stamp {self._SCOPED} "
+            f"UNION ALL SELECT ss.record_id, ss.field, ss.stamp {self._KEPT_BACK}"
+        )
         return digests.records(rows)
 
     def requeue(self, record_ids: Sequence[str], server: dict[str, dict[str, str]]) -> int:
@@ -391,6 +411,7 @@ class StoreReplica:
                 "ON CONFLICT (record_id, field) DO UPDATE SET stamp = excluded.stamp",
                 stamp_rows,
             )
+            self._remember_server_stamps(batch.lost)
             self._reset_unset(force, resp)
             # the signature invariant on every note this reply touched (reported)
             notes = {r.record_id for r in resp.records if r.table == "encounters"}
@@ -573,6 +594,8 @@ class StoreReplica:
             d = merge.decide(local.get(field), None, stamp, None)
             if d.applies or ((rec.record_id, field) in force and local.get(field) != stamp):
                 winners[field] = (value, stamp)
+            elif local.get(field) != stamp:
+                batch.lost.append((rec.record_id, field, rec.table, stamp))
         is_new = (rec.table, rec.record_id) not in batch.existing and rec.record_id not in (
             batch.rows.get(rec.table, {})
         )
@@ -597,6 +620,18 @@ class StoreReplica:
         if rec.table == "conflicts" and "status" in winners:
             counts["conflicts"] += 1
         return len(winners), top
+
+    def _remember_server_stamps(self, lost: list[tuple[str, str, str, str]]) -> None:
+        """Pulled fields that lost to a value of this vault's kept back (refused or
+        held): the server's stamp is remembered for the digests (``_KEPT_BACK``)."""
+        self.conn.executemany(
+            "INSERT INTO server_stamps (record_id, field, table_name, stamp) "
+            "SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM field_stamps fs "
+            "JOIN outbox o ON o.stamp = fs.stamp WHERE fs.record_id = ?1 AND fs.field = ?2 "
+            "AND o.rejected_reason IS NOT NULL) "
+            "ON CONFLICT (record_id, field) DO UPDATE SET stamp = excluded.stamp",
+            lost,
+        )
 
     def _reset_unset(self, force: set[tuple[str, str]], resp: SyncResponse) -> None:
         """A refused field that the server never had goes back to its default."""
@@ -667,6 +702,8 @@ class _NewRows:
         self.existing = existing
         self.rows: dict[str, dict[str, dict[str, Any]]] = {}  # table -> id -> values
         self.tables: dict[str, str] = {}  # record id -> the table the vault keeps it in
+        # (record id, field, table, stamp) of pulled fields a local value beat
+        self.lost: list[tuple[str, str, str, str]] = []
 
 
 def require_enrolled(replica: StoreReplica) -> dict[str, str]:

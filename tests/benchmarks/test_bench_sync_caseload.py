@@ -128,6 +128,7 @@ def _measure(store: Store, proxy: Proxy, url: str, server, shape: tuple) -> dict
     cpu0 = _cpu(server.proc.pid)
     t0 = time.perf_counter()
     syncs, requests, pushed, pulled, sync_drops, finished, errors = 0, 0, 0, 0, 0, False, []
+    repaired, digest_ok = 0, None
     refused: list[dict[str, str]] = []
     while time.perf_counter() - t0 < DEADLINE_S:
         syncs += 1
@@ -138,6 +139,7 @@ def _measure(store: Store, proxy: Proxy, url: str, server, shape: tuple) -> dict
             pushed, pulled = pushed + r.pushed, pulled + r.pulled
             sync_drops += getattr(r, "drops", 0)
             refused += r.rejected
+            repaired, digest_ok = getattr(r, "repaired", 0), getattr(r, "digest_ok", None)
             finished = True
             break
         except SyncError as e:
@@ -162,6 +164,8 @@ def _measure(store: Store, proxy: Proxy, url: str, server, shape: tuple) -> dict
         "pushed": pushed,
         "pulled": pulled,
         "refused": len(refused),
+        "repaired": repaired,  # records fetched again by the end-of-sync repair
+        "digest_ok": digest_ok,
         "refused_reasons": sorted({r["reason"][:80] for r in refused})[:5],
         "wire_kb_up": round(wire_up / 1000, 1),
         "wire_kb_down": round(wire_down / 1000, 1),
