@@ -30,10 +30,8 @@ import ipaddress
 import json
 import logging
 import math
-import re
 import threading
 import time
-import uuid
 import zlib
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -48,7 +46,6 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync import hlc as hlc_mod
@@ -73,7 +70,8 @@ from sync.server import auth, ops, security, staff
 from sync.server import billing as billing_mod
 from sync.server.db import build_sync_engine, reading, server_clock  # noqa: F401
 from sync.server.engine import Caller, SyncEngine
-from sync.server.tables import devices, request_log
+from sync.server.request_log import RequestLogMiddleware
+from sync.server.tables import devices
 from sync.server.trust import PushRefused, check_stamps, check_values
 
 log = logging.getLogger("sync.server")
@@ -403,93 +401,6 @@ def _bearer(request: Request) -> str:
             headers={"WWW-Authenticate": "Bearer"},
         )
     return token.strip()
-
-
-# -- request log ------------------------------------------------------------------
-
-
-class RequestLogMiddleware:
-    """Writes one ``request_log`` row per HTTP request in its own transaction, and
-    puts the server's clock in an ``X-Server-Time-Ms`` header on every answer."""
-
-    def __init__(
-        self, app, engine: Engine, clock: Callable[[], int], metrics: ops.Metrics | None = None
-    ) -> None:
-        self.app, self.engine, self.clock, self.metrics = app, engine, clock, metrics
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        state = scope.setdefault("state", {})
-        seen = {"in": 0, "out": 0, "status": 500}
-        request_id = _request_id(scope)
-
-        async def counting_receive():
-            message = await receive()
-            if message["type"] == "http.request":
-                seen["in"] += len(message.get("body", b""))
-            return message
-
-        async def counting_send(message) -> None:
-            if message["type"] == "http.response.start":
-                seen["status"] = message["status"]
-                headers = MutableHeaders(scope=message)
-                if "x-server-time-ms" not in headers:
-                    headers["X-Server-Time-Ms"] = str(self.clock())
-                headers["X-Request-Id"] = request_id
-            elif message["type"] == "http.response.body":
-                seen["out"] += len(message.get("body", b""))
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, counting_send)
-        except BaseException:
-            seen["status"] = 500
-            raise
-        finally:
-            row = dict(
-                at=auth.now_iso(),
-                device_id=str(state.get("log_device_id", ""))[:32],
-                user_id=str(state.get("log_user_id", ""))[:64],
-                method=str(scope.get("method", ""))[:8],
-                path=str(scope.get("path", ""))[:128],
-                status=int(seen["status"]),
-                pushed=int(state.get("log_pushed", 0)),
-                pulled=int(state.get("log_pulled", 0)),
-                bytes_in=int(seen["in"]),
-                bytes_out=int(seen["out"]),
-                ms=int((time.perf_counter() - started) * 1000),
-            )
-            if self.metrics is not None:
-                self.metrics.observe(
-                    row["path"], row["status"], time.perf_counter() - started, state
-                )
-            ops.log_request(
-                {"request_id": request_id, **{k: v for k, v in row.items() if k != "user_id"}}
-            )
-            await run_in_threadpool(self._write, row)
-
-    def _write(self, row: dict[str, Any]) -> None:
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(request_log.insert().values(**row))
-        except Exception:
-            log.warning("could not write the request log row for %s", row["path"])
-
-
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}\Z")
-
-
-def _request_id(scope) -> str:
-    """The caller's X-Request-Id when it is a plain token (a proxy's), else a new one."""
-    for name, value in scope.get("headers", ()):
-        if name == b"x-request-id":
-            text = value.decode("latin-1")
-            if _REQUEST_ID_RE.match(text):
-                return text
-    return uuid.uuid4().hex
 
 
 # -- the application ----------------------------------------------------------------

@@ -22,6 +22,7 @@ write transaction:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid
@@ -30,12 +31,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import UTC, datetime
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, or_, select, text, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.dml import Insert
 
 from sync import content, digests, merge, rules
 from sync.hlc import HybridLogicalClock
@@ -50,6 +49,9 @@ from sync.protocol import (
 )
 from sync.schema import FIELDS, validate_field
 from sync.server import digest_sums, replicas, trust
+from sync.server.sql import chunks as _chunks
+from sync.server.sql import executemany as _executemany
+from sync.server.sql import ids
 from sync.server.tables import (
     access_log,
     assignments,
@@ -70,6 +72,57 @@ PULL_COLUMNS = (
     field_state.c.stamp,
     field_state.c.seq,
 )
+# The statements every sync runs, built once (sync.server.sql).
+_SEQ = select(counters.c.value).where(counters.c.name == "seq")
+_SEQ_LOCKED = _SEQ.with_for_update()
+_SEQ_SAVE = update(counters).where(counters.c.name == "seq").values(value=bindparam("v"))
+_FIELDS_OF = select(
+    field_state.c.record_id,
+    field_state.c.field,
+    field_state.c.table_name,
+    field_state.c.value,
+    field_state.c.stamp,
+    field_state.c.base,
+    field_state.c.seq,
+).where(field_state.c.record_id.in_(ids()))
+_RECORDS_OF = select(
+    records.c.record_id,
+    records.c.table_name,
+    records.c.participant_id,
+    records.c.owner_id,
+    records.c.status,
+).where(records.c.record_id.in_(ids()))
+_SEEN = select(changes.c.stamp, changes.c.origin_stamp).where(changes.c.origin_stamp.in_(ids()))
+_SEEN_REJECTED = select(rejected.c.stamp, rejected.c.reason).where(rejected.c.stamp.in_(ids()))
+_ASSIGNED = select(assignments.c.participant_id, assignments.c.specialist_id).where(
+    assignments.c.participant_id.in_(ids())
+)
+_SUPERVISOR = select(users.c.supervisor_id).where(users.c.id == bindparam("id"))
+_TEAM = select(users.c.id).where(users.c.supervisor_id == bindparam("id"))
+_CASELOAD = select(assignments.c.participant_id).where(assignments.c.specialist_id.in_(ids()))
+_CHANGE_USER = select(changes.c.user_id).where(changes.c.stamp == bindparam("stamp"))
+_FS_INSERT = field_state.insert()
+_FS_UPDATE = (
+    update(field_state)
+    .where(
+        field_state.c.record_id == bindparam("k_rid"),
+        field_state.c.field == bindparam("k_field"),
+    )
+    .values(value=bindparam("v"), stamp=bindparam("st"), base=bindparam("b"), seq=bindparam("sq"))
+)
+_RECORDS_INSERT = records.insert()
+_RECORDS_UPDATE = (
+    update(records)
+    .where(records.c.record_id == bindparam("k_rid"))
+    .values(participant_id=bindparam("p"), owner_id=bindparam("o"), status=bindparam("s"))
+)
+_ASSIGN_INSERT = assignments.insert()
+_ASSIGN_UPDATE = (
+    update(assignments)
+    .where(assignments.c.participant_id == bindparam("k_pid"))
+    .values(specialist_id=bindparam("s"))
+)
+_LOG_INSERTS = (changes.insert(), rejected.insert(), access_log.insert())
 log = logging.getLogger("sync.server")
 CONFLICT_NS = uuid.UUID("6f1c8a52-3c0e-4a43-9a7f-5b8f3e1d2c90")
 GLOBAL_TABLES = ("users", "payers", "billing_providers", "billing_batches")
@@ -110,8 +163,7 @@ class SeqCounter:
 
     def __init__(self, conn: Connection, lock: bool = True) -> None:
         self.conn = conn
-        q = select(counters.c.value).where(counters.c.name == "seq")
-        row = conn.execute(q.with_for_update() if lock else q).first()
+        row = conn.execute(_SEQ_LOCKED if lock else _SEQ).first()
         if row is None:
             conn.execute(counters.insert().values(name="seq", value=0))
             self.value = 0
@@ -125,9 +177,7 @@ class SeqCounter:
 
     def save(self) -> None:
         if self.value != self.start:
-            self.conn.execute(
-                update(counters).where(counters.c.name == "seq").values(value=self.value)
-            )
+            self.conn.execute(_SEQ_SAVE, {"v": self.value})
 
 
 class Working:
@@ -176,28 +226,20 @@ class Working:
         todo = sorted(set(record_ids) - self.loaded)
         for chunk in _chunks(todo):
             self.loaded.update(chunk)
-            for rid, f, t, v, st, b, sq in self.conn.execute(
-                select(
-                    field_state.c.record_id,
-                    field_state.c.field,
-                    field_state.c.table_name,
-                    field_state.c.value,
-                    field_state.c.stamp,
-                    field_state.c.base,
-                    field_state.c.seq,
-                ).where(field_state.c.record_id.in_(chunk))
-            ):
+            for rid, f, t, v, st, b, sq in self.conn.execute(_FIELDS_OF, {"ids": chunk}):
                 self.fs[(rid, f)] = [t, v, st, b, sq]
                 self.fs_orig[(rid, f)] = st
                 self.by_record[rid].add(f)
-            for row in self.conn.execute(select(records).where(records.c.record_id.in_(chunk))):
-                self.recs[row.record_id] = {
-                    "table_name": row.table_name,
-                    "participant_id": row.participant_id,
-                    "owner_id": row.owner_id,
-                    "status": row.status,
+            for rid, table, participant, owner, status in self.conn.execute(
+                _RECORDS_OF, {"ids": chunk}
+            ):
+                self.recs[rid] = {
+                    "table_name": table,
+                    "participant_id": participant,
+                    "owner_id": owner,
+                    "status": status,
                 }
-                self.recs_orig[row.record_id] = (row.participant_id, row.owner_id)
+                self.recs_orig[rid] = (participant, owner)
 
     def load_pushed(self, chs: list[PushChange], place: list[PushChange] | None = None) -> None:
         """What the server has of a push: its stamps seen before (all of ``chs``) and
@@ -211,15 +253,9 @@ class Working:
             {c.base for c in chs if c.base and c.base.rsplit(".", 1)[-1] in own} - set(stamps)
         )
         for chunk in _chunks(stamps):
-            for st, origin in self.conn.execute(
-                select(changes.c.stamp, changes.c.origin_stamp).where(
-                    changes.c.origin_stamp.in_(chunk)
-                )
-            ):
+            for st, origin in self.conn.execute(_SEEN, {"ids": chunk}):
                 self.seen_origin[origin] = st
-            for st, reason in self.conn.execute(
-                select(rejected.c.stamp, rejected.c.reason).where(rejected.c.stamp.in_(chunk))
-            ):
+            for st, reason in self.conn.execute(_SEEN_REJECTED, {"ids": chunk}):
                 self.seen_rejected[st] = reason
         chs = chs if place is None else place
         ids = {c.record_id for c in chs}
@@ -237,13 +273,7 @@ class Working:
     def load_assignments(self, participant_ids: Iterable[str]) -> None:
         todo = sorted({p for p in participant_ids if p and p not in self.assign})
         for chunk in _chunks(todo):
-            found = dict(
-                self.conn.execute(
-                    select(assignments.c.participant_id, assignments.c.specialist_id).where(
-                        assignments.c.participant_id.in_(chunk)
-                    )
-                ).all()
-            )
+            found = dict(self.conn.execute(_ASSIGNED, {"ids": chunk}).all())
             for pid in chunk:
                 self.assign[pid] = found.get(pid)
 
@@ -268,9 +298,7 @@ class Working:
 
     def supervisor_of(self, user_id: str) -> str:
         if user_id not in self.supervisors:
-            row = self.conn.execute(
-                select(users.c.supervisor_id).where(users.c.id == user_id)
-            ).first()
+            row = self.conn.execute(_SUPERVISOR, {"id": user_id}).first()
             self.supervisors[user_id] = row[0] if row else ""
         return self.supervisors[user_id]
 
@@ -282,7 +310,7 @@ class Working:
     def user_of(self, stamp: str) -> str | None:
         if stamp in self.change_user:
             return self.change_user[stamp]
-        row = self.conn.execute(select(changes.c.user_id).where(changes.c.stamp == stamp)).first()
+        row = self.conn.execute(_CHANGE_USER, {"stamp": stamp}).first()
         return row[0] if row else None
 
     # -- writing ----------------------------------------------------------------------
@@ -333,72 +361,54 @@ class Working:
 
     def flush(self) -> None:
         c = self.conn
-        if self.fs_new:
-            _executemany(
-                c,
-                field_state.insert(),
-                [
-                    {"record_id": k[0], "field": k[1], "table_name": r[0], "value": r[1],
-                     "stamp": r[2], "base": r[3], "seq": r[4]}
-                    for k in sorted(self.fs_new) for r in [self.fs[k]]
-                ],
-            )  # fmt: skip
-        if self.fs_dirty:
-            _executemany(
-                c,
-                update(field_state)
-                .where(
-                    field_state.c.record_id == bindparam("k_rid"),
-                    field_state.c.field == bindparam("k_field"),
-                )
-                .values(
-                    value=bindparam("v"), stamp=bindparam("st"), base=bindparam("b"),
-                    seq=bindparam("sq"),
-                ),
-                [
-                    {"k_rid": k[0], "k_field": k[1], "v": r[1], "st": r[2], "b": r[3], "sq": r[4]}
-                    for k in sorted(self.fs_dirty) for r in [self.fs[k]]
-                ],
-            )  # fmt: skip
-        if self.recs_new:
-            c.execute(
-                records.insert(),
-                [{"record_id": rid, **self.recs[rid]} for rid in sorted(self.recs_new)],
-            )
-        if self.recs_dirty:
-            c.execute(
-                update(records)
-                .where(records.c.record_id == bindparam("k_rid"))
-                .values(
-                    participant_id=bindparam("p"), owner_id=bindparam("o"), status=bindparam("s")
-                ),
-                [
-                    {"k_rid": rid, "p": r["participant_id"], "o": r["owner_id"], "s": r["status"]}
-                    for rid in sorted(self.recs_dirty) for r in [self.recs[rid]]
-                ],
-            )  # fmt: skip
-        if self.assign_new:
-            c.execute(
-                assignments.insert(),
-                [
-                    {"participant_id": p, "specialist_id": self.assign[p]}
-                    for p in sorted(self.assign_new)
-                ],
-            )
-        if self.assign_dirty:
-            c.execute(
-                update(assignments)
-                .where(assignments.c.participant_id == bindparam("k_pid"))
-                .values(specialist_id=bindparam("s")),
-                [{"k_pid": p, "s": self.assign[p]} for p in sorted(self.assign_dirty)],
-            )
+        _executemany(
+            c,
+            _FS_INSERT,
+            [
+                {"record_id": k[0], "field": k[1], "table_name": r[0], "value": r[1],
+                 "stamp": r[2], "base": r[3], "seq": r[4]}
+                for k in sorted(self.fs_new) for r in [self.fs[k]]
+            ],
+        )  # fmt: skip
+        _executemany(
+            c,
+            _FS_UPDATE,
+            [
+                {"k_rid": k[0], "k_field": k[1], "v": r[1], "st": r[2], "b": r[3], "sq": r[4]}
+                for k in sorted(self.fs_dirty) for r in [self.fs[k]]
+            ],
+        )  # fmt: skip
+        _executemany(
+            c,
+            _RECORDS_INSERT,
+            [{"record_id": rid, **self.recs[rid]} for rid in sorted(self.recs_new)],
+        )
+        _executemany(
+            c,
+            _RECORDS_UPDATE,
+            [
+                {"k_rid": rid, "p": r["participant_id"], "o": r["owner_id"], "s": r["status"]}
+                for rid in sorted(self.recs_dirty) for r in [self.recs[rid]]
+            ],
+        )  # fmt: skip
+        _executemany(
+            c,
+            _ASSIGN_INSERT,
+            [
+                {"participant_id": p, "specialist_id": self.assign[p]}
+                for p in sorted(self.assign_new)
+            ],
+        )
+        _executemany(
+            c,
+            _ASSIGN_UPDATE,
+            [{"k_pid": p, "s": self.assign[p]} for p in sorted(self.assign_dirty)],
+        )
         digest_sums.apply(c, self._digest_deltas())
-        for table, rows in (
-            (changes, self.new_changes),
-            (rejected, self.new_rejected),
-            (access_log, self.new_access),
+        for stmt, rows in zip(
+            _LOG_INSERTS, (self.new_changes, self.new_rejected, self.new_access), strict=True
         ):
-            _executemany(c, table.insert(), rows)
+            _executemany(c, stmt, rows)
         self.seq.save()
 
     def _digest_deltas(self) -> digest_sums.Deltas:
@@ -454,22 +464,17 @@ class Scope:
         self.caller = caller
         self.team: set[str] = {caller.user_id}
         if caller.role == "supervisor":
-            self.team |= {
-                r[0]
-                for r in conn.execute(
-                    select(users.c.id).where(users.c.supervisor_id == caller.user_id)
-                )
-            }
+            self.team |= {r[0] for r in conn.execute(_TEAM, {"id": caller.user_id})}
 
     def participant_ids(self) -> set[str]:
         if self.caller.role in ("admin", "billing"):
             return set()  # not by caseload
-        rows = self.conn.execute(
-            select(assignments.c.participant_id).where(
-                assignments.c.specialist_id.in_(sorted(self.team))
-            )
-        )
+        rows = self.conn.execute(_CASELOAD, {"ids": sorted(self.team)})
         return {r[0] for r in rows}
+
+    def params(self) -> dict[str, Any]:
+        """The bind parameters of ``visible_clause(self.caller.role)``."""
+        return {"team": sorted(self.team), "member": f"%{self.caller.user_id}%"}
 
 
 class SyncEngine:
@@ -623,8 +628,12 @@ class SyncEngine:
             .select_from(field_state.join(records, records.c.record_id == field_state.c.record_id))
             .where(field_state.c.seq <= top)
         )
-        visible = self._visible_clause(scope)
-        return q if visible is None else q.where(visible)
+        visible = visible_clause(scope.caller.role)
+        if visible is None:
+            return q
+        # bound here: the caller runs the query as it is
+        params = scope.params()
+        return q.where(visible).params(team=params["team"], member=params["member"])
 
     def _apply_one(
         self,
@@ -1429,19 +1438,11 @@ class SyncEngine:
         to it is visible here and none below it can appear later. ``own``: include
         what this device wrote (a re-pull after a restore)."""
         caller = scope.caller
-        visible = self._visible_clause(scope)
-        q = (
-            select(*PULL_COLUMNS)
-            .select_from(field_state.join(records, records.c.record_id == field_state.c.record_id))
-            .where(field_state.c.seq > cursor, field_state.c.seq <= top)
-            .order_by(field_state.c.seq)
-            .limit(limit + 1)
-        )
-        if not own:
-            q = q.where(~field_state.c.stamp.endswith("." + caller.device_id))  # it has its own
-        if visible is not None:
-            q = q.where(visible)
-        rows = conn.execute(q).all()
+        rows = conn.execute(
+            _pull_query(caller.role, own),
+            {"cursor": cursor, "top": top, "limit": limit + 1, "own": "." + caller.device_id}
+            | scope.params(),
+        ).all()
         more = len(rows) > limit
         rows = rows[:limit]
         # Without more pages everything up to ``top`` has been seen.
@@ -1502,58 +1503,11 @@ class SyncEngine:
         return _group(list(rows) + list(extra)), new_cursor, more, evict
 
     def _current(self, conn: Connection, scope: Scope, record_ids: list[str]) -> list[PulledRecord]:
-        q = (
-            select(*PULL_COLUMNS)
-            .select_from(field_state.join(records, records.c.record_id == field_state.c.record_id))
-            .where(field_state.c.record_id.in_(record_ids))
-        )
-        visible = self._visible_clause(scope)
-        if visible is not None:
-            q = q.where(visible)
-        return _group(conn.execute(q).all())
-
-    def _visible_clause(self, scope: Scope):
-        caller = scope.caller
-        if caller.role == "admin":
-            return None
-        is_global = records.c.table_name.in_(GLOBAL_TABLES)
-        if caller.role == "billing":
-            approved_participants = select(records.c.participant_id).where(
-                records.c.table_name == "encounters",
-                records.c.status.in_(("approved", "billed")),
-            )
-            return or_(
-                is_global,
-                and_(
-                    records.c.table_name == "encounters",
-                    records.c.status.in_(("approved", "billed")),
-                ),
-                and_(
-                    records.c.table_name == "participants",
-                    records.c.record_id.in_(approved_participants),
-                ),
-            )
-        team = sorted(scope.team)
-        in_caseload = records.c.participant_id.in_(
-            select(assignments.c.participant_id).where(assignments.c.specialist_id.in_(team))
-        )
-        owned = and_(records.c.participant_id == "", records.c.owner_id.in_(team))
-        clauses = [is_global, in_caseload, owned]
-        if caller.role == "specialist":
-            # Per candidate row, by primary key: an IN list of every session would
-            # scan the whole field_state table on each sync.
-            member = field_state.alias("member")
-            clauses.append(
-                and_(
-                    records.c.table_name == "supervision_sessions",
-                    exists().where(
-                        member.c.record_id == records.c.record_id,
-                        member.c.field == "specialist_ids",
-                        member.c.value.like(f"%{caller.user_id}%"),
-                    ),
-                )
-            )
-        return or_(*clauses)
+        rows: list[Any] = []
+        for chunk in _chunks(record_ids):
+            q = _current_query(scope.caller.role)
+            rows += conn.execute(q, {"ids": chunk} | scope.params()).all()
+        return _group(rows)
 
 
 @dataclass
@@ -1591,6 +1545,81 @@ _INDEXED: dict[str, frozenset[str]] = {
 
 
 _NEW_FIELD = merge.decide(None, None, "", None)
+_FIELDS_AND_RECORDS = field_state.join(records, records.c.record_id == field_state.c.record_id)
+
+
+def visible_clause(role: str) -> Any:
+    """What a caller of this role sees (None: everything), with bind parameters
+    ``team`` (the caller and, for a supervisor, their specialists) and ``member``
+    (``%user id%``): ``Scope.params()``."""
+    if role == "admin":
+        return None
+    is_global = records.c.table_name.in_(GLOBAL_TABLES)
+    if role == "billing":
+        approved_participants = select(records.c.participant_id).where(
+            records.c.table_name == "encounters",
+            records.c.status.in_(("approved", "billed")),
+        )
+        return or_(
+            is_global,
+            and_(
+                records.c.table_name == "encounters",
+                records.c.status.in_(("approved", "billed")),
+            ),
+            and_(
+                records.c.table_name == "participants",
+                records.c.record_id.in_(approved_participants),
+            ),
+        )
+    team = bindparam("team", expanding=True)
+    in_caseload = records.c.participant_id.in_(
+        select(assignments.c.participant_id).where(assignments.c.specialist_id.in_(team))
+    )
+    owned = and_(records.c.participant_id == "", records.c.owner_id.in_(team))
+    clauses = [is_global, in_caseload, owned]
+    if role == "specialist":
+        # Per candidate row, by primary key: an IN list of every session would
+        # scan the whole field_state table on each sync.
+        member = field_state.alias("member")
+        clauses.append(
+            and_(
+                records.c.table_name == "supervision_sessions",
+                exists().where(
+                    member.c.record_id == records.c.record_id,
+                    member.c.field == "specialist_ids",
+                    member.c.value.like(bindparam("member")),
+                ),
+            )
+        )
+    return or_(*clauses)
+
+
+@functools.cache
+def _pull_query(role: str, own: bool) -> Any:
+    """A page of the fields past the cursor up to top that a caller of ``role`` sees
+    (``own``: with what the calling device wrote itself)."""
+    q = (
+        select(*PULL_COLUMNS)
+        .select_from(_FIELDS_AND_RECORDS)
+        .where(field_state.c.seq > bindparam("cursor"), field_state.c.seq <= bindparam("top"))
+        .order_by(field_state.c.seq)
+        .limit(bindparam("limit"))
+    )
+    if not own:  # the device has its own
+        q = q.where(~field_state.c.stamp.endswith(bindparam("own")))
+    visible = visible_clause(role)
+    return q if visible is None else q.where(visible)
+
+
+@functools.cache
+def _current_query(role: str) -> Any:
+    """The fields of some records (``ids``) that a caller of ``role`` sees."""
+    q = select(*PULL_COLUMNS).select_from(_FIELDS_AND_RECORDS)
+    q = q.where(field_state.c.record_id.in_(ids()))
+    visible = visible_clause(role)
+    return q if visible is None else q.where(visible)
+
+
 _MERGED_INTO = text("field_state.field = 'merged_into'")
 
 
@@ -1606,24 +1635,6 @@ def _batch_fields(chs: Iterable[PushChange]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _executemany(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
-    """executemany straight to the database driver. For thousands of rows
-    SQLAlchemy's per-row parameter processing cost more than the database's own work
-    (cProfile, 17,393 changes: 0.67 s of the 0.92 s flush); these columns are plain
-    text, integers and booleans, which every driver takes as they are."""
-    if not rows:
-        return
-    keys = list(rows[0])
-    compiled = stmt.compile(
-        dialect=conn.dialect, column_keys=keys if isinstance(stmt, Insert) else None
-    )
-    if compiled.positional:
-        row_tuple = itemgetter(*(compiled.positiontup or []))
-        conn.exec_driver_sql(compiled.string, [row_tuple(r) for r in rows])
-    else:
-        conn.exec_driver_sql(compiled.string, rows)
-
-
 def _id_set(value: Any) -> set[str]:
     """A JSON list of ids (as sync carries it) as a set; empty when it is not one."""
     try:
@@ -1631,11 +1642,6 @@ def _id_set(value: Any) -> set[str]:
     except ValueError:
         return set()
     return {str(i) for i in items} if isinstance(items, list) else set()
-
-
-def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def _group(rows: list[Any]) -> list[PulledRecord]:
