@@ -120,33 +120,8 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging):
         if untrusted is not None:  # refused at the trust boundary (push)
             return self._refuse(w, caller, ch, untrusted, b)
 
-        current = w.record_fields(ch.record_id)
-        key = (ch.table, ch.record_id)
-        if key in b.scope:  # scope is a property of the record: checked once per batch
-            reason = b.scope[key]
-        else:
-            reason = b.scope[key] = self._record_scope(w, scope, caller, ch, b, current)
         overturns = w.overturn.get(ch.record_id) == stamp
-        if reason is None and not overturns:  # an overturning move was judged already
-            reason = merge.permission_problem(
-                caller.role,
-                caller.user_id,
-                ch.table,
-                ch.field,
-                ch.value,
-                current,
-                w.field(ch.record_id, ch.field) is not None,
-            )
-            if reason is not None:
-                self._keep_refused_decision(w, caller, ch, reason)
-        if reason is None and ch.table == "participants" and ch.field == "merged_into":
-            reason = self._merge_target_problem(w, scope, caller, ch)
-        if reason is None and merge.with_decision(ch.table, ch.field):
-            reason = w.refused_decisions.get(ch.record_id)
-        elif reason is None and ch.table == "encounters" and ch.field == "status":
-            reason = w.refused_decisions.get(ch.record_id)
-            if reason is not None:
-                self._keep_refused_decision(w, caller, ch, reason)
+        reason = self._change_problem(w, scope, caller, ch, b, overturns)
         if reason is not None:
             self._keep_undelivered(w, caller, ch, reason, b)
             return self._refuse(w, caller, ch, reason, b)
@@ -182,6 +157,45 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging):
         )  # fmt: skip
         w.seen_origin[ch.stamp] = stamp
         return restamp
+
+    def _change_problem(
+        self,
+        w: Working,
+        scope: Scope,
+        caller: Caller,
+        ch: PushChange,
+        b: _Batch,
+        overturns: bool,
+    ) -> str | None:
+        """Why the caller may not make this change (scope, field permission, a merge's
+        target, a refused review decision), else None."""
+        current = w.record_fields(ch.record_id)
+        key = (ch.table, ch.record_id)
+        if key in b.scope:  # scope is a property of the record: checked once per batch
+            reason = b.scope[key]
+        else:
+            reason = b.scope[key] = self._record_scope(w, scope, caller, ch, b, current)
+        if reason is None and not overturns:  # an overturning move was judged already
+            reason = merge.permission_problem(
+                caller.role,
+                caller.user_id,
+                ch.table,
+                ch.field,
+                ch.value,
+                current,
+                w.field(ch.record_id, ch.field) is not None,
+            )
+            if reason is not None:
+                self._keep_refused_decision(w, caller, ch, reason)
+        if reason is None and ch.table == "participants" and ch.field == "merged_into":
+            reason = self._merge_target_problem(w, scope, caller, ch)
+        if reason is None and merge.with_decision(ch.table, ch.field):
+            reason = w.refused_decisions.get(ch.record_id)
+        elif reason is None and ch.table == "encounters" and ch.field == "status":
+            reason = w.refused_decisions.get(ch.record_id)
+            if reason is not None:
+                self._keep_refused_decision(w, caller, ch, reason)
+        return reason
 
     def _refuse(
         self, w: Working, caller: Caller, ch: PushChange, reason: str, b: _Batch

@@ -54,7 +54,7 @@ class Merging:
         decision = _NEW_FIELD if cur is None else merge.decide(cur[2], cur[3], stamp, base)
         if decision.outcome is merge.Outcome.DUPLICATE:
             return
-        was_deleted = field == "deleted" and cur is not None and json.loads(cur[1]) in (1, True)
+        was_deleted = field == "deleted" and cur is not None and _deleted(cur[1])
         if decision.applies:
             if value_json is None:
                 value_json = _dump(value)
@@ -68,7 +68,7 @@ class Merging:
         if table == "conflicts":
             return
         deleted = w.fs.get((record_id, "deleted"))
-        if deleted is None or json.loads(deleted[1]) not in (1, True):
+        if deleted is None or not _deleted(deleted[1]):
             return
         if field != "deleted":
             self._after_delete(w, table, record_id, field, deleted[2], caller)
@@ -278,3 +278,13 @@ class Merging:
                 {"seq": w.seq.next(), "participant_id": participant_id, "user_id": uid,
                  "granted": granted}
             )  # fmt: skip
+
+
+# The JSON texts of ``deleted`` on a record that is not deleted (the usual case:
+# checked on every merged field, so without parsing it each time).
+_NOT_DELETED = frozenset(("0", "false", "null"))
+
+
+def _deleted(text: str) -> bool:
+    """Whether a stored ``deleted`` value (JSON text) marks the record deleted."""
+    return text not in _NOT_DELETED and json.loads(text) in (1, True)
