@@ -7,10 +7,11 @@ import argparse
 import getpass
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from sync.server import atrest, auth, db, staff
@@ -64,6 +65,18 @@ def _engine(args: argparse.Namespace) -> Engine:
         engine.dispose()
         raise CliError(FAILED, f"cannot open the database: {_short(exc)}") from None
     return engine
+
+
+@contextmanager
+def _database(args: argparse.Namespace, read_only: bool = False) -> Iterator[Connection]:
+    """One transaction on the database the options name (``read_only``: a reader,
+    no write lock); the engine is closed afterwards."""
+    engine = _engine(args)
+    try:
+        with db.reading(engine) if read_only else engine.begin() as conn:
+            yield conn
+    finally:
+        engine.dispose()
 
 
 def _short(exc: BaseException) -> str:

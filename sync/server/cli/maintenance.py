@@ -14,6 +14,7 @@ from sync.server.cli.common import (
     SCHEMA_NEWER,
     USAGE,
     CliError,
+    _database,
     _engine,
     _sqlite_only,
     _table,
@@ -21,12 +22,8 @@ from sync.server.cli.common import (
 
 
 def _events(args: argparse.Namespace, kind: str | None) -> list[security.Event]:
-    engine = _engine(args)
-    try:
-        with db.reading(engine) as conn:
-            return security.list_events(conn, kind)
-    finally:
-        engine.dispose()
+    with _database(args, read_only=True) as conn:
+        return security.list_events(conn, kind)
 
 
 def audit_alarms(args: argparse.Namespace) -> int:
@@ -69,12 +66,8 @@ def audit_events(args: argparse.Namespace) -> int:
 
 
 def audit_accept(args: argparse.Namespace) -> int:
-    engine = _engine(args)
-    try:
-        with engine.begin() as conn:
-            found = security.forget_anchor(conn, args.device)
-    finally:
-        engine.dispose()
+    with _database(args) as conn:
+        found = security.forget_anchor(conn, args.device)
     if not found:
         raise CliError(NOT_FOUND, f"no audit anchor for device {args.device!r}")
     print(f"Forgot the audit anchor of device {args.device}; its next sync anchors it again.")
@@ -166,13 +159,9 @@ def migrate_to_postgresql(args: argparse.Namespace) -> int:
 
 
 def mark_restored(args: argparse.Namespace) -> int:
-    engine = _engine(args)
-    try:
-        with engine.begin() as conn:
-            new_epoch = epoch.mark_restored(conn)
-            security.record_event(conn, backups.RESTORED, epoch=new_epoch, source="pg_restore")
-    finally:
-        engine.dispose()
+    with _database(args) as conn:
+        new_epoch = epoch.mark_restored(conn)
+        security.record_event(conn, backups.RESTORED, epoch=new_epoch, source="pg_restore")
     print(f"Recorded restore epoch {new_epoch}: laptops heal at their next sync.")
     return OK
 
@@ -180,13 +169,9 @@ def mark_restored(args: argparse.Namespace) -> int:
 def restored(args: argparse.Namespace) -> int:
     from sync.server import replicas
 
-    engine = _engine(args)
-    try:
-        with engine.begin() as conn:
-            epoch.mark_restored(conn)
-            number = replicas.identity(conn)[1]
-    finally:
-        engine.dispose()
+    with _database(args) as conn:
+        epoch.mark_restored(conn)
+        number = replicas.identity(conn)[1]
     print(
         f"Marked as restored (epoch {number}). Each laptop re-pulls and re-sends what this "
         "database lacks at its next sync."

@@ -19,6 +19,7 @@ from sync.server.cli.common import (
     OK,
     USAGE,
     CliError,
+    _database,
     _engine,
     _password,
     _staff_change,
@@ -71,17 +72,13 @@ def users_add(args: argparse.Namespace) -> int:
 
 
 def users_list(args: argparse.Namespace) -> int:
-    engine = _engine(args)
-    try:
-        with db.reading(engine) as conn:
-            people = auth.list_users(conn)
-            devs = auth.list_devices(conn)
-            status = {
-                r.id: "removed" if r.removed_at else "yes, enrol blocked" if r.enrol_blocked else ""
-                for r in conn.execute(select(users.c.id, users.c.removed_at, users.c.enrol_blocked))
-            }
-    finally:
-        engine.dispose()
+    with _database(args, read_only=True) as conn:
+        people = auth.list_users(conn)
+        devs = auth.list_devices(conn)
+        status = {
+            r.id: "removed" if r.removed_at else "yes, enrol blocked" if r.enrol_blocked else ""
+            for r in conn.execute(select(users.c.id, users.c.removed_at, users.c.enrol_blocked))
+        }
     if not people:
         print("No users yet. Add one with: python -m sync.server users add NAME --role ROLE")
         return OK
@@ -106,12 +103,8 @@ def users_list(args: argparse.Namespace) -> int:
 
 
 def devices_list(args: argparse.Namespace) -> int:
-    engine = _engine(args)
-    try:
-        with db.reading(engine) as conn:
-            devs = auth.list_devices(conn)
-    finally:
-        engine.dispose()
+    with _database(args, read_only=True) as conn:
+        devs = auth.list_devices(conn)
     if not devs:
         print("No devices enrolled yet.")
         return OK
@@ -131,14 +124,10 @@ def devices_list(args: argparse.Namespace) -> int:
 
 
 def devices_revoke(args: argparse.Namespace) -> int:
-    engine = _engine(args)
-    try:
-        with engine.begin() as conn:
-            known = {d.id: d for d in auth.list_devices(conn)}
-            was = known.get(args.id)
-            at = staff.revoke_device(conn, args.id)
-    finally:
-        engine.dispose()
+    with _database(args) as conn:
+        known = {d.id: d for d in auth.list_devices(conn)}
+        was = known.get(args.id)
+        at = staff.revoke_device(conn, args.id)
     if at is None or was is None:
         raise CliError(NOT_FOUND, f"no device with id {args.id!r} (see: devices list)")
     if was.revoked_at:
@@ -184,14 +173,10 @@ def participants_reassign(args: argparse.Namespace) -> int:
 
 
 def participants_list(args: argparse.Namespace) -> int:
-    engine = _engine(args)
-    try:
-        with db.reading(engine) as conn:
-            only = _user(conn, args.specialist).id if args.specialist else None
-            found = staff.list_participants(conn, only)
-            names = {u.id: u.username for u in auth.list_users(conn)}
-    finally:
-        engine.dispose()
+    with _database(args, read_only=True) as conn:
+        only = _user(conn, args.specialist).id if args.specialist else None
+        found = staff.list_participants(conn, only)
+        names = {u.id: u.username for u in auth.list_users(conn)}
     if not found:
         print("No participants" + (f" in {args.specialist}'s caseload." if only else " yet."))
         return OK
@@ -319,13 +304,9 @@ def _server_address(text: str) -> tuple[str, int]:
 
 
 def unlock(args: argparse.Namespace) -> int:
-    engine = _engine(args)
-    try:
-        with engine.begin() as conn:
-            known = auth.find_user(conn, args.name) is not None
-            cleared = auth.unlock(conn, args.name)
-    finally:
-        engine.dispose()
+    with _database(args) as conn:
+        known = auth.find_user(conn, args.name) is not None
+        cleared = auth.unlock(conn, args.name)
     if cleared:
         print(f"Unlocked {args.name}: failed sign-ins cleared; they can sign in again now.")
     elif known:
