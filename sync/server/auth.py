@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 
 from sync.server import security
@@ -341,24 +341,28 @@ class TokenOwner:
     revoked: bool  # the device was revoked or its user deactivated
 
 
+_TOKEN_OWNER = (  # built once: every request looks its token up
+    select(
+        devices.c.id,
+        devices.c.token_hash,
+        devices.c.revoked_at,
+        users.c.id.label("user_id"),
+        users.c.username,
+        users.c.role,
+        users.c.active,
+    )
+    .select_from(devices.join(users, users.c.id == devices.c.user_id, isouter=True))
+    .where(devices.c.token_hash == bindparam("h"))
+)
+_TOUCH = update(devices).where(devices.c.id == bindparam("d")).values(last_seen_at=bindparam("at"))
+
+
 def lookup_token(conn: Connection, token: str) -> TokenOwner | None:
     """Who a bearer token belongs to; None for a token the server never issued."""
     if not token or len(token) > 256:
         return None
     wanted = token_hash(token)
-    row = conn.execute(
-        select(
-            devices.c.id,
-            devices.c.token_hash,
-            devices.c.revoked_at,
-            users.c.id.label("user_id"),
-            users.c.username,
-            users.c.role,
-            users.c.active,
-        )
-        .select_from(devices.join(users, users.c.id == devices.c.user_id, isouter=True))
-        .where(devices.c.token_hash == wanted)
-    ).first()
+    row = conn.execute(_TOKEN_OWNER, {"h": wanted}).first()
     if row is None or not hmac.compare_digest(row.token_hash, wanted):
         return None
     revoked = bool(row.revoked_at) or row.user_id is None or not row.active
@@ -407,4 +411,4 @@ def revoke_device(conn: Connection, device_id: str) -> str | None:
 
 
 def touch_device(conn: Connection, device_id: str) -> None:
-    conn.execute(update(devices).where(devices.c.id == device_id).values(last_seen_at=now_iso()))
+    conn.execute(_TOUCH, {"d": device_id, "at": now_iso()})

@@ -1,8 +1,9 @@
 """Opening the server's database and migrating it.
 
 SQLite in the data folder by default (one file, WAL, every write transaction
-started with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead
-of failing half way), encrypted with SQLCipher under a key kept outside it (see
+started with ``BEGIN IMMEDIATE`` after a first-come-first-served queue of this
+process's writers, ``sync.server.writers``, so two writers queue instead of
+failing half way), encrypted with SQLCipher under a key kept outside it (see
 ``sync.server.atrest``); PostgreSQL through psycopg 3 when a ``postgresql://`` URL
 is given. Migrations are Alembic scripts in ``sync/server/migrations`` and run
 programmatically on the caller's connection.
@@ -27,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
 from sync.hlc import HybridLogicalClock
-from sync.server import atrest
+from sync.server import atrest, writers
 from sync.server.engine import SyncEngine
 from sync.server.tables import changes, field_state, server_meta
 
@@ -99,12 +100,15 @@ def _sqlite_engine(url: str, db_file: Path | None) -> Engine:
         cur.execute("PRAGMA synchronous=FULL")
         cur.close()
 
+    # Writers queue in this process, first come first served (sync.server.writers),
+    # then on SQLite's busy timeout for other processes, rather than failing on
+    # their first write; read-only work (see ``reading``) does not queue.
+    where = str(db_file.resolve()) if db_file is not None else f"memory {id(engine)}"
+    queue = writers.WriterQueue(engine, where, SQLITE_BUSY_TIMEOUT_MS / 1000)
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
-        # Writers queue here, on the busy timeout, rather than failing on their
-        # first write; read-only work (see ``reading``) does not take the lock.
-        read_only = conn.get_execution_options().get(READ_ONLY_OPTION)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        queue.begin(conn, bool(conn.get_execution_options().get(READ_ONLY_OPTION)))
 
     return engine
 

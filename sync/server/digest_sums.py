@@ -1,7 +1,7 @@
 """The server's running sums for the end-of-sync scope digest (sync/digests.py).
 
 Every field of every record counts in one *bucket*, after how the record is
-placed (the same rules as ``SyncEngine._visible_clause``): global records in
+placed (the same rules as ``engine.visible_clause``): global records in
 "g", a supervision session in "s:<id>", a participant's records in
 "p:<participant>", a person's own records in "o:<owner>", anything else in "x"
 (seen by administrators only). ``digest_sums`` holds, per bucket and record type,
@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.engine import Connection
 
 from sync import digests
+from sync.server import sql
 from sync.server.tables import digest_sums, field_state, records
 
 GLOBAL_TABLES = ("users", "payers", "billing_providers", "billing_batches")
@@ -49,6 +50,17 @@ def add(d: Deltas, bucket: str, table: str, record_id: str, field: str, stamp: s
     acc[1] += sign * digests.field_hash(record_id, field, stamp)
 
 
+_HAVE = select(digest_sums.c.bucket, digest_sums.c.table_name).where(
+    digest_sums.c.bucket.in_(sql.ids())
+)
+_ADD = (
+    update(digest_sums)
+    .where(digest_sums.c.bucket == bindparam("k_b"), digest_sums.c.table_name == bindparam("k_t"))
+    .values(n=digest_sums.c.n + bindparam("dn"), h=digest_sums.c.h + bindparam("dh"))
+)
+_NEW = digest_sums.insert()
+
+
 def apply(conn: Connection, d: Deltas) -> None:
     """Add the deltas to ``digest_sums`` (rows made as needed)."""
     changed = {k: v for k, v in d.items() if v[0] or v[1]}
@@ -56,36 +68,20 @@ def apply(conn: Connection, d: Deltas) -> None:
         return
     keys = sorted(changed)
     have: set[tuple[str, str]] = set()
-    buckets = sorted({b for b, _t in keys})
-    for i in range(0, len(buckets), 500):
-        chunk = buckets[i : i + 500]
-        have |= {
-            (b, t)
-            for b, t in conn.execute(
-                select(digest_sums.c.bucket, digest_sums.c.table_name).where(
-                    digest_sums.c.bucket.in_(chunk)
-                )
-            )
-        }
-    old = [k for k in keys if k in have]
-    if old:
-        conn.execute(
-            update(digest_sums)
-            .where(
-                digest_sums.c.bucket == bindparam("k_b"),
-                digest_sums.c.table_name == bindparam("k_t"),
-            )
-            .values(n=digest_sums.c.n + bindparam("dn"), h=digest_sums.c.h + bindparam("dh")),
-            [{"k_b": b, "k_t": t, "dn": changed[(b, t)][0], "dh": changed[(b, t)][1]}
-             for b, t in old],
-        )  # fmt: skip
-    new = [k for k in keys if k not in have]
-    if new:
-        conn.execute(
-            digest_sums.insert(),
-            [{"bucket": b, "table_name": t, "n": changed[(b, t)][0], "h": changed[(b, t)][1]}
-             for b, t in new],
-        )  # fmt: skip
+    for chunk in sql.chunks(sorted({b for b, _t in keys})):
+        have |= {(b, t) for b, t in conn.execute(_HAVE, {"ids": chunk})}
+    sql.executemany(
+        conn,
+        _ADD,
+        [{"k_b": b, "k_t": t, "dn": changed[(b, t)][0], "dh": changed[(b, t)][1]}
+         for b, t in keys if (b, t) in have],
+    )  # fmt: skip
+    sql.executemany(
+        conn,
+        _NEW,
+        [{"bucket": b, "table_name": t, "n": changed[(b, t)][0], "h": changed[(b, t)][1]}
+         for b, t in keys if (b, t) not in have],
+    )  # fmt: skip
 
 
 def caller_buckets(

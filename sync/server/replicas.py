@@ -22,30 +22,38 @@ import json
 import secrets
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from sync.server.tables import server_meta
 
+# built once: every sync reads and writes these (sync.server.sql)
+_GET = select(server_meta.c.value).where(server_meta.c.key == bindparam("k"))
+_SET = update(server_meta).where(server_meta.c.key == bindparam("k")).values(value=bindparam("v"))
+_IDENTITY = select(server_meta.c.key, server_meta.c.value).where(
+    server_meta.c.key.in_(("server_id", "epoch"))
+)
+
 
 def _get(conn: Connection, key: str) -> str | None:
-    row = conn.execute(select(server_meta.c.value).where(server_meta.c.key == key)).first()
+    row = conn.execute(_GET, {"k": key}).first()
     return row[0] if row else None
 
 
 def _put(conn: Connection, key: str, value: str) -> None:
-    done = conn.execute(update(server_meta).where(server_meta.c.key == key).values(value=value))
+    done = conn.execute(_SET, {"k": key, "v": value})
     if not done.rowcount:
         conn.execute(server_meta.insert().values(key=key, value=value))
 
 
 def identity(conn: Connection) -> tuple[str, int]:
     """(server database id, epoch); the id is made on first use."""
-    sid = _get(conn, "server_id")
+    found = dict(conn.execute(_IDENTITY).all())
+    sid = found.get("server_id")
     if sid is None:
         sid = str(uuid.uuid4())  # normally made when the server starts (sync.server.db)
         conn.execute(server_meta.insert().values(key="server_id", value=sid))
-    epoch = _get(conn, "epoch")
+    epoch = found.get("epoch")
     return sid, int(epoch) if epoch and epoch.isdigit() else 1
 
 

@@ -25,8 +25,10 @@ The client sessions have retries turned off, so a 429, 5xx, timeout or dropped
 connection counts as an error instead of being retried quietly; refused changes
 are counted too. Figures: syncs per second over the measured phase, p50/p95/p99/max
 latency of one sync (wall time of ``SyncClient.sync()``), errors (target 0), the
-server's CPU seconds during the phase, and whether every laptop ends equal to the
-server. Written to tests/benchmarks/results/sync_load.json.
+server's CPU seconds during the phase (also per sync and per pushed change), the
+load generator's CPU seconds (this process: the 200 client threads share the
+machine's cores with the server), the 1-minute load average before and after, and
+whether every laptop ends equal to the server. Written to tests/benchmarks/results/sync_load.json.
 """
 
 from __future__ import annotations
@@ -304,12 +306,16 @@ def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
         t.start()
     assert server.proc is not None
     cpu0 = _cpu_seconds(server.proc.pid)
+    load0 = os.getloadavg()[0]
     barrier.wait()
     t0 = time.perf_counter()
+    gen0 = time.process_time()  # this process: the 200 client threads
     for t in threads:
         t.join(600)
     wall = time.perf_counter() - t0
     cpu = _cpu_seconds(server.proc.pid) - cpu0
+    generator_cpu = time.process_time() - gen0
+    load1 = os.getloadavg()[0]
 
     # Settle: every laptop syncs until nothing is pending, then all must agree.
     for _ in range(2):
@@ -338,6 +344,12 @@ def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
         "latency_max_ms": round(max(lat) * 1000),
         "server_cpu_s": round(cpu, 1),
         "server_cpu_share": round(cpu / wall / (os.cpu_count() or 1), 2),
+        # per sync and per pushed change: less sensitive to the machine's load
+        "server_cpu_ms_per_sync": round(cpu / max(len(lat), 1) * 1000, 2),
+        "server_cpu_us_per_change": round(cpu / max(len(lat) * EDITS_PER_ROUND, 1) * 1e6, 0),
+        # the load generator (this process's 200 client threads) on the same cores
+        "generator_cpu_s": round(generator_cpu, 1),
+        "load_average_1min": [round(load0, 2), round(load1, 2)],
         "body_bytes_sent": sum(lap.bytes_sent for lap in laptops),
         "body_bytes_received": sum(lap.bytes_received for lap in laptops),
         "laptop_pairs_diverged_after_settling": diverged,
@@ -365,7 +377,8 @@ def _bench(tmp_path: Path, database: str, url: str | None) -> dict[str, Any]:
         f"{f['syncs_per_s']} syncs/s; latency p50 {f['latency_p50_ms']} ms, p95 "
         f"{f['latency_p95_ms']} ms, p99 {f['latency_p99_ms']} ms, max {f['latency_max_ms']} ms; "
         f"errors {f['errors']} {f['errors_by_kind']}; refused {f['refused_changes']}; "
-        f"server CPU {f['server_cpu_s']} s; diverged pairs "
+        f"server CPU {f['server_cpu_s']} s ({f['server_cpu_ms_per_sync']} ms a sync); "
+        f"generator CPU {f['generator_cpu_s']} s; load {f['load_average_1min']}; diverged pairs "
         f"{f['laptop_pairs_diverged_after_settling']}"
     )
     return f

@@ -1,0 +1,94 @@
+"""``POST /v1/sync``: one request pushes a device's changes and pulls what it may see.
+
+Checks run in this order, each with its own status and an ErrorBody: token (401),
+rate (429), size (413), encoding (415/400), JSON (400), protocol version (426),
+shape (422), device (403), then the trust boundary's whole-push checks
+(sync.server.trust). A request that fails any of them changes nothing. The push is
+committed first (releasing the ``seq`` counter) and the pull read afterwards; the
+reply is encoded and compressed on the same worker thread.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from sync.protocol import AuditHead, AuditVerdict, SyncRequest, SyncResponse, dumps
+from sync.server import auth, security
+from sync.server.api.bodies import accepted_codings, compress_reply
+from sync.server.api.context import Api, still_enrolled
+from sync.server.api.errors import ApiError, body_doc, errors_doc
+from sync.server.db import reading
+from sync.server.engine import Caller
+from sync.server.trust import PushRefused, check_stamps, check_values
+
+
+def router(api: Api) -> APIRouter:
+    routes = APIRouter()
+
+    @routes.post(
+        "/v1/sync",
+        response_model=SyncResponse,
+        summary="Push this device's changes and pull what changed since its cursor",
+        description=(
+            "Authorization: Bearer TOKEN. Request and response may be compressed "
+            "(Content-Encoding: bzip2, gzip or deflate; Accept-Encoding: bzip2, gzip). "
+            "The server's clock is in "
+            "server_time_ms and the X-Server-Time-Ms header."
+        ),
+        openapi_extra=body_doc(SyncRequest),
+        responses=errors_doc(400, 401, 403, 413, 415, 422, 426, 429, 500, 503),
+    )
+    async def sync(request: Request) -> Response:
+        owner = await api.device(request)
+        api.take_turn(owner, "syncs")
+        req, caller = await api.device_request(request, owner, SyncRequest)
+        request.state.log_pushed = len(req.changes)
+        try:  # the trust boundary's whole-push checks, before anything is stored
+            check_stamps(owner.device_id, req.changes)
+            check_values(req.changes)
+        except PushRefused as exc:
+            raise ApiError(exc.status, exc.code, exc.message, detail=exc.detail) from None
+        codings = accepted_codings(request.headers.get("accept-encoding", ""))
+
+        def run() -> tuple[SyncResponse, bytes, str | None]:
+            resp = _sync(api, caller, req)
+            payload, coding = compress_reply(dumps(resp), codings)
+            return resp, payload, coding
+
+        resp, payload, coding = await api.db(run)
+        request.state.log_pulled = sum(len(r.fields) for r in resp.records)
+        headers = {"X-Server-Time-Ms": str(resp.server_time_ms), "Cache-Control": "no-store"}
+        if coding:
+            headers["Content-Encoding"] = coding
+        headers["Vary"] = "Accept-Encoding"
+        return Response(payload, media_type="application/json", headers=headers)
+
+    return routes
+
+
+def _sync(api: Api, caller: Caller, req: SyncRequest) -> SyncResponse:
+    """Push in one write transaction, then pull in a read-only one."""
+    with api.engine.begin() as conn:
+        still_enrolled(conn, caller.device_id)
+        pushed = api.sync_engine.push(conn, caller, req, api.clock())
+        verdict = _anchor_audit(conn, caller, req.audit) if req.audit else None
+        auth.touch_device(conn, caller.device_id)
+    # Pull after the commit, which releases the seq counter lock: other
+    # devices' pushes need not wait for this one's pull.
+    with reading(api.engine) as conn:
+        resp = api.sync_engine.pull(conn, caller, req, pushed)
+    return resp.model_copy(update={"audit": verdict}) if verdict else resp
+
+
+def _anchor_audit(conn, caller: Caller, head: AuditHead) -> AuditVerdict:
+    """Check the device's audit head against its anchor (sync.server.security)."""
+    result = security.check_audit_head(
+        conn,
+        device_id=caller.device_id,
+        user_id=caller.user_id,
+        length=head.length,
+        head_hash=head.hash,
+        proofs={p.length: p.hash for p in head.proofs},
+    )
+    return AuditVerdict(ok=result.ok, problem=result.problem, anchored_length=result.length)

@@ -1,0 +1,135 @@
+"""What the sync engine's parts share: who calls, a batch's fixed facts, the fields
+that place a record, and the JSON text of a value."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from datetime import UTC, datetime
+from typing import Any
+
+from sync import merge, rules
+from sync.protocol import (
+    PushChange,
+)
+from sync.server.tables import (
+    field_state,
+    records,
+)
+
+# The statements every sync runs are built once (sync.server.sql).
+
+# What a pull sends of a field (and seq, for the cursor).
+PULL_COLUMNS = (
+    field_state.c.table_name,
+    field_state.c.record_id,
+    field_state.c.field,
+    field_state.c.value,
+    field_state.c.stamp,
+    field_state.c.seq,
+)
+log = logging.getLogger("sync.server")
+
+
+CONFLICT_NS = uuid.UUID("6f1c8a52-3c0e-4a43-9a7f-5b8f3e1d2c90")
+
+
+GLOBAL_TABLES = ("users", "payers", "billing_providers", "billing_batches")
+
+
+UNDELIVERED = "undelivered"  # a conflict holding a change refused for a record's new owner
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: str
+    role: str
+    device_id: str
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+_dump_text = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+
+
+def _dump(value: Any) -> str:
+    """``json.dumps(value, separators=(",", ":"))``, without its overhead for the
+    scalars every change carries (the same text: ASCII, escaped the same way)."""
+    kind = type(value)
+    if kind is str:
+        return _dump_text(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    return json.dumps(value, separators=(",", ":"))
+
+
+@dataclass
+class _Batch:
+    """What stays the same while one push is applied."""
+
+    now_ms: int
+    now_iso: str
+    fields: dict[str, dict[str, Any]]  # the values the batch gives each record
+    scope: dict[tuple[str, str], str | None] = dc_field(default_factory=dict)
+    # Stamps whose wall-time text sorts above this are too far in the future
+    # (merge.too_far_ahead, without parsing every stamp).
+    future_hex: str = ""
+
+    def __post_init__(self) -> None:
+        self.future_hex = f"{self.now_ms + merge.MAX_FUTURE_MS:012x}"
+
+
+# The fields that place a record in a caseload or with an owner.
+_LINK_FIELDS: dict[str, tuple[str, ...]] = {
+    t: tuple(f for f in (rules.PARTICIPANT_LINK.get(t), rules.OWNER_LINK.get(t)) if f and f != "id")
+    + (("encounter_id",) if t == "addenda" else ())
+    + (("specialist_ids",) if t == "supervision_sessions" else ())
+    for t in rules.TABLES
+}
+
+
+# Fields whose value places a record (``SyncEngine._index``).
+_INDEXED: dict[str, frozenset[str]] = {
+    t: frozenset(_LINK_FIELDS[t])
+    | ({"status"} if t == "encounters" else set())
+    | ({"assigned_specialist_id", "merged_into"} if t == "participants" else set())
+    for t in rules.TABLES
+}
+
+
+_NEW_FIELD = merge.decide(None, None, "", None)
+
+
+_FIELDS_AND_RECORDS = field_state.join(records, records.c.record_id == field_state.c.record_id)
+
+
+def _by_stamp(ch: PushChange) -> str:
+    return ch.stamp
+
+
+def _batch_fields(chs: Iterable[PushChange]) -> dict[str, dict[str, Any]]:
+    """The values a batch gives each record (latest stamp wins), to place new records."""
+    out: dict[str, dict[str, Any]] = defaultdict(dict)
+    for ch in sorted(chs, key=lambda c: c.stamp):
+        out[ch.record_id][ch.field] = ch.value
+    return out
+
+
+def _id_set(value: Any) -> set[str]:
+    """A JSON list of ids (as sync carries it) as a set; empty when it is not one."""
+    try:
+        items = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return set()
+    return {str(i) for i in items} if isinstance(items, list) else set()

@@ -1,0 +1,308 @@
+"""Who may see and write which records: the caller's team and caseload (``Scope``),
+what a role sees (``visible_clause``), and the scope rules of a push
+(``ScopeRules``: may this caller write this record, here, now)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import and_, bindparam, exists, or_, select
+from sqlalchemy.engine import Connection
+
+from sync import rules
+from sync.hlc import HybridLogicalClock
+from sync.protocol import (
+    PushChange,
+)
+from sync.server import replicas
+from sync.server.engine.common import (
+    _INDEXED,
+    _LINK_FIELDS,
+    GLOBAL_TABLES,
+    UNDELIVERED,
+    Caller,
+    _Batch,
+    _id_set,
+)
+from sync.server.engine.working import _CASELOAD, _TEAM, Working
+from sync.server.tables import (
+    access_log,
+    assignments,
+    field_state,
+    records,
+)
+
+
+class Scope:
+    """Who may see and write which records, for one caller."""
+
+    def __init__(self, conn: Connection, caller: Caller) -> None:
+        self.conn = conn
+        self.caller = caller
+        self.team: set[str] = {caller.user_id}
+        if caller.role == "supervisor":
+            self.team |= {r[0] for r in conn.execute(_TEAM, {"id": caller.user_id})}
+
+    def participant_ids(self) -> set[str]:
+        if self.caller.role in ("admin", "billing"):
+            return set()  # not by caseload
+        rows = self.conn.execute(_CASELOAD, {"ids": sorted(self.team)})
+        return {r[0] for r in rows}
+
+    def params(self) -> dict[str, Any]:
+        """The bind parameters of ``visible_clause(self.caller.role)``."""
+        return {"team": sorted(self.team), "member": f"%{self.caller.user_id}%"}
+
+
+def visible_clause(role: str) -> Any:
+    """What a caller of this role sees (None: everything), with bind parameters
+    ``team`` (the caller and, for a supervisor, their specialists) and ``member``
+    (``%user id%``): ``Scope.params()``."""
+    if role == "admin":
+        return None
+    is_global = records.c.table_name.in_(GLOBAL_TABLES)
+    if role == "billing":
+        approved_participants = select(records.c.participant_id).where(
+            records.c.table_name == "encounters",
+            records.c.status.in_(("approved", "billed")),
+        )
+        return or_(
+            is_global,
+            and_(
+                records.c.table_name == "encounters",
+                records.c.status.in_(("approved", "billed")),
+            ),
+            and_(
+                records.c.table_name == "participants",
+                records.c.record_id.in_(approved_participants),
+            ),
+        )
+    team = bindparam("team", expanding=True)
+    in_caseload = records.c.participant_id.in_(
+        select(assignments.c.participant_id).where(assignments.c.specialist_id.in_(team))
+    )
+    owned = and_(records.c.participant_id == "", records.c.owner_id.in_(team))
+    clauses = [is_global, in_caseload, owned]
+    if role == "specialist":
+        # Per candidate row, by primary key: an IN list of every session would
+        # scan the whole field_state table on each sync.
+        member = field_state.alias("member")
+        clauses.append(
+            and_(
+                records.c.table_name == "supervision_sessions",
+                exists().where(
+                    member.c.record_id == records.c.record_id,
+                    member.c.field == "specialist_ids",
+                    member.c.value.like(bindparam("member")),
+                ),
+            )
+        )
+    return or_(*clauses)
+
+
+class ScopeRules:
+    """The scope checks of ``SyncEngine.push``."""
+
+    hlc: HybridLogicalClock
+
+    def _record_scope(
+        self,
+        w: Working,
+        scope: Scope,
+        caller: Caller,
+        ch: PushChange,
+        b: _Batch,
+        current: dict[str, Any],
+    ) -> str | None:
+        """May the caller write this record at all? Judged on the record as the server
+        holds it (filled in from the batch for a new record) and, when the batch moves
+        the record (a new participant, owner or note), on where it moves to: a record
+        cannot be moved into or out of a caseload the caller does not have."""
+        pushed = b.fields.get(ch.record_id, {})
+        if current:
+            # A record the server holds belongs where it is stored, whatever the push
+            # claims: its link fields count only as a move, checked below.
+            links = _LINK_FIELDS.get(ch.table, ())
+            known = {**{k: v for k, v in pushed.items() if k not in links}, **current}
+        else:
+            known = pushed
+        reason = self._scope_problem(w, scope, caller, ch.table, ch.record_id, known, current)
+        if reason is None and current:
+            after = {**current, **pushed}
+            if any(after.get(f) != current.get(f) for f in _LINK_FIELDS.get(ch.table, ())):
+                reason = self._scope_problem(
+                    w, scope, caller, ch.table, ch.record_id, after, current
+                )
+        if reason == "not in your caseload" and current:
+            after = {**current, **pushed}
+            moved = any(after.get(f) != current.get(f) for f in _INDEXED.get(ch.table, ()))
+            if not moved and self._left_unseen(w, caller, ch, known):
+                return None
+        return reason
+
+    def _scope_problem(
+        self,
+        w: Working,
+        scope: Scope,
+        caller: Caller,
+        table: str,
+        record_id: str,
+        known: dict[str, Any],
+        current: dict[str, Any],
+    ) -> str | None:
+        if table not in rules.TABLES:
+            return "unknown record type"
+        role = caller.role
+        if role == "admin" or table in GLOBAL_TABLES:
+            return None  # field permissions decide
+        if table == "participants":
+            assigned = w.assigned_to(record_id)
+            if assigned is not None:
+                return None if assigned in scope.team else "not in your caseload"
+            if role != "specialist":
+                return "only specialists add participants"
+            if known.get("assigned_specialist_id") != caller.user_id:
+                return "a new participant must be assigned to you"
+            return None
+        participant = None
+        link = rules.PARTICIPANT_LINK.get(table)
+        if link:
+            participant = known.get(link)
+        elif table == "addenda":
+            enc_id = known.get("encounter_id")
+            if enc_id:
+                w.load([str(enc_id)])
+            rec = w.recs.get(str(enc_id)) if enc_id else None
+            participant = rec["participant_id"] if rec else None
+        if participant:
+            if role == "billing":
+                return (
+                    None
+                    if current.get("status") in ("approved", "billed")
+                    else ("billing sees approved services only")
+                )
+            assigned = w.assigned_to(str(participant))
+            if assigned is not None and assigned in scope.team:
+                return None
+            return "not in your caseload"
+        owner_field = rules.OWNER_LINK.get(table)
+        if owner_field:
+            owner = known.get(owner_field)
+            if table == "supervision_sessions":
+                members = _id_set(known.get("specialist_ids"))
+                if owner == caller.user_id or caller.user_id in members:
+                    return None
+                return "not your supervision session"
+            return None if owner in scope.team else "not your record"
+        return "the record it belongs to is missing"
+
+    def _merge_target_problem(
+        self, w: Working, scope: Scope, caller: Caller, ch: PushChange
+    ) -> str | None:
+        """A merge names another participant the server holds, in the caller's reach."""
+        target = str(ch.value or "")
+        if not target:
+            return None  # undoing a merge
+        if target == ch.record_id:
+            return "merged_into: a record cannot be merged into itself"
+        w.load([target])
+        rec = w.recs.get(target)
+        if rec is None or rec["table_name"] != "participants":
+            return "merged_into: must name a participant"
+        if caller.role == "admin":
+            return None
+        return None if w.assigned_to(target) in scope.team else "not in your caseload"
+
+    def _left_unseen(
+        self, w: Working, caller: Caller, ch: PushChange, known: dict[str, Any]
+    ) -> bool:
+        """Whether the participant this record belongs to left the caller's caseload
+        after the caller's device last pulled (its cursor) and after the change was
+        written (by its stamp): the device wrote while the record was still in its
+        caseload, so its edit stands, as it would have had it arrived before the
+        reassignment (reassign and edit commute). The device drops the participant at
+        the end of this same sync."""
+        if caller.role != "specialist" or ch.field == "deleted":
+            return False  # a delete from outside the caseload never stands (undelivered)
+        table, record_id = ch.table, ch.record_id
+        if table == "participants":
+            pid = record_id
+        elif table == "addenda":
+            rec = w.recs.get(str(known.get("encounter_id") or ""))
+            pid = rec["participant_id"] if rec else ""
+        else:
+            link = rules.PARTICIPANT_LINK.get(table)
+            pid = str(known.get(link) or "") if link else ""
+        if not pid:
+            return False
+        # the participant moved by a reassignment or by a merge (its merge group went
+        # to the survivor's specialist: ``_place_group``)
+        moves = [f[2] for f in (w.field(pid, "assigned_specialist_id"), w.field(pid, "merged_into"))
+                 if f is not None]  # fmt: skip
+        if not moves or ch.stamp >= max(moves):
+            return False  # written after the reassignment (by its stamp)
+        last = w.conn.execute(
+            select(access_log.c.seq, access_log.c.granted)
+            .where(access_log.c.user_id == caller.user_id, access_log.c.participant_id == pid)
+            .order_by(access_log.c.seq.desc())
+            .limit(1)
+        ).first()
+        if last is None or last[1]:
+            return False
+        # Unseen by the cursor the device claims and by what this server has sent it
+        # (a device that was already sent the reassignment cannot back-date edits
+        # past it by claiming an old cursor or old stamps).
+        return last[0] > w.cursor and last[0] > replicas.issued_top(w.conn, caller.device_id)
+
+    def _keep_undelivered(
+        self, w: Working, caller: Caller, ch: PushChange, reason: str, b: _Batch
+    ) -> None:
+        """A change refused because its record is in another caseload now (the
+        participant was reassigned while the writer worked offline) is kept as an
+        "undelivered" conflict on that participant: the record's specialist and
+        their supervisor see it and decide; the writer keeps it in their outbox."""
+        if reason != "not in your caseload" or ch.table == "conflicts":
+            return
+        participant = self._participant_of(w, ch.table, ch.record_id, b)
+        if not participant or w.assigned_to(participant) is None:
+            return
+        if not self._lost_access(w, caller, participant):
+            return  # never the writer's: a plain refusal, no conflict for others to see
+        cur = w.field(ch.record_id, ch.field)
+        kept = (json.loads(cur[1]) if cur[1] is not None else None, cur[2]) if cur else (None, "")
+        self._record_conflict(
+            w, ch.table, ch.record_id, ch.field, kept, (ch.value, ch.stamp), caller,
+            kind=UNDELIVERED, participant_id=participant,
+        )  # fmt: skip
+
+    def _lost_access(self, w: Working, caller: Caller, participant: str) -> bool:
+        """Whether the caller once had this participant and has lost them (the
+        access log's last entry for the pair is a removal)."""
+        last = w.conn.execute(
+            select(access_log.c.granted)
+            .where(
+                access_log.c.user_id == caller.user_id,
+                access_log.c.participant_id == participant,
+            )
+            .order_by(access_log.c.seq.desc())
+            .limit(1)
+        ).first()
+        return last is not None and not last[0]
+
+    def _participant_of(self, w: Working, table: str, record_id: str, b: _Batch) -> str:
+        """The participant a record belongs to: on the server, else as the batch places it."""
+        if table == "participants":
+            return record_id
+        rec = w.recs.get(record_id)
+        if rec and rec["participant_id"]:
+            return rec["participant_id"]
+        known = b.fields.get(record_id, {})
+        link = rules.PARTICIPANT_LINK.get(table)
+        if link and isinstance(known.get(link), str):
+            return known[link]
+        if table == "addenda" and known.get("encounter_id"):
+            w.load([str(known["encounter_id"])])
+            enc = w.recs.get(str(known["encounter_id"]))
+            return enc["participant_id"] if enc else ""
+        return ""
