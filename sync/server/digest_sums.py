@@ -19,10 +19,9 @@ from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.engine import Connection
 
 from sync import digests
+from sync.scope import GLOBAL_TABLES
 from sync.server import sql
 from sync.server.tables import digest_sums, field_state, records
-
-GLOBAL_TABLES = ("users", "payers", "billing_providers", "billing_batches")
 
 
 def bucket_of(table: str, record_id: str, participant_id: str, owner_id: str) -> str:

@@ -25,7 +25,8 @@ state one sync touches, in memory), ``scope`` (who may see and write what),
 index), ``pull`` (the answer), ``common`` (what they share).
 """
 
-from sync.server.engine.common import CONFLICT_NS, GLOBAL_TABLES, UNDELIVERED, Caller
+from sync.scope import GLOBAL_TABLES
+from sync.server.engine.common import CONFLICT_NS, UNDELIVERED, Caller
 from sync.server.engine.core import SyncEngine
 from sync.server.engine.core_types import Pushed
 from sync.server.engine.scope import Scope, visible_clause

@@ -39,9 +39,6 @@ log = logging.getLogger("sync.server")
 CONFLICT_NS = uuid.UUID("6f1c8a52-3c0e-4a43-9a7f-5b8f3e1d2c90")
 
 
-GLOBAL_TABLES = ("users", "payers", "billing_providers", "billing_batches")
-
-
 UNDELIVERED = "undelivered"  # a conflict holding a change refused for a record's new owner
 
 
@@ -124,12 +121,3 @@ def _batch_fields(chs: Iterable[PushChange]) -> dict[str, dict[str, Any]]:
     for ch in sorted(chs, key=lambda c: c.stamp):
         out[ch.record_id][ch.field] = ch.value
     return out
-
-
-def _id_set(value: Any) -> set[str]:
-    """A JSON list of ids (as sync carries it) as a set; empty when it is not one."""
-    try:
-        items = json.loads(value) if isinstance(value, str) else value
-    except ValueError:
-        return set()
-    return {str(i) for i in items} if isinstance(items, list) else set()

@@ -15,15 +15,14 @@ from sync.hlc import HybridLogicalClock
 from sync.protocol import (
     PushChange,
 )
+from sync.scope import GLOBAL_TABLES, scope_problem
 from sync.server import replicas
 from sync.server.engine.common import (
     _INDEXED,
     _LINK_FIELDS,
-    GLOBAL_TABLES,
     UNDELIVERED,
     Caller,
     _Batch,
-    _id_set,
 )
 from sync.server.engine.working import _CASELOAD, _TEAM, Working
 from sync.server.tables import (
@@ -151,51 +150,11 @@ class ScopeRules:
         known: dict[str, Any],
         current: dict[str, Any],
     ) -> str | None:
-        if table not in rules.TABLES:
-            return "unknown record type"
-        role = caller.role
-        if role == "admin" or table in GLOBAL_TABLES:
-            return None  # field permissions decide
-        if table == "participants":
-            assigned = w.assigned_to(record_id)
-            if assigned is not None:
-                return None if assigned in scope.team else "not in your caseload"
-            if role != "specialist":
-                return "only specialists add participants"
-            if known.get("assigned_specialist_id") != caller.user_id:
-                return "a new participant must be assigned to you"
-            return None
-        participant = None
-        link = rules.PARTICIPANT_LINK.get(table)
-        if link:
-            participant = known.get(link)
-        elif table == "addenda":
-            enc_id = known.get("encounter_id")
-            if enc_id:
-                w.load([str(enc_id)])
-            rec = w.recs.get(str(enc_id)) if enc_id else None
-            participant = rec["participant_id"] if rec else None
-        if participant:
-            if role == "billing":
-                return (
-                    None
-                    if current.get("status") in ("approved", "billed")
-                    else ("billing sees approved services only")
-                )
-            assigned = w.assigned_to(str(participant))
-            if assigned is not None and assigned in scope.team:
-                return None
-            return "not in your caseload"
-        owner_field = rules.OWNER_LINK.get(table)
-        if owner_field:
-            owner = known.get(owner_field)
-            if table == "supervision_sessions":
-                members = _id_set(known.get("specialist_ids"))
-                if owner == caller.user_id or caller.user_id in members:
-                    return None
-                return "not your supervision session"
-            return None if owner in scope.team else "not your record"
-        return "the record it belongs to is missing"
+        """sync.scope's rule, with what this server holds (and this request applied)."""
+        return scope_problem(
+            caller.role, caller.user_id, table, record_id, known,
+            _ServerFacts(w, scope), status=current.get("status"),
+        )  # fmt: skip
 
     def _merge_target_problem(
         self, w: Working, scope: Scope, caller: Caller, ch: PushChange
@@ -306,3 +265,22 @@ class ScopeRules:
             enc = w.recs.get(str(known["encounter_id"]))
             return enc["participant_id"] if enc else ""
         return ""
+
+
+class _ServerFacts:
+    """sync.scope's facts from the working state of a push."""
+
+    def __init__(self, w: Working, scope: Scope) -> None:
+        self.w = w
+        self.team = scope.team
+
+    def known_assignee(self, participant_id: str) -> str | None:
+        return self.w.assigned_to(participant_id)
+
+    def assignee(self, participant_id: str) -> str | None:
+        return self.w.assigned_to(participant_id)
+
+    def encounter_participant(self, encounter_id: str) -> str | None:
+        self.w.load([encounter_id])
+        rec = self.w.recs.get(encounter_id)
+        return rec["participant_id"] if rec else None
