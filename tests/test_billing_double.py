@@ -232,3 +232,34 @@ def test_online_second_export_is_refused_naming_the_first(tmp_path, server, team
     assert r2.outcome == "written" and r2.server_checked
     assert r2.batches[0].batch.interchange_control // 100_000 == b2.replica.billing_number
     _read_back(r2)
+
+
+def test_a_lost_laptops_reservation_is_released_by_the_administrator(tmp_path, server, team):
+    """bill1 exports online and is lost before it syncs: its reservation blocks bill2
+    until the administrator lists and releases it (audited); a batch that has
+    synced is not released that way (it is voided from a billing laptop)."""
+    b1, b2 = team["bill1"], team["bill2"]
+    r1 = _export(b1, tmp_path / "out1")
+    lost = r1.batches[0].batch
+    with pytest.raises(AlreadyBilled):
+        _export(b2, tmp_path / "out2")
+    listed = server.cli("billing", "reservations")
+    assert listed.returncode == 0, listed.stderr
+    assert lost.id in listed.stdout and f"{lost.interchange_control:09d}" in listed.stdout
+    assert "bill1" in listed.stdout and "Brannagh" not in listed.stdout  # no names
+    unknown = server.cli("billing", "release", "no-such-batch")
+    assert unknown.returncode == 4 and "nothing was changed" in unknown.stderr
+    done = server.cli("billing", "release", lost.id)
+    assert done.returncode == 0, done.stderr
+    assert "Released 4 services" in done.stdout
+    assert server.rows("billing_reservations") == []
+    kind = "billing_released_by_admin"
+    events = [json.loads(r[-1]) for r in server.rows("security_events") if kind in r]
+    assert len(events) == 1 and events[0]["services"] == 4 and events[0]["batch_id"] == lost.id
+    r2 = _export(b2, tmp_path / "out2")
+    assert r2.outcome == "written" and r2.server_checked and not r2.warning
+    # once a batch has synced, the release is refused and nothing changes
+    b2.sync()
+    again = server.cli("billing", "release", r2.batches[0].batch.id)
+    assert again.returncode == 1 and "void it from a billing laptop" in again.stderr
+    assert {r[0] for r in server.rows("billing_reservations")} == {n.id for n in team["notes"]}

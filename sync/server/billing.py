@@ -360,3 +360,62 @@ def billing_number(conn: Connection, device_id: str, role: str, now_iso: str) ->
             if again is not None:
                 return int(again[0])
     return 0
+
+
+# -- the administrator's view and release -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeldBatch:
+    """One batch's reservations as ``billing reservations`` lists them (no personal data)."""
+
+    batch_id: str
+    control: str
+    payer_id: str
+    user_id: str
+    device_id: str
+    reserved_at: str
+    services: int
+
+
+def held_batches(conn: Connection) -> list[HeldBatch]:
+    """Every batch that holds reservations, oldest first."""
+    q = (
+        select(
+            billing_reservations.c.batch_id,
+            func.min(billing_reservations.c.control),
+            func.min(billing_reservations.c.payer_id),
+            func.min(billing_reservations.c.user_id),
+            func.min(billing_reservations.c.device_id),
+            func.min(billing_reservations.c.reserved_at),
+            func.count(),
+        )
+        .group_by(billing_reservations.c.batch_id)
+        .order_by(func.min(billing_reservations.c.reserved_at), billing_reservations.c.batch_id)
+    )
+    return [HeldBatch(*(str(v) for v in r[:6]), int(r[6])) for r in conn.execute(q)]
+
+
+def admin_release(conn: Connection, batch_id: str, admin: str) -> int:
+    """Give back a batch's reservations for an administrator (a laptop lost with a
+    batch that will never sync or be voided): its services may be exported again.
+    Should the batch still sync later, its services show as billed twice on every
+    billing device (app.services.double_billing), as for any offline export.
+    A batch that has synced and is not void is refused (BillingRefusal 409
+    ``synced``): its services are billed on the server, so it is voided from a
+    billing laptop instead. Returns how many services were released (0: the batch
+    holds none); recorded in ``security_events``."""
+    _lock(conn)
+    state = _fields(conn, "billing_batches", [batch_id], ("status", "deleted")).get(batch_id)
+    if state is not None and batch_id not in _voided(conn, [batch_id]):
+        raise BillingRefusal(
+            409, "synced", "That batch has synced: void it from a billing laptop instead."
+        )
+    n = conn.execute(
+        delete(billing_reservations).where(billing_reservations.c.batch_id == batch_id)
+    ).rowcount
+    if n:
+        security.record_event(
+            conn, "billing_released_by_admin", username=admin, batch_id=batch_id, services=n
+        )
+    return int(n)

@@ -8,6 +8,7 @@
     devices list | devices revoke ID
     participants list [--specialist NAME] | participants reassign ID --to NAME
     backup --out FILE (or --to) | restore FILE | mark-restored | migrate-to-postgresql --to URL
+    billing reservations | billing release BATCH
     unlock NAME
     audit alarms | audit events | audit accept DEVICE
     --version
@@ -24,8 +25,9 @@ PEERTRAIL_SERVER_DB_KEY. Exit codes: 0 done, 1 refused or failed, 2 wrong usage,
 newer server.
 
 The commands live by group: ``people`` (users, devices, participants),
-``maintenance`` (audit, backup, restore, migration), ``serve``; ``config`` holds
-the parser and the configuration, ``common`` what they share.
+``maintenance`` (audit, backup, restore, migration), ``billing`` (reservations),
+``serve``; ``config`` holds the parser and the configuration, ``common`` what
+they share.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import OperationalError
 
 from sync.server import atrest, db
+from sync.server.cli.billing import reservations_list, reservations_release
 from sync.server.cli.common import FAILED, KEY_PROBLEM, OK, SCHEMA_NEWER, CliError, _err, _short
 from sync.server.cli.config import _apply_defaults, _config_values, _hoist, _parser, _version
 from sync.server.cli.maintenance import (
@@ -92,6 +95,8 @@ COMMANDS = {
     ("audit", "events"): audit_events,
     ("audit", "accept"): audit_accept,
     ("restored", None): restored,
+    ("billing", "reservations"): reservations_list,
+    ("billing", "release"): reservations_release,
 }
 
 

@@ -87,6 +87,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     pl.add_argument("--specialist", metavar="NAME", help="only this specialist's caseload")
 
+    bi = sub.add_parser("billing", help="billing reservations: list, release a lost laptop's")
+    bis = bi.add_subparsers(dest="action", required=True, metavar="ACTION")
+    bis.add_parser(
+        "reservations", parents=[where], help="the batches that hold services (ids, no names)"
+    )
+    br = bis.add_parser(
+        "release",
+        parents=[where],
+        help="give back the services a batch holds when its laptop is lost (the batch never "
+        "synced or was voided there)",
+    )
+    br.add_argument("batch_id", metavar="BATCH")
+
     un = sub.add_parser(
         "unlock", parents=[where], help="clear an account's failed sign-ins and lockout"
     )
