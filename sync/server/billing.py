@@ -47,6 +47,7 @@ from sync.server.tables import (
     billing_reservations,
     counters,
     field_state,
+    records,
     users,
 )
 
@@ -406,8 +407,12 @@ def admin_release(conn: Connection, batch_id: str, admin: str) -> int:
     billing laptop instead. Returns how many services were released (0: the batch
     holds none); recorded in ``security_events``."""
     _lock(conn)
-    state = _fields(conn, "billing_batches", [batch_id], ("status", "deleted")).get(batch_id)
-    if state is not None and batch_id not in _voided(conn, [batch_id]):
+    synced = conn.execute(
+        select(records.c.record_id).where(
+            records.c.record_id == batch_id, records.c.table_name == "billing_batches"
+        )
+    ).first()
+    if synced is not None and batch_id not in _voided(conn, [batch_id]):
         raise BillingRefusal(
             409, "synced", "That batch has synced: void it from a billing laptop instead."
         )
