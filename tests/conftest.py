@@ -54,3 +54,22 @@ def repos(store: Store) -> Repositories:
 
 from tests.laptop import laptops  # noqa: E402, F401  (fixture)
 from tests.ui_support import app_ctx, app_ctx_for, make_window  # noqa: E402, F401  (fixtures)
+
+
+@pytest.fixture(autouse=True)
+def _qt_style_restored():
+    """A test that applies a style sheet or palette to the application (the fit and
+    theme tests, the note flow) leaves the next test the application as it found it."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    before = (app.styleSheet(), app.palette()) if app is not None else None
+    yield
+    app = QApplication.instance()
+    if app is None:
+        return
+    if before is None:
+        app.setStyleSheet("")
+    elif app.styleSheet() != before[0]:
+        app.setStyleSheet(before[0])
+        app.setPalette(before[1])

@@ -14,7 +14,7 @@ from app.store.db import Store
 from app.store.replica import StoreReplica
 from app.store.vault import Vault
 from sync.protocol import DEFAULT_PORT
-from sync.server import cli as server_cli
+from sync.server.cli.config import _parser as server_parser
 from tests.conftest import FAST_KDF, PASSPHRASE
 from tests.server_proc import DEFAULT_PASSWORD, specialists_server
 
@@ -24,7 +24,7 @@ FP_COLONS = ":".join(FP[i : i + 2] for i in range(0, 64, 2))
 
 def test_the_default_port_is_the_servers() -> None:
     assert DEFAULT_PORT == 8443
-    assert server_cli.DEFAULT_PORT == DEFAULT_PORT  # the server listens where a bare host points
+    assert server_parser().parse_args(["serve"]).port == DEFAULT_PORT  # where a bare host points
 
 
 @pytest.mark.parametrize(

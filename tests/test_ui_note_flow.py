@@ -24,7 +24,9 @@ from app.domain.records import (
 from app.services import signing
 from app.store.repositories import Repositories
 from app.ui.notes.note_editor import NoteEditorPage
+from app.ui.shell.app import load_style_sheet, make_application
 from app.ui.shell.main_window import MainWindow
+from app.ui.shell.theme import apply_theme
 from tests.helpers import add_person, new_vault
 from tests.note_support import FakeClock
 from tests.ui_support import settle as ui_settle
@@ -125,6 +127,9 @@ def windows(qtbot):
 
 
 def start(qtbot, data_dir: Path, windows: list) -> MainWindow:
+    """The window at 1000x700 with the app's own (light) style sheet, as a person
+    sees it, unlocked on a vault of two people."""
+    apply_theme(make_application([]), load_style_sheet(), dark=False)
     w = MainWindow(data_dir)
     windows.append(w)
     w.resize(1000, 700)

@@ -144,3 +144,7 @@ class NoteBannersMixin:
         self.addendum_form.setVisible(
             note_form.can_add_addendum(note, self.ctx.user.id, self.ctx.is_supervisor)
         )
+        # The bar that goes gives its room now, not at the next layout pass, so the
+        # one that comes is whole at once (a bar squeezed for a moment cut its text).
+        if self.layout() is not None:
+            self.layout().activate()

@@ -51,6 +51,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -246,6 +247,9 @@ class NoteEditorPage(
         outer.addWidget(self.sign_card)
         # So does the addendum form under a signed note (one of the two is shown).
         outer.addWidget(self.addendum_form)
+        # Each bar keeps its whole height; the note above scrolls instead.
+        for bar in (self.sign_card, self.addendum_form):
+            bar.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
     def _card(self, title: str) -> tuple[QFrame, QVBoxLayout]:
         frame, lay = card(title)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QLocale, QSize, Qt
+from PySide6.QtCore import QEvent, QLocale, QSize, Qt
 from PySide6.QtWidgets import (
     QBoxLayout,
     QFrame,
@@ -81,6 +81,17 @@ class GrowingTextEdit(QPlainTextEdit):
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
+        self._fit()
+
+    def changeEvent(self, event: Any) -> None:
+        """A style sheet or font that comes later (the app's, when the window is
+        shown) changes the line height: fit again, so the layout is told at once."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
         self._fit()
 
 

@@ -102,6 +102,8 @@ class ServiceCardMixin:
         if not draft.start_time:
             when += " · " + self.tr("no times yet")
         place = self.codes.place_label(draft.place_of_service) or draft.place_of_service
+        if draft.place_of_service == "99" and draft.location_note.strip():
+            place = draft.location_note.strip()  # "public library" says more than "Other place"
         units = self.units_label.text() if draft.end_time else ""
         if units and "=" in units:
             units = units.split("=", 1)[1].strip()
