@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QCheckBox, QStyle, QStyleOptionButton, QWidget
 
 from app.services.vaults import Session
 from app.store.db import Store
@@ -150,6 +150,14 @@ def iso_dialog(qtbot, platformdirs_isolated, world):
 
 
 def _click(qtbot, widget) -> None:
+    """A click where a person aims: a tick box's box (its middle may be empty room
+    past the text, which Qt does not count), else the middle."""
+    if isinstance(widget, QCheckBox):
+        opt = QStyleOptionButton()
+        widget.initStyleOption(opt)
+        box = widget.style().subElementRect(QStyle.SubElement.SE_CheckBoxIndicator, opt, widget)
+        qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=box.center())
+        return
     qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
 
 
