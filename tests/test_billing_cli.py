@@ -82,3 +82,15 @@ def test_export_usage_errors(vault, tmp_path: Path):
     r = run_cli("export", "--data-dir", str(vault.dir), "--from", "2026-10-01", "--to",
                 "2026-10-31", "--out", str(tmp_path / "missing"), env=ENV)  # fmt: skip
     assert r.returncode == 2 and "existing folder" in r.stderr
+
+
+def test_specialist_list_says_whether_a_claim_name_is_set_never_the_name(vault):
+    store = Store.open(vault)
+    repos = Repositories(store)
+    me = repos.users.require(store.user_id)
+    repos.users.update(me.replace(first_name="Oriane", last_name="Vasquez-Tallow"))
+    store.close()
+    r = run_cli("billing", "specialist", "list", "--data-dir", str(vault.dir), env=ENV)
+    assert r.returncode == 0, r.stderr
+    assert me.username in r.stdout and "name set" in r.stdout
+    assert "Oriane" not in r.stdout + r.stderr and "Vasquez" not in r.stdout + r.stderr

@@ -141,9 +141,11 @@ def _act(repos: Any, bs: Any, what: str, action: str, args: Any, values: dict) -
         return _payer(repos, bs, action, args, values)
     if action == "list":
         for u in bs.load_settings(repos).specialists:
-            print(f"{u.username:16} {u.last_name or '-'}, {u.first_name or '-'}  "
-                  f"NPI {u.npi or '-'}  taxonomy {u.taxonomy or '(agency)'}  "
-                  f"{u.credential.value or ''}")  # fmt: skip
+            # The claim name itself stays in the vault (the Billing settings screen
+            # shows it): the console says only whether it is there.
+            named = "name set" if u.first_name and u.last_name else "name missing"
+            print(f"{u.username:16} {named:12}  NPI {u.npi or '-'}  "
+                  f"taxonomy {u.taxonomy or '(agency)'}  {u.credential.value or ''}")  # fmt: skip
         return EXIT_OK
     user = bs.find_user(repos, args.target)
     bs.save_specialist(repos, user.id, values)
