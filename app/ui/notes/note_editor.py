@@ -27,8 +27,9 @@ local ``datetime``), which tests replace to drive it without waiting.
 
 The page is composed of one part per card, each in its own module: the service and
 goals cards (service_card), the GIRP/DAP narrative (narrative, a widget), the timer
-(service_timer), saving (note_saving), signing and addenda (note_signing); this
-module builds the page from them, opens and shows a note and applies its lock.
+(service_timer), saving (note_saving), signing and addenda (note_signing), the
+lock of a note that cannot be edited (note_lock); this module builds the page from
+them, and opens and shows a note.
 """
 
 from __future__ import annotations
@@ -47,8 +48,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -67,6 +66,7 @@ from app.ui.notes.narrative import NarrativeCard
 from app.ui.notes.note_banners import NoteBannersMixin
 from app.ui.notes.note_extras import NoteExtrasMixin
 from app.ui.notes.note_focus import NoteFocusMixin
+from app.ui.notes.note_lock import NoteLockMixin
 from app.ui.notes.note_saving import NoteSavingMixin
 from app.ui.notes.note_signing import NoteSigningMixin
 from app.ui.notes.note_widgets import card, load_codes
@@ -83,6 +83,7 @@ class NoteEditorPage(
     GoalsPartMixin,
     NoteExtrasMixin,
     NoteFocusMixin,
+    NoteLockMixin,
     ServiceCardMixin,
     ServiceTimerMixin,
     NoteSavingMixin,
@@ -493,65 +494,6 @@ class NoteEditorPage(
         i = combo.findData(data)
         if i >= 0 and combo.currentIndex() != i:
             combo.setCurrentIndex(i)
-
-    def _apply_lock(self) -> None:
-        editable = self._editable
-        self.setProperty("locked", not editable)
-        for w in (self.start_edit, self.end_edit, self.location_edit, self.modifiers_edit):
-            w.setReadOnly(not editable)
-            w.setEnabled(True)
-        for w in (
-            self.date_edit,
-            self.start_ampm,
-            self.end_ampm,
-            self.modality_combo,
-            self.pos_combo,
-            self.setting_combo,
-            self.code_combo,
-            self.girp_radio,
-            self.dap_radio,
-            self.timer_button,
-        ):
-            w.setEnabled(editable)
-        self.group_spin.setEnabled(editable and self._setting() is ServiceSetting.GROUP)
-        for edit in self.text_edits.values():
-            edit.setReadOnly(not editable)
-            edit.setEnabled(True)
-        self.goals_list.setEnabled(True)
-        for i in range(self.goals_list.count()):
-            item = self.goals_list.item(i)
-            flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-            if editable:
-                flags |= Qt.ItemFlag.ItemIsUserCheckable
-            self._loading = True
-            item.setFlags(flags)
-            self._loading = False
-        for w in (self.passphrase_edit, self.sign_button, self.sign_all_button):
-            w.setEnabled(editable)
-        self.narrative.copy_button.setVisible(editable)
-        self.timer_button.setVisible(editable)
-        self.timer_clock.setVisible(editable and self.timer_running)  # room for the line
-        self.save_state.setVisible(editable)
-        for w in (self.addendum_reason, self.addendum_text, self.addendum_button):
-            w.setEnabled(True)
-        if self._polished_locked is not (not editable):  # restyling costs; only on a change
-            self._polished_locked = not editable
-            self._repolish(self)
-            for w in self.findChildren(QWidget):
-                if isinstance(w, QLineEdit | QPlainTextEdit | QListWidget):
-                    self._repolish(w)
-
-    def _set_enabled_all(self, enabled: bool) -> None:
-        """Before a note is loaded nothing can be typed (it would have nowhere to go)."""
-        self.scroll.widget().setEnabled(enabled)
-        if enabled:
-            return
-        self.setProperty("locked", False)
-
-    @staticmethod
-    def _repolish(w: QWidget) -> None:
-        w.style().unpolish(w)
-        w.style().polish(w)
 
     # == editing ========================================================================
 
