@@ -75,15 +75,9 @@ class Repository(Generic[R]):
         self.store.audit_view(self.table, rec.id)
         return rec
 
-    def list(
-        self,
-        where: str = "",
-        params: Sequence[Any] = (),
-        order_by: str = "",
-        include_deleted: bool = False,
-        limit: int | None = None,
-    ) -> list[R]:
-        return list(self.iter(where, params, order_by, include_deleted, limit))
+    def list(self, where: str = "", params: Sequence[Any] = (), *more: Any, **kw: Any) -> list[R]:
+        """:meth:`iter`'s records as a list; the same arguments."""
+        return list(self.iter(where, params, *more, **kw))
 
     def iter(
         self,
@@ -114,14 +108,15 @@ class Repository(Generic[R]):
 
     # -- writes --------------------------------------------------------------
 
-    def _audit(self, action: str, record_id: str, **detail: Any) -> None:
+    def _audit(self, action: str, record_id: str, table: str = "", **detail: Any) -> None:
+        """One audit entry by this store's user and device (``table``: this one's)."""
         audit.append(
             self.store.conn,
             at=utcnow(),
             user_id=self.store.user_id,
             device_id=self.store.device_id,
             action=action,
-            record_type=self.table,
+            record_type=table or self.table,
             record_id=record_id,
             detail=detail or None,
         )
@@ -286,21 +281,20 @@ class EncounterRepository(Repository[Encounter]):
     def approve(
         self, record_id: str, reviewer: User, loaded_hash: str, at: datetime | None = None
     ) -> Encounter:
-        return self._transition(
-            record_id,
-            "review",
-            lambda n: lifecycle.approve(n, reviewer, at or utcnow(), loaded_hash),
-            outcome="approved",
+        return self._review(
+            record_id, "approved", lambda n, t: lifecycle.approve(n, reviewer, t, loaded_hash), at
         )
 
     def return_for_revision(
         self, record_id: str, reviewer: User, comment: str, at: datetime | None = None
     ) -> Encounter:
+        move = lifecycle.return_for_revision
+        return self._review(record_id, "returned", lambda n, t: move(n, reviewer, t, comment), at)
+
+    def _review(self, record_id: str, outcome: str, move, at: datetime | None) -> Encounter:
+        """A supervisor's decision on a note (``move(note, when)``), audited as a review."""
         return self._transition(
-            record_id,
-            "review",
-            lambda n: lifecycle.return_for_revision(n, reviewer, at or utcnow(), comment),
-            outcome="returned",
+            record_id, "review", lambda n: move(n, at or utcnow()), outcome=outcome
         )
 
     def add_addendum(
@@ -474,16 +468,8 @@ class EncounterRepository(Repository[Encounter]):
             raise lifecycle.LifecycleError(refusal)
 
     def _bulk_audit(self, action: str, batch_id: str, ids: list[str], **detail: Any) -> None:
-        audit.append(
-            self.store.conn,
-            at=utcnow(),
-            user_id=self.store.user_id,
-            device_id=self.store.device_id,
-            action=action,
-            record_type="billing_batches",
-            record_id=batch_id,
-            detail={"fields": list(self._BILLING_FIELDS), "encounter_ids": ids, **detail},
-        )
+        fields = list(self._BILLING_FIELDS)
+        self._audit(action, batch_id, "billing_batches", fields=fields, encounter_ids=ids, **detail)
 
     def void(self, record_id: str, by: User, reason: str) -> Encounter:
         return self._transition(record_id, "change", lambda n: lifecycle.void(n, by, reason))
@@ -538,17 +524,5 @@ class Repositories:
         self.billing_batches = Repository(store, BillingBatch)
 
     def all(self) -> list[Repository[Any]]:
-        return [
-            self.users,
-            self.payers,
-            self.participants,
-            self.consents,
-            self.goals,
-            self.barc10,
-            self.encounters,
-            self.addenda,
-            self.time_entries,
-            self.supervision,
-            self.billing_providers,
-            self.billing_batches,
-        ]
+        """Every record repository, in the order they are made above."""
+        return [r for r in vars(self).values() if isinstance(r, Repository)]
