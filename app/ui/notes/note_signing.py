@@ -6,6 +6,9 @@ Part of :class:`app.ui.notes.note_editor.NoteEditorPage`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFrame,
@@ -194,26 +197,43 @@ class NoteSigningMixin(PinFormMixin):
                 self.time_questions.keep_button.setFocus()
             self._refuse(message)
             return
+        secret = self._secret_or_ask()
+        if not secret:
+            return
+        with_pin = self._pin.usable
+
+        def signed(note: Encounter) -> None:
+            self.ctx.status_message.emit(self.tr("Note signed."))
+            self.signed.emit(note.id)
+            self._reload(note.id)
+
+        args = (self.ctx.session.vault, self.ctx.user, secret, with_pin, draft)
+        self._run_signing(signing.sign_note, args, draft, signed)
+
+    def _secret_or_ask(self) -> str:
+        """The PIN or passphrase typed; "" after asking for it."""
         secret = self.passphrase_edit.text()
         if not secret:
             self._refuse(self._ask_secret_text())
             self.passphrase_edit.setFocus()
-            return
-        self._start_signing()
-        rev = self._rev
-        self._queued_rev = rev
-        generation = self._generation
-        with_pin = self._pin.usable
+        return secret
 
-        def done(note: Encounter) -> None:
+    def _run_signing(
+        self, service: Callable[..., Any], args: tuple, draft: Encounter, signed: Callable
+    ) -> None:
+        """Sign on the worker, the note locked meanwhile: ``signed(result)`` once it is
+        done (the note still shown), the reason on the page when it was refused."""
+        self._start_signing()
+        rev, generation = self._rev, self._generation
+        self._queued_rev = rev
+
+        def done(result: Any) -> None:
             self._signing = False
             self.sign_button.setText(self.tr("Sign note"))
             if generation != self._generation:
                 return
             self._saved_rev = max(self._saved_rev, rev)
-            self.ctx.status_message.emit(self.tr("Note signed."))
-            self.signed.emit(note.id)
-            self._reload(note.id)
+            signed(result)
 
         def failed(exc: BaseException) -> None:
             self._signing = False
@@ -221,13 +241,7 @@ class NoteSigningMixin(PinFormMixin):
             if generation == self._generation:
                 self._sign_failed(exc, draft, rev)
 
-        self.ctx.run(
-            signing.sign_note,
-            done,
-            failed,
-            args=(self.ctx.session.vault, self.ctx.user, secret, with_pin, draft),
-            origin=self,
-        )
+        self.ctx.run(service, done, failed, args=args, origin=self)
 
     def _ask_secret_text(self) -> str:
         if self._pin.usable:

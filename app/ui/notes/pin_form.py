@@ -110,24 +110,14 @@ class PinFormMixin:
             self._refuse(self.tr("Not signed yet: answer the question about the times."))
             self.time_questions.keep_button.setFocus()
             return
-        secret = self.passphrase_edit.text()
+        secret = self._secret_or_ask()
         if not secret:
-            self._refuse(self._ask_secret_text())
-            self.passphrase_edit.setFocus()
             return
         day = draft.service_date
         confirmed = frozenset({draft.id})  # its times raise no question, or were answered
-        self._start_signing()
-        rev, generation = self._rev, self._generation
-        self._queued_rev = rev
 
-        def done(result: tuple[list[Encounter], int]) -> None:
-            self._signing = False
-            self.sign_button.setText(self.tr("Sign note"))
-            if generation != self._generation:
-                return
+        def report(result: tuple[list[Encounter], int]) -> None:
             signed, waiting = result
-            self._saved_rev = max(self._saved_rev, rev)
             n = len(signed)
             message = (
                 self.tr("Signed 1 note.") if n == 1 else self.tr("Signed {0} notes.").format(n)
@@ -143,24 +133,6 @@ class PinFormMixin:
                 self.signed.emit(draft.id)
             self._reload(draft.id)
 
-        def failed(exc: BaseException) -> None:
-            self._signing = False
-            self.sign_button.setText(self.tr("Sign note"))
-            if generation == self._generation:
-                self._sign_failed(exc, draft, rev)
-
-        self.ctx.run(
-            signing.sign_finished,
-            done,
-            failed,
-            args=(
-                self.ctx.session.vault,
-                self.ctx.user,
-                secret,
-                self._pin.usable,
-                day,
-                draft,
-                confirmed,
-            ),
-            origin=self,
-        )
+        vault, user = self.ctx.session.vault, self.ctx.user
+        args = (vault, user, secret, self._pin.usable, day, draft, confirmed)
+        self._run_signing(signing.sign_finished, args, draft, report)
