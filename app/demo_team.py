@@ -33,10 +33,10 @@ from app.domain.records import (
     SupervisionFormat,
     SupervisionSession,
     SupervisionTopic,
-    TimeCategory,
     TimeEntry,
     User,
 )
+from app.domain.supervision import received_entry
 from app.store.codec import codec
 from app.store.db import Store
 from app.store.digest import counts
@@ -303,14 +303,5 @@ def _group_session(
     )
     w.add(s, signed, SUPERVISOR_DEVICE)
     for u in team[:-1]:
-        e = TimeEntry(
-            id=b.uid(),
-            specialist_id=u.id,
-            entry_date=day,
-            category=TimeCategory.SUPERVISION,
-            minutes=s.minutes,
-            supervision_id=s.id,
-            purpose="Supervision received",
-            note=f"Signed {(signed + timedelta(hours=3)).isoformat(timespec='minutes')}",
-        )
+        e = received_entry(s, u.id, signed + timedelta(hours=3), b.uid())
         w.add(e, signed + timedelta(hours=3), "demolaptopa")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from app.demo.base import _BuilderBase, _NotePlan, _Person, _utc, _weekdays  # noqa: F401
 from app.demo.words import (
@@ -23,6 +24,7 @@ from app.domain.records import (
     TimeEntry,
     User,
 )
+from app.domain.supervision import received_entry
 from app.domain.units import RoundingRule
 
 
@@ -81,6 +83,15 @@ class _HistoryMixin(_BuilderBase):
 
     # -- hours, training, supervision ------------------------------------------------
 
+    def _entry(
+        self, uid: str, owner: User, day: date, category: TimeCategory, minutes: int, **fields: Any
+    ) -> TimeEntry:
+        """One entry of the specialist's hours."""
+        return TimeEntry(
+            id=uid, specialist_id=owner.id, entry_date=day, category=category, minutes=minutes,
+            **fields,
+        )  # fmt: skip
+
     def time_for_visits(self, owner: User, notes: list[Encounter]) -> list[TimeEntry]:
         rng, out = self.rng, []
         doc_minutes: dict[date, list[int]] = {}
@@ -92,24 +103,24 @@ class _HistoryMixin(_BuilderBase):
                     continue  # one group session is one block of the specialist's time
                 group_logged.add(key)
             out.append(
-                TimeEntry(
-                    id=self.uid(),
-                    specialist_id=owner.id,
-                    entry_date=e.service_date,
-                    category=TimeCategory.DIRECT,
-                    minutes=e.minutes,
+                self._entry(
+                    self.uid(),
+                    owner,
+                    e.service_date,
+                    TimeCategory.DIRECT,
+                    e.minutes,
                     encounter_id=e.id,
                 )
             )
             if e.modality is Modality.IN_PERSON and e.place_of_service in ("12", "99", "53"):
                 miles = round(rng.choice((rng.uniform(1.5, 12), rng.uniform(12, 85))), 1)
                 out.append(
-                    TimeEntry(
-                        id=self.uid(),
-                        specialist_id=owner.id,
-                        entry_date=e.service_date,
-                        category=TimeCategory.TRAVEL,
-                        minutes=int(8 + miles * 1.3) * 2,
+                    self._entry(
+                        self.uid(),
+                        owner,
+                        e.service_date,
+                        TimeCategory.TRAVEL,
+                        int(8 + miles * 1.3) * 2,
                         encounter_id=e.id,
                         miles=round(miles * 2, 1),
                         travel_from="Office",
@@ -122,12 +133,12 @@ class _HistoryMixin(_BuilderBase):
         for day in sorted(doc_minutes):
             mins = doc_minutes[day]
             out.append(
-                TimeEntry(
-                    id=self.uid(),
-                    specialist_id=owner.id,
-                    entry_date=day,
-                    category=TimeCategory.DOCUMENTATION,
-                    minutes=sum(mins),
+                self._entry(
+                    self.uid(),
+                    owner,
+                    day,
+                    TimeCategory.DOCUMENTATION,
+                    sum(mins),
                     purpose=f"Service notes ({len(mins)})",
                 )
             )
@@ -145,12 +156,12 @@ class _HistoryMixin(_BuilderBase):
                 while day.weekday() >= 5:
                     day -= timedelta(days=1)
                 out.append(
-                    TimeEntry(
-                        id=self.uid(),
-                        specialist_id=owner.id,
-                        entry_date=day,
-                        category=TimeCategory.TRAINING,
-                        minutes=rng.choice((60, 90, 120, 180, 360, 420)),
+                    self._entry(
+                        self.uid(),
+                        owner,
+                        day,
+                        TimeCategory.TRAINING,
+                        rng.choice((60, 90, 120, 180, 360, 420)),
                         purpose="Continuing education",
                         ce_title=title,
                         ce_provider=self.pick(CE_PROVIDERS),
@@ -195,16 +206,6 @@ class _HistoryMixin(_BuilderBase):
                 specialist_signed_at=signed + timedelta(minutes=rng.randint(5, 600)),
             )
             sessions.append(s)
-            entries.append(
-                TimeEntry(
-                    id=self.uid(),
-                    specialist_id=owner.id,
-                    entry_date=day,
-                    category=TimeCategory.SUPERVISION,
-                    minutes=minutes,
-                    supervision_id=s.id,
-                    purpose="Supervision received",
-                )
-            )
+            entries.append(received_entry(s, owner.id, None, self.uid()))
             day = nxt
         return sessions, entries

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from app.demo.base import _BuilderBase, _Person, _utc, with_address  # noqa: F401
 from app.demo.words import (
@@ -165,6 +166,12 @@ class _PeopleMixin(_BuilderBase):
             )
         return goals
 
+    def _consent(self, uid: str, p: _Person, kind: ConsentKind, **fields: Any) -> Consent:
+        """A consent by which the agency may disclose what ``fields`` say."""
+        return Consent(
+            id=uid, participant_id=p.rec.id, kind=kind, disclosing_party=AGENCY, **fields
+        )
+
     def consents(self, p: _Person) -> list[Consent]:
         rng, out = self.rng, []
         intake = p.rec.intake_date or self.today
@@ -183,11 +190,10 @@ class _PeopleMixin(_BuilderBase):
                     revoked = self.day_between(signed + timedelta(days=10), expires)
                     revoked = revoked if revoked < self.today else None
                 out.append(
-                    Consent(
-                        id=self.uid(),
-                        participant_id=p.rec.id,
-                        kind=ConsentKind.PART2,
-                        disclosing_party=AGENCY,
+                    self._consent(
+                        self.uid(),
+                        p,
+                        ConsentKind.PART2,
                         recipient=recipient,
                         purpose="Payment and coordination of recovery services",
                         information_scope="Dates of service, attendance and progress toward "
@@ -206,11 +212,10 @@ class _PeopleMixin(_BuilderBase):
                 signed = expires - timedelta(days=rng.randint(0, 20))
         if rng.random() < 0.4:
             out.append(
-                Consent(
-                    id=self.uid(),
-                    participant_id=p.rec.id,
-                    kind=ConsentKind.TELEHEALTH,
-                    disclosing_party=AGENCY,
+                self._consent(
+                    self.uid(),
+                    p,
+                    ConsentKind.TELEHEALTH,
                     recipient="Participant",
                     purpose="Consent to receive peer support by video or phone",
                     signed_on=intake,
@@ -218,11 +223,10 @@ class _PeopleMixin(_BuilderBase):
             )
         if rng.random() < 0.3:
             out.append(
-                Consent(
-                    id=self.uid(),
-                    participant_id=p.rec.id,
-                    kind=ConsentKind.GENERAL,
-                    disclosing_party=AGENCY,
+                self._consent(
+                    self.uid(),
+                    p,
+                    ConsentKind.GENERAL,
                     recipient=self.pick(("Family member", "Housing program", "Employer")),
                     purpose="Coordination of support",
                     information_scope="Appointment times and general progress",

@@ -13,7 +13,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from app.domain.address import address_problems, format_zip, one_line, parse_sex
 from app.domain.records import (
@@ -35,6 +36,8 @@ from app.domain.validation import (
     medicaid_id_problem,
     normalize_medicaid_id,
 )
+
+E = TypeVar("E", bound=StrEnum)
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 STATE_RE = re.compile(r"^[A-Z]{2}\Z")
@@ -79,6 +82,26 @@ def _date(values: Mapping[str, str], name: str, problems: dict[str, str]) -> dat
     except ValueError as e:
         problems[name] = str(e).capitalize()
         return None
+
+
+def _choice(
+    values: Mapping[str, str],
+    name: str,
+    default: E,
+    problems: dict[str, str],
+    message: str,
+    required: bool = False,
+) -> E:
+    """One of an enum's values from the form: an empty field is ``default`` (a
+    problem too when ``required``); an unknown value is a problem, and ``default``."""
+    raw = values.get(name, "")
+    if not raw and not required:
+        return default
+    try:
+        return type(default)(raw)
+    except ValueError:
+        problems[name] = message
+        return default
 
 
 def split_codes(text: str) -> tuple[str, ...]:
@@ -206,11 +229,7 @@ def _check_diagnoses(v: dict[str, str], p: dict[str, str]) -> tuple[str, ...]:
 
 def _check_enrolment(v: dict[str, str], p: dict[str, str], dob: date | None) -> dict[str, Any]:
     """Status, intake, discharge and recovery plan dates, and how they fit together."""
-    try:
-        status = ParticipantStatus(v.get("status", "") or ParticipantStatus.ACTIVE)
-    except ValueError:
-        p["status"] = "Pick a status from the list"
-        status = ParticipantStatus.ACTIVE
+    status = _choice(v, "status", ParticipantStatus.ACTIVE, p, "Pick a status from the list")
     intake = _date(v, "intake_date", p)
     discharge = _date(v, "discharge_date", p)
     plan_done = _date(v, "recovery_plan_completed_on", p)
@@ -269,11 +288,7 @@ def check_consent(values: Mapping[str, str], *, participant_id: str, today: date
     disclose, to whom, why, how much, the signature date and an expiry date or event."""
     p: dict[str, str] = {}
     v = {k: (s or "") for k, s in values.items()}
-    try:
-        kind = ConsentKind(v.get("kind", "") or ConsentKind.PART2)
-    except ValueError:
-        p["kind"] = "Pick a kind of consent from the list"
-        kind = ConsentKind.PART2
+    kind = _choice(v, "kind", ConsentKind.PART2, p, "Pick a kind of consent from the list")
     signed = _date(v, "signed_on", p)
     expires = _date(v, "expires_on", p)
     if signed is None and "signed_on" not in p:
@@ -342,19 +357,11 @@ def check_goal(
     steps whose text did not change."""
     p: dict[str, str] = {}
     v = {k: (s or "") for k, s in values.items()}
-    try:
-        domain = RecoveryDomain(v.get("domain", ""))
-    except ValueError:
-        p["domain"] = "Pick a recovery domain"
-        domain = RecoveryDomain.HEALTH
+    domain = _choice(v, "domain", RecoveryDomain.HEALTH, p, "Pick a recovery domain", True)
     statement = v.get("statement", "").strip()
     if not statement:
         p["statement"] = "Write the goal in the participant's own words"
-    try:
-        status = GoalStatus(v.get("status", "") or GoalStatus.ACTIVE)
-    except ValueError:
-        p["status"] = "Pick a status"
-        status = GoalStatus.ACTIVE
+    status = _choice(v, "status", GoalStatus.ACTIVE, p, "Pick a status")
     started = _date(v, "started_on", p)
     target = _date(v, "target_date", p)
     if started and target and target < started:

@@ -399,6 +399,23 @@ def sign_as_supervisor(
     return s.replace(supervisor_signed_at=at)  # type: ignore[return-value]
 
 
+def received_entry(
+    s: SupervisionSession, specialist_id: str, signed_at: datetime | None, entry_id: str | None
+) -> TimeEntry:
+    """The specialist's hours entry for a session: supervision received, its minutes,
+    linked to it; noted with the time they signed (``signed_at``) where known."""
+    return TimeEntry(
+        **({"id": entry_id} if entry_id else {}),
+        specialist_id=specialist_id,
+        entry_date=s.session_date,
+        category=TimeCategory.SUPERVISION,
+        minutes=s.minutes,
+        supervision_id=s.id,
+        purpose="Supervision received",
+        note=f"Signed {signed_at.isoformat(timespec='minutes')}" if signed_at else "",
+    )
+
+
 def sign_as_specialist(
     s: SupervisionSession,
     specialist: User,
@@ -417,16 +434,7 @@ def sign_as_specialist(
         )
     if any(e.specialist_id == specialist.id and not e.deleted for e in existing):
         raise SupervisionError("you have already signed this session")
-    entry = TimeEntry(
-        **({"id": entry_id} if entry_id else {}),
-        specialist_id=specialist.id,
-        entry_date=s.session_date,
-        category=TimeCategory.SUPERVISION,
-        minutes=s.minutes,
-        supervision_id=s.id,
-        purpose="Supervision received",
-        note=f"Signed {at.isoformat(timespec='minutes')}",
-    )
+    entry = received_entry(s, specialist.id, at, entry_id)
     after = s
     if s.format is SupervisionFormat.INDIVIDUAL:
         after = s.replace(specialist_signed_at=at)  # type: ignore[assignment]
