@@ -213,15 +213,11 @@ class TaskManager(QObject):
         return self._lanes[DB].busy
 
     def run(
-        self,
-        fn: Callable[..., Any],
-        on_done: OnDone | None = None,
-        on_error: OnError | None = None,
-        args: tuple[Any, ...] = (),
-        lane: str = DB,
+        self, fn: Callable[..., Any], *callbacks: Any, lane: str = DB, **kw: Any
     ) -> Future[Any]:
-        """Run ``fn(*args)`` on ``lane``; ``on_done`` / ``on_error`` on the UI thread."""
-        return self._lanes[lane].run(fn, on_done, on_error, args)
+        """:meth:`Lane.run` on ``lane``: ``fn(*args)`` there; ``on_done`` /
+        ``on_error`` on the UI thread."""
+        return self._lanes[lane].run(fn, *callbacks, **kw)
 
     def post(self, fn: Callable[[], None]) -> None:
         """Call ``fn()`` on the UI thread soon; safe to call from any thread."""

@@ -453,10 +453,33 @@ class SyncController(QObject):
         """Connect this vault to the server (the CLI's enrol, on the network and
         database threads). Ends with :attr:`enrolment_finished`; on success the
         first sync follows at once (it brings this user's record from the server)."""
+        self._enrol(
+            lambda: enrolment.check_request(url, username, password, fingerprint, device_name),
+            lambda request, device: (request, enrolment.ask_server(request, device, retries=1)),
+        )
+
+    def enroll_invite(self, code: str, password: str, device_name: str = "") -> None:
+        """Connect this vault with an invite code and the password (the certificate is
+        checked against the code, then pinned); ends with :attr:`enrolment_finished`."""
+
+        def check() -> Any:
+            site = site_settings.load()
+            return enrolment.check_invite(
+                code, password, pinned=site.fingerprint, device_name=device_name
+            )
+
+        self._enrol(
+            check, lambda request, device: enrolment.ask_server_invite(request, device, retries=1)
+        )
+
+    def _enrol(self, check: Callable[[], Any], ask: Callable[[Any, str], tuple[Any, Any]]) -> None:
+        """``check()`` the request here (a problem is said at once); ``ask(request,
+        device_id)`` the server on the network lane for (the request kept, the answer),
+        which the vault adopts on the database lane."""
         if not self._usable():
             return
         try:
-            request = enrolment.check_request(url, username, password, fingerprint, device_name)
+            request = check()
         except enrolment.EnrolmentError as e:
             self.enrolment_finished.emit(False, str(e))
             return
@@ -464,8 +487,8 @@ class SyncController(QObject):
 
         def talk() -> enrolment.Enrolled:  # on the network lane
             replica = LaneReplica(ctx, cancelled)
-            answer = enrolment.ask_server(request, replica.device_id, retries=1)
-            return replica.on_store(lambda store: enrolment.adopt(store, request, answer))
+            kept, answer = ask(request, replica.device_id)
+            return replica.on_store(lambda store: enrolment.adopt(store, kept, answer))
 
         self._run_enrolment(talk)
 
@@ -497,28 +520,6 @@ class SyncController(QObject):
 
         if not self._net(talk, done, failed):
             self.enrolment_finished.emit(False, error_message("cancelled"))
-
-    def enroll_invite(self, code: str, password: str, device_name: str = "") -> None:
-        """Connect this vault with an invite code and the password (the certificate is
-        checked against the code, then pinned); ends with :attr:`enrolment_finished`."""
-        if not self._usable():
-            return
-        try:
-            site = site_settings.load()
-            request = enrolment.check_invite(
-                code, password, pinned=site.fingerprint, device_name=device_name
-            )
-        except enrolment.EnrolmentError as e:
-            self.enrolment_finished.emit(False, str(e))
-            return
-        ctx, cancelled = self.ctx, self._cancelled
-
-        def talk() -> enrolment.Enrolled:  # on the network lane
-            replica = LaneReplica(ctx, cancelled)
-            kept, answer = enrolment.ask_server_invite(request, replica.device_id, retries=1)
-            return replica.on_store(lambda store: enrolment.adopt(store, kept, answer))
-
-        self._run_enrolment(talk)
 
     # -- life cycle ----------------------------------------------------------------------------
 
