@@ -4,9 +4,10 @@ The server checks every pushed value against it before anything is stored
 (``validate_field``), the client checks every pulled value against it before it
 reaches the vault, and the app's own copies are tested against it so they cannot
 drift: the vault's DDL (tests/test_schema.py reads a real vault's columns), the
-record dataclasses and enums of app.domain.records, sync.rules.TABLES (derived
-from ``SCHEMA``) and the field tables of docs/ARCHITECTURE.md (generated from it by
-sync/schema_docs.py).
+record dataclasses of app.domain.records, sync.rules.TABLES (derived from
+``SCHEMA``) and the field tables of docs/ARCHITECTURE.md (generated from it by
+sync/schema_docs.py). The enumerations' values come from sync/enums.py, whose
+classes the records use as field types: declared once.
 
 Values are checked in the form they travel and are stored in the vault: text as
 text, integers as integers (64-bit, and inside a sensible domain range), booleans
@@ -23,7 +24,10 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from enum import StrEnum
 from typing import Any
+
+from sync import enums
 
 TEXT, INT, REAL, BOOL = "text", "int", "real", "bool"
 DATE, TIME, DATETIME = "date", "time", "datetime"
@@ -47,31 +51,32 @@ FIRST_DAY, LAST_DAY = date(1850, 1, 1), date(2199, 12, 31)
 NAME, LINE, PARAGRAPH, NARRATIVE = 200, 1_000, 10_000, 100_000
 
 
-# -- the enumerations (app.domain.records declares the same as StrEnums; tested) ----
-ROLES = ("specialist", "supervisor", "billing", "admin")
-CREDENTIALS = ("", "CPSS I", "CPSS II", "CPRS", "CPS Level I", "CPS Level II", "CFPS",
-               "Licensed clinician")  # fmt: skip
-PEER_KINDS = ("peer recovery", "peer support", "family peer")
-PARTICIPANT_STATUSES = ("referred", "active", "on hold", "discharged")
-CONTACT_METHODS = ("phone", "text", "email", "in person", "mail")
-CONSENT_KINDS = ("42 CFR Part 2", "general release", "telehealth")
-GOAL_DOMAINS = ("Health", "Home", "Purpose", "Community")
-GOAL_STATUSES = ("active", "achieved", "revised", "discontinued")
-MODALITIES = ("in person", "telehealth video", "telehealth audio-only")
-SETTINGS = ("individual", "group")
-NOTE_FORMATS = ("GIRP", "DAP")
-NOTE_STATUSES = ("draft", "signed", "returned", "approved", "billed", "void")
-TIME_CATEGORIES = ("direct service", "travel", "documentation", "training",
-                   "supervision received", "other")  # fmt: skip
-SUPERVISION_FORMATS = ("individual", "group")
-SUPERVISION_TOPICS = ("caseload review", "ethics and boundaries", "documentation",
-                      "self-care", "skills")  # fmt: skip
-ROUNDING_RULES = ("cms-8-minute", "whole-units-only", "any-part-of-unit")
-CLAIM_GROUPINGS = ("participant-day", "participant-month")
+# -- the enumerations' values (the classes are sync/enums.py's) ----------------------
+def _values(e: type[StrEnum]) -> tuple[str, ...]:
+    return tuple(m.value for m in e)
+
+
+ROLES = _values(enums.Role)
+CREDENTIALS = _values(enums.Credential)
+PEER_KINDS = _values(enums.PeerKind)
+PARTICIPANT_STATUSES = _values(enums.ParticipantStatus)
+CONTACT_METHODS = _values(enums.ContactMethod)
+CONSENT_KINDS = _values(enums.ConsentKind)
+GOAL_DOMAINS = _values(enums.RecoveryDomain)
+GOAL_STATUSES = _values(enums.GoalStatus)
+MODALITIES = _values(enums.Modality)
+SETTINGS = _values(enums.ServiceSetting)
+NOTE_FORMATS = _values(enums.NoteFormat)
+NOTE_STATUSES = _values(enums.NoteStatus)
+TIME_CATEGORIES = _values(enums.TimeCategory)
+SUPERVISION_FORMATS = _values(enums.SupervisionFormat)
+SUPERVISION_TOPICS = _values(enums.SupervisionTopic)
+ROUNDING_RULES = _values(enums.RoundingRuleName)
+CLAIM_GROUPINGS = _values(enums.ClaimGrouping)
 USAGE_INDICATORS = ("T", "P")
-UNIT_BASES = ("", "per_service", "day_total")  # "": the code tables' rule (billing.json)
-ADMINISTRATIVE_SEXES = ("", "F", "M", "U")  # as on the Medicaid card (837P DMG03)
-BATCH_STATUSES = ("exported", "void")
+UNIT_BASES = _values(enums.UnitBasis)  # "": the code tables' rule (billing.json)
+ADMINISTRATIVE_SEXES = _values(enums.AdministrativeSex)  # as on the Medicaid card (837P DMG03)
+BATCH_STATUSES = _values(enums.BatchStatus)
 CONFLICT_KINDS = ("text", "log", "edited after delete", "sign again", "undelivered")
 CONFLICT_STATUSES = ("open", "resolved")
 CONFLICT_RESOLUTIONS = ("", "kept", "other", "merged", "seen", "restored", "left deleted")

@@ -112,7 +112,7 @@ def _in(prefix: str) -> list[str]:
 
 # The pure record facts both ends share (DESIGN §2: "the record schema is declared
 # once"): the domain may read them, nothing else of sync (no clock, no client).
-SHARED_CORE = ["sync.schema", "sync.content", "sync.rules"]
+SHARED_CORE = ["sync.schema", "sync.enums", "sync.content", "sync.rules"]
 
 
 def test_domain_imports_nothing_of_app_and_only_the_shared_record_core() -> None:
