@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QTableView,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -50,6 +49,7 @@ from app.ui.caseload.models import (
 )
 from app.ui.common.columns import ColumnFitter
 from app.ui.common.forms import wrapped_label
+from app.ui.common.layouts import column
 from app.ui.common.text import plural
 
 
@@ -269,17 +269,11 @@ class CaseloadView(QWidget):
         counts.addWidget(self.count_label)
         counts.addWidget(self.reset_filters_button)
         counts.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 12)
-        layout.setSpacing(12)
-        layout.addLayout(top)
-        layout.addLayout(filters)
-        layout.addLayout(self._choices_row)
-        layout.addLayout(counts)
-        layout.addWidget(self.duplicates_banner)
-        layout.addWidget(self.empty_label)
-        layout.addWidget(self.no_match_label)
-        layout.addWidget(self.table, 1)
+        column(
+            top, filters, self._choices_row, counts, self.duplicates_banner, self.empty_label,
+            self.no_match_label, (self.table, 1),
+            parent=self, margins=(24, 20, 24, 12), spacing=12,
+        )  # fmt: skip
 
     # -- the session ------------------------------------------------------------------
 

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 from app.domain.datetext import day_text
 from app.services import duplicates
 from app.services.team import user_names
+from app.ui.common.columns import read_only_widget_table
 from app.ui.common.forms import wrapped_label
 
 
@@ -81,16 +81,12 @@ class DuplicatesDialog(QDialog):
             )
         )
         intro.setWordWrap(True)
-        self.table = QTableWidget(0, 4)
-        self.table.setObjectName("duplicatesTable")
-        self.table.setAccessibleName(self.tr("Possible duplicates"))
-        self.table.setHorizontalHeaderLabels(
-            [self.tr("Record"), self.tr("Other record"), self.tr("Born"), self.tr("Why")]
+        self.table = read_only_widget_table(
+            "duplicatesTable",
+            self.tr("Possible duplicates"),
+            [self.tr("Record"), self.tr("Other record"), self.tr("Born"), self.tr("Why")],
         )
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.empty_label = QLabel(self.tr("No possible duplicates."))

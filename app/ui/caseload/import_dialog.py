@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QTableView,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -33,6 +32,7 @@ from app.services import importing
 from app.services.failures import message_for
 from app.ui.caseload.models import BAD, WARNING, PreviewModel
 from app.ui.common.forms import wrapped_label
+from app.ui.common.layouts import column
 
 
 class ImportDialog(QDialog):
@@ -101,16 +101,10 @@ class ImportDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.choose_button)
         row.addWidget(self.file_label, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 16, 20, 16)
-        layout.setSpacing(10)
-        layout.addWidget(heading)
-        layout.addWidget(intro)
-        layout.addLayout(row)
-        layout.addWidget(self.error)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.buttons)
+        column(
+            heading, intro, row, self.error, self.summary, (self.table, 1), self.buttons,
+            parent=self, margins=(20, 16, 20, 16), spacing=10,
+        )  # fmt: skip
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

@@ -44,7 +44,7 @@ from app.ui.common.forms import (
     set_value,
     wrapped_label,
 )
-from app.ui.common.layouts import scrolled
+from app.ui.common.layouts import column, scrolled
 from app.ui.common.text import plural
 
 PRONOUNS = ("", "she/her", "he/him", "they/them", "she/they", "he/they")
@@ -98,15 +98,10 @@ class ParticipantForm(FormDialog):
         self.scroll = scrolled(body, "formScroll")
         self._build_buttons()
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 16, 20, 16)
-        layout.setSpacing(10)
-        layout.addWidget(heading)
-        layout.addWidget(intro)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.duplicate_box)
-        layout.addWidget(self.scroll, 1)
-        layout.addWidget(self.buttons)
+        column(
+            heading, intro, self.banner, self.duplicate_box, (self.scroll, 1), self.buttons,
+            parent=self, margins=(20, 16, 20, 16), spacing=10,
+        )  # fmt: skip
 
         align_form_labels(body)  # the groups' fields line up
         for name in ("first_name", "last_name", "date_of_birth"):

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from PySide6.QtCore import QAbstractItemModel, QEvent, QObject, QPoint, Qt, QTimer
 from PySide6.QtGui import QAction, QFont, QFontMetrics
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QTableWidget
 
 #: How many rows are measured for natural widths (wider rows further down are cut
 #: with "…", which the elastic columns do anyway).
@@ -264,4 +264,17 @@ def read_only_table(
     header.setStretchLastSection(True)
     header.setHighlightSections(False)
     header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    return t
+
+
+def read_only_widget_table(name: str, accessible: str, headers: Sequence[str]) -> QTableWidget:
+    """A table of fixed cells (QTableWidget) with these column ``headers``: whole rows
+    selected, not editable, no row numbers."""
+    t = QTableWidget(0, len(headers))
+    t.setObjectName(name)
+    t.setAccessibleName(accessible)
+    t.setHorizontalHeaderLabels(list(headers))
+    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.verticalHeader().hide()
     return t

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDateEdit,
     QFileDialog,
@@ -22,7 +21,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -32,6 +30,7 @@ from app.domain.records import Role
 from app.reports.program import THRESHOLD, ProgramReport, hours, table_rows
 from app.services import program_report as svc
 from app.services.failures import message_for
+from app.ui.common.columns import read_only_widget_table
 from app.ui.common.forms import wrapped_label
 from app.ui.common.layouts import scrolled
 from app.ui.reports.bar_chart import BarChart
@@ -183,15 +182,11 @@ class ProgramReportPage(Page):
         for i, chart in enumerate(self.charts.values()):
             charts.addWidget(chart, i // 2, i % 2, Qt.AlignmentFlag.AlignTop)
         v.addLayout(charts)
-        self.table = QTableWidget(0, 4)
-        self.table.setObjectName("reportTable")
-        self.table.setAccessibleName(self.tr("Every figure of the report"))
-        self.table.setHorizontalHeaderLabels(
-            [self.tr("Section"), self.tr("Item"), self.tr("Measure"), self.tr("Value")]
+        self.table = read_only_widget_table(
+            "reportTable",
+            self.tr("Every figure of the report"),
+            [self.tr("Section"), self.tr("Item"), self.tr("Measure"), self.tr("Value")],
         )
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from app.domain.note_times import LONGEST_RANGE, TimePolicy, policy_problem
 from app.services import enrolment, notes, site_settings, syncing
 from app.ui.common.forms import wrapped_label
+from app.ui.common.layouts import column
 from app.ui.common.text import plural
 from app.ui.notes.note_widgets import twelve_hour_locale
 from app.ui.shell import settings as s
@@ -117,15 +118,10 @@ class PreferencesDialog(QDialog):
         line.setFrameShape(QFrame.Shape.HLine)
         line.setObjectName("separator")
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 18, 20, 14)
-        layout.setSpacing(12)
-        layout.addWidget(general)
-        layout.addWidget(times)
-        layout.addWidget(server)
-        layout.addStretch(1)
-        layout.addWidget(line)
-        layout.addWidget(self.buttons)
+        column(
+            general, times, server, 1, line, self.buttons,
+            parent=self, margins=(20, 18, 20, 14), spacing=12,
+        )  # fmt: skip
 
         if controller is not None:
             controller.enrolment_finished.connect(self._on_enrolled)
