@@ -21,13 +21,8 @@ from typing import Any
 
 from sync import rules
 
-# The note's content fields, in the order the domain declares them.
-CONTENT_FIELDS: tuple[str, ...] = (
-    "participant_id",
-    "specialist_id",
-    "service_date",
-    "start_time",
-    "end_time",
+# How the service was given (a new note takes them from the person's last note).
+SERVICE_FIELDS: tuple[str, ...] = (
     "modality",
     "place_of_service",
     "location_note",
@@ -35,6 +30,15 @@ CONTENT_FIELDS: tuple[str, ...] = (
     "group_size",
     "service_code",
     "modifiers",
+)
+# The note's content fields, in the order the domain declares them.
+CONTENT_FIELDS: tuple[str, ...] = (
+    "participant_id",
+    "specialist_id",
+    "service_date",
+    "start_time",
+    "end_time",
+    *SERVICE_FIELDS,
     "payer_id",
     "goal_ids",
     "note_format",

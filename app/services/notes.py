@@ -48,6 +48,7 @@ from app.services.files import save_export
 from app.services.vaults import check_passphrase
 from app.store.repositories import NotFound, Repositories
 from app.store.vault import Vault
+from sync.content import SERVICE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -152,16 +153,7 @@ def last_note(
 
 
 #: What a new note takes from the person's last note (the service, not the story).
-DEFAULT_FIELDS = (
-    "modality",
-    "place_of_service",
-    "location_note",
-    "setting",
-    "group_size",
-    "service_code",
-    "modifiers",
-    "note_format",
-)
+DEFAULT_FIELDS = (*SERVICE_FIELDS, "note_format")
 
 
 def new_draft(bundle: NoteBundle, author: User, today: date, note_id: str) -> Encounter:
