@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
@@ -53,6 +54,34 @@ class StaffError(Exception):
     """A refusal with a message for the administrator."""
 
 
+def _user_event(conn: Connection, kind: str, user: auth.User, **detail: Any) -> None:
+    """A security event about ``user`` (named by username and id)."""
+    security.record_event(conn, kind, username=user.username, user_id=user.id, **detail)
+
+
+def add_user(
+    conn: Connection,
+    sync: SyncEngine,
+    name: str,
+    password: str,
+    role: str,
+    supervisor_id: str = "",
+    display_name: str = "",
+) -> auth.User:
+    """A new account and its ``users`` record, which laptops get at their next sync."""
+    user = auth.create_user(conn, name, password, role, supervisor_id)
+    fields = {
+        "deleted": 0,
+        "username": name,
+        "display_name": display_name or name,
+        "role": role,
+        "supervisor_id": supervisor_id,
+        "active": 1,
+    }
+    sync.server_write(conn, "users", user.id, fields)
+    return user
+
+
 def set_password(conn: Connection, user: auth.User, password: str) -> None:
     conn.execute(
         update(users)
@@ -60,7 +89,7 @@ def set_password(conn: Connection, user: auth.User, password: str) -> None:
         .values(password_hash=auth.hash_password(password))
     )
     conn.execute(login_failures.delete().where(login_failures.c.username == user.username))
-    security.record_event(conn, PASSWORD_RESET, username=user.username, user_id=user.id)
+    _user_event(conn, PASSWORD_RESET, user)
 
 
 def set_active(conn: Connection, sync: SyncEngine, user: auth.User, active: bool) -> None:
@@ -73,7 +102,7 @@ def set_active(conn: Connection, sync: SyncEngine, user: auth.User, active: bool
     conn.execute(update(users).where(users.c.id == user.id).values(**values))
     sync.server_write(conn, "users", user.id, {"active": 1 if active else 0})
     kind = USER_ENABLED if active else USER_DISABLED
-    security.record_event(conn, kind, username=user.username, user_id=user.id)
+    _user_event(conn, kind, user)
 
 
 def set_supervisor(
@@ -87,13 +116,7 @@ def set_supervisor(
             raise StaffError("a user cannot supervise themselves")
     conn.execute(update(users).where(users.c.id == user.id).values(supervisor_id=new_id))
     sync.server_write(conn, "users", user.id, {"supervisor_id": new_id})
-    security.record_event(
-        conn,
-        SUPERVISOR_CHANGED,
-        username=user.username,
-        user_id=user.id,
-        supervisor_id=new_id,
-    )
+    _user_event(conn, SUPERVISOR_CHANGED, user, supervisor_id=new_id)
 
 
 def reassign(
@@ -104,14 +127,9 @@ def reassign(
     if current == to.id:
         return False
     sync.server_write(conn, "participants", participant_id, {"assigned_specialist_id": to.id})
-    security.record_event(
-        conn,
-        PARTICIPANT_REASSIGNED,
-        username=to.username,
-        user_id=to.id,
-        participant_id=participant_id,
-        previous=current or "",
-        by=by,
+    previous = current or ""
+    _user_event(
+        conn, PARTICIPANT_REASSIGNED, to, participant_id=participant_id, previous=previous, by=by
     )
     return True
 
@@ -187,11 +205,10 @@ def remove(conn: Connection, sync: SyncEngine, user: auth.User, heir: auth.User 
     )
     conn.execute(invites.delete().where(invites.c.user_id == user.id, invites.c.used_at.is_(None)))
     sync.server_write(conn, "users", user.id, {"active": 0})
-    security.record_event(
+    _user_event(
         conn,
         USER_REMOVED,
-        username=user.username,
-        user_id=user.id,
+        user,
         caseload_to=heir.id if heir else "",
         moved=len(load),
         devices_revoked=len(revoked),
@@ -229,9 +246,7 @@ def make_invite(conn: Connection, user: auth.User, hours: float) -> tuple[bytes,
             expires_at_s=expires,
         )
     )
-    security.record_event(
-        conn, INVITE_MADE, username=user.username, user_id=user.id, expires_at_s=expires
-    )
+    _user_event(conn, INVITE_MADE, user, expires_at_s=expires)
     return secret, expires
 
 

@@ -25,6 +25,15 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+
+def _row_number() -> Column:
+    """An "id" numbering the rows of a log (INTEGER on SQLite: only an INTEGER
+    PRIMARY KEY numbers rows there)."""
+    return Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+
+
 counters = Table(
     "counters",
     metadata,
@@ -166,10 +175,7 @@ rejected = Table(
 request_log = Table(
     "request_log",
     metadata,
-    # INTEGER on SQLite: only an INTEGER PRIMARY KEY numbers rows there.
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
+    _row_number(),
     Column("at", String(40), nullable=False),
     Column("device_id", String(32), nullable=False, server_default=""),
     Column("user_id", String(64), nullable=False, server_default=""),
@@ -208,9 +214,7 @@ audit_anchors = Table(
 security_events = Table(
     "security_events",
     metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
+    _row_number(),
     Column("at", String(40), nullable=False),
     Column("kind", String(32), nullable=False, index=True),
     Column("username", String(64), nullable=False, server_default=""),

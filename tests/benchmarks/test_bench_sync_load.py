@@ -183,7 +183,7 @@ class Laptop:
 def _add_users(server: ServerProc) -> list[tuple[str, str]]:
     """Supervisors and specialists, added in-process with the same calls as
     ``python -m sync.server users add`` (a subprocess each would take minutes)."""
-    from sync.server import auth
+    from sync.server import staff
     from sync.server.db import build_sync_engine
 
     engine = server.engine()
@@ -191,19 +191,8 @@ def _add_users(server: ServerProc) -> list[tuple[str, str]]:
 
     def add(name: str, role: str, supervisor_id: str = "") -> str:
         with engine.begin() as conn:
-            user = auth.create_user(conn, name, DEFAULT_PASSWORD, role, supervisor_id)
-            sync_engine.server_write(
-                conn,
-                "users",
-                user.id,
-                {
-                    "deleted": 0,
-                    "username": name,
-                    "display_name": name.title(),
-                    "role": role,
-                    "supervisor_id": supervisor_id,
-                    "active": 1,
-                },
+            user = staff.add_user(
+                conn, sync_engine, name, DEFAULT_PASSWORD, role, supervisor_id, name.title()
             )
         return user.id
 

@@ -51,19 +51,8 @@ def users_add(args: argparse.Namespace) -> int:
                 if sup.role != "supervisor":
                     raise CliError(USAGE, f"{args.supervisor!r} is a {sup.role}, not a supervisor")
                 supervisor_id = sup.id
-            user = auth.create_user(conn, name, password, args.role, supervisor_id)
-            sync_engine.server_write(
-                conn,
-                "users",
-                user.id,
-                {
-                    "deleted": 0,
-                    "username": name,
-                    "display_name": display,
-                    "role": args.role,
-                    "supervisor_id": supervisor_id,
-                    "active": 1,
-                },
+            user = staff.add_user(
+                conn, sync_engine, name, password, args.role, supervisor_id, display
             )
     finally:
         engine.dispose()
