@@ -34,7 +34,7 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
-from sync.protocol import DeviceId, _Model
+from sync.protocol import DeviceId, DeviceName, Password, _Model
 
 VERSION = 1
 PREFIX = "PT"
@@ -81,9 +81,9 @@ class InviteEnrollRequest(_Model):
 
     protocol: int
     code: Annotated[str, StringConstraints(min_length=8, max_length=600)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    password: Password
     device_id: DeviceId
-    device_name: Annotated[str, StringConstraints(max_length=80)] = ""
+    device_name: DeviceName = ""
 
 
 def new_secret() -> bytes:

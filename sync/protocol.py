@@ -424,12 +424,17 @@ class SyncResponse(_Model):
         return out
 
 
+# What both enrolments (password, invite) take: the user's password and a device name.
+Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+DeviceName = Annotated[str, StringConstraints(max_length=80)]
+
+
 class EnrollRequest(_Model):
     protocol: int
     username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    password: Password
     device_id: DeviceId
-    device_name: Annotated[str, StringConstraints(max_length=80)] = ""
+    device_name: DeviceName = ""
 
 
 class EnrollResponse(_Model):
