@@ -333,3 +333,28 @@ def test_barc10_form():
         [4] * 10, "2026-07-01", participant_id="p", assessed_by_id="u", today=TODAY
     )
     assert "assessed_on" in future.problems
+
+
+def test_enum_fields_of_the_forms_fall_back_and_say_what_to_pick():
+    """An empty status is the default; an unknown one is a problem (never echoed); a
+    goal's domain is required."""
+    base = {"first_name": "Ada", "last_name": "Quill"}
+    assert check_participant(base, today=TODAY).record.status is ParticipantStatus.ACTIVE
+    bad = check_participant({**base, "status": "xyzzy-status"}, today=TODAY)
+    assert bad.problems["status"] == "Pick a status from the list"
+    assert "xyzzy" not in bad.problems["status"]
+    for domain, ok in (("", False), ("Nowhere", False), ("Purpose", True)):
+        checked = check_goal(
+            {"domain": domain, "statement": "Walk daily"},
+            steps_text="",
+            participant_id="p",
+            today=TODAY,
+        )
+        assert ("domain" not in checked.problems) is ok
+        assert checked.ok or checked.problems["domain"] == "Pick a recovery domain"
+    kind = check_consent(
+        {"kind": "not-a-kind", "recipient": "R", "signed_on": "2026-01-02"},
+        participant_id="p",
+        today=TODAY,
+    )
+    assert kind.problems["kind"] == "Pick a kind of consent from the list"

@@ -261,3 +261,19 @@ def test_review_conflict_words_from_the_conflict_on_status():
     # two devices that agreed, or a decision that lost to a void: not a review clash
     assert sv.review_conflict("approved", "", "abc", False, "approved") == ""
     assert sv.review_conflict("void", "", "", False, "returned") == ""
+
+
+def test_received_entry_is_the_session_time_noted_with_the_signature():
+    at = datetime(2026, 3, 18, 17, 5, tzinfo=UTC)
+    s = session()
+    signed = sv.received_entry(s, "ann", at, "entry-1")
+    assert (signed.id, signed.specialist_id, signed.entry_date, signed.minutes) == (
+        "entry-1",
+        "ann",
+        s.session_date,
+        s.minutes,
+    )
+    assert signed.category is TimeCategory.SUPERVISION and signed.supervision_id == s.id
+    assert signed.note == "Signed 2026-03-18T17:05+00:00"
+    unsigned = sv.received_entry(s, "ann", None, None)
+    assert unsigned.note == "" and unsigned.id and unsigned.id != signed.id
