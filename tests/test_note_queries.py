@@ -14,6 +14,7 @@ from app.services import notes as note_queries
 from app.store import audit
 from app.store.errors import WrongPassphrase
 from app.store.repositories import NotFound
+from tests.builders import encounter
 from tests.conftest import PASSPHRASE
 from tests.helpers import add_note
 from tests.note_support import person_with_goals
@@ -24,17 +25,9 @@ def _owner(repos):
 
 
 def _complete(pid: str, uid: str, goal_id: str) -> Encounter:
-    return Encounter(
-        participant_id=pid,
-        specialist_id=uid,
-        service_date=date(2025, 3, 4),
-        start_time=time(9, 0),
-        end_time=time(9, 40),
-        goal_ids=(goal_id,),
-        goal_text="Housing",
-        intervention="Listings",
-        response="Will call",
-        plan="Thursday",
+    girp = ("Housing", "Listings", "Will call", "Thursday")
+    return encounter(
+        pid, goal_id, uid, on=date(2025, 3, 4), at=(time(9, 0), time(9, 40)), girp=girp
     )
 
 
