@@ -342,28 +342,22 @@ def page(qtbot, app_ctx, person):
     return pg
 
 
+def _views(ctx, record_id: str) -> int:
+    """How many views of the record the audit log holds."""
+    sql = "SELECT count(*) FROM audit_log WHERE action = 'view' AND record_id = ?"
+    return ctx_repos(ctx).store.conn.execute(sql, (record_id,)).fetchone()[0]
+
+
 def test_opening_a_record_shows_it_and_audits_the_view(qtbot, app_ctx, page, person):
     assert page.name_label.text() == "Odessa Brightwater"
     assert "1915(i)" in page.summary_label.text()
     assert page.profile["pronouns"].text() == "she/her"
     assert page.timeline_model.rowCount() == 3
-    views = (
-        ctx_repos(app_ctx)
-        .store.conn.execute(
-            "SELECT count(*) FROM audit_log WHERE action = 'view' AND record_id = ?", (person.id,)
-        )
-        .fetchone()[0]
-    )
+    views = _views(app_ctx, person.id)
     assert views == 1
     app_ctx.broadcast(Changed.of("encounters"))  # a refresh is not a new view
     settle(qtbot, app_ctx)
-    views_after = (
-        ctx_repos(app_ctx)
-        .store.conn.execute(
-            "SELECT count(*) FROM audit_log WHERE action = 'view' AND record_id = ?", (person.id,)
-        )
-        .fetchone()[0]
-    )
+    views_after = _views(app_ctx, person.id)
     assert views_after == 1
     page.clear()
     assert page.name_label.text() == "" and page.timeline_model.rowCount() == 0
