@@ -14,7 +14,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,9 +22,9 @@ from sqlalchemy import text
 
 from sync.server import db, tls
 from sync.server.tables import request_log
+from tests.helpers import run_python
 from tests.netproxy import Proxy
 from tests.server_proc import (
-    ROOT,
     ServerProc,
     _env,
     backend_url,
@@ -40,14 +39,7 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     for name in ("PEERTRAIL_SERVER_DATA_DIR", "PEERTRAIL_CONFIG", "PEERTRAIL_SERVER_METRICS_TOKEN"):
         if name not in (env or {}):
             full.pop(name, None)
-    return subprocess.run(
-        [sys.executable, "-m", "sync.server", *args],
-        cwd=ROOT,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_python("-m", "sync.server", *args, env=full, timeout=120)
 
 
 def _json_lines(server) -> list[dict]:
