@@ -23,12 +23,12 @@ def encounter(
     writer: Id,
     *,
     on: date = date(2026, 11, 2),
-    at: tuple[time, time] = (time(10, 0), time(10, 50)),
+    at: tuple[time | None, time | None] = (time(10, 0), time(10, 50)),
     girp: tuple[str, ...] = ("g", "i", "r", "p"),
     **kw,
 ) -> Encounter:
     """A draft note (not stored) of ``person`` toward ``goal`` (None: no goal) written by
-    ``writer``, on ``on`` from ``at[0]`` to ``at[1]``; ``girp``: its goal text,
+    ``writer``, on ``on`` from ``at[0]`` to ``at[1]`` (None: no time); ``girp``: its goal text,
     intervention, response and plan (a shorter tuple leaves the rest empty); ``kw``:
     other Encounter fields, or any of these."""
     fields = dict(

@@ -16,7 +16,7 @@ from contextlib import ExitStack, closing, contextmanager
 from datetime import date
 from pathlib import Path
 
-from app.domain.records import Conflict, Encounter, Participant, ParticipantStatus
+from app.domain.records import Conflict, Participant, ParticipantStatus
 from app.store import migrations
 from app.store.codec import codec
 from app.store.db import Store
@@ -45,13 +45,6 @@ def vault_of_people(folder: Path, people: list[Participant]) -> Path:
 def add_person(repos: Repositories, first: str, last: str, **kw) -> Participant:
     kw.setdefault("date_of_birth", date(1988, 4, 9))
     return repos.participants.add(Participant(first_name=first, last_name=last, **kw))
-
-
-def add_note(repos: Repositories, **fields) -> Encounter:
-    """A draft note of ``fields`` (Encounter's); the GIRP texts default to one letter each."""
-    for name, text in (("goal_text", "g"), ("intervention", "i"), ("response", "r"), ("plan", "p")):
-        fields.setdefault(name, text)
-    return repos.encounters.add(Encounter(**fields))
 
 
 @contextmanager

@@ -33,7 +33,8 @@ from app.ui.caseload.participant_form import ParticipantForm
 from app.ui.common.table_model import ID_ROLE
 from app.ui.participant.models import Barc10Model, ConsentModel, TimelineModel
 from app.ui.participant.participant_page import TAB_GOALS, TAB_TIMELINE, ParticipantPage
-from tests.helpers import add_note, add_person
+from tests.builders import add_encounter
+from tests.helpers import add_person
 from tests.ui_support import ctx_repos, settle
 
 TODAY = date.today()
@@ -52,12 +53,8 @@ def rows(repos):
     b = add_person(repos, "Lorcan", "Featherby", program="SUD Voucher")
     add_person(repos, "Mirela", "Stonebrook", program="1915(i)", status=ParticipantStatus.ON_HOLD)
     for p in (a, b):
-        add_note(
-            repos,
-            participant_id=p.id,
-            specialist_id=repos.store.user_id,
-            service_date=TODAY - timedelta(days=2 if p is a else 60),
-        )
+        day = TODAY - timedelta(days=2 if p is a else 60)
+        add_encounter(repos, p, None, repos.store.user_id, on=day, at=(None, None))
     return caseload_rows(repos, TODAY)
 
 
@@ -319,14 +316,8 @@ def person(app_ctx):
     repos = ctx_repos(app_ctx)
     p = add_person(repos, "Odessa", "Brightwater", program="1915(i)", pronouns="she/her")
     for d in range(3):
-        add_note(
-            repos,
-            participant_id=p.id,
-            specialist_id=repos.store.user_id,
-            service_date=TODAY - timedelta(days=7 * d),
-            start_time=time(9, 0),
-            end_time=time(9, 40),
-        )
+        at = (time(9, 0), time(9, 40))
+        add_encounter(repos, p, None, repos.store.user_id, on=TODAY - timedelta(days=7 * d), at=at)
     return p
 
 
