@@ -7,22 +7,26 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 
 from pypdf import PdfReader
 
+from app.billing.codes import code_tables
+from app.billing.preflight import BillingData
+from app.domain.lifecycle import content_hash
 from app.domain.records import (
     BillingProvider,
     Encounter,
     Goal,
+    NoteStatus,
     Participant,
     Payer,
-    RecoveryDomain,
     Role,
     User,
 )
 from app.store.repositories import Repositories
+from tests.builders import add_goal, encounter, span
 
 AGENCY = BillingProvider(
     name="Juniper Creek Peer Services",
@@ -41,6 +45,20 @@ SUPERVISOR_NPI = "1003000126"
 TODAY = date(2026, 11, 20)
 
 
+def nd_payer(**kw) -> Payer:
+    """The invented ND Medicaid 1915(i) payer (not stored): $16.50 a unit, 16 units a
+    day; ``kw``: other Payer fields."""
+    return Payer(
+        name="ND Medicaid 1915(i)",
+        payer_id="NDTEST1915I",
+        receiver_id="NDMMIS",
+        receiver_name="ND Medicaid",
+        rate_cents_per_unit=1650,
+        max_units_per_day=16,
+        **kw,
+    )
+
+
 @dataclass
 class World:
     repos: Repositories
@@ -53,16 +71,7 @@ class World:
 
 def make_world(repos: Repositories, people: int = 3, **payer_kw) -> World:
     repos.billing_providers.add(AGENCY)
-    payer = Payer(
-        name="ND Medicaid 1915(i)",
-        payer_id="NDTEST1915I",
-        receiver_id="NDMMIS",
-        receiver_name="ND Medicaid",
-        rate_cents_per_unit=1650,
-        max_units_per_day=16,
-        **payer_kw,
-    )
-    repos.payers.add(payer)
+    payer = repos.payers.add(nd_payer(**payer_kw))
     boss = repos.users.add(
         User(username="boss", display_name="Marit Oakes", role=Role.SUPERVISOR, npi=SUPERVISOR_NPI)
     )
@@ -83,9 +92,7 @@ def make_world(repos: Repositories, people: int = 3, **payer_kw) -> World:
                 assigned_specialist_id=me.id,
             )
         )
-        g = repos.goals.add(
-            Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="I keep my home")
-        )
+        g = add_goal(repos, p, "I keep my home")
         out.append(p)
         goals[p.id] = g
     return World(repos, payer, me, boss, out, goals)
@@ -101,22 +108,10 @@ def service(
     **kw,
 ) -> Encounter:
     """A service note moved to ``status`` (draft, signed, approved) through the life cycle."""
-    h, m = start
-    end = h * 60 + m + minutes
-    e = Encounter(
-        participant_id=person.id,
-        specialist_id=w.me.id,
-        service_date=day,
-        start_time=time(h, m),
-        end_time=time(end // 60, end % 60),
-        payer_id=w.payer.id,
-        goal_ids=(w.goals[person.id].id,),
-        goal_text="Housing",
-        intervention="Went over the lease together",
-        response="Engaged",
-        plan="Call the landlord",
-        **kw,
-    )
+    at = span(start[0] * 60 + start[1], minutes)
+    girp = ("Housing", "Went over the lease together", "Engaged", "Call the landlord")
+    goal = w.goals[person.id]
+    e = encounter(person, goal, w.me, on=day, at=at, girp=girp, payer_id=w.payer.id, **kw)
     r = w.repos.encounters
     r.add(e)
     if status == "draft":
@@ -125,6 +120,39 @@ def service(
     if status == "signed":
         return signed
     return r.approve(e.id, w.boss, signed.content_hash)
+
+
+def approved_service(
+    person: Participant, writer: User, payer: Payer, day: date, start: int, minutes: int, **kw
+) -> Encounter:
+    """An approved service note (not stored; no goal, no text) of ``minutes`` from minute
+    ``start`` of ``day``, with its approval hash; ``kw``: other Encounter fields."""
+    start_time, end_time = span(start, minutes)
+    e = Encounter(
+        participant_id=person.id,
+        specialist_id=writer.id,
+        service_date=day,
+        start_time=start_time,
+        end_time=end_time,
+        payer_id=payer.id,
+        status=NoteStatus.APPROVED,
+        **kw,
+    )
+    return e.replace(approved_content_hash=content_hash(e))
+
+
+def billing_data(payers, people, users, encounters, codes=None) -> BillingData:
+    """What the pre-flight reads, for the agency and these records (the code tables
+    unless ``codes``)."""
+    return BillingData(
+        provider=AGENCY,
+        payers={p.id: p for p in payers},
+        participants={p.id: p for p in people},
+        users={u.id: u for u in users},
+        consents={},
+        encounters=list(encounters),
+        codes=codes or code_tables(),
+    )
 
 
 # -- independent readers -------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Small helpers shared by tests: invented people, vaults made and opened in a folder,
-conflicts written as sync writes them, folder snapshots, CLI runs."""
+"""Small helpers shared by tests: invented people, vaults made, copied and opened in a folder,
+conflicts written as sync writes them, damaged pages, folder snapshots, CLI and
+Python runs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,13 +16,15 @@ from contextlib import ExitStack, closing, contextmanager
 from datetime import date
 from pathlib import Path
 
-from app.domain.records import Conflict, Encounter, Participant, ParticipantStatus
+from app.domain.records import Conflict, Participant, ParticipantStatus
+from app.store import migrations
 from app.store.codec import codec
 from app.store.db import Store
 from app.store.repositories import Repositories
-from app.store.vault import Vault
+from app.store.vault import Vault, open_encrypted
 
 ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def person(first: str, last: str, county: str = "Cass", state: str = "ND", **kw) -> Participant:
@@ -43,13 +47,6 @@ def add_person(repos: Repositories, first: str, last: str, **kw) -> Participant:
     return repos.participants.add(Participant(first_name=first, last_name=last, **kw))
 
 
-def add_note(repos: Repositories, **fields) -> Encounter:
-    """A draft note of ``fields`` (Encounter's); the GIRP texts default to one letter each."""
-    for name, text in (("goal_text", "g"), ("intervention", "i"), ("response", "r"), ("plan", "p")):
-        fields.setdefault(name, text)
-    return repos.encounters.add(Encounter(**fields))
-
-
 @contextmanager
 def new_vault(folder: Path, passphrase: str | None = None, kdf=None) -> Iterator[Store]:
     """Create a vault in ``folder`` (the test passphrase unless given; ``kdf``: its key
@@ -60,6 +57,25 @@ def new_vault(folder: Path, passphrase: str | None = None, kdf=None) -> Iterator
     vault.create(passphrase, kdf)
     with opened(vault) as store:
         yield store
+
+
+def copy_unlocked(folder: Path, target: Path, passphrase: str) -> Vault:
+    """A copy at ``target`` of the saved vault in ``folder`` (without its expected.json),
+    unlocked with ``passphrase``."""
+    shutil.copytree(folder, target, ignore=shutil.ignore_patterns("expected.json"))
+    vault = Vault(target)
+    vault.unlock(passphrase)
+    return vault
+
+
+def raw_version(vault: Vault, path: Path | None = None) -> int:
+    """The schema version written in the unlocked vault's file (or in the file at
+    ``path`` under its key), read without opening a store (so without migrating)."""
+    conn = open_encrypted(path or vault.db_path, vault.data_key)
+    try:
+        return migrations.version(conn)
+    finally:
+        conn.close()
 
 
 @contextmanager
@@ -105,6 +121,17 @@ def put_conflict(
     return c
 
 
+def flip_bytes(db: Path, page: int) -> None:
+    """Invert 16 bytes in the middle of page ``page`` (1-based) of the vault file ``db``."""
+    from app.store.vault import PAGE_SIZE
+
+    with open(db, "r+b") as f:
+        f.seek((page - 1) * PAGE_SIZE + 1000)
+        chunk = f.read(16)
+        f.seek((page - 1) * PAGE_SIZE + 1000)
+        f.write(bytes(b ^ 0xFF for b in chunk))
+
+
 def snapshot(folder: Path) -> dict[str, str]:
     """Name -> SHA-256 of every file under ``folder``."""
     return {
@@ -130,14 +157,29 @@ def invented_names(n: int, seed: int = 0) -> list[tuple[str, str]]:
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None):
+    """The app's command line (main.py) run with ``args``, without the caller's
+    PEERTRAIL_ settings; ``env``: settings to add."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("PEERTRAIL_")}
     full_env.update(env or {})
+    return run_python(str(ROOT / "main.py"), *args, env=full_env, input=input)
+
+
+def run_python(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300, **kw
+) -> subprocess.CompletedProcess[str]:
+    """``python *args`` (this interpreter) run in the repository's root, its output
+    caught as text; ``kw``: other subprocess.run arguments (input, check)."""
     return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *args],
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
-        env=full_env,
-        input=input,
-        cwd=ROOT,
-        timeout=300,
+        timeout=timeout,
+        **kw,
     )
+
+
+def last_json(output: str):
+    """The JSON value printed on the last line of a program's ``output``."""
+    return json.loads(output.strip().splitlines()[-1])

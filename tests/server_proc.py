@@ -32,6 +32,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from subprocess import DEVNULL
 from typing import Any
 
 import requests
@@ -200,18 +201,13 @@ class ServerProc:
         self, *args: str, password: str | None = None, timeout: float = 60
     ) -> subprocess.CompletedProcess[str]:
         """``python -m sync.server ARGS --data-dir … [--database-url …]``."""
+        from tests.helpers import run_python
+
         env = _env({"PEERTRAIL_USER_PASSWORD": password} if password is not None else None)
         if password is None:
             env.pop("PEERTRAIL_USER_PASSWORD", None)
-        return subprocess.run(
-            [sys.executable, "-m", "sync.server", *args, *self._where()],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        args = ("-m", "sync.server", *args, *self._where())
+        return run_python(*args, env=env, timeout=timeout, stdin=DEVNULL)
 
     def add_user(
         self,

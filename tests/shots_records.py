@@ -49,6 +49,32 @@ def save(w: QWidget, out: Path, name: str) -> None:
     w.grab().save(str(out / f"{name}.png"))
 
 
+def _consents(person, today: date) -> list[Consent]:
+    """Three consents of ``person``: a Part 2 one expiring soon, an expired general one
+    and a revoked Part 2 one."""
+    part2 = {"kind": ConsentKind.PART2, "disclosing_party": "Prairie Path Peer Support"}
+    rows = [  # kind and discloser, recipient, purpose, signed days ago, expires in days, more
+        (part2, "County social services", "Coordinate housing support", 340, 20,
+         {"information_scope": "Attendance and recovery goals; no session narratives"}),
+        ({"kind": ConsentKind.GENERAL}, "Sister (emergency contact)", "Scheduling", 700, -335, {}),
+        (part2, "Drug court", "Compliance reports", 200, 165,
+         {"information_scope": "Attendance only", "revoked_on": today - timedelta(days=30),
+          "revocation_note": "Told me in person she no longer wants reports sent."}),
+    ]  # fmt: skip
+    return [
+        Consent(
+            participant_id=person.id,
+            recipient=recipient,
+            purpose=purpose,
+            signed_on=today - timedelta(days=signed),
+            expires_on=today + timedelta(days=expires),
+            **base,
+            **more,
+        )
+        for base, recipient, purpose, signed, expires, more in rows
+    ]
+
+
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     app = make_application([])
@@ -62,40 +88,7 @@ def main(out: Path) -> None:
     repos = Repositories(store)
     people = repos.participants.caseload()
     star = people[0]
-    repos.consents.add_many(
-        [
-            Consent(
-                participant_id=star.id,
-                kind=ConsentKind.PART2,
-                disclosing_party="Prairie Path Peer Support",
-                recipient="County social services",
-                purpose="Coordinate housing support",
-                information_scope="Attendance and recovery goals; no session narratives",
-                signed_on=today - timedelta(days=340),
-                expires_on=today + timedelta(days=20),
-            ),
-            Consent(
-                participant_id=star.id,
-                kind=ConsentKind.GENERAL,
-                recipient="Sister (emergency contact)",
-                purpose="Scheduling",
-                signed_on=today - timedelta(days=700),
-                expires_on=today - timedelta(days=335),
-            ),
-            Consent(
-                participant_id=star.id,
-                kind=ConsentKind.PART2,
-                disclosing_party="Prairie Path Peer Support",
-                recipient="Drug court",
-                purpose="Compliance reports",
-                information_scope="Attendance only",
-                signed_on=today - timedelta(days=200),
-                expires_on=today + timedelta(days=165),
-                revoked_on=today - timedelta(days=30),
-                revocation_note="Told me in person she no longer wants reports sent.",
-            ),
-        ]
-    )
+    repos.consents.add_many(_consents(star, today))
     tasks = TaskManager()
     session = Session(vault, store)
     user = repos.users.require(store.user_id)

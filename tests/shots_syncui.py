@@ -14,13 +14,13 @@ import dataclasses
 import os
 import sys
 import tempfile
-from datetime import date, time
+from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication, QStatusBar, QVBoxLayout, QWidget
 
-from app.domain.records import Goal, Participant, Payer, RecoveryDomain
+from app.domain.records import Participant, Payer
 from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
@@ -33,8 +33,8 @@ from app.ui.shell.tasks import TaskManager
 from app.ui.sync.conflicts import ConflictsPage
 from app.ui.sync.controller import SyncController
 from app.ui.sync.status_widget import SyncStatus
+from tests.builders import add_encounter, add_goal
 from tests.conftest import FAST_KDF, PASSPHRASE
-from tests.helpers import add_note
 from tests.server_proc import DEFAULT_PASSWORD, start_server
 from tests.shots_support import sync_states
 from tests.test_sync_e2e import Laptop
@@ -150,28 +150,14 @@ def main(out: Path) -> None:
                     payer_id=payer.id,
                 )
             )
-            g = repos.goals.add(
-                Goal(
-                    participant_id=p.id,
-                    domain=RecoveryDomain.HOME,
-                    statement="Keep my apartment through the winter",
-                )
+            g = add_goal(repos, p, "Keep my apartment through the winter")
+            girp = (
+                "Housing stability",
+                "Went over the lease together.",
+                "Relieved; asked good questions.",
+                "Call the landlord on Friday.",
             )
-            notes.append(
-                add_note(
-                    repos,
-                    participant_id=p.id,
-                    specialist_id=other.user.id,
-                    service_date=date(2026, 11, 2),
-                    start_time=time(10, 0),
-                    end_time=time(10, 50),
-                    goal_ids=(g.id,),
-                    goal_text="Housing stability",
-                    intervention="Went over the lease together.",
-                    response="Relieved; asked good questions.",
-                    plan="Call the landlord on Friday.",
-                )
-            )
+            notes.append(add_encounter(repos, p, g, other.user, girp=girp))
         other.sync()
         finished.clear()
         ctrl.sync_now()

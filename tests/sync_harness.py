@@ -4,7 +4,7 @@ replies go through the real pydantic wire models (serialised to JSON and back);
 only the HTTP hop is left out, so thousands of exchanges stay fast. The HTTP
 path is tested end to end in tests/test_sync_e2e.py. ``SAM`` (a supervisor) and
 ``ANN`` (a specialist) are the usual team; ``note_for`` puts a person, a goal and a
-note on a device."""
+note on a device; ``stateful_settings`` are the property runs' settings."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, select
 
-from app.domain.records import Encounter, Goal, Participant, RecoveryDomain, Role, User
+from app.domain.records import Encounter, Participant, Role, User
 from app.store.db import Store
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
@@ -33,6 +34,7 @@ from sync.protocol import (
 )
 from sync.server.engine import Caller, SyncEngine
 from sync.server.tables import changes, field_state, metadata, rejected, users
+from tests.builders import add_encounter, add_goal
 
 ANN = User(id="spec-1", username="ann", display_name="Ann", role=Role.SPECIALIST)
 SAM = User(id="sup-1", username="sam", display_name="Sam", role=Role.SUPERVISOR)
@@ -176,19 +178,20 @@ def device_fields(d: Device, tables: list[str]) -> dict[str, dict[str, Any]]:
 def note_for(d: Device, first: str, last: str, specialist_id: str, **note) -> Encounter:
     """A new person (assigned to ``specialist_id``) with a goal and a draft note of
     theirs on ``d``, on 2 March 2026 from 9 o'clock; ``note`` are other note fields."""
-    from tests.helpers import add_note
-
     p = d.repos.participants.add(
         Participant(first_name=first, last_name=last, assigned_specialist_id=specialist_id)
     )
-    g = d.repos.goals.add(Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="x"))
-    note.setdefault("end_time", dt.time(10))
-    return add_note(
-        d.repos,
-        participant_id=p.id,
-        specialist_id=specialist_id,
-        service_date=dt.date(2026, 3, 2),
-        start_time=dt.time(9),
-        goal_ids=(g.id,),
-        **note,
+    g = add_goal(d.repos, p, "x")
+    at = (dt.time(9), note.pop("end_time", dt.time(10)))
+    return add_encounter(d.repos, p, g, specialist_id, on=dt.date(2026, 3, 2), at=at, **note)
+
+
+def stateful_settings(steps: int) -> settings:
+    """Hypothesis settings of the stateful sync tests: 20 runs of ``steps`` steps,
+    no deadline, slow or much-filtered runs allowed."""
+    return settings(
+        max_examples=20,
+        stateful_step_count=steps,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )

@@ -22,10 +22,11 @@ from xml.dom import minidom
 
 import pytest
 
-from app.domain.records import Encounter, Goal, NoteStatus, Participant, Payer, RecoveryDomain
+from app.domain.records import NoteStatus, Participant
 from app.services import billing, billing_batches
 from app.services.double_billing import AlreadyBilled, billing_conflicts, double_bills
-from tests.billing_world import AGENCY, SPECIALIST_NPI
+from tests.billing_world import AGENCY, SPECIALIST_NPI, nd_payer
+from tests.builders import add_encounter, add_goal
 from tests.conftest import PASSPHRASE
 from tests.helpers import run_cli
 from tests.server_proc import start_server
@@ -62,16 +63,7 @@ def team(tmp_path, server):
     ada.repos.users.update(who.replace(npi=SPECIALIST_NPI))
     assert not ada.sync().rejected
     b1.repos.billing_providers.add(AGENCY)
-    payer = b1.repos.payers.add(
-        Payer(
-            name="ND Medicaid 1915(i)",
-            payer_id="NDTEST1915I",
-            receiver_id="NDMMIS",
-            receiver_name="ND Medicaid",
-            rate_cents_per_unit=1650,
-            max_units_per_day=16,
-        )
-    )
+    payer = b1.repos.payers.add(nd_payer())
     assert not b1.sync().rejected
     ann.sync()
     notes = []
@@ -83,19 +75,12 @@ def team(tmp_path, server):
                 assigned_specialist_id=ann.user.id,
             )
         )  # fmt: skip
-        g = ann.repos.goals.add(
-            Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="I keep my home")
-        )
+        g = add_goal(ann.repos, p, "I keep my home")
+        girp = ("Housing", "Went over the lease", "Engaged", "Call")
+        at = (time(9 + i, 0), time(9 + i, 50))
         for day in (3, 4):
-            e = ann.repos.encounters.add(
-                Encounter(
-                    participant_id=p.id, specialist_id=ann.user.id,
-                    service_date=date(2026, 11, day), start_time=time(9 + i, 0),
-                    end_time=time(9 + i, 50), payer_id=payer.id, goal_ids=(g.id,),
-                    goal_text="Housing", intervention="Went over the lease", response="Engaged",
-                    plan="Call",
-                )
-            )  # fmt: skip
+            on = date(2026, 11, day)
+            e = add_encounter(ann.repos, p, g, ann.user, on=on, at=at, girp=girp, payer_id=payer.id)
             notes.append(ann.repos.encounters.sign(e.id, ann.user))
     assert not ann.sync().rejected
     sam.sync()

@@ -10,7 +10,7 @@ import json
 import re
 import zipfile
 from dataclasses import replace
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,12 +26,11 @@ from app.billing.claims import (
 )
 from app.billing.codes import code_sets, code_tables, payer_rules
 from app.billing.names import name_problem, split_display_name, x12_text
-from app.billing.preflight import BillingData, claim_diagnoses, run_preflight
+from app.billing.preflight import claim_diagnoses, run_preflight
 from app.billing.settings import provider_problems
 from app.billing.summary_pdf import Replaces, held_back_services, write_summary
 from app.billing.worksheet import plain_id, worksheet_rows, write_worksheet, write_worksheet_xlsx
 from app.billing.x12 import Interchange, render_837p
-from app.domain.lifecycle import content_hash
 from app.domain.records import (
     AdministrativeSex,
     Encounter,
@@ -44,7 +43,15 @@ from app.domain.records import (
     User,
 )
 from app.paths import resource_path
-from tests.billing_world import AGENCY, SPECIALIST_NPI, SUPERVISOR_NPI, TODAY, read_837
+from tests.billing_world import (
+    AGENCY,
+    SPECIALIST_NPI,
+    SUPERVISOR_NPI,
+    TODAY,
+    approved_service,
+    billing_data,
+    read_837,
+)
 from tests.x12check import pyx12_errors
 
 DAY = date(2026, 10, 5)
@@ -62,25 +69,12 @@ PERSON = Participant(
 
 
 def enc(start=(9, 0), minutes=50, person=PERSON, spec=SPEC, **kw) -> Encounter:
-    h, m = start
-    end = h * 60 + m + minutes
-    e = Encounter(participant_id=person.id, specialist_id=spec.id,
-                  service_date=kw.pop("service_date", DAY), start_time=time(h, m),
-                  end_time=time(end // 60, end % 60), payer_id=PAYER.id,
-                  status=NoteStatus.APPROVED, **kw)  # fmt: skip
-    return e.replace(approved_content_hash=content_hash(e))
+    day = kw.pop("service_date", DAY)
+    return approved_service(person, spec, PAYER, day, start[0] * 60 + start[1], minutes, **kw)
 
 
 def check(encs, people=(PERSON,), users=(SPEC, SPEC2), payers=(PAYER,), codes=None, today=TODAY):
-    data = BillingData(
-        provider=AGENCY,
-        payers={p.id: p for p in payers},
-        participants={p.id: p for p in people},
-        users={u.id: u for u in users},
-        consents={},
-        encounters=list(encs),
-        codes=codes or code_tables(),
-    )
+    data = billing_data(payers, people, users, encs, codes)
     return run_preflight(data, date(2026, 10, 1), date(2026, 10, 31), today), data
 
 
@@ -499,20 +493,11 @@ def mixed_caseloads(draw):
     for _k in range(draw(st.integers(1, 14))):
         modality, pos, mods = draw(_kinds)
         start = draw(st.integers(8 * 60, 16 * 60))
-        end = start + draw(st.integers(3, 40))
-        e = Encounter(
-            participant_id=draw(st.sampled_from(people)).id,
-            specialist_id=draw(st.sampled_from(specs)).id,
-            service_date=date(2026, 10, 1 + draw(st.integers(0, 2))),
-            start_time=time(start // 60, start % 60),
-            end_time=time(end // 60, end % 60),
-            modality=modality,
-            place_of_service=pos,
-            modifiers=mods,
-            payer_id=payer.id,
-            status=NoteStatus.APPROVED,
-        )
-        encs.append(e.replace(approved_content_hash=content_hash(e)))
+        minutes = draw(st.integers(3, 40))
+        who = draw(st.sampled_from(people)), draw(st.sampled_from(specs))
+        day = date(2026, 10, 1 + draw(st.integers(0, 2)))
+        how = dict(modality=modality, place_of_service=pos, modifiers=mods)
+        encs.append(approved_service(*who, payer, day, start, minutes, **how))
     return codes, payer, people, specs, encs
 
 

@@ -3,7 +3,6 @@ may bill."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,25 +11,18 @@ from app.domain.records import BillingProvider, ClaimGrouping
 from app.store import migrations
 from app.store.db import Store
 from app.store.repositories import Repositories
-from app.store.vault import Vault, open_encrypted
+from app.store.vault import Vault
 from sync.merge import permission_problem
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from tests.helpers import FIXTURES, copy_unlocked, raw_version
 
 
 @pytest.fixture
 def v4_vault(tmp_path: Path) -> Vault:
-    target = tmp_path / "old"
-    shutil.copytree(FIXTURES / "billing_vault_v4", target)
-    v = Vault(target)
-    v.unlock("fixture passphrase v4")
-    return v
+    return copy_unlocked(FIXTURES / "billing_vault_v4", tmp_path / "old", "fixture passphrase v4")
 
 
 def test_v4_vault_upgrades_to_billing(v4_vault: Vault):
-    raw = open_encrypted(v4_vault.db_path, v4_vault.data_key)
-    assert migrations.version(raw) == 4
-    raw.close()
+    assert raw_version(v4_vault) == 4
     s = Store.open(v4_vault)
     assert s.schema_version == migrations.LATEST >= 5
     assert s.migration_backup is not None and "pre-migration-v4-" in s.migration_backup.name

@@ -6,22 +6,18 @@ claim that pyx12 would accept."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.billing.claims import ClaimRejected, build_claims
-from app.billing.codes import code_tables
-from app.billing.preflight import BillingData, claim_diagnoses, run_preflight
+from app.billing.preflight import claim_diagnoses, run_preflight
 from app.billing.x12 import Interchange, amount, render_837p, text
-from app.domain.lifecycle import content_hash
 from app.domain.records import (
     ClaimGrouping,
-    Encounter,
     Modality,
-    NoteStatus,
     Participant,
     Payer,
     RoundingRuleName,
@@ -29,7 +25,7 @@ from app.domain.records import (
     User,
 )
 from app.domain.validation import npi_check_digit
-from tests.billing_world import AGENCY, read_837
+from tests.billing_world import AGENCY, approved_service, billing_data, read_837
 from tests.x12check import pyx12_errors
 
 NOW = datetime(2026, 11, 20, 9, 30)
@@ -111,34 +107,17 @@ def caseloads(draw):
             spec = specialists[k % len(specialists)]
             slot = 7 * 60 + (k // 28) * 70 + pi * 5 * 70 % 600
             minutes = draw(st.integers(8, 60))
-            e = Encounter(
-                participant_id=p.id,
-                specialist_id=spec.id,
-                service_date=day,
-                start_time=time(slot // 60, slot % 60),
-                end_time=time((slot + minutes) // 60, (slot + minutes) % 60),
-                modality=kind[0],
-                setting=kind[1],
-                group_size=4 if kind[1] is ServiceSetting.GROUP else 0,
-                modifiers=kind[2],
-                place_of_service=kind[3],
-                payer_id=p.payer_id,
-                status=NoteStatus.APPROVED,
-            )
-            encounters.append(e.replace(approved_content_hash=content_hash(e)))
+            payer = payers[pi % n_payers]
+            how = dict(modality=kind[0], setting=kind[1], modifiers=kind[2])
+            group = 4 if kind[1] is ServiceSetting.GROUP else 0
+            e = approved_service(p, spec, payer, day, slot, minutes, group_size=group,
+                                 place_of_service=kind[3], **how)  # fmt: skip
+            encounters.append(e)
     return payers, specialists, people, encounters
 
 
 def render_all(payers, specialists, people, encounters):
-    data = BillingData(
-        provider=AGENCY,
-        payers={p.id: p for p in payers},
-        participants={p.id: p for p in people},
-        users={u.id: u for u in specialists},
-        consents={},
-        encounters=encounters,
-        codes=code_tables(),
-    )
+    data = billing_data(payers, people, specialists, encounters)
     pf = run_preflight(data, date(2026, 10, 1), date(2026, 10, 31), date(2026, 11, 20))
     files = []
     for n, payer in enumerate(payers, 1):
@@ -183,12 +162,8 @@ def test_a_person_with_more_than_50_services_gets_split_claims():
     encs = []
     for k in range(120):
         start = 8 * 60 + (k % 4) * 60
-        e = Encounter(participant_id=p.id, specialist_id=spec.id,
-                      service_date=date(2026, 10, 1) + timedelta(days=k // 4),
-                      start_time=time(start // 60, 0), end_time=time(start // 60, 30),
-                      payer_id=payer.id, status=NoteStatus.APPROVED,
-                      place_of_service="12")  # fmt: skip
-        encs.append(e.replace(approved_content_hash=content_hash(e)))
+        day = date(2026, 10, 1) + timedelta(days=k // 4)
+        encs.append(approved_service(p, spec, payer, day, start, 30, place_of_service="12"))
     _pf, files = render_all([payer], [spec], [p], encs)
     ((body, _lines, claims),) = files
     assert [len(c.lines) for c in claims] == [50, 50, 20]
@@ -201,10 +176,7 @@ def test_envelope_counts_and_numbers_match():
     spec = User(username="s", display_name="Ren Haldane", npi=_npi(7))
     p = Participant(first_name="A", last_name="B", date_of_birth=date(1990, 5, 6),
                     medicaid_id="123456789", payer_id=payer.id, diagnoses=("F11.20",))  # fmt: skip
-    e = Encounter(participant_id=p.id, specialist_id=spec.id, service_date=date(2026, 10, 2),
-                  start_time=time(9, 0), end_time=time(9, 38), payer_id=payer.id,
-                  status=NoteStatus.APPROVED)  # fmt: skip
-    e = e.replace(approved_content_hash=content_hash(e))
+    e = approved_service(p, spec, payer, date(2026, 10, 2), 9 * 60, 38)
     _pf, ((body, _l, _c),) = render_all([payer], [spec], [p], [e])
     segs = [s.strip() for s in body.split("~") if s.strip()]
     assert len(body.split("~")[0]) == 105  # ISA is 106 characters with its terminator
@@ -232,10 +204,7 @@ def _one_claim():
                     diagnoses=("F11.20", "F33.1"))  # fmt: skip
     encs = []
     for h in (9, 11):
-        e = Encounter(participant_id=p.id, specialist_id=spec.id, service_date=date(2026, 10, 2),
-                      start_time=time(h, 0), end_time=time(h, 45), payer_id=payer.id,
-                      status=NoteStatus.APPROVED)  # fmt: skip
-        encs.append(e.replace(approved_content_hash=content_hash(e)))
+        encs.append(approved_service(p, spec, payer, date(2026, 10, 2), h * 60, 45))
     _pf, ((_b, _lines, claims),) = render_all([payer], [spec], [p], encs)
     return payer, spec, p, claims[0]
 

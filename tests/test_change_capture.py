@@ -4,7 +4,7 @@ outbox, in the same transaction, and no write path can go around it."""
 from __future__ import annotations
 
 import inspect
-from datetime import date, time
+from datetime import date
 
 import pytest
 
@@ -27,6 +27,7 @@ from app.store import repositories as repo_mod
 from app.store.codec import codec
 from app.store.errors import CaptureViolation
 from app.store.repositories import Repositories, Repository
+from tests.builders import encounter
 
 READS = {
     "get",
@@ -212,18 +213,13 @@ def test_walk_every_write_method(store):
         walk("add", table, rec.id, None, lambda rec=rec, repo=repo: repo.add(rec))
 
     goal = r.goals.list()[0]
-    note = Encounter(
-        participant_id=p.id,
-        specialist_id=me.id,
-        service_date=date(2026, 1, 6),
-        start_time=time(10, 0),
-        end_time=time(10, 50),
-        goal_ids=(goal.id,),
-        goal_text="Keep the apartment",
-        intervention="Went over the lease renewal together",
-        response="Engaged, asked questions",
-        plan="Call the landlord before Friday",
+    girp = (
+        "Keep the apartment",
+        "Went over the lease renewal together",
+        "Engaged, asked questions",
+        "Call the landlord before Friday",
     )
+    note = encounter(p, goal, me, on=date(2026, 1, 6), girp=girp)
     walk("add", "encounters", note.id, None, lambda: r.encounters.add(note))
     edited = note.replace(plan="Call the landlord Thursday")
     walk("update", "encounters", note.id, note, lambda: r.encounters.update(edited))

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from app.domain.records import Participant
-from app.store.vault import PAGE_SIZE, Vault
+from app.store.vault import Vault
 from tests.conftest import PASSPHRASE
-from tests.helpers import run_cli, snapshot
+from tests.helpers import flip_bytes, run_cli, snapshot
 from tests.server_proc import DEFAULT_PASSWORD, start_server
 from tests.test_sync_e2e import Laptop
 
@@ -67,15 +67,6 @@ def enrolled(tmp_path_factory):
     server.close()
 
 
-def _flip(db: Path, page: int) -> None:
-    """Invert 16 bytes in the middle of page ``page`` (1-based)."""
-    with open(db, "r+b") as f:
-        f.seek((page - 1) * PAGE_SIZE + 1000)
-        chunk = f.read(16)
-        f.seek((page - 1) * PAGE_SIZE + 1000)
-        f.write(bytes(b ^ 0xFF for b in chunk))
-
-
 @pytest.mark.parametrize("where", ["page 4", "outbox page"])
 def test_every_command_exits_4_and_writes_nothing(enrolled, tmp_path, where):
     _root, clean, server, outbox_root = enrolled
@@ -90,7 +81,7 @@ def test_every_command_exits_4_and_writes_nothing(enrolled, tmp_path, where):
 
     vault = tmp_path / "vault"
     shutil.copytree(clean, vault)
-    _flip(vault / "peertrail.db", page)
+    flip_bytes(vault / "peertrail.db", page)
     before = snapshot(vault)
     out = tmp_path / "out"
     out.mkdir()
@@ -114,7 +105,7 @@ def test_damaged_page_is_refused_when_opening_the_store(enrolled, tmp_path):
     _root, clean, _server, outbox_root = enrolled
     vault_dir = tmp_path / "v"
     shutil.copytree(clean, vault_dir)
-    _flip(vault_dir / "peertrail.db", outbox_root)
+    flip_bytes(vault_dir / "peertrail.db", outbox_root)
     vault = Vault(vault_dir)
     vault.unlock(PASSPHRASE)
     with pytest.raises(VaultDamaged, match="damaged"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,25 +14,18 @@ from app.store.errors import VaultTooNew
 from app.store.repositories import Repositories
 from app.store.search import search
 from app.store.vault import Vault, open_encrypted
-from tests.helpers import snapshot
+from tests.helpers import FIXTURES, copy_unlocked, raw_version, snapshot
 
-FIXTURES = Path(__file__).parent / "fixtures"
 V1_PASSPHRASE = "fixture passphrase v1"
 
 
 @pytest.fixture
 def v1_vault(tmp_path: Path) -> Vault:
-    target = tmp_path / "old"
-    shutil.copytree(FIXTURES / "vault_v1", target)
-    v = Vault(target)
-    v.unlock(V1_PASSPHRASE)
-    return v
+    return copy_unlocked(FIXTURES / "vault_v1", tmp_path / "old", V1_PASSPHRASE)
 
 
 def test_v1_vault_upgrades_with_a_backup_first(v1_vault: Vault):
-    raw = open_encrypted(v1_vault.db_path, v1_vault.data_key)
-    assert migrations.version(raw) == 1
-    raw.close()
+    assert raw_version(v1_vault) == 1
 
     s = Store.open(v1_vault)
     assert s.schema_version == migrations.LATEST

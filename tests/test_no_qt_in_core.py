@@ -8,13 +8,14 @@ inside functions and ``importlib.import_module("...")`` with a literal name).
 from __future__ import annotations
 
 import ast
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import last_json, run_python
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,17 +106,9 @@ def test_importing_the_core_does_not_load_qt() -> None:
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("QT_API", None)
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = run_python("-c", code, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+    assert last_json(proc.stdout) == []
 
 
 def test_the_subprocess_check_would_notice_qt() -> None:

@@ -31,6 +31,7 @@ from app.domain.records import (
 )
 from app.domain.units import RoundingRule
 from app.paths import resource_path
+from tests.builders import encounter
 
 
 @pytest.mark.parametrize(
@@ -216,20 +217,7 @@ def test_a_bad_code_file_is_named_in_plain_words(tmp_path, files, message):
 
 
 def _note(**kw) -> Encounter:
-    base = dict(
-        participant_id="p",
-        specialist_id="u",
-        service_date=date(2025, 3, 4),
-        start_time=time(9, 0),
-        end_time=time(9, 30),
-        goal_ids=("g",),
-        goal_text="g",
-        intervention="i",
-        response="r",
-        plan="p",
-    )
-    base.update(kw)
-    return Encounter(**base)
+    return encounter("p", "g", "u", on=date(2025, 3, 4), at=(time(9, 0), time(9, 30)), **kw)
 
 
 def test_editor_problems_add_a_future_date_to_the_life_cycle_rules():

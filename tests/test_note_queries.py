@@ -14,8 +14,8 @@ from app.services import notes as note_queries
 from app.store import audit
 from app.store.errors import WrongPassphrase
 from app.store.repositories import NotFound
+from tests.builders import add_encounter, encounter
 from tests.conftest import PASSPHRASE
-from tests.helpers import add_note
 from tests.note_support import person_with_goals
 
 
@@ -24,17 +24,9 @@ def _owner(repos):
 
 
 def _complete(pid: str, uid: str, goal_id: str) -> Encounter:
-    return Encounter(
-        participant_id=pid,
-        specialist_id=uid,
-        service_date=date(2025, 3, 4),
-        start_time=time(9, 0),
-        end_time=time(9, 40),
-        goal_ids=(goal_id,),
-        goal_text="Housing",
-        intervention="Listings",
-        response="Will call",
-        plan="Thursday",
+    girp = ("Housing", "Listings", "Will call", "Thursday")
+    return encounter(
+        pid, goal_id, uid, on=date(2025, 3, 4), at=(time(9, 0), time(9, 40)), girp=girp
     )
 
 
@@ -51,13 +43,7 @@ def test_load_a_new_note_offers_active_goals_and_the_payers_rule(repos):
 def test_load_keeps_a_linked_goal_that_is_no_longer_active(repos):
     p, _goals, _payer = person_with_goals(repos)
     old = next(g for g in repos.goals.list() if g.status.value == "discontinued")
-    note = add_note(
-        repos,
-        participant_id=p.id,
-        specialist_id=repos.store.user_id,
-        service_date=date(2025, 3, 4),
-        goal_ids=(old.id,),
-    )
+    note = add_encounter(repos, p, old, repos.store.user_id, on=date(2025, 3, 4), at=(None, None))
     bundle = note_queries.load_note(repos, note.id, "")
     assert old.id in {g.id for g in bundle.goals}
     assert [e["action"] for e in audit.trail(repos.store.conn, note.id)][-1] == "view"

@@ -15,6 +15,7 @@ from app.domain.records import Encounter, NoteStatus
 from app.services import notes, signing
 from app.services.failures import WrongPassphrase
 from app.services.signing import PinProblem
+from tests.builders import encounter
 from tests.conftest import PASSPHRASE
 from tests.note_support import person_with_goals
 
@@ -103,20 +104,9 @@ def test_a_stale_timer_and_the_summary_line():
 
 
 def _note(p, goal, user, **kw) -> Encounter:
-    values = dict(
-        participant_id=p.id,
-        specialist_id=user.id,
-        service_date=date(2025, 3, 4),
-        start_time=time(9),
-        end_time=time(9, 45),
-        goal_ids=(goal.id,),
-        goal_text="Housing",
-        intervention="Listings",
-        response="Hopeful",
-        plan="Call",
-    )
-    values.update(kw)
-    return Encounter(**values)
+    kw.setdefault("at", (time(9), time(9, 45)))
+    kw.setdefault("on", date(2025, 3, 4))
+    return encounter(p, goal, user, girp=("Housing", "Listings", "Hopeful", "Call"), **kw)
 
 
 @pytest.mark.parametrize("pin", ["12", "1234", "0000", "abcd", "1234567890123", "9876"])
@@ -161,8 +151,8 @@ def test_sign_finished_signs_only_the_days_complete_drafts(repos, vault):
     signing.set_pin(repos, vault, PASSPHRASE, owner, "5937")
     ready = repos.encounters.add(_note(p, goals[0], owner))
     missing_plan = repos.encounters.add(_note(p, goals[0], owner, plan=""))
-    other_day = repos.encounters.add(_note(p, goals[0], owner, service_date=date(2025, 3, 3)))
-    shown = _note(p, goals[0], owner, start_time=time(13), end_time=time(13, 30))
+    other_day = repos.encounters.add(_note(p, goals[0], owner, on=date(2025, 3, 3)))
+    shown = _note(p, goals[0], owner, at=(time(13), time(13, 30)))
     notes.set_timer(repos, shown.id, datetime(2025, 3, 4, 13, 0))
     with pytest.raises(PinProblem):
         signing.sign_finished(repos, vault, owner, "1111", True, date(2025, 3, 4), shown)
@@ -182,7 +172,7 @@ def test_a_draft_with_unusual_times_is_not_finished_unless_answered(repos, vault
     owner = repos.users.require(repos.store.user_id)
     p, goals, _payer = person_with_goals(repos)
     signing.set_pin(repos, vault, PASSPHRASE, owner, "5937")
-    night = repos.encounters.add(_note(p, goals[0], owner, start_time=time(2), end_time=time(3)))
+    night = repos.encounters.add(_note(p, goals[0], owner, at=(time(2), time(3))))
     ready, waiting = signing.finished_drafts(repos, owner, date(2025, 3, 4))
     assert ready == [] and waiting == 1
     signed, waiting = signing.sign_finished(

@@ -27,7 +27,9 @@ def us_english():
     datetext.set_locale(None)
 
 
-def month(services: int = 70) -> OversightMonth:
+def month(services: int = 70, **kw) -> OversightMonth:
+    """Quorra Vantablack's February 2026 with ``services`` services, two supervision
+    sessions and three overdue days; ``kw``: other OversightMonth fields."""
     first = date(2026, 2, 1)
     lines = tuple(
         EncounterLine(
@@ -42,7 +44,7 @@ def month(services: int = 70) -> OversightMonth:
         )
         for i in range(services)
     )
-    return OversightMonth(
+    fields = dict(
         agency="Invented Agency",
         specialist="Quorra Vantablack",
         credential="CPSS I",
@@ -61,6 +63,7 @@ def month(services: int = 70) -> OversightMonth:
         outcomes=sv.review_outcomes(["approved", "signed", "returned"] * 5),
         generated_at=datetime(2026, 3, 1, 23, 30, tzinfo=UTC),
     )
+    return OversightMonth(**{**fields, **kw})
 
 
 def fragments(blob: bytes) -> list[tuple[int, str, float, float, float]]:

@@ -18,10 +18,10 @@ from app.domain.records import Participant
 from app.store.db import Store
 from app.store.errors import VaultDamaged
 from app.store.repositories import Repositories
-from app.store.vault import PAGE_SIZE, Vault
+from app.store.vault import Vault
 from app.ui.shell.main_window import MainWindow
 from tests.conftest import PASSPHRASE
-from tests.helpers import snapshot
+from tests.helpers import flip_bytes, snapshot
 
 
 @pytest.fixture
@@ -46,28 +46,26 @@ def clean(tmp_path: Path, fast_kdf) -> tuple[Path, int]:
     return folder, root
 
 
-def _flip(db: Path, page: int) -> None:
-    with open(db, "r+b") as f:
-        f.seek((page - 1) * PAGE_SIZE + 1000)
-        chunk = f.read(16)
-        f.seek((page - 1) * PAGE_SIZE + 1000)
-        f.write(bytes(b ^ 0xFF for b in chunk))
-
-
 def _copy(clean: tuple[Path, int], tmp_path: Path, damaged: bool) -> Path:
     folder = tmp_path / ("damaged" if damaged else "good")
     shutil.copytree(clean[0], folder)
     if damaged:
-        _flip(folder / "peertrail.db", clean[1])
+        flip_bytes(folder / "peertrail.db", clean[1])
     return folder
+
+
+def _open_checking(folder: Path) -> tuple[Vault, Store]:
+    """The vault in ``folder`` unlocked, and its store opened with the page check to
+    run in the background."""
+    vault = Vault(folder)
+    vault.unlock(PASSPHRASE)
+    return vault, Store.open(vault, check_in_background=True)
 
 
 def test_reads_go_on_and_the_first_write_is_refused_on_a_damaged_page(clean, tmp_path):
     folder = _copy(clean, tmp_path, damaged=True)
     before = snapshot(folder)
-    vault = Vault(folder)
-    vault.unlock(PASSPHRASE)
-    store = Store.open(vault, check_in_background=True)  # opens: the page is not read
+    vault, store = _open_checking(folder)  # opens: the page is not read
     heard: list[BaseException | None] = []
     try:
         assert len(Repositories(store).participants.caseload()) == 400
@@ -98,9 +96,7 @@ def test_reads_go_on_and_the_first_write_is_refused_on_a_damaged_page(clean, tmp
 
 def test_an_undamaged_vault_writes_after_the_check(clean, tmp_path):
     folder = _copy(clean, tmp_path, damaged=False)
-    vault = Vault(folder)
-    vault.unlock(PASSPHRASE)
-    store = Store.open(vault, check_in_background=True)
+    vault, store = _open_checking(folder)
     heard: list[BaseException | None] = []
     try:
         person = Repositories(store).participants.caseload()[0]
@@ -121,9 +117,7 @@ def test_an_undamaged_vault_writes_after_the_check(clean, tmp_path):
 
 def test_locking_does_not_wait_for_a_check_under_way(clean, tmp_path):
     folder = _copy(clean, tmp_path, damaged=True)
-    vault = Vault(folder)
-    vault.unlock(PASSPHRASE)
-    store = Store.open(vault, check_in_background=True)
+    vault, store = _open_checking(folder)
     heard: list[BaseException | None] = []
     store.when_pages_checked(heard.append)
     store.start_page_check()

@@ -600,7 +600,8 @@ def test_a_merged_person_is_counted_once_with_all_their_services(tmp_path):
     """Two records of one person merged by a supervisor (app.services.duplicates):
     one person served, every service of both records counted."""
     from app.services import duplicates
-    from tests.helpers import add_note, add_person
+    from tests.builders import add_encounter
+    from tests.helpers import add_person
 
     v = Vault(tmp_path / "vault")
     v.create(PASSPHRASE, FAST_KDF)
@@ -615,10 +616,7 @@ def test_a_merged_person_is_counted_once_with_all_their_services(tmp_path):
             goal = repos.goals.add(
                 Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="A home")
             )
-            note = add_note(
-                repos, participant_id=p.id, specialist_id=me.id, service_date=day,
-                start_time=time(hour), end_time=time(hour, 45), goal_ids=(goal.id,),
-            )  # fmt: skip
+            note = add_encounter(repos, p, goal, me, on=day, at=(time(hour), time(hour, 45)))
             repos.encounters.sign(note.id, me)
         before = svc.program_report(repos, *YEAR)
         assert (before.people_served, before.services) == (2, 2)

@@ -11,8 +11,6 @@ import os
 import shutil
 import sqlite3
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +19,7 @@ from sqlalchemy import create_engine, select
 from app.domain.records import Participant
 from sync.server import atrest, auth, db
 from sync.server.tables import users
-from tests.helpers import ROOT, invented_names, snapshot
+from tests.helpers import ROOT, invented_names, run_python, snapshot
 from tests.server_proc import (
     DEFAULT_PASSWORD,
     ServerProc,
@@ -38,13 +36,8 @@ def _server_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None):
     full = {k: v for k, v in os.environ.items() if not k.startswith("PEERTRAIL_")}
     full["PYTHONPATH"] = str(ROOT)
     full.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "sync.server", *args, "--data-dir", str(data_dir)],
-        cwd=ROOT,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    return run_python(
+        "-m", "sync.server", *args, "--data-dir", str(data_dir), env=full, timeout=120
     )
 
 

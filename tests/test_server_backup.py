@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from app.domain.records import Participant
 from sync.server import atrest, backups, epoch
+from tests.builders import many_people
 from tests.server_proc import backend_url, start_server
 from tests.test_sync_e2e import FAST_SERVER, Laptop
 
@@ -33,12 +34,7 @@ def test_backup_while_syncing_and_restore(tmp_path):
     fingerprint = server.fingerprint
     try:
         me = lap.user.id
-        lap.repos.participants.add_many(
-            [
-                Participant(first_name=f"P{i}", last_name="Invented", assigned_specialist_id=me)
-                for i in range(40)
-            ]
-        )
+        lap.repos.participants.add_many(many_people(40, "P", "Invented", me))
         lap.sync()
         stop = threading.Event()
         errors: list[BaseException] = []
@@ -178,12 +174,7 @@ def test_migrate_to_postgresql(tmp_path):
     lap = Laptop(tmp_path, "ann-laptop", server, "ann")
     try:
         me = lap.user.id
-        lap.repos.participants.add_many(
-            [
-                Participant(first_name=f"M{i}", last_name="Moved", assigned_specialist_id=me)
-                for i in range(25)
-            ]
-        )
+        lap.repos.participants.add_many(many_people(25, "M", "Moved", me))
         lap.sync()
         before = server.state_digest()
         running = server.cli("migrate-to-postgresql", "--to", url)

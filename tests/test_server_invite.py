@@ -26,6 +26,14 @@ from tests.server_proc import DEFAULT_PASSWORD, new_device_id, start_server
 FP = hashlib.sha256(b"an invented certificate").digest()
 
 
+@pytest.fixture
+def server(tmp_path):
+    """The real server, closed after the test."""
+    s = start_server(tmp_path)
+    yield s
+    s.close()
+
+
 def _invite(**kw) -> invite.Invite:
     base = dict(
         host="peertrail.example.org",
@@ -98,87 +106,73 @@ def _make(server, name: str, *extra: str) -> tuple[str, invite.Invite]:
     return code, invite.decode(code)
 
 
-def test_invite_enrols_once_with_the_password(tmp_path):
-    server = start_server(tmp_path)
-    try:
-        ann_id = server.add_user("ann", "specialist")
-        server.add_user("bob", "specialist")
-        before = int(time.time())
-        code, inv = _make(server, "ann")
-        after = int(time.time()) + 1
-        path = server.data_dir / "invites" / "ann.txt"
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-        assert invite.read_file(path) == inv
-        assert inv.host == "127.0.0.1" and inv.port == server.port
-        assert inv.fingerprint_matches(server.fingerprint)
-        # valid for the default 72 hours from when it was made (whole seconds)
-        assert before + 72 * 3600 <= inv.expires_at <= after + 72 * 3600
+def test_invite_enrols_once_with_the_password(server, tmp_path):
+    ann_id = server.add_user("ann", "specialist")
+    server.add_user("bob", "specialist")
+    before = int(time.time())
+    code, inv = _make(server, "ann")
+    after = int(time.time()) + 1
+    path = server.data_dir / "invites" / "ann.txt"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert invite.read_file(path) == inv
+    assert inv.host == "127.0.0.1" and inv.port == server.port
+    assert inv.fingerprint_matches(server.fingerprint)
+    # valid for the default 72 hours from when it was made (whole seconds)
+    assert before + 72 * 3600 <= inv.expires_at <= after + 72 * 3600
 
-        assert _post(server, code, "not ann's password").status_code == 401
-        ok = _post(server, code)
-        assert ok.status_code == 200, ok.text
-        assert ok.json()["user_id"] == ann_id and ok.json()["token"]
-        used = _post(server, code)
-        assert used.status_code == 401 and used.json()["error"] == "invite_invalid"
-        typo = _post(server, code[:-1] + ("A" if code[-1] != "A" else "B"))
-        assert typo.status_code == 400 and typo.json()["error"] == "bad_invite"
+    assert _post(server, code, "not ann's password").status_code == 401
+    ok = _post(server, code)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["user_id"] == ann_id and ok.json()["token"]
+    used = _post(server, code)
+    assert used.status_code == 401 and used.json()["error"] == "invite_invalid"
+    typo = _post(server, code[:-1] + ("A" if code[-1] != "A" else "B"))
+    assert typo.status_code == 400 and typo.json()["error"] == "bad_invite"
 
-        # expired
-        code2, _ = _make(server, "bob", "--hours", "1", "--file", str(tmp_path / "bob.txt"))
-        assert (tmp_path / "bob.txt").read_text().count(code2) == 1
-        with server.engine().begin() as conn:
-            conn.execute(update(invites).values(expires_at_s=int(time.time()) - 1))
-        assert _post(server, code2).json()["error"] == "invite_invalid"
+    # expired
+    code2, _ = _make(server, "bob", "--hours", "1", "--file", str(tmp_path / "bob.txt"))
+    assert (tmp_path / "bob.txt").read_text().count(code2) == 1
+    with server.engine().begin() as conn:
+        conn.execute(update(invites).values(expires_at_s=int(time.time()) - 1))
+    assert _post(server, code2).json()["error"] == "invite_invalid"
 
-        # a disabled user's invite does not enrol
-        code3, _ = _make(server, "bob")
-        assert server.cli("users", "disable", "bob").returncode == 0
-        assert _post(server, code3).status_code == 401
-        refused = server.cli("users", "invite", "bob", "--server", "h")
-        assert refused.returncode == 1 and "not active" in refused.stderr
-        with server.engine().begin() as conn:
-            kinds = [e.kind for e in security.list_events(conn)]
-        assert kinds.count("invite_made") == 3 and kinds.count("invite_used") == 1
-    finally:
-        server.close()
+    # a disabled user's invite does not enrol
+    code3, _ = _make(server, "bob")
+    assert server.cli("users", "disable", "bob").returncode == 0
+    assert _post(server, code3).status_code == 401
+    refused = server.cli("users", "invite", "bob", "--server", "h")
+    assert refused.returncode == 1 and "not active" in refused.stderr
+    with server.engine().begin() as conn:
+        kinds = [e.kind for e in security.list_events(conn)]
+    assert kinds.count("invite_made") == 3 and kinds.count("invite_used") == 1
 
 
-def test_an_invite_lifts_the_gate_after_a_revocation(tmp_path):
-    server = start_server(tmp_path)
-    try:
-        server.add_user("ann", "specialist")
-        device, _token = server.enroll("ann")
-        assert server.cli("devices", "revoke", device).returncode == 0
-        with pytest.raises(requests.HTTPError):
-            server.enroll("ann")  # barred: a device was revoked
-        code, _ = _make(server, "ann")
-        assert _post(server, code).status_code == 200
-        # the revoked device itself stays revoked, invite or not
-        code2, _ = _make(server, "ann")
-        again = _post(server, code2, device=device)
-        assert again.status_code == 403 and again.json()["error"] == "revoked"
-        assert _post(server, code2).status_code == 200  # rolled back: still unused
-    finally:
-        server.close()
+def test_an_invite_lifts_the_gate_after_a_revocation(server, tmp_path):
+    server.add_user("ann", "specialist")
+    device, _token = server.enroll("ann")
+    assert server.cli("devices", "revoke", device).returncode == 0
+    with pytest.raises(requests.HTTPError):
+        server.enroll("ann")  # barred: a device was revoked
+    code, _ = _make(server, "ann")
+    assert _post(server, code).status_code == 200
+    # the revoked device itself stays revoked, invite or not
+    code2, _ = _make(server, "ann")
+    again = _post(server, code2, device=device)
+    assert again.status_code == 403 and again.json()["error"] == "revoked"
+    assert _post(server, code2).status_code == 200  # rolled back: still unused
 
 
-def test_invite_needs_a_certificate_and_a_sane_address(tmp_path):
-    server = start_server(tmp_path)
-    try:
-        server.add_user("ann", "specialist")
-        bad = server.cli("users", "invite", "ann", "--server", "host:99999")
-        assert bad.returncode == 2
-        missing = server.cli(
-            "users", "invite", "ann", "--server", "h", "--tls-cert", str(tmp_path / "none.pem")
-        )
-        assert missing.returncode == 4 and "no certificate" in missing.stderr
-        _code, inv = _make(server, "ann")
-        assert inv.port == server.port
-        # --server: the first name of --address
-        default_port = server.cli(
-            "users", "invite", "ann", "--server", "sync.example.org"
-        )  # old name
-        assert "PT-" in default_port.stdout
-        assert invite.decode(default_port.stdout.split("\n")[1]).port == 8443
-    finally:
-        server.close()
+def test_invite_needs_a_certificate_and_a_sane_address(server, tmp_path):
+    server.add_user("ann", "specialist")
+    bad = server.cli("users", "invite", "ann", "--server", "host:99999")
+    assert bad.returncode == 2
+    missing = server.cli(
+        "users", "invite", "ann", "--server", "h", "--tls-cert", str(tmp_path / "none.pem")
+    )
+    assert missing.returncode == 4 and "no certificate" in missing.stderr
+    _code, inv = _make(server, "ann")
+    assert inv.port == server.port
+    # --server: the first name of --address
+    default_port = server.cli("users", "invite", "ann", "--server", "sync.example.org")  # old name
+    assert "PT-" in default_port.stdout
+    assert invite.decode(default_port.stdout.split("\n")[1]).port == 8443

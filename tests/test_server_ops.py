@@ -14,16 +14,17 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import text
 
 from sync.server import db, tls
 from sync.server.tables import request_log
+from tests.helpers import run_python
 from tests.netproxy import Proxy
 from tests.server_proc import (
-    ROOT,
     ServerProc,
     _env,
     backend_url,
@@ -38,14 +39,7 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     for name in ("PEERTRAIL_SERVER_DATA_DIR", "PEERTRAIL_CONFIG", "PEERTRAIL_SERVER_METRICS_TOKEN"):
         if name not in (env or {}):
             full.pop(name, None)
-    return subprocess.run(
-        [sys.executable, "-m", "sync.server", *args],
-        cwd=ROOT,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_python("-m", "sync.server", *args, env=full, timeout=120)
 
 
 def _json_lines(server) -> list[dict]:
@@ -54,6 +48,19 @@ def _json_lines(server) -> list[dict]:
         if line.startswith("{"):
             out.append(json.loads(line))
     return out
+
+
+@contextmanager
+def _new_database(data: Path):
+    """A new server database in ``data`` (made by the command line), open for the
+    caller's writes in one transaction."""
+    assert _run("users", "list", "--data-dir", str(data)).returncode == 0
+    engine = db.open_engine(data)
+    try:
+        with engine.begin() as conn:
+            yield conn
+    finally:
+        engine.dispose()
 
 
 def test_health_ready_metrics_and_json_logs(tmp_path):
@@ -147,13 +154,10 @@ def test_ready_is_503_when_migrations_are_behind(tmp_path):
 
 def test_request_log_retention(tmp_path):
     data = tmp_path / "server"
-    assert _run("users", "list", "--data-dir", str(data)).returncode == 0
-    engine = db.open_engine(data)
     old = dict(method="GET", path="/v1/health", status=200)
-    with engine.begin() as conn:
+    with _new_database(data) as conn:
         conn.execute(request_log.insert().values(at="2020-01-01T00:00:00+00:00", **old))
         conn.execute(request_log.insert().values(at="2099-01-01T00:00:00+00:00", **old))
-    engine.dispose()
     server = ServerProc(data, extra_args=("--log-retention-days", "30")).start(0)
     try:
         deadline = time.monotonic() + 20
@@ -244,11 +248,8 @@ def test_sighup_reloads_the_certificate(tmp_path):
 
 def test_a_newer_schema_is_a_clear_refusal(tmp_path):
     data = tmp_path / "server"
-    assert _run("users", "list", "--data-dir", str(data)).returncode == 0
-    engine = db.open_engine(data)
-    with engine.begin() as conn:
+    with _new_database(data) as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0099_future'"))
-    engine.dispose()
     for args in (("users", "list"), ("serve", "--port", "0")):
         done = _run(*args, "--data-dir", str(data))
         assert done.returncode == SCHEMA_NEWER, done.stderr

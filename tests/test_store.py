@@ -19,7 +19,8 @@ from app.store.digest import state_digest, status
 from app.store.errors import DiskFull
 from app.store.repositories import Repositories
 from app.store.search import fts_query, search
-from tests.helpers import ROOT, add_note, add_person
+from tests.builders import add_encounter
+from tests.helpers import ROOT, add_person
 
 
 def test_audit_chain_intact_and_records_reads(repos, store):
@@ -136,15 +137,9 @@ def test_search_finds_people_and_notes_by_prefix(repos, store):
     me = store.user_id
     a = add_person(repos, "Imogen", "Jessup", county="Rolette")
     add_person(repos, "Jasper", "Kilbride")
-    add_note(
-        repos,
-        participant_id=a.id,
-        specialist_id=me,
-        service_date=date(2026, 2, 2),
-        start_time=time(9),
-        end_time=time(10),
-        intervention="Practised the job interview for the grocery warehouse",
-    )
+    practised = "Practised the job interview for the grocery warehouse"
+    at = (time(9), time(10))
+    add_encounter(repos, a, None, me, on=date(2026, 2, 2), at=at, intervention=practised)
     hits = search(store, "imo jes")
     assert [(h.kind, h.record_id) for h in hits] == [("participant", a.id)]
     notes = search(store, "warehou")

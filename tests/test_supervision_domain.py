@@ -4,8 +4,6 @@ oversight PDF (read back with pypdf) and the demo team."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
 
@@ -23,11 +21,12 @@ from app.domain.records import (
     TimeCategory,
     User,
 )
-from app.reports.oversight import EncounterLine, OversightMonth, SessionLine, render_pdf
+from app.reports.oversight import EncounterLine, SessionLine, render_pdf
 from app.services import review, supervision, team
 from app.store.digest import state_digest
 from app.store.repositories import Repositories
-from tests.helpers import ROOT
+from tests.helpers import run_python
+from tests.test_oversight_pdf import month as oversight_month
 
 TODAY = date(2026, 3, 18)  # a Wednesday
 ANN = User(id="ann", username="ann", display_name="Ann", role=Role.SPECIALIST)
@@ -147,14 +146,7 @@ def test_signing_on_both_sides():
 
 
 def test_oversight_pdf_reads_back():
-    month = OversightMonth(
-        agency="Invented Agency",
-        specialist="Quorra Vantablack",
-        credential="CPSS I",
-        supervisor="Ysolde Merriweather",
-        year=2026,
-        month=2,
-        overdue_days=3,
+    month = oversight_month(
         encounters=(
             EncounterLine(date(2026, 2, 3), "QV", "in person", 50, 3, "approved", 0, False),
             EncounterLine(date(2026, 2, 9), "TR", "telehealth video", 30, 2, "signed", 6, True),
@@ -227,7 +219,7 @@ def test_supervisor_core_needs_no_qt():
         "app.reports.oversight, app.demo_team; "
         "print(any(m.startswith(('PySide6', 'shiboken6')) for m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    out = run_python("-c", code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from datetime import date, time
+from datetime import date
 
 import pytest
 
@@ -32,8 +32,9 @@ from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from sync.client import SyncError
 from tests import laptop
+from tests.builders import add_encounter
 from tests.conftest import PASSPHRASE
-from tests.helpers import ROOT, add_note, run_cli
+from tests.helpers import ROOT, run_cli
 from tests.laptop import FAST_SERVER, Laptop, team_server
 from tests.netproxy import LinkShape, Proxy
 from tests.server_proc import DEFAULT_PASSWORD, backend_url, start_server
@@ -77,19 +78,17 @@ def answer_the_return(ann: Laptop, approved: Encounter, returned: Encounter) -> 
 
 
 def _note(lap: Laptop, p: Participant, g: Goal, text: str = "Mock interview") -> Encounter:
-    return add_note(
-        lap.repos,
-        participant_id=p.id,
-        specialist_id=lap.user.id,
-        service_date=date(2026, 11, 2),
-        start_time=time(10, 0),
-        end_time=time(10, 50),
-        goal_ids=(g.id,),
-        goal_text="Work",
-        intervention=text,
-        response="Engaged",
-        plan="Apply Friday",
-    )
+    return add_encounter(lap.repos, p, g, lap.user, girp=("Work", text, "Engaged", "Apply Friday"))
+
+
+def noted(lap: Laptop, first: str, *seen_by: Laptop) -> tuple[Participant, Goal, Encounter]:
+    """A new person with a goal and a draft note on ``lap``, synced there and then on
+    each laptop of ``seen_by``."""
+    p, g = _person(lap, first)
+    n = _note(lap, p, g)
+    for each in (lap, *seen_by):
+        each.sync()
+    return p, g, n
 
 
 def signed_note(lap: Laptop, first: str) -> tuple[Participant, Goal, Encounter]:
@@ -154,10 +153,7 @@ def test_specialist_cannot_review_or_read_another_caseload(server, laptops):
 
 def test_reassigned_participant_leaves_the_old_laptop(server, laptops):
     ann, bob = laptops("ann1", "ann"), laptops("bob1", "bob")
-    p, g = _person(ann, "Juniper")
-    _note(ann, p, g)
-    ann.sync()
-    bob.sync()
+    p, g, _n = noted(ann, "Juniper", bob)
     done = server.cli("participants", "reassign", p.id, "--to", "bob")
     assert done.returncode == 0, done.stderr
     r = ann.sync()

@@ -11,7 +11,6 @@ from datetime import date
 import pytest
 
 from app.demo import fill_demo
-from app.domain.records import Participant
 from app.services import enrolment
 from app.store.db import Store
 from app.store.enrolment_plan import HELD_PREFIX
@@ -19,6 +18,7 @@ from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from sync.client import SyncClient, make_session
+from tests.builders import many_people
 from tests.conftest import FAST_KDF, PASSPHRASE
 from tests.server_proc import DEFAULT_PASSWORD, start_server
 
@@ -100,15 +100,8 @@ def test_imported_participants_enrolled_then_synced_have_no_refusals(server, tmp
     store = _vault(tmp_path, "imported")
     try:
         repos = Repositories(store)
-        repos.participants.add_many(
-            Participant(
-                first_name=f"Imported{i}",
-                last_name="Testperson",
-                date_of_birth=date(1980, 1, 1 + i % 28),
-                assigned_specialist_id=store.user_id,
-            )
-            for i in range(1000)
-        )
+        people = many_people(1000, "Imported", "Testperson", store.user_id, birthdays=True)
+        repos.participants.add_many(people)
         assert enrolment.not_sent(store, "specialist") == []
         _answer, _waiting, result = _enrol_and_sync(store, server, push_limit=2000)
         assert result.rejected == []

@@ -28,7 +28,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -40,7 +39,7 @@ from app.store.repositories import Repositories
 from app.store.vault import Vault
 from sync.client import SyncClient
 from sync.protocol import SyncRequest, dumps
-from tests.sync_harness import World
+from tests.sync_harness import World, stateful_settings
 
 LAPTOPS = st.sampled_from(["ann1", "ann2"])
 DEVICES = st.sampled_from(["ann1", "ann2", "sup1"])
@@ -244,10 +243,5 @@ class HealWorld(RuleBasedStateMachine):
                 shutil.rmtree(self.dir, ignore_errors=True)
 
 
-HealWorld.TestCase.settings = settings(
-    max_examples=20,
-    stateful_step_count=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+HealWorld.TestCase.settings = stateful_settings(20)
 TestHealWorld = HealWorld.TestCase

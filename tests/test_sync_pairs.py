@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import json
 from datetime import date, time
+from functools import partial
 from typing import Any
 
 import pytest
 
-from app.domain.records import Encounter, Goal, Participant, RecoveryDomain
+from app.domain.records import Encounter, Participant
 from app.store.digest import state_digest
 from app.store.signatures import signature_problems
 from sync import merge
-from tests.helpers import add_note
+from tests.builders import add_encounter, add_goal
 from tests.server_proc import start_server
 from tests.test_sync_e2e import FAST_SERVER, Laptop
 
@@ -67,20 +68,10 @@ def _draft(laps: dict[str, Laptop], signed: bool = False) -> tuple[Participant, 
     p = ann.repos.participants.add(
         Participant(first_name="Tamsin", last_name="Okoro", assigned_specialist_id=ann.user.id)
     )
-    g = ann.repos.goals.add(Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="x"))
-    n = add_note(
-        ann.repos,
-        participant_id=p.id,
-        specialist_id=ann.user.id,
-        service_date=date(2026, 10, 5),
-        start_time=time(13, 0),
-        end_time=time(13, 40),
-        goal_ids=(g.id,),
-        goal_text="Housing",
-        intervention="Reviewed the lease",
-        response="Relieved",
-        plan="Call the landlord",
-    )
+    g = add_goal(ann.repos, p, "x")
+    girp = ("Housing", "Reviewed the lease", "Relieved", "Call the landlord")
+    at = (time(13, 0), time(13, 40))
+    n = add_encounter(ann.repos, p, g, ann.user, on=date(2026, 10, 5), at=at, girp=girp)
     if signed:
         ann.repos.encounters.sign(n.id, ann.user)
     settle(laps, 2)
@@ -147,26 +138,41 @@ def _edit(lap, n, **fields: str) -> None:
 TEAM = ["ann1", "ann2", "sam1", "sam2"]
 
 
+def _delete(lap: Laptop, n: Encounter) -> None:
+    lap.repos.encounters.delete(n.id)
+
+
+def _sign(lap: Laptop, n: Encounter) -> None:
+    lap.repos.encounters.sign(n.id, lap.user)
+
+
+def _approve(lap: Laptop, n: Encounter) -> None:
+    """``lap``'s user approves the note as it stands there."""
+    lap.repos.encounters.approve(n.id, lap.user, lap.repos.encounters.require(n.id).content_hash)
+
+
+def _return(lap: Laptop, n: Encounter) -> None:
+    lap.repos.encounters.return_for_revision(n.id, lap.user, "Add times")
+
+
+def _race_on_a_note(team, first: str, ops: dict[str, tuple[str, Any]], signed: bool = False):
+    """A note drafted (and ``signed``) by Ann, seen by the team; then the operations
+    ``ops`` (name -> (laptop, op(laptop, note))) raced (see _race). Returns the note as
+    written, and the note and its conflicts as every laptop of the team ends with them."""
+    _srv, laps = team
+    _p, n = _draft(laps, signed)
+    _race(laps, first, {k: (lap, partial(op, laps[lap], n)) for k, (lap, op) in ops.items()})
+    note, conflicts = _outcome(laps, "encounters", n.id, TEAM)
+    return n, note, conflicts
+
+
 # -- edit x delete -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("first", ["edit", "delete"])
 def test_edit_x_delete(team, first, request):
-    _srv, laps = team
-    _p, n = _draft(laps)
-    a1, a2 = laps["ann1"], laps["ann2"]
-    _race(
-        laps,
-        first,
-        {
-            "edit": (
-                "ann2",
-                lambda: _edit(a2, n, plan="Call on Friday"),
-            ),
-            "delete": ("ann1", lambda: a1.repos.encounters.delete(n.id)),
-        },
-    )
-    note, conflicts = _outcome(laps, "encounters", n.id, TEAM)
+    ops = {"edit": ("ann2", partial(_edit, plan="Call on Friday")), "delete": ("ann1", _delete)}
+    _n, note, conflicts = _race_on_a_note(team, first, ops)
     assert note["deleted"] == 1 and note["plan"] == "Call on Friday"
     assert [c[:4] for c in conflicts] == [
         ["encounters", "plan", "edited after delete", '"Call on Friday"']
@@ -179,21 +185,9 @@ def test_edit_x_delete(team, first, request):
 
 @pytest.mark.parametrize("first", ["edit", "sign"])
 def test_sign_x_edit(team, first, request):
-    _srv, laps = team
-    _p, n = _draft(laps)
-    a1, a2 = laps["ann1"], laps["ann2"]
-    _race(
-        laps,
-        first,
-        {
-            "sign": ("ann1", lambda: a1.repos.encounters.sign(n.id, a1.user)),
-            "edit": (
-                "ann2",
-                lambda: _edit(a2, n, intervention="Read it aloud"),
-            ),
-        },
-    )
-    note, conflicts = _outcome(laps, "encounters", n.id, TEAM)
+    a1, a2 = team[1]["ann1"], team[1]["ann2"]
+    ops = {"sign": ("ann1", _sign), "edit": ("ann2", partial(_edit, intervention="Read it aloud"))}
+    _n, note, conflicts = _race_on_a_note(team, first, ops)
     if first == "edit":  # the signature came after the content changed: sign again
         assert note["status"] == "draft" and not note["signed"]
         assert note["intervention"] == "Read it aloud" and note["signed_by_id"] == ""
@@ -214,22 +208,12 @@ def test_sign_x_edit(team, first, request):
 @pytest.mark.parametrize("later", ["return", "approve"])
 @pytest.mark.parametrize("first", ["approve", "return"])
 def test_approve_x_return(team, first, later, request):
-    _srv, laps = team
-    _p, n = _draft(laps, signed=True)
-    s1, s2 = laps["sam1"], laps["sam2"]
-    approve = (
-        "sam1",
-        lambda: s1.repos.encounters.approve(
-            n.id, s1.user, s1.repos.encounters.require(n.id).content_hash
-        ),
-    )
-    ret = ("sam2", lambda: s2.repos.encounters.return_for_revision(n.id, s2.user, "Add times"))
+    approve, ret = ("sam1", _approve), ("sam2", _return)
     ops = {"approve": approve, "return": ret} if later == "return" else {"return": ret}
     if later == "approve":
         ops["approve"] = approve
-    _race(laps, first, ops)
-    note, conflicts = _outcome(laps, "encounters", n.id, TEAM)
-    sam = laps["sam1"].user.id
+    _n, note, conflicts = _race_on_a_note(team, first, ops, signed=True)
+    sam = team[1]["sam1"].user.id
     if later == "return":
         assert note["status"] == "returned" and note["review_comment"] == "Add times"
         assert not note["approved_matches"]  # no approval hash left on a returned note
@@ -246,17 +230,9 @@ def test_approve_x_return(team, first, later, request):
 
 @pytest.mark.parametrize("first", ["sam1", "sam2"])
 def test_approve_x_approve(team, first, request):
-    _srv, laps = team
-    _p, n = _draft(laps, signed=True)
-    s1, s2 = laps["sam1"], laps["sam2"]
-
-    def approve(lap: Laptop):
-        return lambda: lap.repos.encounters.approve(
-            n.id, lap.user, lap.repos.encounters.require(n.id).content_hash
-        )
-
-    _race(laps, first, {"sam1": ("sam1", approve(s1)), "sam2": ("sam2", approve(s2))})
-    note, conflicts = _outcome(laps, "encounters", n.id, TEAM)
+    s1, s2 = team[1]["sam1"], team[1]["sam2"]
+    ops = {"sam1": ("sam1", _approve), "sam2": ("sam2", _approve)}
+    n, note, conflicts = _race_on_a_note(team, first, ops, signed=True)
     assert note["status"] == "approved" and note["approved_matches"]
     # the same decision is no disagreement: at most the review time both wrote is
     # logged, when the two differ (the later one stands)
@@ -309,29 +285,15 @@ def test_reassign_x_edit(team, first, request):
 
 @pytest.mark.parametrize("first", ["addendum", "approve"])
 def test_addendum_x_approve(team, first, request):
-    _srv, laps = team
-    _p, n = _draft(laps, signed=True)
-    a1, s1 = laps["ann1"], laps["sam1"]
+    laps = team[1]
     made: list[str] = []
 
-    def addendum() -> None:
-        add = a1.repos.encounters.add_addendum(n.id, a1.user, "Late entry", "She called back")
+    def addendum(lap: Laptop, n: Encounter) -> None:
+        add = lap.repos.encounters.add_addendum(n.id, lap.user, "Late entry", "She called back")
         made.append(add.id)
 
-    _race(
-        laps,
-        first,
-        {
-            "addendum": ("ann1", addendum),
-            "approve": (
-                "sam1",
-                lambda: s1.repos.encounters.approve(
-                    n.id, s1.user, s1.repos.encounters.require(n.id).content_hash
-                ),
-            ),
-        },
-    )
-    note, conflicts = _outcome(laps, "encounters", n.id, TEAM)
+    ops = {"addendum": ("ann1", addendum), "approve": ("sam1", _approve)}
+    _n, note, conflicts = _race_on_a_note(team, first, ops, signed=True)
     assert note["status"] == "approved" and note["approved_matches"] and conflicts == []
     added, _none = _outcome(laps, "addenda", made[0], TEAM)
     assert added["text"] == "She called back"

@@ -18,7 +18,7 @@ from app.store.errors import StoreError
 from tests import test_sync_e2e as e2e
 from tests.conftest import PASSPHRASE
 from tests.helpers import run_cli
-from tests.test_sync_e2e import _note, _person
+from tests.test_sync_e2e import _person, noted
 
 server = e2e.server  # the same fixtures as the end-to-end tests
 
@@ -37,9 +37,7 @@ def test_refused_edits_of_a_reassigned_participant_stay_and_reach_the_new_owner(
     server, laptops, waiting_at_eviction
 ):
     ann, bob, sam = laptops("ann1", "ann"), laptops("bob1", "bob"), laptops("sam1", "sam")
-    p, g = _person(ann, "Juniper")
-    _note(ann, p, g)
-    ann.sync()
+    p, _g, _n = noted(ann, "Juniper")
     client = ann.client()
     if waiting_at_eviction:
         # The eviction arrives while the edits still wait behind other changes.

@@ -28,6 +28,7 @@ from tests.test_sync_e2e import (
     Laptop,
     _note,
     _person,
+    noted,
 )
 
 
@@ -203,10 +204,7 @@ def test_a_difference_found_by_the_digest_check_is_repaired(server, laptops):
 
 def test_the_administrators_restored_mark_makes_every_laptop_heal(server, laptops):
     ann1, sam = laptops("ann1", "ann"), laptops("sam1", "sam")
-    p, g = _person(ann1, "Juniper")
-    _note(ann1, p, g)
-    ann1.sync()
-    sam.sync()
+    noted(ann1, "Juniper", sam)
     done = server.cli("restored")
     assert done.returncode == 0, done.stderr
     assert "epoch 2" in done.stdout

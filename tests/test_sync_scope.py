@@ -7,7 +7,7 @@ from datetime import date, time
 import pytest
 
 from app.domain.records import Encounter, Goal, Participant, RecoveryDomain, Role, User
-from tests.helpers import add_note
+from tests.builders import add_encounter, add_goal
 from tests.sync_harness import World
 
 
@@ -39,13 +39,9 @@ def _two_notes(w: World) -> tuple[Participant, Participant, Encounter, Encounter
                 assigned_specialist_id="u-ann",
             )
         )  # fmt: skip
-        g = ann.repos.goals.add(
-            Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="x")
-        )
-        n = add_note(
-            ann.repos, participant_id=p.id, specialist_id="u-ann",
-            service_date=date(2026, 10, 1), start_time=time(9), end_time=time(10), goal_ids=(g.id,),
-        )  # fmt: skip
+        g = add_goal(ann.repos, p, "x")
+        at = (time(9), time(10))
+        n = add_encounter(ann.repos, p, g, "u-ann", on=date(2026, 10, 1), at=at)
         ann.repos.encounters.sign(n.id, me)
         people.append(p)
         notes.append(n)

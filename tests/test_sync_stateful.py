@@ -22,14 +22,11 @@ import tempfile
 from datetime import date, time
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
 from app.domain.lifecycle import LifecycleError
 from app.domain.records import (
-    Encounter,
-    Goal,
     NoteStatus,
     Participant,
     RecoveryDomain,
@@ -40,7 +37,8 @@ from app.store.digest import state_digest
 from app.store.signatures import signature_problems
 from sync import content
 from sync.hlc import now_ms
-from tests.sync_harness import World, device_fields
+from tests.builders import add_encounter, add_goal
+from tests.sync_harness import World, device_fields, stateful_settings
 
 TEXT = st.text(alphabet="abcdefghij klmnop'-", min_size=3, max_size=12).map(
     lambda s: "note " + s.strip()
@@ -81,23 +79,9 @@ class SyncWorld(RuleBasedStateMachine):
                     assigned_specialist_id=uid,
                 )
             )
-            g = r.goals.add(
-                Goal(participant_id=p.id, domain=RecoveryDomain.HEALTH, statement="start")
-            )
-            e = r.encounters.add(
-                Encounter(
-                    participant_id=p.id,
-                    specialist_id=uid,
-                    service_date=date(2026, 5, 4),
-                    start_time=time(9, 0),
-                    end_time=time(9, 45),
-                    goal_ids=(g.id,),
-                    goal_text="g",
-                    intervention="i",
-                    response="r",
-                    plan="p",
-                )
-            )
+            g = add_goal(r, p, "start", RecoveryDomain.HEALTH)
+            at = (time(9, 0), time(9, 45))
+            e = add_encounter(r, p, g, uid, on=date(2026, 5, 4), at=at)
             self.people[uid], self.goals[uid], self.notes[uid] = p.id, g.id, e.id
         w.settle()
 
@@ -252,10 +236,5 @@ class SyncWorld(RuleBasedStateMachine):
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-SyncWorld.TestCase.settings = settings(
-    max_examples=20,
-    stateful_step_count=24,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+SyncWorld.TestCase.settings = stateful_settings(24)
 TestSyncConverges = SyncWorld.TestCase

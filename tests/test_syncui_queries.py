@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from app.domain import conflict_resolution as cr
-from app.domain.records import Goal, Participant, RecoveryDomain, Role
+from app.domain.records import Participant, RecoveryDomain, Role
 from app.services import conflicts, syncing
-from tests.helpers import add_note, put_conflict
+from tests.builders import add_encounter, add_goal
+from tests.helpers import put_conflict
 
 OTHER_DEVICE = "zzzzyyyyxxxxwwww"
 
@@ -21,14 +22,18 @@ def _stamp(device: str, minute: int) -> str:
     return f"{ms:012x}.0000.{device}"
 
 
+def _lost_to_this_vault(repos, target: tuple[str, str, str], pid: str, kept, lost):
+    """A conflict where this vault's edit (9:05) beat the other device's (9:03)."""
+    stamps = {"kept_stamp": _stamp(repos.store.device_id, 5), "lost_stamp": _stamp(OTHER_DEVICE, 3)}
+    return put_conflict(repos, target, pid, kept, lost, **stamps)
+
+
 @pytest.fixture
 def person(repos):
     p = repos.participants.add(
         Participant(first_name="Idunn", last_name="Skaar", date_of_birth=date(1990, 2, 2))
     )
-    g = repos.goals.add(
-        Goal(participant_id=p.id, domain=RecoveryDomain.HEALTH, statement="Walk daily")
-    )
+    g = add_goal(repos, p, "Walk daily", RecoveryDomain.HEALTH)
     return p, g
 
 
@@ -50,15 +55,8 @@ def test_overview_of_a_new_vault(store):
 def test_open_conflicts_give_context_and_merge_writes_through_the_repository(repos, person):
     p, g = person
     repos.goals.update(g.replace(statement="Walk every morning"))
-    c = put_conflict(
-        repos,
-        ("goals", g.id, "statement"),
-        p.id,
-        "Walk every morning",
-        "Walk to the lake",
-        kept_stamp=_stamp(repos.store.device_id, 5),
-        lost_stamp=_stamp(OTHER_DEVICE, 3),
-    )
+    target = ("goals", g.id, "statement")
+    c = _lost_to_this_vault(repos, target, p.id, "Walk every morning", "Walk to the lake")
     views = conflicts.open_conflicts(repos)
     assert len(views) == 1
     v = views[0]
@@ -84,29 +82,11 @@ def test_open_conflicts_give_context_and_merge_writes_through_the_repository(rep
 def test_signed_note_cannot_take_the_other_text_and_nothing_changes(repos, person, store):
     p, g = person
     me = repos.users.require(store.user_id)
-    n = add_note(
-        repos,
-        participant_id=p.id,
-        specialist_id=me.id,
-        service_date=date(2026, 11, 2),
-        start_time=time(10, 0),
-        end_time=time(10, 45),
-        goal_ids=(g.id,),
-        goal_text="Health",
-        intervention="Walked together",
-        response="Good",
-        plan="Again Tuesday",
-    )
+    girp = ("Health", "Walked together", "Good", "Again Tuesday")
+    n = add_encounter(repos, p, g, me, at=(time(10, 0), time(10, 45)), girp=girp)
     repos.encounters.sign(n.id, me)
-    c = put_conflict(
-        repos,
-        ("encounters", n.id, "plan"),
-        p.id,
-        "Again Tuesday",
-        "Again Thursday",
-        kept_stamp=_stamp(store.device_id, 5),
-        lost_stamp=_stamp(OTHER_DEVICE, 3),
-    )
+    target = ("encounters", n.id, "plan")
+    c = _lost_to_this_vault(repos, target, p.id, "Again Tuesday", "Again Thursday")
     [v] = conflicts.open_conflicts(repos)
     assert "signed" in v.locked_reason and v.record_date == "2026-11-02"
     with pytest.raises(cr.ResolutionError, match="signed"):

@@ -23,6 +23,7 @@ from app.domain.records import (
     Encounter,
     Modality,
     NoteStatus,
+    Participant,
     Role,
     RoundingRuleName,
     User,
@@ -32,8 +33,8 @@ from app.store.repositories import Repositories
 from app.store.vault import Vault
 from app.ui.common.table_model import ID_ROLE
 from app.ui.notes.note_editor import NoteEditorPage
+from tests.builders import add_encounter
 from tests.conftest import PASSPHRASE
-from tests.helpers import add_note
 from tests.note_support import FakeClock, person_with_goals
 from tests.ui_support import ctx_repos, settle
 
@@ -53,32 +54,59 @@ def open_note(qtbot, page: NoteEditorPage, encounter_id: str, participant_id: st
         page.open_note(encounter_id, participant_id)
 
 
+COMPLETE = {  # the parts of a GIRP note that passes every signing check
+    "goal_text": "Housing before winter",
+    "intervention": "Went through two rental listings",
+    "response": "Chose one to call",
+    "plan": "Call Thursday; meet next week",
+}
+
+
+QUIET = 10 * 60 * 1000  # an autosave delay no test reaches
+
+
+def new_note(qtbot, ctx, autosave_ms: int | None = None) -> tuple[NoteEditorPage, Participant]:
+    """A page holding a new note of a new person with goals (see person_with_goals);
+    ``autosave_ms``: the page's autosave delay, if not its own."""
+    p, _goals, _payer = person_with_goals(ctx_repos(ctx))
+    page = make_page(qtbot, ctx)
+    if autosave_ms is not None:
+        page.autosave_ms = autosave_ms
+    open_note(qtbot, page, "", p.id)
+    return page, p
+
+
+def fill(qtbot, page: NoteEditorPage, times: tuple[str, str], goal_row: int, **texts) -> None:
+    """Type the start and end ``times``, tick the goal in row ``goal_row`` and type each
+    of ``texts`` into its part of the note (goal_text, intervention, data...)."""
+    qtbot.keyClicks(page.start_edit, times[0])
+    qtbot.keyClicks(page.end_edit, times[1])
+    page.goals_list.item(goal_row).setCheckState(Qt.CheckState.Checked)
+    for part, text in texts.items():
+        qtbot.keyClicks(page.text_edits[part], text)
+
+
 def fill_complete(qtbot, page: NoteEditorPage) -> None:
     """A note that passes every signing check."""
-    qtbot.keyClicks(page.start_edit, "9:30")
-    qtbot.keyClicks(page.end_edit, "10:15 am")
-    page.goals_list.item(0).setCheckState(Qt.CheckState.Checked)
-    qtbot.keyClicks(page.text_edits["goal_text"], "Housing before winter")
-    qtbot.keyClicks(page.text_edits["intervention"], "Went through two rental listings")
-    qtbot.keyClicks(page.text_edits["response"], "Chose one to call")
-    qtbot.keyClicks(page.text_edits["plan"], "Call Thursday; meet next week")
+    fill(qtbot, page, ("9:30", "10:15 am"), 0, **COMPLETE)
 
 
 def signed_note(repos: Repositories, pid: str, goal_id: str, user: User) -> Encounter:
-    note = add_note(
-        repos,
-        participant_id=pid,
-        specialist_id=user.id,
-        service_date=date(2025, 3, 3),
-        start_time=time(13, 0),
-        end_time=time(13, 40),
-        goal_ids=(goal_id,),
-        goal_text="Walking",
-        intervention="Walked and talked",
-        response="Felt calmer",
-        plan="Walk again Friday",
-    )
+    girp = ("Walking", "Walked and talked", "Felt calmer", "Walk again Friday")
+    at = (time(13, 0), time(13, 40))
+    note = add_encounter(repos, pid, goal_id, user, on=date(2025, 3, 3), at=at, girp=girp)
     return repos.encounters.sign(note.id, user)
+
+
+def open_signed(qtbot, ctx) -> tuple[NoteEditorPage, Encounter]:
+    """A page holding a note of a new person (toward their second goal) signed by the
+    context's user."""
+    repos = ctx_repos(ctx)
+    p, goals, _payer = person_with_goals(repos)
+    note = signed_note(repos, p.id, goals[1].id, ctx.user)
+    page = make_page(qtbot, ctx)
+    open_note(qtbot, page, note.id)
+    return page, note
 
 
 def supervisor(repos: Repositories) -> User:
@@ -91,9 +119,7 @@ def supervisor(repos: Repositories) -> User:
 
 
 def test_a_new_note_is_not_saved_until_something_is_typed(qtbot, app_ctx):
-    p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
-    page = make_page(qtbot, app_ctx)
-    open_note(qtbot, page, "", p.id)
+    page, p = new_note(qtbot, app_ctx)
     assert "Wrenna Halvorsby" in page.heading.text()
     assert page.date_edit.date().toPython() == NOW.date()
     # Only active goals are offered.
@@ -106,10 +132,7 @@ def test_a_new_note_is_not_saved_until_something_is_typed(qtbot, app_ctx):
 
 
 def test_typing_autosaves_and_the_note_reopens_with_the_text(qtbot, app_ctx):
-    p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
-    page = make_page(qtbot, app_ctx)
-    page.autosave_ms = 50
-    open_note(qtbot, page, "", p.id)
+    page, p = new_note(qtbot, app_ctx, 50)
     with qtbot.waitSignal(page.saved, timeout=10_000) as saved:
         qtbot.keyClicks(page.text_edits["response"], "Talked through the week")
     settle(qtbot, app_ctx)
@@ -131,10 +154,7 @@ def test_typing_autosaves_and_the_note_reopens_with_the_text(qtbot, app_ctx):
 
 
 def test_leaving_a_field_saves_at_once(qtbot, app_ctx):
-    p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
-    page = make_page(qtbot, app_ctx)
-    page.autosave_ms = 10 * 60 * 1000  # only the focus change can save here
-    open_note(qtbot, page, "", p.id)
+    page, _p = new_note(qtbot, app_ctx, QUIET)  # only the focus change can save here
     page.activateWindow()
     qtbot.waitUntil(page.isActiveWindow)
     page.text_edits["intervention"].setFocus()
@@ -150,10 +170,7 @@ def test_leaving_a_field_saves_at_once(qtbot, app_ctx):
 
 
 def test_ctrl_s_saves_now(qtbot, app_ctx):
-    p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
-    page = make_page(qtbot, app_ctx)
-    page.autosave_ms = 10 * 60 * 1000
-    open_note(qtbot, page, "", p.id)
+    page, _p = new_note(qtbot, app_ctx, QUIET)
     qtbot.keyClicks(page.text_edits["goal_text"], "Steady housing")
     with qtbot.waitSignal(page.saved, timeout=10_000):
         qtbot.keyClick(
@@ -166,10 +183,7 @@ def test_ctrl_s_saves_now(qtbot, app_ctx):
 def test_closing_with_an_unsaved_draft_saves_it(qtbot, app_ctx):
     """What the main window does on close: save_now(), drop late results, close the
     store after everything queued."""
-    p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
-    page = make_page(qtbot, app_ctx)
-    page.autosave_ms = 10 * 60 * 1000
-    open_note(qtbot, page, "", p.id)
+    page, p = new_note(qtbot, app_ctx, QUIET)
     qtbot.keyClicks(page.text_edits["plan"], "Meet at the library Monday")
     note_id = page.current_note_id()
     vault_dir = app_ctx.session.vault.dir
@@ -190,10 +204,7 @@ def test_closing_with_an_unsaved_draft_saves_it(qtbot, app_ctx):
 
 
 def test_restore_after_unlock_opens_the_same_note(qtbot, app_ctx):
-    p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
-    page = make_page(qtbot, app_ctx)
-    page.autosave_ms = 50
-    open_note(qtbot, page, "", p.id)
+    page, _p = new_note(qtbot, app_ctx, 50)
     with qtbot.waitSignal(page.saved, timeout=10_000):
         qtbot.keyClicks(page.text_edits["data"], "x")  # hidden DAP field still saves
         qtbot.keyClicks(page.text_edits["response"], "Kept")
@@ -208,10 +219,7 @@ def test_restore_after_unlock_opens_the_same_note(qtbot, app_ctx):
 def test_a_save_writes_only_what_the_person_changed(qtbot, app_ctx):
     """A field changed elsewhere (a sync) while the note is open survives the next
     autosave, which writes only the fields typed here."""
-    p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
-    page = make_page(qtbot, app_ctx)
-    page.autosave_ms = 10 * 60 * 1000
-    open_note(qtbot, page, "", p.id)
+    page, _p = new_note(qtbot, app_ctx, QUIET)
     qtbot.keyClicks(page.text_edits["response"], "First words")
     with qtbot.waitSignal(page.saved, timeout=10_000):
         page.save_now()
@@ -326,9 +334,7 @@ def test_without_a_payer_the_default_rule_is_named(qtbot, app_ctx):
 
 
 def test_an_unreadable_time_is_explained_and_kept(qtbot, app_ctx):
-    p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
-    page = make_page(qtbot, app_ctx)
-    open_note(qtbot, page, "", p.id)
+    page, _p = new_note(qtbot, app_ctx)
     qtbot.keyClicks(page.start_edit, "25:99")
     assert page.time_error.isVisible()
     assert "start time is not a time we can read" in page.time_error.text()
@@ -345,9 +351,7 @@ def test_an_unreadable_time_is_explained_and_kept(qtbot, app_ctx):
 
 
 def test_modality_and_setting_suggest_place_and_modifiers(qtbot, app_ctx):
-    p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
-    page = make_page(qtbot, app_ctx)
-    open_note(qtbot, page, "", p.id)
+    page, _p = new_note(qtbot, app_ctx)
     assert page.pos_combo.currentData() == "11"
     page.modality_combo.setCurrentIndex(page.modality_combo.findData(Modality.VIDEO.value))
     assert page.pos_combo.currentData() == "10"
@@ -368,9 +372,7 @@ def test_modality_and_setting_suggest_place_and_modifiers(qtbot, app_ctx):
 
 
 def test_signing_problems_are_shown_next_to_the_fields(qtbot, app_ctx):
-    p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
-    page = make_page(qtbot, app_ctx)
-    open_note(qtbot, page, "", p.id)
+    page, _p = new_note(qtbot, app_ctx)
     qtbot.keyClicks(page.text_edits["goal_text"], "Housing")
     page.setting_combo.setCurrentIndex(1)  # group, but no size
     with qtbot.waitSignal(page.sign_refused):
@@ -389,9 +391,7 @@ def test_signing_problems_are_shown_next_to_the_fields(qtbot, app_ctx):
 
 
 def test_a_future_service_date_cannot_be_signed(qtbot, app_ctx):
-    p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
-    page = make_page(qtbot, app_ctx)
-    open_note(qtbot, page, "", p.id)
+    page, _p = new_note(qtbot, app_ctx)
     fill_complete(qtbot, page)
     page.date_edit.setDate(date(2025, 3, 9))
     page.sign()
@@ -399,10 +399,7 @@ def test_a_future_service_date_cannot_be_signed(qtbot, app_ctx):
 
 
 def test_sign_with_a_wrong_then_the_right_passphrase(qtbot, app_ctx):
-    p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
-    page = make_page(qtbot, app_ctx)
-    page.autosave_ms = 10 * 60 * 1000
-    open_note(qtbot, page, "", p.id)
+    page, _p = new_note(qtbot, app_ctx, QUIET)
     fill_complete(qtbot, page)
     qtbot.keyClicks(page.passphrase_edit, "not my passphrase")
     with qtbot.waitSignal(page.sign_refused, timeout=10_000):
@@ -426,11 +423,7 @@ def test_sign_with_a_wrong_then_the_right_passphrase(qtbot, app_ctx):
 
 
 def test_a_signed_note_is_read_only(qtbot, app_ctx):
-    repos = ctx_repos(app_ctx)
-    p, goals, _payer = person_with_goals(repos)
-    note = signed_note(repos, p.id, goals[1].id, app_ctx.user)
-    page = make_page(qtbot, app_ctx)
-    open_note(qtbot, page, note.id)
+    page, note = open_signed(qtbot, app_ctx)
     assert page.status_chip.text() == "Signed"
     assert page.property("locked") is True
     assert page.locked_box.isVisible() and "locked" in page.locked_box.text()
@@ -452,10 +445,7 @@ def test_a_signed_note_is_read_only(qtbot, app_ctx):
 def test_an_addendum_on_a_signed_note(qtbot, app_ctx):
     repos = ctx_repos(app_ctx)
     repos.users.update(dataclasses.replace(app_ctx.user, display_name="Kestrel Amundsby"))
-    p, goals, _payer = person_with_goals(repos)
-    note = signed_note(repos, p.id, goals[1].id, app_ctx.user)
-    page = make_page(qtbot, app_ctx)
-    open_note(qtbot, page, note.id)
+    page, note = open_signed(qtbot, app_ctx)
     assert page.addenda_card.isVisible() and page.addenda_none.isVisible()
     qtbot.keyClicks(page.addendum_text, "The walk was 40 minutes, not 30.")
     page.addendum_button.click()
@@ -523,10 +513,7 @@ def test_a_supervisor_sees_someone_elses_draft_read_only(qtbot, app_ctx):
 def test_a_full_disk_keeps_the_draft_and_the_next_save_retries(qtbot, app_ctx):
     """SQLite's own full-disk error (max_page_count); the real full filesystem is in
     tests/test_note_crash.py."""
-    p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
-    page = make_page(qtbot, app_ctx)
-    page.autosave_ms = 10 * 60 * 1000
-    open_note(qtbot, page, "", p.id)
+    page, _p = new_note(qtbot, app_ctx, QUIET)
     settle(qtbot, app_ctx)
     conn = app_ctx.session.store.conn
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
@@ -563,11 +550,7 @@ def test_opening_a_note_that_is_not_there_says_so(qtbot, app_ctx):
 
 
 def test_clear_forgets_everything_shown(qtbot, app_ctx):
-    repos = ctx_repos(app_ctx)
-    p, goals, _payer = person_with_goals(repos)
-    note = signed_note(repos, p.id, goals[1].id, app_ctx.user)
-    page = make_page(qtbot, app_ctx)
-    open_note(qtbot, page, note.id)
+    page, _note = open_signed(qtbot, app_ctx)
     page.clear()
     assert page.heading.text() == "Service note"
     assert page.goals_list.count() == 0 and page.start_edit.text() == ""
@@ -576,19 +559,13 @@ def test_clear_forgets_everything_shown(qtbot, app_ctx):
 
 
 def test_dap_keeps_girp_text_and_signs_with_its_own_parts(qtbot, app_ctx):
-    p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
-    page = make_page(qtbot, app_ctx)
-    open_note(qtbot, page, "", p.id)
+    page, _p = new_note(qtbot, app_ctx)
     qtbot.keyClicks(page.text_edits["goal_text"], "Kept while DAP is shown")
     page.dap_radio.setChecked(True)
     assert not page.text_blocks["goal_text"].isVisible()
     assert page.text_blocks["data"].isVisible() and page.text_blocks["assessment"].isVisible()
-    qtbot.keyClicks(page.start_edit, "1:00 pm")
-    qtbot.keyClicks(page.end_edit, "1:30 pm")
-    page.goals_list.item(1).setCheckState(Qt.CheckState.Checked)
-    qtbot.keyClicks(page.text_edits["data"], "Met at the river path")
-    qtbot.keyClicks(page.text_edits["assessment"], "Walking helps the mornings")
-    qtbot.keyClicks(page.text_edits["plan"], "Walk Friday")
+    dap = {"data": "Met at the river path", "assessment": "Walking helps the mornings"}
+    fill(qtbot, page, ("1:00 pm", "1:30 pm"), 1, **dap, plan="Walk Friday")
     qtbot.keyClicks(page.passphrase_edit, PASSPHRASE)
     with qtbot.waitSignal(page.signed, timeout=10_000):
         page.sign_button.click()
@@ -600,9 +577,7 @@ def test_dap_keeps_girp_text_and_signs_with_its_own_parts(qtbot, app_ctx):
 
 
 def test_every_control_has_an_accessible_name(qtbot, app_ctx):
-    p, _goals, _payer = person_with_goals(ctx_repos(app_ctx))
-    page = make_page(qtbot, app_ctx)
-    open_note(qtbot, page, "", p.id)
+    page, _p = new_note(qtbot, app_ctx)
     kinds = (QLineEdit, QPlainTextEdit, QComboBox, QAbstractButton, QAbstractSpinBox, QListWidget)
     unnamed = []
     for w in page.findChildren(QWidget):

@@ -147,6 +147,12 @@ def start(qtbot, data_dir: Path, windows: list) -> MainWindow:
     return w
 
 
+@pytest.fixture
+def window(qtbot, data_dir: Path, windows: list) -> MainWindow:
+    """The started window (see start) on ``data_dir``."""
+    return start(qtbot, data_dir, windows)
+
+
 def editor(w: MainWindow) -> NoteEditorPage:
     assert w.workspace is not None
     page = w.workspace.pages["note"]
@@ -180,10 +186,8 @@ def open_new_note(qtbot, w: MainWindow, c: Counter) -> NoteEditorPage:
     return page
 
 
-def test_everyday_task_counts_3_clicks_and_at_most_12_keys_without_scrolling(
-    qtbot, data_dir, windows
-):
-    w = start(qtbot, data_dir, windows)
+def test_everyday_task_counts_3_clicks_and_at_most_12_keys_without_scrolling(qtbot, window):
+    w = window
     c = Counter(qtbot)
     page = open_new_note(qtbot, w, c)
     # The cursor is in the first narrative part; the service is one line, from the
@@ -230,8 +234,8 @@ def test_everyday_task_counts_3_clicks_and_at_most_12_keys_without_scrolling(
     assert (c.clicks, c.keys) == (3, 11) and c.keys <= 12
 
 
-def test_signing_keeps_the_person_in_the_note(qtbot, data_dir, windows):
-    w = start(qtbot, data_dir, windows)
+def test_signing_keeps_the_person_in_the_note(qtbot, window):
+    w = window
     c = Counter(qtbot)
     page = open_new_note(qtbot, w, c)
     nav = w.workspace.nav
@@ -286,8 +290,8 @@ def still_in_the_note(qtbot, w: MainWindow, page: NoteEditorPage) -> None:
     assert focus is not None and page.isAncestorOf(focus)
 
 
-def test_tab_wraps_within_the_note_and_reactivation_keeps_the_page(qtbot, data_dir, windows):
-    w = start(qtbot, data_dir, windows)
+def test_tab_wraps_within_the_note_and_reactivation_keeps_the_page(qtbot, window):
+    w = window
     c = Counter(qtbot)
     page = open_new_note(qtbot, w, c)
     nav = w.workspace.nav
@@ -320,8 +324,8 @@ def test_tab_wraps_within_the_note_and_reactivation_keeps_the_page(qtbot, data_d
     assert w.current_page() is not page
 
 
-def test_escape_leaves_a_saved_note_without_asking(qtbot, data_dir, windows):
-    w = start(qtbot, data_dir, windows)
+def test_escape_leaves_a_saved_note_without_asking(qtbot, window):
+    w = window
     c = Counter(qtbot)
     page = open_new_note(qtbot, w, c)
     c.write("Talked about the weekend")
@@ -343,10 +347,10 @@ def test_escape_leaves_a_saved_note_without_asking(qtbot, data_dir, windows):
     assert [n.goal_text for n in box[0]] == ["Talked about the weekend"]
 
 
-def test_tab_through_a_record_never_changes_the_page(qtbot, data_dir, windows):
+def test_tab_through_a_record_never_changes_the_page(qtbot, window):
     """Tab past a record's last field reaches the navigation list: it never opens
     the Caseload by itself (the cause was the list making its first row current)."""
-    w = start(qtbot, data_dir, windows)
+    w = window
     c = Counter(qtbot)
     table = w.caseload.table
     c.click(table.viewport(), table.visualRect(table.model().index(0, 0)).center())

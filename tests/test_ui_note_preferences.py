@@ -29,7 +29,7 @@ from tests.test_ui_note_flow import (  # noqa: F401  (fixtures)
     data_dir,
     open_new_note,
     settle,
-    start,
+    window,
     windows,
 )
 
@@ -78,10 +78,10 @@ def set_preferences(qtbot, w: MainWindow, ends_earlier_by: int, longest: str) ->
 
 def test_usual_hours_and_longest_service_are_the_persons_preference(
     qtbot,
-    data_dir: Path,  # noqa: F811  (the fixture)
-    windows,  # noqa: F811
+    data_dir: Path,  # noqa: F811  (the fixture; the window's)
+    window,  # noqa: F811
 ) -> None:
-    w = start(qtbot, data_dir, windows)
+    w = window
     page = open_new_note(qtbot, w, Counter(qtbot))
     # With the defaults (7 AM to 9 PM, 4 hours) an evening visit asks nothing.
     type_times(qtbot, page, "5:30 PM", "6:15 PM")
@@ -118,12 +118,8 @@ def test_usual_hours_and_longest_service_are_the_persons_preference(
         vault.lock()
 
 
-def test_impossible_hours_are_refused_next_to_the_fields(
-    qtbot,
-    data_dir: Path,  # noqa: F811  (the fixture)
-    windows,  # noqa: F811
-) -> None:
-    w = start(qtbot, data_dir, windows)
+def test_impossible_hours_are_refused_next_to_the_fields(qtbot, window) -> None:  # noqa: F811
+    w = window
     dialog = PreferencesDialog(w.settings, w.ctx, w.sync_controller, w)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -148,39 +144,24 @@ def test_impossible_hours_are_refused_next_to_the_fields(
 
 def test_sign_finished_notes_follows_the_signers_limit(tmp_path: Path, fast_kdf) -> None:
     """A draft of 90 minutes is finished under the default limit, not under 60."""
-    from app.domain.records import Encounter, Goal, RecoveryDomain
-    from tests.helpers import add_person
+    from tests.builders import add_encounter, add_goal
+    from tests.helpers import add_person, new_vault
 
-    vault = Vault(tmp_path / "v")
-    vault.create(PASSPHRASE)
-    store = Store.open(vault)
-    try:
+    with new_vault(tmp_path / "v") as store:
         repos = Repositories(store)
         owner = repos.users.require(store.user_id)
         p = add_person(repos, "Ines", "Okonkwo-Barr")
-        g = repos.goals.add(
-            Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="A quiet flat")
+        g = add_goal(repos, p, "A quiet flat")
+        girp = (
+            "A quiet flat",
+            "Called two landlords together",
+            "Left one message",
+            "Call back Monday",
         )
-        draft = repos.encounters.add(
-            Encounter(
-                participant_id=p.id,
-                specialist_id=owner.id,
-                service_date=TODAY,
-                start_time=time(9, 0),
-                end_time=time(10, 30),
-                goal_ids=(g.id,),
-                goal_text="A quiet flat",
-                intervention="Called two landlords together",
-                response="Left one message",
-                plan="Call back Monday",
-                service_code="H0038",
-            )
-        )
+        at = (time(9, 0), time(10, 30))
+        draft = add_encounter(repos, p, g, owner, on=TODAY, at=at, girp=girp, service_code="H0038")
         ready, waiting = signing.finished_drafts(repos, owner, TODAY)
         assert [d.id for d in ready] == [draft.id] and waiting == 0
         notes.save_time_policy(repos, owner.id, TimePolicy(longest_minutes=60))
         ready, waiting = signing.finished_drafts(repos, owner, TODAY)
         assert ready == [] and waiting == 1
-    finally:
-        store.close()
-        vault.lock()

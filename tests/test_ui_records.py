@@ -33,7 +33,8 @@ from app.ui.caseload.participant_form import ParticipantForm
 from app.ui.common.table_model import ID_ROLE
 from app.ui.participant.models import Barc10Model, ConsentModel, TimelineModel
 from app.ui.participant.participant_page import TAB_GOALS, TAB_TIMELINE, ParticipantPage
-from tests.helpers import add_note, add_person
+from tests.builders import add_encounter
+from tests.helpers import add_person
 from tests.ui_support import ctx_repos, settle
 
 TODAY = date.today()
@@ -52,12 +53,8 @@ def rows(repos):
     b = add_person(repos, "Lorcan", "Featherby", program="SUD Voucher")
     add_person(repos, "Mirela", "Stonebrook", program="1915(i)", status=ParticipantStatus.ON_HOLD)
     for p in (a, b):
-        add_note(
-            repos,
-            participant_id=p.id,
-            specialist_id=repos.store.user_id,
-            service_date=TODAY - timedelta(days=2 if p is a else 60),
-        )
+        day = TODAY - timedelta(days=2 if p is a else 60)
+        add_encounter(repos, p, None, repos.store.user_id, on=day, at=(None, None))
     return caseload_rows(repos, TODAY)
 
 
@@ -319,14 +316,8 @@ def person(app_ctx):
     repos = ctx_repos(app_ctx)
     p = add_person(repos, "Odessa", "Brightwater", program="1915(i)", pronouns="she/her")
     for d in range(3):
-        add_note(
-            repos,
-            participant_id=p.id,
-            specialist_id=repos.store.user_id,
-            service_date=TODAY - timedelta(days=7 * d),
-            start_time=time(9, 0),
-            end_time=time(9, 40),
-        )
+        at = (time(9, 0), time(9, 40))
+        add_encounter(repos, p, None, repos.store.user_id, on=TODAY - timedelta(days=7 * d), at=at)
     return p
 
 
@@ -342,28 +333,22 @@ def page(qtbot, app_ctx, person):
     return pg
 
 
+def _views(ctx, record_id: str) -> int:
+    """How many views of the record the audit log holds."""
+    sql = "SELECT count(*) FROM audit_log WHERE action = 'view' AND record_id = ?"
+    return ctx_repos(ctx).store.conn.execute(sql, (record_id,)).fetchone()[0]
+
+
 def test_opening_a_record_shows_it_and_audits_the_view(qtbot, app_ctx, page, person):
     assert page.name_label.text() == "Odessa Brightwater"
     assert "1915(i)" in page.summary_label.text()
     assert page.profile["pronouns"].text() == "she/her"
     assert page.timeline_model.rowCount() == 3
-    views = (
-        ctx_repos(app_ctx)
-        .store.conn.execute(
-            "SELECT count(*) FROM audit_log WHERE action = 'view' AND record_id = ?", (person.id,)
-        )
-        .fetchone()[0]
-    )
+    views = _views(app_ctx, person.id)
     assert views == 1
     app_ctx.broadcast(Changed.of("encounters"))  # a refresh is not a new view
     settle(qtbot, app_ctx)
-    views_after = (
-        ctx_repos(app_ctx)
-        .store.conn.execute(
-            "SELECT count(*) FROM audit_log WHERE action = 'view' AND record_id = ?", (person.id,)
-        )
-        .fetchone()[0]
-    )
+    views_after = _views(app_ctx, person.id)
     assert views_after == 1
     page.clear()
     assert page.name_label.text() == "" and page.timeline_model.rowCount() == 0

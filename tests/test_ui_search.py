@@ -9,13 +9,12 @@ from datetime import date, time
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.store.search import SearchHit
 from app.ui.search.results import SearchResultsModel, snippet_html
-from app.ui.search.search import SearchBar
-from tests.helpers import add_note, add_person
-from tests.ui_support import ctx_repos, settle
+from tests.builders import add_encounter
+from tests.helpers import add_person
+from tests.ui_support import ctx_repos, search_window, settle
 
 
 @pytest.fixture
@@ -23,23 +22,12 @@ def found(qtbot, app_ctx):
     repos = ctx_repos(app_ctx)
     ada = add_person(repos, "Ada", "Quillfeather", county="Ward")
     bo = add_person(repos, "Bo", "Strandberg", county="Cass")
-    note = add_note(
-        repos,
-        participant_id=bo.id,
-        specialist_id=repos.store.user_id,
-        service_date=date(2026, 3, 2),
-        start_time=time(9),
-        end_time=time(10),
-        intervention="Practiced a quilting pattern as a calming routine.",
-    )
-    host = QWidget()
+    quilting = "Practiced a quilting pattern as a calming routine."
+    at = (time(9), time(10))
+    me = repos.store.user_id
+    note = add_encounter(repos, bo, None, me, on=date(2026, 3, 2), at=at, intervention=quilting)
+    host, bar = search_window(app_ctx, (900, 600))
     qtbot.addWidget(host)
-    bar = SearchBar(app_ctx)
-    layout = QVBoxLayout(host)
-    layout.addWidget(bar)
-    layout.addWidget(QWidget(), 1)
-    host.resize(900, 600)
-    host.show()
     bar.focus_search()
     yield bar.box, ada, bo, note  # (a generator keeps the host alive: qtbot holds it weakly)
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import itertools
 import threading
-from datetime import date, time
+from datetime import date
 
 import pytest
 from PySide6.QtCore import Qt
 
-from app.domain.records import Encounter, Goal, Participant, RecoveryDomain, Role
+from app.domain.records import Encounter, Participant, Role
 from app.services.changes import Changed
 from app.store.digest import state_digest
 from app.store.replica import StoreReplica
@@ -24,7 +24,7 @@ from app.ui.sync.controller import SyncController, Timing
 from app.ui.sync.lane_replica import LaneReplica
 from app.ui.sync.status_widget import SyncStatus
 from app.ui.sync.sync_state import OFFLINE, ONLINE
-from tests.helpers import add_note
+from tests.builders import add_encounter, add_goal
 from tests.server_proc import DEFAULT_PASSWORD, start_server
 from tests.test_sync_e2e import Laptop
 from tests.ui_support import ctx_repos, settle
@@ -247,23 +247,9 @@ def _note(repos: Repositories, user_id: str) -> tuple[Participant, Encounter]:
             assigned_specialist_id=user_id,
         )
     )
-    g = repos.goals.add(
-        Goal(participant_id=p.id, domain=RecoveryDomain.HOME, statement="Keep my place")
-    )
-    n = add_note(
-        repos,
-        participant_id=p.id,
-        specialist_id=user_id,
-        service_date=date(2026, 11, 2),
-        start_time=time(10, 0),
-        end_time=time(10, 50),
-        goal_ids=(g.id,),
-        goal_text="Housing",
-        intervention="Went over the lease together",
-        response="Relieved",
-        plan="Call the landlord",
-    )
-    return p, n
+    g = add_goal(repos, p, "Keep my place")
+    girp = ("Housing", "Went over the lease together", "Relieved", "Call the landlord")
+    return p, add_encounter(repos, p, g, user_id, girp=girp)
 
 
 def test_conflict_from_a_real_sync_resolved_on_the_page_and_both_converge(

@@ -23,9 +23,7 @@ from app.store.errors import VaultTooNew
 from app.store.repositories import Repositories
 from app.store.search import search
 from app.store.vault import Vault, open_encrypted
-from tests.helpers import run_cli, snapshot
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from tests.helpers import FIXTURES, copy_unlocked, raw_version, run_cli, snapshot
 
 
 def _fixtures() -> dict[int, Path]:
@@ -46,19 +44,7 @@ def _expected(folder: Path) -> dict:
 
 
 def _copy(folder: Path, tmp_path: Path) -> Vault:
-    target = tmp_path / folder.name
-    shutil.copytree(folder, target, ignore=shutil.ignore_patterns("expected.json"))
-    vault = Vault(target)
-    vault.unlock(_expected(folder)["passphrase"])
-    return vault
-
-
-def _raw_version(vault: Vault, path: Path | None = None) -> int:
-    conn = open_encrypted(path or vault.db_path, vault.data_key)
-    try:
-        return migrations.version(conn)
-    finally:
-        conn.close()
+    return copy_unlocked(folder, tmp_path / folder.name, _expected(folder)["passphrase"])
 
 
 def test_there_is_a_fixture_for_every_schema_version():
@@ -74,7 +60,7 @@ def test_an_older_vault_opens_migrated_after_an_encrypted_backup(version: int, t
     folder = KNOWN[version]
     expected = _expected(folder)
     vault = _copy(folder, tmp_path)
-    assert _raw_version(vault) == version == expected["schema_version"]
+    assert raw_version(vault) == version == expected["schema_version"]
 
     store = Store.open(vault)
     try:
@@ -109,7 +95,7 @@ def test_an_older_vault_opens_migrated_after_an_encrypted_backup(version: int, t
 
     if version < migrations.LATEST:
         # the backup is the vault as it was, under the same key, at the old version
-        assert _raw_version(vault, backup) == version
+        assert raw_version(vault, backup) == version
         conn = open_encrypted(backup, vault.data_key)
         try:
             assert (

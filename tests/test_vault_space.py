@@ -4,12 +4,10 @@ VACUUM, and the pages the acknowledged outbox rows took return to the disk."""
 
 from __future__ import annotations
 
-from datetime import date
-
-from app.domain.records import Participant
 from app.services import syncing
 from app.store.replica import StoreReplica
 from app.store.vault import reclaim_space
+from tests.builders import many_people
 
 
 def _pages(conn) -> tuple[int, int]:
@@ -20,17 +18,9 @@ def _pages(conn) -> tuple[int, int]:
 
 
 def _fill_and_acknowledge(store, repos, n: int) -> None:
-    repos.participants.add_many(
-        Participant(
-            first_name=f"Vale{i}",
-            last_name="Spaceperson",
-            date_of_birth=date(1980, 1, 1 + i % 28),
-            assigned_specialist_id=store.user_id,
-            preferred_name="x" * 60,
-            pronouns="they" * 20,
-        )
-        for i in range(n)
-    )
+    long = {"preferred_name": "x" * 60, "pronouns": "they" * 20}
+    people = many_people(n, "Vale", "Spaceperson", store.user_id, birthdays=True, **long)
+    repos.participants.add_many(people)
     replica = StoreReplica(store)
     stamps = [c.stamp for c in replica.pending(100_000)]
     with store.transaction(mode="remote"):

@@ -4,7 +4,8 @@ SQLCipher file, the real database worker thread and a real Qt event loop.
 ``app_ctx`` gives an :class:`app.ui.shell.context.AppContext` for the vault's owner (a
 specialist); ``app_ctx_for(role)`` makes one whose owner has another role; ``make_window(data_dir)``
 shows the real main window (tests.helpers.new_vault makes a locked vault for it to open)
-and ``unlock(qtbot, window)`` opens it as a person does.
+and ``unlock(qtbot, window)`` opens it as a person does; ``search_window`` shows the
+search bar on its own.
 Tests wait for the worker with :func:`settle`, never with sleeps. Data is set up
 with ``ctx_repos(ctx)`` before the page is shown (the worker is idle then).
 """
@@ -41,6 +42,23 @@ def shown(qtbot, page, ctx: AppContext, size: tuple[int, int] | None = (1000, 70
     page.show()
     settle(qtbot, ctx)
     return page
+
+
+def search_window(ctx: AppContext, size: tuple[int, int]):
+    """The search bar above an empty page in a window of ``size``, shown: (window, bar).
+    The caller keeps the window alive and closes it."""
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    from app.ui.search.search import SearchBar
+
+    host = QWidget()
+    bar = SearchBar(ctx)
+    layout = QVBoxLayout(host)
+    layout.addWidget(bar)
+    layout.addWidget(QWidget(), 1)
+    host.resize(*size)
+    host.show()
+    return host, bar
 
 
 def ctx_repos(ctx: AppContext) -> Repositories:

@@ -8,7 +8,8 @@ folder, so the cached one is never written to. The cache
 the code that decides its content (app/demo.py, the migrations, the records), so
 a change to any of them builds it again. The vault uses the real default
 Argon2id settings, so unlock benchmarks measure the real key derivation.
-Everyone in it is invented.
+Everyone in it is invented. :func:`team_vault` builds the (smaller) supervisor
+vault of the team benchmarks afresh.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import random
 import re
 import shutil
+import time
 from datetime import date
 from pathlib import Path
 
@@ -74,6 +76,21 @@ def five_year_vault_copy(target: Path) -> Path:
 def copy_of_demo_vault(dest: Path) -> Vault:
     """A private, locked copy of the cached vault in ``dest``."""
     return Vault(five_year_vault_copy(dest))
+
+
+def team_vault(folder: Path, today: date) -> tuple[Vault, Store, dict]:
+    """A new supervisor vault in ``folder`` (fast key derivation) filled by
+    ``fill_demo_team(specialists=20, participants=40, years=1)`` up to ``today``: the
+    vault, its open store, and the build's figures (seconds, record counts)."""
+    from app.demo_team import fill_demo_team
+    from tests.conftest import FAST_KDF
+
+    v = Vault(folder)
+    v.create(PASSPHRASE, FAST_KDF)
+    s = Store.open(v)
+    t = time.perf_counter()
+    counts = fill_demo_team(s, specialists=20, participants=40, years=1, today=today)
+    return v, s, {"seconds": round(time.perf_counter() - t, 1), "counts": counts}
 
 
 if __name__ == "__main__":

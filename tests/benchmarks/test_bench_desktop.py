@@ -14,11 +14,10 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.benchmarks.demo_cache import PASSPHRASE, ROOT, five_year_vault_copy
+from tests.benchmarks.demo_cache import PASSPHRASE, five_year_vault_copy
+from tests.helpers import last_json, run_python
 
 RESULTS = Path(__file__).parent / "results" / "desktop.json"
 UNLOCK_TARGET_S = 1.5
@@ -31,16 +30,8 @@ def test_desktop_on_five_year_demo(tmp_path: Path) -> None:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     runs = []
     for _ in range(3):
-        out = subprocess.run(
-            [sys.executable, "-m", "tests.benchmarks.desktop_probe", str(folder), PASSPHRASE],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=True,
-        )
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        probe = ("-m", "tests.benchmarks.desktop_probe", str(folder), PASSPHRASE)
+        runs.append(last_json(run_python(*probe, env=env, check=True).stdout))
     summary = {
         "runs": runs,
         "unlock_to_caseload_s": statistics.median(r["unlock_to_caseload_s"] for r in runs),

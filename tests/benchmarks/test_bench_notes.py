@@ -39,6 +39,7 @@ from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from tests.benchmarks.demo_cache import PASSPHRASE, TODAY, copy_of_demo_vault
+from tests.builders import encounter
 
 RESULTS = Path(__file__).parent / "results" / "notes.json"
 
@@ -84,17 +85,9 @@ def test_note_editor_work(tmp_path: Path) -> None:
         if g.status is GoalStatus.ACTIVE
     )
 
-    draft = Encounter(
-        participant_id=person.id,
-        specialist_id=owner.id,
-        service_date=TODAY,
-        start_time=clock_time(9, 0),
-        end_time=clock_time(9, 45),
-        goal_ids=(goal.id,),
-        goal_text="Housing before winter",
-        intervention="Went through listings together",
-        plan="Call Thursday",
-    )
+    girp = ("Housing before winter", "Went through listings together", "", "Call Thursday")
+    at = (clock_time(9, 0), clock_time(9, 45))
+    draft = encounter(person, goal, owner, on=TODAY, at=at, girp=girp)
     saves = []
     text = ""
     for i in range(100):

@@ -27,33 +27,26 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QDate
 
-from app.demo_team import fill_demo_team
 from app.services import program_report as svc
 from app.services.vaults import Session
-from app.store.db import Store
 from app.store.repositories import Repositories
-from app.store.vault import Vault
 from app.ui.reports.program_page import ProgramReportPage
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
+from tests.benchmarks import demo_cache
 
 TODAY = date(2026, 11, 30)
 YEAR = (date(2025, 12, 1), TODAY)
 RESULTS = Path(__file__).parent / "results" / "reports.json"
-KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}
 TARGET_S = 2.0
 figures: dict[str, dict] = {}
 
 
 @pytest.fixture(scope="module")
 def team_vault(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("bench-report") / "vault"
-    v = Vault(folder)
-    v.create("benchmark passphrase 2026", KDF)
-    s = Store.open(v)
-    t = time.perf_counter()
-    counts = fill_demo_team(s, specialists=20, participants=40, years=1, today=TODAY)
-    figures["build"] = {"seconds": round(time.perf_counter() - t, 1), "counts": counts}
+    v, s, figures["build"] = demo_cache.team_vault(
+        tmp_path_factory.mktemp("bench-report") / "vault", TODAY
+    )
     yield v, s
     s.close()
 

@@ -27,16 +27,16 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.search import search
-from app.ui.search.search import SearchBar
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
 from tests.benchmarks.demo_cache import PASSPHRASE, copy_of_demo_vault, search_queries
+from tests.ui_support import search_window
 
 RESULTS = Path(__file__).parent / "results" / "search_ui.json"
 TARGET_P95_MS = 100.0
@@ -78,13 +78,7 @@ def searching(qapp, tmp_path_factory):
     queries = _queries(store)
     tasks = TaskManager()
     ctx = AppContext(tasks, Session(vault, store), user)
-    host = QWidget()
-    bar = SearchBar(ctx)
-    layout = QVBoxLayout(host)
-    layout.addWidget(bar)
-    layout.addWidget(QWidget(), 1)
-    host.resize(1000, 700)
-    host.show()
+    host, bar = search_window(ctx, (1000, 700))
     yield bar.box, store, queries, counts
     host.close()
     tasks.shutdown(final=store.close)

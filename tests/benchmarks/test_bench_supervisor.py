@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pytest
 
-from app.demo_team import fill_demo_team
 from app.domain.records import Role
 from app.services import review, team
 from app.services.vaults import Session
@@ -34,7 +33,7 @@ from app.ui.review.review_page import ReviewPage
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
 from app.ui.team.team_page import TeamPage
-from tests.conftest import FAST_KDF as KDF
+from tests.benchmarks import demo_cache
 
 TODAY = date(2026, 11, 20)
 RESULTS = Path(__file__).parent / "results" / "supervisor.json"
@@ -47,12 +46,7 @@ PENDING = 2000
 @pytest.fixture(scope="module")
 def vault_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bench-sup") / "vault"
-    v = Vault(folder)
-    v.create("benchmark passphrase 2026", KDF)
-    s = Store.open(v)
-    t = time.perf_counter()
-    counts = fill_demo_team(s, specialists=20, participants=40, years=1, today=TODAY)
-    build = time.perf_counter() - t
+    v, s, build = demo_cache.team_vault(folder, TODAY)
     # 2,000 notes waiting for review: approved ones put back to signed as a sync would
     with s.transaction(mode="remote"):
         waiting = s.conn.execute("SELECT count(*) FROM encounters WHERE status = 'signed'")
@@ -65,7 +59,7 @@ def vault_dir(tmp_path_factory):
         )
     s.close()
     v.lock()
-    figures["build"] = {"seconds": round(build, 1), "counts": counts}
+    figures["build"] = build
     return folder
 
 
