@@ -120,8 +120,11 @@ def _refused_review_ids(repos: Repositories) -> set[str]:
         r[0]
         for r in repos.store.conn.execute(
             "SELECT DISTINCT record_id FROM outbox WHERE table_name = 'encounters' "
-            f"AND rejected_reason IS NOT NULL AND field IN ({marks})",
-            REVIEW_FIELDS,
+            f"AND rejected_reason IS NOT NULL AND field IN ({marks}) UNION "
+            "SELECT r.record_id FROM held_changes h JOIN held_records r ON r.id = h.record "
+            "JOIN held_kinds k ON k.id = h.kind WHERE k.table_name = 'encounters' "
+            f"AND k.field IN ({marks})",
+            (*REVIEW_FIELDS, *REVIEW_FIELDS),
         )
     }
 
