@@ -9,7 +9,8 @@ of outbox rows behind, each repeating its reason, stamps, user and value (about
 
 * ``held_kinds``: what kind of change it is: the table, the field, the reason
   (the words shown) and when it was held: a handful of rows for a whole vault;
-* ``held_records``: a small number for each record with held changes;
+* ``held_records``: a small number for each record with held changes (its id is
+  written once, not once per change);
 * ``held_changes``: (record, kind, outbox seq) and, only when they are not the
   field's own, the stamp and the value. ``stamp`` NULL means the stamp the field
   holds now (``field_stamps``); ``kept`` 0 means the value the record holds now.
@@ -40,9 +41,9 @@ CREATE TABLE IF NOT EXISTS held_kinds (
     UNIQUE (table_name, field, reason, at)
 ) STRICT;
 CREATE TABLE IF NOT EXISTS held_records (
-    id INTEGER PRIMARY KEY,
-    record_id TEXT NOT NULL UNIQUE
-) STRICT;
+    record_id TEXT PRIMARY KEY NOT NULL,
+    id INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS held_changes (
     record INTEGER NOT NULL,
     kind INTEGER NOT NULL,
@@ -107,10 +108,18 @@ def drop(conn: sqlcipher3.Connection, table: str) -> None:
 
 def install(conn: sqlcipher3.Connection, table: str) -> None:
     """(Re)create a record table's triggers that copy a held value in before the
-    record's field changes or the record goes. capture.install calls this (once
-    the held tables exist), so columns added later are covered."""
+    record's field changes or the record goes, for the fields of this table that
+    have held kinds (none: no triggers, and nothing to pay on its writes).
+    ``compact`` calls this for every table it holds changes of, and
+    capture.install (once the held tables exist) when it rebuilds a table's triggers."""
     drop(conn, table)
-    cols = _columns(conn, table)
+    kinds = {
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT field FROM held_kinds WHERE table_name = ?", (table,)
+        )
+    }
+    cols = [c for c in _columns(conn, table) if c in kinds]
     if not cols:
         return
     field = "(SELECT field FROM held_kinds WHERE id = held_changes.kind)"
@@ -130,7 +139,7 @@ def install(conn: sqlcipher3.Connection, table: str) -> None:
 
 
 def create(conn: sqlcipher3.Connection) -> None:
-    """The held tables, the view and every trigger (inside the caller's transaction;
+    """The held tables, the view and the triggers (inside the caller's transaction;
     record tables are those with capture triggers)."""
     buf = ""
     for line in SCHEMA.splitlines(keepends=True):
@@ -171,7 +180,8 @@ def compact(conn: sqlcipher3.Connection) -> int:
     if not rows:
         return 0
     kinds: dict[tuple[str, str, str, str], int] = {}
-    records: dict[str, int] = {}
+    records: dict[str, int] = dict(conn.execute("SELECT record_id, id FROM held_records"))
+    next_id = max(records.values(), default=0) + 1
     out = []
     cols: dict[str, set[str]] = {}
     for seq, stamp, table, rid, field, value, reason, at, now_stamp in rows:
@@ -187,10 +197,8 @@ def compact(conn: sqlcipher3.Connection) -> int:
                 key,
             ).fetchone()[0]
         if rid not in records:
-            conn.execute("INSERT OR IGNORE INTO held_records (record_id) VALUES (?)", (rid,))
-            records[rid] = conn.execute(
-                "SELECT id FROM held_records WHERE record_id = ?", (rid,)
-            ).fetchone()[0]
+            conn.execute("INSERT INTO held_records (record_id, id) VALUES (?, ?)", (rid, next_id))
+            records[rid], next_id = next_id, next_id + 1
         own = now_stamp == stamp
         found, current = _record_value(conn, table, rid, field, cols) if own else (False, None)
         implied = found and (current == value and type(current) is type(value))
@@ -203,6 +211,8 @@ def compact(conn: sqlcipher3.Connection) -> int:
         out,
     )
     conn.executemany("DELETE FROM outbox WHERE seq = ?", [(r[0],) for r in rows])
+    for table in {k[0] for k in kinds}:  # triggers for the fields now held
+        install(conn, table)
     return len(rows)
 
 
@@ -250,8 +260,8 @@ def take(conn: sqlcipher3.Connection, stamp: str) -> tuple[str, str, str, Any] |
     entry = _with_values(conn, [hit])[0]
     conn.execute("DELETE FROM held_changes WHERE record = ? AND kind = ? AND seq = ?", hit[:3])
     conn.execute(
-        "DELETE FROM held_records WHERE id = ? AND NOT EXISTS "
+        "DELETE FROM held_records WHERE record_id = ? AND NOT EXISTS "
         "(SELECT 1 FROM held_changes WHERE record = ?)",
-        (hit[0], hit[0]),
+        (entry["record_id"], hit[0]),
     )
     return entry["table"], entry["record_id"], entry["field"], entry["value"]
