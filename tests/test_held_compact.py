@@ -72,11 +72,9 @@ def test_the_compact_form_shows_and_counts_what_the_outbox_rows_did(store, compa
     assert _state(store, replica) == before
     assert all(v["held"] and v["reason"].startswith(held.HELD_PREFIX) for v in before[0].values())
     # most held changes are the field's value now: neither stamp nor value is stored
-    implied = store.conn.execute(
-        "SELECT count(*) FROM held_changes WHERE stamp IS NULL AND kept = 0"
-    ).fetchone()[0]
+    implied = store.conn.execute("SELECT count(*) FROM held_listed").fetchone()[0]
     explicit = store.conn.execute(
-        "SELECT count(*) FROM held_changes WHERE stamp IS NOT NULL AND kept = 1"
+        "SELECT count(*) FROM held_changes WHERE stamp != '' AND kept = 1"
     ).fetchone()[0]
     assert implied > len(before[0]) / 2 and explicit > 0
     assert implied + explicit == held.count(store.conn) == len(before[0])
@@ -140,8 +138,15 @@ def test_a_held_value_survives_whatever_moves_its_field_on(store, compacted) -> 
         store.conn.execute(
             "UPDATE encounters SET reviewed_at = '2026-11-01T10:00:00+00:00' WHERE id = ?", (rid4,)
         )
+    # then the field whose stamp alone moved on changes its value too
+    with store.transaction(mode="remote"):
+        store.conn.execute("UPDATE encounters SET reviewed_by_id = 'x' WHERE id = ?", (rid2,))
     assert _listed(store) == shown
     assert shown[stamp]["value"] == value and shown[stamp2]["value"] == value2
+    # a value rewritten in place keeps its (held) stamp: still left out of the digests
+    now = set(store.conn.execute("SELECT record_id, field FROM held_now").fetchall())
+    assert (rid3, "approved_content_hash") in now
+    assert not {(rid, "status"), (rid2, "reviewed_by_id"), (rid4, "reviewed_at")} & now
     # and the digests no longer leave out fields whose value now is not a held one
     assert replica.record_digests()[rid] != compacted[1][3][rid]
 
@@ -237,7 +242,8 @@ def test_a_vault_holding_changes_in_its_outbox_is_converted_by_its_migration(
             held.drop(store.conn, table)
         for name in ("field_stamps_held_upd", "field_stamps_held_del"):
             store.conn.execute(f"DROP TRIGGER IF EXISTS {name}")
-        store.conn.execute("DROP VIEW held_now")
+        for view in ("held_now", "held_fields", "held_listed"):
+            store.conn.execute(f"DROP VIEW {view}")
         for table in ("held_changes", "held_records", "held_kinds"):
             store.conn.execute(f"DROP TABLE {table}")
     store.conn.execute(f"PRAGMA user_version = {step}")

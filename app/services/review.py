@@ -121,9 +121,8 @@ def _refused_review_ids(repos: Repositories) -> set[str]:
         for r in repos.store.conn.execute(
             "SELECT DISTINCT record_id FROM outbox WHERE table_name = 'encounters' "
             f"AND rejected_reason IS NOT NULL AND field IN ({marks}) UNION "
-            "SELECT r.record_id FROM held_changes h JOIN held_records r ON r.id = h.record "
-            "JOIN held_kinds k ON k.id = h.kind WHERE k.table_name = 'encounters' "
-            f"AND k.field IN ({marks})",
+            "SELECT record_id FROM held_fields WHERE table_name = 'encounters' "
+            f"AND field IN ({marks})",
             (*REVIEW_FIELDS, *REVIEW_FIELDS),
         )
     }

@@ -5,22 +5,24 @@ Enrolment keeps back the changes the server would refuse the enrolled role
 records. They are never sent and stay until the writer dismisses or resends them
 (app.store.refused), so a caseload's first sync would otherwise leave thousands
 of outbox rows behind, each repeating its reason, stamps, user and value (about
-375 bytes). Here a held change is:
+375 bytes). Here:
 
 * ``held_kinds``: what kind of change it is: the table, the field, the reason
   (the words shown) and when it was held: a handful of rows for a whole vault;
-* ``held_records``: a small number for each record with held changes (its id is
-  written once, not once per change);
-* ``held_changes``: (record, kind, outbox seq) and, only when they are not the
-  field's own, the stamp and the value. ``stamp`` NULL means the stamp the field
-  holds now (``field_stamps``); ``kept`` 0 means the value the record holds now.
+* ``held_records``: one row per record with held changes: its id, a small number
+  for it, and ``now``, the kinds (``,3,7,``) of its held changes that are the
+  field's value now: their stamp is the field's stamp (``field_stamps``) and their
+  value the record's, so nothing else is stored for them (most held changes);
+* ``held_changes``: the others, (record number, kind, outbox seq) with the stamp
+  and, when ``kept`` = 1, the value (``kept`` = 0: the record's value now).
 
-Triggers keep that true whatever writes the vault: before a record's field
-changes (or the record is deleted: an eviction) the held value is copied in
-(``kept`` = 1), and when a field's stamp moves on (an edit, a pulled value) or is
-removed, the held stamp is copied in. So what the screens show and what can be
-resent is exactly what the outbox row held. Changes the server refused later stay
-outbox rows with their reason (few, and the push path owns them).
+Triggers keep that exact whatever writes the vault: before a record's field
+changes (or the record is deleted: an eviction) the held value and stamp are
+copied into ``held_changes``, and when a field's stamp moves on without its value
+(the same value pulled with a newer stamp) or is removed, the held stamp is. So
+what the screens show and what can be resent is exactly what the outbox row held.
+Changes the server refused later stay outbox rows with their reason (few, and
+the push path owns them).
 """
 
 from __future__ import annotations
@@ -42,48 +44,66 @@ CREATE TABLE IF NOT EXISTS held_kinds (
 ) STRICT;
 CREATE TABLE IF NOT EXISTS held_records (
     record_id TEXT PRIMARY KEY NOT NULL,
-    id INTEGER NOT NULL
+    id INTEGER NOT NULL,
+    now TEXT NOT NULL DEFAULT ''
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS held_changes (
     record INTEGER NOT NULL,
     kind INTEGER NOT NULL,
     seq INTEGER NOT NULL,
-    stamp TEXT,
+    stamp TEXT NOT NULL,
     value ANY,
-    kept INTEGER NOT NULL DEFAULT 0,
+    kept INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (record, kind, seq)
 ) STRICT, WITHOUT ROWID;
+CREATE VIEW IF NOT EXISTS held_listed AS
+    SELECT r.record_id AS record_id, r.id AS record, k.id AS kind, k.field AS field,
+        k.table_name AS table_name
+    FROM held_records r JOIN held_kinds k ON instr(r.now, ',' || k.id || ',') > 0;
 CREATE VIEW IF NOT EXISTS held_now AS
-    SELECT r.record_id AS record_id, k.field AS field, k.table_name AS table_name
-    FROM held_changes h JOIN held_records r ON r.id = h.record
-    JOIN held_kinds k ON k.id = h.kind WHERE h.stamp IS NULL;
+    SELECT record_id, field, table_name FROM held_listed
+    UNION SELECT r.record_id, k.field, k.table_name FROM held_changes h
+    JOIN held_kinds k ON k.id = h.kind JOIN held_records r ON r.id = h.record
+    JOIN field_stamps fs ON fs.record_id = r.record_id AND fs.field = k.field
+        AND fs.stamp = h.stamp;
+CREATE VIEW IF NOT EXISTS held_fields AS
+    SELECT record_id, field, table_name FROM held_listed
+    UNION SELECT r.record_id, k.field, k.table_name FROM held_changes h
+    JOIN held_kinds k ON k.id = h.kind JOIN held_records r ON r.id = h.record;
 CREATE TRIGGER IF NOT EXISTS field_stamps_held_upd AFTER UPDATE OF stamp ON field_stamps
 WHEN OLD.stamp IS NOT NEW.stamp
-    AND EXISTS (SELECT 1 FROM held_records WHERE record_id = OLD.record_id)
+    AND EXISTS (SELECT 1 FROM held_records WHERE record_id = OLD.record_id AND now != '')
 BEGIN
-    UPDATE held_changes SET stamp = OLD.stamp
-    WHERE stamp IS NULL
-        AND record = (SELECT id FROM held_records WHERE record_id = OLD.record_id)
-        AND kind IN (SELECT id FROM held_kinds WHERE field = OLD.field);
+    INSERT INTO held_changes (record, kind, seq, stamp, value, kept)
+        SELECT record, kind, 0, OLD.stamp, NULL, 0 FROM held_listed
+        WHERE record_id = OLD.record_id AND field = OLD.field;
+    UPDATE held_records SET now = coalesce((SELECT ',' || group_concat(k.id, ',') || ','
+        FROM held_kinds k WHERE instr(held_records.now, ',' || k.id || ',') > 0
+        AND k.field IS NOT OLD.field), '')
+    WHERE record_id = OLD.record_id;
 END;
 CREATE TRIGGER IF NOT EXISTS field_stamps_held_del AFTER DELETE ON field_stamps
-WHEN EXISTS (SELECT 1 FROM held_records WHERE record_id = OLD.record_id)
+WHEN EXISTS (SELECT 1 FROM held_records WHERE record_id = OLD.record_id AND now != '')
 BEGIN
-    UPDATE held_changes SET stamp = OLD.stamp
-    WHERE stamp IS NULL
-        AND record = (SELECT id FROM held_records WHERE record_id = OLD.record_id)
-        AND kind IN (SELECT id FROM held_kinds WHERE field = OLD.field);
+    INSERT INTO held_changes (record, kind, seq, stamp, value, kept)
+        SELECT record, kind, 0, OLD.stamp, NULL, 0 FROM held_listed
+        WHERE record_id = OLD.record_id AND field = OLD.field;
+    UPDATE held_records SET now = coalesce((SELECT ',' || group_concat(k.id, ',') || ','
+        FROM held_kinds k WHERE instr(held_records.now, ',' || k.id || ',') > 0
+        AND k.field IS NOT OLD.field), '')
+    WHERE record_id = OLD.record_id;
 END;
 """
 
-# The held entries with their table, record, field, reason and the stamp they
-# stand for (explicit, or the field's own now).
+# Every held change: (record number, kind, seq, stamp, table, record id, field,
+# kept, value, reason, at, listed in ``now``).
 _ENTRIES = (
-    "SELECT h.record, h.kind, h.seq, coalesce(h.stamp, fs.stamp), k.table_name, r.record_id, "
-    "k.field, h.kept, h.value, k.reason, k.at FROM held_changes h "
-    "JOIN held_kinds k ON k.id = h.kind JOIN held_records r ON r.id = h.record "
-    "LEFT JOIN field_stamps fs ON h.stamp IS NULL AND fs.record_id = r.record_id "
-    "AND fs.field = k.field"
+    "SELECT l.record, l.kind, 0, fs.stamp AS stamp, l.table_name, l.record_id, l.field, 0, "
+    "NULL, k.reason, k.at, 1 FROM held_listed l JOIN held_kinds k ON k.id = l.kind "
+    "LEFT JOIN field_stamps fs ON fs.record_id = l.record_id AND fs.field = l.field "
+    "UNION ALL SELECT h.record, h.kind, h.seq, h.stamp, k.table_name, r.record_id, k.field, "
+    "h.kept, h.value, k.reason, k.at, 0 FROM held_changes h JOIN held_kinds k ON k.id = h.kind "
+    "JOIN held_records r ON r.id = h.record"
 )
 
 
@@ -128,13 +148,27 @@ def install(conn: sqlcipher3.Connection, table: str) -> None:
     rec = "(SELECT id FROM held_records WHERE record_id = OLD.id)"
     when = "EXISTS (SELECT 1 FROM held_records WHERE record_id = OLD.id)"
     keep = f"UPDATE held_changes SET kept = 1, value = CASE {field} {old} END"
+    # a listed change (the field's own now) becomes an explicit one
+    copy = (
+        "INSERT INTO held_changes (record, kind, seq, stamp, value, kept) "
+        f"SELECT l.record, l.kind, 0, coalesce(fs.stamp, ''), CASE l.field {old} END, 1 "
+        "FROM held_listed l LEFT JOIN field_stamps fs ON fs.record_id = OLD.id "
+        "AND fs.field = l.field WHERE l.record_id = OLD.id"
+    )
+    unlist = (
+        "UPDATE held_records SET now = coalesce((SELECT ',' || group_concat(k.id, ',') || ',' "
+        "FROM held_kinds k WHERE instr(held_records.now, ',' || k.id || ',') > 0 "
+        f"AND NOT CASE k.field {changed} ELSE 0 END), '') WHERE record_id = OLD.id AND now != ''"
+    )
     conn.execute(
         f"CREATE TRIGGER {table}_held_upd BEFORE UPDATE ON {table} WHEN {when} BEGIN "
-        f"{keep} WHERE kept = 0 AND record = {rec} AND CASE {field} {changed} ELSE 0 END; END"
+        f"{keep} WHERE kept = 0 AND record = {rec} AND CASE {field} {changed} ELSE 0 END; "
+        f"{copy} AND CASE l.field {changed} ELSE 0 END; {unlist}; END"
     )
     conn.execute(
         f"CREATE TRIGGER {table}_held_del BEFORE DELETE ON {table} WHEN {when} BEGIN "
-        f"{keep} WHERE kept = 0 AND record = {rec}; END"
+        f"{keep} WHERE kept = 0 AND record = {rec}; {copy}; "
+        "UPDATE held_records SET now = '' WHERE record_id = OLD.id; END"
     )
 
 
@@ -168,8 +202,9 @@ def _record_value(
 
 def compact(conn: sqlcipher3.Connection) -> int:
     """Move every held change waiting in the outbox (reason starting with
-    ``HELD_PREFIX``) into the compact form; the stamp and value are left out where
-    they are the field's own now. Inside the caller's transaction. Returns how many."""
+    ``HELD_PREFIX``) into the compact form: listed in its record's ``now`` where its
+    stamp and value are the field's own now, else in ``held_changes``. Inside the
+    caller's transaction. Returns how many."""
     rows = conn.execute(
         "SELECT o.seq, o.stamp, o.table_name, o.record_id, o.field, o.value, "
         "o.rejected_reason, coalesce(o.rejected_at, ''), fs.stamp FROM outbox o "
@@ -183,6 +218,7 @@ def compact(conn: sqlcipher3.Connection) -> int:
     records: dict[str, int] = dict(conn.execute("SELECT record_id, id FROM held_records"))
     next_id = max(records.values(), default=0) + 1
     out = []
+    listed: dict[str, list[int]] = {}
     cols: dict[str, set[str]] = {}
     for seq, stamp, table, rid, field, value, reason, at, now_stamp in rows:
         key = (table, field, reason, at)
@@ -201,14 +237,18 @@ def compact(conn: sqlcipher3.Connection) -> int:
             records[rid], next_id = next_id, next_id + 1
         own = now_stamp == stamp
         found, current = _record_value(conn, table, rid, field, cols) if own else (False, None)
-        implied = found and (current == value and type(current) is type(value))
-        out.append(
-            (records[rid], kinds[key], seq, None if own else stamp,
-             None if implied else value, 0 if implied else 1)
-        )  # fmt: skip
+        if found and current == value and type(current) is type(value):
+            listed.setdefault(rid, []).append(kinds[key])  # the field's own now
+        else:
+            out.append((records[rid], kinds[key], seq, stamp, value))
     conn.executemany(
-        "INSERT INTO held_changes (record, kind, seq, stamp, value, kept) VALUES (?,?,?,?,?,?)",
+        "INSERT INTO held_changes (record, kind, seq, stamp, value, kept) VALUES (?,?,?,?,?,1)",
         out,
+    )
+    conn.executemany(
+        "UPDATE held_records SET now = CASE now WHEN '' THEN ',' ELSE now END || ? || ',' "
+        "WHERE record_id = ?",
+        [(",".join(map(str, ks)), rid) for rid, ks in listed.items()],
     )
     conn.executemany("DELETE FROM outbox WHERE seq = ?", [(r[0],) for r in rows])
     for table in {k[0] for k in kinds}:  # triggers for the fields now held
@@ -219,7 +259,7 @@ def compact(conn: sqlcipher3.Connection) -> int:
 def _with_values(conn: sqlcipher3.Connection, rows: list[tuple]) -> list[dict[str, Any]]:
     out = []
     cols: dict[str, set[str]] = {}
-    for _rec, _kind, _seq, stamp, table, rid, field, kept, value, reason, at in rows:
+    for _rec, _kind, _seq, stamp, table, rid, field, kept, value, reason, at, _listed in rows:
         if not kept:
             value = _record_value(conn, table, rid, field, cols)[1]
         out.append(
@@ -245,7 +285,11 @@ def entries(conn: sqlcipher3.Connection, limit: int | None = None) -> list[dict[
 def count(conn: sqlcipher3.Connection) -> int:
     if not present(conn):
         return 0
-    return int(conn.execute("SELECT count(*) FROM held_changes").fetchone()[0])
+    listed = conn.execute(
+        "SELECT coalesce(sum(length(now) - length(replace(now, ',', '')) - 1), 0) "
+        "FROM held_records WHERE now != ''"
+    ).fetchone()[0]
+    return int(listed) + int(conn.execute("SELECT count(*) FROM held_changes").fetchone()[0])
 
 
 def take(conn: sqlcipher3.Connection, stamp: str) -> tuple[str, str, str, Any] | None:
@@ -253,15 +297,25 @@ def take(conn: sqlcipher3.Connection, stamp: str) -> tuple[str, str, str, Any] |
     or None when no held change has it. Inside the caller's transaction."""
     if not present(conn):
         return None
-    found = conn.execute(f"{_ENTRIES} WHERE coalesce(h.stamp, fs.stamp) = ?", (stamp,)).fetchall()
-    if not found:
+    hit = conn.execute(f"SELECT * FROM ({_ENTRIES}) WHERE stamp = ?", (stamp,)).fetchone()
+    if hit is None:
         return None
-    hit = found[0]
     entry = _with_values(conn, [hit])[0]
-    conn.execute("DELETE FROM held_changes WHERE record = ? AND kind = ? AND seq = ?", hit[:3])
+    record, kind, seq = hit[:3]
+    if hit[11]:  # listed in its record's ``now``
+        conn.execute(
+            "UPDATE held_records SET now = CASE replace(now, ?1, ',') WHEN ',' THEN '' "
+            "ELSE replace(now, ?1, ',') END WHERE record_id = ?2",
+            (f",{kind},", entry["record_id"]),
+        )
+    else:
+        conn.execute(
+            "DELETE FROM held_changes WHERE record = ? AND kind = ? AND seq = ?",
+            (record, kind, seq),
+        )
     conn.execute(
-        "DELETE FROM held_records WHERE record_id = ? AND NOT EXISTS "
+        "DELETE FROM held_records WHERE record_id = ? AND now = '' AND NOT EXISTS "
         "(SELECT 1 FROM held_changes WHERE record = ?)",
-        (entry["record_id"], hit[0]),
+        (entry["record_id"], record),
     )
     return entry["table"], entry["record_id"], entry["field"], entry["value"]
