@@ -61,8 +61,11 @@ CREATE VIEW IF NOT EXISTS held_listed AS
         k.table_name AS table_name
     FROM held_records r JOIN held_kinds k ON instr(r.now, ',' || k.id || ',') > 0;
 CREATE VIEW IF NOT EXISTS held_now AS
-    SELECT record_id, field, table_name FROM held_listed
-    UNION SELECT r.record_id, k.field, k.table_name FROM held_changes h
+    SELECT l.record_id AS record_id, l.field AS field, l.table_name AS table_name,
+        fs.stamp AS stamp
+    FROM held_listed l JOIN field_stamps fs ON fs.record_id = l.record_id
+        AND fs.field = l.field
+    UNION SELECT r.record_id, k.field, k.table_name, fs.stamp FROM held_changes h
     JOIN held_kinds k ON k.id = h.kind JOIN held_records r ON r.id = h.record
     JOIN field_stamps fs ON fs.record_id = r.record_id AND fs.field = k.field
         AND fs.stamp = h.stamp;
@@ -275,10 +278,10 @@ def entries(conn: sqlcipher3.Connection, limit: int | None = None) -> list[dict[
     the held tables exist."""
     if not present(conn):
         return []
-    rows = conn.execute(_ENTRIES).fetchall()
-    rows.sort(key=lambda r: (r[3] or "", r[2]), reverse=True)
-    if limit is not None:
-        rows = rows[: max(int(limit), 0)]
+    rows = conn.execute(
+        f"SELECT * FROM ({_ENTRIES}) ORDER BY stamp DESC, 3 DESC LIMIT ?",
+        (-1 if limit is None else max(int(limit), 0),),
+    ).fetchall()
     return _with_values(conn, rows)
 
 

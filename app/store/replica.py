@@ -285,7 +285,7 @@ class StoreReplica:
     _SCOPED = (
         "FROM field_stamps WHERE stamp NOT IN "
         "(SELECT stamp FROM outbox WHERE rejected_reason IS NOT NULL) "
-        "AND (record_id, field) NOT IN (SELECT record_id, field FROM held_now)"
+        "AND stamp NOT IN (SELECT stamp FROM held_now)"
     )
 
     # The fields whose value here is a change kept back (refused, or held at
@@ -294,8 +294,7 @@ class StoreReplica:
     _KEPT_BACK = (
         "FROM server_stamps ss JOIN field_stamps fs ON fs.record_id = ss.record_id "
         "AND fs.field = ss.field WHERE (fs.stamp IN (SELECT stamp FROM outbox "
-        "WHERE rejected_reason IS NOT NULL) OR (ss.record_id, ss.field) IN "
-        "(SELECT record_id, field FROM held_now))"
+        "WHERE rejected_reason IS NOT NULL) OR fs.stamp IN (SELECT stamp FROM held_now))"
     )
 
     def scope_digest(self) -> str:
@@ -313,9 +312,8 @@ class StoreReplica:
             totals[table][0] -= n
             totals[table][1] -= h
         for table, n, h in self.conn.execute(  # held at enrolment (app.store.held)
-            "SELECT fs.table_name, count(*), sum(pt_h(fs.record_id, fs.field, fs.stamp)) "
-            "FROM held_now hn JOIN field_stamps fs ON fs.record_id = hn.record_id "
-            "AND fs.field = hn.field GROUP BY fs.table_name"
+            "SELECT table_name, count(*), sum(pt_h(record_id, field, stamp)) FROM held_now "
+            "GROUP BY table_name"
         ):
             totals[table][0] -= n
             totals[table][1] -= h
