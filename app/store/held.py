@@ -59,7 +59,8 @@ CREATE TABLE IF NOT EXISTS held_changes (
 CREATE VIEW IF NOT EXISTS held_listed AS
     SELECT r.record_id AS record_id, r.id AS record, k.id AS kind, k.field AS field,
         k.table_name AS table_name
-    FROM held_records r JOIN held_kinds k ON instr(r.now, ',' || k.id || ',') > 0;
+    FROM held_records r, json_each('[' || substr(r.now, 2, length(r.now) - 2) || ']') j
+    JOIN held_kinds k ON k.id = j.value WHERE r.now != '';
 CREATE VIEW IF NOT EXISTS held_now AS
     SELECT l.record_id AS record_id, l.field AS field, l.table_name AS table_name,
         fs.stamp AS stamp
