@@ -174,6 +174,34 @@ def test_triggers_rebuilt_with_a_tables_capture_keep_held_values(store, compacte
     assert _listed(store) == shown and shown[stamp]["value"] == value
 
 
+def test_a_later_hold_adds_to_what_is_held(store, compacted) -> None:
+    """Changes held again (a vault enrolled a second time) join the record's list;
+    a change whose value here is no longer its own is kept whole."""
+    _replica, (shown, *_rest) = compacted
+    rid, _stamp, _value = _held_field(store, "status")
+    with store.transaction():
+        store.conn.execute("UPDATE encounters SET review_comment = 'again' WHERE id = ?", (rid,))
+        store.conn.execute("UPDATE encounters SET review_comment = 'twice' WHERE id = ?", (rid,))
+    rows = store.conn.execute(
+        "SELECT seq, stamp FROM outbox WHERE record_id = ? AND field = 'review_comment' "
+        "ORDER BY seq",
+        (rid,),
+    ).fetchall()
+    with store.transaction():
+        store.conn.executemany(
+            "UPDATE outbox SET rejected_reason = ?, rejected_at = '2026-12-01T00:00:00+00:00' "
+            "WHERE seq = ?",
+            [(held.HELD_PREFIX + "held again", seq) for seq, _s in rows],
+        )
+        assert held.compact(store.conn) == 2
+    now = _listed(store)
+    assert {s: v for s, v in now.items() if s in shown} == shown
+    added = {s: v for s, v in now.items() if s not in shown}
+    assert {s: v["value"] for s, v in added.items()} == {rows[0][1]: "again", rows[1][1]: "twice"}
+    assert all(v["reason"] == held.HELD_PREFIX + "held again" for v in added.values())
+    assert held.count(store.conn) == len(shown) + 2
+
+
 def test_an_evicted_participants_held_changes_stay_to_be_seen(store, compacted) -> None:
     replica, (shown, *_rest) = compacted
     rid, stamp, _value = _held_field(store, "status")
