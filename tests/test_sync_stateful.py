@@ -34,6 +34,7 @@ from app.domain.records import (
     User,
 )
 from app.store.digest import state_digest
+from app.store.replica import StoreReplica
 from app.store.signatures import signature_problems
 from sync import content
 from sync.hlc import now_ms
@@ -218,11 +219,9 @@ class SyncWorld(RuleBasedStateMachine):
             # a refused change stays with its writer, shown with the server's reason
             for d in devs.values():
                 kept |= {
-                    v
-                    for (v,) in d.store.conn.execute(
-                        "SELECT value FROM outbox WHERE rejected_reason IS NOT NULL"
-                    )
-                    if isinstance(v, str)
+                    r["value"]
+                    for r in StoreReplica(d.store).rejected()
+                    if isinstance(r["value"], str)
                 }
             history = w.server_changes()
             bases = {b for _s, _o, b, _v in history if b}

@@ -120,8 +120,10 @@ def _refused_review_ids(repos: Repositories) -> set[str]:
         r[0]
         for r in repos.store.conn.execute(
             "SELECT DISTINCT record_id FROM outbox WHERE table_name = 'encounters' "
-            f"AND rejected_reason IS NOT NULL AND field IN ({marks})",
-            REVIEW_FIELDS,
+            f"AND rejected_reason IS NOT NULL AND field IN ({marks}) UNION "
+            "SELECT record_id FROM held_fields WHERE table_name = 'encounters' "
+            f"AND field IN ({marks})",
+            (*REVIEW_FIELDS, *REVIEW_FIELDS),
         )
     }
 

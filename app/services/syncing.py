@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from app.services import duplicates
 from app.services.changes import Changed, Done
+from app.store import held
 from app.store.db import Store, utcnow
 from app.store.errors import EXIT_USAGE, StoreError
 from app.store.refused import refused_changes
@@ -60,7 +61,7 @@ def overview(store: Store) -> SyncOverview:
     ).fetchone()[0]
     rejected = store.conn.execute(
         "SELECT count(*) FROM outbox WHERE rejected_reason IS NOT NULL"
-    ).fetchone()[0]
+    ).fetchone()[0] + held.count(store.conn)
     return SyncOverview(
         enrolled=bool(server.get("url") and server.get("token")),
         url=server.get("url", ""),

@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 import sqlcipher3
 
+from app.store import held
 from sync import digests
 
 MODES = ("local", "remote", "migrate", "purge")
@@ -94,6 +95,8 @@ def install(conn: sqlcipher3.Connection, table: str) -> None:
         f"CREATE TRIGGER {table}_cap_upd AFTER UPDATE ON {table} "
         f"WHEN pt_capture_mode() = 'local' BEGIN\n{upd}\nEND"
     )
+    if held.present(conn):  # a held value is copied in before its field changes
+        held.install(conn, table)
 
 
 class CaptureContext:

@@ -8,7 +8,8 @@ changes the server would refuse for this role, with the server's own rules
 (sync.merge.permission_problem and sync.scope, the scope rule the server
 applies, for a server that does not know the records yet); ``hold`` keeps those changes
 on this laptop, marked with the reason (they stay visible with the refused
-changes, never sent, never deleted), and remembers the stamp the server will
+changes, never sent, never deleted; kept in the compact form of
+app.store.held), and remembers the stamp the server will
 hold for each such field (``remember_server_stamps``). Everything else is sent
 on the first sync.
 """
@@ -20,12 +21,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from app.store import held
 from app.store.db import Store
 from app.store.migrations import V10_FILL_SERVER_STAMPS
 from sync import merge, rules
 from sync.scope import scope_problem
 
-HELD_PREFIX = "kept on this laptop, not sent: "
+HELD_PREFIX = held.HELD_PREFIX
 _WAITING = "acked_at IS NULL AND rejected_reason IS NULL"
 
 
@@ -133,6 +135,7 @@ def hold(store: Store, role: str, user_id: str) -> int:
     )
     if rows:
         remember_server_stamps(store)
+        held.compact(store.conn)  # out of the outbox, into the compact form
     return len(rows)
 
 

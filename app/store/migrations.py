@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sqlcipher3
 
-from app.store import capture
+from app.store import capture, held
 from app.store.errors import VaultTooNew
 from app.store.migrations_v1 import RECORD_TABLES_V1, V1_RECORDS, V1_SUPPORT
 
@@ -334,6 +334,14 @@ def _v10(conn: sqlcipher3.Connection) -> None:
     conn.execute(V10_FILL_SERVER_STAMPS)
 
 
+def _v11(conn: sqlcipher3.Connection) -> None:
+    """Changes held at enrolment leave the outbox for a compact form (app.store.held:
+    a kind, a record number and the outbox seq; the stamp and value only where they
+    are not the field's own now), with the triggers that keep it exact."""
+    held.create(conn)
+    held.compact(conn)
+
+
 MIGRATIONS: tuple[Callable[[sqlcipher3.Connection], None], ...] = (
     _v1,
     _v2,
@@ -345,6 +353,7 @@ MIGRATIONS: tuple[Callable[[sqlcipher3.Connection], None], ...] = (
     _v8,
     _v9,
     _v10,
+    _v11,
 )
 LATEST = len(MIGRATIONS)
 

@@ -6,7 +6,9 @@ never deleted by a sync, an eviction or a clean-up; only the person who wrote it
 removes it here, by dismissing it (read, nothing more to do) or by resending it
 (write the value into the record again as a new change, when the cause is gone:
 say the participant came back to this caseload). Both are audited; the value
-itself never goes into the audit log.
+itself never goes into the audit log. Changes held at enrolment are kept in the
+compact form of app.store.held; they are listed, dismissed and resent here as
+before, together with the outbox's refused rows.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.store import held as held_store
 from app.store.db import Store
-from app.store.enrolment_plan import HELD_PREFIX
 from app.store.errors import StoreError
+from app.store.held import HELD_PREFIX
 from sync import rules
 
 
@@ -65,14 +68,24 @@ def _parse(text: str | None) -> datetime | None:
 
 def refused_changes(store: Store, limit: int | None = None) -> list[RefusedChange]:
     """Every refused or held change, newest first."""
-    sql = (
-        "SELECT stamp, table_name, record_id, field, value, rejected_reason, rejected_at "
-        "FROM outbox WHERE rejected_reason IS NOT NULL ORDER BY seq DESC"
-    )
+    rows = [
+        (r[0], r[1], r[2], r[3], r[4], r[5], r[6])
+        for r in store.conn.execute(
+            "SELECT stamp, table_name, record_id, field, value, rejected_reason, rejected_at "
+            "FROM outbox WHERE rejected_reason IS NOT NULL ORDER BY seq DESC"
+        ).fetchall()
+    ]
+    kept = held_store.entries(store.conn, limit)
+    if kept:  # both lists are newest first: merge them by stamp
+        rows += [
+            (e["stamp"], e["table"], e["record_id"], e["field"], e["value"], e["reason"], e["at"])
+            for e in kept
+        ]
+        rows.sort(key=lambda r: r[0] or "", reverse=True)
     if limit is not None:
-        sql += f" LIMIT {int(limit)}"
+        rows = rows[: max(int(limit), 0)]
     out = []
-    for stamp, table, rid, field, value, reason, at in store.conn.execute(sql).fetchall():
+    for stamp, table, rid, field, value, reason, at in rows:
         out.append(
             RefusedChange(
                 stamp=stamp,
@@ -90,6 +103,10 @@ def refused_changes(store: Store, limit: int | None = None) -> list[RefusedChang
 
 
 def _take(store: Store, stamp: str) -> tuple[str, str, str, Any]:
+    with store.mode("purge"):
+        kept = held_store.take(store.conn, stamp)
+    if kept is not None:
+        return kept
     row = store.conn.execute(
         "SELECT table_name, record_id, field, value FROM outbox "
         "WHERE stamp = ? AND rejected_reason IS NOT NULL",

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from app.store import audit, enrolment_plan, signatures
+from app.store import audit, enrolment_plan, held, signatures
 from app.store.db import Store, utcnow
 from app.store.errors import StoreError
 from app.store.signatures import signature_problems
@@ -248,7 +248,11 @@ class StoreReplica:
             "FROM outbox WHERE rejected_reason IS NOT NULL ORDER BY seq DESC"
         ).fetchall()
         keys = ("stamp", "table", "record_id", "field", "reason", "at", "value")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        out = [dict(zip(keys, r, strict=True)) for r in rows]
+        kept = held.entries(self.conn)  # held at enrolment (app.store.held)
+        if kept:
+            out = sorted(out + kept, key=lambda r: r["stamp"] or "", reverse=True)
+        return out
 
     # -- self-healing (docs/SYNC.md, "Restores and repair") ----------------------------
 
@@ -280,7 +284,8 @@ class StoreReplica:
 
     _SCOPED = (
         "FROM field_stamps WHERE stamp NOT IN "
-        "(SELECT stamp FROM outbox WHERE rejected_reason IS NOT NULL)"
+        "(SELECT stamp FROM outbox WHERE rejected_reason IS NOT NULL) "
+        "AND stamp NOT IN (SELECT stamp FROM held_now)"
     )
 
     # The fields whose value here is a change kept back (refused, or held at
@@ -288,8 +293,8 @@ class StoreReplica:
     # its own, whose stamp ``server_stamps`` remembers.
     _KEPT_BACK = (
         "FROM server_stamps ss JOIN field_stamps fs ON fs.record_id = ss.record_id "
-        "AND fs.field = ss.field JOIN outbox o ON o.stamp = fs.stamp "
-        "WHERE o.rejected_reason IS NOT NULL"
+        "AND fs.field = ss.field WHERE (fs.stamp IN (SELECT stamp FROM outbox "
+        "WHERE rejected_reason IS NOT NULL) OR fs.stamp IN (SELECT stamp FROM held_now))"
     )
 
     def scope_digest(self) -> str:
@@ -303,6 +308,12 @@ class StoreReplica:
             "FROM outbox o JOIN field_stamps fs ON fs.record_id = o.record_id "
             "AND fs.field = o.field AND fs.stamp = o.stamp "
             "WHERE o.rejected_reason IS NOT NULL GROUP BY fs.table_name"
+        ):
+            totals[table][0] -= n
+            totals[table][1] -= h
+        for table, n, h in self.conn.execute(  # held at enrolment (app.store.held)
+            "SELECT table_name, count(*), sum(pt_h(record_id, field, stamp)) FROM held_now "
+            "GROUP BY table_name"
         ):
             totals[table][0] -= n
             totals[table][1] -= h
@@ -629,6 +640,7 @@ class StoreReplica:
             "SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM field_stamps fs "
             "JOIN outbox o ON o.stamp = fs.stamp WHERE fs.record_id = ?1 AND fs.field = ?2 "
             "AND o.rejected_reason IS NOT NULL) "
+            "OR EXISTS (SELECT 1 FROM held_now WHERE record_id = ?1 AND field = ?2) "
             "ON CONFLICT (record_id, field) DO UPDATE SET stamp = excluded.stamp",
             lost,
         )
