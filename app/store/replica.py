@@ -211,10 +211,13 @@ class StoreReplica:
         """The oldest waiting changes, at most ``limit``, never splitting one record's
         changes between two requests (the server places a new record by its fields:
         a participant by its specialist, a goal by its participant)."""
+        return self._pending("", (), limit)
+
+    def _pending(self, where: str, args: tuple[Any, ...], limit: int) -> list[PushChange]:
         rows = self.conn.execute(
             "SELECT stamp, table_name, record_id, field, value, base_stamp FROM outbox "
-            "WHERE acked_at IS NULL AND rejected_reason IS NULL ORDER BY seq LIMIT ?",
-            (limit + 1,),
+            f"WHERE acked_at IS NULL AND rejected_reason IS NULL {where} ORDER BY seq LIMIT ?",
+            (*args, limit + 1),
         ).fetchall()
         if len(rows) > limit:
             last = rows[limit][2]
@@ -228,6 +231,11 @@ class StoreReplica:
             PushChange(stamp=r[0], table=r[1], record_id=r[2], field=r[3], value=r[4], base=r[5])
             for r in rows
         ]
+
+    def pending_after(self, stamp: str, limit: int) -> list[PushChange]:
+        """``pending`` after the change ``stamp`` (the last of a request on the wire,
+        not acknowledged yet): what the request after it sends."""
+        return self._pending("AND seq > (SELECT seq FROM outbox WHERE stamp = ?)", (stamp,), limit)
 
     def refuse_locally(self, refused: list[dict[str, str]]) -> None:
         """Changes the server refused without applying anything (a push in which no
@@ -263,6 +271,20 @@ class StoreReplica:
 
     def set_full_pull(self, on: bool) -> None:
         self.store.set_meta("sync_full", "1" if on else "0")
+
+    def server_identity(self) -> tuple[str, int]:
+        """The server database's id and epoch as this vault last saw them ("": none)."""
+        return (
+            self.store.meta("sync_server_id") or "",
+            int(self.store.meta("sync_server_epoch", "0") or 0),
+        )
+
+    def keep_replica_token(self, token: str) -> None:
+        """Keep the token of a reply about to be applied, before the next request
+        goes out (sync.client.pipeline): a vault stopped before it applied that
+        reply is then still the server's current or recent copy of itself."""
+        if token:
+            self.store.set_meta("sync_replica", token)
 
     def note_server(self, server_id: str, epoch: int) -> bool:
         """Remember the server database's id and epoch; True when they changed (a

@@ -98,27 +98,48 @@ class _Pace:
         room = max(self._bytes() - pushing * self.per_change, MIN_REQUEST_BYTES / 2)
         return max(1, min(self.pull_limit, int(room / self.per_field)))
 
-    def begin(self) -> None:
-        """A request is about to be sent."""
+    def begin(self) -> float:
+        """A request is about to be sent; returns when (for ``acknowledged``, when
+        the next request is sent before this one is acknowledged)."""
         self._began, self._arrived = self.now(), None
         if self.up_since is None and self.fit is not None:
             self.up_since = self._began
+        return self._began
 
-    def arrived(self) -> None:
+    def arrived(self) -> float:
         """Its reply has arrived (before it is applied)."""
         self._arrived = self.now()
+        return self._arrived
 
-    def acknowledged(self, changes: int, sent: int, fields: int, received: int) -> None:
+    @property
+    def keeps_time(self) -> bool:
+        """The link has been seen going down lately: each request's size depends on
+        when it is sent (the time left in the up period), so requests go one after
+        the other, each sized when the one before is acknowledged."""
+        return self.fit is not None
+
+    def acknowledged(
+        self,
+        changes: int,
+        sent: int,
+        fields: int,
+        received: int,
+        began: float | None = None,
+        arrived: float | None = None,
+    ) -> None:
+        """A request got through (``began``/``arrived``: its own times, when another
+        request has been sent since; by default the last ``begin``/``arrived``)."""
+        began = self._began if began is None else began
         # Only big enough samples: a few changes' bytes are mostly the envelope.
         if changes >= 200:
             self.per_change = max(0.5, sent / changes)
         if fields >= 200:
             self.per_field = max(0.5, received / fields)
-        end = self._arrived or self.now()
+        end = (self._arrived if arrived is None else arrived) or self.now()
         if self.fresh and self.fit is not None:  # it crossed in one up period: try more
             self.fit = min(MAX_REQUEST_BYTES, max(self.fit, sent + received) * 1.25)
-        elif self._began:
-            took = end - self._began
+        elif began:
+            took = end - began
             self.rtt = took if self.rtt is None else min(self.rtt, took)
         self.fresh = False
         self.budget = min(MAX_REQUEST_BYTES, self.budget * 2)

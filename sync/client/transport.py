@@ -9,6 +9,7 @@ import gzip
 import json
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -238,11 +239,43 @@ class Transport:
             warm.join((self.timeout or _timeout(0))[0])
 
     def _post(self, path: str, payload: dict[str, Any], model: Any, result: SyncResult | None):
-        body, coding = compress(
-            json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-        )
+        """POST ``payload`` (JSON, compressed) and return the reply as ``model``;
+        SyncError in plain words when it could not be had."""
+        return self._settle(self._call(path, payload, model), result)
+
+    def _settle(self, out: Posted, result: SyncResult | None) -> Any:
+        """Count a finished POST in ``result`` (on the caller's thread) and return
+        its reply, or raise its error."""
+        self._last_sent, self._last_received = out.sent, out.received
+        if out.answered and result is not None:
+            result.requests += 1
+            result.bytes_sent += out.sent
+            result.bytes_received += out.received
+        if out.error is not None:
+            raise out.error
+        return out.reply
+
+    def _call(self, path: str, payload: dict[str, Any], model: Any) -> Posted:
+        """The POST itself, safe to run on another thread (it touches only the
+        session): never raises a SyncError, returns it in ``Posted.error``."""
+        out = Posted(started=time.monotonic())
+        try:
+            body, coding = compress(
+                json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+            )
+            out.sent = len(body)
+            r, raw = self._send(path, body, coding)
+            out.received, out.answered = _wire_size(r, raw), True
+            out.arrived = time.monotonic()
+            if r.status_code != 200:
+                raise _error_for(r)
+            out.reply = _parsed(r, raw, model)
+        except SyncError as e:
+            out.error = e
+        return out
+
+    def _send(self, path: str, body: bytes, coding: str) -> tuple[requests.Response, bytes]:
         headers = {"Content-Type": "application/json", "Content-Encoding": coding}
-        self._last_sent, self._last_received = len(body), 0
         self._await_preconnect()
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -254,7 +287,7 @@ class Transport:
                 timeout=self.timeout or _timeout(len(body)),
                 verify=self.session.verify,  # REQUESTS_CA_BUNDLE must not override the pin
             )
-            raw = r.content
+            return r, r.content
         except requests.exceptions.SSLError as e:
             text = str(e)
             if "Fingerprints did not match" in text or "CERTIFICATE_VERIFY_FAILED" in text:
@@ -280,20 +313,29 @@ class Transport:
                 "be sent at the next sync.",
                 "offline",
             ) from None
-        self._last_received = _wire_size(r, raw)
-        if result is not None:
-            result.requests += 1
-            result.bytes_sent += self._last_sent
-            result.bytes_received += self._last_received
-        if r.status_code != 200:
-            raise _error_for(r)
+
+
+@dataclass
+class Posted:
+    """One POST's outcome: the reply (or the error), and its bytes on the wire."""
+
+    reply: Any = None
+    error: SyncError | None = None
+    sent: int = 0  # the compressed body
+    received: int = 0  # the reply, on the wire
+    answered: bool = False  # a reply arrived (counted as a request)
+    started: float = 0.0  # time.monotonic() when the call began ...
+    arrived: float | None = None  # ... and when its reply arrived
+
+
+def _parsed(r: requests.Response, raw: bytes, model: Any) -> Any:
+    try:
+        data = _decoded(r, raw)
         try:
-            data = _decoded(r, raw)
-            try:
-                return model.model_validate_json(data)
-            except ValidationError:
-                # pydantic's JSON parser refuses a lone surrogate ("\ud800") that an older
-                # server may have kept; Python's keeps it, and the replica quarantines it.
-                return model.model_validate(json.loads(data))
-        except (ValidationError, ValueError, RecursionError):
-            raise _bad_reply() from None
+            return model.model_validate_json(data)
+        except ValidationError:
+            # pydantic's JSON parser refuses a lone surrogate ("\ud800") that an older
+            # server may have kept; Python's keeps it, and the replica quarantines it.
+            return model.model_validate(json.loads(data))
+    except (ValidationError, ValueError, RecursionError):
+        raise _bad_reply() from None
