@@ -207,3 +207,37 @@ def test_a_vault_failing_to_apply_a_page_with_the_next_request_out(server, lapto
     a1.sync()
     assert state_digest(a1.store) == state_digest(a2.store)
     _no_duplicates(server)
+
+
+@pytest.mark.parametrize("cut_request", [2, 4])
+def test_the_link_cut_while_the_request_sent_ahead_is_on_the_wire(server, laptops, cut_request):
+    """The link goes down while a request sent ahead (before the reply before it
+    was applied) is on the wire: that reply is still applied, the cut request is
+    tried again (smaller), and nothing is lost or applied twice."""
+    a1, a2 = laptops("ann1", "ann"), laptops("ann2", "ann")
+    _caseload(a1, 40)
+    waiting = a1.replica.pending_count()
+    proxy = Proxy(server.port, LinkShape(one_way_delay_s=0.05, bytes_per_s=200_000))
+    try:
+        client = _client(a1, f"https://127.0.0.1:{proxy.port}", push_limit=150)
+        watch = _Watch(client)
+        inner = client.session.post
+
+        def cutting(url: str, **kw: Any):
+            if url.endswith("/v1/sync") and len(watch.requests) == cut_request:
+                threading.Timer(0.03, proxy.drop_all).start()  # while it is on its way
+            return inner(url, **kw)
+
+        client.session.post = cutting
+        r = client.sync()
+        watch.restore()
+    finally:
+        proxy.close()
+    # the cut request had been sent before the reply before it was applied
+    assert watch.applied[cut_request - 1][2] > cut_request, watch.applied
+    assert r.drops >= 1 and proxy.drops >= 1
+    watch.check_order()
+    assert r.pushed == waiting and a1.replica.pending_count() == 0
+    _no_duplicates(server)
+    a2.sync()
+    assert state_digest(a1.store) == state_digest(a2.store)
