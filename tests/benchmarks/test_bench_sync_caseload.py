@@ -24,7 +24,9 @@ got there.
 ``link_floor_s`` = every byte on the wire (the proxy's count, both ways) / the
 bandwidth + one round trip per TLS handshake (the proxy accepts TCP itself) + one
 per HTTP request: what the link alone costs for what was sent, had nothing else
-taken time. ``vault_mb``: the vault file (and its WAL) after A's push, against B's
+taken time. ``server_cpu_s``: the server process's CPU seconds (/proc);
+``client_cpu_s``: this process's (the sync client with its threads, and the
+proxy's threads). ``vault_mb``: the vault file (and its WAL) after A's push, against B's
 after its fresh pull of the same data, each after ``syncing.record_sync_success``
 (what the app and ``main.py sync`` run after a sync; ``after_sync_s`` its time).
 
@@ -65,7 +67,10 @@ LINKS = {
     "slow": (2.000, 8_000, None),
     "sat-drop": (0.650, 64_000, 10.0),
     "slow-drop": (2.000, 8_000, 10.0),
+    "lo": (0.0, 0, None),  # loopback through the proxy, unshaped: the computing alone
 }
+PROFILE = os.environ.get("PEERTRAIL_BENCH_PROFILE")  # a folder: cProfile of each sync
+TIMELINE = os.environ.get("PEERTRAIL_BENCH_TIMELINE")  # set: print when each step ran
 DEADLINE_S = float(os.environ.get("PEERTRAIL_BENCH_DEADLINE_S", "600"))
 WHICH = os.environ.get("PEERTRAIL_BENCH_LINKS", ",".join(LINKS)).split(",")
 figures: dict[str, Any] = {}
@@ -126,6 +131,7 @@ def _measure(store: Store, proxy: Proxy, url: str, server, shape: tuple) -> dict
     rtt, bps, _drop = shape
     conns, up, down, drops = proxy.connections, proxy.bytes_up, proxy.bytes_down, proxy.drops
     cpu0 = _cpu(server.proc.pid)
+    client_cpu0 = time.process_time()
     t0 = time.perf_counter()
     syncs, requests, pushed, pulled, sync_drops, finished, errors = 0, 0, 0, 0, 0, False, []
     repaired, digest_ok = 0, None
@@ -133,8 +139,9 @@ def _measure(store: Store, proxy: Proxy, url: str, server, shape: tuple) -> dict
     while time.perf_counter() - t0 < DEADLINE_S:
         syncs += 1
         client = _client(store, url, server.fingerprint)
+        steps = _timeline(client)
         try:
-            r = client.sync()
+            r = _profiled(client, store.vault.dir.name)
             requests += r.requests
             pushed, pulled = pushed + r.pushed, pulled + r.pulled
             sync_drops += getattr(r, "drops", 0)
@@ -146,10 +153,12 @@ def _measure(store: Store, proxy: Proxy, url: str, server, shape: tuple) -> dict
             errors.append(e.code)
         finally:
             client.session.close()
+            if steps:
+                print(store.vault.dir.name, sorted(steps, key=lambda s: s[1]))
     wall = time.perf_counter() - t0
     wire_up, wire_down = proxy.bytes_up - up, proxy.bytes_down - down
     opened = proxy.connections - conns
-    floor = (opened + requests) * rtt + (wire_up + wire_down) / bps
+    floor = (opened + requests) * rtt + ((wire_up + wire_down) / bps if bps else 0.0)
     return {
         "finished": finished,
         "syncs": syncs,
@@ -170,8 +179,51 @@ def _measure(store: Store, proxy: Proxy, url: str, server, shape: tuple) -> dict
         "wire_kb_up": round(wire_up / 1000, 1),
         "wire_kb_down": round(wire_down / 1000, 1),
         "server_cpu_s": round(_cpu(server.proc.pid) - cpu0, 2),
+        # this process's CPU: the sync client and its threads, and the proxy's
+        # threads (a few hundred KB at 8-64 KB/s: a small share)
+        "client_cpu_s": round(time.process_time() - client_cpu0, 2),
         "load_average_1min": round(os.getloadavg()[0], 1),
     }
+
+
+def _timeline(client: SyncClient) -> list[tuple[str, float, float]]:
+    """Record (step, start, end) of each POST, outbox read and reply applied, in
+    seconds from now, when TIMELINE is set (printed after the sync)."""
+    steps: list[tuple[str, float, float]] = []
+    if not TIMELINE:
+        return steps
+    t0 = time.perf_counter()
+
+    def wrap(obj: Any, name: str) -> None:
+        inner = getattr(obj, name)
+
+        def timed(*a: Any, **kw: Any) -> Any:
+            start = time.perf_counter() - t0
+            try:
+                return inner(*a, **kw)
+            finally:
+                steps.append((name, round(start, 2), round(time.perf_counter() - t0, 2)))
+
+        setattr(obj, name, timed)
+
+    wrap(client.session, "post")
+    for name in ("pending", "apply_response"):
+        wrap(client.replica, name)
+    return steps
+
+
+def _profiled(client: SyncClient, name: str):
+    """``client.sync()``, under cProfile (the calling thread) when PROFILE is set."""
+    if not PROFILE:
+        return client.sync()
+    import cProfile
+
+    prof = cProfile.Profile()
+    try:
+        return prof.runcall(client.sync)
+    finally:
+        Path(PROFILE).mkdir(parents=True, exist_ok=True)
+        prof.dump_stats(str(Path(PROFILE) / f"{name}.prof"))
 
 
 def _run_link(name: str, demo: Path, root: Path) -> dict[str, Any]:

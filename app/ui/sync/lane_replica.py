@@ -83,6 +83,15 @@ class LaneReplica:
             self._on_applied(counts)
         return counts
 
+    def pending_after(self, stamp: str, limit: int) -> list[PushChange]:
+        return self._on_db(lambda r: r.pending_after(stamp, limit))
+
+    def server_identity(self) -> tuple[str, int]:
+        return self._on_db(lambda r: r.server_identity())
+
+    def keep_replica_token(self, token: str) -> None:
+        self._on_db(lambda r: r.keep_replica_token(token))
+
     def set_clock_offset(self, offset_ms: int) -> None:
         self._on_db(lambda r: r.set_clock_offset(offset_ms))
 
