@@ -36,14 +36,22 @@ server = e2e.server  # the same fixtures as the end-to-end tests
 laptops = e2e.laptops
 
 
+_SESSIONS: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_sessions(server):
+    """Each test's client sessions are closed after it: a keep-alive connection
+    left open holds the server's shutdown up to its 15 s timeout."""
+    yield
+    while _SESSIONS:
+        _SESSIONS.pop().close()
+
+
 def _client(lap, url: str, retries: int = 6, **kw: Any) -> SyncClient:
-    return SyncClient(
-        lap.replica,
-        url,
-        lap.replica.server()["token"],
-        session=make_session(lap.fingerprint, retries=retries, backoff=0),
-        **kw,
-    )
+    session = make_session(lap.fingerprint, retries=retries, backoff=0)
+    _SESSIONS.append(session)
+    return SyncClient(lap.replica, url, lap.replica.server()["token"], session=session, **kw)
 
 
 class _Watch:
@@ -51,8 +59,11 @@ class _Watch:
     wire's thread) and each reply applied (the vault's cursor before and after,
     and how many requests had been sent by the time it was applied)."""
 
-    def __init__(self, client: SyncClient) -> None:
-        self.lock = threading.Lock()
+    def __init__(self, client: SyncClient, wait_ahead_s: float = 0.0) -> None:
+        # wait_ahead_s: apply reply k only once request k+1 has left, or that long
+        # passed (the last reply has none): a pipeline that sends ahead is then seen
+        # doing it however loaded the machine is, and one that does not is caught.
+        self.lock = threading.Condition()
         self.requests: list[int] = []  # the cursor each /v1/sync request carried
         self.answered: list[int] = []  # ... of those answered (200), in order
         self.applied: list[tuple[int, int, int]] = []  # (cursor before, after, sent then)
@@ -66,6 +77,7 @@ class _Watch:
                 cursor = json.loads(raw)["cursor"]
                 with self.lock:
                     self.requests.append(cursor)
+                    self.lock.notify_all()
                 r = post(url, data=data, headers=headers, **kw)
                 if r.status_code == 200:
                     with self.lock:
@@ -74,6 +86,10 @@ class _Watch:
             return post(url, data=data, headers=headers, **kw)
 
         def watched_apply(resp):
+            if wait_ahead_s:
+                with self.lock:
+                    k = len(self.applied)
+                    self.lock.wait_for(lambda: len(self.requests) > k + 1, wait_ahead_s)
             before = self.replica.cursor
             counts = apply(resp)
             with self.lock:
@@ -102,7 +118,7 @@ def test_the_next_request_goes_out_before_a_reply_is_applied(server, laptops):
     _caseload(a1, 60)
     waiting = a1.replica.pending_count()
     client = _client(a1, a1.url, push_limit=150)
-    watch = _Watch(client)
+    watch = _Watch(client, wait_ahead_s=2.0)
     r = client.sync()
     watch.restore()
     assert r.pushed == waiting and a1.replica.pending_count() == 0
@@ -113,7 +129,7 @@ def test_the_next_request_goes_out_before_a_reply_is_applied(server, laptops):
     watch.check_order()
 
     puller = _client(a2, a2.url, pull_limit=200)
-    watch = _Watch(puller)
+    watch = _Watch(puller, wait_ahead_s=2.0)
     pulled = puller.sync()
     watch.restore()
     assert pulled.pulled >= waiting and pulled.requests >= 6
@@ -222,19 +238,33 @@ def test_the_link_cut_while_the_request_sent_ahead_is_on_the_wire(server, laptop
         client = _client(a1, f"https://127.0.0.1:{proxy.port}", push_limit=150)
         watch = _Watch(client)
         inner = client.session.post
+        sent_ahead = threading.Event()
+        ahead: list[bool] = []
 
         def cutting(url: str, **kw: Any):
             if url.endswith("/v1/sync") and len(watch.requests) == cut_request:
+                sent_ahead.set()
                 threading.Timer(0.03, proxy.drop_all).start()  # while it is on its way
             return inner(url, **kw)
 
+        applying = a1.replica.apply_response  # the watch's
+
+        def holding(resp):
+            # Reply n is applied only once request n+1 has left (or 10 s passed):
+            # a pipeline that sends ahead always gets there first, however loaded
+            # the machine, and one that does not is caught.
+            if len(watch.applied) + 1 == cut_request:
+                ahead.append(sent_ahead.wait(10))
+            return applying(resp)
+
         client.session.post = cutting
+        a1.replica.apply_response = holding
         r = client.sync()
         watch.restore()
     finally:
         proxy.close()
     # the cut request had been sent before the reply before it was applied
-    assert watch.applied[cut_request - 1][2] > cut_request, watch.applied
+    assert ahead == [True], (ahead, watch.applied)
     assert r.drops >= 1 and proxy.drops >= 1
     watch.check_order()
     assert r.pushed == waiting and a1.replica.pending_count() == 0
