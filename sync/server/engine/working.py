@@ -92,7 +92,21 @@ _FS_UPDATE = (
         field_state.c.record_id == bindparam("k_rid"),
         field_state.c.field == bindparam("k_field"),
     )
-    .values(value=bindparam("v"), stamp=bindparam("st"), base=bindparam("b"), seq=bindparam("sq"))
+    .values(
+        value=bindparam("v"),
+        stamp=bindparam("st"),
+        base=bindparam("b"),
+        seq=bindparam("sq"),
+        bucket=bindparam("bk"),
+    )
+)
+
+
+# A record placed elsewhere: every field of it moves to its new bucket.
+_FS_MOVE = (
+    update(field_state)
+    .where(field_state.c.record_id == bindparam("k_rid"))
+    .values(bucket=bindparam("bk"))
 )
 
 
@@ -320,14 +334,24 @@ class Working:
             self.assign_dirty.add(participant_id)
         self.assign[participant_id] = specialist_id
 
+    def bucket(self, record_id: str, table: str) -> str:
+        """Where the record is placed now (sync.server.digest_sums.bucket_of)."""
+        rec = self.recs.get(record_id)
+        if rec is None:  # no records row: nobody's (as the pull's join has it)
+            return "x"
+        return digest_sums.bucket_of(
+            rec["table_name"], record_id, rec["participant_id"], rec["owner_id"]
+        )
+
     def flush(self) -> None:
         c = self.conn
+        bk = self.bucket
         _executemany(
             c,
             _FS_INSERT,
             [
                 {"record_id": k[0], "field": k[1], "table_name": r[0], "value": r[1],
-                 "stamp": r[2], "base": r[3], "seq": r[4]}
+                 "stamp": r[2], "base": r[3], "seq": r[4], "bucket": bk(k[0], r[0])}
                 for k in sorted(self.fs_new) for r in [self.fs[k]]
             ],
         )  # fmt: skip
@@ -335,10 +359,12 @@ class Working:
             c,
             _FS_UPDATE,
             [
-                {"k_rid": k[0], "k_field": k[1], "v": r[1], "st": r[2], "b": r[3], "sq": r[4]}
+                {"k_rid": k[0], "k_field": k[1], "v": r[1], "st": r[2], "b": r[3], "sq": r[4],
+                 "bk": bk(k[0], r[0])}
                 for k in sorted(self.fs_dirty) for r in [self.fs[k]]
             ],
         )  # fmt: skip
+        _executemany(c, _FS_MOVE, self._moved_buckets())
         _executemany(
             c,
             _RECORDS_INSERT,
@@ -371,6 +397,18 @@ class Working:
         ):
             _executemany(c, stmt, rows)
         self.seq.save()
+
+    def _moved_buckets(self) -> list[dict[str, str]]:
+        """The records this batch placed elsewhere (a new participant, owner or
+        note), with their new bucket: all their stored fields follow."""
+        out = []
+        for rid in sorted(self.recs_dirty):
+            rec, orig = self.recs[rid], self.recs_orig.get(rid)
+            table = rec["table_name"]
+            new_b = digest_sums.bucket_of(table, rid, rec["participant_id"], rec["owner_id"])
+            if orig is None or digest_sums.bucket_of(table, rid, *orig) != new_b:
+                out.append({"k_rid": rid, "bk": new_b})
+        return out
 
     def _digest_deltas(self) -> digest_sums.Deltas:
         """How this batch moves the scope digest's sums: each changed field's old
