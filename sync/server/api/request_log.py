@@ -76,10 +76,15 @@ class RequestLogMiddleware:
     server's clock in an ``X-Server-Time-Ms`` header on every answer."""
 
     def __init__(
-        self, app, engine: Engine, clock: Callable[[], int], metrics: ops.Metrics | None = None
+        self,
+        app,
+        engine: Engine,
+        clock: Callable[[], int],
+        metrics: ops.Metrics | None = None,
+        rows: GroupCommit | None = None,
     ) -> None:
         self.app, self.engine, self.clock, self.metrics = app, engine, clock, metrics
-        self.rows = GroupCommit(engine)
+        self.rows = rows or GroupCommit(engine)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
