@@ -68,7 +68,7 @@ def apply(conn: Connection, d: Deltas) -> None:
     keys = sorted(changed)
     have: set[tuple[str, str]] = set()
     for chunk in sql.chunks(sorted({b for b, _t in keys})):
-        have |= {(b, t) for b, t in conn.execute(_HAVE, {"ids": chunk})}
+        have |= {(b, t) for b, t in sql.rows(conn, _HAVE, {"ids": chunk})}
     sql.executemany(
         conn,
         _ADD,
@@ -110,9 +110,9 @@ def caller_buckets(
         return None
     team = sorted(team)
     out = ["g"] + [f"p:{p}" for p in participants] + [f"o:{u}" for u in team]
-    sessions = {r[0] for r in conn.execute(_TEAM_SESSIONS, {"team": team})}
+    sessions = {r[0] for r in sql.rows(conn, _TEAM_SESSIONS, {"team": team})}
     if role == "specialist":
-        sessions |= {r[0] for r in conn.execute(_MEMBER_SESSIONS, {"member": f"%{user_id}%"})}
+        sessions |= {r[0] for r in sql.rows(conn, _MEMBER_SESSIONS, {"member": f"%{user_id}%"})}
     return out + [f"s:{s}" for s in sorted(sessions)]
 
 

@@ -49,6 +49,7 @@ class GroupCommit:
         self._cond = threading.Condition()
         self._pending: list[tuple[dict[str, Any], asyncio.AbstractEventLoop, Any]] = []
         self._running = False
+        self.writing = 0  # rows in the batch being written
 
     async def write(self, row: dict[str, Any]) -> None:
         loop = asyncio.get_running_loop()
@@ -71,7 +72,9 @@ class GroupCommit:
                     self._running = False
                     return
                 batch, self._pending = self._pending, []
+                self.writing = len(batch)
             self._commit([row for row, _loop, _f in batch])
+            self.writing = 0
             waiting: dict[asyncio.AbstractEventLoop, list[Any]] = {}
             for _row, loop, fut in batch:
                 waiting.setdefault(loop, []).append(fut)

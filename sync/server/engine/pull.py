@@ -30,6 +30,7 @@ from sync.server.engine.scope import Scope, visible_clause
 from sync.server.engine.working import SeqCounter
 from sync.server.sql import chunks as _chunks
 from sync.server.sql import ids
+from sync.server.sql import rows as sql_rows
 from sync.server.tables import (
     access_log,
     field_state,
@@ -204,7 +205,7 @@ class Pulling:
                 conn, caller.role, caller.user_id, scope.team, caseload
             )
         if buckets is not None and len(buckets) <= MAX_BUCKETS:
-            rows = conn.execute(_bucket_pull_query(own), params | {"buckets": buckets}).all()
+            rows = sql_rows(conn, _bucket_pull_query(own), params | {"buckets": buckets})
         else:
             rows = conn.execute(_pull_query(caller.role, own), params | scope.params()).all()
         more = len(rows) > limit
@@ -217,9 +218,9 @@ class Pulling:
         evict: list[str] = []
         extra: list[Any] = []
         if caller.role not in ("admin", "billing"):
-            log = conn.execute(
-                _ACCESS_SINCE, {"u": caller.user_id, "cursor": cursor, "top": new_cursor}
-            ).all()
+            log = sql_rows(
+                conn, _ACCESS_SINCE, {"u": caller.user_id, "cursor": cursor, "top": new_cursor}
+            )
             last: dict[str, bool] = {}
             for pid, granted, _s in log:
                 last[pid] = bool(granted)

@@ -18,6 +18,7 @@ from sync.server import digest_sums
 from sync.server.sql import chunks as _chunks
 from sync.server.sql import executemany as _executemany
 from sync.server.sql import ids
+from sync.server.sql import rows as _rows
 from sync.server.tables import (
     access_log,
     assignments,
@@ -201,12 +202,12 @@ class Working:
         todo = sorted(set(record_ids) - self.loaded)
         for chunk in _chunks(todo):
             self.loaded.update(chunk)
-            for rid, f, t, v, st, b, sq in self.conn.execute(_FIELDS_OF, {"ids": chunk}):
+            for rid, f, t, v, st, b, sq in _rows(self.conn, _FIELDS_OF, {"ids": chunk}):
                 self.fs[(rid, f)] = [t, v, st, b, sq]
                 self.fs_orig[(rid, f)] = st
                 self.by_record[rid].add(f)
-            for rid, table, participant, owner, status in self.conn.execute(
-                _RECORDS_OF, {"ids": chunk}
+            for rid, table, participant, owner, status in _rows(
+                self.conn, _RECORDS_OF, {"ids": chunk}
             ):
                 self.recs[rid] = {
                     "table_name": table,
@@ -228,9 +229,9 @@ class Working:
             {c.base for c in chs if c.base and c.base.rsplit(".", 1)[-1] in own} - set(stamps)
         )
         for chunk in _chunks(stamps):
-            for st, origin in self.conn.execute(_SEEN, {"ids": chunk}):
+            for st, origin in _rows(self.conn, _SEEN, {"ids": chunk}):
                 self.seen_origin[origin] = st
-            for st, reason in self.conn.execute(_SEEN_REJECTED, {"ids": chunk}):
+            for st, reason in _rows(self.conn, _SEEN_REJECTED, {"ids": chunk}):
                 self.seen_rejected[st] = reason
         chs = chs if place is None else place
         ids = {c.record_id for c in chs}
@@ -248,7 +249,7 @@ class Working:
     def load_assignments(self, participant_ids: Iterable[str]) -> None:
         todo = sorted({p for p in participant_ids if p and p not in self.assign})
         for chunk in _chunks(todo):
-            found = dict(self.conn.execute(_ASSIGNED, {"ids": chunk}).all())
+            found = dict(_rows(self.conn, _ASSIGNED, {"ids": chunk}))
             for pid in chunk:
                 self.assign[pid] = found.get(pid)
 
