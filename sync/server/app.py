@@ -12,9 +12,10 @@
 Bodies may be compressed (``Content-Encoding: bzip2``, ``gzip`` or ``deflate``);
 they are read and decompressed incrementally against fixed limits, so an
 oversized body or a zip bomb is answered 413 before it costs memory, and a
-malformed one 400. Replies are compressed with the best coding the client
-accepts (``Accept-Encoding``): bzip2 makes a sync's JSON about 40% smaller than
-gzip, which is what a 512 kbit/s satellite link waits for. Checks run in this
+malformed one 400. Replies are compressed in a coding the client accepts
+(``Accept-Encoding``), picked by size: bzip2 makes a big sync's JSON about 40%
+smaller than gzip, which is what a 512 kbit/s satellite link waits for; for a
+reply of a few KB gzip is as small, at a fraction of the CPU. Checks run in this
 order, each with its own status and an :class:`~sync.protocol.ErrorBody`: token
 (401), rate (429), size (413), encoding (415/400), JSON (400), protocol version
 (426), shape (422), device (403). A request that fails any of them changes
