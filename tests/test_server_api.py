@@ -32,6 +32,7 @@ from sync.protocol import (
     SyncResponse,
     group_changes,
 )
+from sync.server.api.bodies import SMALL_REPLY
 from tests.server_proc import (
     DEFAULT_PASSWORD,
     ROOT,
@@ -254,7 +255,7 @@ def _pull(device: Device, accept: str, cursor: int = 0) -> tuple[str | None, byt
 
 
 def test_reply_uses_the_best_coding_the_client_accepts(server):
-    """The smaller of bzip2 and gzip for a small reply, bzip2 for a big one (what
+    """gzip for a small reply (one coding tried, by size), bzip2 for a big one (what
     protocol-2 clients ask for), gzip or plain for clients that accept only those;
     the same answer whichever coding carried it."""
     sam = Device(server, "sam")
@@ -280,12 +281,20 @@ def test_reply_uses_the_best_coding_the_client_accepts(server):
             assert len(sent) < len(gzip.compress(plain, 9))
     assert len({json.dumps(a, sort_keys=True) for a in answers.values()}) == 1
     assert len(answers["gzip"]) >= 400
-    # a small reply: whichever of the two is smaller
-    few = [c for i in range(8) for c in _participant(other, first=f"Few{i}")[1]]
+    # a small reply: gzip, about as small as bzip2 at a fraction of its CPU
+    few = [c for i in range(3) for c in _participant(other, first=f"Few{i}")[1]]
     other.sync(changes=few)
     coding, sent, plain = _pull(sam, "bzip2, gzip", cursor=pushed["cursor"])
-    assert 512 < len(plain) < 64 * 1024
-    assert len(sent) == min(len(bz2.compress(plain, 9)), len(gzip.compress(plain, 9)))
+    assert 512 < len(plain) <= SMALL_REPLY
+    assert coding == "gzip" and len(sent) == len(gzip.compress(plain, 9))
+    assert len(sent) <= 1.1 * len(bz2.compress(plain, 9))
+    # a middling one (past SMALL_REPLY): bzip2, smaller than gzip
+    more = [c for i in range(100) for c in _participant(other, first=f"More{i}")[1]]
+    other.sync(changes=more)
+    coding, sent, plain = _pull(sam, "bzip2, gzip", cursor=pushed["cursor"])
+    assert SMALL_REPLY < len(plain) < 64 * 1024
+    assert coding == "bzip2" and len(sent) == len(bz2.compress(plain, 9))
+    assert len(sent) < len(gzip.compress(plain, 9))
 
 
 # -- malformed requests: a clear 4xx and no change --------------------------------

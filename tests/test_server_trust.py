@@ -606,9 +606,11 @@ def test_bad_record_ids_get_4xx(world, record_id):
 
 def _store_behind_the_servers_back(world, table: str, record_id: str, field: str, raw: str):
     """Write a field straight into the server's database (as an older server without
-    these checks did), with a fresh seq so every device pulls it."""
+    these checks did), with a fresh seq so every device pulls it, and its bucket as
+    migration 0007 fills it in when this server's schema is installed."""
     from sqlalchemy import select, update
 
+    from sync.server.digest_sums import bucket_of
     from sync.server.tables import counters, field_state, records
 
     with world.engine().begin() as conn:
@@ -620,13 +622,16 @@ def _store_behind_the_servers_back(world, table: str, record_id: str, field: str
                 field_state.c.record_id == record_id, field_state.c.field == field
             )
         )
+        place = select(records.c.table_name, records.c.participant_id, records.c.owner_id)
+        known = conn.execute(place.where(records.c.record_id == record_id)).first()
+        if known is None:
+            conn.execute(records.insert().values(record_id=record_id, table_name=table))
+            known = (table, "", "")
         conn.execute(
             field_state.insert().values(record_id=record_id, field=field, table_name=table,
-                                        value=raw, stamp=stamp, base=None, seq=seq)
+                                        value=raw, stamp=stamp, base=None, seq=seq,
+                                        bucket=bucket_of(known[0], record_id, *known[1:]))
         )  # fmt: skip
-        known = conn.execute(select(records.c.record_id).where(records.c.record_id == record_id))
-        if known.first() is None:
-            conn.execute(records.insert().values(record_id=record_id, table_name=table))
 
 
 def test_poison_an_older_server_kept_never_breaks_a_pull(world):

@@ -3,6 +3,7 @@ group commit (sync.server.api.request_log), on real encrypted SQLite files."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -95,15 +96,19 @@ def test_request_log_rows_share_transactions_and_none_is_lost(tmp_path):
     try:
         log = GroupCommit(engine)
         row = dict(at="t", device_id="d", user_id="u", method="POST", path="/v1/sync", status=200)
-        threads = [threading.Thread(target=log.write, args=({**row, "ms": i},)) for i in range(40)]
+
+        async def requests_end() -> None:  # 40 requests of one event loop
+            await asyncio.gather(*(log.write({**row, "ms": i}) for i in range(40)))
+
+        loop_thread = threading.Thread(target=lambda: asyncio.run(requests_end()))
         with engine.begin():  # a sync holding the writers' queue while requests end
-            for t in threads:
-                t.start()
+            loop_thread.start()
             deadline = time.monotonic() + 30
-            while len(log._pending) < 39 and time.monotonic() < deadline:
-                time.sleep(0.005)  # the first row's writer waits; the others queue behind it
-        for t in threads:
-            t.join(60)
+            while log.writing + len(log._pending) < 40 and time.monotonic() < deadline:
+                time.sleep(0.005)  # the first batch waits; the others queue behind it
+            assert log.writing and len(log._pending) == 40 - log.writing
+        loop_thread.join(60)
+        assert not loop_thread.is_alive()  # every request was woken
         with db.reading(engine) as conn:
             written = sorted(r[0] for r in conn.execute(select(request_log.c.ms)))
         assert written == list(range(40))

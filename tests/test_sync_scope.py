@@ -8,6 +8,7 @@ import pytest
 
 from app.domain.records import Encounter, Goal, Participant, RecoveryDomain, Role, User
 from tests.builders import add_encounter, add_goal
+from tests.server_buckets import check_buckets
 from tests.sync_harness import World
 
 
@@ -24,6 +25,8 @@ def world(tmp_path):
     ):
         w.add_device(name, uid, role)
     yield w
+    # whatever the test did, the pull by bucket sees what the visibility rule sees
+    check_buckets(w.engine)
     w.close()
 
 

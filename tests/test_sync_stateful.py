@@ -39,6 +39,7 @@ from app.store.signatures import signature_problems
 from sync import content
 from sync.hlc import now_ms
 from tests.builders import add_encounter, add_goal
+from tests.server_buckets import check_buckets
 from tests.sync_harness import World, device_fields, stateful_settings
 
 TEXT = st.text(alphabet="abcdefghij klmnop'-", min_size=3, max_size=12).map(
@@ -183,6 +184,8 @@ class SyncWorld(RuleBasedStateMachine):
             # every signed note's content matches its hash, everywhere
             for d in devs.values():
                 assert signature_problems(d.store.conn) == [], d.name
+            # the pull by bucket sees what the visibility rule sees (tests/server_buckets.py)
+            check_buckets(w.engine)
             # every device holds the server's values for everything it may see
             server = w.server_fields()
             for rid, fields in server.items():

@@ -68,7 +68,7 @@ def apply(conn: Connection, d: Deltas) -> None:
     keys = sorted(changed)
     have: set[tuple[str, str]] = set()
     for chunk in sql.chunks(sorted({b for b, _t in keys})):
-        have |= {(b, t) for b, t in conn.execute(_HAVE, {"ids": chunk})}
+        have |= {(b, t) for b, t in sql.rows(conn, _HAVE, {"ids": chunk})}
     sql.executemany(
         conn,
         _ADD,
@@ -83,6 +83,25 @@ def apply(conn: Connection, d: Deltas) -> None:
     )  # fmt: skip
 
 
+# The caller's supervision sessions (``caller_buckets``), built once (sync.server.sql):
+# those their team owns, and (a specialist) those that name them, as the pull's
+# visibility does it: sessions are among the records placed with nobody's
+# participant (an index), membership read by primary key.
+_TEAM_SESSIONS = select(records.c.record_id).where(
+    records.c.table_name == "supervision_sessions", records.c.owner_id.in_(sql.ids("team"))
+)
+_member = field_state.alias("member")
+_MEMBER_SESSIONS = select(records.c.record_id).where(
+    records.c.participant_id == "",
+    records.c.table_name == "supervision_sessions",
+    exists().where(
+        _member.c.record_id == records.c.record_id,
+        _member.c.field == "specialist_ids",
+        _member.c.value.like(bindparam("member")),
+    ),
+)
+
+
 def caller_buckets(
     conn: Connection, role: str, user_id: str, team: Iterable[str], participants: Iterable[str]
 ) -> list[str] | None:
@@ -91,32 +110,9 @@ def caller_buckets(
         return None
     team = sorted(team)
     out = ["g"] + [f"p:{p}" for p in participants] + [f"o:{u}" for u in team]
-    sessions = {
-        r[0]
-        for r in conn.execute(
-            select(records.c.record_id).where(
-                records.c.table_name == "supervision_sessions", records.c.owner_id.in_(team)
-            )
-        )
-    }
+    sessions = {r[0] for r in sql.rows(conn, _TEAM_SESSIONS, {"team": team})}
     if role == "specialist":
-        # As the pull's visibility does it: sessions are among the records placed
-        # with nobody's participant (an index), membership read by primary key.
-        member = field_state.alias("member")
-        sessions |= {
-            r[0]
-            for r in conn.execute(
-                select(records.c.record_id).where(
-                    records.c.participant_id == "",
-                    records.c.table_name == "supervision_sessions",
-                    exists().where(
-                        member.c.record_id == records.c.record_id,
-                        member.c.field == "specialist_ids",
-                        member.c.value.like(f"%{user_id}%"),
-                    ),
-                )
-            )
-        }
+        sessions |= {r[0] for r in sql.rows(conn, _MEMBER_SESSIONS, {"member": f"%{user_id}%"})}
     return out + [f"s:{s}" for s in sorted(sessions)]
 
 

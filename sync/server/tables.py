@@ -101,7 +101,13 @@ field_state = Table(
     Column("stamp", String(64), nullable=False),
     Column("base", String(64)),
     Column("seq", BigInteger, nullable=False),
+    # Where the record is placed (sync.server.digest_sums.bucket_of: "p:<participant>",
+    # "o:<owner>", "s:<session>", "g", "x"), kept with every field so a pull reads
+    # only the caller's buckets past its cursor (field_state_by_bucket), not every
+    # field written by anyone since.
+    Column("bucket", String(80), nullable=False, server_default=""),
     Index("field_state_by_seq", "seq"),
+    Index("field_state_by_bucket", "bucket", "seq"),
     # the records merged into a participant (SyncEngine._merge_group): few rows
     Index(
         "field_state_merged",

@@ -1,16 +1,18 @@
 """The request log: one ``request_log`` row per HTTP request, and the server's clock
 on every answer (``X-Server-Time-Ms``), written by an ASGI middleware.
 
-Rows are written with group commit: a request's row goes into the next batch, and
-one transaction writes every row that arrived while the previous batch was being
-written. Each request still waits until its own row is committed (after its
-answer has been sent), but under load 200 answered syncs cost a handful of log
-transactions instead of 200 (each a commit the database must make durable, and
-on SQLite a turn in its one-writer queue).
+Rows are written with group commit by one writer thread: a request's row goes into
+the next batch, and one transaction writes every row that arrived while the
+previous batch was being written. Each request still waits until its own row is
+committed (after its answer has been sent), but under load 200 answered syncs cost
+a handful of log transactions instead of 200 (each a commit the database must make
+durable, and on SQLite a turn in its one-writer queue).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import threading
@@ -20,7 +22,6 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 
 from sync.server import auth, ops
@@ -31,37 +32,56 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}\Z")
 
 
 class GroupCommit:
-    """Rows written in batches; ``write`` returns once its row is committed.
+    """Rows written in batches by one writer thread; ``write`` returns once its row
+    is committed.
 
-    The first caller to find no batch being written writes every pending row (its
-    own and those queued meanwhile) in one transaction; callers that arrive while
-    a batch is written wait for the next one, which the first of them writes."""
+    A request's row joins the pending rows and the request awaits a future; the
+    writer takes every pending row, writes them in one transaction, and wakes the
+    batch's requests with one call into their event loop. No worker thread of the
+    request pool waits for the database (they are the syncs' threads), and a row
+    costs no thread hop of its own. The writer stops after a second with nothing
+    to write and starts again with the next row."""
+
+    IDLE_S = 1.0
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._cond = threading.Condition()
-        self._pending: list[dict[str, Any]] = []
-        self._writing = False
-        self._next = 0  # the number of the batch pending rows go into
-        self._done = 0  # batches finished (written, or failed and logged)
+        self._pending: list[tuple[dict[str, Any], asyncio.AbstractEventLoop, Any]] = []
+        self._running = False
+        self.writing = 0  # rows in the batch being written
 
-    def write(self, row: dict[str, Any]) -> None:
+    async def write(self, row: dict[str, Any]) -> None:
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
         with self._cond:
-            self._pending.append(row)
-            mine = self._next
-            while self._done <= mine:
-                if self._writing:
-                    self._cond.wait()
-                    continue
-                rows, self._pending = self._pending, []
-                batch, self._next, self._writing = self._next, self._next + 1, True
-                self._cond.release()
-                try:
-                    self._commit(rows)
-                finally:
-                    self._cond.acquire()
-                    self._writing, self._done = False, batch + 1
-                    self._cond.notify_all()
+            self._pending.append((row, loop, done))
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._run, name="request-log", daemon=True).start()
+            else:
+                self._cond.notify()
+        await done
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._pending:
+                    self._cond.wait(self.IDLE_S)
+                if not self._pending:
+                    self._running = False
+                    return
+                batch, self._pending = self._pending, []
+                self.writing = len(batch)
+            self._commit([row for row, _loop, _f in batch])
+            self.writing = 0
+            waiting: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+            for _row, loop, fut in batch:
+                waiting.setdefault(loop, []).append(fut)
+            for loop, futures in waiting.items():
+                # a loop that has closed: nobody waits any more
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(_finish, futures)
 
     def _commit(self, rows: list[dict[str, Any]]) -> None:
         try:
@@ -71,15 +91,26 @@ class GroupCommit:
             log.warning("could not write %d request log rows", len(rows))
 
 
+def _finish(futures: list[Any]) -> None:
+    for fut in futures:
+        if not fut.done():  # a request cancelled meanwhile
+            fut.set_result(None)
+
+
 class RequestLogMiddleware:
     """Writes one ``request_log`` row per HTTP request (group commit), and puts the
     server's clock in an ``X-Server-Time-Ms`` header on every answer."""
 
     def __init__(
-        self, app, engine: Engine, clock: Callable[[], int], metrics: ops.Metrics | None = None
+        self,
+        app,
+        engine: Engine,
+        clock: Callable[[], int],
+        metrics: ops.Metrics | None = None,
+        rows: GroupCommit | None = None,
     ) -> None:
         self.app, self.engine, self.clock, self.metrics = app, engine, clock, metrics
-        self.rows = GroupCommit(engine)
+        self.rows = rows or GroupCommit(engine)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -121,7 +152,7 @@ class RequestLogMiddleware:
             ops.log_request(
                 {"request_id": request_id, **{k: v for k, v in row.items() if k != "user_id"}}
             )
-            await run_in_threadpool(self.rows.write, row)
+            await self.rows.write(row)
 
 
 def _row(scope, state: dict, seen: dict, started: float) -> dict[str, Any]:

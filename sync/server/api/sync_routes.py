@@ -10,6 +10,8 @@ reply is encoded and compressed on the same worker thread.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -25,8 +27,7 @@ from sync.server.trust import PushRefused, check_stamps, check_values
 
 def router(api: Api) -> APIRouter:
     routes = APIRouter()
-
-    @routes.post(
+    routes.post(
         "/v1/sync",
         response_model=SyncResponse,
         summary="Push this device's changes and pull what changed since its cursor",
@@ -38,7 +39,14 @@ def router(api: Api) -> APIRouter:
         ),
         openapi_extra=body_doc(SyncRequest),
         responses=errors_doc(400, 401, 403, 413, 415, 422, 426, 429, 500, 503),
-    )
+    )(handler(api))
+    return routes
+
+
+def handler(api: Api) -> Callable[[Request], Awaitable[Response]]:
+    """``POST /v1/sync`` itself: the route above, and what the server calls directly
+    (sync.server.app's fast path, without the framework's routing and middlewares)."""
+
     async def sync(request: Request) -> Response:
         owner = await api.device(request)
         api.take_turn(owner, "syncs")
@@ -64,7 +72,7 @@ def router(api: Api) -> APIRouter:
         headers["Vary"] = "Accept-Encoding"
         return Response(payload, media_type="application/json", headers=headers)
 
-    return routes
+    return sync
 
 
 def _sync(api: Api, caller: Caller, req: SyncRequest) -> SyncResponse:

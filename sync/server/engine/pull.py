@@ -30,6 +30,7 @@ from sync.server.engine.scope import Scope, visible_clause
 from sync.server.engine.working import SeqCounter
 from sync.server.sql import chunks as _chunks
 from sync.server.sql import ids
+from sync.server.sql import rows as sql_rows
 from sync.server.tables import (
     access_log,
     field_state,
@@ -62,6 +63,29 @@ def _pull_query(role: str, own: bool) -> Any:
         q = q.where(~field_state.c.stamp.endswith(bindparam("own")))
     visible = visible_clause(role)
     return q if visible is None else q.where(visible)
+
+
+#: Past this many buckets a pull filters by role instead (one IN list stays short).
+MAX_BUCKETS = 5000
+
+
+@functools.cache
+def _bucket_pull_query(own: bool) -> Any:
+    """A page of the fields past the cursor up to top in the caller's ``buckets``
+    (digest_sums.caller_buckets: the same records ``visible_clause`` lets them see),
+    by the index on (bucket, seq): only the caller's fields are read."""
+    fs = field_state.c
+    q = (
+        select(*PULL_COLUMNS)
+        .where(
+            fs.bucket.in_(ids("buckets")),
+            fs.seq > bindparam("cursor"),
+            fs.seq <= bindparam("top"),
+        )
+        .order_by(fs.seq)
+        .limit(bindparam("limit"))
+    )
+    return q if own else q.where(~fs.stamp.endswith(bindparam("own")))
 
 
 @functools.cache
@@ -173,11 +197,17 @@ class Pulling:
         to it is visible here and none below it can appear later. ``own``: include
         what this device wrote (a re-pull after a restore)."""
         caller = scope.caller
-        rows = conn.execute(
-            _pull_query(caller.role, own),
-            {"cursor": cursor, "top": top, "limit": limit + 1, "own": "." + caller.device_id}
-            | scope.params(),
-        ).all()
+        params = {"cursor": cursor, "top": top, "limit": limit + 1, "own": "." + caller.device_id}
+        caseload = scope.participant_ids()
+        buckets = None
+        if caller.role in ("specialist", "supervisor"):
+            buckets = digest_sums.caller_buckets(
+                conn, caller.role, caller.user_id, scope.team, caseload
+            )
+        if buckets is not None and len(buckets) <= MAX_BUCKETS:
+            rows = sql_rows(conn, _bucket_pull_query(own), params | {"buckets": buckets})
+        else:
+            rows = conn.execute(_pull_query(caller.role, own), params | scope.params()).all()
         more = len(rows) > limit
         rows = rows[:limit]
         # Without more pages everything up to ``top`` has been seen.
@@ -188,13 +218,13 @@ class Pulling:
         evict: list[str] = []
         extra: list[Any] = []
         if caller.role not in ("admin", "billing"):
-            log = conn.execute(
-                _ACCESS_SINCE, {"u": caller.user_id, "cursor": cursor, "top": new_cursor}
-            ).all()
+            log = sql_rows(
+                conn, _ACCESS_SINCE, {"u": caller.user_id, "cursor": cursor, "top": new_cursor}
+            )
             last: dict[str, bool] = {}
             for pid, granted, _s in log:
                 last[pid] = bool(granted)
-            now_visible = scope.participant_ids() if last else set()
+            now_visible = caseload
             # not the participants this very request created: the device has them
             gained = [p for p, g in last.items() if g and p in now_visible and p not in created]
             evict = sorted(p for p, g in last.items() if not g and p not in now_visible)

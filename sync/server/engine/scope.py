@@ -16,7 +16,7 @@ from sync.protocol import (
     PushChange,
 )
 from sync.scope import GLOBAL_TABLES, scope_problem
-from sync.server import replicas
+from sync.server import replicas, sql
 from sync.server.engine.common import (
     _INDEXED,
     _LINK_FIELDS,
@@ -46,8 +46,7 @@ class Scope:
     def participant_ids(self) -> set[str]:
         if self.caller.role in ("admin", "billing"):
             return set()  # not by caseload
-        rows = self.conn.execute(_CASELOAD, {"ids": sorted(self.team)})
-        return {r[0] for r in rows}
+        return {r[0] for r in sql.rows(self.conn, _CASELOAD, {"ids": sorted(self.team)})}
 
     def params(self) -> dict[str, Any]:
         """The bind parameters of ``visible_clause(self.caller.role)``."""

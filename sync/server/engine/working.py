@@ -18,6 +18,7 @@ from sync.server import digest_sums
 from sync.server.sql import chunks as _chunks
 from sync.server.sql import executemany as _executemany
 from sync.server.sql import ids
+from sync.server.sql import rows as _rows
 from sync.server.tables import (
     access_log,
     assignments,
@@ -92,7 +93,21 @@ _FS_UPDATE = (
         field_state.c.record_id == bindparam("k_rid"),
         field_state.c.field == bindparam("k_field"),
     )
-    .values(value=bindparam("v"), stamp=bindparam("st"), base=bindparam("b"), seq=bindparam("sq"))
+    .values(
+        value=bindparam("v"),
+        stamp=bindparam("st"),
+        base=bindparam("b"),
+        seq=bindparam("sq"),
+        bucket=bindparam("bk"),
+    )
+)
+
+
+# A record placed elsewhere: every field of it moves to its new bucket.
+_FS_MOVE = (
+    update(field_state)
+    .where(field_state.c.record_id == bindparam("k_rid"))
+    .values(bucket=bindparam("bk"))
 )
 
 
@@ -187,12 +202,12 @@ class Working:
         todo = sorted(set(record_ids) - self.loaded)
         for chunk in _chunks(todo):
             self.loaded.update(chunk)
-            for rid, f, t, v, st, b, sq in self.conn.execute(_FIELDS_OF, {"ids": chunk}):
+            for rid, f, t, v, st, b, sq in _rows(self.conn, _FIELDS_OF, {"ids": chunk}):
                 self.fs[(rid, f)] = [t, v, st, b, sq]
                 self.fs_orig[(rid, f)] = st
                 self.by_record[rid].add(f)
-            for rid, table, participant, owner, status in self.conn.execute(
-                _RECORDS_OF, {"ids": chunk}
+            for rid, table, participant, owner, status in _rows(
+                self.conn, _RECORDS_OF, {"ids": chunk}
             ):
                 self.recs[rid] = {
                     "table_name": table,
@@ -214,9 +229,9 @@ class Working:
             {c.base for c in chs if c.base and c.base.rsplit(".", 1)[-1] in own} - set(stamps)
         )
         for chunk in _chunks(stamps):
-            for st, origin in self.conn.execute(_SEEN, {"ids": chunk}):
+            for st, origin in _rows(self.conn, _SEEN, {"ids": chunk}):
                 self.seen_origin[origin] = st
-            for st, reason in self.conn.execute(_SEEN_REJECTED, {"ids": chunk}):
+            for st, reason in _rows(self.conn, _SEEN_REJECTED, {"ids": chunk}):
                 self.seen_rejected[st] = reason
         chs = chs if place is None else place
         ids = {c.record_id for c in chs}
@@ -234,7 +249,7 @@ class Working:
     def load_assignments(self, participant_ids: Iterable[str]) -> None:
         todo = sorted({p for p in participant_ids if p and p not in self.assign})
         for chunk in _chunks(todo):
-            found = dict(self.conn.execute(_ASSIGNED, {"ids": chunk}).all())
+            found = dict(_rows(self.conn, _ASSIGNED, {"ids": chunk}))
             for pid in chunk:
                 self.assign[pid] = found.get(pid)
 
@@ -320,14 +335,24 @@ class Working:
             self.assign_dirty.add(participant_id)
         self.assign[participant_id] = specialist_id
 
+    def bucket(self, record_id: str, table: str) -> str:
+        """Where the record is placed now (sync.server.digest_sums.bucket_of)."""
+        rec = self.recs.get(record_id)
+        if rec is None:  # no records row: nobody's (as the pull's join has it)
+            return "x"
+        return digest_sums.bucket_of(
+            rec["table_name"], record_id, rec["participant_id"], rec["owner_id"]
+        )
+
     def flush(self) -> None:
         c = self.conn
+        bk = self.bucket
         _executemany(
             c,
             _FS_INSERT,
             [
                 {"record_id": k[0], "field": k[1], "table_name": r[0], "value": r[1],
-                 "stamp": r[2], "base": r[3], "seq": r[4]}
+                 "stamp": r[2], "base": r[3], "seq": r[4], "bucket": bk(k[0], r[0])}
                 for k in sorted(self.fs_new) for r in [self.fs[k]]
             ],
         )  # fmt: skip
@@ -335,10 +360,12 @@ class Working:
             c,
             _FS_UPDATE,
             [
-                {"k_rid": k[0], "k_field": k[1], "v": r[1], "st": r[2], "b": r[3], "sq": r[4]}
+                {"k_rid": k[0], "k_field": k[1], "v": r[1], "st": r[2], "b": r[3], "sq": r[4],
+                 "bk": bk(k[0], r[0])}
                 for k in sorted(self.fs_dirty) for r in [self.fs[k]]
             ],
         )  # fmt: skip
+        _executemany(c, _FS_MOVE, self._moved_buckets())
         _executemany(
             c,
             _RECORDS_INSERT,
@@ -371,6 +398,18 @@ class Working:
         ):
             _executemany(c, stmt, rows)
         self.seq.save()
+
+    def _moved_buckets(self) -> list[dict[str, str]]:
+        """The records this batch placed elsewhere (a new participant, owner or
+        note), with their new bucket: all their stored fields follow."""
+        out = []
+        for rid in sorted(self.recs_dirty):
+            rec, orig = self.recs[rid], self.recs_orig.get(rid)
+            table = rec["table_name"]
+            new_b = digest_sums.bucket_of(table, rid, rec["participant_id"], rec["owner_id"])
+            if orig is None or digest_sums.bucket_of(table, rid, *orig) != new_b:
+                out.append({"k_rid": rid, "bk": new_b})
+        return out
 
     def _digest_deltas(self) -> digest_sums.Deltas:
         """How this batch moves the scope digest's sums: each changed field's old
