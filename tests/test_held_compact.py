@@ -98,15 +98,16 @@ def _held_field(store: Store, field: str) -> tuple[str, str, str]:
     return rid, stamp, value.fetchone()[0]
 
 
-def _pull(replica: StoreReplica, rid: str, field: str, value: Any, stamp: str) -> None:
+def _pull(
+    replica: StoreReplica, rid: str, field: str, value: Any, stamp: str, table: str = "encounters"
+) -> None:
+    """The server's reply bringing ``value`` for one field, on ``stamp``."""
     replica.apply_response(
         SyncResponse(
             protocol=PROTOCOL_VERSION,
             server_time_ms=int(stamp[:12], 16),
             cursor=replica.cursor + 1,
-            records=[
-                PulledRecord(table="encounters", record_id=rid, fields={field: (value, stamp)})
-            ],
+            records=[PulledRecord(table=table, record_id=rid, fields={field: (value, stamp)})],
         )
     )
 
@@ -342,20 +343,7 @@ def _random_step(store, replica, rng, shown, gone_records) -> tuple[str, str | N
             value = _other_value(store, table, field, rid)
         if not isinstance(value, str) or value[:1] in "[{":
             return "skip", None  # only plain text travels unchanged by the codec here
-        replica.apply_response(
-            SyncResponse(
-                protocol=PROTOCOL_VERSION,
-                server_time_ms=int(base[:12], 16),
-                cursor=replica.cursor + 1,
-                records=[
-                    PulledRecord(
-                        table=table,
-                        record_id=rid,
-                        fields={field: (value, _later(max(base, stamp), rng.randint(1, 50)))},
-                    )
-                ],
-            )
-        )
+        _pull(replica, rid, field, value, _later(max(base, stamp), rng.randint(1, 50)), table)
         return op, None
     if op == "evict":
         child_tables = ("consents", "goals", "barc10", "encounters")

@@ -33,6 +33,20 @@ import sqlcipher3
 
 HELD_PREFIX = "kept on this laptop, not sent: "
 
+# A held change that was its field's own value loses that standing when the
+# field's stamp moves on or goes: its stamp is copied into held_changes (the value
+# is still the record's) and its kind leaves the record's ``now`` list.
+_STAMP_GONE = """BEGIN
+    INSERT INTO held_changes (record, kind, seq, stamp, value, kept)
+        SELECT record, kind, 0, OLD.stamp, NULL, 0 FROM held_listed
+        WHERE record_id = OLD.record_id AND field = OLD.field;
+    UPDATE held_records SET now = coalesce((SELECT ',' || group_concat(k.id, ',') || ','
+        FROM held_kinds k WHERE instr(held_records.now, ',' || k.id || ',') > 0
+        AND k.field IS NOT OLD.field), '')
+    WHERE record_id = OLD.record_id;
+END;
+"""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS held_kinds (
     id INTEGER PRIMARY KEY,
@@ -77,27 +91,9 @@ CREATE VIEW IF NOT EXISTS held_fields AS
 CREATE TRIGGER IF NOT EXISTS field_stamps_held_upd AFTER UPDATE OF stamp ON field_stamps
 WHEN OLD.stamp IS NOT NEW.stamp
     AND EXISTS (SELECT 1 FROM held_records WHERE record_id = OLD.record_id AND now != '')
-BEGIN
-    INSERT INTO held_changes (record, kind, seq, stamp, value, kept)
-        SELECT record, kind, 0, OLD.stamp, NULL, 0 FROM held_listed
-        WHERE record_id = OLD.record_id AND field = OLD.field;
-    UPDATE held_records SET now = coalesce((SELECT ',' || group_concat(k.id, ',') || ','
-        FROM held_kinds k WHERE instr(held_records.now, ',' || k.id || ',') > 0
-        AND k.field IS NOT OLD.field), '')
-    WHERE record_id = OLD.record_id;
-END;
-CREATE TRIGGER IF NOT EXISTS field_stamps_held_del AFTER DELETE ON field_stamps
+{stamp_gone}CREATE TRIGGER IF NOT EXISTS field_stamps_held_del AFTER DELETE ON field_stamps
 WHEN EXISTS (SELECT 1 FROM held_records WHERE record_id = OLD.record_id AND now != '')
-BEGIN
-    INSERT INTO held_changes (record, kind, seq, stamp, value, kept)
-        SELECT record, kind, 0, OLD.stamp, NULL, 0 FROM held_listed
-        WHERE record_id = OLD.record_id AND field = OLD.field;
-    UPDATE held_records SET now = coalesce((SELECT ',' || group_concat(k.id, ',') || ','
-        FROM held_kinds k WHERE instr(held_records.now, ',' || k.id || ',') > 0
-        AND k.field IS NOT OLD.field), '')
-    WHERE record_id = OLD.record_id;
-END;
-"""
+{stamp_gone}""".replace("{stamp_gone}", _STAMP_GONE)
 
 # Every held change: (record number, kind, seq, stamp, table, record id, field,
 # kept, value, reason, at, listed in ``now``).
