@@ -58,18 +58,30 @@ from tests.ui_support import app_ctx, app_ctx_for, make_window  # noqa: E402, F4
 
 @pytest.fixture(autouse=True)
 def _qt_style_restored():
-    """A test that applies a style sheet or palette to the application (the fit and
-    theme tests, the note flow) leaves the next test the application as it found it."""
+    """A test that applies a style sheet, palette or font size to the application (the
+    fit, theme and font-size tests, the note flow) leaves the next test the
+    application as it found it, including the base sheet font sizes scale from."""
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
-    before = (app.styleSheet(), app.palette()) if app is not None else None
+    before = (
+        (app.styleSheet(), app.palette(), app.font(), app.property("peertrail_base_sheet"))
+        if app is not None
+        else None
+    )
     yield
     app = QApplication.instance()
     if app is None:
         return
     if before is None:
         app.setStyleSheet("")
-    elif app.styleSheet() != before[0]:
-        app.setStyleSheet(before[0])
-        app.setPalette(before[1])
+        app.setProperty("peertrail_base_sheet", None)
+        return
+    sheet, palette, font, base = before
+    if app.property("peertrail_base_sheet") != base:
+        app.setProperty("peertrail_base_sheet", base)
+    if app.font() != font:
+        app.setFont(font)
+    if app.styleSheet() != sheet:
+        app.setStyleSheet(sheet)
+        app.setPalette(palette)

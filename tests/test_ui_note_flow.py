@@ -215,6 +215,7 @@ def test_everyday_task_counts_3_clicks_and_at_most_12_keys_without_scrolling(qtb
     c.write(GIRP["response"])
     c.key(Qt.Key.Key_Tab)
     c.write(GIRP["plan"])
+    settle(qtbot, w)  # the boxes grown by the typing laid out, as the next frame shows
     for widget in (*page.text_edits.values(), page.goals_list, page.passphrase_edit):
         if widget.isVisibleTo(page):
             assert_in_view(widget)
