@@ -112,6 +112,18 @@ def _pull(
     )
 
 
+def _evict(replica: StoreReplica, pid: str, stamp: str) -> None:
+    """The server's reply saying the participant left this caseload."""
+    replica.apply_response(
+        SyncResponse(
+            protocol=PROTOCOL_VERSION,
+            server_time_ms=int(stamp[:12], 16),
+            cursor=replica.cursor + 1,
+            evict=[pid],
+        )
+    )
+
+
 def _later(stamp: str, ms: int = 5) -> str:
     return f"{int(stamp[:12], 16) + ms:012x}.0000.{'b' * 8}"
 
@@ -208,14 +220,7 @@ def test_an_evicted_participants_held_changes_stay_to_be_seen(store, compacted) 
     rid, stamp, _value = _held_field(store, "status")
     pid = store.conn.execute("SELECT participant_id FROM encounters WHERE id = ?", (rid,))
     pid = pid.fetchone()[0]
-    replica.apply_response(
-        SyncResponse(
-            protocol=PROTOCOL_VERSION,
-            server_time_ms=int(stamp[:12], 16),
-            cursor=replica.cursor + 1,
-            evict=[pid],
-        )
-    )
+    _evict(replica, pid, stamp)
     now = _listed(store)
     assert now.keys() == shown.keys()
     gone = [s for s, v in now.items() if not v["record_here"]]
@@ -359,14 +364,7 @@ def _random_step(store, replica, rng, shown, gone_records) -> tuple[str, str | N
         if pid is None:
             return "skip", None
         pid = pid if isinstance(pid, str) else pid[0]
-        replica.apply_response(
-            SyncResponse(
-                protocol=PROTOCOL_VERSION,
-                server_time_ms=int(stamp[:12], 16),
-                cursor=replica.cursor + 1,
-                evict=[pid],
-            )
-        )
+        _evict(replica, pid, stamp)
         return op, None
     if op == "resend" and here:
         base = store.conn.execute(
