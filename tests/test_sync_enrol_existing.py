@@ -42,16 +42,20 @@ def _enrol_and_sync(store: Store, server, push_limit: int):
     answer = enrolment.enroll(
         store, server.url, "ann", DEFAULT_PASSWORD, fingerprint=server.fingerprint
     )
+    waiting = StoreReplica(store).pending_count()
+    return answer, waiting, _client(store, server, push_limit=push_limit).sync()
+
+
+def _client(store: Store, server, **kw) -> SyncClient:
+    """A client of the enrolled ``store`` (``kw``: SyncClient's options), no retries."""
     replica = StoreReplica(store)
-    waiting = replica.pending_count()
-    client = SyncClient(
+    return SyncClient(
         replica,
         server.url,
         replica.server()["token"],
         session=make_session(server.fingerprint, retries=0),
-        push_limit=push_limit,
+        **kw,
     )
-    return answer, waiting, client.sync()
 
 
 def _server_fields(server, record_id: str) -> dict[str, str]:
@@ -130,13 +134,7 @@ def test_a_vault_holding_changes_back_matches_the_server_without_repair(server, 
         ).fetchone()[0]
         assert held_status > 0  # notes whose status here is the held decision
         assert first.digest_ok is True and first.repaired == 0 and first.resent == 0
-        client = SyncClient(
-            replica,
-            server.url,
-            replica.server()["token"],
-            session=make_session(server.fingerprint, retries=0),
-        )
-        again = client.sync()
+        again = _client(store, server).sync()
         assert again.digest_ok is True and again.repaired == 0 and again.requests == 1
         # the held values are still here, and not on the server
         kept = {(k["record_id"], k["field"]): k["value"] for k in replica.rejected()}

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -29,8 +28,14 @@ from app.services import enrolment, syncing
 from app.store.db import Store
 from app.store.replica import StoreReplica
 from app.store.vault import Vault
-from sync.client import SyncClient, make_session
-from tests.benchmarks.test_bench_sync_caseload import KDF, PASSPHRASE, TODAY, _size_mb
+from tests.benchmarks.test_bench_sync_caseload import (
+    KDF,
+    PASSPHRASE,
+    TODAY,
+    _client,
+    _open,
+    _size_mb,
+)
 from tests.server_proc import DEFAULT_PASSWORD, start_server
 
 
@@ -46,13 +51,7 @@ def _tables(store: Store) -> dict[str, int]:
 
 
 def _sync(store: Store, server) -> dict[str, Any]:
-    replica = StoreReplica(store)
-    client = SyncClient(
-        replica,
-        server.url,
-        replica.server()["token"],
-        session=make_session(server.fingerprint, retries=4),
-    )
+    client = _client(store, server.url, server.fingerprint)
     t0 = time.perf_counter()
     try:
         r = client.sync()
@@ -78,14 +77,7 @@ def run(root: Path, tables: bool) -> dict[str, Any]:
         server.add_user("ann", "specialist", supervisor="sam")
         for laptop in ("A", "B"):
             folder = root / laptop
-            if laptop == "A":
-                shutil.copytree(template, folder)
-                v = Vault(folder)
-                v.unlock(PASSPHRASE)
-            else:
-                v = Vault(folder)
-                v.create(PASSPHRASE, KDF)
-            store = Store.open(v, owner_username="ann")
+            store = _open(folder, template if laptop == "A" else None)
             try:
                 got = enrolment.enroll(
                     store, server.url, "ann", DEFAULT_PASSWORD, server.fingerprint
