@@ -6,10 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt
-
 from app.domain.records import Payer, User
-from app.ui.common.table_model import ID_ROLE, RowsTableModel
+from app.ui.common.table_model import RowsTableModel
 
 
 def money(cents: int) -> str:
@@ -27,16 +25,11 @@ class PayerModel(RowsTableModel):
     TIPS = ("", "The payer's id on claims (2010BB)", "", "How minutes become units",
             "T: test files; P: production", "")  # fmt: skip
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # type: ignore[override]
-        if not self._valid(index):
-            return None
-        row: PayerRow = self._rows[index.row()]
+    def row_id(self, row: PayerRow) -> str:
+        return row.payer.id
+
+    def display(self, row: PayerRow, col: int) -> Any:
         p = row.payer
-        if role == ID_ROLE:
-            return p.id
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        col = index.column()
         if col == 5:
             return (
                 self.tr("Complete")
@@ -53,14 +46,7 @@ class SpecialistModel(RowsTableModel):
     TIPS = ("", "As on the NPI record (claims)", "As on the NPI record (claims)", "", "",
             "Empty: the agency's taxonomy is used")  # fmt: skip
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # type: ignore[override]
-        if not self._valid(index):
-            return None
-        u: User = self._rows[index.row()]
-        if role == ID_ROLE:
-            return u.id
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
+    def display(self, u: User, col: int) -> Any:
         dash = "—"
         return (
             u.display_name or u.username,
@@ -69,4 +55,4 @@ class SpecialistModel(RowsTableModel):
             u.credential.value or dash,
             u.npi or dash,
             u.taxonomy or self.tr("(agency's)"),
-        )[index.column()]
+        )[col]

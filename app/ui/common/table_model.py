@@ -3,8 +3,10 @@
 A table model is a list of plain rows (read on the database lane, handed over on
 the UI thread with ``set_rows``) shown under translatable headers. Subclasses set
 ``HEADERS`` (and ``TIPS`` for header tooltips) or override :meth:`headers` when
-the columns change with the data; they write ``data()`` and whatever else is their
-own. Models never read the store.
+the columns change with the data. A model that shows text alone writes
+:meth:`~RowsTableModel.display` (and :meth:`~RowsTableModel.row_id` when its rows
+have no ``id``); one that shows more (tooltips, colours, sort keys) writes
+``data()``. Models never read the store.
 
 Roles: every model answers :data:`ID_ROLE` with the record id of a row and
 :data:`SORT_ROLE` with the value a proxy sorts by; the other roles are numbered
@@ -85,3 +87,22 @@ class RowsTableModel(QAbstractTableModel):
 
     def _valid(self, index: AnyIndex) -> bool:
         return index.isValid() and 0 <= index.row() < len(self._rows)
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """The row's record id (:data:`ID_ROLE`) and each cell's text (``display``)."""
+        if not self._valid(index):
+            return None
+        row = self._rows[index.row()]
+        if role == ID_ROLE:
+            return self.row_id(row)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.display(row, index.column())
+        return None
+
+    def row_id(self, row: Any) -> str:
+        """The record id of ``row`` (its ``id``)."""
+        return row.id
+
+    def display(self, row: Any, col: int) -> Any:
+        """The text of column ``col`` of ``row`` (None: an empty cell)."""
+        return None

@@ -13,7 +13,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from app.domain import conflict_resolution as cr
 from app.domain.datetext import iso_day_text, moment_text
 from app.services import conflicts
-from app.ui.common.table_model import ID_ROLE, AnyIndex, RowsTableModel
+from app.ui.common.table_model import AnyIndex, RowsTableModel
 
 
 def _t(text: str) -> str:
@@ -110,16 +110,8 @@ class ConflictListModel(RowsTableModel):
                 return i
         return -1
 
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        v = self._rows[index.row()]
+    def display(self, v: conflicts.ConflictView, col: int) -> Any:
         c = v.conflict
-        if role == ID_ROLE:
-            return v.id
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        col = index.column()
         if col == self.COL_RECORD:
             return record_text(c.table_name, v.record_date)
         if col == self.COL_FIELD:
