@@ -29,6 +29,7 @@ from app.domain.lifecycle import NARRATIVE_FIELDS
 from app.domain.records import Encounter, Goal, NoteFormat, RecoveryDomain
 from app.services import records
 from app.services.notes import NoteBundle
+from app.ui.common.forms import wrapped_label
 from app.ui.common.table_model import ID_ROLE
 from app.ui.notes.note_widgets import FieldError, field_label
 from app.ui.shell.theme import indicator_palette, is_dark
@@ -71,9 +72,7 @@ class GoalsPartMixin:
         self.goals_list.itemPressed.connect(self._goal_pressed)
         self.goals_list.itemClicked.connect(self._goal_clicked)
         self._pressed_state: Qt.CheckState | None = None
-        self.goals_empty = QLabel()
-        self.goals_empty.setObjectName("hint")
-        self.goals_empty.setWordWrap(True)
+        self.goals_empty = wrapped_label("", "hint")
         self.goals_error = FieldError(self.tr("Goals problem"))
         title.setBuddy(self.goals_list)
         lay.addWidget(self.goals_list)

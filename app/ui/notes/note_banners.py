@@ -7,13 +7,14 @@ the note. Part of :class:`app.ui.notes.note_editor.NoteEditorPage`.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout
 
 from app.domain import note_form
 from app.domain.datetext import moment_text
 from app.domain.lifecycle import STATUS_TEXT
 from app.domain.records import Encounter, NoteStatus
 from app.services.notes import NoteBundle
+from app.ui.common.forms import wrapped_label
 from app.ui.notes.note_widgets import FieldError
 
 
@@ -28,12 +29,8 @@ class NoteBannersMixin:
         el.setContentsMargins(12, 10, 12, 10)
         texts = QVBoxLayout()
         texts.setSpacing(2)
-        self.save_error_title = QLabel()
-        self.save_error_title.setObjectName("saveErrorTitle")
-        self.save_error_title.setWordWrap(True)
-        self.save_error_label = QLabel()
-        self.save_error_label.setObjectName("saveErrorText")
-        self.save_error_label.setWordWrap(True)
+        self.save_error_title = wrapped_label("", "saveErrorTitle")
+        self.save_error_label = wrapped_label("", "saveErrorText")
         self.save_error_label.setAccessibleName(self.tr("Save problem"))
         self.retry_button = QPushButton(self.tr("Try saving again"))
         self.retry_button.setAccessibleName(self.tr("Try saving the draft again"))
@@ -45,10 +42,7 @@ class NoteBannersMixin:
         self.save_error_box.hide()
         self.body.addWidget(self.save_error_box)
 
-        self.codes_message = QLabel()
-        self.codes_message.setObjectName("hint")
-        self.codes_message.setWordWrap(True)
-        self.codes_message.hide()
+        self.codes_message = wrapped_label(hidden=True)
         self.body.addWidget(self.codes_message)
 
         # Returned for revision: the supervisor's comment and what to do next.
@@ -57,17 +51,11 @@ class NoteBannersMixin:
         rl = QVBoxLayout(self.returned_box)
         rl.setContentsMargins(16, 12, 16, 14)
         rl.setSpacing(6)
-        self.returned_title = QLabel()
-        self.returned_title.setObjectName("returnedTitle")
-        self.returned_title.setWordWrap(True)
-        self.review_comment = QLabel()
-        self.review_comment.setObjectName("reviewComment")
-        self.review_comment.setWordWrap(True)
+        self.returned_title = wrapped_label("", "returnedTitle")
+        self.review_comment = wrapped_label("", "reviewComment")
         self.review_comment.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.review_comment.setAccessibleName(self.tr("Supervisor's comment"))
-        self.next_step = QLabel()
-        self.next_step.setObjectName("nextStep")
-        self.next_step.setWordWrap(True)
+        self.next_step = wrapped_label("", "nextStep")
         self.next_step.setAccessibleName(self.tr("What to do next"))
         self.answer_button = QPushButton(self.tr("Write the addendum"))
         self.answer_button.setObjectName("primary")
@@ -81,9 +69,7 @@ class NoteBannersMixin:
         self.body.addWidget(self.returned_box)
 
         # Signed and locked.
-        self.locked_box = QLabel()
-        self.locked_box.setObjectName("lockedBox")
-        self.locked_box.setWordWrap(True)
+        self.locked_box = wrapped_label("", "lockedBox")
         self.locked_box.setAccessibleName(self.tr("Signature"))
         self.locked_box.hide()
         self.body.addWidget(self.locked_box)

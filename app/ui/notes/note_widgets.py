@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.domain import note_form
 from app.domain.note_form import BUILT_IN_CODES, CodeFileError, NoteCodes
 from app.paths import resource_path
+from app.ui.common.forms import wrapped_label
 
 #: Label and a line of guidance for each part of the narrative.
 NARRATIVE_TEXT: dict[str, tuple[str, str]] = {
@@ -167,9 +168,7 @@ class TimeQuestions(QFrame):
         self.setObjectName("timeQuestion")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(12, 8, 12, 8)
-        self.label = QLabel()
-        self.label.setObjectName("fieldError")
-        self.label.setWordWrap(True)
+        self.label = wrapped_label("", "fieldError")
         self.label.setAccessibleName("Question about the times")
         row = QHBoxLayout()
         self.keep_button = QPushButton(self.tr("Yes, that is right"))

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.domain import note_form, note_times
 from app.domain.records import Modality, ServiceSetting
+from app.ui.common.forms import wrapped_label
 from app.ui.notes.note_widgets import (
     ElidedButton,
     FieldError,
@@ -160,9 +161,7 @@ class ServiceCardMixin:
         self.units_label = QLabel()
         self.units_label.setObjectName("units")
         self.units_label.setAccessibleName(self.tr("Billing units"))
-        self.rule_label = QLabel()
-        self.rule_label.setObjectName("hint")
-        self.rule_label.setWordWrap(True)
+        self.rule_label = wrapped_label("", "hint")
         self.rule_label.setAccessibleName(self.tr("Rounding rule"))
 
         grid.addWidget(field_label(self.tr("Service &date"), self.date_edit), 0, 0)

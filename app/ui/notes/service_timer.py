@@ -12,11 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import QDate
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout
 
 from app.domain import note_form, note_times
 from app.domain.datetext import day_text
 from app.services import notes
+from app.ui.common.forms import wrapped_label
 
 
 class ServiceTimerMixin:
@@ -28,9 +29,7 @@ class ServiceTimerMixin:
         self.stale_box.setObjectName("returnedBox")
         lay = QVBoxLayout(self.stale_box)
         lay.setContentsMargins(16, 10, 16, 10)
-        self.stale_label = QLabel()
-        self.stale_label.setObjectName("returnedTitle")
-        self.stale_label.setWordWrap(True)
+        self.stale_label = wrapped_label("", "returnedTitle")
         self.stale_label.setAccessibleName(self.tr("Timer left running"))
         row = QHBoxLayout()
         self.stale_end_button = QPushButton(self.tr("It ended earlier: I'll enter the end time"))
