@@ -218,7 +218,9 @@ def test_two_10_minute_services_are_one_unit_under_a_day_total_rule():
     assert got["lines"] == 1 and got["units"] == 1 and got["cents"] == 1650
     assert {s.encounter_id for s in claims[0].lines[0].services} == {a.id, b.id}
     buf = io.StringIO()
-    write_worksheet(buf, worksheet_rows("b", 42, PAYER, claims, data.participants, data.users))
+    ix = Interchange(42, datetime(2026, 11, 20, tzinfo=UTC), "b", AGENCY, PAYER, claims,
+                     data.participants, data.users)  # fmt: skip
+    write_worksheet(buf, worksheet_rows(ix))
     rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
     assert rows[0]["minutes"] == "20" and rows[0]["units"] == "1"
     assert set(rows[0]["encounter_id"].split()) == {a.id, b.id}
@@ -387,13 +389,13 @@ def _files(tmp_path, replaces=None):
     _body, claims = render(pf, data)
     held = held_back_services(pf, data, PAYER.id)
     pdf = tmp_path / ("rebill.pdf" if replaces else "summary.pdf")
+    ix = Interchange(42, datetime(2026, 11, 21, 1, 30, tzinfo=UTC), "batch-42", AGENCY, PAYER,
+                     claims, data.participants, data.users)  # fmt: skip
     with pdf.open("wb") as fh:
-        write_summary(fh, batch_id="batch-42", control=42, period=(date(2026, 10, 1),
-                      date(2026, 10, 31)), created_at=datetime(2026, 11, 21, 1, 30, tzinfo=UTC),
-                      created_by="Billing Desk", provider=AGENCY, payer=PAYER, claims=claims,
-                      participants=data.participants, specialists=data.users,
-                      files=["a.x12"], held_back=held, replaces=replaces)  # fmt: skip
-    return pdf, held, claims, data
+        write_summary(fh, ix, period=(date(2026, 10, 1), date(2026, 10, 31)),
+                      created_by="Billing Desk", files=["a.x12"], held_back=held,
+                      replaces=replaces)  # fmt: skip
+    return pdf, held, ix, data
 
 
 def test_pdf_lists_held_back_services_and_the_payer_and_receiver_ids(tmp_path):
@@ -417,14 +419,14 @@ def test_a_rebill_names_the_voided_batch_and_does_not_certify_first_billing(tmp_
 
 
 def test_worksheet_keeps_ids_as_text_in_csv_and_xlsx(tmp_path):
-    _pdf, _held, claims, data = _files(tmp_path)
-    sheet_rows = list(worksheet_rows("batch-42", 42, PAYER, claims, data.participants, data.users))
+    _pdf, _held, ix, _data = _files(tmp_path)
+    sheet_rows = list(worksheet_rows(ix))
     buf = io.StringIO()
     write_worksheet(buf, sheet_rows)
     rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
     assert rows[0]["interchange_control"] == '="000000042"'
     assert rows[0]["claim_id"] == '="00000004200001"'
-    assert plain_id(rows[0]["claim_id"]) == claims[0].claim_id
+    assert plain_id(rows[0]["claim_id"]) == ix.claims[0].claim_id
     assert plain_id(rows[0]["medicaid_id"]) == PERSON.medicaid_id
     out = io.BytesIO()
     write_worksheet_xlsx(out, sheet_rows)

@@ -58,18 +58,14 @@ def render_batch_files(
     ix = Interchange(control, created_at, batch_id, provider, payer, claims, participants,
                      specialists)  # fmt: skip
     x12 = render_837p(ix).encode("ascii")
-    rows = list(worksheet_rows(batch_id, control, payer, claims, participants, specialists))
+    rows = list(worksheet_rows(ix))
     csv_buf = io.StringIO()
     write_worksheet(csv_buf, rows)
     xlsx_buf = io.BytesIO()
     write_worksheet_xlsx(xlsx_buf, rows)
     pdf_buf = io.BytesIO()
-    write_summary(
-        pdf_buf, batch_id=batch_id, control=control, period=period, created_at=created_at,
-        created_by=created_by, provider=provider, payer=payer, claims=claims,
-        participants=participants, specialists=specialists, files=list(names),
-        held_back=held_back, replaces=replaces,
-    )  # fmt: skip
+    write_summary(pdf_buf, ix, period=period, created_by=created_by, files=list(names),
+                  held_back=held_back, replaces=replaces)  # fmt: skip
     blobs = (x12, csv_buf.getvalue().encode("utf-8-sig"), xlsx_buf.getvalue(), pdf_buf.getvalue())
     return BatchFiles(names, blobs)
 

@@ -42,6 +42,7 @@ from reportlab.platypus import (
 from app.billing.claims import Claim
 from app.billing.preflight import BillingData, Preflight, payer_of
 from app.billing.settings import agency_time
+from app.billing.x12 import Interchange
 from app.domain.records import BillingProvider, Participant, Payer, User
 from app.reports.pdf import document
 
@@ -96,29 +97,23 @@ def _cell(value: str) -> str:
 
 def write_summary(
     fh: BinaryIO,
+    ix: Interchange,
     *,
-    batch_id: str,
-    control: int,
     period: tuple[date, date],
-    created_at: datetime,
     created_by: str,
-    provider: BillingProvider,
-    payer: Payer,
-    claims: Iterable[Claim],
-    participants: dict[str, Participant],
-    specialists: dict[str, User],
     files: list[str],
     held_back: Iterable[HeldBack] | None = None,
     replaces: Replaces | None = None,
 ) -> None:
-    """Write the summary. ``held_back``: the period's services kept out of this
-    file (``held_back_services``; None: the section is left out, as the caller
-    did not say); ``replaces``: set on a re-bill of a voided batch."""
-    per_spec, per_person, total = _totals(claims)
+    """Write the summary of the batch ``ix`` (its ``batch_ref`` is the batch id).
+    ``held_back``: the period's services kept out of this file
+    (``held_back_services``; None: the section is left out, as the caller did not
+    say); ``replaces``: set on a re-bill of a voided batch."""
+    per_spec, per_person, total = _totals(ix.claims)
     styles = getSampleStyleSheet()
     body = styles["BodyText"]
-    story: list = _header(styles, batch_id, control, period, created_at, created_by,
-                          provider, payer, replaces)  # fmt: skip
+    story: list = _header(styles, ix.batch_ref, ix.control, period, ix.created, created_by,
+                          ix.provider, ix.payer, replaces)  # fmt: skip
     story += [
         Spacer(1, 8),
         Paragraph(
@@ -128,10 +123,10 @@ def write_summary(
         ),
         Spacer(1, 10),
         Paragraph("Per specialist (rendering provider)", styles["Heading2"]),
-        _per_specialist(per_spec, total, specialists),
+        _per_specialist(per_spec, total, ix.specialists),
         Spacer(1, 10),
         Paragraph("Per participant", styles["Heading2"]),
-        _per_participant(per_person, total, participants),
+        _per_participant(per_person, total, ix.participants),
     ]
     if held_back is not None:
         story += _held_back_story(list(held_back), styles)
@@ -143,7 +138,7 @@ def write_summary(
         _signature(replaces, body),
     ]
     # no personal data in the metadata
-    doc = document(fh, f"Billing summary {control:09d}", side=0.75 * inch, bottom=0.8 * inch)
+    doc = document(fh, f"Billing summary {ix.control:09d}", side=0.75 * inch, bottom=0.8 * inch)
     doc.build(story, onFirstPage=_footer, onLaterPages=_footer)
 
 

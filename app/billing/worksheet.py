@@ -24,8 +24,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO, TextIO
 
-from app.billing.claims import Claim
-from app.domain.records import Participant, Payer, User
+from app.billing.x12 import Interchange
 
 COLUMNS = (
     "batch_id", "interchange_control", "payer", "claim_id", "line", "service_date",
@@ -54,20 +53,15 @@ def plain_id(value: str) -> str:
     return value
 
 
-def worksheet_rows(
-    batch_id: str,
-    control: int,
-    payer: Payer,
-    claims: Iterable[Claim],
-    participants: dict[str, Participant],
-    specialists: dict[str, User],
-) -> Iterator[tuple]:
-    """The rows (without the header), the totals row last; ids as plain strings."""
+def worksheet_rows(ix: Interchange) -> Iterator[tuple]:
+    """The rows of the batch ``ix`` (its ``batch_ref`` is the batch id), without the
+    header, the totals row last; ids as plain strings."""
+    batch_id, control, payer = ix.batch_ref, ix.control, ix.payer
     n_claims = n_lines = units = cents = 0
-    for c in claims:
+    for c in ix.claims:
         n_claims += 1
-        p = participants[c.participant_id]
-        s = specialists[c.specialist_id]
+        p = ix.participants[c.participant_id]
+        s = ix.specialists[c.specialist_id]
         for i, cl in enumerate(c.lines, 1):
             ln = cl.line
             n_lines += 1
