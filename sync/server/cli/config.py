@@ -20,6 +20,13 @@ from sync.server.cli.common import (
 )
 
 
+def _actions(sub, name: str, text: str):
+    """The actions of command ``name`` (``users add``, ``devices list``...)."""
+    return sub.add_parser(name, help=text).add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument(
@@ -68,15 +75,12 @@ def _parser() -> argparse.ArgumentParser:
 
     _users_parser(sub, where)
 
-    d = sub.add_parser("devices", help="list or revoke devices").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
+    d = _actions(sub, "devices", "list or revoke devices")
     d.add_parser("list", parents=[where], help="list enrolled devices")
     dr = d.add_parser("revoke", parents=[where], help="revoke a device: it gets nothing more")
     dr.add_argument("id")
 
-    pa = sub.add_parser("participants", help="list participants, move them between caseloads")
-    pas = pa.add_subparsers(dest="action", required=True, metavar="ACTION")
+    pas = _actions(sub, "participants", "list participants, move them between caseloads")
     pr = pas.add_parser(
         "reassign", parents=[where], help="assign a participant to another specialist"
     )
@@ -87,8 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     pl.add_argument("--specialist", metavar="NAME", help="only this specialist's caseload")
 
-    bi = sub.add_parser("billing", help="billing reservations: list, release a lost laptop's")
-    bis = bi.add_subparsers(dest="action", required=True, metavar="ACTION")
+    bis = _actions(sub, "billing", "billing reservations: list, release a lost laptop's")
     bis.add_parser(
         "reservations", parents=[where], help="the batches that hold services (ids, no names)"
     )
@@ -110,9 +113,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _maintenance_parser(sub, where: argparse.ArgumentParser) -> None:
-    au = sub.add_parser("audit", help="security events").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
+    au = _actions(sub, "audit", "security events")
     au.add_parser(
         "alarms", parents=[where], help="laptops whose audit log was rewritten or cut short"
     )
@@ -157,9 +158,7 @@ def _maintenance_parser(sub, where: argparse.ArgumentParser) -> None:
 
 
 def _users_parser(sub, where: argparse.ArgumentParser) -> None:
-    u = sub.add_parser("users", help="list or add users").add_subparsers(
-        dest="action", required=True, metavar="ACTION"
-    )
+    u = _actions(sub, "users", "list or add users")
     ua = u.add_parser("add", parents=[where], help=f"add a user (password from {PASSWORD_ENV})")
     ua.add_argument("name")
     ua.add_argument("--role", required=True, choices=auth.ROLES)
