@@ -21,7 +21,9 @@ takes the fast path for all its changes.
 
 from __future__ import annotations
 
+import gc
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
@@ -34,6 +36,7 @@ from sync.hlc import HybridLogicalClock
 from sync.protocol import PROTOCOL_VERSION, PushChange, SyncRequest
 from sync.server.engine import Caller, SyncEngine
 from sync.server.engine import core as engine_core
+from sync.server.engine import fresh as engine_fresh
 from sync.server.engine import merging as engine_merging
 from sync.server.tables import field_state, metadata, users
 
@@ -258,3 +261,33 @@ def test_new_participants_take_the_fast_path(base_db: Path, tmp_path: Path, froz
         assert len(taken) == (len(chs) if fast else 0)
         states.append(_state(db))
     assert states[0] == states[1]
+
+
+def test_the_collector_is_paused_while_pushes_apply_and_on_again_after_the_last() -> None:
+    assert gc.isenabled()
+    entered, leave = threading.Barrier(2), threading.Event()
+
+    def other_push() -> None:
+        with engine_fresh.collector_paused():
+            entered.wait()
+            leave.wait()
+
+    t = threading.Thread(target=other_push)
+    t.start()
+    with engine_fresh.collector_paused():
+        entered.wait()
+        assert not gc.isenabled()
+    assert not gc.isenabled()  # the other push is still under way
+    leave.set()
+    t.join()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), engine_fresh.collector_paused():
+        raise RuntimeError("a push that fails")
+    assert gc.isenabled()
+    gc.disable()  # a process that runs without the collector keeps it off
+    try:
+        with engine_fresh.collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -28,7 +28,7 @@ from sync.server.engine.common import (
 )
 from sync.server.engine.core_types import Pushed
 from sync.server.engine.decisions import Decisions
-from sync.server.engine.fresh import Fresh
+from sync.server.engine.fresh import Fresh, collector_paused
 from sync.server.engine.merging import Merging
 from sync.server.engine.pull import Pulling
 from sync.server.engine.scope import Scope, ScopeRules
@@ -85,19 +85,20 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging, Fresh):
         if in_time:
             self.hlc.observe(max(in_time))
         fresh = self._fresh_stamps(w, chs, untrusted, b)  # fields the server lacks
-        for ch in sorted(chs, key=_by_stamp):
-            if ch.stamp in fresh:
-                outcome = self._apply_fresh(w, scope, caller, ch, b)
-            else:
-                outcome = self._apply_one(w, scope, caller, ch, b, untrusted.get(ch.stamp))
-            if isinstance(outcome, Rejected):
-                refused.append(outcome)
-            else:
-                accepted.append(ch.stamp)
-                if outcome is not None:
-                    restamped.append(outcome)
-        self._check_signatures(w, chs)
-        w.flush()
+        with collector_paused():
+            for ch in sorted(chs, key=_by_stamp):
+                if ch.stamp in fresh:
+                    outcome = self._apply_fresh(w, scope, caller, ch, b)
+                else:
+                    outcome = self._apply_one(w, scope, caller, ch, b, untrusted.get(ch.stamp))
+                if isinstance(outcome, Rejected):
+                    refused.append(outcome)
+                else:
+                    accepted.append(ch.stamp)
+                    if outcome is not None:
+                        restamped.append(outcome)
+            self._check_signatures(w, chs)
+            w.flush()
         created = frozenset(p for p in w.assign_new if w.assign[p] == caller.user_id)
         token = replicas.issue(conn, caller.device_id, req.replica, seq.value)
         digest = self._scope_digest(conn, scope, seq) if req.check else ""
