@@ -184,8 +184,9 @@ class SyncClient(Transport):
 
     def _first(self, run: _Run) -> Flight:
         """Send a request read from the vault as it is now (none on the wire)."""
-        changes = self.replica.pending(self.pace.push_changes(self.replica.pending_count()))
-        extra = run.heal.request(len(changes) >= self.replica.pending_count())
+        waiting = self.replica.pending_count()
+        changes = self.replica.pending(self.pace.push_changes(waiting))
+        extra = run.heal.request(len(changes) >= waiting)
         if run.audit_head is not None:
             extra = {**extra, "audit": run.audit_head}
         return self._launch(run.wire, changes, self.replica.cursor, extra)
