@@ -51,7 +51,12 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging, Fresh):
 
     def push(self, conn: Connection, caller: Caller, req: SyncRequest, now_ms: int) -> Pushed:
         """Apply the pushed changes. This holds the ``seq`` counter row locked until the
-        caller commits, so keep the transaction to this (and commit before pulling)."""
+        caller commits, so keep the transaction to this (and commit before pulling).
+        The cyclic garbage collector waits meanwhile (``collector_paused``)."""
+        with collector_paused():
+            return self._push(conn, caller, req, now_ms)
+
+    def _push(self, conn: Connection, caller: Caller, req: SyncRequest, now_ms: int) -> Pushed:
         # Nothing to write: the committed counter is a safe top, no lock needed.
         chs = req.changes
         trust.check_stamps(caller.device_id, chs)  # a forged stamp: nothing is stored
@@ -85,20 +90,19 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging, Fresh):
         if in_time:
             self.hlc.observe(max(in_time))
         fresh = self._fresh_stamps(w, chs, untrusted, b)  # fields the server lacks
-        with collector_paused():
-            for ch in sorted(chs, key=_by_stamp):
-                if ch.stamp in fresh:
-                    outcome = self._apply_fresh(w, scope, caller, ch, b)
-                else:
-                    outcome = self._apply_one(w, scope, caller, ch, b, untrusted.get(ch.stamp))
-                if isinstance(outcome, Rejected):
-                    refused.append(outcome)
-                else:
-                    accepted.append(ch.stamp)
-                    if outcome is not None:
-                        restamped.append(outcome)
-            self._check_signatures(w, chs)
-            w.flush()
+        for ch in sorted(chs, key=_by_stamp):
+            if ch.stamp in fresh:
+                outcome = self._apply_fresh(w, scope, caller, ch, b)
+            else:
+                outcome = self._apply_one(w, scope, caller, ch, b, untrusted.get(ch.stamp))
+            if isinstance(outcome, Rejected):
+                refused.append(outcome)
+            else:
+                accepted.append(ch.stamp)
+                if outcome is not None:
+                    restamped.append(outcome)
+        self._check_signatures(w, chs)
+        w.flush()
         created = frozenset(p for p in w.assign_new if w.assign[p] == caller.user_id)
         token = replicas.issue(conn, caller.device_id, req.replica, seq.value)
         digest = self._scope_digest(conn, scope, seq) if req.check else ""
