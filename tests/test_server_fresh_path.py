@@ -14,8 +14,9 @@ fields refused for permission (assigning to someone else), for scope (a goal in
 another specialist's caseload), at the trust boundary (a bad date, a missing
 required field, a record id of another table), a record created deleted (and
 one deleted after it was created), a field
-written twice, a stamp too far ahead, the same stamp twice, a merge; and the same
-batch pushed again (a retry). Also: a realistic push of 300 new participants
+written twice, a stamp too far ahead, the same stamp twice, a merge; pushed by a
+specialist, a supervisor or an administrator; and the same batch pushed again (a
+retry). Also: a realistic push of 300 new participants
 takes the fast path for all its changes.
 """
 
@@ -42,8 +43,14 @@ from sync.server.tables import field_state, metadata, users
 
 NOW_MS = 1_790_000_000_000
 NOW_ISO = "2026-09-21T12:00:00+00:00"
-ANN, BOB = "spec-ann", "spec-bob"
+ANN, BOB, SAM, ADA = "spec-ann", "spec-bob", "sup-sam", "adm-ada"
 DEVICE, OTHER_DEVICE = "annaaaaa", "annbbbbb"
+# who pushes: ann (specialist), sam (ann's and bob's supervisor), ada (administrator)
+PUSHERS = (
+    Caller(ANN, "specialist", DEVICE),
+    Caller(SAM, "supervisor", "samaaaaa"),
+    Caller(ADA, "admin", "adaaaaaa"),
+)
 P_ANN = "11111111-0000-4000-8000-000000000001"  # ann's, from her other device
 P_BOB = "11111111-0000-4000-8000-000000000002"  # bob's
 TABLES = (
@@ -92,22 +99,27 @@ def _state(db: Path) -> dict[str, list[tuple]]:
 
 @pytest.fixture(scope="module")
 def base_db(tmp_path_factory) -> Path:
-    """Two specialists; ann's participant (from her other device) with a goal, bob's."""
+    """Two specialists and their supervisor, an administrator; ann's participant
+    (from her other device) with a goal, bob's."""
     db = tmp_path_factory.mktemp("fresh") / "base.db"
     eng = create_engine(f"sqlite:///{db}")
     metadata.create_all(eng)
     se = _engine(False)
     with eng.begin() as c:
-        for uid, name in ((ANN, "ann"), (BOB, "bob")):
+        staff = (
+            (ANN, "ann", "specialist", SAM), (BOB, "bob", "specialist", SAM),
+            (SAM, "sam", "supervisor", ""), (ADA, "ada", "admin", ""),
+        )  # fmt: skip
+        for uid, name, role, sup in staff:
             c.execute(
                 users.insert().values(
-                    id=uid, username=name, password_hash="-", role="specialist",
-                    supervisor_id="", active=True, created_at="2026-01-01",
+                    id=uid, username=name, password_hash="-", role=role,
+                    supervisor_id=sup, active=True, created_at="2026-01-01",
                 )
             )  # fmt: skip
             se.server_write(c, "users", uid, {"deleted": 0, "username": name,
-                            "display_name": name.title(), "role": "specialist",
-                            "supervisor_id": "", "active": 1})  # fmt: skip
+                            "display_name": name.title(), "role": role,
+                            "supervisor_id": sup, "active": 1})  # fmt: skip
     eng.dispose()
     for device, uid, pid in ((OTHER_DEVICE, ANN, P_ANN), ("bobbbbbb", BOB, P_BOB)):
         stamp = Stamps(device, NOW_MS - 3_600_000)
@@ -117,7 +129,7 @@ def base_db(tmp_path_factory) -> Path:
             stamp,
             "goals",
             str(uuid.uuid4()),
-            {"participant_id": pid, "domain": "housing", "statement": "A room of one's own"},
+            {"participant_id": pid, "domain": "Home", "statement": "A room of one's own"},
         )
         _push(se, db, Caller(uid, "specialist", device), chs)
     return db
@@ -151,8 +163,8 @@ KINDS = (
 )  # fmt: skip
 
 
-def _batch(db: Path, kinds: list[str], seed: int) -> list[PushChange]:
-    stamp = Stamps(DEVICE)
+def _batch(db: Path, kinds: list[str], seed: int, device: str = DEVICE) -> list[PushChange]:
+    stamp = Stamps(device)
     out: list[PushChange] = []
     made: list[str] = []
     for i, kind in enumerate(kinds):
@@ -182,7 +194,7 @@ def _batch(db: Path, kinds: list[str], seed: int) -> list[PushChange]:
         elif kind.startswith("goal_"):
             pid = {"goal_ann": P_ANN, "goal_bob": P_BOB}.get(kind) or (made[-1] if made else P_ANN)
             out += _record(stamp, "goals", rid, {"deleted": 0, "participant_id": pid,
-                           "domain": "employment", "statement": "Work"})  # fmt: skip
+                           "domain": "Purpose", "statement": "Work"})  # fmt: skip
         elif kind == "edit_based":
             base = _stored(db, P_ANN, "county")
             out.append(PushChange(stamp(), "participants", P_ANN, "county", f"Ward{i}", base))
@@ -192,7 +204,7 @@ def _batch(db: Path, kinds: list[str], seed: int) -> list[PushChange]:
             out.append(PushChange(stamp(), "participants", P_ANN, "pronouns", f"she{i}"))
         elif kind == "wrong_table":
             out += _record(stamp, "goals", P_ANN, {"deleted": 0, "participant_id": P_ANN,
-                           "domain": "housing", "statement": "x"})  # fmt: skip
+                           "domain": "Home", "statement": "x"})  # fmt: skip
         elif kind == "born_deleted":  # its later fields: edits after a delete
             out += _participant(stamp, rid, {**person, "deleted": 1})
         elif kind == "merge":
@@ -207,14 +219,17 @@ def frozen_now(monkeypatch) -> None:
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=12), seed=st.integers(1, 10**6))
+@given(
+    kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=12),
+    seed=st.integers(1, 10**6),
+    caller=st.sampled_from(PUSHERS),
+)
 def test_fast_path_stores_what_the_general_path_stores(
-    base_db: Path, tmp_path: Path, frozen_now, kinds: list[str], seed: int
+    base_db: Path, tmp_path: Path, frozen_now, kinds: list[str], seed: int, caller: Caller
 ) -> None:
-    caller = Caller(ANN, "specialist", DEVICE)
-    chs = _batch(base_db, kinds, seed)
+    chs = _batch(base_db, kinds, seed, caller.device_id)
     answers = []
     for fast in (True, False):
         db = tmp_path / f"{seed}-{fast}.db"
