@@ -32,7 +32,18 @@ MIN_PROTOCOL_VERSION = 2
 #: without a port means this one.
 DEFAULT_PORT = 8443
 
-MAX_PUSH_CHANGES = 20000  # per request; the client sends bigger outboxes in several
+#: Changes in one request that every protocol-2 server takes: a client that knows
+#: nothing more of its server plans requests of at most this many (bigger outboxes
+#: go in several).
+MAX_PUSH_CHANGES = 20000
+#: What this server takes in one request: a planned request and a tail of up to a
+#: quarter of it (so a client never follows a full request with a small one; see
+#: docs/SYNC.md, "How many changes a request carries"). Advertised in the
+#: ``X-Push-Limit`` header of every sync and enrolment reply (a header: older
+#: clients ignore it, where an unknown field in a reply would be refused); an older
+#: server sends no header and takes MAX_PUSH_CHANGES.
+PUSH_CHANGES_ACCEPTED = MAX_PUSH_CHANGES + MAX_PUSH_CHANGES // 4
+PUSH_LIMIT_HEADER = "X-Push-Limit"
 MAX_PULL_FIELDS = 20000
 DEFAULT_PULL_FIELDS = 20000
 MAX_BODY_BYTES = 8 * 1024 * 1024  # after decompression
@@ -234,7 +245,7 @@ class SyncRequest(_Model):
     protocol: int
     device_id: DeviceId
     cursor: Annotated[int, Strict()] = Field(0, ge=0, le=MAX_CURSOR)
-    records: list[PushRecord] = Field(default_factory=list, max_length=MAX_PUSH_CHANGES)
+    records: list[PushRecord] = Field(default_factory=list, max_length=PUSH_CHANGES_ACCEPTED)
     pull_limit: Annotated[int, Strict()] = Field(DEFAULT_PULL_FIELDS, ge=1, le=MAX_PULL_FIELDS)
     client_time_ms: Annotated[int, Strict()] = Field(ge=0, le=MAX_CURSOR)
     audit: AuditHead | None = None  # optional: older clients do not send it
@@ -263,8 +274,8 @@ class SyncRequest(_Model):
     @model_validator(mode="after")
     def _expand(self) -> SyncRequest:
         changes = expand_records(self.records)
-        if len(changes) > MAX_PUSH_CHANGES:
-            raise ValueError(f"at most {MAX_PUSH_CHANGES} changes in one request")
+        if len(changes) > PUSH_CHANGES_ACCEPTED:
+            raise ValueError(f"at most {PUSH_CHANGES_ACCEPTED} changes in one request")
         self._changes = changes
         return self
 

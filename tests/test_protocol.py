@@ -17,6 +17,7 @@ from sync.hlc import Stamp
 from sync.protocol import (
     MAX_PUSH_CHANGES,
     PROTOCOL_VERSION,
+    PUSH_CHANGES_ACCEPTED,
     PulledRecord,
     PushChange,
     SyncRequest,
@@ -167,12 +168,25 @@ def test_malformed_records_are_refused(case):
         SyncRequest.model_validate(_wire(BAD_RECORDS[case]))
 
 
-def test_too_many_changes_in_one_request():
+def _hundreds(n: int) -> list[dict]:
+    """``n`` records of 100 fields each."""
     fields = {f"f{i}": i for i in range(100)}
-    records = [{**GOOD, "record_id": f"r{n}", "stamp": str(Stamp(W + n, 0, "aaaaaaaa")),
-                "fields": fields} for n in range(MAX_PUSH_CHANGES // 100 + 1)]  # fmt: skip
+    return [{**GOOD, "record_id": f"r{k}", "stamp": str(Stamp(W + k, 0, "aaaaaaaa")),
+             "fields": fields} for k in range(n)]  # fmt: skip
+
+
+def test_too_many_changes_in_one_request():
+    records = _hundreds(PUSH_CHANGES_ACCEPTED // 100 + 1)
     with pytest.raises(ValidationError, match="at most"):
         SyncRequest.model_validate(_wire(*records))
+
+
+def test_a_request_may_carry_a_tail_past_the_planned_size():
+    """The server takes a planned request (MAX_PUSH_CHANGES, what every protocol-2
+    server takes) and a tail of a quarter of it, and says so in X-Push-Limit."""
+    assert PUSH_CHANGES_ACCEPTED == MAX_PUSH_CHANGES + MAX_PUSH_CHANGES // 4
+    req = SyncRequest.model_validate(_wire(*_hundreds(PUSH_CHANGES_ACCEPTED // 100)))
+    assert len(req.changes) == PUSH_CHANGES_ACCEPTED
 
 
 def test_a_bad_stamp_cannot_be_sent():

@@ -59,8 +59,9 @@ def _pending(qtbot, ctx) -> int:
 
 @pytest.fixture
 def slow_sync(qtbot, app_ctx, controller, server, ann, slow_link):
-    """A controller enrolled as ann (through the slow link), 300 people waiting to be
-    sent, and the link slowed to 0.2 s each way."""
+    """A controller enrolled as ann (through the slow link), 400 people waiting to be
+    sent (three requests: a last part of more than a quarter of the one before is
+    not carried with it, sync.client.pace), and the link slowed to 0.2 s each way."""
     c = controller(qtbot, app_ctx, progress_after_ms=0)
     server_url = server.url
     server.url = f"https://127.0.0.1:{slow_link.port}"  # enrol through the proxy
@@ -68,7 +69,7 @@ def slow_sync(qtbot, app_ctx, controller, server, ann, slow_link):
         enroll(qtbot, c, server, ann)
     finally:
         server.url = server_url
-    _people(qtbot, app_ctx, 300)
+    _people(qtbot, app_ctx, 400)
     settle(qtbot, app_ctx)
     slow_link.shape.one_way_delay_s = 0.2
     return c

@@ -46,6 +46,7 @@ USER_REF_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+PUSH_LIMIT_KEY = "sync_push_limit"
 BILLING_NUMBER_KEY = "billing_device_number"  # meta: this device's billing number
 
 
@@ -96,6 +97,17 @@ class StoreReplica(ReplyApplier):
     def set_billing_number(self, number: int) -> None:
         if number and number != self.billing_number:
             self.store.set_meta(BILLING_NUMBER_KEY, str(int(number)))
+
+    @property
+    def push_limit(self) -> int:
+        """The changes the server said one sync request may push (its X-Push-Limit,
+        kept from its last reply; 0: it has not said)."""
+        raw = self.store.meta(PUSH_LIMIT_KEY, "0")
+        return int(raw) if raw.isdigit() else 0
+
+    def keep_push_limit(self, limit: int) -> None:
+        if limit != self.push_limit:
+            self.store.set_meta(PUSH_LIMIT_KEY, str(max(0, int(limit))))
 
     def save_server(self, **settings: str) -> None:
         self.store.set_meta("sync_server", json.dumps({**self.server(), **settings}))

@@ -76,6 +76,7 @@ class SyncClient(Transport):
         self.retries = _session_retries(self.session) if retries is None else retries
         self.first_bytes = _first_request_bytes() if first_bytes is None else first_bytes
         self.pace = _Pace(push_limit, pull_limit, self.first_bytes)
+        self._kept_limit: int | None = None  # the push limit the vault keeps (None: unread)
 
     def sync(
         self,
@@ -94,7 +95,8 @@ class SyncClient(Transport):
         every reply; ``cancel()`` returning True stops the sync between requests
         (SyncError "stopped"; what was acknowledged stays acknowledged)."""
         run = _Run(self.replica, on_progress)
-        self.pace.limit(self.push_limit, self.pull_limit)  # as set now (tests change them)
+        # as set now (tests change them), with what the server said it takes
+        self.pace.limit(self.push_limit, self.pull_limit, self._server_takes())
         self._warm = self._preconnect()
         run.total = self.replica.pending_count()
         head_of = getattr(self.replica, "audit_head", None)  # optional for a replica
@@ -134,6 +136,8 @@ class SyncClient(Transport):
         try:
             resp = self._land(flight, result)
         except SyncError as e:
+            if self._more_than_server_takes(e, flight):
+                return False  # sent again, as many as every server takes
             run.drops = self._after_drop(e, run.drops, result)
             self.pace.dropped(len(flight.changes), self._last_sent)
             return False
@@ -180,8 +184,9 @@ class SyncClient(Transport):
 
     def _first(self, run: _Run) -> Flight:
         """Send a request read from the vault as it is now (none on the wire)."""
-        changes = self.replica.pending(self.pace.push_changes())
-        extra = run.heal.request(len(changes) >= self.replica.pending_count())
+        waiting = self.replica.pending_count()
+        changes = self.replica.pending(self.pace.push_changes(waiting))
+        extra = run.heal.request(len(changes) >= waiting)
         if run.audit_head is not None:
             extra = {**extra, "audit": run.audit_head}
         return self._launch(run.wire, changes, self.replica.cursor, extra)
@@ -204,7 +209,9 @@ class SyncClient(Transport):
         ):
             return None
         waiting = self.replica.pending_count() - len(flight.changes)
-        upcoming = pipeline.next_changes(self.replica, flight.changes, self.pace.push_changes())
+        upcoming = pipeline.next_changes(
+            self.replica, flight.changes, self.pace.push_changes(waiting)
+        )
         if upcoming is None:
             return None
         return upcoming, len(upcoming) >= waiting
@@ -257,6 +264,7 @@ class SyncClient(Transport):
             self.replica.refuse_locally(refused)
             result.rejected += [{"stamp": r["stamp"], "reason": r["reason"]} for r in refused]
             return None
+        self._note_push_limit(out.push_limit)
         resp = acknowledged(reply, flight.changes)
         if resp.audit is not None:
             self._audit_verdict(resp.audit, result)
@@ -287,6 +295,33 @@ class SyncClient(Transport):
             result.signature_problems += [
                 rid for rid, _why in getattr(self.replica, "signature_problems", [])
             ]
+
+    def _server_takes(self) -> int:
+        """The changes one request may push, as the server last said (its
+        X-Push-Limit, kept in the vault); MAX_PUSH_CHANGES when it has not said."""
+        said = getattr(self.replica, "push_limit", 0)
+        self._kept_limit = said if isinstance(said, int) and said > 0 else 0
+        return self._kept_limit or MAX_PUSH_CHANGES
+
+    def _note_push_limit(self, said: int | None) -> None:
+        """A reply's X-Push-Limit (None: an older server, which takes
+        MAX_PUSH_CHANGES): the requests after it keep to it, and so does the next
+        sync (kept in the vault when the replica can)."""
+        self.pace.limit(self.push_limit, self.pull_limit, said or MAX_PUSH_CHANGES)
+        keep = getattr(self.replica, "keep_push_limit", None)
+        if keep is not None and (said or 0) != self._kept_limit:
+            keep(said or 0)
+            self._kept_limit = said or 0
+
+    def _more_than_server_takes(self, e: SyncError, flight: Flight) -> bool:
+        """A request of more than MAX_PUSH_CHANGES refused as invalid: the server is
+        older than the limit the vault remembers (replaced or downgraded). Forget
+        that limit; the caller sends the changes again in requests every server
+        takes."""
+        if e.code != "invalid" or len(flight.changes) <= MAX_PUSH_CHANGES:
+            return False
+        self._note_push_limit(None)
+        return True
 
     def _ask_billing_number(self, result: SyncResult) -> None:
         """A device that may bill and has no billing number asks for it once, with an
@@ -417,7 +452,9 @@ class SyncClient(Transport):
             device_id=self.replica.device_id,
             device_name=device_name,
         )
-        return self._post("/v1/enroll", req.model_dump(mode="json"), EnrollResponse, None)
+        answer = self._post("/v1/enroll", req.model_dump(mode="json"), EnrollResponse, None)
+        self._note_push_limit(self._last_push_limit)
+        return answer
 
     def enroll_invite(self, code: str, password: str, device_name: str = "") -> EnrollResponse:
         """Enrol with an administrator's invite code (sync.invite) and the password.
@@ -429,7 +466,9 @@ class SyncClient(Transport):
             device_id=self.replica.device_id,
             device_name=device_name,
         )
-        return self._post(ENROLL_PATH, req.model_dump(mode="json"), EnrollResponse, None)
+        answer = self._post(ENROLL_PATH, req.model_dump(mode="json"), EnrollResponse, None)
+        self._note_push_limit(self._last_push_limit)
+        return answer
 
     def reserve(self, batches: list[ReserveBatch], release: list[str]) -> ReserveResponse:
         """Reserve services for export batches and release others, in one request

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from sync.protocol import (
     MAX_PULL_FIELDS,
     MAX_PUSH_CHANGES,
+    PUSH_CHANGES_ACCEPTED,
 )
 
 #: The first request's compressed body, each way, before anything is known of the
@@ -27,6 +28,13 @@ class _Pace:
     Until the link is seen going down, the budget starts at ``first_bytes`` and
     doubles after every acknowledged request, so on a good link it grows to the
     protocol's limits (MAX_PUSH_CHANGES, the pull limit) in a few requests.
+
+    No runt request: when what would be left waiting after a request is a small
+    tail (at most a quarter of it), the request carries the tail too, up to what
+    the server takes in one request (``accepts``: its ``X-Push-Limit``, else
+    MAX_PUSH_CHANGES) and never on a link that keeps going down (there, size is
+    what gets a request through). A full request followed by a small one costs a
+    round trip and the server's work on the first before the second can leave.
 
     On a link that keeps going down, bytes alone are the wrong measure: a request
     is cut because it *ends* after the link goes down, however small it is (at a
@@ -64,8 +72,13 @@ class _Pace:
         self._began = 0.0
         self._arrived: float | None = None
 
-    def limit(self, push_limit: int, pull_limit: int) -> None:
-        self.push_limit = max(1, min(push_limit, MAX_PUSH_CHANGES))
+    def limit(self, push_limit: int, pull_limit: int, accepts: int = MAX_PUSH_CHANGES) -> None:
+        """``push_limit``: the most changes a request is planned with (a client set
+        below MAX_PUSH_CHANGES keeps to it, tails included); ``accepts``: the most
+        the server takes in one request."""
+        self.accepts = max(1, min(accepts, PUSH_CHANGES_ACCEPTED))
+        self.push_limit = max(1, min(push_limit, MAX_PUSH_CHANGES, self.accepts))
+        self.push_cap = self.accepts if push_limit >= MAX_PUSH_CHANGES else self.push_limit
         self.pull_limit = max(1, min(pull_limit, MAX_PULL_FIELDS))
 
     @property
@@ -89,8 +102,17 @@ class _Pace:
         share = left / max(usable - 2 * rtt, 1e-3)
         return max(MIN_REQUEST_BYTES / 2, min(self.fit, self.fit * share))
 
-    def push_changes(self) -> int:
-        return max(1, min(self.push_limit, int(self._bytes() / self.per_change)))
+    def push_changes(self, waiting: int | None = None) -> int:
+        """Changes for the next request, of ``waiting`` (None: not known)."""
+        planned = max(1, min(self.push_limit, int(self._bytes() / self.per_change)))
+        if (
+            waiting is not None
+            and planned < waiting <= self.push_cap
+            and waiting - planned <= planned // 4
+            and not self.keeps_time
+        ):
+            return waiting  # the tail goes with this request, not in a runt after it
+        return planned
 
     def pull_fields(self, pushing: int = 0) -> int:
         """Fields to pull in a request that also pushes ``pushing`` changes: the

@@ -21,6 +21,7 @@ from urllib3.util.retry import Retry
 from sync.client.base import SyncError, SyncResult
 from sync.protocol import (
     PROTOCOL_VERSION,
+    PUSH_LIMIT_HEADER,
     ErrorBody,
 )
 
@@ -196,6 +197,7 @@ class Transport:
     _warm: threading.Thread | None = None
     _last_sent = 0  # compressed bytes of the last request's body
     _last_received = 0  # ... and of its reply's, on the wire
+    _last_push_limit: int | None = None  # what the last reply said a request may push
 
     def _preconnect(self) -> threading.Thread | None:
         """Open the keep-alive connection (TCP and TLS handshakes: one or two round
@@ -247,6 +249,8 @@ class Transport:
         """Count a finished POST in ``result`` (on the caller's thread) and return
         its reply, or raise its error."""
         self._last_sent, self._last_received = out.sent, out.received
+        if out.answered and out.error is None:
+            self._last_push_limit = out.push_limit
         if out.answered and result is not None:
             result.requests += 1
             result.bytes_sent += out.sent
@@ -267,6 +271,7 @@ class Transport:
             r, raw = self._send(path, body, coding)
             out.received, out.answered = _wire_size(r, raw), True
             out.arrived = time.monotonic()
+            out.push_limit = _push_limit(r)
             if r.status_code != 200:
                 raise _error_for(r)
             out.reply = _parsed(r, raw, model)
@@ -326,6 +331,16 @@ class Posted:
     answered: bool = False  # a reply arrived (counted as a request)
     started: float = 0.0  # time.monotonic() when the call began ...
     arrived: float | None = None  # ... and when its reply arrived
+    push_limit: int | None = None  # the reply's X-Push-Limit (None: an older server)
+
+
+def _push_limit(r: requests.Response) -> int | None:
+    """The changes the server says one request may push (``X-Push-Limit``); None
+    when it does not say (an older server) or says nonsense."""
+    text = r.headers.get(PUSH_LIMIT_HEADER, "").strip()
+    if not text.isdigit() or len(text) > 9:
+        return None
+    return int(text) or None
 
 
 def _parsed(r: requests.Response, raw: bytes, model: Any) -> Any:

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sync import schema
-from sync.protocol import PushChange
+from sync.protocol import PUSH_CHANGES_ACCEPTED, PushChange
 
 
 class PushRefused(Exception):
@@ -88,7 +88,7 @@ def check_values(chs: list[PushChange]) -> None:
     )
 
 
-MAX_DETAIL = 20_000  # every change of the largest push
+MAX_DETAIL = PUSH_CHANGES_ACCEPTED  # every change of the largest push
 
 
 # Fields that say who did something: they must name the signed-in user.

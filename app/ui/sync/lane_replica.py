@@ -108,6 +108,13 @@ class LaneReplica:
         self._on_db(lambda r: r.audit_verdict(verdict))
 
     @property
+    def push_limit(self) -> int:
+        return self._on_db(lambda r: r.push_limit)
+
+    def keep_push_limit(self, limit: int) -> None:
+        self._on_db(lambda r: r.keep_push_limit(limit))
+
+    @property
     def wants_billing_number(self) -> bool:
         return self._on_db(lambda r: r.wants_billing_number)
 

@@ -16,7 +16,13 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from sync import invite
-from sync.protocol import PROTOCOL_VERSION, EnrollRequest, EnrollResponse
+from sync.protocol import (
+    PROTOCOL_VERSION,
+    PUSH_CHANGES_ACCEPTED,
+    PUSH_LIMIT_HEADER,
+    EnrollRequest,
+    EnrollResponse,
+)
 from sync.server import auth, staff
 from sync.server import billing as billing_mod
 from sync.server.api.bodies import (
@@ -205,5 +211,9 @@ def _enrolled(user: auth.User, token: str, now_ms: int, with_name: bool = False)
     return Response(
         resp.model_dump_json(exclude_defaults=True),
         media_type="application/json",
-        headers={"X-Server-Time-Ms": str(now_ms), "Cache-Control": "no-store"},
+        headers={
+            "X-Server-Time-Ms": str(now_ms),
+            "Cache-Control": "no-store",
+            PUSH_LIMIT_HEADER: str(PUSH_CHANGES_ACCEPTED),  # what a sync request may push
+        },
     )

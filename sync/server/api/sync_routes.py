@@ -15,7 +15,15 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from sync.protocol import AuditHead, AuditVerdict, SyncRequest, SyncResponse, dumps
+from sync.protocol import (
+    PUSH_CHANGES_ACCEPTED,
+    PUSH_LIMIT_HEADER,
+    AuditHead,
+    AuditVerdict,
+    SyncRequest,
+    SyncResponse,
+    dumps,
+)
 from sync.server import auth, security
 from sync.server.api.bodies import accepted_codings, compress_reply
 from sync.server.api.context import Api, still_enrolled
@@ -67,6 +75,7 @@ def handler(api: Api) -> Callable[[Request], Awaitable[Response]]:
         resp, payload, coding = await api.db(run)
         request.state.log_pulled = sum(len(r.fields) for r in resp.records)
         headers = {"X-Server-Time-Ms": str(resp.server_time_ms), "Cache-Control": "no-store"}
+        headers[PUSH_LIMIT_HEADER] = str(PUSH_CHANGES_ACCEPTED)  # what a request may push
         if coding:
             headers["Content-Encoding"] = coding
         headers["Vary"] = "Accept-Encoding"

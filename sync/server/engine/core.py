@@ -28,6 +28,7 @@ from sync.server.engine.common import (
 )
 from sync.server.engine.core_types import Pushed
 from sync.server.engine.decisions import Decisions
+from sync.server.engine.fresh import Fresh, collector_paused
 from sync.server.engine.merging import Merging
 from sync.server.engine.pull import Pulling
 from sync.server.engine.scope import Scope, ScopeRules
@@ -39,7 +40,7 @@ from sync.server.tables import (
 )
 
 
-class SyncEngine(Pulling, Decisions, ScopeRules, Merging):
+class SyncEngine(Pulling, Decisions, ScopeRules, Merging, Fresh):
     def __init__(self, hlc: HybridLogicalClock) -> None:
         self.hlc = hlc
 
@@ -50,7 +51,12 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging):
 
     def push(self, conn: Connection, caller: Caller, req: SyncRequest, now_ms: int) -> Pushed:
         """Apply the pushed changes. This holds the ``seq`` counter row locked until the
-        caller commits, so keep the transaction to this (and commit before pulling)."""
+        caller commits, so keep the transaction to this (and commit before pulling).
+        The cyclic garbage collector waits meanwhile (``collector_paused``)."""
+        with collector_paused():
+            return self._push(conn, caller, req, now_ms)
+
+    def _push(self, conn: Connection, caller: Caller, req: SyncRequest, now_ms: int) -> Pushed:
         # Nothing to write: the committed counter is a safe top, no lock needed.
         chs = req.changes
         trust.check_stamps(caller.device_id, chs)  # a forged stamp: nothing is stored
@@ -83,8 +89,12 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging):
         in_time = [c.stamp for c in chs if c.stamp[:12] <= b.future_hex]
         if in_time:
             self.hlc.observe(max(in_time))
+        fresh = self._fresh_stamps(w, chs, untrusted, b)  # fields the server lacks
         for ch in sorted(chs, key=_by_stamp):
-            outcome = self._apply_one(w, scope, caller, ch, b, untrusted.get(ch.stamp))
+            if ch.stamp in fresh:
+                outcome = self._apply_fresh(w, scope, caller, ch, b)
+            else:
+                outcome = self._apply_one(w, scope, caller, ch, b, untrusted.get(ch.stamp))
             if isinstance(outcome, Rejected):
                 refused.append(outcome)
             else:
