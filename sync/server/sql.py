@@ -19,12 +19,50 @@ from collections.abc import Iterable
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert
 
 CHUNK = 500  # ids per IN list
+
+
+class RoundTrips:
+    """What this process asked of its database, counted (``peertrail_sql_*`` in
+    /metrics): statements (each ``execute``/``executemany``, including the hot reads
+    run on the driver's cursor below), transactions begun, and connections checked
+    out of the pool (on PostgreSQL each checkout is pinged first). On PostgreSQL
+    every statement is a round trip, and a transaction adds two (BEGIN, COMMIT)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self.statements = 0
+        self.transactions = 0
+        self.checkouts = 0
+
+    def statement(self, *_args: Any) -> None:
+        with self._guard:
+            self.statements += 1
+
+    def transaction(self, conn: Any = None, *_args: Any) -> None:
+        if conn is not None and conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # no BEGIN sent
+        with self._guard:
+            self.transactions += 1
+
+    def checkout(self, *_args: Any) -> None:
+        with self._guard:
+            self.checkouts += 1
+
+    def watch(self, engine: Any) -> None:
+        """Count ``engine``'s statements, transactions and checkouts from now on."""
+        event.listen(engine, "before_cursor_execute", self.statement)
+        event.listen(engine, "begin", self.transaction)
+        event.listen(engine.pool, "checkout", self.checkout)
+
+
+#: The process's counts (one server process, one database).
+round_trips = RoundTrips()
 
 
 def ids(name: str = "ids") -> Any:
@@ -117,6 +155,7 @@ def rows(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[tuple[Any,
             sql = sql.replace(f"__[POSTCOMPILE_{name}]", marks)
     error = conn.dialect.loaded_dbapi.Error
     cursor = conn.connection.cursor()
+    round_trips.statement(sql)
     try:
         cursor.execute(sql, args)
         return cursor.fetchall()

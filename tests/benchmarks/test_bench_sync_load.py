@@ -263,6 +263,21 @@ def _cpu_seconds(pid: int) -> float:
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
+SQL_COUNTS = ("statements", "transactions", "checkouts")
+
+
+def _sql_counts(server: ServerProc) -> dict[str, float]:
+    """The server's own count of what it asked of its database (``peertrail_sql_*``
+    in /metrics, served to loopback): statements, transactions, pool checkouts."""
+    text = make_session(server.fingerprint, retries=0).get(f"{server.url}/metrics", timeout=30).text
+    out = {}
+    for line in text.splitlines():
+        for name in SQL_COUNTS:
+            if line.startswith(f"peertrail_sql_{name}_total "):
+                out[name] = float(line.split()[1])
+    return out
+
+
 def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
     barrier = threading.Barrier(len(laptops) + 1)
 
@@ -294,6 +309,7 @@ def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
     for t in threads:
         t.start()
     assert server.proc is not None
+    sql0 = _sql_counts(server)
     cpu0 = _cpu_seconds(server.proc.pid)
     load0 = os.getloadavg()[0]
     barrier.wait()
@@ -305,6 +321,7 @@ def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
     cpu = _cpu_seconds(server.proc.pid) - cpu0
     generator_cpu = time.process_time() - gen0
     load1 = os.getloadavg()[0]
+    sql1 = _sql_counts(server)
 
     # Settle: every laptop syncs until nothing is pending, then all must agree.
     for _ in range(2):
@@ -336,6 +353,12 @@ def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
         # per sync and per pushed change: less sensitive to the machine's load
         "server_cpu_ms_per_sync": round(cpu / max(len(lat), 1) * 1000, 2),
         "server_cpu_us_per_change": round(cpu / max(len(lat) * EDITS_PER_ROUND, 1) * 1e6, 0),
+        # what the server asked of its database per sync (load-insensitive; the
+        # request log's group commits and the /metrics reads included)
+        **{
+            f"sql_{name}_per_sync": round((sql1[name] - sql0[name]) / max(len(lat), 1), 1)
+            for name in SQL_COUNTS
+        },
         # the load generator (this process's 200 client threads) on the same cores
         "generator_cpu_s": round(generator_cpu, 1),
         "load_average_1min": [round(load0, 2), round(load1, 2)],
@@ -367,6 +390,8 @@ def _bench(tmp_path: Path, database: str, url: str | None) -> dict[str, Any]:
         f"{f['latency_p95_ms']} ms, p99 {f['latency_p99_ms']} ms, max {f['latency_max_ms']} ms; "
         f"errors {f['errors']} {f['errors_by_kind']}; refused {f['refused_changes']}; "
         f"server CPU {f['server_cpu_s']} s ({f['server_cpu_ms_per_sync']} ms a sync); "
+        f"SQL per sync: {f['sql_statements_per_sync']} statements, "
+        f"{f['sql_transactions_per_sync']} transactions, {f['sql_checkouts_per_sync']} checkouts; "
         f"generator CPU {f['generator_cpu_s']} s; load {f['load_average_1min']}; diverged pairs "
         f"{f['laptop_pairs_diverged_after_settling']}"
     )

@@ -55,12 +55,13 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging):
         chs = req.changes
         trust.check_stamps(caller.device_id, chs)  # a forged stamp: nothing is stored
         seq = SeqCounter(conn, lock=bool(chs))
-        server_id, epoch = replicas.identity(conn)
-        reset = replicas.check(conn, caller.device_id, req.replica, req.cursor, seq.value)
+        rs = replicas.state(conn, caller.device_id)  # one read: id, epoch, tokens
+        server_id, epoch, held = rs.server_id, rs.epoch, rs.device is not None
+        reset = replicas.judge(rs.device, req.replica, req.cursor, seq.value)
         if reset == "replica":
             # An older copy of this vault: nothing it sends is applied until it has
             # re-pulled (its changes stay in its outbox and come again).
-            token = replicas.issue(conn, caller.device_id, "", seq.value)
+            token = replicas.issue(conn, caller.device_id, "", seq.value, held)
             return Pushed(
                 [], [], [], seq.value, frozenset(), now_ms, reset, token, server_id, epoch
             )
@@ -94,7 +95,7 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging):
         self._check_signatures(w, chs)
         w.flush()
         created = frozenset(p for p in w.assign_new if w.assign[p] == caller.user_id)
-        token = replicas.issue(conn, caller.device_id, req.replica, seq.value)
+        token = replicas.issue(conn, caller.device_id, req.replica, seq.value, held)
         digest = self._scope_digest(conn, scope, seq) if req.check else ""
         return Pushed(
             accepted, refused, restamped, seq.value, created, now_ms,
