@@ -59,16 +59,8 @@ class Laptop:
         for rid, name, value in edits:
             stamp = self.hlc.now()
             base = self.stamps.get((rid, name))
-            changes.append(
-                PushChange(
-                    stamp=stamp,
-                    table="participants",
-                    record_id=rid,
-                    field=name,
-                    value=value,
-                    base=base,
-                )  # fmt: skip
-            )
+            change = dict(table="participants", record_id=rid, field=name, value=value)
+            changes.append(PushChange(stamp=stamp, base=base, **change))
             self.stamps[(rid, name)] = stamp
         req = SyncRequest(
             protocol=PROTOCOL_VERSION, device_id=self.id, cursor=self.cursor,

@@ -27,8 +27,11 @@ are counted too. Figures: syncs per second over the measured phase, p50/p95/p99/
 latency of one sync (wall time of ``SyncClient.sync()``), errors (target 0), the
 server's CPU seconds during the phase (also per sync and per pushed change), the
 load generator's CPU seconds (this process: the 200 client threads share the
-machine's cores with the server), the 1-minute load average before and after, and
-whether every laptop ends equal to the server. Written to tests/benchmarks/results/sync_load.json.
+machine's cores with the server), PostgreSQL's CPU seconds (its processes, when
+the tests started the cluster), the SQL statements, transactions and pool
+checkouts per sync (the server's own count, ``peertrail_sql_*`` in /metrics),
+the 1-minute load average before and after, and whether every laptop ends equal
+to the server. Written to tests/benchmarks/results/sync_load.json.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from tests.server_proc import (
     DEFAULT_PASSWORD,
     ServerProc,
     new_device_id,
+    postgres_pids,
     postgres_skip_reason,
     postgres_url,
     start_server,
@@ -263,6 +267,18 @@ def _cpu_seconds(pid: int) -> float:
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _database_cpu(server: ServerProc) -> dict[int, float]:
+    """CPU seconds of each process of the PostgreSQL cluster the tests started
+    ({} on SQLite, which runs inside the server process, or an outside PostgreSQL)."""
+    out = {}
+    for pid in postgres_pids() if server.database_url else []:
+        try:
+            out[pid] = _cpu_seconds(pid)
+        except OSError:  # ended meanwhile
+            continue
+    return out
+
+
 SQL_COUNTS = ("statements", "transactions", "checkouts")
 
 
@@ -310,6 +326,7 @@ def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
         t.start()
     assert server.proc is not None
     sql0 = _sql_counts(server)
+    db0 = _database_cpu(server)
     cpu0 = _cpu_seconds(server.proc.pid)
     load0 = os.getloadavg()[0]
     barrier.wait()
@@ -319,6 +336,9 @@ def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
         t.join(600)
     wall = time.perf_counter() - t0
     cpu = _cpu_seconds(server.proc.pid) - cpu0
+    db1 = _database_cpu(server)
+    # a backend that started during the phase counts from 0; one that ended is lost
+    db_cpu = sum(t - db0.get(pid, 0.0) for pid, t in db1.items()) if db1 else None
     generator_cpu = time.process_time() - gen0
     load1 = os.getloadavg()[0]
     sql1 = _sql_counts(server)
@@ -359,6 +379,11 @@ def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
             f"sql_{name}_per_sync": round((sql1[name] - sql0[name]) / max(len(lat), 1), 1)
             for name in SQL_COUNTS
         },
+        # PostgreSQL's own processes (None on SQLite: inside the server's CPU)
+        "database_cpu_s": None if db_cpu is None else round(db_cpu, 1),
+        "database_cpu_ms_per_sync": (
+            None if db_cpu is None else round(db_cpu / max(len(lat), 1) * 1000, 2)
+        ),
         # the load generator (this process's 200 client threads) on the same cores
         "generator_cpu_s": round(generator_cpu, 1),
         "load_average_1min": [round(load0, 2), round(load1, 2)],
@@ -390,6 +415,7 @@ def _bench(tmp_path: Path, database: str, url: str | None) -> dict[str, Any]:
         f"{f['latency_p95_ms']} ms, p99 {f['latency_p99_ms']} ms, max {f['latency_max_ms']} ms; "
         f"errors {f['errors']} {f['errors_by_kind']}; refused {f['refused_changes']}; "
         f"server CPU {f['server_cpu_s']} s ({f['server_cpu_ms_per_sync']} ms a sync); "
+        f"database CPU {f['database_cpu_s']} s ({f['database_cpu_ms_per_sync']} ms a sync); "
         f"SQL per sync: {f['sql_statements_per_sync']} statements, "
         f"{f['sql_transactions_per_sync']} transactions, {f['sql_checkouts_per_sync']} checkouts; "
         f"generator CPU {f['generator_cpu_s']} s; load {f['load_average_1min']}; diverged pairs "
