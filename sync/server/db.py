@@ -25,7 +25,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from sync.hlc import HybridLogicalClock
 from sync.server import atrest, sql, writers
@@ -145,6 +145,32 @@ def open_engine(data_dir: Path, database_url: str | None = None) -> Engine:
     ensure_private_dir(Path(data_dir))
     db_file = Path(data_dir).resolve() / "server.db"
     return _sqlite_engine(f"sqlite:///{db_file}", db_file)
+
+
+#: How long a PostgreSQL push waits for its turn in this process (then 503).
+PUSH_TURN_TIMEOUT_S = 60.0
+
+
+@contextmanager
+def push_turn(engine: Engine, writes: bool) -> Iterator[None]:
+    """A push that writes takes its turn here, first come first served, before its
+    transaction (PostgreSQL; SQLite's writers queue in ``sync.server.writers``
+    already). Every such push holds the ``seq`` counter row locked from its first
+    statement to its commit, so they run one at a time anyway; queued here, the
+    next one starts as soon as the last commits (a lock handed over in this
+    process, not a PostgreSQL backend woken for each) and the waiting ones hold no
+    connection's row lock nor compete for the interpreter with the one running.
+    Other processes on the same database still wait on the row lock, as before."""
+    if not writes or engine.dialect.name != "postgresql":
+        yield
+        return
+    turn = writers.lock_for(f"postgresql {id(engine)}")
+    if not turn.acquire(PUSH_TURN_TIMEOUT_S):
+        raise OperationalError("push turn", {}, Exception("too many pushes waiting"))
+    try:
+        yield
+    finally:
+        turn.release()
 
 
 @contextmanager

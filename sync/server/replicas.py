@@ -127,10 +127,12 @@ def issue(conn: Connection, device_id: str, token: str, top: int, held: bool | N
     ``state`` in this transaction; None: not known), to write it in one statement."""
     new = f"{top:x}.{secrets.token_hex(6)}"
     key, value = f"replica.{device_id}", json.dumps({"cur": new, "prev": token})
-    if held is False:
-        conn.execute(server_meta.insert().values(key=key, value=value))
-    else:
+    if held is None:
         _put(conn, key, value)
+    elif held:  # its row is there: no rowcount to read (sync.server.sql.pipelined)
+        conn.execute(_SET, {"k": key, "v": value})
+    else:
+        conn.execute(server_meta.insert().values(key=key, value=value))
     return new
 
 

@@ -267,6 +267,25 @@ def _cpu_seconds(pid: int) -> float:
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _server_cpu(server: ServerProc) -> float:
+    """CPU seconds of the server: its process and its other workers (--workers)."""
+    assert server.proc is not None
+    pid = server.proc.pid
+    return sum(_cpu_seconds(p) for p in [pid, *_children(pid)])
+
+
 def _database_cpu(server: ServerProc) -> dict[int, float]:
     """CPU seconds of each process of the PostgreSQL cluster the tests started
     ({} on SQLite, which runs inside the server process, or an outside PostgreSQL)."""
@@ -294,7 +313,7 @@ def _sql_counts(server: ServerProc) -> dict[str, float]:
     return out
 
 
-def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
+def _run(laptops: list[Laptop], server: ServerProc, workers: int = 1) -> dict[str, Any]:
     barrier = threading.Barrier(len(laptops) + 1)
 
     def work(lap: Laptop, seed: int) -> None:
@@ -327,7 +346,7 @@ def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
     assert server.proc is not None
     sql0 = _sql_counts(server)
     db0 = _database_cpu(server)
-    cpu0 = _cpu_seconds(server.proc.pid)
+    cpu0 = _server_cpu(server)
     load0 = os.getloadavg()[0]
     barrier.wait()
     t0 = time.perf_counter()
@@ -335,7 +354,7 @@ def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
     for t in threads:
         t.join(600)
     wall = time.perf_counter() - t0
-    cpu = _cpu_seconds(server.proc.pid) - cpu0
+    cpu = _server_cpu(server) - cpu0
     db1 = _database_cpu(server)
     # a backend that started during the phase counts from 0; one that ended is lost
     db_cpu = sum(t - db0.get(pid, 0.0) for pid, t in db1.items()) if db1 else None
@@ -375,8 +394,11 @@ def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
         "server_cpu_us_per_change": round(cpu / max(len(lat) * EDITS_PER_ROUND, 1) * 1e6, 0),
         # what the server asked of its database per sync (load-insensitive; the
         # request log's group commits and the /metrics reads included)
+        # (None with several workers: /metrics shows the one that answers)
         **{
             f"sql_{name}_per_sync": round((sql1[name] - sql0[name]) / max(len(lat), 1), 1)
+            if workers == 1
+            else None
             for name in SQL_COUNTS
         },
         # PostgreSQL's own processes (None on SQLite: inside the server's CPU)
@@ -393,14 +415,22 @@ def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
     }
 
 
+#: Server processes for the PostgreSQL run (``serve --workers``; SQLite is one process).
+WORKERS = int(os.environ.get("PEERTRAIL_BENCH_WORKERS", "1"))
+
+
 def _bench(tmp_path: Path, database: str, url: str | None) -> dict[str, Any]:
-    server = start_server(tmp_path, url)
+    workers = WORKERS if url else 1
+    server = start_server(tmp_path, url, ("--workers", str(workers)) if workers > 1 else ())
     try:
         laptops = _set_up(server)
-        f = _run(laptops, server)
+        f = _run(laptops, server, workers)
     finally:
         server.close()
     f["database"] = database
+    f["server_workers"] = workers
+    if workers > 1:
+        database = f"{database}, {workers} workers"
     figures.setdefault("machine", {}).update(
         cpus=os.cpu_count(),
         python=platform.python_version(),

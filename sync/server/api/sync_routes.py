@@ -20,7 +20,7 @@ from sync.server import security
 from sync.server.api.bodies import accepted_codings, compress_reply
 from sync.server.api.context import Api, touch_enrolled
 from sync.server.api.errors import ApiError, body_doc, errors_doc
-from sync.server.db import read_transaction
+from sync.server.db import push_turn, read_transaction
 from sync.server.engine import Caller
 from sync.server.trust import PushRefused, check_stamps, check_values
 
@@ -79,7 +79,7 @@ def _sync(api: Api, caller: Caller, req: SyncRequest) -> SyncResponse:
     """Push in one write transaction, then pull in a read-only one, on the same
     connection (one checkout from the pool, one liveness ping on PostgreSQL)."""
     with api.engine.connect() as conn:
-        with conn.begin():
+        with push_turn(api.engine, bool(req.changes)), conn.begin():
             touch_enrolled(conn, caller.device_id)  # revoked meanwhile: 401, nothing stored
             pushed = api.sync_engine.push(conn, caller, req, api.clock())
             verdict = _anchor_audit(conn, caller, req.audit) if req.audit else None

@@ -4,7 +4,9 @@ over HTTPS on the given address."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
+import os
 import signal
 import socket
 from pathlib import Path
@@ -53,6 +55,9 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+MAX_WORKERS = 32
+
+
 def _check_serve_args(args: argparse.Namespace) -> None:
     if not args.data_dir:
         raise CliError(USAGE, "serve needs --data-dir DIR (certificate, and SQLite by default)")
@@ -69,6 +74,8 @@ def _check_serve_args(args: argparse.Namespace) -> None:
             raise CliError(USAGE, "--insecure-http and --tls-cert/--tls-key do not go together")
     if bool(args.tls_cert) != bool(args.tls_key):
         raise CliError(USAGE, "give both --tls-cert and --tls-key, or neither")
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise CliError(USAGE, f"--workers is 1-{MAX_WORKERS}")
     if args.rate_limit < 0 or args.rate_burst < 1:
         raise CliError(USAGE, "--rate-limit is 0 or more, --rate-burst 1 or more")
     for f in (args.tls_cert, args.tls_key):
@@ -80,8 +87,6 @@ def serve(args: argparse.Namespace) -> int:
     _check_serve_args(args)
     import uvicorn
 
-    from sync.server.app import create_app
-
     try:
         db.ensure_private_dir(args.data_dir)
     except OSError as exc:
@@ -89,15 +94,12 @@ def serve(args: argparse.Namespace) -> int:
             FAILED, f"cannot use the data folder {args.data_dir}: {exc.strerror}"
         ) from None
     engine = _engine(args)
-    sync_engine = db.build_sync_engine(engine)
-    app = create_app(
-        engine,
-        sync_engine,
-        sync_per_minute=args.rate_limit,
-        sync_burst=args.rate_burst,
-        metrics_token=args.metrics_token or None,
-    )
-
+    if args.workers > 1 and engine.dialect.name != "postgresql":
+        raise CliError(
+            USAGE,
+            "--workers above 1 needs PostgreSQL: server processes on one SQLite file would "
+            "poll each other for its write lock",
+        )
     cert, key = _tls_files(args)
     where = "PostgreSQL" if engine.dialect.name == "postgresql" else "SQLite (encrypted)"
     print(f"Database: {where} {engine.url.render_as_string(hide_password=True)}", flush=True)
@@ -108,41 +110,40 @@ def serve(args: argparse.Namespace) -> int:
     host = args.host.strip("[]")
     shown = f"[{host}]" if ":" in host else host
     scheme = "http" if args.insecure_http else "https"
-
-    config = uvicorn.Config(
-        app,
-        ssl_certfile=str(cert) if cert else None,
-        ssl_keyfile=str(key) if key else None,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        server_header=False,
-        timeout_keep_alive=75,
-    )
+    children = _fork_workers(args.workers - 1, engine)
+    first = children is not None  # this process: the first worker (None: another one)
+    config = _config(args, engine, cert, key)
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:
             await super().startup(sockets=sockets)
-            if self.started:
-                print(f"Listening on {scheme}://{shown}:{port}", flush=True)
+            if self.started and first:
+                more = f" ({args.workers} processes)" if args.workers > 1 else ""
+                print(f"Listening on {scheme}://{shown}:{port}{more}", flush=True)
 
         async def shutdown(self, sockets=None) -> None:
             await super().shutdown(sockets=sockets)
-            print("Stopped.", flush=True)
+            if first:
+                print("Stopped.", flush=True)
 
     ops.setup_json_logging()
+    if not first:  # another worker: serves until told to stop (or the first one ends)
+        _reload_on_sighup(config, cert, key)
+        Server(config).run(sockets=[sock])
+        return OK
     trimming = (
         ops.start_retention(engine, args.log_retention_days) if args.log_retention_days else None
     )
     try:
         with backups.running(args.data_dir):
-            _reload_on_sighup(config, cert, key)
+            _reload_on_sighup(config, cert, key, children)
             Server(config).run(sockets=[sock])
     except Exception as exc:  # e.g. a key that does not match the certificate
         raise CliError(FAILED, f"the server stopped: {_short(exc)}") from None
     finally:
         if trimming is not None:
             trimming.set()
+        _stop_workers(children or [])
         sock.close()
         engine.dispose()
     return OK
@@ -170,9 +171,77 @@ def _tls_files(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
     return cert, key
 
 
-def _reload_on_sighup(config, cert: Path | None, key: Path | None) -> None:
+def _config(args: argparse.Namespace, engine, cert: Path | None, key: Path | None):
+    """This process's app (its own sync engine: a server clock of its own) and
+    uvicorn's configuration."""
+    import uvicorn
+
+    from sync.server.app import create_app
+
+    app = create_app(
+        engine,
+        db.build_sync_engine(engine),
+        sync_per_minute=args.rate_limit,
+        sync_burst=args.rate_burst,
+        metrics_token=args.metrics_token or None,
+    )
+    return uvicorn.Config(
+        app,
+        ssl_certfile=str(cert) if cert else None,
+        ssl_keyfile=str(key) if key else None,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        server_header=False,
+        timeout_keep_alive=75,
+    )
+
+
+def _fork_workers(count: int, engine) -> list[int] | None:
+    """``count`` more server processes on the listening socket (the kernel hands
+    each new connection to one of them). Forked before any thread is started and
+    before this process's app is made; each child drops the connections it
+    inherited (SQLAlchemy's pool: ``dispose(close=False)``) and makes its own.
+    Returns the children's ids in the first process, None in a child. A child
+    ends when the first process does (Linux: the parent-death signal)."""
+    children: list[int] = []
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:
+            engine.dispose(close=False)
+            _die_with_parent()
+            return None
+        children.append(pid)
+    return children
+
+
+def _die_with_parent() -> None:
+    """SIGTERM this process when its parent ends (prctl PR_SET_PDEATHSIG, Linux)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the parent ended before that took effect
+        os._exit(0)
+
+
+def _stop_workers(children: list[int]) -> None:
+    """Ask the other workers to stop (each finishes its open requests) and wait."""
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    for pid in children:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+def _reload_on_sighup(
+    config, cert: Path | None, key: Path | None, children: list[int] | None = None
+) -> None:
     """SIGHUP loads the certificate and key files again (after a renewal): new
-    connections get the new certificate, open ones keep theirs."""
+    connections get the new certificate, open ones keep theirs. The first worker
+    passes it on to the others (``children``)."""
     if cert is None or key is None:
         return
     if not config.loaded:
@@ -186,5 +255,8 @@ def _reload_on_sighup(config, cert: Path | None, key: Path | None) -> None:
             print(f"Reloaded the TLS certificate: {tls.fingerprint_sha256(cert)}", flush=True)
         except Exception as exc:
             print(f"error: the TLS certificate was not reloaded: {_short(exc)}", flush=True)
+        for pid in children or []:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGHUP)
 
     signal.signal(signal.SIGHUP, reload)

@@ -16,7 +16,7 @@ from sync.protocol import (
     SyncResponse,
 )
 from sync.schema import FIELDS
-from sync.server import replicas, trust
+from sync.server import replicas, sql, trust
 from sync.server.engine.common import (
     Caller,
     _Batch,
@@ -93,9 +93,10 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging):
                 if outcome is not None:
                     restamped.append(outcome)
         self._check_signatures(w, chs)
-        w.flush()
+        with sql.pipelined(conn):  # PostgreSQL: the writes in one round trip
+            w.flush()
+            token = replicas.issue(conn, caller.device_id, req.replica, seq.value, held)
         created = frozenset(p for p in w.assign_new if w.assign[p] == caller.user_id)
-        token = replicas.issue(conn, caller.device_id, req.replica, seq.value, held)
         digest = self._scope_digest(conn, scope, seq) if req.check else ""
         return Pushed(
             accepted, refused, restamped, seq.value, created, now_ms,
