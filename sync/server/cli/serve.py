@@ -35,7 +35,10 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, reuse_port: bool = False) -> socket.socket:
+    """The listening socket. ``reuse_port``: one of several workers' sockets on the
+    port (SO_REUSEPORT: the kernel spreads new connections evenly over them, and
+    only processes of the same user may join)."""
     host = host.strip("[]")
     try:
         family, kind, proto, _name, address = socket.getaddrinfo(
@@ -45,6 +48,8 @@ def _bind(host: str, port: int) -> socket.socket:
         raise CliError(USAGE, f"cannot listen on {host!r}: {exc.strerror}") from None
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind(address)
     except OSError as exc:
@@ -105,13 +110,16 @@ def serve(args: argparse.Namespace) -> int:
     print(f"Database: {where} {engine.url.render_as_string(hide_password=True)}", flush=True)
     print(f"PeerTrail server {_version()}", flush=True)
 
-    sock = _bind(args.host, args.port)
+    sock = _bind(args.host, args.port, reuse_port=args.workers > 1)
     port = sock.getsockname()[1]
     host = args.host.strip("[]")
     shown = f"[{host}]" if ":" in host else host
     scheme = "http" if args.insecure_http else "https"
     children = _fork_workers(args.workers - 1, engine)
     first = children is not None  # this process: the first worker (None: another one)
+    if not first:  # a socket of its own on the port: connections spread evenly
+        sock.close()
+        sock = _bind(args.host, port, reuse_port=True)
     config = _config(args, engine, cert, key)
 
     class Server(uvicorn.Server):
@@ -198,8 +206,9 @@ def _config(args: argparse.Namespace, engine, cert: Path | None, key: Path | Non
 
 
 def _fork_workers(count: int, engine) -> list[int] | None:
-    """``count`` more server processes on the listening socket (the kernel hands
-    each new connection to one of them). Forked before any thread is started and
+    """``count`` more server processes on the port (each binds a socket of its own
+    there with SO_REUSEPORT, and the kernel hands each new connection to one of
+    them). Forked before any thread is started and
     before this process's app is made; each child drops the connections it
     inherited (SQLAlchemy's pool: ``dispose(close=False)``) and makes its own.
     Returns the children's ids in the first process, None in a child. A child
