@@ -105,8 +105,8 @@ def pipelined(conn: Connection) -> Iterator[None]:
     push's writes (about six statements) cost one round trip, not six. Use it only
     around writes whose results nobody reads inside it (no rowcount, no rows).
     Errors come as SQLAlchemy's, as anywhere else. SQLite: no change."""
-    if conn.dialect.name != "postgresql":
-        yield
+    if conn.dialect.name != "postgresql" or not _pipeline_supported(conn):
+        yield  # SQLite; or a libpq older than 14: one round trip a statement, as before
         return
     error = conn.dialect.loaded_dbapi.Error
     try:
@@ -116,6 +116,15 @@ def pipelined(conn: Connection) -> Iterator[None]:
         raise sa_exc.DBAPIError.instance(
             None, None, e, error, hide_parameters=True, dialect=conn.dialect
         ) from None
+
+
+def _pipeline_supported(conn: Connection) -> bool:
+    pipeline = getattr(type(conn.connection.driver_connection), "pipeline", None)
+    if pipeline is None:
+        return False
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
 
 
 def executemany(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:

@@ -82,7 +82,8 @@ EDITABLE = {
     "referral_source": ("Self", "Drug court", "ER peer bridge", "Family", "Shelter"),
 }
 
-figures: dict[str, Any] = {}
+# Runs of other configurations (another database, --workers) stay in the file.
+figures: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
 
 
 def _save() -> None:
