@@ -396,6 +396,26 @@ def _libpq(url: str) -> str:
     return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)
 
 
+def postgres_pids() -> list[int]:
+    """The processes of the PostgreSQL cluster these tests started (its postmaster
+    and every process it runs: backends, writers), for a benchmark that reports the
+    database's CPU; [] for a PostgreSQL given by PEERTRAIL_TEST_POSTGRES_URL."""
+    if _pg_cluster is None:
+        return []
+    with open(os.path.join(_pg_cluster[1], "postmaster.pid")) as f:
+        root = int(f.readline())
+    pids = [root]
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == root:
+            pids.append(int(stat.split("/")[2]))
+    return pids
+
+
 def _start_cluster() -> str | None:
     """initdb + pg_ctl start in a temporary folder; returns the admin URL."""
     global _pg_reason, _pg_cluster

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import gc
 import shutil
-import threading
 import uuid
+import weakref
 from pathlib import Path
 
 import pytest
@@ -35,9 +35,9 @@ from sqlalchemy import create_engine, select, text
 
 from sync.hlc import HybridLogicalClock
 from sync.protocol import PROTOCOL_VERSION, PushChange, SyncRequest
+from sync.server.cli.serve import YOUNG_COLLECTION_AT, tune_collector
 from sync.server.engine import Caller, SyncEngine
 from sync.server.engine import core as engine_core
-from sync.server.engine import fresh as engine_fresh
 from sync.server.engine import merging as engine_merging
 from sync.server.tables import field_state, metadata, users
 
@@ -278,31 +278,26 @@ def test_new_participants_take_the_fast_path(base_db: Path, tmp_path: Path, froz
     assert states[0] == states[1]
 
 
-def test_the_collector_is_paused_while_pushes_apply_and_on_again_after_the_last() -> None:
-    assert gc.isenabled()
-    entered, leave = threading.Barrier(2), threading.Event()
-
-    def other_push() -> None:
-        with engine_fresh.collector_paused():
-            entered.wait()
-            leave.wait()
-
-    t = threading.Thread(target=other_push)
-    t.start()
-    with engine_fresh.collector_paused():
-        entered.wait()
-        assert not gc.isenabled()
-    assert not gc.isenabled()  # the other push is still under way
-    leave.set()
-    t.join()
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), engine_fresh.collector_paused():
-        raise RuntimeError("a push that fails")
-    assert gc.isenabled()
-    gc.disable()  # a process that runs without the collector keeps it off
+def test_the_server_freezes_its_start_up_objects_and_collects_young_ones_less_often() -> None:
+    before = gc.get_threshold()
     try:
-        with engine_fresh.collector_paused():
-            pass
-        assert not gc.isenabled()
+        tune_collector()
+        assert gc.isenabled()  # cycles are still freed
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (YOUNG_COLLECTION_AT, *before[1:])
+        gone = weakref_to_cycle()  # a cycle made afterwards is still freed
+        gc.collect()
+        assert gone() is None
     finally:
-        gc.enable()
+        gc.unfreeze()
+        gc.set_threshold(*before)
+
+
+class _Node:
+    pass
+
+
+def weakref_to_cycle():
+    node = _Node()
+    node.me = node  # type: ignore[attr-defined]
+    return weakref.ref(node)

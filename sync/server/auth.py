@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.engine import Connection
 
 from sync.server import security
@@ -412,3 +412,19 @@ def revoke_device(conn: Connection, device_id: str) -> str | None:
 
 def touch_device(conn: Connection, device_id: str) -> None:
     conn.execute(_TOUCH, {"d": device_id, "at": now_iso()})
+
+
+_TOUCH_ENROLLED = (
+    update(devices)
+    .where(
+        devices.c.id == bindparam("d"),
+        or_(devices.c.revoked_at.is_(None), devices.c.revoked_at == ""),
+    )
+    .values(last_seen_at=bindparam("at"))
+)
+
+
+def touch_enrolled(conn: Connection, device_id: str) -> bool:
+    """Mark the device seen, if it is still enrolled (its row there, not revoked):
+    one statement for both, inside a write transaction. False: revoked or gone."""
+    return conn.execute(_TOUCH_ENROLLED, {"d": device_id, "at": now_iso()}).rowcount == 1

@@ -25,10 +25,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from sync.hlc import HybridLogicalClock
-from sync.server import atrest, writers
+from sync.server import atrest, sql, writers
 from sync.server.engine import SyncEngine
 from sync.server.tables import changes, field_state, server_meta
 
@@ -110,6 +110,7 @@ def _sqlite_engine(url: str, db_file: Path | None) -> Engine:
     def _on_begin(conn) -> None:
         queue.begin(conn, bool(conn.get_execution_options().get(READ_ONLY_OPTION)))
 
+    sql.round_trips.watch(engine)
     return engine
 
 
@@ -131,7 +132,7 @@ def open_engine(data_dir: Path, database_url: str | None = None) -> Engine:
         if url.startswith("sqlite"):
             db = make_url(url).database
             return _sqlite_engine(url, Path(db) if db and db != ":memory:" else None)
-        return create_engine(
+        engine = create_engine(
             url,
             pool_pre_ping=True,
             pool_size=10,
@@ -139,19 +140,61 @@ def open_engine(data_dir: Path, database_url: str | None = None) -> Engine:
             pool_timeout=60,
             hide_parameters=True,
         )
+        sql.round_trips.watch(engine)
+        return engine
     ensure_private_dir(Path(data_dir))
     db_file = Path(data_dir).resolve() / "server.db"
     return _sqlite_engine(f"sqlite:///{db_file}", db_file)
 
 
+#: How long a PostgreSQL push waits for its turn in this process (then 503).
+PUSH_TURN_TIMEOUT_S = 60.0
+
+
 @contextmanager
-def reading(engine: Engine) -> Iterator[Connection]:
+def push_turn(engine: Engine, writes: bool) -> Iterator[None]:
+    """A push that writes takes its turn here, first come first served, before its
+    transaction (PostgreSQL; SQLite's writers queue in ``sync.server.writers``
+    already). Every such push holds the ``seq`` counter row locked from its first
+    statement to its commit, so they run one at a time anyway; queued here, the
+    next one starts as soon as the last commits (a lock handed over in this
+    process, not a PostgreSQL backend woken for each) and the waiting ones hold no
+    connection's row lock nor compete for the interpreter with the one running.
+    Other processes on the same database still wait on the row lock, as before."""
+    if not writes or engine.dialect.name != "postgresql":
+        yield
+        return
+    turn = writers.lock_for(f"postgresql {id(engine)}")
+    if not turn.acquire(PUSH_TURN_TIMEOUT_S):
+        raise OperationalError("push turn", {}, Exception("too many pushes waiting"))
+    try:
+        yield
+    finally:
+        turn.release()
+
+
+@contextmanager
+def reading(engine: Engine, per_statement: bool = False) -> Iterator[Connection]:
     """A transaction for reads only: on SQLite a plain (deferred) BEGIN, so token
-    look-ups and listings do not queue behind writers (WAL readers never block)."""
-    with engine.connect() as conn:
-        conn.execution_options(**{READ_ONLY_OPTION: True})
-        with conn.begin():
-            yield conn
+    look-ups and listings do not queue behind writers (WAL readers never block).
+    ``per_statement``: see ``read_transaction``."""
+    with engine.connect() as conn, read_transaction(conn, per_statement):
+        yield conn
+
+
+@contextmanager
+def read_transaction(conn: Connection, per_statement: bool = False) -> Iterator[Connection]:
+    """Reads only on ``conn`` (not in a transaction now: a write's connection after
+    its commit may be used again). ``per_statement``: the reads need no snapshot
+    shared between statements, only each statement's own (what PostgreSQL's READ
+    COMMITTED gives a transaction anyway), so on PostgreSQL they run in autocommit:
+    no BEGIN and COMMIT round trips. SQLite always reads in one snapshot."""
+    options: dict[str, object] = {READ_ONLY_OPTION: True}
+    if per_statement and conn.dialect.name == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
+    conn.execution_options(**options)
+    with conn.begin():
+        yield conn
 
 
 def alembic_config() -> Config:

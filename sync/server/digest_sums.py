@@ -14,8 +14,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from sync import digests
@@ -49,15 +52,18 @@ def add(d: Deltas, bucket: str, table: str, record_id: str, field: str, stamp: s
     acc[1] += sign * digests.field_hash(record_id, field, stamp)
 
 
-_HAVE = select(digest_sums.c.bucket, digest_sums.c.table_name).where(
-    digest_sums.c.bucket.in_(sql.ids())
-)
-_ADD = (
-    update(digest_sums)
-    .where(digest_sums.c.bucket == bindparam("k_b"), digest_sums.c.table_name == bindparam("k_t"))
-    .values(n=digest_sums.c.n + bindparam("dn"), h=digest_sums.c.h + bindparam("dh"))
-)
-_NEW = digest_sums.insert()
+def _upsert(insert: Any) -> Any:
+    """Add to a (bucket, record type) row, making it when missing: one statement
+    (``INSERT … ON CONFLICT … DO UPDATE``, SQLite 3.24+ and PostgreSQL alike)."""
+    stmt = insert(digest_sums)
+    return stmt.on_conflict_do_update(
+        index_elements=[digest_sums.c.bucket, digest_sums.c.table_name],
+        set_={"n": digest_sums.c.n + stmt.excluded.n, "h": digest_sums.c.h + stmt.excluded.h},
+    )
+
+
+# built once per dialect (sync.server.sql compiles each once)
+_ADD = {"sqlite": _upsert(sqlite_insert), "postgresql": _upsert(postgresql_insert)}
 
 
 def apply(conn: Connection, d: Deltas) -> None:
@@ -65,21 +71,11 @@ def apply(conn: Connection, d: Deltas) -> None:
     changed = {k: v for k, v in d.items() if v[0] or v[1]}
     if not changed:
         return
-    keys = sorted(changed)
-    have: set[tuple[str, str]] = set()
-    for chunk in sql.chunks(sorted({b for b, _t in keys})):
-        have |= {(b, t) for b, t in sql.rows(conn, _HAVE, {"ids": chunk})}
     sql.executemany(
         conn,
-        _ADD,
-        [{"k_b": b, "k_t": t, "dn": changed[(b, t)][0], "dh": changed[(b, t)][1]}
-         for b, t in keys if (b, t) in have],
-    )  # fmt: skip
-    sql.executemany(
-        conn,
-        _NEW,
+        _ADD[conn.dialect.name],
         [{"bucket": b, "table_name": t, "n": changed[(b, t)][0], "h": changed[(b, t)][1]}
-         for b, t in keys if (b, t) not in have],
+         for b, t in sorted(changed)],
     )  # fmt: skip
 
 
@@ -108,12 +104,25 @@ def caller_buckets(
     """The buckets a caller sees (None: all of them, for an administrator)."""
     if role == "admin":
         return None
-    team = sorted(team)
-    out = ["g"] + [f"p:{p}" for p in participants] + [f"o:{u}" for u in team]
-    sessions = {r[0] for r in sql.rows(conn, _TEAM_SESSIONS, {"team": team})}
+    sessions = {r[0] for r in sql.rows(conn, _TEAM_SESSIONS, {"team": sorted(team)})}
     if role == "specialist":
         sessions |= {r[0] for r in sql.rows(conn, _MEMBER_SESSIONS, {"member": f"%{user_id}%"})}
-    return out + [f"s:{s}" for s in sorted(sessions)]
+    return buckets_of(team, participants, sessions)
+
+
+def buckets_of(
+    team: Iterable[str], participants: Iterable[str], sessions: Iterable[str]
+) -> list[str]:
+    """The buckets of a caller with this team, caseload and supervision sessions."""
+    out = ["g"] + [f"p:{p}" for p in participants] + [f"o:{u}" for u in sorted(team)]
+    return out + [f"s:{s}" for s in sorted(set(sessions))]
+
+
+def sessions_queries(role: str) -> list[Any]:
+    """The selects of a caller's supervision sessions (``caller_buckets``' reads:
+    bind parameters ``team`` and, for a specialist, ``member``), for a caller that
+    reads them together with other things in one statement."""
+    return [_TEAM_SESSIONS] + ([_MEMBER_SESSIONS] if role == "specialist" else [])
 
 
 def scope(conn: Connection, buckets: list[str] | None) -> str:

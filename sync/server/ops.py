@@ -6,8 +6,11 @@ Metrics (``prometheus_client``, one registry per app so tests can run several):
 (histogram), ``peertrail_syncs_total``, ``peertrail_changes_pushed_total``,
 ``peertrail_changes_pulled_total``, ``peertrail_refusals_total{error}`` (4xx answers
 by their ErrorBody code or status), ``peertrail_errors_total`` (5xx),
-``peertrail_enrolments_total``. Paths are the route templates the server knows
-(anything else counts as ``other``), so a scanner cannot blow up the label set.
+``peertrail_enrolments_total``, ``peertrail_sql_statements_total``,
+``peertrail_sql_transactions_total``, ``peertrail_sql_checkouts_total`` (what the
+process asked of its database, sync.server.sql.RoundTrips). Paths are the route
+templates the server knows (anything else counts as ``other``), so a scanner
+cannot blow up the label set.
 
 Logs: one JSON object per line on stdout (``ts``, ``level``, ``logger``, ``msg``
 and for each request ``request_id``, ``method``, ``path``, ``status``, ``ms``,
@@ -27,16 +30,32 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily
 from sqlalchemy import delete, select, text
 from sqlalchemy.engine import Engine
 
-from sync.server import db
+from sync.server import db, sql
 from sync.server.tables import request_log
 
 KNOWN_PATHS = frozenset(
     {"/v1/health", "/v1/ready", "/v1/enroll", "/v1/enroll/invite", "/v1/sync", "/metrics"}
 )
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class _RoundTripCollector:
+    """``peertrail_sql_statements_total``, ``peertrail_sql_transactions_total`` and
+    ``peertrail_sql_checkouts_total``: what this process asked of its database
+    (sync.server.sql.round_trips), so a load test can report statements per sync."""
+
+    def collect(self):
+        counts = sql.round_trips
+        for name, value, doc in (
+            ("statements", counts.statements, "SQL statements run"),
+            ("transactions", counts.transactions, "Database transactions begun"),
+            ("checkouts", counts.checkouts, "Connections taken from the pool"),
+        ):
+            yield CounterMetricFamily(f"peertrail_sql_{name}", doc, value=value)
 
 
 class Metrics:
@@ -63,6 +82,7 @@ class Metrics:
         )
         self.errors = Counter("peertrail_errors", "Requests that failed (5xx)", registry=r)
         self.enrolments = Counter("peertrail_enrolments", "Devices enrolled", registry=r)
+        r.register(_RoundTripCollector())
 
     def observe(self, path: str, status: int, seconds: float, state: dict) -> None:
         path = path if path in KNOWN_PATHS else "other"

@@ -21,10 +21,12 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
+from sync.server import sql
 from sync.server.tables import server_meta
 
 # built once: every sync reads and writes these (sync.server.sql)
@@ -33,6 +35,24 @@ _SET = update(server_meta).where(server_meta.c.key == bindparam("k")).values(val
 _IDENTITY = select(server_meta.c.key, server_meta.c.value).where(
     server_meta.c.key.in_(("server_id", "epoch"))
 )
+_KEYS = select(server_meta.c.key, server_meta.c.value).where(server_meta.c.key.in_(sql.ids("k")))
+
+
+@dataclass(frozen=True)
+class State:
+    """What a sync reads of this module's state, in one statement (``state``)."""
+
+    server_id: str
+    epoch: int
+    device: str | None  # the device's ``replica.<id>`` value (None: never given a token)
+
+
+def state(conn: Connection, device_id: str) -> State:
+    """The database's id and epoch and the device's replica tokens, read at once."""
+    key = f"replica.{device_id}"
+    found = dict(sql.rows(conn, _KEYS, {"k": ["epoch", "server_id", key]}))
+    sid, epoch = _identity(conn, found)
+    return State(sid, epoch, found.get(key))
 
 
 def _get(conn: Connection, key: str) -> str | None:
@@ -48,7 +68,10 @@ def _put(conn: Connection, key: str, value: str) -> None:
 
 def identity(conn: Connection) -> tuple[str, int]:
     """(server database id, epoch); the id is made on first use."""
-    found = dict(conn.execute(_IDENTITY).all())
+    return _identity(conn, dict(conn.execute(_IDENTITY).all()))
+
+
+def _identity(conn: Connection, found: dict[str, str]) -> tuple[str, int]:
     sid = found.get("server_id")
     if sid is None:
         sid = str(uuid.uuid4())  # normally made when the server starts (sync.server.db)
@@ -77,7 +100,13 @@ def check(conn: Connection, device_id: str, token: str, cursor: int, top: int) -
     "server" (this database is older than what the device has seen)."""
     if cursor > top:
         return "server"
-    raw = _get(conn, f"replica.{device_id}")
+    return judge(_get(conn, f"replica.{device_id}"), token, cursor, top)
+
+
+def judge(raw: str | None, token: str, cursor: int, top: int) -> str:
+    """``check`` on the device's state as read (``State.device``)."""
+    if cursor > top:
+        return "server"
     if not token or raw is None:
         return ""  # a first sync, or a client that does not send tokens
     state = json.loads(raw)
@@ -92,11 +121,18 @@ def check(conn: Connection, device_id: str, token: str, cursor: int, top: int) -
     return "replica"
 
 
-def issue(conn: Connection, device_id: str, token: str, top: int) -> str:
+def issue(conn: Connection, device_id: str, token: str, top: int, held: bool | None = None) -> str:
     """A fresh token for the reply; the request's token stays valid as "prev" (its
-    reply may be lost)."""
+    reply may be lost). ``held``: whether the device has a stored state (as read by
+    ``state`` in this transaction; None: not known), to write it in one statement."""
     new = f"{top:x}.{secrets.token_hex(6)}"
-    _put(conn, f"replica.{device_id}", json.dumps({"cur": new, "prev": token}))
+    key, value = f"replica.{device_id}", json.dumps({"cur": new, "prev": token})
+    if held is None:
+        _put(conn, key, value)
+    elif held:  # its row is there: no rowcount to read (sync.server.sql.pipelined)
+        conn.execute(_SET, {"k": key, "v": value})
+    else:
+        conn.execute(server_meta.insert().values(key=key, value=value))
     return new
 
 

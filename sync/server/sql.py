@@ -15,16 +15,55 @@ database's own work).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert
 
 CHUNK = 500  # ids per IN list
+
+
+class RoundTrips:
+    """What this process asked of its database, counted (``peertrail_sql_*`` in
+    /metrics): statements (each ``execute``/``executemany``, including the hot reads
+    run on the driver's cursor below), transactions begun, and connections checked
+    out of the pool (on PostgreSQL each checkout is pinged first). On PostgreSQL
+    every statement is a round trip, and a transaction adds two (BEGIN, COMMIT)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self.statements = 0
+        self.transactions = 0
+        self.checkouts = 0
+
+    def statement(self, *_args: Any) -> None:
+        with self._guard:
+            self.statements += 1
+
+    def transaction(self, conn: Any = None, *_args: Any) -> None:
+        if conn is not None and conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # no BEGIN sent
+        with self._guard:
+            self.transactions += 1
+
+    def checkout(self, *_args: Any) -> None:
+        with self._guard:
+            self.checkouts += 1
+
+    def watch(self, engine: Any) -> None:
+        """Count ``engine``'s statements, transactions and checkouts from now on."""
+        event.listen(engine, "before_cursor_execute", self.statement)
+        event.listen(engine, "begin", self.transaction)
+        event.listen(engine.pool, "checkout", self.checkout)
+
+
+#: The process's counts (one server process, one database).
+round_trips = RoundTrips()
 
 
 def ids(name: str = "ids") -> Any:
@@ -57,6 +96,35 @@ def _compile(conn: Connection, stmt: Any, keys: tuple[str, ...]) -> tuple[str, A
         with _compiled_guard:
             _compiled[key] = found
     return found[1], found[2]
+
+
+@contextmanager
+def pipelined(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL, the statements run inside go out without waiting for each
+    answer (psycopg's pipeline mode) and are answered together when it ends: a
+    push's writes (about six statements) cost one round trip, not six. Use it only
+    around writes whose results nobody reads inside it (no rowcount, no rows).
+    Errors come as SQLAlchemy's, as anywhere else. SQLite: no change."""
+    if conn.dialect.name != "postgresql" or not _pipeline_supported(conn):
+        yield  # SQLite; or a libpq older than 14: one round trip a statement, as before
+        return
+    error = conn.dialect.loaded_dbapi.Error
+    try:
+        with conn.connection.driver_connection.pipeline():
+            yield
+    except error as e:  # answered when the pipeline ends, not wrapped on the way
+        raise sa_exc.DBAPIError.instance(
+            None, None, e, error, hide_parameters=True, dialect=conn.dialect
+        ) from None
+
+
+def _pipeline_supported(conn: Connection) -> bool:
+    pipeline = getattr(type(conn.connection.driver_connection), "pipeline", None)
+    if pipeline is None:
+        return False
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
 
 
 def executemany(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
@@ -117,6 +185,7 @@ def rows(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[tuple[Any,
             sql = sql.replace(f"__[POSTCOMPILE_{name}]", marks)
     error = conn.dialect.loaded_dbapi.Error
     cursor = conn.connection.cursor()
+    round_trips.statement(sql)
     try:
         cursor.execute(sql, args)
         return cursor.fetchall()

@@ -27,8 +27,11 @@ are counted too. Figures: syncs per second over the measured phase, p50/p95/p99/
 latency of one sync (wall time of ``SyncClient.sync()``), errors (target 0), the
 server's CPU seconds during the phase (also per sync and per pushed change), the
 load generator's CPU seconds (this process: the 200 client threads share the
-machine's cores with the server), the 1-minute load average before and after, and
-whether every laptop ends equal to the server. Written to tests/benchmarks/results/sync_load.json.
+machine's cores with the server), PostgreSQL's CPU seconds (its processes, when
+the tests started the cluster), the SQL statements, transactions and pool
+checkouts per sync (the server's own count, ``peertrail_sql_*`` in /metrics),
+the 1-minute load average before and after, and whether every laptop ends equal
+to the server. Written to tests/benchmarks/results/sync_load.json.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from tests.server_proc import (
     DEFAULT_PASSWORD,
     ServerProc,
     new_device_id,
+    postgres_pids,
     postgres_skip_reason,
     postgres_url,
     start_server,
@@ -78,7 +82,8 @@ EDITABLE = {
     "referral_source": ("Self", "Drug court", "ER peer bridge", "Family", "Shelter"),
 }
 
-figures: dict[str, Any] = {}
+# Runs of other configurations (another database, --workers) stay in the file.
+figures: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
 
 
 def _save() -> None:
@@ -263,7 +268,53 @@ def _cpu_seconds(pid: int) -> float:
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _server_cpu(server: ServerProc) -> float:
+    """CPU seconds of the server: its process and its other workers (--workers)."""
+    assert server.proc is not None
+    pid = server.proc.pid
+    return sum(_cpu_seconds(p) for p in [pid, *_children(pid)])
+
+
+def _database_cpu(server: ServerProc) -> dict[int, float]:
+    """CPU seconds of each process of the PostgreSQL cluster the tests started
+    ({} on SQLite, which runs inside the server process, or an outside PostgreSQL)."""
+    out = {}
+    for pid in postgres_pids() if server.database_url else []:
+        try:
+            out[pid] = _cpu_seconds(pid)
+        except OSError:  # ended meanwhile
+            continue
+    return out
+
+
+SQL_COUNTS = ("statements", "transactions", "checkouts")
+
+
+def _sql_counts(server: ServerProc) -> dict[str, float]:
+    """The server's own count of what it asked of its database (``peertrail_sql_*``
+    in /metrics, served to loopback): statements, transactions, pool checkouts."""
+    text = make_session(server.fingerprint, retries=0).get(f"{server.url}/metrics", timeout=30).text
+    out = {}
+    for line in text.splitlines():
+        for name in SQL_COUNTS:
+            if line.startswith(f"peertrail_sql_{name}_total "):
+                out[name] = float(line.split()[1])
+    return out
+
+
+def _run(laptops: list[Laptop], server: ServerProc, workers: int = 1) -> dict[str, Any]:
     barrier = threading.Barrier(len(laptops) + 1)
 
     def work(lap: Laptop, seed: int) -> None:
@@ -294,7 +345,9 @@ def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
     for t in threads:
         t.start()
     assert server.proc is not None
-    cpu0 = _cpu_seconds(server.proc.pid)
+    sql0 = _sql_counts(server)
+    db0 = _database_cpu(server)
+    cpu0 = _server_cpu(server)
     load0 = os.getloadavg()[0]
     barrier.wait()
     t0 = time.perf_counter()
@@ -302,9 +355,13 @@ def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
     for t in threads:
         t.join(600)
     wall = time.perf_counter() - t0
-    cpu = _cpu_seconds(server.proc.pid) - cpu0
+    cpu = _server_cpu(server) - cpu0
+    db1 = _database_cpu(server)
+    # a backend that started during the phase counts from 0; one that ended is lost
+    db_cpu = sum(t - db0.get(pid, 0.0) for pid, t in db1.items()) if db1 else None
     generator_cpu = time.process_time() - gen0
     load1 = os.getloadavg()[0]
+    sql1 = _sql_counts(server)
 
     # Settle: every laptop syncs until nothing is pending, then all must agree.
     for _ in range(2):
@@ -336,6 +393,20 @@ def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
         # per sync and per pushed change: less sensitive to the machine's load
         "server_cpu_ms_per_sync": round(cpu / max(len(lat), 1) * 1000, 2),
         "server_cpu_us_per_change": round(cpu / max(len(lat) * EDITS_PER_ROUND, 1) * 1e6, 0),
+        # what the server asked of its database per sync (load-insensitive; the
+        # request log's group commits and the /metrics reads included)
+        # (None with several workers: /metrics shows the one that answers)
+        **{
+            f"sql_{name}_per_sync": round((sql1[name] - sql0[name]) / max(len(lat), 1), 1)
+            if workers == 1
+            else None
+            for name in SQL_COUNTS
+        },
+        # PostgreSQL's own processes (None on SQLite: inside the server's CPU)
+        "database_cpu_s": None if db_cpu is None else round(db_cpu, 1),
+        "database_cpu_ms_per_sync": (
+            None if db_cpu is None else round(db_cpu / max(len(lat), 1) * 1000, 2)
+        ),
         # the load generator (this process's 200 client threads) on the same cores
         "generator_cpu_s": round(generator_cpu, 1),
         "load_average_1min": [round(load0, 2), round(load1, 2)],
@@ -345,14 +416,22 @@ def _run(laptops: list[Laptop], server: ServerProc) -> dict[str, Any]:
     }
 
 
+#: Server processes for the PostgreSQL run (``serve --workers``; SQLite is one process).
+WORKERS = int(os.environ.get("PEERTRAIL_BENCH_WORKERS", "1"))
+
+
 def _bench(tmp_path: Path, database: str, url: str | None) -> dict[str, Any]:
-    server = start_server(tmp_path, url)
+    workers = WORKERS if url else 1
+    server = start_server(tmp_path, url, ("--workers", str(workers)) if workers > 1 else ())
     try:
         laptops = _set_up(server)
-        f = _run(laptops, server)
+        f = _run(laptops, server, workers)
     finally:
         server.close()
     f["database"] = database
+    f["server_workers"] = workers
+    if workers > 1:
+        database = f"{database}, {workers} workers"
     figures.setdefault("machine", {}).update(
         cpus=os.cpu_count(),
         python=platform.python_version(),
@@ -367,6 +446,9 @@ def _bench(tmp_path: Path, database: str, url: str | None) -> dict[str, Any]:
         f"{f['latency_p95_ms']} ms, p99 {f['latency_p99_ms']} ms, max {f['latency_max_ms']} ms; "
         f"errors {f['errors']} {f['errors_by_kind']}; refused {f['refused_changes']}; "
         f"server CPU {f['server_cpu_s']} s ({f['server_cpu_ms_per_sync']} ms a sync); "
+        f"database CPU {f['database_cpu_s']} s ({f['database_cpu_ms_per_sync']} ms a sync); "
+        f"SQL per sync: {f['sql_statements_per_sync']} statements, "
+        f"{f['sql_transactions_per_sync']} transactions, {f['sql_checkouts_per_sync']} checkouts; "
         f"generator CPU {f['generator_cpu_s']} s; load {f['load_average_1min']}; diverged pairs "
         f"{f['laptop_pairs_diverged_after_settling']}"
     )

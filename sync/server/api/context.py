@@ -67,7 +67,7 @@ class Api:
         return await run_in_threadpool(self.run_db, work)
 
     def lookup(self, token: str) -> auth.TokenOwner | None:
-        with reading(self.engine) as conn:
+        with reading(self.engine, per_statement=True) as conn:  # one statement
             return auth.lookup_token(conn, token)
 
     async def device(self, request: Request) -> auth.TokenOwner:
@@ -107,6 +107,12 @@ def still_enrolled(conn: Connection, device_id: str) -> None:
     """Inside the write: the device was not revoked since its token was looked up."""
     still = conn.execute(_REVOKED_AT, {"d": device_id}).first()
     if still is None or still[0]:
+        raise revoked()
+
+
+def touch_enrolled(conn: Connection, device_id: str) -> None:
+    """``still_enrolled`` and marking the device seen, in one statement."""
+    if not auth.touch_enrolled(conn, device_id):
         raise revoked()
 
 

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from starlette.datastructures import MutableHeaders
 
 from sync.server import auth, ops
@@ -43,6 +43,7 @@ class GroupCommit:
     to write and starts again with the next row."""
 
     IDLE_S = 1.0
+    ROWS_A_STATEMENT = 1000  # PostgreSQL: 11 parameters a row, at most 65,535 a statement
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -64,31 +65,69 @@ class GroupCommit:
         await done
 
     def _run(self) -> None:
-        while True:
-            with self._cond:
-                if not self._pending:
-                    self._cond.wait(self.IDLE_S)
-                if not self._pending:
-                    self._running = False
-                    return
-                batch, self._pending = self._pending, []
-                self.writing = len(batch)
-            self._commit([row for row, _loop, _f in batch])
-            self.writing = 0
-            waiting: dict[asyncio.AbstractEventLoop, list[Any]] = {}
-            for _row, loop, fut in batch:
-                waiting.setdefault(loop, []).append(fut)
-            for loop, futures in waiting.items():
-                # a loop that has closed: nobody waits any more
-                with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(_finish, futures)
-
-    def _commit(self, rows: list[dict[str, Any]]) -> None:
+        conn: Connection | None = None  # kept while the writer runs: no checkout a batch
         try:
-            with self.engine.begin() as conn:
-                conn.execute(request_log.insert(), rows)
-        except Exception:
-            log.warning("could not write %d request log rows", len(rows))
+            while True:
+                with self._cond:
+                    if not self._pending:
+                        self._cond.wait(self.IDLE_S)
+                    if not self._pending:
+                        self._running = False
+                        return
+                    batch, self._pending = self._pending, []
+                    self.writing = len(batch)
+                conn = self._commit(conn, [row for row, _loop, _f in batch])
+                self.writing = 0
+                waiting: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+                for _row, loop, fut in batch:
+                    waiting.setdefault(loop, []).append(fut)
+                for loop, futures in waiting.items():
+                    # a loop that has closed: nobody waits any more
+                    with contextlib.suppress(RuntimeError):
+                        loop.call_soon_threadsafe(_finish, futures)
+        finally:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+
+    def _commit(self, conn: Connection | None, rows: list[dict[str, Any]]) -> Connection | None:
+        """Write a batch on the writer's connection (opened when None); returns it, or
+        None after a failure (closed: the next batch opens another). A kept connection
+        that fails (the database restarted meanwhile) is replaced once, for the rows
+        not yet written. On PostgreSQL each statement is one multi-row INSERT in
+        autocommit (atomic by itself, no BEGIN and COMMIT round trips); SQLite queues
+        for its write lock as usual and writes the batch in one transaction."""
+        todo = list(rows)  # what is not committed yet (``_write`` takes rows off it)
+        for attempt in (1, 2):
+            fresh = conn is None
+            try:
+                if conn is None:
+                    conn = self.engine.connect()
+                    if conn.dialect.name == "postgresql":
+                        conn.execution_options(isolation_level="AUTOCOMMIT")
+                self._write(conn, todo)
+                return conn
+            except Exception:
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                conn = None
+                if fresh or attempt == 2:
+                    log.warning("could not write %d request log rows", len(todo))
+                    return None
+        return None
+
+    def _write(self, conn: Connection, todo: list[dict[str, Any]]) -> None:
+        """Write ``todo``, taking off it what is committed."""
+        if conn.dialect.name != "postgresql":
+            with conn.begin():
+                conn.execute(request_log.insert(), todo)
+            todo.clear()
+            return
+        while todo:  # autocommit: each statement is committed when it returns
+            chunk = todo[: self.ROWS_A_STATEMENT]
+            conn.execute(request_log.insert().values(chunk))
+            del todo[: len(chunk)]
 
 
 def _finish(futures: list[Any]) -> None:

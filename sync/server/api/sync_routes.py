@@ -24,11 +24,11 @@ from sync.protocol import (
     SyncResponse,
     dumps,
 )
-from sync.server import auth, security
+from sync.server import security
 from sync.server.api.bodies import accepted_codings, compress_reply
-from sync.server.api.context import Api, still_enrolled
+from sync.server.api.context import Api, touch_enrolled
 from sync.server.api.errors import ApiError, body_doc, errors_doc
-from sync.server.db import reading
+from sync.server.db import push_turn, read_transaction
 from sync.server.engine import Caller
 from sync.server.trust import PushRefused, check_stamps, check_values
 
@@ -85,16 +85,19 @@ def handler(api: Api) -> Callable[[Request], Awaitable[Response]]:
 
 
 def _sync(api: Api, caller: Caller, req: SyncRequest) -> SyncResponse:
-    """Push in one write transaction, then pull in a read-only one."""
-    with api.engine.begin() as conn:
-        still_enrolled(conn, caller.device_id)
-        pushed = api.sync_engine.push(conn, caller, req, api.clock())
-        verdict = _anchor_audit(conn, caller, req.audit) if req.audit else None
-        auth.touch_device(conn, caller.device_id)
-    # Pull after the commit, which releases the seq counter lock: other
-    # devices' pushes need not wait for this one's pull.
-    with reading(api.engine) as conn:
-        resp = api.sync_engine.pull(conn, caller, req, pushed)
+    """Push in one write transaction, then pull in a read-only one, on the same
+    connection (one checkout from the pool, one liveness ping on PostgreSQL)."""
+    with api.engine.connect() as conn:
+        with push_turn(api.engine, bool(req.changes)), conn.begin():
+            touch_enrolled(conn, caller.device_id)  # revoked meanwhile: 401, nothing stored
+            pushed = api.sync_engine.push(conn, caller, req, api.clock())
+            verdict = _anchor_audit(conn, caller, req.audit) if req.audit else None
+        # Pull after the commit, which releases the seq counter lock: other devices'
+        # pushes need not wait for this one's pull. Every seq up to the push's top is
+        # committed, and the pull reads nothing past it: on PostgreSQL its statements
+        # need no shared snapshot (sync.server.db.read_transaction).
+        with read_transaction(conn, per_statement=True):
+            resp = api.sync_engine.pull(conn, caller, req, pushed)
     return resp.model_copy(update={"audit": verdict}) if verdict else resp
 
 

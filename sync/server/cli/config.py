@@ -66,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
         help="serve /metrics only with 'Authorization: Bearer TOKEN' (else loopback only)",
     )
     s.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port (1; more only with PostgreSQL)",
+    )
+    s.add_argument(
         "--log-retention-days",
         type=float,
         default=90.0,
@@ -221,6 +227,7 @@ CONFIGURABLE = (
     "rate-burst",
     "metrics-token",
     "log-retention-days",
+    "workers",
     "address",
 )
 

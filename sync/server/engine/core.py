@@ -16,7 +16,7 @@ from sync.protocol import (
     SyncResponse,
 )
 from sync.schema import FIELDS
-from sync.server import replicas, trust
+from sync.server import replicas, sql, trust
 from sync.server.engine.common import (
     Caller,
     _Batch,
@@ -28,7 +28,7 @@ from sync.server.engine.common import (
 )
 from sync.server.engine.core_types import Pushed
 from sync.server.engine.decisions import Decisions
-from sync.server.engine.fresh import Fresh, collector_paused
+from sync.server.engine.fresh import Fresh
 from sync.server.engine.merging import Merging
 from sync.server.engine.pull import Pulling
 from sync.server.engine.scope import Scope, ScopeRules
@@ -51,22 +51,18 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging, Fresh):
 
     def push(self, conn: Connection, caller: Caller, req: SyncRequest, now_ms: int) -> Pushed:
         """Apply the pushed changes. This holds the ``seq`` counter row locked until the
-        caller commits, so keep the transaction to this (and commit before pulling).
-        The cyclic garbage collector waits meanwhile (``collector_paused``)."""
-        with collector_paused():
-            return self._push(conn, caller, req, now_ms)
-
-    def _push(self, conn: Connection, caller: Caller, req: SyncRequest, now_ms: int) -> Pushed:
+        caller commits, so keep the transaction to this (and commit before pulling)."""
         # Nothing to write: the committed counter is a safe top, no lock needed.
         chs = req.changes
         trust.check_stamps(caller.device_id, chs)  # a forged stamp: nothing is stored
         seq = SeqCounter(conn, lock=bool(chs))
-        server_id, epoch = replicas.identity(conn)
-        reset = replicas.check(conn, caller.device_id, req.replica, req.cursor, seq.value)
+        rs = replicas.state(conn, caller.device_id)  # one read: id, epoch, tokens
+        server_id, epoch, held = rs.server_id, rs.epoch, rs.device is not None
+        reset = replicas.judge(rs.device, req.replica, req.cursor, seq.value)
         if reset == "replica":
             # An older copy of this vault: nothing it sends is applied until it has
             # re-pulled (its changes stay in its outbox and come again).
-            token = replicas.issue(conn, caller.device_id, "", seq.value)
+            token = replicas.issue(conn, caller.device_id, "", seq.value, held)
             return Pushed(
                 [], [], [], seq.value, frozenset(), now_ms, reset, token, server_id, epoch
             )
@@ -102,9 +98,10 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging, Fresh):
                 if outcome is not None:
                     restamped.append(outcome)
         self._check_signatures(w, chs)
-        w.flush()
+        with sql.pipelined(conn):  # PostgreSQL: the writes in one round trip
+            w.flush()
+            token = replicas.issue(conn, caller.device_id, req.replica, seq.value, held)
         created = frozenset(p for p in w.assign_new if w.assign[p] == caller.user_id)
-        token = replicas.issue(conn, caller.device_id, req.replica, seq.value)
         digest = self._scope_digest(conn, scope, seq) if req.check else ""
         return Pushed(
             accepted, refused, restamped, seq.value, created, now_ms,

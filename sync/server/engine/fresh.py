@@ -18,17 +18,9 @@ change refused by scope or permission is answered by the general path itself
 Applied one change at a time, in stamp order, like the general path: ``seq``
 numbers are handed out in the same order (a field's, its change's, then any
 access entries its placement makes), so the stored state is the same to the row.
-
-Also here: ``collector_paused``, Python's cyclic garbage collector held off while a
-push is applied (a big push's short-lived objects set it off again and again).
 """
 
 from __future__ import annotations
-
-import gc
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from sync import merge
 from sync.hlc import HybridLogicalClock
@@ -126,33 +118,3 @@ class Fresh:
         )  # fmt: skip
         w.seen_origin[stamp] = stamp
         return None
-
-
-_pause_guard = threading.Lock()
-_pauses = 0  # pushes under way in this process with the collector paused
-_resume = False  # the collector was on when the first of them paused it
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector held off while a push is applied. A big
-    push makes a few hundred thousand short-lived objects (a change's row, its log
-    entry, ...); each few thousand set off a collection, and now and then a full
-    one walks every object the server process holds: about 40 % of the apply
-    loop of 20,000 new fields on this machine. Nothing a push makes is kept in a
-    cycle (everything is freed by reference counting), and the collector is
-    turned back on (when it was on) as soon as the last push under way ends, so
-    any cycle made meanwhile is collected then."""
-    global _pauses, _resume
-    with _pause_guard:
-        if _pauses == 0:
-            _resume = gc.isenabled()
-            gc.disable()
-        _pauses += 1
-    try:
-        yield
-    finally:
-        with _pause_guard:
-            _pauses -= 1
-            if _pauses == 0 and _resume:
-                gc.enable()

@@ -9,7 +9,7 @@ import functools
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal_column, null, select, union_all
 from sqlalchemy.engine import Connection
 
 from sync import digests
@@ -33,6 +33,7 @@ from sync.server.sql import ids
 from sync.server.sql import rows as sql_rows
 from sync.server.tables import (
     access_log,
+    assignments,
     field_state,
     records,
 )
@@ -46,6 +47,29 @@ _ACCESS_SINCE = (
     )
     .order_by(access_log.c.seq)
 )
+
+
+@functools.cache
+def _view_query(role: str) -> Any:
+    """What a specialist's or supervisor's pull needs before its page, in one
+    statement: ("a", caseload participant), ("s", supervision session) and ("l",
+    participant, granted, seq) for the access log past the cursor up to ``top``
+    (bind parameters ``team``, ``member``, ``u``, ``cursor``, ``top``)."""
+    al, a = access_log.c, assignments.c
+    # the access log first: PostgreSQL types each column from the first select
+    # (typed NULLs after it), pairwise
+    parts = [
+        select(literal_column("'l'"), al.participant_id, al.granted, al.seq).where(
+            al.user_id == bindparam("u"), al.seq > bindparam("cursor"), al.seq <= bindparam("top")
+        ),
+        select(literal_column("'a'"), a.participant_id, null(), null()).where(
+            a.specialist_id.in_(ids("team"))
+        ),
+    ]
+    for q in digest_sums.sessions_queries(role):
+        columns = (literal_column("'s'"), q.selected_columns[0], null(), null())
+        parts.append(q.with_only_columns(*columns))
+    return union_all(*parts)
 
 
 @functools.cache
@@ -198,12 +222,13 @@ class Pulling:
         what this device wrote (a re-pull after a restore)."""
         caller = scope.caller
         params = {"cursor": cursor, "top": top, "limit": limit + 1, "own": "." + caller.device_id}
-        caseload = scope.participant_ids()
         buckets = None
+        log: list[Any] | None = None  # the access log past the cursor, up to top
         if caller.role in ("specialist", "supervisor"):
-            buckets = digest_sums.caller_buckets(
-                conn, caller.role, caller.user_id, scope.team, caseload
-            )
+            caseload, sessions, log = self._view(conn, scope, cursor, max(top, cursor))
+            buckets = digest_sums.buckets_of(scope.team, caseload, sessions)
+        else:
+            caseload = scope.participant_ids()
         if buckets is not None and len(buckets) <= MAX_BUCKETS:
             rows = sql_rows(conn, _bucket_pull_query(own), params | {"buckets": buckets})
         else:
@@ -218,9 +243,11 @@ class Pulling:
         evict: list[str] = []
         extra: list[Any] = []
         if caller.role not in ("admin", "billing"):
-            log = sql_rows(
-                conn, _ACCESS_SINCE, {"u": caller.user_id, "cursor": cursor, "top": new_cursor}
-            )
+            if log is None:
+                args = {"u": caller.user_id, "cursor": cursor, "top": new_cursor}
+                log = sql_rows(conn, _ACCESS_SINCE, args)
+            else:  # read up to top with the view: only what this page reaches
+                log = [row for row in log if row[2] <= new_cursor]
             last: dict[str, bool] = {}
             for pid, granted, _s in log:
                 last[pid] = bool(granted)
@@ -260,6 +287,26 @@ class Pulling:
                     select(*PULL_COLUMNS).where(field_state.c.record_id.in_(chunk))
                 ).all()
         return _group(list(rows) + list(extra)), new_cursor, more, evict
+
+    def _view(
+        self, conn: Connection, scope: Scope, cursor: int, top: int
+    ) -> tuple[set[str], list[str], list[Any]]:
+        """A specialist's or supervisor's caseload, supervision sessions and access
+        log past ``cursor`` up to ``top`` (ordered by seq), in one statement."""
+        caller = scope.caller
+        args = {"cursor": cursor, "top": top, "u": caller.user_id} | scope.params()
+        caseload: set[str] = set()
+        sessions: list[str] = []
+        log: list[Any] = []
+        for kind, rid, granted, seq in sql_rows(conn, _view_query(caller.role), args):
+            if kind == "a":
+                caseload.add(rid)
+            elif kind == "s":
+                sessions.append(rid)
+            else:
+                log.append((rid, granted, seq))
+        log.sort(key=lambda row: row[2])
+        return caseload, sessions, log
 
     def _current(self, conn: Connection, scope: Scope, record_ids: list[str]) -> list[PulledRecord]:
         rows: list[Any] = []

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, literal_column, null, select, union_all, update
 from sqlalchemy.engine import Connection
 
 from sync.protocol import (
@@ -41,30 +41,43 @@ _SEQ_LOCKED = _SEQ.with_for_update()
 _SEQ_SAVE = update(counters).where(counters.c.name == "seq").values(value=bindparam("v"))
 
 
-_FIELDS_OF = select(
-    field_state.c.record_id,
-    field_state.c.field,
-    field_state.c.table_name,
-    field_state.c.value,
-    field_state.c.stamp,
-    field_state.c.base,
-    field_state.c.seq,
-).where(field_state.c.record_id.in_(ids()))
+# Some records' fields and placement, in one statement: ("f", record id, field,
+# table, value, stamp, base, seq) and ("r", record id, table, participant, owner,
+# status, NULL, NULL).
+_FIELDS_AND_RECORDS_OF = union_all(
+    select(
+        literal_column("'f'"),
+        field_state.c.record_id,
+        field_state.c.field,
+        field_state.c.table_name,
+        field_state.c.value,
+        field_state.c.stamp,
+        field_state.c.base,
+        field_state.c.seq,
+    ).where(field_state.c.record_id.in_(ids())),
+    select(
+        literal_column("'r'"),
+        records.c.record_id,
+        records.c.table_name,
+        records.c.participant_id,
+        records.c.owner_id,
+        records.c.status,
+        null(),
+        null(),
+    ).where(records.c.record_id.in_(ids())),
+)
 
 
-_RECORDS_OF = select(
-    records.c.record_id,
-    records.c.table_name,
-    records.c.participant_id,
-    records.c.owner_id,
-    records.c.status,
-).where(records.c.record_id.in_(ids()))
-
-
-_SEEN = select(changes.c.stamp, changes.c.origin_stamp).where(changes.c.origin_stamp.in_(ids()))
-
-
-_SEEN_REJECTED = select(rejected.c.stamp, rejected.c.reason).where(rejected.c.stamp.in_(ids()))
+# Stamps seen before, kept or refused, in one statement: ("c", stamp it became,
+# origin stamp) and ("r", stamp, reason).
+_SEEN = union_all(
+    select(literal_column("'c'"), changes.c.stamp, changes.c.origin_stamp).where(
+        changes.c.origin_stamp.in_(ids())
+    ),
+    select(literal_column("'r'"), rejected.c.stamp, rejected.c.reason).where(
+        rejected.c.stamp.in_(ids())
+    ),
+)
 
 
 _ASSIGNED = select(assignments.c.participant_id, assignments.c.specialist_id).where(
@@ -202,20 +215,18 @@ class Working:
         todo = sorted(set(record_ids) - self.loaded)
         for chunk in _chunks(todo):
             self.loaded.update(chunk)
-            for rid, f, t, v, st, b, sq in _rows(self.conn, _FIELDS_OF, {"ids": chunk}):
-                self.fs[(rid, f)] = [t, v, st, b, sq]
-                self.fs_orig[(rid, f)] = st
-                self.by_record[rid].add(f)
-            for rid, table, participant, owner, status in _rows(
-                self.conn, _RECORDS_OF, {"ids": chunk}
+            for kind, rid, f, t, v, st, b, sq in _rows(
+                self.conn, _FIELDS_AND_RECORDS_OF, {"ids": chunk}
             ):
-                self.recs[rid] = {
-                    "table_name": table,
-                    "participant_id": participant,
-                    "owner_id": owner,
-                    "status": status,
-                }
-                self.recs_orig[rid] = (participant, owner)
+                if kind == "f":
+                    self.fs[(rid, f)] = [t, v, st, b, sq]
+                    self.fs_orig[(rid, f)] = st
+                    self.by_record[rid].add(f)
+                else:  # a record: (table, participant, owner, status) in those places
+                    self.recs[rid] = {
+                        "table_name": f, "participant_id": t, "owner_id": v, "status": st
+                    }  # fmt: skip
+                    self.recs_orig[rid] = (t, v)
 
     def load_pushed(self, chs: list[PushChange], place: list[PushChange] | None = None) -> None:
         """What the server has of a push: its stamps seen before (all of ``chs``) and
@@ -229,10 +240,11 @@ class Working:
             {c.base for c in chs if c.base and c.base.rsplit(".", 1)[-1] in own} - set(stamps)
         )
         for chunk in _chunks(stamps):
-            for st, origin in _rows(self.conn, _SEEN, {"ids": chunk}):
-                self.seen_origin[origin] = st
-            for st, reason in _rows(self.conn, _SEEN_REJECTED, {"ids": chunk}):
-                self.seen_rejected[st] = reason
+            for kind, st, other in _rows(self.conn, _SEEN, {"ids": chunk}):
+                if kind == "c":
+                    self.seen_origin[other] = st  # other: the origin stamp
+                else:
+                    self.seen_rejected[st] = other  # other: the reason
         chs = chs if place is None else place
         ids = {c.record_id for c in chs}
         # notes that new addenda hang on, so they can be placed

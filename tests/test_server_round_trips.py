@@ -1,0 +1,139 @@
+"""What one small sync asks of the database (sync.server.sql.round_trips, shown in
+/metrics as ``peertrail_sql_*``), on SQLite and PostgreSQL, and the checks merged
+into fewer statements keeping their meaning: a device revoked after its token was
+looked up is still refused inside the write, with nothing stored.
+
+In process (the real app through Starlette's test client, the database a real
+file or a real PostgreSQL database), so the counts are this sync's alone.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from prometheus_client import generate_latest
+from sqlalchemy import func, select, update
+
+from sync.protocol import PROTOCOL_VERSION, PushChange, SyncRequest
+from sync.server import db, ops, sql, staff
+from sync.server.api.context import Api
+from sync.server.api.errors import ApiError
+from sync.server.api.limits import TokenBucket
+from sync.server.api.sync_routes import _sync
+from sync.server.engine import Caller
+from sync.server.tables import changes, devices, field_state
+from tests.benchmarks.sync_statements import Laptop, _round
+from tests.server_proc import DEFAULT_PASSWORD, backend_url, new_device_id
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*httpx")
+
+# The most a small sync (3 fields pushed, a page pulled) may cost, request log
+# included. Before the statements were merged (issue 18): 28 on SQLite (3 of them
+# BEGIN), 24 on PostgreSQL, with 4 transactions and 4 pool checkouts.
+MOST = {
+    "sqlite": {"statements": 20, "transactions": 4, "checkouts": 3},
+    "postgresql": {"statements": 16, "transactions": 2, "checkouts": 3},
+}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def served(request, tmp_path):
+    from starlette.testclient import TestClient
+
+    from sync.server.app import create_app
+
+    engine = db.open_engine(tmp_path, backend_url(request.param))
+    db.upgrade(engine)
+    sync_engine = db.build_sync_engine(engine)
+    with engine.begin() as conn:
+        sup = staff.add_user(conn, sync_engine, "sue", DEFAULT_PASSWORD, "supervisor", "", "Sue")
+        spec = staff.add_user(
+            conn, sync_engine, "sam", DEFAULT_PASSWORD, "specialist", sup.id, "Sam"
+        )
+    app = create_app(engine, sync_engine, sync_per_minute=0)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        yield request.param, engine, sync_engine, client, spec.id
+    engine.dispose()
+
+
+def _settled(engine, rows: int) -> int:
+    """Wait (bounded) until the request log holds ``rows`` rows (its group commit
+    runs on its own thread), reading on the driver's connection so that only the
+    pool checkouts of the waiting are counted; returns how many."""
+    deadline, checkouts = time.monotonic() + 10, 0
+    while True:
+        raw = engine.raw_connection()
+        checkouts += 1
+        try:
+            cur = raw.cursor()
+            cur.execute("SELECT count(*) FROM request_log")
+            logged = cur.fetchone()[0]
+            raw.rollback()
+        finally:
+            raw.close()
+        if logged >= rows:
+            return checkouts
+        assert time.monotonic() < deadline, "the request log was not written"
+        time.sleep(0.02)
+
+
+def _count(engine, table) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def test_a_small_sync_costs_few_statements(served):
+    backend, engine, _sync_engine, client, spec_id = served
+    a, b = Laptop(client, "sam"), Laptop(client, "sam")
+    pids = [f"p{i}" + new_device_id()[:10] for i in range(10)]
+    first = []
+    for pid in pids:
+        first += [(pid, "first_name", "Ada"), (pid, "last_name", "Example")]
+        first += [(pid, "county", "Cass"), (pid, "assigned_specialist_id", spec_id)]
+    a.sync(first)
+    b.sync([])
+    _settled(engine, 4)  # two enrolments, two syncs
+    before = dict(vars(sql.round_trips))
+    _round(a, pids, 1)  # 3 fields pushed, b's nothing pulled
+    waited = _settled(engine, 5)
+    spent = {k: vars(sql.round_trips)[k] - before[k] for k in MOST[backend]}
+    spent["checkouts"] -= waited
+    for name, most in MOST[backend].items():
+        assert 0 < spent[name] <= most, (name, spent)
+    # b pulls a's edits (the merged reads still find them)
+    got = b.sync([])
+    assert sum(len(r.fields) for r in got.records) == 3
+    # and /metrics shows the counts (what the route serves, read here directly: the
+    # test client is not on loopback)
+    text = generate_latest(client.app.state.metrics.registry).decode()
+    line = next(x for x in text.splitlines() if x.startswith("peertrail_sql_statements_total"))
+    assert float(line.split()[1]) >= vars(sql.round_trips)["statements"] - 5
+
+
+def test_revoked_after_the_token_was_looked_up_stores_nothing(served):
+    """The revocation check and the device's last-seen mark are one statement now:
+    a device revoked between its token's look-up and the write is refused there,
+    nothing it sent is kept and it is not marked seen."""
+    _backend, engine, sync_engine, client, spec_id = served
+    lap = Laptop(client, "sam")
+    kept = _count(engine, changes), _count(engine, field_state)
+    with engine.begin() as conn:
+        conn.execute(update(devices).where(devices.c.id == lap.id).values(revoked_at="2026-12-07"))
+        seen = conn.execute(select(devices.c.last_seen_at).where(devices.c.id == lap.id)).scalar()
+    clock = lambda: int(time.time() * 1000)  # noqa: E731
+    api = Api(engine, sync_engine, clock, TokenBucket(0, 1), ops.Metrics())
+    stamp = lap.hlc.now()
+    change = PushChange(
+        stamp=stamp, table="participants", record_id="p-revoked", field="first_name", value="Bo"
+    )
+    req = SyncRequest(
+        protocol=PROTOCOL_VERSION, device_id=lap.id, client_time_ms=1, changes=[change]
+    )
+    with pytest.raises(ApiError) as refused:
+        _sync(api, Caller(user_id=spec_id, role="specialist", device_id=lap.id), req)
+    assert (refused.value.status, refused.value.error) == (401, "revoked")
+    assert (_count(engine, changes), _count(engine, field_state)) == kept
+    with engine.connect() as conn:
+        after = conn.execute(select(devices.c.last_seen_at).where(devices.c.id == lap.id)).scalar()
+    assert after == seen
