@@ -34,7 +34,7 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
-from sync.protocol import DeviceId, DeviceName, Password, _Model
+from sync.protocol import EnrollBase
 
 VERSION = 1
 PREFIX = "PT"
@@ -76,14 +76,10 @@ class Invite:
         return len(digest) == 32 and digest[:FINGERPRINT_PREFIX_BYTES] == self.fingerprint_prefix
 
 
-class InviteEnrollRequest(_Model):
+class InviteEnrollRequest(EnrollBase):
     """``POST /v1/enroll/invite``: the whole code and the user's own password."""
 
-    protocol: int
     code: Annotated[str, StringConstraints(min_length=8, max_length=600)]
-    password: Password
-    device_id: DeviceId
-    device_name: DeviceName = ""
 
 
 def new_secret() -> bytes:

@@ -440,12 +440,21 @@ Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 DeviceName = Annotated[str, StringConstraints(max_length=80)]
 
 
-class EnrollRequest(_Model):
+class EnrollBase(_Model):
+    """What every enrolment request carries besides who is enrolling: the user's
+    password and the device being enrolled (``EnrollRequest``: by user name;
+    ``sync.invite.InviteEnrollRequest``: by invite code)."""
+
     protocol: int
-    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     password: Password
     device_id: DeviceId
     device_name: DeviceName = ""
+
+
+class EnrollRequest(EnrollBase):
+    """``POST /v1/enroll``: the user name and password."""
+
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class EnrollResponse(_Model):

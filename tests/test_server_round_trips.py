@@ -16,15 +16,16 @@ from prometheus_client import generate_latest
 from sqlalchemy import func, select, update
 
 from sync.protocol import PROTOCOL_VERSION, PushChange, SyncRequest
-from sync.server import db, ops, sql, staff
+from sync.server import ops, sql
 from sync.server.api.context import Api
 from sync.server.api.errors import ApiError
 from sync.server.api.limits import TokenBucket
 from sync.server.api.sync_routes import _sync
 from sync.server.engine import Caller
 from sync.server.tables import changes, devices, field_state
+from tests.benchmarks import sync_statements as statements
 from tests.benchmarks.sync_statements import Laptop, _round
-from tests.server_proc import DEFAULT_PASSWORD, backend_url, new_device_id
+from tests.server_proc import backend_url, new_device_id
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*httpx")
 
@@ -39,22 +40,8 @@ MOST = {
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def served(request, tmp_path):
-    from starlette.testclient import TestClient
-
-    from sync.server.app import create_app
-
-    engine = db.open_engine(tmp_path, backend_url(request.param))
-    db.upgrade(engine)
-    sync_engine = db.build_sync_engine(engine)
-    with engine.begin() as conn:
-        sup = staff.add_user(conn, sync_engine, "sue", DEFAULT_PASSWORD, "supervisor", "", "Sue")
-        spec = staff.add_user(
-            conn, sync_engine, "sam", DEFAULT_PASSWORD, "specialist", sup.id, "Sam"
-        )
-    app = create_app(engine, sync_engine, sync_per_minute=0)
-    with TestClient(app, base_url="http://127.0.0.1") as client:
-        yield request.param, engine, sync_engine, client, spec.id
-    engine.dispose()
+    with statements.served(tmp_path, backend_url(request.param)) as parts:
+        yield (request.param, *parts)
 
 
 def _settled(engine, rows: int) -> int:
@@ -85,7 +72,7 @@ def _count(engine, table) -> int:
 
 def test_a_small_sync_costs_few_statements(served):
     backend, engine, _sync_engine, client, spec_id = served
-    a, b = Laptop(client, "sam"), Laptop(client, "sam")
+    a, b = Laptop(client, "spec"), Laptop(client, "spec")
     pids = [f"p{i}" + new_device_id()[:10] for i in range(10)]
     first = []
     for pid in pids:
@@ -116,7 +103,7 @@ def test_revoked_after_the_token_was_looked_up_stores_nothing(served):
     a device revoked between its token's look-up and the write is refused there,
     nothing it sent is kept and it is not marked seen."""
     _backend, engine, sync_engine, client, spec_id = served
-    lap = Laptop(client, "sam")
+    lap = Laptop(client, "spec")
     kept = _count(engine, changes), _count(engine, field_state)
     with engine.begin() as conn:
         conn.execute(update(devices).where(devices.c.id == lap.id).values(revoked_at="2026-12-07"))

@@ -22,6 +22,7 @@ from sync.protocol import (
     MAX_WANT,
     PROTOCOL_VERSION,
     AuditVerdict,
+    EnrollBase,
     EnrollRequest,
     EnrollResponse,
     PushChange,
@@ -445,28 +446,25 @@ class SyncClient(Transport):
             result.audit_warning = audit_warning(verdict)
 
     def enroll(self, username: str, password: str, device_name: str = "") -> EnrollResponse:
-        req = EnrollRequest(
-            protocol=PROTOCOL_VERSION,
-            username=username,
-            password=password,
-            device_id=self.replica.device_id,
-            device_name=device_name,
-        )
-        answer = self._post("/v1/enroll", req.model_dump(mode="json"), EnrollResponse, None)
-        self._note_push_limit(self._last_push_limit)
-        return answer
+        """Enrol this device with the user name and password."""
+        return self._enrol("/v1/enroll", EnrollRequest, password, device_name, username=username)
 
     def enroll_invite(self, code: str, password: str, device_name: str = "") -> EnrollResponse:
         """Enrol with an administrator's invite code (sync.invite) and the password.
         The session should pin the certificate the code names (app.services.enrolment)."""
-        req = InviteEnrollRequest(
+        return self._enrol(ENROLL_PATH, InviteEnrollRequest, password, device_name, code=code)
+
+    def _enrol(
+        self, path: str, model: type[EnrollBase], password: str, device_name: str, **who: str
+    ) -> EnrollResponse:
+        req = model(
             protocol=PROTOCOL_VERSION,
-            code=code,
             password=password,
             device_id=self.replica.device_id,
             device_name=device_name,
+            **who,
         )
-        answer = self._post(ENROLL_PATH, req.model_dump(mode="json"), EnrollResponse, None)
+        answer = self._post(path, req.model_dump(mode="json"), EnrollResponse, None)
         self._note_push_limit(self._last_push_limit)
         return answer
 

@@ -20,17 +20,41 @@ import json
 import pstats
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from starlette.testclient import TestClient
 
 from sync.hlc import HybridLogicalClock
 from sync.protocol import PROTOCOL_VERSION, PushChange, SyncRequest, SyncResponse, dumps
 from sync.server import db, sql, staff
 from sync.server.app import create_app
+from sync.server.engine import SyncEngine
 from tests.server_proc import DEFAULT_PASSWORD, new_device_id, postgres_url
+
+
+@contextmanager
+def served(tmp: Path, url: str | None) -> Iterator[tuple[Engine, SyncEngine, TestClient, str]]:
+    """The real app on a fresh database (SQLite in ``tmp``, or PostgreSQL at
+    ``url``) with a supervisor "sup" and their specialist "spec"; yields the
+    database engine, the sync engine, a test client and the specialist's id."""
+    engine = db.open_engine(tmp, url)
+    db.upgrade(engine)
+    sync_engine = db.build_sync_engine(engine)
+    with engine.begin() as conn:
+        sup = staff.add_user(conn, sync_engine, "sup", DEFAULT_PASSWORD, "supervisor", "", "Sup")
+        spec = staff.add_user(
+            conn, sync_engine, "spec", DEFAULT_PASSWORD, "specialist", sup.id, "Spec"
+        )
+    app = create_app(engine, sync_engine, sync_per_minute=0)
+    try:
+        with TestClient(app, base_url="http://127.0.0.1") as client:
+            yield engine, sync_engine, client, spec.id
+    finally:
+        engine.dispose()
 
 
 class Laptop:
@@ -96,27 +120,17 @@ def main() -> None:
     ap.add_argument("--profile", type=int, default=0)
     ap.add_argument("--log", action="store_true")
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp())
     url = postgres_url() if args.postgres else None
     if args.postgres and url is None:
         raise SystemExit("no PostgreSQL")
-    engine = db.open_engine(tmp, url)
-    db.upgrade(engine)
-    sync_engine = db.build_sync_engine(engine)
-    with engine.begin() as conn:
-        sup = staff.add_user(conn, sync_engine, "sup", DEFAULT_PASSWORD, "supervisor", "", "Sup")
-        spec = staff.add_user(
-            conn, sync_engine, "spec", DEFAULT_PASSWORD, "specialist", sup.id, "Spec"
-        )
-    app = create_app(engine, sync_engine, sync_per_minute=0)
-    with TestClient(app, base_url="http://127.0.0.1") as client:
+    with served(Path(tempfile.mkdtemp()), url) as (engine, _sync_engine, client, spec_id):
         a, b = Laptop(client, "spec"), Laptop(client, "spec")
         pids = [f"p{i:02d}" + new_device_id()[:10] for i in range(10)]
         first = []
         for pid in pids:
             first += [(pid, "first_name", "Ada"), (pid, "last_name", "Example")]
             first += [(pid, "date_of_birth", "1980-01-01"), (pid, "county", "Cass")]
-            first += [(pid, "assigned_specialist_id", spec.id)]
+            first += [(pid, "assigned_specialist_id", spec_id)]
         a.sync(first)
         b.sync([])
         a.sync([])
@@ -145,7 +159,7 @@ def main() -> None:
         if args.log:
             print("\n".join(statements))
         if args.profile:
-            _profile(app, a, pids, args.profile)
+            _profile(client.app, a, pids, args.profile)
 
 
 def _profile(app: Any, lap: Laptop, pids: list[str], n: int) -> None:
@@ -165,19 +179,17 @@ def _profile(app: Any, lap: Laptop, pids: list[str], n: int) -> None:
     loop = asyncio.new_event_loop()
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://127.0.0.1")
     lap.post = lambda *a, **kw: loop.run_until_complete(client.post(*a, **kw))
-    if True:
-        if True:
-            prof = cProfile.Profile()
-            t0 = time.process_time()
-            prof.enable()
-            for i in range(n):
-                _round(lap, pids, i + 2)
-            prof.disable()
-            cpu = time.process_time() - t0
-            print(f"{n} rounds: {cpu / n * 1000:.2f} ms CPU a sync (profiled, client included)")
-            pstats.Stats(prof).sort_stats("tottime").print_stats(40)
-            pstats.Stats(prof).sort_stats("cumulative").print_stats(60)
-            pstats.Stats(prof).sort_stats("cumulative").print_callees("push|_sync|pull")
+    prof = cProfile.Profile()
+    t0 = time.process_time()
+    prof.enable()
+    for i in range(n):
+        _round(lap, pids, i + 2)
+    prof.disable()
+    cpu = time.process_time() - t0
+    print(f"{n} rounds: {cpu / n * 1000:.2f} ms CPU a sync (profiled, client included)")
+    pstats.Stats(prof).sort_stats("tottime").print_stats(40)
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(60)
+    pstats.Stats(prof).sort_stats("cumulative").print_callees("push|_sync|pull")
 
 
 if __name__ == "__main__":
