@@ -184,6 +184,12 @@ class Laptop:
     bytes_sent: int = 0
     bytes_received: int = 0
 
+    def new_phase(self) -> None:
+        """Forget the figures of the phase before."""
+        self.latencies.clear()
+        self.errors.clear()
+        self.requests = self.bytes_sent = self.bytes_received = 0
+
 
 def _add_users(server: ServerProc) -> list[tuple[str, str]]:
     """Supervisors and specialists, added in-process with the same calls as
@@ -314,18 +320,30 @@ def _sql_counts(server: ServerProc) -> dict[str, float]:
     return out
 
 
-def _run(laptops: list[Laptop], server: ServerProc, workers: int = 1) -> dict[str, Any]:
+def _run(
+    laptops: list[Laptop], server: ServerProc, workers: int = 1, rate: float | None = None
+) -> dict[str, Any]:
+    """One measured phase. ``rate`` None: closed loop, each laptop syncs again as soon
+    as its sync returns. ``rate``: paced (open loop), the laptops' syncs scheduled
+    evenly at ``rate`` syncs per second in all (each laptop every devices / rate
+    seconds, staggered), and a sync's latency counted from when it was due, so a
+    sync held up by the one before it counts that wait too."""
     barrier = threading.Barrier(len(laptops) + 1)
+    every = len(laptops) / rate if rate else 0.0
+    zero: list[float] = []  # when the phase starts (set before the barrier opens)
 
     def work(lap: Laptop, seed: int) -> None:
         rng = random.Random(seed)
         barrier.wait()
-        for _ in range(ROUNDS):
+        for k in range(ROUNDS):
             for _e in range(EDITS_PER_ROUND):
                 name = rng.choice(sorted(EDITABLE))
                 pid = rng.choice(lap.replica.participants())
                 lap.replica.write("participants", pid, {name: rng.choice(EDITABLE[name])})
             t0 = time.perf_counter()
+            if rate:
+                t0 = zero[0] + (seed / rate) + k * every  # when this sync is due
+                time.sleep(max(0.0, t0 - time.perf_counter()))
             try:
                 result = lap.client.sync()
             except SyncError as e:
@@ -349,6 +367,7 @@ def _run(laptops: list[Laptop], server: ServerProc, workers: int = 1) -> dict[st
     db0 = _database_cpu(server)
     cpu0 = _server_cpu(server)
     load0 = os.getloadavg()[0]
+    zero.append(time.perf_counter() + 0.5)
     barrier.wait()
     t0 = time.perf_counter()
     gen0 = time.process_time()  # this process: the 200 client threads
@@ -374,6 +393,7 @@ def _run(laptops: list[Laptop], server: ServerProc, workers: int = 1) -> dict[st
     diverged = sum(1 for a, b in pairs if a.replica.fields != b.replica.fields)
     return {
         "devices": len(laptops),
+        "offered_syncs_per_s": rate,  # None: closed loop
         "rounds_per_device": ROUNDS,
         "edits_per_round": EDITS_PER_ROUND,
         "syncs_ok": len(lat),
@@ -420,16 +440,23 @@ def _run(laptops: list[Laptop], server: ServerProc, workers: int = 1) -> dict[st
 WORKERS = int(os.environ.get("PEERTRAIL_BENCH_WORKERS", "1"))
 
 
-def _bench(tmp_path: Path, database: str, url: str | None) -> dict[str, Any]:
+#: The paced phase's offered load: 200 laptops each syncing every 3 1/3 s.
+PACED_SYNCS_PER_S = 60.0
+
+
+def _bench(tmp_path: Path, database: str, url: str | None) -> list[dict[str, Any]]:
+    """Both phases on one server: closed loop, then paced at PACED_SYNCS_PER_S."""
     workers = WORKERS if url else 1
     server = start_server(tmp_path, url, ("--workers", str(workers)) if workers > 1 else ())
     try:
         laptops = _set_up(server)
-        f = _run(laptops, server, workers)
+        closed = _run(laptops, server, workers)
+        time.sleep(10)  # the per-device rate limits' buckets refill (0.5 a second)
+        for lap in laptops:
+            lap.new_phase()
+        paced = _run(laptops, server, workers, rate=PACED_SYNCS_PER_S)
     finally:
         server.close()
-    f["database"] = database
-    f["server_workers"] = workers
     if workers > 1:
         database = f"{database}, {workers} workers"
     figures.setdefault("machine", {}).update(
@@ -438,10 +465,20 @@ def _bench(tmp_path: Path, database: str, url: str | None) -> dict[str, Any]:
         platform=platform.platform(),
         clients="200 threads in the pytest process, in-memory replicas, retries off",
     )
-    figures.setdefault("200 devices", {})[database] = f
+    for phase, f in (("200 devices", closed), ("200 devices paced", paced)):
+        f["database"] = database
+        f["server_workers"] = workers
+        figures.setdefault(phase, {})[database] = f
+        _report(phase, database, f)
     _save()
+    return [closed, paced]
+
+
+def _report(phase: str, database: str, f: dict[str, Any]) -> None:
+    rate = f["offered_syncs_per_s"]
+    offered = f" at {rate:g} syncs/s offered" if rate else ""
     print(
-        f"\n[200 devices, {database}] {f['syncs_ok']} syncs in {f['wall_s']} s = "
+        f"\n[{phase}{offered}, {database}] {f['syncs_ok']} syncs in {f['wall_s']} s = "
         f"{f['syncs_per_s']} syncs/s; latency p50 {f['latency_p50_ms']} ms, p95 "
         f"{f['latency_p95_ms']} ms, p99 {f['latency_p99_ms']} ms, max {f['latency_max_ms']} ms; "
         f"errors {f['errors']} {f['errors_by_kind']}; refused {f['refused_changes']}; "
@@ -452,7 +489,6 @@ def _bench(tmp_path: Path, database: str, url: str | None) -> dict[str, Any]:
         f"generator CPU {f['generator_cpu_s']} s; load {f['load_average_1min']}; diverged pairs "
         f"{f['laptop_pairs_diverged_after_settling']}"
     )
-    return f
 
 
 def _check(f: dict[str, Any]) -> None:
@@ -463,11 +499,13 @@ def _check(f: dict[str, Any]) -> None:
 
 
 def test_200_devices_sqlite(tmp_path: Path) -> None:
-    _check(_bench(tmp_path, "sqlite", None))
+    for f in _bench(tmp_path, "sqlite", None):
+        _check(f)
 
 
 def test_200_devices_postgresql(tmp_path: Path) -> None:
     url = postgres_url()
     if url is None:
         pytest.skip(f"PostgreSQL not available: {postgres_skip_reason()}")
-    _check(_bench(tmp_path, "postgresql", url))
+    for f in _bench(tmp_path, "postgresql", url):
+        _check(f)
