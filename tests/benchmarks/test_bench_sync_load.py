@@ -19,7 +19,11 @@ be current. Measured: 200 threads in this process start together; each laptop
 does ``ROUNDS`` rounds of "edit 3 fields of its caseload, then sync" (one push +
 pull request each) with no pause between rounds. The two laptops of a specialist
 pull each other's edits, sometimes concurrently edited (conflicts are records
-like any other).
+like any other). That closed loop measures the most the server does (with 200
+laptops that never pause, p99 is about 200 / throughput: how long the queue is).
+Then, on the same server and laptops, a paced phase (open loop): the same rounds,
+the laptops' syncs due evenly at ``PACED_SYNCS_PER_S`` in all (each laptop every
+200 / 60 s, staggered), a sync's latency counted from when it was due.
 
 The client sessions have retries turned off, so a 429, 5xx, timeout or dropped
 connection counts as an error instead of being retried quietly; refused changes
