@@ -236,3 +236,41 @@ def test_a_repair_whose_reply_cannot_cross_does_not_undo_the_sync(server, laptop
     assert r.digest_ok is False and "still differs" in r.report()
     assert p.id in {row[0] for row in server.rows("field_state")}
     assert a1.sync().digest_ok is not False  # on a good link the check passes again
+
+
+def test_a_cut_link_that_keeps_going_down_is_tried_again_at_once(monkeypatch) -> None:
+    """Backing off after a drop spends the time a dropping link is up (each try
+    starts later in the up period, so a smaller request is cut again, until the
+    sync gives up): once the link has been seen staying up for seconds between
+    cuts, a cut connection is tried again at once. A link that is down (each try
+    cut at once), a busy or a failing server is still waited for."""
+    from sync.client import SyncResult
+    from sync.client import engine as client_engine
+
+    waits: list[float] = []
+    monkeypatch.setattr(client_engine.time, "sleep", waits.append)
+    session = make_session(retries=8, backoff=1.0)
+    client = SyncClient(object(), "https://127.0.0.1:9", "token", session=session)
+    result = SyncResult()
+
+    def drops(code: str, n: int, up_s: float) -> list[float]:
+        """``n`` requests in a row, each cut ``up_s`` seconds after it began."""
+        waits.clear()
+        seen = 0
+        for _ in range(n):
+            client.pace.begin()
+            clock.t += up_s
+            seen = client._after_drop(SyncError("cut", code), seen, result)
+            client.pace.dropped(0, 4096)
+        return list(waits)
+
+    clock = _Clock()
+    client.pace = _Pace(20_000, 20_000, 64 * 1024, clock=clock)
+    assert drops("offline", 4, up_s=0.05) == [2.0, 4.0, 8.0]  # down: backing off
+    clock = _Clock()
+    client.pace = _Pace(20_000, 20_000, 64 * 1024, clock=clock)
+    assert drops("offline", 3, up_s=9.0) == [2.0]  # its up time not known yet
+    assert drops("offline", 3, up_s=9.0) == []  # up 9 s between cuts: at once
+    assert drops("busy", 3, up_s=9.0) == [2.0, 4.0]  # a busy server is waited for
+    with pytest.raises(SyncError):  # and the tries in a row are still counted
+        drops("offline", 9, up_s=9.0)

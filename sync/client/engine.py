@@ -46,6 +46,11 @@ def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+#: A link whose median up period (between cuts) is at least this long is one that
+#: keeps going down, not one that is down: a cut connection is tried again at once.
+LINK_STAYS_UP_S = 2.0
+
+
 class SyncClient(Transport):
     def __init__(
         self,
@@ -344,12 +349,20 @@ class SyncClient(Transport):
         """A request that was cut off (or whose reply was): nothing of it is lost (the
         outbox keeps what was not acknowledged; the server answers a replay the same
         way). Shrink the next request and go on, unless this was one drop too many
-        in a row (then the error stands). Returns the drops in a row so far."""
+        in a row (then the error stands). Returns the drops in a row so far.
+
+        A second drop in a row waits before trying again (backing off), except a
+        cut connection on a link seen staying up for seconds between cuts (the
+        pace's ``uptime``): there waiting only spends the time the link is up, so
+        each smaller request starts later in the up period and is cut again. A link
+        that is down (tries cut at once), a busy or a failing server is still
+        waited for."""
         if e.code not in _DROPPED or drops >= self.retries:
             raise e
         drops += 1
         result.drops += 1
-        wait = 0.0 if drops == 1 else min(8.0, self._backoff * 2 ** (drops - 1))
+        link_cut = e.code == "offline" and (self.pace.uptime or 0.0) >= LINK_STAYS_UP_S
+        wait = 0.0 if drops == 1 or link_cut else min(8.0, self._backoff * 2 ** (drops - 1))
         if wait:
             time.sleep(wait)
         return drops
