@@ -35,7 +35,8 @@
   re-stamped by the server on arrival, so a laptop whose clock runs far ahead
   cannot make its edits win forever (a later edit based on a re-stamped one is
   based on the stamp it became); clients warn when their clock is off by more
-  than ``WARN_OFFSET_MS``, saying which way and how far (``clock_warning``).
+  than ``WARN_OFFSET_MS``, saying which way and how far (``clock_warning``); the
+  offset a request measures is the smallest it proves (``measured_offset``).
 
 docs/SYNC.md explains these rules with a worked example.
 """
@@ -100,6 +101,24 @@ def wall_ms(stamp: str) -> int:
 
 def too_far_ahead(stamp: str, server_now_ms: int) -> bool:
     return wall_ms(stamp) > server_now_ms + MAX_FUTURE_MS
+
+
+def measured_offset(server_ms: int, sent_ms: int, received_ms: int) -> int:
+    """The server's clock minus this device's, as one request measured it: the
+    smallest correction the measurement proves.
+
+    The server read its clock somewhere between the request leaving (``sent_ms``,
+    this device's clock) and the reply arriving (``received_ms``), so the true
+    offset lies between ``server - received`` and ``server - sent``. Where that
+    range holds 0 the clocks may agree and nothing is corrected; otherwise the
+    correction is to its nearer end. (The midpoint would be off by up to half the
+    round trip: hundreds of milliseconds on a satellite link, re-ordering the
+    stamps of laptops whose clocks are right.)"""
+    if server_ms < sent_ms:
+        return server_ms - sent_ms  # this device is ahead
+    if server_ms > received_ms:
+        return server_ms - received_ms  # behind
+    return 0
 
 
 def clock_warning(offset_ms: int) -> str | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.domain.records import Goal, Participant, RecoveryDomain
 from sync import merge
@@ -212,8 +214,31 @@ def test_the_warning_says_which_way_and_how_far_over_real_http(tmp_path):
             assert words in (result.clock_warning or ""), result.clock_warning
             assert abs(result.clock_offset_ms + skew) < 60_000
         store.os_clock = now_ms
-        client = SyncClient(rep, srv.url, answer.token, session=make_session(srv.fingerprint))
-        assert client.sync().clock_warning is None
+        for _ in range(5):  # on the server's own clock: no correction, however long the trip
+            client = SyncClient(rep, srv.url, answer.token, session=make_session(srv.fingerprint))
+            result = client.sync()
+            assert result.clock_warning is None
+            assert result.clock_offset_ms == 0
+            assert store.clock_offset_ms == 0
         store.close()
     finally:
         srv.close()
+
+
+@given(
+    sent=st.integers(0, 10**13),
+    trip=st.integers(0, 10**6),
+    server=st.integers(0, 10**13),
+)
+def test_the_measured_offset_is_the_smallest_the_request_proves(sent, trip, server):
+    """The server read its clock between the request leaving and the reply arriving:
+    the correction is consistent with that, and none larger is made (a laptop whose
+    clock is right is never moved by a slow or lopsided round trip)."""
+    received = sent + trip
+    offset = merge.measured_offset(server, sent, received)
+    assert sent + offset <= server <= received + offset  # consistent with the request
+    if sent <= server <= received:
+        assert offset == 0
+    else:  # any smaller correction would put the server's reading outside the trip
+        smaller = offset - 1 if offset > 0 else offset + 1
+        assert not sent + smaller <= server <= received + smaller

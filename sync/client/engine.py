@@ -276,7 +276,9 @@ class SyncClient(Transport):
             self._audit_verdict(resp.audit, result)
         received_at = self.clock()
         # the server's time minus this device's (negative: this device is ahead)
-        result.clock_offset_ms = int(resp.server_time_ms - (flight.sent_at + received_at) // 2)
+        result.clock_offset_ms = merge.measured_offset(
+            resp.server_time_ms, flight.sent_at, received_at
+        )
         flight.sent, flight.received = out.sent, out.received
         return resp
 
