@@ -251,9 +251,9 @@ def _count_fresh(se: SyncEngine) -> list[str]:
     taken: list[str] = []
     apply_fresh = se._apply_fresh
 
-    def counted(w, scope, caller, ch, b):
+    def counted(p, ch):
         taken.append(ch.stamp)
-        return apply_fresh(w, scope, caller, ch, b)
+        return apply_fresh(p, ch)
 
     se._apply_fresh = counted  # type: ignore[method-assign]
     return taken

@@ -1,5 +1,5 @@
-"""What the sync engine's parts share: who calls, a batch's fixed facts, the fields
-that place a record, and the JSON text of a value."""
+"""What the sync engine's parts share: who calls, what one push works with (``Push``),
+the fields that place a record, and the JSON text of a value."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sync import merge, rules
 from sync.protocol import (
@@ -21,6 +21,10 @@ from sync.server.tables import (
     field_state,
     records,
 )
+
+if TYPE_CHECKING:
+    from sync.server.engine.scope import Scope
+    from sync.server.engine.working import Working
 
 # The statements every sync runs are built once (sync.server.sql).
 
@@ -71,14 +75,21 @@ def _dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-@dataclass
-class _Batch:
-    """What stays the same while one push is applied."""
+@dataclass(slots=True)
+class Push:
+    """What one push works with, made once in ``SyncEngine.push`` (after the trust
+    boundary) and handed down its path in place of the pieces: the working state,
+    the caller and their scope, and the batch's facts."""
 
+    w: Working
+    scope: Scope
+    caller: Caller
     now_ms: int
     now_iso: str
     fields: dict[str, dict[str, Any]]  # the values the batch gives each record
-    scope: dict[tuple[str, str], str | None] = dc_field(default_factory=dict)
+    # Each pushed record's scope verdict, (table, record id) -> reason or None:
+    # scope is a property of the record, so it is judged once a push.
+    scope_reasons: dict[tuple[str, str], str | None] = dc_field(default_factory=dict)
     # Stamps whose wall-time text sorts above this are too far in the future
     # (merge.too_far_ahead, without parsing every stamp).
     future_hex: str = ""

@@ -19,7 +19,7 @@ from sync.schema import FIELDS
 from sync.server import replicas, sql, trust
 from sync.server.engine.common import (
     Caller,
-    _Batch,
+    Push,
     _batch_fields,
     _by_stamp,
     _dump,
@@ -80,17 +80,17 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging, Fresh):
         refused: list[Rejected] = []
         restamped: list[Restamped] = []
         batch = _batch_fields(valid)
-        b = _Batch(now_ms=now_ms, now_iso=_now_iso(), fields=batch)
+        p = Push(w, scope, caller, now_ms=now_ms, now_iso=_now_iso(), fields=batch)
         # The clock moves past every stamp it keeps, once (it only keeps the greatest).
-        in_time = [c.stamp for c in chs if c.stamp[:12] <= b.future_hex]
+        in_time = [c.stamp for c in chs if c.stamp[:12] <= p.future_hex]
         if in_time:
             self.hlc.observe(max(in_time))
-        fresh = self._fresh_stamps(w, chs, untrusted, b)  # fields the server lacks
+        fresh = self._fresh_stamps(p, chs, untrusted)  # fields the server lacks
         for ch in sorted(chs, key=_by_stamp):
             if ch.stamp in fresh:
-                outcome = self._apply_fresh(w, scope, caller, ch, b)
+                outcome = self._apply_fresh(p, ch)
             else:
-                outcome = self._apply_one(w, scope, caller, ch, b, untrusted.get(ch.stamp))
+                outcome = self._apply_one(p, ch, untrusted.get(ch.stamp))
             if isinstance(outcome, Rejected):
                 refused.append(outcome)
             else:
@@ -101,7 +101,7 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging, Fresh):
         with sql.pipelined(conn):  # PostgreSQL: the writes in one round trip
             w.flush()
             token = replicas.issue(conn, caller.device_id, req.replica, seq.value, held)
-        created = frozenset(p for p in w.assign_new if w.assign[p] == caller.user_id)
+        created = frozenset(pid for pid in w.assign_new if w.assign[pid] == caller.user_id)
         digest = self._scope_digest(conn, scope, seq) if req.check else ""
         return Pushed(
             accepted, refused, restamped, seq.value, created, now_ms,
@@ -109,15 +109,10 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging, Fresh):
         )  # fmt: skip
 
     def _apply_one(
-        self,
-        w: Working,
-        scope: Scope,
-        caller: Caller,
-        ch: PushChange,
-        b: _Batch,
-        untrusted: str | None = None,
+        self, p: Push, ch: PushChange, untrusted: str | None = None
     ) -> Rejected | Restamped | None:
         # Idempotent: a change seen before gets the answer it got then.
+        w, caller = p.w, p.caller
         stamp = ch.stamp
         if stamp in w.seen_origin:
             prior = w.seen_origin[stamp]
@@ -125,17 +120,17 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging, Fresh):
         if stamp in w.seen_rejected:
             return Rejected(stamp=stamp, reason=w.seen_rejected[stamp])
         if untrusted is not None:  # refused at the trust boundary (push)
-            return self._refuse(w, caller, ch, untrusted, b)
+            return self._refuse(p, ch, untrusted)
 
         overturns = w.overturn.get(ch.record_id) == stamp
-        reason = self._change_problem(w, scope, caller, ch, b, overturns)
+        reason = self._change_problem(p, ch, overturns)
         if reason is not None:
-            self._keep_undelivered(w, caller, ch, reason, b)
-            return self._refuse(w, caller, ch, reason, b)
+            self._keep_undelivered(p, ch, reason)
+            return self._refuse(p, ch, reason)
         value_json = _dump(ch.value)
 
         restamp = None
-        if stamp[:12] > b.future_hex or self._loses_overturn(w, ch):
+        if stamp[:12] > p.future_hex or self._loses_overturn(w, ch):
             # merge.too_far_ahead, on the stamp's text; or a field of a decision that
             # overturns another whose own field happens to carry a later stamp
             stamp = self.hlc.now()
@@ -153,35 +148,28 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging, Fresh):
             quiet=quiet or overturns,
         )  # fmt: skip
         if loser is not None:
-            self._overturn(w, caller, ch, stamp, loser)
+            self._overturn(p, ch, stamp, loser)
         w.new_changes.append(
             {
                 "seq": w.seq.next(), "stamp": stamp, "origin_stamp": ch.stamp,
                 "table_name": ch.table, "record_id": ch.record_id, "field": ch.field,
                 "value": value_json, "base": base, "user_id": caller.user_id,
-                "device_id": caller.device_id, "received_at": b.now_iso,
+                "device_id": caller.device_id, "received_at": p.now_iso,
             }
         )  # fmt: skip
         w.seen_origin[ch.stamp] = stamp
         return restamp
 
-    def _change_problem(
-        self,
-        w: Working,
-        scope: Scope,
-        caller: Caller,
-        ch: PushChange,
-        b: _Batch,
-        overturns: bool,
-    ) -> str | None:
+    def _change_problem(self, p: Push, ch: PushChange, overturns: bool) -> str | None:
         """Why the caller may not make this change (scope, field permission, a merge's
         target, a refused review decision), else None."""
+        w, caller = p.w, p.caller
         current = w.record_fields(ch.record_id)
         key = (ch.table, ch.record_id)
-        if key in b.scope:  # scope is a property of the record: checked once per batch
-            reason = b.scope[key]
+        if key in p.scope_reasons:  # scope is a property of the record: checked once a push
+            reason = p.scope_reasons[key]
         else:
-            reason = b.scope[key] = self._record_scope(w, scope, caller, ch, b, current)
+            reason = p.scope_reasons[key] = self._record_scope(p, ch, current)
         if reason is None and not overturns:  # an overturning move was judged already
             reason = merge.permission_problem(
                 caller.role,
@@ -193,26 +181,25 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging, Fresh):
                 w.field(ch.record_id, ch.field) is not None,
             )
             if reason is not None:
-                self._keep_refused_decision(w, caller, ch, reason)
+                self._keep_refused_decision(p, ch, reason)
         if reason is None and ch.table == "participants" and ch.field == "merged_into":
-            reason = self._merge_target_problem(w, scope, caller, ch)
+            reason = self._merge_target_problem(p, ch)
         if reason is None and merge.with_decision(ch.table, ch.field):
             reason = w.refused_decisions.get(ch.record_id)
         elif reason is None and ch.table == "encounters" and ch.field == "status":
             reason = w.refused_decisions.get(ch.record_id)
             if reason is not None:
-                self._keep_refused_decision(w, caller, ch, reason)
+                self._keep_refused_decision(p, ch, reason)
         return reason
 
-    def _refuse(
-        self, w: Working, caller: Caller, ch: PushChange, reason: str, b: _Batch
-    ) -> Rejected:
+    def _refuse(self, p: Push, ch: PushChange, reason: str) -> Rejected:
         """Keep a refused change, with its reason, and answer it."""
+        w, caller = p.w, p.caller
         w.new_rejected.append(
             {
                 "stamp": ch.stamp, "table_name": ch.table, "record_id": ch.record_id,
                 "field": ch.field, "value": _dump(ch.value), "user_id": caller.user_id,
-                "device_id": caller.device_id, "reason": reason, "at": b.now_iso,
+                "device_id": caller.device_id, "reason": reason, "at": p.now_iso,
             }
         )  # fmt: skip
         w.seen_rejected[ch.stamp] = reason

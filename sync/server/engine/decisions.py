@@ -17,6 +17,7 @@ from sync.protocol import (
 )
 from sync.server.engine.common import (
     Caller,
+    Push,
     _by_stamp,
 )
 from sync.server.engine.working import Working
@@ -139,8 +140,7 @@ class Decisions:
 
     def _overturn(
         self,
-        w: Working,
-        caller: Caller,
+        p: Push,
         ch: PushChange,
         stamp: str,
         loser: tuple[tuple[Any, str], tuple[Any, str] | None],
@@ -149,6 +149,7 @@ class Decisions:
         the values its decision gives them (merge.DECISION_SET), so nothing of the
         overturned decision is left on the note, and the two decisions are kept as a
         conflict."""
+        w = p.w
         pushed = w.decisions.get(ch.record_id, {})
         for name, value in merge.DECISION_SET[ch.value].items():
             cur = w.field(ch.record_id, name)
@@ -157,16 +158,15 @@ class Decisions:
             self._merge_field(
                 w, "encounters", ch.record_id, name, value, self.hlc.now(), cur[2], None
             )
-        self._decision_conflict(w, caller, ch.record_id, (ch.value, stamp), *loser)
+        self._decision_conflict(w, p.caller, ch.record_id, (ch.value, stamp), *loser)
 
-    def _keep_refused_decision(
-        self, w: Working, caller: Caller, ch: PushChange, reason: str = ""
-    ) -> None:
+    def _keep_refused_decision(self, p: Push, ch: PushChange, reason: str = "") -> None:
         """A status move refused because the note changed, or because another decision
         reached the note first, is kept as a conflict on ``status`` (kept: the status
         that stands): every device that sees the note shows it."""
         if ch.table != "encounters" or ch.field != "status":
             return
+        w, caller = p.w, p.caller
         cur = w.field(ch.record_id, ch.field)
         if reason in (merge.SIGN_REFUSED, merge.REVIEW_REFUSED):
             # (a new note's status is left out while it is a draft, its default)

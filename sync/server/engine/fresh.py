@@ -25,9 +25,7 @@ from __future__ import annotations
 from sync import merge
 from sync.hlc import HybridLogicalClock
 from sync.protocol import PushChange, Rejected, Restamped
-from sync.server.engine.common import Caller, _Batch, _dump
-from sync.server.engine.scope import Scope
-from sync.server.engine.working import Working
+from sync.server.engine.common import Push, _dump
 
 # Tables whose changes always take the general path.
 _GENERAL_TABLES = frozenset({"encounters", "conflicts"})
@@ -43,12 +41,11 @@ class Fresh:
     hlc: HybridLogicalClock
     fast_new_fields: bool = True  # off: every change takes the general path (tests)
 
-    def _fresh_stamps(
-        self, w: Working, chs: list[PushChange], untrusted: dict[str, str], b: _Batch
-    ) -> set[str]:
+    def _fresh_stamps(self, p: Push, chs: list[PushChange], untrusted: dict[str, str]) -> set[str]:
         """The stamps of ``chs`` that may take the fast path (see the module)."""
         if not self.fast_new_fields:
             return set()
+        w, future_hex = p.w, p.future_hex
         general: set[str] = set()  # record ids
         fields: dict[str, set[str]] = {}
         for c in chs:
@@ -64,7 +61,7 @@ class Fresh:
                 or stamp in untrusted
                 or stamp in w.seen_origin
                 or stamp in w.seen_rejected
-                or stamp[:12] > b.future_hex
+                or stamp[:12] > future_hex
                 or rid in w.overturn
                 or c.field in seen
                 or (c.field == "deleted" and c.value not in _STANDING)
@@ -75,11 +72,10 @@ class Fresh:
             seen.add(c.field)
         return {c.stamp for c in chs if c.record_id not in general}
 
-    def _apply_fresh(
-        self, w: Working, scope: Scope, caller: Caller, ch: PushChange, b: _Batch
-    ) -> Rejected | Restamped | None:
+    def _apply_fresh(self, p: Push, ch: PushChange) -> Rejected | Restamped | None:
         """Apply a change of ``_fresh_stamps``: as ``_apply_one`` would (that path
         for anything this one does not cover)."""
+        w = p.w
         rid, name, stamp = ch.record_id, ch.field, ch.stamp
         gone = w.fs.get((rid, "deleted"))
         if (
@@ -88,21 +84,20 @@ class Fresh:
             or stamp in w.seen_rejected
             or (gone is not None and gone[1] not in ("0", "false", "null"))
         ):
-            return self._apply_one(w, scope, caller, ch, b)  # type: ignore[attr-defined]
+            return self._apply_one(p, ch)  # type: ignore[attr-defined]
         current = w.record_fields(rid)
         key = (ch.table, rid)
-        if key in b.scope:
-            reason = b.scope[key]
+        if key in p.scope_reasons:
+            reason = p.scope_reasons[key]
         else:
-            reason = b.scope[key] = self._record_scope(  # type: ignore[attr-defined]
-                w, scope, caller, ch, b, current
-            )
+            reason = p.scope_reasons[key] = self._record_scope(p, ch, current)  # type: ignore[attr-defined]
+        caller = p.caller
         if reason is None:
             reason = merge.permission_problem(
                 caller.role, caller.user_id, ch.table, name, ch.value, current, False
             )
         if reason is not None:  # refused: the general path keeps and answers it
-            return self._apply_one(w, scope, caller, ch, b)  # type: ignore[attr-defined]
+            return self._apply_one(p, ch)  # type: ignore[attr-defined]
         value_json = _dump(ch.value)
         w.change_user[stamp] = caller.user_id
         # merge.decide on a field nobody holds: it applies, with nothing to conflict with
@@ -113,7 +108,7 @@ class Fresh:
                 "seq": w.seq.next(), "stamp": stamp, "origin_stamp": stamp,
                 "table_name": ch.table, "record_id": rid, "field": name,
                 "value": value_json, "base": None, "user_id": caller.user_id,
-                "device_id": caller.device_id, "received_at": b.now_iso,
+                "device_id": caller.device_id, "received_at": p.now_iso,
             }
         )  # fmt: skip
         w.seen_origin[stamp] = stamp

@@ -22,7 +22,7 @@ from sync.server.engine.common import (
     _LINK_FIELDS,
     UNDELIVERED,
     Caller,
-    _Batch,
+    Push,
 )
 from sync.server.engine.working import _CASELOAD, _TEAM, Working
 from sync.server.tables import (
@@ -104,20 +104,12 @@ class ScopeRules:
 
     hlc: HybridLogicalClock
 
-    def _record_scope(
-        self,
-        w: Working,
-        scope: Scope,
-        caller: Caller,
-        ch: PushChange,
-        b: _Batch,
-        current: dict[str, Any],
-    ) -> str | None:
+    def _record_scope(self, p: Push, ch: PushChange, current: dict[str, Any]) -> str | None:
         """May the caller write this record at all? Judged on the record as the server
         holds it (filled in from the batch for a new record) and, when the batch moves
         the record (a new participant, owner or note), on where it moves to: a record
         cannot be moved into or out of a caseload the caller does not have."""
-        pushed = b.fields.get(ch.record_id, {})
+        pushed = p.fields.get(ch.record_id, {})
         if current:
             # A record the server holds belongs where it is stored, whatever the push
             # claims: its link fields count only as a move, checked below.
@@ -125,40 +117,32 @@ class ScopeRules:
             known = {**{k: v for k, v in pushed.items() if k not in links}, **current}
         else:
             known = pushed
-        reason = self._scope_problem(w, scope, caller, ch.table, ch.record_id, known, current)
+        reason = self._scope_problem(p, ch, known, current)
         if reason is None and current:
             after = {**current, **pushed}
             if any(after.get(f) != current.get(f) for f in _LINK_FIELDS.get(ch.table, ())):
-                reason = self._scope_problem(
-                    w, scope, caller, ch.table, ch.record_id, after, current
-                )
+                reason = self._scope_problem(p, ch, after, current)
         if reason == "not in your caseload" and current:
             after = {**current, **pushed}
             moved = any(after.get(f) != current.get(f) for f in _INDEXED.get(ch.table, ()))
-            if not moved and self._left_unseen(w, caller, ch, known):
+            if not moved and self._left_unseen(p, ch, known):
                 return None
         return reason
 
     def _scope_problem(
-        self,
-        w: Working,
-        scope: Scope,
-        caller: Caller,
-        table: str,
-        record_id: str,
-        known: dict[str, Any],
-        current: dict[str, Any],
+        self, p: Push, ch: PushChange, known: dict[str, Any], current: dict[str, Any]
     ) -> str | None:
-        """sync.scope's rule, with what this server holds (and this request applied)."""
+        """sync.scope's rule on the record ``ch`` writes, placed by ``known``, with what
+        this server holds (and this request applied)."""
+        caller = p.caller
         return scope_problem(
-            caller.role, caller.user_id, table, record_id, known,
-            _ServerFacts(w, scope), status=current.get("status"),
+            caller.role, caller.user_id, ch.table, ch.record_id, known,
+            _ServerFacts(p.w, p.scope), status=current.get("status"),
         )  # fmt: skip
 
-    def _merge_target_problem(
-        self, w: Working, scope: Scope, caller: Caller, ch: PushChange
-    ) -> str | None:
+    def _merge_target_problem(self, p: Push, ch: PushChange) -> str | None:
         """A merge names another participant the server holds, in the caller's reach."""
+        w = p.w
         target = str(ch.value or "")
         if not target:
             return None  # undoing a merge
@@ -168,19 +152,18 @@ class ScopeRules:
         rec = w.recs.get(target)
         if rec is None or rec["table_name"] != "participants":
             return "merged_into: must name a participant"
-        if caller.role == "admin":
+        if p.caller.role == "admin":
             return None
-        return None if w.assigned_to(target) in scope.team else "not in your caseload"
+        return None if w.assigned_to(target) in p.scope.team else "not in your caseload"
 
-    def _left_unseen(
-        self, w: Working, caller: Caller, ch: PushChange, known: dict[str, Any]
-    ) -> bool:
+    def _left_unseen(self, p: Push, ch: PushChange, known: dict[str, Any]) -> bool:
         """Whether the participant this record belongs to left the caller's caseload
         after the caller's device last pulled (its cursor) and after the change was
         written (by its stamp): the device wrote while the record was still in its
         caseload, so its edit stands, as it would have had it arrived before the
         reassignment (reassign and edit commute). The device drops the participant at
         the end of this same sync."""
+        w, caller = p.w, p.caller
         if caller.role != "specialist" or ch.field == "deleted":
             return False  # a delete from outside the caseload never stands (undelivered)
         table, record_id = ch.table, ch.record_id
@@ -213,34 +196,33 @@ class ScopeRules:
         # past it by claiming an old cursor or old stamps).
         return last[0] > w.cursor and last[0] > replicas.issued_top(w.conn, caller.device_id)
 
-    def _keep_undelivered(
-        self, w: Working, caller: Caller, ch: PushChange, reason: str, b: _Batch
-    ) -> None:
+    def _keep_undelivered(self, p: Push, ch: PushChange, reason: str) -> None:
         """A change refused because its record is in another caseload now (the
         participant was reassigned while the writer worked offline) is kept as an
         "undelivered" conflict on that participant: the record's specialist and
         their supervisor see it and decide; the writer keeps it in their outbox."""
         if reason != "not in your caseload" or ch.table == "conflicts":
             return
-        participant = self._participant_of(w, ch.table, ch.record_id, b)
+        w = p.w
+        participant = self._participant_of(p, ch.table, ch.record_id)
         if not participant or w.assigned_to(participant) is None:
             return
-        if not self._lost_access(w, caller, participant):
+        if not self._lost_access(p, participant):
             return  # never the writer's: a plain refusal, no conflict for others to see
         cur = w.field(ch.record_id, ch.field)
         kept = (json.loads(cur[1]) if cur[1] is not None else None, cur[2]) if cur else (None, "")
         self._record_conflict(
-            w, ch.table, ch.record_id, ch.field, kept, (ch.value, ch.stamp), caller,
+            w, ch.table, ch.record_id, ch.field, kept, (ch.value, ch.stamp), p.caller,
             kind=UNDELIVERED, participant_id=participant,
         )  # fmt: skip
 
-    def _lost_access(self, w: Working, caller: Caller, participant: str) -> bool:
+    def _lost_access(self, p: Push, participant: str) -> bool:
         """Whether the caller once had this participant and has lost them (the
         access log's last entry for the pair is a removal)."""
-        last = w.conn.execute(
+        last = p.w.conn.execute(
             select(access_log.c.granted)
             .where(
-                access_log.c.user_id == caller.user_id,
+                access_log.c.user_id == p.caller.user_id,
                 access_log.c.participant_id == participant,
             )
             .order_by(access_log.c.seq.desc())
@@ -248,14 +230,15 @@ class ScopeRules:
         ).first()
         return last is not None and not last[0]
 
-    def _participant_of(self, w: Working, table: str, record_id: str, b: _Batch) -> str:
+    def _participant_of(self, p: Push, table: str, record_id: str) -> str:
         """The participant a record belongs to: on the server, else as the batch places it."""
+        w = p.w
         if table == "participants":
             return record_id
         rec = w.recs.get(record_id)
         if rec and rec["participant_id"]:
             return rec["participant_id"]
-        known = b.fields.get(record_id, {})
+        known = p.fields.get(record_id, {})
         link = rules.PARTICIPANT_LINK.get(table)
         if link and isinstance(known.get(link), str):
             return known[link]
