@@ -10,6 +10,7 @@ file or a real PostgreSQL database), so the counts are this sync's alone.
 from __future__ import annotations
 
 import time
+from itertools import groupby
 
 import pytest
 from prometheus_client import generate_latest
@@ -124,3 +125,66 @@ def test_revoked_after_the_token_was_looked_up_stores_nothing(served):
     with engine.connect() as conn:
         after = conn.execute(select(devices.c.last_seen_at).where(devices.c.id == lap.id)).scalar()
     assert after == seen
+
+
+def test_reads_sent_together_answer_as_they_do_one_by_one(served):
+    """``sql.rows_together`` (one round trip on PostgreSQL: the push's counter lock
+    and its first reads) gives each read's rows as ``sql.rows`` does, in order,
+    with an empty IN list finding nothing."""
+    from sync.server import replicas
+    from sync.server.engine.working import SeqCounter, Working
+
+    _backend, engine, _sync_engine, client, spec_id = served
+    lap = Laptop(client, "spec")
+    pids = [f"p{i}" + new_device_id()[:10] for i in range(3)]
+    lap.sync(
+        [(pid, name, "Ada") for pid in pids for name in ("first_name", "last_name")]
+        + [(pid, "assigned_specialist_id", spec_id) for pid in pids]
+    )
+    again = [PushChange(stamp=lap.hlc.now(), table="participants", record_id=pids[1],
+                        field="county", value="Burleigh")]  # fmt: skip
+    reads = [
+        SeqCounter.read(True),
+        replicas.state_read(lap.id),
+        *Working.pushed_reads(again),
+        (Working.pushed_reads(again)[-1][0], {"ids": []}),
+    ]
+    with engine.connect() as conn, conn.begin():
+        together = sql.rows_together(conn, reads)
+    with engine.connect() as conn, conn.begin():
+        one_by_one = [sql.rows(conn, stmt, params) for stmt, params in reads]
+    assert [sorted(map(tuple, r)) for r in together] == [sorted(map(tuple, r)) for r in one_by_one]
+    assert together[0] and together[-1] == []
+    assert any(row[1] == pids[1] for read in together[2:] for row in read if len(row) == 8)
+
+
+def test_concurrent_pushes_take_the_counter_one_at_a_time(served):
+    """Pushes from many laptops at once: no seq is given twice and no push's changes
+    interleave with another's in seq order (the counter is held from the
+    push's first read to its commit, however the in-process turn is passed on)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _backend, engine, _sync_engine, client, spec_id = served
+    laps = [Laptop(client, "spec") for _ in range(6)]
+    pids = [f"p{i}" + new_device_id()[:10] for i in range(6)]
+    laps[0].sync(
+        [(pid, name, "Ada") for pid in pids for name in ("first_name", "last_name")]
+        + [(pid, "assigned_specialist_id", spec_id) for pid in pids]
+    )
+
+    def pushes(i: int) -> None:
+        for k in range(4):
+            laps[i].sync([(pids[(i + j) % 6], "county", f"C{i}-{k}-{j}") for j in range(5)])
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(pushes, range(6)))
+    with engine.connect() as conn:
+        rows = conn.execute(select(changes.c.seq, changes.c.device_id).order_by(changes.c.seq))
+        seqs = rows.all()
+    assert len(seqs) == 3 * 6 + 6 * 4 * 5
+    assert len({s for s, _d in seqs}) == len(seqs)  # no seq given twice
+    edits = seqs[3 * 6 :]  # the concurrent pushes' changes, by seq: runs of whole pushes
+    lengths = [len(list(run)) for _d, run in groupby(edits, key=lambda r: r[1])]
+    assert all(n % 5 == 0 for n in lengths), lengths
+    runs = [d for i, (_s, d) in enumerate(seqs) if i == 0 or seqs[i - 1][1] != d]
+    assert len(runs) <= 1 + 6 * 4  # a push's five changes never interleave with another's

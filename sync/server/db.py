@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -152,25 +152,40 @@ PUSH_TURN_TIMEOUT_S = 60.0
 
 
 @contextmanager
-def push_turn(engine: Engine, writes: bool) -> Iterator[None]:
-    """A push that writes takes its turn here, first come first served, before its
-    transaction (PostgreSQL; SQLite's writers queue in ``sync.server.writers``
-    already). Every such push holds the ``seq`` counter row locked from its first
-    statement to its commit, so they run one at a time anyway; queued here, the
-    next one starts as soon as the last commits (a lock handed over in this
-    process, not a PostgreSQL backend woken for each) and the waiting ones hold no
-    connection's row lock nor compete for the interpreter with the one running.
-    Other processes on the same database still wait on the row lock, as before."""
+def push_turn(engine: Engine, writes: bool) -> Iterator[Callable[[], None]]:
+    """A push that writes takes its turn here, first come first served, before it
+    asks for the ``seq`` counter (PostgreSQL; SQLite's writers queue in
+    ``sync.server.writers`` already). Every such push holds the counter row locked
+    from its first read to its commit, so they run one at a time anyway; queued
+    here, the waiting ones hold no connection nor compete for the interpreter.
+
+    It yields ``locked``, which the push calls once it holds the counter: the turn
+    passes on then, and the next push sends its request for the counter at once
+    and waits in the database, which hands it over on the commit (and answers that
+    push's reads with it, in the same round trip). At most one push waits there;
+    the time between one push's commit and the next one's start is spent by
+    nobody. Other processes on the same database wait on the row lock, as before."""
     if not writes or engine.dialect.name != "postgresql":
-        yield
+        yield _nothing
         return
     turn = writers.lock_for(f"postgresql {id(engine)}")
     if not turn.acquire(PUSH_TURN_TIMEOUT_S):
         raise OperationalError("push turn", {}, Exception("too many pushes waiting"))
+    held = [True]
+
+    def locked() -> None:
+        if held[0]:
+            held[0] = False
+            turn.release()
+
     try:
-        yield
+        yield locked
     finally:
-        turn.release()
+        locked()
+
+
+def _nothing() -> None:
+    pass
 
 
 @contextmanager

@@ -49,10 +49,20 @@ class State:
 
 def state(conn: Connection, device_id: str) -> State:
     """The database's id and epoch and the device's replica tokens, read at once."""
-    key = f"replica.{device_id}"
-    found = dict(sql.rows(conn, _KEYS, {"k": ["epoch", "server_id", key]}))
+    stmt, params = state_read(device_id)
+    return state_from(conn, device_id, sql.rows(conn, stmt, params))
+
+
+def state_read(device_id: str) -> sql.Read:
+    """The read behind ``state`` (to send with others: ``sql.rows_together``)."""
+    return _KEYS, {"k": ["epoch", "server_id", f"replica.{device_id}"]}
+
+
+def state_from(conn: Connection, device_id: str, rows: list[tuple[str, str]]) -> State:
+    """``state`` from the rows of ``state_read``."""
+    found = dict(rows)
     sid, epoch = _identity(conn, found)
-    return State(sid, epoch, found.get(key))
+    return State(sid, epoch, found.get(f"replica.{device_id}"))
 
 
 def _get(conn: Connection, key: str) -> str | None:

@@ -157,14 +157,10 @@ def _read(conn: Connection, stmt: Any) -> _Read:
     return found
 
 
-def rows(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """The rows of a select built once (keep ``stmt`` a module constant), run on the
-    driver's cursor inside ``conn``'s transaction; plain tuples (booleans as the
-    driver gives them). Driver errors come as SQLAlchemy's (an OperationalError is
-    still one). An empty IN list goes through SQLAlchemy, which renders it."""
+def _render(conn: Connection, stmt: Any, params: dict[str, Any]) -> tuple[str, Any]:
+    """The SQL text and driver arguments of a read built once, its IN lists expanded
+    here (every IN list non-empty)."""
     _stmt, sql, order, defaults, expanding = _read(conn, stmt)
-    if any(not params.get(name) for name in expanding):
-        return [tuple(r) for r in conn.execute(stmt, params)]
     values = {**defaults, **params}
     if order is not None:  # positional (qmark: SQLite)
         args: Any = []
@@ -183,6 +179,21 @@ def rows(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[tuple[Any,
             args.update({f"{name}_{i}": v for i, v in enumerate(items)})
             marks = ", ".join(f"%({name}_{i})s" for i in range(len(items)))
             sql = sql.replace(f"__[POSTCOMPILE_{name}]", marks)
+    return sql, args
+
+
+def _has_empty_list(conn: Connection, stmt: Any, params: dict[str, Any]) -> bool:
+    return any(not params.get(name) for name in _read(conn, stmt)[4])
+
+
+def rows(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of a select built once (keep ``stmt`` a module constant), run on the
+    driver's cursor inside ``conn``'s transaction; plain tuples (booleans as the
+    driver gives them). Driver errors come as SQLAlchemy's (an OperationalError is
+    still one). An empty IN list goes through SQLAlchemy, which renders it."""
+    if _has_empty_list(conn, stmt, params):
+        return [tuple(r) for r in conn.execute(stmt, params)]
+    sql, args = _render(conn, stmt, params)
     error = conn.dialect.loaded_dbapi.Error
     cursor = conn.connection.cursor()
     round_trips.statement(sql)
@@ -195,3 +206,46 @@ def rows(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[tuple[Any,
         ) from None
     finally:
         cursor.close()
+
+
+Read = tuple[Any, dict[str, Any]]  # a select built once and its parameters
+
+
+def rows_together(conn: Connection, reads: list[Read]) -> list[list[tuple[Any, ...]]]:
+    """The rows of several reads (as ``rows``), in order. On PostgreSQL they go out
+    together and are answered in one round trip (psycopg's pipeline mode): each
+    still runs after the one before it and sees what was committed when it starts,
+    so a read after a ``FOR UPDATE`` sees the state that lock protects. Elsewhere,
+    one after another. A read with an empty IN list finds nothing and is not sent."""
+    if not reads:
+        return []
+    if conn.dialect.name != "postgresql" or not _pipeline_supported(conn):
+        return [rows(conn, stmt, params) for stmt, params in reads]
+    error = conn.dialect.loaded_dbapi.Error
+    sent: list[tuple[Any, str] | None] = []
+    try:
+        with conn.connection.driver_connection.pipeline():
+            for stmt, params in reads:
+                if _has_empty_list(conn, stmt, params):
+                    sent.append(None)
+                    continue
+                sql, args = _render(conn, stmt, params)
+                cursor = conn.connection.cursor()
+                round_trips.statement(sql)
+                cursor.execute(sql, args)
+                sent.append((cursor, sql))
+        out: list[list[tuple[Any, ...]]] = []
+        for item in sent:
+            if item is None:
+                out.append([])
+            else:
+                out.append(item[0].fetchall())
+        return out
+    except error as e:
+        raise sa_exc.DBAPIError.instance(
+            None, None, e, error, hide_parameters=True, dialect=conn.dialect
+        ) from None
+    finally:
+        for item in sent:
+            if item is not None:
+                item[0].close()

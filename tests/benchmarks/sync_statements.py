@@ -172,10 +172,10 @@ def _profile(app: Any, lap: Laptop, pids: list[str], n: int) -> None:
 
     from sync.server.api import context
 
-    async def inline(work: Any, *a: Any) -> Any:
-        return work(*a)
+    async def inline(api: Any, work: Any) -> Any:
+        return api.run_db(work)
 
-    context.run_in_threadpool = inline  # type: ignore[assignment]
+    context.Api.db = inline  # type: ignore[method-assign]
     loop = asyncio.new_event_loop()
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://127.0.0.1")
     lap.post = lambda *a, **kw: loop.run_until_complete(client.post(*a, **kw))

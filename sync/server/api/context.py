@@ -3,17 +3,19 @@ limits, and the steps every device request takes (its token, its body)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import Request
 from pydantic import BaseModel
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
-from starlette.concurrency import run_in_threadpool
 
 from sync.protocol import MAX_BODY_BYTES, MAX_COMPRESSED_BYTES
 from sync.server import auth, ops
@@ -26,6 +28,14 @@ from sync.server.tables import devices
 
 log = logging.getLogger("sync.server")
 M = TypeVar("M", bound=BaseModel)
+
+#: Threads that run requests' database work at once (a process). The work is mostly
+#: Python, which runs one thread at a time: more threads only queue for the
+#: interpreter, and the push that holds the write turn (sync.server.db.push_turn)
+#: waits its turn for the interpreter after each round trip among all of them. With
+#: 200 laptops syncing without pause on PostgreSQL (2 cores), 40 threads (the
+#: default) gave 81-102 syncs/s, 8 gave 112-128 (docs/PERFORMANCE.md).
+DB_THREADS = 8
 _REVOKED_AT = select(devices.c.revoked_at).where(devices.c.id == bindparam("d"))
 
 
@@ -40,6 +50,8 @@ class Api:
     ip_failures: TokenBucket = field(
         default_factory=lambda: TokenBucket(IP_FAILURES_PER_MINUTE, IP_FAILURE_BURST)
     )
+    db_threads: int = DB_THREADS
+    _lanes: dict[int, anyio.CapacityLimiter] = field(default_factory=dict, repr=False)
 
     def run_db(self, work: Callable[[], Any]) -> Any:
         """Run database work, its failures as API errors (503 busy, 500 otherwise)."""
@@ -63,8 +75,13 @@ class Api:
             ) from None
 
     async def db(self, work: Callable[[], Any]) -> Any:
-        """``run_db`` on a worker thread."""
-        return await run_in_threadpool(self.run_db, work)
+        """``run_db`` on a worker thread, at most ``db_threads`` at once (first come,
+        first served)."""
+        loop = id(asyncio.get_running_loop())  # a limiter belongs to one event loop
+        lane = self._lanes.get(loop)
+        if lane is None:
+            lane = self._lanes[loop] = anyio.CapacityLimiter(self.db_threads)
+        return await anyio.to_thread.run_sync(self.run_db, work, limiter=lane)
 
     def lookup(self, token: str) -> auth.TokenOwner | None:
         with reading(self.engine, per_statement=True) as conn:  # one statement

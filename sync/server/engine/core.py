@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
@@ -49,14 +51,36 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging, Fresh):
         commits the push first and pulls afterwards (see ``push`` and ``pull``)."""
         return self.pull(conn, caller, req, self.push(conn, caller, req, now_ms))
 
-    def push(self, conn: Connection, caller: Caller, req: SyncRequest, now_ms: int) -> Pushed:
+    def push(
+        self,
+        conn: Connection,
+        caller: Caller,
+        req: SyncRequest,
+        now_ms: int,
+        locked: Callable[[], None] | None = None,
+    ) -> Pushed:
         """Apply the pushed changes. This holds the ``seq`` counter row locked until the
-        caller commits, so keep the transaction to this (and commit before pulling)."""
+        caller commits, so keep the transaction to this (and commit before pulling).
+        ``locked`` is called once the counter is held (sync.server.db.push_turn)."""
         # Nothing to write: the committed counter is a safe top, no lock needed.
         chs = req.changes
         trust.check_stamps(caller.device_id, chs)  # a forged stamp: nothing is stored
-        seq = SeqCounter(conn, lock=bool(chs))
-        rs = replicas.state(conn, caller.device_id)  # one read: id, epoch, tokens
+        # Trust boundary (sync.server.trust): values first, before any of them is
+        # used to load or place a record; then identity, authorship, completeness.
+        untrusted = trust.value_problems(chs)
+        place = [c for c in chs if c.stamp not in untrusted]
+        # The counter (locked), the replica state and what the server has of the
+        # push, read together: one round trip on PostgreSQL (sql.rows_together),
+        # each read after the lock, so seeing what the last push committed.
+        pushed_reads = Working.pushed_reads(chs, place)
+        found = sql.rows_together(
+            conn,
+            [SeqCounter.read(bool(chs)), replicas.state_read(caller.device_id), *pushed_reads],
+        )
+        if locked is not None:
+            locked()
+        seq = SeqCounter(conn, bool(chs), found[0])
+        rs = replicas.state_from(conn, caller.device_id, found[1])  # id, epoch, tokens
         server_id, epoch, held = rs.server_id, rs.epoch, rs.device is not None
         reset = replicas.judge(rs.device, req.replica, req.cursor, seq.value)
         if reset == "replica":
@@ -68,10 +92,7 @@ class SyncEngine(Pulling, Decisions, ScopeRules, Merging, Fresh):
             )
         scope = Scope(conn, caller)
         w = Working(conn, seq)
-        # Trust boundary (sync.server.trust): values first, before any of them is
-        # used to load or place a record; then identity, authorship, completeness.
-        untrusted = trust.value_problems(chs)
-        w.load_pushed(chs, [c for c in chs if c.stamp not in untrusted])
+        w.take_pushed(chs, place, pushed_reads, found[2:])
         w.cursor = req.cursor
         untrusted |= self._identity_step(w, caller, chs, untrusted)
         valid = [c for c in chs if c.stamp not in untrusted]

@@ -31,7 +31,6 @@ from sync.server.tables import (
 )
 
 # The statements every sync runs, built once (sync.server.sql).
-# The statements every sync runs, built once (sync.server.sql).
 _SEQ = select(counters.c.value).where(counters.c.name == "seq")
 
 
@@ -82,6 +81,16 @@ _SEEN = union_all(
 
 _ASSIGNED = select(assignments.c.participant_id, assignments.c.specialist_id).where(
     assignments.c.participant_id.in_(ids())
+)
+
+
+# The assignments of some records' participants and of the ids themselves (a
+# participant's record id is the participant's id), in one statement.
+_ASSIGNED_AROUND = select(assignments.c.participant_id, assignments.c.specialist_id).where(
+    assignments.c.participant_id.in_(ids())
+    | assignments.c.participant_id.in_(
+        select(records.c.participant_id).where(records.c.record_id.in_(ids()))
+    )
 )
 
 
@@ -150,15 +159,26 @@ _LOG_INSERTS = (changes.insert(), rejected.insert(), access_log.insert())
 class SeqCounter:
     """Hands out seq numbers inside the locked transaction."""
 
-    def __init__(self, conn: Connection, lock: bool = True) -> None:
+    def __init__(
+        self, conn: Connection, lock: bool = True, found: list[tuple[Any, ...]] | None = None
+    ) -> None:
+        """Read the counter (locked: ``lock``), or take the rows of ``read(lock)`` that
+        were sent together with other reads (``found``)."""
         self.conn = conn
-        row = conn.execute(_SEQ_LOCKED if lock else _SEQ).first()
+        if found is None:
+            found = conn.execute(_SEQ_LOCKED if lock else _SEQ).all()
+        row = found[0] if found else None
         if row is None:
             conn.execute(counters.insert().values(name="seq", value=0))
             self.value = 0
         else:
             self.value = int(row[0])
         self.start = self.value
+
+    @staticmethod
+    def read(lock: bool) -> tuple[Any, dict[str, Any]]:
+        """The counter's read (``FOR UPDATE`` when ``lock``), to send with others."""
+        return (_SEQ_LOCKED if lock else _SEQ), {}
 
     def next(self) -> int:
         self.value += 1
@@ -215,23 +235,34 @@ class Working:
         todo = sorted(set(record_ids) - self.loaded)
         for chunk in _chunks(todo):
             self.loaded.update(chunk)
-            for kind, rid, f, t, v, st, b, sq in _rows(
-                self.conn, _FIELDS_AND_RECORDS_OF, {"ids": chunk}
-            ):
-                if kind == "f":
-                    self.fs[(rid, f)] = [t, v, st, b, sq]
-                    self.fs_orig[(rid, f)] = st
-                    self.by_record[rid].add(f)
-                else:  # a record: (table, participant, owner, status) in those places
-                    self.recs[rid] = {
-                        "table_name": f, "participant_id": t, "owner_id": v, "status": st
-                    }  # fmt: skip
-                    self.recs_orig[rid] = (t, v)
+            for row in _rows(self.conn, _FIELDS_AND_RECORDS_OF, {"ids": chunk}):
+                self._take_loaded(row)
+
+    def _take_loaded(self, row: tuple[Any, ...]) -> None:
+        """One row of ``_FIELDS_AND_RECORDS_OF`` into the working state."""
+        kind, rid, f, t, v, st, b, sq = row
+        if kind == "f":
+            self.fs[(rid, f)] = [t, v, st, b, sq]
+            self.fs_orig[(rid, f)] = st
+            self.by_record[rid].add(f)
+        else:  # a record: (table, participant, owner, status) in those places
+            self.recs[rid] = {"table_name": f, "participant_id": t, "owner_id": v, "status": st}
+            self.recs_orig[rid] = (t, v)
 
     def load_pushed(self, chs: list[PushChange], place: list[PushChange] | None = None) -> None:
         """What the server has of a push: its stamps seen before (all of ``chs``) and
         the records, notes and assignments that ``place`` (the changes whose values
         are valid; default all) name."""
+        reads = self.pushed_reads(chs, place)
+        self.take_pushed(chs, place, reads, [_rows(self.conn, st, pa) for st, pa in reads])
+
+    @staticmethod
+    def pushed_reads(
+        chs: list[PushChange], place: list[PushChange] | None = None
+    ) -> list[tuple[Any, dict[str, Any]]]:
+        """The reads behind ``load_pushed``, none depending on another's answer (so
+        they may go out together: ``sync.server.sql.rows_together``); their rows go
+        to ``take_pushed`` in the same order."""
         stamps = [c.stamp for c in chs]
         # the device's own earlier changes that later ones are based on (a change
         # re-stamped by the server is based on the stamp it became)
@@ -239,24 +270,59 @@ class Working:
         stamps += sorted(
             {c.base for c in chs if c.base and c.base.rsplit(".", 1)[-1] in own} - set(stamps)
         )
-        for chunk in _chunks(stamps):
-            for kind, st, other in _rows(self.conn, _SEEN, {"ids": chunk}):
-                if kind == "c":
-                    self.seen_origin[other] = st  # other: the origin stamp
-                else:
-                    self.seen_rejected[st] = other  # other: the reason
+        reads: list[tuple[Any, dict[str, Any]]] = [
+            (_SEEN, {"ids": chunk}) for chunk in _chunks(stamps)
+        ]
+        chs = chs if place is None else place
+        record_ids = {c.record_id for c in chs}
+        # notes that new addenda hang on, so they can be placed
+        record_ids |= {str(c.value) for c in chs if c.field == "encounter_id" and c.value}
+        for chunk in _chunks(sorted(record_ids)):
+            reads.append((_FIELDS_AND_RECORDS_OF, {"ids": chunk}))
+            # the assignments of these records' participants, and of the ids
+            # themselves (a participant is its own): what placing them needs
+            reads.append((_ASSIGNED_AROUND, {"ids": chunk}))
+        named = sorted(
+            {str(c.value) for c in chs if c.field == "participant_id" and isinstance(c.value, str)}
+            - record_ids
+        )
+        reads += [(_ASSIGNED, {"ids": chunk}) for chunk in _chunks(named)]
+        return reads
+
+    def take_pushed(
+        self,
+        chs: list[PushChange],
+        place: list[PushChange] | None,
+        reads: list[tuple[Any, dict[str, Any]]],
+        found: list[list[tuple[Any, ...]]],
+    ) -> None:
+        """``load_pushed`` from ``pushed_reads`` and their rows (``found``)."""
+        assigned: dict[str, str] = {}
+        for (stmt, _params), rows in zip(reads, found, strict=True):
+            if stmt is _SEEN:
+                for kind, st, other in rows:
+                    if kind == "c":
+                        self.seen_origin[other] = st  # other: the origin stamp
+                    else:
+                        self.seen_rejected[st] = other  # other: the reason
+            elif stmt is _FIELDS_AND_RECORDS_OF:
+                for row in rows:
+                    self._take_loaded(row)
+            else:  # _ASSIGNED_AROUND, _ASSIGNED
+                assigned.update(rows)
         chs = chs if place is None else place
         ids = {c.record_id for c in chs}
-        # notes that new addenda hang on, so they can be placed
         ids |= {str(c.value) for c in chs if c.field == "encounter_id" and c.value}
-        self.load(ids)
+        self.loaded.update(ids)
         participants = {rid for rid, r in self.recs.items() if r["table_name"] == "participants"}
         participants |= {c.record_id for c in chs if c.table == "participants"}
         participants |= {r["participant_id"] for r in self.recs.values() if r["participant_id"]}
         participants |= {
             str(c.value) for c in chs if c.field == "participant_id" and isinstance(c.value, str)
         }
-        self.load_assignments(participants)
+        for pid in participants:
+            if pid and pid not in self.assign:
+                self.assign[pid] = assigned.get(pid)
 
     def load_assignments(self, participant_ids: Iterable[str]) -> None:
         todo = sorted({p for p in participant_ids if p and p not in self.assign})
