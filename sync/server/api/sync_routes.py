@@ -88,17 +88,19 @@ def _sync(api: Api, caller: Caller, req: SyncRequest) -> SyncResponse:
     """Push in one write transaction, then pull in a read-only one, on the same
     connection (one checkout from the pool, one liveness ping on PostgreSQL).
 
-    The transaction begins, and the device is found still enrolled (its row locked
-    until the commit: a revocation waits for it), before the push takes its turn;
+    The transaction begins, the device is found still enrolled (its row locked
+    until the commit: a revocation waits for it) and its audit head is checked
+    against its anchor, all before the push takes its turn;
     the turn passes on once the push holds the ``seq`` counter (``push_turn``): the
     pushes that use the counter one at a time wait for no round trip that does not
     need it."""
     with api.engine.connect() as conn:
         with conn.begin():
             touch_enrolled(conn, caller.device_id)  # revoked meanwhile: 401, nothing stored
+            # the device's own anchor (its row locked from here to the commit)
+            verdict = _anchor_audit(conn, caller, req.audit) if req.audit else None
             with push_turn(api.engine, bool(req.changes)) as locked:
                 pushed = api.sync_engine.push(conn, caller, req, api.clock(), locked)
-            verdict = _anchor_audit(conn, caller, req.audit) if req.audit else None
         # Pull after the commit, which releases the seq counter lock: other devices'
         # pushes need not wait for this one's pull. Every seq up to the push's top is
         # committed, and the pull reads nothing past it: on PostgreSQL its statements
