@@ -216,36 +216,29 @@ def rows_together(conn: Connection, reads: list[Read]) -> list[list[tuple[Any, .
     together and are answered in one round trip (psycopg's pipeline mode): each
     still runs after the one before it and sees what was committed when it starts,
     so a read after a ``FOR UPDATE`` sees the state that lock protects. Elsewhere,
-    one after another. A read with an empty IN list finds nothing and is not sent."""
-    if not reads:
-        return []
+    one after another. A read with an empty IN list is rendered by SQLAlchemy, as
+    in ``rows``, and runs after the others."""
     if conn.dialect.name != "postgresql" or not _pipeline_supported(conn):
         return [rows(conn, stmt, params) for stmt, params in reads]
     error = conn.dialect.loaded_dbapi.Error
-    sent: list[tuple[Any, str] | None] = []
+    cursors: dict[int, Any] = {}
     try:
         with conn.connection.driver_connection.pipeline():
-            for stmt, params in reads:
-                if _has_empty_list(conn, stmt, params):
-                    sent.append(None)
-                    continue
-                sql, args = _render(conn, stmt, params)
-                cursor = conn.connection.cursor()
-                round_trips.statement(sql)
-                cursor.execute(sql, args)
-                sent.append((cursor, sql))
-        out: list[list[tuple[Any, ...]]] = []
-        for item in sent:
-            if item is None:
-                out.append([])
-            else:
-                out.append(item[0].fetchall())
-        return out
+            for i, (stmt, params) in enumerate(reads):
+                if not _has_empty_list(conn, stmt, params):
+                    sql, args = _render(conn, stmt, params)
+                    cursors[i] = conn.connection.cursor()
+                    round_trips.statement(sql)
+                    cursors[i].execute(sql, args)
+        found = {i: cursor.fetchall() for i, cursor in cursors.items()}
     except error as e:
         raise sa_exc.DBAPIError.instance(
             None, None, e, error, hide_parameters=True, dialect=conn.dialect
         ) from None
     finally:
-        for item in sent:
-            if item is not None:
-                item[0].close()
+        for cursor in cursors.values():
+            cursor.close()
+    return [
+        found[i] if i in found else rows(conn, stmt, params)
+        for i, (stmt, params) in enumerate(reads)
+    ]

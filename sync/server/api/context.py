@@ -3,7 +3,6 @@ limits, and the steps every device request takes (its token, its body)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
+from anyio.lowlevel import RunVar
 from fastapi import Request
 from pydantic import BaseModel
 from sqlalchemy import bindparam, select
@@ -36,6 +36,7 @@ M = TypeVar("M", bound=BaseModel)
 #: 200 laptops syncing without pause on PostgreSQL (2 cores), 40 threads (the
 #: default) gave 81-102 syncs/s, 8 gave 112-128 (docs/PERFORMANCE.md).
 DB_THREADS = 8
+
 _REVOKED_AT = select(devices.c.revoked_at).where(devices.c.id == bindparam("d"))
 
 
@@ -51,7 +52,10 @@ class Api:
         default_factory=lambda: TokenBucket(IP_FAILURES_PER_MINUTE, IP_FAILURE_BURST)
     )
     db_threads: int = DB_THREADS
-    _lanes: dict[int, anyio.CapacityLimiter] = field(default_factory=dict, repr=False)
+    # the lane's limiter, one per event loop (as anyio keeps its default one)
+    _lane: RunVar[anyio.CapacityLimiter] = field(
+        default_factory=lambda: RunVar("peertrail_db_lane"), repr=False
+    )
 
     def run_db(self, work: Callable[[], Any]) -> Any:
         """Run database work, its failures as API errors (503 busy, 500 otherwise)."""
@@ -77,10 +81,11 @@ class Api:
     async def db(self, work: Callable[[], Any]) -> Any:
         """``run_db`` on a worker thread, at most ``db_threads`` at once (first come,
         first served)."""
-        loop = id(asyncio.get_running_loop())  # a limiter belongs to one event loop
-        lane = self._lanes.get(loop)
-        if lane is None:
-            lane = self._lanes[loop] = anyio.CapacityLimiter(self.db_threads)
+        try:
+            lane = self._lane.get()
+        except LookupError:
+            lane = anyio.CapacityLimiter(self.db_threads)
+            self._lane.set(lane)
         return await anyio.to_thread.run_sync(self.run_db, work, limiter=lane)
 
     def lookup(self, token: str) -> auth.TokenOwner | None:

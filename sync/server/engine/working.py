@@ -249,20 +249,15 @@ class Working:
             self.recs[rid] = {"table_name": f, "participant_id": t, "owner_id": v, "status": st}
             self.recs_orig[rid] = (t, v)
 
-    def load_pushed(self, chs: list[PushChange], place: list[PushChange] | None = None) -> None:
-        """What the server has of a push: its stamps seen before (all of ``chs``) and
-        the records, notes and assignments that ``place`` (the changes whose values
-        are valid; default all) name."""
-        reads = self.pushed_reads(chs, place)
-        self.take_pushed(chs, place, reads, [_rows(self.conn, st, pa) for st, pa in reads])
-
     @staticmethod
     def pushed_reads(
         chs: list[PushChange], place: list[PushChange] | None = None
     ) -> list[tuple[Any, dict[str, Any]]]:
-        """The reads behind ``load_pushed``, none depending on another's answer (so
-        they may go out together: ``sync.server.sql.rows_together``); their rows go
-        to ``take_pushed`` in the same order."""
+        """What the server has of a push: its stamps seen before (all of ``chs``) and
+        the records, notes and assignments that ``place`` (the changes whose values
+        are valid; default all) name. These reads depend on no answer of another,
+        so they may go out together (``sync.server.sql.rows_together``); their rows
+        go to ``take_pushed`` in the same order."""
         stamps = [c.stamp for c in chs]
         # the device's own earlier changes that later ones are based on (a change
         # re-stamped by the server is based on the stamp it became)
@@ -296,9 +291,9 @@ class Working:
         reads: list[tuple[Any, dict[str, Any]]],
         found: list[list[tuple[Any, ...]]],
     ) -> None:
-        """``load_pushed`` from ``pushed_reads`` and their rows (``found``)."""
+        """Take in ``pushed_reads`` and their rows (``found``)."""
         assigned: dict[str, str] = {}
-        for (stmt, _params), rows in zip(reads, found, strict=True):
+        for (stmt, params), rows in zip(reads, found, strict=True):
             if stmt is _SEEN:
                 for kind, st, other in rows:
                     if kind == "c":
@@ -306,14 +301,12 @@ class Working:
                     else:
                         self.seen_rejected[st] = other  # other: the reason
             elif stmt is _FIELDS_AND_RECORDS_OF:
+                self.loaded.update(params["ids"])
                 for row in rows:
                     self._take_loaded(row)
             else:  # _ASSIGNED_AROUND, _ASSIGNED
                 assigned.update(rows)
         chs = chs if place is None else place
-        ids = {c.record_id for c in chs}
-        ids |= {str(c.value) for c in chs if c.field == "encounter_id" and c.value}
-        self.loaded.update(ids)
         participants = {rid for rid, r in self.recs.items() if r["table_name"] == "participants"}
         participants |= {c.record_id for c in chs if c.table == "participants"}
         participants |= {r["participant_id"] for r in self.recs.values() if r["participant_id"]}
