@@ -17,25 +17,30 @@ real sync. The same arguments always give the same records.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta
+from collections.abc import Callable
+from collections.abc import Iterable
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 
-from app.demo import FIRST_NAMES, LAST_NAMES, _DemoBuilder, _utc, claim_names
+from app.demo import FIRST_NAMES
+from app.demo import LAST_NAMES
+from app.demo import _DemoBuilder
+from app.demo import _utc
+from app.demo import claim_names
 from app.domain import lifecycle
-from app.domain.records import (
-    Addendum,
-    Credential,
-    Encounter,
-    Modality,
-    PeerKind,
-    Record,
-    Role,
-    SupervisionFormat,
-    SupervisionSession,
-    SupervisionTopic,
-    TimeEntry,
-    User,
-)
+from app.domain.records import Addendum
+from app.domain.records import Credential
+from app.domain.records import Encounter
+from app.domain.records import Modality
+from app.domain.records import PeerKind
+from app.domain.records import Record
+from app.domain.records import Role
+from app.domain.records import SupervisionFormat
+from app.domain.records import SupervisionSession
+from app.domain.records import SupervisionTopic
+from app.domain.records import TimeEntry
+from app.domain.records import User
 from app.domain.supervision import received_entry
 from app.store.codec import codec
 from app.store.db import Store

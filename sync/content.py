@@ -16,7 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import date, time
+from datetime import date
+from datetime import time
 from typing import Any
 
 from sync import rules

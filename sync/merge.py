@@ -44,12 +44,14 @@ docs/SYNC.md explains these rules with a worked example.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sync import content, rules
+from sync import content
+from sync import rules
 from sync.hlc import Stamp
 
 MAX_FUTURE_MS = 10 * 60 * 1000

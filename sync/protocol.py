@@ -13,18 +13,18 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated
+from typing import Any
+from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    Strict,
-    StringConstraints,
-    TypeAdapter,
-    model_validator,
-)
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import PrivateAttr
+from pydantic import Strict
+from pydantic import StringConstraints
+from pydantic import TypeAdapter
+from pydantic import model_validator
 
 PROTOCOL_VERSION = 2  # 2: changes grouped by record with implied stamps; bzip2 bodies
 MIN_PROTOCOL_VERSION = 2

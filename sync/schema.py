@@ -23,7 +23,9 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date
+from datetime import datetime
+from datetime import time
 from enum import StrEnum
 from typing import Any
 

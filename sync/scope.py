@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from typing import Any, Protocol
+from typing import Any
+from typing import Protocol
 
 from sync import rules
 

@@ -7,7 +7,8 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from decimal import Decimal
 
 from pypdf import PdfReader
@@ -15,18 +16,18 @@ from pypdf import PdfReader
 from app.billing.codes import code_tables
 from app.billing.preflight import BillingData
 from app.domain.lifecycle import content_hash
-from app.domain.records import (
-    BillingProvider,
-    Encounter,
-    Goal,
-    NoteStatus,
-    Participant,
-    Payer,
-    Role,
-    User,
-)
+from app.domain.records import BillingProvider
+from app.domain.records import Encounter
+from app.domain.records import Goal
+from app.domain.records import NoteStatus
+from app.domain.records import Participant
+from app.domain.records import Payer
+from app.domain.records import Role
+from app.domain.records import User
 from app.store.repositories import Repositories
-from tests.builders import add_goal, encounter, span
+from tests.builders import add_goal
+from tests.builders import encounter
+from tests.builders import span
 
 AGENCY = BillingProvider(
     name="Juniper Creek Peer Services",

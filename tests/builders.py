@@ -4,10 +4,14 @@ many invented people at once."""
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date
+from datetime import time
 from typing import Any
 
-from app.domain.records import Encounter, Goal, Participant, RecoveryDomain
+from app.domain.records import Encounter
+from app.domain.records import Goal
+from app.domain.records import Participant
+from app.domain.records import RecoveryDomain
 from app.store.repositories import Repositories
 
 Id = Any  # a record (its .id is taken) or an id string

@@ -53,7 +53,9 @@ def repos(store: Store) -> Repositories:
 
 
 from tests.laptop import laptops  # noqa: E402, F401  (fixture)
-from tests.ui_support import app_ctx, app_ctx_for, make_window  # noqa: E402, F401  (fixtures)
+from tests.ui_support import app_ctx  # noqa: E402, F401  (fixtures)
+from tests.ui_support import app_ctx_for  # noqa: E402, F401  (fixtures)
+from tests.ui_support import make_window  # noqa: E402, F401  (fixtures)
 
 
 @pytest.fixture(autouse=True)

@@ -12,16 +12,21 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import ExitStack
+from contextlib import closing
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from app.domain.records import Conflict, Participant, ParticipantStatus
+from app.domain.records import Conflict
+from app.domain.records import Participant
+from app.domain.records import ParticipantStatus
 from app.store import migrations
 from app.store.codec import codec
 from app.store.db import Store
 from app.store.repositories import Repositories
-from app.store.vault import Vault, open_encrypted
+from app.store.vault import Vault
+from app.store.vault import open_encrypted
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -9,13 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from app.domain.records import Role, User
+from app.domain.records import Role
+from app.domain.records import User
 from app.store.db import Store
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from sync.client import SyncClient, make_session
-from tests.server_proc import DEFAULT_PASSWORD, start_server
+from sync.client import SyncClient
+from sync.client import make_session
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import start_server
 
 FAST_SERVER = ("--rate-limit", "0")
 
@@ -24,7 +27,8 @@ class Laptop:
     """A vault enrolled with the server, synced with the real client."""
 
     def __init__(self, root: Path, name: str, server, username: str, url: str | None = None):
-        from tests.conftest import FAST_KDF, PASSPHRASE  # (conftest imports this module)
+        from tests.conftest import FAST_KDF  # (conftest imports this module)
+        from tests.conftest import PASSPHRASE  # (conftest imports this module)
 
         self.dir = root / name
         self.vault = Vault(self.dir)

@@ -3,16 +3,15 @@ goals, a clock the tests move by hand, and a complete GIRP note to sign."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 
-from app.domain.records import (
-    Goal,
-    GoalStatus,
-    Participant,
-    Payer,
-    RecoveryDomain,
-    RoundingRuleName,
-)
+from app.domain.records import Goal
+from app.domain.records import GoalStatus
+from app.domain.records import Participant
+from app.domain.records import Payer
+from app.domain.records import RecoveryDomain
+from app.domain.records import RoundingRuleName
 from app.store.repositories import Repositories
 from tests.helpers import add_person
 

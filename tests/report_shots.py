@@ -29,7 +29,8 @@ from app.ui.reports.program_page import ProgramReportPage
 from app.ui.shell.app import make_application
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
-from tests.supervisor_shots import KDF, settle
+from tests.supervisor_shots import KDF
+from tests.supervisor_shots import settle
 
 TODAY = date(2026, 11, 30)
 

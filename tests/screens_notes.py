@@ -17,23 +17,29 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PySide6.QtCore import QDeadlineTimer, QEventLoop, Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QDeadlineTimer
+from PySide6.QtCore import QEventLoop
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QWidget
 
 from app.demo import fill_demo
-from app.domain.records import GoalStatus, NoteStatus
+from app.domain.records import GoalStatus
+from app.domain.records import NoteStatus
 from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from app.ui.notes.note_editor import NoteEditorPage
-from app.ui.shell.app import load_style_sheet, make_application
+from app.ui.shell.app import load_style_sheet
+from app.ui.shell.app import make_application
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
 from app.ui.shell.theme import apply_theme

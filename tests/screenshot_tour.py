@@ -27,27 +27,41 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, Qt, QTimer
-from PySide6.QtGui import QColor, QPainter, QPixmap
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QEventLoop
+from PySide6.QtCore import QSettings
+from PySide6.QtCore import Qt
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor
+from PySide6.QtGui import QPainter
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QWidget
 
 from app.domain.records import NoteStatus
 from app.services.changes import Changed
 from app.store import vault as vault_module
 from app.store.repositories import Repositories
-from app.ui.common.table_model import ID_ROLE, KEY_ROLE
-from app.ui.shell.app import load_style_sheet, make_application
+from app.ui.common.table_model import ID_ROLE
+from app.ui.common.table_model import KEY_ROLE
+from app.ui.shell.app import load_style_sheet
+from app.ui.shell.app import make_application
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.theme import apply_theme
 from tests.conftest import FAST_KDF
 from tests.helpers import put_conflict
-from tests.shots_support import make_demo_vault, sync_states, wait_until
+from tests.shots_support import make_demo_vault
+from tests.shots_support import sync_states
+from tests.shots_support import wait_until
 
 PASSPHRASE = "screenshot tour passphrase"
 TODAY = date.today()  # the app counts "days since contact" from the real today

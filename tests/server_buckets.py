@@ -10,9 +10,12 @@ from sqlalchemy.engine import Engine
 
 from sync.server import digest_sums
 from sync.server.engine.common import Caller
-from sync.server.engine.pull import _bucket_pull_query, _pull_query
+from sync.server.engine.pull import _bucket_pull_query
+from sync.server.engine.pull import _pull_query
 from sync.server.engine.scope import Scope
-from sync.server.tables import field_state, records, users
+from sync.server.tables import field_state
+from sync.server.tables import records
+from sync.server.tables import users
 
 
 def check_buckets(engine: Engine) -> int:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -22,7 +23,8 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QWidget
 
 from app.demo import fill_demo
-from app.domain.records import Consent, ConsentKind
+from app.domain.records import Consent
+from app.domain.records import ConsentKind
 from app.services.vaults import Session
 from app.store import vault as vault_module
 from app.store.db import Store

@@ -5,16 +5,24 @@ states the status bar is shown in."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QEventLoop
+from PySide6.QtCore import QTimer
 
 from app.demo import fill_demo
 from app.store import vault as vault_module
 from app.store.db import Store
 from app.store.vault import Vault
-from app.ui.sync.sync_state import OFFLINE, ONLINE, SyncState, error_message
+from app.ui.sync.sync_state import OFFLINE
+from app.ui.sync.sync_state import ONLINE
+from app.ui.sync.sync_state import SyncState
+from app.ui.sync.sync_state import error_message
 from tests.conftest import FAST_KDF
 
 

@@ -18,9 +18,13 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop
-from PySide6.QtWidgets import QApplication, QStatusBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QStatusBar
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
-from app.domain.records import Participant, Payer
+from app.domain.records import Participant
+from app.domain.records import Payer
 from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories
@@ -33,9 +37,12 @@ from app.ui.shell.tasks import TaskManager
 from app.ui.sync.conflicts import ConflictsPage
 from app.ui.sync.controller import SyncController
 from app.ui.sync.status_widget import SyncStatus
-from tests.builders import add_encounter, add_goal
-from tests.conftest import FAST_KDF, PASSPHRASE
-from tests.server_proc import DEFAULT_PASSWORD, start_server
+from tests.builders import add_encounter
+from tests.builders import add_goal
+from tests.conftest import FAST_KDF
+from tests.conftest import PASSPHRASE
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import start_server
 from tests.shots_support import sync_states
 from tests.test_sync_e2e import Laptop
 

@@ -11,30 +11,40 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, settings
-from sqlalchemy import create_engine, select
+from hypothesis import HealthCheck
+from hypothesis import settings
+from sqlalchemy import create_engine
+from sqlalchemy import select
 
-from app.domain.records import Encounter, Participant, Role, User
+from app.domain.records import Encounter
+from app.domain.records import Participant
+from app.domain.records import Role
+from app.domain.records import User
 from app.store.db import Store
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from sync.hlc import HybridLogicalClock
-from sync.protocol import (
-    PROTOCOL_VERSION,
-    PushChange,
-    SyncRequest,
-    SyncResponse,
-    acknowledged,
-    dumps,
-)
-from sync.server.engine import Caller, SyncEngine
-from sync.server.tables import changes, field_state, metadata, rejected, users
-from tests.builders import add_encounter, add_goal
+from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import PushChange
+from sync.protocol import SyncRequest
+from sync.protocol import SyncResponse
+from sync.protocol import acknowledged
+from sync.protocol import dumps
+from sync.server.engine import Caller
+from sync.server.engine import SyncEngine
+from sync.server.tables import changes
+from sync.server.tables import field_state
+from sync.server.tables import metadata
+from sync.server.tables import rejected
+from sync.server.tables import users
+from tests.builders import add_encounter
+from tests.builders import add_goal
 
 ANN = User(id="spec-1", username="ann", display_name="Ann", role=Role.SPECIALIST)
 SAM = User(id="sup-1", username="sam", display_name="Sam", role=Role.SUPERVISOR)

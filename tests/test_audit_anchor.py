@@ -13,10 +13,13 @@ from sqlalchemy import select
 
 from app.domain.records import Participant
 from app.store import audit
-from app.store.replica import AUDIT_ANCHORED_KEY, AUDIT_SENT_KEY
+from app.store.replica import AUDIT_ANCHORED_KEY
+from app.store.replica import AUDIT_SENT_KEY
 from sync.protocol import SyncRequest
 from sync.server.tables import audit_anchors
-from tests.server_proc import backend_url, start_server, sync_raw
+from tests.server_proc import backend_url
+from tests.server_proc import start_server
+from tests.server_proc import sync_raw
 from tests.test_sync_e2e import Laptop
 
 

@@ -11,14 +11,24 @@ from pathlib import Path
 import pytest
 
 from app.billing.codes import code_tables
-from app.billing.preflight import BillingData, run_preflight
+from app.billing.preflight import BillingData
+from app.billing.preflight import run_preflight
 from app.domain.lifecycle import LifecycleError
-from app.domain.records import Encounter, NoteStatus, Payer, ServiceSetting
-from app.services.billing import BillingRefused, ExportRequest, export, next_control
+from app.domain.records import Encounter
+from app.domain.records import NoteStatus
+from app.domain.records import Payer
+from app.domain.records import ServiceSetting
+from app.services.billing import BillingRefused
+from app.services.billing import ExportRequest
+from app.services.billing import export
+from app.services.billing import next_control
 from app.services.billing_batches import void_batch
 from app.store.errors import StoreError
-from app.store.repositories import NotFound, Repositories
-from tests.billing_world import TODAY, make_world, service
+from app.store.repositories import NotFound
+from app.store.repositories import Repositories
+from tests.billing_world import TODAY
+from tests.billing_world import make_world
+from tests.billing_world import service
 
 OCT = (date(2026, 10, 1), date(2026, 10, 31))
 

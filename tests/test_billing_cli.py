@@ -4,12 +4,14 @@ on the terminal), 0 when files were written; --skip-invalid, --dry-run, void-bat
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
 
 from app.store.db import Store
 from app.store.repositories import Repositories
-from tests.billing_world import make_world, service
+from tests.billing_world import make_world
+from tests.billing_world import service
 from tests.conftest import PASSPHRASE
 from tests.helpers import run_cli
 from tests.x12check import pyx12_errors

@@ -6,19 +6,27 @@ device's billing number."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
 import pytest
 
-from app.domain.records import BillingBatch, NoteStatus, Role
-from app.services import billing, billing_batches
-from app.services.double_billing import control_range, double_bills
+from app.domain.records import BillingBatch
+from app.domain.records import NoteStatus
+from app.domain.records import Role
+from app.services import billing
+from app.services import billing_batches
+from app.services.double_billing import control_range
+from app.services.double_billing import double_bills
 from app.store.db import Store
 from app.store.replica import BILLING_NUMBER_KEY
 from app.store.repositories import Repositories
 from app.ui.sync.conflicts import ConflictsPage
-from tests.billing_world import TODAY, make_world, service
-from tests.ui_support import app_ctx_for, settle  # noqa: F401 - fixture
+from tests.billing_world import TODAY
+from tests.billing_world import make_world
+from tests.billing_world import service
+from tests.ui_support import app_ctx_for  # noqa: F401 - fixture
+from tests.ui_support import settle
 
 PERIOD = (date(2026, 10, 1), date(2026, 10, 31))
 

@@ -16,21 +16,30 @@ from __future__ import annotations
 import json
 import re
 import zipfile
-from datetime import date, time
+from datetime import date
+from datetime import time
 from pathlib import Path
 from xml.dom import minidom
 
 import pytest
 
-from app.domain.records import NoteStatus, Participant
-from app.services import billing, billing_batches
-from app.services.double_billing import AlreadyBilled, billing_conflicts, double_bills
-from tests.billing_world import AGENCY, SPECIALIST_NPI, nd_payer
-from tests.builders import add_encounter, add_goal
+from app.domain.records import NoteStatus
+from app.domain.records import Participant
+from app.services import billing
+from app.services import billing_batches
+from app.services.double_billing import AlreadyBilled
+from app.services.double_billing import billing_conflicts
+from app.services.double_billing import double_bills
+from tests.billing_world import AGENCY
+from tests.billing_world import SPECIALIST_NPI
+from tests.billing_world import nd_payer
+from tests.builders import add_encounter
+from tests.builders import add_goal
 from tests.conftest import PASSPHRASE
 from tests.helpers import run_cli
 from tests.server_proc import start_server
-from tests.test_sync_e2e import FAST_SERVER, Laptop
+from tests.test_sync_e2e import FAST_SERVER
+from tests.test_sync_e2e import Laptop
 from tests.x12check import pyx12_errors
 
 PERIOD = (date(2026, 11, 1), date(2026, 11, 30))

@@ -5,29 +5,31 @@ control numbers, the audit log."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from app.demo import fill_demo
-from app.domain.records import (
-    BatchStatus,
-    BillingBatch,
-    Consent,
-    ConsentKind,
-    NoteStatus,
-    ServiceSetting,
-)
-from app.services.billing import (
-    BillingRefused,
-    ExportRequest,
-    export,
-    next_control,
-)
+from app.domain.records import BatchStatus
+from app.domain.records import BillingBatch
+from app.domain.records import Consent
+from app.domain.records import ConsentKind
+from app.domain.records import NoteStatus
+from app.domain.records import ServiceSetting
+from app.services.billing import BillingRefused
+from app.services.billing import ExportRequest
+from app.services.billing import export
+from app.services.billing import next_control
 from app.services.billing_batches import void_batch
 from app.store.repositories import Repositories
-from tests.billing_world import TODAY, make_world, read_837, read_csv, read_pdf, service
+from tests.billing_world import TODAY
+from tests.billing_world import make_world
+from tests.billing_world import read_837
+from tests.billing_world import read_csv
+from tests.billing_world import read_pdf
+from tests.billing_world import service
 from tests.x12check import pyx12_errors
 
 OCT = (date(2026, 10, 1), date(2026, 10, 31))

@@ -6,28 +6,36 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
 from app.billing.claims import build_claims
-from app.billing.files import render_batch_files, replaced_batch, void_claim_file
-from app.billing.preflight import claim_diagnoses, run_preflight
+from app.billing.files import render_batch_files
+from app.billing.files import replaced_batch
+from app.billing.files import void_claim_file
+from app.billing.preflight import claim_diagnoses
+from app.billing.preflight import run_preflight
 from app.billing.summary_pdf import held_back_services
 from app.billing.worksheet import plain_id
 from app.domain.records import NoteStatus
-from app.services.billing import (
-    BillingRefused,
-    ExportRequest,
-    batches,
-    export,
-    load_data,
-)
-from app.services.billing_batches import void_batch, write_void_file
+from app.services.billing import BillingRefused
+from app.services.billing import ExportRequest
+from app.services.billing import batches
+from app.services.billing import export
+from app.services.billing import load_data
+from app.services.billing_batches import void_batch
+from app.services.billing_batches import write_void_file
 from app.store.repositories import Repositories
-from tests.billing_world import TODAY, make_world, read_837, read_csv, service
+from tests.billing_world import TODAY
+from tests.billing_world import make_world
+from tests.billing_world import read_837
+from tests.billing_world import read_csv
+from tests.billing_world import service
 from tests.x12check import pyx12_errors
 
 OCT = (date(2026, 10, 1), date(2026, 10, 31))

@@ -10,48 +10,57 @@ import json
 import re
 import zipfile
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from app.billing.claims import (
-    ClaimRejected,
-    build_claims,
-    claim_problems,
-    original_claims,
-    resubmitted,
-)
-from app.billing.codes import code_sets, code_tables, payer_rules
-from app.billing.names import name_problem, split_display_name, x12_text
-from app.billing.preflight import claim_diagnoses, run_preflight
+from app.billing.claims import ClaimRejected
+from app.billing.claims import build_claims
+from app.billing.claims import claim_problems
+from app.billing.claims import original_claims
+from app.billing.claims import resubmitted
+from app.billing.codes import code_sets
+from app.billing.codes import code_tables
+from app.billing.codes import payer_rules
+from app.billing.names import name_problem
+from app.billing.names import split_display_name
+from app.billing.names import x12_text
+from app.billing.preflight import claim_diagnoses
+from app.billing.preflight import run_preflight
 from app.billing.settings import provider_problems
-from app.billing.summary_pdf import Replaces, held_back_services, write_summary
-from app.billing.worksheet import plain_id, worksheet_rows, write_worksheet, write_worksheet_xlsx
-from app.billing.x12 import Interchange, render_837p
-from app.domain.records import (
-    AdministrativeSex,
-    Encounter,
-    Modality,
-    NoteStatus,
-    Participant,
-    Payer,
-    RoundingRuleName,
-    UnitBasis,
-    User,
-)
+from app.billing.summary_pdf import Replaces
+from app.billing.summary_pdf import held_back_services
+from app.billing.summary_pdf import write_summary
+from app.billing.worksheet import plain_id
+from app.billing.worksheet import worksheet_rows
+from app.billing.worksheet import write_worksheet
+from app.billing.worksheet import write_worksheet_xlsx
+from app.billing.x12 import Interchange
+from app.billing.x12 import render_837p
+from app.domain.records import AdministrativeSex
+from app.domain.records import Encounter
+from app.domain.records import Modality
+from app.domain.records import NoteStatus
+from app.domain.records import Participant
+from app.domain.records import Payer
+from app.domain.records import RoundingRuleName
+from app.domain.records import UnitBasis
+from app.domain.records import User
 from app.paths import resource_path
-from tests.billing_world import (
-    AGENCY,
-    SPECIALIST_NPI,
-    SUPERVISOR_NPI,
-    TODAY,
-    approved_service,
-    billing_data,
-    read_837,
-)
+from tests.billing_world import AGENCY
+from tests.billing_world import SPECIALIST_NPI
+from tests.billing_world import SUPERVISOR_NPI
+from tests.billing_world import TODAY
+from tests.billing_world import approved_service
+from tests.billing_world import billing_data
+from tests.billing_world import read_837
 from tests.x12check import pyx12_errors
 
 DAY = date(2026, 10, 5)

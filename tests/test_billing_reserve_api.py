@@ -9,9 +9,11 @@ import json
 import pytest
 import requests
 
-from sync.protocol import MAX_RESERVE_BATCHES, MAX_RESERVE_SERVICES
+from sync.protocol import MAX_RESERVE_BATCHES
+from sync.protocol import MAX_RESERVE_SERVICES
 from tests.server_proc import start_server
-from tests.test_billing_double import server, team  # noqa: F401 - fixtures
+from tests.test_billing_double import server  # noqa: F401 - fixtures
+from tests.test_billing_double import team  # noqa: F401 - fixtures
 from tests.test_sync_e2e import FAST_SERVER
 
 PATH = "/v1/billing/reserve"

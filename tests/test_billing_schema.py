@@ -7,13 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from app.domain.records import BillingProvider, ClaimGrouping
+from app.domain.records import BillingProvider
+from app.domain.records import ClaimGrouping
 from app.store import migrations
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from sync.merge import permission_problem
-from tests.helpers import FIXTURES, copy_unlocked, raw_version
+from tests.helpers import FIXTURES
+from tests.helpers import copy_unlocked
+from tests.helpers import raw_version
 
 
 @pytest.fixture

@@ -12,32 +12,37 @@ import json
 import shutil
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
-from app.domain.records import (
-    AdministrativeSex,
-    Goal,
-    Participant,
-    RecoveryDomain,
-    Role,
-    UnitBasis,
-    User,
-)
+from app.domain.records import AdministrativeSex
+from app.domain.records import Goal
+from app.domain.records import Participant
+from app.domain.records import RecoveryDomain
+from app.domain.records import Role
+from app.domain.records import UnitBasis
+from app.domain.records import User
 from app.services import billing_settings as bs
 from app.store import migrations
 from app.store.db import Store
 from app.store.repositories import Repositories
-from app.store.vault import Vault, open_encrypted
-from sync.protocol import PROTOCOL_VERSION, PushChange, group_changes
-from tests.billing_world import SUPERVISOR_NPI, World, service
+from app.store.vault import Vault
+from app.store.vault import open_encrypted
+from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import PushChange
+from sync.protocol import group_changes
+from tests.billing_world import SUPERVISOR_NPI
+from tests.billing_world import World
+from tests.billing_world import service
 from tests.conftest import PASSPHRASE
 from tests.helpers import run_cli
 from tests.server_proc import start_server
-from tests.test_sync_e2e import FAST_SERVER, Laptop
+from tests.test_sync_e2e import FAST_SERVER
+from tests.test_sync_e2e import Laptop
 from tests.x12check import pyx12_errors
 
 ENV = {"PEERTRAIL_PASSPHRASE": PASSPHRASE}

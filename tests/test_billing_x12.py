@@ -6,26 +6,36 @@ claim that pyx12 would accept."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timedelta
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from app.billing.claims import ClaimRejected, build_claims
-from app.billing.preflight import claim_diagnoses, run_preflight
-from app.billing.x12 import Interchange, amount, render_837p, text
-from app.domain.records import (
-    ClaimGrouping,
-    Modality,
-    Participant,
-    Payer,
-    RoundingRuleName,
-    ServiceSetting,
-    User,
-)
+from app.billing.claims import ClaimRejected
+from app.billing.claims import build_claims
+from app.billing.preflight import claim_diagnoses
+from app.billing.preflight import run_preflight
+from app.billing.x12 import Interchange
+from app.billing.x12 import amount
+from app.billing.x12 import render_837p
+from app.billing.x12 import text
+from app.domain.records import ClaimGrouping
+from app.domain.records import Modality
+from app.domain.records import Participant
+from app.domain.records import Payer
+from app.domain.records import RoundingRuleName
+from app.domain.records import ServiceSetting
+from app.domain.records import User
 from app.domain.validation import npi_check_digit
-from tests.billing_world import AGENCY, approved_service, billing_data, read_837
+from tests.billing_world import AGENCY
+from tests.billing_world import approved_service
+from tests.billing_world import billing_data
+from tests.billing_world import read_837
 from tests.x12check import pyx12_errors
 
 NOW = datetime(2026, 11, 20, 9, 30)

@@ -8,25 +8,24 @@ from datetime import date
 
 import pytest
 
-from app.domain.records import (
-    Barc10,
-    Consent,
-    Encounter,
-    Goal,
-    NoteStatus,
-    Participant,
-    Payer,
-    RecoveryDomain,
-    Role,
-    SupervisionSession,
-    TimeCategory,
-    TimeEntry,
-    User,
-)
+from app.domain.records import Barc10
+from app.domain.records import Consent
+from app.domain.records import Encounter
+from app.domain.records import Goal
+from app.domain.records import NoteStatus
+from app.domain.records import Participant
+from app.domain.records import Payer
+from app.domain.records import RecoveryDomain
+from app.domain.records import Role
+from app.domain.records import SupervisionSession
+from app.domain.records import TimeCategory
+from app.domain.records import TimeEntry
+from app.domain.records import User
 from app.store import repositories as repo_mod
 from app.store.codec import codec
 from app.store.errors import CaptureViolation
-from app.store.repositories import Repositories, Repository
+from app.store.repositories import Repositories
+from app.store.repositories import Repository
 from tests.builders import encounter
 
 READS = {

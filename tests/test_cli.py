@@ -11,7 +11,9 @@ from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from tests.conftest import PASSPHRASE
-from tests.helpers import add_person, run_cli, snapshot
+from tests.helpers import add_person
+from tests.helpers import run_cli
+from tests.helpers import snapshot
 
 ENV = {"PEERTRAIL_PASSPHRASE": PASSPHRASE}
 HEADER = "first_name,last_name,date_of_birth,medicaid_id,county,program\n"

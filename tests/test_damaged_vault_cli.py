@@ -14,8 +14,11 @@ import pytest
 from app.domain.records import Participant
 from app.store.vault import Vault
 from tests.conftest import PASSPHRASE
-from tests.helpers import flip_bytes, run_cli, snapshot
-from tests.server_proc import DEFAULT_PASSWORD, start_server
+from tests.helpers import flip_bytes
+from tests.helpers import run_cli
+from tests.helpers import snapshot
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import start_server
 from tests.test_sync_e2e import Laptop
 
 ENV = {

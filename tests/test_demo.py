@@ -5,17 +5,23 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from app.demo import fill_demo
 from app.domain import lifecycle
-from app.domain.records import RECORD_TYPES, NoteStatus, Role, ServiceSetting
-from app.domain.validation import icd10_problem, npi_is_valid
+from app.domain.records import RECORD_TYPES
+from app.domain.records import NoteStatus
+from app.domain.records import Role
+from app.domain.records import ServiceSetting
+from app.domain.validation import icd10_problem
+from app.domain.validation import npi_is_valid
 from app.store.db import Store
-from app.store.digest import counts, state_digest
+from app.store.digest import counts
+from app.store.digest import state_digest
 from app.store.repositories import Repositories
 from app.store.search import search
 from app.store.vault import Vault

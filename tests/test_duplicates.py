@@ -7,21 +7,24 @@ from __future__ import annotations
 
 import json
 import string
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from app.domain.duplicates import (
-    SAME_BIRTH_SIMILAR_NAME,
-    SAME_MEDICAID,
-    Person,
-    fold,
-    likely_duplicates,
-)
-from app.domain.records import Encounter, Participant, Role
-from app.services import caseload, duplicates
+from app.domain.duplicates import SAME_BIRTH_SIMILAR_NAME
+from app.domain.duplicates import SAME_MEDICAID
+from app.domain.duplicates import Person
+from app.domain.duplicates import fold
+from app.domain.duplicates import likely_duplicates
+from app.domain.records import Encounter
+from app.domain.records import Participant
+from app.domain.records import Role
+from app.services import caseload
+from app.services import duplicates
 from app.store.errors import StoreError
 from sync import merge
 
@@ -236,7 +239,8 @@ def test_only_a_supervisor_merges(repos):
 
 
 def test_after_a_merge_the_kept_record_saves_and_bills_as_one_person(repos, store):
-    from app.services import billing, records
+    from app.services import billing
+    from app.services import records
 
     a, b = _people(repos)
     duplicates.merge(repos, a.id, b.id)

@@ -18,14 +18,23 @@ from __future__ import annotations
 import hashlib
 import json
 import time as clock
-from datetime import date, time
+from datetime import date
+from datetime import time
 
 import pytest
 
-from app.domain.records import Barc10, Encounter, Goal, Participant, RecoveryDomain
-from app.services import duplicates, records, syncing, team
+from app.domain.records import Barc10
+from app.domain.records import Encounter
+from app.domain.records import Goal
+from app.domain.records import Participant
+from app.domain.records import RecoveryDomain
+from app.services import duplicates
+from app.services import records
+from app.services import syncing
+from app.services import team
 from sync import content
-from tests.laptop import Laptop, team_server
+from tests.laptop import Laptop
+from tests.laptop import team_server
 from tests.test_server_trust import Raw
 
 BIRTH = date(1979, 4, 11)

@@ -5,17 +5,22 @@ same person", and a specialist who sees the list without a Merge button."""
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date
+from datetime import time
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from app.domain.records import Encounter, Participant, Role
-from app.services import duplicates, records
+from app.domain.records import Encounter
+from app.domain.records import Participant
+from app.domain.records import Role
+from app.services import duplicates
+from app.services import records
 from app.ui.caseload.caseload import CaseloadView
 from app.ui.caseload.duplicates_dialog import DuplicatesDialog
 from app.ui.caseload.models import CaseloadModel
-from tests.ui_support import ctx_repos, settle
+from tests.ui_support import ctx_repos
+from tests.ui_support import settle
 
 BORN = date(1990, 6, 15)
 

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from app.services import enrolment, site_settings
+from app.services import enrolment
+from app.services import site_settings
 from app.services.enrolment import EnrolmentError
 from app.store.db import Store
 from app.store.replica import StoreReplica
@@ -28,9 +29,12 @@ from app.store.vault import Vault
 from sync import invite
 from sync.server import tls
 from sync.server.tables import invites
-from tests.conftest import FAST_KDF, PASSPHRASE
-from tests.helpers import opened_vault, run_cli
-from tests.server_proc import DEFAULT_PASSWORD, specialists_server
+from tests.conftest import FAST_KDF
+from tests.conftest import PASSPHRASE
+from tests.helpers import opened_vault
+from tests.helpers import run_cli
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import specialists_server
 
 ENV = {"PEERTRAIL_PASSPHRASE": PASSPHRASE}
 PW_ENV = {**ENV, "PEERTRAIL_SERVER_PASSWORD": DEFAULT_PASSWORD}

@@ -9,14 +9,18 @@ from __future__ import annotations
 import pytest
 
 from app.services import enrolment
-from app.services.enrolment import EnrolmentError, normalise_fingerprint, normalise_server
+from app.services.enrolment import EnrolmentError
+from app.services.enrolment import normalise_fingerprint
+from app.services.enrolment import normalise_server
 from app.store.db import Store
 from app.store.replica import StoreReplica
 from app.store.vault import Vault
 from sync.protocol import DEFAULT_PORT
 from sync.server.cli.config import _parser as server_parser
-from tests.conftest import FAST_KDF, PASSPHRASE
-from tests.server_proc import DEFAULT_PASSWORD, specialists_server
+from tests.conftest import FAST_KDF
+from tests.conftest import PASSPHRASE
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import specialists_server
 
 FP = "".join(f"{i:02X}" for i in range(32))  # 64 hex digits
 FP_COLONS = ":".join(FP[i : i + 2] for i in range(0, 64, 2))

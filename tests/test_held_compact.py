@@ -13,12 +13,18 @@ from typing import Any
 import pytest
 
 from app.demo import fill_demo
-from app.store import capture, held, migrations
+from app.store import capture
+from app.store import held
+from app.store import migrations
 from app.store.db import Store
-from app.store.refused import dismiss, refused_changes, resend
+from app.store.refused import dismiss
+from app.store.refused import refused_changes
+from app.store.refused import resend
 from app.store.replica import StoreReplica
 from app.store.vault import Vault
-from sync.protocol import PROTOCOL_VERSION, PulledRecord, SyncResponse
+from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import PulledRecord
+from sync.protocol import SyncResponse
 from tests.conftest import PASSPHRASE
 
 SERVER_USER = "srv-ann-0001"

@@ -6,13 +6,17 @@ import contextlib
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.hlc import MAX_COUNTER, ClockError, HybridLogicalClock, Stamp
+from sync.hlc import MAX_COUNTER
+from sync.hlc import ClockError
+from sync.hlc import HybridLogicalClock
+from sync.hlc import Stamp
 
 DEV = "devaaaa"
 OTHER = "devbbbb"

@@ -3,20 +3,20 @@ series, progress toward CPSS II and continuing education, and the entry form's c
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date
+from datetime import time
 
 import pytest
 
 from app.domain import hours
-from app.domain.hours import EntryForm, ServiceSpan
-from app.domain.records import (
-    Credential,
-    NoteStatus,
-    ServiceSetting,
-    TimeCategory,
-    TimeEntry,
-    User,
-)
+from app.domain.hours import EntryForm
+from app.domain.hours import ServiceSpan
+from app.domain.records import Credential
+from app.domain.records import NoteStatus
+from app.domain.records import ServiceSetting
+from app.domain.records import TimeCategory
+from app.domain.records import TimeEntry
+from app.domain.records import User
 from app.services.hours import credential_rules
 
 MON = date(2026, 3, 2)  # a Monday

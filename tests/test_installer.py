@@ -79,7 +79,8 @@ def test_the_spec_lists_every_resource_folder():
 def test_the_icon_set_is_complete():
     from PIL import Image
 
-    from app.paths import ICON_SIZES, icon_files
+    from app.paths import ICON_SIZES
+    from app.paths import icon_files
 
     assert [Image.open(f).size for f in icon_files()] == [(s, s) for s in ICON_SIZES]
     ico = Image.open(ROOT / "resources" / "icons" / "peertrail.ico")

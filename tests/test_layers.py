@@ -23,7 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_no_qt_in_core import QT, ROOT, _module_name, imported_modules
+from tests.test_no_qt_in_core import QT
+from tests.test_no_qt_in_core import ROOT
+from tests.test_no_qt_in_core import _module_name
+from tests.test_no_qt_in_core import imported_modules
 
 PACKAGES = ("app", "sync")
 

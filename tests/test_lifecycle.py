@@ -4,38 +4,36 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date
+from datetime import datetime
+from datetime import time
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import app.domain.lifecycle as lc
-from app.domain.lifecycle import (
-    CONTENT_FIELDS,
-    NARRATIVE_FIELDS,
-    LifecycleError,
-    approve,
-    check_edit,
-    content_hash,
-    make_addendum,
-    mark_billed,
-    return_for_revision,
-    sign,
-    signing_problems,
-    unbill,
-    void,
-)
-from app.domain.records import (
-    Addendum,
-    Encounter,
-    Modality,
-    NoteFormat,
-    NoteStatus,
-    Role,
-    ServiceSetting,
-    User,
-)
+from app.domain.lifecycle import CONTENT_FIELDS
+from app.domain.lifecycle import NARRATIVE_FIELDS
+from app.domain.lifecycle import LifecycleError
+from app.domain.lifecycle import approve
+from app.domain.lifecycle import check_edit
+from app.domain.lifecycle import content_hash
+from app.domain.lifecycle import make_addendum
+from app.domain.lifecycle import mark_billed
+from app.domain.lifecycle import return_for_revision
+from app.domain.lifecycle import sign
+from app.domain.lifecycle import signing_problems
+from app.domain.lifecycle import unbill
+from app.domain.lifecycle import void
+from app.domain.records import Addendum
+from app.domain.records import Encounter
+from app.domain.records import Modality
+from app.domain.records import NoteFormat
+from app.domain.records import NoteStatus
+from app.domain.records import Role
+from app.domain.records import ServiceSetting
+from app.domain.records import User
 from app.domain.validation import ValidationError
 
 S = NoteStatus

@@ -7,14 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from app.domain.records import RECORD_TYPES, Participant
+from app.domain.records import RECORD_TYPES
+from app.domain.records import Participant
 from app.store import migrations
 from app.store.db import Store
 from app.store.errors import VaultTooNew
 from app.store.repositories import Repositories
 from app.store.search import search
-from app.store.vault import Vault, open_encrypted
-from tests.helpers import FIXTURES, copy_unlocked, raw_version, snapshot
+from app.store.vault import Vault
+from app.store.vault import open_encrypted
+from tests.helpers import FIXTURES
+from tests.helpers import copy_unlocked
+from tests.helpers import raw_version
+from tests.helpers import snapshot
 
 V1_PASSPHRASE = "fixture passphrase v1"
 

@@ -14,7 +14,8 @@ from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from tests.conftest import PASSPHRASE
-from tests.helpers import invented_names, run_cli
+from tests.helpers import invented_names
+from tests.helpers import run_cli
 
 _RUN8 = re.compile(rb"[A-Za-z]{8,}")
 _RUN8_UTF16 = re.compile(rb"(?:[A-Za-z]\x00){8,}")

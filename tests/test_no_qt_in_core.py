@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import last_json, run_python
+from tests.helpers import last_json
+from tests.helpers import run_python
 
 ROOT = Path(__file__).resolve().parent.parent
 

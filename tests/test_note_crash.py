@@ -20,8 +20,10 @@ from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from tests.conftest import PASSPHRASE
-from tests.helpers import ROOT, add_person
-from tests.note_editor_child import FIRST, SECOND
+from tests.helpers import ROOT
+from tests.helpers import add_person
+from tests.note_editor_child import FIRST
+from tests.note_editor_child import SECOND
 
 CHILD = ROOT / "tests" / "note_editor_child.py"
 

@@ -4,31 +4,30 @@ code tables, signing problems and what to do with a returned note."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time
+from datetime import date
+from datetime import datetime
+from datetime import time
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain import lifecycle, note_form
-from app.domain.note_form import (
-    BUILT_IN_CODES,
-    CodeFileError,
-    adjust_modifiers,
-    elapsed_text,
-    format_clock_time,
-    parse_clock_time,
-    parse_modifiers,
-    timer_span,
-)
-from app.domain.records import (
-    Encounter,
-    Modality,
-    NoteStatus,
-    RoundingRuleName,
-    ServiceSetting,
-)
+from app.domain import lifecycle
+from app.domain import note_form
+from app.domain.note_form import BUILT_IN_CODES
+from app.domain.note_form import CodeFileError
+from app.domain.note_form import adjust_modifiers
+from app.domain.note_form import elapsed_text
+from app.domain.note_form import format_clock_time
+from app.domain.note_form import parse_clock_time
+from app.domain.note_form import parse_modifiers
+from app.domain.note_form import timer_span
+from app.domain.records import Encounter
+from app.domain.records import Modality
+from app.domain.records import NoteStatus
+from app.domain.records import RoundingRuleName
+from app.domain.records import ServiceSetting
 from app.domain.units import RoundingRule
 from app.paths import resource_path
 from tests.builders import encounter

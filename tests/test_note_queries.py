@@ -3,18 +3,22 @@ then content-only updates), passphrase check and signing, addenda."""
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date
+from datetime import time
 
 import pytest
 
 from app.domain.lifecycle import LifecycleError
-from app.domain.records import Encounter, NoteStatus, RoundingRuleName
+from app.domain.records import Encounter
+from app.domain.records import NoteStatus
+from app.domain.records import RoundingRuleName
 from app.domain.validation import ValidationError
 from app.services import notes as note_queries
 from app.store import audit
 from app.store.errors import WrongPassphrase
 from app.store.repositories import NotFound
-from tests.builders import add_encounter, encounter
+from tests.builders import add_encounter
+from tests.builders import encounter
 from tests.conftest import PASSPHRASE
 from tests.note_support import person_with_goals
 

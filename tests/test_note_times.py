@@ -4,15 +4,20 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time
+from datetime import date
+from datetime import datetime
+from datetime import time
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain import lifecycle, note_times
-from app.domain.records import Encounter, NoteStatus
-from app.services import notes, signing
+from app.domain import lifecycle
+from app.domain import note_times
+from app.domain.records import Encounter
+from app.domain.records import NoteStatus
+from app.services import notes
+from app.services import signing
 from app.services.failures import WrongPassphrase
 from app.services.signing import PinProblem
 from tests.builders import encounter

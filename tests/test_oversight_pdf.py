@@ -4,7 +4,10 @@ same width, values read as words, and times are local, never "UTC"."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from io import BytesIO
 
 import pytest
@@ -15,7 +18,10 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from app.domain import datetext
 from app.domain import supervision as sv
-from app.reports.oversight import EncounterLine, OversightMonth, SessionLine, render_pdf
+from app.reports.oversight import EncounterLine
+from app.reports.oversight import OversightMonth
+from app.reports.oversight import SessionLine
+from app.reports.oversight import render_pdf
 
 RIGHT_EDGE = LETTER[0] - 0.7 * inch - 5  # the text's right margin less the cell padding
 

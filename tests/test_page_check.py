@@ -21,7 +21,8 @@ from app.store.repositories import Repositories
 from app.store.vault import Vault
 from app.ui.shell.main_window import MainWindow
 from tests.conftest import PASSPHRASE
-from tests.helpers import flip_bytes, snapshot
+from tests.helpers import flip_bytes
+from tests.helpers import snapshot
 
 
 @pytest.fixture

@@ -8,12 +8,15 @@ from datetime import date
 
 from PySide6.QtCore import Qt
 
-from app.domain.address import parse_one_line, zip_problem
+from app.domain.address import parse_one_line
+from app.domain.address import zip_problem
 from app.domain.participant_import import plan_import
 from app.domain.record_forms import check_participant
-from app.domain.records import AdministrativeSex, Participant
+from app.domain.records import AdministrativeSex
+from app.domain.records import Participant
 from app.ui.caseload.participant_form import ParticipantForm
-from tests.ui_support import ctx_repos, settle
+from tests.ui_support import ctx_repos
+from tests.ui_support import settle
 
 TODAY = date(2026, 11, 20)
 

@@ -12,23 +12,30 @@ import json
 import random
 import zipfile
 from collections import defaultdict
-from datetime import date, time, timedelta
+from datetime import date
+from datetime import time
+from datetime import timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
 from app.demo_team import fill_demo_team
-from app.domain.records import Goal, RecoveryDomain, Role, User
+from app.domain.records import Goal
+from app.domain.records import RecoveryDomain
+from app.domain.records import Role
+from app.domain.records import User
 from app.reports import program as pr
 from app.reports import suppression as sup
 from app.services import program_report as svc
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from tests.conftest import FAST_KDF, PASSPHRASE
+from tests.conftest import FAST_KDF
+from tests.conftest import PASSPHRASE
 from tests.helpers import run_cli
 
 TODAY = date(2026, 11, 30)

@@ -14,17 +14,15 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from sync.hlc import Stamp
-from sync.protocol import (
-    MAX_PUSH_CHANGES,
-    PROTOCOL_VERSION,
-    PUSH_CHANGES_ACCEPTED,
-    PulledRecord,
-    PushChange,
-    SyncRequest,
-    SyncResponse,
-    acknowledged,
-    dumps,
-)
+from sync.protocol import MAX_PUSH_CHANGES
+from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import PUSH_CHANGES_ACCEPTED
+from sync.protocol import PulledRecord
+from sync.protocol import PushChange
+from sync.protocol import SyncRequest
+from sync.protocol import SyncResponse
+from sync.protocol import acknowledged
+from sync.protocol import dumps
 
 DEVICES = st.sampled_from(["aaaaaaaa", "bbbbbbbb", "cccc2345"])
 STAMPS = st.builds(

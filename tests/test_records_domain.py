@@ -3,37 +3,32 @@ reasons, consent states, and checking what the record's forms were given."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
 import pytest
 
-from app.domain.attention import (
-    AttentionFacts,
-    ConsentState,
-    Reason,
-    consent_state,
-    consent_state_text,
-    reasons,
-)
-from app.domain.record_forms import (
-    check_barc10,
-    check_consent,
-    check_goal,
-    check_participant,
-    check_revocation,
-    parse_date,
-    split_codes,
-    tick_step,
-)
-from app.domain.records import (
-    Consent,
-    ConsentKind,
-    Goal,
-    GoalStatus,
-    Participant,
-    ParticipantStatus,
-    RecoveryDomain,
-)
+from app.domain.attention import AttentionFacts
+from app.domain.attention import ConsentState
+from app.domain.attention import Reason
+from app.domain.attention import consent_state
+from app.domain.attention import consent_state_text
+from app.domain.attention import reasons
+from app.domain.record_forms import check_barc10
+from app.domain.record_forms import check_consent
+from app.domain.record_forms import check_goal
+from app.domain.record_forms import check_participant
+from app.domain.record_forms import check_revocation
+from app.domain.record_forms import parse_date
+from app.domain.record_forms import split_codes
+from app.domain.record_forms import tick_step
+from app.domain.records import Consent
+from app.domain.records import ConsentKind
+from app.domain.records import Goal
+from app.domain.records import GoalStatus
+from app.domain.records import Participant
+from app.domain.records import ParticipantStatus
+from app.domain.records import RecoveryDomain
 
 TODAY = date(2026, 6, 15)
 

@@ -4,22 +4,23 @@ consent revocation and the CSV import."""
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date
+from datetime import time
+from datetime import timedelta
 
 import pytest
 
 from app.domain.attention import Reason
-from app.domain.records import (
-    Consent,
-    Encounter,
-    Goal,
-    GoalStatus,
-    NoteStatus,
-    Participant,
-    ParticipantStatus,
-    RecoveryDomain,
-)
-from app.services import importing, records
+from app.domain.records import Consent
+from app.domain.records import Encounter
+from app.domain.records import Goal
+from app.domain.records import GoalStatus
+from app.domain.records import NoteStatus
+from app.domain.records import Participant
+from app.domain.records import ParticipantStatus
+from app.domain.records import RecoveryDomain
+from app.services import importing
+from app.services import records
 from app.services.caseload import caseload_rows
 from app.store.errors import StoreError
 from tests.helpers import add_person

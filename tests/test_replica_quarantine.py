@@ -8,13 +8,18 @@ import json
 import uuid
 from datetime import date
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from app.domain.records import Goal, Participant, RecoveryDomain
+from app.domain.records import Goal
+from app.domain.records import Participant
+from app.domain.records import RecoveryDomain
 from app.store.replica import StoreReplica
 from sync.protocol import SyncResponse
-from sync.schema import SCHEMA, validate_field
+from sync.schema import SCHEMA
+from sync.schema import validate_field
 
 WALL = 0x01A000000000
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import typing
-from datetime import date, datetime, time
+from datetime import date
+from datetime import datetime
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -15,9 +17,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.domain import records as domain
-from app.store.codec import _unwrap_optional, codec
-from sync import rules, schema, schema_docs
-from sync.schema import SCHEMA, validate_field
+from app.store.codec import _unwrap_optional
+from app.store.codec import codec
+from sync import rules
+from sync import schema
+from sync import schema_docs
+from sync.schema import SCHEMA
+from sync.schema import validate_field
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "ARCHITECTURE.md"
 

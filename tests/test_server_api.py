@@ -24,24 +24,20 @@ import pytest
 import requests
 from sqlalchemy import MetaData
 
-from sync.protocol import (
-    MAX_BODY_BYTES,
-    MAX_COMPRESSED_BYTES,
-    PROTOCOL_VERSION,
-    PushChange,
-    SyncResponse,
-    group_changes,
-)
+from sync.protocol import MAX_BODY_BYTES
+from sync.protocol import MAX_COMPRESSED_BYTES
+from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import PushChange
+from sync.protocol import SyncResponse
+from sync.protocol import group_changes
 from sync.server.api.bodies import SMALL_REPLY
-from tests.server_proc import (
-    DEFAULT_PASSWORD,
-    ROOT,
-    ServerProc,
-    backend_url,
-    enroll_raw,
-    new_device_id,
-    start_server,
-)
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import ROOT
+from tests.server_proc import ServerProc
+from tests.server_proc import backend_url
+from tests.server_proc import enroll_raw
+from tests.server_proc import new_device_id
+from tests.server_proc import start_server
 
 SERVE = (sys.executable, "-m", "sync.server", "serve")
 SECRET = "Quixmorvantle-Zephyrine"  # a value that must never appear in logs or errors
@@ -720,7 +716,8 @@ def test_migration_matches_tables(tmp_path, backend):
     from alembic.migration import MigrationContext
     from sqlalchemy import inspect
 
-    from sync.server import db, tables
+    from sync.server import db
+    from sync.server import tables
 
     url = backend_url(backend)
     engine = db.open_engine(tmp_path / "m", url)
@@ -782,9 +779,11 @@ def test_failure_inside_sync_rolls_back_and_answers_500(tmp_path):
     writing leaves nothing behind, answers a bare 500 ErrorBody and is logged."""
     from fastapi.testclient import TestClient
 
-    from sync.server import auth, db
+    from sync.server import auth
+    from sync.server import db
     from sync.server.app import create_app
-    from sync.server.engine import Caller, SyncEngine
+    from sync.server.engine import Caller
+    from sync.server.engine import SyncEngine
 
     class Failing(SyncEngine):
         def push(self, conn, caller: Caller, req, now_ms: int):

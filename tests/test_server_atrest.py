@@ -14,19 +14,24 @@ import stat
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine
+from sqlalchemy import select
 
 from app.domain.records import Participant
-from sync.server import atrest, auth, db
+from sync.server import atrest
+from sync.server import auth
+from sync.server import db
 from sync.server.tables import users
-from tests.helpers import ROOT, invented_names, run_python, snapshot
-from tests.server_proc import (
-    DEFAULT_PASSWORD,
-    ServerProc,
-    backend_url,
-    start_server,
-)
-from tests.test_no_plaintext import _leaks, _needles
+from tests.helpers import ROOT
+from tests.helpers import invented_names
+from tests.helpers import run_python
+from tests.helpers import snapshot
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import ServerProc
+from tests.server_proc import backend_url
+from tests.server_proc import start_server
+from tests.test_no_plaintext import _leaks
+from tests.test_no_plaintext import _needles
 from tests.test_sync_e2e import Laptop
 
 KEY_PROBLEM = 3

@@ -15,10 +15,14 @@ import pytest
 from sqlalchemy import text
 
 from app.domain.records import Participant
-from sync.server import atrest, backups, epoch
+from sync.server import atrest
+from sync.server import backups
+from sync.server import epoch
 from tests.builders import many_people
-from tests.server_proc import backend_url, start_server
-from tests.test_sync_e2e import FAST_SERVER, Laptop
+from tests.server_proc import backend_url
+from tests.server_proc import start_server
+from tests.test_sync_e2e import FAST_SERVER
+from tests.test_sync_e2e import Laptop
 
 SCHEMA_NEWER, KEY_PROBLEM = 5, 3
 

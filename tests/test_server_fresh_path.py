@@ -29,17 +29,27 @@ import weakref
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine
+from sqlalchemy import select
+from sqlalchemy import text
 
 from sync.hlc import HybridLogicalClock
-from sync.protocol import PROTOCOL_VERSION, PushChange, SyncRequest
-from sync.server.cli.serve import YOUNG_COLLECTION_AT, tune_collector
-from sync.server.engine import Caller, SyncEngine
+from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import PushChange
+from sync.protocol import SyncRequest
+from sync.server.cli.serve import YOUNG_COLLECTION_AT
+from sync.server.cli.serve import tune_collector
+from sync.server.engine import Caller
+from sync.server.engine import SyncEngine
 from sync.server.engine import core as engine_core
 from sync.server.engine import merging as engine_merging
-from sync.server.tables import field_state, metadata, users
+from sync.server.tables import field_state
+from sync.server.tables import metadata
+from sync.server.tables import users
 
 NOW_MS = 1_790_000_000_000
 NOW_ISO = "2026-09-21T12:00:00+00:00"

@@ -22,12 +22,17 @@ from collections import Counter
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck
+from hypothesis import Phase
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 from schemathesis.generation.modes import GenerationMode
 
 from sync import schema
-from sync.protocol import PROTOCOL_VERSION, PushChange, group_changes
+from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import PushChange
+from sync.protocol import group_changes
 from tests.server_proc import start_server
 
 EXAMPLES = 25  # per operation and token kind

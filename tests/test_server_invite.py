@@ -14,14 +14,17 @@ import time
 
 import pytest
 import requests
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 from sqlalchemy import update
 
 from sync import invite
 from sync.server import security
 from sync.server.tables import invites
-from tests.server_proc import DEFAULT_PASSWORD, new_device_id, start_server
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import new_device_id
+from tests.server_proc import start_server
 
 FP = hashlib.sha256(b"an invented certificate").digest()
 

@@ -12,12 +12,10 @@ from sqlalchemy import update
 
 from sync.server import auth
 from sync.server.tables import login_failures
-from tests.server_proc import (
-    DEFAULT_PASSWORD,
-    backend_url,
-    enroll_raw,
-    start_server,
-)
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import backend_url
+from tests.server_proc import enroll_raw
+from tests.server_proc import start_server
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -20,16 +20,15 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from sync.server import db, tls
+from sync.server import db
+from sync.server import tls
 from sync.server.tables import request_log
 from tests.helpers import run_python
 from tests.netproxy import Proxy
-from tests.server_proc import (
-    ServerProc,
-    _env,
-    backend_url,
-    start_server,
-)
+from tests.server_proc import ServerProc
+from tests.server_proc import _env
+from tests.server_proc import backend_url
+from tests.server_proc import start_server
 
 SCHEMA_NEWER = 5
 

@@ -14,14 +14,19 @@ existing database, and SQLite's plan for the pull uses the bucket index.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event
+from sqlalchemy import select
+from sqlalchemy import text
 
 from sync.server import db
 from sync.server.engine.pull import _bucket_pull_query
 from sync.server.tables import field_state
 from tests.server_buckets import check_buckets
-from tests.server_proc import backend_url, start_server
-from tests.test_server_trust import Raw, _seed, accepted
+from tests.server_proc import backend_url
+from tests.server_proc import start_server
+from tests.test_server_trust import Raw
+from tests.test_server_trust import _seed
+from tests.test_server_trust import accepted
 
 
 def _pull_from(dev: Raw, cursor: int) -> tuple[dict[str, dict], list[str], int]:

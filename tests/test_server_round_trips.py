@@ -14,19 +14,28 @@ from itertools import groupby
 
 import pytest
 from prometheus_client import generate_latest
-from sqlalchemy import func, select, update
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
 
-from sync.protocol import PROTOCOL_VERSION, PushChange, SyncRequest
-from sync.server import ops, sql
+from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import PushChange
+from sync.protocol import SyncRequest
+from sync.server import ops
+from sync.server import sql
 from sync.server.api.context import Api
 from sync.server.api.errors import ApiError
 from sync.server.api.limits import TokenBucket
 from sync.server.api.sync_routes import _sync
 from sync.server.engine import Caller
-from sync.server.tables import changes, devices, field_state
+from sync.server.tables import changes
+from sync.server.tables import devices
+from sync.server.tables import field_state
 from tests.benchmarks import sync_statements as statements
-from tests.benchmarks.sync_statements import Laptop, _round
-from tests.server_proc import backend_url, new_device_id
+from tests.benchmarks.sync_statements import Laptop
+from tests.benchmarks.sync_statements import _round
+from tests.server_proc import backend_url
+from tests.server_proc import new_device_id
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*httpx")
 
@@ -132,7 +141,8 @@ def test_reads_sent_together_answer_as_they_do_one_by_one(served):
     and its first reads) gives each read's rows as ``sql.rows`` does, in order,
     with an empty IN list finding nothing."""
     from sync.server import replicas
-    from sync.server.engine.working import SeqCounter, Working
+    from sync.server.engine.working import SeqCounter
+    from sync.server.engine.working import Working
 
     _backend, engine, _sync_engine, client, spec_id = served
     lap = Laptop(client, "spec")

@@ -13,13 +13,14 @@ import pytest
 import requests
 
 from app.domain.records import Participant
-from sync.server import auth, security, staff
-from tests.server_proc import (
-    backend_url,
-    enroll_raw,
-    start_server,
-)
-from tests.test_sync_e2e import FAST_SERVER, Laptop
+from sync.server import auth
+from sync.server import security
+from sync.server import staff
+from tests.server_proc import backend_url
+from tests.server_proc import enroll_raw
+from tests.server_proc import start_server
+from tests.test_sync_e2e import FAST_SERVER
+from tests.test_sync_e2e import Laptop
 
 NEW_PASSWORD = "a brand new password"
 

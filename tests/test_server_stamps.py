@@ -9,10 +9,13 @@ from __future__ import annotations
 from datetime import date
 
 from app.demo import fill_demo
-from app.store import held, migrations
+from app.store import held
+from app.store import migrations
 from app.store.replica import StoreReplica
 from sync import digests
-from sync.protocol import PROTOCOL_VERSION, PulledRecord, SyncResponse
+from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import PulledRecord
+from sync.protocol import SyncResponse
 
 SERVER_USER = "srv-ann-0001"
 

@@ -22,12 +22,17 @@ from pathlib import Path
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from sync import schema
-from sync.protocol import PROTOCOL_VERSION, PushChange, group_changes
-from tests.server_proc import backend_url, start_server
+from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import PushChange
+from sync.protocol import group_changes
+from tests.server_proc import backend_url
+from tests.server_proc import start_server
 from tests.test_sync_e2e import Laptop
 
 SECRET_FIRST, SECRET_LAST = "Quenby", "Zarathustrine"  # pat's participant: never seen by others
@@ -608,10 +613,13 @@ def _store_behind_the_servers_back(world, table: str, record_id: str, field: str
     """Write a field straight into the server's database (as an older server without
     these checks did), with a fresh seq so every device pulls it, and its bucket as
     migration 0007 fills it in when this server's schema is installed."""
-    from sqlalchemy import select, update
+    from sqlalchemy import select
+    from sqlalchemy import update
 
     from sync.server.digest_sums import bucket_of
-    from sync.server.tables import counters, field_state, records
+    from sync.server.tables import counters
+    from sync.server.tables import field_state
+    from sync.server.tables import records
 
     with world.engine().begin() as conn:
         seq = conn.execute(select(counters.c.value).where(counters.c.name == "seq")).scalar() + 1

@@ -19,17 +19,17 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from sync.client import SyncClient, make_session
+from sync.client import SyncClient
+from sync.client import make_session
 from sync.server.cli.common import USAGE
 from sync.server.tables import server_meta
-from tests.benchmarks.test_bench_sync_load import MemoryReplica, _children
-from tests.server_proc import (
-    DEFAULT_PASSWORD,
-    ServerStartError,
-    backend_url,
-    new_device_id,
-    start_server,
-)
+from tests.benchmarks.test_bench_sync_load import MemoryReplica
+from tests.benchmarks.test_bench_sync_load import _children
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import ServerStartError
+from tests.server_proc import backend_url
+from tests.server_proc import new_device_id
+from tests.server_proc import start_server
 
 
 def _laptop(server, username: str) -> SyncClient:

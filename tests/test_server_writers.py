@@ -7,11 +7,14 @@ import asyncio
 import threading
 import time
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event
+from sqlalchemy import select
+from sqlalchemy import text
 
 from sync.server import db
 from sync.server.api.request_log import GroupCommit
-from sync.server.tables import counters, request_log
+from sync.server.tables import counters
+from sync.server.tables import request_log
 from sync.server.writers import FifoLock
 
 

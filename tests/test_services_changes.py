@@ -8,17 +8,19 @@ from datetime import date
 
 import pytest
 
-from app.domain.records import (
-    Barc10,
-    Consent,
-    ConsentKind,
-    Goal,
-    RecoveryDomain,
-    TimeCategory,
-    TimeEntry,
-)
-from app.services import hours, importing, records
-from app.services.changes import NOTHING, Changed, Done
+from app.domain.records import Barc10
+from app.domain.records import Consent
+from app.domain.records import ConsentKind
+from app.domain.records import Goal
+from app.domain.records import RecoveryDomain
+from app.domain.records import TimeCategory
+from app.domain.records import TimeEntry
+from app.services import hours
+from app.services import importing
+from app.services import records
+from app.services.changes import NOTHING
+from app.services.changes import Changed
+from app.services.changes import Done
 from tests.helpers import add_person
 
 

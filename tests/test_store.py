@@ -7,7 +7,8 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from datetime import date, time
+from datetime import date
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -15,12 +16,15 @@ import pytest
 from app.domain.records import Participant
 from app.store import audit
 from app.store.db import Store
-from app.store.digest import state_digest, status
+from app.store.digest import state_digest
+from app.store.digest import status
 from app.store.errors import DiskFull
 from app.store.repositories import Repositories
-from app.store.search import fts_query, search
+from app.store.search import fts_query
+from app.store.search import search
 from tests.builders import add_encounter
-from tests.helpers import ROOT, add_person
+from tests.helpers import ROOT
+from tests.helpers import add_person
 
 
 def test_audit_chain_intact_and_records_reads(repos, store):

@@ -4,7 +4,10 @@ oversight PDF (read back with pypdf) and the demo team."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from io import BytesIO
 
 import pytest
@@ -12,17 +15,19 @@ from pypdf import PdfReader
 
 from app.demo_team import fill_demo_team
 from app.domain import supervision as sv
-from app.domain.records import (
-    Payer,
-    Role,
-    RoundingRuleName,
-    SupervisionFormat,
-    SupervisionSession,
-    TimeCategory,
-    User,
-)
-from app.reports.oversight import EncounterLine, SessionLine, render_pdf
-from app.services import review, supervision, team
+from app.domain.records import Payer
+from app.domain.records import Role
+from app.domain.records import RoundingRuleName
+from app.domain.records import SupervisionFormat
+from app.domain.records import SupervisionSession
+from app.domain.records import TimeCategory
+from app.domain.records import User
+from app.reports.oversight import EncounterLine
+from app.reports.oversight import SessionLine
+from app.reports.oversight import render_pdf
+from app.services import review
+from app.services import supervision
+from app.services import team
 from app.store.digest import state_digest
 from app.store.repositories import Repositories
 from tests.helpers import run_python
@@ -225,7 +230,8 @@ def test_supervisor_core_needs_no_qt():
 
 
 def test_open_demo_team_fills_once_beside_the_real_vault(tmp_path, fast_kdf):
-    from app.services.demos import demo_team_dir, open_demo_team
+    from app.services.demos import demo_team_dir
+    from app.services.demos import open_demo_team
 
     data = tmp_path / "data"
     reports: list[tuple] = []

@@ -9,13 +9,23 @@ from datetime import date
 
 import pytest
 
-from app.domain.records import NoteStatus, Role, SupervisionSession, SupervisionTopic
-from app.services import review, supervision, team
+from app.domain.records import NoteStatus
+from app.domain.records import Role
+from app.domain.records import SupervisionSession
+from app.domain.records import SupervisionTopic
+from app.services import review
+from app.services import supervision
+from app.services import team
 from app.store.digest import state_digest
-from app.store.errors import StoreError, WrongPassphrase
+from app.store.errors import StoreError
+from app.store.errors import WrongPassphrase
 from tests.conftest import PASSPHRASE
 from tests.server_proc import start_server
-from tests.test_sync_e2e import FAST_SERVER, _note, _person, answer_the_return, signed_note
+from tests.test_sync_e2e import FAST_SERVER
+from tests.test_sync_e2e import _note
+from tests.test_sync_e2e import _person
+from tests.test_sync_e2e import answer_the_return
+from tests.test_sync_e2e import signed_note
 
 
 @pytest.fixture

@@ -12,15 +12,18 @@ from datetime import date
 
 import pytest
 
-from app.domain.records import (
-    NoteStatus,
-    Role,
-    SupervisionSession,
-    User,
-)
+from app.domain.records import NoteStatus
+from app.domain.records import Role
+from app.domain.records import SupervisionSession
+from app.domain.records import User
 from sync.hlc import Stamp
-from sync.protocol import PROTOCOL_VERSION, PushChange, SyncRequest
-from tests.sync_harness import ANN, SAM, World, note_for
+from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import PushChange
+from sync.protocol import SyncRequest
+from tests.sync_harness import ANN
+from tests.sync_harness import SAM
+from tests.sync_harness import World
+from tests.sync_harness import note_for
 
 SUE = User(id="sup-2", username="sue", display_name="Sue", role=Role.SUPERVISOR)
 REVIEW = {"status", "reviewed_by_id", "reviewed_at", "review_comment"}

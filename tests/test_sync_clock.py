@@ -9,9 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.records import Goal, Participant, RecoveryDomain
+from app.domain.records import Goal
+from app.domain.records import Participant
+from app.domain.records import RecoveryDomain
 from sync import merge
-from sync.hlc import Stamp, now_ms
+from sync.hlc import Stamp
+from sync.hlc import now_ms
 from tests.sync_harness import World
 
 YEAR_MS = 365 * 24 * 3600 * 1000
@@ -189,9 +192,12 @@ def test_the_warning_says_which_way_and_how_far_over_real_http(tmp_path):
     from app.store.db import Store
     from app.store.replica import StoreReplica
     from app.store.vault import Vault
-    from sync.client import SyncClient, make_session
-    from tests.conftest import FAST_KDF, PASSPHRASE
-    from tests.server_proc import DEFAULT_PASSWORD, start_server
+    from sync.client import SyncClient
+    from sync.client import make_session
+    from tests.conftest import FAST_KDF
+    from tests.conftest import PASSPHRASE
+    from tests.server_proc import DEFAULT_PASSWORD
+    from tests.server_proc import start_server
 
     srv = start_server(tmp_path / "srv", extra_args=("--rate-limit", "0"))
     try:

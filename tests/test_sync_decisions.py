@@ -13,16 +13,18 @@ from datetime import time
 import pytest
 
 from app.domain import lifecycle
-from app.domain.records import (
-    Encounter,
-    Modality,
-    NoteStatus,
-    ServiceSetting,
-)
+from app.domain.records import Encounter
+from app.domain.records import Modality
+from app.domain.records import NoteStatus
+from app.domain.records import ServiceSetting
 from app.store.digest import state_digest
 from app.store.signatures import signature_problems
-from sync import content, merge
-from tests.sync_harness import ANN, SAM, World, note_for
+from sync import content
+from sync import merge
+from tests.sync_harness import ANN
+from tests.sync_harness import SAM
+from tests.sync_harness import World
+from tests.sync_harness import note_for
 
 
 @pytest.fixture

@@ -19,13 +19,11 @@ from datetime import date
 
 import pytest
 
-from app.domain.records import (
-    Encounter,
-    Goal,
-    NoteStatus,
-    Participant,
-    RecoveryDomain,
-)
+from app.domain.records import Encounter
+from app.domain.records import Goal
+from app.domain.records import NoteStatus
+from app.domain.records import Participant
+from app.domain.records import RecoveryDomain
 from app.store.db import Store
 from app.store.digest import state_digest
 from app.store.replica import StoreReplica
@@ -34,10 +32,16 @@ from sync.client import SyncError
 from tests import laptop
 from tests.builders import add_encounter
 from tests.conftest import PASSPHRASE
-from tests.helpers import ROOT, run_cli
-from tests.laptop import FAST_SERVER, Laptop, team_server
-from tests.netproxy import LinkShape, Proxy
-from tests.server_proc import DEFAULT_PASSWORD, backend_url, start_server
+from tests.helpers import ROOT
+from tests.helpers import run_cli
+from tests.laptop import FAST_SERVER
+from tests.laptop import Laptop
+from tests.laptop import team_server
+from tests.netproxy import LinkShape
+from tests.netproxy import Proxy
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import backend_url
+from tests.server_proc import start_server
 
 laptops = laptop.laptops  # (conftest's; some modules take the fixture from here)
 

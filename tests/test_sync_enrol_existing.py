@@ -17,10 +17,13 @@ from app.store.enrolment_plan import HELD_PREFIX
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from sync.client import SyncClient, make_session
+from sync.client import SyncClient
+from sync.client import make_session
 from tests.builders import many_people
-from tests.conftest import FAST_KDF, PASSPHRASE
-from tests.server_proc import DEFAULT_PASSWORD, start_server
+from tests.conftest import FAST_KDF
+from tests.conftest import PASSPHRASE
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import start_server
 
 
 @pytest.fixture

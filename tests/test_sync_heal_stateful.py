@@ -29,17 +29,24 @@ from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine
+from hypothesis.stateful import initialize
+from hypothesis.stateful import invariant
+from hypothesis.stateful import rule
 
-from app.domain.records import Goal, Participant, RecoveryDomain
+from app.domain.records import Goal
+from app.domain.records import Participant
+from app.domain.records import RecoveryDomain
 from app.store.db import Store
 from app.store.digest import state_digest
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from sync.client import SyncClient
-from sync.protocol import SyncRequest, dumps
-from tests.sync_harness import World, stateful_settings
+from sync.protocol import SyncRequest
+from sync.protocol import dumps
+from tests.sync_harness import World
+from tests.sync_harness import stateful_settings
 
 LAPTOPS = st.sampled_from(["ann1", "ann2"])
 DEVICES = st.sampled_from(["ann1", "ann2", "sup1"])

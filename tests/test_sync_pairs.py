@@ -12,19 +12,23 @@ exception, sign x edit, ends safe in both: see the table)."""
 from __future__ import annotations
 
 import json
-from datetime import date, time
+from datetime import date
+from datetime import time
 from functools import partial
 from typing import Any
 
 import pytest
 
-from app.domain.records import Encounter, Participant
+from app.domain.records import Encounter
+from app.domain.records import Participant
 from app.store.digest import state_digest
 from app.store.signatures import signature_problems
 from sync import merge
-from tests.builders import add_encounter, add_goal
+from tests.builders import add_encounter
+from tests.builders import add_goal
 from tests.server_proc import start_server
-from tests.test_sync_e2e import FAST_SERVER, Laptop
+from tests.test_sync_e2e import FAST_SERVER
+from tests.test_sync_e2e import Laptop
 
 VOLATILE = {
     "id",

@@ -27,10 +27,13 @@ from typing import Any
 import pytest
 
 from app.store.digest import state_digest
-from sync.client import SyncClient, make_session
+from sync.client import SyncClient
+from sync.client import make_session
 from tests import test_sync_e2e as e2e
-from tests.netproxy import LinkShape, Proxy
-from tests.test_sync_resume import _caseload, _no_duplicates
+from tests.netproxy import LinkShape
+from tests.netproxy import Proxy
+from tests.test_sync_resume import _caseload
+from tests.test_sync_resume import _no_duplicates
 
 server = e2e.server  # the same fixtures as the end-to-end tests
 laptops = e2e.laptops

@@ -18,11 +18,15 @@ from typing import Any
 
 import pytest
 
-from sync.client import SyncClient, SyncError, _Pace, make_session
+from sync.client import SyncClient
+from sync.client import SyncError
+from sync.client import _Pace
 from sync.client import engine as client_engine
+from sync.client import make_session
 from sync.client import pace as client_pace
 from sync.client.transport import Posted
-from sync.protocol import MAX_PUSH_CHANGES, PUSH_CHANGES_ACCEPTED
+from sync.protocol import MAX_PUSH_CHANGES
+from sync.protocol import PUSH_CHANGES_ACCEPTED
 from tests import test_sync_e2e as e2e
 from tests.test_sync_e2e import _person
 

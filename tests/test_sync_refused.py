@@ -11,14 +11,17 @@ import json
 
 import pytest
 
-from app.domain.records import Goal, RecoveryDomain
-from app.services.conflicts import open_conflicts, rejected_changes
+from app.domain.records import Goal
+from app.domain.records import RecoveryDomain
+from app.services.conflicts import open_conflicts
+from app.services.conflicts import rejected_changes
 from app.store import refused
 from app.store.errors import StoreError
 from tests import test_sync_e2e as e2e
 from tests.conftest import PASSPHRASE
 from tests.helpers import run_cli
-from tests.test_sync_e2e import _person, noted
+from tests.test_sync_e2e import _person
+from tests.test_sync_e2e import noted
 
 server = e2e.server  # the same fixtures as the end-to-end tests
 

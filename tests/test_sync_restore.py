@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from app.domain.records import Participant
-from app.store.backup import create_backup, restore_backup
+from app.store.backup import create_backup
+from app.store.backup import restore_backup
 from app.store.db import Store
 from app.store.digest import state_digest
 from app.store.replica import StoreReplica
@@ -23,13 +24,11 @@ from app.store.vault import Vault
 from sync.server import atrest
 from tests.conftest import PASSPHRASE
 from tests.server_proc import start_server
-from tests.test_sync_e2e import (
-    FAST_SERVER,
-    Laptop,
-    _note,
-    _person,
-    noted,
-)
+from tests.test_sync_e2e import FAST_SERVER
+from tests.test_sync_e2e import Laptop
+from tests.test_sync_e2e import _note
+from tests.test_sync_e2e import _person
+from tests.test_sync_e2e import noted
 
 
 @pytest.fixture

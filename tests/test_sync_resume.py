@@ -14,10 +14,15 @@ import hashlib
 import pytest
 
 from app.store.digest import state_digest
-from sync.client import SyncClient, SyncError, _Pace, make_session
+from sync.client import SyncClient
+from sync.client import SyncError
+from sync.client import _Pace
+from sync.client import make_session
 from tests import test_sync_e2e as e2e
-from tests.netproxy import LinkShape, Proxy
-from tests.test_sync_e2e import _note, _person
+from tests.netproxy import LinkShape
+from tests.netproxy import Proxy
+from tests.test_sync_e2e import _note
+from tests.test_sync_e2e import _person
 
 server = e2e.server  # the same fixtures as the end-to-end tests
 laptops = e2e.laptops

@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 
 from app.domain import lifecycle
-from app.domain.records import RECORD_TYPES, Encounter, NoteStatus
+from app.domain.records import RECORD_TYPES
+from app.domain.records import Encounter
+from app.domain.records import NoteStatus
 from sync import rules
 
 
@@ -49,7 +51,8 @@ def test_the_content_defaults_are_the_vaults_column_defaults(tmp_path):
     with sync.rules.NOTE_CONTENT_DEFAULTS, which must be the vault's defaults."""
     from app.store.db import Store
     from app.store.vault import Vault
-    from tests.conftest import FAST_KDF, PASSPHRASE
+    from tests.conftest import FAST_KDF
+    from tests.conftest import PASSPHRASE
 
     v = Vault(tmp_path / "v")
     v.create(PASSPHRASE, FAST_KDF)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date
+from datetime import time
 
 import pytest
 
-from app.domain.records import Encounter, Goal, Participant, RecoveryDomain, Role, User
-from tests.builders import add_encounter, add_goal
+from app.domain.records import Encounter
+from app.domain.records import Goal
+from app.domain.records import Participant
+from app.domain.records import RecoveryDomain
+from app.domain.records import Role
+from app.domain.records import User
+from tests.builders import add_encounter
+from tests.builders import add_goal
 from tests.server_buckets import check_buckets
 from tests.sync_harness import World
 

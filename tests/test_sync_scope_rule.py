@@ -3,11 +3,14 @@ specialist, a supervisor, billing and an admin may reach."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 
 import pytest
 
-from sync.scope import NOT_IN_CASELOAD, id_set, scope_problem
+from sync.scope import NOT_IN_CASELOAD
+from sync.scope import id_set
+from sync.scope import scope_problem
 
 
 @dataclass

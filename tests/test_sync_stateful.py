@@ -19,28 +19,32 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from datetime import date, time
+from datetime import date
+from datetime import time
 from pathlib import Path
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
+from hypothesis.stateful import RuleBasedStateMachine
+from hypothesis.stateful import initialize
+from hypothesis.stateful import rule
 
 from app.domain.lifecycle import LifecycleError
-from app.domain.records import (
-    NoteStatus,
-    Participant,
-    RecoveryDomain,
-    Role,
-    User,
-)
+from app.domain.records import NoteStatus
+from app.domain.records import Participant
+from app.domain.records import RecoveryDomain
+from app.domain.records import Role
+from app.domain.records import User
 from app.store.digest import state_digest
 from app.store.replica import StoreReplica
 from app.store.signatures import signature_problems
 from sync import content
 from sync.hlc import now_ms
-from tests.builders import add_encounter, add_goal
+from tests.builders import add_encounter
+from tests.builders import add_goal
 from tests.server_buckets import check_buckets
-from tests.sync_harness import World, device_fields, stateful_settings
+from tests.sync_harness import World
+from tests.sync_harness import device_fields
+from tests.sync_harness import stateful_settings
 
 TEXT = st.text(alphabet="abcdefghij klmnop'-", min_size=3, max_size=12).map(
     lambda s: "note " + s.strip()

@@ -4,14 +4,21 @@ so they sync). Conflicts are put in as sync puts them: in ``remote`` mode."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
 
 import pytest
 
 from app.domain import conflict_resolution as cr
-from app.domain.records import Participant, RecoveryDomain, Role
-from app.services import conflicts, syncing
-from tests.builders import add_encounter, add_goal
+from app.domain.records import Participant
+from app.domain.records import RecoveryDomain
+from app.domain.records import Role
+from app.services import conflicts
+from app.services import syncing
+from tests.builders import add_encounter
+from tests.builders import add_goal
 from tests.helpers import put_conflict
 
 OTHER_DEVICE = "zzzzyyyyxxxxwwww"

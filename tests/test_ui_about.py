@@ -7,7 +7,8 @@ import tomllib
 from PySide6.QtWidgets import QDialogButtonBox
 
 from app.ui.shell.about import show_about
-from tests.helpers import ROOT, run_cli
+from tests.helpers import ROOT
+from tests.helpers import run_cli
 
 
 def test_about_and_version_agree_with_pyproject(qtbot, tmp_path):

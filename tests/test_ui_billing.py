@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QCheckBox, QStyle, QStyleOptionButton, QWidget
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QCheckBox
+from PySide6.QtWidgets import QStyle
+from PySide6.QtWidgets import QStyleOptionButton
+from PySide6.QtWidgets import QWidget
 
 from app.services.vaults import Session
 from app.store.db import Store
@@ -19,7 +23,9 @@ from app.ui.billing.models import ProblemModel
 from app.ui.shell.app import load_style_sheet
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
-from tests.billing_world import TODAY, make_world, service
+from tests.billing_world import TODAY
+from tests.billing_world import make_world
+from tests.billing_world import service
 from tests.x12check import pyx12_errors
 
 SHOTS = Path("/work/notes/shots/billing")
@@ -202,17 +208,15 @@ def test_default_folder_progress_and_the_result_screen(qtbot, iso_dialog, platfo
     _click(qtbot, panel.back_button)
     assert dlg.pages.currentIndex() == 0
     # every control says what it is to a screen reader
-    from PySide6.QtWidgets import (
-        QAbstractButton,
-        QAbstractItemView,
-        QComboBox,
-        QDateEdit,
-        QHeaderView,
-        QLineEdit,
-        QProgressBar,
-        QTabBar,
-        QTabWidget,
-    )
+    from PySide6.QtWidgets import QAbstractButton
+    from PySide6.QtWidgets import QAbstractItemView
+    from PySide6.QtWidgets import QComboBox
+    from PySide6.QtWidgets import QDateEdit
+    from PySide6.QtWidgets import QHeaderView
+    from PySide6.QtWidgets import QLineEdit
+    from PySide6.QtWidgets import QProgressBar
+    from PySide6.QtWidgets import QTabBar
+    from PySide6.QtWidgets import QTabWidget
 
     kinds = (QAbstractButton, QAbstractItemView, QComboBox, QDateEdit, QLineEdit, QProgressBar,
              QTabWidget)  # fmt: skip

@@ -10,13 +10,19 @@ import json
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QLineEdit
 
-from app.domain.records import Role, User
-from app.ui.billing.settings_dialogs import PayerDialog, SpecialistDialog
+from app.domain.records import Role
+from app.domain.records import User
+from app.ui.billing.settings_dialogs import PayerDialog
+from app.ui.billing.settings_dialogs import SpecialistDialog
 from app.ui.billing.settings_page import BillingSettingsPage
 from app.ui.shell.app import load_style_sheet
-from tests.ui_support import ctx_repos, settle, shown
+from tests.ui_support import ctx_repos
+from tests.ui_support import settle
+from tests.ui_support import shown
 
 LEFT = Qt.MouseButton.LeftButton
 

@@ -9,15 +9,18 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from app.domain.records import ParticipantStatus
 from app.ui.caseload import models as cl
 from app.ui.shell import main_window as mw
-from app.ui.shell.main_window import TITLE, MainWindow
+from app.ui.shell.main_window import TITLE
+from app.ui.shell.main_window import MainWindow
 from tests.conftest import PASSPHRASE
-from tests.helpers import person, vault_of_people
+from tests.helpers import person
+from tests.helpers import vault_of_people
 from tests.ui_support import settle
 from tests.ui_support import unlock as unlock_window
 
@@ -165,7 +168,9 @@ def unlock(qtbot, w: MainWindow) -> None:
 
 def visible_texts(w: MainWindow) -> str:
     """Every text a person could see in the window's widgets."""
-    from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit
+    from PySide6.QtWidgets import QAbstractButton
+    from PySide6.QtWidgets import QLabel
+    from PySide6.QtWidgets import QLineEdit
 
     texts = [w.windowTitle()]
     for widget in w.findChildren(QLabel) + w.findChildren(QAbstractButton):

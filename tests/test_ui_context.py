@@ -7,7 +7,8 @@ from app.domain.records import Role
 from app.services.changes import Changed
 from app.ui.shell.context import Page
 from tests.helpers import add_person
-from tests.ui_support import ctx_repos, settle
+from tests.ui_support import ctx_repos
+from tests.ui_support import settle
 
 
 class CountPage(Page):

@@ -10,16 +10,20 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QContextMenuEvent
-from PySide6.QtWidgets import QApplication, QMenu, QTableView
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QTableView
 
 from app.ui.caseload import models as cl
 from app.ui.common.date_picker import DateLineEdit
 from app.ui.common.forms import date_edit
 from app.ui.shell import help as helpmod
 from app.ui.shell.main_window import MainWindow
-from tests.helpers import person, vault_of_people
+from tests.helpers import person
+from tests.helpers import vault_of_people
 from tests.ui_support import settle
 from tests.ui_support import unlock as unlock_window
 
@@ -256,7 +260,8 @@ def test_a_larger_text_size_cuts_no_text_where_there_is_room(qtbot, window):
     """At 16 pt (Preferences → Text size) the navigation and the caseload's columns
     are measured again: "Supervision" is whole, and no column is cut short while the
     table has room to spare."""
-    from app.ui.shell.settings import BASE_FONT_PT, apply_font_size
+    from app.ui.shell.settings import BASE_FONT_PT
+    from app.ui.shell.settings import apply_font_size
 
     unlock(qtbot, window)
     app = QApplication.instance()

@@ -15,8 +15,12 @@ from PySide6.QtCore import Qt
 
 from app.services import site_settings
 from app.ui.shell.main_window import MainWindow
-from tests.server_proc import DEFAULT_PASSWORD, specialists_server
-from tests.test_ui_welcome import click, server_settings, set_up_vault, settle
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import specialists_server
+from tests.test_ui_welcome import click
+from tests.test_ui_welcome import server_settings
+from tests.test_ui_welcome import set_up_vault
+from tests.test_ui_welcome import settle
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import QAbstractScrollArea, QTableView, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea
+from PySide6.QtWidgets import QTableView
+from PySide6.QtWidgets import QWidget
 
 from app.demo import fill_demo
 from app.domain import hours
@@ -19,9 +21,11 @@ from app.domain.records import TimeCategory
 from app.ui.common.columns import ColumnFitter
 from app.ui.common.table_model import ID_ROLE
 from app.ui.hours.models import WeekModel
-from app.ui.shell.app import load_style_sheet, make_application
+from app.ui.shell.app import load_style_sheet
+from app.ui.shell.app import make_application
 from app.ui.shell.main_window import MainWindow
-from app.ui.shell.theme import apply_theme, themed
+from app.ui.shell.theme import apply_theme
+from app.ui.shell.theme import themed
 from tests.helpers import new_vault
 from tests.ui_support import unlock
 
@@ -200,7 +204,8 @@ def test_no_page_scrolls_sideways(qtbot, make_window, demo_dir, size):
     ],
 )
 def test_painted_pairs_are_readable_in_both_schemes(fg, bg):
-    from app.ui.shell.theme import contrast, dark_color
+    from app.ui.shell.theme import contrast
+    from app.ui.shell.theme import dark_color
 
     assert contrast(fg, bg) >= 4.5
     assert contrast(dark_color(fg[1:]), dark_color(bg[1:])) >= 4.5

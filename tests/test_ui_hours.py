@@ -7,26 +7,28 @@ without widgets."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, time
+from datetime import date
+from datetime import time
 
 import pytest
 from PySide6.QtCore import Qt
 
 from app.domain import hours
-from app.domain.records import (
-    Credential,
-    Encounter,
-    NoteStatus,
-    ServiceSetting,
-    TimeCategory,
-    TimeEntry,
-)
+from app.domain.records import Credential
+from app.domain.records import Encounter
+from app.domain.records import NoteStatus
+from app.domain.records import ServiceSetting
+from app.domain.records import TimeCategory
+from app.domain.records import TimeEntry
 from app.services.changes import Changed
 from app.ui.common.table_model import CATEGORY_ROLE
 from app.ui.hours.hours_page import HoursPage
-from app.ui.hours.models import EntriesModel, WeekModel
+from app.ui.hours.models import EntriesModel
+from app.ui.hours.models import WeekModel
 from tests.helpers import add_person
-from tests.ui_support import ctx_repos, settle, shown
+from tests.ui_support import ctx_repos
+from tests.ui_support import settle
+from tests.ui_support import shown
 
 TODAY = date(2026, 3, 6)  # a Friday
 MON, TUE = date(2026, 3, 2), date(2026, 3, 3)

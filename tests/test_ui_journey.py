@@ -19,25 +19,29 @@ timer runs fifty minutes without waiting for them).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QModelIndex, QPoint, Qt
-from PySide6.QtWidgets import (
-    QAbstractButton,
-    QAbstractItemView,
-    QApplication,
-    QComboBox,
-    QLabel,
-    QLineEdit,
-    QPlainTextEdit,
-    QTextEdit,
-    QWidget,
-)
+from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import QPoint
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractButton
+from PySide6.QtWidgets import QAbstractItemView
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QPlainTextEdit
+from PySide6.QtWidgets import QTextEdit
+from PySide6.QtWidgets import QWidget
 
-from app.domain.records import NoteStatus, TimeCategory
+from app.domain.records import NoteStatus
+from app.domain.records import TimeCategory
 from app.store.db import Store
 from app.store.digest import state_digest
 from app.store.repositories import Repositories
@@ -46,13 +50,17 @@ from app.ui.caseload.participant_form import ParticipantForm
 from app.ui.common.table_model import KEY_ROLE
 from app.ui.hours.hours_page import HoursPage
 from app.ui.notes.note_editor import NoteEditorPage
-from app.ui.participant.participant_page import TAB_GOALS, TAB_TIMELINE, ParticipantPage
+from app.ui.participant.participant_page import TAB_GOALS
+from app.ui.participant.participant_page import TAB_TIMELINE
+from app.ui.participant.participant_page import ParticipantPage
 from app.ui.participant.record_dialogs import GoalDialog
 from app.ui.shell import settings as prefs
-from app.ui.shell.main_window import TITLE, MainWindow
+from app.ui.shell.main_window import TITLE
+from app.ui.shell.main_window import MainWindow
 from app.ui.sync.conflicts import ConflictsPage
 from tests.note_support import FakeClock
-from tests.server_proc import DEFAULT_PASSWORD, start_server
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import start_server
 from tests.test_sync_e2e import Laptop
 
 PASSPHRASE = "cottonwood leaves along the Sheyenne"

@@ -5,29 +5,27 @@ with the passphrase, the locked note, addenda, a returned note, a full disk."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, time
+from datetime import date
+from datetime import datetime
+from datetime import time
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QAbstractButton,
-    QAbstractSpinBox,
-    QComboBox,
-    QLineEdit,
-    QListWidget,
-    QPlainTextEdit,
-    QWidget,
-)
+from PySide6.QtWidgets import QAbstractButton
+from PySide6.QtWidgets import QAbstractSpinBox
+from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QListWidget
+from PySide6.QtWidgets import QPlainTextEdit
+from PySide6.QtWidgets import QWidget
 
-from app.domain.records import (
-    Encounter,
-    Modality,
-    NoteStatus,
-    Participant,
-    Role,
-    RoundingRuleName,
-    User,
-)
+from app.domain.records import Encounter
+from app.domain.records import Modality
+from app.domain.records import NoteStatus
+from app.domain.records import Participant
+from app.domain.records import Role
+from app.domain.records import RoundingRuleName
+from app.domain.records import User
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
@@ -35,8 +33,10 @@ from app.ui.common.table_model import ID_ROLE
 from app.ui.notes.note_editor import NoteEditorPage
 from tests.builders import add_encounter
 from tests.conftest import PASSPHRASE
-from tests.note_support import FakeClock, person_with_goals
-from tests.ui_support import ctx_repos, settle
+from tests.note_support import FakeClock
+from tests.note_support import person_with_goals
+from tests.ui_support import ctx_repos
+from tests.ui_support import settle
 
 NOW = datetime(2025, 3, 4, 10, 2, 30)
 

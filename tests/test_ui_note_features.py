@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, datetime, time
+from datetime import date
+from datetime import datetime
+from datetime import time
 
 import pytest
 from pypdf import PdfReader
@@ -18,15 +20,21 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCharFormat
 
 from app.domain import lifecycle
-from app.domain.records import Consent, ConsentKind, Encounter, NoteStatus
-from app.services import notes, signing
+from app.domain.records import Consent
+from app.domain.records import ConsentKind
+from app.domain.records import Encounter
+from app.domain.records import NoteStatus
+from app.services import notes
+from app.services import signing
 from app.services.changes import Changed
 from app.ui.notes.note_editor import NoteEditorPage
 from app.ui.notes.spelling import Speller
 from tests.conftest import PASSPHRASE
 from tests.helpers import add_person
-from tests.note_support import FakeClock, person_with_goals
-from tests.ui_support import ctx_repos, settle
+from tests.note_support import FakeClock
+from tests.note_support import person_with_goals
+from tests.ui_support import ctx_repos
+from tests.ui_support import settle
 
 NOW = datetime(2025, 3, 4, 10, 0)
 PIN = "5937"

@@ -7,27 +7,32 @@ clock is a fake one the test moves (no sleeps)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QPoint
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QWidget
 
-from app.domain.records import (
-    Encounter,
-    Goal,
-    Modality,
-    NoteStatus,
-    RecoveryDomain,
-)
+from app.domain.records import Encounter
+from app.domain.records import Goal
+from app.domain.records import Modality
+from app.domain.records import NoteStatus
+from app.domain.records import RecoveryDomain
 from app.services import signing
 from app.store.repositories import Repositories
 from app.ui.notes.note_editor import NoteEditorPage
-from app.ui.shell.app import load_style_sheet, make_application
+from app.ui.shell.app import load_style_sheet
+from app.ui.shell.app import make_application
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.theme import apply_theme
-from tests.helpers import add_person, new_vault
+from tests.helpers import add_person
+from tests.helpers import new_vault
 from tests.note_support import FakeClock
 from tests.ui_support import settle as ui_settle
 

@@ -10,28 +10,30 @@ import json
 from datetime import time
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialogButtonBox
+from PySide6.QtCore import QPoint
+from PySide6.QtCore import Qt
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QDialogButtonBox
 
 from app.domain.note_times import TimePolicy
-from app.services import notes, signing
+from app.services import notes
+from app.services import signing
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
 from app.ui.notes.note_editor import NoteEditorPage
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.preferences import PreferencesDialog
-from tests.test_ui_note_flow import (  # noqa: F401  (fixtures)
-    PASSPHRASE,
-    TODAY,
-    WAIT,
-    Counter,
-    data_dir,
-    open_new_note,
-    settle,
-    window,
-    windows,
-)
+from tests.test_ui_note_flow import PASSPHRASE
+from tests.test_ui_note_flow import TODAY
+from tests.test_ui_note_flow import WAIT
+from tests.test_ui_note_flow import Counter
+from tests.test_ui_note_flow import data_dir  # noqa: F401  (fixtures)
+from tests.test_ui_note_flow import open_new_note
+from tests.test_ui_note_flow import settle
+from tests.test_ui_note_flow import window  # noqa: F401  (fixtures)
+from tests.test_ui_note_flow import windows  # noqa: F401  (fixtures)
 
 
 def type_times(qtbot, page: NoteEditorPage, start_text: str, end_text: str) -> None:
@@ -144,8 +146,10 @@ def test_impossible_hours_are_refused_next_to_the_fields(qtbot, window) -> None:
 
 def test_sign_finished_notes_follows_the_signers_limit(tmp_path: Path, fast_kdf) -> None:
     """A draft of 90 minutes is finished under the default limit, not under 60."""
-    from tests.builders import add_encounter, add_goal
-    from tests.helpers import add_person, new_vault
+    from tests.builders import add_encounter
+    from tests.builders import add_goal
+    from tests.helpers import add_person
+    from tests.helpers import new_vault
 
     with new_vault(tmp_path / "v") as store:
         repos = Repositories(store)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog
 
@@ -20,7 +21,9 @@ from app.domain.records import Role
 from app.reports import program as pr
 from app.services import program_report as svc
 from app.ui.reports.program_page import ProgramReportPage
-from tests.ui_support import ctx_repos, settle, team_ctx
+from tests.ui_support import ctx_repos
+from tests.ui_support import settle
+from tests.ui_support import team_ctx
 
 TODAY = date(2026, 11, 30)
 

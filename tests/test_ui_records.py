@@ -4,23 +4,25 @@ database worker (pytest-qt, offscreen, no sleeps)."""
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date
+from datetime import time
+from datetime import timedelta
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint
+from PySide6.QtCore import Qt
 
 from app.domain.attention import Reason
 from app.domain.datetext import day_text
-from app.domain.participant_import import ImportPlan, Problem
-from app.domain.records import (
-    Barc10,
-    Consent,
-    ConsentKind,
-    Modality,
-    NoteStatus,
-    ParticipantStatus,
-    RecoveryDomain,
-)
+from app.domain.participant_import import ImportPlan
+from app.domain.participant_import import Problem
+from app.domain.records import Barc10
+from app.domain.records import Consent
+from app.domain.records import ConsentKind
+from app.domain.records import Modality
+from app.domain.records import NoteStatus
+from app.domain.records import ParticipantStatus
+from app.domain.records import RecoveryDomain
 from app.services.caseload import caseload_rows
 from app.services.changes import Changed
 from app.services.importing import ImportPreview
@@ -28,14 +30,23 @@ from app.services.records import TimelineRow
 from app.ui.caseload import models as cl
 from app.ui.caseload.caseload import CaseloadView
 from app.ui.caseload.import_dialog import ImportDialog
-from app.ui.caseload.models import BAD, OK, WARNING, CaseloadModel, PreviewModel
+from app.ui.caseload.models import BAD
+from app.ui.caseload.models import OK
+from app.ui.caseload.models import WARNING
+from app.ui.caseload.models import CaseloadModel
+from app.ui.caseload.models import PreviewModel
 from app.ui.caseload.participant_form import ParticipantForm
 from app.ui.common.table_model import ID_ROLE
-from app.ui.participant.models import Barc10Model, ConsentModel, TimelineModel
-from app.ui.participant.participant_page import TAB_GOALS, TAB_TIMELINE, ParticipantPage
+from app.ui.participant.models import Barc10Model
+from app.ui.participant.models import ConsentModel
+from app.ui.participant.models import TimelineModel
+from app.ui.participant.participant_page import TAB_GOALS
+from app.ui.participant.participant_page import TAB_TIMELINE
+from app.ui.participant.participant_page import ParticipantPage
 from tests.builders import add_encounter
 from tests.helpers import add_person
-from tests.ui_support import ctx_repos, settle
+from tests.ui_support import ctx_repos
+from tests.ui_support import settle
 
 TODAY = date.today()
 

@@ -16,7 +16,10 @@ from app.ui.common.table_model import ID_ROLE
 from app.ui.review.models import QueueModel
 from app.ui.review.review_page import ReviewPage
 from tests.conftest import PASSPHRASE
-from tests.ui_support import ctx_repos, settle, shown, team_ctx
+from tests.ui_support import ctx_repos
+from tests.ui_support import settle
+from tests.ui_support import shown
+from tests.ui_support import team_ctx
 
 TODAY = date(2026, 3, 18)
 

@@ -5,16 +5,20 @@ Enter and double-click open the right record; Esc clears. Plus the results model
 from __future__ import annotations
 
 import threading
-from datetime import date, time
+from datetime import date
+from datetime import time
 
 import pytest
 from PySide6.QtCore import Qt
 
 from app.store.search import SearchHit
-from app.ui.search.results import SearchResultsModel, snippet_html
+from app.ui.search.results import SearchResultsModel
+from app.ui.search.results import snippet_html
 from tests.builders import add_encounter
 from tests.helpers import add_person
-from tests.ui_support import ctx_repos, search_window, settle
+from tests.ui_support import ctx_repos
+from tests.ui_support import search_window
+from tests.ui_support import settle
 
 
 @pytest.fixture

@@ -18,8 +18,12 @@ from app.services import demos as start_module
 from app.store.db import Store
 from app.store.errors import StoreError
 from app.store.repositories import Repositories
-from app.store.vault import DBFILE, KEYFILE, Vault
-from app.ui.shell.main_window import DEMO_TITLE, TITLE, MainWindow
+from app.store.vault import DBFILE
+from app.store.vault import KEYFILE
+from app.store.vault import Vault
+from app.ui.shell.main_window import DEMO_TITLE
+from app.ui.shell.main_window import TITLE
+from app.ui.shell.main_window import MainWindow
 from app.ui.shell.tasks import TaskManager
 from tests.conftest import PASSPHRASE
 from tests.ui_support import settle
@@ -413,7 +417,8 @@ def test_progress_reports_of_any_shape():
 def test_run_gui_shows_the_window_with_the_style_sheet(qtbot, data_dir, fast_kdf, monkeypatch):
     from PySide6.QtWidgets import QApplication
 
-    from app.ui.shell.app import load_style_sheet, run_gui
+    from app.ui.shell.app import load_style_sheet
+    from app.ui.shell.app import run_gui
 
     assert "QPushButton#primary" in load_style_sheet()
     seen: list[str] = []

@@ -4,16 +4,25 @@ sessions they were in on their own vault, which adds the supervision hours."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 
 import pytest
 from PySide6.QtCore import Qt
 
-from app.domain.records import Role, SupervisionSession, SupervisionTopic, TimeCategory, User
+from app.domain.records import Role
+from app.domain.records import SupervisionSession
+from app.domain.records import SupervisionTopic
+from app.domain.records import TimeCategory
+from app.domain.records import User
 from app.services import supervision
 from app.ui.supervision.supervision_page import SupervisionPage
 from tests.conftest import PASSPHRASE
-from tests.ui_support import ctx_repos, settle, shown, team_ctx
+from tests.ui_support import ctx_repos
+from tests.ui_support import settle
+from tests.ui_support import shown
+from tests.ui_support import team_ctx
 
 
 @pytest.fixture

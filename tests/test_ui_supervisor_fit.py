@@ -18,11 +18,13 @@ from app.demo_team import fill_demo_team
 from app.domain import datetext
 from app.domain.records import Role
 from app.store.repositories import Repositories
-from app.ui.shell.app import load_style_sheet, make_application
+from app.ui.shell.app import load_style_sheet
+from app.ui.shell.app import make_application
 from app.ui.shell.main_window import MainWindow
 from app.ui.shell.theme import apply_theme
 from tests.helpers import new_vault
-from tests.ui_support import settle, unlock
+from tests.ui_support import settle
+from tests.ui_support import unlock
 
 TODAY = date(2026, 3, 18)
 

@@ -13,21 +13,28 @@ from datetime import date
 import pytest
 from PySide6.QtCore import Qt
 
-from app.domain.records import Encounter, Participant, Role
+from app.domain.records import Encounter
+from app.domain.records import Participant
+from app.domain.records import Role
 from app.services.changes import Changed
 from app.store.digest import state_digest
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.ui.shell.tasks import NET
 from app.ui.sync.conflicts import ConflictsPage
-from app.ui.sync.controller import SyncController, Timing
+from app.ui.sync.controller import SyncController
+from app.ui.sync.controller import Timing
 from app.ui.sync.lane_replica import LaneReplica
 from app.ui.sync.status_widget import SyncStatus
-from app.ui.sync.sync_state import OFFLINE, ONLINE
-from tests.builders import add_encounter, add_goal
-from tests.server_proc import DEFAULT_PASSWORD, start_server
+from app.ui.sync.sync_state import OFFLINE
+from app.ui.sync.sync_state import ONLINE
+from tests.builders import add_encounter
+from tests.builders import add_goal
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import start_server
 from tests.test_sync_e2e import Laptop
-from tests.ui_support import ctx_repos, settle
+from tests.ui_support import ctx_repos
+from tests.ui_support import settle
 
 SYNC_TIMEOUT = 60_000
 

@@ -15,8 +15,11 @@ from app.domain.records import Participant
 from app.ui.sync.status_widget import SyncStatus
 from app.ui.sync.sync_state import progress_text
 from tests import test_ui_sync as ui_sync
-from tests.netproxy import LinkShape, Proxy
-from tests.test_ui_sync import SYNC_TIMEOUT, enroll, on_db
+from tests.netproxy import LinkShape
+from tests.netproxy import Proxy
+from tests.test_ui_sync import SYNC_TIMEOUT
+from tests.test_ui_sync import enroll
+from tests.test_ui_sync import on_db
 from tests.ui_support import settle
 
 server = ui_sync.server  # the same fixtures as the app's sync tests

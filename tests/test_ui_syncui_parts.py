@@ -5,24 +5,41 @@ the text size, the Preferences dialog's checks, and the idle watcher."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
-from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QLineEdit
+from PySide6.QtCore import QSettings
+from PySide6.QtCore import Qt
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QLineEdit
 
 from app.domain import conflict_resolution as cr
-from app.domain.records import Conflict, Payer
+from app.domain.records import Conflict
+from app.domain.records import Payer
 from app.services import conflicts
 from app.services.changes import Changed
 from app.ui.shell import settings as s
 from app.ui.shell.idle import IdleWatcher
-from app.ui.shell.preferences import PreferencesDialog, check_address, check_fingerprint
-from app.ui.sync.conflict_models import ConflictListModel, RejectedModel, field_label, record_text
-from app.ui.sync.controller import SyncController, Timing
+from app.ui.shell.preferences import PreferencesDialog
+from app.ui.shell.preferences import check_address
+from app.ui.shell.preferences import check_fingerprint
+from app.ui.sync.conflict_models import ConflictListModel
+from app.ui.sync.conflict_models import RejectedModel
+from app.ui.sync.conflict_models import field_label
+from app.ui.sync.conflict_models import record_text
+from app.ui.sync.controller import SyncController
+from app.ui.sync.controller import Timing
 from app.ui.sync.status_widget import SyncStatus
-from app.ui.sync.sync_state import OFFLINE, ONLINE, SyncState, ago, error_message
-from tests.ui_support import ctx_repos, settle
+from app.ui.sync.sync_state import OFFLINE
+from app.ui.sync.sync_state import ONLINE
+from app.ui.sync.sync_state import SyncState
+from app.ui.sync.sync_state import ago
+from app.ui.sync.sync_state import error_message
+from tests.ui_support import ctx_repos
+from tests.ui_support import settle
 
 DEV_A = "aaaabbbbccccdddd"
 DEV_B = "eeeeffffgggghhhh"

@@ -9,7 +9,10 @@ import threading
 
 import pytest
 
-from app.ui.shell.tasks import DB, NET, LaneClosed, TaskManager
+from app.ui.shell.tasks import DB
+from app.ui.shell.tasks import NET
+from app.ui.shell.tasks import LaneClosed
+from app.ui.shell.tasks import TaskManager
 from app.ui.sync.lane_replica import LaneReplica
 from app.ui.sync.sync_state import SyncCancelled
 

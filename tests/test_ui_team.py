@@ -16,7 +16,10 @@ from app.services import team
 from app.ui.common.table_model import ID_ROLE
 from app.ui.team.models import TeamModel
 from app.ui.team.team_page import TeamPage
-from tests.ui_support import ctx_repos, settle, shown, team_ctx
+from tests.ui_support import ctx_repos
+from tests.ui_support import settle
+from tests.ui_support import shown
+from tests.ui_support import team_ctx
 
 
 @pytest.fixture

@@ -7,16 +7,15 @@ import re
 
 import pytest
 
-from app.ui.shell.app import load_style_sheet, make_application
-from app.ui.shell.theme import (
-    DARK_FOCUS,
-    HEX,
-    apply_theme,
-    contrast,
-    dark_color,
-    dark_sheet,
-    relative_luminance,
-)
+from app.ui.shell.app import load_style_sheet
+from app.ui.shell.app import make_application
+from app.ui.shell.theme import DARK_FOCUS
+from app.ui.shell.theme import HEX
+from app.ui.shell.theme import apply_theme
+from app.ui.shell.theme import contrast
+from app.ui.shell.theme import dark_color
+from app.ui.shell.theme import dark_sheet
+from app.ui.shell.theme import relative_luminance
 
 # (foreground, background) pairs the sheets put together, as written for the light scheme.
 PAIRS = [

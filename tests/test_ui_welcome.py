@@ -17,7 +17,8 @@ from app.ui.shell.main_window import MainWindow
 from app.ui.start.welcome import WELCOME_POINTS
 from tests.conftest import PASSPHRASE
 from tests.helpers import opened_vault
-from tests.server_proc import DEFAULT_PASSWORD, specialists_server
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import specialists_server
 from tests.ui_support import settle as wait
 
 NEW_PASSPHRASE = "prairie wind over the coulee"

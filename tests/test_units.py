@@ -8,8 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.records import Payer, RoundingRuleName
-from app.domain.units import DEFAULT_RULE, RoundingRule
+from app.domain.records import Payer
+from app.domain.records import RoundingRuleName
+from app.domain.units import DEFAULT_RULE
+from app.domain.units import RoundingRule
 
 CMS = RoundingRule(RoundingRuleName.CMS_8_MINUTE)
 WHOLE = RoundingRule(RoundingRuleName.WHOLE_UNITS)

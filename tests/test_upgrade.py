@@ -22,8 +22,13 @@ from app.store.db import Store
 from app.store.errors import VaultTooNew
 from app.store.repositories import Repositories
 from app.store.search import search
-from app.store.vault import Vault, open_encrypted
-from tests.helpers import FIXTURES, copy_unlocked, raw_version, run_cli, snapshot
+from app.store.vault import Vault
+from app.store.vault import open_encrypted
+from tests.helpers import FIXTURES
+from tests.helpers import copy_unlocked
+from tests.helpers import raw_version
+from tests.helpers import run_cli
+from tests.helpers import snapshot
 
 
 def _fixtures() -> dict[int, Path]:

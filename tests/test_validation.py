@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import traceback
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume
+from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.validation import (
-    ICD10_RE,
-    ValidationError,
-    birth_date_problem,
-    icd10_problem,
-    medicaid_id_problem,
-    normalize_icd10,
-    normalize_medicaid_id,
-    npi_check_digit,
-    npi_is_valid,
-    parse_iso_date,
-)
+from app.domain.validation import ICD10_RE
+from app.domain.validation import ValidationError
+from app.domain.validation import birth_date_problem
+from app.domain.validation import icd10_problem
+from app.domain.validation import medicaid_id_problem
+from app.domain.validation import normalize_icd10
+from app.domain.validation import normalize_medicaid_id
+from app.domain.validation import npi_check_digit
+from app.domain.validation import npi_is_valid
+from app.domain.validation import parse_iso_date
 
 CMS_EXAMPLE_NPI = "1558598797"  # CMS's worked example (FACTS.md)
 

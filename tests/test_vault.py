@@ -9,16 +9,18 @@ from pathlib import Path
 import pytest
 
 from app.store.db import Store
-from app.store.errors import VaultDamaged, VaultExists, VaultMissing, WrongPassphrase
+from app.store.errors import VaultDamaged
+from app.store.errors import VaultExists
+from app.store.errors import VaultMissing
+from app.store.errors import WrongPassphrase
 from app.store.repositories import Repositories
-from app.store.vault import (
-    DEFAULT_KDF,
-    Vault,
-    format_recovery_key,
-    parse_recovery_key,
-)
+from app.store.vault import DEFAULT_KDF
+from app.store.vault import Vault
+from app.store.vault import format_recovery_key
+from app.store.vault import parse_recovery_key
 from tests.conftest import PASSPHRASE
-from tests.helpers import add_person, snapshot
+from tests.helpers import add_person
+from tests.helpers import snapshot
 
 
 def test_create_unlock_roundtrip(vault_dir: Path, fast_kdf):

@@ -47,7 +47,8 @@ def shown(qtbot, page, ctx: AppContext, size: tuple[int, int] | None = (1000, 70
 def search_window(ctx: AppContext, size: tuple[int, int]):
     """The search bar above an empty page in a window of ``size``, shown: (window, bar).
     The caller keeps the window alive and closes it."""
-    from PySide6.QtWidgets import QVBoxLayout, QWidget
+    from PySide6.QtWidgets import QVBoxLayout
+    from PySide6.QtWidgets import QWidget
 
     from app.ui.search.search import SearchBar
 

@@ -16,12 +16,18 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from dataclasses import replace
 from functools import lru_cache
 
-from app.billing.preflight import BillingData, ServiceLine, claim_diagnoses, rebuild_lines
+from app.billing.preflight import BillingData
+from app.billing.preflight import ServiceLine
+from app.billing.preflight import claim_diagnoses
+from app.billing.preflight import rebuild_lines
 from app.billing.record_checks import MAX_DIAGNOSES
-from app.domain.records import ClaimGrouping, Encounter, Payer
+from app.domain.records import ClaimGrouping
+from app.domain.records import Encounter
+from app.domain.records import Payer
 from app.domain.validation import npi_is_valid
 
 MAX_LINES_PER_CLAIM = 50

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 from datetime import date
 from functools import cache
 from pathlib import Path

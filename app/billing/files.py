@@ -8,22 +8,28 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 
-from app.billing.claims import Claim, original_claims, resubmitted
+from app.billing.claims import Claim
+from app.billing.claims import original_claims
+from app.billing.claims import resubmitted
 from app.billing.preflight import BillingData
-from app.billing.summary_pdf import HeldBack, Replaces, write_summary
-from app.billing.worksheet import worksheet_rows, write_worksheet, write_worksheet_xlsx
-from app.billing.x12 import Interchange, render_837p
-from app.domain.records import (
-    BatchStatus,
-    BillingBatch,
-    BillingProvider,
-    Encounter,
-    Participant,
-    Payer,
-    User,
-)
+from app.billing.summary_pdf import HeldBack
+from app.billing.summary_pdf import Replaces
+from app.billing.summary_pdf import write_summary
+from app.billing.worksheet import worksheet_rows
+from app.billing.worksheet import write_worksheet
+from app.billing.worksheet import write_worksheet_xlsx
+from app.billing.x12 import Interchange
+from app.billing.x12 import render_837p
+from app.domain.records import BatchStatus
+from app.domain.records import BillingBatch
+from app.domain.records import BillingProvider
+from app.domain.records import Encounter
+from app.domain.records import Participant
+from app.domain.records import Payer
+from app.domain.records import User
 
 
 @dataclass(frozen=True)

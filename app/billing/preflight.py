@@ -29,34 +29,35 @@ services it keeps out of the export. Checks:
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import timedelta
 
-from app.billing.codes import CodeSets, CodeTables, PayerRules, code_sets, rules_for_payer
-from app.billing.record_checks import (
-    MAX_DIAGNOSES,
-    person_problems,
-    service_problems,
-    specialist_problems,
-)
-from app.billing.settings import payer_problems, provider_problems
+from app.billing.codes import CodeSets
+from app.billing.codes import CodeTables
+from app.billing.codes import PayerRules
+from app.billing.codes import code_sets
+from app.billing.codes import rules_for_payer
+from app.billing.record_checks import MAX_DIAGNOSES
+from app.billing.record_checks import person_problems
+from app.billing.record_checks import service_problems
+from app.billing.record_checks import specialist_problems
+from app.billing.settings import payer_problems
+from app.billing.settings import provider_problems
 from app.domain import lifecycle
-from app.domain.records import (
-    BillingProvider,
-    Consent,
-    ConsentKind,
-    Encounter,
-    NoteStatus,
-    Participant,
-    Payer,
-    ServiceSetting,
-    User,
-)
+from app.domain.records import BillingProvider
+from app.domain.records import Consent
+from app.domain.records import ConsentKind
+from app.domain.records import Encounter
+from app.domain.records import NoteStatus
+from app.domain.records import Participant
+from app.domain.records import Payer
+from app.domain.records import ServiceSetting
+from app.domain.records import User
 from app.domain.units import RoundingRule
-from app.domain.validation import (
-    normalize_icd10,
-    normalize_medicaid_id,
-)
+from app.domain.validation import normalize_icd10
+from app.domain.validation import normalize_medicaid_id
 
 MAX_AGE = 120  # a birth date further back is a typing error
 

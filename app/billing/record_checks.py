@@ -9,14 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from app.billing.codes import CodeSets, CodeTables, PayerRules
-from app.billing.names import name_problem, specialist_name
-from app.domain.records import Encounter, Modality, Participant, ServiceSetting, User
-from app.domain.validation import (
-    icd10_problem,
-    medicaid_id_problem,
-    npi_is_valid,
-)
+from app.billing.codes import CodeSets
+from app.billing.codes import CodeTables
+from app.billing.codes import PayerRules
+from app.billing.names import name_problem
+from app.billing.names import specialist_name
+from app.domain.records import Encounter
+from app.domain.records import Modality
+from app.domain.records import Participant
+from app.domain.records import ServiceSetting
+from app.domain.records import User
+from app.domain.validation import icd10_problem
+from app.domain.validation import medicaid_id_problem
+from app.domain.validation import npi_is_valid
 
 MAX_DIAGNOSES = 12  # diagnosis codes one 837P claim can carry (HI segment)
 

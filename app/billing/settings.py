@@ -8,13 +8,17 @@ Messages name the setting and what is expected, never a value.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC
+from datetime import datetime
+from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfoNotFoundError
 
 from app.billing.codes import code_sets
 from app.billing.names import name_problem
-from app.domain.records import BillingProvider, Payer
-from app.domain.validation import MODIFIER_RE, npi_is_valid
+from app.domain.records import BillingProvider
+from app.domain.records import Payer
+from app.domain.validation import MODIFIER_RE
+from app.domain.validation import npi_is_valid
 
 TAX_ID_RE = re.compile(r"^[0-9]{2}-?[0-9]{7}\Z")
 TAXONOMY_RE = re.compile(r"^[0-9]{3}[0-9A-Z]{6}X\Z")

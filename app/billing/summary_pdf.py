@@ -22,7 +22,8 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from typing import BinaryIO
 from xml.sax.saxutils import escape
 
@@ -31,19 +32,22 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import inch
-from reportlab.platypus import (
-    KeepTogether,
-    Paragraph,
-    Spacer,
-    Table,
-    TableStyle,
-)
+from reportlab.platypus import KeepTogether
+from reportlab.platypus import Paragraph
+from reportlab.platypus import Spacer
+from reportlab.platypus import Table
+from reportlab.platypus import TableStyle
 
 from app.billing.claims import Claim
-from app.billing.preflight import BillingData, Preflight, payer_of
+from app.billing.preflight import BillingData
+from app.billing.preflight import Preflight
+from app.billing.preflight import payer_of
 from app.billing.settings import agency_time
 from app.billing.x12 import Interchange
-from app.domain.records import BillingProvider, Participant, Payer, User
+from app.domain.records import BillingProvider
+from app.domain.records import Participant
+from app.domain.records import Payer
+from app.domain.records import User
 from app.reports.pdf import document
 
 

@@ -21,8 +21,10 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
-from typing import BinaryIO, TextIO
+from collections.abc import Iterable
+from collections.abc import Iterator
+from typing import BinaryIO
+from typing import TextIO
 
 from app.billing.x12 import Interchange
 

@@ -36,20 +36,26 @@ written. Content rules (docs/BILLING.md, "What the 837P says"):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from functools import lru_cache
 
-from app.billing.claims import (
-    MAX_CLAIMS_PER_SUBSCRIBER,
-    Claim,
-    ClaimRejected,
-    claim_problems,
-)
-from app.billing.names import specialist_name, split_display_name, x12_text
+from app.billing.claims import MAX_CLAIMS_PER_SUBSCRIBER
+from app.billing.claims import Claim
+from app.billing.claims import ClaimRejected
+from app.billing.claims import claim_problems
+from app.billing.names import specialist_name
+from app.billing.names import split_display_name
+from app.billing.names import x12_text
 from app.billing.preflight import claim_member_id
-from app.billing.settings import TAXONOMY_RE, agency_time, digits
+from app.billing.settings import TAXONOMY_RE
+from app.billing.settings import agency_time
+from app.billing.settings import digits
 from app.domain.address import parse_one_line
-from app.domain.records import BillingProvider, Participant, Payer, User
+from app.domain.records import BillingProvider
+from app.domain.records import Participant
+from app.domain.records import Payer
+from app.domain.records import User
 
 ELEMENT, COMPONENT, REPETITION, SEGMENT = "*", ":", "^", "~"
 VERSION = "005010X222A1"

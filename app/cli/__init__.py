@@ -13,16 +13,23 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from app import __version__
-from app.cli import billing, report, syncing, vault
+from app.cli import billing
+from app.cli import report
+from app.cli import syncing
+from app.cli import vault
 from app.cli.billing_settings import add_billing_commands
-from app.cli.common import UsageError, _err, _passphrase
+from app.cli.common import UsageError
+from app.cli.common import _err
+from app.cli.common import _passphrase
 from app.paths import default_data_dir
-from app.services.failures import EXIT_USAGE, StoreError
+from app.services.failures import EXIT_USAGE
+from app.services.failures import StoreError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,24 +7,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.cli.common import (
-    Adder,
-    UsageError,
-    _err,
-    _passphrase,
-    add_period,
-)
+from app.cli.common import Adder
+from app.cli.common import UsageError
+from app.cli.common import _err
+from app.cli.common import _passphrase
+from app.cli.common import add_period
 from app.domain.datetext import count_text
-from app.services.failures import (
-    EXIT_OK,
-    EXIT_VALIDATION,
-)
+from app.services.failures import EXIT_OK
+from app.services.failures import EXIT_VALIDATION
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     """The billing export: the same service as the dialog's Export button."""
     from app.billing.worksheet import money
-    from app.services.billing import PRIVACY_NOTE, ExportRequest, export
+    from app.services.billing import PRIVACY_NOTE
+    from app.services.billing import ExportRequest
+    from app.services.billing import export
     from app.services.vaults import opened
 
     if not args.dry_run and args.out is None:
@@ -116,7 +114,8 @@ def cmd_batches(args: argparse.Namespace) -> int:
 
 
 def cmd_void_batch(args: argparse.Namespace) -> int:
-    from app.services.billing_batches import void_batch, write_void_file
+    from app.services.billing_batches import void_batch
+    from app.services.billing_batches import write_void_file
     from app.services.vaults import opened
 
     if not args.reason.strip():

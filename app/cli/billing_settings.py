@@ -13,7 +13,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from app.services.failures import EXIT_OK, EXIT_VALIDATION
+from app.services.failures import EXIT_OK
+from app.services.failures import EXIT_VALIDATION
 
 PROVIDER_OPTIONS = {
     "name": ("--name", "the agency's name as on its NPI record"),

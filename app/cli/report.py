@@ -5,16 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.cli.common import (
-    Adder,
-    UsageError,
-    _passphrase,
-    add_period,
-)
-from app.services.failures import (
-    EXIT_OK,
-    StoreError,
-)
+from app.cli.common import Adder
+from app.cli.common import UsageError
+from app.cli.common import _passphrase
+from app.cli.common import add_period
+from app.services.failures import EXIT_OK
+from app.services.failures import StoreError
 
 
 def cmd_report(args: argparse.Namespace) -> int:

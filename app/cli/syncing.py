@@ -8,25 +8,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.cli.common import (
-    Adder,
-    UsageError,
-    _err,
-    _passphrase,
-    _secret,
-)
+from app.cli.common import Adder
+from app.cli.common import UsageError
+from app.cli.common import _err
+from app.cli.common import _passphrase
+from app.cli.common import _secret
 from app.domain.datetext import count_text
-from app.services.failures import (
-    EXIT_AUTH,
-    EXIT_DAMAGED,
-    EXIT_OK,
-    EXIT_USAGE,
-    EXIT_VALIDATION,
-)
+from app.services.failures import EXIT_AUTH
+from app.services.failures import EXIT_DAMAGED
+from app.services.failures import EXIT_OK
+from app.services.failures import EXIT_USAGE
+from app.services.failures import EXIT_VALIDATION
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from app.services import enrolment, site_settings
+    from app.services import enrolment
+    from app.services import site_settings
     from app.services.vaults import opened
 
     site = site_settings.load()
@@ -113,7 +110,8 @@ _AUTH_CODES = {"unauthorized", "invite_invalid", "invite_expired", "bad_invite",
 
 def cmd_site_config(args: argparse.Namespace) -> int:
     """Write (or show) the machine-wide settings file that pre-sets the server."""
-    from app.services import enrolment, site_settings
+    from app.services import enrolment
+    from app.services import site_settings
 
     if args.show:
         site = site_settings.load()
@@ -144,7 +142,10 @@ def cmd_site_config(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     from app.services.double_billing import billing_conflicts
     from app.services.duplicates import known_count
-    from app.services.syncing import SyncError, pending_count, refused_waiting, run_sync
+    from app.services.syncing import SyncError
+    from app.services.syncing import pending_count
+    from app.services.syncing import refused_waiting
+    from app.services.syncing import run_sync
     from app.services.vaults import opened
 
     with opened(args.data_dir, _passphrase()) as repos:

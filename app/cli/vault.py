@@ -8,21 +8,17 @@ import os
 import sys
 from pathlib import Path
 
-from app.cli.common import (
-    Adder,
-    UsageError,
-    _err,
-    _new_passphrase,
-    _passphrase,
-    _print_recovery_key,
-    _secret,
-)
+from app.cli.common import Adder
+from app.cli.common import UsageError
+from app.cli.common import _err
+from app.cli.common import _new_passphrase
+from app.cli.common import _passphrase
+from app.cli.common import _print_recovery_key
+from app.cli.common import _secret
 from app.domain.datetext import count_text
-from app.services.failures import (
-    EXIT_DAMAGED,
-    EXIT_OK,
-    EXIT_VALIDATION,
-)
+from app.services.failures import EXIT_DAMAGED
+from app.services.failures import EXIT_OK
+from app.services.failures import EXIT_VALIDATION
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -70,7 +66,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from app.services.importing import import_participants, preview_rows, read_spreadsheet
+    from app.services.importing import import_participants
+    from app.services.importing import preview_rows
+    from app.services.importing import read_spreadsheet
     from app.services.vaults import opened
 
     path = Path(args.file)

@@ -27,9 +27,14 @@ about 32 visits a working day for one specialist): once a day is full, further
 visits start again in the morning and overlap earlier ones.
 """
 
-from app.demo.base import _utc, claim_names, with_address
-from app.demo.builder import _DemoBuilder, fill_demo
-from app.demo.words import AGENCY, FIRST_NAMES, LAST_NAMES
+from app.demo.base import _utc
+from app.demo.base import claim_names
+from app.demo.base import with_address
+from app.demo.builder import _DemoBuilder
+from app.demo.builder import fill_demo
+from app.demo.words import AGENCY
+from app.demo.words import FIRST_NAMES
+from app.demo.words import LAST_NAMES
 
 __all__ = [
     "AGENCY",

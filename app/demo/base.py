@@ -7,35 +7,36 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from typing import TypeVar
 
-from app.demo.words import (
-    AGENCY,
-    CENTRAL_TO_UTC,
-    FIRST_NAMES,
-    LAST_NAMES,
-    ND_RECEIVER,
-    STREETS,
-    TOWNS,
-    WORDS,
-)
+from app.demo.words import AGENCY
+from app.demo.words import CENTRAL_TO_UTC
+from app.demo.words import FIRST_NAMES
+from app.demo.words import LAST_NAMES
+from app.demo.words import ND_RECEIVER
+from app.demo.words import STREETS
+from app.demo.words import TOWNS
+from app.demo.words import WORDS
 from app.domain.address import one_line
-from app.domain.records import (
-    AdministrativeSex,
-    BillingProvider,
-    ClaimGrouping,
-    Credential,
-    Encounter,
-    Goal,
-    Participant,
-    Payer,
-    PeerKind,
-    Role,
-    RoundingRuleName,
-    User,
-)
+from app.domain.records import AdministrativeSex
+from app.domain.records import BillingProvider
+from app.domain.records import ClaimGrouping
+from app.domain.records import Credential
+from app.domain.records import Encounter
+from app.domain.records import Goal
+from app.domain.records import Participant
+from app.domain.records import Payer
+from app.domain.records import PeerKind
+from app.domain.records import Role
+from app.domain.records import RoundingRuleName
+from app.domain.records import User
 from app.domain.validation import npi_check_digit
 
 T = TypeVar("T")

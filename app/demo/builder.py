@@ -4,16 +4,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
-from app.demo.base import _NotePlan, _Person
+from app.demo.base import _NotePlan
+from app.demo.base import _Person
 from app.demo.encounters import _EncounterMixin
 from app.demo.history import _HistoryMixin
 from app.demo.people import _PeopleMixin
-from app.domain.records import Barc10, Consent, Goal, Payer, SupervisionSession, TimeEntry, User
+from app.domain.records import Barc10
+from app.domain.records import Consent
+from app.domain.records import Goal
+from app.domain.records import Payer
+from app.domain.records import SupervisionSession
+from app.domain.records import TimeEntry
+from app.domain.records import User
 from app.store.db import Store
 from app.store.digest import counts
 from app.store.repositories import Repositories

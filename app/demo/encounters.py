@@ -5,29 +5,33 @@ narrative, and where it stands in its life cycle.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 
-from app.demo.base import _BuilderBase, _hhmm, _NotePlan, _Person, _utc, _Visit, _weekdays
-from app.demo.words import (
-    ADDENDUM_TEXTS,
-    DAP_ASSESSMENT,
-    DAP_DATA,
-    DAY_END,
-    DAY_START,
-    GOAL_LINES,
-    INTERVENTIONS,
-    LOCATIONS,
-    PLANS,
-    RESPONSES,
-    RETURN_COMMENTS,
-)
-from app.domain.records import (
-    Encounter,
-    Modality,
-    NoteFormat,
-    ServiceSetting,
-    User,
-)
+from app.demo.base import _BuilderBase
+from app.demo.base import _hhmm
+from app.demo.base import _NotePlan
+from app.demo.base import _Person
+from app.demo.base import _utc
+from app.demo.base import _Visit
+from app.demo.base import _weekdays
+from app.demo.words import ADDENDUM_TEXTS
+from app.demo.words import DAP_ASSESSMENT
+from app.demo.words import DAP_DATA
+from app.demo.words import DAY_END
+from app.demo.words import DAY_START
+from app.demo.words import GOAL_LINES
+from app.demo.words import INTERVENTIONS
+from app.demo.words import LOCATIONS
+from app.demo.words import PLANS
+from app.demo.words import RESPONSES
+from app.demo.words import RETURN_COMMENTS
+from app.domain.records import Encounter
+from app.domain.records import Modality
+from app.domain.records import NoteFormat
+from app.domain.records import ServiceSetting
+from app.domain.records import User
 
 
 class _EncounterMixin(_BuilderBase):

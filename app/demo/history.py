@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
-from app.demo.base import _BuilderBase, _NotePlan, _Person, _utc, _weekdays  # noqa: F401
-from app.demo.words import (
-    CE_COURSES,
-    CE_PROVIDERS,
-    SUPERVISION_ACTIONS,
-)
-from app.domain.records import (
-    BillingBatch,
-    Encounter,
-    Modality,
-    Payer,
-    ServiceSetting,
-    SupervisionFormat,
-    SupervisionSession,
-    SupervisionTopic,
-    TimeCategory,
-    TimeEntry,
-    User,
-)
+from app.demo.base import _BuilderBase
+from app.demo.base import _NotePlan
+from app.demo.base import _Person
+from app.demo.base import _utc
+from app.demo.base import _weekdays  # noqa: F401
+from app.demo.words import CE_COURSES
+from app.demo.words import CE_PROVIDERS
+from app.demo.words import SUPERVISION_ACTIONS
+from app.domain.records import BillingBatch
+from app.domain.records import Encounter
+from app.domain.records import Modality
+from app.domain.records import Payer
+from app.domain.records import ServiceSetting
+from app.domain.records import SupervisionFormat
+from app.domain.records import SupervisionSession
+from app.domain.records import SupervisionTopic
+from app.domain.records import TimeCategory
+from app.domain.records import TimeEntry
+from app.domain.records import User
 from app.domain.supervision import received_entry
 from app.domain.units import RoundingRule
 

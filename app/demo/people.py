@@ -2,41 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from typing import Any
 
-from app.demo.base import _BuilderBase, _Person, _utc, with_address  # noqa: F401
-from app.demo.words import (
-    AGENCY,
-    BEST_TIMES,
-    DISCHARGE_REASONS,
-    EMERGENCY,
-    FIRST_NAMES,
-    GOALS,
-    LAST_NAMES,
-    MH_DX,
-    MN_COUNTIES,
-    MN_TRIBES,
-    ND_COUNTIES,
-    ND_TRIBES,
-    PREFERRED,
-    PRONOUNS,
-    REFERRAL_SOURCES,
-    SUD_DX,
-)
-from app.domain.records import (
-    Barc10,
-    Consent,
-    ConsentKind,
-    ContactMethod,
-    Goal,
-    GoalStatus,
-    Participant,
-    ParticipantStatus,
-    Payer,
-    RecoveryDomain,
-    User,
-)
+from app.demo.base import _BuilderBase
+from app.demo.base import _Person
+from app.demo.base import _utc  # noqa: F401
+from app.demo.base import with_address
+from app.demo.words import AGENCY
+from app.demo.words import BEST_TIMES
+from app.demo.words import DISCHARGE_REASONS
+from app.demo.words import EMERGENCY
+from app.demo.words import FIRST_NAMES
+from app.demo.words import GOALS
+from app.demo.words import LAST_NAMES
+from app.demo.words import MH_DX
+from app.demo.words import MN_COUNTIES
+from app.demo.words import MN_TRIBES
+from app.demo.words import ND_COUNTIES
+from app.demo.words import ND_TRIBES
+from app.demo.words import PREFERRED
+from app.demo.words import PRONOUNS
+from app.demo.words import REFERRAL_SOURCES
+from app.demo.words import SUD_DX
+from app.domain.records import Barc10
+from app.domain.records import Consent
+from app.domain.records import ConsentKind
+from app.domain.records import ContactMethod
+from app.domain.records import Goal
+from app.domain.records import GoalStatus
+from app.domain.records import Participant
+from app.domain.records import ParticipantStatus
+from app.domain.records import Payer
+from app.domain.records import RecoveryDomain
+from app.domain.records import User
 
 
 class _PeopleMixin(_BuilderBase):

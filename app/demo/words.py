@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.domain.records import (
-    RecoveryDomain,
-)
+from app.domain.records import RecoveryDomain
 
 AGENCY = "Prairie Path Peer Support (demo agency)"
 # Invented receiver ids: the real ones come from the state's trading-partner set-up.

@@ -20,7 +20,8 @@ from datetime import date
 from enum import StrEnum
 
 from app.domain.datetext import day_text
-from app.domain.records import Consent, ParticipantStatus
+from app.domain.records import Consent
+from app.domain.records import ParticipantStatus
 
 NO_CONTACT_DAYS = 30
 CONSENT_WARNING_DAYS = 30

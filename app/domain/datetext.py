@@ -16,10 +16,14 @@ naive ``datetime`` is taken as already local.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, time
+from datetime import date
+from datetime import datetime
+from datetime import time
 
-from babel import Locale, UnknownLocaleError, default_locale
+from babel import Locale
+from babel import UnknownLocaleError
 from babel import dates as bdates
+from babel import default_locale
 from babel import numbers as bnumbers
 
 DEFAULT_LOCALE = "en_US"

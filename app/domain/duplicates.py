@@ -27,7 +27,8 @@ from functools import lru_cache
 
 from anyascii import anyascii
 from nicknames import NickNamer
-from rapidfuzz.distance import OSA, JaroWinkler
+from rapidfuzz.distance import OSA
+from rapidfuzz.distance import JaroWinkler
 
 SAME_MEDICAID = "same Medicaid ID"
 SAME_BIRTH_SIMILAR_NAME = "same date of birth, similar name"

@@ -20,19 +20,23 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, time, timedelta
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
+from datetime import date
+from datetime import time
+from datetime import timedelta
 from typing import Any
 
 from app.domain.datetext import duration_text
-from app.domain.records import (
-    NoteStatus,
-    ServiceSetting,
-    TimeCategory,
-    TimeEntry,
-    User,
-)
+from app.domain.records import NoteStatus
+from app.domain.records import ServiceSetting
+from app.domain.records import TimeCategory
+from app.domain.records import TimeEntry
+from app.domain.records import User
 
 DAYS_IN_WEEK = 7
 MINUTES_PER_DAY = 24 * 60

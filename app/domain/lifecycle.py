@@ -18,16 +18,17 @@ from __future__ import annotations
 import operator
 from datetime import datetime
 
-from app.domain.records import (
-    Addendum,
-    Encounter,
-    NoteFormat,
-    NoteStatus,
-    Role,
-    ServiceSetting,
-    User,
-)
-from app.domain.validation import HCPCS_RE, MODIFIER_RE, POS_RE, ValidationError
+from app.domain.records import Addendum
+from app.domain.records import Encounter
+from app.domain.records import NoteFormat
+from app.domain.records import NoteStatus
+from app.domain.records import Role
+from app.domain.records import ServiceSetting
+from app.domain.records import User
+from app.domain.validation import HCPCS_RE
+from app.domain.validation import MODIFIER_RE
+from app.domain.validation import POS_RE
+from app.domain.validation import ValidationError
 from sync import content as sync_content
 
 # Fields that make up the note's content: frozen once signed, hashed at signing

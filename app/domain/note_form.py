@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date
+from datetime import datetime
+from datetime import time
 from pathlib import Path
 
 from app.domain import lifecycle
 from app.domain.datetext import clock_text
-from app.domain.records import (
-    Encounter,
-    Modality,
-    NoteStatus,
-    RoundingRuleName,
-    ServiceSetting,
-)
+from app.domain.records import Encounter
+from app.domain.records import Modality
+from app.domain.records import NoteStatus
+from app.domain.records import RoundingRuleName
+from app.domain.records import ServiceSetting
 from app.domain.records import minutes_between as minutes_between  # for the editor
 from app.domain.units import RoundingRule
 from app.domain.validation import MODIFIER_RE

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 
-from app.domain.datetext import clock_text, day_text
+from app.domain.datetext import clock_text
+from app.domain.datetext import day_text
 from app.domain.records import minutes_between
 
 AM, PM = "AM", "PM"

@@ -9,20 +9,24 @@ case-insensitively, and spaces, dashes and dots count as underscores.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 from typing import Any
 
-from app.domain.address import address_problems, format_zip, parse_sex
-from app.domain.records import AdministrativeSex, Participant, ParticipantStatus
-from app.domain.validation import (
-    birth_date_problem,
-    icd10_problem,
-    medicaid_id_problem,
-    normalize_medicaid_id,
-    parse_iso_date,
-)
+from app.domain.address import address_problems
+from app.domain.address import format_zip
+from app.domain.address import parse_sex
+from app.domain.records import AdministrativeSex
+from app.domain.records import Participant
+from app.domain.records import ParticipantStatus
+from app.domain.validation import birth_date_problem
+from app.domain.validation import icd10_problem
+from app.domain.validation import medicaid_id_problem
+from app.domain.validation import normalize_medicaid_id
+from app.domain.validation import parse_iso_date
 
 REQUIRED = ("first_name", "last_name", "date_of_birth", "medicaid_id", "county", "program")
 OPTIONAL = (

@@ -10,32 +10,34 @@ written 2024-03-09 or 3/9/2024 (month first, as people in the US write them).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
+from typing import TypeVar
 
-from app.domain.address import address_problems, format_zip, one_line, parse_sex
-from app.domain.records import (
-    BARC10_ITEMS,
-    AdministrativeSex,
-    Barc10,
-    Consent,
-    ConsentKind,
-    ContactMethod,
-    Goal,
-    GoalStatus,
-    Participant,
-    ParticipantStatus,
-    RecoveryDomain,
-)
-from app.domain.validation import (
-    birth_date_problem,
-    icd10_problem,
-    medicaid_id_problem,
-    normalize_medicaid_id,
-)
+from app.domain.address import address_problems
+from app.domain.address import format_zip
+from app.domain.address import one_line
+from app.domain.address import parse_sex
+from app.domain.records import BARC10_ITEMS
+from app.domain.records import AdministrativeSex
+from app.domain.records import Barc10
+from app.domain.records import Consent
+from app.domain.records import ConsentKind
+from app.domain.records import ContactMethod
+from app.domain.records import Goal
+from app.domain.records import GoalStatus
+from app.domain.records import Participant
+from app.domain.records import ParticipantStatus
+from app.domain.records import RecoveryDomain
+from app.domain.validation import birth_date_problem
+from app.domain.validation import icd10_problem
+from app.domain.validation import medicaid_id_problem
+from app.domain.validation import normalize_medicaid_id
 
 E = TypeVar("E", bound=StrEnum)
 

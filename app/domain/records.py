@@ -17,33 +17,34 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import datetime
+from datetime import time
 from typing import ClassVar
 
 # The enumerations are the schema's (re-exported: the records' field types).
-from sync.enums import (  # noqa: F401
-    AdministrativeSex,
-    BatchStatus,
-    ClaimGrouping,
-    ConsentKind,
-    ContactMethod,
-    Credential,
-    GoalStatus,
-    Modality,
-    NoteFormat,
-    NoteStatus,
-    ParticipantStatus,
-    PeerKind,
-    RecoveryDomain,
-    Role,
-    RoundingRuleName,
-    ServiceSetting,
-    SupervisionFormat,
-    SupervisionTopic,
-    TimeCategory,
-    UnitBasis,
-)
+from sync.enums import AdministrativeSex
+from sync.enums import BatchStatus
+from sync.enums import ClaimGrouping
+from sync.enums import ConsentKind
+from sync.enums import ContactMethod  # noqa: F401
+from sync.enums import Credential
+from sync.enums import GoalStatus
+from sync.enums import Modality
+from sync.enums import NoteFormat
+from sync.enums import NoteStatus
+from sync.enums import ParticipantStatus
+from sync.enums import PeerKind
+from sync.enums import RecoveryDomain
+from sync.enums import Role
+from sync.enums import RoundingRuleName
+from sync.enums import ServiceSetting
+from sync.enums import SupervisionFormat
+from sync.enums import SupervisionTopic  # noqa: F401
+from sync.enums import TimeCategory
+from sync.enums import UnitBasis
 
 
 def minutes_between(start: time | None, end: time | None) -> int:

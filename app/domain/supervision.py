@@ -26,22 +26,26 @@ team view, the oversight report and the tests.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 
-from app.domain.records import (
-    Encounter,
-    NoteStatus,
-    Payer,
-    SupervisionFormat,
-    SupervisionSession,
-    SupervisionTopic,
-    TimeCategory,
-    TimeEntry,
-    User,
-)
-from app.domain.units import DEFAULT_RULE, RoundingRule
+from app.domain.records import Encounter
+from app.domain.records import NoteStatus
+from app.domain.records import Payer
+from app.domain.records import SupervisionFormat
+from app.domain.records import SupervisionSession
+from app.domain.records import SupervisionTopic
+from app.domain.records import TimeCategory
+from app.domain.records import TimeEntry
+from app.domain.records import User
+from app.domain.units import DEFAULT_RULE
+from app.domain.units import RoundingRule
 
 DEFAULT_OVERDUE_DAYS = 3
 MAX_OVERDUE_DAYS = 60

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.domain.records import Payer, RoundingRuleName
+from app.domain.records import Payer
+from app.domain.records import RoundingRuleName
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,29 +15,29 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import datetime
 from typing import Any
 
 from reportlab.lib import colors
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-from reportlab.platypus import (
-    KeepTogether,
-    Paragraph,
-    Spacer,
-    Table,
-    TableStyle,
-)
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.platypus import KeepTogether
+from reportlab.platypus import Paragraph
+from reportlab.platypus import Spacer
+from reportlab.platypus import Table
+from reportlab.platypus import TableStyle
 
-from app.domain.datetext import (
-    count_text,
-    day_text,
-    duration_text,
-    long_month_year_text,
-    moment_text,
-)
+from app.domain.datetext import count_text
+from app.domain.datetext import day_text
+from app.domain.datetext import duration_text
+from app.domain.datetext import long_month_year_text
+from app.domain.datetext import moment_text
 from app.domain.supervision import ReviewOutcomes
-from app.reports.pdf import build_numbered, document
+from app.reports.pdf import build_numbered
+from app.reports.pdf import document
 
 #: How a note's status reads on paper.
 STATUS_WORDS = {

@@ -46,12 +46,21 @@ not shown for fewer than 11 people.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import datetime
 
-from app.domain.units import DEFAULT_RULE, RoundingRule
-from app.reports.suppression import HIDDEN, SMALL, THRESHOLD, PeopleTable, people_table
+from app.domain.units import DEFAULT_RULE
+from app.domain.units import RoundingRule
+from app.reports.suppression import HIDDEN
+from app.reports.suppression import SMALL
+from app.reports.suppression import THRESHOLD
+from app.reports.suppression import PeopleTable
+from app.reports.suppression import people_table
 
 COUNTED_STATUSES = frozenset({"signed", "approved", "billed"})
 GOAL_DOMAINS = ("Health", "Home", "Purpose", "Community")

@@ -12,16 +12,28 @@ from collections.abc import Sequence
 
 import xlsxwriter
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
-from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.shapes import Drawing
+from reportlab.graphics.shapes import String
 from reportlab.lib import colors
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import inch
-from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether
+from reportlab.platypus import Paragraph
+from reportlab.platypus import Spacer
+from reportlab.platypus import Table
+from reportlab.platypus import TableStyle
 
 from app.domain.datetext import moment_text
 from app.reports.pdf import document
-from app.reports.program import ProgramReport, ServiceLine, hours, table_rows
-from app.reports.suppression import HIDDEN, SMALL, THRESHOLD, PeopleTable
+from app.reports.program import ProgramReport
+from app.reports.program import ServiceLine
+from app.reports.program import hours
+from app.reports.program import table_rows
+from app.reports.suppression import HIDDEN
+from app.reports.suppression import SMALL
+from app.reports.suppression import THRESHOLD
+from app.reports.suppression import PeopleTable
 
 TEAL = colors.HexColor("#1f6f78")
 LIGHT = colors.HexColor("#e4ebe7")

@@ -10,7 +10,8 @@ not broken down at all. Used by app.reports.program.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 #: Smallest count shown as it is; 1..THRESHOLD-1 become SMALL.

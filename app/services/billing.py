@@ -27,44 +27,47 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import datetime
 from pathlib import Path
 
 import platformdirs
 
-from app.billing.claims import Claim, build_claims
+from app.billing.claims import Claim
+from app.billing.claims import build_claims
 from app.billing.codes import code_tables
-from app.billing.files import BatchFiles, render_batch_files, replaced_batch
-from app.billing.preflight import (
-    BillingData,
-    Preflight,
-    Problem,
-    ServiceLine,
-    claim_diagnoses,
-    run_preflight,
-)
+from app.billing.files import BatchFiles
+from app.billing.files import render_batch_files
+from app.billing.files import replaced_batch
+from app.billing.preflight import BillingData
+from app.billing.preflight import Preflight
+from app.billing.preflight import Problem
+from app.billing.preflight import ServiceLine
+from app.billing.preflight import claim_diagnoses
+from app.billing.preflight import run_preflight
 from app.billing.summary_pdf import held_back_services
-from app.domain.datetext import clock_text, day_text
-from app.domain.records import (
-    BillingBatch,
-    BillingProvider,
-    Consent,
-    NoteStatus,
-    Payer,
-    Role,
-    new_id,
-)
+from app.domain.datetext import clock_text
+from app.domain.datetext import day_text
+from app.domain.records import BillingBatch
+from app.domain.records import BillingProvider
+from app.domain.records import Consent
+from app.domain.records import NoteStatus
+from app.domain.records import Payer
+from app.domain.records import Role
+from app.domain.records import new_id
 from app.services import duplicates
-from app.services.changes import NOTHING, Changed
-from app.services.double_billing import (
-    PendingReservation,
-    PlannedBatch,
-    control_range,
-    release_on_server,
-)
-from app.store.db import Store, utcnow
-from app.store.errors import EXIT_USAGE, StoreError
+from app.services.changes import NOTHING
+from app.services.changes import Changed
+from app.services.double_billing import PendingReservation
+from app.services.double_billing import PlannedBatch
+from app.services.double_billing import control_range
+from app.services.double_billing import release_on_server
+from app.store.db import Store
+from app.store.db import utcnow
+from app.store.errors import EXIT_USAGE
+from app.store.errors import StoreError
 from app.store.repositories import Repositories
 
 CONTROL_META = "billing_last_control"

@@ -10,21 +10,25 @@ from pathlib import Path
 
 from app.billing.files import void_claim_file
 from app.domain.datetext import moment_text
-from app.domain.records import BatchStatus, BillingBatch, NoteStatus
-from app.services.billing import (
-    BULK_CACHE_MIB,
-    CONTROL_META,
-    BillingRefused,
-    batches,
-    billing_refusal,
-    load_data,
-    next_control,
-    slug,
-    write_new_file,
-)
-from app.services.changes import Changed, Done
-from app.services.double_billing import double_bills, other_live_batch, release_on_server
-from app.store.db import Store, utcnow
+from app.domain.records import BatchStatus
+from app.domain.records import BillingBatch
+from app.domain.records import NoteStatus
+from app.services.billing import BULK_CACHE_MIB
+from app.services.billing import CONTROL_META
+from app.services.billing import BillingRefused
+from app.services.billing import batches
+from app.services.billing import billing_refusal
+from app.services.billing import load_data
+from app.services.billing import next_control
+from app.services.billing import slug
+from app.services.billing import write_new_file
+from app.services.changes import Changed
+from app.services.changes import Done
+from app.services.double_billing import double_bills
+from app.services.double_billing import other_live_batch
+from app.services.double_billing import release_on_server
+from app.store.db import Store
+from app.store.db import utcnow
 from app.store.repositories import Repositories
 
 

@@ -19,35 +19,35 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from dataclasses import field
+from decimal import Decimal
+from decimal import InvalidOperation
 from typing import Any
 
 from app.billing.codes import code_tables
-from app.billing.settings import (
-    DEFAULT_TIME_ZONE,
-    TAXONOMY_RE,
-    payer_field_problems,
-    provider_field_problems,
-)
+from app.billing.settings import DEFAULT_TIME_ZONE
+from app.billing.settings import TAXONOMY_RE
+from app.billing.settings import payer_field_problems
+from app.billing.settings import provider_field_problems
 from app.domain.address import format_zip
 from app.domain.datetext import count_text
-from app.domain.records import (
-    BillingProvider,
-    ClaimGrouping,
-    Credential,
-    Payer,
-    Record,
-    Role,
-    RoundingRuleName,
-    UnitBasis,
-    User,
-)
+from app.domain.records import BillingProvider
+from app.domain.records import ClaimGrouping
+from app.domain.records import Credential
+from app.domain.records import Payer
+from app.domain.records import Record
+from app.domain.records import Role
+from app.domain.records import RoundingRuleName
+from app.domain.records import UnitBasis
+from app.domain.records import User
 from app.domain.validation import npi_is_valid
-from app.services.changes import Changed, Done
+from app.services.changes import Changed
+from app.services.changes import Done
 from app.store.codec import codec
 from app.store.db import Store
-from app.store.errors import EXIT_VALIDATION, StoreError
+from app.store.errors import EXIT_VALIDATION
+from app.store.errors import StoreError
 from app.store.repositories import Repositories
 from sync.schema import validate_field
 

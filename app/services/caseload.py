@@ -13,7 +13,9 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
-from app.domain.attention import AttentionFacts, Flag, reasons
+from app.domain.attention import AttentionFacts
+from app.domain.attention import Flag
+from app.domain.attention import reasons
 from app.domain.records import Participant
 from app.store.repositories import Repositories
 from sync.merge import merge_groups

@@ -9,17 +9,25 @@ the database thread.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 from app.domain import conflict_resolution as cr
-from app.domain.records import Conflict, Encounter, NoteStatus, Role
-from app.services.changes import Changed, Done
+from app.domain.records import Conflict
+from app.domain.records import Encounter
+from app.domain.records import NoteStatus
+from app.domain.records import Role
+from app.services.changes import Changed
+from app.services.changes import Done
 from app.store import refused
-from app.store.db import Store, utcnow
-from app.store.repositories import Repositories, Repository
+from app.store.db import Store
+from app.store.db import utcnow
+from app.store.repositories import Repositories
+from app.store.repositories import Repository
 from sync import merge
-from sync.hlc import ClockError, Stamp
+from sync.hlc import ClockError
+from sync.hlc import Stamp
 
 # -- record context ------------------------------------------------------------------
 

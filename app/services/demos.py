@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from app.paths import demo_data_dir
-from app.services.vaults import Session, close_session, open_session
+from app.services.vaults import Session
+from app.services.vaults import close_session
+from app.services.vaults import open_session
 from app.store.db import Store
 from app.store.errors import VaultExists
 from app.store.repositories import Repositories

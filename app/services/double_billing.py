@@ -28,9 +28,13 @@ from typing import Any
 from app.domain.datetext import count_text
 from app.domain.records import Role
 from app.store.db import Store
-from app.store.errors import EXIT_VALIDATION, StoreError
-from app.store.replica import BILLING_NUMBER_KEY, StoreReplica
-from sync.client import SyncClient, SyncError, make_session
+from app.store.errors import EXIT_VALIDATION
+from app.store.errors import StoreError
+from app.store.replica import BILLING_NUMBER_KEY
+from app.store.replica import StoreReplica
+from sync.client import SyncClient
+from sync.client import SyncError
+from sync.client import make_session
 from sync.protocol import ReserveBatch
 
 PENDING_RELEASE_KEY = "billing_release_pending"  # meta: JSON list of batch ids

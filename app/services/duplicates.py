@@ -27,9 +27,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from app.domain.duplicates import Person, likely_duplicates, pair_key
-from app.domain.records import Participant, Role
-from app.services.changes import Changed, Done
+from app.domain.duplicates import Person
+from app.domain.duplicates import likely_duplicates
+from app.domain.duplicates import pair_key
+from app.domain.records import Participant
+from app.domain.records import Role
+from app.services.changes import Changed
+from app.services.changes import Done
 from app.store.errors import StoreError
 from app.store.repositories import Repositories
 from sync import merge as sync_merge

@@ -34,17 +34,22 @@ import ipaddress
 import re
 import ssl
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from app.domain.datetext import moment_text
 from app.store.db import Store
-from app.store.enrolment_plan import Held, plan
+from app.store.enrolment_plan import Held
+from app.store.enrolment_plan import plan
 from app.store.replica import StoreReplica
 from sync import invite as invites
-from sync.client import SyncClient, SyncError, make_session
-from sync.protocol import DEFAULT_PORT, EnrollResponse
+from sync.client import SyncClient
+from sync.client import SyncError
+from sync.client import make_session
+from sync.protocol import DEFAULT_PORT
+from sync.protocol import EnrollResponse
 
 _FINGERPRINT_HEX = re.compile(r"^[0-9A-F]{64}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")

@@ -11,28 +11,27 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date
+from datetime import time
+from datetime import timedelta
 from functools import lru_cache
 
 from app.domain import hours
-from app.domain.hours import (
-    AdvanceProgress,
-    CeProgress,
-    CredentialRules,
-    ServiceSpan,
-    WeekBar,
-    WeekSheet,
-)
-from app.domain.records import (
-    NoteStatus,
-    ServiceSetting,
-    TimeCategory,
-    TimeEntry,
-    User,
-)
+from app.domain.hours import AdvanceProgress
+from app.domain.hours import CeProgress
+from app.domain.hours import CredentialRules
+from app.domain.hours import ServiceSpan
+from app.domain.hours import WeekBar
+from app.domain.hours import WeekSheet
+from app.domain.records import NoteStatus
+from app.domain.records import ServiceSetting
+from app.domain.records import TimeCategory
+from app.domain.records import TimeEntry
+from app.domain.records import User
 from app.domain.validation import ValidationError
 from app.paths import resource_path
-from app.services.changes import Changed, Done
+from app.services.changes import Changed
+from app.services.changes import Done
 from app.store.errors import StoreError
 from app.store.repositories import Repositories
 

@@ -17,11 +17,14 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from app.domain.participant_import import ImportPlan, plan_import
+from app.domain.participant_import import ImportPlan
+from app.domain.participant_import import plan_import
 from app.domain.records import Participant
-from app.services.changes import Changed, Done
+from app.services.changes import Changed
+from app.services.changes import Done
 from app.services.records import known_programs
-from app.store.errors import EXIT_USAGE, StoreError
+from app.store.errors import EXIT_USAGE
+from app.store.errors import StoreError
 from app.store.repositories import Repositories
 
 #: Refuse spreadsheets bigger than this before reading them (a caseload is small).

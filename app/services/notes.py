@@ -11,42 +11,42 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import datetime
 
-from app.domain.lifecycle import (
-    EDITABLE_STATUSES,
-    NARRATIVE_FIELDS,
-    NARRATIVE_LABELS,
-    STATUS_TEXT,
-)
+from app.domain.lifecycle import EDITABLE_STATUSES
+from app.domain.lifecycle import NARRATIVE_FIELDS
+from app.domain.lifecycle import NARRATIVE_LABELS
+from app.domain.lifecycle import STATUS_TEXT
 from app.domain.note_form import with_content
-from app.domain.note_times import (
-    DEFAULT_POLICY,
-    TimePolicy,
-    policy_from_json,
-    policy_problem,
-    policy_to_json,
-)
-from app.domain.records import (
-    Addendum,
-    ConsentKind,
-    Encounter,
-    Goal,
-    GoalStatus,
-    NoteStatus,
-    Participant,
-    Payer,
-    User,
-)
-from app.domain.units import DEFAULT_RULE, RoundingRule
+from app.domain.note_times import DEFAULT_POLICY
+from app.domain.note_times import TimePolicy
+from app.domain.note_times import policy_from_json
+from app.domain.note_times import policy_problem
+from app.domain.note_times import policy_to_json
+from app.domain.records import Addendum
+from app.domain.records import ConsentKind
+from app.domain.records import Encounter
+from app.domain.records import Goal
+from app.domain.records import GoalStatus
+from app.domain.records import NoteStatus
+from app.domain.records import Participant
+from app.domain.records import Payer
+from app.domain.records import User
+from app.domain.units import DEFAULT_RULE
+from app.domain.units import RoundingRule
 from app.domain.validation import ValidationError
-from app.reports.note_pdf import NotePrint, render
+from app.reports.note_pdf import NotePrint
+from app.reports.note_pdf import render
 from app.services import duplicates
-from app.services.changes import Changed, Done
+from app.services.changes import Changed
+from app.services.changes import Done
 from app.services.files import save_export
 from app.services.vaults import check_passphrase
-from app.store.repositories import NotFound, Repositories
+from app.store.repositories import NotFound
+from app.store.repositories import Repositories
 from app.store.vault import Vault
 from sync.content import SERVICE_FIELDS
 

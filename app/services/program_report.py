@@ -12,19 +12,23 @@ every file written is audited (what, the period, the program; never a figure).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from app.domain.records import Role, User
+from app.domain.records import Role
+from app.domain.records import User
 from app.paths import resource_path
 from app.reports import program as pr
 from app.services import duplicates
 from app.services.files import save_export
-from app.services.team import me, payers_by_id, team
+from app.services.team import me
+from app.services.team import payers_by_id
+from app.services.team import team
 from app.store.db import utcnow
 from app.store.errors import StoreError
 from app.store.repositories import Repositories

@@ -12,24 +12,26 @@ read with one indexed query — not 500 decoded notes.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from datetime import date, time
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import time
 
 from app.domain.record_forms import tick_step
-from app.domain.records import (
-    Barc10,
-    Consent,
-    Goal,
-    Modality,
-    NoteStatus,
-    Participant,
-    Payer,
-    minutes_between,
-)
+from app.domain.records import Barc10
+from app.domain.records import Consent
+from app.domain.records import Goal
+from app.domain.records import Modality
+from app.domain.records import NoteStatus
+from app.domain.records import Participant
+from app.domain.records import Payer
+from app.domain.records import minutes_between
 from app.paths import resource_path
 from app.services import duplicates
-from app.services.caseload import CaseloadRow, caseload_row
-from app.services.changes import Changed, Done
+from app.services.caseload import CaseloadRow
+from app.services.caseload import caseload_row
+from app.services.changes import Changed
+from app.services.changes import Done
 from app.store.errors import StoreError
 from app.store.repositories import Repositories
 

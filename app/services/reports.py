@@ -10,11 +10,13 @@ from datetime import date
 from pathlib import Path
 
 from app.domain import supervision as sv
-from app.domain.records import (
-    TimeEntry,
-)
+from app.domain.records import TimeEntry
 from app.services.files import save_export
-from app.services.team import OutsideTeam, me, overdue_days, payers_by_id, team_ids
+from app.services.team import OutsideTeam
+from app.services.team import me
+from app.services.team import overdue_days
+from app.services.team import payers_by_id
+from app.services.team import team_ids
 from app.store.db import utcnow
 from app.store.repositories import Repositories
 
@@ -23,7 +25,8 @@ from app.store.repositories import Repositories
 
 def oversight_month(repos: Repositories, specialist_id: str, year: int, month: int):
     """The figures of one specialist's month for the oversight report."""
-    from app.reports.oversight import EncounterLine, OversightMonth
+    from app.reports.oversight import EncounterLine
+    from app.reports.oversight import OversightMonth
 
     if specialist_id not in team_ids(repos):
         raise OutsideTeam()

@@ -9,39 +9,41 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date
+from datetime import datetime
+from datetime import time
 from typing import Any
 
 from app.domain import lifecycle
 from app.domain import supervision as sv
-from app.domain.records import (
-    Addendum,
-    Conflict,
-    Encounter,
-    Goal,
-    NoteStatus,
-    Role,
-)
+from app.domain.records import Addendum
+from app.domain.records import Conflict
+from app.domain.records import Encounter
+from app.domain.records import Goal
+from app.domain.records import NoteStatus
+from app.domain.records import Role
 from app.services import duplicates
-from app.services.changes import NOTHING, Changed, Done
-from app.services.team import (
-    FACT_COLUMNS,
-    OutsideTeam,
-    as_sentence,
-    fact_columns,
-    facts_of_row,
-    in_team,
-    me,
-    payers_by_id,
-    team,
-    team_ids,
-    user_names,
-)
+from app.services.changes import NOTHING
+from app.services.changes import Changed
+from app.services.changes import Done
+from app.services.team import FACT_COLUMNS
+from app.services.team import OutsideTeam
+from app.services.team import as_sentence
+from app.services.team import fact_columns
+from app.services.team import facts_of_row
+from app.services.team import in_team
+from app.services.team import me
+from app.services.team import payers_by_id
+from app.services.team import team
+from app.services.team import team_ids
+from app.services.team import user_names
 from app.services.vaults import check_passphrase as _check_vault_passphrase
 from app.store import audit
 from app.store.db import utcnow
-from app.store.errors import StoreError, WrongPassphrase
-from app.store.repositories import Repositories, Repository
+from app.store.errors import StoreError
+from app.store.errors import WrongPassphrase
+from app.store.repositories import Repositories
+from app.store.repositories import Repository
 from app.store.vault import Vault
 
 REVIEW_FIELDS = (

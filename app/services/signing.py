@@ -27,9 +27,14 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from app.domain import lifecycle
 from app.domain.note_times import time_questions
-from app.domain.records import Encounter, NoteStatus, User
-from app.services.changes import Changed, Done
-from app.services.notes import save_draft, set_timer, time_policy
+from app.domain.records import Encounter
+from app.domain.records import NoteStatus
+from app.domain.records import User
+from app.services.changes import Changed
+from app.services.changes import Done
+from app.services.notes import save_draft
+from app.services.notes import set_timer
+from app.services.notes import time_policy
 from app.services.vaults import check_passphrase
 from app.store.repositories import Repositories
 from app.store.vault import Vault

@@ -34,7 +34,9 @@ from pathlib import Path
 
 import platformdirs
 
-from app.services.enrolment import EnrolmentError, normalise_fingerprint, normalise_server
+from app.services.enrolment import EnrolmentError
+from app.services.enrolment import normalise_fingerprint
+from app.services.enrolment import normalise_server
 
 FILE_NAME = "desktop.toml"
 ENV = "PEERTRAIL_DESKTOP_CONFIG"

@@ -11,15 +11,19 @@ from dataclasses import dataclass
 from datetime import date
 
 from app.domain import supervision as sv
-from app.domain.records import (
-    SupervisionSession,
-    TimeCategory,
-    TimeEntry,
-    User,
-)
-from app.services.changes import Changed, Done
+from app.domain.records import SupervisionSession
+from app.domain.records import TimeCategory
+from app.domain.records import TimeEntry
+from app.domain.records import User
+from app.services.changes import Changed
+from app.services.changes import Done
 from app.services.review import check_passphrase
-from app.services.team import OutsideTeam, as_sentence, me, team, team_ids, user_names
+from app.services.team import OutsideTeam
+from app.services.team import as_sentence
+from app.services.team import me
+from app.services.team import team
+from app.services.team import team_ids
+from app.services.team import user_names
 from app.store.db import utcnow
 from app.store.errors import StoreError
 from app.store.repositories import Repositories

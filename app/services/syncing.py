@@ -10,20 +10,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
 from app.services import duplicates
-from app.services.changes import Changed, Done
+from app.services.changes import Changed
+from app.services.changes import Done
 from app.store import held
-from app.store.db import Store, utcnow
-from app.store.errors import EXIT_USAGE, StoreError
+from app.store.db import Store
+from app.store.db import utcnow
+from app.store.errors import EXIT_USAGE
+from app.store.errors import StoreError
 from app.store.refused import refused_changes
 from app.store.replica import StoreReplica as StoreReplica  # the vault side of a sync
 from app.store.repositories import Repositories
 from app.store.vault import reclaim_space
 from sync import rules
-from sync.client import Replica, SyncClient, SyncProgress, SyncResult, make_session
+from sync.client import Replica
+from sync.client import SyncClient
 from sync.client import SyncError as SyncError  # what a failed exchange raises
+from sync.client import SyncProgress
+from sync.client import SyncResult
+from sync.client import make_session
 
 #: A sync can write every synced table: screens showing any of them refresh.
 SYNCED_TABLES: frozenset[str] = frozenset(rules.TABLES)

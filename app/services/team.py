@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from typing import Any
 
 from app.domain import supervision as sv
-from app.domain.records import (
-    Encounter,
-    Payer,
-    Role,
-    User,
-    minutes_between,
-)
+from app.domain.records import Encounter
+from app.domain.records import Payer
+from app.domain.records import Role
+from app.domain.records import User
+from app.domain.records import minutes_between
 from app.services.changes import Done
 from app.store.errors import StoreError
 from app.store.repositories import Repositories

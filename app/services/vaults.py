@@ -15,8 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.domain.records import Role, User
-from app.store.backup import CheckReport, check_vault, create_backup, restore_backup
+from app.domain.records import Role
+from app.domain.records import User
+from app.store.backup import CheckReport
+from app.store.backup import check_vault
+from app.store.backup import create_backup
+from app.store.backup import restore_backup
 from app.store.db import Store
 from app.store.digest import status
 from app.store.errors import VaultExists

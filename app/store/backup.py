@@ -16,17 +16,25 @@ import os
 import shutil
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import sqlcipher3
 
-from app.store import audit, migrations
+from app.store import audit
+from app.store import migrations
 from app.store.db import Store
-from app.store.errors import DiskFull, StoreError, VaultDamaged
+from app.store.errors import DiskFull
+from app.store.errors import StoreError
+from app.store.errors import VaultDamaged
 from app.store.signatures import signature_problems
-from app.store.vault import DBFILE, KEYFILE, Vault, is_disk_full
+from app.store.vault import DBFILE
+from app.store.vault import KEYFILE
+from app.store.vault import Vault
+from app.store.vault import is_disk_full
 
 MANIFEST = "manifest.json"
 BACKUP_FORMAT = "peertrail-backup"

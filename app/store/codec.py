@@ -12,7 +12,9 @@ import json
 import types
 import typing
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date
+from datetime import datetime
+from datetime import time
 from functools import cache
 from typing import Any
 

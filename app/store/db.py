@@ -14,20 +14,31 @@ import contextlib
 import getpass
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import sqlcipher3
 
-from app.domain.records import Role, User
-from app.store import audit, migrations
+from app.domain.records import Role
+from app.domain.records import User
+from app.store import audit
+from app.store import migrations
 from app.store.capture import CaptureContext
 from app.store.codec import codec
-from app.store.errors import CaptureViolation, DiskFull, StoreError, VaultDamaged
-from app.store.page_check import BackgroundPageCheck, Listener
-from app.store.vault import Vault, check_pages, is_disk_full
+from app.store.errors import CaptureViolation
+from app.store.errors import DiskFull
+from app.store.errors import StoreError
+from app.store.errors import VaultDamaged
+from app.store.page_check import BackgroundPageCheck
+from app.store.page_check import Listener
+from app.store.vault import Vault
+from app.store.vault import check_pages
+from app.store.vault import is_disk_full
 from sync import merge
-from sync.hlc import HybridLogicalClock, elapsed_ms, now_ms
+from sync.hlc import HybridLogicalClock
+from sync.hlc import elapsed_ms
+from sync.hlc import now_ms
 
 #: SQLite authorizer actions that write rows.
 _WRITES = frozenset({sqlcipher3.SQLITE_INSERT, sqlcipher3.SQLITE_UPDATE, sqlcipher3.SQLITE_DELETE})

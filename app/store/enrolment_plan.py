@@ -16,15 +16,18 @@ on the first sync.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 from app.store import held
 from app.store.db import Store
 from app.store.migrations import V10_FILL_SERVER_STAMPS
-from sync import merge, rules
+from sync import merge
+from sync import rules
 from sync.scope import scope_problem
 
 HELD_PREFIX = held.HELD_PREFIX

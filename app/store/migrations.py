@@ -12,14 +12,18 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import sqlcipher3
 
-from app.store import capture, held
+from app.store import capture
+from app.store import held
 from app.store.errors import VaultTooNew
-from app.store.migrations_v1 import RECORD_TABLES_V1, V1_RECORDS, V1_SUPPORT
+from app.store.migrations_v1 import RECORD_TABLES_V1
+from app.store.migrations_v1 import V1_RECORDS
+from app.store.migrations_v1 import V1_SUPPORT
 
 
 def _v1(conn: sqlcipher3.Connection) -> None:

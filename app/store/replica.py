@@ -19,12 +19,18 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from app.store import audit, enrolment_plan, held, signatures
+from app.store import audit
+from app.store import enrolment_plan
+from app.store import held
+from app.store import signatures
 from app.store.db import Store
 from app.store.errors import StoreError
-from app.store.replica_apply import ReplyApplier, _now
+from app.store.replica_apply import ReplyApplier
+from app.store.replica_apply import _now
 from sync import digests
-from sync.protocol import AuditVerdict, PulledRecord, PushChange
+from sync.protocol import AuditVerdict
+from sync.protocol import PulledRecord
+from sync.protocol import PushChange
 
 AUDIT_SENT_KEY = "audit_heads_sent"  # meta: the audit lengths sent in recent syncs
 AUDIT_ANCHORED_KEY = "audit_anchored_length"  # meta: what the server said it anchored

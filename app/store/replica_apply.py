@@ -7,16 +7,22 @@ the replica's quarantine (``_set_aside``, ``_keep_quarantined``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from collections.abc import Sequence
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 from app.store import audit
-from app.store.db import Store, utcnow
+from app.store.db import Store
+from app.store.db import utcnow
 from app.store.signatures import signature_problems
-from sync import merge, rules
-from sync.protocol import PulledRecord, SyncResponse
-from sync.schema import FIELDS, validate_field
+from sync import merge
+from sync import rules
+from sync.protocol import PulledRecord
+from sync.protocol import SyncResponse
+from sync.schema import FIELDS
+from sync.schema import validate_field
 
 
 def _now() -> str:

@@ -11,32 +11,37 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
+from datetime import date
+from datetime import datetime
+from typing import Any
+from typing import Generic
+from typing import TypeVar
 
 import sqlcipher3
 
 from app.domain import lifecycle
-from app.domain.records import (
-    Addendum,
-    Barc10,
-    BillingBatch,
-    BillingProvider,
-    Consent,
-    Encounter,
-    Goal,
-    NoteStatus,
-    Participant,
-    Payer,
-    Record,
-    SupervisionSession,
-    TimeEntry,
-    User,
-)
+from app.domain.records import Addendum
+from app.domain.records import Barc10
+from app.domain.records import BillingBatch
+from app.domain.records import BillingProvider
+from app.domain.records import Consent
+from app.domain.records import Encounter
+from app.domain.records import Goal
+from app.domain.records import NoteStatus
+from app.domain.records import Participant
+from app.domain.records import Payer
+from app.domain.records import Record
+from app.domain.records import SupervisionSession
+from app.domain.records import TimeEntry
+from app.domain.records import User
 from app.store import audit
 from app.store.codec import codec
-from app.store.db import Store, utcnow
+from app.store.db import Store
+from app.store.db import utcnow
 from app.store.errors import StoreError
 from sync import merge
 

@@ -25,7 +25,8 @@ import os
 import secrets
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +37,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from app.store.errors import (
-    DiskFull,
-    StoreError,
-    VaultDamaged,
-    VaultExists,
-    VaultMissing,
-    WrongPassphrase,
-)
+from app.store.errors import DiskFull
+from app.store.errors import StoreError
+from app.store.errors import VaultDamaged
+from app.store.errors import VaultExists
+from app.store.errors import VaultMissing
+from app.store.errors import WrongPassphrase
 
 KEYFILE = "vault.json"
 DBFILE = "peertrail.db"

@@ -16,21 +16,19 @@ sizes), ``transport`` (session, compression, one POST), ``healing`` (re-pull and
 repair), ``engine`` (SyncClient).
 """
 
-from sync.client.base import (
-    Replica,
-    SyncError,
-    SyncProgress,
-    SyncResult,
-    audit_warning,
-)
+from sync.client.base import Replica
+from sync.client.base import SyncError
+from sync.client.base import SyncProgress
+from sync.client.base import SyncResult
+from sync.client.base import audit_warning
 from sync.client.engine import SyncClient
-from sync.client.pace import (
-    FIRST_REQUEST_BYTES,
-    MAX_REQUEST_BYTES,
-    MIN_REQUEST_BYTES,
-    _Pace,
-)
-from sync.client.transport import MAX_REPLY_BYTES, compress, make_session
+from sync.client.pace import FIRST_REQUEST_BYTES
+from sync.client.pace import MAX_REQUEST_BYTES
+from sync.client.pace import MIN_REQUEST_BYTES
+from sync.client.pace import _Pace
+from sync.client.transport import MAX_REPLY_BYTES
+from sync.client.transport import compress
+from sync.client.transport import make_session
 
 __all__ = [
     "FIRST_REQUEST_BYTES",

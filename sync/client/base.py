@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import Protocol
 
-from sync.protocol import (
-    AuditVerdict,
-    PushChange,
-    SyncResponse,
-)
+from sync.protocol import AuditVerdict
+from sync.protocol import PushChange
+from sync.protocol import SyncResponse
 
 
 class Replica(Protocol):

@@ -11,28 +11,36 @@ import requests
 
 from sync import merge
 from sync.client import pipeline
-from sync.client.base import _DROPPED, Replica, SyncError, SyncProgress, SyncResult, audit_warning
+from sync.client.base import _DROPPED
+from sync.client.base import Replica
+from sync.client.base import SyncError
+from sync.client.base import SyncProgress
+from sync.client.base import SyncResult
+from sync.client.base import audit_warning
 from sync.client.healing import _Healing
 from sync.client.pace import _Pace
-from sync.client.pipeline import Flight, Wire
-from sync.client.transport import Transport, _session_backoff, _session_retries, make_session
-from sync.invite import ENROLL_PATH, InviteEnrollRequest
-from sync.protocol import (
-    MAX_PUSH_CHANGES,
-    MAX_WANT,
-    PROTOCOL_VERSION,
-    AuditVerdict,
-    EnrollBase,
-    EnrollRequest,
-    EnrollResponse,
-    PushChange,
-    ReserveBatch,
-    ReserveRequest,
-    ReserveResponse,
-    SyncRequest,
-    SyncResponse,
-    acknowledged,
-)
+from sync.client.pipeline import Flight
+from sync.client.pipeline import Wire
+from sync.client.transport import Transport
+from sync.client.transport import _session_backoff
+from sync.client.transport import _session_retries
+from sync.client.transport import make_session
+from sync.invite import ENROLL_PATH
+from sync.invite import InviteEnrollRequest
+from sync.protocol import MAX_PUSH_CHANGES
+from sync.protocol import MAX_WANT
+from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import AuditVerdict
+from sync.protocol import EnrollBase
+from sync.protocol import EnrollRequest
+from sync.protocol import EnrollResponse
+from sync.protocol import PushChange
+from sync.protocol import ReserveBatch
+from sync.protocol import ReserveRequest
+from sync.protocol import ReserveResponse
+from sync.protocol import SyncRequest
+from sync.protocol import SyncResponse
+from sync.protocol import acknowledged
 
 
 def _first_request_bytes() -> int:

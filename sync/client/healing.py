@@ -8,9 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sync.client.base import SyncResult
-from sync.protocol import (
-    SyncResponse,
-)
+from sync.protocol import SyncResponse
 
 
 class _Healing:

@@ -7,11 +7,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sync.protocol import (
-    MAX_PULL_FIELDS,
-    MAX_PUSH_CHANGES,
-    PUSH_CHANGES_ACCEPTED,
-)
+from sync.protocol import MAX_PULL_FIELDS
+from sync.protocol import MAX_PUSH_CHANGES
+from sync.protocol import PUSH_CHANGES_ACCEPTED
 
 #: The first request's compressed body, each way, before anything is known of the
 #: link: 64 KB is 1 s at 512 kbit/s and 8 s at 64 kbit/s.

@@ -26,12 +26,14 @@ applied, as before.
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from sync.client.transport import Posted
-from sync.protocol import PushChange, SyncResponse
+from sync.protocol import PushChange
+from sync.protocol import SyncResponse
 
 
 @dataclass

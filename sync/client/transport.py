@@ -18,12 +18,11 @@ from pydantic import ValidationError
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from sync.client.base import SyncError, SyncResult
-from sync.protocol import (
-    PROTOCOL_VERSION,
-    PUSH_LIMIT_HEADER,
-    ErrorBody,
-)
+from sync.client.base import SyncError
+from sync.client.base import SyncResult
+from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import PUSH_LIMIT_HEADER
+from sync.protocol import ErrorBody
 
 
 def _session_retries(session: requests.Session) -> int:

@@ -29,7 +29,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -38,14 +39,26 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync import hlc as hlc_mod
 from sync import invite
-from sync.protocol import PROTOCOL_VERSION, EnrollRequest, ReserveRequest, SyncRequest
-from sync.server import auth, ops
-from sync.server.api import billing_routes, enroll_routes, ops_routes, sync_routes
+from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import EnrollRequest
+from sync.protocol import ReserveRequest
+from sync.protocol import SyncRequest
+from sync.server import auth
+from sync.server import ops
+from sync.server.api import billing_routes
+from sync.server.api import enroll_routes
+from sync.server.api import ops_routes
+from sync.server.api import sync_routes
 from sync.server.api.bodies import validation_detail
 from sync.server.api.context import Api
-from sync.server.api.errors import STATUS_CODES, ApiError, error_response
-from sync.server.api.limits import DEFAULT_SYNC_BURST, DEFAULT_SYNC_PER_MINUTE, TokenBucket
-from sync.server.api.request_log import GroupCommit, RequestLogMiddleware
+from sync.server.api.errors import STATUS_CODES
+from sync.server.api.errors import ApiError
+from sync.server.api.errors import error_response
+from sync.server.api.limits import DEFAULT_SYNC_BURST
+from sync.server.api.limits import DEFAULT_SYNC_PER_MINUTE
+from sync.server.api.limits import TokenBucket
+from sync.server.api.request_log import GroupCommit
+from sync.server.api.request_log import RequestLogMiddleware
 from sync.server.engine import SyncEngine
 
 log = logging.getLogger("sync.server")

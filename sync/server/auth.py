@@ -30,15 +30,22 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import bindparam
+from sqlalchemy import delete
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
 from sync.server import security
-from sync.server.tables import devices, login_failures, users
+from sync.server.tables import devices
+from sync.server.tables import login_failures
+from sync.server.tables import users
 
 ROLES = ("specialist", "supervisor", "billing", "admin")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}\Z")

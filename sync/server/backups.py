@@ -23,7 +23,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from sync.server import atrest, db, epoch, security, tls
+from sync.server import atrest
+from sync.server import db
+from sync.server import epoch
+from sync.server import security
+from sync.server import tls
 
 LOCK_NAME = "server.lock"
 RESTORED = "database_restored"

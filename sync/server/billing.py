@@ -30,26 +30,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from sync.protocol import (
-    MAX_BILLING_NUMBER,
-    MAX_RESERVE_SERVICES,
-    BilledElsewhere,
-    ReserveRequest,
-)
+from sync.protocol import MAX_BILLING_NUMBER
+from sync.protocol import MAX_RESERVE_SERVICES
+from sync.protocol import BilledElsewhere
+from sync.protocol import ReserveRequest
 from sync.rules import BILLING_ROLES
 from sync.server import security
-from sync.server.tables import (
-    billing_numbers,
-    billing_reservations,
-    counters,
-    field_state,
-    records,
-    users,
-)
+from sync.server.tables import billing_numbers
+from sync.server.tables import billing_reservations
+from sync.server.tables import counters
+from sync.server.tables import field_state
+from sync.server.tables import records
+from sync.server.tables import users
 
 RESERVE_ROLES = BILLING_ROLES | {"admin"}
 LOCK_ROW = "billing"

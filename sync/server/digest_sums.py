@@ -16,7 +16,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy import bindparam
+from sqlalchemy import exists
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -24,7 +27,9 @@ from sqlalchemy.engine import Connection
 from sync import digests
 from sync.scope import GLOBAL_TABLES
 from sync.server import sql
-from sync.server.tables import digest_sums, field_state, records
+from sync.server.tables import digest_sums
+from sync.server.tables import field_state
+from sync.server.tables import records
 
 
 def bucket_of(table: str, record_id: str, participant_id: str, owner_id: str) -> str:

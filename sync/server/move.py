@@ -11,11 +11,16 @@ one transaction on the target: it is all there or not at all.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from sync.server import db
-from sync.server.tables import changes, metadata, users
+from sync.server.tables import changes
+from sync.server.tables import metadata
+from sync.server.tables import users
 
 BATCH = 2000
 SERIAL_TABLES = ("request_log", "security_events")

@@ -27,14 +27,21 @@ import json
 import logging
 import sys
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry
+from prometheus_client import Counter
+from prometheus_client import Histogram
 from prometheus_client.core import CounterMetricFamily
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from sync.server import db, sql
+from sync.server import db
+from sync.server import sql
 from sync.server.tables import request_log
 
 KNOWN_PATHS = frozenset(

@@ -23,7 +23,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
 from sync.server import sql

@@ -19,13 +19,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table
+from sqlalchemy import delete
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
-from sync.server.tables import audit_anchors, security_events
+from sync.server.tables import audit_anchors
+from sync.server.tables import security_events
 
 LOCKOUT, UNLOCK, AUDIT_ALARM, AUDIT_ACCEPT = "lockout", "unlock", "audit_alarm", "audit_accept"
 

@@ -21,21 +21,21 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
 from sync import invite as invite_mod
-from sync.server import auth, security
+from sync.server import auth
+from sync.server import security
 from sync.server.engine import SyncEngine
-from sync.server.tables import (
-    assignments,
-    devices,
-    field_state,
-    invites,
-    login_failures,
-    records,
-    users,
-)
+from sync.server.tables import assignments
+from sync.server.tables import devices
+from sync.server.tables import field_state
+from sync.server.tables import invites
+from sync.server.tables import login_failures
+from sync.server.tables import records
+from sync.server.tables import users
 
 PASSWORD_RESET, USER_DISABLED, USER_ENABLED = "password_reset", "user_disabled", "user_enabled"
 SUPERVISOR_CHANGED, USER_REMOVED, DEVICE_REVOKED = (

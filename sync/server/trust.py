@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any
 
 from sync import schema
-from sync.protocol import PUSH_CHANGES_ACCEPTED, PushChange
+from sync.protocol import PUSH_CHANGES_ACCEPTED
+from sync.protocol import PushChange
 
 
 class PushRefused(Exception):

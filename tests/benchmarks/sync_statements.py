@@ -25,15 +25,24 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
+from sqlalchemy import event
 from starlette.testclient import TestClient
 
 from sync.hlc import HybridLogicalClock
-from sync.protocol import PROTOCOL_VERSION, PushChange, SyncRequest, SyncResponse, dumps
-from sync.server import db, sql, staff
+from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import PushChange
+from sync.protocol import SyncRequest
+from sync.protocol import SyncResponse
+from sync.protocol import dumps
+from sync.server import db
+from sync.server import sql
+from sync.server import staff
 from sync.server.app import create_app
 from sync.server.engine import SyncEngine
-from tests.server_proc import DEFAULT_PASSWORD, new_device_id, postgres_url
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import new_device_id
+from tests.server_proc import postgres_url
 
 
 @contextmanager

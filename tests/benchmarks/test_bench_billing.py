@@ -29,21 +29,31 @@ import os
 import platform
 import statistics
 import time
-from datetime import date, datetime, timedelta
+from datetime import date
+from datetime import datetime
 from datetime import time as dtime
+from datetime import timedelta
 from pathlib import Path
 
-from app.domain.records import Encounter, Goal, Participant, RecoveryDomain, Role, User
+from app.domain.records import Encounter
+from app.domain.records import Goal
+from app.domain.records import Participant
+from app.domain.records import RecoveryDomain
+from app.domain.records import Role
+from app.domain.records import User
 from app.domain.validation import npi_check_digit
-from app.services.billing import ExportRequest, export
+from app.services.billing import ExportRequest
+from app.services.billing import export
 from app.services.billing_batches import void_batch
 from app.store.db import Store
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from sync.client import SyncClient, make_session
+from sync.client import SyncClient
+from sync.client import make_session
 from tests.billing_world import AGENCY
-from tests.server_proc import DEFAULT_PASSWORD, start_server
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import start_server
 from tests.x12check import pyx12_errors
 
 RESULTS = Path(__file__).parent / "results" / "billing.json"

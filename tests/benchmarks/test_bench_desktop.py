@@ -16,8 +16,10 @@ import os
 import statistics
 from pathlib import Path
 
-from tests.benchmarks.demo_cache import PASSPHRASE, five_year_vault_copy
-from tests.helpers import last_json, run_python
+from tests.benchmarks.demo_cache import PASSPHRASE
+from tests.benchmarks.demo_cache import five_year_vault_copy
+from tests.helpers import last_json
+from tests.helpers import run_python
 
 RESULTS = Path(__file__).parent / "results" / "desktop.json"
 UNLOCK_TARGET_S = 1.5

@@ -32,13 +32,16 @@ import time
 from datetime import time as clock_time
 from pathlib import Path
 
-from app.domain.records import Encounter, GoalStatus
+from app.domain.records import Encounter
+from app.domain.records import GoalStatus
 from app.services import notes as note_queries
 from app.services import signing
 from app.store.db import Store
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from tests.benchmarks.demo_cache import PASSPHRASE, TODAY, copy_of_demo_vault
+from tests.benchmarks.demo_cache import PASSPHRASE
+from tests.benchmarks.demo_cache import TODAY
+from tests.benchmarks.demo_cache import copy_of_demo_vault
 from tests.builders import encounter
 
 RESULTS = Path(__file__).parent / "results" / "notes.json"

@@ -27,20 +27,19 @@ import os
 import random
 import statistics
 import time
-from datetime import date, timedelta
+from datetime import date
 from datetime import time as clock
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from app.domain.records import (
-    Barc10,
-    Consent,
-    Encounter,
-    Goal,
-    Participant,
-    RecoveryDomain,
-)
+from app.domain.records import Barc10
+from app.domain.records import Consent
+from app.domain.records import Encounter
+from app.domain.records import Goal
+from app.domain.records import Participant
+from app.domain.records import RecoveryDomain
 from app.services.caseload import caseload_rows
 from app.services.vaults import Session
 from app.store.db import Store
@@ -48,7 +47,8 @@ from app.store.repositories import Repositories
 from app.store.vault import Vault
 from app.ui.caseload.caseload import CaseloadView
 from app.ui.caseload.models import CaseloadModel
-from app.ui.participant.participant_page import TAB_TIMELINE, ParticipantPage
+from app.ui.participant.participant_page import TAB_TIMELINE
+from app.ui.participant.participant_page import ParticipantPage
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
 from tests.benchmarks import demo_cache

@@ -25,9 +25,11 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QWidget
 
 from app.services.vaults import Session
 from app.store.db import Store
@@ -35,7 +37,9 @@ from app.store.repositories import Repositories
 from app.store.search import search
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
-from tests.benchmarks.demo_cache import PASSPHRASE, copy_of_demo_vault, search_queries
+from tests.benchmarks.demo_cache import PASSPHRASE
+from tests.benchmarks.demo_cache import copy_of_demo_vault
+from tests.benchmarks.demo_cache import search_queries
 from tests.ui_support import search_window
 
 RESULTS = Path(__file__).parent / "results" / "search_ui.json"

@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 from app.domain.records import Role
-from app.services import review, team
+from app.services import review
+from app.services import team
 from app.services.vaults import Session
 from app.store.db import Store
 from app.store.repositories import Repositories

@@ -50,13 +50,18 @@ from typing import Any
 import pytest
 
 from app.demo import fill_demo
-from app.services import enrolment, syncing
+from app.services import enrolment
+from app.services import syncing
 from app.store.db import Store
 from app.store.replica import StoreReplica
 from app.store.vault import Vault
-from sync.client import SyncClient, SyncError, make_session
-from tests.netproxy import LinkShape, Proxy
-from tests.server_proc import DEFAULT_PASSWORD, start_server
+from sync.client import SyncClient
+from sync.client import SyncError
+from sync.client import make_session
+from tests.netproxy import LinkShape
+from tests.netproxy import Proxy
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import start_server
 
 RESULTS = Path(__file__).parent / "results" / "sync_caseload.json"
 KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_kib": 8192}

@@ -53,14 +53,20 @@ from typing import Any
 import pytest
 
 from app.demo import _DemoBuilder
-from app.domain.records import Participant, User
+from app.domain.records import Participant
+from app.domain.records import User
 from app.store.db import Store
 from app.store.replica import StoreReplica
 from app.store.repositories import Repositories
 from app.store.vault import Vault
-from sync.client import SyncClient, SyncResult, make_session
-from tests.netproxy import LinkShape, Proxy
-from tests.server_proc import DEFAULT_PASSWORD, ServerProc, start_server
+from sync.client import SyncClient
+from sync.client import SyncResult
+from sync.client import make_session
+from tests.netproxy import LinkShape
+from tests.netproxy import Proxy
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import ServerProc
+from tests.server_proc import start_server
 
 RESULTS = Path(__file__).parent / "results" / "sync_link.json"
 ONE_WAY_DELAY_S = 0.325  # 650 ms round trip

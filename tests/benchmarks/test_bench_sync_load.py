@@ -48,7 +48,8 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -56,20 +57,22 @@ from typing import Any
 import pytest
 
 from app.demo import _DemoBuilder
-from app.domain.records import Participant, User
+from app.domain.records import Participant
+from app.domain.records import User
 from app.store.codec import codec
-from sync.client import SyncClient, SyncError, make_session
+from sync.client import SyncClient
+from sync.client import SyncError
+from sync.client import make_session
 from sync.hlc import HybridLogicalClock
-from sync.protocol import PushChange, SyncResponse
-from tests.server_proc import (
-    DEFAULT_PASSWORD,
-    ServerProc,
-    new_device_id,
-    postgres_pids,
-    postgres_skip_reason,
-    postgres_url,
-    start_server,
-)
+from sync.protocol import PushChange
+from sync.protocol import SyncResponse
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import ServerProc
+from tests.server_proc import new_device_id
+from tests.server_proc import postgres_pids
+from tests.server_proc import postgres_skip_reason
+from tests.server_proc import postgres_url
+from tests.server_proc import start_server
 
 RESULTS = Path(__file__).parent / "results" / "sync_load.json"
 SPECIALISTS = 100

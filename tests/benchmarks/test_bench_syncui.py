@@ -39,16 +39,17 @@ from app.store.vault import Vault
 from app.ui.shell.context import AppContext
 from app.ui.shell.tasks import TaskManager
 from app.ui.sync.controller import SyncController
-from sync.client import SyncClient, make_session
-from tests.benchmarks.test_bench_sync_link import (
-    BYTES_PER_S,
-    ONE_WAY_DELAY_S,
-    PASSPHRASE,
-    SMALL_KDF,
-    _participants,
-)
-from tests.netproxy import LinkShape, Proxy
-from tests.server_proc import DEFAULT_PASSWORD, start_server
+from sync.client import SyncClient
+from sync.client import make_session
+from tests.benchmarks.test_bench_sync_link import BYTES_PER_S
+from tests.benchmarks.test_bench_sync_link import ONE_WAY_DELAY_S
+from tests.benchmarks.test_bench_sync_link import PASSPHRASE
+from tests.benchmarks.test_bench_sync_link import SMALL_KDF
+from tests.benchmarks.test_bench_sync_link import _participants
+from tests.netproxy import LinkShape
+from tests.netproxy import Proxy
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import start_server
 
 RESULTS = Path(__file__).parent / "results" / "syncui.json"
 N = 1000

@@ -24,19 +24,19 @@ from pathlib import Path
 from typing import Any
 
 from app.demo import fill_demo
-from app.services import enrolment, syncing
+from app.services import enrolment
+from app.services import syncing
 from app.store.db import Store
 from app.store.replica import StoreReplica
 from app.store.vault import Vault
-from tests.benchmarks.test_bench_sync_caseload import (
-    KDF,
-    PASSPHRASE,
-    TODAY,
-    _client,
-    _open,
-    _size_mb,
-)
-from tests.server_proc import DEFAULT_PASSWORD, start_server
+from tests.benchmarks.test_bench_sync_caseload import KDF
+from tests.benchmarks.test_bench_sync_caseload import PASSPHRASE
+from tests.benchmarks.test_bench_sync_caseload import TODAY
+from tests.benchmarks.test_bench_sync_caseload import _client
+from tests.benchmarks.test_bench_sync_caseload import _open
+from tests.benchmarks.test_bench_sync_caseload import _size_mb
+from tests.server_proc import DEFAULT_PASSWORD
+from tests.server_proc import start_server
 
 
 def _tables(store: Store) -> dict[str, int]:

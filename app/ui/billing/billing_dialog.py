@@ -18,42 +18,45 @@ an accessible name.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QModelIndex, Qt, Signal
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QDateEdit,
-    QDialog,
-    QFileDialog,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
-    QStackedWidget,
-    QTableView,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QDate
+from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QAbstractItemView
+from PySide6.QtWidgets import QCheckBox
+from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QDateEdit
+from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QHeaderView
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QProgressBar
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QStackedWidget
+from PySide6.QtWidgets import QTableView
+from PySide6.QtWidgets import QTabWidget
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.billing.worksheet import money
-from app.services.billing import (
-    PRIVACY_NOTE,
-    ExportRequest,
-    ExportResult,
-    default_export_folder,
-    export_with,
-    payer_names,
-)
+from app.services.billing import PRIVACY_NOTE
+from app.services.billing import ExportRequest
+from app.services.billing import ExportResult
+from app.services.billing import default_export_folder
+from app.services.billing import export_with
+from app.services.billing import payer_names
 from app.services.failures import StoreError
-from app.ui.billing.models import ProblemModel, rows_from
-from app.ui.billing.panels import BatchesPanel, ResultPanel, named
+from app.ui.billing.models import ProblemModel
+from app.ui.billing.models import rows_from
+from app.ui.billing.panels import BatchesPanel
+from app.ui.billing.panels import ResultPanel
+from app.ui.billing.panels import named
 from app.ui.common.forms import wrapped_label
 from app.ui.common.text import plural
 from app.ui.shell.context import AppContext

@@ -7,12 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import Qt
 
 from app.billing.worksheet import money
 from app.services.billing import ExportResult
 from app.services.billing_batches import BatchRow
-from app.ui.common.table_model import RECORD_ROLE, RowsTableModel
+from app.ui.common.table_model import RECORD_ROLE
+from app.ui.common.table_model import RowsTableModel
 
 
 @dataclass(frozen=True)

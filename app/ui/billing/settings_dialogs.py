@@ -8,33 +8,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import (
-    QDialogButtonBox,
-    QGroupBox,
-    QLabel,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QGroupBox
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.billing.codes import code_tables
 from app.billing.settings import FILING_CODES
-from app.domain.records import ClaimGrouping, Credential, Payer, RoundingRuleName, User
-from app.services.billing_settings import (
-    SettingsRefused,
-    payer_values,
-    save_payer,
-    save_specialist,
-)
+from app.domain.records import ClaimGrouping
+from app.domain.records import Credential
+from app.domain.records import Payer
+from app.domain.records import RoundingRuleName
+from app.domain.records import User
+from app.services.billing_settings import SettingsRefused
+from app.services.billing_settings import payer_values
+from app.services.billing_settings import save_payer
+from app.services.billing_settings import save_specialist
 from app.services.failures import message_for
-from app.ui.common.forms import (
-    FormDialog,
-    align_form_labels,
-    combo,
-    form_group,
-    line_edit,
-    set_value,
-    wrapped_label,
-)
+from app.ui.common.forms import FormDialog
+from app.ui.common.forms import align_form_labels
+from app.ui.common.forms import combo
+from app.ui.common.forms import form_group
+from app.ui.common.forms import line_edit
+from app.ui.common.forms import set_value
+from app.ui.common.forms import wrapped_label
 from app.ui.common.layouts import scrolled
 
 ROUNDING = {

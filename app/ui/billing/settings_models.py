@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.records import Payer, User
+from app.domain.records import Payer
+from app.domain.records import User
 from app.ui.common.table_model import RowsTableModel
 
 

@@ -12,44 +12,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QMessageBox,
-    QPushButton,
-    QTableView,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QTableView
+from PySide6.QtWidgets import QTabWidget
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.billing.codes import code_sets
-from app.services.billing_settings import (
-    BillingSettings,
-    Saved,
-    SettingsRefused,
-    load_settings,
-    provider_values,
-    remove_payer,
-    save_provider,
-)
+from app.services.billing_settings import BillingSettings
+from app.services.billing_settings import Saved
+from app.services.billing_settings import SettingsRefused
+from app.services.billing_settings import load_settings
+from app.services.billing_settings import provider_values
+from app.services.billing_settings import remove_payer
+from app.services.billing_settings import save_provider
 from app.services.failures import message_for
-from app.ui.billing.settings_dialogs import PayerDialog, SpecialistDialog
-from app.ui.billing.settings_models import PayerModel, PayerRow, SpecialistModel
-from app.ui.common.columns import ColumnFitter, read_only_table
-from app.ui.common.forms import (
-    FieldsMixin,
-    align_form_labels,
-    combo,
-    form_group,
-    line_edit,
-    set_value,
-    wrapped_label,
-)
+from app.ui.billing.settings_dialogs import PayerDialog
+from app.ui.billing.settings_dialogs import SpecialistDialog
+from app.ui.billing.settings_models import PayerModel
+from app.ui.billing.settings_models import PayerRow
+from app.ui.billing.settings_models import SpecialistModel
+from app.ui.common.columns import ColumnFitter
+from app.ui.common.columns import read_only_table
+from app.ui.common.forms import FieldsMixin
+from app.ui.common.forms import align_form_labels
+from app.ui.common.forms import combo
+from app.ui.common.forms import form_group
+from app.ui.common.forms import line_edit
+from app.ui.common.forms import set_value
+from app.ui.common.forms import wrapped_label
 from app.ui.common.layouts import scrolled
 from app.ui.common.table_model import ID_ROLE
 from app.ui.common.text import plural
-from app.ui.shell.context import AppContext, Page
+from app.ui.shell.context import AppContext
+from app.ui.shell.context import Page
 
 ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
          "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu")  # fmt: skip

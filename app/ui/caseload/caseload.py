@@ -12,41 +12,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeySequence
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
-    QDialog,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QMenu,
-    QPushButton,
-    QTableView,
-    QWidget,
-)
+from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import QPoint
+from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction
+from PySide6.QtGui import QFont
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QAbstractItemView
+from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QTableView
+from PySide6.QtWidgets import QWidget
 
 from app.domain.attention import Reason
 from app.domain.records import ParticipantStatus
 from app.services.duplicates import find_duplicates
 from app.ui.caseload.attention_delegate import AttentionDelegate
-from app.ui.caseload.models import (
-    ANY_REASON,
-    COL_ATTENTION,
-    COL_COUNTY,
-    COL_INTAKE,
-    COL_LAST_CONTACT,
-    COL_MEDICAID,
-    COL_NAME,
-    COL_PROGRAM,
-    COLUMN_COUNT,
-    ID_ROLE,
-    CaseloadFilter,
-    CaseloadModel,
-    display_text,
-)
+from app.ui.caseload.models import ANY_REASON
+from app.ui.caseload.models import COL_ATTENTION
+from app.ui.caseload.models import COL_COUNTY
+from app.ui.caseload.models import COL_INTAKE
+from app.ui.caseload.models import COL_LAST_CONTACT
+from app.ui.caseload.models import COL_MEDICAID
+from app.ui.caseload.models import COL_NAME
+from app.ui.caseload.models import COL_PROGRAM
+from app.ui.caseload.models import COLUMN_COUNT
+from app.ui.caseload.models import ID_ROLE
+from app.ui.caseload.models import CaseloadFilter
+from app.ui.caseload.models import CaseloadModel
+from app.ui.caseload.models import display_text
 from app.ui.common.columns import ColumnFitter
 from app.ui.common.forms import wrapped_label
 from app.ui.common.layouts import column

@@ -14,18 +14,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import (
-    QSortFilterProxyModel,
-    Qt,
-)
+from PySide6.QtCore import QSortFilterProxyModel
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush
 
-from app.domain.attention import AttentionFacts, Reason
+from app.domain.attention import AttentionFacts
+from app.domain.attention import Reason
 from app.domain.datetext import day_text
-from app.domain.records import Participant, ParticipantStatus
+from app.domain.records import Participant
+from app.domain.records import ParticipantStatus
 from app.services import importing
 from app.services.caseload import CaseloadRow
-from app.ui.common.table_model import FLAGS_ROLE, ID_ROLE, SORT_ROLE, AnyIndex, RowsTableModel
+from app.ui.common.table_model import FLAGS_ROLE
+from app.ui.common.table_model import ID_ROLE
+from app.ui.common.table_model import SORT_ROLE
+from app.ui.common.table_model import AnyIndex
+from app.ui.common.table_model import RowsTableModel
 from app.ui.shell.theme import themed
 
 COL_NAME = 0

@@ -15,36 +15,42 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QDialogButtonBox,
-    QFrame,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QShortcut
+from PySide6.QtWidgets import QCheckBox
+from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QGroupBox
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
-from app.domain.address import PostalAddress, parse_one_line
+from app.domain.address import PostalAddress
+from app.domain.address import parse_one_line
 from app.domain.record_forms import check_participant
-from app.domain.records import ContactMethod, Participant, ParticipantStatus, Payer
+from app.domain.records import ContactMethod
+from app.domain.records import Participant
+from app.domain.records import ParticipantStatus
+from app.domain.records import Payer
 from app.services.failures import message_for
-from app.services.records import Duplicate, SaveOutcome, form_choices, save_participant
-from app.ui.common.forms import (
-    FormDialog,
-    align_form_labels,
-    combo,
-    date_edit,
-    form_group,
-    line_edit,
-    set_value,
-    wrapped_label,
-)
-from app.ui.common.layouts import column, scrolled
+from app.services.records import Duplicate
+from app.services.records import SaveOutcome
+from app.services.records import form_choices
+from app.services.records import save_participant
+from app.ui.common.forms import FormDialog
+from app.ui.common.forms import align_form_labels
+from app.ui.common.forms import combo
+from app.ui.common.forms import date_edit
+from app.ui.common.forms import form_group
+from app.ui.common.forms import line_edit
+from app.ui.common.forms import set_value
+from app.ui.common.forms import wrapped_label
+from app.ui.common.layouts import column
+from app.ui.common.layouts import scrolled
 from app.ui.common.text import plural
 
 PRONOUNS = ("", "she/her", "he/him", "they/them", "she/they", "he/they")

@@ -4,7 +4,9 @@ look), the same under every chart, so a chart's paintEvent draws only its data."
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF
-from PySide6.QtGui import QFontMetrics, QPainter, QPen
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QPainter
+from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QWidget
 
 from app.ui.shell.theme import themed

@@ -7,7 +7,8 @@ the source language the English singular or plural sentence is chosen here.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QObject
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QObject
 
 
 def plural(obj: QObject | str, n: int, one: str, many: str) -> str:

@@ -5,24 +5,27 @@ its note. Part of :class:`app.ui.hours.hours_page.HoursPage`.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QStackedWidget,
-    QTableView,
-    QWidget,
-)
+from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import Qt
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QAbstractItemView
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QStackedWidget
+from PySide6.QtWidgets import QTableView
+from PySide6.QtWidgets import QWidget
 
 from app.domain import hours
-from app.domain.datetext import duration_text, weekday_text
+from app.domain.datetext import duration_text
+from app.domain.datetext import weekday_text
 from app.domain.hours import DAYS_IN_WEEK
-from app.domain.records import TimeCategory, TimeEntry
+from app.domain.records import TimeCategory
+from app.domain.records import TimeEntry
 from app.services import hours as hours_service
 from app.services.failures import message_for
 from app.ui.common.columns import ColumnFitter

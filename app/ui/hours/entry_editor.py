@@ -6,30 +6,35 @@ kept when something is wrong. Saving runs on the database lane.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDateEdit,
-    QFrame,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QDate
+from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QShortcut
+from PySide6.QtWidgets import QCheckBox
+from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QDateEdit
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QGridLayout
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.domain import hours
-from app.domain.datetext import duration_text, skeleton_pattern
-from app.domain.hours import EDITABLE_CATEGORIES, EntryForm
-from app.domain.records import TimeCategory, TimeEntry
+from app.domain.datetext import duration_text
+from app.domain.datetext import skeleton_pattern
+from app.domain.hours import EDITABLE_CATEGORIES
+from app.domain.hours import EntryForm
+from app.domain.records import TimeCategory
+from app.domain.records import TimeEntry
 from app.domain.validation import ValidationError
 from app.services import hours as hours_service
 from app.services.failures import message_for

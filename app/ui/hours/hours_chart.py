@@ -13,22 +13,28 @@ from __future__ import annotations
 import math
 from datetime import date
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import (
-    QColor,
-    QFont,
-    QFontMetrics,
-    QHelpEvent,
-    QKeyEvent,
-    QMouseEvent,
-    QPainter,
-    QPaintEvent,
-    QPen,
-)
-from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
+from PySide6.QtCore import QPointF
+from PySide6.QtCore import QRectF
+from PySide6.QtCore import QSize
+from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
+from PySide6.QtGui import QFont
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QPainter
+from PySide6.QtGui import QPaintEvent
+from PySide6.QtGui import QPen
+from PySide6.QtWidgets import QSizePolicy
+from PySide6.QtWidgets import QToolTip
+from PySide6.QtWidgets import QWidget
 
-from app.domain.datetext import duration_text, month_day_text
-from app.domain.hours import SHEET_CATEGORIES, WeekBar
+from app.domain.datetext import duration_text
+from app.domain.datetext import month_day_text
+from app.domain.hours import SHEET_CATEGORIES
+from app.domain.hours import WeekBar
 from app.domain.records import TimeCategory
 from app.ui.shell.theme import themed
 

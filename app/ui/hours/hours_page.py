@@ -17,27 +17,34 @@ after a confirmation, Ctrl+S saves the form and Esc closes it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from typing import Any
 
-from PySide6.QtCore import QDate, QEvent, QModelIndex, QObject, Qt
-from PySide6.QtGui import QFont, QFontMetrics, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QBoxLayout,
-    QDateEdit,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QPushButton,
-    QStyle,
-    QTableView,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QDate
+from PySide6.QtCore import QEvent
+from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import QObject
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QShortcut
+from PySide6.QtWidgets import QAbstractItemView
+from PySide6.QtWidgets import QBoxLayout
+from PySide6.QtWidgets import QDateEdit
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QHeaderView
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QStyle
+from PySide6.QtWidgets import QTableView
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.domain import hours
-from app.domain.datetext import duration_text, number_text
+from app.domain.datetext import duration_text
+from app.domain.datetext import number_text
 from app.domain.hours import DAYS_IN_WEEK
 from app.domain.records import TimeCategory
 from app.services import hours as hours_service
@@ -45,12 +52,17 @@ from app.services.failures import message_for
 from app.services.hours import HoursSnapshot
 from app.ui.common.date_picker import qt_date_format
 from app.ui.common.forms import wrapped_label
-from app.ui.common.layouts import column, scrolled
+from app.ui.common.layouts import column
+from app.ui.common.layouts import scrolled
 from app.ui.hours.entries_panel import EntriesPanelMixin
 from app.ui.hours.hours_chart import HoursChart
-from app.ui.hours.models import WeekModel, category_labels, week_title
-from app.ui.hours.progress_cards import AdvanceCard, CeCard
-from app.ui.shell.context import AppContext, Page
+from app.ui.hours.models import WeekModel
+from app.ui.hours.models import category_labels
+from app.ui.hours.models import week_title
+from app.ui.hours.progress_cards import AdvanceCard
+from app.ui.hours.progress_cards import CeCard
+from app.ui.shell.context import AppContext
+from app.ui.shell.context import Page
 
 
 class HoursPage(EntriesPanelMixin, Page):

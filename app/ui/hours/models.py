@@ -6,28 +6,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QFont
+from PySide6.QtGui import QBrush
+from PySide6.QtGui import QFont
 
-from app.domain.datetext import (
-    day_range_text,
-    day_text,
-    duration_text,
-    short_duration_text,
-    time_range_text,
-    weekday_text,
-)
-from app.domain.hours import (
-    DAYS_IN_WEEK,
-    SHEET_CATEGORIES,
-    ServiceSpan,
-    WeekSheet,
-)
-from app.domain.records import TimeCategory, TimeEntry
-from app.ui.common.table_model import CATEGORY_ROLE, DATE_ROLE, ID_ROLE, AnyIndex, RowsTableModel
+from app.domain.datetext import day_range_text
+from app.domain.datetext import day_text
+from app.domain.datetext import duration_text
+from app.domain.datetext import short_duration_text
+from app.domain.datetext import time_range_text
+from app.domain.datetext import weekday_text
+from app.domain.hours import DAYS_IN_WEEK
+from app.domain.hours import SHEET_CATEGORIES
+from app.domain.hours import ServiceSpan
+from app.domain.hours import WeekSheet
+from app.domain.records import TimeCategory
+from app.domain.records import TimeEntry
+from app.ui.common.table_model import CATEGORY_ROLE
+from app.ui.common.table_model import DATE_ROLE
+from app.ui.common.table_model import ID_ROLE
+from app.ui.common.table_model import AnyIndex
+from app.ui.common.table_model import RowsTableModel
 from app.ui.shell.theme import themed
 
 TODAY_BG = "#e4f1ee"

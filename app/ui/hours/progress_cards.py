@@ -5,10 +5,17 @@ one toward the next credential (CPSS II) and one for continuing education.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QProgressBar
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
-from app.domain.datetext import day_text, duration_text, whole_hours_text
-from app.domain.hours import AdvanceProgress, CeProgress
+from app.domain.datetext import day_text
+from app.domain.datetext import duration_text
+from app.domain.datetext import whole_hours_text
+from app.domain.hours import AdvanceProgress
+from app.domain.hours import CeProgress
 from app.ui.common.forms import wrapped_label
 
 

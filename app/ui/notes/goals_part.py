@@ -10,29 +10,32 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QPushButton,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QAbstractItemView
+from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QListWidget
+from PySide6.QtWidgets import QListWidgetItem
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QStyledItemDelegate
+from PySide6.QtWidgets import QStyleOptionViewItem
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.domain.lifecycle import NARRATIVE_FIELDS
-from app.domain.records import Encounter, Goal, NoteFormat, RecoveryDomain
+from app.domain.records import Encounter
+from app.domain.records import Goal
+from app.domain.records import NoteFormat
+from app.domain.records import RecoveryDomain
 from app.services import records
 from app.services.notes import NoteBundle
 from app.ui.common.forms import wrapped_label
 from app.ui.common.table_model import ID_ROLE
-from app.ui.notes.note_widgets import FieldError, field_label
-from app.ui.shell.theme import indicator_palette, is_dark
+from app.ui.notes.note_widgets import FieldError
+from app.ui.notes.note_widgets import field_label
+from app.ui.shell.theme import indicator_palette
+from app.ui.shell.theme import is_dark
 
 
 class _TickDelegate(QStyledItemDelegate):

@@ -8,28 +8,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QPlainTextEdit,
-    QPushButton,
-    QRadioButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QFont
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import QButtonGroup
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QPlainTextEdit
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QRadioButton
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.domain.lifecycle import NARRATIVE_FIELDS
 from app.domain.records import NoteFormat
-from app.ui.notes.note_widgets import (
-    NARRATIVE_TEXT,
-    FieldError,
-    Reflow,
-    field_label,
-)
+from app.ui.notes.note_widgets import NARRATIVE_TEXT
+from app.ui.notes.note_widgets import FieldError
+from app.ui.notes.note_widgets import Reflow
+from app.ui.notes.note_widgets import field_label
 from app.ui.notes.spelling import NoteTextEdit
 
 #: The order of the narrative's parts on screen (each template shows its own).

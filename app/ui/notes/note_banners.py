@@ -7,12 +7,16 @@ the note. Part of :class:`app.ui.notes.note_editor.NoteEditorPage`.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QVBoxLayout
 
 from app.domain import note_form
 from app.domain.datetext import moment_text
 from app.domain.lifecycle import STATUS_TEXT
-from app.domain.records import Encounter, NoteStatus
+from app.domain.records import Encounter
+from app.domain.records import NoteStatus
 from app.services.notes import NoteBundle
 from app.ui.common.forms import wrapped_label
 from app.ui.notes.note_widgets import FieldError

@@ -36,28 +36,35 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QApplication,
-    QComboBox,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QScrollArea,
-    QSizePolicy,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QDate
+from PySide6.QtCore import Qt
+from PySide6.QtCore import QTimer
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QShortcut
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QScrollArea
+from PySide6.QtWidgets import QSizePolicy
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.domain import note_form
-from app.domain.note_times import DEFAULT_POLICY, TimePolicy
-from app.domain.records import Encounter, Modality, ServiceSetting, new_id
+from app.domain.note_times import DEFAULT_POLICY
+from app.domain.note_times import TimePolicy
+from app.domain.records import Encounter
+from app.domain.records import Modality
+from app.domain.records import ServiceSetting
+from app.domain.records import new_id
 from app.services import notes
 from app.services.notes import NoteBundle
 from app.ui.common.table_model import ID_ROLE
@@ -69,11 +76,13 @@ from app.ui.notes.note_focus import NoteFocusMixin
 from app.ui.notes.note_lock import NoteLockMixin
 from app.ui.notes.note_saving import NoteSavingMixin
 from app.ui.notes.note_signing import NoteSigningMixin
-from app.ui.notes.note_widgets import card, load_codes
+from app.ui.notes.note_widgets import card
+from app.ui.notes.note_widgets import load_codes
 from app.ui.notes.service_card import ServiceCardMixin
 from app.ui.notes.service_timer import ServiceTimerMixin
 from app.ui.notes.spelling import Speller
-from app.ui.shell.context import AppContext, Page
+from app.ui.shell.context import AppContext
+from app.ui.shell.context import Page
 
 log = logging.getLogger(__name__)
 

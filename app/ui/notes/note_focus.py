@@ -7,7 +7,9 @@ saved on the way. Part of :class:`app.ui.notes.note_editor.NoteEditorPage`.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QWidget
 
 from app.ui.notes.narrative import first_field
 

@@ -6,14 +6,18 @@ save says, and the save state in the header. Part of
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QWidget
 
 from app.domain import note_form
 from app.domain.datetext import clock_text
 from app.domain.lifecycle import LifecycleError
 from app.domain.records import Encounter
 from app.services import notes
-from app.services.failures import DiskFull, NotFound, StoreError, log_failure
+from app.services.failures import DiskFull
+from app.services.failures import NotFound
+from app.services.failures import StoreError
+from app.services.failures import log_failure
 
 
 class NoteSavingMixin:

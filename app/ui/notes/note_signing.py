@@ -10,27 +10,32 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QFrame,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QGridLayout
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.domain import note_form
 from app.domain.datetext import moment_text
-from app.domain.records import Addendum, Encounter
+from app.domain.records import Addendum
+from app.domain.records import Encounter
 from app.domain.validation import ValidationError
-from app.services import notes, signing
+from app.services import notes
+from app.services import signing
 from app.services.demos import DEMO_PASSPHRASE
-from app.services.failures import DiskFull, WrongPassphrase
+from app.services.failures import DiskFull
+from app.services.failures import WrongPassphrase
 from app.services.notes import NoteBundle
-from app.services.signing import MAX_TRIES, PinProblem, PinState
-from app.ui.notes.note_widgets import FieldError, GrowingTextEdit, field_label
+from app.services.signing import MAX_TRIES
+from app.services.signing import PinProblem
+from app.services.signing import PinState
+from app.ui.notes.note_widgets import FieldError
+from app.ui.notes.note_widgets import GrowingTextEdit
+from app.ui.notes.note_widgets import field_label
 from app.ui.notes.pin_form import PinFormMixin
 
 #: Problems that belong to the Service details (which then open by themselves).

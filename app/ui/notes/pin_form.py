@@ -7,13 +7,19 @@ Part of :class:`app.ui.notes.note_editor.NoteEditorPage`.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.domain.records import Encounter
 from app.services import signing
 from app.services.failures import WrongPassphrase
-from app.services.signing import PinProblem, PinState
-from app.ui.notes.note_widgets import FieldError, field_label
+from app.services.signing import PinProblem
+from app.services.signing import PinState
+from app.ui.notes.note_widgets import FieldError
+from app.ui.notes.note_widgets import field_label
 
 
 class PinFormMixin:

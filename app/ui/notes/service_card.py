@@ -12,30 +12,28 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDateEdit,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QSizePolicy,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QDateEdit
+from PySide6.QtWidgets import QGridLayout
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QSizePolicy
+from PySide6.QtWidgets import QSpinBox
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
-from app.domain import note_form, note_times
-from app.domain.records import Modality, ServiceSetting
+from app.domain import note_form
+from app.domain import note_times
+from app.domain.records import Modality
+from app.domain.records import ServiceSetting
 from app.ui.common.forms import wrapped_label
-from app.ui.notes.note_widgets import (
-    ElidedButton,
-    FieldError,
-    TimeQuestions,
-    field_label,
-    twelve_hour_locale,
-)
+from app.ui.notes.note_widgets import ElidedButton
+from app.ui.notes.note_widgets import FieldError
+from app.ui.notes.note_widgets import TimeQuestions
+from app.ui.notes.note_widgets import field_label
+from app.ui.notes.note_widgets import twelve_hour_locale
 
 
 class ServiceCardMixin:

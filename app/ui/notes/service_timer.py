@@ -12,9 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import QDate
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QVBoxLayout
 
-from app.domain import note_form, note_times
+from app.domain import note_form
+from app.domain import note_times
 from app.domain.datetext import day_text
 from app.services import notes
 from app.ui.common.forms import wrapped_label

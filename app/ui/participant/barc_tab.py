@@ -8,19 +8,18 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QBoxLayout,
-    QDialog,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QBoxLayout
+from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.domain.records import BARC10_ITEMS
 from app.services import records
-from app.ui.common.columns import ColumnFitter, read_only_table
+from app.ui.common.columns import ColumnFitter
+from app.ui.common.columns import read_only_table
 from app.ui.common.forms import wrapped_label
 from app.ui.common.layouts import scrolled
 from app.ui.participant.barc_chart import Barc10Chart

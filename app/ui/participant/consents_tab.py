@@ -8,15 +8,22 @@ from datetime import date
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.domain.attention import ConsentState
 from app.domain.datetext import day_text
 from app.services import records
-from app.ui.common.columns import ColumnFitter, read_only_table
+from app.ui.common.columns import ColumnFitter
+from app.ui.common.columns import read_only_table
 from app.ui.common.forms import wrapped_label
 from app.ui.participant.models import ConsentModel
-from app.ui.participant.record_dialogs import ConsentDialog, RevokeDialog
+from app.ui.participant.record_dialogs import ConsentDialog
+from app.ui.participant.record_dialogs import RevokeDialog
 
 
 class ConsentsTabMixin:

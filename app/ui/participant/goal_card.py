@@ -8,16 +8,15 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QFrame,
-    QHBoxLayout,
-    QProgressBar,
-    QPushButton,
-)
+from PySide6.QtWidgets import QCheckBox
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QProgressBar
+from PySide6.QtWidgets import QPushButton
 
 from app.domain.datetext import day_text
-from app.domain.records import Goal, GoalStatus
+from app.domain.records import Goal
+from app.domain.records import GoalStatus
 from app.ui.common.forms import wrapped_label
 from app.ui.common.layouts import column
 

@@ -9,14 +9,22 @@ from datetime import date
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QFont
+from PySide6.QtGui import QBrush
+from PySide6.QtGui import QFont
 
-from app.domain.attention import ConsentState, consent_state, consent_state_text
-from app.domain.datetext import clock_text, day_text
+from app.domain.attention import ConsentState
+from app.domain.attention import consent_state
+from app.domain.attention import consent_state_text
+from app.domain.datetext import clock_text
+from app.domain.datetext import day_text
 from app.domain.lifecycle import STATUS_TEXT
-from app.domain.records import Barc10, Consent, NoteStatus
+from app.domain.records import Barc10
+from app.domain.records import Consent
+from app.domain.records import NoteStatus
 from app.services.records import TimelineRow
-from app.ui.common.table_model import ID_ROLE, AnyIndex, RowsTableModel
+from app.ui.common.table_model import ID_ROLE
+from app.ui.common.table_model import AnyIndex
+from app.ui.common.table_model import RowsTableModel
 from app.ui.shell.theme import themed
 
 STATE_COLOURS = {

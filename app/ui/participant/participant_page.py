@@ -17,32 +17,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
-    QBoxLayout,
-    QDialog,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QEvent
+from PySide6.QtCore import Qt
+from PySide6.QtCore import QTimer
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QBoxLayout
+from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QTabWidget
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.domain.attention import Reason
 from app.services import records
 from app.services.failures import message_for
-from app.ui.common.columns import ColumnFitter, read_only_table
+from app.ui.common.columns import ColumnFitter
+from app.ui.common.columns import read_only_table
 from app.ui.common.forms import wrapped_label
 from app.ui.common.layouts import column
 from app.ui.common.text import plural
 from app.ui.participant.barc_tab import BarcTabMixin
 from app.ui.participant.consents_tab import ConsentsTabMixin
 from app.ui.participant.goals_tab import GoalsTabMixin
-from app.ui.participant.models import ID_ROLE, TimelineModel
+from app.ui.participant.models import ID_ROLE
+from app.ui.participant.models import TimelineModel
 from app.ui.participant.profile_tab import ProfileTabMixin
-from app.ui.shell.context import AppContext, Page
+from app.ui.shell.context import AppContext
+from app.ui.shell.context import Page
 
 TAB_PROFILE, TAB_GOALS, TAB_CONSENTS, TAB_BARC, TAB_TIMELINE = range(5)
 BADGE_NAMES = {

@@ -8,19 +8,18 @@ from __future__ import annotations
 from datetime import date
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QDialog,
-    QFormLayout,
-    QGridLayout,
-    QLabel,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QFormLayout
+from PySide6.QtWidgets import QGridLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.domain.address import one_line
 from app.domain.datetext import day_text
 from app.domain.records import Participant
-from app.ui.common.forms import form_rows, wrapped_label
+from app.ui.common.forms import form_rows
+from app.ui.common.forms import wrapped_label
 from app.ui.common.layouts import scrolled
 
 SEX_TEXT = {"F": "F (female)", "M": "M (male)", "U": "U (unknown)"}

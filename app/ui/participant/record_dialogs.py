@@ -9,49 +9,44 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QDialogButtonBox,
-    QFormLayout,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QPlainTextEdit,
-    QRadioButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QShortcut
+from PySide6.QtWidgets import QButtonGroup
+from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QFormLayout
+from PySide6.QtWidgets import QGridLayout
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QPlainTextEdit
+from PySide6.QtWidgets import QRadioButton
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
-from app.domain.record_forms import (
-    Checked,
-    check_barc10,
-    check_consent,
-    check_goal,
-    check_revocation,
-)
-from app.domain.records import (
-    BARC10_ITEMS,
-    Consent,
-    ConsentKind,
-    Goal,
-    GoalStatus,
-    RecoveryDomain,
-)
+from app.domain.record_forms import Checked
+from app.domain.record_forms import check_barc10
+from app.domain.record_forms import check_consent
+from app.domain.record_forms import check_goal
+from app.domain.record_forms import check_revocation
+from app.domain.records import BARC10_ITEMS
+from app.domain.records import Consent
+from app.domain.records import ConsentKind
+from app.domain.records import Goal
+from app.domain.records import GoalStatus
+from app.domain.records import RecoveryDomain
 from app.services import records
 from app.services.failures import message_for
-from app.ui.common.forms import (
-    Field,
-    FormDialog,
-    combo,
-    date_edit,
-    form_rows,
-    line_edit,
-    set_value,
-    wrapped_label,
-)
-from app.ui.common.layouts import column, scrolled
+from app.ui.common.forms import Field
+from app.ui.common.forms import FormDialog
+from app.ui.common.forms import combo
+from app.ui.common.forms import date_edit
+from app.ui.common.forms import form_rows
+from app.ui.common.forms import line_edit
+from app.ui.common.forms import set_value
+from app.ui.common.forms import wrapped_label
+from app.ui.common.layouts import column
+from app.ui.common.layouts import scrolled
 
 
 class _RecordDialog(FormDialog):

@@ -11,30 +11,33 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDateEdit,
-    QFileDialog,
-    QGridLayout,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QPushButton,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QDate
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QDateEdit
+from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QGridLayout
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QHeaderView
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QTableWidgetItem
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.domain.records import Role
-from app.reports.program import THRESHOLD, ProgramReport, hours, table_rows
+from app.reports.program import THRESHOLD
+from app.reports.program import ProgramReport
+from app.reports.program import hours
+from app.reports.program import table_rows
 from app.services import program_report as svc
 from app.services.failures import message_for
 from app.ui.common.columns import read_only_widget_table
 from app.ui.common.forms import wrapped_label
 from app.ui.common.layouts import scrolled
 from app.ui.reports.bar_chart import BarChart
-from app.ui.shell.context import AppContext, Page
+from app.ui.shell.context import AppContext
+from app.ui.shell.context import Page
 
 ALL = ""  # the combo data for "all programs" / "the whole vault"
 FILTERS = {"pdf": "PDF (*.pdf)", "csv": "CSV (*.csv)", "xlsx": "Excel workbook (*.xlsx)"}

@@ -7,12 +7,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtCore import QSortFilterProxyModel
+from PySide6.QtCore import Qt
 
-from app.domain.datetext import day_text, short_day_text
+from app.domain.datetext import day_text
+from app.domain.datetext import short_day_text
 from app.services import review
 from app.ui.common.supervisor_widgets import plural
-from app.ui.common.table_model import ID_ROLE, SORT_ROLE, AnyIndex, RowsTableModel
+from app.ui.common.table_model import ID_ROLE
+from app.ui.common.table_model import SORT_ROLE
+from app.ui.common.table_model import AnyIndex
+from app.ui.common.table_model import RowsTableModel
 
 
 class QueueModel(RowsTableModel):

@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import html
 
-from app.domain.datetext import count_text, day_text, duration_text, moment_text, time_range_text
-from app.domain.lifecycle import NARRATIVE_FIELDS, NARRATIVE_LABELS
+from app.domain.datetext import count_text
+from app.domain.datetext import day_text
+from app.domain.datetext import duration_text
+from app.domain.datetext import moment_text
+from app.domain.datetext import time_range_text
+from app.domain.lifecycle import NARRATIVE_FIELDS
+from app.domain.lifecycle import NARRATIVE_LABELS
 from app.services import review
 
 

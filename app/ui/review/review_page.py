@@ -16,30 +16,39 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QPlainTextEdit,
-    QPushButton,
-    QSplitter,
-    QTextBrowser,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QShortcut
+from PySide6.QtWidgets import QAbstractItemView
+from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QHeaderView
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QPlainTextEdit
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QSplitter
+from PySide6.QtWidgets import QTextBrowser
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.services import review
 from app.services.failures import message_for
-from app.ui.common.columns import ColumnFitter, measure_columns, read_only_table
+from app.ui.common.columns import ColumnFitter
+from app.ui.common.columns import measure_columns
+from app.ui.common.columns import read_only_table
 from app.ui.common.forms import wrapped_label
-from app.ui.common.supervisor_widgets import AuditTrailDialog, PassphraseDialog, plural, titled_page
-from app.ui.review.models import ID_ROLE, QueueFilter, QueueModel
-from app.ui.review.note_html import READING_CSS, note_html
-from app.ui.shell.context import AppContext, Page
-from app.ui.shell.theme import dark_sheet, is_dark
+from app.ui.common.supervisor_widgets import AuditTrailDialog
+from app.ui.common.supervisor_widgets import PassphraseDialog
+from app.ui.common.supervisor_widgets import plural
+from app.ui.common.supervisor_widgets import titled_page
+from app.ui.review.models import ID_ROLE
+from app.ui.review.models import QueueFilter
+from app.ui.review.models import QueueModel
+from app.ui.review.note_html import READING_CSS
+from app.ui.review.note_html import note_html
+from app.ui.shell.context import AppContext
+from app.ui.shell.context import Page
+from app.ui.shell.theme import dark_sheet
+from app.ui.shell.theme import is_dark
 
 
 class ReviewPage(Page):

@@ -9,23 +9,22 @@ import re
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QModelIndex,
-    QPointF,
-    QSize,
-    Qt,
-)
-from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import (
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
-)
+from PySide6.QtCore import QAbstractListModel
+from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import QPointF
+from PySide6.QtCore import QSize
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import QStyle
+from PySide6.QtWidgets import QStyledItemDelegate
+from PySide6.QtWidgets import QStyleOptionViewItem
 
 from app.domain.datetext import day_text
 from app.services.search import SearchHit
-from app.ui.common.table_model import HEADER_ROLE, HIT_ROLE, AnyIndex
+from app.ui.common.table_model import HEADER_ROLE
+from app.ui.common.table_model import HIT_ROLE
+from app.ui.common.table_model import AnyIndex
 from app.ui.shell.theme import themed
 
 #: How many hits of one kind are read (more show as "30+").

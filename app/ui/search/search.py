@@ -21,30 +21,30 @@ from __future__ import annotations
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import (
-    QEvent,
-    QObject,
-    QPoint,
-    Qt,
-    QTimer,
-    Signal,
-)
-from PySide6.QtGui import QKeyEvent, QKeySequence
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QFrame,
-    QHBoxLayout,
-    QLineEdit,
-    QListView,
-    QMenu,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QEvent
+from PySide6.QtCore import QObject
+from PySide6.QtCore import QPoint
+from PySide6.QtCore import Qt
+from PySide6.QtCore import QTimer
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QAbstractItemView
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QListView
+from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.services.failures import message_for
-from app.services.search import SearchHit, find
+from app.services.search import SearchHit
+from app.services.search import find
 from app.ui.common.forms import wrapped_label
-from app.ui.search.results import LIMIT, ResultDelegate, SearchResultsModel
+from app.ui.search.results import LIMIT
+from app.ui.search.results import ResultDelegate
+from app.ui.search.results import SearchResultsModel
 from app.ui.shell.context import AppContext
 
 #: How many people and how many notes a query brings back at most.

@@ -12,9 +12,16 @@ from PySide6.QtWidgets import QApplication
 
 from app import __version__
 from app.domain import datetext
-from app.paths import APP_AUTHOR, APP_DOMAIN, APP_NAME, DESKTOP_ID, icon_files, resource_path
+from app.paths import APP_AUTHOR
+from app.paths import APP_DOMAIN
+from app.paths import APP_NAME
+from app.paths import DESKTOP_ID
+from app.paths import icon_files
+from app.paths import resource_path
 from app.ui.shell.main_window import MainWindow
-from app.ui.shell.settings import BASE_FONT_PT, Settings, apply_font_size
+from app.ui.shell.settings import BASE_FONT_PT
+from app.ui.shell.settings import Settings
+from app.ui.shell.settings import apply_font_size
 from app.ui.shell.theme import follow_system
 
 log = logging.getLogger(__name__)

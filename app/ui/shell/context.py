@@ -16,11 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
-from app.domain.records import Role, User
-from app.services.changes import Changed, Done
+from app.domain.records import Role
+from app.domain.records import User
+from app.services.changes import Changed
+from app.services.changes import Done
 from app.services.failures import message_for
 from app.services.vaults import Session
 from app.ui.shell.tasks import TaskManager

@@ -9,7 +9,11 @@ The filter never consumes an event.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QEvent
+from PySide6.QtCore import QObject
+from PySide6.QtCore import QTimer
+from PySide6.QtCore import Signal
 
 #: Events that mean a person is at the keyboard or the mouse.
 INPUT_EVENTS = frozenset(

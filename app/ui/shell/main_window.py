@@ -15,15 +15,27 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QStackedWidget
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
-from app.domain.records import Role, User
-from app.services.caseload import CaseloadRow, caseload_rows
+from app.domain.records import Role
+from app.domain.records import User
+from app.services.caseload import CaseloadRow
+from app.services.caseload import caseload_rows
 from app.services.duplicates import find_duplicates
 from app.services.failures import message_for
-from app.services.vaults import Session, close_session, load_user, vault_exists
+from app.services.vaults import Session
+from app.services.vaults import close_session
+from app.services.vaults import load_user
+from app.services.vaults import vault_exists
 from app.ui.billing.billing_dialog import BillingDialog
 from app.ui.billing.settings_page import BillingSettingsPage
 from app.ui.caseload.caseload import CaseloadView
@@ -39,7 +51,8 @@ from app.ui.search.search import SearchBar
 from app.ui.shell import settings as prefs
 from app.ui.shell.about import show_about
 from app.ui.shell.context import AppContext
-from app.ui.shell.help import GuideBrowser, ShortcutsDialog
+from app.ui.shell.help import GuideBrowser
+from app.ui.shell.help import ShortcutsDialog
 from app.ui.shell.idle import IdleWatcher
 from app.ui.shell.preferences import PreferencesDialog
 from app.ui.shell.tasks import TaskManager

@@ -17,29 +17,34 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import Qt, QTime, Signal
-from PySide6.QtWidgets import (
-    QApplication,
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFileDialog,
-    QFormLayout,
-    QFrame,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QSpinBox,
-    QTimeEdit,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Qt
+from PySide6.QtCore import QTime
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QCheckBox
+from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFormLayout
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QGroupBox
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QSpinBox
+from PySide6.QtWidgets import QTimeEdit
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
-from app.domain.note_times import LONGEST_RANGE, TimePolicy, policy_problem
-from app.services import enrolment, notes, site_settings, syncing
+from app.domain.note_times import LONGEST_RANGE
+from app.domain.note_times import TimePolicy
+from app.domain.note_times import policy_problem
+from app.services import enrolment
+from app.services import notes
+from app.services import site_settings
+from app.services import syncing
 from app.ui.common.forms import wrapped_label
 from app.ui.common.layouts import column
 from app.ui.common.text import plural

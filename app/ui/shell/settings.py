@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 #: Bumped when a release renames or reshapes a setting (see :func:`upgrade`).

@@ -16,7 +16,9 @@ import colorsys
 import re
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtGui import QColor
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
 HEX = re.compile(r"#([0-9a-fA-F]{6})\b")

@@ -22,28 +22,31 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QStackedWidget,
-    QWidget,
-)
+from PySide6.QtWidgets import QStackedWidget
+from PySide6.QtWidgets import QWidget
 
-from app.services.demos import (
-    open_demo,
-    open_demo_team,
-    progress_fraction,
-)
-from app.services.enrolment import EnrolmentError, InviteRequest, enroll, enroll_invite
-from app.services.failures import log_failure, message_for
-from app.services.vaults import (
-    Session,
-    create_vault,
-    recover_vault,
-    unlock_vault,
-    vault_exists,
-)
+from app.services.demos import open_demo
+from app.services.demos import open_demo_team
+from app.services.demos import progress_fraction
+from app.services.enrolment import EnrolmentError
+from app.services.enrolment import InviteRequest
+from app.services.enrolment import enroll
+from app.services.enrolment import enroll_invite
+from app.services.failures import log_failure
+from app.services.failures import message_for
+from app.services.vaults import Session
+from app.services.vaults import create_vault
+from app.services.vaults import recover_vault
+from app.services.vaults import unlock_vault
+from app.services.vaults import vault_exists
 from app.ui.shell.tasks import TaskManager
-from app.ui.start.vault_pages import CreatePage, DemoPage, RecoverPage, RecoveryKeyPage, UnlockPage
-from app.ui.start.welcome import EnrolPage, WelcomePage
+from app.ui.start.vault_pages import CreatePage
+from app.ui.start.vault_pages import DemoPage
+from app.ui.start.vault_pages import RecoverPage
+from app.ui.start.vault_pages import RecoveryKeyPage
+from app.ui.start.vault_pages import UnlockPage
+from app.ui.start.welcome import EnrolPage
+from app.ui.start.welcome import WelcomePage
 
 log = logging.getLogger(__name__)
 

@@ -5,13 +5,25 @@ the services."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication, QTextDocument
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton
+from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QTextDocument
+from PySide6.QtWidgets import QCheckBox
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QProgressBar
+from PySide6.QtWidgets import QPushButton
 
-from app.services.demos import DEMO_PARTICIPANTS, DEMO_YEARS
+from app.services.demos import DEMO_PARTICIPANTS
+from app.services.demos import DEMO_YEARS
 from app.services.vaults import MIN_PASSPHRASE
-from app.ui.start.pages import Page, label, link, passphrase_edit, primary
+from app.ui.start.pages import Page
+from app.ui.start.pages import label
+from app.ui.start.pages import link
+from app.ui.start.pages import passphrase_edit
+from app.ui.start.pages import primary
 
 
 class CreatePage(Page):
@@ -139,7 +151,8 @@ class RecoveryKeyPage(Page):
             self.copy_button.setText("Copied")
 
     def _print(self) -> None:
-        from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+        from PySide6.QtPrintSupport import QPrintDialog
+        from PySide6.QtPrintSupport import QPrinter
 
         printer = QPrinter()
         dialog = QPrintDialog(printer, self)

@@ -14,25 +14,24 @@ thread; the password is sent once and never kept.
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QFileDialog,
-    QHBoxLayout,
-    QLineEdit,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QCheckBox
+from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
-from app.services.enrolment import (
-    EnrolmentError,
-    check_invite,
-    invite_code_from_file,
-    normalise_fingerprint,
-    normalise_server,
-)
+from app.services.enrolment import EnrolmentError
+from app.services.enrolment import check_invite
+from app.services.enrolment import invite_code_from_file
+from app.services.enrolment import normalise_fingerprint
+from app.services.enrolment import normalise_server
 from app.services.site_settings import SiteSettings
 from app.services.site_settings import load as load_site_settings
-from app.ui.start.pages import Page, label, link, primary
+from app.ui.start.pages import Page
+from app.ui.start.pages import label
+from app.ui.start.pages import link
+from app.ui.start.pages import primary
 
 WELCOME_POINTS = (
     (

@@ -10,7 +10,9 @@ from PySide6.QtCore import Qt
 
 from app.domain.datetext import day_text
 from app.services import supervision
-from app.ui.common.table_model import ID_ROLE, AnyIndex, RowsTableModel
+from app.ui.common.table_model import ID_ROLE
+from app.ui.common.table_model import AnyIndex
+from app.ui.common.table_model import RowsTableModel
 
 
 class SessionModel(RowsTableModel):

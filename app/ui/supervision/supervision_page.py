@@ -14,24 +14,28 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QListWidgetItem,
-    QPushButton,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QListWidgetItem
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QSplitter
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.domain.records import SupervisionSession
 from app.services import supervision
 from app.services.failures import message_for
-from app.ui.common.columns import ColumnFitter, read_only_table
-from app.ui.common.supervisor_widgets import PassphraseDialog, plural, titled_page
-from app.ui.shell.context import AppContext, Page
-from app.ui.supervision.models import ID_ROLE, SessionModel
+from app.ui.common.columns import ColumnFitter
+from app.ui.common.columns import read_only_table
+from app.ui.common.supervisor_widgets import PassphraseDialog
+from app.ui.common.supervisor_widgets import plural
+from app.ui.common.supervisor_widgets import titled_page
+from app.ui.shell.context import AppContext
+from app.ui.shell.context import Page
+from app.ui.supervision.models import ID_ROLE
+from app.ui.supervision.models import SessionModel
 from app.ui.supervision.session_form import SessionFormMixin
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import Qt
 
 from app.domain import conflict_resolution as cr
-from app.domain.datetext import iso_day_text, moment_text
+from app.domain.datetext import iso_day_text
+from app.domain.datetext import moment_text
 from app.services import conflicts
-from app.ui.common.table_model import AnyIndex, RowsTableModel
+from app.ui.common.table_model import AnyIndex
+from app.ui.common.table_model import RowsTableModel
 
 
 def _t(text: str) -> str:

@@ -18,38 +18,41 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QFrame,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QPlainTextEdit,
-    QPushButton,
-    QStackedWidget,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QShortcut
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QGridLayout
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QPlainTextEdit
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QStackedWidget
+from PySide6.QtWidgets import QTabWidget
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from app.domain import conflict_resolution as cr
 from app.domain.datetext import day_text
 from app.domain.lifecycle import LifecycleError
 from app.services import conflicts
-from app.services.double_billing import DoubleBill, billing_conflicts, shows_billing_conflicts
-from app.services.failures import StoreError, message_for
+from app.services.double_billing import DoubleBill
+from app.services.double_billing import billing_conflicts
+from app.services.double_billing import shows_billing_conflicts
+from app.services.failures import StoreError
+from app.services.failures import message_for
 from app.ui.common.columns import read_only_table
 from app.ui.common.forms import wrapped_label
-from app.ui.common.layouts import column, row
-from app.ui.shell.context import AppContext, Page
-from app.ui.sync.conflict_models import (
-    ConflictListModel,
-    RejectedModel,
-    field_label,
-    record_text,
-    who_text,
-)
+from app.ui.common.layouts import column
+from app.ui.common.layouts import row
+from app.ui.shell.context import AppContext
+from app.ui.shell.context import Page
+from app.ui.sync.conflict_models import ConflictListModel
+from app.ui.sync.conflict_models import RejectedModel
+from app.ui.sync.conflict_models import field_label
+from app.ui.sync.conflict_models import record_text
+from app.ui.sync.conflict_models import who_text
 
 
 class _Side(QFrame):

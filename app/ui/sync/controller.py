@@ -27,27 +27,34 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QObject
+from PySide6.QtCore import Qt
+from PySide6.QtCore import QTimer
+from PySide6.QtCore import Signal
+from PySide6.QtCore import Slot
+from PySide6.QtGui import QAction
+from PySide6.QtGui import QKeySequence
 
 from app.domain.records import Role
-from app.services import enrolment, site_settings, syncing
+from app.services import enrolment
+from app.services import site_settings
+from app.services import syncing
 from app.services.failures import log_failure
 from app.ui.shell.context import AppContext
-from app.ui.shell.tasks import NET, LaneClosed
+from app.ui.shell.tasks import NET
+from app.ui.shell.tasks import LaneClosed
 from app.ui.sync.lane_replica import LaneReplica
-from app.ui.sync.sync_state import (
-    OFFLINE,
-    ONLINE,
-    UNKNOWN,
-    SyncCancelled,
-    SyncState,
-    count_text,
-    error_message,
-)
+from app.ui.sync.sync_state import OFFLINE
+from app.ui.sync.sync_state import ONLINE
+from app.ui.sync.sync_state import UNKNOWN
+from app.ui.sync.sync_state import SyncCancelled
+from app.ui.sync.sync_state import SyncState
+from app.ui.sync.sync_state import count_text
+from app.ui.sync.sync_state import error_message
 from sync.client import SyncError
 
 log = logging.getLogger(__name__)

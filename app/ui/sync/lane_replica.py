@@ -18,9 +18,11 @@ from typing import Any
 
 from app.services.syncing import StoreReplica
 from app.ui.shell.context import AppContext
-from app.ui.shell.tasks import DB, LaneClosed
+from app.ui.shell.tasks import DB
+from app.ui.shell.tasks import LaneClosed
 from app.ui.sync.sync_state import SyncCancelled
-from sync.protocol import PushChange, SyncResponse
+from sync.protocol import PushChange
+from sync.protocol import SyncResponse
 
 
 class LaneReplica:

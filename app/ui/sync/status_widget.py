@@ -7,21 +7,26 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton, QWidget
+from PySide6.QtCore import QSize
+from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QProgressBar
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QToolButton
+from PySide6.QtWidgets import QWidget
 
 from app.domain.datetext import moment_text
 from app.ui.sync.controller import SyncController
-from app.ui.sync.sync_state import (
-    OFFLINE,
-    ONLINE,
-    SyncState,
-    _tr,
-    ago,
-    count_text,
-    error_message,
-    progress_text,
-)
+from app.ui.sync.sync_state import OFFLINE
+from app.ui.sync.sync_state import ONLINE
+from app.ui.sync.sync_state import SyncState
+from app.ui.sync.sync_state import _tr
+from app.ui.sync.sync_state import ago
+from app.ui.sync.sync_state import count_text
+from app.ui.sync.sync_state import error_message
+from app.ui.sync.sync_state import progress_text
 
 
 class SyncStatus(QWidget):

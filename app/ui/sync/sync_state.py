@@ -6,9 +6,11 @@ code, counts and "5 min ago".
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
-from app.domain.datetext import clock_text, day_text
+from app.domain.datetext import clock_text
+from app.domain.datetext import day_text
 from sync import merge
 
 

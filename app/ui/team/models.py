@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import (
-    Qt,
-)
+from PySide6.QtCore import Qt
 
 from app.domain.datetext import duration_text
 from app.domain.supervision import SpecialistSummary
-from app.ui.common.table_model import ID_ROLE, SORT_ROLE, AnyIndex, RowsTableModel
+from app.ui.common.table_model import ID_ROLE
+from app.ui.common.table_model import SORT_ROLE
+from app.ui.common.table_model import AnyIndex
+from app.ui.common.table_model import RowsTableModel
 from app.ui.shell.theme import themed
 
 

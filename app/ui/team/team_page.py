@@ -13,35 +13,38 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import (
-    QDate,
-    QSortFilterProxyModel,
-    Qt,
-)
+from PySide6.QtCore import QDate
+from PySide6.QtCore import QSortFilterProxyModel
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QDateEdit,
-    QFileDialog,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QPushButton,
-    QSpinBox,
-    QTableView,
-    QWidget,
-)
+from PySide6.QtWidgets import QAbstractItemView
+from PySide6.QtWidgets import QDateEdit
+from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QHeaderView
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QSpinBox
+from PySide6.QtWidgets import QTableView
+from PySide6.QtWidgets import QWidget
 
 from app.domain.datetext import skeleton_pattern
-from app.domain.supervision import MAX_OVERDUE_DAYS, TeamOverview
-from app.services import reports, team
+from app.domain.supervision import MAX_OVERDUE_DAYS
+from app.domain.supervision import TeamOverview
+from app.services import reports
+from app.services import team
 from app.services.failures import message_for
 from app.ui.common.date_picker import qt_date_format
 from app.ui.common.forms import wrapped_label
 from app.ui.common.layouts import column
-from app.ui.common.supervisor_widgets import HoursChart, plural
-from app.ui.shell.context import AppContext, Page
-from app.ui.team.models import ID_ROLE, SORT_ROLE, TeamModel, cell_text
+from app.ui.common.supervisor_widgets import HoursChart
+from app.ui.common.supervisor_widgets import plural
+from app.ui.shell.context import AppContext
+from app.ui.shell.context import Page
+from app.ui.team.models import ID_ROLE
+from app.ui.team.models import SORT_ROLE
+from app.ui.team.models import TeamModel
+from app.ui.team.models import cell_text
 
 
 class TeamPage(Page):

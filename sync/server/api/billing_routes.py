@@ -3,14 +3,20 @@ files are written (sync.server.billing), so no service is billed twice."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
+from fastapi import Request
 from fastapi.responses import Response
 
-from sync.protocol import PROTOCOL_VERSION, ReserveRequest, ReserveResponse
+from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import ReserveRequest
+from sync.protocol import ReserveResponse
 from sync.server import auth
 from sync.server import billing as billing_mod
-from sync.server.api.context import Api, still_enrolled
-from sync.server.api.errors import ApiError, body_doc, errors_doc
+from sync.server.api.context import Api
+from sync.server.api.context import still_enrolled
+from sync.server.api.errors import ApiError
+from sync.server.api.errors import body_doc
+from sync.server.api.errors import errors_doc
 from sync.server.engine import Caller
 
 

@@ -11,13 +11,18 @@ import gzip
 import json
 import zlib
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
+from typing import TypeVar
 
 from fastapi import Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
+from pydantic import ValidationError
 
-from sync.protocol import MAX_BODY_BYTES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION
-from sync.server.api.errors import ApiError, too_large
+from sync.protocol import MAX_BODY_BYTES
+from sync.protocol import MIN_PROTOCOL_VERSION
+from sync.protocol import PROTOCOL_VERSION
+from sync.server.api.errors import ApiError
+from sync.server.api.errors import too_large
 
 MAX_ENROLL_BYTES = 64 * 1024
 # Enrollment has not changed since protocol 1: an older client may still enroll,

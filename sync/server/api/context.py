@@ -5,25 +5,41 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import TypeVar
 
 import anyio
 import anyio.to_thread
 from anyio.lowlevel import RunVar
 from fastapi import Request
 from pydantic import BaseModel
-from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import bindparam
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from sync.protocol import MAX_BODY_BYTES, MAX_COMPRESSED_BYTES
-from sync.server import auth, ops
-from sync.server.api.bodies import check_protocol, parse_json, read_body, validate
-from sync.server.api.errors import ApiError, device_mismatch, not_signed_in, revoked, too_many
-from sync.server.api.limits import IP_FAILURE_BURST, IP_FAILURES_PER_MINUTE, TokenBucket
+from sync.protocol import MAX_BODY_BYTES
+from sync.protocol import MAX_COMPRESSED_BYTES
+from sync.server import auth
+from sync.server import ops
+from sync.server.api.bodies import check_protocol
+from sync.server.api.bodies import parse_json
+from sync.server.api.bodies import read_body
+from sync.server.api.bodies import validate
+from sync.server.api.errors import ApiError
+from sync.server.api.errors import device_mismatch
+from sync.server.api.errors import not_signed_in
+from sync.server.api.errors import revoked
+from sync.server.api.errors import too_many
+from sync.server.api.limits import IP_FAILURE_BURST
+from sync.server.api.limits import IP_FAILURES_PER_MINUTE
+from sync.server.api.limits import TokenBucket
 from sync.server.db import reading
-from sync.server.engine import Caller, SyncEngine
+from sync.server.engine import Caller
+from sync.server.engine import SyncEngine
 from sync.server.tables import devices
 
 log = logging.getLogger("sync.server")

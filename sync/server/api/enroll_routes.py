@@ -10,31 +10,33 @@ from __future__ import annotations
 
 import math
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
+from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from sync import invite
-from sync.protocol import (
-    PROTOCOL_VERSION,
-    PUSH_CHANGES_ACCEPTED,
-    PUSH_LIMIT_HEADER,
-    EnrollRequest,
-    EnrollResponse,
-)
-from sync.server import auth, staff
+from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import PUSH_CHANGES_ACCEPTED
+from sync.protocol import PUSH_LIMIT_HEADER
+from sync.protocol import EnrollRequest
+from sync.protocol import EnrollResponse
+from sync.server import auth
 from sync.server import billing as billing_mod
-from sync.server.api.bodies import (
-    MAX_ENROLL_BYTES,
-    MIN_ENROLL_PROTOCOL,
-    check_protocol,
-    parse_json,
-    read_body,
-    validate,
-)
+from sync.server import staff
+from sync.server.api.bodies import MAX_ENROLL_BYTES
+from sync.server.api.bodies import MIN_ENROLL_PROTOCOL
+from sync.server.api.bodies import check_protocol
+from sync.server.api.bodies import parse_json
+from sync.server.api.bodies import read_body
+from sync.server.api.bodies import validate
 from sync.server.api.context import Api
-from sync.server.api.errors import ApiError, body_doc, errors_doc, invite_invalid, too_many
+from sync.server.api.errors import ApiError
+from sync.server.api.errors import body_doc
+from sync.server.api.errors import errors_doc
+from sync.server.api.errors import invite_invalid
+from sync.server.api.errors import too_many
 from sync.server.db import reading
 
 _ERRORS = errors_doc(400, 401, 403, 409, 413, 422, 426, 429, 500, 503)

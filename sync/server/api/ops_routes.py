@@ -7,15 +7,20 @@ from __future__ import annotations
 import hmac
 import ipaddress
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import APIRouter
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from sync.protocol import MIN_PROTOCOL_VERSION, PROTOCOL_VERSION
+from sync.protocol import MIN_PROTOCOL_VERSION
+from sync.protocol import PROTOCOL_VERSION
 from sync.server import ops
 from sync.server.api.context import Api
-from sync.server.api.errors import ApiError, not_signed_in
+from sync.server.api.errors import ApiError
+from sync.server.api.errors import not_signed_in
 
 
 def router(api: Api) -> APIRouter:

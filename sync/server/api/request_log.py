@@ -21,10 +21,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine
 from starlette.datastructures import MutableHeaders
 
-from sync.server import auth, ops
+from sync.server import auth
+from sync.server import ops
 from sync.server.tables import request_log
 
 log = logging.getLogger("sync.server")

@@ -10,27 +10,34 @@ reply is encoded and compressed on the same worker thread.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
+from fastapi import Request
 from fastapi.responses import Response
 
-from sync.protocol import (
-    PUSH_CHANGES_ACCEPTED,
-    PUSH_LIMIT_HEADER,
-    AuditHead,
-    AuditVerdict,
-    SyncRequest,
-    SyncResponse,
-    dumps,
-)
+from sync.protocol import PUSH_CHANGES_ACCEPTED
+from sync.protocol import PUSH_LIMIT_HEADER
+from sync.protocol import AuditHead
+from sync.protocol import AuditVerdict
+from sync.protocol import SyncRequest
+from sync.protocol import SyncResponse
+from sync.protocol import dumps
 from sync.server import security
-from sync.server.api.bodies import accepted_codings, compress_reply
-from sync.server.api.context import Api, touch_enrolled
-from sync.server.api.errors import ApiError, body_doc, errors_doc
-from sync.server.db import push_turn, read_transaction
+from sync.server.api.bodies import accepted_codings
+from sync.server.api.bodies import compress_reply
+from sync.server.api.context import Api
+from sync.server.api.context import touch_enrolled
+from sync.server.api.errors import ApiError
+from sync.server.api.errors import body_doc
+from sync.server.api.errors import errors_doc
+from sync.server.db import push_turn
+from sync.server.db import read_transaction
 from sync.server.engine import Caller
-from sync.server.trust import PushRefused, check_stamps, check_values
+from sync.server.trust import PushRefused
+from sync.server.trust import check_stamps
+from sync.server.trust import check_values
 
 
 def router(api: Api) -> APIRouter:

@@ -38,35 +38,43 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import OperationalError
 
-from sync.server import atrest, db
-from sync.server.cli.billing import reservations_list, reservations_release
-from sync.server.cli.common import FAILED, KEY_PROBLEM, OK, SCHEMA_NEWER, CliError, _err, _short
-from sync.server.cli.config import _apply_defaults, _config_values, _hoist, _parser, _version
-from sync.server.cli.maintenance import (
-    audit_accept,
-    audit_alarms,
-    audit_events,
-    backup,
-    mark_restored,
-    migrate_to_postgresql,
-    restore,
-    restored,
-)
-from sync.server.cli.people import (
-    devices_list,
-    devices_revoke,
-    participants_list,
-    participants_reassign,
-    unlock,
-    users_add,
-    users_disable,
-    users_enable,
-    users_invite,
-    users_list,
-    users_passwd,
-    users_remove,
-    users_set_supervisor,
-)
+from sync.server import atrest
+from sync.server import db
+from sync.server.cli.billing import reservations_list
+from sync.server.cli.billing import reservations_release
+from sync.server.cli.common import FAILED
+from sync.server.cli.common import KEY_PROBLEM
+from sync.server.cli.common import OK
+from sync.server.cli.common import SCHEMA_NEWER
+from sync.server.cli.common import CliError
+from sync.server.cli.common import _err
+from sync.server.cli.common import _short
+from sync.server.cli.config import _apply_defaults
+from sync.server.cli.config import _config_values
+from sync.server.cli.config import _hoist
+from sync.server.cli.config import _parser
+from sync.server.cli.config import _version
+from sync.server.cli.maintenance import audit_accept
+from sync.server.cli.maintenance import audit_alarms
+from sync.server.cli.maintenance import audit_events
+from sync.server.cli.maintenance import backup
+from sync.server.cli.maintenance import mark_restored
+from sync.server.cli.maintenance import migrate_to_postgresql
+from sync.server.cli.maintenance import restore
+from sync.server.cli.maintenance import restored
+from sync.server.cli.people import devices_list
+from sync.server.cli.people import devices_revoke
+from sync.server.cli.people import participants_list
+from sync.server.cli.people import participants_reassign
+from sync.server.cli.people import unlock
+from sync.server.cli.people import users_add
+from sync.server.cli.people import users_disable
+from sync.server.cli.people import users_enable
+from sync.server.cli.people import users_invite
+from sync.server.cli.people import users_list
+from sync.server.cli.people import users_passwd
+from sync.server.cli.people import users_remove
+from sync.server.cli.people import users_set_supervisor
 from sync.server.cli.serve import serve
 
 __all__ = ["COMMANDS", "CliError", "main"]

@@ -6,8 +6,14 @@ from __future__ import annotations
 import argparse
 import getpass
 
-from sync.server import auth, billing
-from sync.server.cli.common import FAILED, NOT_FOUND, OK, CliError, _database, _table
+from sync.server import auth
+from sync.server import billing
+from sync.server.cli.common import FAILED
+from sync.server.cli.common import NOT_FOUND
+from sync.server.cli.common import OK
+from sync.server.cli.common import CliError
+from sync.server.cli.common import _database
+from sync.server.cli.common import _table
 
 
 def reservations_list(args: argparse.Namespace) -> int:

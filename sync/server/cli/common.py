@@ -7,14 +7,19 @@ import argparse
 import getpass
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from sync.server import atrest, auth, db, staff
+from sync.server import atrest
+from sync.server import auth
+from sync.server import db
+from sync.server import staff
 
 OK, FAILED, USAGE, KEY_PROBLEM, NOT_FOUND, SCHEMA_NEWER = 0, 1, 2, 3, 4, 5
 

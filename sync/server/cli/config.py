@@ -8,16 +8,15 @@ import os
 from pathlib import Path
 
 from sync.protocol import DEFAULT_PORT
-from sync.server import auth, db
-from sync.server.cli.common import (
-    DATABASE_URL_ENV,
-    EXIT_CODES,
-    FAILED,
-    NOT_FOUND,
-    PASSWORD_ENV,
-    USAGE,
-    CliError,
-)
+from sync.server import auth
+from sync.server import db
+from sync.server.cli.common import DATABASE_URL_ENV
+from sync.server.cli.common import EXIT_CODES
+from sync.server.cli.common import FAILED
+from sync.server.cli.common import NOT_FOUND
+from sync.server.cli.common import PASSWORD_ENV
+from sync.server.cli.common import USAGE
+from sync.server.cli.common import CliError
 
 
 def _actions(sub, name: str, text: str):
@@ -323,7 +322,8 @@ def _apply_defaults(parser: argparse.ArgumentParser, config: dict[str, object]) 
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version
 
     from sync.protocol import PROTOCOL_VERSION
 

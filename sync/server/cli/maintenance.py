@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import argparse
 
-from sync.server import atrest, backups, db, epoch, security
-from sync.server.cli.common import (
-    FAILED,
-    KEY_PROBLEM,
-    NOT_FOUND,
-    OK,
-    SCHEMA_NEWER,
-    USAGE,
-    CliError,
-    _database,
-    _engine,
-    _sqlite_only,
-    _table,
-)
+from sync.server import atrest
+from sync.server import backups
+from sync.server import db
+from sync.server import epoch
+from sync.server import security
+from sync.server.cli.common import FAILED
+from sync.server.cli.common import KEY_PROBLEM
+from sync.server.cli.common import NOT_FOUND
+from sync.server.cli.common import OK
+from sync.server.cli.common import SCHEMA_NEWER
+from sync.server.cli.common import USAGE
+from sync.server.cli.common import CliError
+from sync.server.cli.common import _database
+from sync.server.cli.common import _engine
+from sync.server.cli.common import _sqlite_only
+from sync.server.cli.common import _table
 
 
 def _events(args: argparse.Namespace, kind: str | None) -> list[security.Event]:

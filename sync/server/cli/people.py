@@ -12,21 +12,22 @@ from sqlalchemy import select
 
 from sync import invite as invite_mod
 from sync.protocol import DEFAULT_PORT
-from sync.server import auth, db, staff
-from sync.server.cli.common import (
-    FAILED,
-    NOT_FOUND,
-    OK,
-    USAGE,
-    CliError,
-    _database,
-    _engine,
-    _password,
-    _staff_change,
-    _table,
-    _user,
-)
-from sync.server.tables import records, users
+from sync.server import auth
+from sync.server import db
+from sync.server import staff
+from sync.server.cli.common import FAILED
+from sync.server.cli.common import NOT_FOUND
+from sync.server.cli.common import OK
+from sync.server.cli.common import USAGE
+from sync.server.cli.common import CliError
+from sync.server.cli.common import _database
+from sync.server.cli.common import _engine
+from sync.server.cli.common import _password
+from sync.server.cli.common import _staff_change
+from sync.server.cli.common import _table
+from sync.server.cli.common import _user
+from sync.server.tables import records
+from sync.server.tables import users
 
 
 def users_add(args: argparse.Namespace) -> int:

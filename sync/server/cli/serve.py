@@ -12,19 +12,17 @@ import signal
 import socket
 from pathlib import Path
 
-from sync.server import backups, db, ops
-from sync.server.cli.common import (
-    FAILED,
-    NOT_FOUND,
-    OK,
-    USAGE,
-    CliError,
-    _engine,
-    _short,
-)
-from sync.server.cli.config import (
-    _version,
-)
+from sync.server import backups
+from sync.server import db
+from sync.server import ops
+from sync.server.cli.common import FAILED
+from sync.server.cli.common import NOT_FOUND
+from sync.server.cli.common import OK
+from sync.server.cli.common import USAGE
+from sync.server.cli.common import CliError
+from sync.server.cli.common import _engine
+from sync.server.cli.common import _short
+from sync.server.cli.config import _version
 
 
 def _is_loopback(host: str) -> bool:

@@ -26,11 +26,15 @@ index), ``pull`` (the answer), ``common`` (what they share).
 """
 
 from sync.scope import GLOBAL_TABLES
-from sync.server.engine.common import CONFLICT_NS, UNDELIVERED, Caller
+from sync.server.engine.common import CONFLICT_NS
+from sync.server.engine.common import UNDELIVERED
+from sync.server.engine.common import Caller
 from sync.server.engine.core import SyncEngine
 from sync.server.engine.core_types import Pushed
-from sync.server.engine.scope import Scope, visible_clause
-from sync.server.engine.working import SeqCounter, Working
+from sync.server.engine.scope import Scope
+from sync.server.engine.scope import visible_clause
+from sync.server.engine.working import SeqCounter
+from sync.server.engine.working import Working
 
 __all__ = [
     "CONFLICT_NS",

@@ -10,17 +10,16 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import UTC
+from datetime import datetime
+from typing import TYPE_CHECKING
+from typing import Any
 
-from sync import merge, rules
-from sync.protocol import (
-    PushChange,
-)
-from sync.server.tables import (
-    field_state,
-    records,
-)
+from sync import merge
+from sync import rules
+from sync.protocol import PushChange
+from sync.server.tables import field_state
+from sync.server.tables import records
 
 if TYPE_CHECKING:
     from sync.server.engine.scope import Scope

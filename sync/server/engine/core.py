@@ -8,38 +8,37 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from sync import content, merge
+from sync import content
+from sync import merge
 from sync.hlc import HybridLogicalClock
-from sync.protocol import (
-    PushChange,
-    Rejected,
-    Restamped,
-    SyncRequest,
-    SyncResponse,
-)
+from sync.protocol import PushChange
+from sync.protocol import Rejected
+from sync.protocol import Restamped
+from sync.protocol import SyncRequest
+from sync.protocol import SyncResponse
 from sync.schema import FIELDS
-from sync.server import replicas, sql, trust
-from sync.server.engine.common import (
-    Caller,
-    Push,
-    _batch_fields,
-    _by_stamp,
-    _dump,
-    _now_iso,
-    log,
-)
+from sync.server import replicas
+from sync.server import sql
+from sync.server import trust
+from sync.server.engine.common import Caller
+from sync.server.engine.common import Push
+from sync.server.engine.common import _batch_fields
+from sync.server.engine.common import _by_stamp
+from sync.server.engine.common import _dump
+from sync.server.engine.common import _now_iso
+from sync.server.engine.common import log
 from sync.server.engine.core_types import Pushed
 from sync.server.engine.decisions import Decisions
 from sync.server.engine.fresh import Fresh
 from sync.server.engine.merging import Merging
 from sync.server.engine.pull import Pulling
-from sync.server.engine.scope import Scope, ScopeRules
-from sync.server.engine.working import SeqCounter, Working
+from sync.server.engine.scope import Scope
+from sync.server.engine.scope import ScopeRules
+from sync.server.engine.working import SeqCounter
+from sync.server.engine.working import Working
 from sync.server.sql import chunks as _chunks
-from sync.server.tables import (
-    records,
-    users,
-)
+from sync.server.tables import records
+from sync.server.tables import users
 
 
 class SyncEngine(Pulling, Decisions, ScopeRules, Merging, Fresh):

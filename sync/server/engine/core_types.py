@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sync.protocol import (
-    Rejected,
-    Restamped,
-)
+from sync.protocol import Rejected
+from sync.protocol import Restamped
 
 
 @dataclass(frozen=True)

@@ -8,22 +8,18 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_
+from sqlalchemy import select
 
-from sync import merge, rules
+from sync import merge
+from sync import rules
 from sync.hlc import HybridLogicalClock
-from sync.protocol import (
-    PushChange,
-)
-from sync.server.engine.common import (
-    Caller,
-    Push,
-    _by_stamp,
-)
+from sync.protocol import PushChange
+from sync.server.engine.common import Caller
+from sync.server.engine.common import Push
+from sync.server.engine.common import _by_stamp
 from sync.server.engine.working import Working
-from sync.server.tables import (
-    changes,
-)
+from sync.server.tables import changes
 
 
 class Decisions:

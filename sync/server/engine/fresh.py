@@ -24,8 +24,11 @@ from __future__ import annotations
 
 from sync import merge
 from sync.hlc import HybridLogicalClock
-from sync.protocol import PushChange, Rejected, Restamped
-from sync.server.engine.common import Push, _dump
+from sync.protocol import PushChange
+from sync.protocol import Rejected
+from sync.protocol import Restamped
+from sync.server.engine.common import Push
+from sync.server.engine.common import _dump
 
 # Tables whose changes always take the general path.
 _GENERAL_TABLES = frozenset({"encounters", "conflicts"})

@@ -8,24 +8,23 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from sync import merge, rules
+from sync import merge
+from sync import rules
 from sync.hlc import HybridLogicalClock
 from sync.schema import validate_field
-from sync.server.engine.common import (
-    _INDEXED,
-    _NEW_FIELD,
-    CONFLICT_NS,
-    Caller,
-    _dump,
-    _now_iso,
-)
-from sync.server.engine.working import SeqCounter, Working
-from sync.server.tables import (
-    field_state,
-)
+from sync.server.engine.common import _INDEXED
+from sync.server.engine.common import _NEW_FIELD
+from sync.server.engine.common import CONFLICT_NS
+from sync.server.engine.common import Caller
+from sync.server.engine.common import _dump
+from sync.server.engine.common import _now_iso
+from sync.server.engine.working import SeqCounter
+from sync.server.engine.working import Working
+from sync.server.tables import field_state
 
 _MERGED_INTO = text("field_state.field = 'merged_into'")
 

@@ -9,34 +9,33 @@ import functools
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, literal_column, null, select, union_all
+from sqlalchemy import bindparam
+from sqlalchemy import literal_column
+from sqlalchemy import null
+from sqlalchemy import select
+from sqlalchemy import union_all
 from sqlalchemy.engine import Connection
 
 from sync import digests
-from sync.protocol import (
-    PROTOCOL_VERSION,
-    PulledRecord,
-    SyncRequest,
-    SyncResponse,
-)
+from sync.protocol import PROTOCOL_VERSION
+from sync.protocol import PulledRecord
+from sync.protocol import SyncRequest
+from sync.protocol import SyncResponse
 from sync.server import digest_sums
-from sync.server.engine.common import (
-    _FIELDS_AND_RECORDS,
-    PULL_COLUMNS,
-    Caller,
-)
+from sync.server.engine.common import _FIELDS_AND_RECORDS
+from sync.server.engine.common import PULL_COLUMNS
+from sync.server.engine.common import Caller
 from sync.server.engine.core_types import Pushed
-from sync.server.engine.scope import Scope, visible_clause
+from sync.server.engine.scope import Scope
+from sync.server.engine.scope import visible_clause
 from sync.server.engine.working import SeqCounter
 from sync.server.sql import chunks as _chunks
 from sync.server.sql import ids
 from sync.server.sql import rows as sql_rows
-from sync.server.tables import (
-    access_log,
-    assignments,
-    field_state,
-    records,
-)
+from sync.server.tables import access_log
+from sync.server.tables import assignments
+from sync.server.tables import field_state
+from sync.server.tables import records
 
 _ACCESS_SINCE = (
     select(access_log.c.participant_id, access_log.c.granted, access_log.c.seq)

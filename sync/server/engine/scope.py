@@ -7,30 +7,32 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, or_, select
+from sqlalchemy import and_
+from sqlalchemy import bindparam
+from sqlalchemy import exists
+from sqlalchemy import or_
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from sync import rules
 from sync.hlc import HybridLogicalClock
-from sync.protocol import (
-    PushChange,
-)
-from sync.scope import GLOBAL_TABLES, scope_problem
-from sync.server import replicas, sql
-from sync.server.engine.common import (
-    _INDEXED,
-    _LINK_FIELDS,
-    UNDELIVERED,
-    Caller,
-    Push,
-)
-from sync.server.engine.working import _CASELOAD, _TEAM, Working
-from sync.server.tables import (
-    access_log,
-    assignments,
-    field_state,
-    records,
-)
+from sync.protocol import PushChange
+from sync.scope import GLOBAL_TABLES
+from sync.scope import scope_problem
+from sync.server import replicas
+from sync.server import sql
+from sync.server.engine.common import _INDEXED
+from sync.server.engine.common import _LINK_FIELDS
+from sync.server.engine.common import UNDELIVERED
+from sync.server.engine.common import Caller
+from sync.server.engine.common import Push
+from sync.server.engine.working import _CASELOAD
+from sync.server.engine.working import _TEAM
+from sync.server.engine.working import Working
+from sync.server.tables import access_log
+from sync.server.tables import assignments
+from sync.server.tables import field_state
+from sync.server.tables import records
 
 
 class Scope:

@@ -8,27 +8,28 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, literal_column, null, select, union_all, update
+from sqlalchemy import bindparam
+from sqlalchemy import literal_column
+from sqlalchemy import null
+from sqlalchemy import select
+from sqlalchemy import union_all
+from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
-from sync.protocol import (
-    PushChange,
-)
+from sync.protocol import PushChange
 from sync.server import digest_sums
 from sync.server.sql import chunks as _chunks
 from sync.server.sql import executemany as _executemany
 from sync.server.sql import ids
 from sync.server.sql import rows as _rows
-from sync.server.tables import (
-    access_log,
-    assignments,
-    changes,
-    counters,
-    field_state,
-    records,
-    rejected,
-    users,
-)
+from sync.server.tables import access_log
+from sync.server.tables import assignments
+from sync.server.tables import changes
+from sync.server.tables import counters
+from sync.server.tables import field_state
+from sync.server.tables import records
+from sync.server.tables import rejected
+from sync.server.tables import users
 
 # The statements every sync runs, built once (sync.server.sql).
 _SEQ = select(counters.c.value).where(counters.c.name == "seq")
