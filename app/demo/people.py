@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from datetime import timedelta
 from typing import Any
+from typing import TypeVar
 
 from app.demo.base import _BuilderBase
 from app.demo.base import _Person
@@ -37,6 +38,8 @@ from app.domain.records import ParticipantStatus
 from app.domain.records import Payer
 from app.domain.records import RecoveryDomain
 from app.domain.records import User
+
+R = TypeVar("R")
 
 
 class _PeopleMixin(_BuilderBase):
@@ -151,9 +154,10 @@ class _PeopleMixin(_BuilderBase):
             elif age > 200 and rng.random() < 0.1:
                 status = self.pick((GoalStatus.REVISED, GoalStatus.DISCONTINUED))
             goals.append(
-                Goal(
-                    id=self.uid(),
-                    participant_id=p.rec.id,
+                self._about(
+                    self.uid(),
+                    p,
+                    Goal,
                     domain=domain,
                     statement=statement,
                     steps=steps,
@@ -166,11 +170,15 @@ class _PeopleMixin(_BuilderBase):
             )
         return goals
 
+    @staticmethod
+    def _about(uid: str, p: _Person, record: type[R], **fields: Any) -> R:
+        """A new ``record`` about participant ``p``. The id is drawn by the caller before
+        the fields, so the demo draws its random numbers in a fixed order."""
+        return record(id=uid, participant_id=p.rec.id, **fields)
+
     def _consent(self, uid: str, p: _Person, kind: ConsentKind, **fields: Any) -> Consent:
         """A consent by which the agency may disclose what ``fields`` say."""
-        return Consent(
-            id=uid, participant_id=p.rec.id, kind=kind, disclosing_party=AGENCY, **fields
-        )
+        return self._about(uid, p, Consent, kind=kind, disclosing_party=AGENCY, **fields)
 
     def consents(self, p: _Person) -> list[Consent]:
         rng, out = self.rng, []
@@ -246,9 +254,10 @@ class _PeopleMixin(_BuilderBase):
             mean = min(5.6, base + 0.12 * t)
             scores = tuple(max(1, min(6, round(rng.gauss(mean, 0.8)))) for _ in range(10))
             out.append(
-                Barc10(
-                    id=self.uid(),
-                    participant_id=p.rec.id,
+                self._about(
+                    self.uid(),
+                    p,
+                    Barc10,
                     assessed_on=day,
                     scores=scores,
                     assessed_by_id=p.rec.assigned_specialist_id,

@@ -66,10 +66,14 @@ def _parse(text: str | None) -> datetime | None:
         return None
 
 
+#: What both sources give of a refused change, under RefusedChange's names.
+_ROW = ("stamp", "table", "record_id", "field", "value", "reason", "at")
+
+
 def refused_changes(store: Store, limit: int | None = None) -> list[RefusedChange]:
     """Every refused or held change, newest first."""
     rows = [
-        (r[0], r[1], r[2], r[3], r[4], r[5], r[6])
+        dict(zip(_ROW, r, strict=True))
         for r in store.conn.execute(
             "SELECT stamp, table_name, record_id, field, value, rejected_reason, rejected_at "
             "FROM outbox WHERE rejected_reason IS NOT NULL ORDER BY seq DESC"
@@ -77,26 +81,18 @@ def refused_changes(store: Store, limit: int | None = None) -> list[RefusedChang
     ]
     kept = held_store.entries(store.conn, limit)
     if kept:  # both lists are newest first: merge them by stamp
-        rows += [
-            (e["stamp"], e["table"], e["record_id"], e["field"], e["value"], e["reason"], e["at"])
-            for e in kept
-        ]
-        rows.sort(key=lambda r: r[0] or "", reverse=True)
+        rows += [{name: e[name] for name in _ROW} for e in kept]
+        rows.sort(key=lambda r: r["stamp"] or "", reverse=True)
     if limit is not None:
         rows = rows[: max(int(limit), 0)]
     out = []
-    for stamp, table, rid, field, value, reason, at in rows:
+    for row in rows:
+        row["at"] = _parse(row["at"])
         out.append(
             RefusedChange(
-                stamp=stamp,
-                table=table,
-                record_id=rid,
-                field=field,
-                value=value,
-                reason=reason,
-                at=_parse(at),
-                held=reason.startswith(HELD_PREFIX),
-                record_here=_row_exists(store, table, rid),
+                **row,
+                held=row["reason"].startswith(HELD_PREFIX),
+                record_here=_row_exists(store, row["table"], row["record_id"]),
             )
         )
     return out
