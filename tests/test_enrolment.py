@@ -98,7 +98,9 @@ def test_no_fingerprint_means_the_system_trust() -> None:
 
 
 def test_a_request_is_checked_before_anything_is_sent() -> None:
-    ok = enrolment.check_request("peertrail.example", " ann ", "pw", FP.lower(), "laptop")
+    ok = enrolment.check_request(
+        "peertrail.example", " ann ", "pw", fingerprint=FP.lower(), device_name="laptop"
+    )
     assert ok.url == f"https://peertrail.example:{DEFAULT_PORT}" and ok.username == "ann"
     assert ok.fingerprint == FP_COLONS and ok.device_name == "laptop"
     for server, user, password in [("x.example", "a b", "pw"), ("x.example", "ann", "")]:
@@ -123,7 +125,9 @@ def store(tmp_path):
 
 def test_enrol_against_the_real_server(server, store) -> None:
     spaced = server.fingerprint.replace(":", " ").lower()
-    done = enrolment.enroll(store, server.url + "/", "ann", DEFAULT_PASSWORD, spaced, "lap")
+    done = enrolment.enroll(
+        store, server.url + "/", "ann", DEFAULT_PASSWORD, fingerprint=spaced, device_name="lap"
+    )
     assert done.username == "ann" and done.role == "specialist"
     saved = StoreReplica(store).server()
     assert saved["url"] == server.url and saved["fingerprint"] == server.fingerprint
@@ -138,7 +142,7 @@ def test_failures_change_nothing(server, store) -> None:
     ]
     for url, pin, password, code in cases:
         with pytest.raises(EnrolmentError) as e:
-            enrolment.enroll(store, url, "ann", password, pin)
+            enrolment.enroll(store, url, "ann", password, fingerprint=pin)
         assert e.value.code == code
         assert password not in str(e.value)
     assert StoreReplica(store).server() == {}

@@ -56,7 +56,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             else:
                 answer = enrolment.enroll(
                     repos.store, request.url, request.username, password,
-                    request.fingerprint, args.device_name,
+                    fingerprint=request.fingerprint, device_name=args.device_name,
                 )  # fmt: skip
         except enrolment.EnrolmentError as e:
             _err(str(e))
@@ -97,7 +97,7 @@ def _enrol_check(args: argparse.Namespace, site: Any, invite_given: bool) -> Cal
 
     def check_typed(password: str) -> Any:
         return enrolment.check_request(
-            server, args.username, password, fingerprint, args.device_name
+            server, args.username, password, fingerprint=fingerprint, device_name=args.device_name
         )
 
     return check_typed

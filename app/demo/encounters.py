@@ -8,6 +8,7 @@ import uuid
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 
 from app.demo.base import _BuilderBase
 from app.demo.base import _hhmm
@@ -122,6 +123,40 @@ class _EncounterMixin(_BuilderBase):
             "step": step,
             "step_l": step[:1].lower() + step[1:],
         }
+        where = self._how_and_where(v)
+        fmt = NoteFormat.DAP if rng.random() < 0.1 else NoteFormat.GIRP
+        text: dict[str, str] = {}
+        if fmt is NoteFormat.GIRP:
+            text["goal_text"] = self.fill(self.pick(GOAL_LINES), **slots)
+            text["intervention"] = " ".join(
+                self.fill(t, **slots) for t in rng.sample(INTERVENTIONS, rng.randint(1, 2))
+            )
+            text["response"] = " ".join(
+                self.fill(t, **slots) for t in rng.sample(RESPONSES, rng.randint(1, 2))
+            )
+        else:
+            text["data"] = self.fill(self.pick(DAP_DATA), **slots)
+            text["assessment"] = self.fill(self.pick(DAP_ASSESSMENT), **slots)
+        text["plan"] = self.fill(self.pick(PLANS), **slots)
+        enc = Encounter(
+            id=self.uid(),
+            participant_id=p.rec.id,
+            specialist_id=owner.id,
+            service_date=v.day,
+            start_time=_hhmm(v.start),
+            end_time=_hhmm(v.start + v.minutes),
+            payer_id=p.rec.payer_id,
+            goal_ids=tuple(g.id for g in worked),
+            note_format=fmt,
+            **where,
+            **text,
+        )
+        return enc
+
+    def _how_and_where(self, v: _Visit) -> dict[str, Any]:
+        """The visit's modality, place of service, setting and modifiers (Encounter's
+        fields), drawn as a peer support specialist's week goes."""
+        rng, p = self.rng, v.person
         modifiers: tuple[str, ...] = ()
         setting, group_size = ServiceSetting.INDIVIDUAL, 0
         if v.group:
@@ -144,39 +179,14 @@ class _EncounterMixin(_BuilderBase):
                 modality = Modality.IN_PERSON
                 pos = self.pick(("11", "11", "12", "12", "99", "99", "99", "53"))
                 location = self.pick(LOCATIONS[pos])
-        fmt = NoteFormat.DAP if rng.random() < 0.1 else NoteFormat.GIRP
-        text: dict[str, str] = {}
-        if fmt is NoteFormat.GIRP:
-            text["goal_text"] = self.fill(self.pick(GOAL_LINES), **slots)
-            text["intervention"] = " ".join(
-                self.fill(t, **slots) for t in rng.sample(INTERVENTIONS, rng.randint(1, 2))
-            )
-            text["response"] = " ".join(
-                self.fill(t, **slots) for t in rng.sample(RESPONSES, rng.randint(1, 2))
-            )
-        else:
-            text["data"] = self.fill(self.pick(DAP_DATA), **slots)
-            text["assessment"] = self.fill(self.pick(DAP_ASSESSMENT), **slots)
-        text["plan"] = self.fill(self.pick(PLANS), **slots)
-        enc = Encounter(
-            id=self.uid(),
-            participant_id=p.rec.id,
-            specialist_id=owner.id,
-            service_date=v.day,
-            start_time=_hhmm(v.start),
-            end_time=_hhmm(v.start + v.minutes),
-            modality=modality,
-            place_of_service=pos,
-            location_note=location,
-            setting=setting,
-            group_size=group_size,
-            modifiers=modifiers,
-            payer_id=p.rec.payer_id,
-            goal_ids=tuple(g.id for g in worked),
-            note_format=fmt,
-            **text,
-        )
-        return enc
+        return {
+            "modality": modality,
+            "place_of_service": pos,
+            "location_note": location,
+            "setting": setting,
+            "group_size": group_size,
+            "modifiers": modifiers,
+        }
 
     def note_plan(
         self, enc: Encounter, p: _Person, batches: dict[tuple[int, int], tuple[str, datetime]]

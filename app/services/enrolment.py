@@ -154,7 +154,7 @@ def not_sent(store: Store, role: str = "specialist") -> list[Held]:
 
 
 def check_request(
-    server: str, username: str, password: str, fingerprint: str = "", device_name: str = ""
+    server: str, username: str, password: str, *, fingerprint: str = "", device_name: str = ""
 ) -> EnrolmentRequest:
     """Check what was typed; raises :class:`EnrolmentError` ("usage")."""
     url = normalise_server(server)
@@ -217,12 +217,15 @@ def enroll(
     server: str,
     username: str,
     password: str,
+    *,
     fingerprint: str = "",
     device_name: str = "",
 ) -> Enrolled:
     """Enrol this vault with the server. Raises :class:`EnrolmentError`; on any
     error the vault is as it was."""
-    request = check_request(server, username, password, fingerprint, device_name)
+    request = check_request(
+        server, username, password, fingerprint=fingerprint, device_name=device_name
+    )
     answer = ask_server(request, StoreReplica(store).device_id)
     return adopt(store, request, answer)
 

@@ -65,6 +65,7 @@ def add_user(
     name: str,
     password: str,
     role: str,
+    *,
     supervisor_id: str = "",
     display_name: str = "",
 ) -> auth.User:

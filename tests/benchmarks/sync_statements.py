@@ -54,9 +54,17 @@ def served(tmp: Path, url: str | None) -> Iterator[tuple[Engine, SyncEngine, Tes
     db.upgrade(engine)
     sync_engine = db.build_sync_engine(engine)
     with engine.begin() as conn:
-        sup = staff.add_user(conn, sync_engine, "sup", DEFAULT_PASSWORD, "supervisor", "", "Sup")
+        sup = staff.add_user(
+            conn, sync_engine, "sup", DEFAULT_PASSWORD, "supervisor", display_name="Sup"
+        )
         spec = staff.add_user(
-            conn, sync_engine, "spec", DEFAULT_PASSWORD, "specialist", sup.id, "Spec"
+            conn,
+            sync_engine,
+            "spec",
+            DEFAULT_PASSWORD,
+            "specialist",
+            supervisor_id=sup.id,
+            display_name="Spec",
         )
     app = create_app(engine, sync_engine, sync_per_minute=0)
     try:

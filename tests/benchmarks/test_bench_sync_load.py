@@ -210,7 +210,13 @@ def _add_users(server: ServerProc) -> list[tuple[str, str]]:
     def add(name: str, role: str, supervisor_id: str = "") -> str:
         with engine.begin() as conn:
             user = staff.add_user(
-                conn, sync_engine, name, DEFAULT_PASSWORD, role, supervisor_id, name.title()
+                conn,
+                sync_engine,
+                name,
+                DEFAULT_PASSWORD,
+                role,
+                supervisor_id=supervisor_id,
+                display_name=name.title(),
             )
         return user.id
 

@@ -80,7 +80,7 @@ def run(root: Path, tables: bool) -> dict[str, Any]:
             store = _open(folder, template if laptop == "A" else None)
             try:
                 got = enrolment.enroll(
-                    store, server.url, "ann", DEFAULT_PASSWORD, server.fingerprint
+                    store, server.url, "ann", DEFAULT_PASSWORD, fingerprint=server.fingerprint
                 )
                 fig: dict[str, Any] = {"held": got.held}
                 fig["sent"] = StoreReplica(store).pending_count()

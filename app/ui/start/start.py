@@ -192,7 +192,7 @@ class StartScreen(QStackedWidget):
 
     def _enrol(self, server: str, fingerprint: str, username: str, password: str) -> None:
         self._run_enrolment(
-            lambda store: enroll(store, server, username, password, fingerprint),
+            lambda store: enroll(store, server, username, password, fingerprint=fingerprint),
             "enrolled with the sync server",
         )
 

@@ -461,7 +461,9 @@ class SyncController(QObject):
         database threads). Ends with :attr:`enrolment_finished`; on success the
         first sync follows at once (it brings this user's record from the server)."""
         self._enrol(
-            lambda: enrolment.check_request(url, username, password, fingerprint, device_name),
+            lambda: enrolment.check_request(
+                url, username, password, fingerprint=fingerprint, device_name=device_name
+            ),
             lambda request, device: (request, enrolment.ask_server(request, device, retries=1)),
         )
 

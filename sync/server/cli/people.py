@@ -53,7 +53,13 @@ def users_add(args: argparse.Namespace) -> int:
                     raise CliError(USAGE, f"{args.supervisor!r} is a {sup.role}, not a supervisor")
                 supervisor_id = sup.id
             user = staff.add_user(
-                conn, sync_engine, name, password, args.role, supervisor_id, display
+                conn,
+                sync_engine,
+                name,
+                password,
+                args.role,
+                supervisor_id=supervisor_id,
+                display_name=display,
             )
     finally:
         engine.dispose()
