@@ -125,9 +125,10 @@ def store(tmp_path):
 
 def test_enrol_against_the_real_server(server, store) -> None:
     spaced = server.fingerprint.replace(":", " ").lower()
-    done = enrolment.enroll(
-        store, server.url + "/", "ann", DEFAULT_PASSWORD, fingerprint=spaced, device_name="lap"
+    typed = enrolment.check_request(
+        server.url + "/", "ann", DEFAULT_PASSWORD, fingerprint=spaced, device_name="lap"
     )
+    done = enrolment.enroll(store, typed)
     assert done.username == "ann" and done.role == "specialist"
     saved = StoreReplica(store).server()
     assert saved["url"] == server.url and saved["fingerprint"] == server.fingerprint
@@ -142,7 +143,7 @@ def test_failures_change_nothing(server, store) -> None:
     ]
     for url, pin, password, code in cases:
         with pytest.raises(EnrolmentError) as e:
-            enrolment.enroll(store, url, "ann", password, fingerprint=pin)
+            enrolment.enroll(store, enrolment.check_request(url, "ann", password, fingerprint=pin))
         assert e.value.code == code
         assert password not in str(e.value)
     assert StoreReplica(store).server() == {}

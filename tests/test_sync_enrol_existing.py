@@ -42,9 +42,10 @@ def _vault(tmp_path, name: str) -> Store:
 
 
 def _enrol_and_sync(store: Store, server, push_limit: int):
-    answer = enrolment.enroll(
-        store, server.url, "ann", DEFAULT_PASSWORD, fingerprint=server.fingerprint
+    typed = enrolment.check_request(
+        server.url, "ann", DEFAULT_PASSWORD, fingerprint=server.fingerprint
     )
+    answer = enrolment.enroll(store, typed)
     waiting = StoreReplica(store).pending_count()
     return answer, waiting, _client(store, server, push_limit=push_limit).sync()
 

@@ -54,10 +54,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             if invite_given:
                 answer = enrolment.enroll_invite(repos.store, request)
             else:
-                answer = enrolment.enroll(
-                    repos.store, request.url, request.username, password,
-                    fingerprint=request.fingerprint, device_name=args.device_name,
-                )  # fmt: skip
+                answer = enrolment.enroll(repos.store, request)
         except enrolment.EnrolmentError as e:
             _err(str(e))
             if e.code == "usage":

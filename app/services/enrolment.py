@@ -212,20 +212,9 @@ def adopt(store: Store, request: EnrolmentRequest, answer: EnrollResponse) -> En
     return Enrolled(username=request.username, role=answer.role, user_id=answer.user_id, held=held)
 
 
-def enroll(
-    store: Store,
-    server: str,
-    username: str,
-    password: str,
-    *,
-    fingerprint: str = "",
-    device_name: str = "",
-) -> Enrolled:
-    """Enrol this vault with the server. Raises :class:`EnrolmentError`; on any
-    error the vault is as it was."""
-    request = check_request(
-        server, username, password, fingerprint=fingerprint, device_name=device_name
-    )
+def enroll(store: Store, request: EnrolmentRequest) -> Enrolled:
+    """Enrol this vault with the server, as :func:`check_request` read what was typed.
+    Raises :class:`EnrolmentError`; on any error the vault is as it was."""
     answer = ask_server(request, StoreReplica(store).device_id)
     return adopt(store, request, answer)
 

@@ -248,9 +248,10 @@ def _run_link(name: str, demo: Path, root: Path) -> dict[str, Any]:
             folder = root / f"{name}-{laptop}"
             store = _open(folder, template)
             stores.append(store)
-            enrolment.enroll(
-                store, server.url, "ann", DEFAULT_PASSWORD, fingerprint=server.fingerprint
+            typed = enrolment.check_request(
+                server.url, "ann", DEFAULT_PASSWORD, fingerprint=server.fingerprint
             )
+            enrolment.enroll(store, typed)
             if laptop == "A":
                 out["changes"] = StoreReplica(store).pending_count()
             out[workload] = _measure(store, proxy, url, server, shape)

@@ -79,9 +79,10 @@ def run(root: Path, tables: bool) -> dict[str, Any]:
             folder = root / laptop
             store = _open(folder, template if laptop == "A" else None)
             try:
-                got = enrolment.enroll(
-                    store, server.url, "ann", DEFAULT_PASSWORD, fingerprint=server.fingerprint
+                typed = enrolment.check_request(
+                    server.url, "ann", DEFAULT_PASSWORD, fingerprint=server.fingerprint
                 )
+                got = enrolment.enroll(store, typed)
                 fig: dict[str, Any] = {"held": got.held}
                 fig["sent"] = StoreReplica(store).pending_count()
                 fig.update(_sync(store, server))

@@ -30,6 +30,7 @@ from app.services.demos import open_demo_team
 from app.services.demos import progress_fraction
 from app.services.enrolment import EnrolmentError
 from app.services.enrolment import InviteRequest
+from app.services.enrolment import check_request
 from app.services.enrolment import enroll
 from app.services.enrolment import enroll_invite
 from app.services.failures import log_failure
@@ -192,7 +193,9 @@ class StartScreen(QStackedWidget):
 
     def _enrol(self, server: str, fingerprint: str, username: str, password: str) -> None:
         self._run_enrolment(
-            lambda store: enroll(store, server, username, password, fingerprint=fingerprint),
+            lambda store: enroll(
+                store, check_request(server, username, password, fingerprint=fingerprint)
+            ),
             "enrolled with the sync server",
         )
 
