@@ -50,6 +50,7 @@ from sync.server.tables import counters
 from sync.server.tables import field_state
 from sync.server.tables import records
 from sync.server.tables import users
+from sync.server.trust import Refusal
 
 RESERVE_ROLES = BILLING_ROLES | {"admin"}
 LOCK_ROW = "billing"
@@ -57,13 +58,9 @@ CHUNK = 500
 MAX_DETAIL = 50  # refused services listed in one answer
 
 
-class BillingRefusal(Exception):
-    """A reservation the server refuses: HTTP ``status``, a stable ``code``, a
-    message for a person and (for 409 already_billed) the services and batches."""
-
-    def __init__(self, status: int, code: str, message: str, detail: Any = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.detail = status, code, message, detail
+class BillingRefusal(Refusal):
+    """A reservation the server refuses (for 409 already_billed, ``detail`` lists
+    the services and batches)."""
 
 
 @dataclass(frozen=True)

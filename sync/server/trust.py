@@ -35,15 +35,18 @@ from sync.protocol import PUSH_CHANGES_ACCEPTED
 from sync.protocol import PushChange
 
 
-class PushRefused(Exception):
-    """A push refused whole (nothing of it is stored): HTTP ``status``."""
+class Refusal(Exception):
+    """What the server refuses a client, before the API words it: the HTTP
+    ``status``, a stable ``code``, a message for a person and a ``detail`` (never a
+    request's content). The API answers it as it is (api.errors.refused)."""
 
     def __init__(self, status: int, code: str, message: str, detail: Any = None) -> None:
         super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.detail = detail
+        self.status, self.code, self.message, self.detail = status, code, message, detail
+
+
+class PushRefused(Refusal):
+    """A push refused whole (nothing of it is stored)."""
 
 
 def check_stamps(device_id: str, chs: Iterable[PushChange]) -> None:

@@ -17,6 +17,7 @@ from sync.server.api.context import still_enrolled
 from sync.server.api.errors import ApiError
 from sync.server.api.errors import body_doc
 from sync.server.api.errors import errors_doc
+from sync.server.api.errors import refused
 from sync.server.engine import Caller
 
 
@@ -67,7 +68,7 @@ def _reserve(api: Api, caller: Caller, req: ReserveRequest) -> ReserveResponse:
     except billing_mod.BillingRefusal as exc:
         with api.engine.begin() as conn:  # the refusal stored nothing; log it alone
             billing_mod.record_refusal(conn, caller, req, exc)
-        raise ApiError(exc.status, exc.code, exc.message, detail=exc.detail) from None
+        raise refused(exc) from None
     return ReserveResponse(
         protocol=PROTOCOL_VERSION,
         server_time_ms=api.clock(),

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from sync.protocol import ErrorBody
+from sync.server.trust import Refusal
 
 STATUS_CODES = {
     400: "bad_request",
@@ -41,6 +42,11 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.error, self.message = status, error, message
         self.detail, self.headers = detail, headers or {}
+
+
+def refused(exc: Refusal) -> ApiError:
+    """The error answer to a refusal of the engine's (sync.server.trust.Refusal)."""
+    return ApiError(exc.status, exc.code, exc.message, detail=exc.detail)
 
 
 def error_response(

@@ -29,9 +29,9 @@ from sync.server.api.bodies import accepted_codings
 from sync.server.api.bodies import compress_reply
 from sync.server.api.context import Api
 from sync.server.api.context import touch_enrolled
-from sync.server.api.errors import ApiError
 from sync.server.api.errors import body_doc
 from sync.server.api.errors import errors_doc
+from sync.server.api.errors import refused
 from sync.server.db import push_turn
 from sync.server.db import read_transaction
 from sync.server.engine import Caller
@@ -71,7 +71,7 @@ def handler(api: Api) -> Callable[[Request], Awaitable[Response]]:
             check_stamps(owner.device_id, req.changes)
             check_values(req.changes)
         except PushRefused as exc:
-            raise ApiError(exc.status, exc.code, exc.message, detail=exc.detail) from None
+            raise refused(exc) from None
         codings = accepted_codings(request.headers.get("accept-encoding", ""))
 
         def run() -> tuple[SyncResponse, bytes, str | None]:
