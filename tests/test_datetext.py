@@ -117,6 +117,15 @@ def test_the_packed_duration_of_a_timesheet_reads_the_same_way():
     assert dt.short_duration_text(0) == "0m"
 
 
+def test_the_clock_duration_of_a_narrow_timesheet():
+    assert dt.clock_duration_text(1076) == "17:56"
+    assert dt.clock_duration_text(45) == "0:45"
+    assert dt.clock_duration_text(120) == "2:00"
+    assert dt.clock_duration_text(0) == "0:00"
+    assert dt.clock_duration_text(90_000) == "1,500:00"
+    assert dt.clock_duration_text(-65) == "-1:05"
+
+
 def test_screens_and_reports_write_no_dates_or_counts_of_their_own():
     """Dates, times and hours go through this module; counts say '1 service' and
     '2 services', never 'service(s)'; US English. (The note editor and the billing

@@ -6,6 +6,7 @@ follows the dark scheme."""
 from __future__ import annotations
 
 from datetime import date
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ from PySide6.QtWidgets import QWidget
 from app.demo import fill_demo
 from app.domain import hours
 from app.domain.records import TimeCategory
+from app.domain.records import TimeEntry
+from app.store.repositories import Repositories
 from app.ui.common.columns import ColumnFitter
 from app.ui.common.table_model import ID_ROLE
 from app.ui.hours.models import WeekModel
@@ -192,6 +195,60 @@ def test_no_page_scrolls_sideways(qtbot, make_window, demo_dir, size):
             table = window.caseload.table
             assert not table.horizontalScrollBar().isVisible()
             assert not table.isColumnHidden(0) and not table.isColumnHidden(1)
+    window.close()
+
+
+@pytest.fixture
+def busy_week_dir(tmp_path: Path, fast_kdf) -> Path:
+    """A vault whose owner logged a long, full week this week: about nine hours a day
+    in four kinds of work, every day (the widest ordinary figures)."""
+    folder = tmp_path / "busy"
+    day_one = hours.week_start(date.today())
+    work = {
+        TimeCategory.TRAVEL: 186,  # 3h 6m
+        TimeCategory.DOCUMENTATION: 165,
+        TimeCategory.OTHER: 110,
+        TimeCategory.TRAINING: 75,
+    }
+    with new_vault(folder) as store:
+        repos = Repositories(store)
+        for d in range(hours.DAYS_IN_WEEK):
+            for category, minutes in work.items():
+                repos.time_entries.add(
+                    TimeEntry(
+                        specialist_id=store.user_id,
+                        entry_date=day_one + timedelta(days=d),
+                        category=category,
+                        minutes=minutes,
+                        purpose="Invented work",
+                    )
+                )
+    return folder
+
+
+@pytest.mark.parametrize(("size", "travel"), [((1000, 700), "3h 6m"), ((720, 560), "3:06")])
+def test_a_full_week_fits_the_timesheet_without_cutting_a_figure(
+    qtbot, make_window, busy_week_dir, size, travel
+):
+    """Nine hours every day of the week: the figures read whole, packed ("3h 6m") on
+    a wide window and as on a timesheet ("3:06") on a narrow one, and the sheet does
+    not scroll sideways."""
+    app = make_application([])
+    apply_theme(app, load_style_sheet(), dark=False)
+    window = make_window(busy_week_dir, size)
+    unlock(qtbot, window, timeout=20_000)
+    window.workspace.show_page("hours")
+    page = window.current_page()
+    qtbot.waitUntil(lambda: page.week_model.rowCount() > 0 and not window.tasks.busy)
+    qtbot.waitUntil(lambda: not sideways(page), timeout=3_000)
+    m, sheet = page.week_model, page.sheet
+    row = [*hours.SHEET_CATEGORIES].index(TimeCategory.TRAVEL)
+    assert m.data(m.index(row, 1)) == travel
+    assert m.data(m.index(row, 1), Qt.ItemDataRole.AccessibleTextRole).endswith("3 h 6 min")
+    fm = sheet.fontMetrics()
+    for col in range(1, m.columnCount()):  # no figure is cut short
+        for r in range(m.rowCount()):
+            assert fm.horizontalAdvance(m.data(m.index(r, col))) < sheet.columnWidth(col)
     window.close()
 
 

@@ -198,6 +198,14 @@ def short_duration_text(minutes: int) -> str:
     return duration_text(minutes).replace(" h", "h").replace(" min", "m")
 
 
+def clock_duration_text(minutes: int) -> str:
+    """The narrowest reading, hours and minutes as on a timesheet, for a grid on a
+    narrow window: '17:56', '0:45', '2:00', '1,500:00'."""
+    sign = "-" if minutes < 0 else ""
+    hours, rest = divmod(abs(int(minutes)), 60)
+    return f"{sign}{number_text(hours)}:{rest:02d}"
+
+
 def whole_hours_text(minutes: int) -> str:
     """'1,500 h': a target or a requirement counted in whole hours (rounded down)."""
     return f"{number_text(math.floor(minutes / 60))} h"

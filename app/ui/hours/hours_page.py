@@ -328,26 +328,25 @@ class HoursPage(EntriesPanelMixin, Page):
         self.sheet.setFixedHeight(height + 2)
 
     def _fit_days(self) -> None:
-        """Days as "Mon 16" when seven of them fit beside the kinds, else as "Mo"
-        over "16" with shorter kinds and narrower cells. No day is narrower than
-        its widest figure: rather than cut a figure short, the sheet scrolls."""
+        """Days as "Mon 16" and figures as "4h 7m" when seven of them fit beside the
+        kinds, else days as "Mo" over "16", figures as "4:07", shorter kinds and
+        narrower cells. No day is narrower than its widest figure: rather than cut a
+        figure short, the sheet scrolls."""
         model = self.week_model
         fm = self.sheet.fontMetrics()
         bold = QFont(self.sheet.font())
         bold.setBold(True)
         bfm = QFontMetrics(bold)
         margins = 2 * (self.sheet.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 1)
-        figures = [
-            model.data(model.index(r, c)) or ""
-            for r in range(model.rowCount())
-            for c in range(1, DAYS_IN_WEEK + 1)
-        ]
-        widest = max((bfm.horizontalAdvance(t) for t in figures), default=0)
+
+        def figures(columns: range, compact: bool) -> list[str]:
+            return [model.figure(r, c, compact) for r in range(model.rowCount()) for c in columns]
+
+        days = range(1, DAYS_IN_WEEK + 1)
         pad = 2 * 6 + margins  # the sheet's item padding (hours.qss) and the style's
+        widest = max((bfm.horizontalAdvance(t) for t in figures(days, False)), default=0)
         day = max(bfm.horizontalAdvance("Wed 30"), widest) + pad
-        totals = [
-            model.data(model.index(r, DAYS_IN_WEEK + 1)) or "" for r in range(model.rowCount())
-        ]
+        totals = figures(range(DAYS_IN_WEEK + 1, DAYS_IN_WEEK + 2), False)
         week = max(bfm.horizontalAdvance(t) for t in (self.tr("Week"), *totals)) + pad
         kinds = max(fm.horizontalAdvance(t) for t in model.labels.values()) + pad
         compact = self.sheet.viewport().width() < kinds + DAYS_IN_WEEK * day + week
@@ -357,7 +356,7 @@ class HoursPage(EntriesPanelMixin, Page):
             self.sheet.style().unpolish(self.sheet)
             self.sheet.style().polish(self.sheet)
         if compact:  # plain figures (bold only in the week's column), 4px padding
-            widest = max((fm.horizontalAdvance(t) for t in figures), default=0)
+            widest = max((fm.horizontalAdvance(t) for t in figures(days, True)), default=0)
             pad = 2 * 4 + margins
         header = self.sheet.horizontalHeader()
         header.setMinimumSectionSize(widest + pad)

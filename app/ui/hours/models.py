@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush
 from PySide6.QtGui import QFont
 
+from app.domain.datetext import clock_duration_text
 from app.domain.datetext import day_range_text
 from app.domain.datetext import day_text
 from app.domain.datetext import duration_text
@@ -80,8 +81,10 @@ class WeekModel(RowsTableModel):
             return
         self.compact = compact
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.columnCount() - 1)
-        if self.rowCount():
-            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, 0))
+        if self.rowCount():  # the kinds and the figures read differently
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(self.rowCount() - 1, self.columnCount() - 1)
+            )
 
     def set_sheet(self, sheet: WeekSheet | None, today: date | None = None) -> None:
         """The week to show: one row per kind of work (in SHEET_CATEGORIES order),
@@ -147,6 +150,15 @@ class WeekModel(RowsTableModel):
             return sheet.day_total(column - 1)
         return sheet.rows[cat][column - 1]
 
+    def figure(self, row: int, column: int, compact: bool) -> str:
+        """A cell's figure in a grid: packed ("4h 7m"), or on a narrow window as on a
+        timesheet ("4:07"); "–" for an empty day. The full reading is the cell's
+        accessible text."""
+        minutes = self.minutes(row, column)
+        if minutes == 0 and self.category(row) is not None and column <= DAYS_IN_WEEK:
+            return "–"
+        return clock_duration_text(minutes) if compact else short_duration_text(minutes)
+
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         sheet = self.sheet
         if sheet is None or not index.isValid():
@@ -159,10 +171,7 @@ class WeekModel(RowsTableModel):
                 if total_row:
                     return self.tr("Total")
                 return self.short_labels[cat] if self.compact else self.labels[cat]
-            minutes = self.minutes(row, col)
-            if minutes == 0:
-                return short_duration_text(0) if total_row or col == DAYS_IN_WEEK + 1 else "–"
-            return short_duration_text(minutes)  # (the packed form: a grid of figures)
+            return self.figure(row, col, self.compact)
         if role == Qt.ItemDataRole.AccessibleTextRole and col > 0:
             what = self.tr("Total") if total_row else self.full_labels[cat]
             when = self.tr("this week") if col == DAYS_IN_WEEK + 1 else weekday_text(self.day(col))
