@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QAbstractScrollArea
 from PySide6.QtWidgets import QTableView
@@ -245,10 +247,13 @@ def test_a_full_week_fits_the_timesheet_without_cutting_a_figure(
     row = [*hours.SHEET_CATEGORIES].index(TimeCategory.TRAVEL)
     assert m.data(m.index(row, 1)) == travel
     assert m.data(m.index(row, 1), Qt.ItemDataRole.AccessibleTextRole).endswith("3 h 6 min")
-    fm = sheet.fontMetrics()
-    for col in range(1, m.columnCount()):  # no figure is cut short
+    for col in range(1, m.columnCount()):  # no figure is cut short, in the font it is drawn in
         for r in range(m.rowCount()):
-            assert fm.horizontalAdvance(m.data(m.index(r, col))) < sheet.columnWidth(col)
+            font = QFont(sheet.font())
+            drawn = m.data(m.index(r, col), Qt.ItemDataRole.FontRole)
+            font.setBold(drawn is not None and drawn.bold())
+            text = m.data(m.index(r, col))
+            assert QFontMetrics(font).horizontalAdvance(text) < sheet.columnWidth(col)
     window.close()
 
 
